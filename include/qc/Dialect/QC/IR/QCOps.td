@@ -1,0 +1,325 @@
+//===- QCOps.td - qc operations ----------------------------*- tablegen -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_DIALECT_QC_IR_QCOPS_TD
+#define QC_DIALECT_QC_IR_QCOPS_TD
+
+include "qc/Dialect/QC/IR/QCDialect.td"
+include "qc/Dialect/QC/IR/QCAttrs.td"
+include "qc/Dialect/QC/IR/QCTypes.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/OpBase.td"
+
+class QC_Op<string mnemonic, list<Trait> traits = []>
+    : Op<QC_Dialect, mnemonic, traits>;
+
+def QC_FloatTensor : RankedTensorOf<[F16, BF16, F32]>;
+def QC_I8Tensor : RankedTensorOf<[I8]>;
+
+//===----------------------------------------------------------------------===//
+// Model-level ops
+//===----------------------------------------------------------------------===//
+
+def QC_LinearOp : QC_Op<"linear", [Pure]> {
+  let summary = "A named linear layer, y = x * W^T (+ b), annotated for quantization";
+  let description = [{
+    The linear layer the quantization passes consume. `input` has any number
+    of leading dimensions, which may be dynamic (the number of tokens is only
+    known at run time), and a static last dimension K. `weight` is N x K,
+    `bias` (optional) has N elements; the result has the input's leading
+    dimensions and N columns.
+
+    `layer` is the stable name that policies, statistics files and reports
+    use. `scheme` says how the layer is to be quantized; without it the layer
+    stays in floating point.
+
+    The weight may be any tensor value: a constant (`arith.constant` with
+    dense or `dense_resource` data, or `qc.external_weight` for weights that
+    live in a file) or a function argument.
+
+    Example:
+
+    ```mlir
+    %y = qc.linear %x, %w, %b {layer = "blk0.attn.q",
+                               scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 128>}
+        : (tensor<?x?x4096xf16>, tensor<4096x4096xf16>, tensor<4096xf16>) -> tensor<?x?x4096xf16>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input, QC_FloatTensor:$weight,
+                   Optional<QC_FloatTensor>:$bias, StrAttr:$layer,
+                   OptionalAttr<QC_SchemeAttr>:$scheme);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def QC_RMSNormOp : QC_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "RMSNorm over the last dimension: x / rms(x) * weight";
+  let description = [{
+    y = x / sqrt(mean(x^2) + epsilon) * weight, over the last dimension.
+    Recognized by `qc-smoothquant`, which folds smoothing factors into
+    `weight`.
+
+    Example:
+
+    ```mlir
+    %y = qc.rms_norm %x, %g {epsilon = 1.0e-5 : f64} : tensor<?x64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input, QC_FloatTensor:$weight,
+                   DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `,` $weight attr-dict `:` type($input) `,` type($weight)";
+  let hasVerifier = 1;
+}
+
+def QC_LayerNormOp : QC_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "LayerNorm over the last dimension";
+  let description = [{
+    y = (x - mean(x)) / sqrt(var(x) + epsilon) * weight + bias, over the last
+    dimension. Recognized by `qc-smoothquant`, which folds smoothing factors
+    into `weight` and `bias`.
+
+    Example:
+
+    ```mlir
+    %y = qc.layer_norm %x, %g, %b {epsilon = 1.0e-12 : f64}
+        : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input, QC_FloatTensor:$weight,
+                   QC_FloatTensor:$bias,
+                   DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight `,` $bias attr-dict `:` "
+                       "type($input) `,` type($weight) `,` type($bias)";
+  let hasVerifier = 1;
+}
+
+def QC_ExternalWeightOp : QC_Op<"external_weight", [Pure]> {
+  let summary = "A constant weight stored in an external file";
+  let description = [{
+    A constant tensor whose raw little-endian bytes live in `path` starting
+    at byte `offset`. Weights of multi-gigabyte models stay out of the IR
+    text: importers write one blob file and reference it. A relative `path`
+    is resolved against the directory of the IR file being compiled.
+
+    Example:
+
+    ```mlir
+    %w = qc.external_weight "model.bin" offset 4096 : tensor<4096x4096xf16>
+    ```
+  }];
+  let arguments = (ins StrAttr:$path, I64Attr:$offset);
+  let results = (outs RankedTensorOf<[F16, BF16, F32, I8]>:$result);
+  let assemblyFormat = "$path `offset` $offset attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Calibration
+//===----------------------------------------------------------------------===//
+
+def QC_ObserveOp : QC_Op<"observe", [MemoryEffects<[MemWrite]>]> {
+  let summary = "Records per-input-channel statistics of an activation";
+  let description = [{
+    Inserted by `qc-insert-observers` in the calibration variant of a
+    program. Every execution folds the rows of `input` (all leading
+    dimensions flattened into tokens) into the statistics of `layer`:
+    the per-channel absolute maximum, a per-channel histogram when
+    `percentile` is set, and X^T X (for GPTQ) when `hessian` is set. The
+    runtime writes the statistics file described in docs/formats.md.
+
+    Example:
+
+    ```mlir
+    qc.observe %x {layer = "blk0.attn.q", hessian = true} : tensor<?x?x64xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input, StrAttr:$layer,
+                   OptionalAttr<F64Attr>:$percentile,
+                   UnitAttr:$hessian);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Activation ops
+//===----------------------------------------------------------------------===//
+
+def QC_SmoothOp : QC_Op<"smooth", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Divides each input channel by its SmoothQuant factor";
+  let description = [{
+    y[..., j] = x[..., j] / scale[j]. Inserted by `qc-smoothquant` when the
+    factors cannot be folded into a preceding normalization.
+
+    Example:
+
+    ```mlir
+    %y = qc.smooth %x, %s : tensor<?x64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input, RankedTensorOf<[F32]>:$scale);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $scale attr-dict `:` type($input) `,` type($scale)";
+  let hasVerifier = 1;
+}
+
+def QC_QuantizeActOp : QC_Op<"quantize_act", [Pure]> {
+  let summary = "Quantizes activations to INT8 (static per-tensor or dynamic per-token)";
+  let description = [{
+    Symmetric INT8 quantization q = clamp(round(x / s), -127, 127).
+
+    - `static_per_tensor`: s is the calibrated attribute `scale`; `scales`
+      has one element.
+    - `dynamic_per_token`: s = max|x_row| / 127 for every row (token);
+      `scales` has the input's leading shape.
+
+    Example:
+
+    ```mlir
+    %q, %s = qc.quantize_act %x dynamic_per_token
+        : tensor<?x64xf32> -> tensor<?x64xi8>, tensor<?xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input, QC_ActModeAttr:$mode,
+                   OptionalAttr<F32Attr>:$scale);
+  let results = (outs QC_I8Tensor:$output, RankedTensorOf<[F32]>:$scales);
+  let assemblyFormat = "$input $mode (`scale` $scale^)? attr-dict `:` type($input) `->` type($output) `,` type($scales)";
+  let hasVerifier = 1;
+}
+
+def QC_DequantizeActOp : QC_Op<"dequantize_act", [Pure]> {
+  let summary = "Dequantizes INT8 activations: y = q * scale";
+  let description = [{
+    The inverse of `qc.quantize_act`; `scales` has one element (per-tensor)
+    or the input's leading shape (per-token).
+
+    Example:
+
+    ```mlir
+    %y = qc.dequantize_act %q, %s : tensor<?x64xi8>, tensor<?xf32> -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins QC_I8Tensor:$input, RankedTensorOf<[F32]>:$scales);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $scales attr-dict `:` type($input) `,` type($scales) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Weight ops
+//===----------------------------------------------------------------------===//
+
+def QC_PackedWeightOp : QC_Op<"packed_weight", [Pure]> {
+  let summary = "Bundles quantized weight data, scales and zero points";
+  let description = [{
+    A quantized N x K weight. `data` holds the integers in `layout`:
+    `unpacked` is an N x K i8 tensor with one value per byte; `row_major` and
+    `tiled` are flat i8 tensors of N * K * bits / 8 bytes (INT4 two per byte,
+    so K must be even). `scales` is N x G (G = 1 per channel, K / group_size
+    per group; 1 x 1 per tensor) in f32 or f16. Symmetric schemes store
+    signed integers and no `zeros`; asymmetric schemes store unsigned
+    integers (the bit pattern in i8) and `zeros` shaped like `scales`.
+    The dequantized weight is (q - z) * s.
+
+    Example:
+
+    ```mlir
+    %pw = qc.packed_weight %data, %scales {
+            scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 32>,
+            layout = #qc.layout<row_major>}
+        : tensor<1024xi8>, tensor<32x2xf32> -> !qc.packed<32x64xi4>
+    ```
+  }];
+  let arguments = (ins QC_I8Tensor:$data, RankedTensorOf<[F16, F32]>:$scales,
+                   Optional<QC_I8Tensor>:$zeros, QC_SchemeAttr:$scheme,
+                   QC_LayoutAttr:$layout);
+  let results = (outs QC_PackedWeightType:$result);
+  let assemblyFormat = "$data `,` $scales (`,` $zeros^)? attr-dict `:` type($data) `,` "
+                       "type($scales) (`,` type($zeros)^)? `->` qualified(type($result))";
+  let hasVerifier = 1;
+}
+
+def QC_DequantizeWeightOp : QC_Op<"dequantize_weight", [Pure]> {
+  let summary = "Materializes a packed weight as a float N x K tensor";
+  let description = [{
+    w[n, k] = (q[n, k] - z[n, g]) * s[n, g] with g the group of k. Produced
+    by `qc-quantize-weights`; `qc-fuse-dequant` folds it into the consuming
+    matmul so that no float copy of a quantized weight survives.
+
+    Example:
+
+    ```mlir
+    %w = qc.dequantize_weight %pw : !qc.packed<32x64xi4> -> tensor<32x64xf32>
+    ```
+  }];
+  let arguments = (ins QC_PackedWeightType:$weight);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat = "$weight attr-dict `:` qualified(type($weight)) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Fused matmuls
+//===----------------------------------------------------------------------===//
+
+def QC_WeightOnlyMatmulOp : QC_Op<"wo_matmul", [Pure]> {
+  let summary = "Weight-only quantized matmul with dequantization fused inside";
+  let description = [{
+    y = x * dequant(W)^T (+ b) with the dequantization done inside the
+    kernel: no float copy of the weight exists. `input` has any leading
+    shape and K columns; the result has N columns.
+
+    With `kernel = #qc.kernel<adaptive, threshold = T>` (INT8 symmetric
+    per-channel weights only) the op switches at run time on the number of
+    rows M: M < T runs the weight-only path, M >= T quantizes activations
+    per token and runs the INT8 path, from the same weight.
+
+    Example:
+
+    ```mlir
+    %y = qc.wo_matmul %x, %pw {layer = "blk0.mlp.up"}
+        : tensor<?x64xf32>, !qc.packed<32x64xi4> -> tensor<?x32xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input, QC_PackedWeightType:$weight,
+                   Optional<QC_FloatTensor>:$bias, StrAttr:$layer,
+                   OptionalAttr<QC_KernelAttr>:$kernel);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` "
+                       "qualified(type($weight)) (`,` type($bias)^)? `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def QC_Int8MatmulOp : QC_Op<"int8_matmul", [Pure]> {
+  let summary = "INT8 x INT8 matmul with a fused dequantization epilogue";
+  let description = [{
+    y[m, n] = (sum_k q_x[m, k] * q_w[n, k]) * s_x[m] * s_w[n] (+ b[n]),
+    accumulated in i32. `input_scales` has one element (per-tensor) or the
+    input's leading shape (per-token). The weight must be symmetric INT8 with
+    per-channel or per-tensor scales. The result element type is the output
+    type of the layer.
+
+    Example:
+
+    ```mlir
+    %y = qc.int8_matmul %q, %s, %pw {layer = "blk0.attn.o"}
+        : tensor<?x64xi8>, tensor<?xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf32>
+    ```
+  }];
+  let arguments = (ins QC_I8Tensor:$input, RankedTensorOf<[F32]>:$input_scales,
+                   QC_PackedWeightType:$weight, Optional<QC_FloatTensor>:$bias,
+                   StrAttr:$layer, OptionalAttr<QC_KernelAttr>:$kernel);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $input_scales `,` $weight (`,` $bias^)? attr-dict `:` "
+                       "type($input) `,` type($input_scales) `,` qualified(type($weight)) "
+                       "(`,` type($bias)^)? `->` type($result)";
+  let hasVerifier = 1;
+}
+
+#endif // QC_DIALECT_QC_IR_QCOPS_TD

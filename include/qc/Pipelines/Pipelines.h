@@ -1,0 +1,62 @@
+//===- Pipelines.h - Named quant pipelines ----------------------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The named pipelines: registered once (registerQCPipelines) for quant-opt and
+// called directly by quant-compile, so both tools run the same passes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_PIPELINES_PIPELINES_H
+#define QC_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+class OpPassManager;
+} // namespace mlir
+
+namespace qc {
+
+/// Options of `qc-quantize-pipeline`: policy -> SmoothQuant -> quantize ->
+/// pack -> fuse -> select.
+struct QuantizePipelineOptions
+    : public mlir::PassPipelineOptions<QuantizePipelineOptions> {
+  Option<std::string> policy{*this, "policy",
+                             llvm::cl::desc("Per-layer policy file (JSON or "
+                                            "YAML); empty keeps the schemes "
+                                            "already in the IR")};
+  Option<std::string> stats{*this, "stats",
+                            llvm::cl::desc("Calibration statistics file; "
+                                           "needed by SmoothQuant, static "
+                                           "activation scales and GPTQ")};
+  Option<std::string> algorithm{
+      *this, "algorithm", llvm::cl::desc("Weight rounding: rtn or gptq"),
+      llvm::cl::init("rtn")};
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("Target the kernels are chosen for: host, sm_80, sm_90"),
+      llvm::cl::init("host")};
+};
+
+/// Appends the quantization passes to `pm` (a module pass manager).
+void buildQuantizePipeline(mlir::OpPassManager &pm,
+                           const QuantizePipelineOptions &options);
+
+/// Options of `qc-lower-to-host`.
+struct HostLoweringPipelineOptions
+    : public mlir::PassPipelineOptions<HostLoweringPipelineOptions> {};
+
+/// Appends the passes that lower quantized `qc` IR (and the linalg/tensor/
+/// arith/math glue around it) to the LLVM dialect for the CPU host.
+void buildHostLoweringPipeline(mlir::OpPassManager &pm,
+                               const HostLoweringPipelineOptions &options);
+
+/// Registers the named pipelines with the global pass registry.
+void registerQCPipelines();
+
+} // namespace qc
+
+#endif // QC_PIPELINES_PIPELINES_H

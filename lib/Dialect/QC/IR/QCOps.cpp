@@ -1,0 +1,369 @@
+//===- QCOps.cpp - qc operation verifiers -----------------------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Dialect/QC/IR/QC.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::qc;
+
+#define GET_OP_CLASSES
+#include "qc/Dialect/QC/IR/QCOps.cpp.inc"
+
+PackedWeightOp mlir::qc::getPackedWeightDef(Value v) {
+  return v.getDefiningOp<PackedWeightOp>();
+}
+
+/// Formats a shape for diagnostics, '?' for dynamic dimensions.
+static std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  llvm::interleave(
+      shape, os,
+      [&](int64_t d) {
+        if (ShapedType::isDynamic(d))
+          os << "?";
+        else
+          os << d;
+      },
+      "x");
+  return s;
+}
+
+/// Two dimensions are compatible when equal or when either is dynamic.
+static bool dimsCompatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+/// Verifies the shared shape contract of every linear-like op: `input` is
+/// [..., K] with static K, the result is [..., N] with the same leading
+/// dimensions, and the optional bias has N elements.
+static LogicalResult verifyLinearShapes(Operation *op, RankedTensorType input,
+                                        int64_t n, int64_t k,
+                                        RankedTensorType result,
+                                        Value bias) {
+  if (input.getRank() < 1)
+    return op->emitOpError("input must have rank >= 1");
+  int64_t inK = input.getShape().back();
+  if (ShapedType::isDynamic(inK))
+    return op->emitOpError("input's last dimension (K) must be static");
+  if (inK != k)
+    return op->emitOpError("input has K = ")
+           << inK << " but the weight has K = " << k;
+  if (result.getRank() != input.getRank())
+    return op->emitOpError("result rank ")
+           << result.getRank() << " does not match input rank "
+           << input.getRank();
+  for (int64_t i = 0, e = input.getRank() - 1; i < e; ++i)
+    if (!dimsCompatible(input.getDimSize(i), result.getDimSize(i)))
+      return op->emitOpError("result shape ")
+             << shapeStr(result.getShape())
+             << " does not match the input's leading dimensions "
+             << shapeStr(input.getShape());
+  if (result.getShape().back() != n)
+    return op->emitOpError("result has ")
+           << result.getShape().back() << " columns but the weight has N = "
+           << n;
+  if (bias) {
+    auto bt = cast<RankedTensorType>(bias.getType());
+    if (bt.getRank() != 1 || bt.getDimSize(0) != n)
+      return op->emitOpError("bias must have shape ")
+             << n << ", got " << shapeStr(bt.getShape());
+  }
+  return success();
+}
+
+/// Verifies that `scales` is a per-tensor ([1]) or per-token (input's leading
+/// shape) activation scale vector for `input`.
+static LogicalResult verifyActScales(Operation *op, RankedTensorType input,
+                                     RankedTensorType scales,
+                                     std::optional<ActMode> mode) {
+  bool perTensor = scales.getRank() == 1 && scales.getDimSize(0) == 1;
+  bool perToken = scales.getRank() == input.getRank() - 1;
+  if (perToken)
+    for (int64_t i = 0, e = scales.getRank(); i < e; ++i)
+      perToken &= dimsCompatible(scales.getDimSize(i), input.getDimSize(i));
+  if (mode == ActMode::StaticPerTensor && !perTensor)
+    return op->emitOpError("static_per_tensor scales must have shape 1, got ")
+           << shapeStr(scales.getShape());
+  if (mode == ActMode::DynamicPerToken && !perToken)
+    return op->emitOpError("dynamic_per_token scales must have the input's "
+                           "leading shape ")
+           << shapeStr(input.getShape().drop_back()) << ", got "
+           << shapeStr(scales.getShape());
+  if (!mode && !perTensor && !perToken)
+    return op->emitOpError("scales must have shape 1 (per-tensor) or the "
+                           "input's leading shape ")
+           << shapeStr(input.getShape().drop_back())
+           << " (per-token), got " << shapeStr(scales.getShape());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  auto wt = getWeight().getType();
+  if (wt.getRank() != 2 || !wt.hasStaticShape())
+    return emitOpError("weight must be a static N x K tensor, got ")
+           << wt;
+  if (getLayer().empty())
+    return emitOpError("layer name must not be empty");
+  if (failed(verifyLinearShapes(*this, getInput().getType(), wt.getDimSize(0),
+                                wt.getDimSize(1), getResult().getType(),
+                                getBias())))
+    return failure();
+  if (getResult().getType().getElementType() !=
+      getInput().getType().getElementType())
+    return emitOpError("result element type must match the input's");
+  if (auto scheme = getSchemeAttr()) {
+    std::string reason;
+    if (failed(scheme.checkShape(wt.getDimSize(0), wt.getDimSize(1), reason)))
+      return emitOpError("scheme does not fit the weight: ") << reason;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Norms
+//===----------------------------------------------------------------------===//
+
+/// Checks that a per-channel parameter vector matches the last dimension.
+static LogicalResult verifyChannelVector(Operation *op, StringRef name,
+                                         RankedTensorType input,
+                                         RankedTensorType vec) {
+  int64_t k = input.getRank() ? input.getShape().back() : 0;
+  if (ShapedType::isDynamic(k))
+    return op->emitOpError("input's last dimension must be static");
+  if (vec.getRank() != 1 || vec.getDimSize(0) != k)
+    return op->emitOpError()
+           << name << " must have shape " << k << " (the input's last "
+           << "dimension), got " << shapeStr(vec.getShape());
+  return success();
+}
+
+LogicalResult RMSNormOp::verify() {
+  if (getEpsilon().convertToDouble() < 0)
+    return emitOpError("epsilon must be non-negative");
+  return verifyChannelVector(*this, "weight", getInput().getType(),
+                             getWeight().getType());
+}
+
+LogicalResult LayerNormOp::verify() {
+  if (getEpsilon().convertToDouble() < 0)
+    return emitOpError("epsilon must be non-negative");
+  if (failed(verifyChannelVector(*this, "weight", getInput().getType(),
+                                 getWeight().getType())))
+    return failure();
+  return verifyChannelVector(*this, "bias", getInput().getType(),
+                             getBias().getType());
+}
+
+LogicalResult ExternalWeightOp::verify() {
+  if (!getResult().getType().hasStaticShape())
+    return emitOpError("external weight must have a static shape");
+  if (getOffset() < 0)
+    return emitOpError("offset must be non-negative, got ") << getOffset();
+  if (getPath().empty())
+    return emitOpError("path must not be empty");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ObserveOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ObserveOp::verify() {
+  auto in = getInput().getType();
+  if (in.getRank() < 1 || ShapedType::isDynamic(in.getShape().back()))
+    return emitOpError("input's last dimension (channels) must be static");
+  if (getLayer().empty())
+    return emitOpError("layer name must not be empty");
+  if (auto p = getPercentile()) {
+    double v = p->convertToDouble();
+    if (!(v > 0.0 && v <= 100.0))
+      return emitOpError("percentile must be in (0, 100], got ") << v;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Activation ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult SmoothOp::verify() {
+  return verifyChannelVector(*this, "scale", getInput().getType(),
+                             getScale().getType());
+}
+
+LogicalResult QuantizeActOp::verify() {
+  auto in = getInput().getType();
+  if (getMode() == ActMode::None)
+    return emitOpError("mode must be static_per_tensor or dynamic_per_token");
+  if (getMode() == ActMode::StaticPerTensor) {
+    if (!getScale())
+      return emitOpError("static_per_tensor needs a calibrated scale");
+    double s = getScale()->convertToDouble();
+    if (!(s > 0.0) || std::isinf(s))
+      return emitOpError("scale must be positive and finite, got ") << s;
+  } else if (getScale()) {
+    return emitOpError("dynamic_per_token computes its scales; remove scale");
+  }
+  if (getOutput().getType().getShape() != in.getShape())
+    return emitOpError("output shape ")
+           << shapeStr(getOutput().getType().getShape())
+           << " must match the input shape " << shapeStr(in.getShape());
+  return verifyActScales(*this, in, getScales().getType(), getMode());
+}
+
+LogicalResult DequantizeActOp::verify() {
+  auto in = getInput().getType();
+  if (getResult().getType().getShape() != in.getShape())
+    return emitOpError("result shape ")
+           << shapeStr(getResult().getType().getShape())
+           << " must match the input shape " << shapeStr(in.getShape());
+  return verifyActScales(*this, in, getScales().getType(), std::nullopt);
+}
+
+//===----------------------------------------------------------------------===//
+// Weight ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult PackedWeightOp::verify() {
+  SchemeAttr scheme = getScheme();
+  PackedWeightType type = getResult().getType();
+  int64_t n = type.getN(), k = type.getK();
+  if (!scheme.isIntegerWeight())
+    return emitOpError("scheme weight type ")
+           << scheme.getWeight() << " is not an integer type; only i4 and i8 "
+           << "weights are packed";
+  if (scheme.getWeight() != type.getElementType())
+    return emitOpError("scheme weight type ")
+           << scheme.getWeight() << " does not match the result element type "
+           << type.getElementType();
+  std::string reason;
+  if (failed(scheme.checkShape(n, k, reason)))
+    return emitOpError(reason);
+
+  // Data shape follows the layout.
+  unsigned bits = scheme.getWeightBits();
+  LayoutAttr layout = getLayout();
+  auto data = getData().getType();
+  if (layout.getKind() == LayoutKind::Unpacked) {
+    if (data.getRank() != 2 || data.getDimSize(0) != n ||
+        data.getDimSize(1) != k)
+      return emitOpError("unpacked data must have shape ")
+             << n << "x" << k << ", got " << shapeStr(data.getShape());
+  } else {
+    if (bits == 4 && k % 2 != 0)
+      return emitOpError("int4 packing needs an even K, got K = ") << k;
+    if (layout.getKind() == LayoutKind::Tiled) {
+      if (n % layout.getTileN() != 0 || k % layout.getTileK() != 0)
+        return emitOpError("tile ")
+               << layout.getTileN() << "x" << layout.getTileK()
+               << " does not divide the " << n << "x" << k << " weight";
+    }
+    int64_t bytes = n * k * bits / 8;
+    if (data.getRank() != 1 || data.getDimSize(0) != bytes)
+      return emitOpError("packed data must be a flat tensor of ")
+             << bytes << " bytes, got " << shapeStr(data.getShape());
+  }
+
+  // Scales (and zero points) follow the granularity.
+  auto scales = getScales().getType();
+  int64_t rows = scheme.getGranularity() == Granularity::PerTensor ? 1 : n;
+  int64_t cols = scheme.getNumGroups(k);
+  if (scales.getRank() != 2 || scales.getDimSize(0) != rows ||
+      scales.getDimSize(1) != cols)
+    return emitOpError("scales must have shape ")
+           << rows << "x" << cols << " for "
+           << stringifyGranularity(scheme.getGranularity())
+           << " granularity, got " << shapeStr(scales.getShape());
+  if (scheme.getSymmetric() && getZeros())
+    return emitOpError("symmetric scheme must not carry zero points");
+  if (!scheme.getSymmetric()) {
+    if (!getZeros())
+      return emitOpError("asymmetric scheme needs zero points");
+    if (getZeros().getType().getShape() != scales.getShape())
+      return emitOpError("zero points must have the scales' shape ")
+             << shapeStr(scales.getShape()) << ", got "
+             << shapeStr(getZeros().getType().getShape());
+  }
+  return success();
+}
+
+LogicalResult DequantizeWeightOp::verify() {
+  auto t = getWeight().getType();
+  auto r = getResult().getType();
+  if (r.getRank() != 2 || r.getDimSize(0) != t.getN() ||
+      r.getDimSize(1) != t.getK())
+    return emitOpError("result must have shape ")
+           << t.getN() << "x" << t.getK() << ", got "
+           << shapeStr(r.getShape());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Fused matmuls
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightOnlyMatmulOp::verify() {
+  auto w = getWeight().getType();
+  if (failed(verifyLinearShapes(*this, getInput().getType(), w.getN(),
+                                w.getK(), getResult().getType(), getBias())))
+    return failure();
+  if (getLayer().empty())
+    return emitOpError("layer name must not be empty");
+  if (auto kernel = getKernelAttr()) {
+    if (kernel.getKind() == KernelKind::Int8Mma ||
+        kernel.getKind() == KernelKind::Fp16Mma)
+      return emitOpError("kernel '")
+             << stringifyKernelKind(kernel.getKind())
+             << "' cannot implement a weight-only matmul";
+    if (kernel.getKind() == KernelKind::Adaptive) {
+      PackedWeightOp def = getPackedWeightDef(getWeight());
+      if (!w.getElementType().isSignlessInteger(8) ||
+          (def && (!def.getScheme().getSymmetric() ||
+                   def.getScheme().getGranularity() == Granularity::PerGroup)))
+        return emitOpError("adaptive kernel needs a symmetric per-channel "
+                           "i8 weight");
+    }
+  }
+  return success();
+}
+
+LogicalResult Int8MatmulOp::verify() {
+  auto w = getWeight().getType();
+  if (!w.getElementType().isSignlessInteger(8))
+    return emitOpError("weight must be i8, got ") << w.getElementType();
+  auto in = getInput().getType();
+  if (failed(verifyLinearShapes(*this, in, w.getN(), w.getK(),
+                                getResult().getType(), getBias())))
+    return failure();
+  if (failed(verifyActScales(*this, in, getInputScales().getType(),
+                             std::nullopt)))
+    return failure();
+  if (getLayer().empty())
+    return emitOpError("layer name must not be empty");
+  if (PackedWeightOp def = getPackedWeightDef(getWeight())) {
+    SchemeAttr s = def.getScheme();
+    if (!s.getSymmetric() || s.getGranularity() == Granularity::PerGroup)
+      return emitOpError("weight must be symmetric with per_channel or "
+                         "per_tensor scales");
+  }
+  if (auto kernel = getKernelAttr()) {
+    if (kernel.getKind() != KernelKind::Host &&
+        kernel.getKind() != KernelKind::Int8Mma &&
+        kernel.getKind() != KernelKind::Gemv)
+      return emitOpError("kernel '")
+             << stringifyKernelKind(kernel.getKind())
+             << "' cannot implement an INT8 matmul";
+  }
+  return success();
+}

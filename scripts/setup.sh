@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every system and Python dependency of quant. Idempotent: a second
+# run installs nothing. Needs root (or sudo) for apt-get on a fresh machine.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+APT_PKGS=(cmake ninja-build g++ python3 python3-pip
+          llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
+          libgtest-dev)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  # LLVM/MLIR 22 come from bookworm-security on Debian 12.
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+PY_PKGS=(numpy pyyaml)
+py_missing=()
+for p in "${PY_PKGS[@]}"; do
+  mod="$p"; [ "$p" = pyyaml ] && mod=yaml
+  python3 -c "import $mod" >/dev/null 2>&1 || py_missing+=("$p")
+done
+if [ ${#py_missing[@]} -gt 0 ]; then
+  echo "setup: pip installing ${py_missing[*]}"
+  python3 -m pip install -q "${py_missing[@]}" 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages "${py_missing[@]}"
+fi
