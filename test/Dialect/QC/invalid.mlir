@@ -333,8 +333,24 @@ func.func @linear_group_does_not_divide(%x: tensor<4x96xf32>, %w: tensor<32x96xf
 // -----
 
 func.func @rms_norm_negative_epsilon(%x: tensor<?x64xf32>, %g: tensor<64xf32>) {
-  // expected-error@+1 {{epsilon must be non-negative}}
+  // expected-error@+1 {{epsilon must be non-negative and finite, got -1.000000e-05}}
   %0 = qc.rms_norm %x, %g {epsilon = -1.0e-5 : f64} : tensor<?x64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_nan_epsilon(%x: tensor<?x64xf32>, %g: tensor<64xf32>) {
+  // expected-error@+1 {{epsilon must be non-negative and finite, got nan}}
+  %0 = qc.rms_norm %x, %g {epsilon = 0x7FF8000000000000 : f64} : tensor<?x64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_inf_epsilon(%x: tensor<?x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>) {
+  // expected-error@+1 {{epsilon must be non-negative and finite, got INF}}
+  %0 = qc.layer_norm %x, %g, %b {epsilon = 0x7FF0000000000000 : f64} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32>
   return
 }
 
@@ -357,7 +373,7 @@ func.func @rms_norm_weight_shape(%x: tensor<?x64xf32>, %g: tensor<32xf32>) {
 // -----
 
 func.func @layer_norm_negative_epsilon(%x: tensor<?x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>) {
-  // expected-error@+1 {{epsilon must be non-negative}}
+  // expected-error@+1 {{epsilon must be non-negative and finite, got -1.000000e+00}}
   %0 = qc.layer_norm %x, %g, %b {epsilon = -1.0 : f64} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32>
   return
 }
@@ -755,6 +771,26 @@ func.func @packed_int4_zero_point_negative(%d: tensor<2x8xi8>, %s: tensor<2x1xf3
   // A signed zero point: asymmetric storage is unsigned.
   %z = arith.constant dense<-1> : tensor<2x1xi8>
   // expected-error@+1 {{asymmetric 'i4' zero points must be in [0, 15], got -1}}
+  %0 = qc.packed_weight %d, %s, %z {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4, symmetric = false>} : tensor<2x8xi8>, tensor<2x1xf32>, tensor<2x1xi8> -> !qc.packed<2x8xi4>
+  return
+}
+
+// -----
+
+func.func @packed_unpacked_int4_symmetric_range(%s: tensor<2x1xf32>) {
+  %d = arith.constant dense<[[0, 1, 2, 3, -8, 7, 8, 0], [0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<2x8xi8>
+  // expected-error@+1 {{unpacked symmetric i4 data must be in [-8, 7], got 8}}
+  %0 = qc.packed_weight %d, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4>} : tensor<2x8xi8>, tensor<2x1xf32> -> !qc.packed<2x8xi4>
+  return
+}
+
+// -----
+
+func.func @packed_unpacked_int4_asymmetric_range(%s: tensor<2x1xf32>) {
+  %z = arith.constant dense<8> : tensor<2x1xi8>
+  // A splat: one stored byte, still checked.
+  %d = arith.constant dense<-3> : tensor<2x8xi8>
+  // expected-error@+1 {{unpacked asymmetric i4 data must be in [0, 15], got -3}}
   %0 = qc.packed_weight %d, %s, %z {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4, symmetric = false>} : tensor<2x8xi8>, tensor<2x1xf32>, tensor<2x1xi8> -> !qc.packed<2x8xi4>
   return
 }

@@ -179,6 +179,19 @@ func.func @weight_forms(%x: tensor<?x?x64xf16>, %x1: tensor<64xbf16>, %d8: tenso
   return %y, %y1, %w1, %w2 : tensor<?x?x32xf16>, tensor<32xbf16>, tensor<32x64xbf16>, tensor<32x64xf16>
 }
 
+// Constant unpacked i4 data at the ends of its range (checked by the verifier).
+// CHECK-LABEL: func @int4_constants
+func.func @int4_constants(%s: tensor<2x1xf32>) -> (!qc.packed<2x4xi4>, !qc.packed<2x4xi4>) {
+  %ds = arith.constant dense<[[-8, 7, 0, -1], [1, 2, 3, 4]]> : tensor<2x4xi8>
+  // CHECK: qc.packed_weight {{.*}}scheme = #qc.scheme<weight = i4>} : tensor<2x4xi8>, tensor<2x1xf32> -> !qc.packed<2x4xi4>
+  %ps = qc.packed_weight %ds, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4>} : tensor<2x4xi8>, tensor<2x1xf32> -> !qc.packed<2x4xi4>
+  %da = arith.constant dense<[[0, 15, 8, 1], [15, 15, 0, 0]]> : tensor<2x4xi8>
+  %z = arith.constant dense<[[0], [15]]> : tensor<2x1xi8>
+  // CHECK: qc.packed_weight {{.*}}scheme = #qc.scheme<weight = i4, symmetric = false>} : tensor<2x4xi8>, tensor<2x1xf32>, tensor<2x1xi8> -> !qc.packed<2x4xi4>
+  %pa = qc.packed_weight %da, %s, %z {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4, symmetric = false>} : tensor<2x4xi8>, tensor<2x1xf32>, tensor<2x1xi8> -> !qc.packed<2x4xi4>
+  return %ps, %pa : !qc.packed<2x4xi4>, !qc.packed<2x4xi4>
+}
+
 // CHECK-LABEL: func @matmul_edge_cases
 func.func @matmul_edge_cases(%x: tensor<?x?x64xf32>, %q1: tensor<64xi8>, %s0: tensor<f32>, %q3: tensor<2x?x64xi8>, %s1: tensor<1xf32>,
                              %d: tensor<32x64xi8>, %st: tensor<1x1xf32>, %w: !qc.packed<32x64xi8>, %b: tensor<32xbf16>)

@@ -142,6 +142,16 @@ LogicalResult LinearOp::verify() {
 // Norms
 //===----------------------------------------------------------------------===//
 
+/// Checks a normalization's epsilon: a negative, NaN or infinite value would
+/// silently turn every output into NaN or zero.
+static LogicalResult verifyEpsilon(Operation *op, APFloat epsilon) {
+  double eps = epsilon.convertToDouble();
+  if (!(eps >= 0.0) || std::isinf(eps))
+    return op->emitOpError("epsilon must be non-negative and finite, got ")
+           << eps;
+  return success();
+}
+
 /// Checks that a per-channel parameter vector matches the last dimension.
 static LogicalResult verifyChannelVector(Operation *op, StringRef name,
                                          RankedTensorType input,
@@ -159,15 +169,15 @@ static LogicalResult verifyChannelVector(Operation *op, StringRef name,
 }
 
 LogicalResult RMSNormOp::verify() {
-  if (getEpsilon().convertToDouble() < 0)
-    return emitOpError("epsilon must be non-negative");
+  if (failed(verifyEpsilon(*this, getEpsilon())))
+    return failure();
   return verifyChannelVector(*this, "weight", getInput().getType(),
                              getWeight().getType());
 }
 
 LogicalResult LayerNormOp::verify() {
-  if (getEpsilon().convertToDouble() < 0)
-    return emitOpError("epsilon must be non-negative");
+  if (failed(verifyEpsilon(*this, getEpsilon())))
+    return failure();
   if (failed(verifyChannelVector(*this, "weight", getInput().getType(),
                                  getWeight().getType())))
     return failure();
@@ -273,6 +283,24 @@ LogicalResult PackedWeightOp::verify() {
         data.getDimSize(1) != k)
       return emitOpError("unpacked data must have shape ")
              << n << "x" << k << ", got " << shapeStr(data.getShape());
+    // Unpacked i4 holds one 4-bit value per byte: sign-extended (symmetric,
+    // [-8, 7]) or zero-extended (asymmetric, [0, 15]). Constant data is
+    // scanned as raw bytes (one per i8 element), which is cheap next to
+    // building the constant; other byte patterns would be silently truncated
+    // by packing.
+    DenseIntElementsAttr values;
+    if (bits == 4 && matchPattern(getData(), m_Constant(&values))) {
+      int64_t lo = scheme.getSymmetric() ? -8 : 0;
+      int64_t hi = scheme.getSymmetric() ? 7 : 15;
+      for (char byte : values.getRawData()) {
+        int64_t v = static_cast<int8_t>(byte);
+        if (v < lo || v > hi)
+          return emitOpError("unpacked ")
+                 << (scheme.getSymmetric() ? "symmetric" : "asymmetric")
+                 << " i4 data must be in [" << lo << ", " << hi << "], got "
+                 << v;
+      }
+    }
   } else {
     if (bits == 4 && k % 2 != 0)
       return emitOpError("int4 packing needs an even K, got K = ") << k;
