@@ -400,9 +400,6 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
 
   QuantizedWeight r;
   if (algorithm == "gptq") {
-    if (!stats)
-      return op.emitError() << "algorithm=gptq needs stats=<file> with "
-                               "Hessians";
     FailureOr<const LayerStats *> st = stats->lookup(op, op.getLayer(), k);
     if (failed(st))
       return failure();
@@ -455,8 +452,13 @@ void QuantizeWeightsPass::runOnOperation() {
                           "positive and gptq-damp non-negative";
     return signalPassFailure();
   }
+  if (algorithm == "gptq" && this->stats.empty()) {
+    module.emitError("qc-quantize-weights: algorithm=gptq needs "
+                     "stats=<file> with Hessians");
+    return signalPassFailure();
+  }
   std::optional<StatsFile> stats;
-  if (!stats.has_value() && !this->stats.empty()) {
+  if (!this->stats.empty()) {
     FailureOr<StatsFile> f = loadStatsFile(this->stats, module.getLoc());
     if (failed(f))
       return signalPassFailure();
