@@ -169,3 +169,58 @@ def dequant(q, s, z, n, k, gran, gs):
 def fail(seed, msg):
     print("FAILED (seed %d, rerun with QC_TEST_SEED=%d): %s" % (seed, seed, msg))
     sys.exit(1)
+
+
+# ---------------------------------------------------------------------------
+# A tiny numpy interpreter for the float-level qc ops (independent of the
+# compiler): arith.constant, qc.rms_norm, qc.layer_norm, qc.smooth,
+# qc.linear, arith.addf, return. Enough to check that a float-to-float pass
+# (qc-smoothquant) leaves the function's output unchanged.
+# ---------------------------------------------------------------------------
+
+_OPERANDS = re.compile(r"%[\w]+")
+
+
+def _attr_float(line, name, default):
+    m = re.search(name + r" = ([-0-9.e+]+)", line)
+    return float(m.group(1)) if m else default
+
+
+def interpret(text, func, args):
+    """Runs @func of the printed module `text` on numpy `args`."""
+    consts = parse_constants(text)
+    m = re.search(r"func\.func @%s\((.*?)\) ->" % re.escape(func), text)
+    names = re.findall(r"(%[\w]+):", m.group(1))
+    env = dict(zip(names, [np.asarray(a, np.float64) for a in args]))
+    env.update({k: v.astype(np.float64) for k, v in consts.items()})
+    body = text[m.end():]
+    for line in body.splitlines():
+        line = line.strip()
+        if line.startswith("return"):
+            return [env[o] for o in _OPERANDS.findall(line.split(":")[0])]
+        if "=" not in line or "arith.constant" in line:
+            continue
+        res, rhs = line.split(" = ", 1)
+        ops = _OPERANDS.findall(rhs.split("{")[0].split(" : ")[0])
+        if rhs.startswith("qc.rms_norm"):
+            x, g = env[ops[0]], env[ops[1]]
+            eps = _attr_float(line, "epsilon", 1e-5)
+            env[res] = x / np.sqrt(np.mean(x * x, -1, keepdims=True) + eps) * g
+        elif rhs.startswith("qc.layer_norm"):
+            x, g, b = env[ops[0]], env[ops[1]], env[ops[2]]
+            eps = _attr_float(line, "epsilon", 1e-5)
+            mu = x.mean(-1, keepdims=True)
+            var = ((x - mu) ** 2).mean(-1, keepdims=True)
+            env[res] = (x - mu) / np.sqrt(var + eps) * g + b
+        elif rhs.startswith("qc.smooth"):
+            env[res] = env[ops[0]] / env[ops[1]]
+        elif rhs.startswith("qc.linear"):
+            y = env[ops[0]] @ env[ops[1]].T
+            if len(ops) > 2:
+                y = y + env[ops[2]]
+            env[res] = y
+        elif rhs.startswith("arith.addf"):
+            env[res] = env[ops[0]] + env[ops[1]]
+        else:
+            raise RuntimeError("interpret: unsupported op: " + line)
+    raise RuntimeError("interpret: no return in @" + func)
