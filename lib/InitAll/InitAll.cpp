@@ -5,7 +5,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/InitAll.h"
+#include "qc/Conversion/Passes.h"
 #include "qc/Dialect/QC/IR/QC.h"
+#include "qc/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -44,4 +46,8 @@ void qc::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
 }
 
-void qc::registerAllPasses() { mlir::registerAllPasses(); }
+void qc::registerAllPasses() {
+  mlir::registerAllPasses();
+  qc::registerQCConversionPasses();
+  qc::registerHostLoweringPipeline();
+}
