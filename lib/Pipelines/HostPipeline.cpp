@@ -43,6 +43,10 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
   bufOpts.bufferizeFunctionBoundaries = true;
   bufOpts.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  // Identity layouts everywhere: no strided copies that would need the MLIR
+  // C runner library (memrefCopy) at run time.
+  bufOpts.unknownTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
   // Temporaries are freed; returned buffers are owned (and freed with free())
   // by the caller.

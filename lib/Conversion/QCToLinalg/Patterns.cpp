@@ -52,6 +52,13 @@ RowChunkLoader floatRowLoader(Value t, int64_t vl) {
   };
 }
 
+/// Activation scales are per tensor when shaped [1] (even where a [?, K]
+/// input makes that shape also match the leading shape), else per token.
+bool isPerTokenScales(RankedTensorType input, RankedTensorType scales) {
+  bool perTensor = scales.getRank() == 1 && scales.getDimSize(0) == 1;
+  return !perTensor && scales.getRank() == input.getRank() - 1;
+}
+
 /// Adds bias[n] (if any) to the f32 value `v` and casts to `outElem`.
 Value biasAndCast(OpBuilder &b, Location loc, Value v, Value bias, Value n,
                   Type outElem) {
@@ -229,8 +236,7 @@ struct Int8MatmulOpLowering : OpConversionPattern<Int8MatmulOp> {
                                              "per-channel/per-tensor scales");
     Location loc = op.getLoc();
     auto inType = op.getInput().getType();
-    bool perToken =
-        op.getInputScales().getType().getRank() == inType.getRank() - 1;
+    bool perToken = isPerTokenScales(inType, op.getInputScales().getType());
     Value q = collapseToRows(rewriter, loc, adaptor.getInput());
     Value s = adaptor.getInputScales();
     if (perToken)
@@ -505,7 +511,7 @@ struct DequantizeActOpLowering : OpConversionPattern<DequantizeActOp> {
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     auto inType = op.getInput().getType();
-    bool perToken = op.getScales().getType().getRank() == inType.getRank() - 1;
+    bool perToken = isPerTokenScales(inType, op.getScales().getType());
     Value q = collapseToRows(rewriter, loc, adaptor.getInput());
     Value s = adaptor.getScales();
     if (perToken)
