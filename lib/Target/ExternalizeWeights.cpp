@@ -11,8 +11,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qc/Dialect/QC/IR/QC.h"
 #include "qc/Target/Passes.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
@@ -82,14 +84,54 @@ std::optional<uint64_t> storageBytes(Operation *op) {
 }
 
 class ExternalizeWeightsPass
-    : public qc::impl::ExternalizeWeightsBase<ExternalizeWeightsPass> {
+    : public ::qc::impl::ExternalizeWeightsBase<ExternalizeWeightsPass> {
 public:
   using Base::Base;
+
+  /// Replaces each `qc.external_weight` by a read-only view of a tagged,
+  /// uninitialized public memref.global (one per path/offset/type), which
+  /// the walk below then records.
+  void materializeExternalWeightOps(ModuleOp module) {
+    SmallVector<mlir::qc::ExternalWeightOp> ops;
+    module.walk([&](mlir::qc::ExternalWeightOp op) { ops.push_back(op); });
+    if (ops.empty())
+      return;
+    OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
+    SymbolTable symbols(module);
+    llvm::StringMap<memref::GlobalOp> globals;
+    for (auto op : ops) {
+      auto type = cast<RankedTensorType>(op.getType());
+      auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
+      std::string key;
+      llvm::raw_string_ostream(key)
+          << op.getPath() << "@" << op.getOffset() << ":" << memrefType;
+      memref::GlobalOp &global = globals[key];
+      if (!global) {
+        global = memref::GlobalOp::create(
+            top, op.getLoc(), "qc_external_weight",
+            /*sym_visibility=*/StringAttr(), memrefType,
+            /*initial_value=*/top.getUnitAttr(),
+            /*constant=*/false, top.getI64IntegerAttr(kWeightAlignment));
+        symbols.insert(global); // uniquifies the name
+        global->setAttr("qc.external_path", op.getPathAttr());
+        global->setAttr("qc.external_offset", op.getOffsetAttr());
+      }
+      OpBuilder builder(op);
+      Value buffer = memref::GetGlobalOp::create(
+          builder, op.getLoc(), memrefType, global.getSymName());
+      Value tensor = bufferization::ToTensorOp::create(
+          builder, op.getLoc(), type, buffer, /*restrict=*/true,
+          /*writable=*/false);
+      op.replaceAllUsesWith(tensor);
+      op.erase();
+    }
+  }
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
     Builder b(ctx);
+    materializeExternalWeightOps(module);
     SmallVector<Attribute> records;
     if (auto existing = module->getAttrOfType<ArrayAttr>("qc.weights"))
       records.append(existing.begin(), existing.end());

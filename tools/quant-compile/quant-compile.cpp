@@ -265,14 +265,17 @@ int main(int argc, char **argv) {
   if (failed(qc::collectEntryPoints(*module, entryPoints)))
     return 1;
   qc::requestCInterfaces(*module);
-  PassManager lowerPm(&context);
-  if (failed(addHostLoweringPasses(lowerPm, errorMessage)))
-    return fail("cannot build the host lowering pipeline: " + errorMessage);
   llvm::SmallString<256> baseDir(inputFile.getValue());
   llvm::sys::path::remove_filename(baseDir);
   qc::ExternalizeWeightsOptions externalize;
   externalize.thresholdBytes = weightThreshold;
   externalize.baseDir = baseDir.empty() ? "." : baseDir.str().str();
+  PassManager lowerPm(&context);
+  // Before lowering: qc.external_weight ops left by quantization become
+  // tagged globals (the lowering drops tags); after: large constants.
+  lowerPm.addPass(qc::createExternalizeWeights(externalize));
+  if (failed(addHostLoweringPasses(lowerPm, errorMessage)))
+    return fail("cannot build the host lowering pipeline: " + errorMessage);
   lowerPm.addPass(qc::createExternalizeWeights(externalize));
   if (failed(lowerPm.run(*module)))
     return 1;

@@ -17,6 +17,11 @@ def ExternalizeWeights : Pass<"qc-externalize-weights", "mlir::ModuleOp"> {
     module's `.qcw` file and the runtime copies them into the globals at
     load time (docs/module-format.md).
 
+    A `qc.external_weight` op (any stage before bufferization) becomes a
+    `memref.get_global` + `bufferization.to_tensor restrict` of a new
+    `memref.global` tagged with its path and offset (one global per
+    path/offset/type), which is then externalized as below.
+
     Runs after bufferization, on `memref.global` or (after lowering)
     `llvm.mlir.global` ops. A constant global whose initializer is a dense
     or `dense_resource` elements attribute of at least `threshold-bytes`
@@ -56,7 +61,9 @@ def ExternalizeWeights : Pass<"qc-externalize-weights", "mlir::ModuleOp"> {
     Option<"baseDir", "base-dir", "std::string", "\"\"",
            "Directory relative qc.external_path values are resolved against">,
   ];
-  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::bufferization::BufferizationDialect"];
 }
 
 #endif // QC_TARGET_PASSES
