@@ -37,3 +37,15 @@ llvm_config.add_tool_substitutions(tools, [config.quant_tools_dir, config.llvm_t
 if config.ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", config.ptxas))
+
+# Module emission and the runtime (test/Integration).
+llvm_config.add_tool_substitutions(
+    [ToolSubst("quant-compile", unresolved="fatal"),
+     ToolSubst("quant-run", unresolved="fatal")],
+    [config.quant_tools_dir],
+)
+config.substitutions.append(("%qc_include", os.path.join(config.quant_src_root, "include")))
+config.substitutions.append(("%qc_libdir", os.path.join(config.quant_obj_root, "lib")))
+config.substitutions.append(
+    ("%qctest", (config.python_executable or "python3") + " "
+     + os.path.join(config.quant_src_root, "test", "Integration", "Inputs", "qctest.py")))
