@@ -1,0 +1,195 @@
+"""Llama-family GGUF importer (SmolLM2, Llama 2/3 layout).
+
+Loading: every tensor is dequantized to float32 with the `gguf` package
+(F32/F16/Q8_0/Q4_0/Q4_1/K-quants: whatever `gguf.quants` supports).
+
+RoPE convention: llama.cpp's converter permutes the rows of attn_q/attn_k so
+that its "normal" RoPE rotates adjacent pairs (x[2i], x[2i+1]). The loader
+undoes that permutation, so the returned weights are in the Hugging Face
+layout and use the rotate-half convention (pairs (x[i], x[i + D/2])), the
+convention the emitted MLIR and `reference.py` use by default.
+`reference.py` can also run the raw GGUF layout with the interleaved rotation
+(`permuted_qk=True`); a test checks both agree.
+
+Emission: see `emit_llama` (entry points `@forward` and `@decode`).
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelImportError
+from . import Checkpoint
+
+SUPPORTED_ARCHS = ("llama",)
+
+#: Per-block tensors (GGUF names without the "blk.N." prefix / ".weight").
+BLOCK_LINEARS = ("attn_q", "attn_k", "attn_v", "attn_output",
+                 "ffn_gate", "ffn_up", "ffn_down")
+BLOCK_NORMS = ("attn_norm", "ffn_norm")
+
+
+def unpermute_qk(w: np.ndarray, n_head: int) -> np.ndarray:
+    """Inverse of llama.cpp's convert_hf_to_gguf `permute` on q/k rows."""
+    rows = w.shape[0]
+    return (w.reshape(n_head, rows // n_head // 2, 2, *w.shape[1:])
+            .swapaxes(1, 2).reshape(w.shape))
+
+
+def permute_qk(w: np.ndarray, n_head: int) -> np.ndarray:
+    """llama.cpp's permutation (HF layout -> GGUF layout)."""
+    rows = w.shape[0]
+    return (w.reshape(n_head, 2, rows // n_head // 2, *w.shape[1:])
+            .swapaxes(1, 2).reshape(w.shape))
+
+
+def _field(reader, key, path, default=None, required=True):
+    f = reader.fields.get(key)
+    if f is None:
+        if required and default is None:
+            raise ModelImportError(f"{path}: GGUF metadata has no '{key}'")
+        return default
+    return f.contents()
+
+
+def build_tokenizer(tokens, merges, token_types, path):
+    """A `tokenizers` byte-level BPE from the GGUF vocabulary and merges."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+
+    vocab = {t: i for i, t in enumerate(tokens)}
+    if len(vocab) != len(tokens):
+        raise ModelImportError(f"{path}: tokenizer vocabulary has duplicate tokens")
+    pairs = []
+    for m in merges:
+        parts = m.split(" ")
+        if len(parts) != 2:
+            raise ModelImportError(f"{path}: malformed tokenizer merge '{m}'")
+        pairs.append((parts[0], parts[1]))
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=pairs, fuse_unk=False))
+    # llama.cpp pre-tokenizer "smollm" (as the HF tokenizer.json): split
+    # digits one by one, then GPT-2's byte-level regex.
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    tok.decoder = decoders.ByteLevel()
+    # Control tokens (type 3) such as <|im_start|> are matched whole.
+    special = [tokens[i] for i, ty in enumerate(token_types) if ty == 3]
+    tok.add_special_tokens([AddedToken(s, special=True, normalized=False)
+                            for s in special])
+    return tok
+
+
+def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
+    try:
+        import gguf
+    except ImportError as e:  # pragma: no cover
+        raise ModelImportError("the 'gguf' package is needed to read GGUF files "
+                               "(pip install gguf)") from e
+    path = Path(path)
+    try:
+        reader = gguf.GGUFReader(str(path))
+    except Exception as e:
+        raise ModelImportError(f"{path}: not a readable GGUF file ({e})") from e
+
+    arch = _field(reader, "general.architecture", path)
+    if arch not in SUPPORTED_ARCHS:
+        raise ModelImportError(
+            f"{path}: unknown architecture '{arch}' (supported: "
+            f"{', '.join(SUPPORTED_ARCHS)})")
+    a = arch
+    n_layers = int(_field(reader, f"{a}.block_count", path))
+    dim = int(_field(reader, f"{a}.embedding_length", path))
+    n_head = int(_field(reader, f"{a}.attention.head_count", path))
+    n_kv = int(_field(reader, f"{a}.attention.head_count_kv", path, default=n_head))
+    cfg = {
+        "n_layers": n_layers,
+        "dim": dim,
+        "ffn_dim": int(_field(reader, f"{a}.feed_forward_length", path)),
+        "n_heads": n_head,
+        "n_kv_heads": n_kv,
+        "head_dim": dim // n_head,
+        "rope_theta": float(_field(reader, f"{a}.rope.freq_base", path, default=10000.0)),
+        "rms_eps": float(_field(reader, f"{a}.attention.layer_norm_rms_epsilon", path)),
+        "context_length": int(_field(reader, f"{a}.context_length", path, default=2048)),
+    }
+    rope_dims = _field(reader, f"{a}.rope.dimension_count", path, required=False)
+    if rope_dims is not None and int(rope_dims) != cfg["head_dim"]:
+        raise ModelImportError(
+            f"{path}: partial RoPE ({rope_dims} of {cfg['head_dim']} dims) is not supported")
+    if dim % n_head or n_head % n_kv:
+        raise ModelImportError(f"{path}: inconsistent head counts ({n_head} heads, "
+                               f"{n_kv} kv heads, dim {dim})")
+    if layers is not None:
+        if not 1 <= layers <= n_layers:
+            raise ModelImportError(f"{path}: --layers {layers} out of range 1..{n_layers}")
+        cfg["n_layers"] = layers
+    cfg["total_layers"] = n_layers
+
+    byname = {t.name: t for t in reader.tensors}
+
+    def get(name):
+        t = byname.get(name)
+        if t is None:
+            raise ModelImportError(f"{path}: missing tensor '{name}'")
+        try:
+            w = gguf.quants.dequantize(t.data, t.tensor_type)
+        except NotImplementedError as e:
+            raise ModelImportError(
+                f"{path}: tensor '{name}' has unsupported type {t.tensor_type.name}") from e
+        shape = tuple(int(s) for s in reversed(t.shape))
+        return np.ascontiguousarray(w.reshape(shape), dtype=np.float32)
+
+    tensors = {"token_embd": get("token_embd.weight"),
+               "output_norm": get("output_norm.weight")}
+    cfg["tied_embeddings"] = "output.weight" not in byname
+    if not cfg["tied_embeddings"]:
+        tensors["output"] = get("output.weight")
+    for i in range(cfg["n_layers"]):
+        for n in BLOCK_LINEARS + BLOCK_NORMS:
+            tensors[f"blk.{i}.{n}"] = get(f"blk.{i}.{n}.weight")
+        if not keep_gguf_qk:
+            tensors[f"blk.{i}.attn_q"] = unpermute_qk(tensors[f"blk.{i}.attn_q"], n_head)
+            tensors[f"blk.{i}.attn_k"] = unpermute_qk(tensors[f"blk.{i}.attn_k"], n_kv)
+
+    vocab_rows = tensors["token_embd"].shape[0]
+    cfg["vocab_size"] = vocab_rows
+    # Shape checks: a file whose tensors disagree with its metadata.
+    hd = cfg["head_dim"]
+    expect = {"token_embd": (vocab_rows, dim), "output_norm": (dim,)}
+    for i in range(cfg["n_layers"]):
+        b = f"blk.{i}."
+        expect.update({b + "attn_q": (n_head * hd, dim), b + "attn_k": (n_kv * hd, dim),
+                       b + "attn_v": (n_kv * hd, dim), b + "attn_output": (dim, n_head * hd),
+                       b + "ffn_gate": (cfg["ffn_dim"], dim), b + "ffn_up": (cfg["ffn_dim"], dim),
+                       b + "ffn_down": (dim, cfg["ffn_dim"]), b + "attn_norm": (dim,),
+                       b + "ffn_norm": (dim,)})
+    for n, s in expect.items():
+        if tensors[n].shape != s:
+            raise ModelImportError(f"{path}: tensor '{n}' has shape {tensors[n].shape}, "
+                                   f"expected {s}")
+
+    tok_model = _field(reader, "tokenizer.ggml.model", path)
+    if tok_model != "gpt2":
+        raise ModelImportError(f"{path}: unsupported tokenizer model '{tok_model}' "
+                               "(only byte-level BPE 'gpt2')")
+    tokens = _field(reader, "tokenizer.ggml.tokens", path)
+    merges = _field(reader, "tokenizer.ggml.merges", path)
+    types = _field(reader, "tokenizer.ggml.token_type", path, default=[1] * len(tokens))
+    if len(tokens) != vocab_rows:
+        raise ModelImportError(
+            f"{path}: tokenizer has {len(tokens)} tokens but token_embd has "
+            f"{vocab_rows} rows")
+    tok = build_tokenizer(tokens, merges, types, path)
+    meta = {
+        "bos_token_id": _field(reader, "tokenizer.ggml.bos_token_id", path, required=False),
+        "eos_token_id": _field(reader, "tokenizer.ggml.eos_token_id", path, required=False),
+        "chat_template": _field(reader, "tokenizer.chat_template", path, required=False),
+        "name": _field(reader, "general.name", path, required=False),
+        "qk_layout": "gguf" if keep_gguf_qk else "hf",
+    }
+    return Checkpoint("llama", cfg, tensors, tok, path, meta)
+
+
+def linear_layers(ck: Checkpoint):
+    names = [f"blk.{i}.{n}" for i in range(ck.config["n_layers"]) for n in BLOCK_LINEARS]
+    return names + ["output"]
