@@ -193,3 +193,140 @@ def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
 def linear_layers(ck: Checkpoint):
     names = [f"blk.{i}.{n}" for i in range(ck.config["n_layers"]) for n in BLOCK_LINEARS]
     return names + ["output"]
+
+
+# --- MLIR emission -----------------------------------------------------------
+
+def _rope(fb, x3, inv_freq, start, hd):
+    """[T, nh, D] -> [nh, T, D] with rotate-half RoPE at positions start + t."""
+    T, nh, _ = x3.shape
+    half = hd // 2
+    out = fb.empty((nh, T, hd))
+    c_half, c_d = fb.cidx(half), fb.cidx(hd)
+    m1, p1 = fb.cf32(-1.0), fb.cf32(1.0)
+
+    def body(i, o):
+        h = fb.op("linalg.index 0 : index")
+        t = fb.op("linalg.index 1 : index")
+        d = fb.op("linalg.index 2 : index")
+        dsh = fb.op(f"arith.addi {d}, {c_half} : index")
+        dp = fb.op(f"arith.remui {dsh}, {c_d} : index")
+        xp = fb.op(f"tensor.extract {x3.name}[{t}, {h}, {dp}] : {x3.type}")
+        fi = fb.op(f"arith.remui {d}, {c_half} : index")
+        f = fb.op(f"tensor.extract {inv_freq.name}[{fi}] : {inv_freq.type}")
+        pos = fb.op(f"arith.addi {t}, {start} : index")
+        p64 = fb.op(f"arith.index_cast {pos} : index to i64")
+        pf = fb.op(f"arith.sitofp {p64} : i64 to f32")
+        ang = fb.op(f"arith.mulf {pf}, {f} : f32")
+        c = fb.op(f"math.cos {ang} : f32")
+        s = fb.op(f"math.sin {ang} : f32")
+        lo = fb.op(f"arith.cmpi ult, {d}, {c_half} : index")
+        sgn = fb.op(f"arith.select {lo}, {m1}, {p1} : f32")
+        xc = fb.op(f"arith.mulf {i[0]}, {c} : f32")
+        xs = fb.op(f"arith.mulf {xp}, {s} : f32")
+        xs2 = fb.op(f"arith.mulf {xs}, {sgn} : f32")
+        return fb.op(f"arith.addf {xc}, {xs2} : f32")
+
+    return fb.generic([x3], ["(d0, d1, d2) -> (d1, d0, d2)", "(d0, d1, d2) -> (d0, d1, d2)"],
+                      out, ["parallel"] * 3, body, "rope")
+
+
+def _swiglu(fb, g, u):
+    one = fb.cf32(1.0)
+
+    def body(i, o):
+        n = fb.op(f"arith.negf {i[0]} : f32")
+        e = fb.op(f"math.exp {n} : f32")
+        d = fb.op(f"arith.addf {e}, {one} : f32")
+        s = fb.op(f"arith.divf {i[0]}, {d} : f32")
+        return fb.op(f"arith.mulf {s}, {i[1]} : f32")
+
+    return fb.elementwise([g, u], body, "swiglu")
+
+
+def _block(fb, ck, x, i, start, cache=None):
+    """One decoder block; `cache` = (k_cache, v_cache, pos, S) for decode.
+    Returns (x, cache)."""
+    c = ck.config
+    H, KV, D = c["n_heads"], c["n_kv_heads"], c["head_dim"]
+    b = f"blk.{i}."
+    T = x.shape[0]
+    h = fb.rms_norm(x, fb.weight(b + "attn_norm"), c["rms_eps"])
+    q = fb.linear(h, fb.weight(b + "attn_q"), b + "attn_q")
+    k = fb.linear(h, fb.weight(b + "attn_k"), b + "attn_k")
+    v = fb.linear(h, fb.weight(b + "attn_v"), b + "attn_v")
+    inv = fb.weight("rope.inv_freq")
+    qr = _rope(fb, fb.expand(q, "[[0], [1, 2]]", (T, H, D)), inv, start, D)
+    kr = _rope(fb, fb.expand(k, "[[0], [1, 2]]", (T, KV, D)), inv, start, D)
+    vt = fb.to_heads(v, KV, D)
+    if cache is None:
+        kk, vv = kr, vt
+    else:
+        kc, vc, pos, S = cache
+        L, _, MAX, _ = kc.shape
+        ins = []
+        for new, cc in ((kr, kc), (vt, vc)):
+            r = fb.op(f"tensor.insert_slice {new.name} into {cc.name}[{i}, 0, {pos}, 0] "
+                      f"[1, {KV}, 1, {D}] [1, 1, 1, 1] : {new.type} into {cc.type}", "cache")
+            ins.append(type(cc)(r, cc.shape))
+        kc, vc = ins
+        sl = []
+        for cc in (kc, vc):
+            from ..mlir_emit import tensor_type
+            r = fb.op(f"tensor.extract_slice {cc.name}[{i}, 0, 0, 0] [1, {KV}, {S}, {D}] "
+                      f"[1, 1, 1, 1] : {cc.type} to {tensor_type((KV, S, D))}", "kv")
+            sl.append(type(cc)(r, (KV, S, D)))
+        kk, vv = sl
+        cache = (kc, vc, pos, S)
+    import math
+    o = fb.attention(qr, kk, vv, 1.0 / math.sqrt(D), causal_start=start)
+    o2 = fb.from_heads(o)
+    x = fb.add(x, fb.linear(o2, fb.weight(b + "attn_output"), b + "attn_output"))
+    h = fb.rms_norm(x, fb.weight(b + "ffn_norm"), c["rms_eps"])
+    g = fb.linear(h, fb.weight(b + "ffn_gate"), b + "ffn_gate")
+    u = fb.linear(h, fb.weight(b + "ffn_up"), b + "ffn_up")
+    x = fb.add(x, fb.linear(_swiglu(fb, g, u), fb.weight(b + "ffn_down"), b + "ffn_down"))
+    return x, cache
+
+
+def _head(fb, ck, x):
+    c = ck.config
+    x = fb.rms_norm(x, fb.weight("output_norm"), c["rms_eps"])
+    w = fb.weight("token_embd" if c["tied_embeddings"] else "output")
+    return fb.linear(x, w, "output")
+
+
+def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512):
+    """Builds @forward and @decode; returns the list of FuncBuilders."""
+    from ..mlir_emit import FuncBuilder, Val, tensor_type
+
+    c = ck.config
+    D = c["head_dim"]
+    inv = (1.0 / (c["rope_theta"] ** (np.arange(0, D, 2, dtype=np.float64) / D))).astype(np.float32)
+
+    def weights(key):
+        return inv if key == "rope.inv_freq" else ck.tensor(key)
+
+    V = c["vocab_size"]
+    fwd = FuncBuilder("forward", [("%tokens", "tensor<?xi64>")], blob, blob_ref, weights)
+    T = fwd.op(f"tensor.dim %tokens, {fwd.cidx(0)} : tensor<?xi64>", "T")
+    toks = Val("%tokens", (T,), "i64")
+    x = fwd.gather_rows(fwd.weight("token_embd"), toks)
+    for i in range(c["n_layers"]):
+        x, _ = _block(fwd, ck, x, i, fwd.cidx(0))
+    fwd.ret([_head(fwd, ck, x)])
+
+    L, KV = c["n_layers"], c["n_kv_heads"]
+    ctype = tensor_type((L, KV, max_seq, D))
+    dec = FuncBuilder("decode", [("%token", "tensor<1xi64>"), ("%pos", "tensor<i64>"),
+                                 ("%k_cache", ctype), ("%v_cache", ctype)],
+                      blob, blob_ref, weights)
+    p = dec.op("tensor.extract %pos[] : tensor<i64>", "p")
+    pos = dec.op(f"arith.index_cast {p} : i64 to index", "pos")
+    S = dec.op(f"arith.addi {pos}, {dec.cidx(1)} : index", "S")
+    x = dec.gather_rows(dec.weight("token_embd"), Val("%token", (1,), "i64"))
+    cache = (Val("%k_cache", (L, KV, max_seq, D)), Val("%v_cache", (L, KV, max_seq, D)), pos, S)
+    for i in range(L):
+        x, cache = _block(dec, ck, x, i, pos, cache)
+    dec.ret([_head(dec, ck, x), cache[0], cache[1]])
+    return [fwd, dec]

@@ -127,3 +127,104 @@ def load_bert(directory, layers=None) -> Checkpoint:
 def linear_layers(ck: Checkpoint):
     return [f"encoder.layer.{i}.{n}" for i in range(ck.config["n_layers"])
             for n in LAYER_LINEARS]
+
+
+# --- MLIR emission -----------------------------------------------------------
+
+def _gelu(fb, x):
+    half, one, rs2 = fb.cf32(0.5), fb.cf32(1.0), fb.cf32(0.7071067811865476)
+
+    def body(i, o):
+        s = fb.op(f"arith.mulf {i[0]}, {rs2} : f32")
+        e = fb.op(f"math.erf {s} : f32")
+        a = fb.op(f"arith.addf {e}, {one} : f32")
+        h = fb.op(f"arith.mulf {i[0]}, {half} : f32")
+        return fb.op(f"arith.mulf {h}, {a} : f32")
+
+    return fb.elementwise([x], body, "gelu")
+
+
+def _encoder(fb, ck, toks):
+    from ..mlir_emit import tensor_type
+    import math
+    c = ck.config
+    E, H, D = c["dim"], c["n_heads"], c["head_dim"]
+    T = toks.shape[0]
+    eps = c["ln_eps"]
+    words = fb.gather_rows(fb.weight("embeddings.word_embeddings"), toks)
+    pe = fb.weight("embeddings.position_embeddings")
+    pos = fb.op(f"tensor.extract_slice {pe.name}[0, 0] [{T}, {E}] [1, 1] : {pe.type} to "
+                f"{tensor_type((T, E))}", "pos")
+    te = fb.weight("embeddings.token_type_embeddings")
+    typ = fb.op(f"tensor.extract_slice {te.name}[0, 0] [1, {E}] [1, 1] : {te.type} to "
+                f"{tensor_type((E,))}", "type")
+    from ..mlir_emit import Val
+    pos, typ = Val(pos, (T, E)), Val(typ, (E,))
+
+    def add3(i, o):
+        a = fb.op(f"arith.addf {i[0]}, {i[1]} : f32")
+        return fb.op(f"arith.addf {a}, {i[2]} : f32")
+
+    m2 = "(d0, d1) -> (d0, d1)"
+    x = fb.generic([words, pos, typ], [m2, m2, "(d0, d1) -> (d1)", m2], fb.empty((T, E)),
+                   ["parallel"] * 2, add3, "embsum")
+    x = fb.layer_norm(x, fb.weight("embeddings.LayerNorm.weight"),
+                      fb.weight("embeddings.LayerNorm.bias"), eps)
+
+    def lin(h, name):
+        return fb.linear(h, fb.weight(name + ".weight"), name, fb.weight(name + ".bias"))
+
+    for i in range(c["n_layers"]):
+        b = f"encoder.layer.{i}."
+        q = fb.to_heads(lin(x, b + "attention.self.query"), H, D)
+        k = fb.to_heads(lin(x, b + "attention.self.key"), H, D)
+        v = fb.to_heads(lin(x, b + "attention.self.value"), H, D)
+        o = fb.from_heads(fb.attention(q, k, v, 1.0 / math.sqrt(D)))
+        a = lin(o, b + "attention.output.dense")
+        x = fb.layer_norm(fb.add(x, a), fb.weight(b + "attention.output.LayerNorm.weight"),
+                          fb.weight(b + "attention.output.LayerNorm.bias"), eps)
+        m = _gelu(fb, lin(x, b + "intermediate.dense"))
+        x = fb.layer_norm(fb.add(x, lin(m, b + "output.dense")),
+                          fb.weight(b + "output.LayerNorm.weight"),
+                          fb.weight(b + "output.LayerNorm.bias"), eps)
+    return x
+
+
+def _pool(fb, x):
+    """Mean over tokens, then L2 normalization: [T, E] -> [E]."""
+    T, E = x.shape
+    s = fb.generic([x], ["(d0, d1) -> (d0, d1)", "(d0, d1) -> (d1)"], fb.fill((E,), 0.0),
+                   ["reduction", "parallel"],
+                   lambda i, o: fb.op(f"arith.addf {i[0]}, {o} : f32"), "pool")
+    n64 = fb.op(f"arith.index_cast {T} : index to i64")
+    nf = fb.op(f"arith.sitofp {n64} : i64 to f32")
+    mean = fb.elementwise([s], lambda i, o: fb.op(f"arith.divf {i[0]}, {nf} : f32"), "mean")
+    from ..mlir_emit import Val
+
+    def sq(i, o):
+        m = fb.op(f"arith.mulf {i[0]}, {i[0]} : f32")
+        return fb.op(f"arith.addf {m}, {o} : f32")
+
+    ss = fb.generic([mean], ["(d0) -> (d0)", "(d0) -> ()"], fb.fill((), 0.0), ["reduction"],
+                    sq, "sumsq")
+
+    def norm(i, o):
+        r = fb.op(f"math.sqrt {i[1]} : f32")
+        return fb.op(f"arith.divf {i[0]}, {r} : f32")
+
+    return fb.generic([mean, ss], ["(d0) -> (d0)", "(d0) -> ()", "(d0) -> (d0)"],
+                      fb.empty((E,)), ["parallel"], norm, "l2")
+
+
+def emit_bert(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 0):
+    """Builds @forward (last hidden states) and @embed (pooled sentence
+    embedding)."""
+    from ..mlir_emit import FuncBuilder, Val
+    funcs = []
+    for name in ("forward", "embed"):
+        fb = FuncBuilder(name, [("%tokens", "tensor<?xi64>")], blob, blob_ref, ck.tensor)
+        T = fb.op(f"tensor.dim %tokens, {fb.cidx(0)} : tensor<?xi64>", "T")
+        x = _encoder(fb, ck, Val("%tokens", (T,), "i64"))
+        fb.ret([x if name == "forward" else _pool(fb, x)])
+        funcs.append(fb)
+    return funcs
