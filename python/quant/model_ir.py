@@ -1,9 +1,10 @@
 """Importing a checkpoint into a qc MLIR module + one weight blob."""
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 from .errors import ModelImportError
 from .importers import Checkpoint, load_checkpoint
@@ -21,9 +22,33 @@ class ModelIR:
     entry_points: List[str]
     layers: List[str]
     config: dict = field(default_factory=dict)
+    source: Optional[Path] = None
 
     def text(self) -> str:
         return self.mlir.read_text()
+
+    @property
+    def meta_path(self) -> Path:
+        return self.mlir.with_suffix(".json")
+
+    def to_json(self) -> dict:
+        return {"format": "quant-model-ir", "version": 1, "mlir": self.mlir.name,
+                "weights": self.weights.name, "arch": self.arch,
+                "entry_points": self.entry_points, "layers": self.layers,
+                "config": self.config, "source": str(self.source) if self.source else None}
+
+    @staticmethod
+    def open(path) -> "ModelIR":
+        """Reads the metadata an import wrote beside `path` (.mlir or .json)."""
+        p = Path(path).with_suffix(".json")
+        if not p.exists():
+            raise ModelImportError(f"{path}: no {p.name} beside it (not imported by quant?)")
+        d = json.loads(p.read_text())
+        if d.get("format") != "quant-model-ir" or d.get("version") != 1:
+            raise ModelImportError(f"{p}: not a quant model-IR description")
+        return ModelIR(p.parent / d["mlir"], p.parent / d["weights"], d["arch"],
+                       d["entry_points"], d["layers"], d["config"],
+                       Path(d["source"]) if d.get("source") else None)
 
 
 def emit(ck: Checkpoint, out: Path, max_seq: int = 512) -> ModelIR:
@@ -53,8 +78,10 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512) -> ModelIR:
     except BaseException:
         blob.abort()
         raise
-    return ModelIR(out, bin_path, ck.arch, [f.name for f in funcs], ck.linear_layers(),
-                   dict(ck.config))
+    ir = ModelIR(out, bin_path, ck.arch, [f.name for f in funcs], ck.linear_layers(),
+                 dict(ck.config), Path(ck.source).resolve())
+    ir.meta_path.write_text(json.dumps(ir.to_json(), indent=1))
+    return ir
 
 
 def import_model(path, out, layers=None, max_seq: int = 512) -> ModelIR:

@@ -64,6 +64,9 @@ def build_tokenizer(tokens, merges, token_types, path):
         parts = m.split(" ")
         if len(parts) != 2:
             raise ModelImportError(f"{path}: malformed tokenizer merge '{m}'")
+        if parts[0] not in vocab or parts[1] not in vocab or parts[0] + parts[1] not in vocab:
+            raise ModelImportError(f"{path}: tokenizer merge '{m}' uses or makes a token "
+                                   "that is not in the vocabulary")
         pairs.append((parts[0], parts[1]))
     tok = Tokenizer(models.BPE(vocab=vocab, merges=pairs, fuse_unk=False))
     # llama.cpp pre-tokenizer "smollm" (as the HF tokenizer.json): split
@@ -79,6 +82,23 @@ def build_tokenizer(tokens, merges, token_types, path):
     return tok
 
 
+_READERS = {}
+
+
+def _open_reader(path: Path):
+    """GGUFReader, cached per file: parsing a 49k-token vocabulary takes
+    seconds, and tests load the same file several times."""
+    import gguf
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime_ns)
+        if key not in _READERS:
+            _READERS.clear()
+            _READERS[key] = gguf.GGUFReader(str(path))
+        return _READERS[key]
+    except Exception as e:
+        raise ModelImportError(f"{path}: not a readable GGUF file ({e})") from e
+
+
 def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
     try:
         import gguf
@@ -86,10 +106,7 @@ def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
         raise ModelImportError("the 'gguf' package is needed to read GGUF files "
                                "(pip install gguf)") from e
     path = Path(path)
-    try:
-        reader = gguf.GGUFReader(str(path))
-    except Exception as e:
-        raise ModelImportError(f"{path}: not a readable GGUF file ({e})") from e
+    reader = _open_reader(path)
 
     arch = _field(reader, "general.architecture", path)
     if arch not in SUPPORTED_ARCHS:
