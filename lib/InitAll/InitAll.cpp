@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/InitAll.h"
+#include "qc/Conversion/QCToNVVM/Passes.h"
 #include "qc/Dialect/QC/IR/QC.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -44,4 +45,7 @@ void qc::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
 }
 
-void qc::registerAllPasses() { mlir::registerAllPasses(); }
+void qc::registerAllPasses() {
+  mlir::registerAllPasses();
+  mlir::qc::registerQCToNVVMPasses();
+}
