@@ -74,13 +74,14 @@ def unescape_mlir(s):
 
 
 def compile_case(quant_opt, c, out_dir, opts):
+    opts = c.get("opts", opts)
     ir = case_ir(c)
     res = subprocess.run([quant_opt, "--pass-pipeline=" + PIPELINE.format(opts=opts)],
                          input=ir, capture_output=True, text=True)
     if res.returncode != 0:
         sys.exit(f"quant-opt failed for {c['name']}:\n{res.stderr}")
     m = re.search(r'assembly = "((?:[^"\\]|\\.)*)"', res.stdout)
-    launch = re.search(r"qc.launch = \{block = (\d+) : i64, m_tile = (\d+) : i64, "
+    launch = re.search(r"qc.launch = \{block = (\d+) : i64, m_tiles = array<i64: ([\d, ]+)>, "
                        r"rows_per_block = (\d+) : i64\}", res.stdout)
     sym = re.search(r"qc.kernel_symbol = @\w+::@(\w+)", res.stdout)
     if not (m and launch and sym):
@@ -89,7 +90,8 @@ def compile_case(quant_opt, c, out_dir, opts):
     with open(os.path.join(out_dir, c["name"] + ".ptx"), "w") as f:
         f.write(ptx)
     c = dict(c, kernel=sym.group(1), block=int(launch.group(1)),
-             m_tile=int(launch.group(2)), rows_per_block=int(launch.group(3)))
+             m_tiles=launch.group(2).replace(" ", ""),
+             rows_per_block=int(launch.group(3)))
     return c
 
 
@@ -120,13 +122,18 @@ def main():
     # Timing shapes (Llama 7B / 70B linears), W4A16 g128 and W8A16.
     for (n, k) in [(4096, 4096), (11008, 4096), (4096, 11008), (8192, 8192),
                    (28672, 8192), (8192, 28672)]:
-        cases.append(dict(n=n, k=k, bits=4, group=128, sym=True, per_tensor=False,
-                          bias=False, act_f16=True, scale_f16=True, kind="time"))
-        cases.append(dict(n=n, k=k, bits=8, group=0, sym=True, per_tensor=False,
-                          bias=False, act_f16=True, scale_f16=True, kind="time"))
+        for rows in (2, 4):
+            opts = f"rows-per-warp={rows}"
+            cases.append(dict(n=n, k=k, bits=4, group=128, sym=True, per_tensor=False,
+                              bias=False, act_f16=True, scale_f16=True, kind="time",
+                              opts=opts, tag=f"r{rows}"))
+            cases.append(dict(n=n, k=k, bits=8, group=0, sym=True, per_tensor=False,
+                              bias=False, act_f16=True, scale_f16=True, kind="time",
+                              opts=opts, tag=f"r{rows}"))
     out = []
     for i, c in enumerate(cases):
-        c["name"] = f"c{i}_w{c['bits']}_g{c['group']}_{'s' if c['sym'] else 'a'}_{c['n']}x{c['k']}"
+        c["name"] = (f"c{i}_w{c['bits']}_g{c['group']}_{'s' if c['sym'] else 'a'}"
+                     f"_{c['n']}x{c['k']}{'_' + c['tag'] if 'tag' in c else ''}")
         c["chip"] = args.chip
         out.append(compile_case(args.quant_opt, c, args.out, args.opts))
     with open(os.path.join(args.out, "cases.json"), "w") as f:
@@ -134,7 +141,7 @@ def main():
     # The same, as plain text for the C++ harness (one case per line).
     fields = ["name", "kernel", "kind", "n", "k", "bits", "group", "sym",
               "per_tensor", "bias", "act_f16", "scale_f16", "block",
-              "rows_per_block", "m_tile"]
+              "rows_per_block", "m_tiles"]
     with open(os.path.join(args.out, "cases.txt"), "w") as f:
         for c in out:
             f.write(" ".join(str(int(c[k]) if isinstance(c[k], bool) else c[k])

@@ -41,7 +41,8 @@
 struct Case {
   std::string name, kernel, kind;
   long n, k, bits, group, sym, perTensor, bias, actF16, scaleF16, block,
-      rowsPerBlock, mTile;
+      rowsPerBlock;
+  std::vector<long> mTiles;
 };
 
 static uint16_t floatToHalf(float f) {
@@ -120,7 +121,12 @@ int main(int argc, char **argv) {
     Case c;
     ss >> c.name >> c.kernel >> c.kind >> c.n >> c.k >> c.bits >> c.group >>
         c.sym >> c.perTensor >> c.bias >> c.actF16 >> c.scaleF16 >> c.block >>
-        c.rowsPerBlock >> c.mTile;
+        c.rowsPerBlock;
+    std::string tiles;
+    ss >> tiles;
+    std::stringstream ts(tiles);
+    for (std::string t; std::getline(ts, t, ',');)
+      c.mTiles.push_back(std::stol(t));
     cases.push_back(c);
   }
   std::mt19937_64 rng(std::random_device{}());
@@ -133,8 +139,13 @@ int main(int argc, char **argv) {
                     std::istreambuf_iterator<char>());
     CUmodule mod;
     CHECK(cuModuleLoadData(&mod, ptx.c_str()));
-    CUfunction fn;
-    CHECK(cuModuleGetFunction(&fn, mod, c.kernel.c_str()));
+    std::vector<CUfunction> fns;
+    for (long t : c.mTiles) {
+      CUfunction f;
+      std::string sym = c.kernel + "_mt" + std::to_string(t);
+      CHECK(cuModuleGetFunction(&f, mod, sym.c_str()));
+      fns.push_back(f);
+    }
 
     long groupSize = c.group ? c.group : c.k;
     long groups = c.perTensor ? 1 : c.k / groupSize;
@@ -197,8 +208,17 @@ int main(int argc, char **argv) {
       CUdeviceptr wp = dW[0]->ptr;
       void *params[] = {&dX.ptr, &wp, &dScales.ptr, &dZeros.ptr,
                         &dBias.ptr, &dY.ptr, &mi};
+      // The launcher's rule: the smallest row tile >= M, else the largest.
+      size_t vi = c.mTiles.size() - 1;
+      for (size_t i = 0; i < c.mTiles.size(); ++i)
+        if (c.mTiles[i] >= m) {
+          vi = i;
+          break;
+        }
+      CUfunction fn = fns[vi];
+      long mTile = c.mTiles[vi];
       unsigned gx = (unsigned)((c.n + c.rowsPerBlock - 1) / c.rowsPerBlock);
-      unsigned gy = (unsigned)((m + c.mTile - 1) / c.mTile);
+      unsigned gy = (unsigned)((m + mTile - 1) / mTile);
       CHECK(cuLaunchKernel(fn, gx, gy, 1, c.block, 1, 1, 0, nullptr, params,
                            nullptr));
       CHECK(cuCtxSynchronize());

@@ -35,9 +35,12 @@ std::string qc::GemvKernelConfig::finalize() {
     return "tile parameters must be positive";
   int64_t rowBytes = k * bits / 8;
   if (vecBytes == 0) {
+    // Keep the activation registers of a chunk (mTile x values) near 64.
+    int64_t maxValues = std::max<int64_t>(16, 64 / mTile);
     for (int64_t v : {16, 8, 4, 2, 1}) {
       int64_t values = v * 8 / bits;
-      if (rowBytes % v == 0 && groupSize % values == 0) {
+      if (values <= maxValues && rowBytes % v == 0 &&
+          groupSize % values == 0) {
         vecBytes = v;
         break;
       }
@@ -115,22 +118,6 @@ struct GemvEmitter {
     Type t = bytes == 2 ? i16 : i8;
     Value v = load(t, addr, bytes);
     return {arith::ExtUIOp::create(b, i32, v)};
-  }
-
-  /// Extracts value `j` of a word as f32, honouring the signedness of the
-  /// storage (signed for symmetric schemes, unsigned for asymmetric).
-  Value extract(Value word, int64_t j) {
-    unsigned bits = cfg.bits;
-    Value v;
-    if (cfg.symmetric) {
-      // Move the field to the top, then an arithmetic shift sign-extends.
-      Value hi = arith::ShLIOp::create(b, word, cst(32 - bits * (j + 1)));
-      v = arith::ShRSIOp::create(b, hi, cst(32 - bits));
-    } else {
-      Value lo = arith::ShRUIOp::create(b, word, cst(bits * j));
-      v = arith::AndIOp::create(b, lo, cst((1 << bits) - 1));
-    }
-    return arith::SIToFPOp::create(b, f32, v);
   }
 
   /// Loads `count` activations starting at element `idx` and widens to f32,
@@ -228,41 +215,69 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
                             : arith::DivUIOp::create(b, kBase,
                                                      e.cst(cfg.groupSize))
                                   .getResult();
-    // Weights: one wide load per row, unpacked to (q - z) as f32.
-    SmallVector<SmallVector<Value>> q(R);
-    SmallVector<Value> s(R);
+    // Issue every global load of the chunk first (R weight rows, their
+    // scales and zero points, MT activation rows) so they are all in flight
+    // before the first use.
+    SmallVector<SmallVector<Value>> words(R);
+    SmallVector<Value> s(R), zMagic(R);
     for (int64_t r = 0; r < R; ++r) {
       Value byteIdx = e.add(e.mul(nRow[r], e.cst(rowBytes)),
                             e.mul(c, e.cst(cfg.vecBytes)));
-      SmallVector<Value> words =
-          e.loadWords(e.gep(w, e.i8, byteIdx), cfg.vecBytes);
+      words[r] = e.loadWords(e.gep(w, e.i8, byteIdx), cfg.vecBytes);
       Value sIdx = cfg.perTensor
                        ? e.cst(0)
                        : e.add(e.mul(nRow[r], e.cst(numGroups)), g);
       s[r] = e.loadF32(scales, scaleTy, sIdx);
-      Value z;
-      if (!cfg.symmetric) {
+      // Magic-number dequantization: OR-ing an unsigned field u into the
+      // mantissa of 2^23 gives the float 2^23 + u exactly, so one FSUB of
+      // (2^23 + zero) yields u - zero without an int->float convert.
+      // Symmetric (signed) fields are made unsigned by flipping their sign
+      // bit (u = q + 2^(bits-1)), folded into the subtrahend.
+      if (cfg.symmetric) {
+        zMagic[r] = e.cstF(8388608.0 + (1 << (cfg.bits - 1)));
+      } else {
         Value zb = e.load(e.i8, e.gep(zeros, e.i8, sIdx), 1);
-        z = arith::UIToFPOp::create(b, e.f32,
-                                    arith::ExtUIOp::create(b, i32, zb));
+        Value z = arith::UIToFPOp::create(b, e.f32,
+                                          arith::ExtUIOp::create(b, i32, zb));
+        zMagic[r] = arith::AddFOp::create(b, z, e.cstF(8388608.0));
       }
-      int64_t perWord = std::min<int64_t>(32, cfg.vecBytes * 8) / cfg.bits;
-      for (Value word : words)
-        for (int64_t j = 0; j < perWord; ++j) {
-          Value v = e.extract(word, j);
-          q[r].push_back(z ? arith::SubFOp::create(b, v, z).getResult() : v);
-        }
     }
-    // Activations: each m row's chunk is loaded once and used for all R rows.
-    for (int64_t i = 0; i < MT; ++i) {
-      Value xIdx = e.add(e.mul(xRow[i], e.cst(cfg.k)), kBase);
-      SmallVector<Value> xs = e.loadActs(x, xIdx, kValsPerLoad);
-      for (int64_t r = 0; r < R; ++r) {
-        Value partial = arith::MulFOp::create(b, q[r][0], xs[0]);
-        for (int64_t v = 1; v < kValsPerLoad; ++v)
-          partial = e.fma(q[r][v], xs[v], partial);
-        acc[i * R + r] = e.fma(partial, s[r], acc[i * R + r]);
+    SmallVector<SmallVector<Value>> xs(MT);
+    for (int64_t i = 0; i < MT; ++i)
+      xs[i] = e.loadActs(x, e.add(e.mul(xRow[i], e.cst(cfg.k)), kBase),
+                         kValsPerLoad);
+
+    const int64_t perWord = std::min<int64_t>(32, cfg.vecBytes * 8) / cfg.bits;
+    const uint32_t fieldMask = (1u << cfg.bits) - 1;
+    uint32_t signFlip = 0;
+    for (int64_t j = 0; j < 32 / cfg.bits; ++j)
+      signFlip |= (1u << (cfg.bits - 1)) << (cfg.bits * j);
+    for (int64_t r = 0; r < R; ++r) {
+      SmallVector<Value> partial(MT);
+      int64_t v = 0;
+      for (Value word : words[r]) {
+        if (cfg.symmetric)
+          word = arith::XOrIOp::create(b, word,
+                                       e.cst(static_cast<int32_t>(signFlip)));
+        for (int64_t j = 0; j < perWord; ++j, ++v) {
+          Value field = j == 0 ? word
+                               : arith::ShRUIOp::create(b, word,
+                                                        e.cst(cfg.bits * j))
+                                     .getResult();
+          if (cfg.bits * (j + 1) < 32)
+            field = arith::AndIOp::create(
+                b, field, e.cst(static_cast<int32_t>(fieldMask)));
+          Value magic = arith::OrIOp::create(b, field, e.cst(0x4B000000));
+          Value q = arith::SubFOp::create(
+              b, arith::BitcastOp::create(b, e.f32, magic), zMagic[r]);
+          for (int64_t i = 0; i < MT; ++i)
+            partial[i] = v == 0 ? arith::MulFOp::create(b, q, xs[i][v])
+                                      .getResult()
+                                : e.fma(q, xs[i][v], partial[i]);
+        }
       }
+      for (int64_t i = 0; i < MT; ++i)
+        acc[i * R + r] = e.fma(partial[i], s[r], acc[i * R + r]);
     }
     scf::YieldOp::create(b, acc);
   }

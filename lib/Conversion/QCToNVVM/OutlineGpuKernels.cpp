@@ -105,45 +105,63 @@ struct OutlineGpuKernelsPass
     if (failedAny)
       return signalPassFailure();
 
+    SmallVector<int64_t> tiles(mTiles.begin(), mTiles.end());
+    if (tiles.empty())
+      tiles = {1, 2, 4};
+    llvm::sort(tiles);
     for (WeightOnlyMatmulOp op : gemvs) {
-      std::string reason;
-      FailureOr<::qc::GemvKernelConfig> cfg = gemvConfigFor(op, reason);
-      if (succeeded(cfg)) {
-        cfg->warpsPerBlock = warpsPerBlock;
-        cfg->rowsPerWarp = rowsPerWarp;
-        cfg->mTile = mTile;
-        reason = cfg->finalize();
-      }
-      if (!reason.empty()) {
-        op.emitError("cannot build the gemv kernel for layer '")
-            << op.getLayer() << "': " << reason;
-        return signalPassFailure();
-      }
       StringRef chip = op.getKernelAttr().getTarget();
       gpu::GPUModuleOp gm = getOrCreateKernelModule(module, chip);
-      OpBuilder b(gm.getBodyRegion());
-      b.setInsertionPointToEnd(gm.getBody());
-      std::string name = (op.getLayer() + "_gemv").str();
-      for (char &c : name)
+      std::string base = (op.getLayer() + "_gemv").str();
+      for (char &c : base)
         if (!llvm::isAlnum(c) && c != '_')
           c = '_';
-      auto func = ::qc::buildWeightOnlyGemvKernel(b, op.getLoc(), name, *cfg);
-      SymbolTable(gm).insert(func); // uniquifies clashing names
+      // One kernel per activation-row tile; the symbol names the family.
+      std::string family;
+      ::qc::GemvKernelConfig last;
+      for (int64_t tile : tiles) {
+        std::string reason;
+        FailureOr<::qc::GemvKernelConfig> cfg = gemvConfigFor(op, reason);
+        if (succeeded(cfg)) {
+          cfg->warpsPerBlock = warpsPerBlock;
+          cfg->rowsPerWarp = rowsPerWarp;
+          cfg->mTile = tile;
+          reason = cfg->finalize();
+        }
+        if (!reason.empty()) {
+          op.emitError("cannot build the gemv kernel for layer '")
+              << op.getLayer() << "': " << reason;
+          return signalPassFailure();
+        }
+        OpBuilder b(gm.getBodyRegion());
+        b.setInsertionPointToEnd(gm.getBody());
+        if (family.empty()) {
+          // Uniquify the family name against earlier layers.
+          family = base;
+          for (int i = 1; gm.lookupSymbol(family + "_mt" +
+                                          std::to_string(tiles.front()));
+               ++i)
+            family = base + "_" + std::to_string(i);
+        }
+        ::qc::buildWeightOnlyGemvKernel(
+            b, op.getLoc(), family + "_mt" + std::to_string(tile), *cfg);
+        last = *cfg;
+      }
+      MLIRContext *ctx = &getContext();
       op->setAttr("qc.kernel_symbol",
                   SymbolRefAttr::get(gm.getNameAttr(),
-                                     {FlatSymbolRefAttr::get(
-                                         func.getNameAttr())}));
-      MLIRContext *ctx = &getContext();
+                                     {FlatSymbolRefAttr::get(ctx, family)}));
       auto i64 = [&](int64_t v) {
         return IntegerAttr::get(IntegerType::get(ctx, 64), v);
       };
-      op->setAttr("qc.launch",
-                  DictionaryAttr::get(
-                      ctx, {NamedAttribute("block", i64(cfg->blockSize())),
-                            NamedAttribute("rows_per_block",
-                                           i64(cfg->warpsPerBlock *
-                                               cfg->rowsPerWarp)),
-                            NamedAttribute("m_tile", i64(cfg->mTile))}));
+      op->setAttr(
+          "qc.launch",
+          DictionaryAttr::get(
+              ctx, {NamedAttribute("block", i64(last.blockSize())),
+                    NamedAttribute("m_tiles",
+                                   DenseI64ArrayAttr::get(ctx, tiles)),
+                    NamedAttribute("rows_per_block",
+                                   i64(last.warpsPerBlock * last.rowsPerWarp))}));
     }
   }
 };

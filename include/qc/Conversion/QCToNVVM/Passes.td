@@ -26,9 +26,11 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     // becomes
     %y = qc.wo_matmul %x, %pw {layer = "up", kernel = ...,
                                qc.kernel_symbol = @qc_kernels::@up_gemv,
-                               qc.launch = {block = 128, rows_per_block = 8, m_tile = 4}} ...
-    gpu.module @qc_kernels [#nvvm.target<chip = "sm_90", O = 3>] {
-      gpu.func @up_gemv(...) kernel { ... }
+                               qc.launch = {block = 128, rows_per_block = 8, m_tiles = [1, 2, 4]}} ...
+    gpu.module @qc_kernels_sm_90 [#nvvm.target<chip = "sm_90", O = 3>] {
+      gpu.func @up_gemv_mt1(...) kernel { ... }
+      gpu.func @up_gemv_mt2(...) kernel { ... }
+      gpu.func @up_gemv_mt4(...) kernel { ... }
     }
     ```
   }];
@@ -40,8 +42,9 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
            "Warps per block of the GEMV kernel">,
     Option<"rowsPerWarp", "rows-per-warp", "int64_t", "2",
            "Output channels per warp of the GEMV kernel">,
-    Option<"mTile", "m-tile", "int64_t", "4",
-           "Activation rows per block of the GEMV kernel">,
+    ListOption<"mTiles", "m-tiles", "int64_t",
+               "GEMV variants to build, one per activation-row tile; the "
+               "launcher picks the smallest tile >= M, else the largest">,
   ];
 }
 
