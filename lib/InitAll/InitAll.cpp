@@ -6,6 +6,7 @@
 
 #include "qc/InitAll.h"
 #include "qc/Conversion/Passes.h"
+#include "qc/Conversion/QCToNVVM/Passes.h"
 #include "qc/Dialect/QC/IR/QC.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Pipelines/Pipelines.h"
@@ -53,4 +54,5 @@ void qc::registerAllPasses() {
   qc::registerQCPipelines();
   qc::registerQCConversionPasses();
   qc::registerHostLoweringPipeline();
+  mlir::qc::registerQCToNVVMPasses();
 }
