@@ -58,7 +58,7 @@ struct PackWeightsPass
     if (layout == "tiled" && (tileN <= 0 || tileK <= 0 || tileK % 2 != 0)) {
       module.emitError() << "qc-pack-weights: tile-n must be positive and "
                             "tile-k positive and even, got "
-                         << tileN << "x" << tileK;
+                         << int64_t(tileN) << "x" << int64_t(tileK);
       return signalPassFailure();
     }
     bool ok = true;
@@ -93,7 +93,7 @@ struct PackWeightsPass
           newLayout =
               LayoutAttr::get(op.getContext(), LayoutKind::Tiled, tileN, tileK);
         } else {
-          op.emitWarning() << "tile " << tileN << "x" << tileK
+          op.emitWarning() << "tile " << int64_t(tileN) << "x" << int64_t(tileK)
                            << " does not divide the " << n << "x" << k
                            << " weight; using row_major";
         }
