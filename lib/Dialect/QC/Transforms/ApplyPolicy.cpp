@@ -324,7 +324,7 @@ LogicalResult PolicyReader::parseRule(const PNode &n, size_t index,
   if (match) {
     rule.globText = std::make_shared<std::string>(pat->value);
     llvm::Expected<llvm::GlobPattern> g =
-        llvm::GlobPattern::create(*rule.globText);
+        llvm::GlobPattern::create(*rule.globText, /*MaxSubPatterns=*/1024);
     if (!g)
       return error(pat->loc, what + ": bad glob '" + pat->value +
                                  "': " + llvm::toString(g.takeError()));
