@@ -100,8 +100,8 @@ struct PackWeightsPass
       }
       SmallVector<int8_t> q;
       q.reserve(n * k);
-      for (const APInt &v : dense.getValues<APInt>())
-        q.push_back(static_cast<int8_t>(v.getSExtValue()));
+      for (int8_t v : dense.getValues<int8_t>())
+        q.push_back(v);
       std::vector<int8_t> bytes = packBytes(q, n, k, bits, tn, tk);
       OpBuilder b(op);
       auto type = RankedTensorType::get({static_cast<int64_t>(bytes.size())},
