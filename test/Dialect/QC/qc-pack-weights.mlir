@@ -46,3 +46,26 @@ func.func @packed(%x: tensor<?x4xf32>) -> tensor<?x2xf32> {
   %y = qc.wo_matmul %x, %pw {layer = "l"} : tensor<?x4xf32>, !qc.packed<2x4xi8> -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }
+
+// -----
+
+// layout=auto follows the kernels chosen by qc-select-matmul.
+// RUN: quant-opt %s -split-input-file --qc-pack-weights="layout=auto tile-n=2 tile-k=4" | FileCheck %s --check-prefix=AUTO
+// AUTO-LABEL: func @auto
+// AUTO: qc.packed_weight {{.*}}layout = #qc.layout<tiled, tile_n = 2, tile_k = 4>{{.*}} -> !qc.packed<2x4xi8>
+// AUTO-NEXT: qc.wo_matmul {{.*}}#qc.kernel<mma, target = "sm_90">
+// AUTO: qc.packed_weight {{.*}}layout = #qc.layout<row_major>{{.*}} -> !qc.packed<2x4xi8>
+// AUTO-NEXT: qc.wo_matmul {{.*}}#qc.kernel<gemv, target = "sm_90">
+// AUTO: qc.packed_weight {{.*}}layout = #qc.layout<row_major>{{.*}} -> !qc.packed<2x4xi8>
+// AUTO-NEXT: qc.wo_matmul {{.*}}#qc.kernel<host>
+func.func @auto(%x: tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>) {
+  %d = arith.constant dense<[[1, -2, 3, 4], [-8, 7, 0, -1]]> : tensor<2x4xi8>
+  %s = arith.constant dense<[[0.5], [0.25]]> : tensor<2x1xf32>
+  %pw0 = qc.packed_weight %d, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8>} : tensor<2x4xi8>, tensor<2x1xf32> -> !qc.packed<2x4xi8>
+  %y0 = qc.wo_matmul %x, %pw0 {layer = "a", kernel = #qc.kernel<mma, target = "sm_90">} : tensor<?x4xf32>, !qc.packed<2x4xi8> -> tensor<?x2xf32>
+  %pw1 = qc.packed_weight %d, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8>} : tensor<2x4xi8>, tensor<2x1xf32> -> !qc.packed<2x4xi8>
+  %y1 = qc.wo_matmul %x, %pw1 {layer = "b", kernel = #qc.kernel<gemv, target = "sm_90">} : tensor<?x4xf32>, !qc.packed<2x4xi8> -> tensor<?x2xf32>
+  %pw2 = qc.packed_weight %d, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8>} : tensor<2x4xi8>, tensor<2x1xf32> -> !qc.packed<2x4xi8>
+  %y2 = qc.wo_matmul %x, %pw2 {layer = "c", kernel = #qc.kernel<host>} : tensor<?x4xf32>, !qc.packed<2x4xi8> -> tensor<?x2xf32>
+  return %y0, %y1, %y2 : tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>
+}
