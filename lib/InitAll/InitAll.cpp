@@ -5,6 +5,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/InitAll.h"
+#include "qc/Conversion/Passes.h"
+#include "qc/Conversion/QCToNVVM/Passes.h"
 #include "qc/Dialect/QC/IR/QC.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Pipelines/Pipelines.h"
@@ -50,4 +52,7 @@ void qc::registerAllPasses() {
   mlir::registerAllPasses();
   mlir::qc::registerQCPasses();
   qc::registerQCPipelines();
+  qc::registerQCConversionPasses();
+  qc::registerHostLoweringPipeline();
+  mlir::qc::registerQCToNVVMPasses();
 }
