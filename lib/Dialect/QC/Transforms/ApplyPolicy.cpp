@@ -19,6 +19,8 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/YAMLParser.h"
 
+#include <memory>
+
 namespace mlir::qc {
 #define GEN_PASS_DEF_QCAPPLYPOLICYPASS
 #include "qc/Dialect/QC/Transforms/Passes.h.inc"
@@ -57,6 +59,9 @@ struct PNode {
 struct Rule {
   Location loc;
   std::string label; // "rule N (file:line:col)"
+  /// GlobPattern keeps references into its pattern text: own it here, at a
+  /// stable address.
+  std::shared_ptr<std::string> globText;
   std::optional<llvm::GlobPattern> glob;
   std::optional<llvm::Regex> regex;
   SchemeAttr scheme; // null = keep in floating point
@@ -317,7 +322,9 @@ LogicalResult PolicyReader::parseRule(const PNode &n, size_t index,
   if (pat->kind != PNode::Scalar)
     return error(pat->loc, what + ": the pattern must be a string");
   if (match) {
-    llvm::Expected<llvm::GlobPattern> g = llvm::GlobPattern::create(pat->value);
+    rule.globText = std::make_shared<std::string>(pat->value);
+    llvm::Expected<llvm::GlobPattern> g =
+        llvm::GlobPattern::create(*rule.globText, /*MaxSubPatterns=*/1024);
     if (!g)
       return error(pat->loc, what + ": bad glob '" + pat->value +
                                  "': " + llvm::toString(g.takeError()));

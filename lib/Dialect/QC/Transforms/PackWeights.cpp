@@ -43,22 +43,46 @@ static std::vector<int8_t> packBytes(ArrayRef<int8_t> q, int64_t n, int64_t k,
   return std::vector<int8_t>(out.begin(), out.end());
 }
 
+/// True when a user of `pw` carries a tensor-core kernel on a GPU target,
+/// whose tiles want wide loads of whole weight tiles.
+static bool usedByTensorCoreKernel(PackedWeightOp pw) {
+  for (Operation *user : pw->getUsers()) {
+    KernelAttr k;
+    if (auto wo = dyn_cast<WeightOnlyMatmulOp>(user))
+      k = wo.getKernelAttr();
+    else if (auto i8 = dyn_cast<Int8MatmulOp>(user))
+      k = i8.getKernelAttr();
+    if (k && k.getTarget() != "host" &&
+        (k.getKind() == KernelKind::Mma || k.getKind() == KernelKind::Int8Mma ||
+         k.getKind() == KernelKind::Fp16Mma ||
+         k.getKind() == KernelKind::Adaptive))
+      return true;
+  }
+  return false;
+}
+
 namespace {
 struct PackWeightsPass
     : public mlir::qc::impl::QCPackWeightsPassBase<PackWeightsPass> {
   using Base::Base;
 
+  /// tiled, or auto with a tensor-core kernel chosen for a user.
+  bool wantsTiles(PackedWeightOp op) const {
+    return layout == "tiled" ||
+           (layout == "auto" && usedByTensorCoreKernel(op));
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (layout != "row_major" && layout != "tiled") {
+    if (layout != "row_major" && layout != "tiled" && layout != "auto") {
       module.emitError() << "qc-pack-weights: unknown layout '" << layout
-                         << "'; expected row_major or tiled";
+                         << "'; expected row_major, tiled or auto";
       return signalPassFailure();
     }
-    if (layout == "tiled" && (tileN <= 0 || tileK <= 0 || tileK % 2 != 0)) {
+    if (layout != "row_major" && (tileN <= 0 || tileK <= 0 || tileK % 2 != 0)) {
       module.emitError() << "qc-pack-weights: tile-n must be positive and "
                             "tile-k positive and even, got "
-                         << tileN << "x" << tileK;
+                         << int64_t(tileN) << "x" << int64_t(tileK);
       return signalPassFailure();
     }
     bool ok = true;
@@ -86,22 +110,22 @@ struct PackWeightsPass
       int64_t tn = n, tk = k;
       LayoutAttr newLayout =
           LayoutAttr::get(op.getContext(), LayoutKind::RowMajor, 1, 1);
-      if (layout == "tiled") {
+      if (wantsTiles(op)) {
         if (n % tileN == 0 && k % tileK == 0) {
           tn = tileN;
           tk = tileK;
           newLayout =
               LayoutAttr::get(op.getContext(), LayoutKind::Tiled, tileN, tileK);
         } else {
-          op.emitWarning() << "tile " << tileN << "x" << tileK
+          op.emitWarning() << "tile " << int64_t(tileN) << "x" << int64_t(tileK)
                            << " does not divide the " << n << "x" << k
                            << " weight; using row_major";
         }
       }
       SmallVector<int8_t> q;
       q.reserve(n * k);
-      for (const APInt &v : dense.getValues<APInt>())
-        q.push_back(static_cast<int8_t>(v.getSExtValue()));
+      for (int8_t v : dense.getValues<int8_t>())
+        q.push_back(v);
       std::vector<int8_t> bytes = packBytes(q, n, k, bits, tn, tk);
       OpBuilder b(op);
       auto type = RankedTensorType::get({static_cast<int64_t>(bytes.size())},

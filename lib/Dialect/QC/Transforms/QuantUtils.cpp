@@ -90,6 +90,18 @@ mlir::qc::readConstantValues(Value v, Operation *user, const Twine &what) {
   if (auto c = dyn_cast_or_null<arith::ConstantOp>(def)) {
     if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
       out.reserve(count);
+      // Fast paths over the raw storage for the common weight types.
+      if (elt.isF32() && !dense.isSplat()) {
+        for (float f : dense.getValues<float>())
+          out.push_back(f);
+        return out;
+      }
+      if ((elt.isF16() || elt.isBF16()) && !dense.isSplat()) {
+        std::string err;
+        if (succeeded(decodeRaw(dense.getRawData(), elt, count, out, err)))
+          return out;
+        out.clear();
+      }
       if (isa<FloatType>(elt)) {
         for (const APFloat &f : dense.getValues<APFloat>()) {
           APFloat d = f;
@@ -153,15 +165,17 @@ DenseElementsAttr mlir::qc::makeFloatAttr(RankedTensorType type,
   }
   if (ft.isF64())
     return DenseElementsAttr::get(type, vals);
-  SmallVector<APFloat> ap;
-  ap.reserve(vals.size());
-  for (double d : vals) {
-    APFloat f(d);
+  // 16-bit types: build the little-endian storage directly.
+  std::vector<char> raw(vals.size() * 2);
+  for (size_t i = 0; i < vals.size(); ++i) {
+    APFloat f(vals[i]);
     bool lost;
     f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
-    ap.push_back(f);
+    uint16_t bits = f.bitcastToAPInt().getZExtValue();
+    raw[2 * i] = static_cast<char>(bits & 0xff);
+    raw[2 * i + 1] = static_cast<char>(bits >> 8);
   }
-  return DenseElementsAttr::get(type, ap);
+  return DenseElementsAttr::getFromRawBuffer(type, raw);
 }
 
 //===----------------------------------------------------------------------===//

@@ -16,8 +16,12 @@
 
 #include "mlir/IR/Builders.h"
 
+#include "mlir/IR/Threading.h"
+
 #include <cmath>
+#include <map>
 #include <numeric>
+#include <tuple>
 
 namespace mlir::qc {
 #define GEN_PASS_DEF_QCQUANTIZEWEIGHTSPASS
@@ -84,82 +88,127 @@ QuantizedWeight quantizeRTN(SchemeAttr scheme, ArrayRef<double> w, int64_t n,
 }
 
 /// In-place lower Cholesky factor of the SPD matrix `a` (K x K); fails when
-/// a pivot is not positive.
-bool cholesky(std::vector<double> &a, int64_t k) {
+/// a pivot is not positive. The rows below each pivot are independent and
+/// run in parallel.
+bool cholesky(MLIRContext *ctx, std::vector<double> &a, int64_t k) {
   for (int64_t j = 0; j < k; ++j) {
-    double d = a[j * k + j];
+    const double *aj = &a[j * k];
+    double d = aj[j];
     for (int64_t t = 0; t < j; ++t)
-      d -= a[j * k + t] * a[j * k + t];
+      d -= aj[t] * aj[t];
     if (!(d > 0.0))
       return false;
     d = std::sqrt(d);
     a[j * k + j] = d;
-    for (int64_t i = j + 1; i < k; ++i) {
-      double s = a[i * k + j];
+    auto row = [&](size_t i) {
+      double *ai = &a[i * k];
+      double s = ai[j];
       for (int64_t t = 0; t < j; ++t)
-        s -= a[i * k + t] * a[j * k + t];
-      a[i * k + j] = s / d;
-    }
-    for (int64_t i = 0; i < j; ++i)
-      a[i * k + j] = 0.0;
+        s -= ai[t] * aj[t];
+      ai[j] = s / d;
+    };
+    if (k - j > 256)
+      parallelFor(ctx, j + 1, k, row);
+    else
+      for (int64_t i = j + 1; i < k; ++i)
+        row(i);
   }
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = i + 1; j < k; ++j)
+      a[i * k + j] = 0.0;
   return true;
 }
 
-/// Returns U, upper triangular with U^T U = H^-1, for SPD `h` (K x K).
-bool upperCholeskyOfInverse(std::vector<double> h, int64_t k,
-                            std::vector<double> &u) {
-  if (!cholesky(h, k)) // h = L L^T
+/// Returns U, upper triangular with U^T U = H^-1, for SPD `h` (K x K). With
+/// P the reversal permutation and P H P = M M^T (M lower), U = P M^-1 P: one
+/// Cholesky and one triangular inverse.
+bool upperCholeskyOfInverse(MLIRContext *ctx, const std::vector<double> &h,
+                            int64_t k, std::vector<double> &u) {
+  std::vector<double> m(k * k);
+  for (int64_t a = 0; a < k; ++a)
+    for (int64_t b = 0; b < k; ++b)
+      m[a * k + b] = h[(k - 1 - a) * k + (k - 1 - b)];
+  if (!cholesky(ctx, m, k))
     return false;
-  // Linv = L^-1 (lower triangular), by forward substitution per column.
-  std::vector<double> linv(k * k, 0.0);
-  for (int64_t c = 0; c < k; ++c) {
-    linv[c * k + c] = 1.0 / h[c * k + c];
-    for (int64_t i = c + 1; i < k; ++i) {
-      double s = 0.0;
-      for (int64_t t = c; t < i; ++t)
-        s += h[i * k + t] * linv[t * k + c];
-      linv[i * k + c] = -s / h[i * k + i];
+  // X = M^-1, row by row: X[i, :i] = -(sum_t M[i, t] X[t, :]) / M[i, i].
+  std::vector<double> x(k * k, 0.0), acc(k);
+  for (int64_t i = 0; i < k; ++i) {
+    std::fill(acc.begin(), acc.begin() + i, 0.0);
+    for (int64_t t = 0; t < i; ++t) {
+      double c = m[i * k + t];
+      const double *xt = &x[t * k];
+      for (int64_t j = 0; j <= t; ++j)
+        acc[j] += c * xt[j];
     }
+    double inv = 1.0 / m[i * k + i];
+    for (int64_t j = 0; j < i; ++j)
+      x[i * k + j] = -acc[j] * inv;
+    x[i * k + i] = inv;
   }
-  // Hinv = Linv^T Linv.
-  std::vector<double> hinv(k * k, 0.0);
-  for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = 0; j <= i; ++j) {
-      double s = 0.0;
-      for (int64_t t = i; t < k; ++t)
-        s += linv[t * k + i] * linv[t * k + j];
-      hinv[i * k + j] = hinv[j * k + i] = s;
-    }
-  if (!cholesky(hinv, k)) // Hinv = C C^T; U = C^T
-    return false;
   u.assign(k * k, 0.0);
   for (int64_t i = 0; i < k; ++i)
     for (int64_t j = i; j < k; ++j)
-      u[i * k + j] = hinv[j * k + i];
+      u[i * k + j] = x[(k - 1 - i) * k + (k - 1 - j)];
   return true;
 }
 
+/// What GPTQ derives from one Hessian: shared by all layers reading the
+/// same activation (q/k/v, gate/up).
+struct GptqFactor {
+  std::vector<bool> dead;    // channels never active in calibration
+  SmallVector<int64_t> perm; // processing order of the columns
+  std::vector<double> u;     // upper Cholesky factor of the permuted H^-1
+};
+
+/// Dead channels, act-order permutation, dampening and the factor U of
+/// docs/passes.md for the mean Hessian `h`.
+FailureOr<GptqFactor> computeGptqFactor(MLIRContext *ctx, std::vector<double> h,
+                                        int64_t k, double damp, bool actOrder) {
+  GptqFactor f;
+  f.dead.assign(k, false);
+  for (int64_t j = 0; j < k; ++j)
+    if (h[j * k + j] == 0.0) {
+      h[j * k + j] = 1.0;
+      f.dead[j] = true;
+    }
+  f.perm.resize(k);
+  std::iota(f.perm.begin(), f.perm.end(), 0);
+  if (actOrder)
+    std::stable_sort(f.perm.begin(), f.perm.end(), [&](int64_t a, int64_t b) {
+      return h[a * k + a] > h[b * k + b];
+    });
+  std::vector<double> hp(k * k);
+  double meanDiag = 0.0;
+  for (int64_t a = 0; a < k; ++a) {
+    for (int64_t b = 0; b < k; ++b)
+      hp[a * k + b] = h[f.perm[a] * k + f.perm[b]];
+    meanDiag += hp[a * k + a];
+  }
+  meanDiag /= double(k);
+  for (int64_t a = 0; a < k; ++a)
+    hp[a * k + a] += damp * meanDiag;
+  if (!upperCholeskyOfInverse(ctx, hp, k, f.u))
+    return failure();
+  return f;
+}
+
 /// GPTQ (Frantar et al. 2022, reference gptq.py `fasterquant`) on `w0`
-/// (N x K) with mean Hessian `h` (K x K). See docs/passes.md.
-FailureOr<QuantizedWeight> quantizeGPTQ(Operation *op, SchemeAttr scheme,
-                                        ArrayRef<double> w0,
-                                        std::vector<double> h, int64_t n,
-                                        int64_t k, double damp,
-                                        int64_t blockSize, bool actOrder) {
+/// (N x K). Rows are independent (the error feedback stays within a row), so
+/// they run in parallel; within a row, columns go in blocks of `blockSize`
+/// with lazy updates of the columns after the block. See docs/passes.md.
+QuantizedWeight quantizeGPTQ(MLIRContext *ctx, SchemeAttr scheme,
+                             ArrayRef<double> w0, const GptqFactor &f,
+                             int64_t n, int64_t k, int64_t blockSize,
+                             bool actOrder) {
   unsigned bits = scheme.getWeightBits();
   bool sym = scheme.getSymmetric();
   bool perGroup = scheme.getGranularity() == Granularity::PerGroup;
   QuantizedWeight r = makeGrid(scheme, n, k);
   std::vector<double> w(w0.begin(), w0.end());
-
-  // Dead input channels (never active during calibration) carry no signal.
   for (int64_t j = 0; j < k; ++j)
-    if (h[j * k + j] == 0.0) {
-      h[j * k + j] = 1.0;
+    if (f.dead[j])
       for (int64_t i = 0; i < n; ++i)
         w[i * k + j] = 0.0;
-    }
 
   // Parameters fixed before the error feedback: per-tensor, per-channel and
   // (with act-order) per-group "static groups" over the original columns.
@@ -167,85 +216,52 @@ FailureOr<QuantizedWeight> quantizeGPTQ(Operation *op, SchemeAttr scheme,
   if (!dynamicGroups)
     computeAllParams(r, w, bits, sym);
 
-  SmallVector<int64_t> perm(k);
-  std::iota(perm.begin(), perm.end(), 0);
-  if (actOrder)
-    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
-      return h[a * k + a] > h[b * k + b];
-    });
-
-  // Permute W columns and H.
-  std::vector<double> wp(n * k), hp(k * k);
-  for (int64_t i = 0; i < n; ++i)
+  const std::vector<double> &u = f.u;
+  parallelFor(ctx, 0, n, [&](size_t row) {
+    std::vector<double> wp(k), err(blockSize);
     for (int64_t c = 0; c < k; ++c)
-      wp[i * k + c] = w[i * k + perm[c]];
-  double meanDiag = 0.0;
-  for (int64_t a = 0; a < k; ++a) {
-    for (int64_t b = 0; b < k; ++b)
-      hp[a * k + b] = h[perm[a] * k + perm[b]];
-    meanDiag += hp[a * k + a];
-  }
-  meanDiag /= double(k);
-  for (int64_t a = 0; a < k; ++a)
-    hp[a * k + a] += damp * meanDiag;
-
-  std::vector<double> u;
-  if (!upperCholeskyOfInverse(std::move(hp), k, u))
-    return op->emitError() << "GPTQ: the dampened Hessian of layer '"
-                           << op->getAttrOfType<StringAttr>("layer").getValue()
-                           << "' is not positive definite; increase gptq-damp";
-
-  std::vector<int32_t> qp(n * k);
-  for (int64_t i1 = 0; i1 < k; i1 += blockSize) {
-    int64_t i2 = std::min(i1 + blockSize, k), count = i2 - i1;
-    std::vector<double> err(n * count, 0.0);
-    for (int64_t i = 0; i < count; ++i) {
-      int64_t col = i1 + i;
-      if (dynamicGroups && col % r.groupSize == 0) {
-        // Parameters of the group starting here, from the weights as updated
-        // by every column quantized so far: in-block columns are current,
-        // columns past the block still owe this block's pending updates.
-        int64_t g = col / r.groupSize;
-        for (int64_t row = 0; row < n; ++row) {
+      wp[c] = w[row * k + f.perm[c]];
+    for (int64_t i1 = 0; i1 < k; i1 += blockSize) {
+      int64_t i2 = std::min(i1 + blockSize, k), count = i2 - i1;
+      for (int64_t i = 0; i < count; ++i) {
+        int64_t col = i1 + i;
+        if (dynamicGroups && col % r.groupSize == 0) {
+          // The group starting here, from the weights as updated by every
+          // column quantized so far: in-block columns are current, columns
+          // past the block still owe this block's pending updates.
           double lo = INFINITY, hi = -INFINITY;
           for (int64_t c = col; c < col + r.groupSize; ++c) {
-            double v = wp[row * k + c];
+            double v = wp[c];
             if (c >= i2)
               for (int64_t t = 0; t < i; ++t)
-                v -= err[row * count + t] * u[(i1 + t) * k + c];
+                v -= err[t] * u[(i1 + t) * k + c];
             lo = std::min(lo, v);
             hi = std::max(hi, v);
           }
-          r.params[row * r.groups + g] = computeQuantParams(lo, hi, bits, sym);
+          r.params[row * r.groups + col / r.groupSize] =
+              computeQuantParams(lo, hi, bits, sym);
         }
-      }
-      double d = u[col * k + col];
-      for (int64_t row = 0; row < n; ++row) {
-        QuantParams p = r.paramsAt(row, perm[col]);
-        double wv = wp[row * k + col];
+        QuantParams p = r.paramsAt(row, f.perm[col]);
+        double wv = wp[col];
         int32_t q = quantizeValue(wv, p, bits, sym);
-        qp[row * k + col] = q;
-        double e = (wv - dequantizeValue(q, p)) / d;
-        err[row * count + i] = e;
+        r.q[row * k + f.perm[col]] = q;
+        double e = (wv - dequantizeValue(q, p)) / u[col * k + col];
+        err[i] = e;
+        const double *urow = &u[col * k];
         for (int64_t j = col + 1; j < i2; ++j)
-          wp[row * k + j] -= e * u[col * k + j];
+          wp[j] -= e * urow[j];
       }
-    }
-    // Lazy batch update of the columns after the block.
-    for (int64_t row = 0; row < n; ++row)
+      // Lazy update of the columns after the block.
       for (int64_t t = 0; t < count; ++t) {
-        double e = err[row * count + t];
+        double e = err[t];
         if (e == 0.0)
           continue;
         const double *urow = &u[(i1 + t) * k];
-        double *wrow = &wp[row * k];
         for (int64_t c = i2; c < k; ++c)
-          wrow[c] -= e * urow[c];
+          wp[c] -= e * urow[c];
       }
-  }
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t c = 0; c < k; ++c)
-      r.q[i * k + perm[c]] = qp[i * k + c];
+    }
+  });
   return r;
 }
 
@@ -256,6 +272,11 @@ struct QuantizeWeightsPass
   void runOnOperation() override;
 
   LogicalResult quantizeLinear(LinearOp op, const StatsFile *stats);
+
+  /// GPTQ factors by Hessian (file, offset) and smoothing factors: layers
+  /// that read the same activation share one.
+  std::map<std::tuple<std::string, int64_t, const void *>, GptqFactor>
+      gptqFactors;
   LogicalResult insertActQuant(LinearOp op, SchemeAttr scheme,
                                const StatsFile *stats);
 };
@@ -403,28 +424,37 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
     FailureOr<const LayerStats *> st = stats->lookup(op, op.getLayer(), k);
     if (failed(st))
       return failure();
-    FailureOr<std::vector<double>> h =
-        stats->readHessian(op, op.getLayer(), **st);
-    if (failed(h))
-      return failure();
-    double tokens = std::max<int64_t>((*st)->tokens, 1);
     auto sf = op->getAttrOfType<DenseElementsAttr>("qc.smooth_factors");
-    std::vector<double> s(k, 1.0);
-    if (sf) {
-      int64_t i = 0;
-      for (const APFloat &f : sf.getValues<APFloat>())
-        s[i++] = f.convertToDouble();
+    auto key = std::make_tuple((*st)->hessianFile, (*st)->hessianOffset,
+                               sf.getAsOpaquePointer());
+    auto it = gptqFactors.find(key);
+    if (it == gptqFactors.end()) {
+      FailureOr<std::vector<double>> h =
+          stats->readHessian(op, op.getLayer(), **st);
+      if (failed(h))
+        return failure();
+      double tokens = std::max<int64_t>((*st)->tokens, 1);
+      std::vector<double> s(k, 1.0);
+      if (sf) {
+        int64_t i = 0;
+        for (const APFloat &v : sf.getValues<APFloat>())
+          s[i++] = v.convertToDouble();
+      }
+      // Mean Hessian of the (smoothed) input: E[x x^T] / (s_i s_j).
+      for (int64_t a = 0; a < k; ++a)
+        for (int64_t c = 0; c < k; ++c)
+          (*h)[a * k + c] /= tokens * s[a] * s[c];
+      FailureOr<GptqFactor> f = computeGptqFactor(
+          op.getContext(), std::move(*h), k, gptqDamp, gptqActOrder);
+      if (failed(f))
+        return op.emitError()
+               << "GPTQ: the dampened Hessian of layer '" << op.getLayer()
+               << "' is not positive definite; increase "
+                  "gptq-damp";
+      it = gptqFactors.emplace(key, std::move(*f)).first;
     }
-    // Mean Hessian of the (smoothed) input: E[x x^T] / (s_i s_j).
-    for (int64_t a = 0; a < k; ++a)
-      for (int64_t c = 0; c < k; ++c)
-        (*h)[a * k + c] /= tokens * s[a] * s[c];
-    FailureOr<QuantizedWeight> g =
-        quantizeGPTQ(op, scheme, *vals, std::move(*h), n, k, gptqDamp,
+    r = quantizeGPTQ(op.getContext(), scheme, *vals, it->second, n, k,
                      gptqBlockSize, gptqActOrder);
-    if (failed(g))
-      return failure();
-    r = std::move(*g);
   } else {
     r = quantizeRTN(scheme, *vals, n, k);
   }
@@ -442,6 +472,7 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
 
 void QuantizeWeightsPass::runOnOperation() {
   ModuleOp module = getOperation();
+  gptqFactors.clear();
   if (algorithm != "rtn" && algorithm != "gptq") {
     module.emitError() << "qc-quantize-weights: unknown algorithm '"
                        << algorithm << "'; expected rtn or gptq";

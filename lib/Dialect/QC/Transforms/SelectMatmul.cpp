@@ -140,7 +140,7 @@ struct SelectMatmulPass
     if (minBatch < 1 || maxBatch < minBatch) {
       module.emitError() << "qc-select-matmul: need 1 <= min-batch <= "
                             "max-batch, got "
-                         << minBatch << " and " << maxBatch;
+                         << int64_t(minBatch) << " and " << int64_t(maxBatch);
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();

@@ -221,6 +221,70 @@ def interpret(text, func, args):
             env[res] = y
         elif rhs.startswith("arith.addf"):
             env[res] = env[ops[0]] + env[ops[1]]
+        elif rhs.startswith("arith.mulf"):
+            env[res] = env[ops[0]] * env[ops[1]]
+        elif rhs.startswith("qc.packed_weight"):
+            env[res] = _decode_packed(line, [consts[o] for o in ops])
+        elif rhs.startswith("qc.dequantize_weight"):
+            env[res] = env[ops[0]]
+        elif rhs.startswith("qc.wo_matmul"):
+            y = env[ops[0]] @ env[ops[1]].T
+            env[res] = y + env[ops[2]] if len(ops) > 2 else y
+        elif rhs.startswith("qc.quantize_act"):
+            x = env[ops[0]]
+            if "dynamic_per_token" in rhs:
+                sc = (np.abs(x).max(-1) / 127.0).astype(np.float32).astype(np.float64)
+                sc[sc == 0] = 1.0
+                q = np.clip(np.rint(x / sc[..., None]), -127, 127)
+            else:
+                sval = float(re.search(r"static_per_tensor scale ([-0-9.e+]+)", rhs).group(1))
+                sc = np.array([sval]).astype(np.float32).astype(np.float64)
+                q = np.clip(np.rint(x / sc[0]), -127, 127)
+            rq, rs = [r.strip() for r in res.split(",")]
+            env[rq], env[rs] = q, sc
+        elif rhs.startswith("qc.dequantize_act"):
+            q, sc = env[ops[0]], env[ops[1]]
+            env[res] = q * (sc[..., None] if sc.ndim == q.ndim - 1 else sc[0])
+        elif rhs.startswith("qc.int8_matmul"):
+            q, sc, w = env[ops[0]], env[ops[1]], env[ops[2]]
+            xs = sc[..., None] if sc.ndim == q.ndim - 1 else sc[0]
+            y = (q @ w.T) * xs
+            env[res] = y + env[ops[3]] if len(ops) > 3 else y
         else:
             raise RuntimeError("interpret: unsupported op: " + line)
     raise RuntimeError("interpret: no return in @" + func)
+
+
+def _decode_packed(line, operands):
+    """Float N x K weight of a printed qc.packed_weight (docs/passes.md)."""
+    n, k, bits = map(int, re.search(r"!qc.packed<(\d+)x(\d+)xi(\d+)>", line).groups())
+    sym = "symmetric = false" not in line
+    data, scales = operands[0], operands[1].astype(np.float64)
+    zeros = operands[2] if len(operands) > 2 else None
+    lay = re.search(r"#qc.layout<(\w+)(.*?)>", line)
+    kind = lay.group(1)
+    if kind == "unpacked":
+        q = data.astype(np.int64).reshape(n, k)
+    else:
+        tn, tk = n, k
+        if kind == "tiled":
+            m = re.search(r"tile_n = (\d+)", lay.group(2))
+            tn = int(m.group(1)) if m else 1
+            m = re.search(r"tile_k = (\d+)", lay.group(2))
+            tk = int(m.group(1)) if m else 1
+        u = data.view(np.uint8).astype(np.int64)
+        if bits == 4:
+            u = np.stack([u & 0xF, u >> 4], -1).reshape(-1)
+        # undo the tiling: tiles in row-major order, row-major inside
+        q = u.reshape(n // tn, k // tk, tn, tk).transpose(0, 2, 1, 3).reshape(n, k)
+    if sym:
+        half = 1 << (bits - 1)
+        q = np.where(q >= half, q - (1 << bits), q) if kind != "unpacked" or bits == 8 else q
+        z = np.zeros(scales.shape)
+    else:
+        q = q & ((1 << bits) - 1)
+        z = (zeros.astype(np.int64) & 0xFF).astype(np.float64)
+    rows, groups = scales.shape
+    rr = np.arange(n) if rows == n else np.zeros(n, np.int64)
+    cols = np.arange(k) // (k // groups)
+    return (q - z[rr][:, cols]) * scales[rr][:, cols]

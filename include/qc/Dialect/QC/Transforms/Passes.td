@@ -168,6 +168,9 @@ def QCPackWeightsPass : Pass<"qc-pack-weights", "::mlir::ModuleOp"> {
     `#qc.layout<tiled, tile_n, tile_k>` (QCAttrs.td): INT4 two values per
     byte, the even k in the low nibble; tiles in row-major tile order. A
     weight the tiles do not divide falls back to row_major with a warning.
+    `layout=auto` chooses per weight from the `kernel` of its users (run
+    after qc-select-matmul): tiled for GPU `mma`, `int8_mma` and `adaptive`
+    kernels, row_major otherwise.
 
     Example:
 
@@ -181,7 +184,8 @@ def QCPackWeightsPass : Pass<"qc-pack-weights", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"layout", "layout", "std::string", /*default=*/"\"row_major\"",
-           "Target layout: row_major or tiled">,
+           "Target layout: row_major, tiled, or auto (tiled where a user's "
+           "kernel is a GPU tensor-core kernel, else row_major)">,
     Option<"tileN", "tile-n", "int64_t", /*default=*/"16",
            "Tile rows (output channels) for the tiled layout">,
     Option<"tileK", "tile-k", "int64_t", /*default=*/"64",
