@@ -133,7 +133,7 @@ rules:
     scheme: {weight: i8, granularity: per_channel, act: dynamic_per_token, alpha: 0.5}
   - match: "o"
     scheme: {weight: i4, granularity: per_group, group_size: 16, symmetric: false}
-  - regex: "gate|up"
+  - match: "{gate,up}"
     scheme: {weight: i8, granularity: per_channel, act: static_per_tensor, alpha: 0.8}
   - match: "down"
     by_batch:
