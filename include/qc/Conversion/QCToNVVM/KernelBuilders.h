@@ -33,10 +33,14 @@ namespace qc {
 /// activation chunk for the same k range is loaded once per m row and reused
 /// for all rows of the warp. No shared memory: activations are small and hit
 /// L1/L2.
-/// Instructions: integers are extracted with shifts (sign extension by an
-/// arithmetic right shift for symmetric schemes), converted with cvt, the
-/// zero point subtracted, and the group's partial dot product accumulated
-/// with fp32 FMAs; the scale is applied once per group chunk. A butterfly
+/// Instructions: no int->float converts: a field u is OR-ed into the
+/// mantissa of a power of two (2^23 in fp32, 1024 in f16) and one subtract
+/// of (magic + zero point) yields u - z exactly; symmetric (signed) fields
+/// are first made unsigned by flipping their sign bits with one XOR per
+/// word. With f16 activations (`halfMath`) two weights are dequantized per
+/// 32-bit op into f16x2 and multiplied with packed HFMA2; otherwise fp32
+/// FMAs. Each chunk's partial dot product is scaled once and accumulated in
+/// fp32. A butterfly
 /// shuffle (shfl.sync.bfly) reduces the warp's partial sums; lane 0 adds the
 /// bias and stores.
 struct GemvKernelConfig {
@@ -53,6 +57,12 @@ struct GemvKernelConfig {
   bool actF16 = true;
   /// Scale element type: f16 or f32 (zero points are i8 bit patterns).
   bool scaleF16 = false;
+  /// With f16 activations: dequantize two weights at a time straight into
+  /// f16x2 (magic number 1024 + u in the mantissa) and multiply-accumulate
+  /// with packed HFMA2 over one load chunk (at most 32 values), then widen
+  /// the chunk's partial sum to fp32. Halves the instruction count per
+  /// weight; the partial sums carry f16 rounding (about 1e-3 relative).
+  bool halfMath = true;
   int64_t warpsPerBlock = 4;
   int64_t rowsPerWarp = 2;
   int64_t mTile = 4;
