@@ -122,14 +122,14 @@ def main():
     # Timing shapes (Llama 7B / 70B linears), W4A16 g128 and W8A16.
     for (n, k) in [(4096, 4096), (11008, 4096), (4096, 11008), (8192, 8192),
                    (28672, 8192), (8192, 28672)]:
-        for rows in (2, 4):
-            opts = f"rows-per-warp={rows}"
+        for rows, chunks in ((2, 1), (2, 2), (2, 4), (1, 4)):
+            opts = f"rows-per-warp={rows} chunks-per-iter={chunks}"
             cases.append(dict(n=n, k=k, bits=4, group=128, sym=True, per_tensor=False,
                               bias=False, act_f16=True, scale_f16=True, kind="time",
-                              opts=opts, tag=f"r{rows}"))
+                              opts=opts, tag=f"r{rows}u{chunks}"))
             cases.append(dict(n=n, k=k, bits=8, group=0, sym=True, per_tensor=False,
                               bias=False, act_f16=True, scale_f16=True, kind="time",
-                              opts=opts, tag=f"r{rows}"))
+                              opts=opts, tag=f"r{rows}u{chunks}"))
     out = []
     for i, c in enumerate(cases):
         c["name"] = (f"c{i}_w{c['bits']}_g{c['group']}_{'s' if c['sym'] else 'a'}"

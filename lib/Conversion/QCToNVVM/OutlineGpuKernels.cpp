@@ -48,7 +48,7 @@ gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module, StringRef chip) {
 /// Derives the GEMV config from a weight-only matmul; on failure returns the
 /// reason.
 FailureOr<::qc::GemvKernelConfig> gemvConfigFor(WeightOnlyMatmulOp op,
-                                          std::string &reason) {
+                                                std::string &reason) {
   PackedWeightOp pw = getPackedWeightDef(op.getWeight());
   if (!pw) {
     reason = "the weight must come from qc.packed_weight";
@@ -98,8 +98,8 @@ struct OutlineGpuKernelsPass
         return;
       }
       op->emitError("GPU kernel '")
-          << stringifyKernelKind(kernel.getKind()) << "' for "
-          << op->getName() << " has no kernel builder yet";
+          << stringifyKernelKind(kernel.getKind()) << "' for " << op->getName()
+          << " has no kernel builder yet";
       failedAny = true;
     });
     if (failedAny)
@@ -125,6 +125,7 @@ struct OutlineGpuKernelsPass
         if (succeeded(cfg)) {
           cfg->warpsPerBlock = warpsPerBlock;
           cfg->rowsPerWarp = rowsPerWarp;
+          cfg->chunksPerIter = chunksPerIter;
           cfg->mTile = tile;
           reason = cfg->finalize();
         }
@@ -138,8 +139,8 @@ struct OutlineGpuKernelsPass
         if (family.empty()) {
           // Uniquify the family name against earlier layers.
           family = base;
-          for (int i = 1; gm.lookupSymbol(family + "_mt" +
-                                          std::to_string(tiles.front()));
+          for (int i = 1;
+               gm.lookupSymbol(family + "_mt" + std::to_string(tiles.front()));
                ++i)
             family = base + "_" + std::to_string(i);
         }
@@ -157,11 +158,11 @@ struct OutlineGpuKernelsPass
       op->setAttr(
           "qc.launch",
           DictionaryAttr::get(
-              ctx, {NamedAttribute("block", i64(last.blockSize())),
-                    NamedAttribute("m_tiles",
-                                   DenseI64ArrayAttr::get(ctx, tiles)),
-                    NamedAttribute("rows_per_block",
-                                   i64(last.warpsPerBlock * last.rowsPerWarp))}));
+              ctx,
+              {NamedAttribute("block", i64(last.blockSize())),
+               NamedAttribute("m_tiles", DenseI64ArrayAttr::get(ctx, tiles)),
+               NamedAttribute("rows_per_block",
+                              i64(last.warpsPerBlock * last.rowsPerWarp))}));
     }
   }
 };

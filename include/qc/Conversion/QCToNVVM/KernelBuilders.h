@@ -66,6 +66,9 @@ struct GemvKernelConfig {
   int64_t warpsPerBlock = 4;
   int64_t rowsPerWarp = 2;
   int64_t mTile = 4;
+  /// Load chunks per lane per loop iteration (bytes in flight per lane =
+  /// rowsPerWarp x chunksPerIter x vecBytes).
+  int64_t chunksPerIter = 1;
   /// Bytes per weight load; 0 picks the widest of 16/8/4/2/1 that divides the
   /// row and keeps a load inside one group.
   int64_t vecBytes = 0;

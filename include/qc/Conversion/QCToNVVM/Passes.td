@@ -42,6 +42,8 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
            "Warps per block of the GEMV kernel">,
     Option<"rowsPerWarp", "rows-per-warp", "int64_t", "2",
            "Output channels per warp of the GEMV kernel">,
+    Option<"chunksPerIter", "chunks-per-iter", "int64_t", "1",
+           "Weight load chunks per lane per loop iteration of the GEMV kernel">,
     ListOption<"mTiles", "m-tiles", "int64_t",
                "GEMV variants to build, one per activation-row tile; the "
                "launcher picks the smallest tile >= M, else the largest">,
