@@ -3,7 +3,9 @@
 
 Times y = x @ W^T for the (M, N, K) of every timing case with CUDA events,
 weights rotated over enough copies that L2 cannot serve them, median of
-repetitions of 20 launches. Prints `BASE M N K fp16_us int8_us`.
+repetitions of 20 launches. Prints `BASE M N K fp16_us int8_us` (GEMV cases at
+M = 1, 16, 64; tensor-core cases at M = 1024, 4096). torch._int_mm computes
+the i32 product only (no scales, no activation quantization).
 """
 import json
 import sys
@@ -34,7 +36,8 @@ def main():
     for c in cases:
         if c["kind"] != "time":
             continue
-        for m in (1, 16, 64):
+        # Tensor-core cases (field "op") are timed at prefill sizes.
+        for m in ((1024, 4096) if "op" in c else (1, 16, 64)):
             key = (m, c["n"], c["k"])
             if key in seen:
                 continue

@@ -19,6 +19,17 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     and its launch geometry (`qc.kernel_symbol`, `qc.launch`). Serializing
     the module with `gpu-module-to-binary` yields PTX/cubin.
 
+    Kernels built (KernelBuilders.h):
+    - `gemv` on `qc.wo_matmul`: buildWeightOnlyGemvKernel;
+    - `int8_mma` on `qc.int8_matmul`: buildInt8GemmKernel (mma.sync
+      m16n8k32 s8), and, when its input comes from a `qc.quantize_act`,
+      buildActQuantKernel for that op too (the op gets its own
+      `qc.kernel_symbol` and `qc.launch = {block}`, grid = M rows);
+    - `fp16_mma` on `qc.linear` (a discardable `kernel` attribute, since the
+      op has no inherent one): buildFp16GemmKernel (mma.sync m16n8k16).
+    The tensor-core kernels record `qc.launch = {block, block_m, block_n}`:
+    grid = (ceil(N / block_n), ceil(M / block_m)).
+
     Example:
 
     ```mlir
@@ -42,6 +53,21 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
            "Output channels per warp of the GEMV kernel">,
     Option<"mTile", "m-tile", "int64_t", "4",
            "Activation rows per block of the GEMV kernel">,
+    Option<"mmaBlockM", "mma-block-m", "int64_t", "128",
+           "Rows of y per block of the tensor-core GEMMs">,
+    Option<"mmaBlockN", "mma-block-n", "int64_t", "128",
+           "Columns of y per block of the tensor-core GEMMs">,
+    Option<"mmaBlockKBytes", "mma-block-k-bytes", "int64_t", "64",
+           "Bytes of each K row per pipeline stage of the tensor-core GEMMs "
+           "(64: K 64 for INT8, K 32 for fp16)">,
+    Option<"mmaWarpsM", "mma-warps-m", "int64_t", "2",
+           "Warps along M per block of the tensor-core GEMMs">,
+    Option<"mmaWarpsN", "mma-warps-n", "int64_t", "4",
+           "Warps along N per block of the tensor-core GEMMs">,
+    Option<"mmaStages", "mma-stages", "int64_t", "2",
+           "cp.async pipeline stages of the tensor-core GEMMs">,
+    Option<"actQuantThreads", "act-quant-threads", "int64_t", "128",
+           "Threads per row of the activation quantization kernel">,
   ];
 }
 
