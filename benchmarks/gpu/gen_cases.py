@@ -49,7 +49,7 @@ def case_ir(c):
     sch = scheme_text(bits, c["group"], c["sym"], c["per_tensor"])
     return f"""func.func @f({", ".join(args)}) -> tensor<?x{n}x{act}> {{
   %pw = qc.packed_weight {ops} {{layout = #qc.layout<row_major>, scheme = {sch}}} : {types} -> !qc.packed<{n}x{k}xi{bits}>
-  %y = qc.wo_matmul %x, %pw{bias} {{layer = "{c['name']}", kernel = #qc.kernel<gemv, target = "{c['chip']}">}} : tensor<?x{k}x{act}>, !qc.packed<{n}x{k}xi{bits}>{btype} -> tensor<?x{n}x{act}>
+  %y = qc.wo_matmul %x, %pw{bias} {{layer = "{c['name']}", kernel = #qc.kernel<{c.get('kernel_kind', 'gemv')}, target = "{c['chip']}">}} : tensor<?x{k}x{act}>, !qc.packed<{n}x{k}xi{bits}>{btype} -> tensor<?x{n}x{act}>
   return %y : tensor<?x{n}x{act}>
 }}
 """
@@ -161,16 +161,24 @@ def compile_case(quant_opt, c, out_dir, opts):
     if res.returncode != 0:
         sys.exit(f"quant-opt failed for {c['name']}:\n{res.stderr}")
     m = re.search(r'assembly = "((?:[^"\\]|\\.)*)"', res.stdout)
-    launch = re.search(r"qc.launch = \{block = (\d+) : i64, m_tile = (\d+) : i64, "
+    if c.get("kernel_kind") == "mma":
+        # Same kernel arguments as the GEMV; the grid is (N / block_n,
+        # M / block_m), which the harness computes from rows_per_block/m_tile.
+        lm = re.search(r"qc.launch = \{block = (\d+) : i64, block_m = (\d+) : i64, "
+                       r"block_n = (\d+) : i64\}", res.stdout)
+        launch = lm and (lm.group(1), lm.group(2), lm.group(3))
+    else:
+        lm = re.search(r"qc.launch = \{block = (\d+) : i64, m_tile = (\d+) : i64, "
                        r"rows_per_block = (\d+) : i64\}", res.stdout)
+        launch = lm and (lm.group(1), lm.group(2), lm.group(3))
     sym = re.search(r"qc.kernel_symbol = @\w+::@(\w+)", res.stdout)
     if not (m and launch and sym):
         sys.exit(f"could not find the kernel in quant-opt output for {c['name']}")
     ptx = unescape_mlir(m.group(1))
     with open(os.path.join(out_dir, c["name"] + ".ptx"), "w") as f:
         f.write(ptx)
-    c = dict(c, kernel=sym.group(1), block=int(launch.group(1)),
-             m_tile=int(launch.group(2)), rows_per_block=int(launch.group(3)))
+    c = dict(c, kernel=sym.group(1), block=int(launch[0]),
+             m_tile=int(launch[1]), rows_per_block=int(launch[2]))
     return c
 
 
@@ -181,8 +189,10 @@ def main():
     ap.add_argument("--chip", default="sm_90")
     ap.add_argument("--opts", default="", help="qc-outline-gpu-kernels options")
     ap.add_argument("--gemv", choices=["all", "check", "none"], default="all",
-                    help="which GEMV cases to build")
-    ap.add_argument("--mma", choices=["all", "check", "none"], default="all",
+                    help="which wo_matmul (GEMV and weight-only mma) cases to build")
+    ap.add_argument("--tag", default="",
+                    help="prefix of the tensor-core case names (tiling variants)")
+    ap.add_argument("--mma", choices=["all", "check", "time", "none"], default="all",
                     help="which tensor-core GEMM cases to build")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -202,6 +212,21 @@ def main():
                       bias=True, act_f16=True, scale_f16=True, kind="check"))
     cases.append(dict(n=300, k=448, bits=4, group=64, sym=False, per_tensor=False,
                       bias=True, act_f16=False, scale_f16=False, kind="check"))
+    # Weight-only tensor-core kernel (kernel kind `mma`): the same schemes at
+    # shapes it takes (K * bits / 8 % 16 == 0, group % 8 == 0).
+    for bits in (4, 8):
+        for (n, k, group, sym) in [(300, 448, 64, False), (1000, 1024, 128, True),
+                                   (77, 512, 0, True), (96, 256, 32, False)]:
+            cases.append(dict(n=n, k=k, bits=bits, group=group, sym=sym,
+                              per_tensor=False, bias=(n % 2 == 0), act_f16=True,
+                              scale_f16=(bits == 4), kind="check", kernel_kind="mma"))
+    cases.append(dict(n=200, k=512, bits=8, group=0, sym=True, per_tensor=True,
+                      bias=True, act_f16=True, scale_f16=True, kind="check",
+                      kernel_kind="mma"))
+    for (n, k) in [(4096, 4096), (11008, 4096), (8192, 8192), (28672, 8192)]:
+        cases.append(dict(n=n, k=k, bits=4, group=128, sym=True, per_tensor=False,
+                          bias=False, act_f16=True, scale_f16=True, kind="timep",
+                          kernel_kind="mma"))
     # Timing shapes (Llama 7B / 70B linears), W4A16 g128 and W8A16.
     for (n, k) in [(4096, 4096), (11008, 4096), (4096, 11008), (8192, 8192),
                    (28672, 8192), (8192, 28672)]:
@@ -210,10 +235,13 @@ def main():
         cases.append(dict(n=n, k=k, bits=8, group=0, sym=True, per_tensor=False,
                           bias=False, act_f16=True, scale_f16=True, kind="time"))
     if args.gemv != "all":
-        cases = [c for c in cases if args.gemv == "check" and c["kind"] == "check"]
+        # "check": every correctness case plus the weight-only mma prefill
+        # timings, without the GEMV decode timings.
+        cases = [c for c in cases if args.gemv == "check" and c["kind"] != "time"]
     out = []
     for i, c in enumerate(cases):
-        c["name"] = f"c{i}_w{c['bits']}_g{c['group']}_{'s' if c['sym'] else 'a'}_{c['n']}x{c['k']}"
+        mma = "_womma" if c.get("kernel_kind") == "mma" else ""
+        c["name"] = f"c{i}{mma}_w{c['bits']}_g{c['group']}_{'s' if c['sym'] else 'a'}_{c['n']}x{c['k']}"
         c["chip"] = args.chip
         out.append(compile_case(args.quant_opt, c, args.out, args.opts))
     with open(os.path.join(args.out, "cases.json"), "w") as f:
@@ -228,11 +256,11 @@ def main():
                              for k in fields) + "\n")
     # Tensor-core cases, in their own list (harness.cpp, second part).
     mcases = [c for c in mma_cases()
-              if args.mma == "all" or (args.mma == "check" and c["kind"] == "check")]
+              if args.mma == "all" or args.mma == c["kind"]]
     mout = []
     for i, c in enumerate(mcases):
         q = "pt" if c["op"] == "int8" and not c["per_token"] else ""
-        c["name"] = f"m{i}_{c['op']}{q}_{c['n']}x{c['k']}"
+        c["name"] = f"{args.tag}m{i}_{c['op']}{q}_{c['n']}x{c['k']}"
         c["chip"] = args.chip
         mout.append(compile_mma_case(args.quant_opt, c, args.out, args.opts))
     json.dump(out + mout, open(os.path.join(args.out, "cases.json"), "w"), indent=1)

@@ -22,6 +22,9 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include <functional>
+#include <optional>
+
 using namespace mlir;
 
 /// Bytes of one mma K step (k32 of s8, k16 of f16).
@@ -69,6 +72,33 @@ std::string qc::Fp16GemmKernelConfig::finalize() {
   if (n <= 0 || k <= 0)
     return "N and K must be positive";
   return tile.check(k, /*elemBytes=*/2, /*mmaK=*/16);
+}
+
+std::string qc::WeightOnlyMmaKernelConfig::finalize() {
+  if (bits != 4 && bits != 8)
+    return "weight bits must be 4 or 8";
+  if (n <= 0 || k <= 0)
+    return "N and K must be positive";
+  if (groupSize == 0 || perTensor)
+    groupSize = k;
+  if (k % groupSize != 0)
+    return "group size " + std::to_string(groupSize) + " does not divide K";
+  if (groupSize % 8 != 0)
+    return "the group size must be a multiple of 8";
+  if ((k * bits / 8) % 16 != 0 || (k * bits) % 8 != 0)
+    return "K = " + std::to_string(k) +
+           " gives packed weight rows that are not a whole number of 16-byte "
+           "chunks (K must be a multiple of " +
+           std::to_string(128 / bits) + ")";
+  std::string err = tile.check(k, /*elemBytes=*/2, /*mmaK=*/16);
+  if (!err.empty())
+    return err;
+  if ((tile.blockK * bits / 8) % 16 != 0)
+    return "block K must hold whole 16-byte chunks of packed weights";
+  if (sharedBytes() > kMaxStaticShared)
+    return "tiles need " + std::to_string(sharedBytes()) +
+           " bytes of shared memory, over the 48 KiB static limit";
+  return "";
 }
 
 namespace {
@@ -166,6 +196,9 @@ struct MmaGemmSpec {
   int64_t n, k;
   /// 1: s8 operands, m16n8k32, i32 accumulators; 2: f16, m16n8k16, f32.
   int64_t elemBytes;
+  /// 0: B is copied as is. 4 or 8: B is a packed weight of that many bits,
+  /// staged raw and dequantized into one f16 tile (`MmaMainLoop::dequant`).
+  int64_t wBits = 0;
 };
 
 /// Emits the staged cp.async + ldmatrix + mma.sync main loop of a block and
@@ -177,7 +210,11 @@ struct MmaMainLoop {
   // Derived sizes (bytes unless said otherwise).
   int64_t rowBytes, tileKBytes, stride, chunksPerRow, numK, aStage, bStage;
   int64_t warpM, warpN, mi, nj;
+  // B as stored in global memory and staged (raw packed bytes with wBits).
+  int64_t wRowBytes, wTileBytes, wStride, fOff;
   Value smem, tid, lane, warpRow, warpCol, m0, n0, m;
+  /// With wBits: fills the f16 B tile at `fOff` from the raw stage.
+  std::function<void(Value kt, Value stage)> dequant;
 
   MmaMainLoop(Emitter &e, const MmaGemmSpec &s) : e(e), s(s) {
     const qc::MmaTileConfig &t = s.tile;
@@ -187,7 +224,11 @@ struct MmaMainLoop {
     chunksPerRow = tileKBytes / 16;
     numK = (rowBytes + tileKBytes - 1) / tileKBytes;
     aStage = t.blockM * stride;
-    bStage = t.blockN * stride;
+    wRowBytes = s.wBits ? s.k * s.wBits / 8 : rowBytes;
+    wTileBytes = s.wBits ? t.blockK * s.wBits / 8 : tileKBytes;
+    wStride = s.wBits ? wTileBytes : stride;
+    bStage = t.blockN * wStride;
+    fOff = t.stages * (aStage + bStage);
     warpM = t.blockM / t.warpsM;
     warpN = t.blockN / t.warpsN;
     mi = warpM / 16;
@@ -198,26 +239,36 @@ struct MmaMainLoop {
   void loadTile(Value x, Value w, Value kt, Value stage) {
     const qc::MmaTileConfig &t = s.tile;
     int64_t threads = t.blockSize();
-    Value kBase = e.mul(kt, tileKBytes);
     auto copy = [&](Value src, int64_t rows, Value row0, Value rowLimit,
-                    Value dstBase) {
-      for (int64_t i = 0; i < rows * chunksPerRow / threads; ++i) {
+                    Value dstBase, int64_t srcRowBytes, int64_t tileBytes,
+                    int64_t dstStride) {
+      int64_t cpr = tileBytes / 16, total = rows * cpr;
+      Value kBase = e.mul(kt, tileBytes);
+      for (int64_t i = 0; i * threads < total; ++i) {
         Value c = e.add(tid, i * threads);
-        Value r = e.udiv(c, chunksPerRow);
-        Value cc = e.urem(c, chunksPerRow);
+        std::optional<OpBuilder::InsertionGuard> guard;
+        if ((i + 1) * threads > total) {
+          auto ifIn = scf::IfOp::create(e.b, e.ult(c, total), false);
+          guard.emplace(e.b);
+          e.b.setInsertionPointToStart(ifIn.thenBlock());
+        }
+        Value r = e.udiv(c, cpr);
+        Value cc = e.urem(c, cpr);
         Value gRow = e.add(row0, r);
         Value kByte = e.add(kBase, e.mul(cc, 16));
         Value rowOk = e.ult(gRow, rowLimit);
-        Value kOk = e.ult(kByte, rowBytes);
+        Value kOk = e.ult(kByte, srcRowBytes);
         // Out-of-range chunks copy 0 bytes (zero fill) from a valid address.
         Value safeRow = e.select(rowOk, gRow, e.cst(0));
         Value safeK = e.select(kOk, kByte, e.cst(0));
         Value off = arith::AddIOp::create(
-            e.b, arith::MulIOp::create(e.b, e.wide(safeRow), e.cst64(rowBytes)),
+            e.b,
+            arith::MulIOp::create(e.b, e.wide(safeRow), e.cst64(srcRowBytes)),
             e.wide(safeK));
         Value size = e.select(arith::AndIOp::create(e.b, rowOk, kOk), e.cst(16),
                               e.cst(0));
-        Value dst = e.byteGep(dstBase, e.add(e.mul(r, stride), e.mul(cc, 16)));
+        Value dst =
+            e.byteGep(dstBase, e.add(e.mul(r, dstStride), e.mul(cc, 16)));
         NVVM::CpAsyncOp::create(e.b, dst, e.byteGep(src, off), 16,
                                 NVVM::LoadCacheModifierKind::CG, size);
       }
@@ -225,8 +276,8 @@ struct MmaMainLoop {
     Value aBase = e.byteGep(smem, e.mul(stage, aStage));
     Value bBase =
         e.byteGep(smem, e.add(e.mul(stage, bStage), t.stages * aStage));
-    copy(x, t.blockM, m0, m, aBase);
-    copy(w, t.blockN, n0, e.cst(s.n), bBase);
+    copy(x, t.blockM, m0, m, aBase, rowBytes, tileKBytes, stride);
+    copy(w, t.blockN, n0, e.cst(s.n), bBase, wRowBytes, wTileBytes, wStride);
   }
 
   Value ldmatrixX4(Value addr, SmallVectorImpl<Value> &regs) {
@@ -255,9 +306,10 @@ struct MmaMainLoop {
     };
     Value aBase =
         e.add(e.add(e.mul(stage, aStage), e.mul(warpRow, stride)), aLaneOff);
-    Value bBase = e.add(e.add(e.add(e.mul(stage, bStage), t.stages * aStage),
-                              e.mul(warpCol, stride)),
-                        bLaneOff);
+    // B: the staged tile, or with wBits the one dequantized f16 tile.
+    Value bTile =
+        s.wBits ? e.cst(fOff) : e.add(e.mul(stage, bStage), t.stages * aStage);
+    Value bBase = e.add(e.add(bTile, e.mul(warpCol, stride)), bLaneOff);
     for (int64_t kk = 0; kk < tileKBytes / kStepBytes; ++kk) {
       SmallVector<SmallVector<Value>> a(mi), bf(nj);
       for (int64_t i = 0; i < mi; ++i) {
@@ -360,7 +412,14 @@ struct MmaMainLoop {
         loadTile(x, w, next, e.urem(next, t.stages));
       }
       NVVM::CpAsyncCommitGroupOp::create(e.b);
-      compute(e.urem(kt, t.stages), acc, aLaneOff, bLaneOff);
+      Value stage = e.urem(kt, t.stages);
+      if (s.wBits) {
+        // The f16 tile was last read in the previous iteration, before the
+        // barrier above; a second barrier publishes the new one.
+        dequant(kt, stage);
+        NVVM::Barrier0Op::create(e.b);
+      }
+      compute(stage, acc, aLaneOff, bLaneOff);
       scf::YieldOp::create(e.b, acc);
     }
     return SmallVector<Value>(loop.getResults());
@@ -515,6 +574,106 @@ gpu::GPUFuncOp qc::buildFp16GemmKernel(OpBuilder &builder, Location loc,
   emitEpilogue(
       e, ml, acc, y, bias, cfg.hasBias, cfg.outF16 ? e.f16 : e.f32,
       [](Value) { return Value(); }, [](Value) { return Value(); });
+  gpu::ReturnOp::create(b);
+  return func;
+}
+
+gpu::GPUFuncOp
+qc::buildWeightOnlyMmaKernel(OpBuilder &builder, Location loc, StringRef name,
+                             const WeightOnlyMmaKernelConfig &cfg) {
+  std::string smemName = declareShared(builder, loc, name, cfg.sharedBytes());
+  auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
+  auto func = createKernel(
+      builder, loc, name,
+      {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
+      cfg.tile.blockSize());
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Emitter e(b);
+  auto args = func.getArguments();
+  Value x = args[0], w = args[1], scales = args[2], zeros = args[3],
+        bias = args[4], y = args[5], m = args[6];
+
+  MmaGemmSpec spec{cfg.tile, cfg.n, cfg.k, /*elemBytes=*/2, cfg.bits};
+  MmaMainLoop ml(e, spec);
+  const qc::MmaTileConfig &t = cfg.tile;
+  const int64_t numGroups = cfg.k / cfg.groupSize;
+  const int64_t chunksPerRow = t.blockK / 8, total = t.blockN * chunksPerRow;
+  const int64_t threads = t.blockSize(), rawChunk = 8 * cfg.bits / 8;
+  Type scaleTy = cfg.scaleF16 ? e.f16 : e.f32;
+  ml.dequant = [&](Value kt, Value stage) {
+    Value rawBase = e.add(e.mul(stage, ml.bStage), t.stages * ml.aStage);
+    for (int64_t i = 0; i * threads < total; ++i) {
+      Value c = e.add(ml.tid, i * threads);
+      std::optional<OpBuilder::InsertionGuard> guard;
+      if ((i + 1) * threads > total) {
+        auto ifIn = scf::IfOp::create(b, e.ult(c, total), false);
+        guard.emplace(b);
+        b.setInsertionPointToStart(ifIn.thenBlock());
+      }
+      Value r = e.udiv(c, chunksPerRow);
+      Value cc = e.urem(c, chunksPerRow);
+      // Scale (and zero point) of this chunk's group; rows past N and K
+      // chunks past K read clamped (finite) parameters: their raw bytes are
+      // zero and the matching activations too.
+      Value nRow = e.umin(e.add(ml.n0, r), e.cst(cfg.n - 1));
+      Value kIdx = e.add(e.mul(kt, t.blockK), e.mul(cc, 8));
+      Value sIdx = e.cst(0);
+      if (!cfg.perTensor) {
+        Value g = e.umin(e.udiv(kIdx, cfg.groupSize), e.cst(numGroups - 1));
+        sIdx = e.add(e.mul(nRow, numGroups), g);
+      }
+      Value sc = e.loadF32(scales, scaleTy, sIdx);
+      Value z;
+      if (!cfg.symmetric) {
+        Value zb = e.load(e.i8, e.gep(zeros, e.i8, sIdx), 1);
+        z = arith::UIToFPOp::create(b, e.f32,
+                                    arith::ExtUIOp::create(b, e.i32, zb));
+      }
+      // 8 packed values: 8 bytes (INT8) or 4 bytes (INT4).
+      Value rawAddr = e.byteGep(
+          ml.smem,
+          e.add(rawBase, e.add(e.mul(r, ml.wStride), e.mul(cc, rawChunk))));
+      SmallVector<Value> words;
+      if (cfg.bits == 8) {
+        Value v = e.load(VectorType::get({2}, e.i32), rawAddr, 8);
+        for (int64_t j = 0; j < 2; ++j)
+          words.push_back(LLVM::ExtractElementOp::create(b, v, e.cst(j)));
+      } else {
+        words.push_back(e.load(e.i32, rawAddr, 4));
+      }
+      int64_t perWord = 32 / cfg.bits;
+      Value vec = LLVM::UndefOp::create(b, VectorType::get({8}, e.f16));
+      for (int64_t wi = 0; wi < (int64_t)words.size(); ++wi)
+        for (int64_t j = 0; j < perWord; ++j) {
+          Value q;
+          if (cfg.symmetric) {
+            Value hi = arith::ShLIOp::create(b, words[wi],
+                                             e.cst(32 - cfg.bits * (j + 1)));
+            q = arith::ShRSIOp::create(b, hi, e.cst(32 - cfg.bits));
+          } else {
+            Value lo =
+                arith::ShRUIOp::create(b, words[wi], e.cst(cfg.bits * j));
+            q = arith::AndIOp::create(b, lo, e.cst((1 << cfg.bits) - 1));
+          }
+          Value v = arith::SIToFPOp::create(b, e.f32, q);
+          if (z)
+            v = arith::SubFOp::create(b, v, z);
+          v = arith::MulFOp::create(b, v, sc);
+          vec = LLVM::InsertElementOp::create(
+              b, vec, arith::TruncFOp::create(b, e.f16, v),
+              e.cst(wi * perWord + j));
+        }
+      Value dst =
+          e.byteGep(ml.smem, e.add(e.cst(ml.fOff),
+                                   e.add(e.mul(r, ml.stride), e.mul(cc, 16))));
+      LLVM::StoreOp::create(b, vec, dst, 16);
+    }
+  };
+  SmallVector<Value> acc = ml.emit(x, w, m, smemName);
+  emitEpilogue(
+      e, ml, acc, y, bias, cfg.hasBias, e.f16, [](Value) { return Value(); },
+      [](Value) { return Value(); });
   gpu::ReturnOp::create(b);
   return func;
 }

@@ -207,7 +207,7 @@ struct OutlineGpuKernelsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<WeightOnlyMatmulOp> gemvs;
+    SmallVector<WeightOnlyMatmulOp> gemvs, woMmas;
     SmallVector<Int8MatmulOp> int8s;
     SmallVector<LinearOp> fp16s;
     bool failedAny = false;
@@ -218,6 +218,10 @@ struct OutlineGpuKernelsPass
       auto wo = dyn_cast<WeightOnlyMatmulOp>(op);
       if (wo && kernel.getKind() == KernelKind::Gemv) {
         gemvs.push_back(wo);
+        return;
+      }
+      if (wo && kernel.getKind() == KernelKind::Mma) {
+        woMmas.push_back(wo);
         return;
       }
       auto i8mm = dyn_cast<Int8MatmulOp>(op);
@@ -262,6 +266,38 @@ struct OutlineGpuKernelsPass
              {{"block", cfg->blockSize()},
               {"m_tile", cfg->mTile},
               {"rows_per_block", cfg->warpsPerBlock * cfg->rowsPerWarp}});
+    }
+
+    for (WeightOnlyMatmulOp op : woMmas) {
+      std::string reason;
+      FailureOr<::qc::GemvKernelConfig> g = gemvConfigFor(op, reason);
+      ::qc::WeightOnlyMmaKernelConfig cfg;
+      if (succeeded(g) && !g->actF16)
+        reason = "the mma kernel needs f16 activations";
+      if (reason.empty()) {
+        cfg.n = g->n;
+        cfg.k = g->k;
+        cfg.bits = g->bits;
+        cfg.groupSize = g->groupSize;
+        cfg.perTensor = g->perTensor;
+        cfg.symmetric = g->symmetric;
+        cfg.hasBias = g->hasBias;
+        cfg.scaleF16 = g->scaleF16;
+        cfg.tile = mmaTile(2);
+        reason = cfg.finalize();
+      }
+      if (!reason.empty()) {
+        op.emitError("cannot build the mma kernel for layer '")
+            << op.getLayer() << "': " << reason;
+        return signalPassFailure();
+      }
+      StringRef chip = op.getKernelAttr().getTarget();
+      gpu::GPUModuleOp gm = getOrCreateKernelModule(module, chip);
+      OpBuilder b(gm.getBodyRegion());
+      b.setInsertionPointToEnd(gm.getBody());
+      std::string name = kernelName(gm, op.getLayer(), "wo_mma");
+      auto func = ::qc::buildWeightOnlyMmaKernel(b, op.getLoc(), name, cfg);
+      record(op, gm, func, mmaLaunch(cfg.tile));
     }
 
     // Activation quantizations feeding a GPU INT8 matmul run on that GPU.

@@ -213,6 +213,48 @@ mlir::gpu::GPUFuncOp buildActQuantKernel(mlir::OpBuilder &builder,
                                          llvm::StringRef name,
                                          const ActQuantKernelConfig &cfg);
 
+/// Configuration of the weight-only tensor-core GEMM (larger M):
+/// y[m, n] = sum_k x[m, k] * (q[n, k] - z[n, g]) * s[n, g] (+ b[n]), f16 x.
+///
+/// Same tiling and activation path as the fp16 GEMM (MmaTileConfig, blockK
+/// in f16 elements, mma.sync m16n8k16 f16 -> f32). The packed weight tile
+/// (row_major: N x K * bits / 8 bytes, INT4 even k in the low nibble) is
+/// staged raw with cp.async, `stages` deep; once per K step the block
+/// dequantizes it into one f16 tile in shared memory (8 values per thread
+/// step: one shared load, the group's scale and zero point from global
+/// memory (L1-resident), (q - z) * s in f32, rounded to f16, one 16-byte
+/// shared store), which ldmatrix then reads like the fp16 kernel's B tile.
+/// Requirements: K * bits / 8 % 16 == 0 (K % 16 for INT8, K % 32 for INT4),
+/// group size % 8 == 0, f16 activations; any N and M. Kernel arguments are
+/// those of the GEMV kernel, so one launch ABI serves both.
+struct WeightOnlyMmaKernelConfig {
+  int64_t n = 0, k = 0;
+  unsigned bits = 4;
+  /// Input channels per scale; k for per-channel.
+  int64_t groupSize = 0;
+  bool perTensor = false;
+  bool symmetric = true;
+  bool hasBias = false;
+  /// Scale element type f16, else f32 (zero points are u8 bit patterns).
+  bool scaleF16 = false;
+  MmaTileConfig tile{128, 128, 32, 2, 4, 2};
+
+  std::string finalize();
+  /// Static shared memory of the kernel in bytes.
+  int64_t sharedBytes() const {
+    return tile.stages * (tile.blockM * (tile.blockK * 2 + 16) +
+                          tile.blockN * tile.blockK * bits / 8) +
+           tile.blockN * (tile.blockK * 2 + 16);
+  }
+};
+
+/// Builds `gpu.func @name(x, w, scales, zeros, bias, y: !llvm.ptr<1>, m: i32)`
+/// (the GEMV kernel's arguments); launch as for buildInt8GemmKernel.
+mlir::gpu::GPUFuncOp
+buildWeightOnlyMmaKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                         llvm::StringRef name,
+                         const WeightOnlyMmaKernelConfig &cfg);
+
 } // namespace qc
 
 #endif // QC_CONVERSION_QCTONVVM_KERNELBUILDERS_H

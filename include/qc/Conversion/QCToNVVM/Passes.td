@@ -21,6 +21,8 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
 
     Kernels built (KernelBuilders.h):
     - `gemv` on `qc.wo_matmul`: buildWeightOnlyGemvKernel;
+    - `mma` on `qc.wo_matmul`: buildWeightOnlyMmaKernel (weights dequantized
+      to f16 in shared memory, mma.sync m16n8k16);
     - `int8_mma` on `qc.int8_matmul`: buildInt8GemmKernel (mma.sync
       m16n8k32 s8), and, when its input comes from a `qc.quantize_act`,
       buildActQuantKernel for that op too (the op gets its own
