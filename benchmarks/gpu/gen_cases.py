@@ -3,7 +3,16 @@
 
 For every case writes <out>/<name>.ptx (from gpu-module-to-binary) and a line
 of <out>/cases.json with the kernel's shape, scheme and launch geometry, which
-benchmarks/gpu/harness.cpp reads on the GPU machine.
+benchmarks/gpu/harness.cpp reads on the GPU machine: qc.wo_matmul cases (gemv
+and the weight-only mma kernel, same kernel arguments) in cases.txt, the
+tensor-core W8A8 (quantize_act + int8_matmul) and fp16 (qc.linear) cases in
+mma_cases.txt.
+
+Examples:
+  gen_cases.py --out .gpu-cases                      # everything
+  gen_cases.py --out .gpu-cases --gemv check         # no GEMV decode timing
+  gen_cases.py --out v1 --gemv none --mma time --tag s4_ \
+      --opts "mma-stages=4 mma-block-k-bytes=32"     # a tiling variant
 """
 import argparse
 import json

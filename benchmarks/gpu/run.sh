@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On the GPU machine: builds the harness, checks and times every compiled
-# kernel case in $1 (default .gpu-cases), measures the cuBLAS baselines in the
-# same run, and prints the speedup table. Logs go to $OUT when set.
+# kernel case in $1 (default .gpu-cases) and in any further case folders
+# ($2...: tiling variants), measures the cuBLAS / torch._int_mm baselines of
+# $1 in the same run, and prints the speedup tables. Logs go to $OUT when set.
 set -uo pipefail
 cases="${1:-.gpu-cases}"
 out="${OUT:-/tmp}"

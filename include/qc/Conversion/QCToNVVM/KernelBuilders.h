@@ -185,6 +185,9 @@ mlir::gpu::GPUFuncOp buildFp16GemmKernel(mlir::OpBuilder &builder,
 ///   all-zero row (the convention of the host lowering, bit for bit: true
 ///   IEEE division, round half to even);
 /// - static per-tensor: s = `staticScale`, a compile-time constant.
+/// The quotient is clamped to [-127, 127] before rounding (same result as
+/// clamping after). Difference from the host lowering: a NaN in a row is
+/// ignored by the max (fmax) instead of propagating.
 ///
 /// Tiling: one block per row (blockIdx.x = row), `threads` threads striding
 /// over the row `vecElems` elements at a time (16-byte loads for f16 when K
