@@ -10,7 +10,7 @@
 include "mlir/Pass/PassBase.td"
 
 def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
-  let summary = "Builds the device kernel of every GPU-targeted quantized matmul";
+  let summary = "Builds the device kernels of GPU-targeted matmuls and their activation quantization";
   let description = [{
     For every `qc.wo_matmul` / `qc.int8_matmul` whose `#qc.kernel` targets
     sm_80 or sm_90, builds the kernel the attribute names with the named
