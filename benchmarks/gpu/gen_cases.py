@@ -3,7 +3,16 @@
 
 For every case writes <out>/<name>.ptx (from gpu-module-to-binary) and a line
 of <out>/cases.json with the kernel's shape, scheme and launch geometry, which
-benchmarks/gpu/harness.cpp reads on the GPU machine.
+benchmarks/gpu/harness.cpp reads on the GPU machine: qc.wo_matmul cases (gemv
+and the weight-only mma kernel, same kernel arguments) in cases.txt, the
+tensor-core W8A8 (quantize_act + int8_matmul) and fp16 (qc.linear) cases in
+mma_cases.txt.
+
+Examples:
+  gen_cases.py --out .gpu-cases                      # everything
+  gen_cases.py --out .gpu-cases --gemv check         # no GEMV decode timing
+  gen_cases.py --out v1 --gemv none --mma time --tag s4_ \
+      --opts "mma-stages=4 mma-block-k-bytes=32"     # a tiling variant
 """
 import argparse
 import json
@@ -49,10 +58,91 @@ def case_ir(c):
     sch = scheme_text(bits, c["group"], c["sym"], c["per_tensor"])
     return f"""func.func @f({", ".join(args)}) -> tensor<?x{n}x{act}> {{
   %pw = qc.packed_weight {ops} {{layout = #qc.layout<row_major>, scheme = {sch}}} : {types} -> !qc.packed<{n}x{k}xi{bits}>
-  %y = qc.wo_matmul %x, %pw{bias} {{layer = "{c['name']}", kernel = #qc.kernel<gemv, target = "{c['chip']}">}} : tensor<?x{k}x{act}>, !qc.packed<{n}x{k}xi{bits}>{btype} -> tensor<?x{n}x{act}>
+  %y = qc.wo_matmul %x, %pw{bias} {{layer = "{c['name']}", kernel = #qc.kernel<{c.get('kernel_kind', 'gemv')}, target = "{c['chip']}">}} : tensor<?x{k}x{act}>, !qc.packed<{n}x{k}xi{bits}>{btype} -> tensor<?x{n}x{act}>
   return %y : tensor<?x{n}x{act}>
 }}
 """
+
+
+def mma_case_ir(c):
+    """IR of a tensor-core case: `int8` is quantize_act + int8_matmul (W8A8),
+    `fp16` an unquantized qc.linear with a fp16_mma kernel."""
+    n, k = c["n"], c["k"]
+    out = "f16" if c["out_f16"] else "f32"
+    kern = f'#qc.kernel<{c["op"]}_mma, target = "{c["chip"]}">'
+    bias_arg = f", %b: tensor<{n}x{out}>" if c["bias"] else ""
+    bias, btype = (", %b", f", tensor<{n}x{out}>") if c["bias"] else ("", "")
+    if c["op"] == "fp16":
+        return f"""func.func @f(%x: tensor<?x{k}xf16>, %w: tensor<{n}x{k}xf16>{bias_arg}) -> tensor<?x{n}xf16> {{
+  %y = qc.linear %x, %w{bias} {{layer = "{c['name']}", kernel = {kern}}} : (tensor<?x{k}xf16>, tensor<{n}x{k}xf16>{btype}) -> tensor<?x{n}xf16>
+  return %y : tensor<?x{n}xf16>
+}}
+"""
+    act = "f16" if c["act_f16"] else "f32"
+    srows = 1 if c["per_tensor_w"] else n
+    sty = "f16" if c["scale_f16"] else "f32"
+    gran = "per_tensor" if c["per_tensor_w"] else "per_channel"
+    if c["per_token"]:
+        mode, sxt = "dynamic_per_token", "tensor<?xf32>"
+    else:
+        mode, sxt = f"static_per_tensor scale {c['static_scale']!r}", "tensor<1xf32>"
+    amode = "dynamic_per_token" if c["per_token"] else "static_per_tensor"
+    return f"""func.func @f(%x: tensor<?x{k}x{act}>, %d: tensor<{n * k}xi8>, %s: tensor<{srows}x1x{sty}>{bias_arg}) -> tensor<?x{n}x{out}> {{
+  %q, %sx = qc.quantize_act %x {mode} : tensor<?x{k}x{act}> -> tensor<?x{k}xi8>, {sxt}
+  %pw = qc.packed_weight %d, %s {{layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8, granularity = {gran}, act = {amode}>}} : tensor<{n * k}xi8>, tensor<{srows}x1x{sty}> -> !qc.packed<{n}x{k}xi8>
+  %y = qc.int8_matmul %q, %sx, %pw{bias} {{layer = "{c['name']}", kernel = {kern}}} : tensor<?x{k}xi8>, {sxt}, !qc.packed<{n}x{k}xi8>{btype} -> tensor<?x{n}x{out}>
+  return %y : tensor<?x{n}x{out}>
+}}
+"""
+
+
+def compile_mma_case(quant_opt, c, out_dir, opts):
+    res = subprocess.run([quant_opt, "--pass-pipeline=" + PIPELINE.format(opts=opts)],
+                         input=mma_case_ir(c), capture_output=True, text=True)
+    if res.returncode != 0:
+        sys.exit(f"quant-opt failed for {c['name']}:\n{res.stderr}")
+    m = re.search(r'assembly = "((?:[^"\\]|\\.)*)"', res.stdout)
+    suffix = "int8_mma" if c["op"] == "int8" else "fp16_mma"
+    sym = re.search(r"qc.kernel_symbol = @\w+::@(\w+_" + suffix + r")", res.stdout)
+    launch = re.search(r"qc.launch = \{block = (\d+) : i64, block_m = (\d+) : i64, "
+                       r"block_n = (\d+) : i64\}", res.stdout)
+    act = re.search(r"qc.kernel_symbol = @\w+::@(\w+_act_quant), "
+                    r"qc.launch = \{block = (\d+) : i64\}", res.stdout)
+    if not (m and sym and launch) or (c["op"] == "int8" and not act):
+        sys.exit(f"could not find the kernels in quant-opt output for {c['name']}")
+    with open(os.path.join(out_dir, c["name"] + ".ptx"), "w") as f:
+        f.write(unescape_mlir(m.group(1)))
+    return dict(c, kernel=sym.group(1), block=int(launch.group(1)),
+                block_m=int(launch.group(2)), block_n=int(launch.group(3)),
+                act_kernel=act.group(1) if act else "-",
+                act_block=int(act.group(2)) if act else 0)
+
+
+def mma_cases():
+    """Correctness matrix (odd N, K not a multiple of the block K, every
+    scale/bias/output variant) and the Llama timing shapes."""
+    cases = []
+    base = dict(bias=False, out_f16=True, act_f16=True, per_token=True,
+                per_tensor_w=False, scale_f16=False, static_scale=0.0)
+    for op in ("int8", "fp16"):
+        for (n, k) in [(300, 448), (77, 200), (256, 4096), (1000, 1040)]:
+            if op == "int8" and k % 16:
+                continue
+            cases.append(dict(base, op=op, n=n, k=k, bias=(n % 2 == 0),
+                              kind="check"))
+        # qc.linear keeps the input type: f32 results only on the INT8 path.
+        cases.append(dict(base, op=op, n=129, k=96, bias=True,
+                          out_f16=(op == "fp16"), kind="check"))
+    for extra in (dict(per_tensor_w=True, scale_f16=True, out_f16=False),
+                  dict(act_f16=False, bias=True),
+                  dict(per_token=False, static_scale=0.0078125, bias=True),
+                  dict(per_token=False, static_scale=0.004, per_tensor_w=True,
+                       act_f16=False, out_f16=False)):
+        cases.append(dict(base, op="int8", n=200, k=272, kind="check", **extra))
+    for (n, k) in [(4096, 4096), (11008, 4096), (8192, 8192), (28672, 8192)]:
+        for op in ("int8", "fp16"):
+            cases.append(dict(base, op=op, n=n, k=k, kind="time"))
+    return cases
 
 
 def unescape_mlir(s):
@@ -81,17 +171,24 @@ def compile_case(quant_opt, c, out_dir, opts):
     if res.returncode != 0:
         sys.exit(f"quant-opt failed for {c['name']}:\n{res.stderr}")
     m = re.search(r'assembly = "((?:[^"\\]|\\.)*)"', res.stdout)
-    launch = re.search(r"qc.launch = \{block = (\d+) : i64, m_tiles = array<i64: ([\d, ]+)>, "
+    if c.get("kernel_kind") == "mma":
+        # Same kernel arguments as the GEMV; the grid is (N / block_n,
+        # M / block_m), which the harness computes from rows_per_block/m_tiles.
+        lm = re.search(r"qc.launch = \{block = (\d+) : i64, block_m = (\d+) : i64, "
+                       r"block_n = (\d+) : i64\}", res.stdout)
+        launch = lm and (lm.group(1), lm.group(2), lm.group(3))
+    else:
+        lm = re.search(r"qc.launch = \{block = (\d+) : i64, m_tiles = array<i64: ([\d, ]+)>, "
                        r"rows_per_block = (\d+) : i64\}", res.stdout)
+        launch = lm and (lm.group(1), lm.group(2), lm.group(3))
     sym = re.search(r"qc.kernel_symbol = @\w+::@(\w+)", res.stdout)
     if not (m and launch and sym):
         sys.exit(f"could not find the kernel in quant-opt output for {c['name']}")
     ptx = unescape_mlir(m.group(1))
     with open(os.path.join(out_dir, c["name"] + ".ptx"), "w") as f:
         f.write(ptx)
-    c = dict(c, kernel=sym.group(1), block=int(launch.group(1)),
-             m_tiles=launch.group(2).replace(" ", ""),
-             rows_per_block=int(launch.group(3)))
+    c = dict(c, kernel=sym.group(1), block=int(launch[0]),
+             m_tiles=launch[1].replace(" ", ""), rows_per_block=int(launch[2]))
     return c
 
 
@@ -101,6 +198,12 @@ def main():
     ap.add_argument("--out", default=".gpu-cases")
     ap.add_argument("--chip", default="sm_90")
     ap.add_argument("--opts", default="", help="qc-outline-gpu-kernels options")
+    ap.add_argument("--gemv", choices=["all", "check", "none"], default="all",
+                    help="which wo_matmul (GEMV and weight-only mma) cases to build")
+    ap.add_argument("--tag", default="",
+                    help="prefix of the tensor-core case names (tiling variants)")
+    ap.add_argument("--mma", choices=["all", "check", "time", "none"], default="all",
+                    help="which tensor-core GEMM cases to build")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     cases = []
@@ -119,20 +222,40 @@ def main():
                       bias=True, act_f16=True, scale_f16=True, kind="check"))
     cases.append(dict(n=300, k=448, bits=4, group=64, sym=False, per_tensor=False,
                       bias=True, act_f16=False, scale_f16=False, kind="check"))
+    # Weight-only tensor-core kernel (kernel kind `mma`): the same schemes at
+    # shapes it takes (K * bits / 8 % 16 == 0, group % 8 == 0).
+    for bits in (4, 8):
+        for (n, k, group, sym) in [(300, 448, 64, False), (1000, 1024, 128, True),
+                                   (77, 512, 0, True), (96, 256, 32, False)]:
+            cases.append(dict(n=n, k=k, bits=bits, group=group, sym=sym,
+                              per_tensor=False, bias=(n % 2 == 0), act_f16=True,
+                              scale_f16=(bits == 4), kind="check", kernel_kind="mma"))
+    cases.append(dict(n=200, k=512, bits=8, group=0, sym=True, per_tensor=True,
+                      bias=True, act_f16=True, scale_f16=True, kind="check",
+                      kernel_kind="mma"))
+    for (n, k) in [(4096, 4096), (11008, 4096), (8192, 8192), (28672, 8192)]:
+        cases.append(dict(n=n, k=k, bits=4, group=128, sym=True, per_tensor=False,
+                          bias=False, act_f16=True, scale_f16=True, kind="timep",
+                          kernel_kind="mma"))
     # Timing shapes (Llama 7B / 70B linears), W4A16 g128 and W8A16.
     for (n, k) in [(4096, 4096), (11008, 4096), (4096, 11008), (8192, 8192),
                    (28672, 8192), (8192, 28672)]:
-        for rows in (2, 4):
-            opts = f"rows-per-warp={rows}"
+        for rows, chunks in ((2, 1), (2, 2), (2, 4), (1, 4)):
+            opts = f"rows-per-warp={rows} chunks-per-iter={chunks}"
             cases.append(dict(n=n, k=k, bits=4, group=128, sym=True, per_tensor=False,
                               bias=False, act_f16=True, scale_f16=True, kind="time",
-                              opts=opts, tag=f"r{rows}"))
+                              opts=opts, tag=f"r{rows}u{chunks}"))
             cases.append(dict(n=n, k=k, bits=8, group=0, sym=True, per_tensor=False,
                               bias=False, act_f16=True, scale_f16=True, kind="time",
-                              opts=opts, tag=f"r{rows}"))
+                              opts=opts, tag=f"r{rows}u{chunks}"))
+    if args.gemv != "all":
+        # "check": every correctness case plus the weight-only mma prefill
+        # timings, without the GEMV decode timings.
+        cases = [c for c in cases if args.gemv == "check" and c["kind"] != "time"]
     out = []
     for i, c in enumerate(cases):
-        c["name"] = (f"c{i}_w{c['bits']}_g{c['group']}_{'s' if c['sym'] else 'a'}"
+        mma = "_womma" if c.get("kernel_kind") == "mma" else ""
+        c["name"] = (f"c{i}{mma}_w{c['bits']}_g{c['group']}_{'s' if c['sym'] else 'a'}"
                      f"_{c['n']}x{c['k']}{'_' + c['tag'] if 'tag' in c else ''}")
         c["chip"] = args.chip
         out.append(compile_case(args.quant_opt, c, args.out, args.opts))
@@ -146,7 +269,25 @@ def main():
         for c in out:
             f.write(" ".join(str(int(c[k]) if isinstance(c[k], bool) else c[k])
                              for k in fields) + "\n")
-    print(f"wrote {len(out)} cases to {args.out}")
+    # Tensor-core cases, in their own list (harness.cpp, second part).
+    mcases = [c for c in mma_cases()
+              if args.mma == "all" or args.mma == c["kind"]]
+    mout = []
+    for i, c in enumerate(mcases):
+        q = "pt" if c["op"] == "int8" and not c["per_token"] else ""
+        c["name"] = f"{args.tag}m{i}_{c['op']}{q}_{c['n']}x{c['k']}"
+        c["chip"] = args.chip
+        mout.append(compile_mma_case(args.quant_opt, c, args.out, args.opts))
+    json.dump(out + mout, open(os.path.join(args.out, "cases.json"), "w"), indent=1)
+    mfields = ["name", "kernel", "act_kernel", "kind", "op", "n", "k", "per_token",
+               "static_scale", "per_tensor_w", "scale_f16", "bias", "act_f16",
+               "out_f16", "block", "block_m", "block_n", "act_block"]
+    with open(os.path.join(args.out, "mma_cases.txt"), "w") as f:
+        for c in mout:
+            f.write(" ".join(repr(c[k]) if isinstance(c[k], float) else
+                             str(int(c[k]) if isinstance(c[k], bool) else c[k])
+                             for k in mfields) + "\n")
+    print(f"wrote {len(out)} gemv and {len(mout)} tensor-core cases to {args.out}")
 
 
 if __name__ == "__main__":

@@ -102,6 +102,273 @@ struct DeviceBuffer {
   void upload(const void *src) { CHECK(cuMemcpyHtoD(ptr, src, bytes)); }
 };
 
+//===----------------------------------------------------------------------===//
+// Tensor-core GEMMs (mma_cases.txt): W8A8 = act-quant kernel + INT8 GEMM, and
+// the fp16 GEMM.
+//===----------------------------------------------------------------------===//
+
+struct MmaCase {
+  std::string name, kernel, actKernel, kind, op;
+  long n, k, perToken;
+  float staticScale;
+  long perTensorW, scaleF16, bias, actF16, outF16, block, blockM, blockN,
+      actBlock;
+};
+
+/// Median time (us) of one launch, over repetitions of 20 launches; `before`
+/// runs before each launch (weight rotation).
+template <typename F>
+static double timeLaunches(CUfunction fn, unsigned gx, unsigned gy,
+                           unsigned block, void **params, F before) {
+  CUevent e0, e1;
+  CHECK(cuEventCreate(&e0, 0));
+  CHECK(cuEventCreate(&e1, 0));
+  std::vector<float> samples;
+  const int launches = 20;
+  for (int rep = 0; rep < 7; ++rep) {
+    CHECK(cuEventRecord(e0, nullptr));
+    for (int l = 0; l < launches; ++l) {
+      before(rep * launches + l);
+      CHECK(cuLaunchKernel(fn, gx, gy, 1, block, 1, 1, 0, nullptr, params,
+                           nullptr));
+    }
+    CHECK(cuEventRecord(e1, nullptr));
+    CHECK(cuEventSynchronize(e1));
+    float ms = 0;
+    CHECK(cuEventElapsedTime(&ms, e0, e1));
+    if (rep > 1) // warm-up
+      samples.push_back(ms * 1000.f / launches);
+  }
+  cuEventDestroy(e0);
+  cuEventDestroy(e1);
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
+
+static float readOut(const std::vector<uint8_t> &raw, size_t i, bool f16) {
+  if (f16) {
+    uint16_t h;
+    std::memcpy(&h, &raw[i * 2], 2);
+    return halfToFloat(h);
+  }
+  float f;
+  std::memcpy(&f, &raw[i * 4], 4);
+  return f;
+}
+
+static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
+  std::ifstream in(dir + "/mma_cases.txt");
+  std::vector<MmaCase> cases;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream ss(line);
+    MmaCase c;
+    ss >> c.name >> c.kernel >> c.actKernel >> c.kind >> c.op >> c.n >> c.k >>
+        c.perToken >> c.staticScale >> c.perTensorW >> c.scaleF16 >> c.bias >>
+        c.actF16 >> c.outF16 >> c.block >> c.blockM >> c.blockN >> c.actBlock;
+    cases.push_back(c);
+  }
+  int failures = 0;
+  std::printf("\n%-26s %5s %9s %9s %9s %9s %9s\n", "tensor-core case", "M",
+              "q_bad", "s_bad", "max_err/b", "rel_l2", "us");
+  std::uniform_real_distribution<float> uni(-1.f, 1.f);
+  for (const MmaCase &c : cases) {
+    bool int8 = c.op == "int8";
+    std::ifstream pf(dir + "/" + c.name + ".ptx");
+    std::string ptx((std::istreambuf_iterator<char>(pf)),
+                    std::istreambuf_iterator<char>());
+    CUmodule mod;
+    CHECK(cuModuleLoadData(&mod, ptx.c_str()));
+    CUfunction fn, actFn = nullptr;
+    CHECK(cuModuleGetFunction(&fn, mod, c.kernel.c_str()));
+    if (int8)
+      CHECK(cuModuleGetFunction(&actFn, mod, c.actKernel.c_str()));
+
+    // Weights: INT8 bytes (full range) or f16 in [-1, 1].
+    long wElem = int8 ? 1 : 2;
+    size_t wBytes = (size_t)c.n * c.k * wElem;
+    std::vector<int8_t> wq(int8 ? c.n * c.k : 0);
+    std::vector<uint16_t> wh(int8 ? 0 : c.n * c.k);
+    std::vector<float> wf(c.n * c.k);
+    std::uniform_int_distribution<int> byteDist(-128, 127);
+    for (size_t i = 0; i < wf.size(); ++i) {
+      if (int8) {
+        wq[i] = (int8_t)byteDist(rng);
+        wf[i] = wq[i];
+      } else {
+        wh[i] = floatToHalf(uni(rng));
+        wf[i] = halfToFloat(wh[i]);
+      }
+    }
+    const void *wSrc = int8 ? (const void *)wq.data() : (const void *)wh.data();
+    int copies = c.kind == "time" ? (int)std::max<size_t>(2, 240000000 / wBytes + 1) : 1;
+    std::vector<DeviceBuffer *> dW;
+    for (int i = 0; i < copies; ++i) {
+      dW.push_back(new DeviceBuffer(wBytes));
+      dW.back()->upload(wSrc);
+    }
+    // Weight scales (INT8) and bias (output type).
+    long swN = c.perTensorW ? 1 : c.n;
+    std::uniform_real_distribution<float> swDist(0.001f, 0.01f);
+    std::vector<float> swF(swN);
+    std::vector<uint16_t> swH(swN);
+    for (long i = 0; i < swN; ++i) {
+      swF[i] = swDist(rng);
+      swH[i] = floatToHalf(swF[i]);
+      if (c.scaleF16)
+        swF[i] = halfToFloat(swH[i]);
+    }
+    std::vector<float> biasF(c.n);
+    std::vector<uint16_t> biasH(c.n);
+    for (long i = 0; i < c.n; ++i) {
+      biasH[i] = floatToHalf(uni(rng));
+      biasF[i] = c.outF16 ? halfToFloat(biasH[i]) : uni(rng);
+    }
+    DeviceBuffer dSw(swN * (c.scaleF16 ? 2 : 4)), dBias(c.n * (c.outF16 ? 2 : 4));
+    dSw.upload(c.scaleF16 ? (const void *)swH.data() : (const void *)swF.data());
+    dBias.upload(c.outF16 ? (const void *)biasH.data() : (const void *)biasF.data());
+
+    std::vector<long> ms = c.kind == "time" ? std::vector<long>{1024, 4096}
+                                            : std::vector<long>{1, 3, 16, 64, 333};
+    for (long m : ms) {
+      bool inF16 = int8 ? c.actF16 : true;
+      std::vector<float> xF(m * c.k);
+      std::vector<uint16_t> xH(m * c.k);
+      for (long r = 0; r < m; ++r)
+        for (long k = 0; k < c.k; ++k) {
+          // Row 1 is all zeros: the zero-row convention (s = 1).
+          float v = (r == 1 && m > 2) ? 0.f : uni(rng);
+          size_t i = r * c.k + k;
+          xH[i] = floatToHalf(v);
+          xF[i] = inF16 ? halfToFloat(xH[i]) : v;
+        }
+      DeviceBuffer dX(m * c.k * (inF16 ? 2 : 4)), dY(m * c.n * (c.outF16 ? 2 : 4));
+      dX.upload(inF16 ? (const void *)xH.data() : (const void *)xF.data());
+      CHECK(cuMemsetD8(dY.ptr, 0xff, dY.bytes)); // NaN poison
+      int mi = (int)m;
+      unsigned gx = (unsigned)((c.n + c.blockN - 1) / c.blockN);
+      unsigned gy = (unsigned)((m + c.blockM - 1) / c.blockM);
+      CUdeviceptr wp = dW[0]->ptr;
+
+      // CPU activation quantization (the host lowering's convention): float
+      // s = amax / 127 (1 for a zero row), q = clamp(rint(x / s), -127, 127).
+      long sN = c.perToken ? m : 1;
+      std::vector<float> sRef(sN);
+      std::vector<int8_t> qRef(int8 ? m * c.k : 0);
+      long qBad = 0, sBad = 0;
+      double actUs = 0;
+      DeviceBuffer dQ(int8 ? m * c.k : 1), dS(sN * 4);
+      if (int8) {
+        for (long r = 0; r < m; ++r) {
+          float s = c.staticScale;
+          if (c.perToken) {
+            float amax = 0.f;
+            for (long k = 0; k < c.k; ++k)
+              amax = std::max(amax, std::fabs(xF[r * c.k + k]));
+            s = amax == 0.f ? 1.f : amax / 127.f;
+            sRef[r] = s;
+          } else {
+            sRef[0] = s;
+          }
+          for (long k = 0; k < c.k; ++k) {
+            float v = xF[r * c.k + k] / s;
+            v = std::min(127.f, std::max(-127.f, std::nearbyint(v)));
+            qRef[r * c.k + k] = (int8_t)v;
+          }
+        }
+        CHECK(cuMemsetD8(dQ.ptr, 0x5a, dQ.bytes));
+        CHECK(cuMemsetD8(dS.ptr, 0xff, dS.bytes));
+        void *aparams[] = {&dX.ptr, &dQ.ptr, &dS.ptr, &mi};
+        CHECK(cuLaunchKernel(actFn, (unsigned)m, 1, 1, c.actBlock, 1, 1, 0,
+                             nullptr, aparams, nullptr));
+        CHECK(cuCtxSynchronize());
+        std::vector<int8_t> qDev(m * c.k);
+        std::vector<float> sDev(sN);
+        CHECK(cuMemcpyDtoH(qDev.data(), dQ.ptr, qDev.size()));
+        CHECK(cuMemcpyDtoH(sDev.data(), dS.ptr, sDev.size() * 4));
+        for (size_t i = 0; i < qDev.size(); ++i)
+          qBad += qDev[i] != qRef[i];
+        for (long i = 0; i < sN; ++i)
+          sBad += std::memcmp(&sDev[i], &sRef[i], 4) != 0;
+        if (c.kind == "time")
+          actUs = timeLaunches(actFn, (unsigned)m, 1, c.actBlock, aparams,
+                               [](int) {});
+      }
+
+      void *iparams[] = {&dQ.ptr, &dS.ptr, &wp, &dSw.ptr, &dBias.ptr, &dY.ptr, &mi};
+      void *hparams[] = {&dX.ptr, &wp, &dBias.ptr, &dY.ptr, &mi};
+      void **params = int8 ? iparams : hparams;
+      CHECK(cuLaunchKernel(fn, gx, gy, 1, c.block, 1, 1, 0, nullptr, params,
+                           nullptr));
+      CHECK(cuCtxSynchronize());
+      std::vector<uint8_t> yRaw(dY.bytes);
+      CHECK(cuMemcpyDtoH(yRaw.data(), dY.ptr, dY.bytes));
+
+      // Reference: INT8 exactly in int64 then the epilogue in double; fp16 in
+      // double over the f16 values. Each element must be within a bound of
+      // the reference: fp32 rounding of the epilogue (INT8) or of the K-term
+      // f32 accumulation (fp16), plus the f16 rounding of the output.
+      std::vector<long> rows;
+      if (c.kind == "time")
+        rows = {0, m - 1};
+      else
+        for (long r = 0; r < m; ++r)
+          rows.push_back(r);
+      double errSq = 0, refSq = 0, worst = 0;
+      bool nan = false;
+      for (long r : rows)
+        for (long n = 0; n < c.n; ++n) {
+          double ref, mag;
+          if (int8) {
+            int64_t acc = 0;
+            const int8_t *qr = &qRef[r * c.k];
+            const int8_t *wr = &wq[n * c.k];
+            for (long k = 0; k < c.k; ++k)
+              acc += (int)qr[k] * (int)wr[k];
+            double sc = (double)sRef[c.perToken ? r : 0] * swF[c.perTensorW ? 0 : n];
+            ref = acc * sc + (c.bias ? biasF[n] : 0.0);
+            mag = std::fabs(acc * sc) + (c.bias ? std::fabs(biasF[n]) : 0.0);
+            mag *= 4.0 / (1 << 24) * 4; // 4 fp32 roundings, 4x margin
+          } else {
+            double acc = 0, absAcc = 0;
+            for (long k = 0; k < c.k; ++k) {
+              double p = (double)xF[r * c.k + k] * wf[n * c.k + k];
+              acc += p;
+              absAcc += std::fabs(p);
+            }
+            ref = acc + (c.bias ? biasF[n] : 0.0);
+            mag = absAcc * 1e-5 + (c.bias ? std::fabs(biasF[n]) * 1e-6 : 0.0);
+          }
+          double bound = mag + (c.outF16 ? std::fabs(ref) / 2048 + 6e-8 : 1e-30);
+          double got = readOut(yRaw, r * c.n + n, c.outF16);
+          if (!std::isfinite(got))
+            nan = true;
+          worst = std::max(worst, std::fabs(got - ref) / bound);
+          errSq += (got - ref) * (got - ref);
+          refSq += ref * ref;
+        }
+      double relL2 = std::sqrt(errSq / std::max(refSq, 1e-30));
+      bool ok = !nan && worst <= 1.0 && qBad == 0 && sBad == 0;
+      failures += !ok;
+
+      double us = 0;
+      if (c.kind == "time")
+        us = timeLaunches(fn, gx, gy, c.block, params, [&](int i) {
+          wp = dW[i % copies]->ptr;
+        });
+      std::printf("%-26s %5ld %9ld %9ld %9.3f %9.2e %9.1f %s\n", c.name.c_str(),
+                  m, qBad, sBad, worst, relL2, us, ok ? "ok" : "FAIL");
+      if (c.kind == "time")
+        std::printf("MMATIME %s %s %ld %ld %ld %.2f %.2f\n", c.name.c_str(),
+                    c.op.c_str(), m, c.n, c.k, us, actUs);
+    }
+    for (auto *b : dW)
+      delete b;
+    CHECK(cuModuleUnload(mod));
+  }
+  std::printf("tensor-core failures: %d\n", failures);
+  return failures;
+}
+
 int main(int argc, char **argv) {
   std::string dir = argc > 1 ? argv[1] : ".gpu-cases";
   CHECK(cuInit(0));
@@ -142,7 +409,10 @@ int main(int argc, char **argv) {
     std::vector<CUfunction> fns;
     for (long t : c.mTiles) {
       CUfunction f;
-      std::string sym = c.kernel + "_mt" + std::to_string(t);
+      // GEMV families have one kernel per M tile; the mma kernel is one.
+      std::string sym = c.name.find("_womma") != std::string::npos
+                            ? c.kernel
+                            : c.kernel + "_mt" + std::to_string(t);
       CHECK(cuModuleGetFunction(&f, mod, sym.c_str()));
       fns.push_back(f);
     }
@@ -183,15 +453,18 @@ int main(int argc, char **argv) {
                           : (const void *)biasF.data());
 
     // Timing cases rotate over enough weight copies to defeat the 50-60 MB L2.
-    int copies = c.kind == "time" ? (int)std::max<size_t>(2, 240000000 / wBytes + 1) : 1;
+    // "timep": prefill timing (the weight-only tensor-core kernel).
+    bool timed = c.kind == "time" || c.kind == "timep";
+    int copies = timed ? (int)std::max<size_t>(2, 240000000 / wBytes + 1) : 1;
     std::vector<DeviceBuffer *> dW;
     for (int i = 0; i < copies; ++i) {
       dW.push_back(new DeviceBuffer(wBytes));
       dW.back()->upload(w.data());
     }
 
-    std::vector<long> ms = c.kind == "time" ? std::vector<long>{1, 16, 64}
-                                            : std::vector<long>{1, 3, 16, 64, 333};
+    std::vector<long> ms = c.kind == "timep"  ? std::vector<long>{1024, 4096}
+                           : c.kind == "time" ? std::vector<long>{1, 16, 64}
+                                              : std::vector<long>{1, 3, 16, 64, 333};
     for (long m : ms) {
       long eb = c.actF16 ? 2 : 4;
       std::vector<float> xF(m * c.k);
@@ -227,7 +500,7 @@ int main(int argc, char **argv) {
 
       // Reference: plain loop in double over the values the kernel sees.
       std::vector<long> rows;
-      if (c.kind == "time")
+      if (timed)
         rows = {0, m - 1};
       else
         for (long r = 0; r < m; ++r)
@@ -275,7 +548,7 @@ int main(int argc, char **argv) {
       failures += !ok;
 
       double us = 0, gbs = 0;
-      if (c.kind == "time") {
+      if (timed) {
         CUevent e0, e1;
         CHECK(cuEventCreate(&e0, 0));
         CHECK(cuEventCreate(&e1, 0));
@@ -303,7 +576,7 @@ int main(int argc, char **argv) {
       }
       std::printf("%-34s %5ld %10.2e %10.2e %9.1f %8.0f %s\n", c.name.c_str(), m,
                   relL2, maxRel, us, gbs, ok ? "ok" : "FAIL");
-      if (c.kind == "time")
+      if (timed)
         std::printf("TIME %s %ld %ld %ld %ld %ld %.2f\n", c.name.c_str(), m, c.n,
                     c.k, c.bits, c.group, us);
     }
@@ -312,5 +585,6 @@ int main(int argc, char **argv) {
     CHECK(cuModuleUnload(mod));
   }
   std::printf("failures: %d\n", failures);
+  failures += runMmaCases(dir, rng);
   return failures ? 1 : 0;
 }

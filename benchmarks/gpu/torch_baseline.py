@@ -3,7 +3,9 @@
 
 Times y = x @ W^T for the (M, N, K) of every timing case with CUDA events,
 weights rotated over enough copies that L2 cannot serve them, median of
-repetitions of 20 launches. Prints `BASE M N K fp16_us int8_us`.
+repetitions of 20 launches. Prints `BASE M N K fp16_us int8_us int8_nn_us` (GEMV cases at
+M = 1, 16, 64; tensor-core cases at M = 1024, 4096). torch._int_mm computes
+the i32 product only (no scales, no activation quantization).
 """
 import json
 import sys
@@ -32,9 +34,10 @@ def main():
     seen = set()
     print("device:", torch.cuda.get_device_name())
     for c in cases:
-        if c["kind"] != "time":
+        if c["kind"] not in ("time", "timep"):
             continue
-        for m in (1, 16, 64):
+        # Tensor-core cases (field "op") are timed at prefill sizes.
+        for m in ((1024, 4096) if "op" in c or c["kind"] == "timep" else (1, 16, 64)):
             key = (m, c["n"], c["k"])
             if key in seen:
                 continue
@@ -46,14 +49,18 @@ def main():
             x = torch.randn(m, k, device="cuda", dtype=torch.float16)
             fp16 = time_it(lambda w: x @ w.t(), copies)
             del copies
-            int8 = float("nan")
+            int8 = int8_nn = float("nan")
             if m >= 17:  # _int_mm needs M > 16
-                wq = [torch.randint(-128, 127, (k, n), device="cuda", dtype=torch.int8)
+                # TN: weights stored N x K (as quant stores them), passed as
+                # the transposed view: cuBLASLt's fast INT8 layout.
+                wq = [torch.randint(-128, 127, (n, k), device="cuda", dtype=torch.int8)
                       for _ in range(max(2, 240_000_000 // (n * k) + 1))]
                 xq = torch.randint(-128, 127, (m, k), device="cuda", dtype=torch.int8)
-                int8 = time_it(lambda w: torch._int_mm(xq, w), wq)
+                int8 = time_it(lambda w: torch._int_mm(xq, w.t()), wq)
+                # NN: a contiguous K x N weight (the earlier baseline).
+                int8_nn = time_it(lambda w: torch._int_mm(xq, w.view(k, n)), wq)
                 del wq
-            print(f"BASE {m} {n} {k} {fp16:.2f} {int8:.2f}", flush=True)
+            print(f"BASE {m} {n} {k} {fp16:.2f} {int8:.2f} {int8_nn:.2f}", flush=True)
 
 
 if __name__ == "__main__":

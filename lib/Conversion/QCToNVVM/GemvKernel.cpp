@@ -31,7 +31,8 @@ std::string qc::GemvKernelConfig::finalize() {
     return "group size " + std::to_string(groupSize) + " does not divide K";
   if ((k * bits) % 8 != 0)
     return "int4 rows need an even K";
-  if (warpsPerBlock <= 0 || rowsPerWarp <= 0 || mTile <= 0)
+  if (warpsPerBlock <= 0 || rowsPerWarp <= 0 || mTile <= 0 ||
+      chunksPerIter <= 0)
     return "tile parameters must be positive";
   int64_t rowBytes = k * bits / 8;
   if (vecBytes == 0) {
@@ -39,8 +40,7 @@ std::string qc::GemvKernelConfig::finalize() {
     int64_t maxValues = std::max<int64_t>(16, 64 / mTile);
     for (int64_t v : {16, 8, 4, 2, 1}) {
       int64_t values = v * 8 / bits;
-      if (values <= maxValues && rowBytes % v == 0 &&
-          groupSize % values == 0) {
+      if (values <= maxValues && rowBytes % v == 0 && groupSize % values == 0) {
         vecBytes = v;
         break;
       }
@@ -146,6 +146,17 @@ struct GemvEmitter {
     return out;
   }
 
+  /// Loads `count` f16 activations at element `idx` as vectors of up to 8
+  /// (16-byte loads), left packed.
+  SmallVector<Value> loadActPieces(Value base, Value idx, int64_t count) {
+    int64_t per = std::min<int64_t>(count, 8);
+    auto vt = VectorType::get({per}, f16);
+    SmallVector<Value> out;
+    for (int64_t off = 0; off < count; off += per)
+      out.push_back(load(vt, gep(base, f16, add(idx, cst(off))), per * 2));
+    return out;
+  }
+
   Value fma(Value a, Value x, Value acc) {
     return math::FmaOp::create(b, a, x, acc);
   }
@@ -203,82 +214,190 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
   for (int64_t i = 0; i < MT; ++i)
     xRow.push_back(arith::MinSIOp::create(b, e.add(m0, e.cst(i)), mLast));
 
+  // Packed f16 math needs whole 32-bit weight words and f16 activations.
+  const bool useHalf = cfg.halfMath && cfg.actF16 && cfg.vecBytes >= 4;
+
   SmallVector<Value> init(MT * R, e.cstF(0.0));
-  auto loop = scf::ForOp::create(b, lane, e.cst(numChunks), e.cst(32), init);
+  // Each iteration processes `chunksPerIter` chunks c, c + 32, ... (all in
+  // one basic block, so the scheduler can issue every chunk's loads before
+  // the first chunk's math); chunks past the row are clamped for the loads
+  // and contribute zero.
+  const int64_t U = cfg.chunksPerIter;
+  auto loop =
+      scf::ForOp::create(b, lane, e.cst(numChunks), e.cst(32 * U), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value c = loop.getInductionVar();
     SmallVector<Value> acc(loop.getRegionIterArgs());
-    Value kBase = e.mul(c, e.cst(kValsPerLoad));
-    Value g = cfg.perTensor ? e.cst(0)
-                            : arith::DivUIOp::create(b, kBase,
-                                                     e.cst(cfg.groupSize))
-                                  .getResult();
-    // Issue every global load of the chunk first (R weight rows, their
-    // scales and zero points, MT activation rows) so they are all in flight
-    // before the first use.
-    SmallVector<SmallVector<Value>> words(R);
-    SmallVector<Value> s(R), zMagic(R);
-    for (int64_t r = 0; r < R; ++r) {
-      Value byteIdx = e.add(e.mul(nRow[r], e.cst(rowBytes)),
-                            e.mul(c, e.cst(cfg.vecBytes)));
-      words[r] = e.loadWords(e.gep(w, e.i8, byteIdx), cfg.vecBytes);
-      Value sIdx = cfg.perTensor
-                       ? e.cst(0)
-                       : e.add(e.mul(nRow[r], e.cst(numGroups)), g);
-      s[r] = e.loadF32(scales, scaleTy, sIdx);
-      // Magic-number dequantization: OR-ing an unsigned field u into the
-      // mantissa of 2^23 gives the float 2^23 + u exactly, so one FSUB of
-      // (2^23 + zero) yields u - zero without an int->float convert.
-      // Symmetric (signed) fields are made unsigned by flipping their sign
-      // bit (u = q + 2^(bits-1)), folded into the subtrahend.
-      if (cfg.symmetric) {
-        zMagic[r] = e.cstF(8388608.0 + (1 << (cfg.bits - 1)));
-      } else {
-        Value zb = e.load(e.i8, e.gep(zeros, e.i8, sIdx), 1);
-        Value z = arith::UIToFPOp::create(b, e.f32,
-                                          arith::ExtUIOp::create(b, i32, zb));
-        zMagic[r] = arith::AddFOp::create(b, z, e.cstF(8388608.0));
+    for (int64_t u = 0; u < U; ++u) {
+      Value cRaw = e.add(loop.getInductionVar(), e.cst(32 * u));
+      Value valid = u == 0 ? Value()
+                           : arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
+                                                   cRaw, e.cst(numChunks))
+                                 .getResult();
+      Value c = u == 0 ? cRaw
+                       : arith::MinSIOp::create(b, cRaw, e.cst(numChunks - 1))
+                             .getResult();
+      // Scales a chunk's dot product, dropping chunks past the row.
+      auto accumulate = [&](Value &slot, Value dot, Value scale) {
+        if (valid)
+          dot = arith::SelectOp::create(b, valid, dot, e.cstF(0.0));
+        slot = e.fma(dot, scale, slot);
+      };
+      Value kBase = e.mul(c, e.cst(kValsPerLoad));
+      Value g = cfg.perTensor
+                    ? e.cst(0)
+                    : arith::DivUIOp::create(b, kBase, e.cst(cfg.groupSize))
+                          .getResult();
+      // Issue every global load of the chunk first (R weight rows, their
+      // scales and zero points, MT activation rows) so they are all in flight
+      // before the first use.
+      SmallVector<SmallVector<Value>> words(R);
+      SmallVector<Value> s(R), zeroByte(R);
+      for (int64_t r = 0; r < R; ++r) {
+        Value byteIdx = e.add(e.mul(nRow[r], e.cst(rowBytes)),
+                              e.mul(c, e.cst(cfg.vecBytes)));
+        words[r] = e.loadWords(e.gep(w, e.i8, byteIdx), cfg.vecBytes);
+        Value sIdx = cfg.perTensor ? e.cst(0)
+                                   : e.add(e.mul(nRow[r], e.cst(numGroups)), g);
+        s[r] = e.loadF32(scales, scaleTy, sIdx);
+        if (!cfg.symmetric)
+          zeroByte[r] = arith::ExtUIOp::create(
+              b, i32, e.load(e.i8, e.gep(zeros, e.i8, sIdx), 1));
       }
-    }
-    SmallVector<SmallVector<Value>> xs(MT);
-    for (int64_t i = 0; i < MT; ++i)
-      xs[i] = e.loadActs(x, e.add(e.mul(xRow[i], e.cst(cfg.k)), kBase),
-                         kValsPerLoad);
+      // Symmetric (signed) fields are made unsigned by flipping their sign
+      // bits (u = q + 2^(bits-1)); the offset is folded into the subtrahend.
+      uint32_t signFlip = 0;
+      for (int64_t j = 0; j < 32 / cfg.bits; ++j)
+        signFlip |= (1u << (cfg.bits - 1)) << (cfg.bits * j);
+      const int64_t symOffset = int64_t(1) << (cfg.bits - 1);
+      auto unsignedWord = [&](Value word) -> Value {
+        if (!cfg.symmetric)
+          return word;
+        return arith::XOrIOp::create(b, word,
+                                     e.cst(static_cast<int32_t>(signFlip)));
+      };
 
-    const int64_t perWord = std::min<int64_t>(32, cfg.vecBytes * 8) / cfg.bits;
-    const uint32_t fieldMask = (1u << cfg.bits) - 1;
-    uint32_t signFlip = 0;
-    for (int64_t j = 0; j < 32 / cfg.bits; ++j)
-      signFlip |= (1u << (cfg.bits - 1)) << (cfg.bits * j);
-    for (int64_t r = 0; r < R; ++r) {
-      SmallVector<Value> partial(MT);
-      int64_t v = 0;
-      for (Value word : words[r]) {
-        if (cfg.symmetric)
-          word = arith::XOrIOp::create(b, word,
-                                       e.cst(static_cast<int32_t>(signFlip)));
-        for (int64_t j = 0; j < perWord; ++j, ++v) {
-          Value field = j == 0 ? word
-                               : arith::ShRUIOp::create(b, word,
-                                                        e.cst(cfg.bits * j))
-                                     .getResult();
-          if (cfg.bits * (j + 1) < 32)
-            field = arith::AndIOp::create(
-                b, field, e.cst(static_cast<int32_t>(fieldMask)));
-          Value magic = arith::OrIOp::create(b, field, e.cst(0x4B000000));
-          Value q = arith::SubFOp::create(
-              b, arith::BitcastOp::create(b, e.f32, magic), zMagic[r]);
+      if (useHalf) {
+        // f16x2 path. Activation pieces stay packed f16 vectors.
+        SmallVector<SmallVector<Value>> xp(MT);
+        for (int64_t i = 0; i < MT; ++i)
+          xp[i] = e.loadActPieces(x, e.add(e.mul(xRow[i], e.cst(cfg.k)), kBase),
+                                  kValsPerLoad);
+        const int64_t piece = std::min<int64_t>(kValsPerLoad, 8);
+        auto h2 = VectorType::get({2}, e.f16);
+        // (1024 + zero) splat: OR-ing u into the f16 mantissa of 1024 gives
+        // 1024 + u exactly (u < 1024).
+        SmallVector<Value> zSub(R);
+        for (int64_t r = 0; r < R; ++r) {
+          Value z = cfg.symmetric ? e.cst(symOffset) : zeroByte[r];
+          Value h = arith::OrIOp::create(b, z, e.cst(0x6400));
+          Value both = arith::OrIOp::create(
+              b, h, arith::ShLIOp::create(b, h, e.cst(16)));
+          zSub[r] = LLVM::BitcastOp::create(b, h2, both);
+        }
+        // Pairs a 32-bit op extracts: int4 nibbles (j, j+4) of a word, int8
+        // bytes (j, j+2).
+        const int64_t pairsPerWord = cfg.bits == 4 ? 4 : 2;
+        const int64_t pairStride = cfg.bits == 4 ? 4 : 2;
+        const uint32_t pairMask = cfg.bits == 4 ? 0x000F000Fu : 0x00FF00FFu;
+        for (int64_t r = 0; r < R; ++r) {
+          // Two f16x2 accumulators per m row for instruction-level parallelism.
+          SmallVector<std::array<Value, 2>> part(MT);
+          int64_t pairIdx = 0;
+          for (auto [wi, rawWord] : llvm::enumerate(words[r])) {
+            Value word = unsignedWord(rawWord);
+            int64_t valBase = wi * (32 / cfg.bits);
+            for (int64_t j = 0; j < pairsPerWord; ++j, ++pairIdx) {
+              Value f =
+                  j == 0 ? word
+                         : arith::ShRUIOp::create(b, word, e.cst(cfg.bits * j))
+                               .getResult();
+              f = arith::AndIOp::create(b, f,
+                                        e.cst(static_cast<int32_t>(pairMask)));
+              f = arith::OrIOp::create(b, f, e.cst(0x64006400));
+              Value q = arith::SubFOp::create(
+                  b, LLVM::BitcastOp::create(b, h2, f), zSub[r]);
+              int64_t k0 = valBase + j, k1 = valBase + j + pairStride;
+              for (int64_t i = 0; i < MT; ++i) {
+                Value xv = LLVM::ShuffleVectorOp::create(
+                    b, xp[i][k0 / piece], xp[i][k1 / piece],
+                    ArrayRef<int32_t>{
+                        static_cast<int32_t>(k0 % piece),
+                        static_cast<int32_t>(piece + k1 % piece)});
+                Value &slot = part[i][pairIdx % 2];
+                // mul + add with `contract`: the NVPTX back end fuses them into
+                // fma.rn.f16x2 (llvm.fma on <2 x half> is expanded to fp32).
+                Value prod = arith::MulFOp::create(
+                    b, q, xv, arith::FastMathFlags::contract);
+                slot = slot ? arith::AddFOp::create(
+                                  b, slot, prod, arith::FastMathFlags::contract)
+                                  .getResult()
+                            : prod;
+              }
+            }
+          }
+          for (int64_t i = 0; i < MT; ++i) {
+            Value sum = part[i][1]
+                            ? arith::AddFOp::create(b, part[i][0], part[i][1])
+                                  .getResult()
+                            : part[i][0];
+            Value lo = arith::ExtFOp::create(
+                b, e.f32,
+                LLVM::ExtractElementOp::create(b, sum, e.cst(0)).getResult());
+            Value hi = arith::ExtFOp::create(
+                b, e.f32,
+                LLVM::ExtractElementOp::create(b, sum, e.cst(1)).getResult());
+            Value dot = arith::AddFOp::create(b, lo, hi);
+            accumulate(acc[i * R + r], dot, s[r]);
+          }
+        }
+      } else {
+        // fp32 path: OR-ing a field u into the mantissa of 2^23 gives the
+        // float 2^23 + u exactly; one FSUB of (2^23 + zero) yields u - zero.
+        SmallVector<Value> zMagic(R);
+        for (int64_t r = 0; r < R; ++r) {
+          if (cfg.symmetric) {
+            zMagic[r] = e.cstF(8388608.0 + symOffset);
+          } else {
+            Value z = arith::UIToFPOp::create(b, e.f32, zeroByte[r]);
+            zMagic[r] = arith::AddFOp::create(b, z, e.cstF(8388608.0));
+          }
+        }
+        SmallVector<SmallVector<Value>> xs(MT);
+        for (int64_t i = 0; i < MT; ++i)
+          xs[i] = e.loadActs(x, e.add(e.mul(xRow[i], e.cst(cfg.k)), kBase),
+                             kValsPerLoad);
+        const int64_t perWord =
+            std::min<int64_t>(32, cfg.vecBytes * 8) / cfg.bits;
+        const uint32_t fieldMask = (1u << cfg.bits) - 1;
+        for (int64_t r = 0; r < R; ++r) {
+          SmallVector<Value> partial(MT);
+          int64_t v = 0;
+          for (Value rawWord : words[r]) {
+            Value word = unsignedWord(rawWord);
+            for (int64_t j = 0; j < perWord; ++j, ++v) {
+              Value field =
+                  j == 0 ? word
+                         : arith::ShRUIOp::create(b, word, e.cst(cfg.bits * j))
+                               .getResult();
+              if (cfg.bits * (j + 1) < 32)
+                field = arith::AndIOp::create(
+                    b, field, e.cst(static_cast<int32_t>(fieldMask)));
+              Value magic = arith::OrIOp::create(b, field, e.cst(0x4B000000));
+              Value q = arith::SubFOp::create(
+                  b, arith::BitcastOp::create(b, e.f32, magic), zMagic[r]);
+              for (int64_t i = 0; i < MT; ++i)
+                partial[i] =
+                    v == 0 ? arith::MulFOp::create(b, q, xs[i][v]).getResult()
+                           : e.fma(q, xs[i][v], partial[i]);
+            }
+          }
           for (int64_t i = 0; i < MT; ++i)
-            partial[i] = v == 0 ? arith::MulFOp::create(b, q, xs[i][v])
-                                      .getResult()
-                                : e.fma(q, xs[i][v], partial[i]);
+            accumulate(acc[i * R + r], partial[i], s[r]);
         }
       }
-      for (int64_t i = 0; i < MT; ++i)
-        acc[i * R + r] = e.fma(partial[i], s[r], acc[i * R + r]);
-    }
+    } // chunks of this iteration
     scf::YieldOp::create(b, acc);
   }
 
@@ -303,14 +422,15 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
     b.setInsertionPointToStart(ifLane0.thenBlock());
     for (int64_t r = 0; r < R; ++r) {
       Value nIdx = e.add(nBase, e.cst(r));
-      Value nOk =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::slt, nIdx, e.cst(cfg.n));
+      Value nOk = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, nIdx,
+                                        e.cst(cfg.n));
       Value bv;
       if (cfg.hasBias)
         bv = e.loadF32(bias, actTy, nRow[r]);
       for (int64_t i = 0; i < MT; ++i) {
         Value mIdx = e.add(m0, e.cst(i));
-        Value mOk = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, mIdx, m);
+        Value mOk =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::slt, mIdx, m);
         Value ok = arith::AndIOp::create(b, nOk, mOk);
         auto ifOk = scf::IfOp::create(b, ok, /*withElseRegion=*/false);
         OpBuilder::InsertionGuard g2(b);
@@ -321,8 +441,7 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
         if (cfg.actF16)
           v = arith::TruncFOp::create(b, e.f16, v);
         Value yIdx = e.add(e.mul(mIdx, e.cst(cfg.n)), nIdx);
-        LLVM::StoreOp::create(b, v, e.gep(y, actTy, yIdx),
-                              cfg.actF16 ? 2 : 4);
+        LLVM::StoreOp::create(b, v, e.gep(y, actTy, yIdx), cfg.actF16 ? 2 : 4);
       }
     }
   }

@@ -33,10 +33,14 @@ namespace qc {
 /// activation chunk for the same k range is loaded once per m row and reused
 /// for all rows of the warp. No shared memory: activations are small and hit
 /// L1/L2.
-/// Instructions: integers are extracted with shifts (sign extension by an
-/// arithmetic right shift for symmetric schemes), converted with cvt, the
-/// zero point subtracted, and the group's partial dot product accumulated
-/// with fp32 FMAs; the scale is applied once per group chunk. A butterfly
+/// Instructions: no int->float converts: a field u is OR-ed into the
+/// mantissa of a power of two (2^23 in fp32, 1024 in f16) and one subtract
+/// of (magic + zero point) yields u - z exactly; symmetric (signed) fields
+/// are first made unsigned by flipping their sign bits with one XOR per
+/// word. With f16 activations (`halfMath`) two weights are dequantized per
+/// 32-bit op into f16x2 and multiplied with packed HFMA2; otherwise fp32
+/// FMAs. Each chunk's partial dot product is scaled once and accumulated in
+/// fp32. A butterfly
 /// shuffle (shfl.sync.bfly) reduces the warp's partial sums; lane 0 adds the
 /// bias and stores.
 struct GemvKernelConfig {
@@ -53,9 +57,18 @@ struct GemvKernelConfig {
   bool actF16 = true;
   /// Scale element type: f16 or f32 (zero points are i8 bit patterns).
   bool scaleF16 = false;
+  /// With f16 activations: dequantize two weights at a time straight into
+  /// f16x2 (magic number 1024 + u in the mantissa) and multiply-accumulate
+  /// with packed HFMA2 over one load chunk (at most 32 values), then widen
+  /// the chunk's partial sum to fp32. Halves the instruction count per
+  /// weight; the partial sums carry f16 rounding (about 1e-3 relative).
+  bool halfMath = true;
   int64_t warpsPerBlock = 4;
   int64_t rowsPerWarp = 2;
   int64_t mTile = 4;
+  /// Load chunks per lane per loop iteration (bytes in flight per lane =
+  /// rowsPerWarp x chunksPerIter x vecBytes).
+  int64_t chunksPerIter = 1;
   /// Bytes per weight load; 0 picks the widest of 16/8/4/2/1 that divides the
   /// row and keeps a load inside one group.
   int64_t vecBytes = 0;
@@ -76,6 +89,187 @@ mlir::gpu::GPUFuncOp buildWeightOnlyGemvKernel(mlir::OpBuilder &builder,
                                                mlir::Location loc,
                                                llvm::StringRef name,
                                                const GemvKernelConfig &cfg);
+
+/// Tiling of the tensor-core GEMM kernels (mma.sync), shared by the INT8,
+/// fp16 and weight-only builders.
+///
+/// Tiling: a block computes a `blockM` x `blockN` tile of y; its
+/// `warpsM` x `warpsN` warps each own a (blockM / warpsM) x (blockN / warpsN)
+/// sub-tile made of m16 x n8 mma tiles whose accumulators stay in registers
+/// for the whole K loop. blockIdx.x walks N tiles, blockIdx.y M tiles.
+/// Memory path: each K step stages a blockM x blockK tile of the activations
+/// and a blockN x blockK tile of the weights (both K-contiguous, exactly as
+/// they lie in global memory) in shared memory with 16-byte cp.async copies
+/// (cache global: L2 only), `stages` buffers deep (cp.async.wait_group keeps
+/// stages - 1 tiles in flight while the current one is multiplied). Shared
+/// rows are padded by 16 bytes, which makes both the cp.async stores and the
+/// ldmatrix reads bank-conflict free. Rows past M or N and chunks past K are
+/// zero-filled (cp.async src-size 0), so any M and N work; K rows must be a
+/// whole number of 16-byte chunks.
+/// Instructions: fragments are read with ldmatrix.x4 (m8n8 b16; for INT8 the
+/// b16 pairs carry the four s8 values of the mma fragment, whose layout is
+/// the same in bytes), then mma.sync row.col.
+struct MmaTileConfig {
+  int64_t blockM = 128, blockN = 128;
+  /// K elements per pipeline stage (a multiple of the mma K).
+  int64_t blockK = 64;
+  int64_t warpsM = 2, warpsN = 4;
+  /// Shared-memory buffers in the cp.async pipeline (>= 2).
+  int64_t stages = 2;
+
+  int64_t blockSize() const { return 32 * warpsM * warpsN; }
+  /// Grid for M rows: {ceil(n / blockN), ceil(M / blockM)}.
+  std::array<int64_t, 2> grid(int64_t n, int64_t m) const {
+    return {(n + blockN - 1) / blockN, (m + blockM - 1) / blockM};
+  }
+  /// Static shared memory the kernel declares, in bytes, for elements of
+  /// `elemBytes` bytes.
+  int64_t sharedBytes(int64_t elemBytes) const {
+    return stages * (blockM + blockN) * (blockK * elemBytes + 16);
+  }
+  /// Checks the tiling for a K x `elemBytes` row and an mma of K depth
+  /// `mmaK`; returns an error message or the empty string.
+  std::string check(int64_t k, int64_t elemBytes, int64_t mmaK) const;
+};
+
+/// Configuration of the W8A8 tensor-core GEMM:
+/// y[m, n] = (sum_k qx[m, k] * qw[n, k]) * sx[m or 0] * sw[n or 0] (+ b[n]).
+///
+/// The i32 accumulators come from mma.sync m16n8k32 s8 x s8 -> s32 (exact:
+/// no overflow for K < 2^17). Epilogue, fused, from registers: each i32 is
+/// converted to f32 (exact below 2^24), multiplied by the activation scale of
+/// its row and the weight scale of its column, the bias added, and the value
+/// stored as f16 or f32 (two adjacent columns per store when N is even).
+/// Weights: qc.packed_weight, symmetric INT8, row_major layout (N x K bytes,
+/// the mma's "col" B operand as is). Requirements: K % 16 == 0 (16-byte
+/// rows for cp.async); any N and M.
+struct Int8GemmKernelConfig {
+  int64_t n = 0, k = 0;
+  /// Activation scales: one per row (dynamic per-token) or one in all.
+  bool perTokenAct = true;
+  /// Weight scales: one per output channel or one in all.
+  bool perTensorWeight = false;
+  /// Weight scale element type f16 (else f32). Activation scales are f32.
+  bool weightScaleF16 = false;
+  bool hasBias = false;
+  /// Result (and bias) element type f16, else f32.
+  bool outF16 = true;
+  MmaTileConfig tile;
+
+  /// Checks the shape and tiling; returns an error message or "".
+  std::string finalize();
+};
+
+/// Builds `gpu.func @name(qx, sx, w, sw, bias, y: !llvm.ptr<1>, m: i32)` for
+/// `cfg` (see Int8GemmKernelConfig). `bias` is ignored without one. Also
+/// declares the kernel's shared-memory buffer (an addrspace(3) llvm global)
+/// next to it. Launch: grid cfg.tile.grid(n, M), block cfg.tile.blockSize(),
+/// no dynamic shared memory; M must be positive.
+mlir::gpu::GPUFuncOp buildInt8GemmKernel(mlir::OpBuilder &builder,
+                                         mlir::Location loc,
+                                         llvm::StringRef name,
+                                         const Int8GemmKernelConfig &cfg);
+
+/// Configuration of the fp16 tensor-core GEMM for unquantized layers:
+/// y[m, n] = sum_k x[m, k] * w[n, k] (+ b[n]) with f16 x and w (N x K, row
+/// major), mma.sync m16n8k16 f16 x f16 -> f32, f32 accumulation, the bias
+/// added in f32 and the result stored as f16 or f32. Same tiling and memory
+/// path as the INT8 kernel (MmaTileConfig, blockK in f16 elements).
+/// Requirements: K % 8 == 0; any N and M.
+struct Fp16GemmKernelConfig {
+  int64_t n = 0, k = 0;
+  bool hasBias = false;
+  bool outF16 = true;
+  MmaTileConfig tile{128, 128, 32, 2, 4, 2};
+
+  std::string finalize();
+};
+
+/// Builds `gpu.func @name(x, w, bias, y: !llvm.ptr<1>, m: i32)`; launch as
+/// for buildInt8GemmKernel.
+mlir::gpu::GPUFuncOp buildFp16GemmKernel(mlir::OpBuilder &builder,
+                                         mlir::Location loc,
+                                         llvm::StringRef name,
+                                         const Fp16GemmKernelConfig &cfg);
+
+/// Configuration of the INT8 activation quantization kernel (the GPU form of
+/// qc.quantize_act), symmetric with q = clamp(roundeven(x / s), -127, 127):
+/// - dynamic per-token: s = max_k |x[m, k]| / 127 per row, s = 1 for an
+///   all-zero row (the convention of the host lowering, bit for bit: true
+///   IEEE division, round half to even);
+/// - static per-tensor: s = `staticScale`, a compile-time constant.
+/// The quotient is clamped to [-127, 127] before rounding (same result as
+/// clamping after). Difference from the host lowering: a NaN in a row is
+/// ignored by the max (fmax) instead of propagating.
+///
+/// Tiling: one block per row (blockIdx.x = row), `threads` threads striding
+/// over the row `vecElems` elements at a time (16-byte loads for f16 when K
+/// allows). Dynamic mode reduces |x| with warp butterfly shuffles and a
+/// shared-memory step across warps, then re-reads the row (an L1/L2 hit) to
+/// quantize it; thread 0 writes the row's scale. Static mode writes scales[0]
+/// from block 0.
+struct ActQuantKernelConfig {
+  int64_t k = 0;
+  bool dynamicPerToken = true;
+  float staticScale = 1.0f;
+  /// Input element type f16, else f32.
+  bool inF16 = true;
+  int64_t threads = 128;
+  /// Elements per load; 0 picks the widest of 8/4/2/1 (f16) or 4/2/1 (f32)
+  /// that divides K.
+  int64_t vecElems = 0;
+
+  std::string finalize();
+};
+
+/// Builds `gpu.func @name(x, q, scales: !llvm.ptr<1>, m: i32)`; launch with
+/// grid {M} and block {cfg.threads}.
+mlir::gpu::GPUFuncOp buildActQuantKernel(mlir::OpBuilder &builder,
+                                         mlir::Location loc,
+                                         llvm::StringRef name,
+                                         const ActQuantKernelConfig &cfg);
+
+/// Configuration of the weight-only tensor-core GEMM (larger M):
+/// y[m, n] = sum_k x[m, k] * (q[n, k] - z[n, g]) * s[n, g] (+ b[n]), f16 x.
+///
+/// Same tiling and activation path as the fp16 GEMM (MmaTileConfig, blockK
+/// in f16 elements, mma.sync m16n8k16 f16 -> f32). The packed weight tile
+/// (row_major: N x K * bits / 8 bytes, INT4 even k in the low nibble) is
+/// staged raw with cp.async, `stages` deep; once per K step the block
+/// dequantizes it into one f16 tile in shared memory (8 values per thread
+/// step: one shared load, the group's scale and zero point from global
+/// memory (L1-resident), (q - z) * s in f32, rounded to f16, one 16-byte
+/// shared store), which ldmatrix then reads like the fp16 kernel's B tile.
+/// Requirements: K * bits / 8 % 16 == 0 (K % 16 for INT8, K % 32 for INT4),
+/// group size % 8 == 0, f16 activations; any N and M. Kernel arguments are
+/// those of the GEMV kernel, so one launch ABI serves both.
+struct WeightOnlyMmaKernelConfig {
+  int64_t n = 0, k = 0;
+  unsigned bits = 4;
+  /// Input channels per scale; k for per-channel.
+  int64_t groupSize = 0;
+  bool perTensor = false;
+  bool symmetric = true;
+  bool hasBias = false;
+  /// Scale element type f16, else f32 (zero points are u8 bit patterns).
+  bool scaleF16 = false;
+  MmaTileConfig tile{128, 128, 32, 2, 4, 2};
+
+  std::string finalize();
+  /// Static shared memory of the kernel in bytes.
+  int64_t sharedBytes() const {
+    return tile.stages * (tile.blockM * (tile.blockK * 2 + 16) +
+                          tile.blockN * tile.blockK * bits / 8) +
+           tile.blockN * (tile.blockK * 2 + 16);
+  }
+};
+
+/// Builds `gpu.func @name(x, w, scales, zeros, bias, y: !llvm.ptr<1>, m: i32)`
+/// (the GEMV kernel's arguments); launch as for buildInt8GemmKernel.
+mlir::gpu::GPUFuncOp
+buildWeightOnlyMmaKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                         llvm::StringRef name,
+                         const WeightOnlyMmaKernelConfig &cfg);
 
 } // namespace qc
 

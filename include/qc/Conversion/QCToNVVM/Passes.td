@@ -10,7 +10,7 @@
 include "mlir/Pass/PassBase.td"
 
 def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
-  let summary = "Builds the device kernel of every GPU-targeted quantized matmul";
+  let summary = "Builds the device kernels of GPU-targeted matmuls and their activation quantization";
   let description = [{
     For every `qc.wo_matmul` / `qc.int8_matmul` whose `#qc.kernel` targets
     sm_80 or sm_90, builds the kernel the attribute names with the named
@@ -18,6 +18,19 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     an `#nvvm.target` for the chip, and records on the op the kernel symbol
     and its launch geometry (`qc.kernel_symbol`, `qc.launch`). Serializing
     the module with `gpu-module-to-binary` yields PTX/cubin.
+
+    Kernels built (KernelBuilders.h):
+    - `gemv` on `qc.wo_matmul`: buildWeightOnlyGemvKernel;
+    - `mma` on `qc.wo_matmul`: buildWeightOnlyMmaKernel (weights dequantized
+      to f16 in shared memory, mma.sync m16n8k16);
+    - `int8_mma` on `qc.int8_matmul`: buildInt8GemmKernel (mma.sync
+      m16n8k32 s8), and, when its input comes from a `qc.quantize_act`,
+      buildActQuantKernel for that op too (the op gets its own
+      `qc.kernel_symbol` and `qc.launch = {block}`, grid = M rows);
+    - `fp16_mma` on `qc.linear` (a discardable `kernel` attribute, since the
+      op has no inherent one): buildFp16GemmKernel (mma.sync m16n8k16).
+    The tensor-core kernels record `qc.launch = {block, block_m, block_n}`:
+    grid = (ceil(N / block_n), ceil(M / block_m)).
 
     Example:
 
@@ -42,9 +55,26 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
            "Warps per block of the GEMV kernel">,
     Option<"rowsPerWarp", "rows-per-warp", "int64_t", "2",
            "Output channels per warp of the GEMV kernel">,
+    Option<"chunksPerIter", "chunks-per-iter", "int64_t", "1",
+           "Weight load chunks per lane per loop iteration of the GEMV kernel">,
     ListOption<"mTiles", "m-tiles", "int64_t",
                "GEMV variants to build, one per activation-row tile; the "
                "launcher picks the smallest tile >= M, else the largest">,
+    Option<"mmaBlockM", "mma-block-m", "int64_t", "128",
+           "Rows of y per block of the tensor-core GEMMs">,
+    Option<"mmaBlockN", "mma-block-n", "int64_t", "128",
+           "Columns of y per block of the tensor-core GEMMs">,
+    Option<"mmaBlockKBytes", "mma-block-k-bytes", "int64_t", "64",
+           "Bytes of each K row per pipeline stage of the tensor-core GEMMs "
+           "(64: K 64 for INT8, K 32 for fp16)">,
+    Option<"mmaWarpsM", "mma-warps-m", "int64_t", "2",
+           "Warps along M per block of the tensor-core GEMMs">,
+    Option<"mmaWarpsN", "mma-warps-n", "int64_t", "4",
+           "Warps along N per block of the tensor-core GEMMs">,
+    Option<"mmaStages", "mma-stages", "int64_t", "2",
+           "cp.async pipeline stages of the tensor-core GEMMs">,
+    Option<"actQuantThreads", "act-quant-threads", "int64_t", "128",
+           "Threads per row of the activation quantization kernel">,
   ];
 }
 

@@ -1,0 +1,679 @@
+//===- MmaKernels.cpp - Tensor-core GEMM kernel builders --------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// buildInt8GemmKernel (W8A8, mma.sync m16n8k32 s8) and buildFp16GemmKernel
+// (mma.sync m16n8k16 f16 -> f32). Both share one staged main loop: the s8
+// m16n8k32 and f16 m16n8k16 fragments have the same layout in bytes (a thread
+// holds 4 consecutive bytes of a 16-byte row chunk per register), so the
+// loop works on 32-byte K steps and only the mma flavour and the epilogue
+// differ. See KernelBuilders.h for tiling, memory path and instructions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Conversion/QCToNVVM/KernelBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <functional>
+#include <optional>
+
+using namespace mlir;
+
+/// Bytes of one mma K step (k32 of s8, k16 of f16).
+static constexpr int64_t kStepBytes = 32;
+/// Static shared memory a kernel may declare without opting in.
+static constexpr int64_t kMaxStaticShared = 48 * 1024;
+
+std::string qc::MmaTileConfig::check(int64_t k, int64_t elemBytes,
+                                     int64_t mmaK) const {
+  if (blockM <= 0 || blockN <= 0 || blockK <= 0 || warpsM <= 0 || warpsN <= 0)
+    return "tile parameters must be positive";
+  if (stages < 2)
+    return "the cp.async pipeline needs at least 2 stages";
+  if (blockK % mmaK != 0)
+    return "block K " + std::to_string(blockK) +
+           " is not a multiple of the mma K " + std::to_string(mmaK);
+  if (blockM % (16 * warpsM) != 0)
+    return "block M must be a multiple of 16 x warps along M";
+  if (blockN % (16 * warpsN) != 0)
+    return "block N must be a multiple of 16 x warps along N";
+  if ((k * elemBytes) % 16 != 0)
+    return "K = " + std::to_string(k) +
+           " gives weight/activation rows that are not a whole number of "
+           "16-byte chunks (K must be a multiple of " +
+           std::to_string(16 / elemBytes) + ")";
+  int64_t chunksPerRow = blockK * elemBytes / 16;
+  if ((blockM * chunksPerRow) % blockSize() != 0 ||
+      (blockN * chunksPerRow) % blockSize() != 0)
+    return "the threads of a block must evenly split a tile's 16-byte chunks";
+  if (sharedBytes(elemBytes) > kMaxStaticShared)
+    return "tiles need " + std::to_string(sharedBytes(elemBytes)) +
+           " bytes of shared memory, over the 48 KiB static limit";
+  return "";
+}
+
+std::string qc::Int8GemmKernelConfig::finalize() {
+  if (n <= 0 || k <= 0)
+    return "N and K must be positive";
+  if (k >= (int64_t(1) << 17))
+    return "K must be below 2^17 (i32 accumulators could overflow)";
+  return tile.check(k, /*elemBytes=*/1, /*mmaK=*/32);
+}
+
+std::string qc::Fp16GemmKernelConfig::finalize() {
+  if (n <= 0 || k <= 0)
+    return "N and K must be positive";
+  return tile.check(k, /*elemBytes=*/2, /*mmaK=*/16);
+}
+
+std::string qc::WeightOnlyMmaKernelConfig::finalize() {
+  if (bits != 4 && bits != 8)
+    return "weight bits must be 4 or 8";
+  if (n <= 0 || k <= 0)
+    return "N and K must be positive";
+  if (groupSize == 0 || perTensor)
+    groupSize = k;
+  if (k % groupSize != 0)
+    return "group size " + std::to_string(groupSize) + " does not divide K";
+  if (groupSize % 8 != 0)
+    return "the group size must be a multiple of 8";
+  if ((k * bits / 8) % 16 != 0 || (k * bits) % 8 != 0)
+    return "K = " + std::to_string(k) +
+           " gives packed weight rows that are not a whole number of 16-byte "
+           "chunks (K must be a multiple of " +
+           std::to_string(128 / bits) + ")";
+  std::string err = tile.check(k, /*elemBytes=*/2, /*mmaK=*/16);
+  if (!err.empty())
+    return err;
+  if ((tile.blockK * bits / 8) % 16 != 0)
+    return "block K must hold whole 16-byte chunks of packed weights";
+  if (sharedBytes() > kMaxStaticShared)
+    return "tiles need " + std::to_string(sharedBytes()) +
+           " bytes of shared memory, over the 48 KiB static limit";
+  return "";
+}
+
+namespace {
+/// The builder and the types the kernel bodies use.
+struct Emitter {
+  ImplicitLocOpBuilder &b;
+  MLIRContext *ctx;
+  Type i8, i32, i64, f16, f32, ptr1, ptr3;
+
+  explicit Emitter(ImplicitLocOpBuilder &b) : b(b), ctx(b.getContext()) {
+    i8 = b.getI8Type();
+    i32 = b.getI32Type();
+    i64 = b.getI64Type();
+    f16 = b.getF16Type();
+    f32 = b.getF32Type();
+    ptr1 = LLVM::LLVMPointerType::get(ctx, 1);
+    ptr3 = LLVM::LLVMPointerType::get(ctx, 3);
+  }
+
+  Value cst(int64_t v) { return arith::ConstantIntOp::create(b, i32, v); }
+  Value cst64(int64_t v) { return arith::ConstantIntOp::create(b, i64, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value add(Value x, int64_t y) { return y ? add(x, cst(y)) : x; }
+  Value mul(Value x, int64_t y) { return mul(x, cst(y)); }
+  Value udiv(Value x, int64_t y) {
+    return arith::DivUIOp::create(b, x, cst(y));
+  }
+  Value urem(Value x, int64_t y) {
+    return arith::RemUIOp::create(b, x, cst(y));
+  }
+  Value ult(Value x, Value y) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, y);
+  }
+  Value ult(Value x, int64_t y) { return ult(x, cst(y)); }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, c, x, y);
+  }
+  Value umin(Value x, Value y) { return arith::MinUIOp::create(b, x, y); }
+  Value wide(Value v) { return arith::ExtUIOp::create(b, i64, v); }
+
+  /// `base` + `bytes` (i32 or i64), same address space.
+  Value byteGep(Value base, Value bytes) {
+    return LLVM::GEPOp::create(b, base.getType(), i8, base, ValueRange{bytes});
+  }
+  /// Address of element `idx` (i32, zero-extended) of `elemTy` at `base`.
+  Value gep(Value base, Type elemTy, Value idx) {
+    return LLVM::GEPOp::create(b, base.getType(), elemTy, base,
+                               ValueRange{wide(idx)});
+  }
+  Value load(Type ty, Value addr, unsigned align) {
+    return LLVM::LoadOp::create(b, ty, addr, align);
+  }
+  /// Loads a scalar of `ty` at element `idx` and widens it to f32.
+  Value loadF32(Value base, Type ty, Value idx) {
+    Value v = load(ty, gep(base, ty, idx), ty.getIntOrFloatBitWidth() / 8);
+    return ty == f32 ? v : arith::ExtFOp::create(b, f32, v).getResult();
+  }
+  Value toI32(Value idx) {
+    return arith::IndexCastUIOp::create(b, i32, idx).getResult();
+  }
+};
+
+/// Declares `bytes` of 16-byte aligned shared memory as an addrspace(3)
+/// global next to the kernel being built (at the builder's insertion point,
+/// inside the gpu.module) and returns its symbol name.
+std::string declareShared(OpBuilder &builder, Location loc, StringRef name,
+                          int64_t bytes) {
+  Operation *parent = builder.getInsertionBlock()->getParentOp();
+  std::string symbol = (name + "_smem").str();
+  for (int i = 1; SymbolTable::lookupSymbolIn(parent, symbol); ++i)
+    symbol = (name + "_smem_" + Twine(i)).str();
+  auto ty = LLVM::LLVMArrayType::get(builder.getI8Type(), bytes);
+  LLVM::GlobalOp::create(builder, loc, ty, /*isConstant=*/false,
+                         LLVM::Linkage::Internal, symbol, Attribute(),
+                         /*alignment=*/16, /*addrSpace=*/3);
+  return symbol;
+}
+
+/// Creates the kernel function with its launch bounds.
+gpu::GPUFuncOp createKernel(OpBuilder &builder, Location loc, StringRef name,
+                            ArrayRef<Type> args, int64_t blockSize) {
+  auto fnType = builder.getFunctionType(args, {});
+  auto func = gpu::GPUFuncOp::create(builder, loc, name, fnType);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      builder.getDenseI32ArrayAttr({static_cast<int32_t>(blockSize), 1, 1}));
+  return func;
+}
+
+/// What the shared main loop needs to know about one GEMM.
+struct MmaGemmSpec {
+  const qc::MmaTileConfig &tile;
+  int64_t n, k;
+  /// 1: s8 operands, m16n8k32, i32 accumulators; 2: f16, m16n8k16, f32.
+  int64_t elemBytes;
+  /// 0: B is copied as is. 4 or 8: B is a packed weight of that many bits,
+  /// staged raw and dequantized into one f16 tile (`MmaMainLoop::dequant`).
+  int64_t wBits = 0;
+};
+
+/// Emits the staged cp.async + ldmatrix + mma.sync main loop of a block and
+/// returns its accumulators, `((i * NJ) + j) * 4 + c` for m16 tile i, n8 tile
+/// j and mma result register c of the calling thread's warp tile.
+struct MmaMainLoop {
+  Emitter &e;
+  const MmaGemmSpec &s;
+  // Derived sizes (bytes unless said otherwise).
+  int64_t rowBytes, tileKBytes, stride, chunksPerRow, numK, aStage, bStage;
+  int64_t warpM, warpN, mi, nj;
+  // B as stored in global memory and staged (raw packed bytes with wBits).
+  int64_t wRowBytes, wTileBytes, wStride, fOff;
+  Value smem, tid, lane, warpRow, warpCol, m0, n0, m;
+  /// With wBits: fills the f16 B tile at `fOff` from the raw stage.
+  std::function<void(Value kt, Value stage)> dequant;
+
+  MmaMainLoop(Emitter &e, const MmaGemmSpec &s) : e(e), s(s) {
+    const qc::MmaTileConfig &t = s.tile;
+    rowBytes = s.k * s.elemBytes;
+    tileKBytes = t.blockK * s.elemBytes;
+    stride = tileKBytes + 16;
+    chunksPerRow = tileKBytes / 16;
+    numK = (rowBytes + tileKBytes - 1) / tileKBytes;
+    aStage = t.blockM * stride;
+    wRowBytes = s.wBits ? s.k * s.wBits / 8 : rowBytes;
+    wTileBytes = s.wBits ? t.blockK * s.wBits / 8 : tileKBytes;
+    wStride = s.wBits ? wTileBytes : stride;
+    bStage = t.blockN * wStride;
+    fOff = t.stages * (aStage + bStage);
+    warpM = t.blockM / t.warpsM;
+    warpN = t.blockN / t.warpsN;
+    mi = warpM / 16;
+    nj = warpN / 8;
+  }
+
+  /// Issues the cp.async copies of K tile `kt` into pipeline stage `stage`.
+  void loadTile(Value x, Value w, Value kt, Value stage) {
+    const qc::MmaTileConfig &t = s.tile;
+    int64_t threads = t.blockSize();
+    auto copy = [&](Value src, int64_t rows, Value row0, Value rowLimit,
+                    Value dstBase, int64_t srcRowBytes, int64_t tileBytes,
+                    int64_t dstStride) {
+      int64_t cpr = tileBytes / 16, total = rows * cpr;
+      Value kBase = e.mul(kt, tileBytes);
+      for (int64_t i = 0; i * threads < total; ++i) {
+        Value c = e.add(tid, i * threads);
+        std::optional<OpBuilder::InsertionGuard> guard;
+        if ((i + 1) * threads > total) {
+          auto ifIn = scf::IfOp::create(e.b, e.ult(c, total), false);
+          guard.emplace(e.b);
+          e.b.setInsertionPointToStart(ifIn.thenBlock());
+        }
+        Value r = e.udiv(c, cpr);
+        Value cc = e.urem(c, cpr);
+        Value gRow = e.add(row0, r);
+        Value kByte = e.add(kBase, e.mul(cc, 16));
+        Value rowOk = e.ult(gRow, rowLimit);
+        Value kOk = e.ult(kByte, srcRowBytes);
+        // Out-of-range chunks copy 0 bytes (zero fill) from a valid address.
+        Value safeRow = e.select(rowOk, gRow, e.cst(0));
+        Value safeK = e.select(kOk, kByte, e.cst(0));
+        Value off = arith::AddIOp::create(
+            e.b,
+            arith::MulIOp::create(e.b, e.wide(safeRow), e.cst64(srcRowBytes)),
+            e.wide(safeK));
+        Value size = e.select(arith::AndIOp::create(e.b, rowOk, kOk), e.cst(16),
+                              e.cst(0));
+        Value dst =
+            e.byteGep(dstBase, e.add(e.mul(r, dstStride), e.mul(cc, 16)));
+        NVVM::CpAsyncOp::create(e.b, dst, e.byteGep(src, off), 16,
+                                NVVM::LoadCacheModifierKind::CG, size);
+      }
+    };
+    Value aBase = e.byteGep(smem, e.mul(stage, aStage));
+    Value bBase =
+        e.byteGep(smem, e.add(e.mul(stage, bStage), t.stages * aStage));
+    copy(x, t.blockM, m0, m, aBase, rowBytes, tileKBytes, stride);
+    copy(w, t.blockN, n0, e.cst(s.n), bBase, wRowBytes, wTileBytes, wStride);
+  }
+
+  Value ldmatrixX4(Value addr, SmallVectorImpl<Value> &regs) {
+    auto structTy =
+        LLVM::LLVMStructType::getLiteral(e.ctx, {e.i32, e.i32, e.i32, e.i32});
+    Value v =
+        NVVM::LdMatrixOp::create(e.b, structTy, addr, 4, NVVM::MMALayout::row,
+                                 NVVM::LdStMatrixShapeAttr::get(e.ctx, 8, 8),
+                                 NVVM::LdStMatrixEltType::B16);
+    for (int64_t i = 0; i < 4; ++i)
+      regs.push_back(LLVM::ExtractValueOp::create(e.b, v, i));
+    return v;
+  }
+
+  /// Multiplies the tile in `stage` into `acc`.
+  void compute(Value stage, SmallVectorImpl<Value> &acc, Value aLaneOff,
+               Value bLaneOff) {
+    const qc::MmaTileConfig &t = s.tile;
+    bool isInt8 = s.elemBytes == 1;
+    Type accTy = isInt8 ? e.i32 : e.f32;
+    auto resTy =
+        LLVM::LLVMStructType::getLiteral(e.ctx, {accTy, accTy, accTy, accTy});
+    auto halfPair = VectorType::get({2}, e.f16);
+    auto asOperand = [&](Value r) -> Value {
+      return isInt8 ? r : LLVM::BitcastOp::create(e.b, halfPair, r).getResult();
+    };
+    Value aBase =
+        e.add(e.add(e.mul(stage, aStage), e.mul(warpRow, stride)), aLaneOff);
+    // B: the staged tile, or with wBits the one dequantized f16 tile.
+    Value bTile =
+        s.wBits ? e.cst(fOff) : e.add(e.mul(stage, bStage), t.stages * aStage);
+    Value bBase = e.add(e.add(bTile, e.mul(warpCol, stride)), bLaneOff);
+    for (int64_t kk = 0; kk < tileKBytes / kStepBytes; ++kk) {
+      SmallVector<SmallVector<Value>> a(mi), bf(nj);
+      for (int64_t i = 0; i < mi; ++i) {
+        SmallVector<Value> regs;
+        ldmatrixX4(
+            e.byteGep(smem, e.add(aBase, i * 16 * stride + kk * kStepBytes)),
+            regs);
+        for (Value r : regs)
+          a[i].push_back(asOperand(r));
+      }
+      for (int64_t jj = 0; jj < nj / 2; ++jj) {
+        SmallVector<Value> regs;
+        ldmatrixX4(
+            e.byteGep(smem, e.add(bBase, jj * 16 * stride + kk * kStepBytes)),
+            regs);
+        bf[2 * jj] = {asOperand(regs[0]), asOperand(regs[1])};
+        bf[2 * jj + 1] = {asOperand(regs[2]), asOperand(regs[3])};
+      }
+      for (int64_t i = 0; i < mi; ++i)
+        for (int64_t j = 0; j < nj; ++j) {
+          MutableArrayRef<Value> c(&acc[(i * nj + j) * 4], 4);
+          Value d;
+          if (isInt8)
+            d = NVVM::MmaOp::create(
+                e.b, resTy, a[i], bf[j], c, ArrayRef<int64_t>{16, 8, 32},
+                std::nullopt, NVVM::MMAIntOverflow::wrapped,
+                std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8,
+                                              NVVM::MMATypes::s8},
+                std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                               NVVM::MMALayout::col});
+          else
+            d = NVVM::MmaOp::create(
+                e.b, resTy, a[i], bf[j], c, ArrayRef<int64_t>{16, 8, 16},
+                std::nullopt, std::nullopt,
+                std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
+                                              NVVM::MMATypes::f16},
+                std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                               NVVM::MMALayout::col});
+          for (int64_t r = 0; r < 4; ++r)
+            c[r] = LLVM::ExtractValueOp::create(e.b, d, r);
+        }
+    }
+  }
+
+  /// Emits the whole main loop; `m` is the dynamic row count.
+  SmallVector<Value> emit(Value x, Value w, Value mRows, StringRef smemName) {
+    const qc::MmaTileConfig &t = s.tile;
+    m = mRows;
+    smem = LLVM::AddressOfOp::create(e.b, e.ptr3, smemName);
+    tid = e.toI32(gpu::ThreadIdOp::create(e.b, gpu::Dimension::x));
+    lane = arith::AndIOp::create(e.b, tid, e.cst(31));
+    Value warp = arith::ShRUIOp::create(e.b, tid, e.cst(5));
+    warpRow = e.mul(e.udiv(warp, t.warpsN), warpM);
+    warpCol = e.mul(e.urem(warp, t.warpsN), warpN);
+    n0 = e.mul(e.toI32(gpu::BlockIdOp::create(e.b, gpu::Dimension::x)),
+               t.blockN);
+    m0 = e.mul(e.toI32(gpu::BlockIdOp::create(e.b, gpu::Dimension::y)),
+               t.blockM);
+    // ldmatrix.x4 row addresses: lanes 8q..8q+7 address matrix q's rows.
+    // A: matrices (rows 0-7 | 8-15) x (k bytes 0-15 | 16-31), rows first;
+    // B: matrices (n 0-7 | 8-15) x (k bytes 0-15 | 16-31), k first, so that
+    // registers {0,1} / {2,3} are the B fragments of n tiles 0 / 1.
+    Value l8 = e.urem(lane, 8);
+    Value q1 = e.urem(e.udiv(lane, 8), 2);
+    Value q2 = e.udiv(lane, 16);
+    Value aLaneOff =
+        e.add(e.mul(e.add(l8, e.mul(q1, 8)), stride), e.mul(q2, 16));
+    Value bLaneOff =
+        e.add(e.mul(e.add(l8, e.mul(q2, 8)), stride), e.mul(q1, 16));
+
+    // Prologue: stages - 1 tiles in flight (empty groups past the end keep
+    // the group count that cp.async.wait_group relies on).
+    for (int64_t st = 0; st < t.stages - 1; ++st) {
+      if (st < numK)
+        loadTile(x, w, e.cst(st), e.cst(st));
+      NVVM::CpAsyncCommitGroupOp::create(e.b);
+    }
+    Value zero = s.elemBytes == 1
+                     ? e.cst(0)
+                     : arith::ConstantFloatOp::create(
+                           e.b, cast<FloatType>(e.f32), APFloat(0.0f))
+                           .getResult();
+    SmallVector<Value> init(mi * nj * 4, zero);
+    auto loop = scf::ForOp::create(e.b, e.cst(0), e.cst(numK), e.cst(1), init);
+    {
+      OpBuilder::InsertionGuard guard(e.b);
+      e.b.setInsertionPointToStart(loop.getBody());
+      Value kt = loop.getInductionVar();
+      SmallVector<Value> acc(loop.getRegionIterArgs());
+      // Tile kt has landed once at most stages - 2 later groups are pending;
+      // the barrier also tells every warp that the stage refilled below was
+      // consumed in the previous iteration.
+      NVVM::CpAsyncWaitGroupOp::create(e.b, t.stages - 2);
+      NVVM::Barrier0Op::create(e.b);
+      Value next = e.add(kt, t.stages - 1);
+      auto ifLoad = scf::IfOp::create(e.b, e.ult(next, numK), false);
+      {
+        OpBuilder::InsertionGuard g2(e.b);
+        e.b.setInsertionPointToStart(ifLoad.thenBlock());
+        loadTile(x, w, next, e.urem(next, t.stages));
+      }
+      NVVM::CpAsyncCommitGroupOp::create(e.b);
+      Value stage = e.urem(kt, t.stages);
+      if (s.wBits) {
+        // The f16 tile was last read in the previous iteration, before the
+        // barrier above; a second barrier publishes the new one.
+        dequant(kt, stage);
+        NVVM::Barrier0Op::create(e.b);
+      }
+      compute(stage, acc, aLaneOff, bLaneOff);
+      scf::YieldOp::create(e.b, acc);
+    }
+    return SmallVector<Value>(loop.getResults());
+  }
+};
+
+/// Stores one accumulator pair (columns col, col + 1 of `row`), predicated on
+/// the bounds; two columns per store when N is even (then col < N implies
+/// col + 1 < N and the pair is aligned).
+void storePair(Emitter &e, Value y, Type outTy, int64_t n, Value row, Value col,
+               Value m, std::array<Value, 2> vals) {
+  ImplicitLocOpBuilder &b = e.b;
+  int64_t eb = outTy.getIntOrFloatBitWidth() / 8;
+  Value rowOk = e.ult(row, m);
+  for (Value &v : vals)
+    if (outTy != e.f32)
+      v = arith::TruncFOp::create(b, outTy, v);
+  Value idx = e.add(e.mul(row, n), col);
+  if (n % 2 == 0) {
+    Value ok = arith::AndIOp::create(b, rowOk, e.ult(col, n));
+    auto ifOk = scf::IfOp::create(b, ok, false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOk.thenBlock());
+    auto vt = VectorType::get({2}, outTy);
+    Value vec = LLVM::UndefOp::create(b, vt);
+    vec = LLVM::InsertElementOp::create(b, vec, vals[0], e.cst(0));
+    vec = LLVM::InsertElementOp::create(b, vec, vals[1], e.cst(1));
+    LLVM::StoreOp::create(b, vec, e.gep(y, outTy, idx), 2 * eb);
+    return;
+  }
+  for (int64_t d = 0; d < 2; ++d) {
+    Value ok = arith::AndIOp::create(b, rowOk, e.ult(e.add(col, d), n));
+    auto ifOk = scf::IfOp::create(b, ok, false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOk.thenBlock());
+    LLVM::StoreOp::create(b, vals[d], e.gep(y, outTy, e.add(idx, d)), eb);
+  }
+}
+
+/// The fused epilogue shared by both GEMMs. `rowScale(row)` returns the
+/// activation scale of a (clamped) row or null; `colScale(col)` the weight
+/// scale of a (clamped) column or null.
+void emitEpilogue(Emitter &e, MmaMainLoop &ml, ArrayRef<Value> acc, Value y,
+                  Value bias, bool hasBias, Type outTy,
+                  function_ref<Value(Value)> rowScale,
+                  function_ref<Value(Value)> colScale) {
+  ImplicitLocOpBuilder &b = e.b;
+  Value g = e.udiv(ml.lane, 4);
+  Value t2 = e.mul(e.urem(ml.lane, 4), 2);
+  Value mLast = arith::SubIOp::create(b, ml.m, e.cst(1));
+  Value nLast = e.cst(ml.s.n - 1);
+  // Row scales of the 2 * MI rows this thread owns.
+  SmallVector<Value> rows, rs;
+  for (int64_t i = 0; i < ml.mi; ++i)
+    for (int64_t h = 0; h < 2; ++h) {
+      Value row = e.add(e.add(ml.m0, ml.warpRow), i * 16 + h * 8);
+      rows.push_back(e.add(row, g));
+      rs.push_back(rowScale(e.umin(rows.back(), mLast)));
+    }
+  for (int64_t j = 0; j < ml.nj; ++j) {
+    Value col = e.add(e.add(e.add(ml.n0, ml.warpCol), j * 8), t2);
+    std::array<Value, 2> cs, bs;
+    for (int64_t d = 0; d < 2; ++d) {
+      Value c = e.umin(e.add(col, d), nLast);
+      cs[d] = colScale(c);
+      if (hasBias)
+        bs[d] = e.loadF32(bias, outTy, c);
+    }
+    for (int64_t i = 0; i < ml.mi; ++i)
+      for (int64_t h = 0; h < 2; ++h) {
+        std::array<Value, 2> v;
+        for (int64_t d = 0; d < 2; ++d) {
+          Value a = acc[(i * ml.nj + j) * 4 + h * 2 + d];
+          if (a.getType() != e.f32)
+            a = arith::SIToFPOp::create(b, e.f32, a);
+          if (Value r = rs[i * 2 + h])
+            a = arith::MulFOp::create(b, a, r);
+          if (cs[d])
+            a = arith::MulFOp::create(b, a, cs[d]);
+          if (hasBias)
+            a = arith::AddFOp::create(b, a, bs[d]);
+          v[d] = a;
+        }
+        storePair(e, y, outTy, ml.s.n, rows[i * 2 + h], col, ml.m, v);
+      }
+  }
+}
+} // namespace
+
+gpu::GPUFuncOp qc::buildInt8GemmKernel(OpBuilder &builder, Location loc,
+                                       StringRef name,
+                                       const Int8GemmKernelConfig &cfg) {
+  std::string smemName =
+      declareShared(builder, loc, name, cfg.tile.sharedBytes(1));
+  auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
+  auto func = createKernel(
+      builder, loc, name,
+      {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
+      cfg.tile.blockSize());
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Emitter e(b);
+  auto args = func.getArguments();
+  Value qx = args[0], sx = args[1], w = args[2], sw = args[3], bias = args[4],
+        y = args[5], m = args[6];
+
+  MmaGemmSpec spec{cfg.tile, cfg.n, cfg.k, /*elemBytes=*/1};
+  MmaMainLoop ml(e, spec);
+  SmallVector<Value> acc = ml.emit(qx, w, m, smemName);
+
+  Type swTy = cfg.weightScaleF16 ? e.f16 : e.f32;
+  Value sx0 = cfg.perTokenAct ? Value() : e.loadF32(sx, e.f32, e.cst(0));
+  Value sw0 = cfg.perTensorWeight ? e.loadF32(sw, swTy, e.cst(0)) : Value();
+  // One scale in all: fold both into the row factor.
+  Value both;
+  if (sx0 && sw0)
+    both = arith::MulFOp::create(b, sx0, sw0);
+  emitEpilogue(
+      e, ml, acc, y, bias, cfg.hasBias, cfg.outF16 ? e.f16 : e.f32,
+      [&](Value row) -> Value {
+        if (both)
+          return both;
+        return cfg.perTokenAct ? e.loadF32(sx, e.f32, row) : sx0;
+      },
+      [&](Value col) -> Value {
+        if (both)
+          return Value();
+        return cfg.perTensorWeight ? sw0 : e.loadF32(sw, swTy, col);
+      });
+  gpu::ReturnOp::create(b);
+  return func;
+}
+
+gpu::GPUFuncOp qc::buildFp16GemmKernel(OpBuilder &builder, Location loc,
+                                       StringRef name,
+                                       const Fp16GemmKernelConfig &cfg) {
+  std::string smemName =
+      declareShared(builder, loc, name, cfg.tile.sharedBytes(2));
+  auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
+  auto func = createKernel(builder, loc, name,
+                           {ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
+                           cfg.tile.blockSize());
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Emitter e(b);
+  auto args = func.getArguments();
+  Value x = args[0], w = args[1], bias = args[2], y = args[3], m = args[4];
+
+  MmaGemmSpec spec{cfg.tile, cfg.n, cfg.k, /*elemBytes=*/2};
+  MmaMainLoop ml(e, spec);
+  SmallVector<Value> acc = ml.emit(x, w, m, smemName);
+  emitEpilogue(
+      e, ml, acc, y, bias, cfg.hasBias, cfg.outF16 ? e.f16 : e.f32,
+      [](Value) { return Value(); }, [](Value) { return Value(); });
+  gpu::ReturnOp::create(b);
+  return func;
+}
+
+gpu::GPUFuncOp
+qc::buildWeightOnlyMmaKernel(OpBuilder &builder, Location loc, StringRef name,
+                             const WeightOnlyMmaKernelConfig &cfg) {
+  std::string smemName = declareShared(builder, loc, name, cfg.sharedBytes());
+  auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
+  auto func = createKernel(
+      builder, loc, name,
+      {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
+      cfg.tile.blockSize());
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Emitter e(b);
+  auto args = func.getArguments();
+  Value x = args[0], w = args[1], scales = args[2], zeros = args[3],
+        bias = args[4], y = args[5], m = args[6];
+
+  MmaGemmSpec spec{cfg.tile, cfg.n, cfg.k, /*elemBytes=*/2, cfg.bits};
+  MmaMainLoop ml(e, spec);
+  const qc::MmaTileConfig &t = cfg.tile;
+  const int64_t numGroups = cfg.k / cfg.groupSize;
+  const int64_t chunksPerRow = t.blockK / 8, total = t.blockN * chunksPerRow;
+  const int64_t threads = t.blockSize(), rawChunk = 8 * cfg.bits / 8;
+  Type scaleTy = cfg.scaleF16 ? e.f16 : e.f32;
+  ml.dequant = [&](Value kt, Value stage) {
+    Value rawBase = e.add(e.mul(stage, ml.bStage), t.stages * ml.aStage);
+    for (int64_t i = 0; i * threads < total; ++i) {
+      Value c = e.add(ml.tid, i * threads);
+      std::optional<OpBuilder::InsertionGuard> guard;
+      if ((i + 1) * threads > total) {
+        auto ifIn = scf::IfOp::create(b, e.ult(c, total), false);
+        guard.emplace(b);
+        b.setInsertionPointToStart(ifIn.thenBlock());
+      }
+      Value r = e.udiv(c, chunksPerRow);
+      Value cc = e.urem(c, chunksPerRow);
+      // Scale (and zero point) of this chunk's group; rows past N and K
+      // chunks past K read clamped (finite) parameters: their raw bytes are
+      // zero and the matching activations too.
+      Value nRow = e.umin(e.add(ml.n0, r), e.cst(cfg.n - 1));
+      Value kIdx = e.add(e.mul(kt, t.blockK), e.mul(cc, 8));
+      Value sIdx = e.cst(0);
+      if (!cfg.perTensor) {
+        Value g = e.umin(e.udiv(kIdx, cfg.groupSize), e.cst(numGroups - 1));
+        sIdx = e.add(e.mul(nRow, numGroups), g);
+      }
+      Value sc = e.loadF32(scales, scaleTy, sIdx);
+      Value z;
+      if (!cfg.symmetric) {
+        Value zb = e.load(e.i8, e.gep(zeros, e.i8, sIdx), 1);
+        z = arith::UIToFPOp::create(b, e.f32,
+                                    arith::ExtUIOp::create(b, e.i32, zb));
+      }
+      // 8 packed values: 8 bytes (INT8) or 4 bytes (INT4).
+      Value rawAddr = e.byteGep(
+          ml.smem,
+          e.add(rawBase, e.add(e.mul(r, ml.wStride), e.mul(cc, rawChunk))));
+      SmallVector<Value> words;
+      if (cfg.bits == 8) {
+        Value v = e.load(VectorType::get({2}, e.i32), rawAddr, 8);
+        for (int64_t j = 0; j < 2; ++j)
+          words.push_back(LLVM::ExtractElementOp::create(b, v, e.cst(j)));
+      } else {
+        words.push_back(e.load(e.i32, rawAddr, 4));
+      }
+      int64_t perWord = 32 / cfg.bits;
+      Value vec = LLVM::UndefOp::create(b, VectorType::get({8}, e.f16));
+      for (int64_t wi = 0; wi < (int64_t)words.size(); ++wi)
+        for (int64_t j = 0; j < perWord; ++j) {
+          Value q;
+          if (cfg.symmetric) {
+            Value hi = arith::ShLIOp::create(b, words[wi],
+                                             e.cst(32 - cfg.bits * (j + 1)));
+            q = arith::ShRSIOp::create(b, hi, e.cst(32 - cfg.bits));
+          } else {
+            Value lo =
+                arith::ShRUIOp::create(b, words[wi], e.cst(cfg.bits * j));
+            q = arith::AndIOp::create(b, lo, e.cst((1 << cfg.bits) - 1));
+          }
+          Value v = arith::SIToFPOp::create(b, e.f32, q);
+          if (z)
+            v = arith::SubFOp::create(b, v, z);
+          v = arith::MulFOp::create(b, v, sc);
+          vec = LLVM::InsertElementOp::create(
+              b, vec, arith::TruncFOp::create(b, e.f16, v),
+              e.cst(wi * perWord + j));
+        }
+      Value dst =
+          e.byteGep(ml.smem, e.add(e.cst(ml.fOff),
+                                   e.add(e.mul(r, ml.stride), e.mul(cc, 16))));
+      LLVM::StoreOp::create(b, vec, dst, 16);
+    }
+  };
+  SmallVector<Value> acc = ml.emit(x, w, m, smemName);
+  emitEpilogue(
+      e, ml, acc, y, bias, cfg.hasBias, e.f16, [](Value) { return Value(); },
+      [](Value) { return Value(); });
+  gpu::ReturnOp::create(b);
+  return func;
+}
