@@ -179,16 +179,19 @@ createHostTargetMachine(const qc::HostCodegenOptions &options,
       f.AddFeature(feature.first(), feature.second);
     features = f.getString();
   }
+  // Validate the CPU name first: LLVM would only warn and use a default.
+  std::unique_ptr<llvm::MCSubtargetInfo> generic(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (!generic || !generic->isCPUStringValid(cpu)) {
+    error = "unknown CPU '" + cpu + "' for " + triple.str();
+    return nullptr;
+  }
   llvm::TargetOptions targetOptions;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
       triple, cpu, features, targetOptions, llvm::Reloc::PIC_, std::nullopt,
       llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     error = "cannot create a target machine for CPU '" + cpu + "'";
-  else if (!machine->getMCSubtargetInfo()->isCPUStringValid(cpu)) {
-    error = "unknown CPU '" + cpu + "' for " + triple.str();
-    return nullptr;
-  }
   return machine;
 }
 

@@ -240,6 +240,7 @@ int main(int argc, char **argv) {
   qc::registerAllDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  context.printOpOnDiagnostic(false); // one diagnostic, not an op dump
 
   std::string errorMessage;
   auto file = openInputFile(inputFile, &errorMessage);
