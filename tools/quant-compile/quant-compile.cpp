@@ -290,6 +290,7 @@ int main(int argc, char **argv) {
                                         entryPoints, weights);
   if (failed(qc::buildModuleInterface(*module, entryPoints, info)))
     return 1;
+  codegen.exportedSymbols = qc::exportedSymbols(entryPoints, weights);
 
   if (emitKind == Emit::Mlir) {
     std::string text;

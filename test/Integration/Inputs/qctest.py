@@ -141,7 +141,7 @@ def gen_inputs(args):
         ins = [rng.standard_normal((b * s, K)).astype(np.float32)]
     elif args.function == "iscale":
         ins = [rng.integers(-128, 128, (b * s, 16)).astype(np.int8)]
-    elif args.function == "ext":
+    elif args.function in ("ext", "glob"):
         ins = [rng.standard_normal((b * s, EK)).astype(np.float32)]
     elif args.function == "calib":
         ins = [rng.standard_normal((b, s, CK)).astype(np.float32) * 3]
@@ -152,7 +152,8 @@ def gen_inputs(args):
 
 
 def reference(model, function, ins):
-    w = np.load(os.path.join(model, "w.npy")).astype(np.float64)
+    if os.path.exists(os.path.join(model, "w.npy")):
+        w = np.load(os.path.join(model, "w.npy")).astype(np.float64)
     if function == "mlp":
         x, y = (a.astype(np.float64) for a in ins)
         bias = np.load(os.path.join(model, "bias.npy")).astype(np.float64)
@@ -162,6 +163,11 @@ def reference(model, function, ins):
         return [ins[0].astype(np.float64) @ w + small[3]]
     if function == "ext":
         return [ins[0].astype(np.float64) @ w]
+    if function == "glob":
+        w1 = np.load(os.path.join(model, "w1.npy")).astype(np.float64)
+        w2 = np.load(os.path.join(model, "w2.npy")).astype(np.float64)
+        x = ins[0].astype(np.float64)
+        return [x @ w1 + 2 * (x @ w2)]
     if function == "iscale":
         scale = np.load(os.path.join(model, "scale.npy")).astype(np.int64)
         return [(ins[0].astype(np.int64) * scale + 3).astype(np.int32)]
@@ -273,6 +279,45 @@ func.func @ext(%x: tensor<?x{EK}xf32>) -> tensor<?x{EN}xf32> {{
   %mm = linalg.matmul ins(%x, %w : tensor<?x{EK}xf32>, tensor<{EK}x{EN}xf32>)
                       outs(%f : tensor<?x{EN}xf32>) -> tensor<?x{EN}xf32>
   return %mm : tensor<?x{EN}xf32>
+}}
+""")
+
+
+def gen_globals(args):
+    """glob.mlir reads three weights through memref.globals (the forms a
+    lowering may leave): W1 as a constant initializer, W2 as an
+    uninitialized global tagged qc.external_path/offset, W3 (= W2's bytes)
+    listed in a qc.external_weights module manifest. y = x@W1 + x@W2 + x@W3."""
+    rng = np.random.default_rng(args.seed)
+    w1 = rng.standard_normal((EK, EN)).astype(np.float32)
+    w2 = rng.standard_normal((EK, EN)).astype(np.float32)
+    os.makedirs(args.out, exist_ok=True)
+    np.save(os.path.join(args.out, "w1.npy"), w1)
+    np.save(os.path.join(args.out, "w2.npy"), w2)
+    with open(os.path.join(args.out, "blob.bin"), "wb") as f:
+        f.write(b"\xff" * 128 + w2.tobytes())
+    t = f"tensor<{EK}x{EN}xf32>"
+    m = f"memref<{EK}x{EN}xf32>"
+    mm = "\n".join(f"""
+  %w{i} = memref.get_global @w{i} : {m}
+  %t{i} = bufferization.to_tensor %w{i} restrict : {m} to {t}
+  %y{i} = linalg.matmul ins(%x, %t{i} : tensor<?x{EK}xf32>, {t})
+                        outs(%y{i-1} : tensor<?x{EN}xf32>) -> tensor<?x{EN}xf32>""" for i in (1, 2, 3))
+    with open(os.path.join(args.out, "glob.mlir"), "w") as f:
+        f.write(f"""
+module attributes {{qc.external_weights = [{{symbol = "w3", path = "blob.bin", offset = 128 : i64, bytes = {EK * EN * 4} : i64}}]}} {{
+  memref.global "private" constant @w1 : {m} = {dense(w1)}
+  memref.global @w2 : {m} = uninitialized {{qc.external_path = "blob.bin", qc.external_offset = 128 : i64}}
+  memref.global @w3 : {m} = uninitialized
+  func.func @glob(%x: tensor<?x{EK}xf32>) -> tensor<?x{EN}xf32> {{
+    %c0 = arith.constant 0 : index
+    %zero = arith.constant 0.0 : f32
+    %d0 = tensor.dim %x, %c0 : tensor<?x{EK}xf32>
+    %e = tensor.empty(%d0) : tensor<?x{EN}xf32>
+    %y0 = linalg.fill ins(%zero : f32) outs(%e : tensor<?x{EN}xf32>) -> tensor<?x{EN}xf32>
+{mm}
+    return %y3 : tensor<?x{EN}xf32>
+  }}
 }}
 """)
 
@@ -394,13 +439,14 @@ def main():
     s = sub.add_parser("bad-npy"); s.add_argument("file"); s.add_argument("mode")
     s = sub.add_parser("gen-external"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
     s.add_argument("--path", default="blob.bin"); s.add_argument("--offset", type=int, default=128)
+    s = sub.add_parser("gen-globals"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("gen-calib"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("check-stats"); s.add_argument("stats"); s.add_argument("--model", required=True)
     s.add_argument("sets", nargs="+")
     args = p.parse_args()
     {"gen-model": gen_model, "gen-inputs": gen_inputs, "check": check,
      "qcw-info": qcw_info, "so-check": so_check, "corrupt": corrupt,
-     "bad-npy": bad_npy, "gen-calib": gen_calib, "gen-external": gen_external, "check-stats": check_stats}[args.cmd](args)
+     "bad-npy": bad_npy, "gen-calib": gen_calib, "gen-external": gen_external, "gen-globals": gen_globals, "check-stats": check_stats}[args.cmd](args)
 
 
 if __name__ == "__main__":
