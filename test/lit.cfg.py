@@ -49,3 +49,6 @@ config.substitutions.append(("%qc_libdir", os.path.join(config.quant_obj_root, "
 config.substitutions.append(
     ("%qctest", (config.python_executable or "python3") + " "
      + os.path.join(config.quant_src_root, "test", "Integration", "Inputs", "qctest.py")))
+# Tests of qc ops through quant-compile need the host lowering pipeline.
+if os.path.exists(os.path.join(config.quant_src_root, "lib", "Pipelines", "HostPipeline.cpp")):
+    config.available_features.add("host-pipeline")

@@ -124,6 +124,26 @@ module {{
     }} -> tensor<?x16xi32>
     return %r : tensor<?x16xi32>
   }}
+
+  // f16 and i64 tensors across the ABI: (f32(x), 2 * y + 1).
+  func.func @widen(%x: tensor<?x8xf16>, %y: tensor<?x8xi64>) -> (tensor<?x8xf32>, tensor<?x8xi64>) {{
+    %c0 = arith.constant 0 : index
+    %d0 = tensor.dim %x, %c0 : tensor<?x8xf16>
+    %one = arith.constant 1 : i64
+    %two = arith.constant 2 : i64
+    %e = tensor.empty(%d0) : tensor<?x8xf32>
+    %f = tensor.empty(%d0) : tensor<?x8xi64>
+    %r:2 = linalg.generic {{indexing_maps = [#id2, #id2, #id2, #id2],
+        iterator_types = ["parallel", "parallel"]}}
+        ins(%x, %y : tensor<?x8xf16>, tensor<?x8xi64>) outs(%e, %f : tensor<?x8xf32>, tensor<?x8xi64>) {{
+      ^bb0(%a: f16, %b: i64, %o: f32, %p: i64):
+        %w = arith.extf %a : f16 to f32
+        %m = arith.muli %b, %two : i64
+        %t = arith.addi %m, %one : i64
+        linalg.yield %w, %t : f32, i64
+    }} -> (tensor<?x8xf32>, tensor<?x8xi64>)
+    return %r#0, %r#1 : tensor<?x8xf32>, tensor<?x8xi64>
+  }}
 }}
 """
     with open(os.path.join(args.out, "model.mlir"), "w") as f:
@@ -141,14 +161,24 @@ def gen_inputs(args):
         ins = [rng.standard_normal((b * s, K)).astype(np.float32)]
     elif args.function == "iscale":
         ins = [rng.integers(-128, 128, (b * s, 16)).astype(np.int8)]
+    elif args.function == "widen":
+        ins = [rng.standard_normal((b * s, 8)).astype(np.float16),
+               rng.integers(-2**40, 2**40, (b * s, 8)).astype(np.int64)]
     elif args.function in ("ext", "glob"):
         ins = [rng.standard_normal((b * s, EK)).astype(np.float32)]
+    elif args.function == "observe":
+        ins = [rng.standard_normal((b, s, 16)).astype(np.float32) * 3]
     elif args.function == "calib":
         ins = [rng.standard_normal((b, s, CK)).astype(np.float32) * 3]
     else:
         sys.exit("unknown function " + args.function)
     for i, a in enumerate(ins):
-        np.save(os.path.join(args.out, "in_%d.npy" % i), a)
+        path = os.path.join(args.out, "in_%d.npy" % i)
+        if args.npy_version == 1:
+            np.save(path, a)
+        else:
+            with open(path, "wb") as f:
+                np.lib.format.write_array(f, a, version=(args.npy_version, 0))
 
 
 def reference(model, function, ins):
@@ -163,6 +193,8 @@ def reference(model, function, ins):
         return [ins[0].astype(np.float64) @ w + small[3]]
     if function == "ext":
         return [ins[0].astype(np.float64) @ w]
+    if function == "widen":
+        return [ins[0].astype(np.float64), ins[1] * 2 + 1]
     if function == "glob":
         w1 = np.load(os.path.join(model, "w1.npy")).astype(np.float64)
         w2 = np.load(os.path.join(model, "w2.npy")).astype(np.float64)
@@ -422,6 +454,32 @@ def check_stats(args):
           % x.shape[0])
 
 
+def check_observe(args):
+    """Stats of observe.mlir: qc.observe on x (hessian; 99th percentile)
+    and on y = 2x."""
+    stats = json.load(open(args.stats))
+    x = np.concatenate([np.load(os.path.join(d, "in_0.npy")).reshape(-1, 16)
+                        for d in args.sets])
+    layers = stats["layers"]
+    assert sorted(layers) == ["blk0.p", "blk0.q", "blk0.y"], sorted(layers)
+    for name, data in (("blk0.q", x), ("blk0.p", x), ("blk0.y", 2 * x)):
+        layer = layers[name]
+        assert layer["channels"] == 16 and layer["tokens"] == x.shape[0], layer
+        assert np.array_equal(np.array(layer["absmax"], np.float32),
+                              np.abs(data).max(axis=0)), name
+    q = layers["blk0.q"]
+    hb = os.path.join(os.path.dirname(args.stats), q["hessian"]["file"])
+    h = np.fromfile(hb, "<f8", offset=q["hessian"]["offset"], count=256).reshape(16, 16)
+    x64 = x.astype(np.float64)
+    assert np.allclose(h, x64.T @ x64, rtol=1e-12, atol=1e-12)
+    p = layers["blk0.p"]
+    assert p["percentile"] == 99.0 and "hessian" not in p
+    assert np.allclose(p["pmax"], np.percentile(np.abs(x64), 99.0, axis=0),
+                       rtol=1e-12, atol=0)
+    assert "pmax" not in layers["blk0.y"] and "hessian" not in layers["blk0.y"]
+    print("observe stats OK: %d tokens" % x.shape[0])
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -429,6 +487,7 @@ def main():
     s = sub.add_parser("gen-inputs"); s.add_argument("out"); s.add_argument("--function", required=True)
     s.add_argument("--seed", type=int, default=1); s.add_argument("--batch", type=int, default=2)
     s.add_argument("--seq", type=int, default=3)
+    s.add_argument("--npy-version", type=int, default=1, choices=[1, 2, 3])
     s = sub.add_parser("check"); s.add_argument("--model", required=True); s.add_argument("--function", required=True)
     s.add_argument("--inputs", required=True); s.add_argument("--outputs", required=True)
     s.add_argument("--rtol", type=float, default=1e-5); s.add_argument("--atol", type=float, default=1e-4)
@@ -440,13 +499,14 @@ def main():
     s = sub.add_parser("gen-external"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
     s.add_argument("--path", default="blob.bin"); s.add_argument("--offset", type=int, default=128)
     s = sub.add_parser("gen-globals"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
+    s = sub.add_parser("check-observe"); s.add_argument("stats"); s.add_argument("sets", nargs="+")
     s = sub.add_parser("gen-calib"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("check-stats"); s.add_argument("stats"); s.add_argument("--model", required=True)
     s.add_argument("sets", nargs="+")
     args = p.parse_args()
     {"gen-model": gen_model, "gen-inputs": gen_inputs, "check": check,
      "qcw-info": qcw_info, "so-check": so_check, "corrupt": corrupt,
-     "bad-npy": bad_npy, "gen-calib": gen_calib, "gen-external": gen_external, "gen-globals": gen_globals, "check-stats": check_stats}[args.cmd](args)
+     "bad-npy": bad_npy, "gen-calib": gen_calib, "gen-external": gen_external, "gen-globals": gen_globals, "check-observe": check_observe, "check-stats": check_stats}[args.cmd](args)
 
 
 if __name__ == "__main__":
