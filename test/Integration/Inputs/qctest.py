@@ -161,6 +161,8 @@ def gen_inputs(args):
         ins = [rng.standard_normal((b * s, K)).astype(np.float32)]
     elif args.function == "iscale":
         ins = [rng.integers(-128, 128, (b * s, 16)).astype(np.int8)]
+    elif args.function == "linear":
+        ins = [rng.standard_normal((b, s, LK)).astype(np.float32)]
     elif args.function == "widen":
         ins = [rng.standard_normal((b * s, 8)).astype(np.float16),
                rng.integers(-2**40, 2**40, (b * s, 8)).astype(np.int64)]
@@ -193,6 +195,9 @@ def reference(model, function, ins):
         return [ins[0].astype(np.float64) @ w + small[3]]
     if function == "ext":
         return [ins[0].astype(np.float64) @ w]
+    if function == "linear":
+        ld = lambda n: np.load(os.path.join(model, n + ".npy")).astype(np.float64)
+        return [(ins[0].astype(np.float64) @ ld("w1").T + ld("b1")) @ ld("w2").T]
     if function == "widen":
         return [ins[0].astype(np.float64), ins[1] * 2 + 1]
     if function == "glob":
@@ -354,6 +359,36 @@ module attributes {{qc.external_weights = [{{symbol = "w3", path = "blob.bin", o
 """)
 
 
+LK, LN = 48, 40
+
+
+def gen_linear(args):
+    """linear.mlir: two float qc.linear layers, one weight from a file
+    (qc.external_weight), one a dense constant; y = (x W1^T + b1) W2^T."""
+    rng = np.random.default_rng(args.seed)
+    w1 = rng.standard_normal((LN, LK)).astype(np.float32)
+    b1 = rng.standard_normal(LN).astype(np.float32)
+    w2 = rng.standard_normal((LK, LN)).astype(np.float32)
+    os.makedirs(args.out, exist_ok=True)
+    for name, a in (("w1", w1), ("b1", b1), ("w2", w2)):
+        np.save(os.path.join(args.out, name + ".npy"), a)
+    with open(os.path.join(args.out, "weights.bin"), "wb") as f:
+        f.write(b"\0" * 64 + w1.tobytes())
+    with open(os.path.join(args.out, "linear.mlir"), "w") as f:
+        f.write(f"""
+func.func @linear(%x: tensor<?x?x{LK}xf32>) -> tensor<?x?x{LK}xf32> {{
+  %w1 = qc.external_weight "weights.bin" offset 64 : tensor<{LN}x{LK}xf32>
+  %b1 = arith.constant {dense(b1)} : tensor<{LN}xf32>
+  %w2 = arith.constant {dense(w2)} : tensor<{LK}x{LN}xf32>
+  %h = qc.linear %x, %w1, %b1 {{layer = "l1"}}
+      : (tensor<?x?x{LK}xf32>, tensor<{LN}x{LK}xf32>, tensor<{LN}xf32>) -> tensor<?x?x{LN}xf32>
+  %y = qc.linear %h, %w2 {{layer = "l2"}}
+      : (tensor<?x?x{LN}xf32>, tensor<{LK}x{LN}xf32>) -> tensor<?x?x{LK}xf32>
+  return %y : tensor<?x?x{LK}xf32>
+}}
+""")
+
+
 # --- calibration ------------------------------------------------------------
 CK, CN = 16, 24
 
@@ -500,13 +535,14 @@ def main():
     s.add_argument("--path", default="blob.bin"); s.add_argument("--offset", type=int, default=128)
     s = sub.add_parser("gen-globals"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("check-observe"); s.add_argument("stats"); s.add_argument("sets", nargs="+")
+    s = sub.add_parser("gen-linear"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("gen-calib"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("check-stats"); s.add_argument("stats"); s.add_argument("--model", required=True)
     s.add_argument("sets", nargs="+")
     args = p.parse_args()
     {"gen-model": gen_model, "gen-inputs": gen_inputs, "check": check,
      "qcw-info": qcw_info, "so-check": so_check, "corrupt": corrupt,
-     "bad-npy": bad_npy, "gen-calib": gen_calib, "gen-external": gen_external, "gen-globals": gen_globals, "check-observe": check_observe, "check-stats": check_stats}[args.cmd](args)
+     "bad-npy": bad_npy, "gen-calib": gen_calib, "gen-external": gen_external, "gen-globals": gen_globals, "gen-linear": gen_linear, "check-observe": check_observe, "check-stats": check_stats}[args.cmd](args)
 
 
 if __name__ == "__main__":
