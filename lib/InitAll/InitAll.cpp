@@ -5,7 +5,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/InitAll.h"
+#include "qc/Conversion/Passes.h"
+#include "qc/Conversion/QCToNVVM/Passes.h"
 #include "qc/Dialect/QC/IR/QC.h"
+#include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Pipelines/Pipelines.h"
+#include "qc/Target/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -44,4 +49,12 @@ void qc::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
 }
 
-void qc::registerAllPasses() { mlir::registerAllPasses(); }
+void qc::registerAllPasses() {
+  mlir::registerAllPasses();
+  mlir::qc::registerQCPasses();
+  qc::registerQCPipelines();
+  qc::registerQCConversionPasses();
+  qc::registerHostLoweringPipeline();
+  mlir::qc::registerQCToNVVMPasses();
+  qc::registerQCTargetPasses();
+}

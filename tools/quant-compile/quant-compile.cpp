@@ -193,7 +193,6 @@ static std::string headerGuard(llvm::StringRef prefix) {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   qc::registerAllPasses();
-  qc::registerQCTargetPasses();
   std::vector<char *> args;
   for (int i = 0; i < argc; ++i) {
     llvm::StringRef arg = argv[i];

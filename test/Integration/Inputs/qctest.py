@@ -232,6 +232,21 @@ def check(args):
         print("output %d OK shape=%s" % (i, "x".join(map(str, out.shape))))
 
 
+def check_quantized(args):
+    """A quantized module approximates the float64 reference: relative
+    Frobenius error in (min, max] (min > 0: it really was quantized)."""
+    ins = [np.load(os.path.join(args.inputs, f)) for f in
+           sorted(f for f in os.listdir(args.inputs) if f.startswith("in_"))]
+    ref = reference(args.model, args.function, ins)[0]
+    out = np.load(os.path.join(args.outputs, "out_0.npy")).astype(np.float64)
+    if out.shape != ref.shape:
+        sys.exit("shape %s, expected %s" % (out.shape, ref.shape))
+    rel = np.linalg.norm(out - ref) / np.linalg.norm(ref)
+    if not (args.min_rel < rel <= args.max_rel):
+        sys.exit("relative error %.3g outside (%g, %g]" % (rel, args.min_rel, args.max_rel))
+    print("quantized output OK: relative error in (%g, %g]" % (args.min_rel, args.max_rel))
+
+
 def qcw_info(args):
     """Independent reader of the .qcw header/table (docs/module-format.md)."""
     data = open(args.file, "rb").read()
@@ -526,6 +541,10 @@ def main():
     s = sub.add_parser("check"); s.add_argument("--model", required=True); s.add_argument("--function", required=True)
     s.add_argument("--inputs", required=True); s.add_argument("--outputs", required=True)
     s.add_argument("--rtol", type=float, default=1e-5); s.add_argument("--atol", type=float, default=1e-4)
+    s = sub.add_parser("check-quantized"); s.add_argument("--model", required=True)
+    s.add_argument("--function", required=True); s.add_argument("--inputs", required=True)
+    s.add_argument("--outputs", required=True); s.add_argument("--max-rel", type=float, required=True)
+    s.add_argument("--min-rel", type=float, required=True)
     s = sub.add_parser("qcw-info"); s.add_argument("file"); s.add_argument("--expect-npy")
     s = sub.add_parser("so-check"); s.add_argument("so"); s.add_argument("npy")
     s = sub.add_parser("corrupt"); s.add_argument("file"); s.add_argument("mode")
@@ -541,7 +560,7 @@ def main():
     s.add_argument("sets", nargs="+")
     args = p.parse_args()
     {"gen-model": gen_model, "gen-inputs": gen_inputs, "check": check,
-     "qcw-info": qcw_info, "so-check": so_check, "corrupt": corrupt,
+     "qcw-info": qcw_info, "check-quantized": check_quantized, "so-check": so_check, "corrupt": corrupt,
      "bad-npy": bad_npy, "gen-calib": gen_calib, "gen-external": gen_external, "gen-globals": gen_globals, "gen-linear": gen_linear, "check-observe": check_observe, "check-stats": check_stats}[args.cmd](args)
 
 

@@ -1,0 +1,76 @@
+//===- Passes.td - qc conversion passes --------------------*- tablegen -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_CONVERSION_PASSES_TD
+#define QC_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lower every qc op to linalg/tensor/vector/arith/math/scf on tensors";
+  let description = [{
+    Host lowering of the qc dialect with reference semantics (see
+    docs/host-lowering.md). Activations with any leading shape are collapsed
+    to [M, K] (M dynamic), computed, and expanded back.
+
+    - `qc.linear`, `qc.wo_matmul`, `qc.int8_matmul` become explicit
+      register-blocked, vectorized scf loops over tensors (see
+      `qc/Conversion/QCToLinalg/MatmulKernels.h`): the quantized weight is
+      dequantized chunk by chunk inside the loop, never materialized.
+      `#qc.kernel<adaptive, threshold = T>` becomes an `scf.if` on M.
+    - norms, smooth, quantize/dequantize of activations and
+      `qc.dequantize_weight` become `linalg.generic` ops.
+    - `qc.external_weight` becomes a public `memref.global` (uninitialized;
+      the loader fills it from the file) read through
+      `bufferization.to_tensor`.
+    - `qc.observe` becomes a call to the runtime's `qcrt_observe` on a
+      contiguous f32 copy of the rows.
+
+    Example:
+
+    ```mlir
+    %y = qc.wo_matmul %x, %pw {layer = "up"}
+        : tensor<?x64xf32>, !qc.packed<32x64xi4> -> tensor<?x32xf32>
+    // becomes scf.for loops over N blocks, M rows and K chunks whose body
+    // loads vector<8xi8>, unpacks two nibbles per byte, converts, scales
+    // and accumulates with vector.fma.
+    ```
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::bufferization::BufferizationDialect",
+    "mlir::func::FuncDialect", "mlir::LLVM::LLVMDialect",
+    "mlir::linalg::LinalgDialect", "mlir::math::MathDialect",
+    "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect", "mlir::vector::VectorDialect"
+  ];
+}
+
+def QCHostPrepareFunctions : Pass<"qc-host-prepare-functions", "mlir::ModuleOp"> {
+  let summary = "Give public functions a C interface and read-only tensor arguments";
+  let description = [{
+    Run before bufferization by `qc-lower-to-host`. Every public
+    `func.func` definition gets `llvm.emit_c_interface` (so the C entry
+    point is `_mlir_ciface_<name>`), and each of its tensor arguments gets
+    `bufferization.writable = false` so the lowered code never writes into
+    caller buffers. Aggregated linalg ops (`linalg.softmax`) are decomposed
+    into generics here so that they bufferize and lower to loops.
+
+    Example:
+
+    ```mlir
+    func.func @f(%x: tensor<?x4xf32>) -> tensor<?x4xf32>
+    // becomes
+    func.func @f(%x: tensor<?x4xf32> {bufferization.writable = false})
+        -> tensor<?x4xf32> attributes {llvm.emit_c_interface}
+    ```
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+#endif // QC_CONVERSION_PASSES_TD

@@ -1,0 +1,665 @@
+//===- Patterns.cpp - qc op lowering patterns for the host ------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// One OpConversionPattern per qc op. Activations are collapsed to [M, K],
+// computed, and expanded back; matmuls use the blocked kernels of
+// MatmulKernels.cpp, everything else linalg.generic.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Utils.h"
+#include "qc/Conversion/QCToLinalg/QCToLinalg.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::qc;
+using namespace ::qc::detail;
+using ::qc::MatmulKernelSpec;
+using ::qc::PackedWeightAccess;
+using ::qc::RowChunkLoader;
+
+namespace {
+
+Value cIdx(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+Value cF32(OpBuilder &b, Location loc, double v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+}
+
+/// Loader of row chunks of a float [rows, K] tensor, converted to f32.
+RowChunkLoader floatRowLoader(Value t, int64_t vl) {
+  return [t, vl](OpBuilder &b, Location loc, Value row, Value k0) -> Value {
+    Type elem = cast<RankedTensorType>(t.getType()).getElementType();
+    Value v = vector::TransferReadOp::create(
+        b, loc, VectorType::get({vl}, elem), t, ValueRange{row, k0},
+        std::nullopt, ArrayRef<bool>{true});
+    return castFloat(b, loc, v, b.getF32Type());
+  };
+}
+
+/// Activation scales are per tensor when shaped [1] (even where a [?, K]
+/// input makes that shape also match the leading shape), else per token.
+bool isPerTokenScales(RankedTensorType input, RankedTensorType scales) {
+  bool perTensor = scales.getRank() == 1 && scales.getDimSize(0) == 1;
+  return !perTensor && scales.getRank() == input.getRank() - 1;
+}
+
+/// Adds bias[n] (if any) to the f32 value `v` and casts to `outElem`.
+Value biasAndCast(OpBuilder &b, Location loc, Value v, Value bias, Value n,
+                  Type outElem) {
+  if (bias) {
+    Value bn = tensor::ExtractOp::create(b, loc, bias, ValueRange{n});
+    v = arith::AddFOp::create(b, loc, v, castFloat(b, loc, bn, b.getF32Type()));
+  }
+  return castFloat(b, loc, v, outElem);
+}
+
+/// The weight-only kernel: y = x * dequant(W)^T (+ b), x [M, K] float.
+Value buildWeightOnlyKernel(OpBuilder &b, Location loc,
+                            const PackedWeightAccess &w, Value x, Value bias,
+                            Type outElem) {
+  int64_t vl = w.chooseVectorWidth(16);
+  MatmulKernelSpec spec;
+  spec.n = w.n;
+  spec.k = w.k;
+  spec.vectorWidth = vl;
+  spec.loadLhs = floatRowLoader(x, vl);
+  bool scaleOutside = w.rowConstantScale();
+  spec.loadRhs = [w, vl, scaleOutside](OpBuilder &b, Location loc, Value n,
+                                       Value k0) {
+    return w.loadDequantized(b, loc, n, k0, vl, /*applyScale=*/!scaleOutside);
+  };
+  spec.epilogue = [w, bias, outElem, scaleOutside](
+                      OpBuilder &b, Location loc, Value acc, Value m, Value n) {
+    if (scaleOutside)
+      acc = arith::MulFOp::create(b, loc, acc,
+                                  w.scaleAt(b, loc, n, cIdx(b, loc, 0)));
+    return biasAndCast(b, loc, acc, bias, n, outElem);
+  };
+  Value init = emptyRows(b, loc, x, w.n, outElem);
+  Value m = tensor::DimOp::create(b, loc, x, 0);
+  return ::qc::buildBlockedMatmul(b, loc, spec, m, init);
+}
+
+/// The INT8 kernel: y = (sum q_x q_w) * s_x * s_w (+ b), q_x [M, K] i8,
+/// `xScales` [M] (per token) or [1] (per tensor).
+Value buildInt8Kernel(OpBuilder &b, Location loc, const PackedWeightAccess &w,
+                      Value q, Value xScales, bool perToken, Value bias,
+                      Type outElem) {
+  int64_t vl = w.chooseVectorWidth(16);
+  MatmulKernelSpec spec;
+  spec.n = w.n;
+  spec.k = w.k;
+  spec.vectorWidth = vl;
+  spec.integer = true;
+  spec.loadLhs = [q, vl](OpBuilder &b, Location loc, Value row, Value k0) {
+    Value v = vector::TransferReadOp::create(
+        b, loc, VectorType::get({vl}, b.getI8Type()), q, ValueRange{row, k0},
+        std::nullopt, ArrayRef<bool>{true});
+    return arith::ExtSIOp::create(b, loc, VectorType::get({vl}, b.getI32Type()),
+                                  v)
+        .getResult();
+  };
+  spec.loadRhs = [w, vl](OpBuilder &b, Location loc, Value n, Value k0) {
+    return w.loadInt32(b, loc, n, k0, vl);
+  };
+  spec.epilogue = [=](OpBuilder &b, Location loc, Value acc, Value m, Value n) {
+    Value v = arith::SIToFPOp::create(b, loc, b.getF32Type(), acc);
+    Value sx = tensor::ExtractOp::create(
+        b, loc, xScales, ValueRange{perToken ? m : cIdx(b, loc, 0)});
+    v = arith::MulFOp::create(b, loc, v, sx);
+    v = arith::MulFOp::create(b, loc, v, w.scaleAt(b, loc, n, cIdx(b, loc, 0)));
+    return biasAndCast(b, loc, v, bias, n, outElem);
+  };
+  Value init = emptyRows(b, loc, q, w.n, outElem);
+  Value m = tensor::DimOp::create(b, loc, q, 0);
+  return ::qc::buildBlockedMatmul(b, loc, spec, m, init);
+}
+
+/// Returns the access to the packed weight `v` or fails with a diagnostic
+/// reason (the pass reports it before conversion).
+FailureOr<PackedWeightAccess> getAccess(Value v, std::string &reason) {
+  PackedWeightOp def = getPackedWeightDef(v);
+  if (!def) {
+    reason = "weight must be produced by qc.packed_weight";
+    return failure();
+  }
+  return PackedWeightAccess::get(def, reason);
+}
+
+//===----------------------------------------------------------------------===//
+// Matmuls
+//===----------------------------------------------------------------------===//
+
+struct LinearOpLowering : OpConversionPattern<LinearOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(LinearOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto wType = op.getWeight().getType();
+    Type outElem = op.getType().getElementType();
+    Value x = collapseToRows(rewriter, loc, adaptor.getInput());
+    int64_t vl = chooseFloatVectorWidth(wType.getDimSize(1));
+    MatmulKernelSpec spec;
+    spec.n = wType.getDimSize(0);
+    spec.k = wType.getDimSize(1);
+    spec.vectorWidth = vl;
+    spec.loadLhs = floatRowLoader(x, vl);
+    spec.loadRhs = floatRowLoader(adaptor.getWeight(), vl);
+    Value bias = adaptor.getBias();
+    spec.epilogue = [bias, outElem](OpBuilder &b, Location loc, Value acc,
+                                    Value, Value n) {
+      return biasAndCast(b, loc, acc, bias, n, outElem);
+    };
+    Value init = emptyRows(rewriter, loc, x, spec.n, outElem);
+    Value m = tensor::DimOp::create(rewriter, loc, x, 0);
+    Value y = ::qc::buildBlockedMatmul(rewriter, loc, spec, m, init);
+    rewriter.replaceOp(
+        op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
+    return success();
+  }
+};
+
+struct WeightOnlyMatmulOpLowering : OpConversionPattern<WeightOnlyMatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(WeightOnlyMatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    std::string reason;
+    FailureOr<PackedWeightAccess> w = getAccess(op.getWeight(), reason);
+    if (failed(w))
+      return rewriter.notifyMatchFailure(op, reason);
+    Location loc = op.getLoc();
+    Type outElem = op.getType().getElementType();
+    Value x = collapseToRows(rewriter, loc, adaptor.getInput());
+    Value bias = adaptor.getBias();
+    Value y;
+    KernelAttr kernel = op.getKernelAttr();
+    if (kernel && kernel.getKind() == KernelKind::Adaptive) {
+      // M < T: weight-only; M >= T: per-token INT8 activations, same weight.
+      Value m = tensor::DimOp::create(rewriter, loc, x, 0);
+      Value small =
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, m,
+                                cIdx(rewriter, loc, kernel.getThreshold()));
+      Type yType = RankedTensorType::get({ShapedType::kDynamic, w->n}, outElem);
+      auto ifOp = scf::IfOp::create(
+          rewriter, loc, small,
+          [&](OpBuilder &b, Location loc) {
+            Value r = buildWeightOnlyKernel(b, loc, *w, x, bias, outElem);
+            scf::YieldOp::create(
+                b, loc, tensor::CastOp::create(b, loc, yType, r).getResult());
+          },
+          [&](OpBuilder &b, Location loc) {
+            auto [q, s] = quantizeRowsDynamic(b, loc, x);
+            Value r = buildInt8Kernel(b, loc, *w, q, s, /*perToken=*/true, bias,
+                                      outElem);
+            scf::YieldOp::create(
+                b, loc, tensor::CastOp::create(b, loc, yType, r).getResult());
+          });
+      y = ifOp.getResult(0);
+    } else {
+      y = buildWeightOnlyKernel(rewriter, loc, *w, x, bias, outElem);
+    }
+    rewriter.replaceOp(
+        op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
+    return success();
+  }
+};
+
+struct Int8MatmulOpLowering : OpConversionPattern<Int8MatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(Int8MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    std::string reason;
+    FailureOr<PackedWeightAccess> w = getAccess(op.getWeight(), reason);
+    if (failed(w))
+      return rewriter.notifyMatchFailure(op, reason);
+    if (!w->scheme.getSymmetric() || !w->rowConstantScale())
+      return rewriter.notifyMatchFailure(op, "weight must be symmetric with "
+                                             "per-channel/per-tensor scales");
+    Location loc = op.getLoc();
+    auto inType = op.getInput().getType();
+    bool perToken = isPerTokenScales(inType, op.getInputScales().getType());
+    Value q = collapseToRows(rewriter, loc, adaptor.getInput());
+    Value s = adaptor.getInputScales();
+    if (perToken)
+      s = collapseLeading(rewriter, loc, s);
+    Value y = buildInt8Kernel(rewriter, loc, *w, q, s, perToken,
+                              adaptor.getBias(), op.getType().getElementType());
+    rewriter.replaceOp(
+        op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+struct DequantizeWeightOpLowering : OpConversionPattern<DequantizeWeightOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(DequantizeWeightOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    std::string reason;
+    FailureOr<PackedWeightAccess> w = getAccess(op.getWeight(), reason);
+    if (failed(w))
+      return rewriter.notifyMatchFailure(op, reason);
+    Location loc = op.getLoc();
+    Type elem = op.getType().getElementType();
+    int64_t vl = w->chooseVectorWidth(16);
+    Value init =
+        tensor::EmptyOp::create(rewriter, loc, op.getType().getShape(), elem);
+    auto rows = scf::ForOp::create(
+        rewriter, loc, cIdx(rewriter, loc, 0), cIdx(rewriter, loc, w->n),
+        cIdx(rewriter, loc, 1), ValueRange{init},
+        [&](OpBuilder &b, Location loc, Value n, ValueRange iter) {
+          auto cols = scf::ForOp::create(
+              b, loc, cIdx(b, loc, 0), cIdx(b, loc, w->k), cIdx(b, loc, vl),
+              iter, [&](OpBuilder &b, Location loc, Value k0, ValueRange it) {
+                Value v = w->loadDequantized(b, loc, n, k0, vl, true);
+                v = castFloat(b, loc, v, elem);
+                Value r = vector::TransferWriteOp::create(b, loc, v, it[0],
+                                                          ValueRange{n, k0},
+                                                          ArrayRef<bool>{true})
+                              .getResult();
+                scf::YieldOp::create(b, loc, r);
+              });
+          scf::YieldOp::create(b, loc, cols.getResult(0));
+        });
+    rewriter.replaceOp(op, rows.getResult(0));
+    return success();
+  }
+};
+
+struct ExternalWeightOpLowering : OpConversionPattern<ExternalWeightOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ExternalWeightOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto module = op->getParentOfType<ModuleOp>();
+    if (!module)
+      return rewriter.notifyMatchFailure(op, "not inside a module");
+    auto tType = op.getType();
+    auto mType = MemRefType::get(tType.getShape(), tType.getElementType());
+    // One global per (path, offset, type).
+    memref::GlobalOp global;
+    for (auto g : module.getOps<memref::GlobalOp>()) {
+      auto path = g->getAttrOfType<StringAttr>("qc.external_path");
+      auto offset = g->getAttrOfType<IntegerAttr>("qc.external_offset");
+      if (path && offset && path.getValue() == op.getPath() &&
+          offset.getInt() == static_cast<int64_t>(op.getOffset()) &&
+          g.getType() == mType) {
+        global = g;
+        break;
+      }
+    }
+    if (!global) {
+      unsigned id = 0;
+      std::string name;
+      do {
+        name = "qc_external_" + std::to_string(id++);
+      } while (module.lookupSymbol(name));
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(module.getBody());
+      global = memref::GlobalOp::create(
+          rewriter, op.getLoc(), name, /*sym_visibility=*/nullptr, mType,
+          rewriter.getUnitAttr(), /*constant=*/false,
+          rewriter.getI64IntegerAttr(64));
+      global->setAttr("qc.external_path", op.getPathAttr());
+      global->setAttr("qc.external_offset", op.getOffsetAttr());
+      // The manifest the weight loader reads (survives to the LLVM dialect).
+      SmallVector<Attribute> entries;
+      if (auto old = module->getAttrOfType<ArrayAttr>("qc.external_weights"))
+        entries.append(old.begin(), old.end());
+      int64_t bytes =
+          mType.getNumElements() * mType.getElementTypeBitWidth() / 8;
+      entries.push_back(rewriter.getDictionaryAttr({
+          rewriter.getNamedAttr("symbol", rewriter.getStringAttr(name)),
+          rewriter.getNamedAttr("path", op.getPathAttr()),
+          rewriter.getNamedAttr("offset", op.getOffsetAttr()),
+          rewriter.getNamedAttr("bytes", rewriter.getI64IntegerAttr(bytes)),
+          rewriter.getNamedAttr("type", TypeAttr::get(tType)),
+      }));
+      module->setAttr("qc.external_weights", rewriter.getArrayAttr(entries));
+    }
+    Value m = memref::GetGlobalOp::create(rewriter, op.getLoc(), mType,
+                                          global.getSymName());
+    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+        op, tType, m, /*restrict=*/true, /*writable=*/false);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Norms and activations
+//===----------------------------------------------------------------------===//
+
+AffineMap idMap(MLIRContext *ctx) {
+  return AffineMap::getMultiDimIdentityMap(2, ctx);
+}
+AffineMap rowMap(MLIRContext *ctx) {
+  return AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
+}
+AffineMap colMap(MLIRContext *ctx) {
+  return AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
+}
+
+struct RMSNormOpLowering : OpConversionPattern<RMSNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(RMSNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    Value x = collapseToRows(rewriter, loc, adaptor.getInput());
+    int64_t k = op.getType().getShape().back();
+    Type elem = op.getType().getElementType();
+    Value sumsq =
+        rowReduce(rewriter, loc, x, cF32(rewriter, loc, 0), false,
+                  [](OpBuilder &b, Location loc, Value v, ValueRange) -> Value {
+                    return arith::MulFOp::create(b, loc, v, v);
+                  });
+    double eps = op.getEpsilon().convertToDouble();
+    Value y = buildGeneric(
+        rewriter, loc, {x, sumsq, adaptor.getWeight()},
+        {idMap(ctx), rowMap(ctx), colMap(ctx)},
+        emptyRows(rewriter, loc, x, k, elem), idMap(ctx), 2, 0,
+        [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+          Value xf = castFloat(b, loc, a[0], b.getF32Type());
+          Value ms = arith::DivFOp::create(b, loc, a[1], cF32(b, loc, k));
+          Value rms = math::SqrtOp::create(
+              b, loc, arith::AddFOp::create(b, loc, ms, cF32(b, loc, eps)));
+          Value v = arith::DivFOp::create(b, loc, xf, rms);
+          v = arith::MulFOp::create(b, loc, v,
+                                    castFloat(b, loc, a[2], b.getF32Type()));
+          return castFloat(b, loc, v, elem);
+        });
+    rewriter.replaceOp(
+        op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
+    return success();
+  }
+};
+
+struct LayerNormOpLowering : OpConversionPattern<LayerNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(LayerNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    Value x = collapseToRows(rewriter, loc, adaptor.getInput());
+    int64_t k = op.getType().getShape().back();
+    Type elem = op.getType().getElementType();
+    Value sum =
+        rowReduce(rewriter, loc, x, cF32(rewriter, loc, 0), false,
+                  [](OpBuilder &, Location, Value v, ValueRange) { return v; });
+    AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
+    Value mean = buildGeneric(
+        rewriter, loc, {sum}, {id1},
+        emptyRows(rewriter, loc, x, -1, rewriter.getF32Type()), id1, 1, 0,
+        [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+          return arith::DivFOp::create(b, loc, a[0], cF32(b, loc, k));
+        });
+    // Two-pass variance: sum((x - mean)^2) / K.
+    Value sq = rowReduce(
+        rewriter, loc, x, cF32(rewriter, loc, 0), false,
+        [](OpBuilder &b, Location loc, Value v, ValueRange extra) -> Value {
+          Value d = arith::SubFOp::create(b, loc, v, extra[0]);
+          return arith::MulFOp::create(b, loc, d, d);
+        },
+        {mean});
+    double eps = op.getEpsilon().convertToDouble();
+    Value y = buildGeneric(
+        rewriter, loc, {x, mean, sq, adaptor.getWeight(), adaptor.getBias()},
+        {idMap(ctx), rowMap(ctx), rowMap(ctx), colMap(ctx), colMap(ctx)},
+        emptyRows(rewriter, loc, x, k, elem), idMap(ctx), 2, 0,
+        [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+          Type f32 = b.getF32Type();
+          Value xf = castFloat(b, loc, a[0], f32);
+          Value var = arith::DivFOp::create(b, loc, a[2], cF32(b, loc, k));
+          Value sd = math::SqrtOp::create(
+              b, loc, arith::AddFOp::create(b, loc, var, cF32(b, loc, eps)));
+          Value v = arith::DivFOp::create(
+              b, loc, arith::SubFOp::create(b, loc, xf, a[1]), sd);
+          v = arith::MulFOp::create(b, loc, v, castFloat(b, loc, a[3], f32));
+          v = arith::AddFOp::create(b, loc, v, castFloat(b, loc, a[4], f32));
+          return castFloat(b, loc, v, elem);
+        });
+    rewriter.replaceOp(
+        op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
+    return success();
+  }
+};
+
+struct SmoothOpLowering : OpConversionPattern<SmoothOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SmoothOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    Value x = collapseToRows(rewriter, loc, adaptor.getInput());
+    int64_t k = op.getType().getShape().back();
+    Type elem = op.getType().getElementType();
+    Value y = buildGeneric(
+        rewriter, loc, {x, adaptor.getScale()}, {idMap(ctx), colMap(ctx)},
+        emptyRows(rewriter, loc, x, k, elem), idMap(ctx), 2, 0,
+        [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+          Value v = arith::DivFOp::create(
+              b, loc, castFloat(b, loc, a[0], b.getF32Type()), a[1]);
+          return castFloat(b, loc, v, elem);
+        });
+    rewriter.replaceOp(
+        op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
+    return success();
+  }
+};
+
+struct QuantizeActOpLowering : OpConversionPattern<QuantizeActOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(QuantizeActOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = collapseToRows(rewriter, loc, adaptor.getInput());
+    Value q, s;
+    if (op.getMode() == ActMode::DynamicPerToken) {
+      std::tie(q, s) = quantizeRowsDynamic(rewriter, loc, x);
+      s = expandLeading(rewriter, loc, s, adaptor.getInput(),
+                        op.getScales().getType());
+    } else {
+      Value scale = cF32(rewriter, loc, op.getScale()->convertToDouble());
+      q = quantizeRows(rewriter, loc, x, scale);
+      Value init = tensor::EmptyOp::create(rewriter, loc, ArrayRef<int64_t>{1},
+                                           rewriter.getF32Type());
+      s = linalg::FillOp::create(rewriter, loc, ValueRange{scale},
+                                 ValueRange{init})
+              .getResult(0);
+      if (s.getType() != op.getScales().getType())
+        s = tensor::CastOp::create(rewriter, loc, op.getScales().getType(), s);
+    }
+    q = expandFromRows(rewriter, loc, q, adaptor.getInput(),
+                       op.getOutput().getType());
+    rewriter.replaceOp(op, {q, s});
+    return success();
+  }
+};
+
+struct DequantizeActOpLowering : OpConversionPattern<DequantizeActOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(DequantizeActOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    auto inType = op.getInput().getType();
+    bool perToken = isPerTokenScales(inType, op.getScales().getType());
+    Value q = collapseToRows(rewriter, loc, adaptor.getInput());
+    Value s = adaptor.getScales();
+    if (perToken)
+      s = collapseLeading(rewriter, loc, s);
+    int64_t k = inType.getShape().back();
+    Type elem = op.getType().getElementType();
+    AffineMap sMap =
+        perToken ? rowMap(ctx)
+                 : AffineMap::get(2, 0, {getAffineConstantExpr(0, ctx)}, ctx);
+    Value y = buildGeneric(
+        rewriter, loc, {q, s}, {idMap(ctx), sMap},
+        emptyRows(rewriter, loc, q, k, elem), idMap(ctx), 2, 0,
+        [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+          Value v = arith::SIToFPOp::create(b, loc, b.getF32Type(), a[0]);
+          v = arith::MulFOp::create(b, loc, v, a[1]);
+          return castFloat(b, loc, v, elem);
+        });
+    rewriter.replaceOp(
+        op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Calibration
+//===----------------------------------------------------------------------===//
+
+/// Declares (once) the runtime's observer and the private thunk that passes
+/// a contiguous f32 memref to it:
+///   void qcrt_observe(const char *layer, const float *data, int64_t rows,
+///                     int64_t cols, int32_t hessian, double percentile);
+/// The thunk takes the memref so that buffer deallocation frees the copy
+/// only after the call.
+func::FuncOp getObserveThunk(OpBuilder &rewriter, ModuleOp module,
+                             Location loc) {
+  MLIRContext *ctx = module.getContext();
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  Type i64 = IntegerType::get(ctx, 64), i32 = IntegerType::get(ctx, 32);
+  Type f64 = Float64Type::get(ctx);
+  if (auto thunk = module.lookupSymbol<func::FuncOp>("__qc_observe_thunk"))
+    return thunk;
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToEnd(module.getBody());
+  if (!module.lookupSymbol("qcrt_observe")) {
+    auto decl = func::FuncOp::create(
+        rewriter, loc, "qcrt_observe",
+        FunctionType::get(ctx, {ptr, ptr, i64, i64, i32, f64}, {}));
+    decl.setPrivate();
+  }
+  auto memTy = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic},
+                               Float32Type::get(ctx));
+  auto thunk =
+      func::FuncOp::create(rewriter, loc, "__qc_observe_thunk",
+                           FunctionType::get(ctx, {ptr, memTy, i32, f64}, {}));
+  thunk.setPrivate();
+  Block *entry = thunk.addEntryBlock();
+  rewriter.setInsertionPointToStart(entry);
+  Value mem = entry->getArgument(1);
+  auto md = memref::ExtractStridedMetadataOp::create(rewriter, loc, mem);
+  Value base =
+      memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, mem);
+  Value baseI = arith::IndexCastOp::create(rewriter, loc, i64, base);
+  Value p = LLVM::IntToPtrOp::create(rewriter, loc, ptr, baseI);
+  Value off = arith::IndexCastOp::create(rewriter, loc, i64, md.getOffset());
+  Value data = LLVM::GEPOp::create(rewriter, loc, ptr, Float32Type::get(ctx), p,
+                                   ValueRange{off});
+  Value rows = arith::IndexCastOp::create(rewriter, loc, i64, md.getSizes()[0]);
+  Value cols = arith::IndexCastOp::create(rewriter, loc, i64, md.getSizes()[1]);
+  func::CallOp::create(rewriter, loc, "qcrt_observe", TypeRange{},
+                       ValueRange{entry->getArgument(0), data, rows, cols,
+                                  entry->getArgument(2),
+                                  entry->getArgument(3)});
+  func::ReturnOp::create(rewriter, loc);
+  return thunk;
+}
+
+/// A NUL-terminated constant string global, reused per layer name.
+LLVM::GlobalOp getLayerNameGlobal(OpBuilder &rewriter, ModuleOp module,
+                                  Location loc, StringRef layer) {
+  std::string text = layer.str();
+  text.push_back('\0');
+  for (auto g : module.getOps<LLVM::GlobalOp>())
+    if (auto v = dyn_cast_or_null<StringAttr>(g.getValueOrNull()))
+      if (g.getSymName().starts_with("__qc_layer_") && v.getValue() == text)
+        return g;
+  unsigned id = 0;
+  std::string name;
+  do {
+    name = "__qc_layer_" + std::to_string(id++);
+  } while (module.lookupSymbol(name));
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToStart(module.getBody());
+  auto type = LLVM::LLVMArrayType::get(rewriter.getI8Type(), text.size());
+  return LLVM::GlobalOp::create(rewriter, loc, type, /*isConstant=*/true,
+                                LLVM::Linkage::Internal, name,
+                                rewriter.getStringAttr(text));
+}
+
+struct ObserveOpLowering : OpConversionPattern<ObserveOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ObserveOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto module = op->getParentOfType<ModuleOp>();
+    if (!module)
+      return rewriter.notifyMatchFailure(op, "not inside a module");
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    func::FuncOp thunk = getObserveThunk(rewriter, module, loc);
+    LLVM::GlobalOp name =
+        getLayerNameGlobal(rewriter, module, loc, op.getLayer());
+
+    // A fresh contiguous f32 copy of the rows.
+    Value x = collapseToRows(rewriter, loc, adaptor.getInput());
+    int64_t k = op.getInput().getType().getShape().back();
+    Value copy = buildGeneric(
+        rewriter, loc, {x}, {idMap(ctx)},
+        emptyRows(rewriter, loc, x, k, rewriter.getF32Type()), idMap(ctx), 2, 0,
+        [](OpBuilder &b, Location loc, ValueRange a) -> Value {
+          return castFloat(b, loc, a[0], b.getF32Type());
+        });
+    auto dynType = RankedTensorType::get(
+        {ShapedType::kDynamic, ShapedType::kDynamic}, rewriter.getF32Type());
+    copy = tensor::CastOp::create(rewriter, loc, dynType, copy);
+    auto memTy = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic},
+                                 rewriter.getF32Type());
+    Value mem = bufferization::ToBufferOp::create(rewriter, loc, memTy, copy,
+                                                  /*read_only=*/true);
+    Value namePtr = LLVM::AddressOfOp::create(rewriter, loc, name);
+    Value hessian = arith::ConstantOp::create(
+        rewriter, loc, rewriter.getI32IntegerAttr(op.getHessian() ? 1 : 0));
+    double pct = op.getPercentile() ? op.getPercentile()->convertToDouble() : 0;
+    Value pctV =
+        arith::ConstantOp::create(rewriter, loc, rewriter.getF64FloatAttr(pct));
+    func::CallOp::create(rewriter, loc, thunk,
+                         ValueRange{namePtr, mem, hessian, pctV});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+} // namespace
+
+void ::qc::populateQCToLinalgConversionPatterns(RewritePatternSet &patterns) {
+  patterns
+      .add<LinearOpLowering, WeightOnlyMatmulOpLowering, Int8MatmulOpLowering,
+           DequantizeWeightOpLowering, ExternalWeightOpLowering,
+           RMSNormOpLowering, LayerNormOpLowering, SmoothOpLowering,
+           QuantizeActOpLowering, DequantizeActOpLowering, ObserveOpLowering>(
+          patterns.getContext());
+}

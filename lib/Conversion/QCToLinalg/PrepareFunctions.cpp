@@ -1,0 +1,64 @@
+//===- PrepareFunctions.cpp - The qc-host-prepare-functions pass *- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Sets the C interface and read-only arguments of public functions and
+// decomposes aggregated linalg ops before host bufferization.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Conversion/Passes.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Interfaces/TilingInterface.h"
+
+namespace qc {
+#define GEN_PASS_DEF_QCHOSTPREPAREFUNCTIONS
+#include "qc/Conversion/Passes.h.inc"
+} // namespace qc
+
+using namespace mlir;
+
+namespace {
+
+struct QCHostPrepareFunctionsPass
+    : public ::qc::impl::QCHostPrepareFunctionsBase<
+          QCHostPrepareFunctionsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func.isExternal() || !func.isPublic())
+        continue;
+      func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                    UnitAttr::get(ctx));
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+        if (isa<TensorType>(func.getArgument(i).getType()))
+          func.setArgAttr(
+              i, bufferization::BufferizationDialect::kWritableAttrName,
+              BoolAttr::get(ctx, false));
+    }
+
+    // linalg.softmax (and other aggregated ops) -> generics that bufferize
+    // and lower to loops.
+    SmallVector<linalg::AggregatedOpInterface> aggregated;
+    module.walk(
+        [&](linalg::AggregatedOpInterface op) { aggregated.push_back(op); });
+    for (auto op : aggregated) {
+      OpBuilder b(op);
+      FailureOr<SmallVector<Value>> repl = op.decomposeOperation(b);
+      if (failed(repl)) {
+        op->emitOpError("cannot be decomposed for the host");
+        return signalPassFailure();
+      }
+      op->replaceAllUsesWith(*repl);
+      op->erase();
+    }
+  }
+};
+
+} // namespace

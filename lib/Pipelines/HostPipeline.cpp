@@ -1,0 +1,79 @@
+//===- HostPipeline.cpp - The qc-lower-to-host pipeline ---------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// qc (and linalg/tensor glue) on tensors -> LLVM dialect for the CPU host:
+//
+//   convert-qc-to-linalg        qc ops -> blocked vector kernels + generics
+//   qc-host-prepare-functions   C interface, read-only args, decompose softmax
+//   canonicalize, linalg elementwise fusion, cse
+//   one-shot-bufferize          function boundaries, identity layouts
+//   buffer-deallocation-pipeline  temporaries freed; results owned by caller
+//   convert-linalg-to-loops, vector-to-scf, expand-strided-metadata,
+//   lower-affine, scf-to-cf
+//   math/vector/memref/func/arith/cf/index -> llvm, reconcile-unrealized-casts
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Conversion/Passes.h"
+#include "qc/Pipelines/Pipelines.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void qc::buildHostLoweringPipeline(OpPassManager &pm,
+                                   const HostLoweringPipelineOptions &) {
+  pm.addPass(qc::createConvertQCToLinalg());
+  pm.addPass(qc::createQCHostPrepareFunctions());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCSEPass());
+
+  bufferization::OneShotBufferizePassOptions bufOpts;
+  bufOpts.bufferizeFunctionBoundaries = true;
+  bufOpts.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  // Identity layouts everywhere: no strided copies that would need the MLIR
+  // C runner library (memrefCopy) at run time.
+  bufOpts.unknownTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
+  // Temporaries are freed; returned buffers are owned (and freed with free())
+  // by the caller.
+  bufferization::BufferDeallocationPipelineOptions deallocOpts;
+  bufferization::buildBufferDeallocationPipeline(pm, deallocOpts);
+  pm.addPass(createCanonicalizerPass());
+
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void qc::registerHostLoweringPipeline() {
+  PassPipelineRegistration<HostLoweringPipelineOptions>(
+      "qc-lower-to-host",
+      "Lower qc (and linalg/tensor glue) to the LLVM dialect for the CPU host",
+      buildHostLoweringPipeline);
+}

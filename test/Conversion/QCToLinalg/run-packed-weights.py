@@ -1,0 +1,75 @@
+# Numeric test of qc.wo_matmul and qc.dequantize_weight on the host: every
+# int4/int8 x per-tensor/per-channel/per-group x sym/asym x layout, f32 and
+# f16 scales, against a float64 numpy reference; M = 1, 3, 17, 64.
+# RUN: rm -rf %t && mkdir -p %t && %python %s %t | FileCheck %s
+# CHECK: ALL PASSED
+
+import itertools
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Inputs"))
+import qc_host_harness as h  # noqa: E402
+
+N, K, GROUP, TN, TK = 30, 64, 16, 6, 32
+rng = np.random.default_rng()
+
+configs = []
+for bits, gran, sym, layout in itertools.product(
+        [4, 8], ["per_tensor", "per_channel", "per_group"], [True, False],
+        ["unpacked", "row_major", "tiled"]):
+    configs.append(dict(bits=bits, gran=gran, sym=sym, layout=layout,
+                        sdt="f16" if len(configs) % 3 == 2 else "f32"))
+
+funcs = []
+for i, c in enumerate(configs):
+    rows = 1 if c["gran"] == "per_tensor" else N
+    g = K // GROUP if c["gran"] == "per_group" else 1
+    nbytes = N * K * c["bits"] // 8
+    dtype = "tensor<%dx%dxi8>" % (N, K) if c["layout"] == "unpacked" else "tensor<%dxi8>" % nbytes
+    lay = {"unpacked": "#qc.layout<unpacked>", "row_major": "#qc.layout<row_major>",
+           "tiled": "#qc.layout<tiled, tile_n = %d, tile_k = %d>" % (TN, TK)}[c["layout"]]
+    scheme = "#qc.scheme<weight = i%d, granularity = %s%s%s>" % (
+        c["bits"], c["gran"], ", group_size = %d" % GROUP if c["gran"] == "per_group" else "",
+        "" if c["sym"] else ", symmetric = false")
+    st = "tensor<%dx%dx%s>" % (rows, g, c["sdt"])
+    zt = "tensor<%dx%dxi8>" % (rows, g)
+    zarg = "" if c["sym"] else ", %%z: %s" % zt
+    zuse = "" if c["sym"] else ", %z"
+    ztype = "" if c["sym"] else ", " + zt
+    pt = "!qc.packed<%dx%dxi%d>" % (N, K, c["bits"])
+    funcs.append(f"""
+func.func @wo{i}(%x: tensor<?x{K}xf32>, %d: {dtype}, %s: {st}{zarg}, %b: tensor<{N}xf32>) -> tensor<?x{N}xf32> {{
+  %pw = qc.packed_weight %d, %s{zuse} {{layout = {lay}, scheme = {scheme}}} : {dtype}, {st}{ztype} -> {pt}
+  %y = qc.wo_matmul %x, %pw, %b {{layer = "l{i}"}} : tensor<?x{K}xf32>, {pt}, tensor<{N}xf32> -> tensor<?x{N}xf32>
+  return %y : tensor<?x{N}xf32>
+}}
+func.func @dq{i}(%d: {dtype}, %s: {st}{zarg}) -> tensor<{N}x{K}xf32> {{
+  %pw = qc.packed_weight %d, %s{zuse} {{layout = {lay}, scheme = {scheme}}} : {dtype}, {st}{ztype} -> {pt}
+  %w = qc.dequantize_weight %pw : {pt} -> tensor<{N}x{K}xf32>
+  return %w : tensor<{N}x{K}xf32>
+}}""")
+
+lib = h.build("\n".join(funcs), workdir=sys.argv[1])
+
+for i, c in enumerate(configs):
+    q, s, z = h.random_quantized(rng, N, K, c["bits"], c["gran"], GROUP, c["sym"])
+    if c["sdt"] == "f16":
+        s = s.astype(np.float16)
+    data = h.pack_weight(q, c["bits"], c["layout"], TN, TK)
+    wargs = [data, s] + ([] if c["sym"] else [z.astype(np.uint8).view(np.int8)])
+    wref = h.dequant_reference(q, s.astype(np.float32), z, c["gran"], GROUP)
+    tag = "i%d %s %s %s scales=%s" % (c["bits"], c["gran"], "sym" if c["sym"] else "asym",
+                                      c["layout"], c["sdt"])
+    w = h.call(lib, "dq%d" % i, wargs, [(2, np.float32)])
+    h.check_close("dequantize_weight " + tag, w, wref, rtol=1e-6, atol=1e-7)
+    b = rng.standard_normal(N).astype(np.float32)
+    for m in [1, 3, 17, 64]:
+        x = rng.standard_normal((m, K)).astype(np.float32)
+        y = h.call(lib, "wo%d" % i, [x] + wargs + [b], [(2, np.float32)])
+        ref = x.astype(np.float64) @ wref.T + b
+        h.check_close("wo_matmul %s M=%d" % (tag, m), y, ref, rtol=1e-5, atol=1e-5)
+
+print("ALL PASSED")
