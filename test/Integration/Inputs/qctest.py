@@ -530,6 +530,33 @@ def check_observe(args):
     print("observe stats OK: %d tokens" % x.shape[0])
 
 
+def check_linear_stats(args):
+    """Stats of the qc-insert-observers variant of linear.mlir: layer l1
+    observes x, l2 observes h = x W1^T + b1 (computed in float32 by the
+    module, so compared to float64 with a tolerance)."""
+    stats = json.load(open(args.stats))
+    assert stats["format"] == "qc-stats" and stats["version"] == 1
+    x = np.concatenate([np.load(os.path.join(d, "in_0.npy")).reshape(-1, LK)
+                        for d in args.sets]).astype(np.float64)
+    ld = lambda n: np.load(os.path.join(args.model, n + ".npy")).astype(np.float64)
+    h = x @ ld("w1").T + ld("b1")
+    for name, data, exact in (("l1", x, True), ("l2", h, False)):
+        layer = stats["layers"][name]
+        assert layer["tokens"] == x.shape[0] and layer["channels"] == data.shape[1], name
+        absmax = np.abs(data).max(axis=0)
+        if exact:
+            assert np.array_equal(np.array(layer["absmax"]), absmax), name
+        else:
+            assert np.allclose(layer["absmax"], absmax, rtol=1e-5, atol=1e-5), name
+        hinfo = layer["hessian"]
+        k = data.shape[1]
+        hb = np.fromfile(os.path.join(os.path.dirname(args.stats), hinfo["file"]), "<f8",
+                         offset=hinfo["offset"], count=k * k).reshape(k, k)
+        tol = dict(rtol=1e-12, atol=1e-9) if exact else dict(rtol=1e-5, atol=1e-3)
+        assert np.allclose(hb, data.T @ data, **tol), name
+    print("linear stats OK: %d tokens" % x.shape[0])
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -555,13 +582,15 @@ def main():
     s = sub.add_parser("gen-globals"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("check-observe"); s.add_argument("stats"); s.add_argument("sets", nargs="+")
     s = sub.add_parser("gen-linear"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
+    s = sub.add_parser("check-linear-stats"); s.add_argument("stats"); s.add_argument("--model", required=True)
+    s.add_argument("sets", nargs="+")
     s = sub.add_parser("gen-calib"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("check-stats"); s.add_argument("stats"); s.add_argument("--model", required=True)
     s.add_argument("sets", nargs="+")
     args = p.parse_args()
     {"gen-model": gen_model, "gen-inputs": gen_inputs, "check": check,
      "qcw-info": qcw_info, "check-quantized": check_quantized, "so-check": so_check, "corrupt": corrupt,
-     "bad-npy": bad_npy, "gen-calib": gen_calib, "gen-external": gen_external, "gen-globals": gen_globals, "gen-linear": gen_linear, "check-observe": check_observe, "check-stats": check_stats}[args.cmd](args)
+     "bad-npy": bad_npy, "gen-calib": gen_calib, "gen-external": gen_external, "gen-globals": gen_globals, "gen-linear": gen_linear, "check-observe": check_observe, "check-linear-stats": check_linear_stats, "check-stats": check_stats}[args.cmd](args)
 
 
 if __name__ == "__main__":
