@@ -123,7 +123,8 @@ static LogicalResult addHostLoweringPasses(OpPassManager &pm,
   const char *pipeline =
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
-      "buffer-deallocation-pipeline,convert-linalg-to-loops,"
+      "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+      "convert-linalg-to-loops,"
       "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
       "convert-math-to-llvm,finalize-memref-to-llvm,convert-func-to-llvm,"
       "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
@@ -311,8 +312,7 @@ int main(int argc, char **argv) {
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(*module, llvmContext, "qc_module");
   if (!llvmModule)
-    return fail("cannot translate the lowered module to LLVM IR (is it fully "
-                "in the LLVM dialect?)");
+    return 1; // the translation reported the op it could not translate
 
   if (emitKind == Emit::Llvm) {
     if (!qc::optimizeForHost(*llvmModule, codegen, errorMessage))

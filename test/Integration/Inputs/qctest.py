@@ -276,6 +276,23 @@ def so_check(args):
           % (len(so), len(w), probe in so))
 
 
+def empty_qcw(args):
+    """A valid .qcw without entries (docs/module-format.md)."""
+    head = b"QCWEIGHT" + struct.pack("<II", 1, 0) + b"host".ljust(16, b"\0")
+    head += struct.pack("<QQQQ", 64, 0, 64, 0)
+    open(args.file, "wb").write(head)
+
+
+def check_alias(args):
+    x = np.load(args.input)
+    outs = [np.load(os.path.join(args.outputs, "out_%d.npy" % i)) for i in range(5)]
+    assert np.array_equal(outs[0], x)
+    assert np.array_equal(outs[1], np.array([[1.5, -2.0], [3.25, 4.0]], np.float32))
+    assert np.array_equal(outs[2], 2 * x) and np.array_equal(outs[3], 2 * x)
+    assert np.array_equal(outs[4], (3 * x).T)
+    print("alias outputs OK")
+
+
 def corrupt(args):
     data = bytearray(open(args.file, "rb").read())
     if args.mode == "truncate":
@@ -574,6 +591,8 @@ def main():
     s.add_argument("--min-rel", type=float, required=True)
     s = sub.add_parser("qcw-info"); s.add_argument("file"); s.add_argument("--expect-npy")
     s = sub.add_parser("so-check"); s.add_argument("so"); s.add_argument("npy")
+    s = sub.add_parser("empty-qcw"); s.add_argument("file")
+    s = sub.add_parser("check-alias"); s.add_argument("input"); s.add_argument("outputs")
     s = sub.add_parser("corrupt"); s.add_argument("file"); s.add_argument("mode")
     s.add_argument("--bytes", type=int, default=100)
     s = sub.add_parser("bad-npy"); s.add_argument("file"); s.add_argument("mode")
@@ -589,7 +608,7 @@ def main():
     s.add_argument("sets", nargs="+")
     args = p.parse_args()
     {"gen-model": gen_model, "gen-inputs": gen_inputs, "check": check,
-     "qcw-info": qcw_info, "check-quantized": check_quantized, "so-check": so_check, "corrupt": corrupt,
+     "qcw-info": qcw_info, "check-quantized": check_quantized, "so-check": so_check, "corrupt": corrupt, "empty-qcw": empty_qcw, "check-alias": check_alias,
      "bad-npy": bad_npy, "gen-calib": gen_calib, "gen-external": gen_external, "gen-globals": gen_globals, "gen-linear": gen_linear, "check-observe": check_observe, "check-linear-stats": check_linear_stats, "check-stats": check_stats}[args.cmd](args)
 
 
