@@ -49,6 +49,9 @@ config.substitutions.append(("%qc_libdir", os.path.join(config.quant_obj_root, "
 config.substitutions.append(
     ("%qctest", (config.python_executable or "python3") + " "
      + os.path.join(config.quant_src_root, "test", "Integration", "Inputs", "qctest.py")))
+# Tests of qc ops through quant-compile need the host lowering pipeline.
+if os.path.exists(os.path.join(config.quant_src_root, "lib", "Pipelines", "HostPipeline.cpp")):
+    config.available_features.add("host-pipeline")
 
 # test/Python (the quant Python package). %python must be a Python 3 with the
 # package's dependencies (scripts/setup.sh pip-installs them for the
@@ -84,3 +87,5 @@ if _qpy_ok:
                         "sys.exit(0 if d.models_available() else 1)"], env=_env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
         config.available_features.add("models")
+if os.path.exists(os.path.join(config.quant_src_root, "lib", "Pipelines", "QuantizePipeline.cpp")):
+    config.available_features.add("quantize-pipeline")

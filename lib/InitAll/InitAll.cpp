@@ -10,6 +10,7 @@
 #include "qc/Dialect/QC/IR/QC.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Pipelines/Pipelines.h"
+#include "qc/Target/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -55,4 +56,5 @@ void qc::registerAllPasses() {
   qc::registerQCConversionPasses();
   qc::registerHostLoweringPipeline();
   mlir::qc::registerQCToNVVMPasses();
+  qc::registerQCTargetPasses();
 }

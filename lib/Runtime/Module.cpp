@@ -342,6 +342,21 @@ static qcrt_status loadWeights(qcrt_module &m, const std::string &path) {
   return QCRT_OK;
 }
 
+/// Modules leave qcrt_observe (and future runtime hooks) undefined and
+/// resolve them from the global scope at dlopen time. When this library was
+/// itself loaded with RTLD_LOCAL (Python's ctypes default), its symbols are
+/// not there: re-open it with RTLD_NOLOAD | RTLD_GLOBAL to promote them.
+static void exportRuntimeSymbols() {
+  static bool done = [] {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void *>(&qcrt_observe), &info) &&
+        info.dli_fname)
+      dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+    return true;
+  }();
+  (void)done;
+}
+
 extern "C" {
 
 qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
@@ -360,6 +375,7 @@ qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
   // dlopen needs a path with a slash to skip the library search path.
   std::string openPath =
       soPath.find('/') == std::string::npos ? "./" + soPath : soPath;
+  exportRuntimeSymbols();
   auto m = std::make_unique<qcrt_module>();
   m->prefix = prefix;
   // RTLD_NOW: an unresolved symbol (e.g. qcrt_observe) fails here, not

@@ -23,6 +23,8 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
+#include <tuple>
+
 namespace qc {
 #define GEN_PASS_DEF_EXTERNALIZEWEIGHTS
 #include "qc/Target/Passes.h.inc"
@@ -145,12 +147,35 @@ public:
       records.push_back(b.getDictionaryAttr(fields));
     };
 
+    // A manifest `qc.external_weights = [{symbol, path, offset, ...}]` left
+    // by a lowering of qc.external_weight (tags on memref.global do not
+    // survive the conversion to the LLVM dialect) names more external
+    // globals.
+    llvm::StringMap<std::pair<StringAttr, IntegerAttr>> manifest;
+    if (auto listed = module->getAttrOfType<ArrayAttr>("qc.external_weights")) {
+      for (Attribute entry : listed) {
+        auto dict = dyn_cast<DictionaryAttr>(entry);
+        auto symbol = dict ? dict.getAs<StringAttr>("symbol") : nullptr;
+        auto path = dict ? dict.getAs<StringAttr>("path") : nullptr;
+        auto offset = dict ? dict.getAs<IntegerAttr>("offset") : nullptr;
+        if (!symbol || !path || !offset) {
+          module.emitError("malformed qc.external_weights entry: ") << entry;
+          return signalPassFailure();
+        }
+        manifest[symbol.getValue()] = {path, offset};
+      }
+      module->removeAttr("qc.external_weights");
+    }
+
     // Resolves and checks an external weight reference; nullopt on error.
     auto externalSource =
         [&](Operation *op,
             uint64_t bytes) -> std::optional<SmallVector<NamedAttribute>> {
       auto path = op->getAttrOfType<StringAttr>("qc.external_path");
       auto offset = op->getAttrOfType<IntegerAttr>("qc.external_offset");
+      auto listed = manifest.find(SymbolTable::getSymbolName(op).getValue());
+      if (!path && !offset && listed != manifest.end())
+        std::tie(path, offset) = listed->second;
       if (!path || !offset) {
         op->emitError("external weight needs a string 'qc.external_path' "
                       "and an integer 'qc.external_offset'");
@@ -187,8 +212,9 @@ public:
     module.walk([&](Operation *op) {
       if (!isa<memref::GlobalOp, LLVM::GlobalOp>(op))
         return;
-      bool external =
-          op->hasAttr("qc.external_path") || op->hasAttr("qc.external_offset");
+      bool external = op->hasAttr("qc.external_path") ||
+                      op->hasAttr("qc.external_offset") ||
+                      manifest.count(SymbolTable::getSymbolName(op).getValue());
       std::optional<uint64_t> bytes = storageBytes(op);
       if (!bytes) {
         if (external) {

@@ -8,6 +8,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -179,20 +180,47 @@ createHostTargetMachine(const qc::HostCodegenOptions &options,
       f.AddFeature(feature.first(), feature.second);
     features = f.getString();
   }
+  // Validate the CPU name first: LLVM would only warn and use a default.
+  std::unique_ptr<llvm::MCSubtargetInfo> generic(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (!generic || !generic->isCPUStringValid(cpu)) {
+    error = "unknown CPU '" + cpu + "' for " + triple.str();
+    return nullptr;
+  }
   llvm::TargetOptions targetOptions;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
       triple, cpu, features, targetOptions, llvm::Reloc::PIC_, std::nullopt,
       llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     error = "cannot create a target machine for CPU '" + cpu + "'";
-  else if (!machine->getMCSubtargetInfo()->isCPUStringValid(cpu)) {
-    error = "unknown CPU '" + cpu + "' for " + triple.str();
-    return nullptr;
-  }
   return machine;
 }
 
-static bool optimize(llvm::Module &module, llvm::TargetMachine &machine) {
+std::vector<std::string> qc::exportedSymbols(ArrayRef<EntryPoint> entryPoints,
+                                             ArrayRef<WeightEntry> weights) {
+  std::vector<std::string> symbols = {"qc_module_info"};
+  for (const EntryPoint &ep : entryPoints) {
+    symbols.push_back("qc_entry_" + ep.name);
+    symbols.push_back("_mlir_ciface_" + ep.name);
+  }
+  for (const WeightEntry &w : weights)
+    symbols.push_back(w.symbol);
+  return symbols;
+}
+
+static bool optimize(llvm::Module &module, llvm::TargetMachine &machine,
+                     const qc::HostCodegenOptions &options) {
+  if (!options.exportedSymbols.empty()) {
+    llvm::StringSet<> exported;
+    for (const std::string &name : options.exportedSymbols)
+      exported.insert(name);
+    for (llvm::GlobalValue &value : module.global_values()) {
+      if (value.isDeclaration() || value.hasLocalLinkage() ||
+          exported.contains(value.getName()))
+        continue;
+      value.setLinkage(llvm::GlobalValue::InternalLinkage);
+    }
+  }
   module.setTargetTriple(machine.getTargetTriple());
   module.setDataLayout(machine.createDataLayout());
   // Every function gets the CPU and features (the MLIR export sets none).
@@ -228,14 +256,14 @@ bool qc::optimizeForHost(llvm::Module &module,
   auto machine = createHostTargetMachine(options, error);
   if (!machine)
     return false;
-  return optimize(module, *machine);
+  return optimize(module, *machine, options);
 }
 
 bool qc::emitHostSharedObject(llvm::Module &module, StringRef soPath,
                               const HostCodegenOptions &options,
                               std::string &error) {
   auto machine = createHostTargetMachine(options, error);
-  if (!machine || !optimize(module, *machine))
+  if (!machine || !optimize(module, *machine, options))
     return false;
 
   SmallString<128> objPath;

@@ -123,7 +123,8 @@ static LogicalResult addHostLoweringPasses(OpPassManager &pm,
   const char *pipeline =
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
-      "buffer-deallocation-pipeline,convert-linalg-to-loops,"
+      "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+      "convert-linalg-to-loops,"
       "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
       "convert-math-to-llvm,finalize-memref-to-llvm,convert-func-to-llvm,"
       "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
@@ -193,7 +194,6 @@ static std::string headerGuard(llvm::StringRef prefix) {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   qc::registerAllPasses();
-  qc::registerQCTargetPasses();
   std::vector<char *> args;
   for (int i = 0; i < argc; ++i) {
     llvm::StringRef arg = argv[i];
@@ -240,6 +240,7 @@ int main(int argc, char **argv) {
   qc::registerAllDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  context.printOpOnDiagnostic(false); // one diagnostic, not an op dump
 
   std::string errorMessage;
   auto file = openInputFile(inputFile, &errorMessage);
@@ -289,6 +290,7 @@ int main(int argc, char **argv) {
                                         entryPoints, weights);
   if (failed(qc::buildModuleInterface(*module, entryPoints, info)))
     return 1;
+  codegen.exportedSymbols = qc::exportedSymbols(entryPoints, weights);
 
   if (emitKind == Emit::Mlir) {
     std::string text;
@@ -310,8 +312,7 @@ int main(int argc, char **argv) {
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(*module, llvmContext, "qc_module");
   if (!llvmModule)
-    return fail("cannot translate the lowered module to LLVM IR (is it fully "
-                "in the LLVM dialect?)");
+    return 1; // the translation reported the op it could not translate
 
   if (emitKind == Emit::Llvm) {
     if (!qc::optimizeForHost(*llvmModule, codegen, errorMessage))

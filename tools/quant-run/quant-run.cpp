@@ -219,6 +219,9 @@ int main(int argc, char **argv) {
     die("--random-inputs cannot be combined with --input/--input-set");
   if (!inputs.empty() && !inputSets.empty())
     die("--input and --input-set cannot be combined");
+  if (repeat > 0 && !calibrate.empty())
+    die("--repeat cannot be combined with --calibrate (the timed runs would "
+        "be observed too)");
   if (!outputDir.empty() && !isDirectory(outputDir))
     die("output directory '" + outputDir + "' does not exist");
 

@@ -101,7 +101,17 @@ struct HostCodegenOptions {
   std::string cpu = "native";
   /// The C compiler driver used to link the shared object.
   std::string linker = "cc";
+  /// Symbols the shared object exports (exportedSymbols()); every other
+  /// definition becomes internal, so nothing in the process (e.g. libc's
+  /// `glob` for a function named glob) can interpose on it. Empty: keep
+  /// the linkage as is.
+  std::vector<std::string> exportedSymbols;
 };
+
+/// The symbols a module exports: qc_module_info, qc_entry_<name> and
+/// _mlir_ciface_<name> per entry point, and the weight globals.
+std::vector<std::string> exportedSymbols(llvm::ArrayRef<EntryPoint> entryPoints,
+                                         llvm::ArrayRef<WeightEntry> weights);
 
 /// Resolves "native" to the host CPU name.
 std::string resolveHostCpu(llvm::StringRef cpu);

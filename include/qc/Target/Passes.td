@@ -26,9 +26,10 @@ def ExternalizeWeights : Pass<"qc-externalize-weights", "mlir::ModuleOp"> {
     `llvm.mlir.global` ops. A constant global whose initializer is a dense
     or `dense_resource` elements attribute of at least `threshold-bytes`
     bytes, or any global tagged with `qc.external_path` (string) and
-    `qc.external_offset` (integer) attributes (the lowering of
-    `qc.external_weight`), becomes a public, mutable, zero-initialized
-    (`.bss`) global aligned to 64 bytes. Its bytes are recorded in the
+    `qc.external_offset` (integer) attributes or listed by symbol in a
+    `qc.external_weights` module attribute (dictionaries with symbol, path
+    and offset; both are lowerings of `qc.external_weight`), becomes a
+    public, mutable, zero-initialized (`.bss`) global aligned to 64 bytes. Its bytes are recorded in the
     `qc.weights` module attribute, an array of dictionaries
     `{symbol, bytes, value}` or `{symbol, bytes, path, offset}` that the
     module writer turns into the `.qcw` file. Relative paths are resolved

@@ -124,6 +124,26 @@ module {{
     }} -> tensor<?x16xi32>
     return %r : tensor<?x16xi32>
   }}
+
+  // f16 and i64 tensors across the ABI: (f32(x), 2 * y + 1).
+  func.func @widen(%x: tensor<?x8xf16>, %y: tensor<?x8xi64>) -> (tensor<?x8xf32>, tensor<?x8xi64>) {{
+    %c0 = arith.constant 0 : index
+    %d0 = tensor.dim %x, %c0 : tensor<?x8xf16>
+    %one = arith.constant 1 : i64
+    %two = arith.constant 2 : i64
+    %e = tensor.empty(%d0) : tensor<?x8xf32>
+    %f = tensor.empty(%d0) : tensor<?x8xi64>
+    %r:2 = linalg.generic {{indexing_maps = [#id2, #id2, #id2, #id2],
+        iterator_types = ["parallel", "parallel"]}}
+        ins(%x, %y : tensor<?x8xf16>, tensor<?x8xi64>) outs(%e, %f : tensor<?x8xf32>, tensor<?x8xi64>) {{
+      ^bb0(%a: f16, %b: i64, %o: f32, %p: i64):
+        %w = arith.extf %a : f16 to f32
+        %m = arith.muli %b, %two : i64
+        %t = arith.addi %m, %one : i64
+        linalg.yield %w, %t : f32, i64
+    }} -> (tensor<?x8xf32>, tensor<?x8xi64>)
+    return %r#0, %r#1 : tensor<?x8xf32>, tensor<?x8xi64>
+  }}
 }}
 """
     with open(os.path.join(args.out, "model.mlir"), "w") as f:
@@ -141,18 +161,31 @@ def gen_inputs(args):
         ins = [rng.standard_normal((b * s, K)).astype(np.float32)]
     elif args.function == "iscale":
         ins = [rng.integers(-128, 128, (b * s, 16)).astype(np.int8)]
-    elif args.function == "ext":
+    elif args.function == "linear":
+        ins = [rng.standard_normal((b, s, LK)).astype(np.float32)]
+    elif args.function == "widen":
+        ins = [rng.standard_normal((b * s, 8)).astype(np.float16),
+               rng.integers(-2**40, 2**40, (b * s, 8)).astype(np.int64)]
+    elif args.function in ("ext", "glob"):
         ins = [rng.standard_normal((b * s, EK)).astype(np.float32)]
+    elif args.function == "observe":
+        ins = [rng.standard_normal((b, s, 16)).astype(np.float32) * 3]
     elif args.function == "calib":
         ins = [rng.standard_normal((b, s, CK)).astype(np.float32) * 3]
     else:
         sys.exit("unknown function " + args.function)
     for i, a in enumerate(ins):
-        np.save(os.path.join(args.out, "in_%d.npy" % i), a)
+        path = os.path.join(args.out, "in_%d.npy" % i)
+        if args.npy_version == 1:
+            np.save(path, a)
+        else:
+            with open(path, "wb") as f:
+                np.lib.format.write_array(f, a, version=(args.npy_version, 0))
 
 
 def reference(model, function, ins):
-    w = np.load(os.path.join(model, "w.npy")).astype(np.float64)
+    if os.path.exists(os.path.join(model, "w.npy")):
+        w = np.load(os.path.join(model, "w.npy")).astype(np.float64)
     if function == "mlp":
         x, y = (a.astype(np.float64) for a in ins)
         bias = np.load(os.path.join(model, "bias.npy")).astype(np.float64)
@@ -162,6 +195,16 @@ def reference(model, function, ins):
         return [ins[0].astype(np.float64) @ w + small[3]]
     if function == "ext":
         return [ins[0].astype(np.float64) @ w]
+    if function == "linear":
+        ld = lambda n: np.load(os.path.join(model, n + ".npy")).astype(np.float64)
+        return [(ins[0].astype(np.float64) @ ld("w1").T + ld("b1")) @ ld("w2").T]
+    if function == "widen":
+        return [ins[0].astype(np.float64), ins[1] * 2 + 1]
+    if function == "glob":
+        w1 = np.load(os.path.join(model, "w1.npy")).astype(np.float64)
+        w2 = np.load(os.path.join(model, "w2.npy")).astype(np.float64)
+        x = ins[0].astype(np.float64)
+        return [x @ w1 + 2 * (x @ w2)]
     if function == "iscale":
         scale = np.load(os.path.join(model, "scale.npy")).astype(np.int64)
         return [(ins[0].astype(np.int64) * scale + 3).astype(np.int32)]
@@ -187,6 +230,21 @@ def check(args):
             if not np.all(err <= tol):
                 sys.exit("output %d: max abs error %g exceeds tolerance" % (i, err.max()))
         print("output %d OK shape=%s" % (i, "x".join(map(str, out.shape))))
+
+
+def check_quantized(args):
+    """A quantized module approximates the float64 reference: relative
+    Frobenius error in (min, max] (min > 0: it really was quantized)."""
+    ins = [np.load(os.path.join(args.inputs, f)) for f in
+           sorted(f for f in os.listdir(args.inputs) if f.startswith("in_"))]
+    ref = reference(args.model, args.function, ins)[0]
+    out = np.load(os.path.join(args.outputs, "out_0.npy")).astype(np.float64)
+    if out.shape != ref.shape:
+        sys.exit("shape %s, expected %s" % (out.shape, ref.shape))
+    rel = np.linalg.norm(out - ref) / np.linalg.norm(ref)
+    if not (args.min_rel < rel <= args.max_rel):
+        sys.exit("relative error %.3g outside (%g, %g]" % (rel, args.min_rel, args.max_rel))
+    print("quantized output OK: relative error in (%g, %g]" % (args.min_rel, args.max_rel))
 
 
 def qcw_info(args):
@@ -216,6 +274,23 @@ def so_check(args):
     probe = w[:64]
     print("so_bytes=%d weight_bytes=%d embedded=%s"
           % (len(so), len(w), probe in so))
+
+
+def empty_qcw(args):
+    """A valid .qcw without entries (docs/module-format.md)."""
+    head = b"QCWEIGHT" + struct.pack("<II", 1, 0) + b"host".ljust(16, b"\0")
+    head += struct.pack("<QQQQ", 64, 0, 64, 0)
+    open(args.file, "wb").write(head)
+
+
+def check_alias(args):
+    x = np.load(args.input)
+    outs = [np.load(os.path.join(args.outputs, "out_%d.npy" % i)) for i in range(5)]
+    assert np.array_equal(outs[0], x)
+    assert np.array_equal(outs[1], np.array([[1.5, -2.0], [3.25, 4.0]], np.float32))
+    assert np.array_equal(outs[2], 2 * x) and np.array_equal(outs[3], 2 * x)
+    assert np.array_equal(outs[4], (3 * x).T)
+    print("alias outputs OK")
 
 
 def corrupt(args):
@@ -273,6 +348,75 @@ func.func @ext(%x: tensor<?x{EK}xf32>) -> tensor<?x{EN}xf32> {{
   %mm = linalg.matmul ins(%x, %w : tensor<?x{EK}xf32>, tensor<{EK}x{EN}xf32>)
                       outs(%f : tensor<?x{EN}xf32>) -> tensor<?x{EN}xf32>
   return %mm : tensor<?x{EN}xf32>
+}}
+""")
+
+
+def gen_globals(args):
+    """glob.mlir reads three weights through memref.globals (the forms a
+    lowering may leave): W1 as a constant initializer, W2 as an
+    uninitialized global tagged qc.external_path/offset, W3 (= W2's bytes)
+    listed in a qc.external_weights module manifest. y = x@W1 + x@W2 + x@W3."""
+    rng = np.random.default_rng(args.seed)
+    w1 = rng.standard_normal((EK, EN)).astype(np.float32)
+    w2 = rng.standard_normal((EK, EN)).astype(np.float32)
+    os.makedirs(args.out, exist_ok=True)
+    np.save(os.path.join(args.out, "w1.npy"), w1)
+    np.save(os.path.join(args.out, "w2.npy"), w2)
+    with open(os.path.join(args.out, "blob.bin"), "wb") as f:
+        f.write(b"\xff" * 128 + w2.tobytes())
+    t = f"tensor<{EK}x{EN}xf32>"
+    m = f"memref<{EK}x{EN}xf32>"
+    mm = "\n".join(f"""
+  %w{i} = memref.get_global @w{i} : {m}
+  %t{i} = bufferization.to_tensor %w{i} restrict : {m} to {t}
+  %y{i} = linalg.matmul ins(%x, %t{i} : tensor<?x{EK}xf32>, {t})
+                        outs(%y{i-1} : tensor<?x{EN}xf32>) -> tensor<?x{EN}xf32>""" for i in (1, 2, 3))
+    with open(os.path.join(args.out, "glob.mlir"), "w") as f:
+        f.write(f"""
+module attributes {{qc.external_weights = [{{symbol = "w3", path = "blob.bin", offset = 128 : i64, bytes = {EK * EN * 4} : i64}}]}} {{
+  memref.global "private" constant @w1 : {m} = {dense(w1)}
+  memref.global @w2 : {m} = uninitialized {{qc.external_path = "blob.bin", qc.external_offset = 128 : i64}}
+  memref.global @w3 : {m} = uninitialized
+  func.func @glob(%x: tensor<?x{EK}xf32>) -> tensor<?x{EN}xf32> {{
+    %c0 = arith.constant 0 : index
+    %zero = arith.constant 0.0 : f32
+    %d0 = tensor.dim %x, %c0 : tensor<?x{EK}xf32>
+    %e = tensor.empty(%d0) : tensor<?x{EN}xf32>
+    %y0 = linalg.fill ins(%zero : f32) outs(%e : tensor<?x{EN}xf32>) -> tensor<?x{EN}xf32>
+{mm}
+    return %y3 : tensor<?x{EN}xf32>
+  }}
+}}
+""")
+
+
+LK, LN = 48, 40
+
+
+def gen_linear(args):
+    """linear.mlir: two float qc.linear layers, one weight from a file
+    (qc.external_weight), one a dense constant; y = (x W1^T + b1) W2^T."""
+    rng = np.random.default_rng(args.seed)
+    w1 = rng.standard_normal((LN, LK)).astype(np.float32)
+    b1 = rng.standard_normal(LN).astype(np.float32)
+    w2 = rng.standard_normal((LK, LN)).astype(np.float32)
+    os.makedirs(args.out, exist_ok=True)
+    for name, a in (("w1", w1), ("b1", b1), ("w2", w2)):
+        np.save(os.path.join(args.out, name + ".npy"), a)
+    with open(os.path.join(args.out, "weights.bin"), "wb") as f:
+        f.write(b"\0" * 64 + w1.tobytes())
+    with open(os.path.join(args.out, "linear.mlir"), "w") as f:
+        f.write(f"""
+func.func @linear(%x: tensor<?x?x{LK}xf32>) -> tensor<?x?x{LK}xf32> {{
+  %w1 = qc.external_weight "weights.bin" offset 64 : tensor<{LN}x{LK}xf32>
+  %b1 = arith.constant {dense(b1)} : tensor<{LN}xf32>
+  %w2 = arith.constant {dense(w2)} : tensor<{LK}x{LN}xf32>
+  %h = qc.linear %x, %w1, %b1 {{layer = "l1"}}
+      : (tensor<?x?x{LK}xf32>, tensor<{LN}x{LK}xf32>, tensor<{LN}xf32>) -> tensor<?x?x{LN}xf32>
+  %y = qc.linear %h, %w2 {{layer = "l2"}}
+      : (tensor<?x?x{LN}xf32>, tensor<{LK}x{LN}xf32>) -> tensor<?x?x{LK}xf32>
+  return %y : tensor<?x?x{LK}xf32>
 }}
 """)
 
@@ -377,6 +521,59 @@ def check_stats(args):
           % x.shape[0])
 
 
+def check_observe(args):
+    """Stats of observe.mlir: qc.observe on x (hessian; 99th percentile)
+    and on y = 2x."""
+    stats = json.load(open(args.stats))
+    x = np.concatenate([np.load(os.path.join(d, "in_0.npy")).reshape(-1, 16)
+                        for d in args.sets])
+    layers = stats["layers"]
+    assert sorted(layers) == ["blk0.p", "blk0.q", "blk0.y"], sorted(layers)
+    for name, data in (("blk0.q", x), ("blk0.p", x), ("blk0.y", 2 * x)):
+        layer = layers[name]
+        assert layer["channels"] == 16 and layer["tokens"] == x.shape[0], layer
+        assert np.array_equal(np.array(layer["absmax"], np.float32),
+                              np.abs(data).max(axis=0)), name
+    q = layers["blk0.q"]
+    hb = os.path.join(os.path.dirname(args.stats), q["hessian"]["file"])
+    h = np.fromfile(hb, "<f8", offset=q["hessian"]["offset"], count=256).reshape(16, 16)
+    x64 = x.astype(np.float64)
+    assert np.allclose(h, x64.T @ x64, rtol=1e-12, atol=1e-12)
+    p = layers["blk0.p"]
+    assert p["percentile"] == 99.0 and "hessian" not in p
+    assert np.allclose(p["pmax"], np.percentile(np.abs(x64), 99.0, axis=0),
+                       rtol=1e-12, atol=0)
+    assert "pmax" not in layers["blk0.y"] and "hessian" not in layers["blk0.y"]
+    print("observe stats OK: %d tokens" % x.shape[0])
+
+
+def check_linear_stats(args):
+    """Stats of the qc-insert-observers variant of linear.mlir: layer l1
+    observes x, l2 observes h = x W1^T + b1 (computed in float32 by the
+    module, so compared to float64 with a tolerance)."""
+    stats = json.load(open(args.stats))
+    assert stats["format"] == "qc-stats" and stats["version"] == 1
+    x = np.concatenate([np.load(os.path.join(d, "in_0.npy")).reshape(-1, LK)
+                        for d in args.sets]).astype(np.float64)
+    ld = lambda n: np.load(os.path.join(args.model, n + ".npy")).astype(np.float64)
+    h = x @ ld("w1").T + ld("b1")
+    for name, data, exact in (("l1", x, True), ("l2", h, False)):
+        layer = stats["layers"][name]
+        assert layer["tokens"] == x.shape[0] and layer["channels"] == data.shape[1], name
+        absmax = np.abs(data).max(axis=0)
+        if exact:
+            assert np.array_equal(np.array(layer["absmax"]), absmax), name
+        else:
+            assert np.allclose(layer["absmax"], absmax, rtol=1e-5, atol=1e-5), name
+        hinfo = layer["hessian"]
+        k = data.shape[1]
+        hb = np.fromfile(os.path.join(os.path.dirname(args.stats), hinfo["file"]), "<f8",
+                         offset=hinfo["offset"], count=k * k).reshape(k, k)
+        tol = dict(rtol=1e-12, atol=1e-9) if exact else dict(rtol=1e-5, atol=1e-3)
+        assert np.allclose(hb, data.T @ data, **tol), name
+    print("linear stats OK: %d tokens" % x.shape[0])
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -384,23 +581,35 @@ def main():
     s = sub.add_parser("gen-inputs"); s.add_argument("out"); s.add_argument("--function", required=True)
     s.add_argument("--seed", type=int, default=1); s.add_argument("--batch", type=int, default=2)
     s.add_argument("--seq", type=int, default=3)
+    s.add_argument("--npy-version", type=int, default=1, choices=[1, 2, 3])
     s = sub.add_parser("check"); s.add_argument("--model", required=True); s.add_argument("--function", required=True)
     s.add_argument("--inputs", required=True); s.add_argument("--outputs", required=True)
     s.add_argument("--rtol", type=float, default=1e-5); s.add_argument("--atol", type=float, default=1e-4)
+    s = sub.add_parser("check-quantized"); s.add_argument("--model", required=True)
+    s.add_argument("--function", required=True); s.add_argument("--inputs", required=True)
+    s.add_argument("--outputs", required=True); s.add_argument("--max-rel", type=float, required=True)
+    s.add_argument("--min-rel", type=float, required=True)
     s = sub.add_parser("qcw-info"); s.add_argument("file"); s.add_argument("--expect-npy")
     s = sub.add_parser("so-check"); s.add_argument("so"); s.add_argument("npy")
+    s = sub.add_parser("empty-qcw"); s.add_argument("file")
+    s = sub.add_parser("check-alias"); s.add_argument("input"); s.add_argument("outputs")
     s = sub.add_parser("corrupt"); s.add_argument("file"); s.add_argument("mode")
     s.add_argument("--bytes", type=int, default=100)
     s = sub.add_parser("bad-npy"); s.add_argument("file"); s.add_argument("mode")
     s = sub.add_parser("gen-external"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
     s.add_argument("--path", default="blob.bin"); s.add_argument("--offset", type=int, default=128)
+    s = sub.add_parser("gen-globals"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
+    s = sub.add_parser("check-observe"); s.add_argument("stats"); s.add_argument("sets", nargs="+")
+    s = sub.add_parser("gen-linear"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
+    s = sub.add_parser("check-linear-stats"); s.add_argument("stats"); s.add_argument("--model", required=True)
+    s.add_argument("sets", nargs="+")
     s = sub.add_parser("gen-calib"); s.add_argument("out"); s.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("check-stats"); s.add_argument("stats"); s.add_argument("--model", required=True)
     s.add_argument("sets", nargs="+")
     args = p.parse_args()
     {"gen-model": gen_model, "gen-inputs": gen_inputs, "check": check,
-     "qcw-info": qcw_info, "so-check": so_check, "corrupt": corrupt,
-     "bad-npy": bad_npy, "gen-calib": gen_calib, "gen-external": gen_external, "check-stats": check_stats}[args.cmd](args)
+     "qcw-info": qcw_info, "check-quantized": check_quantized, "so-check": so_check, "corrupt": corrupt, "empty-qcw": empty_qcw, "check-alias": check_alias,
+     "bad-npy": bad_npy, "gen-calib": gen_calib, "gen-external": gen_external, "gen-globals": gen_globals, "gen-linear": gen_linear, "check-observe": check_observe, "check-linear-stats": check_linear_stats, "check-stats": check_stats}[args.cmd](args)
 
 
 if __name__ == "__main__":
