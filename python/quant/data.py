@@ -193,8 +193,9 @@ def read_r_character_vector(raw: bytes, what: str = "R data"):
             out.append("")
             continue
         s = r.bytes(ln)
-        # Bit 12 of the level flags marks UTF-8, bit 13 latin1.
-        enc = "latin-1" if (cflags >> 12) & 0x2 else "utf-8"
+        # The "levels" (bits 12+) carry R's encoding marks: LATIN1_MASK is
+        # 1 << 2, UTF8_MASK 1 << 3; unmarked strings are ASCII or native.
+        enc = "latin-1" if (cflags >> 12) & 0x4 else "utf-8"
         out.append(s.decode(enc, errors="replace"))
     return out
 
