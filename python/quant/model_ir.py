@@ -78,8 +78,11 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512) -> ModelIR:
     except BaseException:
         blob.abort()
         raise
+    cfg = dict(ck.config)
+    if ck.arch == "llama":
+        cfg["max_seq"] = max_seq  # KV-cache length of @decode
     ir = ModelIR(out, bin_path, ck.arch, [f.name for f in funcs], ck.linear_layers(),
-                 dict(ck.config), Path(ck.source).resolve())
+                 cfg, Path(ck.source).resolve())
     ir.meta_path.write_text(json.dumps(ir.to_json(), indent=1))
     return ir
 

@@ -21,6 +21,8 @@
 # NUM: layers 15 first blk.0.attn_q last output
 # NUM: forward ok
 # NUM: decode ok
+# NUM: range: token id out of range 0..49151
+# NUM: generate ok
 # NUM: aligned ok
 
 import re
@@ -57,6 +59,19 @@ for p, t in enumerate(ids):
     assert np.abs(kc[:, :, :p + 1] - np.stack(cache.k)).max() < 1e-3
     assert not kc[:, :, p + 1:].any()
 print("decode ok")
+
+# quant.LoadedModel's greedy generation through @decode (the interpreter
+# stands in for the runtime) agrees with the reference.
+import quant
+
+lm = quant.LoadedModel(ir.mlir, module=m, ir=ir)
+prompt = ck.tokenizer.encode("The capital of France is").ids
+assert lm.generate(prompt, 4) == reference.greedy_generate(ck, prompt, 4)
+try:
+    lm.forward([0, 49152])
+except quant.QuantError as e:
+    print("range:", e)
+print("generate ok")
 
 offs = [int(o) for o in re.findall(r"offset (\d+)", ir.mlir.read_text())]
 assert offs and all(o % 64 == 0 for o in offs)
