@@ -146,8 +146,9 @@ class LoadedModel:
                 out.append(t)
                 if len(out) == n_new:
                     break
-            logits, kc, vc = self.module.run(
+            logits, knew, vnew = self.module.run(
                 "decode", np.array([t], np.int64), np.array(pos, np.int64), kc, vc)
+            kc[:, :, pos], vc[:, :, pos] = knew[:, :, 0], vnew[:, :, 0]
         return out
 
     def tokenizer(self):

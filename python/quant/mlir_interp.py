@@ -343,7 +343,8 @@ class Module:
                "arith.divf": np.divide, "arith.maximumf": np.maximum, "arith.addi": np.add,
                "arith.muli": np.multiply, "arith.remui": np.remainder,
                "arith.negf": np.negative, "math.exp": np.exp, "math.cos": np.cos,
-               "math.sin": np.sin, "math.sqrt": np.sqrt}
+               "math.sin": np.sin, "math.sqrt": np.sqrt,
+               "math.rsqrt": lambda v: 1 / np.sqrt(v)}
         if op not in fns:
             raise InterpError(f"unsupported op in linalg.generic body: {rhs}")
         r = fns[op](*a)

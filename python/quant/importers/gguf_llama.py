@@ -279,22 +279,28 @@ def _block(fb, ck, x, i, start, cache=None):
     if cache is None:
         kk, vv = kr, vt
     else:
-        kc, vc, pos, S = cache
-        L, _, MAX, _ = kc.shape
-        ins = []
+        # Keys/values of positions 0..pos-1 come from the caller's caches
+        # (read only); this token's are appended. The caches are never
+        # written: @decode returns the new rows and the caller stores them.
+        kc, vc, pos, S, rows = cache
+        from ..mlir_emit import Val, tensor_type
+        full = []
         for new, cc in ((kr, kc), (vt, vc)):
-            r = fb.op(f"tensor.insert_slice {new.name} into {cc.name}[{i}, 0, {pos}, 0] "
-                      f"[1, {KV}, 1, {D}] [1, 1, 1, 1] : {new.type} into {cc.type}", "cache")
-            ins.append(type(cc)(r, cc.shape))
-        kc, vc = ins
-        sl = []
-        for cc in (kc, vc):
-            from ..mlir_emit import tensor_type
-            r = fb.op(f"tensor.extract_slice {cc.name}[{i}, 0, 0, 0] [1, {KV}, {S}, {D}] "
-                      f"[1, 1, 1, 1] : {cc.type} to {tensor_type((KV, S, D))}", "kv")
-            sl.append(type(cc)(r, (KV, S, D)))
-        kk, vv = sl
-        cache = (kc, vc, pos, S)
+            prev = fb.op(f"tensor.extract_slice {cc.name}[{i}, 0, 0, 0] [1, {KV}, {pos}, {D}] "
+                         f"[1, 1, 1, 1] : {cc.type} to {tensor_type((KV, pos, D))}", "prev")
+            e = fb.empty((KV, S, D))
+            r = fb.op(f"tensor.insert_slice {prev} into {e.name}[0, 0, 0] [{KV}, {pos}, {D}] "
+                      f"[1, 1, 1] : {tensor_type((KV, pos, D))} into {e.type}", "kv")
+            r = fb.op(f"tensor.insert_slice {new.name} into {r}[0, {pos}, 0] [{KV}, 1, {D}] "
+                      f"[1, 1, 1] : {new.type} into {e.type}", "kv")
+            full.append(Val(r, (KV, S, D)))
+        kk, vv = full
+        newrows = []
+        for new, acc in ((kr, rows[0]), (vt, rows[1])):
+            r = fb.op(f"tensor.insert_slice {new.name} into {acc.name}[{i}, 0, 0, 0] "
+                      f"[1, {KV}, 1, {D}] [1, 1, 1, 1] : {new.type} into {acc.type}", "rows")
+            newrows.append(Val(r, acc.shape))
+        cache = (kc, vc, pos, S, newrows)
     import math
     o = fb.attention(qr, kk, vv, 1.0 / math.sqrt(D), causal_start=start)
     o2 = fb.from_heads(o)
@@ -313,7 +319,7 @@ def _head(fb, ck, x):
     return fb.linear(x, w, "output")
 
 
-def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512):
+def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512, upstream=False):
     """Builds @forward and @decode; returns the list of FuncBuilders."""
     from ..mlir_emit import FuncBuilder, Val, tensor_type
 
@@ -325,7 +331,7 @@ def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512):
         return inv if key == "rope.inv_freq" else ck.tensor(key)
 
     V = c["vocab_size"]
-    fwd = FuncBuilder("forward", [("%tokens", "tensor<?xi64>")], blob, blob_ref, weights)
+    fwd = FuncBuilder("forward", [("%tokens", "tensor<?xi64>")], blob, blob_ref, weights, upstream)
     T = fwd.op(f"tensor.dim %tokens, {fwd.cidx(0)} : tensor<?xi64>", "T")
     toks = Val("%tokens", (T,), "i64")
     x = fwd.gather_rows(fwd.weight("token_embd"), toks)
@@ -337,13 +343,15 @@ def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512):
     ctype = tensor_type((L, KV, max_seq, D))
     dec = FuncBuilder("decode", [("%token", "tensor<1xi64>"), ("%pos", "tensor<i64>"),
                                  ("%k_cache", ctype), ("%v_cache", ctype)],
-                      blob, blob_ref, weights)
+                      blob, blob_ref, weights, upstream)
     p = dec.op("tensor.extract %pos[] : tensor<i64>", "p")
     pos = dec.op(f"arith.index_cast {p} : i64 to index", "pos")
     S = dec.op(f"arith.addi {pos}, {dec.cidx(1)} : index", "S")
     x = dec.gather_rows(dec.weight("token_embd"), Val("%token", (1,), "i64"))
-    cache = (Val("%k_cache", (L, KV, max_seq, D)), Val("%v_cache", (L, KV, max_seq, D)), pos, S)
+    rows = [dec.empty((L, KV, 1, D)), dec.empty((L, KV, 1, D))]
+    cache = (Val("%k_cache", (L, KV, max_seq, D)), Val("%v_cache", (L, KV, max_seq, D)), pos, S,
+             rows)
     for i in range(L):
         x, cache = _block(dec, ck, x, i, pos, cache)
-    dec.ret([_head(dec, ck, x), cache[0], cache[1]])
+    dec.ret([_head(dec, ck, x), cache[4][0], cache[4][1]])
     return [fwd, dec]
