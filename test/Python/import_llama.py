@@ -15,8 +15,7 @@
 # CHECK: qc.linear {{.*}} {layer = "blk.1.ffn_down"} : (tensor<?x1536xf32>, tensor<576x1536xf32>) -> tensor<?x576xf32>
 # CHECK: qc.linear {{.*}} {layer = "output"} : (tensor<?x576xf32>, tensor<49152x576xf32>) -> tensor<?x49152xf32>
 # CHECK-LABEL: func.func @decode(%{{.*}}: tensor<1xi64>, %{{.*}}: tensor<i64>, %{{.*}}: tensor<2x3x16x64xf32>, %{{.*}}: tensor<2x3x16x64xf32>) -> (tensor<1x49152xf32>, tensor<2x3x1x64xf32>, tensor<2x3x1x64xf32>)
-# CHECK: tensor.extract_slice {{.*}} to tensor<3x?x64xf32>
-# CHECK: tensor.insert_slice {{.*}} into tensor<3x?x64xf32>
+# CHECK: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : tensor<2x3x16x64xf32>
 
 # NUM: layers 15 first blk.0.attn_q last output
 # NUM: forward ok

@@ -283,23 +283,35 @@ def _block(fb, ck, x, i, start, cache=None):
         # (read only); this token's are appended. The caches are never
         # written: @decode returns the new rows and the caller stores them.
         kc, vc, pos, S, rows = cache
-        from ..mlir_emit import Val, tensor_type
+        from ..mlir_emit import Val
+        # Written as linalg.generic with tensor.extract rather than
+        # extract_slice/insert_slice: strided slice copies would bufferize
+        # to memref.copy calls (a runtime library dependency).
         full = []
         for new, cc in ((kr, kc), (vt, vc)):
-            prev = fb.op(f"tensor.extract_slice {cc.name}[{i}, 0, 0, 0] [1, {KV}, {pos}, {D}] "
-                         f"[1, 1, 1, 1] : {cc.type} to {tensor_type((KV, pos, D))}", "prev")
-            e = fb.empty((KV, S, D))
-            r = fb.op(f"tensor.insert_slice {prev} into {e.name}[0, 0, 0] [{KV}, {pos}, {D}] "
-                      f"[1, 1, 1] : {tensor_type((KV, pos, D))} into {e.type}", "kv")
-            r = fb.op(f"tensor.insert_slice {new.name} into {r}[0, {pos}, 0] [{KV}, 1, {D}] "
-                      f"[1, 1, 1] : {new.type} into {e.type}", "kv")
-            full.append(Val(r, (KV, S, D)))
+            def asm(ins, o, new=new, cc=cc):
+                k = fb.op("linalg.index 0 : index")
+                j = fb.op("linalg.index 1 : index")
+                d = fb.op("linalg.index 2 : index")
+                old = fb.op(f"tensor.extract {cc.name}[{fb.cidx(i)}, {k}, {j}, {d}] : {cc.type}")
+                cur = fb.op(f"tensor.extract {new.name}[{k}, {fb.cidx(0)}, {d}] : {new.type}")
+                past = fb.op(f"arith.cmpi ult, {j}, {pos} : index")
+                return fb.op(f"arith.select {past}, {old}, {cur} : f32")
+            full.append(fb.generic([], ["(d0, d1, d2) -> (d0, d1, d2)"], fb.empty((KV, S, D)),
+                                   ["parallel"] * 3, asm, "kv"))
         kk, vv = full
         newrows = []
+        m4 = "(d0, d1, d2, d3) -> (d0, d1, d2, d3)"
         for new, acc in ((kr, rows[0]), (vt, rows[1])):
-            r = fb.op(f"tensor.insert_slice {new.name} into {acc.name}[{i}, 0, 0, 0] "
-                      f"[1, {KV}, 1, {D}] [1, 1, 1, 1] : {new.type} into {acc.type}", "rows")
-            newrows.append(Val(r, acc.shape))
+            def put(ins, o, new=new):
+                layer = fb.op("linalg.index 0 : index")
+                k = fb.op("linalg.index 1 : index")
+                d = fb.op("linalg.index 3 : index")
+                cur = fb.op(f"tensor.extract {new.name}[{k}, {fb.cidx(0)}, {d}] : {new.type}")
+                here = fb.op(f"arith.cmpi eq, {layer}, {fb.cidx(i)} : index")
+                return fb.op(f"arith.select {here}, {cur}, {ins[0]} : f32")
+            newrows.append(fb.generic([acc], [m4, m4], fb.empty(acc.shape), ["parallel"] * 4,
+                                      put, "rows"))
         cache = (kc, vc, pos, S, newrows)
     import math
     o = fb.attention(qr, kk, vv, 1.0 / math.sqrt(D), causal_start=start)
@@ -348,7 +360,7 @@ def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512, upstream
     pos = dec.op(f"arith.index_cast {p} : i64 to index", "pos")
     S = dec.op(f"arith.addi {pos}, {dec.cidx(1)} : index", "S")
     x = dec.gather_rows(dec.weight("token_embd"), Val("%token", (1,), "i64"))
-    rows = [dec.empty((L, KV, 1, D)), dec.empty((L, KV, 1, D))]
+    rows = [dec.fill((L, KV, 1, D), 0.0), dec.fill((L, KV, 1, D), 0.0)]
     cache = (Val("%k_cache", (L, KV, max_seq, D)), Val("%v_cache", (L, KV, max_seq, D)), pos, S,
              rows)
     for i in range(L):
