@@ -124,7 +124,14 @@ def _austen_files() -> Path:
             # directory keeps a failed download from leaving a partial file.
             with tempfile.TemporaryDirectory(dir=dl) as tmp:
                 os.chmod(tmp, 0o777)  # apt's _apt user must be able to write
-                _run(["apt-get", "download", AUSTEN_DEB], cwd=tmp)
+                try:
+                    _run(["apt-get", "download", AUSTEN_DEB], cwd=tmp)
+                except DataError:
+                    if os.geteuid() != 0:
+                        raise
+                    # A fresh machine may have no package lists yet.
+                    _run(["apt-get", "update", "-qq"])
+                    _run(["apt-get", "download", AUSTEN_DEB], cwd=tmp)
                 for f in Path(tmp).glob("*.deb"):
                     shutil.move(str(f), dl / f.name)
             debs = sorted(dl.glob(f"{AUSTEN_DEB}_*.deb"))
