@@ -89,3 +89,18 @@ if _qpy_ok:
         config.available_features.add("models")
 if os.path.exists(os.path.join(config.quant_src_root, "lib", "Pipelines", "QuantizePipeline.cpp")):
     config.available_features.add("quantize-pipeline")
+
+# Compiled-module tests (test/Python/compiled_*.py): need quant-compile and
+# libqcrt from this build (feature `qcrt`); the qc-op variant also needs the
+# host lowering of the qc dialect (feature `qc-host`).
+config.environment["QUANT_BUILD_DIR"] = config.quant_obj_root
+if os.path.exists(os.path.join(config.quant_tools_dir, "quant-compile")) and \
+        os.path.exists(os.path.join(config.quant_obj_root, "lib", "libqcrt.so")):
+    config.available_features.add("qcrt")
+try:
+    _opt_help = subprocess.run([os.path.join(config.quant_tools_dir, "quant-opt"), "--help"],
+                               capture_output=True, text=True).stdout
+    if "convert-qc-to-linalg" in _opt_help:
+        config.available_features.add("qc-host")
+except OSError:
+    pass

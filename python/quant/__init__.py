@@ -94,20 +94,62 @@ def compile(ir, policy=None, stats=None, target="host", algorithm="rtn", out=Non
 class LoadedModel:
     """A compiled module plus what it was imported from."""
 
-    def __init__(self, prefix):
-        from . import runtime
+    def __init__(self, prefix, module=None, ir=None):
+        """`module`: anything with run(name, *arrays) (default: the qcrt
+        module at `prefix`); `ir`: the ModelIR it came from (default: the
+        .quant.json quant.compile wrote beside it)."""
         self.prefix = Path(prefix)
-        self.module = runtime.Module(prefix)
+        if module is None:
+            from . import runtime
+            module = runtime.Module(prefix)
+        self.module = module
         meta = Path(str(prefix) + ".quant.json")
-        self.ir = ModelIR.open(meta) if meta.exists() else None
+        self.ir = ir if ir is not None else (ModelIR.open(meta) if meta.exists() else None)
+
+    def _tokens(self, tokens):
+        """The IR gathers embedding rows without bounds checks: check here."""
+        import numpy as np
+        t = np.asarray(tokens, dtype=np.int64)
+        if t.ndim != 1 or t.size == 0:
+            raise QuantError("tokens must be a non-empty 1-D sequence")
+        if self.ir is not None:
+            v = self.ir.config["vocab_size"]
+            if t.min() < 0 or t.max() >= v:
+                raise QuantError(f"token id out of range 0..{v - 1}")
+            mp = self.ir.config.get("max_positions")
+            if mp is not None and t.size > mp:
+                raise QuantError(f"{t.size} tokens exceed the model's {mp} positions")
+        return t
 
     def forward(self, tokens):
-        import numpy as np
-        return self.module.run("forward", np.asarray(tokens, dtype=np.int64))[0]
+        return self.module.run("forward", self._tokens(tokens))[0]
 
     def embed(self, tokens):
+        return self.module.run("embed", self._tokens(tokens))[0]
+
+    def generate(self, prompt, n_new):
+        """Greedy decoding through @decode and its KV caches."""
         import numpy as np
-        return self.module.run("embed", np.asarray(tokens, dtype=np.int64))[0]
+        if self.ir is None or self.ir.arch != "llama":
+            raise QuantError("generate needs an imported Llama-family module")
+        c = self.ir.config
+        ids = list(self._tokens(prompt))
+        if len(ids) + n_new > c["max_seq"]:
+            raise QuantError(f"{len(ids)} + {n_new} tokens exceed the KV cache "
+                             f"({c['max_seq']}; re-import with --max-seq)")
+        shape = (c["n_layers"], c["n_kv_heads"], c["max_seq"], c["head_dim"])
+        kc, vc = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+        out, logits = [], None
+        for pos, t in enumerate(ids + [None] * n_new):
+            if t is None:
+                t = int(np.argmax(logits[-1]))
+                out.append(t)
+                if len(out) == n_new:
+                    break
+            logits, knew, vnew = self.module.run(
+                "decode", np.array([t], np.int64), np.array(pos, np.int64), kc, vc)
+            kc[:, :, pos], vc[:, :, pos] = knew[:, :, 0], vnew[:, :, 0]
+        return out
 
     def tokenizer(self):
         if self.ir is None or self.ir.source is None:

@@ -63,11 +63,7 @@ def cmd_run(a):
         if m.ir.arch == "bert":
             print(np.array2string(m.embed(ids), precision=4, threshold=8))
             return
-        out = []
-        for _ in range(a.max_new):  # recomputes the prefix: simple and exact
-            t = int(np.argmax(m.forward(ids + out)[-1]))
-            out.append(t)
-        print(tok.decode(out))
+        print(tok.decode(m.generate(ids, a.max_new)))
         return
     ck = _checkpoint(a)
     ids = ck.tokenizer.encode(a.prompt).ids

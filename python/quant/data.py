@@ -124,7 +124,14 @@ def _austen_files() -> Path:
             # directory keeps a failed download from leaving a partial file.
             with tempfile.TemporaryDirectory(dir=dl) as tmp:
                 os.chmod(tmp, 0o777)  # apt's _apt user must be able to write
-                _run(["apt-get", "download", AUSTEN_DEB], cwd=tmp)
+                try:
+                    _run(["apt-get", "download", AUSTEN_DEB], cwd=tmp)
+                except DataError:
+                    if os.geteuid() != 0:
+                        raise
+                    # A fresh machine may have no package lists yet.
+                    _run(["apt-get", "update", "-qq"])
+                    _run(["apt-get", "download", AUSTEN_DEB], cwd=tmp)
                 for f in Path(tmp).glob("*.deb"):
                     shutil.move(str(f), dl / f.name)
             debs = sorted(dl.glob(f"{AUSTEN_DEB}_*.deb"))
@@ -193,8 +200,9 @@ def read_r_character_vector(raw: bytes, what: str = "R data"):
             out.append("")
             continue
         s = r.bytes(ln)
-        # Bit 12 of the level flags marks UTF-8, bit 13 latin1.
-        enc = "latin-1" if (cflags >> 12) & 0x2 else "utf-8"
+        # The "levels" (bits 12+) carry R's encoding marks: LATIN1_MASK is
+        # 1 << 2, UTF8_MASK 1 << 3; unmarked strings are ASCII or native.
+        enc = "latin-1" if (cflags >> 12) & 0x4 else "utf-8"
         out.append(s.decode(enc, errors="replace"))
     return out
 

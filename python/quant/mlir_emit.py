@@ -93,7 +93,8 @@ class WeightBlob:
 
 class FuncBuilder:
     def __init__(self, name: str, args: List[Tuple[str, str]], blob: WeightBlob,
-                 blob_ref: str, weights):
+                 blob_ref: str, weights, upstream: bool = False):
+        self.upstream = upstream
         self.name, self.args = name, args
         self.blob, self.blob_ref, self.weights = blob, blob_ref, weights
         self.lines: List[str] = []
@@ -228,7 +229,14 @@ class FuncBuilder:
         return Val(n, out.shape, out.dtype)
 
     # -- model ops ---------------------------------------------------------
+    #: When True, qc.linear/rms_norm/layer_norm are written as the upstream
+    #: ops they mean (a testing aid: the module then compiles without the qc
+    #: lowering); qc.external_weight stays.
+    upstream = False
+
     def linear(self, x: Val, w: Val, layer: str, b: Val = None) -> Val:
+        if self.upstream:
+            return self._linear_upstream(x, w, b)
         shape = tuple(x.shape[:-1]) + (w.shape[0],)
         ops = [x, w] + ([b] if b is not None else [])
         rt = tensor_type(shape)
@@ -237,14 +245,78 @@ class FuncBuilder:
         return Val(r, shape)
 
     def rms_norm(self, x: Val, w: Val, eps: float) -> Val:
+        if self.upstream:
+            return self._norm_upstream(x, w, None, eps)
         r = self.op(f"qc.rms_norm {x.name}, {w.name} {{epsilon = {fmt_float(eps)} : f64}} : "
                     f"{x.type}, {w.type}", "rms")
         return Val(r, x.shape)
 
     def layer_norm(self, x: Val, w: Val, b: Val, eps: float) -> Val:
+        if self.upstream:
+            return self._norm_upstream(x, w, b, eps)
         r = self.op(f"qc.layer_norm {x.name}, {w.name}, {b.name} {{epsilon = {fmt_float(eps)} : f64}}"
                     f" : {x.type}, {w.type}, {b.type}", "ln")
         return Val(r, x.shape)
+
+    def _linear_upstream(self, x: Val, w: Val, b: Val = None) -> Val:
+        T, N = x.shape[0], w.shape[0]
+        acc = self.fill((T, N), 0.0)
+
+        def body(i, o):
+            m = self.op(f"arith.mulf {i[0]}, {i[1]} : f32")
+            return self.op(f"arith.addf {m}, {o} : f32")
+
+        y = self.generic([x, w], ["(d0, d1, d2) -> (d0, d2)", "(d0, d1, d2) -> (d1, d2)",
+                                  "(d0, d1, d2) -> (d0, d1)"], acc,
+                         ["parallel", "parallel", "reduction"], body, "mm")
+        if b is None:
+            return y
+        return self.generic([y, b], ["(d0, d1) -> (d0, d1)", "(d0, d1) -> (d1)",
+                                     "(d0, d1) -> (d0, d1)"], self.empty(y.shape),
+                            ["parallel"] * 2,
+                            lambda i, o: self.op(f"arith.addf {i[0]}, {i[1]} : f32"), "bias")
+
+    def _norm_upstream(self, x: Val, w: Val, b, eps: float) -> Val:
+        """RMSNorm (b is None) or LayerNorm over the last dim of [T, E]."""
+        T, E = x.shape
+        m2, r1 = "(d0, d1) -> (d0, d1)", "(d0, d1) -> (d0)"
+        red = ["parallel", "reduction"]
+        n, ceps = self.cf32(float(E)), self.cf32(eps)
+        mean = None
+        if b is not None:
+            s = self.generic([x], [m2, r1], self.fill((T,), 0.0), red,
+                             lambda i, o: self.op(f"arith.addf {i[0]}, {o} : f32"), "lnsum")
+            mean = s
+
+        def sq(i, o):
+            v = i[0]
+            if mean is not None:
+                mu = self.op(f"arith.divf {i[1]}, {n} : f32")
+                v = self.op(f"arith.subf {v}, {mu} : f32")
+            m = self.op(f"arith.mulf {v}, {v} : f32")
+            return self.op(f"arith.addf {m}, {o} : f32")
+
+        ins = [x] + ([mean] if mean is not None else [])
+        ss = self.generic(ins, [m2] + ([r1] if mean is not None else []) + [r1],
+                          self.fill((T,), 0.0), red, sq, "sumsq")
+
+        def norm(i, o):
+            v = i[0]
+            if mean is not None:
+                mu = self.op(f"arith.divf {i[3]}, {n} : f32")
+                v = self.op(f"arith.subf {v}, {mu} : f32")
+            ms = self.op(f"arith.divf {i[1]}, {n} : f32")
+            ms = self.op(f"arith.addf {ms}, {ceps} : f32")
+            r = self.op(f"math.rsqrt {ms} : f32")
+            y = self.op(f"arith.mulf {v}, {r} : f32")
+            y = self.op(f"arith.mulf {y}, {i[2]} : f32")
+            if mean is not None:
+                y = self.op(f"arith.addf {y}, {i[4]} : f32")
+            return y
+
+        ins = [x, ss, w] + ([mean, b] if mean is not None else [])
+        maps = [m2, r1, "(d0, d1) -> (d1)"] + ([r1, "(d0, d1) -> (d1)"] if mean is not None else [])
+        return self.generic(ins, maps + [m2], self.empty(x.shape), ["parallel"] * 2, norm, "norm")
 
     # -- common glue -------------------------------------------------------
     def ident_map(self, rank):

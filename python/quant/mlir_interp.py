@@ -322,7 +322,7 @@ class Module:
             pred, a, b = [s.strip() for s in opnd.split(",")]
             a, b = L[a], L[b]
             return {"ult": np.less, "ugt": np.greater, "slt": np.less,
-                    "sgt": np.greater}[pred](a, b)
+                    "sgt": np.greater, "eq": np.equal}[pred](a, b)
         names = [s.strip() for s in opnd.split(",")]
         if out_name in names:
             if op in ("arith.addf", "arith.maximumf") and len(names) == 2:
@@ -343,7 +343,8 @@ class Module:
                "arith.divf": np.divide, "arith.maximumf": np.maximum, "arith.addi": np.add,
                "arith.muli": np.multiply, "arith.remui": np.remainder,
                "arith.negf": np.negative, "math.exp": np.exp, "math.cos": np.cos,
-               "math.sin": np.sin, "math.sqrt": np.sqrt}
+               "math.sin": np.sin, "math.sqrt": np.sqrt,
+               "math.rsqrt": lambda v: 1 / np.sqrt(v), "math.tanh": np.tanh}
         if op not in fns:
             raise InterpError(f"unsupported op in linalg.generic body: {rhs}")
         r = fns[op](*a)

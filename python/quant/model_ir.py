@@ -51,7 +51,7 @@ class ModelIR:
                        Path(d["source"]) if d.get("source") else None)
 
 
-def emit(ck: Checkpoint, out: Path, max_seq: int = 512) -> ModelIR:
+def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False) -> ModelIR:
     """Writes `out` (.mlir) and `out` with suffix .bin; nothing is left
     behind on failure."""
     out = Path(out)
@@ -65,7 +65,7 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512) -> ModelIR:
             from .importers.gguf_llama import emit_llama as emit_fn
         else:
             from .importers.safetensors_bert import emit_bert as emit_fn
-        funcs = emit_fn(ck, blob, bin_path.name, max_seq=max_seq)
+        funcs = emit_fn(ck, blob, bin_path.name, max_seq=max_seq, upstream=upstream)
         cfg = ", ".join(f"{k}={v}" for k, v in ck.config.items())
         header = (f"// Imported by quant from {ck.source.name} ({ck.arch}).\n"
                   f"// config: {cfg}\n"
@@ -78,8 +78,11 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512) -> ModelIR:
     except BaseException:
         blob.abort()
         raise
+    cfg = dict(ck.config)
+    if ck.arch == "llama":
+        cfg["max_seq"] = max_seq  # KV-cache length of @decode
     ir = ModelIR(out, bin_path, ck.arch, [f.name for f in funcs], ck.linear_layers(),
-                 dict(ck.config), Path(ck.source).resolve())
+                 cfg, Path(ck.source).resolve())
     ir.meta_path.write_text(json.dumps(ir.to_json(), indent=1))
     return ir
 

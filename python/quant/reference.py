@@ -93,10 +93,8 @@ def llama_forward(ck: Checkpoint, tokens, dtype=np.float64, permuted_qk=None,
         v = (h @ W(b + "attn_v").T).reshape(T, KV, D)
         q = apply_rope(q, ang, interleaved=permuted_qk)
         k = apply_rope(k, ang, interleaved=permuted_qk)
-        if permuted_qk:
-            # Bring the rotated vectors back to a common layout is not needed:
-            # q.k is invariant under the same permutation of both.
-            pass
+        # (GGUF layout: q and k rows share one permutation per head, which
+        # leaves q.k unchanged; v and the outputs are not permuted.)
         k = k.transpose(1, 0, 2)  # [KV, T, D]
         v = v.transpose(1, 0, 2)
         if cache is not None:

@@ -80,6 +80,7 @@ class Module:
     """A loaded quant module; call `run(name, *arrays)` -> list of arrays."""
 
     def __init__(self, prefix):
+        self._h = None
         self.prefix = str(prefix)
         h = ctypes.c_void_p()
         _check(lib().qcrt_module_load(self.prefix.encode(), ctypes.byref(h)))
@@ -106,7 +107,7 @@ class Module:
                                             ctypes.byref(ni), ctypes.byref(no)))
         if len(args) != ni.value:
             raise RuntimeError_(f"{function} takes {ni.value} inputs, got {len(args)}")
-        keep = [np.ascontiguousarray(a) for a in args]
+        keep = [np.require(a, requirements="C") for a in args]  # keeps rank 0
         ins = (_Tensor * max(1, len(keep)))()
         for t, a in zip(ins, keep):
             if a.dtype not in _CODES or a.ndim > MAX_RANK:

@@ -279,22 +279,40 @@ def _block(fb, ck, x, i, start, cache=None):
     if cache is None:
         kk, vv = kr, vt
     else:
-        kc, vc, pos, S = cache
-        L, _, MAX, _ = kc.shape
-        ins = []
+        # Keys/values of positions 0..pos-1 come from the caller's caches
+        # (read only); this token's are appended. The caches are never
+        # written: @decode returns the new rows and the caller stores them.
+        kc, vc, pos, S, rows = cache
+        from ..mlir_emit import Val
+        # Written as linalg.generic with tensor.extract rather than
+        # extract_slice/insert_slice: strided slice copies would bufferize
+        # to memref.copy calls (a runtime library dependency).
+        full = []
         for new, cc in ((kr, kc), (vt, vc)):
-            r = fb.op(f"tensor.insert_slice {new.name} into {cc.name}[{i}, 0, {pos}, 0] "
-                      f"[1, {KV}, 1, {D}] [1, 1, 1, 1] : {new.type} into {cc.type}", "cache")
-            ins.append(type(cc)(r, cc.shape))
-        kc, vc = ins
-        sl = []
-        for cc in (kc, vc):
-            from ..mlir_emit import tensor_type
-            r = fb.op(f"tensor.extract_slice {cc.name}[{i}, 0, 0, 0] [1, {KV}, {S}, {D}] "
-                      f"[1, 1, 1, 1] : {cc.type} to {tensor_type((KV, S, D))}", "kv")
-            sl.append(type(cc)(r, (KV, S, D)))
-        kk, vv = sl
-        cache = (kc, vc, pos, S)
+            def asm(ins, o, new=new, cc=cc):
+                k = fb.op("linalg.index 0 : index")
+                j = fb.op("linalg.index 1 : index")
+                d = fb.op("linalg.index 2 : index")
+                old = fb.op(f"tensor.extract {cc.name}[{fb.cidx(i)}, {k}, {j}, {d}] : {cc.type}")
+                cur = fb.op(f"tensor.extract {new.name}[{k}, {fb.cidx(0)}, {d}] : {new.type}")
+                past = fb.op(f"arith.cmpi ult, {j}, {pos} : index")
+                return fb.op(f"arith.select {past}, {old}, {cur} : f32")
+            full.append(fb.generic([], ["(d0, d1, d2) -> (d0, d1, d2)"], fb.empty((KV, S, D)),
+                                   ["parallel"] * 3, asm, "kv"))
+        kk, vv = full
+        newrows = []
+        m4 = "(d0, d1, d2, d3) -> (d0, d1, d2, d3)"
+        for new, acc in ((kr, rows[0]), (vt, rows[1])):
+            def put(ins, o, new=new):
+                layer = fb.op("linalg.index 0 : index")
+                k = fb.op("linalg.index 1 : index")
+                d = fb.op("linalg.index 3 : index")
+                cur = fb.op(f"tensor.extract {new.name}[{k}, {fb.cidx(0)}, {d}] : {new.type}")
+                here = fb.op(f"arith.cmpi eq, {layer}, {fb.cidx(i)} : index")
+                return fb.op(f"arith.select {here}, {cur}, {ins[0]} : f32")
+            newrows.append(fb.generic([acc], [m4, m4], fb.empty(acc.shape), ["parallel"] * 4,
+                                      put, "rows"))
+        cache = (kc, vc, pos, S, newrows)
     import math
     o = fb.attention(qr, kk, vv, 1.0 / math.sqrt(D), causal_start=start)
     o2 = fb.from_heads(o)
@@ -313,7 +331,7 @@ def _head(fb, ck, x):
     return fb.linear(x, w, "output")
 
 
-def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512):
+def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512, upstream=False):
     """Builds @forward and @decode; returns the list of FuncBuilders."""
     from ..mlir_emit import FuncBuilder, Val, tensor_type
 
@@ -325,7 +343,7 @@ def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512):
         return inv if key == "rope.inv_freq" else ck.tensor(key)
 
     V = c["vocab_size"]
-    fwd = FuncBuilder("forward", [("%tokens", "tensor<?xi64>")], blob, blob_ref, weights)
+    fwd = FuncBuilder("forward", [("%tokens", "tensor<?xi64>")], blob, blob_ref, weights, upstream)
     T = fwd.op(f"tensor.dim %tokens, {fwd.cidx(0)} : tensor<?xi64>", "T")
     toks = Val("%tokens", (T,), "i64")
     x = fwd.gather_rows(fwd.weight("token_embd"), toks)
@@ -337,13 +355,15 @@ def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512):
     ctype = tensor_type((L, KV, max_seq, D))
     dec = FuncBuilder("decode", [("%token", "tensor<1xi64>"), ("%pos", "tensor<i64>"),
                                  ("%k_cache", ctype), ("%v_cache", ctype)],
-                      blob, blob_ref, weights)
+                      blob, blob_ref, weights, upstream)
     p = dec.op("tensor.extract %pos[] : tensor<i64>", "p")
     pos = dec.op(f"arith.index_cast {p} : i64 to index", "pos")
     S = dec.op(f"arith.addi {pos}, {dec.cidx(1)} : index", "S")
     x = dec.gather_rows(dec.weight("token_embd"), Val("%token", (1,), "i64"))
-    cache = (Val("%k_cache", (L, KV, max_seq, D)), Val("%v_cache", (L, KV, max_seq, D)), pos, S)
+    rows = [dec.fill((L, KV, 1, D), 0.0), dec.fill((L, KV, 1, D), 0.0)]
+    cache = (Val("%k_cache", (L, KV, max_seq, D)), Val("%v_cache", (L, KV, max_seq, D)), pos, S,
+             rows)
     for i in range(L):
         x, cache = _block(dec, ck, x, i, pos, cache)
-    dec.ret([_head(dec, ck, x), cache[0], cache[1]])
+    dec.ret([_head(dec, ck, x), cache[4][0], cache[4][1]])
     return [fwd, dec]

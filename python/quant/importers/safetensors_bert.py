@@ -216,13 +216,13 @@ def _pool(fb, x):
                       fb.empty((E,)), ["parallel"], norm, "l2")
 
 
-def emit_bert(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 0):
+def emit_bert(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 0, upstream=False):
     """Builds @forward (last hidden states) and @embed (pooled sentence
     embedding)."""
     from ..mlir_emit import FuncBuilder, Val
     funcs = []
     for name in ("forward", "embed"):
-        fb = FuncBuilder(name, [("%tokens", "tensor<?xi64>")], blob, blob_ref, ck.tensor)
+        fb = FuncBuilder(name, [("%tokens", "tensor<?xi64>")], blob, blob_ref, ck.tensor, upstream)
         T = fb.op(f"tensor.dim %tokens, {fb.cidx(0)} : tensor<?xi64>", "T")
         x = _encoder(fb, ck, Val("%tokens", (T,), "i64"))
         fb.ret([x if name == "forward" else _pool(fb, x)])
