@@ -12,6 +12,7 @@
 //   creates multi-dynamic expand_shapes that LLVM 22 cannot lower)
 //   one-shot-bufferize          function boundaries, identity layouts
 //   buffer-deallocation-pipeline  temporaries freed; results owned by caller
+//   qc-host-lower-strided-copies  no memrefCopy runtime dependency
 //   convert-linalg-to-loops, vector-to-scf, expand-strided-metadata,
 //   lower-affine, scf-to-cf
 //   math/vector/memref/func/arith/cf/index -> llvm, reconcile-unrealized-casts
@@ -54,6 +55,7 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
   bufferization::buildBufferDeallocationPipeline(pm, deallocOpts);
   pm.addPass(createCanonicalizerPass());
 
+  pm.addNestedPass<func::FuncOp>(qc::createQCHostLowerStridedCopies());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

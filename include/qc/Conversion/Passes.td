@@ -56,7 +56,9 @@ def QCHostPrepareFunctions : Pass<"qc-host-prepare-functions", "mlir::ModuleOp">
     point is `_mlir_ciface_<name>`), and each of its tensor arguments gets
     `bufferization.writable = false` so the lowered code never writes into
     caller buffers. Aggregated linalg ops (`linalg.softmax`) are decomposed
-    into generics here so that they bufferize and lower to loops.
+    into generics here so that they bufferize and lower to loops, and
+    `tensor.expand_shape` ops with several dynamic sizes in one group become
+    `tensor.reshape` (LLVM 22 cannot lower the former after bufferization).
 
     Example:
 
@@ -71,6 +73,29 @@ def QCHostPrepareFunctions : Pass<"qc-host-prepare-functions", "mlir::ModuleOp">
                            "mlir::arith::ArithDialect",
                            "mlir::math::MathDialect",
                            "mlir::tensor::TensorDialect"];
+}
+
+def QCHostLowerStridedCopies
+    : Pass<"qc-host-lower-strided-copies", "mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy between strided buffers into linalg.copy";
+  let description = [{
+    Run after bufferization by `qc-lower-to-host`. A `memref.copy` whose
+    source or target does not have the identity layout (e.g. the copy an
+    `tensor.insert_slice` bufferizes to) would lower to a call of
+    `memrefCopy` from the MLIR C runner library; as a `linalg.copy` it
+    becomes plain loops, so lowered modules need only libc (malloc, free)
+    and libm. Copies between identity-layout buffers stay `memref.copy`
+    (a memcpy).
+
+    Example:
+
+    ```mlir
+    memref.copy %a, %sub : memref<?x32xf32> to memref<?x32xf32, strided<[64, 1], offset: 32>>
+    // becomes
+    linalg.copy ins(%a : ...) outs(%sub : ...)
+    ```
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
 #endif // QC_CONVERSION_PASSES_TD

@@ -11,9 +11,11 @@
 
 #include "qc/Conversion/Passes.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Interfaces/TilingInterface.h"
 
 namespace qc {
@@ -41,6 +43,35 @@ struct QCHostPrepareFunctionsPass
           func.setArgAttr(
               i, bufferization::BufferizationDialect::kWritableAttrName,
               BoolAttr::get(ctx, false));
+    }
+
+    // LLVM 22's expand-strided-metadata crashes on memref.expand_shape with
+    // several dynamic sizes in one group: such reshapes become tensor.reshape
+    // (memref.reshape) instead.
+    SmallVector<tensor::ExpandShapeOp> expands;
+    module.walk([&](tensor::ExpandShapeOp op) {
+      auto resType = op.getResultType();
+      for (const ReassociationIndices &group :
+           op.getReassociationIndices()) {
+        int64_t dynamic = 0;
+        for (int64_t d : group)
+          dynamic += resType.isDynamicDim(d);
+        if (dynamic > 1) {
+          expands.push_back(op);
+          break;
+        }
+      }
+    });
+    for (tensor::ExpandShapeOp op : expands) {
+      OpBuilder b(op);
+      SmallVector<Value> dims;
+      for (OpFoldResult ofr : op.getMixedOutputShape())
+        dims.push_back(getValueOrCreateConstantIndexOp(b, op.getLoc(), ofr));
+      Value shape = tensor::FromElementsOp::create(b, op.getLoc(), dims);
+      Value r = tensor::ReshapeOp::create(b, op.getLoc(), op.getResultType(),
+                                          op.getSrc(), shape);
+      op.replaceAllUsesWith(r);
+      op.erase();
     }
 
     // linalg.softmax (and other aggregated ops) -> generics that bufferize

@@ -105,10 +105,14 @@ def from_descriptor(desc, rank, dtype):
 
 
 def call(lib, name, args, results):
-    """Calls `_mlir_ciface_<name>`; `results` is a list of (rank, dtype)."""
+    """Calls `_mlir_ciface_<name>` with numpy arrays (memrefs) and python
+    ints (index scalars); `results` is a list of (rank, dtype)."""
     fn = getattr(lib, "_mlir_ciface_" + name)
-    descs = [to_descriptor(a) for a in args]
-    ptrs = [ctypes.byref(d) for d in descs]
+    descs = [ctypes.c_int64(a) if isinstance(a, int) else to_descriptor(a)
+             for a in args]
+    # Memrefs go by pointer to their descriptor, index/i64 scalars by value.
+    ptrs = [d if isinstance(d, ctypes.c_int64) else ctypes.byref(d)
+            for d in descs]
     if not results:
         fn(*ptrs)
         return None
