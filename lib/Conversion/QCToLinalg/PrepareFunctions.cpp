@@ -51,8 +51,7 @@ struct QCHostPrepareFunctionsPass
     SmallVector<tensor::ExpandShapeOp> expands;
     module.walk([&](tensor::ExpandShapeOp op) {
       auto resType = op.getResultType();
-      for (const ReassociationIndices &group :
-           op.getReassociationIndices()) {
+      for (const ReassociationIndices &group : op.getReassociationIndices()) {
         int64_t dynamic = 0;
         for (int64_t d : group)
           dynamic += resType.isDynamicDim(d);

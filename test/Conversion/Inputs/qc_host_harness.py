@@ -218,6 +218,20 @@ def check_close(name, got, ref, rtol, atol):
     print("PASS %s (max abs err %.3g)" % (name, err.max() if err.size else 0))
 
 
+def check_matmul(name, got, ref, absref, rel=1e-5):
+    """Float matmul check scaled by sum_k |x_k w_k| (absref): an f32 dot
+    product may lose that much to cancellation, a packing or scaling bug
+    is off by orders of magnitude more."""
+    got = np.asarray(got, dtype=np.float64)
+    err = np.abs(got - ref)
+    bound = rel * absref + 1e-30
+    if got.shape != ref.shape or (err > bound).any():
+        i = np.argwhere(err > bound)[0] if got.shape == ref.shape else "shape"
+        raise AssertionError("%s: mismatch at %s (max err/bound %g)" %
+                             (name, i, (err / bound).max() if got.shape == ref.shape else -1))
+    print("PASS %s (max err/bound %.3g)" % (name, (err / bound).max()))
+
+
 def check_equal(name, got, ref):
     got, ref = np.asarray(got), np.asarray(ref)
     if got.shape != ref.shape or not np.array_equal(got, ref):

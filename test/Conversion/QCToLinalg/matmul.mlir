@@ -90,7 +90,7 @@ func.func @wo_int8_asym_tiled(%x: tensor<?x64xf32>, %d: tensor<2048xi8>, %s: ten
 // CHECK: } else {
 // CHECK:   math.absf
 // CHECK:   math.roundeven
-// CHECK:   arith.muli {{.*}} : vector<16xi32>
+// CHECK:   arith.muli {{.*}} : vector<16xi16>
 // CHECK:   arith.addi {{.*}} : vector<16xi32>
 func.func @adaptive(%x: tensor<?x64xf32>, %d: tensor<32x64xi8>, %s: tensor<32x1xf32>) -> tensor<?x32xf32> {
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8>} : tensor<32x64xi8>, tensor<32x1xf32> -> !qc.packed<32x64xi8>
@@ -100,16 +100,17 @@ func.func @adaptive(%x: tensor<?x64xf32>, %d: tensor<32x64xi8>, %s: tensor<32x1x
 
 // -----
 
-// INT8 x INT8: i32 accumulation, then * s_x[m] * s_w[n] + b[n] in f32 and
+// INT8 x INT8: exact i16 products, i32 accumulation, then * s_x[m] * s_w[n] + b[n] in f32 and
 // the cast to the f16 result.
 // CHECK-LABEL: func @int8_matmul
 // CHECK-SAME: %[[Q:.*]]: tensor<?x64xi8>, %[[SX:.*]]: tensor<?xf32>, %[[D:.*]]: tensor<32x64xi8>, %[[S:.*]]: tensor<32x1xf32>, %[[B:.*]]: tensor<32xf16>
 // CHECK: scf.for {{.*}} -> (vector<16xi32>
 // CHECK:   vector.transfer_read %[[D]]{{.*}} : tensor<32x64xi8>, vector<16xi8>
-// CHECK:   arith.extsi {{.*}} : vector<16xi8> to vector<16xi32>
+// CHECK:   arith.extsi {{.*}} : vector<16xi8> to vector<16xi16>
 // CHECK:   vector.transfer_read %[[Q]]{{.*}} : tensor<?x64xi8>, vector<16xi8>
-// CHECK:   arith.muli {{.*}} : vector<16xi32>
-// CHECK:   arith.addi {{.*}} : vector<16xi32>
+// CHECK:   %[[P:.*]] = arith.muli {{.*}} : vector<16xi16>
+// CHECK:   %[[P32:.*]] = arith.extsi %[[P]] : vector<16xi16> to vector<16xi32>
+// CHECK:   arith.addi %{{.*}}, %[[P32]] : vector<16xi32>
 // CHECK: %[[ACC:.*]] = vector.reduction <add>, {{.*}} : vector<16xi32> into i32
 // CHECK: %[[F:.*]] = arith.sitofp %[[ACC]] : i32 to f32
 // CHECK: %[[SXM:.*]] = tensor.extract %[[SX]]
