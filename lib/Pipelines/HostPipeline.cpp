@@ -12,6 +12,7 @@
 //   creates multi-dynamic expand_shapes that LLVM 22 cannot lower)
 //   one-shot-bufferize          function boundaries, identity layouts
 //   buffer-deallocation-pipeline  temporaries freed; results owned by caller
+//   convert-bufferization-to-memref  clones of returned aliases -> copies
 //   qc-host-lower-strided-copies  no memrefCopy runtime dependency
 //   convert-linalg-to-loops, vector-to-scf, expand-strided-metadata,
 //   lower-affine, scf-to-cf
@@ -53,6 +54,8 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
   // by the caller.
   bufferization::BufferDeallocationPipelineOptions deallocOpts;
   bufferization::buildBufferDeallocationPipeline(pm, deallocOpts);
+  // bufferization.clone (results that alias arguments or globals) -> copies.
+  pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createCanonicalizerPass());
 
   pm.addNestedPass<func::FuncOp>(qc::createQCHostLowerStridedCopies());

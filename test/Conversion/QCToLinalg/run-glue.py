@@ -120,6 +120,11 @@ func.func @reshape_slices(%x: tensor<?x64xf32>, %bsz: index) -> tensor<?x?x64xf3
   %r = tensor.insert_slice %two into %z[0, 0, 32] [%bsz, %t, 32] [1, 1, 1] : tensor<?x?x32xf32> into tensor<?x?x64xf32>
   return %r : tensor<?x?x64xf32>
 }
+// A result aliasing an argument is cloned: the caller still owns (and frees)
+// every result, and the argument stays untouched.
+func.func @ret_arg(%x: tensor<?x4xf32>) -> (tensor<?x4xf32>, tensor<?x4xf32>) {
+  return %x, %x : tensor<?x4xf32>, tensor<?x4xf32>
+}
 """
 
 lib = h.build(MLIR, workdir=sys.argv[1])
@@ -150,4 +155,10 @@ for t in [1, 3, 17, 64]:
     ref = np.zeros((b, t, 64))
     ref[..., 32:] = 2 * xs.astype(np.float64).reshape(b, t, 64)[..., :32]
     h.check_close("expand_shape [B*T]->[B,T], extract/insert_slice T=%d" % t, y, ref, 0, 0)
+xa = rng.standard_normal((5, 4)).astype(np.float32)
+keep = xa.copy()
+r1, r2 = h.call(lib, "ret_arg", [xa], [(2, np.float32), (2, np.float32)])
+h.check_equal("returned argument (cloned, freed by caller)", r1, keep)
+h.check_equal("returned argument, second result", r2, keep)
+h.check_equal("argument unchanged", xa, keep)
 print("ALL PASSED")
