@@ -77,8 +77,14 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
 }
 
 void qc::registerHostLoweringPipeline() {
-  PassPipelineRegistration<HostLoweringPipelineOptions>(
-      "qc-lower-to-host",
-      "Lower qc (and linalg/tensor glue) to the LLVM dialect for the CPU host",
-      buildHostLoweringPipeline);
+  // Idempotent: both registerAllPasses and registerQCPipelines may call it.
+  static bool registered = [] {
+    PassPipelineRegistration<HostLoweringPipelineOptions>(
+        "qc-lower-to-host",
+        "Lower qc (and linalg/tensor glue) to the LLVM dialect for the CPU "
+        "host",
+        buildHostLoweringPipeline);
+    return true;
+  }();
+  (void)registered;
 }
