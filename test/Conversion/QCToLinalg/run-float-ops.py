@@ -39,6 +39,14 @@ func.func @lin_rank1(%x: tensor<{K}xf32>, %w: tensor<{N}x{K}xf32>) -> tensor<{N}
   %y = qc.linear %x, %w {{layer = "e"}} : (tensor<{K}xf32>, tensor<{N}x{K}xf32>) -> tensor<{N}xf32>
   return %y : tensor<{N}xf32>
 }}
+func.func @lin_wide(%x: tensor<?x36xf32>, %w: tensor<150x36xf32>) -> tensor<?x150xf32> {{
+  %y = qc.linear %x, %w {{layer = "wide"}} : (tensor<?x36xf32>, tensor<150x36xf32>) -> tensor<?x150xf32>
+  return %y : tensor<?x150xf32>
+}}
+func.func @lin_odd(%x: tensor<?x9xf32>, %w: tensor<7x9xf32>) -> tensor<?x7xf32> {{
+  %y = qc.linear %x, %w {{layer = "odd"}} : (tensor<?x9xf32>, tensor<7x9xf32>) -> tensor<?x7xf32>
+  return %y : tensor<?x7xf32>
+}}
 func.func @rms(%x: tensor<?x?x{K2}xf32>, %g: tensor<{K2}xf32>) -> tensor<?x?x{K2}xf32> {{
   %y = qc.rms_norm %x, %g {{epsilon = 1.0e-5 : f64}} : tensor<?x?x{K2}xf32>, tensor<{K2}xf32>
   return %y : tensor<?x?x{K2}xf32>
@@ -137,6 +145,15 @@ for m in [1, 3, 17, 64]:
     h.check_matmul("linear f16 activations M=%d" % m, y, ref,
                    np.abs(x16.astype(f64)) @ np.abs(w16.astype(f64)).T + np.abs(b16) + np.abs(ref) * 100,
                    rel=1e-5)
+
+    # N = 150 spans three 64-column panels (the last partial), K = 36 uses
+    # 4-wide chunks; N = 7, K = 9 degenerate to 1 x 1 chunks.
+    for fn, n_, k_ in [("lin_wide", 150, 36), ("lin_odd", 7, 9)]:
+        xw = rng.standard_normal((m, k_)).astype(np.float32)
+        ww = rng.standard_normal((n_, k_)).astype(np.float32)
+        y = h.call(lib, fn, [xw, ww], [(2, np.float32)])
+        h.check_matmul("linear N=%d K=%d M=%d" % (n_, k_, m), y, xw.astype(f64) @ ww.astype(f64).T,
+                       np.abs(xw.astype(f64)) @ np.abs(ww.astype(f64)).T)
 
     # norms and smooth
     xn = (rng.standard_normal((3, m, K2)) * 2 + 0.5).astype(np.float32)
