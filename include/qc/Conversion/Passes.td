@@ -18,7 +18,7 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "mlir::ModuleOp"> {
 
     - `qc.linear`, `qc.wo_matmul`, `qc.int8_matmul` become explicit
       register-blocked, vectorized scf loops over tensors (see
-      `qc/Conversion/QCToLinalg/MatmulKernels.h`): the quantized weight is
+      `qc/Conversion/QCToLinalg/QCToLinalg.h`): the quantized weight is
       dequantized chunk by chunk inside the loop, never materialized.
       `#qc.kernel<adaptive, threshold = T>` becomes an `scf.if` on M.
     - norms, smooth, quantize/dequantize of activations and
