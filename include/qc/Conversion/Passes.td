@@ -59,6 +59,9 @@ def QCHostPrepareFunctions : Pass<"qc-host-prepare-functions", "mlir::ModuleOp">
     into generics here so that they bufferize and lower to loops, and
     `tensor.expand_shape` ops with several dynamic sizes in one group become
     `tensor.reshape` (LLVM 22 cannot lower the former after bufferization).
+    `linalg.matmul` and `linalg.batch_matmul` are generalized with the
+    reduction loop moved outside the output-column loop, so their loops
+    (from `convert-linalg-to-loops`) stream rows of B and C and vectorize.
 
     Example:
 

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Interfaces/TilingInterface.h"
 
@@ -71,6 +72,32 @@ struct QCHostPrepareFunctionsPass
                                           op.getSrc(), shape);
       op.replaceAllUsesWith(r);
       op.erase();
+    }
+
+    // Glue matmuls (linalg.matmul, linalg.batch_matmul) lower to scalar
+    // loops; with the reduction loop moved outside the output-column loop,
+    // the innermost loop walks B and C contiguously and LLVM vectorizes it.
+    SmallVector<linalg::LinalgOp> contractions;
+    module.walk([&](linalg::LinalgOp op) {
+      if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) &&
+          op.hasPureTensorSemantics())
+        contractions.push_back(op);
+    });
+    IRRewriter rewriter(ctx);
+    for (linalg::LinalgOp op : contractions) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::GenericOp> generic =
+          linalg::generalizeNamedOp(rewriter, op);
+      if (failed(generic))
+        continue;
+      // (..., m, n, k) -> (..., m, k, n)
+      unsigned n = generic->getNumLoops();
+      SmallVector<unsigned> perm;
+      for (unsigned i = 0; i < n - 2; ++i)
+        perm.push_back(i);
+      perm.push_back(n - 1);
+      perm.push_back(n - 2);
+      (void)linalg::interchangeGenericOp(rewriter, *generic, perm);
     }
 
     // linalg.softmax (and other aggregated ops) -> generics that bufferize

@@ -1,8 +1,9 @@
 """Benchmark (not a test): GFLOP/s of the host matmul kernels for M = 64 and
 K = N in {576, 1536}: qc.linear (f32 weight), qc.wo_matmul (int8
 per-channel and int4 per-group-32, dequantized inside the loop),
-qc.int8_matmul, and a naive baseline (linalg.matmul through the same
-pipeline: scalar loops). Single thread.
+qc.int8_matmul, and the glue path (a plain linalg.matmul through the same
+pipeline: scalar loops with the reduction moved outside the column loop).
+Single thread.
 
 Usage: PATH=build/bin:/usr/lib/llvm-22/bin:$PATH \
        python3 test/Conversion/Inputs/bench_host_matmul.py [workdir]
@@ -86,7 +87,7 @@ def main():
                 ("wo_matmul int8 per-channel", "wo8_%d" % k, [x, d8, s1], 20),
                 ("wo_matmul int4 per-group 32", "wo4_%d" % k, [x, d4, sg], 20),
                 ("int8_matmul", "i8_%d" % k, [qx, sx, d8, s1], 20),
-                ("naive linalg.matmul loops", "naive_%d" % k, [x, np.ascontiguousarray(w.T)], 3)]
+                ("glue linalg.matmul (loops)", "naive_%d" % k, [x, np.ascontiguousarray(w.T)], 3)]
         for label, fn, args, reps in runs:
             t = bench(lib, fn, args, reps)
             print("K=N=%-5d %-30s %8.3f ms %7.2f GFLOP/s" % (k, label, t * 1e3, flops / t / 1e9))
