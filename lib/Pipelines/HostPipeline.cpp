@@ -8,9 +8,12 @@
 //
 //   convert-qc-to-linalg        qc ops -> blocked vector kernels + generics
 //   qc-host-prepare-functions   C interface, read-only args, decompose softmax
-//   canonicalize, linalg elementwise fusion, cse
+//   canonicalize, cse (no linalg elementwise fusion: its reshape propagation
+//   creates multi-dynamic expand_shapes that LLVM 22 cannot lower)
 //   one-shot-bufferize          function boundaries, identity layouts
 //   buffer-deallocation-pipeline  temporaries freed; results owned by caller
+//   convert-bufferization-to-memref  clones of returned aliases -> copies
+//   qc-host-lower-strided-copies  no memrefCopy runtime dependency
 //   convert-linalg-to-loops, vector-to-scf, expand-strided-metadata,
 //   lower-affine, scf-to-cf
 //   math/vector/memref/func/arith/cf/index -> llvm, reconcile-unrealized-casts
@@ -36,7 +39,6 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
   pm.addPass(qc::createConvertQCToLinalg());
   pm.addPass(qc::createQCHostPrepareFunctions());
   pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCSEPass());
 
   bufferization::OneShotBufferizePassOptions bufOpts;
@@ -52,8 +54,11 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
   // by the caller.
   bufferization::BufferDeallocationPipelineOptions deallocOpts;
   bufferization::buildBufferDeallocationPipeline(pm, deallocOpts);
+  // bufferization.clone (results that alias arguments or globals) -> copies.
+  pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createCanonicalizerPass());
 
+  pm.addNestedPass<func::FuncOp>(qc::createQCHostLowerStridedCopies());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
@@ -72,8 +77,14 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
 }
 
 void qc::registerHostLoweringPipeline() {
-  PassPipelineRegistration<HostLoweringPipelineOptions>(
-      "qc-lower-to-host",
-      "Lower qc (and linalg/tensor glue) to the LLVM dialect for the CPU host",
-      buildHostLoweringPipeline);
+  // Idempotent: both registerAllPasses and registerQCPipelines may call it.
+  static bool registered = [] {
+    PassPipelineRegistration<HostLoweringPipelineOptions>(
+        "qc-lower-to-host",
+        "Lower qc (and linalg/tensor glue) to the LLVM dialect for the CPU "
+        "host",
+        buildHostLoweringPipeline);
+    return true;
+  }();
+  (void)registered;
 }

@@ -18,7 +18,7 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "mlir::ModuleOp"> {
 
     - `qc.linear`, `qc.wo_matmul`, `qc.int8_matmul` become explicit
       register-blocked, vectorized scf loops over tensors (see
-      `qc/Conversion/QCToLinalg/MatmulKernels.h`): the quantized weight is
+      `qc/Conversion/QCToLinalg/QCToLinalg.h`): the quantized weight is
       dequantized chunk by chunk inside the loop, never materialized.
       `#qc.kernel<adaptive, threshold = T>` becomes an `scf.if` on M.
     - norms, smooth, quantize/dequantize of activations and
@@ -56,7 +56,12 @@ def QCHostPrepareFunctions : Pass<"qc-host-prepare-functions", "mlir::ModuleOp">
     point is `_mlir_ciface_<name>`), and each of its tensor arguments gets
     `bufferization.writable = false` so the lowered code never writes into
     caller buffers. Aggregated linalg ops (`linalg.softmax`) are decomposed
-    into generics here so that they bufferize and lower to loops.
+    into generics here so that they bufferize and lower to loops, and
+    `tensor.expand_shape` ops with several dynamic sizes in one group become
+    `tensor.reshape` (LLVM 22 cannot lower the former after bufferization).
+    `linalg.matmul` and `linalg.batch_matmul` are generalized with the
+    reduction loop moved outside the output-column loop, so their loops
+    (from `convert-linalg-to-loops`) stream rows of B and C and vectorize.
 
     Example:
 
@@ -71,6 +76,29 @@ def QCHostPrepareFunctions : Pass<"qc-host-prepare-functions", "mlir::ModuleOp">
                            "mlir::arith::ArithDialect",
                            "mlir::math::MathDialect",
                            "mlir::tensor::TensorDialect"];
+}
+
+def QCHostLowerStridedCopies
+    : Pass<"qc-host-lower-strided-copies", "mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy between strided buffers into linalg.copy";
+  let description = [{
+    Run after bufferization by `qc-lower-to-host`. A `memref.copy` whose
+    source or target does not have the identity layout (e.g. the copy an
+    `tensor.insert_slice` bufferizes to) would lower to a call of
+    `memrefCopy` from the MLIR C runner library; as a `linalg.copy` it
+    becomes plain loops, so lowered modules need only libc (malloc, free)
+    and libm. Copies between identity-layout buffers stay `memref.copy`
+    (a memcpy).
+
+    Example:
+
+    ```mlir
+    memref.copy %a, %sub : memref<?x32xf32> to memref<?x32xf32, strided<[64, 1], offset: 32>>
+    // becomes
+    linalg.copy ins(%a : ...) outs(%sub : ...)
+    ```
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
 #endif // QC_CONVERSION_PASSES_TD

@@ -75,6 +75,7 @@ void registerQCPipelines();
 
 /// Registers `qc-lower-to-host` alone (called by registerQCPipelines and,
 /// until the pipeline registrations are merged, by registerAllPasses).
+/// Idempotent.
 void registerHostLoweringPipeline();
 
 } // namespace qc

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
 using namespace mlir::qc;
@@ -73,12 +74,17 @@ static Value buildRegisterBlock(OpBuilder &b, Location loc,
         for (int64_t i = 0; i < mr; ++i)
           for (int64_t j = 0; j < nr; ++j) {
             Value acc = accs[i * nr + j];
-            if (spec.integer)
-              next.push_back(arith::AddIOp::create(
-                  b, loc, acc, arith::MulIOp::create(b, loc, lhs[i], rhs[j])));
-            else
+            if (spec.integer) {
+              // i8 x i8 products fit in i16 exactly (|p| <= 2^14): multiply
+              // narrow, accumulate in i32.
+              Value p = arith::MulIOp::create(b, loc, lhs[i], rhs[j]);
+              if (getElementTypeOrSelf(p.getType()) != accElem)
+                p = arith::ExtSIOp::create(b, loc, accType, p);
+              next.push_back(arith::AddIOp::create(b, loc, acc, p));
+            } else {
               next.push_back(
                   vector::FMAOp::create(b, loc, lhs[i], rhs[j], acc));
+            }
           }
         scf::YieldOp::create(b, loc, next);
       });
@@ -291,9 +297,9 @@ Value PackedWeightAccess::loadDequantized(OpBuilder &b, Location loc, Value row,
   return w;
 }
 
-Value PackedWeightAccess::loadInt32(OpBuilder &b, Location loc, Value row,
+Value PackedWeightAccess::loadInt16(OpBuilder &b, Location loc, Value row,
                                     Value k0, int64_t vl) const {
   Value q = loadQuantized(b, loc, row, k0, vl);
-  return arith::ExtSIOp::create(b, loc, VectorType::get({vl}, b.getI32Type()),
+  return arith::ExtSIOp::create(b, loc, VectorType::get({vl}, b.getI16Type()),
                                 q);
 }

@@ -111,12 +111,12 @@ Value buildInt8Kernel(OpBuilder &b, Location loc, const PackedWeightAccess &w,
     Value v = vector::TransferReadOp::create(
         b, loc, VectorType::get({vl}, b.getI8Type()), q, ValueRange{row, k0},
         std::nullopt, ArrayRef<bool>{true});
-    return arith::ExtSIOp::create(b, loc, VectorType::get({vl}, b.getI32Type()),
+    return arith::ExtSIOp::create(b, loc, VectorType::get({vl}, b.getI16Type()),
                                   v)
         .getResult();
   };
   spec.loadRhs = [w, vl](OpBuilder &b, Location loc, Value n, Value k0) {
-    return w.loadInt32(b, loc, n, k0, vl);
+    return w.loadInt16(b, loc, n, k0, vl);
   };
   spec.epilogue = [=](OpBuilder &b, Location loc, Value acc, Value m, Value n) {
     Value v = arith::SIToFPOp::create(b, loc, b.getF32Type(), acc);

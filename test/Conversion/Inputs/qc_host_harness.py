@@ -105,10 +105,14 @@ def from_descriptor(desc, rank, dtype):
 
 
 def call(lib, name, args, results):
-    """Calls `_mlir_ciface_<name>`; `results` is a list of (rank, dtype)."""
+    """Calls `_mlir_ciface_<name>` with numpy arrays (memrefs) and python
+    ints (index scalars); `results` is a list of (rank, dtype)."""
     fn = getattr(lib, "_mlir_ciface_" + name)
-    descs = [to_descriptor(a) for a in args]
-    ptrs = [ctypes.byref(d) for d in descs]
+    descs = [ctypes.c_int64(a) if isinstance(a, int) else to_descriptor(a)
+             for a in args]
+    # Memrefs go by pointer to their descriptor, index/i64 scalars by value.
+    ptrs = [d if isinstance(d, ctypes.c_int64) else ctypes.byref(d)
+            for d in descs]
     if not results:
         fn(*ptrs)
         return None
@@ -212,6 +216,20 @@ def check_close(name, got, ref, rtol, atol):
         raise AssertionError("%s: mismatch at %s: got %r want %r (max err %g)" %
                              (name, tuple(i), got[tuple(i)], ref[tuple(i)], err.max()))
     print("PASS %s (max abs err %.3g)" % (name, err.max() if err.size else 0))
+
+
+def check_matmul(name, got, ref, absref, rel=1e-5):
+    """Float matmul check scaled by sum_k |x_k w_k| (absref): an f32 dot
+    product may lose that much to cancellation, a packing or scaling bug
+    is off by orders of magnitude more."""
+    got = np.asarray(got, dtype=np.float64)
+    err = np.abs(got - ref)
+    bound = rel * absref + 1e-30
+    if got.shape != ref.shape or (err > bound).any():
+        i = np.argwhere(err > bound)[0] if got.shape == ref.shape else "shape"
+        raise AssertionError("%s: mismatch at %s (max err/bound %g)" %
+                             (name, i, (err / bound).max() if got.shape == ref.shape else -1))
+    print("PASS %s (max err/bound %.3g)" % (name, (err / bound).max()))
 
 
 def check_equal(name, got, ref):

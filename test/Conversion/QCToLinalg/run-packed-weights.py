@@ -52,6 +52,14 @@ func.func @dq{i}(%d: {dtype}, %s: {st}{zarg}) -> tensor<{N}x{K}xf32> {{
   return %w : tensor<{N}x{K}xf32>
 }}""")
 
+# f16 activations, bias and result (f32 accumulation, one rounding).
+funcs.append(f"""
+func.func @wo_f16(%x: tensor<?x?x{K}xf16>, %d: tensor<{N * K // 2}xi8>, %s: tensor<{N}x{K // GROUP}xf16>, %b: tensor<{N}xf16>) -> tensor<?x?x{N}xf16> {{
+  %pw = qc.packed_weight %d, %s {{layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = {GROUP}>}} : tensor<{N * K // 2}xi8>, tensor<{N}x{K // GROUP}xf16> -> !qc.packed<{N}x{K}xi4>
+  %y = qc.wo_matmul %x, %pw, %b {{layer = "h"}} : tensor<?x?x{K}xf16>, !qc.packed<{N}x{K}xi4>, tensor<{N}xf16> -> tensor<?x?x{N}xf16>
+  return %y : tensor<?x?x{N}xf16>
+}}""")
+
 lib = h.build("\n".join(funcs), workdir=sys.argv[1])
 
 for i, c in enumerate(configs):
@@ -70,6 +78,19 @@ for i, c in enumerate(configs):
         x = rng.standard_normal((m, K)).astype(np.float32)
         y = h.call(lib, "wo%d" % i, [x] + wargs + [b], [(2, np.float32)])
         ref = x.astype(np.float64) @ wref.T + b
-        h.check_close("wo_matmul %s M=%d" % (tag, m), y, ref, rtol=1e-5, atol=1e-5)
+        absref = np.abs(x.astype(np.float64)) @ np.abs(wref).T + np.abs(b)
+        h.check_matmul("wo_matmul %s M=%d" % (tag, m), y, ref, absref)
+
+q, s, _ = h.random_quantized(rng, N, K, 4, "per_group", GROUP, True)
+s = s.astype(np.float16)
+wref = h.dequant_reference(q, s.astype(np.float32), None, "per_group", GROUP)
+b = rng.standard_normal(N).astype(np.float16)
+for m in [1, 3, 17, 64]:
+    x = rng.standard_normal((2, m, K)).astype(np.float16)
+    y = h.call(lib, "wo_f16", [x, h.pack_weight(q, 4, "row_major"), s, b], [(3, np.float16)])
+    ref = x.astype(np.float64) @ wref.T + b
+    # f32 accumulation bound plus one f16 rounding (half ulp <= 2^-11 |y|).
+    absref = np.abs(x.astype(np.float64)) @ np.abs(wref).T + np.abs(b) + 100 * np.abs(ref)
+    h.check_matmul("wo_matmul i4 f16 activations [2,%d,K]" % m, y, ref, absref)
 
 print("ALL PASSED")

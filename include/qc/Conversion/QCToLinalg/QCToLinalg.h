@@ -34,7 +34,8 @@ void populateQCToLinalgConversionPatterns(mlir::RewritePatternSet &patterns);
 
 /// Loads `vl` consecutive K elements of one row of a matmul operand starting
 /// at column `k0` (a multiple of `vl`) and returns them converted to the
-/// accumulation vector type (vector<vl x f32> or vector<vl x i32>).
+/// accumulation vector type: vector<vl x f32>, or for integer kernels
+/// vector<vl x i16> (products are formed in i16 and summed in i32).
 using RowChunkLoader = std::function<mlir::Value(
     mlir::OpBuilder &, mlir::Location, mlir::Value row, mlir::Value k0)>;
 
@@ -50,7 +51,7 @@ struct MatmulKernelSpec {
   int64_t n = 0;           ///< Static number of output columns.
   int64_t k = 0;           ///< Static reduction size.
   int64_t vectorWidth = 1; ///< K chunk length `vl`; divides k.
-  bool integer = false;    ///< i32 multiply-add instead of f32 fma.
+  bool integer = false;    ///< i16 multiply, i32 add instead of f32 fma.
   RowChunkLoader loadLhs;  ///< Row m of the activation.
   RowChunkLoader loadRhs;  ///< Row n of the (possibly packed) weight.
   MatmulEpilogue epilogue;
@@ -104,8 +105,8 @@ struct PackedWeightAccess {
                               mlir::Value row, mlir::Value k0, int64_t vl,
                               bool applyScale) const;
 
-  /// q sign-extended to vector<vl x i32> (symmetric schemes only).
-  mlir::Value loadInt32(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,
+  /// q sign-extended to vector<vl x i16> (symmetric schemes only).
+  mlir::Value loadInt16(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,
                         mlir::Value k0, int64_t vl) const;
 
   /// The f32 scale of element (row, col).
