@@ -31,3 +31,26 @@ if [ ${#py_missing[@]} -gt 0 ]; then
   python3 -m pip install -q "${py_missing[@]}" 2>/dev/null ||
     python3 -m pip install -q --break-system-packages "${py_missing[@]}"
 fi
+
+# Python layer (python/quant): model import, tokenizers, progress bars.
+QUANT_PY_PKGS=(gguf tokenizers safetensors tqdm)
+quant_py_missing=()
+for p in "${QUANT_PY_PKGS[@]}"; do
+  python3 -c "import $p" >/dev/null 2>&1 || quant_py_missing+=("$p")
+done
+if [ ${#quant_py_missing[@]} -gt 0 ]; then
+  echo "setup: pip installing ${quant_py_missing[*]}"
+  python3 -m pip install -q "${quant_py_missing[@]}" 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages "${quant_py_missing[@]}"
+fi
+
+# Real models and text (SmolLM2-135M, all-MiniLM-L6-v2, Jane Austen), cached
+# under ~/.cache/quant (or $QUANT_CACHE); a second run downloads nothing. The
+# test/Python tests that need them are UNSUPPORTED when this step failed.
+QUANT_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if ! PYTHONPATH="$QUANT_SRC/python" python3 -c \
+    "import sys, quant.data as d; sys.exit(0 if d.models_available() else 1)"; then
+  echo "setup: fetching models and texts into ${QUANT_CACHE:-$HOME/.cache/quant}"
+  PYTHONPATH="$QUANT_SRC/python" python3 -m quant fetch ||
+    echo "setup: WARNING: model fetch failed; model tests will be UNSUPPORTED" >&2
+fi

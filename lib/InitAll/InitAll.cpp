@@ -6,7 +6,9 @@
 
 #include "qc/InitAll.h"
 #include "qc/Conversion/Passes.h"
+#include "qc/Conversion/QCToNVVM/Passes.h"
 #include "qc/Dialect/QC/IR/QC.h"
+#include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -48,6 +50,9 @@ void qc::registerAllDialects(mlir::DialectRegistry &registry) {
 
 void qc::registerAllPasses() {
   mlir::registerAllPasses();
+  mlir::qc::registerQCPasses();
+  qc::registerQCPipelines();
   qc::registerQCConversionPasses();
   qc::registerHostLoweringPipeline();
+  mlir::qc::registerQCToNVVMPasses();
 }

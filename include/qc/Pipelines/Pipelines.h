@@ -39,6 +39,22 @@ struct QuantizePipelineOptions
       *this, "target",
       llvm::cl::desc("Target the kernels are chosen for: host, sm_80, sm_90"),
       llvm::cl::init("host")};
+  Option<double> alpha{*this, "alpha",
+                       llvm::cl::desc("SmoothQuant migration strength for "
+                                      "schemes without alpha"),
+                       llvm::cl::init(0.5)};
+  Option<std::string> layout{
+      *this, "layout",
+      llvm::cl::desc("Packed weight layout: row_major or tiled"),
+      llvm::cl::init("row_major")};
+  Option<int64_t> minBatch{*this, "min-batch",
+                           llvm::cl::desc("Smallest expected number of rows "
+                                          "M (kernel selection)"),
+                           llvm::cl::init(1)};
+  Option<int64_t> maxBatch{*this, "max-batch",
+                           llvm::cl::desc("Largest expected number of rows M "
+                                          "(kernel selection)"),
+                           llvm::cl::init(16)};
 };
 
 /// Appends the quantization passes to `pm` (a module pass manager).

@@ -100,6 +100,136 @@ func.func @observe(%x: tensor<?x?x64xf32>) {
   return
 }
 
+// Edge cases the verifiers accept: every pass must handle them (or decline
+// with a diagnostic), never crash.
+
+// CHECK-LABEL: func @rank1_and_static
+func.func @rank1_and_static(%x1: tensor<64xf32>, %x3: tensor<2x3x64xbf16>, %w: tensor<32x64xf32>, %wb: tensor<32x64xbf16>, %b: tensor<32xf16>)
+    -> (tensor<32xf32>, tensor<2x3x32xbf16>) {
+  // A single token without a leading dimension.
+  // CHECK: qc.linear %{{.*}}, %{{.*}} {layer = "r1", scheme = #qc.scheme<weight = i4, symmetric = false>} : (tensor<64xf32>, tensor<32x64xf32>) -> tensor<32xf32>
+  %0 = qc.linear %x1, %w {layer = "r1", scheme = #qc.scheme<weight = i4, granularity = per_channel, symmetric = false>} : (tensor<64xf32>, tensor<32x64xf32>) -> tensor<32xf32>
+  // Static leading dims; weight, bias and activations in different float types.
+  // CHECK: qc.linear %{{.*}}, %{{.*}}, %{{.*}} {layer = "mix"} : (tensor<2x3x64xbf16>, tensor<32x64xf32>, tensor<32xf16>) -> tensor<2x3x32xbf16>
+  %1 = qc.linear %x3, %w, %b {layer = "mix"} : (tensor<2x3x64xbf16>, tensor<32x64xf32>, tensor<32xf16>) -> tensor<2x3x32xbf16>
+  // A group as wide as K (one group per row).
+  // CHECK: #qc.scheme<weight = i4, granularity = per_group, group_size = 64>
+  %2 = qc.linear %x3, %wb {layer = "g64", scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 64>} : (tensor<2x3x64xbf16>, tensor<32x64xbf16>) -> tensor<2x3x32xbf16>
+  // CHECK: #qc.scheme<weight = f8E5M2, granularity = per_tensor>
+  %3 = qc.linear %x3, %wb {layer = "f8", scheme = #qc.scheme<weight = f8E5M2, granularity = per_tensor>} : (tensor<2x3x64xbf16>, tensor<32x64xbf16>) -> tensor<2x3x32xbf16>
+  // CHECK: #qc.scheme<weight = i8, granularity = per_tensor, act = dynamic_per_token, alpha = 0.000000e+00 : f32>
+  %4 = qc.linear %x3, %wb {layer = "a0", scheme = #qc.scheme<weight = i8, granularity = per_tensor, act = dynamic_per_token, alpha = 0.0 : f32>} : (tensor<2x3x64xbf16>, tensor<32x64xbf16>) -> tensor<2x3x32xbf16>
+  return %0, %1 : tensor<32xf32>, tensor<2x3x32xbf16>
+}
+
+// CHECK-LABEL: func @norm_mixes
+func.func @norm_mixes(%x: tensor<64xbf16>, %x3: tensor<?x?x64xf16>, %g: tensor<64xf32>, %b: tensor<64xbf16>, %s: tensor<64xf32>)
+    -> (tensor<64xbf16>, tensor<?x?x64xf16>, tensor<?x?x64xf16>) {
+  // CHECK: qc.rms_norm %{{.*}}, %{{.*}} {epsilon = 0.000000e+00 : f64} : tensor<64xbf16>, tensor<64xf32>
+  %0 = qc.rms_norm %x, %g {epsilon = 0.0 : f64} : tensor<64xbf16>, tensor<64xf32>
+  // CHECK: qc.layer_norm %{{.*}}, %{{.*}}, %{{.*}} {epsilon = {{.*}} : f64} : tensor<?x?x64xf16>, tensor<64xf32>, tensor<64xbf16>
+  %1 = qc.layer_norm %x3, %g, %b {epsilon = 1.0e-12 : f64} : tensor<?x?x64xf16>, tensor<64xf32>, tensor<64xbf16>
+  // CHECK: qc.smooth %{{.*}}, %{{.*}} : tensor<?x?x64xf16>, tensor<64xf32>
+  %2 = qc.smooth %x3, %s : tensor<?x?x64xf16>, tensor<64xf32>
+  return %0, %1, %2 : tensor<64xbf16>, tensor<?x?x64xf16>, tensor<?x?x64xf16>
+}
+
+// CHECK-LABEL: func @act_edge_cases
+func.func @act_edge_cases(%x1: tensor<64xf16>, %x3: tensor<?x?x64xbf16>, %s2: tensor<2xf32>, %q2: tensor<?x64xi8>)
+    -> (tensor<64xf32>, tensor<?x?x64xf16>, tensor<?x64xf32>) {
+  // Rank-1 input: per-token scales are rank 0.
+  // CHECK: %[[Q1:.*]], %[[S1:.*]] = qc.quantize_act %{{.*}} dynamic_per_token : tensor<64xf16> -> tensor<64xi8>, tensor<f32>
+  %q1, %s1 = qc.quantize_act %x1 dynamic_per_token : tensor<64xf16> -> tensor<64xi8>, tensor<f32>
+  // CHECK: qc.dequantize_act %[[Q1]], %[[S1]] : tensor<64xi8>, tensor<f32> -> tensor<64xf32>
+  %d1 = qc.dequantize_act %q1, %s1 : tensor<64xi8>, tensor<f32> -> tensor<64xf32>
+  // Static per-tensor on a 3-D activation, dequantized to another float type.
+  // CHECK: %[[Q3:.*]], %[[S3:.*]] = qc.quantize_act %{{.*}} static_per_tensor scale 1.250000e-01 : tensor<?x?x64xbf16> -> tensor<?x?x64xi8>, tensor<1xf32>
+  %q3, %s3 = qc.quantize_act %x3 static_per_tensor scale 0.125 : tensor<?x?x64xbf16> -> tensor<?x?x64xi8>, tensor<1xf32>
+  // CHECK: qc.dequantize_act %[[Q3]], %[[S3]] : tensor<?x?x64xi8>, tensor<1xf32> -> tensor<?x?x64xf16>
+  %d3 = qc.dequantize_act %q3, %s3 : tensor<?x?x64xi8>, tensor<1xf32> -> tensor<?x?x64xf16>
+  // Operand scales only need a compatible shape: a static 2 for a dynamic M.
+  // CHECK: qc.dequantize_act %{{.*}}, %{{.*}} : tensor<?x64xi8>, tensor<2xf32> -> tensor<?x64xf32>
+  %d2 = qc.dequantize_act %q2, %s2 : tensor<?x64xi8>, tensor<2xf32> -> tensor<?x64xf32>
+  return %d1, %d3, %d2 : tensor<64xf32>, tensor<?x?x64xf16>, tensor<?x64xf32>
+}
+
+// CHECK-LABEL: func @weight_forms
+func.func @weight_forms(%x: tensor<?x?x64xf16>, %x1: tensor<64xbf16>, %d8: tensor<32x64xi8>, %s8: tensor<32x1xf16>, %z8: tensor<32x1xi8>,
+                        %dt4: tensor<1024xi8>, %s4: tensor<1x1xf32>, %du4: tensor<32x64xi8>, %sg: tensor<32x4xf16>, %b: tensor<32xf32>)
+    -> (tensor<?x?x32xf16>, tensor<32xbf16>, tensor<32x64xbf16>, tensor<32x64xf16>) {
+  // Asymmetric i8, unpacked, f16 scales.
+  // CHECK: %[[A8:.*]] = qc.packed_weight %{{.*}}, %{{.*}}, %{{.*}} {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8, symmetric = false>} : tensor<32x64xi8>, tensor<32x1xf16>, tensor<32x1xi8> -> !qc.packed<32x64xi8>
+  %a8 = qc.packed_weight %d8, %s8, %z8 {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8, symmetric = false>} : tensor<32x64xi8>, tensor<32x1xf16>, tensor<32x1xi8> -> !qc.packed<32x64xi8>
+  // Tiled i4, per-tensor.
+  // CHECK: %[[T4:.*]] = qc.packed_weight {{.*}}layout = #qc.layout<tiled, tile_n = 8, tile_k = 32>, scheme = #qc.scheme<weight = i4, granularity = per_tensor>} : tensor<1024xi8>, tensor<1x1xf32> -> !qc.packed<32x64xi4>
+  %t4 = qc.packed_weight %dt4, %s4 {layout = #qc.layout<tiled, tile_n = 8, tile_k = 32>, scheme = #qc.scheme<weight = i4, granularity = per_tensor>} : tensor<1024xi8>, tensor<1x1xf32> -> !qc.packed<32x64xi4>
+  // Unpacked i4 asymmetric per-group with constant zero points in [0, 15].
+  %z = arith.constant dense<15> : tensor<32x4xi8>
+  // CHECK: %[[U4:.*]] = qc.packed_weight {{.*}}layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 16, symmetric = false>} : tensor<32x64xi8>, tensor<32x4xf16>, tensor<32x4xi8> -> !qc.packed<32x64xi4>
+  %u4 = qc.packed_weight %du4, %sg, %z {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 16, symmetric = false>} : tensor<32x64xi8>, tensor<32x4xf16>, tensor<32x4xi8> -> !qc.packed<32x64xi4>
+  // CHECK: qc.wo_matmul %{{.*}}, %[[A8]], %{{.*}} {kernel = #qc.kernel<mma, target = "sm_80">, layer = "a8"} : tensor<?x?x64xf16>, !qc.packed<32x64xi8>, tensor<32xf32> -> tensor<?x?x32xf16>
+  %y = qc.wo_matmul %x, %a8, %b {layer = "a8", kernel = #qc.kernel<mma, target = "sm_80">} : tensor<?x?x64xf16>, !qc.packed<32x64xi8>, tensor<32xf32> -> tensor<?x?x32xf16>
+  // Rank-1 input on a tiled i4 weight.
+  // CHECK: qc.wo_matmul %{{.*}}, %[[T4]] {kernel = #qc.kernel<host>, layer = "t4"} : tensor<64xbf16>, !qc.packed<32x64xi4> -> tensor<32xbf16>
+  %y1 = qc.wo_matmul %x1, %t4 {layer = "t4", kernel = #qc.kernel<host>} : tensor<64xbf16>, !qc.packed<32x64xi4> -> tensor<32xbf16>
+  // CHECK: qc.dequantize_weight %[[T4]] : !qc.packed<32x64xi4> -> tensor<32x64xbf16>
+  %w1 = qc.dequantize_weight %t4 : !qc.packed<32x64xi4> -> tensor<32x64xbf16>
+  // CHECK: qc.dequantize_weight %[[U4]] : !qc.packed<32x64xi4> -> tensor<32x64xf16>
+  %w2 = qc.dequantize_weight %u4 : !qc.packed<32x64xi4> -> tensor<32x64xf16>
+  return %y, %y1, %w1, %w2 : tensor<?x?x32xf16>, tensor<32xbf16>, tensor<32x64xbf16>, tensor<32x64xf16>
+}
+
+// Constant unpacked i4 data at the ends of its range (checked by the verifier).
+// CHECK-LABEL: func @int4_constants
+func.func @int4_constants(%s: tensor<2x1xf32>) -> (!qc.packed<2x4xi4>, !qc.packed<2x4xi4>) {
+  %ds = arith.constant dense<[[-8, 7, 0, -1], [1, 2, 3, 4]]> : tensor<2x4xi8>
+  // CHECK: qc.packed_weight {{.*}}scheme = #qc.scheme<weight = i4>} : tensor<2x4xi8>, tensor<2x1xf32> -> !qc.packed<2x4xi4>
+  %ps = qc.packed_weight %ds, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4>} : tensor<2x4xi8>, tensor<2x1xf32> -> !qc.packed<2x4xi4>
+  %da = arith.constant dense<[[0, 15, 8, 1], [15, 15, 0, 0]]> : tensor<2x4xi8>
+  %z = arith.constant dense<[[0], [15]]> : tensor<2x1xi8>
+  // CHECK: qc.packed_weight {{.*}}scheme = #qc.scheme<weight = i4, symmetric = false>} : tensor<2x4xi8>, tensor<2x1xf32>, tensor<2x1xi8> -> !qc.packed<2x4xi4>
+  %pa = qc.packed_weight %da, %s, %z {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4, symmetric = false>} : tensor<2x4xi8>, tensor<2x1xf32>, tensor<2x1xi8> -> !qc.packed<2x4xi4>
+  return %ps, %pa : !qc.packed<2x4xi4>, !qc.packed<2x4xi4>
+}
+
+// CHECK-LABEL: func @matmul_edge_cases
+func.func @matmul_edge_cases(%x: tensor<?x?x64xf32>, %q1: tensor<64xi8>, %s0: tensor<f32>, %q3: tensor<2x?x64xi8>, %s1: tensor<1xf32>,
+                             %d: tensor<32x64xi8>, %st: tensor<1x1xf32>, %w: !qc.packed<32x64xi8>, %b: tensor<32xbf16>)
+    -> (tensor<?x?x32xf32>, tensor<32xbf16>, tensor<2x?x32xf16>, tensor<2x?x32xf32>) {
+  // Adaptive on a per-tensor symmetric i8 weight.
+  %pt = qc.packed_weight %d, %st {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8, granularity = per_tensor>} : tensor<32x64xi8>, tensor<1x1xf32> -> !qc.packed<32x64xi8>
+  // CHECK: qc.wo_matmul {{.*}}kernel = #qc.kernel<adaptive, target = "sm_90", threshold = 128>
+  %y0 = qc.wo_matmul %x, %pt {layer = "pt", kernel = #qc.kernel<adaptive, target = "sm_90", threshold = 128>} : tensor<?x?x64xf32>, !qc.packed<32x64xi8> -> tensor<?x?x32xf32>
+  // Rank-1 INT8 input with rank-0 per-token scales, on a weight from a block argument.
+  // CHECK: qc.int8_matmul %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {kernel = #qc.kernel<gemv, target = "sm_80">, layer = "r1"} : tensor<64xi8>, tensor<f32>, !qc.packed<32x64xi8>, tensor<32xbf16> -> tensor<32xbf16>
+  %y1 = qc.int8_matmul %q1, %s0, %w, %b {layer = "r1", kernel = #qc.kernel<gemv, target = "sm_80">} : tensor<64xi8>, tensor<f32>, !qc.packed<32x64xi8>, tensor<32xbf16> -> tensor<32xbf16>
+  // Mixed static/dynamic leading dims with per-tensor scales; result type is the layer's.
+  // CHECK: qc.int8_matmul %{{.*}}, %{{.*}}, %{{.*}} {kernel = #qc.kernel<host>, layer = "pt"} : tensor<2x?x64xi8>, tensor<1xf32>, !qc.packed<32x64xi8> -> tensor<2x?x32xf16>
+  %y2 = qc.int8_matmul %q3, %s1, %pt {layer = "pt", kernel = #qc.kernel<host>} : tensor<2x?x64xi8>, tensor<1xf32>, !qc.packed<32x64xi8> -> tensor<2x?x32xf16>
+  // CHECK: qc.int8_matmul {{.*}}kernel = #qc.kernel<int8_mma, target = "sm_80">
+  %y3 = qc.int8_matmul %q3, %s1, %pt {layer = "pt2", kernel = #qc.kernel<int8_mma, target = "sm_80">} : tensor<2x?x64xi8>, tensor<1xf32>, !qc.packed<32x64xi8> -> tensor<2x?x32xf32>
+  return %y0, %y1, %y2, %y3 : tensor<?x?x32xf32>, tensor<32xbf16>, tensor<2x?x32xf16>, tensor<2x?x32xf32>
+}
+
+// No op accepts fp16_mma yet (wo_matmul and int8_matmul both reject it); the
+// attribute itself still round-trips.
+// CHECK-LABEL: func @misc_forms
+// CHECK-SAME: attributes {test.kernel = #qc.kernel<fp16_mma, target = "sm_90">, test.layout = #qc.layout<row_major>}
+func.func @misc_forms(%x: tensor<8xf16>, %xf: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) -> (tensor<4x8xi8>, tensor<16xbf16>, tensor<?x32xf16>)
+    attributes {test.kernel = #qc.kernel<fp16_mma, target = "sm_90">, test.layout = #qc.layout<row_major>} {
+  // CHECK: qc.external_weight "/abs/w.bin" offset 0 : tensor<4x8xi8>
+  %e = qc.external_weight "/abs/w.bin" offset 0 : tensor<4x8xi8>
+  // CHECK: qc.external_weight "w.bin" offset 9223372036854775807 : tensor<16xbf16>
+  %f = qc.external_weight "w.bin" offset 9223372036854775807 : tensor<16xbf16>
+  // CHECK: qc.observe %{{.*}} {layer = "x"} : tensor<8xf16>
+  qc.observe %x {layer = "x"} : tensor<8xf16>
+  // CHECK: qc.observe %{{.*}} {layer = "x", percentile = 1.000000e+02 : f64} : tensor<8xf16>
+  qc.observe %x {layer = "x", percentile = 100.0 : f64} : tensor<8xf16>
+  // CHECK: qc.wo_matmul %{{.*}}, %{{.*}} {layer = "f"} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  %y = qc.wo_matmul %xf, %w {layer = "f"} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return %e, %f, %y : tensor<4x8xi8>, tensor<16xbf16>, tensor<?x32xf16>
+}
+
 {-#
   dialect_resources: {
     builtin: {

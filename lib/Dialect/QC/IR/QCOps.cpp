@@ -7,6 +7,7 @@
 #include "qc/Dialect/QC/IR/QC.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
 
 using namespace mlir;
@@ -41,12 +42,13 @@ static bool dimsCompatible(int64_t a, int64_t b) {
 }
 
 /// Verifies the shared shape contract of every linear-like op: `input` is
-/// [..., K] with static K, the result is [..., N] with the same leading
-/// dimensions, and the optional bias has N elements.
+/// [..., K] with static K, the result is [..., N] with exactly the input's
+/// leading dimensions (a dynamic token dimension stays dynamic, a static one
+/// stays static: the result type is a function of the operand types), and
+/// the optional bias has N elements.
 static LogicalResult verifyLinearShapes(Operation *op, RankedTensorType input,
                                         int64_t n, int64_t k,
-                                        RankedTensorType result,
-                                        Value bias) {
+                                        RankedTensorType result, Value bias) {
   if (input.getRank() < 1)
     return op->emitOpError("input must have rank >= 1");
   int64_t inK = input.getShape().back();
@@ -60,15 +62,15 @@ static LogicalResult verifyLinearShapes(Operation *op, RankedTensorType input,
            << result.getRank() << " does not match input rank "
            << input.getRank();
   for (int64_t i = 0, e = input.getRank() - 1; i < e; ++i)
-    if (!dimsCompatible(input.getDimSize(i), result.getDimSize(i)))
+    if (input.getDimSize(i) != result.getDimSize(i))
       return op->emitOpError("result shape ")
              << shapeStr(result.getShape())
              << " does not match the input's leading dimensions "
              << shapeStr(input.getShape());
   if (result.getShape().back() != n)
     return op->emitOpError("result has ")
-           << result.getShape().back() << " columns but the weight has N = "
-           << n;
+           << shapeStr(result.getShape().take_back())
+           << " columns but the weight has N = " << n;
   if (bias) {
     auto bt = cast<RankedTensorType>(bias.getType());
     if (bt.getRank() != 1 || bt.getDimSize(0) != n)
@@ -79,15 +81,22 @@ static LogicalResult verifyLinearShapes(Operation *op, RankedTensorType input,
 }
 
 /// Verifies that `scales` is a per-tensor ([1]) or per-token (input's leading
-/// shape) activation scale vector for `input`.
+/// shape) activation scale vector for `input`. With a `mode`, `scales` is the
+/// result of qc.quantize_act and its per-token shape must equal the input's
+/// leading shape exactly; without one it is an operand and only has to be
+/// compatible (a dynamic dimension matches any size).
 static LogicalResult verifyActScales(Operation *op, RankedTensorType input,
                                      RankedTensorType scales,
                                      std::optional<ActMode> mode) {
+  if (input.getRank() < 1)
+    return op->emitOpError("input must have rank >= 1");
   bool perTensor = scales.getRank() == 1 && scales.getDimSize(0) == 1;
   bool perToken = scales.getRank() == input.getRank() - 1;
   if (perToken)
     for (int64_t i = 0, e = scales.getRank(); i < e; ++i)
-      perToken &= dimsCompatible(scales.getDimSize(i), input.getDimSize(i));
+      perToken &=
+          mode ? scales.getDimSize(i) == input.getDimSize(i)
+               : dimsCompatible(scales.getDimSize(i), input.getDimSize(i));
   if (mode == ActMode::StaticPerTensor && !perTensor)
     return op->emitOpError("static_per_tensor scales must have shape 1, got ")
            << shapeStr(scales.getShape());
@@ -99,8 +108,8 @@ static LogicalResult verifyActScales(Operation *op, RankedTensorType input,
   if (!mode && !perTensor && !perToken)
     return op->emitOpError("scales must have shape 1 (per-tensor) or the "
                            "input's leading shape ")
-           << shapeStr(input.getShape().drop_back())
-           << " (per-token), got " << shapeStr(scales.getShape());
+           << shapeStr(input.getShape().drop_back()) << " (per-token), got "
+           << shapeStr(scales.getShape());
   return success();
 }
 
@@ -111,8 +120,7 @@ static LogicalResult verifyActScales(Operation *op, RankedTensorType input,
 LogicalResult LinearOp::verify() {
   auto wt = getWeight().getType();
   if (wt.getRank() != 2 || !wt.hasStaticShape())
-    return emitOpError("weight must be a static N x K tensor, got ")
-           << wt;
+    return emitOpError("weight must be a static N x K tensor, got ") << wt;
   if (getLayer().empty())
     return emitOpError("layer name must not be empty");
   if (failed(verifyLinearShapes(*this, getInput().getType(), wt.getDimSize(0),
@@ -134,11 +142,23 @@ LogicalResult LinearOp::verify() {
 // Norms
 //===----------------------------------------------------------------------===//
 
+/// Checks a normalization's epsilon: a negative, NaN or infinite value would
+/// silently turn every output into NaN or zero.
+static LogicalResult verifyEpsilon(Operation *op, APFloat epsilon) {
+  double eps = epsilon.convertToDouble();
+  if (!(eps >= 0.0) || std::isinf(eps))
+    return op->emitOpError("epsilon must be non-negative and finite, got ")
+           << eps;
+  return success();
+}
+
 /// Checks that a per-channel parameter vector matches the last dimension.
 static LogicalResult verifyChannelVector(Operation *op, StringRef name,
                                          RankedTensorType input,
                                          RankedTensorType vec) {
-  int64_t k = input.getRank() ? input.getShape().back() : 0;
+  if (input.getRank() < 1)
+    return op->emitOpError("input must have rank >= 1");
+  int64_t k = input.getShape().back();
   if (ShapedType::isDynamic(k))
     return op->emitOpError("input's last dimension must be static");
   if (vec.getRank() != 1 || vec.getDimSize(0) != k)
@@ -149,15 +169,15 @@ static LogicalResult verifyChannelVector(Operation *op, StringRef name,
 }
 
 LogicalResult RMSNormOp::verify() {
-  if (getEpsilon().convertToDouble() < 0)
-    return emitOpError("epsilon must be non-negative");
+  if (failed(verifyEpsilon(*this, getEpsilon())))
+    return failure();
   return verifyChannelVector(*this, "weight", getInput().getType(),
                              getWeight().getType());
 }
 
 LogicalResult LayerNormOp::verify() {
-  if (getEpsilon().convertToDouble() < 0)
-    return emitOpError("epsilon must be non-negative");
+  if (failed(verifyEpsilon(*this, getEpsilon())))
+    return failure();
   if (failed(verifyChannelVector(*this, "weight", getInput().getType(),
                                  getWeight().getType())))
     return failure();
@@ -168,8 +188,11 @@ LogicalResult LayerNormOp::verify() {
 LogicalResult ExternalWeightOp::verify() {
   if (!getResult().getType().hasStaticShape())
     return emitOpError("external weight must have a static shape");
-  if (getOffset() < 0)
-    return emitOpError("offset must be non-negative, got ") << getOffset();
+  // I64Attr's accessor is unsigned: read the attribute as signed so that a
+  // negative offset is caught instead of wrapping around.
+  int64_t offset = getOffsetAttr().getInt();
+  if (offset < 0)
+    return emitOpError("offset must be non-negative, got ") << offset;
   if (getPath().empty())
     return emitOpError("path must not be empty");
   return success();
@@ -260,6 +283,24 @@ LogicalResult PackedWeightOp::verify() {
         data.getDimSize(1) != k)
       return emitOpError("unpacked data must have shape ")
              << n << "x" << k << ", got " << shapeStr(data.getShape());
+    // Unpacked i4 holds one 4-bit value per byte: sign-extended (symmetric,
+    // [-8, 7]) or zero-extended (asymmetric, [0, 15]). Constant data is
+    // scanned as raw bytes (one per i8 element), which is cheap next to
+    // building the constant; other byte patterns would be silently truncated
+    // by packing.
+    DenseIntElementsAttr values;
+    if (bits == 4 && matchPattern(getData(), m_Constant(&values))) {
+      int64_t lo = scheme.getSymmetric() ? -8 : 0;
+      int64_t hi = scheme.getSymmetric() ? 7 : 15;
+      for (char byte : values.getRawData()) {
+        int64_t v = static_cast<int8_t>(byte);
+        if (v < lo || v > hi)
+          return emitOpError("unpacked ")
+                 << (scheme.getSymmetric() ? "symmetric" : "asymmetric")
+                 << " i4 data must be in [" << lo << ", " << hi << "], got "
+                 << v;
+      }
+    }
   } else {
     if (bits == 4 && k % 2 != 0)
       return emitOpError("int4 packing needs an even K, got K = ") << k;
@@ -294,6 +335,21 @@ LogicalResult PackedWeightOp::verify() {
       return emitOpError("zero points must have the scales' shape ")
              << shapeStr(scales.getShape()) << ", got "
              << shapeStr(getZeros().getType().getShape());
+    // Asymmetric weights are unsigned: a zero point is an unsigned
+    // `bits`-bit value held in an i8. For i4 that leaves [0, 15]; every i8
+    // bit pattern is a valid unsigned 8-bit zero point. Only constant zero
+    // points can be checked here (they are N x G, so this is cheap).
+    DenseIntElementsAttr zeros;
+    if (bits < 8 && matchPattern(getZeros(), m_Constant(&zeros))) {
+      int64_t maxZero = (int64_t(1) << bits) - 1;
+      for (const APInt &z : zeros.getValues<APInt>()) {
+        int64_t v = z.getSExtValue();
+        if (v < 0 || v > maxZero)
+          return emitOpError("asymmetric ")
+                 << scheme.getWeight() << " zero points must be in [0, "
+                 << maxZero << "], got " << v;
+      }
+    }
   }
   return success();
 }
@@ -304,8 +360,7 @@ LogicalResult DequantizeWeightOp::verify() {
   if (r.getRank() != 2 || r.getDimSize(0) != t.getN() ||
       r.getDimSize(1) != t.getK())
     return emitOpError("result must have shape ")
-           << t.getN() << "x" << t.getK() << ", got "
-           << shapeStr(r.getShape());
+           << t.getN() << "x" << t.getK() << ", got " << shapeStr(r.getShape());
   return success();
 }
 
@@ -315,9 +370,12 @@ LogicalResult DequantizeWeightOp::verify() {
 
 LogicalResult WeightOnlyMatmulOp::verify() {
   auto w = getWeight().getType();
-  if (failed(verifyLinearShapes(*this, getInput().getType(), w.getN(),
-                                w.getK(), getResult().getType(), getBias())))
+  if (failed(verifyLinearShapes(*this, getInput().getType(), w.getN(), w.getK(),
+                                getResult().getType(), getBias())))
     return failure();
+  if (getResult().getType().getElementType() !=
+      getInput().getType().getElementType())
+    return emitOpError("result element type must match the input's");
   if (getLayer().empty())
     return emitOpError("layer name must not be empty");
   if (auto kernel = getKernelAttr()) {
@@ -331,8 +389,8 @@ LogicalResult WeightOnlyMatmulOp::verify() {
       if (!w.getElementType().isSignlessInteger(8) ||
           (def && (!def.getScheme().getSymmetric() ||
                    def.getScheme().getGranularity() == Granularity::PerGroup)))
-        return emitOpError("adaptive kernel needs a symmetric per-channel "
-                           "i8 weight");
+        return emitOpError("adaptive kernel needs a symmetric i8 weight with "
+                           "per_channel or per_tensor scales");
     }
   }
   return success();
@@ -346,8 +404,8 @@ LogicalResult Int8MatmulOp::verify() {
   if (failed(verifyLinearShapes(*this, in, w.getN(), w.getK(),
                                 getResult().getType(), getBias())))
     return failure();
-  if (failed(verifyActScales(*this, in, getInputScales().getType(),
-                             std::nullopt)))
+  if (failed(
+          verifyActScales(*this, in, getInputScales().getType(), std::nullopt)))
     return failure();
   if (getLayer().empty())
     return emitOpError("layer name must not be empty");
@@ -361,9 +419,8 @@ LogicalResult Int8MatmulOp::verify() {
     if (kernel.getKind() != KernelKind::Host &&
         kernel.getKind() != KernelKind::Int8Mma &&
         kernel.getKind() != KernelKind::Gemv)
-      return emitOpError("kernel '")
-             << stringifyKernelKind(kernel.getKind())
-             << "' cannot implement an INT8 matmul";
+      return emitOpError("kernel '") << stringifyKernelKind(kernel.getKind())
+                                     << "' cannot implement an INT8 matmul";
   }
   return success();
 }

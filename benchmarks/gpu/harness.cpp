@@ -1,0 +1,316 @@
+//===- harness.cpp - Runs compiled qc GPU kernels on the device -*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Loads the PTX that quant compiled (benchmarks/gpu/gen_cases.py), runs each
+// kernel through the CUDA driver on fresh random inputs, checks every output
+// against a plain double-precision CPU loop, and times the timing cases with
+// CUDA events (weights rotated over enough copies that L2 cannot serve them).
+// Build: g++ -O2 harness.cpp -I$CUDA/include -lcuda
+//
+//===----------------------------------------------------------------------===//
+
+#include <cuda.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#define CHECK(call)                                                            \
+  do {                                                                         \
+    CUresult r_ = (call);                                                      \
+    if (r_ != CUDA_SUCCESS) {                                                  \
+      const char *msg = nullptr;                                               \
+      cuGetErrorString(r_, &msg);                                              \
+      std::fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__,       \
+                   #call, msg ? msg : "?");                                    \
+      std::exit(2);                                                            \
+    }                                                                          \
+  } while (0)
+
+struct Case {
+  std::string name, kernel, kind;
+  long n, k, bits, group, sym, perTensor, bias, actF16, scaleF16, block,
+      rowsPerBlock;
+  std::vector<long> mTiles;
+};
+
+static uint16_t floatToHalf(float f) {
+  // Round-to-nearest-even float -> half (finite inputs in half range).
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000;
+  int32_t exp = ((x >> 23) & 0xff) - 127 + 15;
+  uint32_t mant = x & 0x7fffff;
+  if (exp <= 0) {
+    if (exp < -10)
+      return sign;
+    mant |= 0x800000;
+    uint32_t shift = 14 - exp;
+    uint32_t h = mant >> shift;
+    uint32_t rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (h & 1)))
+      ++h;
+    return sign | h;
+  }
+  uint32_t h = (exp << 10) | (mant >> 13);
+  uint32_t rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
+    ++h;
+  return sign | h;
+}
+
+static float halfToFloat(uint16_t h) {
+  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  uint32_t x;
+  if (exp == 0) {
+    if (mant == 0) {
+      x = sign;
+    } else {
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while (!(mant & 0x400));
+      x = sign | ((127 - 15 - e) << 23) | ((mant & 0x3ff) << 13);
+    }
+  } else if (exp == 31) {
+    x = sign | 0x7f800000 | (mant << 13);
+  } else {
+    x = sign | ((exp - 15 + 127) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+struct DeviceBuffer {
+  CUdeviceptr ptr = 0;
+  size_t bytes = 0;
+  explicit DeviceBuffer(size_t n) : bytes(n) { CHECK(cuMemAlloc(&ptr, n ? n : 1)); }
+  ~DeviceBuffer() { cuMemFree(ptr); }
+  void upload(const void *src) { CHECK(cuMemcpyHtoD(ptr, src, bytes)); }
+};
+
+int main(int argc, char **argv) {
+  std::string dir = argc > 1 ? argv[1] : ".gpu-cases";
+  CHECK(cuInit(0));
+  CUdevice dev;
+  CHECK(cuDeviceGet(&dev, 0));
+  char devName[256];
+  CHECK(cuDeviceGetName(devName, sizeof(devName), dev));
+  CUcontext ctx;
+  CHECK(cuDevicePrimaryCtxRetain(&ctx, dev));
+  CHECK(cuCtxSetCurrent(ctx));
+  std::printf("device: %s\n", devName);
+
+  std::ifstream in(dir + "/cases.txt");
+  std::vector<Case> cases;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream ss(line);
+    Case c;
+    ss >> c.name >> c.kernel >> c.kind >> c.n >> c.k >> c.bits >> c.group >>
+        c.sym >> c.perTensor >> c.bias >> c.actF16 >> c.scaleF16 >> c.block >>
+        c.rowsPerBlock;
+    std::string tiles;
+    ss >> tiles;
+    std::stringstream ts(tiles);
+    for (std::string t; std::getline(ts, t, ',');)
+      c.mTiles.push_back(std::stol(t));
+    cases.push_back(c);
+  }
+  std::mt19937_64 rng(std::random_device{}());
+  int failures = 0;
+  std::printf("%-34s %5s %10s %10s %9s %8s\n", "case", "M", "rel_l2", "max_rel",
+              "us", "GB/s");
+  for (const Case &c : cases) {
+    std::ifstream pf(dir + "/" + c.name + ".ptx");
+    std::string ptx((std::istreambuf_iterator<char>(pf)),
+                    std::istreambuf_iterator<char>());
+    CUmodule mod;
+    CHECK(cuModuleLoadData(&mod, ptx.c_str()));
+    std::vector<CUfunction> fns;
+    for (long t : c.mTiles) {
+      CUfunction f;
+      std::string sym = c.kernel + "_mt" + std::to_string(t);
+      CHECK(cuModuleGetFunction(&f, mod, sym.c_str()));
+      fns.push_back(f);
+    }
+
+    long groupSize = c.group ? c.group : c.k;
+    long groups = c.perTensor ? 1 : c.k / groupSize;
+    long sRows = c.perTensor ? 1 : c.n;
+    size_t wBytes = c.n * c.k * c.bits / 8;
+    std::vector<uint8_t> w(wBytes), zeros(sRows * groups);
+    std::uniform_int_distribution<int> byteDist(0, 255);
+    for (auto &v : w)
+      v = byteDist(rng);
+    std::uniform_int_distribution<int> zDist(0, (1 << c.bits) - 1);
+    for (auto &v : zeros)
+      v = zDist(rng);
+    std::uniform_real_distribution<float> sDist(0.5f / c.k, 2.0f / c.k);
+    std::vector<float> scalesF(sRows * groups);
+    std::vector<uint16_t> scalesH(scalesF.size());
+    for (size_t i = 0; i < scalesF.size(); ++i) {
+      scalesF[i] = sDist(rng) * (c.bits == 4 ? 16 : 1);
+      scalesH[i] = floatToHalf(scalesF[i]);
+      if (c.scaleF16)
+        scalesF[i] = halfToFloat(scalesH[i]);
+    }
+    std::uniform_real_distribution<float> uni(-1.f, 1.f);
+    std::vector<float> biasF(c.n);
+    std::vector<uint16_t> biasH(c.n);
+    for (long i = 0; i < c.n; ++i) {
+      biasH[i] = floatToHalf(uni(rng));
+      biasF[i] = c.actF16 ? halfToFloat(biasH[i]) : uni(rng);
+    }
+    DeviceBuffer dScales(scalesF.size() * (c.scaleF16 ? 2 : 4)),
+        dZeros(zeros.size()), dBias(c.n * (c.actF16 ? 2 : 4));
+    dScales.upload(c.scaleF16 ? (const void *)scalesH.data()
+                              : (const void *)scalesF.data());
+    dZeros.upload(zeros.data());
+    dBias.upload(c.actF16 ? (const void *)biasH.data()
+                          : (const void *)biasF.data());
+
+    // Timing cases rotate over enough weight copies to defeat the 50-60 MB L2.
+    int copies = c.kind == "time" ? (int)std::max<size_t>(2, 240000000 / wBytes + 1) : 1;
+    std::vector<DeviceBuffer *> dW;
+    for (int i = 0; i < copies; ++i) {
+      dW.push_back(new DeviceBuffer(wBytes));
+      dW.back()->upload(w.data());
+    }
+
+    std::vector<long> ms = c.kind == "time" ? std::vector<long>{1, 16, 64}
+                                            : std::vector<long>{1, 3, 16, 64, 333};
+    for (long m : ms) {
+      long eb = c.actF16 ? 2 : 4;
+      std::vector<float> xF(m * c.k);
+      std::vector<uint16_t> xH(m * c.k);
+      for (size_t i = 0; i < xF.size(); ++i) {
+        float v = uni(rng);
+        xH[i] = floatToHalf(v);
+        xF[i] = c.actF16 ? halfToFloat(xH[i]) : v;
+      }
+      DeviceBuffer dX(m * c.k * eb), dY(m * c.n * eb);
+      dX.upload(c.actF16 ? (const void *)xH.data() : (const void *)xF.data());
+      CHECK(cuMemsetD8(dY.ptr, 0xff, dY.bytes)); // NaN poison
+      int mi = (int)m;
+      CUdeviceptr wp = dW[0]->ptr;
+      void *params[] = {&dX.ptr, &wp, &dScales.ptr, &dZeros.ptr,
+                        &dBias.ptr, &dY.ptr, &mi};
+      // The launcher's rule: the smallest row tile >= M, else the largest.
+      size_t vi = c.mTiles.size() - 1;
+      for (size_t i = 0; i < c.mTiles.size(); ++i)
+        if (c.mTiles[i] >= m) {
+          vi = i;
+          break;
+        }
+      CUfunction fn = fns[vi];
+      long mTile = c.mTiles[vi];
+      unsigned gx = (unsigned)((c.n + c.rowsPerBlock - 1) / c.rowsPerBlock);
+      unsigned gy = (unsigned)((m + mTile - 1) / mTile);
+      CHECK(cuLaunchKernel(fn, gx, gy, 1, c.block, 1, 1, 0, nullptr, params,
+                           nullptr));
+      CHECK(cuCtxSynchronize());
+      std::vector<uint8_t> yRaw(dY.bytes);
+      CHECK(cuMemcpyDtoH(yRaw.data(), dY.ptr, dY.bytes));
+
+      // Reference: plain loop in double over the values the kernel sees.
+      std::vector<long> rows;
+      if (c.kind == "time")
+        rows = {0, m - 1};
+      else
+        for (long r = 0; r < m; ++r)
+          rows.push_back(r);
+      double errSq = 0, refSq = 0, maxErr = 0, maxRef = 0;
+      bool nan = false;
+      for (long r : rows)
+        for (long n = 0; n < c.n; ++n) {
+          double acc = 0;
+          for (long k = 0; k < c.k; ++k) {
+            size_t flat = (size_t)n * c.k + k;
+            int byte = w[flat * c.bits / 8];
+            int q = c.bits == 8 ? byte : ((flat & 1) ? byte >> 4 : byte & 15);
+            if (c.sym)
+              q = c.bits == 8 ? (int8_t)q : (q >= 8 ? q - 16 : q);
+            long sIdx = c.perTensor ? 0 : n * groups + k / groupSize;
+            double z = c.sym ? 0 : zeros[sIdx];
+            acc += (double)xF[r * c.k + k] * (q - z) * scalesF[sIdx];
+          }
+          if (c.bias)
+            acc += biasF[n];
+          double got;
+          if (c.actF16) {
+            uint16_t h;
+            std::memcpy(&h, &yRaw[(r * c.n + n) * 2], 2);
+            got = halfToFloat(h);
+          } else {
+            float f;
+            std::memcpy(&f, &yRaw[(r * c.n + n) * 4], 4);
+            got = f;
+          }
+          if (!std::isfinite(got))
+            nan = true;
+          errSq += (got - acc) * (got - acc);
+          refSq += acc * acc;
+          maxErr = std::max(maxErr, std::fabs(got - acc));
+          maxRef = std::max(maxRef, std::fabs(acc));
+        }
+      double relL2 = std::sqrt(errSq / std::max(refSq, 1e-30));
+      double maxRel = maxErr / std::max(maxRef, 1e-30);
+      // f16 outputs carry ~2^-11 relative rounding; fp32 accumulation order
+      // differs from the reference.
+      double tol = c.actF16 ? 2e-3 : 1e-5;
+      bool ok = !nan && relL2 < tol && maxRel < 4 * tol;
+      failures += !ok;
+
+      double us = 0, gbs = 0;
+      if (c.kind == "time") {
+        CUevent e0, e1;
+        CHECK(cuEventCreate(&e0, 0));
+        CHECK(cuEventCreate(&e1, 0));
+        std::vector<float> samples;
+        const int launches = 20;
+        for (int rep = 0; rep < 7; ++rep) {
+          CHECK(cuEventRecord(e0, nullptr));
+          for (int l = 0; l < launches; ++l) {
+            wp = dW[(rep * launches + l) % copies]->ptr;
+            CHECK(cuLaunchKernel(fn, gx, gy, 1, c.block, 1, 1, 0, nullptr,
+                                 params, nullptr));
+          }
+          CHECK(cuEventRecord(e1, nullptr));
+          CHECK(cuEventSynchronize(e1));
+          float ms_ = 0;
+          CHECK(cuEventElapsedTime(&ms_, e0, e1));
+          if (rep > 1) // warm-up
+            samples.push_back(ms_ * 1000.f / launches);
+        }
+        std::sort(samples.begin(), samples.end());
+        us = samples[samples.size() / 2];
+        gbs = (wBytes + scalesF.size() * (c.scaleF16 ? 2 : 4)) / (us * 1e3);
+        cuEventDestroy(e0);
+        cuEventDestroy(e1);
+      }
+      std::printf("%-34s %5ld %10.2e %10.2e %9.1f %8.0f %s\n", c.name.c_str(), m,
+                  relL2, maxRel, us, gbs, ok ? "ok" : "FAIL");
+      if (c.kind == "time")
+        std::printf("TIME %s %ld %ld %ld %ld %ld %.2f\n", c.name.c_str(), m, c.n,
+                    c.k, c.bits, c.group, us);
+    }
+    for (auto *b : dW)
+      delete b;
+    CHECK(cuModuleUnload(mod));
+  }
+  std::printf("failures: %d\n", failures);
+  return failures ? 1 : 0;
+}

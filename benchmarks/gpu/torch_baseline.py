@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""cuBLAS fp16 (torch.matmul) and torch._int_mm baselines for the timing cases.
+
+Times y = x @ W^T for the (M, N, K) of every timing case with CUDA events,
+weights rotated over enough copies that L2 cannot serve them, median of
+repetitions of 20 launches. Prints `BASE M N K fp16_us int8_us`.
+"""
+import json
+import sys
+
+import torch
+
+
+def time_it(fn, copies, launches=20, reps=7):
+    e0 = torch.cuda.Event(enable_timing=True)
+    e1 = torch.cuda.Event(enable_timing=True)
+    samples = []
+    for rep in range(reps):
+        e0.record()
+        for i in range(launches):
+            fn(copies[(rep * launches + i) % len(copies)])
+        e1.record()
+        torch.cuda.synchronize()
+        if rep > 1:
+            samples.append(e0.elapsed_time(e1) * 1000 / launches)
+    samples.sort()
+    return samples[len(samples) // 2]
+
+
+def main():
+    cases = json.load(open(sys.argv[1] + "/cases.json"))
+    seen = set()
+    print("device:", torch.cuda.get_device_name())
+    for c in cases:
+        if c["kind"] != "time":
+            continue
+        for m in (1, 16, 64):
+            key = (m, c["n"], c["k"])
+            if key in seen:
+                continue
+            seen.add(key)
+            n, k = c["n"], c["k"]
+            nbytes = n * k * 2
+            copies = [torch.randn(n, k, device="cuda", dtype=torch.float16)
+                      for _ in range(max(2, 240_000_000 // nbytes + 1))]
+            x = torch.randn(m, k, device="cuda", dtype=torch.float16)
+            fp16 = time_it(lambda w: x @ w.t(), copies)
+            del copies
+            int8 = float("nan")
+            if m >= 17:  # _int_mm needs M > 16
+                wq = [torch.randint(-128, 127, (k, n), device="cuda", dtype=torch.int8)
+                      for _ in range(max(2, 240_000_000 // (n * k) + 1))]
+                xq = torch.randint(-128, 127, (m, k), device="cuda", dtype=torch.int8)
+                int8 = time_it(lambda w: torch._int_mm(xq, w), wq)
+                del wq
+            print(f"BASE {m} {n} {k} {fp16:.2f} {int8:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

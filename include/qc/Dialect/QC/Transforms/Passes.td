@@ -1,0 +1,248 @@
+//===- Passes.td - qc quantization passes ------------------*- tablegen -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The passes that take `qc.linear` layers from float to quantized kernels:
+// policy -> observers (calibration) -> SmoothQuant -> weight quantization ->
+// packing -> dequantization fusion -> kernel selection. docs/passes.md gives
+// the arithmetic every pass implements.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_DIALECT_QC_TRANSFORMS_PASSES_TD
+#define QC_DIALECT_QC_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def QCApplyPolicyPass : Pass<"qc-apply-policy", "::mlir::ModuleOp"> {
+  let summary = "Sets the #qc.scheme of every qc.linear from a policy file";
+  let description = [{
+    Reads a `qc-policy` file (JSON or YAML, docs/formats.md) and gives every
+    `qc.linear` the scheme of the first rule whose glob (`match`) or regex
+    (`regex`, full match) matches its `layer` name, else the `default`.
+    `scheme: none` removes the scheme (the layer stays in floating point).
+    A `by_batch` rule sets the scheme (INT8 symmetric per-channel weights) and
+    `qc.batch_threshold = T : i64`, which `qc-select-matmul` turns into the
+    batch-adaptive kernel. Layers no rule matched (without a default) get a
+    remark and keep their scheme; rules that matched no layer get a warning.
+
+    A malformed policy is one error naming the file, line and column; a rule
+    whose scheme does not fit a layer (group size not dividing K) is an error
+    naming the layer and the rule.
+
+    Example (`policy=p.yaml`, `rules: [{match: "*.q", scheme: {weight: i4,
+    granularity: per_group, group_size: 32}}]`):
+
+    ```mlir
+    %y = qc.linear %x, %w {layer = "blk0.q"} : ...
+    // becomes
+    %y = qc.linear %x, %w {layer = "blk0.q", scheme = #qc.scheme<weight = i4,
+                           granularity = per_group, group_size = 32>} : ...
+    ```
+  }];
+  let options = [
+    Option<"policy", "policy", "std::string", /*default=*/"\"\"",
+           "Policy file (JSON or YAML, format qc-policy version 1)">,
+  ];
+  let dependentDialects = ["::mlir::qc::QCDialect"];
+}
+
+def QCInsertObserversPass : Pass<"qc-insert-observers", "::mlir::ModuleOp"> {
+  let summary = "Creates calibration variants of public functions with "
+                "qc.observe on every linear input";
+  let description = [{
+    For every public function `@f` with a body, adds a public clone
+    `@f_calibrate` (the original is kept unchanged) in which every
+    quantizable `qc.linear` (no scheme or an integer scheme) first feeds its
+    input to a `qc.observe` keyed by the layer name. Every layer gets its own
+    observer, so layers reading the same activation (q/k/v) each get an entry
+    in the statistics file the runtime writes (docs/formats.md).
+
+    Example:
+
+    ```mlir
+    func.func @f(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
+      %y = qc.linear %x, %w {layer = "l0"} : ...
+    }
+    // adds
+    func.func @f_calibrate(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
+      qc.observe %x {layer = "l0", hessian} : tensor<?x64xf32>
+      %y = qc.linear %x, %w {layer = "l0"} : ...
+    }
+    ```
+  }];
+  let options = [
+    Option<"percentile", "percentile", "double", /*default=*/"0.0",
+           "Also record the per-channel percentile of |x| (0 = off)">,
+    Option<"hessian", "hessian", "bool", /*default=*/"false",
+           "Also accumulate X^T X for GPTQ">,
+  ];
+  let dependentDialects = ["::mlir::qc::QCDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
+def QCSmoothQuantPass : Pass<"qc-smoothquant", "::mlir::ModuleOp"> {
+  let summary = "Migrates activation outliers into the weights (SmoothQuant)";
+  let description = [{
+    For every `qc.linear` whose scheme quantizes activations to INT8:
+    s_j = max|X_j|^alpha / max|W_j|^(1-alpha), clamped to [1e-5, 1e5]
+    (s_j = 1 where either maximum is zero). Linears reading the same
+    activation share s (max|W_j| over all of them). The weight columns are
+    multiplied by s (a new constant); the activation is divided by s, folded
+    into a preceding `qc.rms_norm`/`qc.layer_norm` with constant parameters
+    when the norm feeds only the smoothed linears, else by a `qc.smooth`.
+    Each smoothed linear gets `qc.smooth_factors` (s, f32) and
+    `qc.act_absmax` (max_j of the smoothed activation maximum, f64) so later
+    passes need not re-derive them. `alpha` of the scheme wins over the
+    option.
+
+    Example:
+
+    ```mlir
+    %n = qc.rms_norm %x, %g : tensor<?x64xf32>, tensor<64xf32>
+    %y = qc.linear %n, %w {layer = "q", scheme = #qc.scheme<weight = i8, act = dynamic_per_token>} : ...
+    // becomes (g' = g / s, w' = w * s)
+    %n = qc.rms_norm %x, %g2 : tensor<?x64xf32>, tensor<64xf32>
+    %y = qc.linear %n, %w2 {layer = "q", qc.act_absmax = ..., qc.smooth_factors = dense<...>, scheme = ...} : ...
+    ```
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", /*default=*/"\"\"",
+           "Calibration statistics file (qc-stats version 1)">,
+    Option<"alpha", "alpha", "double", /*default=*/"0.5",
+           "Migration strength for schemes without alpha">,
+  ];
+  let dependentDialects = ["::mlir::qc::QCDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def QCQuantizeWeightsPass : Pass<"qc-quantize-weights", "::mlir::ModuleOp"> {
+  let summary = "Quantizes constant weights (RTN or GPTQ) and inserts "
+                "activation quantization";
+  let description = [{
+    For every `qc.linear` with an integer scheme and a constant weight,
+    computes integers, scales and zero points (docs/passes.md gives the exact
+    arithmetic) and rewrites the weight into
+    `qc.packed_weight` (layout `unpacked`) -> `qc.dequantize_weight`. The
+    linear loses its `scheme` (the packed weight carries it) and gets the
+    unit attribute `qc.quantized`. With INT8 activations it also inserts
+    `qc.quantize_act` + `qc.dequantize_act` before the linear (static scales
+    come from `qc.act_absmax` or the statistics file). `f16` schemes cast the
+    constant weight to f16. `algorithm=gptq` uses the Hessians of the
+    statistics file.
+
+    Example:
+
+    ```mlir
+    %y = qc.linear %x, %w {layer = "l", scheme = #qc.scheme<weight = i8>} : ...
+    // becomes
+    %pw = qc.packed_weight %q, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8>} : ...
+    %wd = qc.dequantize_weight %pw : !qc.packed<32x64xi8> -> tensor<32x64xf32>
+    %y = qc.linear %x, %wd {layer = "l", qc.quantized} : ...
+    ```
+  }];
+  let options = [
+    Option<"algorithm", "algorithm", "std::string", /*default=*/"\"rtn\"",
+           "Rounding algorithm: rtn or gptq">,
+    Option<"stats", "stats", "std::string", /*default=*/"\"\"",
+           "Calibration statistics (GPTQ Hessians, static activation scales)">,
+    Option<"gptqDamp", "gptq-damp", "double", /*default=*/"0.01",
+           "GPTQ dampening, as a fraction of mean(diag(H))">,
+    Option<"gptqBlockSize", "gptq-block-size", "int64_t", /*default=*/"128",
+           "GPTQ lazy-update block size (columns)">,
+    Option<"gptqActOrder", "gptq-act-order", "bool", /*default=*/"false",
+           "GPTQ: quantize columns in order of decreasing diag(H)">,
+  ];
+  let dependentDialects = ["::mlir::qc::QCDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def QCPackWeightsPass : Pass<"qc-pack-weights", "::mlir::ModuleOp"> {
+  let summary = "Packs unpacked quantized weights into the kernels' byte "
+                "layout";
+  let description = [{
+    Rewrites every `qc.packed_weight` with layout `unpacked` and constant data
+    into the flat byte layout of `#qc.layout<row_major>` or
+    `#qc.layout<tiled, tile_n, tile_k>` (QCAttrs.td): INT4 two values per
+    byte, the even k in the low nibble; tiles in row-major tile order. A
+    weight the tiles do not divide falls back to row_major with a warning.
+
+    Example:
+
+    ```mlir
+    %pw = qc.packed_weight %q, %s {layout = #qc.layout<unpacked>, ...}
+        : tensor<32x64xi8>, tensor<32x2xf32> -> !qc.packed<32x64xi4>
+    // becomes
+    %pw = qc.packed_weight %bytes, %s {layout = #qc.layout<row_major>, ...}
+        : tensor<1024xi8>, tensor<32x2xf32> -> !qc.packed<32x64xi4>
+    ```
+  }];
+  let options = [
+    Option<"layout", "layout", "std::string", /*default=*/"\"row_major\"",
+           "Target layout: row_major or tiled">,
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"16",
+           "Tile rows (output channels) for the tiled layout">,
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"64",
+           "Tile columns (input channels, even) for the tiled layout">,
+  ];
+  let dependentDialects = ["::mlir::qc::QCDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def QCFuseDequantPass : Pass<"qc-fuse-dequant", "::mlir::ModuleOp"> {
+  let summary = "Fuses weight/activation dequantization into quantized "
+                "matmuls";
+  let description = [{
+    Greedy patterns (`populateFuseDequantPatterns`):
+    `qc.linear(x, qc.dequantize_weight(pw)[, b])` -> `qc.wo_matmul x, pw[, b]`
+    and `qc.linear(qc.dequantize_act(q, s), qc.dequantize_weight(pw)[, b])`
+    -> `qc.int8_matmul q, s, pw[, b]` (symmetric INT8 per-channel/per-tensor
+    weights). The layer name and `qc.*` attributes are kept. A
+    `qc.dequantize_weight` left with users afterwards is an error: no float
+    copy of a quantized weight may survive.
+
+    Example:
+
+    ```mlir
+    %w = qc.dequantize_weight %pw : !qc.packed<32x64xi4> -> tensor<32x64xf32>
+    %y = qc.linear %x, %w {layer = "l"} : ...
+    // becomes
+    %y = qc.wo_matmul %x, %pw {layer = "l"} : ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::qc::QCDialect"];
+}
+
+def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
+  let summary = "Chooses a kernel for every fused quantized matmul";
+  let description = [{
+    Sets `kernel = #qc.kernel<...>` on every `qc.wo_matmul` and
+    `qc.int8_matmul` with a roofline cost model over the expected batch
+    range [min-batch, max-batch] (docs/passes.md): `host` on the host
+    target; on GPUs `gemv` (CUDA cores, best at small M) or `mma` (tensor
+    cores) for weight-only layers, `int8_mma` or `gemv` for W8A8 layers, and
+    `adaptive` with the threshold of `qc.batch_threshold` (set by a
+    `by_batch` policy rule).
+
+    Example:
+
+    ```mlir
+    %y = qc.wo_matmul %x, %pw {layer = "l"} : ...
+    // with target=sm_90 max-batch=1 becomes
+    %y = qc.wo_matmul %x, %pw {kernel = #qc.kernel<gemv, target = "sm_90">, layer = "l"} : ...
+    ```
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"host\"",
+           "Target: host, sm_80 or sm_90">,
+    Option<"minBatch", "min-batch", "int64_t", /*default=*/"1",
+           "Smallest expected number of rows M">,
+    Option<"maxBatch", "max-batch", "int64_t", /*default=*/"16",
+           "Largest expected number of rows M">,
+  ];
+  let dependentDialects = ["::mlir::qc::QCDialect"];
+}
+
+#endif // QC_DIALECT_QC_TRANSFORMS_PASSES_TD

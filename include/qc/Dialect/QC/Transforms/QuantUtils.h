@@ -1,0 +1,116 @@
+//===- QuantUtils.h - Helpers shared by the qc passes -----------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Reading weight constants (dense, dense_resource, qc.external_weight),
+// writing float constants back, the calibration statistics file
+// (docs/formats.md) and the scalar quantization arithmetic of
+// docs/passes.md, so every pass and test computes the same numbers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_DIALECT_QC_TRANSFORMS_QUANTUTILS_H
+#define QC_DIALECT_QC_TRANSFORMS_QUANTUTILS_H
+
+#include "qc/Dialect/QC/IR/QC.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::qc {
+
+/// True when `v` is produced by an op whose value the passes can read at
+/// compile time: `arith.constant` (dense or dense_resource) or
+/// `qc.external_weight`.
+bool isConstantWeight(Value v);
+
+/// Reads the elements of the constant `v` (see isConstantWeight) in
+/// row-major order as doubles (f16/bf16/f32 convert exactly). On failure
+/// emits one error at `user` naming `what` and returns failure. A relative
+/// `qc.external_weight` path is resolved against the directory of the file
+/// named by the op's location (the input IR), else the working directory.
+FailureOr<std::vector<double>> readConstantValues(Value v, Operation *user,
+                                                  const Twine &what);
+
+/// Builds a dense float attribute of `type` (f16, bf16, f32 or f64 element
+/// type) from doubles, rounding to nearest even.
+DenseElementsAttr makeFloatAttr(RankedTensorType type, ArrayRef<double> vals);
+
+/// Resolves `path` relative to the directory of the file that `loc` names
+/// (the IR file being compiled); absolute paths and unknown locations are
+/// returned unchanged.
+std::string resolveInputRelativePath(Location loc, StringRef path);
+
+//===----------------------------------------------------------------------===//
+// Calibration statistics (qc-stats version 1)
+//===----------------------------------------------------------------------===//
+
+/// Statistics of one layer's input activation.
+struct LayerStats {
+  int64_t channels = 0;
+  int64_t tokens = 0;
+  std::vector<double> absmax;
+  std::optional<double> percentile;
+  std::vector<double> pmax;
+  /// Hessian blob (resolved path) and byte offset; empty path when absent.
+  std::string hessianFile;
+  int64_t hessianOffset = 0;
+};
+
+/// A parsed statistics file.
+struct StatsFile {
+  std::string path;
+  llvm::StringMap<LayerStats> layers;
+
+  /// Returns the statistics of `layer` checked against `channels` input
+  /// channels; emits an error at `op` naming the layer and the file when
+  /// the layer is missing or its channel count differs.
+  FailureOr<const LayerStats *> lookup(Operation *op, StringRef layer,
+                                       int64_t channels) const;
+
+  /// Reads the K x K Hessian sum of `layer` (float64, row-major); emits an
+  /// error at `op` naming the layer and file when absent or truncated.
+  FailureOr<std::vector<double>> readHessian(Operation *op, StringRef layer,
+                                             const LayerStats &st) const;
+};
+
+/// Parses the statistics file at `path`; emits one error at `loc` naming the
+/// file and the problem on failure.
+FailureOr<StatsFile> loadStatsFile(StringRef path, Location loc);
+
+//===----------------------------------------------------------------------===//
+// Scalar quantization arithmetic (docs/passes.md)
+//===----------------------------------------------------------------------===//
+
+/// Scale and zero point of one quantization group.
+struct QuantParams {
+  float scale = 1.0f;
+  int32_t zero = 0;
+};
+
+/// Computes the parameters of a group with minimum `lo` and maximum `hi`:
+/// symmetric: s = f32(max(|lo|, |hi|) / qmax), qmax = 2^(bits-1) - 1, z = 0;
+/// asymmetric: lo' = min(lo, 0), hi' = max(hi, 0), s = f32((hi' - lo') /
+/// (2^bits - 1)), z = clamp(rint(-lo' / s), 0, 2^bits - 1). A zero range
+/// gives s = 1.
+QuantParams computeQuantParams(double lo, double hi, unsigned bits,
+                               bool symmetric);
+
+/// Quantizes one value: symmetric clamp(rint(w / s), -qmax, qmax);
+/// asymmetric clamp(rint(w / s) + z, 0, 2^bits - 1). Division in f64.
+int32_t quantizeValue(double w, QuantParams p, unsigned bits, bool symmetric);
+
+/// The value a quantized integer stands for: (q - z) * s.
+inline double dequantizeValue(int32_t q, QuantParams p) {
+  return double(q - p.zero) * double(p.scale);
+}
+
+} // namespace mlir::qc
+
+#endif // QC_DIALECT_QC_TRANSFORMS_QUANTUTILS_H

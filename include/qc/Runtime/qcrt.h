@@ -1,0 +1,188 @@
+/*===- qcrt.h - The quant runtime C API --------------------------*- C -*-===*\
+|*                                                                            *|
+|* Part of the quant project.                                                 *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+/*
+ * qcrt loads a module written by `quant-compile` (prefix.so + prefix.qcw,
+ * see docs/module-format.md), validates it, copies its weights into the
+ * module's globals and runs its functions generically through the packed
+ * `qc_entry_<name>` entry points. It also hosts the calibration observers
+ * (`qcrt_observe`) the calibration variant of a program calls, and small
+ * .npy helpers used by `quant-run`.
+ *
+ * Plain C API, no MLIR/LLVM dependency. Every function that can fail returns
+ * a qcrt_status; the message of the last failure on the calling thread is
+ * qcrt_last_error(). Nothing aborts the process on bad input.
+ */
+
+#ifndef QC_RUNTIME_QCRT_H
+#define QC_RUNTIME_QCRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define QCRT_API __attribute__((visibility("default")))
+#else
+#define QCRT_API
+#endif
+
+/** Module format version this runtime reads (qc_module_info "version" and
+ *  the .qcw header version). */
+#define QCRT_MODULE_VERSION 1
+/** Largest tensor rank the runtime passes across the ABI. */
+#define QCRT_MAX_RANK 8
+
+typedef enum qcrt_status {
+  QCRT_OK = 0,
+  QCRT_ERR_IO = 1,          /* missing/unreadable/unwritable file */
+  QCRT_ERR_FORMAT = 2,      /* bad magic, corrupt or truncated file */
+  QCRT_ERR_VERSION = 3,     /* format version this runtime does not read */
+  QCRT_ERR_TARGET = 4,      /* module compiled for a target not supported */
+  QCRT_ERR_INVALID_ARG = 5, /* wrong count/rank/shape/dtype, null pointer */
+  QCRT_ERR_NOT_FOUND = 6,   /* unknown function name */
+  QCRT_ERR_UNSUPPORTED = 7, /* feature not implemented (e.g. device) */
+  QCRT_ERR_RUNTIME = 8      /* failure while running (e.g. calibration) */
+} qcrt_status;
+
+typedef enum qcrt_dtype {
+  QCRT_DTYPE_INVALID = 0,
+  QCRT_F32 = 1,
+  QCRT_F64 = 2,
+  QCRT_F16 = 3,  /* IEEE half, raw 16-bit storage */
+  QCRT_BF16 = 4, /* bfloat16, raw 16-bit storage */
+  QCRT_I8 = 5,
+  QCRT_I16 = 6,
+  QCRT_I32 = 7,
+  QCRT_I64 = 8,
+  QCRT_U8 = 9,
+  QCRT_BOOL = 10 /* i1, one byte per element */
+} qcrt_dtype;
+
+/** Where a tensor's data lives. Only QCRT_DEVICE_HOST is implemented; the
+ *  CUDA runtime adds device buffers later without changing this struct. */
+typedef enum qcrt_device {
+  QCRT_DEVICE_HOST = 0,
+  QCRT_DEVICE_CUDA = 1
+} qcrt_device;
+
+/** A dense, C-order (row-major) tensor. `owner` is non-null when the runtime
+ *  allocated the data (outputs, npy reads): release with qcrt_tensor_free.
+ *  Tensors the caller builds keep owner = NULL. */
+typedef struct qcrt_tensor {
+  qcrt_dtype dtype;
+  int32_t rank;
+  int64_t shape[QCRT_MAX_RANK];
+  void *data;
+  qcrt_device device;
+  void *owner;
+} qcrt_tensor;
+
+/** Per-call options for qcrt_module_run_ex; zero-initialize, then set
+ *  struct_size = sizeof(qcrt_run_options). */
+typedef struct qcrt_run_options {
+  uint32_t struct_size;
+  qcrt_device device; /* where inputs/outputs live (host only for now) */
+  void *stream;       /* caller-provided stream (CUDA, later); NULL = default */
+} qcrt_run_options;
+
+typedef struct qcrt_module qcrt_module;
+
+/* ---- errors and dtypes ------------------------------------------------ */
+
+/** Message of the last failed call on this thread ("" if none). */
+QCRT_API const char *qcrt_last_error(void);
+QCRT_API const char *qcrt_status_name(qcrt_status status);
+/** "f32", "f16", "i8", ...; "invalid" for unknown values. */
+QCRT_API const char *qcrt_dtype_name(qcrt_dtype dtype);
+/** Inverse of qcrt_dtype_name; QCRT_DTYPE_INVALID if unknown. */
+QCRT_API qcrt_dtype qcrt_dtype_from_name(const char *name);
+/** Bytes per element; 0 for QCRT_DTYPE_INVALID. */
+QCRT_API size_t qcrt_dtype_size(qcrt_dtype dtype);
+/** Product of the shape (1 for rank 0). */
+QCRT_API int64_t qcrt_tensor_numel(const qcrt_tensor *tensor);
+/** Frees runtime-allocated data (owner) and clears the tensor; no-op for
+ *  caller-owned tensors and NULL. */
+QCRT_API void qcrt_tensor_free(qcrt_tensor *tensor);
+
+/* ---- modules ---------------------------------------------------------- */
+
+/** Loads `prefix`.so and `prefix`.qcw: checks the module's format, version
+ *  and target, the weights file's magic, version, target, table and sizes,
+ *  then copies every weight into its global. */
+QCRT_API qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module);
+/** Releases the module (outputs already returned stay valid). */
+QCRT_API void qcrt_module_unload(qcrt_module *module);
+
+/** The module's qc_module_info() JSON string. */
+QCRT_API const char *qcrt_module_info_json(const qcrt_module *module);
+QCRT_API const char *qcrt_module_target(const qcrt_module *module);
+QCRT_API int32_t qcrt_module_function_count(const qcrt_module *module);
+/** Name of function `index` (NULL if out of range). */
+QCRT_API const char *qcrt_module_function_name(const qcrt_module *module,
+                                               int32_t index);
+/** Number of inputs and outputs of `function`. */
+QCRT_API qcrt_status qcrt_module_function_arity(const qcrt_module *module,
+                                                const char *function,
+                                                int32_t *n_inputs,
+                                                int32_t *n_outputs);
+/** Declared dtype/rank/shape of input (is_output = 0) or output `index`;
+ *  dynamic dimensions are -1, data is NULL. */
+QCRT_API qcrt_status qcrt_module_signature(const qcrt_module *module,
+                                           const char *function,
+                                           int32_t is_output, int32_t index,
+                                           qcrt_tensor *desc);
+
+/** Runs `function` on host tensors. Inputs are validated against the
+ *  signature (count, dtype, rank, static dimensions). `outputs` (n_outputs
+ *  entries) are filled with runtime-allocated tensors: release each with
+ *  qcrt_tensor_free. On failure no output is left allocated. */
+QCRT_API qcrt_status qcrt_module_run(qcrt_module *module, const char *function,
+                                     const qcrt_tensor *inputs,
+                                     int32_t n_inputs, qcrt_tensor *outputs,
+                                     int32_t n_outputs);
+/** qcrt_module_run with options (device, stream). Non-host devices return
+ *  QCRT_ERR_UNSUPPORTED for now. */
+QCRT_API qcrt_status qcrt_module_run_ex(qcrt_module *module,
+                                        const char *function,
+                                        const qcrt_tensor *inputs,
+                                        int32_t n_inputs, qcrt_tensor *outputs,
+                                        int32_t n_outputs,
+                                        const qcrt_run_options *options);
+
+/* ---- calibration ------------------------------------------------------ */
+
+/** Called by compiled calibration programs (the lowering of qc.observe).
+ *  Folds `rows` x `cols` contiguous float32 values into the statistics of
+ *  `layer`: per-channel absmax, the per-channel `percentile` of |x| when
+ *  0 < percentile <= 100 (exact, numpy "linear" interpolation), and
+ *  X^T X in float64 when hessian != 0. Errors (channel count changing
+ *  between calls, ...) are sticky and reported by qcrt_stats_write. */
+QCRT_API void qcrt_observe(const char *layer, const float *data, int64_t rows,
+                           int64_t cols, int32_t hessian, double percentile);
+/** Writes the statistics gathered so far (docs/formats.md, qc-stats v1) to
+ *  `path` and, if any layer has a hessian, `path`.hessian.bin. */
+QCRT_API qcrt_status qcrt_stats_write(const char *path);
+/** Forgets all statistics and any sticky calibration error. */
+QCRT_API void qcrt_stats_reset(void);
+/** Number of layers observed so far. */
+QCRT_API int32_t qcrt_stats_layer_count(void);
+
+/* ---- .npy files ------------------------------------------------------- */
+
+/** Reads a C-order .npy (v1/v2/v3; f32 f64 f16 i8 i16 i32 i64 u8 bool). */
+QCRT_API qcrt_status qcrt_npy_read(const char *path, qcrt_tensor *tensor);
+/** Writes `tensor` as a v1 .npy, atomically (temp file + rename). */
+QCRT_API qcrt_status qcrt_npy_write(const char *path,
+                                    const qcrt_tensor *tensor);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* QC_RUNTIME_QCRT_H */

@@ -1,0 +1,331 @@
+//===- GemvKernel.cpp - Weight-only GEMV kernel builder ---------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// buildWeightOnlyGemvKernel: the small-M weight-only kernel. See
+// KernelBuilders.h for the tiling, memory path and instruction choice.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Conversion/QCToNVVM/KernelBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+using namespace mlir;
+
+std::string qc::GemvKernelConfig::finalize() {
+  if (bits != 4 && bits != 8)
+    return "weight bits must be 4 or 8";
+  if (n <= 0 || k <= 0)
+    return "N and K must be positive";
+  if (groupSize == 0 || perTensor)
+    groupSize = k;
+  if (k % groupSize != 0)
+    return "group size " + std::to_string(groupSize) + " does not divide K";
+  if ((k * bits) % 8 != 0)
+    return "int4 rows need an even K";
+  if (warpsPerBlock <= 0 || rowsPerWarp <= 0 || mTile <= 0)
+    return "tile parameters must be positive";
+  int64_t rowBytes = k * bits / 8;
+  if (vecBytes == 0) {
+    // Keep the activation registers of a chunk (mTile x values) near 64.
+    int64_t maxValues = std::max<int64_t>(16, 64 / mTile);
+    for (int64_t v : {16, 8, 4, 2, 1}) {
+      int64_t values = v * 8 / bits;
+      if (values <= maxValues && rowBytes % v == 0 &&
+          groupSize % values == 0) {
+        vecBytes = v;
+        break;
+      }
+    }
+  }
+  if (vecBytes == 0 || rowBytes % vecBytes != 0)
+    return "no load width divides the weight row";
+  if (bits == 4 && vecBytes < 1)
+    return "int4 needs whole bytes per load";
+  if (groupSize % (vecBytes * 8 / bits) != 0)
+    return "a weight load would straddle two scale groups";
+  return "";
+}
+
+std::array<int64_t, 2> qc::GemvKernelConfig::grid(int64_t m) const {
+  int64_t rowsPerBlock = warpsPerBlock * rowsPerWarp;
+  return {(n + rowsPerBlock - 1) / rowsPerBlock, (m + mTile - 1) / mTile};
+}
+
+namespace {
+/// Small helper bundling the builder and the types the kernel body uses.
+struct GemvEmitter {
+  ImplicitLocOpBuilder &b;
+  const qc::GemvKernelConfig &cfg;
+  Type i8, i16, i32, i64, f16, f32, ptr;
+
+  GemvEmitter(ImplicitLocOpBuilder &b, const qc::GemvKernelConfig &cfg)
+      : b(b), cfg(cfg) {
+    MLIRContext *ctx = b.getContext();
+    i8 = b.getI8Type();
+    i16 = b.getI16Type();
+    i32 = b.getI32Type();
+    i64 = b.getI64Type();
+    f16 = b.getF16Type();
+    f32 = b.getF32Type();
+    ptr = LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/1);
+  }
+
+  Value cst(int64_t v) { return arith::ConstantIntOp::create(b, i32, v); }
+  Value cstF(double v) {
+    return arith::ConstantFloatOp::create(b, cast<FloatType>(f32),
+                                          APFloat(static_cast<float>(v)));
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+
+  /// Address of element `idx` (i32) of `elemTy` at `base`.
+  Value gep(Value base, Type elemTy, Value idx) {
+    Value wide = arith::ExtUIOp::create(b, i64, idx);
+    return LLVM::GEPOp::create(b, ptr, elemTy, base, ValueRange{wide});
+  }
+  Value load(Type ty, Value addr, unsigned align) {
+    return LLVM::LoadOp::create(b, ty, addr, align);
+  }
+  /// Loads a scalar of `ty` and widens it to f32.
+  Value loadF32(Value base, Type ty, Value idx) {
+    Value v = load(ty, gep(base, ty, idx), ty.getIntOrFloatBitWidth() / 8);
+    return ty == f32 ? v : arith::ExtFOp::create(b, f32, v).getResult();
+  }
+
+  /// Loads `bytes` weight bytes at `addr` and returns them as i32 words
+  /// (narrow loads are zero-extended).
+  SmallVector<Value> loadWords(Value addr, int64_t bytes) {
+    SmallVector<Value> words;
+    if (bytes >= 4) {
+      int64_t n = bytes / 4;
+      if (n == 1)
+        return {load(i32, addr, 4)};
+      auto vt = VectorType::get({n}, i32);
+      Value v = load(vt, addr, bytes);
+      for (int64_t i = 0; i < n; ++i)
+        words.push_back(LLVM::ExtractElementOp::create(b, v, cst(i)));
+      return words;
+    }
+    Type t = bytes == 2 ? i16 : i8;
+    Value v = load(t, addr, bytes);
+    return {arith::ExtUIOp::create(b, i32, v)};
+  }
+
+  /// Loads `count` activations starting at element `idx` and widens to f32,
+  /// using loads of up to 16 bytes.
+  SmallVector<Value> loadActs(Value base, Value idx, int64_t count) {
+    Type et = cfg.actF16 ? f16 : f32;
+    int64_t eb = cfg.actF16 ? 2 : 4;
+    int64_t per = std::min<int64_t>(count, 16 / eb);
+    SmallVector<Value> out;
+    for (int64_t off = 0; off < count; off += per) {
+      Value addr = gep(base, et, add(idx, cst(off)));
+      if (per == 1) {
+        Value v = load(et, addr, eb);
+        out.push_back(cfg.actF16 ? arith::ExtFOp::create(b, f32, v).getResult()
+                                 : v);
+        continue;
+      }
+      auto vt = VectorType::get({per}, et);
+      Value v = load(vt, addr, per * eb);
+      for (int64_t i = 0; i < per; ++i) {
+        Value e = LLVM::ExtractElementOp::create(b, v, cst(i));
+        out.push_back(cfg.actF16 ? arith::ExtFOp::create(b, f32, e).getResult()
+                                 : e);
+      }
+    }
+    return out;
+  }
+
+  Value fma(Value a, Value x, Value acc) {
+    return math::FmaOp::create(b, a, x, acc);
+  }
+};
+} // namespace
+
+gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
+                                             StringRef name,
+                                             const GemvKernelConfig &cfg) {
+  MLIRContext *ctx = builder.getContext();
+  auto ptrTy = LLVM::LLVMPointerType::get(ctx, 1);
+  Type i32 = builder.getI32Type();
+  auto fnType = builder.getFunctionType(
+      {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, i32}, {});
+  auto func = gpu::GPUFuncOp::create(builder, loc, name, fnType);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
+  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(cfg.blockSize()), 1, 1}));
+
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  GemvEmitter e(b, cfg);
+  auto args = func.getArguments();
+  Value x = args[0], w = args[1], scales = args[2], zeros = args[3],
+        bias = args[4], y = args[5], m = args[6];
+
+  const int64_t kValsPerLoad = cfg.vecBytes * 8 / cfg.bits;
+  const int64_t rowBytes = cfg.k * cfg.bits / 8;
+  const int64_t numChunks = rowBytes / cfg.vecBytes;
+  const int64_t numGroups = cfg.k / cfg.groupSize;
+  const int64_t R = cfg.rowsPerWarp, MT = cfg.mTile;
+  Type scaleTy = cfg.scaleF16 ? e.f16 : e.f32;
+  Type actTy = cfg.actF16 ? e.f16 : e.f32;
+
+  auto toI32 = [&](Value idx) {
+    return arith::IndexCastUIOp::create(b, i32, idx).getResult();
+  };
+  Value tid = toI32(gpu::ThreadIdOp::create(b, gpu::Dimension::x));
+  Value lane = arith::AndIOp::create(b, tid, e.cst(31));
+  Value warp = arith::ShRUIOp::create(b, tid, e.cst(5));
+  Value bx = toI32(gpu::BlockIdOp::create(b, gpu::Dimension::x));
+  Value by = toI32(gpu::BlockIdOp::create(b, gpu::Dimension::y));
+  Value nBase =
+      e.mul(e.add(e.mul(bx, e.cst(cfg.warpsPerBlock)), warp), e.cst(R));
+  Value m0 = e.mul(by, e.cst(MT));
+  Value mLast = arith::SubIOp::create(b, m, e.cst(1));
+
+  // Rows past N or M are clamped for loads (always in bounds, no divergent
+  // branches in the hot loop) and masked at the store.
+  SmallVector<Value> nRow, xRow;
+  for (int64_t r = 0; r < R; ++r)
+    nRow.push_back(
+        arith::MinSIOp::create(b, e.add(nBase, e.cst(r)), e.cst(cfg.n - 1)));
+  for (int64_t i = 0; i < MT; ++i)
+    xRow.push_back(arith::MinSIOp::create(b, e.add(m0, e.cst(i)), mLast));
+
+  SmallVector<Value> init(MT * R, e.cstF(0.0));
+  auto loop = scf::ForOp::create(b, lane, e.cst(numChunks), e.cst(32), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value c = loop.getInductionVar();
+    SmallVector<Value> acc(loop.getRegionIterArgs());
+    Value kBase = e.mul(c, e.cst(kValsPerLoad));
+    Value g = cfg.perTensor ? e.cst(0)
+                            : arith::DivUIOp::create(b, kBase,
+                                                     e.cst(cfg.groupSize))
+                                  .getResult();
+    // Issue every global load of the chunk first (R weight rows, their
+    // scales and zero points, MT activation rows) so they are all in flight
+    // before the first use.
+    SmallVector<SmallVector<Value>> words(R);
+    SmallVector<Value> s(R), zMagic(R);
+    for (int64_t r = 0; r < R; ++r) {
+      Value byteIdx = e.add(e.mul(nRow[r], e.cst(rowBytes)),
+                            e.mul(c, e.cst(cfg.vecBytes)));
+      words[r] = e.loadWords(e.gep(w, e.i8, byteIdx), cfg.vecBytes);
+      Value sIdx = cfg.perTensor
+                       ? e.cst(0)
+                       : e.add(e.mul(nRow[r], e.cst(numGroups)), g);
+      s[r] = e.loadF32(scales, scaleTy, sIdx);
+      // Magic-number dequantization: OR-ing an unsigned field u into the
+      // mantissa of 2^23 gives the float 2^23 + u exactly, so one FSUB of
+      // (2^23 + zero) yields u - zero without an int->float convert.
+      // Symmetric (signed) fields are made unsigned by flipping their sign
+      // bit (u = q + 2^(bits-1)), folded into the subtrahend.
+      if (cfg.symmetric) {
+        zMagic[r] = e.cstF(8388608.0 + (1 << (cfg.bits - 1)));
+      } else {
+        Value zb = e.load(e.i8, e.gep(zeros, e.i8, sIdx), 1);
+        Value z = arith::UIToFPOp::create(b, e.f32,
+                                          arith::ExtUIOp::create(b, i32, zb));
+        zMagic[r] = arith::AddFOp::create(b, z, e.cstF(8388608.0));
+      }
+    }
+    SmallVector<SmallVector<Value>> xs(MT);
+    for (int64_t i = 0; i < MT; ++i)
+      xs[i] = e.loadActs(x, e.add(e.mul(xRow[i], e.cst(cfg.k)), kBase),
+                         kValsPerLoad);
+
+    const int64_t perWord = std::min<int64_t>(32, cfg.vecBytes * 8) / cfg.bits;
+    const uint32_t fieldMask = (1u << cfg.bits) - 1;
+    uint32_t signFlip = 0;
+    for (int64_t j = 0; j < 32 / cfg.bits; ++j)
+      signFlip |= (1u << (cfg.bits - 1)) << (cfg.bits * j);
+    for (int64_t r = 0; r < R; ++r) {
+      SmallVector<Value> partial(MT);
+      int64_t v = 0;
+      for (Value word : words[r]) {
+        if (cfg.symmetric)
+          word = arith::XOrIOp::create(b, word,
+                                       e.cst(static_cast<int32_t>(signFlip)));
+        for (int64_t j = 0; j < perWord; ++j, ++v) {
+          Value field = j == 0 ? word
+                               : arith::ShRUIOp::create(b, word,
+                                                        e.cst(cfg.bits * j))
+                                     .getResult();
+          if (cfg.bits * (j + 1) < 32)
+            field = arith::AndIOp::create(
+                b, field, e.cst(static_cast<int32_t>(fieldMask)));
+          Value magic = arith::OrIOp::create(b, field, e.cst(0x4B000000));
+          Value q = arith::SubFOp::create(
+              b, arith::BitcastOp::create(b, e.f32, magic), zMagic[r]);
+          for (int64_t i = 0; i < MT; ++i)
+            partial[i] = v == 0 ? arith::MulFOp::create(b, q, xs[i][v])
+                                      .getResult()
+                                : e.fma(q, xs[i][v], partial[i]);
+        }
+      }
+      for (int64_t i = 0; i < MT; ++i)
+        acc[i * R + r] = e.fma(partial[i], s[r], acc[i * R + r]);
+    }
+    scf::YieldOp::create(b, acc);
+  }
+
+  // Warp reduction with butterfly shuffles.
+  SmallVector<Value> sums(loop.getResults());
+  Value fullMask = e.cst(-1);
+  Value clamp = e.cst(0x1f);
+  for (Value &sum : sums)
+    for (int64_t off : {16, 8, 4, 2, 1}) {
+      Value other = NVVM::ShflOp::create(
+          b, e.f32, fullMask, sum, e.cst(off), clamp,
+          NVVM::ShflKindAttr::get(ctx, NVVM::ShflKind::bfly), UnitAttr());
+      sum = arith::AddFOp::create(b, sum, other);
+    }
+
+  // Lane 0 adds the bias and stores the rows that exist.
+  Value isLane0 =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, e.cst(0));
+  auto ifLane0 = scf::IfOp::create(b, isLane0, /*withElseRegion=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifLane0.thenBlock());
+    for (int64_t r = 0; r < R; ++r) {
+      Value nIdx = e.add(nBase, e.cst(r));
+      Value nOk =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::slt, nIdx, e.cst(cfg.n));
+      Value bv;
+      if (cfg.hasBias)
+        bv = e.loadF32(bias, actTy, nRow[r]);
+      for (int64_t i = 0; i < MT; ++i) {
+        Value mIdx = e.add(m0, e.cst(i));
+        Value mOk = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, mIdx, m);
+        Value ok = arith::AndIOp::create(b, nOk, mOk);
+        auto ifOk = scf::IfOp::create(b, ok, /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(ifOk.thenBlock());
+        Value v = sums[i * R + r];
+        if (bv)
+          v = arith::AddFOp::create(b, v, bv);
+        if (cfg.actF16)
+          v = arith::TruncFOp::create(b, e.f16, v);
+        Value yIdx = e.add(e.mul(mIdx, e.cst(cfg.n)), nIdx);
+        LLVM::StoreOp::create(b, v, e.gep(y, actTy, yIdx),
+                              cfg.actF16 ? 2 : 4);
+      }
+    }
+  }
+  gpu::ReturnOp::create(b);
+  return func;
+}

@@ -1,0 +1,522 @@
+//===- ApplyPolicy.cpp - Per-layer quantization policy ----------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// qc-apply-policy: reads a qc-policy file (docs/formats.md) and sets the
+// #qc.scheme of every qc.linear. JSON is read with the same YAML parser (a
+// JSON document is YAML flow syntax), so both report positions the same way:
+// every policy diagnostic is located at file:line:col of the policy.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Dialect/QC/Transforms/Passes.h"
+
+#include "llvm/Support/GlobPattern.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Regex.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/YAMLParser.h"
+
+namespace mlir::qc {
+#define GEN_PASS_DEF_QCAPPLYPOLICYPASS
+#include "qc/Dialect/QC/Transforms/Passes.h.inc"
+} // namespace mlir::qc
+
+using namespace mlir;
+using namespace mlir::qc;
+
+namespace {
+
+/// A policy document converted from YAML nodes, with source positions.
+struct PNode {
+  enum Kind { Scalar, Map, Seq, Null } kind = Null;
+  std::string value;
+  Location loc;
+  std::vector<std::pair<PNode, PNode>> entries; // Map
+  std::vector<PNode> items;                     // Seq
+
+  explicit PNode(Location loc) : loc(loc) {}
+  StringRef kindName() const {
+    switch (kind) {
+    case Scalar:
+      return "a scalar";
+    case Map:
+      return "a mapping";
+    case Seq:
+      return "a list";
+    case Null:
+      return "empty";
+    }
+    return "";
+  }
+};
+
+/// One rule of the policy.
+struct Rule {
+  Location loc;
+  std::string label; // "rule N (file:line:col)"
+  std::optional<llvm::GlobPattern> glob;
+  std::optional<llvm::Regex> regex;
+  SchemeAttr scheme; // null = keep in floating point
+  int64_t batchThreshold = 0;
+  int64_t matched = 0;
+
+  bool matches(StringRef layer) const {
+    return glob ? glob->match(layer) : regex->match(layer);
+  }
+};
+
+/// Parsed policy: rules in order plus the optional default.
+struct Policy {
+  SmallVector<Rule> rules;
+  bool hasDefault = false;
+  SchemeAttr defaultScheme;
+  std::string defaultLabel;
+};
+
+std::string locLabel(Location loc) {
+  if (auto f = dyn_cast<FileLineColLoc>(loc))
+    return (f.getFilename().getValue() + ":" + Twine(f.getLine()) + ":" +
+            Twine(f.getColumn()))
+        .str();
+  return "?";
+}
+
+/// Converts YAML nodes to PNodes, interprets them, and reports the first
+/// problem as one error located in the policy file.
+class PolicyReader {
+public:
+  PolicyReader(MLIRContext *ctx, StringRef path) : ctx(ctx), path(path) {}
+
+  FailureOr<Policy> read(Location passLoc);
+
+private:
+  MLIRContext *ctx;
+  std::string path;
+  llvm::SourceMgr srcMgr;
+
+  Location locOf(llvm::SMLoc l, Location fallback) {
+    if (!l.isValid())
+      return fallback;
+    auto [line, col] = srcMgr.getLineAndColumn(l);
+    return FileLineColLoc::get(ctx, path, line, col);
+  }
+
+  FailureOr<PNode> convert(llvm::yaml::Node *n, Location fallback);
+
+  /// Converts to a failed LogicalResult or FailureOr of any type.
+  struct Failed {
+    operator LogicalResult() const { return failure(); }
+    template <typename T> operator FailureOr<T>() const { return failure(); }
+  };
+
+  Failed error(Location loc, const Twine &msg) {
+    emitError(loc) << "invalid policy: " << msg;
+    return {};
+  }
+
+  LogicalResult checkKeys(const PNode &map, ArrayRef<StringRef> allowed,
+                          StringRef what);
+  FailureOr<int64_t> getInt(const PNode &n, StringRef what);
+  FailureOr<SchemeAttr> parseScheme(const PNode &n, bool allowNone);
+  LogicalResult parseRule(const PNode &n, size_t index, Rule &rule);
+};
+
+} // namespace
+
+FailureOr<PNode> PolicyReader::convert(llvm::yaml::Node *n, Location fallback) {
+  PNode out(fallback);
+  if (!n)
+    return out;
+  out.loc = locOf(n->getSourceRange().Start, fallback);
+  if (auto *s = dyn_cast<llvm::yaml::ScalarNode>(n)) {
+    SmallString<32> storage;
+    out.kind = PNode::Scalar;
+    out.value = s->getValue(storage).str();
+  } else if (auto *m = dyn_cast<llvm::yaml::MappingNode>(n)) {
+    out.kind = PNode::Map;
+    for (llvm::yaml::KeyValueNode &kv : *m) {
+      llvm::yaml::Node *k = kv.getKey();
+      FailureOr<PNode> key = convert(k, out.loc);
+      if (failed(key))
+        return failure();
+      if (out.entries.empty() && !n->getSourceRange().Start.isValid())
+        out.loc = key->loc;
+      FailureOr<PNode> val = convert(kv.getValue(), key->loc);
+      if (failed(val))
+        return failure();
+      if (key->kind != PNode::Scalar)
+        return error(key->loc, "mapping keys must be scalars");
+      for (auto &e : out.entries)
+        if (e.first.value == key->value)
+          return error(key->loc, "duplicate key '" + key->value + "'");
+      out.entries.emplace_back(std::move(*key), std::move(*val));
+    }
+  } else if (auto *q = dyn_cast<llvm::yaml::SequenceNode>(n)) {
+    out.kind = PNode::Seq;
+    for (llvm::yaml::Node &item : *q) {
+      FailureOr<PNode> v = convert(&item, out.loc);
+      if (failed(v))
+        return failure();
+      out.items.push_back(std::move(*v));
+    }
+  } else if (isa<llvm::yaml::NullNode>(n)) {
+    out.kind = PNode::Null;
+  } else {
+    return error(out.loc, "unsupported YAML node (anchors, aliases and block "
+                          "scalars are not allowed)");
+  }
+  return out;
+}
+
+LogicalResult PolicyReader::checkKeys(const PNode &map,
+                                      ArrayRef<StringRef> allowed,
+                                      StringRef what) {
+  for (auto &e : map.entries)
+    if (!llvm::is_contained(allowed, e.first.value)) {
+      std::string list;
+      llvm::raw_string_ostream os(list);
+      llvm::interleaveComma(allowed, os);
+      return error(e.first.loc, "unknown key '" + e.first.value + "' in " +
+                                    what + " (expected one of: " + list + ")");
+    }
+  return success();
+}
+
+static const PNode *lookup(const PNode &map, StringRef key) {
+  for (auto &e : map.entries)
+    if (e.first.value == key)
+      return &e.second;
+  return nullptr;
+}
+
+FailureOr<int64_t> PolicyReader::getInt(const PNode &n, StringRef what) {
+  int64_t v;
+  if (n.kind != PNode::Scalar || StringRef(n.value).getAsInteger(10, v))
+    return error(n.loc,
+                 Twine(what) + " must be an integer, got '" + n.value + "'");
+  return v;
+}
+
+FailureOr<SchemeAttr> PolicyReader::parseScheme(const PNode &n,
+                                                bool allowNone) {
+  if (n.kind == PNode::Scalar && n.value == "none" && allowNone)
+    return SchemeAttr();
+  if (n.kind != PNode::Map)
+    return error(n.loc, Twine("a scheme must be a mapping") +
+                            (allowNone ? " or 'none'" : "") + ", got " +
+                            (n.kind == PNode::Scalar ? "'" + n.value + "'"
+                                                     : n.kindName().str()));
+  if (failed(checkKeys(
+          n,
+          {"weight", "granularity", "group_size", "symmetric", "act", "alpha"},
+          "scheme")))
+    return failure();
+  auto scalar = [&](StringRef key) -> FailureOr<const PNode *> {
+    const PNode *v = lookup(n, key);
+    if (v && v->kind != PNode::Scalar)
+      return error(v->loc, "'" + key + "' must be a scalar");
+    return v;
+  };
+  FailureOr<const PNode *> weight = scalar("weight");
+  if (failed(weight))
+    return failure();
+  if (!*weight)
+    return error(n.loc, "a scheme needs 'weight' (i4, i8 or f16)");
+  Type wt;
+  StringRef w = (*weight)->value;
+  if (w == "i4")
+    wt = IntegerType::get(ctx, 4);
+  else if (w == "i8")
+    wt = IntegerType::get(ctx, 8);
+  else if (w == "f16")
+    wt = Float16Type::get(ctx);
+  else
+    return error((*weight)->loc,
+                 "unknown weight '" + w + "' (expected i4, i8 or f16)");
+
+  Granularity gran = Granularity::PerChannel;
+  FailureOr<const PNode *> g = scalar("granularity");
+  if (failed(g))
+    return failure();
+  if (*g) {
+    std::optional<Granularity> v = symbolizeGranularity((*g)->value);
+    if (!v)
+      return error((*g)->loc, "unknown granularity '" + (*g)->value +
+                                  "' (expected per_tensor, per_channel or "
+                                  "per_group)");
+    gran = *v;
+  }
+  int64_t groupSize = 0;
+  if (const PNode *gs = lookup(n, "group_size")) {
+    FailureOr<int64_t> v = getInt(*gs, "group_size");
+    if (failed(v))
+      return failure();
+    groupSize = *v;
+  }
+  bool symmetric = true;
+  FailureOr<const PNode *> sym = scalar("symmetric");
+  if (failed(sym))
+    return failure();
+  if (*sym) {
+    if ((*sym)->value == "true")
+      symmetric = true;
+    else if ((*sym)->value == "false")
+      symmetric = false;
+    else
+      return error((*sym)->loc, "symmetric must be true or false, got '" +
+                                    (*sym)->value + "'");
+  }
+  ActMode act = ActMode::None;
+  FailureOr<const PNode *> a = scalar("act");
+  if (failed(a))
+    return failure();
+  if (*a) {
+    std::optional<ActMode> v = symbolizeActMode((*a)->value);
+    if (!v)
+      return error((*a)->loc, "unknown act '" + (*a)->value +
+                                  "' (expected none, static_per_tensor or "
+                                  "dynamic_per_token)");
+    act = *v;
+  }
+  FloatAttr alpha;
+  FailureOr<const PNode *> al = scalar("alpha");
+  if (failed(al))
+    return failure();
+  if (*al) {
+    double d;
+    if (StringRef((*al)->value).getAsDouble(d))
+      return error((*al)->loc,
+                   "alpha must be a number, got '" + (*al)->value + "'");
+    alpha = FloatAttr::get(Float32Type::get(ctx), d);
+  }
+  SchemeAttr s = SchemeAttr::getChecked(
+      [&]() { return emitError(n.loc) << "invalid policy: invalid scheme: "; },
+      ctx, wt, gran, groupSize, symmetric, act, alpha);
+  if (!s)
+    return failure();
+  return s;
+}
+
+LogicalResult PolicyReader::parseRule(const PNode &n, size_t index,
+                                      Rule &rule) {
+  std::string what = "rule " + std::to_string(index + 1);
+  if (n.kind != PNode::Map)
+    return error(n.loc, what + " must be a mapping");
+  rule.loc = n.loc;
+  rule.label = what + " (" + locLabel(n.loc) + ")";
+  if (failed(checkKeys(n, {"match", "regex", "scheme", "by_batch"}, what)))
+    return failure();
+  const PNode *match = lookup(n, "match"), *regex = lookup(n, "regex");
+  if (bool(match) == bool(regex))
+    return error(n.loc, what + " needs exactly one of 'match' (glob) or "
+                               "'regex'");
+  const PNode *pat = match ? match : regex;
+  if (pat->kind != PNode::Scalar)
+    return error(pat->loc, what + ": the pattern must be a string");
+  if (match) {
+    llvm::Expected<llvm::GlobPattern> g = llvm::GlobPattern::create(pat->value);
+    if (!g)
+      return error(pat->loc, what + ": bad glob '" + pat->value +
+                                 "': " + llvm::toString(g.takeError()));
+    rule.glob = std::move(*g);
+  } else {
+    llvm::Regex re("^(" + pat->value + ")$");
+    std::string err;
+    if (!re.isValid(err))
+      return error(pat->loc, what + ": bad regex '" + pat->value + "': " + err);
+    rule.regex = std::move(re);
+  }
+  const PNode *scheme = lookup(n, "scheme"), *byBatch = lookup(n, "by_batch");
+  if (bool(scheme) == bool(byBatch))
+    return error(n.loc, what + " needs exactly one of 'scheme' or 'by_batch'");
+  if (scheme) {
+    FailureOr<SchemeAttr> s = parseScheme(*scheme, /*allowNone=*/true);
+    if (failed(s))
+      return failure();
+    rule.scheme = *s;
+    return success();
+  }
+  if (byBatch->kind != PNode::Map)
+    return error(byBatch->loc, what + ": by_batch must be a mapping with "
+                                      "'threshold' and 'scheme'");
+  if (failed(checkKeys(*byBatch, {"threshold", "scheme"}, what + " by_batch")))
+    return failure();
+  const PNode *th = lookup(*byBatch, "threshold");
+  const PNode *bs = lookup(*byBatch, "scheme");
+  if (!th || !bs)
+    return error(byBatch->loc,
+                 what + ": by_batch needs 'threshold' and 'scheme'");
+  FailureOr<int64_t> t = getInt(*th, "by_batch threshold");
+  if (failed(t))
+    return failure();
+  if (*t <= 0)
+    return error(th->loc, what + ": by_batch threshold must be positive");
+  FailureOr<SchemeAttr> s = parseScheme(*bs, /*allowNone=*/false);
+  if (failed(s))
+    return failure();
+  if (!s->getWeight().isSignlessInteger(8) || !s->getSymmetric() ||
+      s->getGranularity() != Granularity::PerChannel ||
+      s->quantizesActivations())
+    return error(bs->loc, what + ": a by_batch scheme must be i8 symmetric "
+                                 "per_channel weight-only (the adaptive "
+                                 "kernel quantizes activations itself)");
+  rule.scheme = *s;
+  rule.batchThreshold = *t;
+  return success();
+}
+
+FailureOr<Policy> PolicyReader::read(Location passLoc) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf)
+    return emitError(passLoc) << "cannot open policy file '" << path
+                              << "': " << buf.getError().message();
+  // The YAML parser reports syntax errors through the source manager; keep
+  // the first one and report it as an MLIR diagnostic.
+  std::optional<std::pair<Location, std::string>> syntaxError;
+  struct HandlerCtx {
+    PolicyReader *self;
+    std::optional<std::pair<Location, std::string>> *err;
+  } hctx{this, &syntaxError};
+  srcMgr.setDiagHandler(
+      [](const llvm::SMDiagnostic &d, void *c) {
+        auto *h = static_cast<HandlerCtx *>(c);
+        if (*h->err)
+          return;
+        Location loc = FileLineColLoc::get(h->self->ctx, h->self->path,
+                                           d.getLineNo(), d.getColumnNo() + 1);
+        *h->err = std::make_pair(loc, d.getMessage().str());
+      },
+      &hctx);
+  StringRef text = (*buf)->getBuffer();
+  srcMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBuffer(text, path),
+                            llvm::SMLoc());
+  llvm::yaml::Stream stream(text, srcMgr, /*ShowColors=*/false);
+  Location fileLoc = FileLineColLoc::get(ctx, path, 1, 1);
+  std::optional<PNode> root;
+  int docs = 0;
+  for (llvm::yaml::Document &doc : stream) {
+    ++docs;
+    FailureOr<PNode> r = convert(doc.getRoot(), fileLoc);
+    if (syntaxError)
+      break;
+    if (failed(r))
+      return failure();
+    if (docs == 1)
+      root = std::move(*r);
+  }
+  if (syntaxError || stream.failed()) {
+    if (!syntaxError)
+      return error(fileLoc, "syntax error");
+    return emitError(syntaxError->first)
+           << "invalid policy: syntax error: " << syntaxError->second;
+  }
+  if (docs != 1 || !root || root->kind != PNode::Map)
+    return error(fileLoc, "the policy must be one mapping with format, "
+                          "version, default and rules");
+  if (failed(checkKeys(*root, {"format", "version", "default", "rules"},
+                       "the policy")))
+    return failure();
+  const PNode *format = lookup(*root, "format");
+  if (!format || format->value != "qc-policy")
+    return error(format ? format->loc : root->loc,
+                 "unknown format (expected 'format: qc-policy')");
+  const PNode *version = lookup(*root, "version");
+  if (!version || version->value != "1")
+    return error(version ? version->loc : root->loc,
+                 "unknown version (expected 'version: 1')");
+  Policy policy;
+  if (const PNode *def = lookup(*root, "default")) {
+    FailureOr<SchemeAttr> s = parseScheme(*def, /*allowNone=*/true);
+    if (failed(s))
+      return failure();
+    policy.hasDefault = true;
+    policy.defaultScheme = *s;
+    policy.defaultLabel = "the default (" + locLabel(def->loc) + ")";
+  }
+  if (const PNode *rules = lookup(*root, "rules")) {
+    if (rules->kind != PNode::Seq)
+      return error(rules->loc, "'rules' must be a list");
+    for (size_t i = 0; i < rules->items.size(); ++i) {
+      Rule rule{rules->items[i].loc};
+      if (failed(parseRule(rules->items[i], i, rule)))
+        return failure();
+      policy.rules.push_back(std::move(rule));
+    }
+  }
+  return policy;
+}
+
+namespace {
+struct ApplyPolicyPass
+    : public mlir::qc::impl::QCApplyPolicyPassBase<ApplyPolicyPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (policy.empty()) {
+      module.emitError("qc-apply-policy needs policy=<file>");
+      return signalPassFailure();
+    }
+    PolicyReader reader(&getContext(), policy);
+    FailureOr<Policy> p = reader.read(module.getLoc());
+    if (failed(p))
+      return signalPassFailure();
+
+    bool ok = true;
+    module.walk([&](LinearOp op) {
+      Rule *rule = nullptr;
+      for (Rule &r : p->rules)
+        if (r.matches(op.getLayer())) {
+          rule = &r;
+          break;
+        }
+      SchemeAttr scheme;
+      int64_t threshold = 0;
+      StringRef label;
+      if (rule) {
+        ++rule->matched;
+        scheme = rule->scheme;
+        threshold = rule->batchThreshold;
+        label = rule->label;
+      } else if (p->hasDefault) {
+        scheme = p->defaultScheme;
+        label = p->defaultLabel;
+      } else {
+        op.emitRemark() << "layer '" << op.getLayer()
+                        << "' matched no policy rule and the policy has no "
+                           "default; its scheme is left unchanged";
+        return;
+      }
+      op->removeAttr("qc.batch_threshold");
+      if (!scheme) {
+        op.removeSchemeAttr();
+        return;
+      }
+      auto wt = op.getWeight().getType();
+      std::string reason;
+      if (failed(
+              scheme.checkShape(wt.getDimSize(0), wt.getDimSize(1), reason))) {
+        op.emitError() << "layer '" << op.getLayer() << "': the scheme of "
+                       << label << " does not fit its " << wt.getDimSize(0)
+                       << "x" << wt.getDimSize(1) << " weight: " << reason;
+        ok = false;
+        return;
+      }
+      op.setSchemeAttr(scheme);
+      if (threshold)
+        op->setAttr(
+            "qc.batch_threshold",
+            IntegerAttr::get(IntegerType::get(&getContext(), 64), threshold));
+    });
+    for (Rule &r : p->rules)
+      if (r.matched == 0)
+        emitWarning(r.loc) << r.label.substr(0, r.label.find(' ', 5))
+                           << " matched no layer";
+    if (!ok)
+      signalPassFailure();
+  }
+};
+} // namespace

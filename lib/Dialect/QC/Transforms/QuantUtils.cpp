@@ -1,0 +1,375 @@
+//===- QuantUtils.cpp - Helpers shared by the qc passes ---------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Dialect/QC/Transforms/QuantUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace mlir;
+using namespace mlir::qc;
+
+bool mlir::qc::isConstantWeight(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return false;
+  if (auto c = dyn_cast<arith::ConstantOp>(def))
+    return isa<DenseElementsAttr, DenseResourceElementsAttr>(c.getValue());
+  return isa<ExternalWeightOp>(def);
+}
+
+std::string mlir::qc::resolveInputRelativePath(Location loc, StringRef path) {
+  if (llvm::sys::path::is_absolute(path))
+    return path.str();
+  auto fileLoc = loc->findInstanceOf<FileLineColLoc>();
+  if (!fileLoc)
+    return path.str();
+  StringRef file = fileLoc.getFilename().getValue();
+  StringRef dir = llvm::sys::path::parent_path(file);
+  if (file == "-" || dir.empty())
+    return path.str();
+  SmallString<256> full(dir);
+  llvm::sys::path::append(full, path);
+  return std::string(full);
+}
+
+/// Decodes `count` little-endian elements of `elt` from `raw`.
+static LogicalResult decodeRaw(ArrayRef<char> raw, Type elt, int64_t count,
+                               std::vector<double> &out, std::string &err) {
+  unsigned bytes = elt.getIntOrFloatBitWidth() / 8;
+  if (raw.size() < static_cast<size_t>(count) * bytes) {
+    err = "has " + std::to_string(raw.size()) + " bytes of data, expected " +
+          std::to_string(count * bytes);
+    return failure();
+  }
+  out.resize(count);
+  const char *p = raw.data();
+  for (int64_t i = 0; i < count; ++i, p += bytes) {
+    if (elt.isF32()) {
+      float f;
+      std::memcpy(&f, p, 4);
+      out[i] = f;
+    } else if (elt.isF64()) {
+      std::memcpy(&out[i], p, 8);
+    } else if (elt.isF16() || elt.isBF16()) {
+      uint16_t bits = uint8_t(p[0]) | (uint16_t(uint8_t(p[1])) << 8);
+      llvm::APFloat f(cast<FloatType>(elt).getFloatSemantics(),
+                      llvm::APInt(16, bits));
+      out[i] = f.convertToDouble();
+    } else if (elt.isSignlessInteger(8)) {
+      out[i] = static_cast<int8_t>(*p);
+    } else {
+      err = "has unsupported element type";
+      return failure();
+    }
+  }
+  return success();
+}
+
+FailureOr<std::vector<double>>
+mlir::qc::readConstantValues(Value v, Operation *user, const Twine &what) {
+  auto type = cast<RankedTensorType>(v.getType());
+  int64_t count = type.getNumElements();
+  Type elt = type.getElementType();
+  std::vector<double> out;
+  Operation *def = v.getDefiningOp();
+  if (auto c = dyn_cast_or_null<arith::ConstantOp>(def)) {
+    if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+      out.reserve(count);
+      if (isa<FloatType>(elt)) {
+        for (const APFloat &f : dense.getValues<APFloat>()) {
+          APFloat d = f;
+          bool lost;
+          d.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+          out.push_back(d.convertToDouble());
+        }
+      } else {
+        for (const APInt &i : dense.getValues<APInt>())
+          out.push_back(static_cast<double>(i.getSExtValue()));
+      }
+      return out;
+    }
+    if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+      AsmResourceBlob *blob = res.getRawHandle().getBlob();
+      if (!blob)
+        return user->emitError()
+               << what << ": dense_resource blob '"
+               << res.getRawHandle().getKey() << "' has no data";
+      std::string err;
+      if (failed(decodeRaw(blob->getData(), elt, count, out, err)))
+        return user->emitError() << what << ": dense_resource blob '"
+                                 << res.getRawHandle().getKey() << "' " << err;
+      return out;
+    }
+  }
+  if (auto ext = dyn_cast_or_null<ExternalWeightOp>(def)) {
+    std::string path = resolveInputRelativePath(ext.getLoc(), ext.getPath());
+    uint64_t size = 0;
+    if (std::error_code ec = llvm::sys::fs::file_size(path, size))
+      return user->emitError() << what << ": cannot open external weight file '"
+                               << path << "': " << ec.message();
+    uint64_t need =
+        static_cast<uint64_t>(count) * (elt.getIntOrFloatBitWidth() / 8);
+    uint64_t offset = ext.getOffset();
+    if (offset + need > size)
+      return user->emitError()
+             << what << ": external weight file '" << path << "' has " << size
+             << " bytes, but " << type << " at offset " << offset << " needs "
+             << offset + need;
+    auto buf = llvm::MemoryBuffer::getFileSlice(path, need, offset);
+    if (!buf)
+      return user->emitError() << what << ": cannot read external weight file '"
+                               << path << "': " << buf.getError().message();
+    std::string err;
+    ArrayRef<char> raw((*buf)->getBufferStart(), (*buf)->getBufferSize());
+    if (failed(decodeRaw(raw, elt, count, out, err)))
+      return user->emitError()
+             << what << ": external weight file '" << path << "' " << err;
+    return out;
+  }
+  return user->emitError() << what << " is not a compile-time constant";
+}
+
+DenseElementsAttr mlir::qc::makeFloatAttr(RankedTensorType type,
+                                          ArrayRef<double> vals) {
+  auto ft = cast<FloatType>(type.getElementType());
+  if (ft.isF32()) {
+    SmallVector<float> f(vals.begin(), vals.end());
+    return DenseElementsAttr::get(type, ArrayRef<float>(f));
+  }
+  if (ft.isF64())
+    return DenseElementsAttr::get(type, vals);
+  SmallVector<APFloat> ap;
+  ap.reserve(vals.size());
+  for (double d : vals) {
+    APFloat f(d);
+    bool lost;
+    f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    ap.push_back(f);
+  }
+  return DenseElementsAttr::get(type, ap);
+}
+
+//===----------------------------------------------------------------------===//
+// Statistics file
+//===----------------------------------------------------------------------===//
+
+FailureOr<const LayerStats *> StatsFile::lookup(Operation *op, StringRef layer,
+                                                int64_t channels) const {
+  auto it = layers.find(layer);
+  if (it == layers.end())
+    return op->emitError() << "layer '" << layer << "' has no statistics in '"
+                           << path << "'";
+  if (it->second.channels != channels)
+    return op->emitError() << "layer '" << layer << "' has " << channels
+                           << " input channels but its statistics in '" << path
+                           << "' have " << it->second.channels;
+  return &it->second;
+}
+
+FailureOr<std::vector<double>>
+StatsFile::readHessian(Operation *op, StringRef layer,
+                       const LayerStats &st) const {
+  if (st.hessianFile.empty())
+    return op->emitError() << "layer '" << layer << "' has no Hessian in '"
+                           << path
+                           << "' (calibrate with qc-insert-observers "
+                              "hessian=true for GPTQ)";
+  uint64_t k = st.channels;
+  uint64_t need = k * k * 8;
+  uint64_t size = 0;
+  if (std::error_code ec = llvm::sys::fs::file_size(st.hessianFile, size))
+    return op->emitError() << "layer '" << layer << "': cannot open Hessian "
+                           << "file '" << st.hessianFile << "' of '" << path
+                           << "': " << ec.message();
+  if (st.hessianOffset + need > size)
+    return op->emitError() << "layer '" << layer << "': Hessian file '"
+                           << st.hessianFile << "' of '" << path << "' has "
+                           << size << " bytes, need "
+                           << st.hessianOffset + need;
+  auto buf =
+      llvm::MemoryBuffer::getFileSlice(st.hessianFile, need, st.hessianOffset);
+  if (!buf)
+    return op->emitError() << "layer '" << layer << "': cannot read '"
+                           << st.hessianFile << "'";
+  std::vector<double> h(k * k);
+  std::memcpy(h.data(), (*buf)->getBufferStart(), need);
+  return h;
+}
+
+namespace {
+/// Collects the first problem found while walking the JSON document.
+struct StatsParser {
+  std::string problem;
+
+  bool fail(const Twine &msg) {
+    if (problem.empty())
+      problem = msg.str();
+    return false;
+  }
+
+  bool readVector(const llvm::json::Object &o, StringRef key, StringRef layer,
+                  int64_t n, std::vector<double> &out) {
+    const llvm::json::Array *a = o.getArray(key);
+    if (!a)
+      return fail("layer '" + layer + "': '" + key + "' must be an array");
+    if (static_cast<int64_t>(a->size()) != n)
+      return fail("layer '" + layer + "': '" + key + "' has " +
+                  Twine(a->size()) +
+                  " values, expected channels = " + Twine(n));
+    for (const llvm::json::Value &v : *a) {
+      std::optional<double> d = v.getAsNumber();
+      if (!d || !std::isfinite(*d) || *d < 0)
+        return fail("layer '" + layer + "': '" + key +
+                    "' must hold non-negative finite numbers");
+      out.push_back(*d);
+    }
+    return true;
+  }
+
+  bool parseLayer(StringRef name, const llvm::json::Value &v, StringRef dir,
+                  LayerStats &st) {
+    const llvm::json::Object *o = v.getAsObject();
+    if (!o)
+      return fail("layer '" + name + "' must be an object");
+    for (const auto &kv : *o) {
+      StringRef k = kv.first;
+      if (k != "channels" && k != "tokens" && k != "absmax" &&
+          k != "percentile" && k != "pmax" && k != "hessian")
+        return fail("layer '" + name + "': unknown key '" + k + "'");
+    }
+    std::optional<int64_t> ch = o->getInteger("channels");
+    if (!ch || *ch <= 0)
+      return fail("layer '" + name +
+                  "': 'channels' must be a positive integer");
+    st.channels = *ch;
+    std::optional<int64_t> tok = o->getInteger("tokens");
+    if (!tok || *tok < 0)
+      return fail("layer '" + name +
+                  "': 'tokens' must be a non-negative integer");
+    st.tokens = *tok;
+    if (!readVector(*o, "absmax", name, st.channels, st.absmax))
+      return false;
+    if (o->get("percentile") || o->get("pmax")) {
+      std::optional<double> p = o->getNumber("percentile");
+      if (!p || !(*p > 0 && *p <= 100))
+        return fail("layer '" + name +
+                    "': 'percentile' must be a number in (0, 100]");
+      st.percentile = *p;
+      if (!readVector(*o, "pmax", name, st.channels, st.pmax))
+        return false;
+    }
+    if (const llvm::json::Value *h = o->get("hessian")) {
+      const llvm::json::Object *ho = h->getAsObject();
+      std::optional<StringRef> file = ho ? ho->getString("file") : std::nullopt;
+      std::optional<int64_t> off = ho ? ho->getInteger("offset") : std::nullopt;
+      if (!file || file->empty() || !off || *off < 0 || ho->size() != 2)
+        return fail("layer '" + name +
+                    "': 'hessian' must be {\"file\": <path>, \"offset\": "
+                    "<non-negative integer>}");
+      SmallString<256> p(*file);
+      if (!llvm::sys::path::is_absolute(p) && !dir.empty()) {
+        p = dir;
+        llvm::sys::path::append(p, *file);
+      }
+      st.hessianFile = std::string(p);
+      st.hessianOffset = *off;
+    }
+    return true;
+  }
+};
+} // namespace
+
+FailureOr<StatsFile> mlir::qc::loadStatsFile(StringRef path, Location loc) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf)
+    return emitError(loc) << "cannot open statistics file '" << path
+                          << "': " << buf.getError().message();
+  llvm::Expected<llvm::json::Value> json =
+      llvm::json::parse((*buf)->getBuffer());
+  if (!json)
+    return emitError(loc) << "statistics file '" << path
+                          << "' is not valid JSON: "
+                          << llvm::toString(json.takeError());
+  StatsFile file;
+  file.path = path.str();
+  StatsParser parser;
+  const llvm::json::Object *root = json->getAsObject();
+  auto bad = [&](const Twine &msg) -> FailureOr<StatsFile> {
+    return emitError(loc) << "statistics file '" << path << "': " << msg;
+  };
+  if (!root)
+    return bad("the top level must be an object");
+  std::optional<StringRef> format = root->getString("format");
+  if (!format || *format != "qc-stats")
+    return bad("unknown format (expected \"format\": \"qc-stats\")");
+  std::optional<int64_t> version = root->getInteger("version");
+  if (!version || *version != 1)
+    return bad("unknown version (expected \"version\": 1)");
+  for (const auto &kv : *root)
+    if (kv.first != "format" && kv.first != "version" && kv.first != "layers")
+      return bad("unknown key '" + StringRef(kv.first) + "'");
+  const llvm::json::Object *layers = root->getObject("layers");
+  if (!layers)
+    return bad("'layers' must be an object");
+  StringRef dir = llvm::sys::path::parent_path(path);
+  for (const auto &kv : *layers) {
+    LayerStats st;
+    if (!parser.parseLayer(kv.first, kv.second, dir, st))
+      return bad(parser.problem);
+    file.layers[kv.first] = std::move(st);
+  }
+  return file;
+}
+
+//===----------------------------------------------------------------------===//
+// Scalar arithmetic
+//===----------------------------------------------------------------------===//
+
+QuantParams mlir::qc::computeQuantParams(double lo, double hi, unsigned bits,
+                                         bool symmetric) {
+  QuantParams p;
+  if (symmetric) {
+    double qmax = double((1 << (bits - 1)) - 1);
+    double amax = std::max(std::fabs(lo), std::fabs(hi));
+    p.scale = amax > 0 ? static_cast<float>(amax / qmax) : 1.0f;
+    // A maximum so small that the f32 scale underflows is a zero weight.
+    if (p.scale == 0.0f)
+      p.scale = 1.0f;
+    return p;
+  }
+  double qmax = double((1 << bits) - 1);
+  lo = std::min(lo, 0.0);
+  hi = std::max(hi, 0.0);
+  p.scale = hi > lo ? static_cast<float>((hi - lo) / qmax) : 1.0f;
+  if (p.scale == 0.0f)
+    p.scale = 1.0f;
+  double z = std::rint(-lo / double(p.scale));
+  p.zero = static_cast<int32_t>(std::clamp(z, 0.0, qmax));
+  return p;
+}
+
+int32_t mlir::qc::quantizeValue(double w, QuantParams p, unsigned bits,
+                                bool symmetric) {
+  double q = std::rint(w / double(p.scale));
+  if (symmetric) {
+    double qmax = double((1 << (bits - 1)) - 1);
+    return static_cast<int32_t>(std::clamp(q, -qmax, qmax));
+  }
+  double qmax = double((1 << bits) - 1);
+  return static_cast<int32_t>(std::clamp(q + p.zero, 0.0, qmax));
+}

@@ -1,0 +1,189 @@
+//===- SelectMatmul.cpp - Choose a kernel per quantized matmul -*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// qc-select-matmul: a roofline cost model (docs/passes.md) over the expected
+// batch range picks the kernel family of every qc.wo_matmul and
+// qc.int8_matmul.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Dialect/QC/Transforms/Passes.h"
+
+#include <cmath>
+
+namespace mlir::qc {
+#define GEN_PASS_DEF_QCSELECTMATMULPASS
+#include "qc/Dialect/QC/Transforms/Passes.h.inc"
+} // namespace mlir::qc
+
+using namespace mlir;
+using namespace mlir::qc;
+
+namespace {
+
+/// Throughput figures of one GPU (bytes/s and op/s), already multiplied by
+/// the efficiency each kernel family reaches (docs/passes.md lists sources).
+struct GpuModel {
+  double bandwidth; // HBM read bandwidth
+  double gemvBwEff; // fraction of it a CUDA-core GEMV streams
+  double mmaBwEff; // fraction of it a tensor-core weight-only kernel streams at
+                   // small M
+  double fp32;     // CUDA-core FMA throughput (flop/s)
+  double fp16Tc;   // dense fp16 tensor-core throughput reached by mma.sync
+  double int8Tc;   // dense int8 tensor-core throughput reached by mma.sync
+};
+
+GpuModel modelFor(StringRef target) {
+  if (target == "sm_90") // H100 SXM
+    return {3.08e12, 0.9, 0.56, 67e12, 0.75 * 989e12, 0.75 * 1979e12};
+  // sm_80: A100 SXM 80GB
+  return {1.9e12, 0.9, 0.82, 19.5e12, 0.9 * 312e12, 0.9 * 624e12};
+}
+
+/// Shape facts of one matmul the model needs.
+struct MatmulShape {
+  double n, k, weightBytes; // packed weight + scales + zeros
+};
+
+double roundUp(double m, double to) { return std::ceil(m / to) * to; }
+
+/// Weight-only kernels: bf16/f16 activations in and out (2 bytes).
+double timeWoGemv(const GpuModel &g, const MatmulShape &s, double m) {
+  double bytes = s.weightBytes + 2 * m * s.k + 2 * m * s.n;
+  return std::max(bytes / (g.bandwidth * g.gemvBwEff),
+                  2 * m * s.n * s.k / g.fp32);
+}
+double timeWoMma(const GpuModel &g, const MatmulShape &s, double m) {
+  // 128-row M tiles each stream the weight once; m16 MMA tiles pad M.
+  double bytes = s.weightBytes * std::ceil(m / 128) + 2 * m * s.k + 2 * m * s.n;
+  return std::max(bytes / (g.bandwidth * g.mmaBwEff),
+                  2 * roundUp(m, 16) * s.n * s.k / g.fp16Tc);
+}
+/// W8A8 kernels: INT8 activations (plus a quantization pass over them).
+double timeI8Gemv(const GpuModel &g, const MatmulShape &s, double m) {
+  double bytes = s.weightBytes + m * s.k + 4 * m + 2 * m * s.n;
+  // dp4a: 4 int8 MACs per instruction, twice the fp32 FMA rate in op/s.
+  return std::max(bytes / (g.bandwidth * g.gemvBwEff),
+                  2 * m * s.n * s.k / (2 * g.fp32));
+}
+double timeI8Mma(const GpuModel &g, const MatmulShape &s, double m) {
+  double bytes =
+      s.weightBytes * std::ceil(m / 128) + m * s.k + 4 * m + 2 * m * s.n;
+  return std::max(bytes / (g.bandwidth * g.mmaBwEff),
+                  2 * roundUp(m, 16) * s.n * s.k / g.int8Tc);
+}
+
+using TimeFn = double (*)(const GpuModel &, const MatmulShape &, double);
+
+struct SelectMatmulPass
+    : public mlir::qc::impl::QCSelectMatmulPassBase<SelectMatmulPass> {
+  using Base::Base;
+
+  /// Batch sizes the model is evaluated at: powers of two in the range plus
+  /// both ends.
+  SmallVector<double> batchSamples() const {
+    SmallVector<double> ms;
+    for (int64_t m = minBatch; m < maxBatch; m *= 2)
+      ms.push_back(double(m));
+    ms.push_back(double(maxBatch));
+    return ms;
+  }
+
+  /// Picks the candidate with the smallest mean slowdown against the best
+  /// candidate at every sampled M; ties go to the earlier candidate.
+  KernelKind choose(ArrayRef<std::pair<KernelKind, TimeFn>> candidates,
+                    const MatmulShape &s) const {
+    GpuModel g = modelFor(target);
+    SmallVector<double> score(candidates.size(), 0.0);
+    for (double m : batchSamples()) {
+      SmallVector<double> t;
+      for (auto &c : candidates)
+        t.push_back(c.second(g, s, m));
+      double best = *llvm::min_element(t);
+      for (size_t i = 0; i < t.size(); ++i)
+        score[i] += t[i] / best;
+    }
+    size_t bestIdx = 0;
+    for (size_t i = 1; i < score.size(); ++i)
+      if (score[i] < score[bestIdx] * (1 - 1e-9))
+        bestIdx = i;
+    return candidates[bestIdx].first;
+  }
+
+  static MatmulShape shapeOf(Value packed) {
+    auto t = cast<PackedWeightType>(packed.getType());
+    MatmulShape s{double(t.getN()), double(t.getK()), 0};
+    unsigned bits = t.getElementType().getIntOrFloatBitWidth();
+    s.weightBytes = s.n * s.k * bits / 8;
+    if (PackedWeightOp def = getPackedWeightDef(packed)) {
+      double params = double(def.getScales().getType().getNumElements());
+      s.weightBytes +=
+          params * (def.getScales().getType().getElementTypeBitWidth() / 8);
+      if (def.getZeros())
+        s.weightBytes += params;
+    } else {
+      s.weightBytes += s.n * 4;
+    }
+    return s;
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (target != "host" && target != "sm_80" && target != "sm_90") {
+      module.emitError() << "qc-select-matmul: unknown target '" << target
+                         << "'; expected host, sm_80 or sm_90";
+      return signalPassFailure();
+    }
+    if (minBatch < 1 || maxBatch < minBatch) {
+      module.emitError() << "qc-select-matmul: need 1 <= min-batch <= "
+                            "max-batch, got "
+                         << minBatch << " and " << maxBatch;
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    bool ok = true;
+    module.walk([&](Operation *op) {
+      if (auto wo = dyn_cast<WeightOnlyMatmulOp>(op)) {
+        if (auto th = op->getAttrOfType<IntegerAttr>("qc.batch_threshold")) {
+          PackedWeightOp def = getPackedWeightDef(wo.getWeight());
+          bool fits =
+              def && def.getScheme().getWeight().isSignlessInteger(8) &&
+              def.getScheme().getSymmetric() &&
+              def.getScheme().getGranularity() == Granularity::PerChannel;
+          if (!fits || th.getInt() <= 0) {
+            op->emitError() << "layer '" << wo.getLayer()
+                            << "': the batch-adaptive kernel needs a positive "
+                               "threshold and a symmetric per-channel i8 "
+                               "weight";
+            ok = false;
+            return;
+          }
+          wo.setKernelAttr(
+              KernelAttr::get(ctx, KernelKind::Adaptive, target, th.getInt()));
+          op->removeAttr("qc.batch_threshold");
+          return;
+        }
+        KernelKind kind = KernelKind::Host;
+        if (target != "host")
+          kind = choose(
+              {{KernelKind::Gemv, timeWoGemv}, {KernelKind::Mma, timeWoMma}},
+              shapeOf(wo.getWeight()));
+        wo.setKernelAttr(KernelAttr::get(ctx, kind, target, 0));
+      } else if (auto i8 = dyn_cast<Int8MatmulOp>(op)) {
+        KernelKind kind = KernelKind::Host;
+        if (target != "host")
+          kind = choose({{KernelKind::Gemv, timeI8Gemv},
+                         {KernelKind::Int8Mma, timeI8Mma}},
+                        shapeOf(i8.getWeight()));
+        i8.setKernelAttr(KernelAttr::get(ctx, kind, target, 0));
+      }
+    });
+    if (!ok)
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,41 @@
+//===- QuantizePipeline.cpp - The quantization pipeline ---------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// qc-quantize-pipeline: policy -> SmoothQuant -> quantize -> pack -> fuse ->
+// select -> cleanup. Also used by quant-compile, so both tools run the same
+// passes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Pipelines/Pipelines.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
+                               const QuantizePipelineOptions &options) {
+  using namespace mlir::qc;
+  if (!options.policy.empty())
+    pm.addPass(createQCApplyPolicyPass({options.policy}));
+  if (!options.stats.empty())
+    pm.addPass(createQCSmoothQuantPass({options.stats, options.alpha}));
+  QCQuantizeWeightsPassOptions qw;
+  qw.algorithm = options.algorithm;
+  qw.stats = options.stats;
+  pm.addPass(createQCQuantizeWeightsPass(qw));
+  QCPackWeightsPassOptions pack;
+  pack.layout = options.layout;
+  pm.addPass(createQCPackWeightsPass(pack));
+  pm.addPass(createQCFuseDequantPass());
+  QCSelectMatmulPassOptions sel;
+  sel.target = options.target;
+  sel.minBatch = options.minBatch;
+  sel.maxBatch = options.maxBatch;
+  pm.addPass(createQCSelectMatmulPass(sel));
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+}

@@ -1,0 +1,18 @@
+//===- Registration.cpp - Register the named pipelines ----------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Pipelines/Pipelines.h"
+
+#include "mlir/Pass/PassRegistry.h"
+
+void qc::registerQCPipelines() {
+  mlir::PassPipelineRegistration<QuantizePipelineOptions>(
+      "qc-quantize-pipeline",
+      "Quantizes qc.linear layers: apply-policy (policy=) -> smoothquant "
+      "(stats=) -> quantize-weights (algorithm=) -> pack-weights -> "
+      "fuse-dequant -> select-matmul (target=) -> canonicalize, cse",
+      buildQuantizePipeline);
+}

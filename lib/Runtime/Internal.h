@@ -1,0 +1,58 @@
+//===- Internal.h - qcrt internals shared by the runtime files --*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Error reporting and a minimal JSON reader/writer. The runtime is plain
+// C++17 with no dependency beyond libc/libdl, and is built without
+// exceptions in mind: every parse error is a returned message.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_LIB_RUNTIME_INTERNAL_H
+#define QC_LIB_RUNTIME_INTERNAL_H
+
+#include "qc/Runtime/qcrt.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qcrt {
+
+/// Records `message` as this thread's last error and returns `status`.
+qcrt_status fail(qcrt_status status, const std::string &message);
+/// printf-style string formatting.
+std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/// A parsed JSON value (numbers kept as double: enough for shapes/sizes).
+struct Json {
+  enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
+  bool boolean = false;
+  double number = 0;
+  std::string str;
+  std::vector<Json> items;
+  std::vector<std::pair<std::string, Json>> members;
+
+  /// Member `key` of an object, or nullptr.
+  const Json *get(const std::string &key) const;
+  bool isInteger() const;
+};
+
+/// Parses `text`; on failure returns false and sets `error`.
+bool parseJson(const std::string &text, Json &out, std::string &error);
+/// Appends `s` as a quoted, escaped JSON string.
+void appendJsonString(std::string &out, const std::string &s);
+
+/// Reads a whole file; false (and `error`) if it cannot be opened or read.
+bool readFile(const std::string &path, std::string &data, std::string &error);
+/// Writes `data` to `path` through `path`.tmp.<pid> + rename.
+bool writeFileAtomic(const std::string &path, const void *data, size_t size,
+                     std::string &error);
+
+} // namespace qcrt
+
+#endif // QC_LIB_RUNTIME_INTERNAL_H

@@ -1,0 +1,630 @@
+//===- Module.cpp - Loading and running quant modules ---------------------===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// A module is prefix.so (code, qc_module_info, qc_entry_<fn>) plus
+// prefix.qcw (weights). Loading validates both (docs/module-format.md) and
+// reads every weight into the .so's uninitialized global of the same name.
+// Running builds MLIR memref descriptors for the inputs, calls the packed
+// entry point and turns the callee-allocated result descriptors into
+// qcrt_tensors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Internal.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+using namespace qcrt;
+
+namespace {
+
+/// Declared type of one argument or result.
+struct TensorSig {
+  qcrt_dtype dtype = QCRT_DTYPE_INVALID;
+  std::vector<int64_t> shape; // -1 = dynamic
+};
+
+struct Function {
+  std::string name;
+  std::vector<TensorSig> inputs, outputs;
+  void (*entry)(void **) = nullptr;
+};
+
+struct Weight {
+  std::string symbol;
+  uint64_t bytes = 0;
+};
+
+/// The .qcw header (docs/module-format.md), little-endian.
+constexpr char kWeightsMagic[8] = {'Q', 'C', 'W', 'E', 'I', 'G', 'H', 'T'};
+constexpr size_t kWeightsHeaderBytes = 64;
+constexpr uint64_t kWeightsAlignment = 64;
+
+/// The marker MLIR's memref lowering puts in the allocated pointer of a
+/// memref.get_global result: never to be freed.
+constexpr uintptr_t kDeadBeef = 0xdeadbeef;
+
+/// Targets this build of the runtime can run.
+bool supportsTarget(const std::string &target) { return target == "host"; }
+
+uint64_t readU64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i)
+    v = (v << 8) | p[i];
+  return v;
+}
+uint32_t readU32(const unsigned char *p) {
+  return p[0] | (p[1] << 8) | (p[2] << 16) |
+         (static_cast<uint32_t>(p[3]) << 24);
+}
+
+bool parseSig(const Json &j, TensorSig &sig, std::string &error) {
+  const Json *dtype = j.get("dtype");
+  const Json *shape = j.get("shape");
+  if (!dtype || dtype->kind != Json::String || !shape ||
+      shape->kind != Json::Array) {
+    error = "tensor entry without dtype/shape";
+    return false;
+  }
+  sig.dtype = qcrt_dtype_from_name(dtype->str.c_str());
+  if (sig.dtype == QCRT_DTYPE_INVALID) {
+    error = format("unknown dtype '%s'", dtype->str.c_str());
+    return false;
+  }
+  if (shape->items.size() > QCRT_MAX_RANK) {
+    error = format("rank %zu exceeds the runtime's maximum %d",
+                   shape->items.size(), QCRT_MAX_RANK);
+    return false;
+  }
+  for (const Json &d : shape->items) {
+    if (!d.isInteger() || d.number < -1) {
+      error = "invalid dimension in shape";
+      return false;
+    }
+    sig.shape.push_back(static_cast<int64_t>(d.number));
+  }
+  return true;
+}
+
+std::string shapeString(const int64_t *shape, size_t rank) {
+  std::string s = "[";
+  for (size_t i = 0; i < rank; ++i) {
+    if (i)
+      s += ", ";
+    s += shape[i] < 0 ? std::string("?") : std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+std::string sigString(const TensorSig &sig) {
+  return std::string(qcrt_dtype_name(sig.dtype)) +
+         shapeString(sig.shape.data(), sig.shape.size());
+}
+
+} // namespace
+
+struct qcrt_module {
+  std::string prefix;
+  void *handle = nullptr;
+  std::string infoJson;
+  std::string target;
+  std::vector<Function> functions;
+  std::vector<Weight> weights;
+
+  const Function *find(const char *name) const {
+    if (!name)
+      return nullptr;
+    for (const Function &f : functions)
+      if (f.name == name)
+        return &f;
+    return nullptr;
+  }
+};
+
+/// Parses and checks qc_module_info(); fills `m`.
+static qcrt_status parseModuleInfo(qcrt_module &m, const std::string &soPath) {
+  Json info;
+  std::string error;
+  if (!parseJson(m.infoJson, info, error))
+    return fail(QCRT_ERR_FORMAT, format("%s: corrupt module info: %s",
+                                        soPath.c_str(), error.c_str()));
+  const Json *fmt = info.get("format");
+  if (!fmt || fmt->kind != Json::String || fmt->str != "qc-module")
+    return fail(QCRT_ERR_FORMAT,
+                format("%s: not a quant module (module info format is not "
+                       "'qc-module')",
+                       soPath.c_str()));
+  const Json *version = info.get("version");
+  if (!version || !version->isInteger() ||
+      version->number != QCRT_MODULE_VERSION)
+    return fail(
+        QCRT_ERR_VERSION,
+        format(
+            "%s: module format version %s, this runtime reads "
+            "version %d",
+            soPath.c_str(),
+            version && version->isInteger()
+                ? std::to_string(static_cast<int64_t>(version->number)).c_str()
+                : "?",
+            QCRT_MODULE_VERSION));
+  const Json *target = info.get("target");
+  if (!target || target->kind != Json::String)
+    return fail(QCRT_ERR_FORMAT,
+                format("%s: module info has no target", soPath.c_str()));
+  m.target = target->str;
+  if (!supportsTarget(m.target))
+    return fail(QCRT_ERR_TARGET,
+                format("%s: module target '%s' is not supported by this "
+                       "runtime (supported: host)",
+                       soPath.c_str(), m.target.c_str()));
+  const Json *functions = info.get("functions");
+  const Json *weights = info.get("weights");
+  if (!functions || functions->kind != Json::Array || !weights ||
+      weights->kind != Json::Array)
+    return fail(
+        QCRT_ERR_FORMAT,
+        format("%s: module info lacks functions/weights", soPath.c_str()));
+  for (const Json &fj : functions->items) {
+    Function f;
+    const Json *name = fj.get("name");
+    const Json *inputs = fj.get("inputs");
+    const Json *outputs = fj.get("outputs");
+    if (!name || name->kind != Json::String || !inputs ||
+        inputs->kind != Json::Array || !outputs || outputs->kind != Json::Array)
+      return fail(QCRT_ERR_FORMAT,
+                  format("%s: malformed function entry in module info",
+                         soPath.c_str()));
+    f.name = name->str;
+    for (int io = 0; io < 2; ++io) {
+      for (const Json &tj : (io ? outputs : inputs)->items) {
+        TensorSig sig;
+        if (!parseSig(tj, sig, error))
+          return fail(QCRT_ERR_FORMAT,
+                      format("%s: function '%s': %s", soPath.c_str(),
+                             f.name.c_str(), error.c_str()));
+        (io ? f.outputs : f.inputs).push_back(std::move(sig));
+      }
+    }
+    std::string entry = "qc_entry_" + f.name;
+    f.entry =
+        reinterpret_cast<void (*)(void **)>(dlsym(m.handle, entry.c_str()));
+    if (!f.entry)
+      return fail(QCRT_ERR_FORMAT, format("%s: missing entry point '%s'",
+                                          soPath.c_str(), entry.c_str()));
+    m.functions.push_back(std::move(f));
+  }
+  for (const Json &wj : weights->items) {
+    const Json *symbol = wj.get("symbol");
+    const Json *bytes = wj.get("bytes");
+    if (!symbol || symbol->kind != Json::String || !bytes ||
+        !bytes->isInteger() || bytes->number < 0)
+      return fail(
+          QCRT_ERR_FORMAT,
+          format("%s: malformed weight entry in module info", soPath.c_str()));
+    m.weights.push_back({symbol->str, static_cast<uint64_t>(bytes->number)});
+  }
+  return QCRT_OK;
+}
+
+/// Validates prefix.qcw against the module and copies each weight into its
+/// global.
+static qcrt_status loadWeights(qcrt_module &m, const std::string &path) {
+  FILE *f = fopen(path.c_str(), "rb");
+  if (!f)
+    return fail(QCRT_ERR_IO, format("cannot open weights file '%s': %s",
+                                    path.c_str(), strerror(errno)));
+  struct Closer {
+    FILE *f;
+    ~Closer() { fclose(f); }
+  } closer{f};
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0)
+    return fail(QCRT_ERR_IO, format("cannot stat '%s'", path.c_str()));
+  uint64_t fileBytes = static_cast<uint64_t>(st.st_size);
+  unsigned char header[kWeightsHeaderBytes];
+  if (fileBytes < kWeightsHeaderBytes ||
+      fread(header, 1, kWeightsHeaderBytes, f) != kWeightsHeaderBytes)
+    return fail(QCRT_ERR_FORMAT,
+                format("weights file '%s' is truncated (%llu bytes, shorter "
+                       "than its %zu-byte header)",
+                       path.c_str(), static_cast<unsigned long long>(fileBytes),
+                       kWeightsHeaderBytes));
+  if (memcmp(header, kWeightsMagic, sizeof(kWeightsMagic)) != 0)
+    return fail(
+        QCRT_ERR_FORMAT,
+        format("'%s' is not a quant weights file (bad magic)", path.c_str()));
+  uint32_t version = readU32(header + 8);
+  if (version != QCRT_MODULE_VERSION)
+    return fail(QCRT_ERR_VERSION,
+                format("weights file '%s' has version %u, this runtime reads "
+                       "version %d",
+                       path.c_str(), version, QCRT_MODULE_VERSION));
+  uint32_t count = readU32(header + 12);
+  std::string target(reinterpret_cast<const char *>(header + 16),
+                     strnlen(reinterpret_cast<const char *>(header + 16), 16));
+  if (target != m.target)
+    return fail(QCRT_ERR_TARGET,
+                format("weights file '%s' is for target '%s' but the module "
+                       "is for '%s'",
+                       path.c_str(), target.c_str(), m.target.c_str()));
+  uint64_t tableOffset = readU64(header + 32);
+  uint64_t tableBytes = readU64(header + 40);
+  uint64_t declaredBytes = readU64(header + 48);
+  if (declaredBytes != fileBytes)
+    return fail(QCRT_ERR_FORMAT,
+                format("weights file '%s' is %s: header says %llu bytes, file "
+                       "has %llu",
+                       path.c_str(),
+                       fileBytes < declaredBytes ? "truncated" : "corrupt",
+                       static_cast<unsigned long long>(declaredBytes),
+                       static_cast<unsigned long long>(fileBytes)));
+  if (tableOffset < kWeightsHeaderBytes || tableOffset > fileBytes ||
+      tableBytes > fileBytes - tableOffset)
+    return fail(QCRT_ERR_FORMAT,
+                format("weights file '%s' is corrupt: entry table out of "
+                       "range",
+                       path.c_str()));
+  std::vector<unsigned char> table(tableBytes);
+  if (fseek(f, static_cast<long>(tableOffset), SEEK_SET) != 0 ||
+      (tableBytes && fread(table.data(), 1, tableBytes, f) != tableBytes))
+    return fail(QCRT_ERR_IO, format("cannot read '%s'", path.c_str()));
+
+  struct Entry {
+    uint64_t offset, bytes;
+  };
+  std::map<std::string, Entry> entries;
+  size_t at = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (tableBytes - at < 24)
+      return fail(QCRT_ERR_FORMAT,
+                  format("weights file '%s' is corrupt: entry table ends "
+                         "inside entry %u",
+                         path.c_str(), i));
+    Entry e{readU64(&table[at]), readU64(&table[at + 8])};
+    uint32_t nameLen = readU32(&table[at + 16]);
+    at += 24;
+    if (nameLen > tableBytes - at)
+      return fail(QCRT_ERR_FORMAT,
+                  format("weights file '%s' is corrupt: entry %u name out of "
+                         "range",
+                         path.c_str(), i));
+    std::string name(reinterpret_cast<const char *>(&table[at]), nameLen);
+    at += (nameLen + 7) / 8 * 8;
+    if (at > tableBytes)
+      at = tableBytes;
+    if (e.offset % kWeightsAlignment != 0 || e.offset > fileBytes ||
+        e.bytes > fileBytes - e.offset)
+      return fail(QCRT_ERR_FORMAT,
+                  format("weights file '%s' is corrupt: entry '%s' (offset "
+                         "%llu, %llu bytes) lies outside the %llu-byte file",
+                         path.c_str(), name.c_str(),
+                         static_cast<unsigned long long>(e.offset),
+                         static_cast<unsigned long long>(e.bytes),
+                         static_cast<unsigned long long>(fileBytes)));
+    entries[name] = e;
+  }
+  if (entries.size() != m.weights.size())
+    return fail(QCRT_ERR_FORMAT,
+                format("weights file '%s' has %zu entries but the module "
+                       "expects %zu",
+                       path.c_str(), entries.size(), m.weights.size()));
+  for (const Weight &w : m.weights) {
+    auto it = entries.find(w.symbol);
+    if (it == entries.end())
+      return fail(QCRT_ERR_FORMAT,
+                  format("weights file '%s' has no entry for weight '%s'",
+                         path.c_str(), w.symbol.c_str()));
+    if (it->second.bytes != w.bytes)
+      return fail(QCRT_ERR_FORMAT,
+                  format("weights file '%s': weight '%s' has %llu bytes, the "
+                         "module expects %llu",
+                         path.c_str(), w.symbol.c_str(),
+                         static_cast<unsigned long long>(it->second.bytes),
+                         static_cast<unsigned long long>(w.bytes)));
+    void *global = dlsym(m.handle, w.symbol.c_str());
+    if (!global)
+      return fail(QCRT_ERR_FORMAT, format("module has no global '%s' for its "
+                                          "weight",
+                                          w.symbol.c_str()));
+    if (fseek(f, static_cast<long>(it->second.offset), SEEK_SET) != 0 ||
+        (w.bytes && fread(global, 1, w.bytes, f) != w.bytes))
+      return fail(QCRT_ERR_IO, format("cannot read weight '%s' from '%s'",
+                                      w.symbol.c_str(), path.c_str()));
+  }
+  return QCRT_OK;
+}
+
+extern "C" {
+
+qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
+  if (!prefix || !module)
+    return fail(QCRT_ERR_INVALID_ARG, "qcrt_module_load: null argument");
+  *module = nullptr;
+  std::string soPath = std::string(prefix) + ".so";
+  std::string qcwPath = std::string(prefix) + ".qcw";
+  struct stat st;
+  if (stat(soPath.c_str(), &st) != 0)
+    return fail(QCRT_ERR_IO, format("cannot open module '%s': %s",
+                                    soPath.c_str(), strerror(errno)));
+  if (stat(qcwPath.c_str(), &st) != 0)
+    return fail(QCRT_ERR_IO, format("cannot open weights file '%s': %s",
+                                    qcwPath.c_str(), strerror(errno)));
+  // dlopen needs a path with a slash to skip the library search path.
+  std::string openPath =
+      soPath.find('/') == std::string::npos ? "./" + soPath : soPath;
+  auto m = std::make_unique<qcrt_module>();
+  m->prefix = prefix;
+  // RTLD_NOW: an unresolved symbol (e.g. qcrt_observe) fails here, not
+  // mid-run. RTLD_LOCAL: modules do not see each other's globals.
+  m->handle = dlopen(openPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!m->handle) {
+    const char *why = dlerror();
+    return fail(QCRT_ERR_FORMAT, format("cannot load module '%s': %s",
+                                        soPath.c_str(), why ? why : "?"));
+  }
+  auto info = reinterpret_cast<const char *(*)(void)>(
+      dlsym(m->handle, "qc_module_info"));
+  if (!info) {
+    dlclose(m->handle);
+    return fail(QCRT_ERR_FORMAT,
+                format("'%s' is not a quant module (no qc_module_info)",
+                       soPath.c_str()));
+  }
+  m->infoJson = info();
+  qcrt_status status = parseModuleInfo(*m, soPath);
+  if (status == QCRT_OK)
+    status = loadWeights(*m, qcwPath);
+  if (status != QCRT_OK) {
+    dlclose(m->handle);
+    return status;
+  }
+  *module = m.release();
+  return QCRT_OK;
+}
+
+void qcrt_module_unload(qcrt_module *module) {
+  if (!module)
+    return;
+  if (module->handle)
+    dlclose(module->handle);
+  delete module;
+}
+
+const char *qcrt_module_info_json(const qcrt_module *module) {
+  return module ? module->infoJson.c_str() : "";
+}
+
+const char *qcrt_module_target(const qcrt_module *module) {
+  return module ? module->target.c_str() : "";
+}
+
+int32_t qcrt_module_function_count(const qcrt_module *module) {
+  return module ? static_cast<int32_t>(module->functions.size()) : 0;
+}
+
+const char *qcrt_module_function_name(const qcrt_module *module,
+                                      int32_t index) {
+  if (!module || index < 0 ||
+      index >= static_cast<int32_t>(module->functions.size()))
+    return nullptr;
+  return module->functions[index].name.c_str();
+}
+
+static qcrt_status findFunction(const qcrt_module *module, const char *name,
+                                const Function *&f) {
+  if (!module)
+    return fail(QCRT_ERR_INVALID_ARG, "null module");
+  f = module->find(name);
+  if (!f) {
+    std::string names;
+    for (const Function &g : module->functions)
+      names += (names.empty() ? "" : ", ") + g.name;
+    return fail(QCRT_ERR_NOT_FOUND,
+                format("module has no function '%s' (functions: %s)",
+                       name ? name : "(null)", names.c_str()));
+  }
+  return QCRT_OK;
+}
+
+qcrt_status qcrt_module_function_arity(const qcrt_module *module,
+                                       const char *function, int32_t *n_inputs,
+                                       int32_t *n_outputs) {
+  const Function *f;
+  if (qcrt_status s = findFunction(module, function, f))
+    return s;
+  if (n_inputs)
+    *n_inputs = static_cast<int32_t>(f->inputs.size());
+  if (n_outputs)
+    *n_outputs = static_cast<int32_t>(f->outputs.size());
+  return QCRT_OK;
+}
+
+qcrt_status qcrt_module_signature(const qcrt_module *module,
+                                  const char *function, int32_t is_output,
+                                  int32_t index, qcrt_tensor *desc) {
+  const Function *f;
+  if (qcrt_status s = findFunction(module, function, f))
+    return s;
+  const auto &list = is_output ? f->outputs : f->inputs;
+  if (!desc || index < 0 || index >= static_cast<int32_t>(list.size()))
+    return fail(QCRT_ERR_INVALID_ARG,
+                format("function '%s' has no %s %d", function,
+                       is_output ? "output" : "input", index));
+  memset(desc, 0, sizeof(*desc));
+  desc->dtype = list[index].dtype;
+  desc->rank = static_cast<int32_t>(list[index].shape.size());
+  for (int32_t i = 0; i < desc->rank; ++i)
+    desc->shape[i] = list[index].shape[i];
+  return QCRT_OK;
+}
+
+qcrt_status qcrt_module_run(qcrt_module *module, const char *function,
+                            const qcrt_tensor *inputs, int32_t n_inputs,
+                            qcrt_tensor *outputs, int32_t n_outputs) {
+  return qcrt_module_run_ex(module, function, inputs, n_inputs, outputs,
+                            n_outputs, nullptr);
+}
+
+qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
+                               const qcrt_tensor *inputs, int32_t n_inputs,
+                               qcrt_tensor *outputs, int32_t n_outputs,
+                               const qcrt_run_options *options) {
+  const Function *f;
+  if (qcrt_status s = findFunction(module, function, f))
+    return s;
+  if (options && options->device != QCRT_DEVICE_HOST)
+    return fail(QCRT_ERR_UNSUPPORTED,
+                "only host tensors are supported by this runtime");
+  if (n_inputs != static_cast<int32_t>(f->inputs.size()))
+    return fail(QCRT_ERR_INVALID_ARG,
+                format("function '%s' takes %zu inputs, got %d",
+                       f->name.c_str(), f->inputs.size(), n_inputs));
+  if (n_outputs != static_cast<int32_t>(f->outputs.size()))
+    return fail(QCRT_ERR_INVALID_ARG,
+                format("function '%s' returns %zu outputs, caller expects %d",
+                       f->name.c_str(), f->outputs.size(), n_outputs));
+  if ((n_inputs && !inputs) || (n_outputs && !outputs))
+    return fail(QCRT_ERR_INVALID_ARG, "null inputs/outputs array");
+
+  // Validate the inputs against the signature.
+  for (int32_t i = 0; i < n_inputs; ++i) {
+    const qcrt_tensor &t = inputs[i];
+    const TensorSig &sig = f->inputs[i];
+    std::string got =
+        std::string(qcrt_dtype_name(t.dtype)) +
+        (t.rank >= 0 && t.rank <= QCRT_MAX_RANK
+             ? shapeString(t.shape, t.rank)
+             : std::string("[rank ") + std::to_string(t.rank) + "]");
+    std::string where =
+        format("function '%s' input %d: expected %s, got %s", f->name.c_str(),
+               i, sigString(sig).c_str(), got.c_str());
+    if (t.device != QCRT_DEVICE_HOST)
+      return fail(QCRT_ERR_UNSUPPORTED,
+                  format("function '%s' input %d: only host tensors are "
+                         "supported by this runtime",
+                         f->name.c_str(), i));
+    if (t.dtype != sig.dtype)
+      return fail(QCRT_ERR_INVALID_ARG, where + " (wrong dtype)");
+    if (t.rank != static_cast<int32_t>(sig.shape.size()))
+      return fail(QCRT_ERR_INVALID_ARG, where + " (wrong rank)");
+    for (int32_t d = 0; d < t.rank; ++d) {
+      if (t.shape[d] < 0)
+        return fail(QCRT_ERR_INVALID_ARG, where + " (negative dimension)");
+      if (sig.shape[d] >= 0 && t.shape[d] != sig.shape[d])
+        return fail(QCRT_ERR_INVALID_ARG,
+                    where + format(" (dimension %d must be %lld)", d,
+                                   static_cast<long long>(sig.shape[d])));
+    }
+    if (!t.data && qcrt_tensor_numel(&t) > 0)
+      return fail(QCRT_ERR_INVALID_ARG, where + " (null data)");
+  }
+
+  // Descriptors: {allocated, aligned, offset, sizes[r], strides[r]}, all
+  // 8-byte fields; results are consecutive descriptors in one struct.
+  std::vector<std::vector<int64_t>> inDescs(n_inputs);
+  std::vector<void *> args;
+  for (int32_t i = 0; i < n_inputs; ++i) {
+    const qcrt_tensor &t = inputs[i];
+    std::vector<int64_t> &d = inDescs[i];
+    d.assign(3 + 2 * t.rank, 0);
+    memcpy(&d[0], &t.data, sizeof(void *));
+    memcpy(&d[1], &t.data, sizeof(void *));
+    int64_t stride = 1;
+    for (int32_t k = t.rank - 1; k >= 0; --k) {
+      d[3 + k] = t.shape[k];
+      d[3 + t.rank + k] = stride;
+      stride *= t.shape[k];
+    }
+    args.push_back(d.data());
+  }
+  size_t resultWords = 0;
+  for (const TensorSig &sig : f->outputs)
+    resultWords += 3 + 2 * sig.shape.size();
+  std::vector<int64_t> result(resultWords + 1, 0);
+  args.push_back(result.data());
+
+  f->entry(args.data());
+
+  // Take ownership of (or copy) each result buffer.
+  std::vector<void *> taken, deferred;
+  size_t at = 0;
+  for (int32_t o = 0; o < n_outputs; ++o) {
+    const TensorSig &sig = f->outputs[o];
+    size_t rank = sig.shape.size();
+    const int64_t *d = &result[at];
+    at += 3 + 2 * rank;
+    void *allocated, *aligned;
+    memcpy(&allocated, &d[0], sizeof(void *));
+    memcpy(&aligned, &d[1], sizeof(void *));
+    qcrt_tensor &out = outputs[o];
+    memset(&out, 0, sizeof(out));
+    out.dtype = sig.dtype;
+    out.rank = static_cast<int32_t>(rank);
+    bool contiguous = true;
+    int64_t expect = 1;
+    for (size_t k = rank; k-- > 0;) {
+      out.shape[k] = d[3 + k];
+      if (out.shape[k] != 1 && d[3 + rank + k] != expect)
+        contiguous = false;
+      expect *= out.shape[k];
+    }
+    size_t elem = qcrt_dtype_size(sig.dtype);
+    char *base = static_cast<char *>(aligned) + d[2] * elem;
+    bool freeable =
+        allocated && reinterpret_cast<uintptr_t>(allocated) != kDeadBeef;
+    for (int32_t i = 0; i < n_inputs && freeable; ++i)
+      if (allocated == inputs[i].data)
+        freeable = false;
+    for (void *p : taken)
+      if (p == allocated)
+        freeable = false;
+    if (freeable && contiguous) {
+      out.data = base;
+      out.owner = allocated;
+      taken.push_back(allocated);
+      continue;
+    }
+    // Aliases an input, a global or another result, or is strided: copy.
+    int64_t numel = qcrt_tensor_numel(&out);
+    void *copy = malloc(numel * elem > 0 ? numel * elem : 1);
+    if (!copy) {
+      for (int32_t k = 0; k < o; ++k)
+        qcrt_tensor_free(&outputs[k]);
+      for (void *p : deferred)
+        free(p);
+      return fail(QCRT_ERR_RUNTIME, "out of memory copying an output");
+    }
+    std::vector<int64_t> idx(rank, 0);
+    for (int64_t n = 0; n < numel; ++n) {
+      int64_t off = 0;
+      for (size_t k = 0; k < rank; ++k)
+        off += idx[k] * d[3 + rank + k];
+      memcpy(static_cast<char *>(copy) + n * elem, base + off * elem, elem);
+      for (size_t k = rank; k-- > 0;) {
+        if (++idx[k] < out.shape[k])
+          break;
+        idx[k] = 0;
+      }
+    }
+    out.data = copy;
+    out.owner = copy;
+    if (freeable) {
+      deferred.push_back(allocated);
+      taken.push_back(allocated);
+    }
+  }
+  // Freed last: a later result may alias a buffer copied from above.
+  for (void *p : deferred)
+    free(p);
+  return QCRT_OK;
+}
+
+} // extern "C"

@@ -1,0 +1,160 @@
+"""quant: import real models to qc MLIR, compile them with quant-compile,
+run them through the C runtime, calibrate and evaluate.
+
+    import quant
+    ir = quant.import_model("smollm2", "out/smol.mlir", layers=2)
+    prefix = quant.compile(ir, policy="policy.yaml", out="out/smol")
+    model = quant.load(prefix)
+    ppl = quant.evaluate(model, quant.data.evaluation_text())
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from . import data
+from .errors import ModelImportError, PolicyError, QuantError, ToolError
+from .importers import Checkpoint, load_checkpoint
+from .model_ir import ModelIR
+from .model_ir import import_model as _import_model
+
+__all__ = ["import_model", "compile", "load", "calibrate", "evaluate", "resolve_model",
+           "ModelIR", "Checkpoint", "QuantError", "ModelImportError", "PolicyError",
+           "ToolError", "data"]
+
+#: Short names for the models data.py fetches.
+KNOWN_MODELS = {"smollm2": data.smollm2_gguf, "minilm": data.minilm_dir}
+
+
+def resolve_model(name_or_path) -> Path:
+    """'smollm2' / 'minilm' (fetched and cached) or a path."""
+    if str(name_or_path) in KNOWN_MODELS:
+        return KNOWN_MODELS[str(name_or_path)]()
+    return Path(name_or_path)
+
+
+def import_model(path, out=None, layers=None, max_seq=512) -> ModelIR:
+    """Imports a checkpoint (GGUF Llama or BERT directory, or a short name)
+    into `out` (.mlir, default under the cache) + its weight blob."""
+    src = resolve_model(path)
+    if out is None:
+        tag = src.stem if src.is_file() else src.name
+        out = data.cache_dir() / "ir" / (f"{tag}-L{layers}.mlir" if layers else f"{tag}.mlir")
+    return _import_model(src, out, layers=layers, max_seq=max_seq)
+
+
+def find_tool(name) -> str:
+    """A quant tool from $QUANT_BUILD_DIR/bin, the source tree's build/bin,
+    or PATH."""
+    for d in (os.environ.get("QUANT_BUILD_DIR"), Path(__file__).resolve().parents[2] / "build"):
+        if d and (Path(d) / "bin" / name).exists():
+            return str(Path(d) / "bin" / name)
+    found = shutil.which(name)
+    if not found:
+        raise ToolError(f"cannot find {name} (build the project or set QUANT_BUILD_DIR)")
+    return found
+
+
+def _run_tool(cmd):
+    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise ToolError(f"{Path(cmd[0]).name} failed:\n{r.stderr.strip()}")
+    return r
+
+
+def _as_ir(ir) -> ModelIR:
+    return ir if isinstance(ir, ModelIR) else ModelIR.open(ir)
+
+
+def compile(ir, policy=None, stats=None, target="host", algorithm="rtn", out=None,
+            extra_args=()):
+    """Compiles an imported model with quant-compile; returns the module
+    prefix (prefix.so + prefix.qcw). The policy is checked against the
+    model's layers first."""
+    ir = _as_ir(ir)
+    if policy is not None:
+        from .policy import check_policy_layers, load_policy
+        check_policy_layers(load_policy(policy), ir.layers, str(policy))
+    if stats is not None and not Path(stats).exists():
+        raise QuantError(f"{stats}: no such statistics file")
+    out = Path(out) if out is not None else ir.mlir.with_suffix("")
+    cmd = [find_tool("quant-compile"), ir.mlir, "--target", target, "-o", out,
+           "--algorithm", algorithm]
+    if policy is not None:
+        cmd += ["--policy", policy]
+    if stats is not None:
+        cmd += ["--stats", stats]
+    _run_tool(cmd + list(extra_args))
+    # Remember which model the module came from (tokenizer, config).
+    Path(str(out) + ".quant.json").write_text(ir.meta_path.read_text())
+    return out
+
+
+class LoadedModel:
+    """A compiled module plus what it was imported from."""
+
+    def __init__(self, prefix):
+        from . import runtime
+        self.prefix = Path(prefix)
+        self.module = runtime.Module(prefix)
+        meta = Path(str(prefix) + ".quant.json")
+        self.ir = ModelIR.open(meta) if meta.exists() else None
+
+    def forward(self, tokens):
+        import numpy as np
+        return self.module.run("forward", np.asarray(tokens, dtype=np.int64))[0]
+
+    def embed(self, tokens):
+        import numpy as np
+        return self.module.run("embed", np.asarray(tokens, dtype=np.int64))[0]
+
+    def tokenizer(self):
+        if self.ir is None or self.ir.source is None:
+            raise QuantError(f"{self.prefix}: no .quant.json beside it: tokenizer unknown")
+        return load_checkpoint(self.ir.source, layers=1).tokenizer
+
+
+def load(module) -> LoadedModel:
+    """Loads a compiled module (the prefix quant-compile wrote)."""
+    return LoadedModel(module)
+
+
+def calibrate(ir, token_ids, stats_out, window=256, max_windows=8, progress=True):
+    """Runs the calibration variant of `ir` (qc-insert-observers, compiled
+    for the host) over windows of `token_ids`; writes qc-stats to
+    `stats_out`."""
+    import numpy as np
+    from . import runtime
+    ir = _as_ir(ir)
+    calib_mlir = ir.mlir.with_name(ir.mlir.stem + ".calib.mlir")
+    _run_tool([find_tool("quant-opt"), ir.mlir, "--qc-insert-observers", "-o", calib_mlir])
+    calib_ir = ModelIR(calib_mlir, ir.weights, ir.arch, ir.entry_points, ir.layers,
+                       ir.config, ir.source)
+    calib_ir.meta_path.write_text(ir.meta_path.read_text())
+    prefix = compile(calib_ir, out=calib_mlir.with_suffix(""))
+    mod = runtime.Module(prefix)
+    runtime.reset_stats()
+    ids = np.asarray(token_ids, dtype=np.int64)
+    n = min(max_windows, len(ids) // window)
+    if n == 0:
+        raise QuantError(f"calibration text has {len(ids)} tokens, fewer than {window}")
+    it = range(n)
+    if progress:
+        from tqdm import tqdm
+        it = tqdm(it, desc="calibrate", unit="window")
+    for w in it:
+        mod.run("forward", ids[w * window:(w + 1) * window])
+    runtime.write_stats(stats_out)
+    return Path(stats_out)
+
+
+def evaluate(model, token_ids, window=256, max_windows=None, progress=True):
+    """Perplexity of a Llama-family model over non-overlapping windows.
+    `model`: a LoadedModel or a Checkpoint (numpy reference)."""
+    from . import reference
+    if isinstance(model, Checkpoint):
+        fwd = lambda s: reference.llama_forward(model, s, dtype=__import__("numpy").float32)
+    else:
+        fwd = model.forward
+    return reference.perplexity(fwd, token_ids, window, max_windows, progress)

@@ -1,0 +1,149 @@
+"""Command line: python -m quant {fetch,import,compile,calibrate,run,eval}.
+
+Errors print one line `quant: error: ...` and exit with status 1.
+"""
+
+import argparse
+import sys
+
+import numpy as np
+
+
+def _text(which):
+    from . import data
+    if which == "eval":
+        return data.evaluation_text()
+    if which == "calib":
+        return data.calibration_text()
+    return data.austen_novel(which)
+
+
+def cmd_fetch(a):
+    from . import data
+    data.fetch_all()
+
+
+def cmd_import(a):
+    import quant
+    ir = quant.import_model(a.model, a.output, layers=a.layers, max_seq=a.max_seq)
+    print(f"wrote {ir.mlir} (+ {ir.weights.name}, {ir.meta_path.name}): {ir.arch}, "
+          f"{len(ir.layers)} linear layers, entry points {', '.join(ir.entry_points)}")
+
+
+def cmd_compile(a):
+    import quant
+    prefix = quant.compile(a.ir, policy=a.policy, stats=a.stats, target=a.target,
+                           algorithm=a.algorithm, out=a.output)
+    print(f"wrote {prefix}.so, {prefix}.qcw")
+
+
+def cmd_calibrate(a):
+    import quant
+    from .model_ir import ModelIR
+    ir = ModelIR.open(a.ir)
+    tok = quant.load_checkpoint(ir.source, layers=1).tokenizer
+    ids = tok.encode(_text(a.text)).ids
+    quant.calibrate(ir, ids, a.output, window=a.window, max_windows=a.max_windows)
+    print(f"wrote {a.output}")
+
+
+def _checkpoint(a):
+    import quant
+    return quant.load_checkpoint(quant.resolve_model(a.model), layers=a.layers)
+
+
+def cmd_run(a):
+    """Greedy generation (Llama) or a sentence embedding (BERT)."""
+    from . import reference
+    if a.module:
+        import quant
+        m = quant.load(a.module)
+        tok = m.tokenizer()
+        ids = tok.encode(a.prompt).ids
+        if m.ir.arch == "bert":
+            print(np.array2string(m.embed(ids), precision=4, threshold=8))
+            return
+        out = []
+        for _ in range(a.max_new):  # recomputes the prefix: simple and exact
+            t = int(np.argmax(m.forward(ids + out)[-1]))
+            out.append(t)
+        print(tok.decode(out))
+        return
+    ck = _checkpoint(a)
+    ids = ck.tokenizer.encode(a.prompt).ids
+    if ck.arch == "bert":
+        print(np.array2string(reference.bert_embed(ck, ids), precision=4, threshold=8))
+    else:
+        print(ck.tokenizer.decode(reference.greedy_generate(ck, ids, a.max_new)))
+
+
+def cmd_eval(a):
+    import quant
+    if a.module:
+        m = quant.load(a.module)
+        tok = m.tokenizer()
+        model = m
+    else:
+        model = _checkpoint(a)
+        if model.arch != "llama":
+            raise quant.QuantError("perplexity needs a Llama-family model")
+        tok = model.tokenizer
+    ids = tok.encode(_text(a.text)).ids
+    ppl, n = quant.evaluate(model, ids, window=a.window, max_windows=a.max_windows)
+    print(f"perplexity {ppl:.3f} over {n} predicted tokens")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m quant", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("fetch", help="download and cache the models and texts")
+    s.set_defaults(fn=cmd_fetch)
+    s = sub.add_parser("import", help="checkpoint -> qc MLIR + weight blob")
+    s.add_argument("model", help="smollm2, minilm, a .gguf file or a BERT directory")
+    s.add_argument("-o", "--output", help="output .mlir (weights go to .bin beside it)")
+    s.add_argument("--layers", type=int, help="keep only the first N blocks")
+    s.add_argument("--max-seq", type=int, default=512, help="decode KV-cache length")
+    s.set_defaults(fn=cmd_import)
+    s = sub.add_parser("compile", help="quant-compile an imported model")
+    s.add_argument("ir", help="the imported .mlir")
+    s.add_argument("-o", "--output", help="module prefix")
+    s.add_argument("--policy")
+    s.add_argument("--stats")
+    s.add_argument("--target", default="host")
+    s.add_argument("--algorithm", default="rtn", choices=["rtn", "gptq"])
+    s.set_defaults(fn=cmd_compile)
+    s = sub.add_parser("calibrate", help="gather activation statistics")
+    s.add_argument("ir")
+    s.add_argument("-o", "--output", required=True, help="stats.json to write")
+    s.add_argument("--text", default="calib")
+    s.add_argument("--window", type=int, default=256)
+    s.add_argument("--max-windows", type=int, default=8)
+    s.set_defaults(fn=cmd_calibrate)
+    for name, fn, helptext in (("run", cmd_run, "generate text / embed a sentence"),
+                               ("eval", cmd_eval, "perplexity on Austen text")):
+        s = sub.add_parser(name, help=helptext)
+        g = s.add_mutually_exclusive_group(required=True)
+        g.add_argument("--model", help="checkpoint (numpy reference)")
+        g.add_argument("--module", help="compiled module prefix")
+        s.add_argument("--layers", type=int)
+        s.set_defaults(fn=fn)
+    sub.choices["run"].add_argument("--prompt", required=True)
+    sub.choices["run"].add_argument("--max-new", type=int, default=20)
+    ev = sub.choices["eval"]
+    ev.add_argument("--text", default="eval",
+                    help="eval (Pride and Prejudice), calib (Emma) or a novel name")
+    ev.add_argument("--window", type=int, default=256)
+    ev.add_argument("--max-windows", type=int)
+    a = p.parse_args(argv)
+    from .errors import QuantError
+    from .data import DataError
+    try:
+        a.fn(a)
+    except (QuantError, DataError, ValueError) as e:
+        print(f"quant: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

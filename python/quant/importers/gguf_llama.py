@@ -1,0 +1,349 @@
+"""Llama-family GGUF importer (SmolLM2, Llama 2/3 layout).
+
+Loading: every tensor is dequantized to float32 with the `gguf` package
+(F32/F16/Q8_0/Q4_0/Q4_1/K-quants: whatever `gguf.quants` supports).
+
+RoPE convention: llama.cpp's converter permutes the rows of attn_q/attn_k so
+that its "normal" RoPE rotates adjacent pairs (x[2i], x[2i+1]). The loader
+undoes that permutation, so the returned weights are in the Hugging Face
+layout and use the rotate-half convention (pairs (x[i], x[i + D/2])), the
+convention the emitted MLIR and `reference.py` use by default.
+`reference.py` can also run the raw GGUF layout with the interleaved rotation
+(`permuted_qk=True`); a test checks both agree.
+
+Emission: see `emit_llama` (entry points `@forward` and `@decode`).
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelImportError
+from . import Checkpoint
+
+SUPPORTED_ARCHS = ("llama",)
+
+#: Per-block tensors (GGUF names without the "blk.N." prefix / ".weight").
+BLOCK_LINEARS = ("attn_q", "attn_k", "attn_v", "attn_output",
+                 "ffn_gate", "ffn_up", "ffn_down")
+BLOCK_NORMS = ("attn_norm", "ffn_norm")
+
+
+def unpermute_qk(w: np.ndarray, n_head: int) -> np.ndarray:
+    """Inverse of llama.cpp's convert_hf_to_gguf `permute` on q/k rows."""
+    rows = w.shape[0]
+    return (w.reshape(n_head, rows // n_head // 2, 2, *w.shape[1:])
+            .swapaxes(1, 2).reshape(w.shape))
+
+
+def permute_qk(w: np.ndarray, n_head: int) -> np.ndarray:
+    """llama.cpp's permutation (HF layout -> GGUF layout)."""
+    rows = w.shape[0]
+    return (w.reshape(n_head, 2, rows // n_head // 2, *w.shape[1:])
+            .swapaxes(1, 2).reshape(w.shape))
+
+
+def _field(reader, key, path, default=None, required=True):
+    f = reader.fields.get(key)
+    if f is None:
+        if required and default is None:
+            raise ModelImportError(f"{path}: GGUF metadata has no '{key}'")
+        return default
+    return f.contents()
+
+
+def build_tokenizer(tokens, merges, token_types, path):
+    """A `tokenizers` byte-level BPE from the GGUF vocabulary and merges."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+
+    vocab = {t: i for i, t in enumerate(tokens)}
+    if len(vocab) != len(tokens):
+        raise ModelImportError(f"{path}: tokenizer vocabulary has duplicate tokens")
+    pairs = []
+    for m in merges:
+        parts = m.split(" ")
+        if len(parts) != 2:
+            raise ModelImportError(f"{path}: malformed tokenizer merge '{m}'")
+        if parts[0] not in vocab or parts[1] not in vocab or parts[0] + parts[1] not in vocab:
+            raise ModelImportError(f"{path}: tokenizer merge '{m}' uses or makes a token "
+                                   "that is not in the vocabulary")
+        pairs.append((parts[0], parts[1]))
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=pairs, fuse_unk=False))
+    # llama.cpp pre-tokenizer "smollm" (as the HF tokenizer.json): split
+    # digits one by one, then GPT-2's byte-level regex.
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    tok.decoder = decoders.ByteLevel()
+    # Control tokens (type 3) such as <|im_start|> are matched whole.
+    special = [tokens[i] for i, ty in enumerate(token_types) if ty == 3]
+    tok.add_special_tokens([AddedToken(s, special=True, normalized=False)
+                            for s in special])
+    return tok
+
+
+_READERS = {}
+
+
+def _open_reader(path: Path):
+    """GGUFReader, cached per file: parsing a 49k-token vocabulary takes
+    seconds, and tests load the same file several times."""
+    import gguf
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime_ns)
+        if key not in _READERS:
+            _READERS.clear()
+            _READERS[key] = gguf.GGUFReader(str(path))
+        return _READERS[key]
+    except Exception as e:
+        raise ModelImportError(f"{path}: not a readable GGUF file ({e})") from e
+
+
+def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
+    try:
+        import gguf
+    except ImportError as e:  # pragma: no cover
+        raise ModelImportError("the 'gguf' package is needed to read GGUF files "
+                               "(pip install gguf)") from e
+    path = Path(path)
+    reader = _open_reader(path)
+
+    arch = _field(reader, "general.architecture", path)
+    if arch not in SUPPORTED_ARCHS:
+        raise ModelImportError(
+            f"{path}: unknown architecture '{arch}' (supported: "
+            f"{', '.join(SUPPORTED_ARCHS)})")
+    a = arch
+    n_layers = int(_field(reader, f"{a}.block_count", path))
+    dim = int(_field(reader, f"{a}.embedding_length", path))
+    n_head = int(_field(reader, f"{a}.attention.head_count", path))
+    n_kv = int(_field(reader, f"{a}.attention.head_count_kv", path, default=n_head))
+    cfg = {
+        "n_layers": n_layers,
+        "dim": dim,
+        "ffn_dim": int(_field(reader, f"{a}.feed_forward_length", path)),
+        "n_heads": n_head,
+        "n_kv_heads": n_kv,
+        "head_dim": dim // n_head,
+        "rope_theta": float(_field(reader, f"{a}.rope.freq_base", path, default=10000.0)),
+        "rms_eps": float(_field(reader, f"{a}.attention.layer_norm_rms_epsilon", path)),
+        "context_length": int(_field(reader, f"{a}.context_length", path, default=2048)),
+    }
+    rope_dims = _field(reader, f"{a}.rope.dimension_count", path, required=False)
+    if rope_dims is not None and int(rope_dims) != cfg["head_dim"]:
+        raise ModelImportError(
+            f"{path}: partial RoPE ({rope_dims} of {cfg['head_dim']} dims) is not supported")
+    if dim % n_head or n_head % n_kv:
+        raise ModelImportError(f"{path}: inconsistent head counts ({n_head} heads, "
+                               f"{n_kv} kv heads, dim {dim})")
+    if layers is not None:
+        if not 1 <= layers <= n_layers:
+            raise ModelImportError(f"{path}: --layers {layers} out of range 1..{n_layers}")
+        cfg["n_layers"] = layers
+    cfg["total_layers"] = n_layers
+
+    byname = {t.name: t for t in reader.tensors}
+
+    def get(name):
+        t = byname.get(name)
+        if t is None:
+            raise ModelImportError(f"{path}: missing tensor '{name}'")
+        try:
+            w = gguf.quants.dequantize(t.data, t.tensor_type)
+        except NotImplementedError as e:
+            raise ModelImportError(
+                f"{path}: tensor '{name}' has unsupported type {t.tensor_type.name}") from e
+        shape = tuple(int(s) for s in reversed(t.shape))
+        return np.ascontiguousarray(w.reshape(shape), dtype=np.float32)
+
+    tensors = {"token_embd": get("token_embd.weight"),
+               "output_norm": get("output_norm.weight")}
+    cfg["tied_embeddings"] = "output.weight" not in byname
+    if not cfg["tied_embeddings"]:
+        tensors["output"] = get("output.weight")
+    for i in range(cfg["n_layers"]):
+        for n in BLOCK_LINEARS + BLOCK_NORMS:
+            tensors[f"blk.{i}.{n}"] = get(f"blk.{i}.{n}.weight")
+        if not keep_gguf_qk:
+            tensors[f"blk.{i}.attn_q"] = unpermute_qk(tensors[f"blk.{i}.attn_q"], n_head)
+            tensors[f"blk.{i}.attn_k"] = unpermute_qk(tensors[f"blk.{i}.attn_k"], n_kv)
+
+    vocab_rows = tensors["token_embd"].shape[0]
+    cfg["vocab_size"] = vocab_rows
+    # Shape checks: a file whose tensors disagree with its metadata.
+    hd = cfg["head_dim"]
+    expect = {"token_embd": (vocab_rows, dim), "output_norm": (dim,)}
+    for i in range(cfg["n_layers"]):
+        b = f"blk.{i}."
+        expect.update({b + "attn_q": (n_head * hd, dim), b + "attn_k": (n_kv * hd, dim),
+                       b + "attn_v": (n_kv * hd, dim), b + "attn_output": (dim, n_head * hd),
+                       b + "ffn_gate": (cfg["ffn_dim"], dim), b + "ffn_up": (cfg["ffn_dim"], dim),
+                       b + "ffn_down": (dim, cfg["ffn_dim"]), b + "attn_norm": (dim,),
+                       b + "ffn_norm": (dim,)})
+    for n, s in expect.items():
+        if tensors[n].shape != s:
+            raise ModelImportError(f"{path}: tensor '{n}' has shape {tensors[n].shape}, "
+                                   f"expected {s}")
+
+    tok_model = _field(reader, "tokenizer.ggml.model", path)
+    if tok_model != "gpt2":
+        raise ModelImportError(f"{path}: unsupported tokenizer model '{tok_model}' "
+                               "(only byte-level BPE 'gpt2')")
+    tokens = _field(reader, "tokenizer.ggml.tokens", path)
+    merges = _field(reader, "tokenizer.ggml.merges", path)
+    types = _field(reader, "tokenizer.ggml.token_type", path, default=[1] * len(tokens))
+    if len(tokens) != vocab_rows:
+        raise ModelImportError(
+            f"{path}: tokenizer has {len(tokens)} tokens but token_embd has "
+            f"{vocab_rows} rows")
+    tok = build_tokenizer(tokens, merges, types, path)
+    meta = {
+        "bos_token_id": _field(reader, "tokenizer.ggml.bos_token_id", path, required=False),
+        "eos_token_id": _field(reader, "tokenizer.ggml.eos_token_id", path, required=False),
+        "chat_template": _field(reader, "tokenizer.chat_template", path, required=False),
+        "name": _field(reader, "general.name", path, required=False),
+        "qk_layout": "gguf" if keep_gguf_qk else "hf",
+    }
+    return Checkpoint("llama", cfg, tensors, tok, path, meta)
+
+
+def linear_layers(ck: Checkpoint):
+    names = [f"blk.{i}.{n}" for i in range(ck.config["n_layers"]) for n in BLOCK_LINEARS]
+    return names + ["output"]
+
+
+# --- MLIR emission -----------------------------------------------------------
+
+def _rope(fb, x3, inv_freq, start, hd):
+    """[T, nh, D] -> [nh, T, D] with rotate-half RoPE at positions start + t."""
+    T, nh, _ = x3.shape
+    half = hd // 2
+    out = fb.empty((nh, T, hd))
+    c_half, c_d = fb.cidx(half), fb.cidx(hd)
+    m1, p1 = fb.cf32(-1.0), fb.cf32(1.0)
+
+    def body(i, o):
+        h = fb.op("linalg.index 0 : index")
+        t = fb.op("linalg.index 1 : index")
+        d = fb.op("linalg.index 2 : index")
+        dsh = fb.op(f"arith.addi {d}, {c_half} : index")
+        dp = fb.op(f"arith.remui {dsh}, {c_d} : index")
+        xp = fb.op(f"tensor.extract {x3.name}[{t}, {h}, {dp}] : {x3.type}")
+        fi = fb.op(f"arith.remui {d}, {c_half} : index")
+        f = fb.op(f"tensor.extract {inv_freq.name}[{fi}] : {inv_freq.type}")
+        pos = fb.op(f"arith.addi {t}, {start} : index")
+        p64 = fb.op(f"arith.index_cast {pos} : index to i64")
+        pf = fb.op(f"arith.sitofp {p64} : i64 to f32")
+        ang = fb.op(f"arith.mulf {pf}, {f} : f32")
+        c = fb.op(f"math.cos {ang} : f32")
+        s = fb.op(f"math.sin {ang} : f32")
+        lo = fb.op(f"arith.cmpi ult, {d}, {c_half} : index")
+        sgn = fb.op(f"arith.select {lo}, {m1}, {p1} : f32")
+        xc = fb.op(f"arith.mulf {i[0]}, {c} : f32")
+        xs = fb.op(f"arith.mulf {xp}, {s} : f32")
+        xs2 = fb.op(f"arith.mulf {xs}, {sgn} : f32")
+        return fb.op(f"arith.addf {xc}, {xs2} : f32")
+
+    return fb.generic([x3], ["(d0, d1, d2) -> (d1, d0, d2)", "(d0, d1, d2) -> (d0, d1, d2)"],
+                      out, ["parallel"] * 3, body, "rope")
+
+
+def _swiglu(fb, g, u):
+    one = fb.cf32(1.0)
+
+    def body(i, o):
+        n = fb.op(f"arith.negf {i[0]} : f32")
+        e = fb.op(f"math.exp {n} : f32")
+        d = fb.op(f"arith.addf {e}, {one} : f32")
+        s = fb.op(f"arith.divf {i[0]}, {d} : f32")
+        return fb.op(f"arith.mulf {s}, {i[1]} : f32")
+
+    return fb.elementwise([g, u], body, "swiglu")
+
+
+def _block(fb, ck, x, i, start, cache=None):
+    """One decoder block; `cache` = (k_cache, v_cache, pos, S) for decode.
+    Returns (x, cache)."""
+    c = ck.config
+    H, KV, D = c["n_heads"], c["n_kv_heads"], c["head_dim"]
+    b = f"blk.{i}."
+    T = x.shape[0]
+    h = fb.rms_norm(x, fb.weight(b + "attn_norm"), c["rms_eps"])
+    q = fb.linear(h, fb.weight(b + "attn_q"), b + "attn_q")
+    k = fb.linear(h, fb.weight(b + "attn_k"), b + "attn_k")
+    v = fb.linear(h, fb.weight(b + "attn_v"), b + "attn_v")
+    inv = fb.weight("rope.inv_freq")
+    qr = _rope(fb, fb.expand(q, "[[0], [1, 2]]", (T, H, D)), inv, start, D)
+    kr = _rope(fb, fb.expand(k, "[[0], [1, 2]]", (T, KV, D)), inv, start, D)
+    vt = fb.to_heads(v, KV, D)
+    if cache is None:
+        kk, vv = kr, vt
+    else:
+        kc, vc, pos, S = cache
+        L, _, MAX, _ = kc.shape
+        ins = []
+        for new, cc in ((kr, kc), (vt, vc)):
+            r = fb.op(f"tensor.insert_slice {new.name} into {cc.name}[{i}, 0, {pos}, 0] "
+                      f"[1, {KV}, 1, {D}] [1, 1, 1, 1] : {new.type} into {cc.type}", "cache")
+            ins.append(type(cc)(r, cc.shape))
+        kc, vc = ins
+        sl = []
+        for cc in (kc, vc):
+            from ..mlir_emit import tensor_type
+            r = fb.op(f"tensor.extract_slice {cc.name}[{i}, 0, 0, 0] [1, {KV}, {S}, {D}] "
+                      f"[1, 1, 1, 1] : {cc.type} to {tensor_type((KV, S, D))}", "kv")
+            sl.append(type(cc)(r, (KV, S, D)))
+        kk, vv = sl
+        cache = (kc, vc, pos, S)
+    import math
+    o = fb.attention(qr, kk, vv, 1.0 / math.sqrt(D), causal_start=start)
+    o2 = fb.from_heads(o)
+    x = fb.add(x, fb.linear(o2, fb.weight(b + "attn_output"), b + "attn_output"))
+    h = fb.rms_norm(x, fb.weight(b + "ffn_norm"), c["rms_eps"])
+    g = fb.linear(h, fb.weight(b + "ffn_gate"), b + "ffn_gate")
+    u = fb.linear(h, fb.weight(b + "ffn_up"), b + "ffn_up")
+    x = fb.add(x, fb.linear(_swiglu(fb, g, u), fb.weight(b + "ffn_down"), b + "ffn_down"))
+    return x, cache
+
+
+def _head(fb, ck, x):
+    c = ck.config
+    x = fb.rms_norm(x, fb.weight("output_norm"), c["rms_eps"])
+    w = fb.weight("token_embd" if c["tied_embeddings"] else "output")
+    return fb.linear(x, w, "output")
+
+
+def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512):
+    """Builds @forward and @decode; returns the list of FuncBuilders."""
+    from ..mlir_emit import FuncBuilder, Val, tensor_type
+
+    c = ck.config
+    D = c["head_dim"]
+    inv = (1.0 / (c["rope_theta"] ** (np.arange(0, D, 2, dtype=np.float64) / D))).astype(np.float32)
+
+    def weights(key):
+        return inv if key == "rope.inv_freq" else ck.tensor(key)
+
+    V = c["vocab_size"]
+    fwd = FuncBuilder("forward", [("%tokens", "tensor<?xi64>")], blob, blob_ref, weights)
+    T = fwd.op(f"tensor.dim %tokens, {fwd.cidx(0)} : tensor<?xi64>", "T")
+    toks = Val("%tokens", (T,), "i64")
+    x = fwd.gather_rows(fwd.weight("token_embd"), toks)
+    for i in range(c["n_layers"]):
+        x, _ = _block(fwd, ck, x, i, fwd.cidx(0))
+    fwd.ret([_head(fwd, ck, x)])
+
+    L, KV = c["n_layers"], c["n_kv_heads"]
+    ctype = tensor_type((L, KV, max_seq, D))
+    dec = FuncBuilder("decode", [("%token", "tensor<1xi64>"), ("%pos", "tensor<i64>"),
+                                 ("%k_cache", ctype), ("%v_cache", ctype)],
+                      blob, blob_ref, weights)
+    p = dec.op("tensor.extract %pos[] : tensor<i64>", "p")
+    pos = dec.op(f"arith.index_cast {p} : i64 to index", "pos")
+    S = dec.op(f"arith.addi {pos}, {dec.cidx(1)} : index", "S")
+    x = dec.gather_rows(dec.weight("token_embd"), Val("%token", (1,), "i64"))
+    cache = (Val("%k_cache", (L, KV, max_seq, D)), Val("%v_cache", (L, KV, max_seq, D)), pos, S)
+    for i in range(L):
+        x, cache = _block(dec, ck, x, i, pos, cache)
+    dec.ret([_head(dec, ck, x), cache[0], cache[1]])
+    return [fwd, dec]

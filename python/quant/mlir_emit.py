@@ -1,0 +1,363 @@
+"""Textual MLIR emission for imported models.
+
+`FuncBuilder` writes one func.func from a small vocabulary of ops: the qc
+model ops (qc.linear, qc.rms_norm, qc.layer_norm, qc.external_weight) and the
+upstream glue the host lowering handles (linalg.generic, linalg.fill,
+linalg.batch_matmul, linalg.transpose, tensor.empty/dim/extract/
+extract_slice/insert_slice/expand_shape/collapse_shape, arith, math).
+`WeightBlob` writes every weight, little-endian float32, into ONE binary
+file at 64-byte aligned offsets; the IR references it with
+`qc.external_weight "<file>" offset <o>`.
+
+Values are `Val(name, shape, dtype)`; a dimension is an int (static) or the
+SSA name of an `index` value holding it (dynamic, printed as `?`).
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Tuple, Union
+
+import numpy as np
+
+ALIGN = 64
+Dim = Union[int, str]
+
+
+@dataclass
+class Val:
+    name: str
+    shape: Tuple[Dim, ...]
+    dtype: str = "f32"
+
+    @property
+    def type(self) -> str:
+        return tensor_type(self.shape, self.dtype)
+
+
+def tensor_type(shape, dtype="f32") -> str:
+    dims = "x".join(str(d) if isinstance(d, int) else "?" for d in shape)
+    return f"tensor<{dims}x{dtype}>" if dims else f"tensor<{dtype}>"
+
+
+def fmt_float(v: float) -> str:
+    """A float literal MLIR parses back exactly (always has a '.')."""
+    s = repr(float(v))
+    if "e" in s and "." not in s.split("e")[0]:
+        m, e = s.split("e")
+        s = f"{m}.0e{e}"
+    elif "." not in s and "e" not in s:
+        s += ".0"
+    return s
+
+
+def fmt_f32(v: float) -> str:
+    if v == float("-inf"):
+        return "0xFF800000"
+    return fmt_float(float(np.float32(v)))
+
+
+class WeightBlob:
+    """One binary file holding every weight, 64-byte aligned."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.tmp = self.path.with_name(self.path.name + ".part")
+        self.f = open(self.tmp, "wb")
+        self.offsets = {}
+        self.size = 0
+
+    def add(self, key: str, array: np.ndarray) -> int:
+        if key in self.offsets:
+            return self.offsets[key][0]
+        a = np.ascontiguousarray(array, dtype="<f4")
+        pad = (-self.size) % ALIGN
+        if pad:
+            self.f.write(b"\0" * pad)
+            self.size += pad
+        off = self.size
+        self.f.write(a.tobytes())
+        self.size += a.nbytes
+        self.offsets[key] = (off, a.shape)
+        return off
+
+    def close(self):
+        self.f.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self):
+        self.f.close()
+        if self.tmp.exists():
+            self.tmp.unlink()
+
+
+class FuncBuilder:
+    def __init__(self, name: str, args: List[Tuple[str, str]], blob: WeightBlob,
+                 blob_ref: str, weights):
+        self.name, self.args = name, args
+        self.blob, self.blob_ref, self.weights = blob, blob_ref, weights
+        self.lines: List[str] = []
+        self.indent = "    "
+        self.n = 0
+        self.consts = {}
+        self.wcache = {}
+        self.result_types: List[str] = []
+
+    # -- basics --------------------------------------------------------
+    def fresh(self, hint="v") -> str:
+        self.n += 1
+        return f"%{hint}{self.n}"
+
+    def emit(self, s: str):
+        self.lines.append(self.indent + s)
+
+    def op(self, text: str, hint="v") -> str:
+        r = self.fresh(hint)
+        self.emit(f"{r} = {text}")
+        return r
+
+    def cidx(self, v: int) -> str:
+        key = ("index", v)
+        if key not in self.consts:
+            self.consts[key] = f"%c{v}" if v >= 0 else f"%cm{-v}"
+        return self.consts[key]
+
+    def cf32(self, v: float) -> str:
+        key = ("f32", fmt_f32(v))
+        if key not in self.consts:
+            self.consts[key] = f"%cst{len(self.consts)}"
+        return self.consts[key]
+
+    def dim(self, v: Val, i: int) -> Dim:
+        d = v.shape[i]
+        if isinstance(d, int):
+            return d
+        return d
+
+    def dim_value(self, v: Val, i: int) -> str:
+        """An SSA index value for dimension i of v."""
+        d = v.shape[i]
+        return self.cidx(d) if isinstance(d, int) else d
+
+    # -- weights ---------------------------------------------------------
+    def weight(self, key: str) -> Val:
+        if key in self.wcache:
+            return self.wcache[key]
+        arr = self.weights(key)
+        off = self.blob.add(key, arr)
+        t = tensor_type(arr.shape)
+        r = self.op(f'qc.external_weight "{self.blob_ref}" offset {off} : {t}', "w")
+        v = Val(r, tuple(arr.shape))
+        self.wcache[key] = v
+        return v
+
+    # -- tensor ops --------------------------------------------------------
+    def empty(self, shape, dtype="f32") -> Val:
+        dyn = ", ".join(d for d in shape if isinstance(d, str))
+        return Val(self.op(f"tensor.empty({dyn}) : {tensor_type(shape, dtype)}"), tuple(shape), dtype)
+
+    def fill(self, shape, value: float) -> Val:
+        e = self.empty(shape)
+        r = self.op(f"linalg.fill ins({self.cf32(value)} : f32) outs({e.name} : {e.type}) -> {e.type}")
+        return Val(r, e.shape)
+
+    def expand(self, v: Val, reassoc, shape) -> Val:
+        out = ", ".join(d if isinstance(d, str) else str(d) for d in shape)
+        r = self.op(f"tensor.expand_shape {v.name} {reassoc} output_shape [{out}] : "
+                    f"{v.type} into {tensor_type(shape, v.dtype)}")
+        return Val(r, tuple(shape), v.dtype)
+
+    def collapse(self, v: Val, groups) -> Val:
+        shape = []
+        for g in groups:
+            ds = [v.shape[i] for i in g]
+            if all(isinstance(d, int) for d in ds):
+                shape.append(int(np.prod(ds)))
+            else:
+                # Only needs a name when used as an operand later; recompute.
+                shape.append(self._mul_dims(ds))
+        r = self.op(f"tensor.collapse_shape {v.name} {groups} : {v.type} into "
+                    f"{tensor_type(shape, v.dtype)}")
+        return Val(r, tuple(shape), v.dtype)
+
+    def _mul_dims(self, ds) -> str:
+        acc = None
+        for d in ds:
+            dv = self.cidx(d) if isinstance(d, int) else d
+            if isinstance(d, int) and d == 1:
+                continue
+            acc = dv if acc is None else self.op(f"arith.muli {acc}, {dv} : index", "d")
+        return acc if acc is not None else self.cidx(1)
+
+    def transpose(self, v: Val, perm) -> Val:
+        shape = [v.shape[p] for p in perm]
+        e = self.empty(shape, v.dtype)
+        r = self.op(f"linalg.transpose ins({v.name} : {v.type}) outs({e.name} : {e.type}) "
+                    f"permutation = {list(perm)}")
+        return Val(r, tuple(shape), v.dtype)
+
+    def batch_matmul(self, a: Val, b: Val) -> Val:
+        shape = (a.shape[0], a.shape[1], b.shape[2])
+        z = self.fill(shape, 0.0)
+        r = self.op(f"linalg.batch_matmul ins({a.name}, {b.name} : {a.type}, {b.type}) "
+                    f"outs({z.name} : {z.type}) -> {z.type}")
+        return Val(r, shape)
+
+    def generic(self, ins, maps, out: Val, iters, body, hint="g") -> Val:
+        """linalg.generic; `ins` Vals, `maps` strings (inputs then output),
+        `out` the init tensor, `body(in_args, out_arg) -> yielded value`."""
+        n = self.fresh(hint)
+        amap = ", ".join(f"affine_map<{m}>" for m in maps)
+        it = ", ".join(f'"{i}"' for i in iters)
+        head = f"{n} = linalg.generic {{indexing_maps = [{amap}], iterator_types = [{it}]}}"
+        if ins:
+            head += f" ins({', '.join(v.name for v in ins)} : {', '.join(v.type for v in ins)})"
+        head += f" outs({out.name} : {out.type}) {{"
+        self.emit(head)
+        in_args = [self.fresh("a") for _ in ins]
+        out_arg = self.fresh("o")
+        params = ", ".join([f"{a}: {v.dtype}" for a, v in zip(in_args, ins)] +
+                           [f"{out_arg}: {out.dtype}"])
+        self.emit(f"^bb0({params}):")
+        saved = self.indent
+        self.indent += "  "
+        y = body(in_args, out_arg)
+        self.emit(f"linalg.yield {y} : {out.dtype}")
+        self.indent = saved
+        self.emit(f"}} -> {out.type}")
+        return Val(n, out.shape, out.dtype)
+
+    # -- model ops ---------------------------------------------------------
+    def linear(self, x: Val, w: Val, layer: str, b: Val = None) -> Val:
+        shape = tuple(x.shape[:-1]) + (w.shape[0],)
+        ops = [x, w] + ([b] if b is not None else [])
+        rt = tensor_type(shape)
+        r = self.op(f'qc.linear {", ".join(v.name for v in ops)} {{layer = "{layer}"}} : '
+                    f'({", ".join(v.type for v in ops)}) -> {rt}', "lin")
+        return Val(r, shape)
+
+    def rms_norm(self, x: Val, w: Val, eps: float) -> Val:
+        r = self.op(f"qc.rms_norm {x.name}, {w.name} {{epsilon = {fmt_float(eps)} : f64}} : "
+                    f"{x.type}, {w.type}", "rms")
+        return Val(r, x.shape)
+
+    def layer_norm(self, x: Val, w: Val, b: Val, eps: float) -> Val:
+        r = self.op(f"qc.layer_norm {x.name}, {w.name}, {b.name} {{epsilon = {fmt_float(eps)} : f64}}"
+                    f" : {x.type}, {w.type}, {b.type}", "ln")
+        return Val(r, x.shape)
+
+    # -- common glue -------------------------------------------------------
+    def ident_map(self, rank):
+        d = ", ".join(f"d{i}" for i in range(rank))
+        return f"({d}) -> ({d})"
+
+    def elementwise(self, ins, body, hint="ew") -> Val:
+        """Same-shape elementwise op over `ins` (all of ins[0]'s shape)."""
+        shape = ins[0].shape
+        out = self.empty(shape)
+        m = self.ident_map(len(shape))
+        return self.generic(ins, [m] * (len(ins) + 1), out, ["parallel"] * len(shape), body, hint)
+
+    def add(self, a: Val, b: Val) -> Val:
+        return self.elementwise([a, b], lambda i, o: self.op(f"arith.addf {i[0]}, {i[1]} : f32"))
+
+    def gather_rows(self, table: Val, ids: Val) -> Val:
+        """out[t, e] = table[ids[t], e] (embedding lookup)."""
+        E = table.shape[1]
+        out = self.empty((ids.shape[0], E))
+
+        def body(i, o):
+            row = self.op(f"arith.index_cast {i[0]} : i64 to index")
+            col = self.op("linalg.index 1 : index")
+            return self.op(f"tensor.extract {table.name}[{row}, {col}] : {table.type}")
+
+        return self.generic([ids], ["(d0, d1) -> (d0)", "(d0, d1) -> (d0, d1)"], out,
+                            ["parallel", "parallel"], body, "emb")
+
+    def to_heads(self, x: Val, heads: int, hd: int) -> Val:
+        """[T, heads*hd] -> [heads, T, hd]."""
+        T = x.shape[0]
+        x3 = self.expand(x, "[[0], [1, 2]]", (T, heads, hd))
+        return self.transpose(x3, [1, 0, 2])
+
+    def from_heads(self, o: Val) -> Val:
+        """[heads, T, hd] -> [T, heads*hd]."""
+        t = self.transpose(o, [1, 0, 2])
+        return self.collapse(t, [[0], [1, 2]])
+
+    def attention(self, q: Val, k: Val, v: Val, scale: float, causal_start=None) -> Val:
+        """Scaled dot-product attention with grouped KV heads.
+
+        q [H, T, D], k and v [KV, S, D]; query head h uses KV head h // G
+        (G = H / KV), done by viewing q as [KV, G*T, D] so each batch of the
+        matmul is one KV head. `causal_start` (an index SSA value or None):
+        query t sits at absolute position start + t and sees keys 0..start+t.
+        Returns [H, T, D].
+        """
+        H, T, D = q.shape
+        KV, S = k.shape[0], k.shape[1]
+        G = H // KV
+        q4 = self.expand(q, "[[0, 1], [2], [3]]", (KV, G, T, D))
+        qg = self.collapse(q4, [[0], [1, 2], [3]])
+        kt = self.transpose(k, [0, 2, 1])
+        s = self.batch_matmul(qg, kt)  # [KV, G*T, S]
+        s4 = self.expand(s, "[[0], [1, 2], [3]]", (KV, G, T, S))
+        m4 = "(d0, d1, d2, d3) -> (d0, d1, d2, d3)"
+        r3 = "(d0, d1, d2, d3) -> (d0, d1, d2)"
+        par4 = ["parallel"] * 4
+        red = ["parallel"] * 3 + ["reduction"]
+        cscale = self.cf32(scale)
+        if causal_start is not None:
+            ninf = self.cf32(float("-inf"))
+
+            def mask_body(i, o):
+                sc = self.op(f"arith.mulf {i[0]}, {cscale} : f32")
+                t = self.op("linalg.index 2 : index")
+                j = self.op("linalg.index 3 : index")
+                lim = self.op(f"arith.addi {t}, {causal_start} : index")
+                bad = self.op(f"arith.cmpi ugt, {j}, {lim} : index")
+                return self.op(f"arith.select {bad}, {ninf}, {sc} : f32")
+            sm = self.generic([s4], [m4, m4], self.empty(s4.shape), par4, mask_body, "mask")
+        else:
+            sm = self.generic([s4], [m4, m4], self.empty(s4.shape), par4,
+                              lambda i, o: self.op(f"arith.mulf {i[0]}, {cscale} : f32"), "scale")
+        mx = self.generic([sm], [m4, r3], self.fill((KV, G, T), float("-inf")), red,
+                          lambda i, o: self.op(f"arith.maximumf {i[0]}, {o} : f32"), "max")
+
+        def exp_body(i, o):
+            d = self.op(f"arith.subf {i[0]}, {i[1]} : f32")
+            return self.op(f"math.exp {d} : f32")
+        e = self.generic([sm, mx], [m4, r3, m4], self.empty(s4.shape), par4, exp_body, "exp")
+        sm_ = self.generic([e], [m4, r3], self.fill((KV, G, T), 0.0), red,
+                           lambda i, o: self.op(f"arith.addf {i[0]}, {o} : f32"), "sum")
+        p = self.generic([e, sm_], [m4, r3, m4], self.empty(s4.shape), par4,
+                         lambda i, o: self.op(f"arith.divf {i[0]}, {i[1]} : f32"), "prob")
+        pg = self.collapse(p, [[0], [1, 2], [3]])
+        o = self.batch_matmul(pg, v)  # [KV, G*T, D]
+        o4 = self.expand(o, "[[0], [1, 2], [3]]", (KV, G, T, D))
+        return self.collapse(o4, [[0, 1], [2], [3]])
+
+    # -- output ------------------------------------------------------------
+    def ret(self, vals: List[Val]):
+        self.result_types = [v.type for v in vals]
+        self.emit(f"return {', '.join(v.name for v in vals)} : {', '.join(self.result_types)}")
+
+    def text(self) -> str:
+        args = ", ".join(f"{n}: {t}" for n, t in self.args)
+        res = ", ".join(self.result_types)
+        if len(self.result_types) > 1:
+            res = f"({res})"
+        out = [f"  func.func @{self.name}({args}) -> {res} {{"]
+        for (kind, val), name in self.consts.items():
+            if kind == "index":
+                out.append(f"    {name} = arith.constant {val} : index")
+            else:
+                out.append(f"    {name} = arith.constant {val} : f32")
+        out += self.lines
+        out.append("  }")
+        return "\n".join(out)
+
+
+def write_module(funcs: List[FuncBuilder], header: str) -> str:
+    body = "\n\n".join(f.text() for f in funcs)
+    return f"{header}module {{\n{body}\n}}\n"

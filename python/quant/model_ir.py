@@ -1,0 +1,90 @@
+"""Importing a checkpoint into a qc MLIR module + one weight blob."""
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+from .errors import ModelImportError
+from .importers import Checkpoint, load_checkpoint
+from .mlir_emit import WeightBlob, write_module
+
+
+@dataclass
+class ModelIR:
+    """An imported model: `mlir` (the .mlir file), `weights` (the blob it
+    references), the entry points and the names of its linear layers."""
+
+    mlir: Path
+    weights: Path
+    arch: str
+    entry_points: List[str]
+    layers: List[str]
+    config: dict = field(default_factory=dict)
+    source: Optional[Path] = None
+
+    def text(self) -> str:
+        return self.mlir.read_text()
+
+    @property
+    def meta_path(self) -> Path:
+        return self.mlir.with_suffix(".json")
+
+    def to_json(self) -> dict:
+        return {"format": "quant-model-ir", "version": 1, "mlir": self.mlir.name,
+                "weights": self.weights.name, "arch": self.arch,
+                "entry_points": self.entry_points, "layers": self.layers,
+                "config": self.config, "source": str(self.source) if self.source else None}
+
+    @staticmethod
+    def open(path) -> "ModelIR":
+        """Reads the metadata an import wrote beside `path` (.mlir or .json)."""
+        p = Path(path).with_suffix(".json")
+        if not p.exists():
+            raise ModelImportError(f"{path}: no {p.name} beside it (not imported by quant?)")
+        d = json.loads(p.read_text())
+        if d.get("format") != "quant-model-ir" or d.get("version") != 1:
+            raise ModelImportError(f"{p}: not a quant model-IR description")
+        return ModelIR(p.parent / d["mlir"], p.parent / d["weights"], d["arch"],
+                       d["entry_points"], d["layers"], d["config"],
+                       Path(d["source"]) if d.get("source") else None)
+
+
+def emit(ck: Checkpoint, out: Path, max_seq: int = 512) -> ModelIR:
+    """Writes `out` (.mlir) and `out` with suffix .bin; nothing is left
+    behind on failure."""
+    out = Path(out)
+    if out.suffix != ".mlir":
+        raise ModelImportError(f"{out}: output file must end in .mlir")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    bin_path = out.with_suffix(".bin")
+    blob = WeightBlob(bin_path)
+    try:
+        if ck.arch == "llama":
+            from .importers.gguf_llama import emit_llama as emit_fn
+        else:
+            from .importers.safetensors_bert import emit_bert as emit_fn
+        funcs = emit_fn(ck, blob, bin_path.name, max_seq=max_seq)
+        cfg = ", ".join(f"{k}={v}" for k, v in ck.config.items())
+        header = (f"// Imported by quant from {ck.source.name} ({ck.arch}).\n"
+                  f"// config: {cfg}\n"
+                  f"// weights: {bin_path.name} (little-endian f32, 64-byte aligned)\n")
+        text = write_module(funcs, header)
+        tmp = out.with_name(out.name + ".part")
+        tmp.write_text(text)
+        blob.close()
+        os.replace(tmp, out)
+    except BaseException:
+        blob.abort()
+        raise
+    ir = ModelIR(out, bin_path, ck.arch, [f.name for f in funcs], ck.linear_layers(),
+                 dict(ck.config), Path(ck.source).resolve())
+    ir.meta_path.write_text(json.dumps(ir.to_json(), indent=1))
+    return ir
+
+
+def import_model(path, out, layers=None, max_seq: int = 512) -> ModelIR:
+    """Loads the checkpoint at `path` (a .gguf file or a BERT directory) and
+    emits it to `out` (.mlir) + the weight blob beside it."""
+    return emit(load_checkpoint(path, layers=layers), out, max_seq=max_seq)

@@ -1,0 +1,238 @@
+"""Independent numpy reference forward passes (float64 by default).
+
+Written from the architectures' definitions, not from the MLIR emitter: the
+compiled modules are checked against these functions.
+
+- Llama family: RMSNorm, RoPE (checkpoint theta; rotate-half convention on
+  HF-layout q/k, or the interleaved convention on GGUF-layout q/k), grouped
+  query attention, SwiGLU MLP, tied or untied output embedding.
+- BERT: word + absolute position + token type embeddings, post-LN encoder
+  layers, exact (erf) GELU, mean pooling + L2 normalization (sentence
+  embeddings of all-MiniLM-L6-v2).
+"""
+
+import math
+
+import numpy as np
+
+from .importers import Checkpoint
+
+
+# --- Llama ------------------------------------------------------------------
+
+def rms_norm(x, w, eps):
+    return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
+
+
+def rope_angles(positions, head_dim, theta, dtype=np.float64):
+    inv_freq = 1.0 / (theta ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim))
+    return (np.asarray(positions, dtype=np.float64)[:, None] * inv_freq[None, :]).astype(dtype)
+
+
+def apply_rope(x, ang, interleaved=False):
+    """x: [T, H, D]; ang: [T, D/2]. Rotates pairs (i, i+D/2) (rotate-half,
+    HF layout) or (2i, 2i+1) (interleaved, GGUF layout)."""
+    c = np.cos(ang)[:, None, :]
+    s = np.sin(ang)[:, None, :]
+    if interleaved:
+        x1, x2 = x[..., 0::2], x[..., 1::2]
+        out = np.empty_like(x)
+        out[..., 0::2] = x1 * c - x2 * s
+        out[..., 1::2] = x2 * c + x1 * s
+        return out
+    h = x.shape[-1] // 2
+    x1, x2 = x[..., :h], x[..., h:]
+    return np.concatenate([x1 * c - x2 * s, x2 * c + x1 * s], axis=-1)
+
+
+def silu(x):
+    return x / (1.0 + np.exp(-x))
+
+
+class KVCache:
+    """Per-layer keys/values [KV, S, D] of the tokens seen so far."""
+
+    def __init__(self, n_layers):
+        self.k = [None] * n_layers
+        self.v = [None] * n_layers
+
+    @property
+    def length(self):
+        return 0 if self.k[0] is None else self.k[0].shape[1]
+
+
+def llama_forward(ck: Checkpoint, tokens, dtype=np.float64, permuted_qk=None,
+                  cache: KVCache = None, taps=None):
+    """Logits [T, vocab] for `tokens` (positions continue after `cache`).
+
+    `permuted_qk`: the checkpoint's q/k rows are in llama.cpp's layout (use
+    the interleaved rotation); defaults to the checkpoint's own layout.
+    `taps`: optional dict that receives intermediate activations by name.
+    """
+    c = ck.config
+    tokens = np.asarray(tokens, dtype=np.int64)
+    if tokens.ndim != 1 or tokens.size == 0:
+        raise ValueError("tokens must be a non-empty 1-D sequence")
+    if tokens.min() < 0 or tokens.max() >= c["vocab_size"]:
+        raise ValueError(f"token id out of range 0..{c['vocab_size'] - 1}")
+    if permuted_qk is None:
+        permuted_qk = ck.meta.get("qk_layout") == "gguf"
+    W = lambda n: ck.tensors[n].astype(dtype, copy=False)
+    H, KV, D = c["n_heads"], c["n_kv_heads"], c["head_dim"]
+    G = H // KV
+    eps = c["rms_eps"]
+    T = tokens.size
+    start = cache.length if cache is not None else 0
+    ang = rope_angles(np.arange(start, start + T), D, c["rope_theta"], dtype)
+    x = W("token_embd")[tokens]
+    for i in range(c["n_layers"]):
+        b = f"blk.{i}."
+        h = rms_norm(x, W(b + "attn_norm"), eps)
+        q = (h @ W(b + "attn_q").T).reshape(T, H, D)
+        k = (h @ W(b + "attn_k").T).reshape(T, KV, D)
+        v = (h @ W(b + "attn_v").T).reshape(T, KV, D)
+        q = apply_rope(q, ang, interleaved=permuted_qk)
+        k = apply_rope(k, ang, interleaved=permuted_qk)
+        if permuted_qk:
+            # Bring the rotated vectors back to a common layout is not needed:
+            # q.k is invariant under the same permutation of both.
+            pass
+        k = k.transpose(1, 0, 2)  # [KV, T, D]
+        v = v.transpose(1, 0, 2)
+        if cache is not None:
+            if cache.k[i] is not None:
+                k = np.concatenate([cache.k[i], k], axis=1)
+                v = np.concatenate([cache.v[i], v], axis=1)
+            cache.k[i], cache.v[i] = k, v
+        S = k.shape[1]
+        qh = q.transpose(1, 0, 2).reshape(KV, G, T, D)
+        scores = np.einsum("kgtd,ksd->kgts", qh, k) / math.sqrt(D)
+        # Query t (absolute position start + t) sees keys 0..start + t.
+        mask = np.arange(S)[None, :] > (start + np.arange(T))[:, None]
+        scores = np.where(mask, -np.inf, scores)
+        scores = scores - scores.max(axis=-1, keepdims=True)
+        p = np.exp(scores)
+        p /= p.sum(axis=-1, keepdims=True)
+        o = np.einsum("kgts,ksd->kgtd", p, v).reshape(H, T, D).transpose(1, 0, 2)
+        o = o.reshape(T, H * D)
+        x = x + o @ W(b + "attn_output").T
+        h = rms_norm(x, W(b + "ffn_norm"), eps)
+        m = silu(h @ W(b + "ffn_gate").T) * (h @ W(b + "ffn_up").T)
+        x = x + m @ W(b + "ffn_down").T
+        if taps is not None:
+            taps[f"blk.{i}"] = x
+    x = rms_norm(x, W("output_norm"), eps)
+    out_w = W("token_embd") if c["tied_embeddings"] else W("output")
+    return x @ out_w.T
+
+
+def log_softmax(logits):
+    m = logits.max(axis=-1, keepdims=True)
+    return logits - m - np.log(np.exp(logits - m).sum(axis=-1, keepdims=True))
+
+
+def nll(logits, tokens):
+    """Summed negative log-likelihood of tokens[1:] given logits[:-1]."""
+    lp = log_softmax(np.asarray(logits, dtype=np.float64))
+    return -float(lp[np.arange(len(tokens) - 1), np.asarray(tokens[1:])].sum())
+
+
+def perplexity(forward, token_ids, window, max_windows=None, progress=False):
+    """exp(mean NLL) over non-overlapping windows of `window` tokens.
+
+    `forward(tokens) -> logits [T, vocab]`; every window predicts its tokens
+    1..window-1 from the preceding ones in the window.
+    """
+    ids = np.asarray(token_ids, dtype=np.int64)
+    n = len(ids) // window
+    if max_windows is not None:
+        n = min(n, max_windows)
+    if n == 0:
+        raise ValueError(f"text has {len(ids)} tokens, fewer than one window of {window}")
+    it = range(n)
+    if progress:
+        from tqdm import tqdm
+        it = tqdm(it, desc="perplexity", unit="window")
+    total, count = 0.0, 0
+    for w in it:
+        seq = ids[w * window:(w + 1) * window]
+        total += nll(forward(seq), seq)
+        count += len(seq) - 1
+    return math.exp(total / count), count
+
+
+def greedy_generate(ck: Checkpoint, prompt_ids, n_new, dtype=np.float32, stop=None):
+    """Greedy decoding with a KV cache; returns the new token ids."""
+    cache = KVCache(ck.config["n_layers"])
+    logits = llama_forward(ck, prompt_ids, dtype=dtype, cache=cache)
+    out = []
+    for _ in range(n_new):
+        t = int(np.argmax(logits[-1]))
+        out.append(t)
+        if stop is not None and t in stop:
+            break
+        logits = llama_forward(ck, [t], dtype=dtype, cache=cache)
+    return out
+
+
+# --- BERT -------------------------------------------------------------------
+
+def layer_norm(x, w, b, eps):
+    mu = x.mean(axis=-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * w + b
+
+
+def gelu(x):
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    return 0.5 * x * (1.0 + erf(np.asarray(x, dtype=np.float64) / math.sqrt(2.0))).astype(x.dtype)
+
+
+def bert_forward(ck: Checkpoint, tokens, dtype=np.float64, token_types=None):
+    """Last hidden states [T, hidden] of one unpadded sequence."""
+    c = ck.config
+    tokens = np.asarray(tokens, dtype=np.int64)
+    T = tokens.size
+    if T == 0 or T > c["max_positions"]:
+        raise ValueError(f"sequence length {T} out of range 1..{c['max_positions']}")
+    if tokens.min() < 0 or tokens.max() >= c["vocab_size"]:
+        raise ValueError(f"token id out of range 0..{c['vocab_size'] - 1}")
+    W = lambda n: ck.tensors[n].astype(dtype, copy=False)
+    tt = np.zeros(T, np.int64) if token_types is None else np.asarray(token_types)
+    x = (W("embeddings.word_embeddings")[tokens] + W("embeddings.position_embeddings")[:T]
+         + W("embeddings.token_type_embeddings")[tt])
+    eps = c["ln_eps"]
+    x = layer_norm(x, W("embeddings.LayerNorm.weight"), W("embeddings.LayerNorm.bias"), eps)
+    H, D = c["n_heads"], c["head_dim"]
+
+    def lin(h, n):
+        return h @ W(n + ".weight").T + W(n + ".bias")
+
+    for i in range(c["n_layers"]):
+        b = f"encoder.layer.{i}."
+        q = lin(x, b + "attention.self.query").reshape(T, H, D).transpose(1, 0, 2)
+        k = lin(x, b + "attention.self.key").reshape(T, H, D).transpose(1, 0, 2)
+        v = lin(x, b + "attention.self.value").reshape(T, H, D).transpose(1, 0, 2)
+        s = q @ k.transpose(0, 2, 1) / math.sqrt(D)
+        s = s - s.max(axis=-1, keepdims=True)
+        p = np.exp(s)
+        p /= p.sum(axis=-1, keepdims=True)
+        o = (p @ v).transpose(1, 0, 2).reshape(T, H * D)
+        x = layer_norm(x + lin(o, b + "attention.output.dense"),
+                       W(b + "attention.output.LayerNorm.weight"),
+                       W(b + "attention.output.LayerNorm.bias"), eps)
+        m = gelu(lin(x, b + "intermediate.dense"))
+        x = layer_norm(x + lin(m, b + "output.dense"), W(b + "output.LayerNorm.weight"),
+                       W(b + "output.LayerNorm.bias"), eps)
+    return x
+
+
+def bert_embed(ck: Checkpoint, tokens, dtype=np.float64):
+    """Sentence embedding: mean over tokens, L2-normalized."""
+    h = bert_forward(ck, tokens, dtype=dtype)
+    e = h.mean(axis=0)
+    return e / np.linalg.norm(e)
+
+
+def embed_text(ck: Checkpoint, text, dtype=np.float64):
+    return bert_embed(ck, ck.tokenizer.encode(text).ids, dtype=dtype)

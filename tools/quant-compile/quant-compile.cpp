@@ -1,0 +1,346 @@
+//===- quant-compile.cpp - Compile MLIR into a quant module ---------------===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// quant-compile in.mlir --target host -o out/model writes out/model.so,
+// out/model.h and out/model.qcw (docs/module-format.md): quantize, lower to
+// the LLVM dialect, move large constants to the weights file, add the
+// packed entry points and the module info, then optimize, emit and link.
+// Errors give one diagnostic and a non-zero exit; outputs are written to
+// temporary names and renamed only when everything succeeded.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/InitAll.h"
+#include "qc/Pipelines/Pipelines.h"
+#include "qc/Target/HostModule.h"
+#include "qc/Target/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <unistd.h>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("quant-compile options");
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
+                                      cl::Required, cl::cat(category));
+static cl::opt<std::string>
+    outputPath("o",
+               cl::desc("Output prefix (--emit=module: writes "
+                        "<prefix>.so, .h, .qcw) or file ('-' = stdout)"),
+               cl::value_desc("prefix"), cl::Required, cl::cat(category));
+static cl::opt<std::string> targetName("target",
+                                       cl::desc("host, sm_80 or sm_90"),
+                                       cl::init("host"), cl::cat(category));
+static cl::opt<std::string>
+    policyFile("policy", cl::desc("Per-layer policy file"), cl::cat(category));
+// `--stats FILE` is taken out of argv before cl parsing: LLVM itself owns
+// a `-stats` flag (pass statistics).
+static std::string statsFile;
+static cl::opt<std::string> algorithm("algorithm",
+                                      cl::desc("Weight rounding: rtn or gptq"),
+                                      cl::init("rtn"), cl::cat(category));
+enum class Emit { Mlir, Llvm, Module };
+static cl::opt<Emit> emitKind(
+    "emit", cl::desc("What to write"), cl::init(Emit::Module),
+    cl::values(clEnumValN(Emit::Mlir, "mlir", "lowered LLVM-dialect MLIR"),
+               clEnumValN(Emit::Llvm, "llvm", "optimized LLVM IR"),
+               clEnumValN(Emit::Module, "module", ".so + .h + .qcw")),
+    cl::cat(category));
+static cl::opt<int64_t> weightThreshold(
+    "weight-threshold",
+    cl::desc("Constants of at least this many bytes go to the .qcw file"),
+    cl::init(1024), cl::cat(category));
+static cl::opt<std::string>
+    hostCpu("cpu",
+            cl::desc("Host CPU to compile for: native (default) or an LLVM "
+                     "CPU name, e.g. x86-64-v3 for portable modules"),
+            cl::init("native"), cl::cat(category));
+
+static int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "quant-compile") << message << "\n";
+  return 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Pipelines: the only place quant-compile chooses its passes.
+//===----------------------------------------------------------------------===//
+
+/// Quantization (qc::buildQuantizePipeline). Without the passes in the
+/// tree, quantization options are rejected and the IR is compiled as is.
+static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
+#if QC_HAVE_QUANTIZE_PIPELINE
+  qc::QuantizePipelineOptions options;
+  options.policy = policyFile.getValue();
+  options.stats = statsFile;
+  options.algorithm = algorithm.getValue();
+  options.target = targetName.getValue();
+  qc::buildQuantizePipeline(pm, options);
+  return success();
+#else
+  (void)pm;
+  if (!policyFile.empty() || !statsFile.empty() || algorithm != "rtn") {
+    error = "this build has no quantization passes (--policy, --stats and "
+            "--algorithm are unavailable)";
+    return failure();
+  }
+  return success();
+#endif
+}
+
+/// Lowering to the LLVM dialect (qc::buildHostLoweringPipeline), with
+/// llvm.emit_c_interface on public functions.
+static LogicalResult addHostLoweringPasses(OpPassManager &pm,
+                                           std::string &error) {
+#if QC_HAVE_HOST_PIPELINE
+  qc::buildHostLoweringPipeline(pm, qc::HostLoweringPipelineOptions());
+  return success();
+#else
+  // Upstream lowering of linalg/tensor/arith/math on tensors.
+  const char *pipeline =
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "buffer-deallocation-pipeline,convert-linalg-to-loops,"
+      "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+      "convert-math-to-llvm,finalize-memref-to-llvm,convert-func-to-llvm,"
+      "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
+      "reconcile-unrealized-casts";
+  llvm::raw_string_ostream os(error);
+  return parsePassPipeline(pipeline, pm, os);
+#endif
+}
+
+//===----------------------------------------------------------------------===//
+// Output files
+//===----------------------------------------------------------------------===//
+
+/// Files written under temporary names, renamed together on commit and
+/// removed otherwise.
+class OutputSet {
+public:
+  ~OutputSet() {
+    for (auto &f : files)
+      llvm::sys::fs::remove(f.second);
+  }
+  std::string add(const std::string &final) {
+    std::string temp = final + ".partial-" +
+                       std::to_string(llvm::sys::Process::getProcessId());
+    files.emplace_back(final, temp);
+    return temp;
+  }
+  bool commit(std::string &error) {
+    for (auto &f : files)
+      if (std::error_code ec = llvm::sys::fs::rename(f.second, f.first)) {
+        error = "cannot write '" + f.first + "': " + ec.message();
+        return false;
+      }
+    files.clear();
+    return true;
+  }
+
+private:
+  std::vector<std::pair<std::string, std::string>> files;
+};
+
+static bool writeText(const std::string &path, llvm::StringRef text,
+                      std::string &error) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec) {
+    error = "cannot write '" + path + "': " + ec.message();
+    return false;
+  }
+  os << text;
+  os.close();
+  if (os.has_error()) {
+    error = "cannot write '" + path + "': " + os.error().message();
+    os.clear_error();
+    return false;
+  }
+  return true;
+}
+
+static std::string headerGuard(llvm::StringRef prefix) {
+  std::string guard = "QC_MODULE_";
+  for (char c : llvm::sys::path::filename(prefix))
+    guard += llvm::isAlnum(c) ? llvm::toUpper(c) : '_';
+  return guard + "_H";
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  qc::registerAllPasses();
+  qc::registerQCTargetPasses();
+  std::vector<char *> args;
+  for (int i = 0; i < argc; ++i) {
+    llvm::StringRef arg = argv[i];
+    if (arg == "--stats" || arg == "-stats") {
+      if (i + 1 >= argc)
+        return fail("missing value for --stats");
+      statsFile = argv[++i];
+    } else if (arg.consume_front("--stats=") || arg.consume_front("-stats=")) {
+      statsFile = arg.str();
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      args.size(), args.data(),
+      "quant-compile: MLIR -> quant module\n\n"
+      "  --stats FILE   calibration statistics (docs/formats.md)\n");
+
+  if (targetName == "sm_80" || targetName == "sm_90")
+    return fail("target " + targetName + " is not supported yet");
+  if (targetName != "host")
+    return fail("unknown target '" + targetName +
+                "' (expected host, sm_80 or sm_90)");
+  if (algorithm != "rtn" && algorithm != "gptq")
+    return fail("unknown --algorithm '" + algorithm +
+                "' (expected rtn or gptq)");
+  if (weightThreshold < 1)
+    return fail("--weight-threshold must be at least 1");
+
+  // The output location must exist before any work is done.
+  if (emitKind == Emit::Module || outputPath != "-") {
+    llvm::SmallString<256> dir(outputPath.getValue());
+    llvm::sys::path::remove_filename(dir);
+    if (dir.empty())
+      dir = ".";
+    if (!llvm::sys::fs::is_directory(dir))
+      return fail("output directory '" + dir + "' does not exist");
+    if (llvm::sys::fs::access(dir, llvm::sys::fs::AccessMode::Write))
+      return fail("output directory '" + dir + "' is not writable");
+  }
+
+  DialectRegistry registry;
+  qc::registerAllDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  std::string errorMessage;
+  auto file = openInputFile(inputFile, &errorMessage);
+  if (!file)
+    return fail(errorMessage);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1; // the parser reported the error
+
+  // 1. Quantize (tensor level).
+  PassManager quantizePm(&context);
+  if (failed(addQuantizePasses(quantizePm, errorMessage)))
+    return fail(errorMessage);
+  if (failed(quantizePm.run(*module)))
+    return 1;
+
+  // 2. Record the entry points, then lower to the LLVM dialect and move
+  //    the weights out.
+  std::vector<qc::EntryPoint> entryPoints;
+  if (failed(qc::collectEntryPoints(*module, entryPoints)))
+    return 1;
+  qc::requestCInterfaces(*module);
+  llvm::SmallString<256> baseDir(inputFile.getValue());
+  llvm::sys::path::remove_filename(baseDir);
+  qc::ExternalizeWeightsOptions externalize;
+  externalize.thresholdBytes = weightThreshold;
+  externalize.baseDir = baseDir.empty() ? "." : baseDir.str().str();
+  PassManager lowerPm(&context);
+  // Before lowering: qc.external_weight ops left by quantization become
+  // tagged globals (the lowering drops tags); after: large constants.
+  lowerPm.addPass(qc::createExternalizeWeights(externalize));
+  if (failed(addHostLoweringPasses(lowerPm, errorMessage)))
+    return fail("cannot build the host lowering pipeline: " + errorMessage);
+  lowerPm.addPass(qc::createExternalizeWeights(externalize));
+  if (failed(lowerPm.run(*module)))
+    return 1;
+
+  std::vector<qc::WeightEntry> weights;
+  if (failed(qc::takeWeights(*module, weights)))
+    return 1;
+  qc::HostCodegenOptions codegen;
+  codegen.cpu = hostCpu;
+  std::string info = qc::moduleInfoJson(targetName, qc::resolveHostCpu(hostCpu),
+                                        entryPoints, weights);
+  if (failed(qc::buildModuleInterface(*module, entryPoints, info)))
+    return 1;
+
+  if (emitKind == Emit::Mlir) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module->print(os);
+    if (outputPath == "-") {
+      llvm::outs() << text;
+      return 0;
+    }
+    OutputSet outputs;
+    if (!writeText(outputs.add(outputPath), text, errorMessage) ||
+        !outputs.commit(errorMessage))
+      return fail(errorMessage);
+    return 0;
+  }
+
+  // 3. LLVM IR, optimized for the host.
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext, "qc_module");
+  if (!llvmModule)
+    return fail("cannot translate the lowered module to LLVM IR (is it fully "
+                "in the LLVM dialect?)");
+
+  if (emitKind == Emit::Llvm) {
+    if (!qc::optimizeForHost(*llvmModule, codegen, errorMessage))
+      return fail(errorMessage);
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    llvmModule->print(os, nullptr);
+    if (outputPath == "-") {
+      llvm::outs() << text;
+      return 0;
+    }
+    OutputSet outputs;
+    if (!writeText(outputs.add(outputPath), text, errorMessage) ||
+        !outputs.commit(errorMessage))
+      return fail(errorMessage);
+    return 0;
+  }
+
+  // 4. The module: header, weights, shared object; renamed together.
+  OutputSet outputs;
+  std::string prefix = outputPath;
+  if (!writeText(outputs.add(prefix + ".h"),
+                 qc::generateHeader(headerGuard(prefix), entryPoints, weights),
+                 errorMessage) ||
+      !qc::writeWeightsFile(outputs.add(prefix + ".qcw"), targetName, weights,
+                            errorMessage) ||
+      !qc::emitHostSharedObject(*llvmModule, outputs.add(prefix + ".so"),
+                                codegen, errorMessage) ||
+      !outputs.commit(errorMessage))
+    return fail(errorMessage);
+  return 0;
+}
