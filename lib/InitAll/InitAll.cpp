@@ -54,7 +54,6 @@ void qc::registerAllPasses() {
   mlir::qc::registerQCPasses();
   qc::registerQCPipelines();
   qc::registerQCConversionPasses();
-  qc::registerHostLoweringPipeline();
   mlir::qc::registerQCToNVVMPasses();
   qc::registerQCTargetPasses();
 }

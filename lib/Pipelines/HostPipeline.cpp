@@ -75,16 +75,3 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
 }
-
-void qc::registerHostLoweringPipeline() {
-  // Idempotent: both registerAllPasses and registerQCPipelines may call it.
-  static bool registered = [] {
-    PassPipelineRegistration<HostLoweringPipelineOptions>(
-        "qc-lower-to-host",
-        "Lower qc (and linalg/tensor glue) to the LLVM dialect for the CPU "
-        "host",
-        buildHostLoweringPipeline);
-    return true;
-  }();
-  (void)registered;
-}

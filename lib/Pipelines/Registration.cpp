@@ -15,4 +15,9 @@ void qc::registerQCPipelines() {
       "(stats=) -> quantize-weights (algorithm=) -> pack-weights -> "
       "fuse-dequant -> select-matmul (target=) -> canonicalize, cse",
       buildQuantizePipeline);
+  mlir::PassPipelineRegistration<HostLoweringPipelineOptions>(
+      "qc-lower-to-host",
+      "Lowers quantized qc (and the linalg/tensor/arith/math glue) to the "
+      "LLVM dialect for the CPU host",
+      buildHostLoweringPipeline);
 }

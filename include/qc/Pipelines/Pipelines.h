@@ -73,11 +73,6 @@ void buildHostLoweringPipeline(mlir::OpPassManager &pm,
 /// Registers the named pipelines with the global pass registry.
 void registerQCPipelines();
 
-/// Registers `qc-lower-to-host` alone (called by registerQCPipelines and,
-/// until the pipeline registrations are merged, by registerAllPasses).
-/// Idempotent.
-void registerHostLoweringPipeline();
-
 } // namespace qc
 
 #endif // QC_PIPELINES_PIPELINES_H
