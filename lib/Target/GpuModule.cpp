@@ -24,14 +24,21 @@ static bool hasTool(StringRef toolkit, StringRef tool) {
   return sys::fs::can_execute(path);
 }
 
+/// A toolkit must at least have libdevice (math functions of the kernels).
+static bool hasLibdevice(StringRef toolkit) {
+  SmallString<256> path(toolkit);
+  sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
+  return sys::fs::is_regular_file(path);
+}
+
 std::string qc::findCudaToolkit(StringRef explicitPath) {
   if (!explicitPath.empty())
-    return hasTool(explicitPath, "ptxas") ? explicitPath.str() : "";
+    return hasLibdevice(explicitPath) ? explicitPath.str() : "";
   for (const char *var : {"CUDA_HOME", "CUDA_PATH"})
     if (std::optional<std::string> v = sys::Process::GetEnv(var))
-      if (!v->empty() && hasTool(*v, "ptxas"))
+      if (!v->empty() && hasLibdevice(*v))
         return *v;
-  if (hasTool("/usr/local/cuda", "ptxas"))
+  if (hasLibdevice("/usr/local/cuda"))
     return "/usr/local/cuda";
   return "";
 }

@@ -84,9 +84,10 @@ static cl::opt<std::string>
 
 static cl::opt<std::string>
     cudaPath("cuda-path",
-             cl::desc("CUDA toolkit for --target sm_*: ptxas/fatbinary "
-                      "assemble cubins (default: $CUDA_HOME, $CUDA_PATH, "
-                      "/usr/local/cuda; PTX only when none is found)"),
+             cl::desc("CUDA toolkit for --target sm_*: libdevice (needed), "
+                      "ptxas + fatbinary (cubin + PTX; PTX only without "
+                      "them). Default: $CUDA_HOME, $CUDA_PATH, "
+                      "/usr/local/cuda"),
              cl::init(""), cl::cat(category));
 
 static int fail(const llvm::Twine &message) {
@@ -287,8 +288,14 @@ int main(int argc, char **argv) {
     // GPU modules (docs/gpu-module.md): every constant buffer goes to the
     // .qcw file and device memory, externalized at the memref level.
     std::string toolkit = qc::findCudaToolkit(cudaPath);
-    if (!cudaPath.empty() && toolkit.empty())
-      return fail("--cuda-path '" + cudaPath + "' has no bin/ptxas");
+    if (toolkit.empty())
+      return fail(cudaPath.empty()
+                      ? llvm::Twine("no CUDA toolkit found for --target ") +
+                            targetName +
+                            " (libdevice is needed; set --cuda-path or "
+                            "CUDA_HOME)"
+                      : llvm::Twine("--cuda-path '") + cudaPath +
+                            "' has no nvvm/libdevice/libdevice.10.bc");
     gpuFormat = qc::gpuBinaryFormat(toolkit);
     qc::GpuLoweringPipelineOptions gpuOptions;
     gpuOptions.chip = targetName.getValue();

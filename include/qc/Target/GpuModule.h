@@ -23,9 +23,9 @@ namespace qc {
 /// True for the GPU targets quant-compile accepts (sm_80, sm_90).
 bool isGpuTarget(llvm::StringRef target);
 
-/// The CUDA toolkit used to assemble device code: `explicitPath` if
-/// non-empty, else $CUDA_HOME, $CUDA_PATH, /usr/local/cuda. Returns "" when
-/// none has bin/ptxas.
+/// The CUDA toolkit used for device code: `explicitPath` if non-empty, else
+/// $CUDA_HOME, $CUDA_PATH, /usr/local/cuda. Returns "" when none has
+/// nvvm/libdevice/libdevice.10.bc (the math functions kernels call).
 std::string findCudaToolkit(llvm::StringRef explicitPath);
 
 /// gpu-module-to-binary format for a toolkit: "fatbin" (cubin + PTX) when

@@ -9,6 +9,8 @@
       per M the input DIR/<name>/m<M>/in_0.npy (fresh random numbers).
   compare REF.npy GOT.npy   prints max relative error (max |got-ref| /
       max |ref|) and the count of non-finite values.
+  extract-ptx IN.mlir DIR   writes DIR/<binary>.ptx for every gpu.binary
+      serialized with format=isa.
 
 Schemes: w4g32 (int4, per-group 32, symmetric), w4g32a (asymmetric),
 w8 (int8 per-channel), w8t (int8 per-tensor).
@@ -136,6 +138,43 @@ def compare(args):
     return 0
 
 
+def unescape_mlir(text):
+    """Decodes an MLIR string literal body (\\XX hex escapes, \\\\, \\")."""
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            nxt = text[i + 1]
+            if nxt in "\\\"":
+                out.append(ord(nxt))
+                i += 2
+                continue
+            out.append(int(text[i + 1:i + 3], 16))
+            i += 3
+            continue
+        out.extend(c.encode())
+        i += 1
+    return bytes(out)
+
+
+def extract_ptx(args):
+    """Writes the PTX of every gpu.binary (format=isa) in an MLIR file."""
+    import re
+    text = open(args.mlir).read()
+    pat = re.compile(r'gpu\.binary @(\w+)\s*\[#gpu\.object<.*?assembly = "((?:[^"\\]|\\.)*)"')
+    n = 0
+    for m in pat.finditer(text):
+        with open(os.path.join(args.dir, m.group(1) + ".ptx"), "wb") as f:
+            f.write(unescape_mlir(m.group(2)))
+        print(m.group(1) + ".ptx")
+        n += 1
+    if n == 0:
+        print("no PTX found")
+        return 1
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -153,9 +192,12 @@ def main():
     c = sub.add_parser("compare")
     c.add_argument("ref")
     c.add_argument("got")
+    x = sub.add_parser("extract-ptx")
+    x.add_argument("mlir")
+    x.add_argument("dir")
     args = p.parse_args()
     return {"gen-program": gen_program, "gen-matrix": gen_matrix,
-            "compare": compare}[args.cmd](args) or 0
+            "compare": compare, "extract-ptx": extract_ptx}[args.cmd](args) or 0
 
 
 if __name__ == "__main__":
