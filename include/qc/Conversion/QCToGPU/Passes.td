@@ -31,6 +31,9 @@ def QCLowerGpuLaunches : Pass<"qc-lower-gpu-launches", "mlir::ModuleOp"> {
 
     A GPU-targeted matmul (kernel target not "host") without a kernel
     symbol (a kind with no builder) is an error naming the layer and kind.
+    Public functions with tensors of rank > 2 are refused for now (the
+    later lowering of their views crashes upstream expand-strided-metadata
+    in LLVM 22); the matmul lowering itself handles any rank.
 
     Example:
 
