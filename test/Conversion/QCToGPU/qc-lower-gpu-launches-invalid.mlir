@@ -32,7 +32,8 @@ func.func @mma(%x: tensor<?x48xf32>, %d: tensor<1536xi8>, %s: tensor<32x1xf32>) 
 // -----
 
 // Known gap: entry points with tensors of rank > 2 are refused.
-// expected-error @below {{GPU modules take tensors of rank <= 2 for now (flatten batch x sequence into rows): argument 0 of 'rank3' is tensor<?x?x48xf32>}}
+// expected-error @below {{GPU modules take tensors of rank <= 2 for now (flatten batch x sequence into rows): argument 0 of 'rank3' is 'tensor<?x?x48xf32>'}}
+// expected-error @below {{result 0 of 'rank3' is 'tensor<?x?x48xf32>'}}
 func.func @rank3(%x: tensor<?x?x48xf32>) -> tensor<?x?x48xf32> {
   return %x : tensor<?x?x48xf32>
 }
