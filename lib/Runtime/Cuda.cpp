@@ -106,10 +106,9 @@ std::string errorText(CUresult result) {
 bool check(CUresult result, const char *call, const char *context) {
   if (result == CUDA_SUCCESS)
     return true;
-  recordError(QCRT_ERR_RUNTIME, format("CUDA error %s in %s%s%s",
-                                       errorText(result).c_str(), call,
-                                       context && *context ? ": " : "",
-                                       context ? context : ""));
+  recordError(QCRT_ERR_RUNTIME,
+              format("CUDA error %s in %s%s%s", errorText(result).c_str(), call,
+                     context && *context ? ": " : "", context ? context : ""));
   return false;
 }
 
@@ -130,8 +129,8 @@ void openDriver() {
     return;
   }
 #define QCRT_CU_FN(name, symbol)                                               \
-  driver.name = reinterpret_cast<decltype(driver.name)>(                       \
-      dlsym(driver.library, symbol));                                          \
+  driver.name =                                                                \
+      reinterpret_cast<decltype(driver.name)>(dlsym(driver.library, symbol));  \
   if (!driver.name && driverError.empty())                                     \
     driverError = "the CUDA driver lacks " symbol " (driver too old?)";
 #include "CudaDriverFunctions.def"
@@ -176,10 +175,9 @@ void openContext() {
           CUDA_SUCCESS ||
       (r = driver.cuDeviceGetName(name, sizeof(name) - 1, device)) !=
           CUDA_SUCCESS ||
-      (r = driver.cuDevicePrimaryCtxRetain(&context, device)) !=
-          CUDA_SUCCESS) {
-    contextError = "cannot open CUDA device " + std::to_string(ordinal) +
-                   ": " + errorText(r);
+      (r = driver.cuDevicePrimaryCtxRetain(&context, device)) != CUDA_SUCCESS) {
+    contextError = "cannot open CUDA device " + std::to_string(ordinal) + ": " +
+                   errorText(r);
     return;
   }
   deviceName = name;
@@ -258,21 +256,21 @@ bool qcrt::cudaCopy(void *dst, const void *src, uint64_t bytes, int kind,
   CUstream s = static_cast<CUstream>(stream);
   bool ok;
   if (kind == kCopyHostToDevice)
-    ok = QCRT_CU(cuMemcpyHtoDAsync_v2(reinterpret_cast<CUdeviceptr>(dst), src,
-                                      bytes, s),
-                 what);
+    ok = QCRT_CU(
+        cuMemcpyHtoDAsync_v2(reinterpret_cast<CUdeviceptr>(dst), src, bytes, s),
+        what);
   else if (kind == kCopyDeviceToHost)
-    ok = QCRT_CU(cuMemcpyDtoHAsync_v2(
-                     dst, reinterpret_cast<CUdeviceptr>(src), bytes, s),
-                 what);
+    ok = QCRT_CU(
+        cuMemcpyDtoHAsync_v2(dst, reinterpret_cast<CUdeviceptr>(src), bytes, s),
+        what);
   else
     ok = QCRT_CU(cuMemcpyDtoDAsync_v2(reinterpret_cast<CUdeviceptr>(dst),
-                                      reinterpret_cast<CUdeviceptr>(src),
-                                      bytes, s),
+                                      reinterpret_cast<CUdeviceptr>(src), bytes,
+                                      s),
                  what);
   // Host buffers may be reused right after: wait for the copy.
-  return ok && (kind == kCopyDeviceToDevice ||
-                QCRT_CU(cuStreamSynchronize(s), what));
+  return ok &&
+         (kind == kCopyDeviceToDevice || QCRT_CU(cuStreamSynchronize(s), what));
 }
 
 bool qcrt::cudaSynchronize(void *stream, const char *what) {
@@ -355,10 +353,10 @@ QCRT_API void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
   if (!useContext())
     return;
   if (smem > 48 * 1024 &&
-      !QCRT_CU(cuFuncSetAttribute(
-                   function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                   smem),
-               "raising the dynamic shared memory limit"))
+      !QCRT_CU(
+          cuFuncSetAttribute(
+              function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem),
+          "raising the dynamic shared memory limit"))
     return;
   QCRT_CU(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
                          smem, stream, params, extra),
@@ -504,8 +502,7 @@ void *qcrt::cudaAlloc(uint64_t, const char *) {
   return nullptr;
 }
 void qcrt::cudaFree(void *) {}
-bool qcrt::cudaCopy(void *, const void *, uint64_t, int, void *,
-                    const char *) {
+bool qcrt::cudaCopy(void *, const void *, uint64_t, int, void *, const char *) {
   recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
   return false;
 }

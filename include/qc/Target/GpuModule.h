@@ -35,8 +35,7 @@ std::string gpuBinaryFormat(llvm::StringRef toolkit);
 
 /// Adds the GPU fields to a qc_module_info JSON object: "weight_storage":
 /// "device" and "device_code": format.
-std::string addGpuModuleInfo(llvm::StringRef infoJson,
-                             llvm::StringRef format);
+std::string addGpuModuleInfo(llvm::StringRef infoJson, llvm::StringRef format);
 
 /// The header comment of a GPU module, placed before the generated header.
 std::string gpuHeaderNote(llvm::StringRef target, llvm::StringRef format);

@@ -70,7 +70,8 @@ Value descriptorFromPointer(ImplicitLocOpBuilder &b, Value pointer,
   auto constant = [&](int64_t v) {
     return LLVM::ConstantOp::create(b, i64, b.getI64IntegerAttr(v));
   };
-  desc = LLVM::InsertValueOp::create(b, desc, constant(0), ArrayRef<int64_t>{2});
+  desc =
+      LLVM::InsertValueOp::create(b, desc, constant(0), ArrayRef<int64_t>{2});
   int64_t stride = 1;
   for (int64_t d = rank - 1; d >= 0; --d) {
     desc = LLVM::InsertValueOp::create(b, desc, constant(type.getDimSize(d)),
@@ -113,17 +114,18 @@ struct GpuDeviceMemoryPass
                                                 : op->getOperand(0)))
         continue;
       if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
-        Value start = gpu::WaitOp::create(b, tokenType, ValueRange{}).getAsyncToken();
-        auto dev = gpu::AllocOp::create(b, alloc.getType(), tokenType,
-                                        ValueRange{start},
-                                        alloc.getDynamicSizes(),
-                                        alloc.getSymbolOperands(),
-                                        /*hostShared=*/UnitAttr());
+        Value start =
+            gpu::WaitOp::create(b, tokenType, ValueRange{}).getAsyncToken();
+        auto dev = gpu::AllocOp::create(
+            b, alloc.getType(), tokenType, ValueRange{start},
+            alloc.getDynamicSizes(), alloc.getSymbolOperands(),
+            /*hostShared=*/UnitAttr());
         gpu::WaitOp::create(b, Type(), ValueRange{dev.getAsyncToken()});
         alloc.replaceAllUsesWith(dev.getMemref());
         alloc.erase();
       } else if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
-        Value start = gpu::WaitOp::create(b, tokenType, ValueRange{}).getAsyncToken();
+        Value start =
+            gpu::WaitOp::create(b, tokenType, ValueRange{}).getAsyncToken();
         auto dev = gpu::DeallocOp::create(b, tokenType, ValueRange{start},
                                           dealloc.getMemref());
         gpu::WaitOp::create(b, Type(), ValueRange{dev.getAsyncToken()});

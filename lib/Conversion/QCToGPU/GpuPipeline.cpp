@@ -7,10 +7,10 @@
 // Quantized qc on tensors (matmuls selected for sm_80/sm_90) -> LLVM dialect
 // host code that launches GPU kernels, with the device code serialized:
 //
-//   qc-outline-gpu-kernels      kernel builders -> gpu.module @qc_kernels_<chip>
-//   qc-lower-gpu-launches       qc matmuls -> gpu.launch_func on buffers
-//   convert-qc-to-linalg, qc-host-prepare-functions, fusion (the glue)
-//   one-shot-bufferize, buffer-deallocation-pipeline
+//   qc-outline-gpu-kernels      kernel builders -> gpu.module
+//   @qc_kernels_<chip> qc-lower-gpu-launches       qc matmuls ->
+//   gpu.launch_func on buffers convert-qc-to-linalg, qc-host-prepare-functions,
+//   fusion (the glue) one-shot-bufferize, buffer-deallocation-pipeline
 //   [qc-externalize-weights]    every constant buffer -> the .qcw file
 //   qc-gpu-device-memory        alloc/dealloc/copy/weights on the device
 //   convert-linalg-to-parallel-loops, gpu-map-parallel-loops,
@@ -45,8 +45,8 @@ static void addPipeline(OpPassManager &pm, StringRef text) {
                              text + "': " + error);
 }
 
-void ::qc::buildGpuLoweringPipeline(OpPassManager &pm,
-                                  const ::qc::GpuLoweringPipelineOptions &options,
+void ::qc::buildGpuLoweringPipeline(
+    OpPassManager &pm, const ::qc::GpuLoweringPipelineOptions &options,
     std::unique_ptr<Pass> externalize) {
   std::string chip = options.chip;
   // Same PTX features as qc-outline-gpu-kernels, so both kinds of gpu.module
@@ -79,8 +79,8 @@ void ::qc::buildGpuLoweringPipeline(OpPassManager &pm,
                       "convert-arith-to-llvm,convert-index-to-llvm,"
                       "convert-cf-to-llvm,gpu-to-llvm,"
                       "reconcile-unrealized-casts");
-  std::string binary = "gpu-module-to-binary{format=" +
-                       options.format.getValue() + "";
+  std::string binary =
+      "gpu-module-to-binary{format=" + options.format.getValue() + "";
   if (!options.toolkit.empty())
     binary += " toolkit=" + options.toolkit.getValue();
   addPipeline(pm, binary + "},canonicalize");

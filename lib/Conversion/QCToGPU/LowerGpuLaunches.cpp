@@ -56,8 +56,8 @@ FailureOr<LaunchInfo> readLaunchInfo(Operation *op, std::string &reason) {
   auto rows = launch.getAs<IntegerAttr>("rows_per_block");
   auto tiles = launch.getAs<DenseI64ArrayAttr>("m_tiles");
   if (!block || !rows || !tiles || tiles.empty() || block.getInt() <= 0 ||
-      rows.getInt() <= 0 || llvm::any_of(tiles.asArrayRef(),
-                                         [](int64_t t) { return t <= 0; })) {
+      rows.getInt() <= 0 ||
+      llvm::any_of(tiles.asArrayRef(), [](int64_t t) { return t <= 0; })) {
     reason = "'qc.launch' needs positive integers 'block' and "
              "'rows_per_block' and a non-empty positive 'm_tiles' array";
     return failure();
@@ -90,8 +90,7 @@ Value devicePointer(ImplicitLocOpBuilder &b, Value buffer) {
 
 /// ceil(a / c) for a non-negative index and a positive constant.
 Value ceilDiv(ImplicitLocOpBuilder &b, Value a, int64_t c) {
-  return arith::CeilDivUIOp::create(b, a,
-                                    arith::ConstantIndexOp::create(b, c));
+  return arith::CeilDivUIOp::create(b, a, arith::ConstantIndexOp::create(b, c));
 }
 
 /// Tensor level: the matmul becomes a call of a private stub on its buffers
@@ -116,9 +115,8 @@ LogicalResult lowerWeightOnly(WeightOnlyMatmulOp op, const LaunchInfo &info,
   // x as M x K.
   Value x = op.getInput();
   if (rank == 1) {
-    x = tensor::ExpandShapeOp::create(
-        b, RankedTensorType::get({1, k}, elem), x,
-        ArrayRef<ReassociationIndices>{{0, 1}});
+    x = tensor::ExpandShapeOp::create(b, RankedTensorType::get({1, k}, elem), x,
+                                      ArrayRef<ReassociationIndices>{{0, 1}});
   } else if (rank > 2) {
     ReassociationIndices lead;
     for (int64_t d = 0; d + 1 < rank; ++d)
@@ -139,8 +137,8 @@ LogicalResult lowerWeightOnly(WeightOnlyMatmulOp op, const LaunchInfo &info,
   SmallVector<Value> dynSizes;
   if (y2Type.isDynamicDim(0))
     dynSizes.push_back(tensor::DimOp::create(b, x, 0));
-  Value yBuf = memref::AllocOp::create(b, yBufType, dynSizes,
-                                       b.getI64IntegerAttr(64));
+  Value yBuf =
+      memref::AllocOp::create(b, yBufType, dynSizes, b.getI64IntegerAttr(64));
   operands.push_back(yBuf);
 
   // The stub declaration, next to the enclosing function.
@@ -172,19 +170,17 @@ LogicalResult lowerWeightOnly(WeightOnlyMatmulOp op, const LaunchInfo &info,
     for (int64_t d = 0; d + 1 < rank; ++d) {
       lead.push_back(d);
       if (xType.isDynamicDim(d))
-        shape.push_back(
-            tensor::DimOp::create(b, op.getInput(), d).getResult());
+        shape.push_back(tensor::DimOp::create(b, op.getInput(), d).getResult());
       else
         shape.push_back(b.getIndexAttr(xType.getDimSize(d)));
     }
     shape.push_back(b.getIndexAttr(n));
     if (rank == 1)
-      y = tensor::CollapseShapeOp::create(b, yType, y,
-                                          ArrayRef<ReassociationIndices>{{0, 1}});
+      y = tensor::CollapseShapeOp::create(
+          b, yType, y, ArrayRef<ReassociationIndices>{{0, 1}});
     else
       y = tensor::ExpandShapeOp::create(
-          b, yType, y, ArrayRef<ReassociationIndices>{lead, {rank - 1}},
-          shape);
+          b, yType, y, ArrayRef<ReassociationIndices>{lead, {rank - 1}}, shape);
   }
   op.replaceAllUsesWith(y);
   op.erase();
@@ -207,8 +203,8 @@ LogicalResult mlir::qc::expandGpuLaunchStubs(ModuleOp module) {
     auto tiles = record.getAs<DenseI64ArrayAttr>("m_tiles");
     auto hasZeros = record.getAs<BoolAttr>("has_zeros");
     auto hasBias = record.getAs<BoolAttr>("has_bias");
-    size_t expected = 4 + (hasZeros && hasZeros.getValue()) +
-                      (hasBias && hasBias.getValue());
+    size_t expected =
+        4 + (hasZeros && hasZeros.getValue()) + (hasBias && hasBias.getValue());
     if (!family || !block || !rows || !tiles || tiles.empty() || !hasZeros ||
         !hasBias || call.getNumOperands() != expected ||
         !llvm::all_of(call.getOperandTypes(), [](Type t) {
@@ -218,8 +214,8 @@ LogicalResult mlir::qc::expandGpuLaunchStubs(ModuleOp module) {
       return call.emitError("malformed qc.gpu_launch record");
     ImplicitLocOpBuilder b(call.getLoc(), call);
     ValueRange ops = call.getOperands();
-    Value null = LLVM::ZeroOp::create(
-        b, LLVM::LLVMPointerType::get(b.getContext(), 1));
+    Value null =
+        LLVM::ZeroOp::create(b, LLVM::LLVMPointerType::get(b.getContext(), 1));
     size_t at = 3;
     Value px = devicePointer(b, ops[0]);
     Value pw = devicePointer(b, ops[1]);
@@ -233,8 +229,8 @@ LogicalResult mlir::qc::expandGpuLaunchStubs(ModuleOp module) {
     int64_t n = cast<MemRefType>(yBuf.getType()).getShape()[1];
 
     Value one = arith::ConstantIndexOp::create(b, 1);
-    Value gridX = arith::ConstantIndexOp::create(
-        b, llvm::divideCeil(n, rows.getInt()));
+    Value gridX =
+        arith::ConstantIndexOp::create(b, llvm::divideCeil(n, rows.getInt()));
     Value blockX = arith::ConstantIndexOp::create(b, block.getInt());
     SmallVector<Value> args = {px, pw, ps, pz, pb, py, m32};
     StringAttr kernelModule = family.getRootReference();
@@ -259,9 +255,9 @@ LogicalResult mlir::qc::expandGpuLaunchStubs(ModuleOp module) {
     auto outer = scf::IfOp::create(b, nonEmpty, /*withElseRegion=*/false);
     ImplicitLocOpBuilder ib(call.getLoc(), outer.thenBlock()->getTerminator());
     for (size_t i = 0; i + 1 < sorted.size(); ++i) {
-      Value fits = arith::CmpIOp::create(
-          ib, arith::CmpIPredicate::ule, m,
-          arith::ConstantIndexOp::create(ib, sorted[i]));
+      Value fits =
+          arith::CmpIOp::create(ib, arith::CmpIPredicate::ule, m,
+                                arith::ConstantIndexOp::create(ib, sorted[i]));
       auto branch = scf::IfOp::create(ib, fits, /*withElseRegion=*/true);
       ImplicitLocOpBuilder tb(call.getLoc(),
                               branch.thenBlock()->getTerminator());
@@ -298,16 +294,15 @@ struct LowerGpuLaunchesPass
       if (func.isExternal() || !func.isPublic())
         continue;
       FunctionType type = func.getFunctionType();
-      for (auto [io, types] :
-           {std::make_pair(0, type.getInputs()),
-            std::make_pair(1, type.getResults())})
+      for (auto [io, types] : {std::make_pair(0, type.getInputs()),
+                               std::make_pair(1, type.getResults())})
         for (auto [i, t] : llvm::enumerate(types))
           if (auto ranked = dyn_cast<RankedTensorType>(t);
               ranked && ranked.getRank() > 2) {
             func.emitError() << "GPU modules take tensors of rank <= 2 for "
                                 "now (flatten batch x sequence into rows): "
-                             << (io ? "result " : "argument ") << i
-                             << " of '" << func.getSymName() << "' is " << t;
+                             << (io ? "result " : "argument ") << i << " of '"
+                             << func.getSymName() << "' is " << t;
             unsupported = true;
           }
     }

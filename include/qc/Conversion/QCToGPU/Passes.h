@@ -30,5 +30,4 @@ namespace mlir::qc {
 LogicalResult expandGpuLaunchStubs(ModuleOp module);
 } // namespace mlir::qc
 
-
 #endif // QC_CONVERSION_QCTOGPU_PASSES_H
