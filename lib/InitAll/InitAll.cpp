@@ -7,6 +7,7 @@
 #include "qc/InitAll.h"
 #include "qc/Conversion/Passes.h"
 #include "qc/Conversion/QCToNVVM/Passes.h"
+#include "qc/Conversion/QCToGPU/Pipeline.h"
 #include "qc/Dialect/QC/IR/QC.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Pipelines/Pipelines.h"
@@ -56,4 +57,5 @@ void qc::registerAllPasses() {
   qc::registerQCConversionPasses();
   mlir::qc::registerQCToNVVMPasses();
   qc::registerQCTargetPasses();
+  qc::registerGpuLoweringPipeline();
 }

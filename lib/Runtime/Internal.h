@@ -53,6 +53,35 @@ bool readFile(const std::string &path, std::string &data, std::string &error);
 bool writeFileAtomic(const std::string &path, const void *data, size_t size,
                      std::string &error);
 
+//===----------------------------------------------------------------------===//
+// CUDA backend (Cuda.cpp; stubs reporting "no CUDA" when built without
+// cuda.h). Failures are recorded in a per-thread sticky error (the first
+// one wins, later mgpu* calls of the run become no-ops) until taken.
+//===----------------------------------------------------------------------===//
+
+/// True when this build has the CUDA backend.
+bool cudaAvailable();
+/// Forgets the sticky error of this thread.
+void cudaClearError();
+/// QCRT_OK, or the sticky error (also made the last error) and clears it.
+qcrt_status cudaTakeError();
+/// Opens the device (once per process) and checks that it is `target`
+/// ("sm_90"); `what` prefixes messages. Clears the sticky error.
+qcrt_status cudaPrepareDevice(const std::string &target,
+                              const std::string &what);
+/// Device allocation (nullptr for 0 bytes or on error) and release.
+void *cudaAlloc(uint64_t bytes, const char *what);
+void cudaFree(void *pointer);
+enum { kCopyHostToDevice = 0, kCopyDeviceToHost = 1, kCopyDeviceToDevice = 2 };
+/// Copies on `stream` (a CUstream; host copies are complete on return).
+bool cudaCopy(void *dst, const void *src, uint64_t bytes, int kind,
+              void *stream, const char *what);
+bool cudaSynchronize(void *stream, const char *what);
+/// Brackets a run on this thread: mgpuStreamCreate returns `stream`, and
+/// mgpuMemAlloc'd buffers not yet freed are returned by cudaEndRun.
+void cudaBeginRun(void *stream);
+std::vector<void *> cudaEndRun();
+
 } // namespace qcrt
 
 #endif // QC_LIB_RUNTIME_INTERNAL_H

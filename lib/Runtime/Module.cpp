@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <set>
 #include <sys/stat.h>
 
 using namespace qcrt;
@@ -52,8 +53,16 @@ constexpr uint64_t kWeightsAlignment = 64;
 /// memref.get_global result: never to be freed.
 constexpr uintptr_t kDeadBeef = 0xdeadbeef;
 
-/// Targets this build of the runtime can run.
-bool supportsTarget(const std::string &target) { return target == "host"; }
+/// GPU targets (modules whose code launches CUDA kernels, Cuda.cpp).
+bool isGpuTarget(const std::string &target) {
+  return target == "sm_80" || target == "sm_90";
+}
+
+/// Targets this build of the runtime can run (GPU ones need a device, which
+/// loading checks).
+bool supportsTarget(const std::string &target) {
+  return target == "host" || isGpuTarget(target);
+}
 
 uint64_t readU64(const unsigned char *p) {
   uint64_t v = 0;
@@ -118,6 +127,9 @@ struct qcrt_module {
   std::string target;
   std::vector<Function> functions;
   std::vector<Weight> weights;
+  /// GPU modules: each weight's device copy (the weight global holds it).
+  bool gpu = false;
+  std::vector<void *> deviceWeights;
 
   const Function *find(const char *name) const {
     if (!name)
@@ -163,7 +175,7 @@ static qcrt_status parseModuleInfo(qcrt_module &m, const std::string &soPath) {
   if (!supportsTarget(m.target))
     return fail(QCRT_ERR_TARGET,
                 format("%s: module target '%s' is not supported by this "
-                       "runtime (supported: host)",
+                       "runtime (supported: host, sm_80, sm_90)",
                        soPath.c_str(), m.target.c_str()));
   const Json *functions = info.get("functions");
   const Json *weights = info.get("weights");
@@ -334,6 +346,24 @@ static qcrt_status loadWeights(qcrt_module &m, const std::string &path) {
       return fail(QCRT_ERR_FORMAT, format("module has no global '%s' for its "
                                           "weight",
                                           w.symbol.c_str()));
+    if (m.gpu) {
+      // The global is an 8-byte slot for the weight's device address.
+      std::vector<char> host(w.bytes);
+      if (fseek(f, static_cast<long>(it->second.offset), SEEK_SET) != 0 ||
+          (w.bytes && fread(host.data(), 1, w.bytes, f) != w.bytes))
+        return fail(QCRT_ERR_IO, format("cannot read weight '%s' from '%s'",
+                                        w.symbol.c_str(), path.c_str()));
+      std::string what = "uploading weight '" + w.symbol + "'";
+      void *device = cudaAlloc(w.bytes, what.c_str());
+      if (device)
+        m.deviceWeights.push_back(device);
+      cudaCopy(device, host.data(), w.bytes, kCopyHostToDevice, nullptr,
+               what.c_str());
+      if (qcrt_status s = cudaTakeError())
+        return s;
+      memcpy(global, &device, sizeof(void *));
+      continue;
+    }
     if (fseek(f, static_cast<long>(it->second.offset), SEEK_SET) != 0 ||
         (w.bytes && fread(global, 1, w.bytes, f) != w.bytes))
       return fail(QCRT_ERR_IO, format("cannot read weight '%s' from '%s'",
@@ -357,6 +387,196 @@ static void exportRuntimeSymbols() {
   (void)done;
 }
 
+//===----------------------------------------------------------------------===//
+// GPU modules (docs/gpu-module.md): the entry point takes and returns
+// descriptors of device buffers; weights were uploaded at load time.
+//===----------------------------------------------------------------------===//
+
+/// Copies the `shape`/`strides` view at `base` (device memory) into the
+/// contiguous `dst` (host when `toHost`, else device) through a host
+/// staging copy of the view's span.
+static bool gatherStrided(void *dst, const char *base, const int64_t *shape,
+                          const int64_t *strides, size_t rank, size_t elem,
+                          bool toHost, void *stream) {
+  int64_t numel = 1, span = 1;
+  for (size_t k = 0; k < rank; ++k) {
+    numel *= shape[k];
+    if (shape[k] == 0)
+      return true;
+    span += (shape[k] - 1) * strides[k];
+  }
+  std::vector<char> staged(span * elem), packed(numel * elem);
+  if (!cudaCopy(staged.data(), base, span * elem, kCopyDeviceToHost, stream,
+                "reading a strided result"))
+    return false;
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t n = 0; n < numel; ++n) {
+    int64_t off = 0;
+    for (size_t k = 0; k < rank; ++k)
+      off += idx[k] * strides[k];
+    memcpy(&packed[n * elem], &staged[off * elem], elem);
+    for (size_t k = rank; k-- > 0;) {
+      if (++idx[k] < shape[k])
+        break;
+      idx[k] = 0;
+    }
+  }
+  if (toHost) {
+    memcpy(dst, packed.data(), packed.size());
+    return true;
+  }
+  return cudaCopy(dst, packed.data(), packed.size(), kCopyHostToDevice, stream,
+                  "writing a strided result");
+}
+
+/// Runs a GPU module's function: host inputs are copied to device buffers
+/// (or device inputs used as they are), the entry point runs with the run's
+/// stream, results are copied to host tensors (or handed over as device
+/// tensors). Every CUDA failure is returned; nothing is left allocated then.
+static qcrt_status runGpu(qcrt_module &m, const Function &f,
+                          const qcrt_tensor *inputs, int32_t nInputs,
+                          qcrt_tensor *outputs, int32_t nOutputs,
+                          bool deviceIO, void *stream) {
+  if (qcrt_status s = cudaPrepareDevice(m.target, m.prefix))
+    return s;
+  std::vector<void *> owned; // the runtime's device copies of host inputs
+  std::vector<void *> devInputs(nInputs, nullptr);
+  auto release = [&](const std::vector<void *> &list) {
+    for (void *p : list)
+      cudaFree(p);
+  };
+  for (int32_t i = 0; i < nInputs; ++i) {
+    const qcrt_tensor &t = inputs[i];
+    uint64_t bytes = qcrt_tensor_numel(&t) * qcrt_dtype_size(t.dtype);
+    if (deviceIO) {
+      devInputs[i] = t.data;
+      continue;
+    }
+    std::string what = format("copying input %d of '%s' to the device", i,
+                              f.name.c_str());
+    devInputs[i] = cudaAlloc(bytes, what.c_str());
+    if (devInputs[i])
+      owned.push_back(devInputs[i]);
+    cudaCopy(devInputs[i], t.data, bytes, kCopyHostToDevice, stream,
+             what.c_str());
+  }
+  if (qcrt_status s = cudaTakeError()) {
+    release(owned);
+    cudaClearError();
+    return fail(s, std::string(qcrt_last_error()));
+  }
+
+  std::vector<std::vector<int64_t>> inDescs(nInputs);
+  std::vector<void *> args;
+  for (int32_t i = 0; i < nInputs; ++i) {
+    const qcrt_tensor &t = inputs[i];
+    std::vector<int64_t> &d = inDescs[i];
+    d.assign(3 + 2 * t.rank, 0);
+    memcpy(&d[0], &devInputs[i], sizeof(void *));
+    memcpy(&d[1], &devInputs[i], sizeof(void *));
+    int64_t stride = 1;
+    for (int32_t k = t.rank - 1; k >= 0; --k) {
+      d[3 + k] = t.shape[k];
+      d[3 + t.rank + k] = stride;
+      stride *= t.shape[k];
+    }
+    args.push_back(d.data());
+  }
+  size_t resultWords = 0;
+  for (const TensorSig &sig : f.outputs)
+    resultWords += 3 + 2 * sig.shape.size();
+  std::vector<int64_t> result(resultWords + 1, 0);
+  args.push_back(result.data());
+
+  cudaBeginRun(stream);
+  f.entry(args.data());
+  std::string what = "running '" + f.name + "'";
+  cudaSynchronize(stream, what.c_str());
+  std::vector<void *> live = cudaEndRun(); // buffers the run allocated
+  if (qcrt_status s = cudaTakeError()) {
+    std::string why = qcrt_last_error();
+    release(live);
+    release(owned);
+    cudaClearError();
+    return fail(s, format("%s: %s", what.c_str(), why.c_str()));
+  }
+
+  std::set<void *> available(live.begin(), live.end());
+  int32_t done = 0;
+  size_t at = 0;
+  for (; done < nOutputs; ++done) {
+    const TensorSig &sig = f.outputs[done];
+    size_t rank = sig.shape.size();
+    const int64_t *d = &result[at];
+    at += 3 + 2 * rank;
+    void *allocated, *aligned;
+    memcpy(&allocated, &d[0], sizeof(void *));
+    memcpy(&aligned, &d[1], sizeof(void *));
+    qcrt_tensor &out = outputs[done];
+    memset(&out, 0, sizeof(out));
+    out.dtype = sig.dtype;
+    out.rank = static_cast<int32_t>(rank);
+    out.device = deviceIO ? QCRT_DEVICE_CUDA : QCRT_DEVICE_HOST;
+    bool contiguous = true;
+    int64_t expect = 1;
+    for (size_t k = rank; k-- > 0;) {
+      out.shape[k] = d[3 + k];
+      if (out.shape[k] != 1 && d[3 + rank + k] != expect)
+        contiguous = false;
+      expect *= out.shape[k];
+    }
+    size_t elem = qcrt_dtype_size(sig.dtype);
+    uint64_t bytes = qcrt_tensor_numel(&out) * elem;
+    const char *base = static_cast<const char *>(aligned) + d[2] * elem;
+    // Only a buffer this run allocated (not an input, a weight or a result
+    // handed over already) can become the output itself.
+    bool own = allocated && available.count(allocated);
+    if (deviceIO && own && contiguous) {
+      out.data = const_cast<char *>(base);
+      out.owner = allocated;
+      available.erase(allocated);
+      continue;
+    }
+    std::string copyWhat =
+        format("copying output %d of '%s'", done, f.name.c_str());
+    void *dst = deviceIO ? cudaAlloc(bytes, copyWhat.c_str())
+                         : malloc(bytes ? bytes : 1);
+    if (!dst && (bytes || !deviceIO)) {
+      if (!deviceIO)
+        fail(QCRT_ERR_RUNTIME, "out of memory copying an output");
+      break;
+    }
+    out.data = dst;
+    out.owner = dst;
+    bool ok = contiguous ? cudaCopy(dst, base, bytes,
+                                    deviceIO ? kCopyDeviceToDevice
+                                             : kCopyDeviceToHost,
+                                    stream, copyWhat.c_str())
+                         : gatherStrided(dst, base, out.shape, d + 3 + rank,
+                                         rank, elem, !deviceIO, stream);
+    if (!ok) {
+      ++done; // this output holds a buffer: release it below too
+      break;
+    }
+  }
+  if (deviceIO && done == nOutputs)
+    cudaSynchronize(stream, "copying outputs");
+  qcrt_status status = cudaTakeError();
+  if (status == QCRT_OK && done < nOutputs)
+    status = QCRT_ERR_RUNTIME; // host malloc failure, message set
+  std::string why = qcrt_last_error();
+  if (status != QCRT_OK)
+    for (int32_t k = 0; k < done && k < nOutputs; ++k)
+      qcrt_tensor_free(&outputs[k]);
+  for (void *p : available)
+    cudaFree(p);
+  release(owned);
+  cudaClearError();
+  if (status != QCRT_OK)
+    return fail(status, why);
+  return QCRT_OK;
+}
+
 extern "C" {
 
 qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
@@ -378,13 +598,40 @@ qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
   exportRuntimeSymbols();
   auto m = std::make_unique<qcrt_module>();
   m->prefix = prefix;
+  // A GPU module loads its device code in a constructor run by dlopen: the
+  // device must be open (and be the module's chip) before. The target is
+  // read from the .qcw header; the module info is checked against it below.
+  {
+    char header[32] = {0};
+    FILE *qcw = fopen(qcwPath.c_str(), "rb");
+    size_t got = qcw ? fread(header, 1, sizeof(header), qcw) : 0;
+    if (qcw)
+      fclose(qcw);
+    std::string target(header + 16, got == sizeof(header)
+                                        ? strnlen(header + 16, 16)
+                                        : 0);
+    m->gpu = isGpuTarget(target);
+    if (m->gpu) {
+      if (qcrt_status s = cudaPrepareDevice(target, soPath))
+        return s;
+    }
+  }
+  cudaClearError();
   // RTLD_NOW: an unresolved symbol (e.g. qcrt_observe) fails here, not
   // mid-run. RTLD_LOCAL: modules do not see each other's globals.
   m->handle = dlopen(openPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!m->handle) {
     const char *why = dlerror();
+    cudaClearError();
     return fail(QCRT_ERR_FORMAT, format("cannot load module '%s': %s",
                                         soPath.c_str(), why ? why : "?"));
+  }
+  // Device code loaded by the constructors (GPU modules).
+  if (qcrt_status s = cudaTakeError()) {
+    std::string why = qcrt_last_error();
+    dlclose(m->handle);
+    return fail(s, format("cannot load the device code of '%s': %s",
+                          soPath.c_str(), why.c_str()));
   }
   auto info = reinterpret_cast<const char *(*)(void)>(
       dlsym(m->handle, "qc_module_info"));
@@ -395,11 +642,20 @@ qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
                        soPath.c_str()));
   }
   m->infoJson = info();
+  bool gpuByWeights = m->gpu;
   qcrt_status status = parseModuleInfo(*m, soPath);
+  if (status == QCRT_OK && isGpuTarget(m->target) != gpuByWeights)
+    status = fail(QCRT_ERR_TARGET,
+                  format("weights file '%s' is not for the module's target "
+                         "'%s'",
+                         qcwPath.c_str(), m->target.c_str()));
   if (status == QCRT_OK)
     status = loadWeights(*m, qcwPath);
   if (status != QCRT_OK) {
     dlclose(m->handle);
+    for (void *p : m->deviceWeights)
+      cudaFree(p);
+    cudaClearError();
     return status;
   }
   *module = m.release();
@@ -411,6 +667,9 @@ void qcrt_module_unload(qcrt_module *module) {
     return;
   if (module->handle)
     dlclose(module->handle);
+  for (void *p : module->deviceWeights)
+    cudaFree(p);
+  cudaClearError();
   delete module;
 }
 
@@ -496,9 +755,13 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
   const Function *f;
   if (qcrt_status s = findFunction(module, function, f))
     return s;
-  if (options && options->device != QCRT_DEVICE_HOST)
+  qcrt_device runDevice = options ? options->device : QCRT_DEVICE_HOST;
+  if (runDevice != QCRT_DEVICE_HOST && runDevice != QCRT_DEVICE_CUDA)
+    return fail(QCRT_ERR_INVALID_ARG, "unknown device in qcrt_run_options");
+  if (runDevice == QCRT_DEVICE_CUDA && !module->gpu)
     return fail(QCRT_ERR_UNSUPPORTED,
-                "only host tensors are supported by this runtime");
+                format("module target '%s' runs on host tensors only",
+                       module->target.c_str()));
   if (n_inputs != static_cast<int32_t>(f->inputs.size()))
     return fail(QCRT_ERR_INVALID_ARG,
                 format("function '%s' takes %zu inputs, got %d",
@@ -522,11 +785,13 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
     std::string where =
         format("function '%s' input %d: expected %s, got %s", f->name.c_str(),
                i, sigString(sig).c_str(), got.c_str());
-    if (t.device != QCRT_DEVICE_HOST)
-      return fail(QCRT_ERR_UNSUPPORTED,
-                  format("function '%s' input %d: only host tensors are "
-                         "supported by this runtime",
-                         f->name.c_str(), i));
+    if (t.device != runDevice)
+      return fail(QCRT_ERR_INVALID_ARG,
+                  format("function '%s' input %d: a %s tensor, but the run "
+                         "takes %s tensors",
+                         f->name.c_str(), i,
+                         t.device == QCRT_DEVICE_CUDA ? "CUDA" : "host",
+                         runDevice == QCRT_DEVICE_CUDA ? "CUDA" : "host"));
     if (t.dtype != sig.dtype)
       return fail(QCRT_ERR_INVALID_ARG, where + " (wrong dtype)");
     if (t.rank != static_cast<int32_t>(sig.shape.size()))
@@ -542,6 +807,11 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
     if (!t.data && qcrt_tensor_numel(&t) > 0)
       return fail(QCRT_ERR_INVALID_ARG, where + " (null data)");
   }
+
+  if (module->gpu)
+    return runGpu(*module, *f, inputs, n_inputs, outputs, n_outputs,
+                  runDevice == QCRT_DEVICE_CUDA,
+                  options ? options->stream : nullptr);
 
   // Descriptors: {allocated, aligned, offset, sizes[r], strides[r]}, all
   // 8-byte fields; results are consecutive descriptors in one struct.
@@ -642,5 +912,56 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
     free(p);
   return QCRT_OK;
 }
+
+//===----------------------------------------------------------------------===//
+// Device tensors
+//===----------------------------------------------------------------------===//
+
+qcrt_status qcrt_tensor_to_device(const qcrt_tensor *src, qcrt_tensor *dst) {
+  if (!src || !dst || src->device != QCRT_DEVICE_HOST || src->rank < 0 ||
+      src->rank > QCRT_MAX_RANK)
+    return fail(QCRT_ERR_INVALID_ARG,
+                "qcrt_tensor_to_device: needs a host tensor and a result");
+  qcrt_tensor t = *src;
+  uint64_t bytes = qcrt_tensor_numel(src) * qcrt_dtype_size(src->dtype);
+  cudaClearError();
+  t.device = QCRT_DEVICE_CUDA;
+  t.data = cudaAlloc(bytes, "qcrt_tensor_to_device");
+  t.owner = t.data;
+  cudaCopy(t.data, src->data, bytes, kCopyHostToDevice, nullptr,
+           "qcrt_tensor_to_device");
+  if (qcrt_status s = cudaTakeError()) {
+    cudaFree(t.data);
+    cudaClearError();
+    return s;
+  }
+  *dst = t;
+  return QCRT_OK;
+}
+
+qcrt_status qcrt_tensor_to_host(const qcrt_tensor *src, qcrt_tensor *dst) {
+  if (!src || !dst || src->device != QCRT_DEVICE_CUDA || src->rank < 0 ||
+      src->rank > QCRT_MAX_RANK)
+    return fail(QCRT_ERR_INVALID_ARG,
+                "qcrt_tensor_to_host: needs a CUDA tensor and a result");
+  qcrt_tensor t = *src;
+  uint64_t bytes = qcrt_tensor_numel(src) * qcrt_dtype_size(src->dtype);
+  t.device = QCRT_DEVICE_HOST;
+  t.data = malloc(bytes ? bytes : 1);
+  t.owner = t.data;
+  if (!t.data)
+    return fail(QCRT_ERR_RUNTIME, "qcrt_tensor_to_host: out of memory");
+  cudaClearError();
+  cudaCopy(t.data, src->data, bytes, kCopyDeviceToHost, nullptr,
+           "qcrt_tensor_to_host");
+  if (qcrt_status s = cudaTakeError()) {
+    free(t.data);
+    return s;
+  }
+  *dst = t;
+  return QCRT_OK;
+}
+
+int32_t qcrt_cuda_available(void) { return cudaAvailable() ? 1 : 0; }
 
 } // extern "C"

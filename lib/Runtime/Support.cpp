@@ -402,7 +402,9 @@ int64_t qcrt_tensor_numel(const qcrt_tensor *tensor) {
 void qcrt_tensor_free(qcrt_tensor *tensor) {
   if (!tensor)
     return;
-  if (tensor->owner)
+  if (tensor->owner && tensor->device == QCRT_DEVICE_CUDA)
+    qcrt::cudaFree(tensor->owner); // device buffers (GPU modules)
+  else if (tensor->owner)
     free(tensor->owner);
   memset(tensor, 0, sizeof(*tensor));
 }

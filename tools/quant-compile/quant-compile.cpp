@@ -13,8 +13,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qc/Conversion/QCToGPU/Pipeline.h"
 #include "qc/InitAll.h"
 #include "qc/Pipelines/Pipelines.h"
+#include "qc/Target/GpuModule.h"
 #include "qc/Target/HostModule.h"
 #include "qc/Target/Passes.h"
 
@@ -79,6 +81,14 @@ static cl::opt<std::string>
             cl::desc("Host CPU to compile for: native (default) or an LLVM "
                      "CPU name, e.g. x86-64-v3 for portable modules"),
             cl::init("native"), cl::cat(category));
+
+static cl::opt<std::string>
+    cudaPath("cuda-path",
+             cl::desc("CUDA toolkit for --target sm_*: libdevice (needed), "
+                      "ptxas + fatbinary (cubin + PTX; PTX only without "
+                      "them). Default: $CUDA_HOME, $CUDA_PATH, "
+                      "/usr/local/cuda"),
+             cl::init(""), cl::cat(category));
 
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "quant-compile") << message << "\n";
@@ -213,9 +223,8 @@ int main(int argc, char **argv) {
       "quant-compile: MLIR -> quant module\n\n"
       "  --stats FILE   calibration statistics (docs/formats.md)\n");
 
-  if (targetName == "sm_80" || targetName == "sm_90")
-    return fail("target " + targetName + " is not supported yet");
-  if (targetName != "host")
+  const bool gpu = qc::isGpuTarget(targetName);
+  if (targetName != "host" && !gpu)
     return fail("unknown target '" + targetName +
                 "' (expected host, sm_80 or sm_90)");
   if (algorithm != "rtn" && algorithm != "gptq")
@@ -275,9 +284,33 @@ int main(int argc, char **argv) {
   // Before lowering: qc.external_weight ops left by quantization become
   // tagged globals (the lowering drops tags); after: large constants.
   lowerPm.addPass(qc::createExternalizeWeights(externalize));
-  if (failed(addHostLoweringPasses(lowerPm, errorMessage)))
-    return fail("cannot build the host lowering pipeline: " + errorMessage);
-  lowerPm.addPass(qc::createExternalizeWeights(externalize));
+  std::string gpuFormat;
+  if (gpu) {
+    // GPU modules (docs/gpu-module.md): every constant buffer goes to the
+    // .qcw file and device memory, externalized at the memref level.
+    std::string toolkit = qc::findCudaToolkit(cudaPath);
+    if (toolkit.empty())
+      return fail(cudaPath.empty()
+                      ? llvm::Twine("no CUDA toolkit found for --target ") +
+                            targetName +
+                            " (libdevice is needed; set --cuda-path or "
+                            "CUDA_HOME)"
+                      : llvm::Twine("--cuda-path '") + cudaPath +
+                            "' has no nvvm/libdevice/libdevice.10.bc");
+    gpuFormat = qc::gpuBinaryFormat(toolkit);
+    qc::GpuLoweringPipelineOptions gpuOptions;
+    gpuOptions.chip = targetName.getValue();
+    gpuOptions.format = gpuFormat;
+    gpuOptions.toolkit = toolkit;
+    qc::ExternalizeWeightsOptions all = externalize;
+    all.thresholdBytes = 1;
+    qc::buildGpuLoweringPipeline(lowerPm, gpuOptions,
+                                 qc::createExternalizeWeights(all));
+  } else {
+    if (failed(addHostLoweringPasses(lowerPm, errorMessage)))
+      return fail("cannot build the host lowering pipeline: " + errorMessage);
+    lowerPm.addPass(qc::createExternalizeWeights(externalize));
+  }
   if (failed(lowerPm.run(*module)))
     return 1;
 
@@ -288,6 +321,8 @@ int main(int argc, char **argv) {
   codegen.cpu = hostCpu;
   std::string info = qc::moduleInfoJson(targetName, qc::resolveHostCpu(hostCpu),
                                         entryPoints, weights);
+  if (gpu)
+    info = qc::addGpuModuleInfo(info, gpuFormat);
   if (failed(qc::buildModuleInterface(*module, entryPoints, info)))
     return 1;
   codegen.exportedSymbols = qc::exportedSymbols(entryPoints, weights);
@@ -335,7 +370,9 @@ int main(int argc, char **argv) {
   OutputSet outputs;
   std::string prefix = outputPath;
   if (!writeText(outputs.add(prefix + ".h"),
-                 qc::generateHeader(headerGuard(prefix), entryPoints, weights),
+                 (gpu ? qc::gpuHeaderNote(targetName, gpuFormat) : "") +
+                     qc::generateHeader(headerGuard(prefix), entryPoints,
+                                        weights),
                  errorMessage) ||
       !qc::writeWeightsFile(outputs.add(prefix + ".qcw"), targetName, weights,
                             errorMessage) ||

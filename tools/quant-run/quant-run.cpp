@@ -38,7 +38,9 @@ const char *kUsage =
     "  --repeat R             time R runs, print median/min (ms)\n"
     "  --warmup W             untimed runs before timing (default 1)\n"
     "  --calibrate STATS      run every input set, write calibration stats\n"
-    "  --list                 print the module's functions and signatures\n";
+    "  --list                 print the module's functions and signatures\n"
+    "  --device-buffers       GPU modules: pass device tensors (inputs copied\n"
+    "                         to the GPU first, outputs back after the run)\n";
 
 [[noreturn]] void die(const std::string &message) {
   fprintf(stderr, "quant-run: error: %s\n", message.c_str());
@@ -165,7 +167,7 @@ int64_t parseInt(const char *flag, const char *text) {
 int main(int argc, char **argv) {
   std::string prefix, function, outputDir, calibrate;
   std::vector<std::string> inputs, inputSets;
-  bool random = false, list = false;
+  bool random = false, list = false, deviceBuffers = false;
   int64_t seed = 0, dim = 4, repeat = 0, warmup = 1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -203,6 +205,8 @@ int main(int argc, char **argv) {
         die("--warmup must be >= 0");
     } else if (a == "--calibrate") {
       calibrate = value();
+    } else if (a == "--device-buffers") {
+      deviceBuffers = true;
     } else if (a == "--list") {
       list = true;
     } else if (!a.empty() && a[0] == '-') {
@@ -307,8 +311,27 @@ int main(int argc, char **argv) {
     }
     for (qcrt_tensor &t : outputs.list)
       qcrt_tensor_free(&t);
-    if (qcrt_module_run(module, function.c_str(), in.list.data(), nIn,
-                        outputs.list.data(), nOut) != QCRT_OK)
+    if (deviceBuffers) {
+      // The device-tensor path of qcrt_module_run_ex (GPU modules).
+      Tensors devIn, devOut;
+      for (qcrt_tensor &t : in.list) {
+        qcrt_tensor d;
+        if (qcrt_tensor_to_device(&t, &d) != QCRT_OK)
+          die(qcrt_last_error());
+        devIn.list.push_back(d);
+      }
+      devOut.list.assign(nOut, qcrt_tensor{});
+      qcrt_run_options options = {};
+      options.struct_size = sizeof(options);
+      options.device = QCRT_DEVICE_CUDA;
+      if (qcrt_module_run_ex(module, function.c_str(), devIn.list.data(), nIn,
+                             devOut.list.data(), nOut, &options) != QCRT_OK)
+        die(qcrt_last_error());
+      for (int32_t o = 0; o < nOut; ++o)
+        if (qcrt_tensor_to_host(&devOut.list[o], &outputs.list[o]) != QCRT_OK)
+          die(qcrt_last_error());
+    } else if (qcrt_module_run(module, function.c_str(), in.list.data(), nIn,
+                               outputs.list.data(), nOut) != QCRT_OK)
       die(qcrt_last_error());
 
     if (repeat > 0) {

@@ -181,6 +181,31 @@ QCRT_API qcrt_status qcrt_npy_read(const char *path, qcrt_tensor *tensor);
 QCRT_API qcrt_status qcrt_npy_write(const char *path,
                                     const qcrt_tensor *tensor);
 
+/* ---- GPU modules (docs/gpu-module.md) -------------------------------- */
+/*
+ * Modules compiled with --target sm_80/sm_90 run through the same calls:
+ * qcrt_module_load opens the CUDA device ($QCRT_CUDA_DEVICE, default 0),
+ * refuses a device of another compute capability, loads the device code
+ * and uploads the weights once. qcrt_module_run copies host inputs to the
+ * device and the outputs back. qcrt_module_run_ex with
+ * options.device = QCRT_DEVICE_CUDA takes device tensors (data = a CUdeviceptr)
+ * and returns device tensors (release with qcrt_tensor_free); options.stream
+ * (a CUstream, NULL = the default stream) carries all of the run's work, and
+ * the call returns when it is done. Every CUDA error is returned as a status
+ * with its message.
+ */
+
+/** Copies a host tensor into a new device tensor (device = CUDA, owner set:
+ *  release with qcrt_tensor_free). */
+QCRT_API qcrt_status qcrt_tensor_to_device(const qcrt_tensor *src,
+                                           qcrt_tensor *dst);
+/** Copies a device tensor into a new host tensor. */
+QCRT_API qcrt_status qcrt_tensor_to_host(const qcrt_tensor *src,
+                                         qcrt_tensor *dst);
+/** 1 when this runtime was built with the CUDA backend, else 0 (whether a
+ *  device is present is only known when a GPU module loads). */
+QCRT_API int32_t qcrt_cuda_available(void);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -1,0 +1,116 @@
+//===- Passes.td - Whole-program GPU lowering passes -------*- tablegen -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_CONVERSION_QCTOGPU_PASSES_TD
+#define QC_CONVERSION_QCTOGPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def QCLowerGpuLaunches : Pass<"qc-lower-gpu-launches", "mlir::ModuleOp"> {
+  let summary = "Replaces GPU-targeted qc matmuls by launches of their kernels";
+  let description = [{
+    Runs on tensors, after `qc-outline-gpu-kernels`. Every `qc.wo_matmul`
+    carrying `qc.kernel_symbol = @qc_kernels_<chip>::@<family>` and
+    `qc.launch = {block, rows_per_block, m_tiles}` becomes:
+
+    * the input collapsed to M x K (M = product of the leading dimensions,
+      dynamic), and the packed data, scales, zeros and bias as read-only
+      identity-layout buffers (`bufferization.to_buffer`);
+    * a fresh M x N result buffer (`memref.alloc`, returned through
+      `bufferization.to_tensor restrict writable`, expanded back to the
+      input's leading shape);
+    * a chain of `scf.if` choosing the variant `@<family>_mt<T>` with the
+      smallest tile T >= M (else the largest), each branch a
+      `gpu.launch_func` with grid (ceil(N / rows_per_block), ceil(M / T)),
+      `block` threads and the arguments (x, w, scales, zeros, bias, y:
+      `!llvm.ptr<1>`, M: i32); an absent zeros/bias is a null pointer.
+      Nothing is launched when M = 0.
+
+    A GPU-targeted matmul (kernel target not "host") without a kernel
+    symbol (a kind with no builder) is an error naming the layer and kind.
+    Public functions with tensors of rank > 2 are refused for now (the
+    later lowering of their views crashes upstream expand-strided-metadata
+    in LLVM 22); the matmul lowering itself handles any rank.
+
+    Example:
+
+    ```mlir
+    %y = qc.wo_matmul %x, %pw {layer = "up", kernel = #qc.kernel<gemv, target = "sm_90">,
+           qc.kernel_symbol = @qc_kernels_sm_90::@up_gemv,
+           qc.launch = {block = 128, rows_per_block = 8, m_tiles = array<i64: 1, 4>}}
+        : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+    // becomes (sketch)
+    %buf = memref.alloc(%m) : memref<?x32xf16>
+    scf.if %m_le_1 {
+      gpu.launch_func @qc_kernels_sm_90::@up_gemv_mt1 blocks in (%c4, %m, %c1)
+          threads in (%c128, %c1, %c1) args(%px : !llvm.ptr<1>, ..., %m32 : i32)
+    } else { ... @up_gemv_mt4 ... }
+    %y = bufferization.to_tensor %buf restrict writable : memref<?x32xf16> to tensor<?x32xf16>
+    ```
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::LLVM::LLVMDialect",
+                           "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect", "mlir::tensor::TensorDialect",
+                           "mlir::bufferization::BufferizationDialect"];
+}
+
+def QCGpuDeviceMemory : Pass<"qc-gpu-device-memory", "mlir::ModuleOp"> {
+  let summary = "Places every buffer of the host functions in device memory";
+  let description = [{
+    Runs on bufferized IR (after `qc-externalize-weights`), before the
+    linalg -> GPU mapping, on functions outside `gpu.module`s:
+
+    * `memref.alloc` / `memref.dealloc` become `gpu.alloc` / `gpu.dealloc`
+      (async on a fresh token, then waited: the runtime serializes them on
+      the run's stream);
+    * `memref.copy` becomes `linalg.copy`, which is then mapped to a GPU
+      kernel like any other linalg op;
+    * `memref.get_global` of an externalized weight (a global recorded in the
+      `qc.weights` module attribute) reads the device pointer from an 8-byte
+      slot of the same name (`llvm.mlir.global external @w : !llvm.ptr`),
+      which the runtime fills at load time with the weight's device copy;
+      the memref.global is erased.
+
+    Buffers of `index` elements (shape operands of `memref.reshape`, written
+    and read by the host) stay in host memory. Any other `memref.get_global`
+    or a `memref.alloca` in host code is an error: the device could not read
+    it.
+
+    Example:
+
+    ```mlir
+    %w = memref.get_global @__constant_64xf32 : memref<64xf32>
+    %a = memref.alloc(%m) : memref<?x64xf32>
+    // becomes
+    %s = llvm.mlir.addressof @__constant_64xf32 : !llvm.ptr
+    %p = llvm.load %s : !llvm.ptr -> !llvm.ptr
+    %w = builtin.unrealized_conversion_cast %desc : !llvm.struct<...> to memref<64xf32>
+    %t = gpu.wait async
+    %a, %t1 = gpu.alloc async [%t] (%m) : memref<?x64xf32>
+    gpu.wait [%t1]
+    ```
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::LLVM::LLVMDialect",
+                           "mlir::linalg::LinalgDialect"];
+}
+
+def QCGpuCheckHostCode : Pass<"qc-gpu-check-host-code", "mlir::ModuleOp"> {
+  let summary = "Rejects host code that would touch device memory";
+  let description = [{
+    Runs after `convert-parallel-loops-to-gpu`. In a GPU module every buffer
+    is device memory, so a function outside `gpu.module`s must not load,
+    store, copy or compute on buffer contents (memref.load/store,
+    vector transfers, linalg ops, memref.copy; host shape buffers of `index`
+    elements excepted): such an op (a loop nest the
+    GPU mapping could not take, e.g. a full reduction to a scalar) is an
+    error naming it.
+
+    Example: a `memref.load %buf[%i]` left in `@main` after the mapping
+    gives "host code would read or write device memory: memref.load".
+  }];
+}
+
+#endif // QC_CONVERSION_QCTOGPU_PASSES_TD

@@ -1,0 +1,61 @@
+//===- Pipeline.h - The qc-lower-to-gpu pipeline ----------------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Quantized qc (matmuls selected for sm_80/sm_90) -> LLVM dialect host code
+// launching serialized GPU kernels (docs/gpu-module.md). Kept apart from
+// Passes.h so that files with `using namespace mlir` can include it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_CONVERSION_QCTOGPU_PIPELINE_H
+#define QC_CONVERSION_QCTOGPU_PIPELINE_H
+
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassOptions.h"
+
+#include <memory>
+
+namespace qc {
+
+/// Options of `qc-lower-to-gpu`.
+struct GpuLoweringPipelineOptions
+    : public mlir::PassPipelineOptions<GpuLoweringPipelineOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("GPU architecture: sm_80 or sm_90"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Device code format for gpu-module-to-binary: isa "
+                     "(PTX), bin (cubin) or fatbin (cubin + PTX)"),
+      llvm::cl::init("isa")};
+  Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit path (ptxas, fatbinary, libdevice)"),
+      llvm::cl::init("")};
+  Option<int64_t> weightThreshold{
+      *this, "weight-threshold",
+      llvm::cl::desc("Unused by the GPU path (every constant buffer goes to "
+                     "device memory); kept for symmetry"),
+      llvm::cl::init(1)};
+};
+
+/// Appends the passes lowering a quantized module (after
+/// qc-outline-gpu-kernels) to the LLVM dialect with GPU kernels serialized
+/// into gpu.binary ops: GPU launches for the qc matmuls, bufferization,
+/// device memory, linalg glue through the upstream parallel-loops-to-GPU
+/// path, NVVM lowering, serialization, gpu-to-llvm. `externalize` adds the
+/// weight externalization at the memref level (quant-compile passes a
+/// configured qc-externalize-weights here).
+void buildGpuLoweringPipeline(mlir::OpPassManager &pm,
+                              const GpuLoweringPipelineOptions &options,
+                              std::unique_ptr<mlir::Pass> externalize = {});
+
+/// Registers the QCToGPU passes and the `qc-lower-to-gpu` pipeline.
+void registerGpuLoweringPipeline();
+
+} // namespace qc
+
+#endif // QC_CONVERSION_QCTOGPU_PIPELINE_H

@@ -1,0 +1,103 @@
+//===- GpuPipeline.cpp - The qc-lower-to-gpu pipeline ---------------------===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Quantized qc on tensors (matmuls selected for sm_80/sm_90) -> LLVM dialect
+// host code that launches GPU kernels, with the device code serialized:
+//
+//   qc-outline-gpu-kernels      kernel builders -> gpu.module
+//   @qc_kernels_<chip> qc-lower-gpu-launches       qc matmuls ->
+//   gpu.launch_func on buffers convert-qc-to-linalg, qc-host-prepare-functions,
+//   fusion (the glue) one-shot-bufferize, buffer-deallocation-pipeline
+//   [qc-externalize-weights]    every constant buffer -> the .qcw file
+//   qc-gpu-device-memory        alloc/dealloc/copy/weights on the device
+//   convert-linalg-to-parallel-loops, gpu-map-parallel-loops,
+//   convert-parallel-loops-to-gpu, gpu-kernel-outlining
+//   qc-gpu-check-host-code      no host access to device buffers left
+//   nvvm-attach-target, scf/affine lowering, convert-gpu-to-nvvm
+//   host -> LLVM (memref, func, arith, cf, math, gpu-to-llvm)
+//   gpu-module-to-binary        PTX / cubin / fatbin in gpu.binary ops
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Conversion/Passes.h"
+#include "qc/Conversion/QCToGPU/Passes.h"
+#include "qc/Conversion/QCToGPU/Pipeline.h"
+#include "qc/Conversion/QCToNVVM/Passes.h"
+#include "qc/Target/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+/// Adds a textual upstream pipeline; the names are fixed, so a parse failure
+/// is a bug in this file.
+static void addPipeline(OpPassManager &pm, StringRef text) {
+  std::string error;
+  llvm::raw_string_ostream os(error);
+  if (failed(parsePassPipeline(text, pm, os)))
+    llvm::report_fatal_error(llvm::Twine("qc-lower-to-gpu: bad pipeline '") +
+                             text + "': " + error);
+}
+
+void ::qc::buildGpuLoweringPipeline(
+    OpPassManager &pm, const ::qc::GpuLoweringPipelineOptions &options,
+    std::unique_ptr<Pass> externalize) {
+  std::string chip = options.chip;
+  // Same PTX features as qc-outline-gpu-kernels, so both kinds of gpu.module
+  // carry one identical target.
+  std::string features = chip == "sm_90" ? "+ptx80" : "+ptx70";
+
+  pm.addPass(mlir::qc::createQCOutlineGpuKernels());
+  pm.addPass(mlir::qc::createQCLowerGpuLaunches());
+  pm.addPass(::qc::createConvertQCToLinalg());
+  pm.addPass(::qc::createQCHostPrepareFunctions());
+  pm.addPass(createCanonicalizerPass());
+  addPipeline(pm, "func.func(linalg-fuse-elementwise-ops),cse");
+  addPipeline(pm, "one-shot-bufferize{bufferize-function-boundaries "
+                  "function-boundary-type-conversion=identity-layout-map "
+                  "unknown-type-conversion=identity-layout-map},"
+                  "buffer-deallocation-pipeline,canonicalize");
+  if (externalize)
+    pm.addPass(std::move(externalize));
+  pm.addPass(mlir::qc::createQCGpuDeviceMemory());
+  addPipeline(pm, "func.func(convert-linalg-to-parallel-loops,"
+                  "gpu-map-parallel-loops),convert-parallel-loops-to-gpu,"
+                  "gpu-kernel-outlining");
+  pm.addPass(mlir::qc::createQCGpuCheckHostCode());
+  addPipeline(pm, "nvvm-attach-target{chip=" + chip + " features=" + features +
+                      " O=3},lower-affine,convert-scf-to-cf,"
+                      "gpu.module(convert-gpu-to-nvvm),"
+                      "expand-strided-metadata,lower-affine,"
+                      "convert-math-to-llvm,convert-math-to-libm,"
+                      "finalize-memref-to-llvm,convert-func-to-llvm,"
+                      "convert-arith-to-llvm,convert-index-to-llvm,"
+                      "convert-cf-to-llvm,gpu-to-llvm,"
+                      "reconcile-unrealized-casts");
+  std::string binary =
+      "gpu-module-to-binary{format=" + options.format.getValue() + "";
+  if (!options.toolkit.empty())
+    binary += " toolkit=" + options.toolkit.getValue();
+  addPipeline(pm, binary + "},canonicalize");
+}
+
+void ::qc::registerGpuLoweringPipeline() {
+  mlir::qc::registerQCToGPUPasses();
+  PassPipelineRegistration<::qc::GpuLoweringPipelineOptions>(
+      "qc-lower-to-gpu",
+      "Lower a quantized module whose matmuls target sm_80/sm_90 to host "
+      "code launching serialized GPU kernels",
+      [](OpPassManager &pm, const ::qc::GpuLoweringPipelineOptions &options) {
+        // Every constant buffer becomes a device weight (as quant-compile
+        // does, without a base directory for external weight files).
+        ::qc::ExternalizeWeightsOptions all;
+        all.thresholdBytes = 1;
+        ::qc::buildGpuLoweringPipeline(pm, options,
+                                       ::qc::createExternalizeWeights(all));
+      });
+}

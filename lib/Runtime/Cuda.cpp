@@ -1,0 +1,561 @@
+//===- Cuda.cpp - qcrt's CUDA driver backend and the mgpu* ABI ------------===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// GPU modules (docs/gpu-module.md) are host code that calls the `mgpu*`
+// functions MLIR's gpu-to-llvm lowering emits (module load in a constructor
+// of the .so, kernel launches, device allocations, copies). qcrt implements
+// them here on the CUDA driver API, which it opens at run time
+// (libcuda.so.1): the runtime builds and loads on machines without a GPU or
+// driver, and a GPU module then fails to load with a message.
+//
+// Errors: every driver call goes through QCRT_CU, which records the first
+// failure of the current thread (the "sticky" error: call, CUDA error name
+// and description, context) and makes later mgpu* calls of the run no-ops.
+// qcrt_module_load / qcrt_module_run take the sticky error and return it;
+// nothing aborts.
+//
+// Built without cuda.h (QCRT_HAVE_CUDA undefined), the same entry points
+// exist and report that this runtime has no CUDA support.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Internal.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <mutex>
+#include <set>
+
+#if QCRT_HAVE_CUDA
+#include <cuda.h>
+#else
+// Opaque stand-ins so the mgpu* signatures below read the same.
+typedef struct CUstream_st *CUstream;
+typedef struct CUmod_st *CUmodule;
+typedef struct CUfunc_st *CUfunction;
+typedef struct CUevent_st *CUevent;
+#endif
+
+using namespace qcrt;
+
+namespace {
+
+/// The first CUDA failure on this thread since the last take.
+struct StickyError {
+  qcrt_status status = QCRT_OK;
+  std::string message;
+};
+thread_local StickyError sticky;
+
+/// The stream and the allocations of the qcrt_module_run in progress on
+/// this thread (mgpuStreamCreate hands out the run's stream).
+struct RunState {
+  bool active = false;
+  CUstream stream = nullptr;
+  std::set<void *> allocations;
+};
+thread_local RunState run;
+
+void recordError(qcrt_status status, const std::string &message) {
+  if (sticky.status != QCRT_OK)
+    return; // keep the first, later ones are consequences
+  sticky.status = status;
+  sticky.message = message;
+}
+
+} // namespace
+
+#if QCRT_HAVE_CUDA
+
+namespace {
+
+/// The driver entry points qcrt uses, resolved from libcuda.so.1.
+struct Driver {
+#define QCRT_CU_FN(name, symbol) decltype(&::name) name = nullptr;
+#include "CudaDriverFunctions.def"
+#undef QCRT_CU_FN
+  void *library = nullptr;
+};
+
+Driver driver;
+std::once_flag driverOnce;
+std::string driverError; // why libcuda could not be used ("" if it can)
+CUdevice device = 0;
+CUcontext context = nullptr;
+int ccMajor = 0, ccMinor = 0;
+std::string deviceName;
+std::once_flag contextOnce;
+std::string contextError;
+
+std::string errorText(CUresult result) {
+  const char *name = nullptr, *text = nullptr;
+  if (driver.cuGetErrorName)
+    driver.cuGetErrorName(result, &name);
+  if (driver.cuGetErrorString)
+    driver.cuGetErrorString(result, &text);
+  return format("%s (%s)", name ? name : "CUDA_ERROR_?",
+                text ? text : "no description");
+}
+
+/// QCRT_CU's worker: records a failed driver call; true on success.
+bool check(CUresult result, const char *call, const char *context) {
+  if (result == CUDA_SUCCESS)
+    return true;
+  recordError(QCRT_ERR_RUNTIME,
+              format("CUDA error %s in %s%s%s", errorText(result).c_str(), call,
+                     context && *context ? ": " : "", context ? context : ""));
+  return false;
+}
+
+} // namespace
+
+/// Every driver call of the runtime: records a failure (with the call's
+/// text and `what`) in the thread's sticky error and yields false.
+#define QCRT_CU(call, what) check(driver.call, #call, what)
+
+namespace {
+
+void openDriver() {
+  driver.library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!driver.library) {
+    const char *why = dlerror();
+    driverError = format("cannot load the CUDA driver (libcuda.so.1): %s",
+                         why ? why : "?");
+    return;
+  }
+#define QCRT_CU_FN(name, symbol)                                               \
+  driver.name =                                                                \
+      reinterpret_cast<decltype(driver.name)>(dlsym(driver.library, symbol));  \
+  if (!driver.name && driverError.empty())                                     \
+    driverError = "the CUDA driver lacks " symbol " (driver too old?)";
+#include "CudaDriverFunctions.def"
+#undef QCRT_CU_FN
+}
+
+/// Initializes the driver and retains the primary context of the device
+/// $QCRT_CUDA_DEVICE (default 0), once per process.
+void openContext() {
+  std::call_once(driverOnce, openDriver);
+  if (!driverError.empty()) {
+    contextError = driverError;
+    return;
+  }
+  CUresult r = driver.cuInit(0);
+  if (r != CUDA_SUCCESS) {
+    contextError = "no usable CUDA device: cuInit failed with " + errorText(r);
+    return;
+  }
+  int count = 0;
+  r = driver.cuDeviceGetCount(&count);
+  if (r != CUDA_SUCCESS || count == 0) {
+    contextError = "no CUDA device found";
+    return;
+  }
+  int ordinal = 0;
+  if (const char *env = getenv("QCRT_CUDA_DEVICE"))
+    ordinal = atoi(env);
+  if (ordinal < 0 || ordinal >= count) {
+    contextError = format("QCRT_CUDA_DEVICE=%d is not a device (%d CUDA "
+                          "device(s) found)",
+                          ordinal, count);
+    return;
+  }
+  char name[256] = {0};
+  if ((r = driver.cuDeviceGet(&device, ordinal)) != CUDA_SUCCESS ||
+      (r = driver.cuDeviceGetAttribute(
+           &ccMajor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device)) !=
+          CUDA_SUCCESS ||
+      (r = driver.cuDeviceGetAttribute(
+           &ccMinor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device)) !=
+          CUDA_SUCCESS ||
+      (r = driver.cuDeviceGetName(name, sizeof(name) - 1, device)) !=
+          CUDA_SUCCESS ||
+      (r = driver.cuDevicePrimaryCtxRetain(&context, device)) != CUDA_SUCCESS) {
+    contextError = "cannot open CUDA device " + std::to_string(ordinal) + ": " +
+                   errorText(r);
+    return;
+  }
+  deviceName = name;
+}
+
+/// Makes the primary context current on this thread; records an error and
+/// returns false when there is none.
+bool useContext() {
+  std::call_once(contextOnce, openContext);
+  if (!contextError.empty()) {
+    recordError(QCRT_ERR_UNSUPPORTED, contextError);
+    return false;
+  }
+  return QCRT_CU(cuCtxSetCurrent(context), "");
+}
+
+/// True once the run (or load) on this thread has failed: skip the work.
+bool failed() { return sticky.status != QCRT_OK; }
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Runtime-internal API (Internal.h)
+//===----------------------------------------------------------------------===//
+
+void qcrt::cudaClearError() { sticky = StickyError(); }
+
+qcrt_status qcrt::cudaTakeError() {
+  if (sticky.status == QCRT_OK)
+    return QCRT_OK;
+  StickyError e = sticky;
+  sticky = StickyError();
+  return fail(e.status, e.message);
+}
+
+qcrt_status qcrt::cudaPrepareDevice(const std::string &target,
+                                    const std::string &what) {
+  cudaClearError();
+  if (!useContext())
+    return fail(QCRT_ERR_UNSUPPORTED,
+                format("%s: GPU module for %s, but %s", what.c_str(),
+                       target.c_str(), sticky.message.c_str()));
+  std::string have = format("sm_%d%d", ccMajor, ccMinor);
+  if (have != target) {
+    cudaClearError();
+    return fail(QCRT_ERR_TARGET,
+                format("%s: module compiled for %s, but CUDA device '%s' is "
+                       "%s (recompile with quant-compile --target %s)",
+                       what.c_str(), target.c_str(), deviceName.c_str(),
+                       have.c_str(), have.c_str()));
+  }
+  return cudaTakeError();
+}
+
+void *qcrt::cudaAlloc(uint64_t bytes, const char *what) {
+  if (bytes == 0 || failed() || !useContext())
+    return nullptr;
+  CUdeviceptr p = 0;
+  if (!QCRT_CU(cuMemAlloc_v2(&p, bytes), what))
+    return nullptr;
+  return reinterpret_cast<void *>(p);
+}
+
+void qcrt::cudaFree(void *pointer) {
+  if (!pointer || !useContext())
+    return;
+  QCRT_CU(cuMemFree_v2(reinterpret_cast<CUdeviceptr>(pointer)), "cuMemFree");
+}
+
+bool qcrt::cudaCopy(void *dst, const void *src, uint64_t bytes, int kind,
+                    void *stream, const char *what) {
+  if (bytes == 0)
+    return !failed();
+  if (failed() || !useContext())
+    return false;
+  CUstream s = static_cast<CUstream>(stream);
+  bool ok;
+  if (kind == kCopyHostToDevice)
+    ok = QCRT_CU(
+        cuMemcpyHtoDAsync_v2(reinterpret_cast<CUdeviceptr>(dst), src, bytes, s),
+        what);
+  else if (kind == kCopyDeviceToHost)
+    ok = QCRT_CU(
+        cuMemcpyDtoHAsync_v2(dst, reinterpret_cast<CUdeviceptr>(src), bytes, s),
+        what);
+  else
+    ok = QCRT_CU(cuMemcpyDtoDAsync_v2(reinterpret_cast<CUdeviceptr>(dst),
+                                      reinterpret_cast<CUdeviceptr>(src), bytes,
+                                      s),
+                 what);
+  // Host buffers may be reused right after: wait for the copy.
+  return ok &&
+         (kind == kCopyDeviceToDevice || QCRT_CU(cuStreamSynchronize(s), what));
+}
+
+bool qcrt::cudaSynchronize(void *stream, const char *what) {
+  if (failed() || !useContext())
+    return false;
+  return QCRT_CU(cuStreamSynchronize(static_cast<CUstream>(stream)), what);
+}
+
+void qcrt::cudaBeginRun(void *stream) {
+  run = RunState();
+  run.active = true;
+  run.stream = static_cast<CUstream>(stream);
+}
+
+std::vector<void *> qcrt::cudaEndRun() {
+  std::vector<void *> live(run.allocations.begin(), run.allocations.end());
+  run = RunState();
+  return live;
+}
+
+bool qcrt::cudaAvailable() { return true; }
+
+//===----------------------------------------------------------------------===//
+// The mgpu* ABI of MLIR's gpu-to-llvm lowering
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+QCRT_API CUmodule mgpuModuleLoad(void *data, size_t /*size*/) {
+  CUmodule module = nullptr;
+  if (failed() || !useContext())
+    return nullptr;
+  QCRT_CU(cuModuleLoadData(&module, data), "loading the module's device code");
+  return module;
+}
+
+QCRT_API CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
+  CUmodule module = nullptr;
+  if (failed() || !useContext())
+    return nullptr;
+  char log[4096] = {0};
+  CUjit_option options[] = {CU_JIT_OPTIMIZATION_LEVEL, CU_JIT_ERROR_LOG_BUFFER,
+                            CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+  void *values[] = {reinterpret_cast<void *>(static_cast<intptr_t>(optLevel)),
+                    log, reinterpret_cast<void *>(sizeof(log) - 1)};
+  CUresult r = driver.cuModuleLoadDataEx(&module, data, 3, options, values);
+  if (r != CUDA_SUCCESS)
+    check(r, "cuModuleLoadDataEx",
+          format("JIT-compiling the module's PTX: %s", log).c_str());
+  return module;
+}
+
+QCRT_API void mgpuModuleUnload(CUmodule module) {
+  if (module && useContext())
+    QCRT_CU(cuModuleUnload(module), "");
+}
+
+QCRT_API CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
+  CUfunction function = nullptr;
+  if (failed() || !useContext())
+    return nullptr;
+  if (!module) {
+    recordError(QCRT_ERR_RUNTIME,
+                format("kernel '%s': its device code is not loaded", name));
+    return nullptr;
+  }
+  QCRT_CU(cuModuleGetFunction(&function, module, name), name);
+  return function;
+}
+
+QCRT_API void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
+                               intptr_t gridY, intptr_t gridZ, intptr_t blockX,
+                               intptr_t blockY, intptr_t blockZ, int32_t smem,
+                               CUstream stream, void **params, void **extra,
+                               size_t /*paramsCount*/) {
+  if (failed() || !function)
+    return;
+  if (gridX == 0 || gridY == 0 || gridZ == 0)
+    return; // an empty grid: nothing to do (e.g. zero tokens)
+  if (!useContext())
+    return;
+  if (smem > 48 * 1024 &&
+      !QCRT_CU(
+          cuFuncSetAttribute(
+              function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem),
+          "raising the dynamic shared memory limit"))
+    return;
+  QCRT_CU(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
+                         smem, stream, params, extra),
+          format("grid (%ld, %ld, %ld), block (%ld, %ld, %ld)", (long)gridX,
+                 (long)gridY, (long)gridZ, (long)blockX, (long)blockY,
+                 (long)blockZ)
+              .c_str());
+}
+
+QCRT_API CUstream mgpuStreamCreate() {
+  if (run.active)
+    return run.stream; // everything of a run goes to the run's stream
+  CUstream stream = nullptr;
+  if (!failed() && useContext())
+    QCRT_CU(cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "");
+  return stream;
+}
+
+QCRT_API void mgpuStreamDestroy(CUstream stream) {
+  if (run.active && stream == run.stream)
+    return;
+  if (stream && useContext())
+    QCRT_CU(cuStreamDestroy_v2(stream), "");
+}
+
+QCRT_API void mgpuStreamSynchronize(CUstream stream) {
+  if (!failed() && useContext())
+    QCRT_CU(cuStreamSynchronize(stream), "a kernel or copy failed");
+}
+
+QCRT_API void mgpuStreamWaitEvent(CUstream stream, CUevent event) {
+  if (!failed() && useContext())
+    QCRT_CU(cuStreamWaitEvent(stream, event, 0), "");
+}
+
+QCRT_API CUevent mgpuEventCreate() {
+  CUevent event = nullptr;
+  if (!failed() && useContext())
+    QCRT_CU(cuEventCreate(&event, CU_EVENT_DISABLE_TIMING), "");
+  return event;
+}
+
+QCRT_API void mgpuEventDestroy(CUevent event) {
+  if (event && useContext())
+    QCRT_CU(cuEventDestroy_v2(event), "");
+}
+
+QCRT_API void mgpuEventSynchronize(CUevent event) {
+  if (!failed() && useContext())
+    QCRT_CU(cuEventSynchronize(event), "");
+}
+
+QCRT_API void mgpuEventRecord(CUevent event, CUstream stream) {
+  if (!failed() && useContext())
+    QCRT_CU(cuEventRecord(event, stream), "");
+}
+
+QCRT_API void *mgpuMemAlloc(uint64_t sizeBytes, CUstream /*stream*/,
+                            bool isHostShared) {
+  if (isHostShared) {
+    recordError(QCRT_ERR_UNSUPPORTED,
+                "host-shared (managed) allocations are not supported");
+    return nullptr;
+  }
+  void *p = cudaAlloc(sizeBytes, format("allocating %llu bytes of device "
+                                        "memory",
+                                        (unsigned long long)sizeBytes)
+                                     .c_str());
+  if (p && run.active)
+    run.allocations.insert(p);
+  return p;
+}
+
+QCRT_API void mgpuMemFree(void *ptr, CUstream /*stream*/) {
+  if (!ptr)
+    return;
+  if (run.active)
+    run.allocations.erase(ptr);
+  // Earlier work on the run's stream may still read the buffer.
+  if (!failed() && useContext())
+    QCRT_CU(cuStreamSynchronize(run.stream), "before freeing a buffer");
+  cudaFree(ptr);
+}
+
+QCRT_API void mgpuMemcpy(void *dst, void *src, size_t sizeBytes,
+                         CUstream stream) {
+  if (!failed() && sizeBytes && useContext())
+    QCRT_CU(cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                          reinterpret_cast<CUdeviceptr>(src), sizeBytes,
+                          stream),
+            "");
+}
+
+QCRT_API void mgpuMemset32(void *dst, unsigned int value, size_t count,
+                           CUstream stream) {
+  if (!failed() && count && useContext())
+    QCRT_CU(cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
+                             stream),
+            "");
+}
+
+QCRT_API void mgpuMemset16(void *dst, unsigned short value, size_t count,
+                           CUstream stream) {
+  if (!failed() && count && useContext())
+    QCRT_CU(cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
+                             stream),
+            "");
+}
+
+QCRT_API void mgpuSetDefaultDevice(int32_t /*device*/) {
+  // The device is chosen once per process ($QCRT_CUDA_DEVICE).
+}
+
+} // extern "C"
+
+#else // !QCRT_HAVE_CUDA
+
+//===----------------------------------------------------------------------===//
+// No CUDA at build time: the same symbols, each reporting it.
+//===----------------------------------------------------------------------===//
+
+static const char kNoCuda[] =
+    "this qcrt was built without CUDA support (no cuda.h when it was "
+    "configured, or QCRT_WITH_CUDA=OFF)";
+
+void qcrt::cudaClearError() { sticky = StickyError(); }
+qcrt_status qcrt::cudaTakeError() {
+  if (sticky.status == QCRT_OK)
+    return QCRT_OK;
+  StickyError e = sticky;
+  sticky = StickyError();
+  return fail(e.status, e.message);
+}
+qcrt_status qcrt::cudaPrepareDevice(const std::string &target,
+                                    const std::string &what) {
+  cudaClearError();
+  return fail(QCRT_ERR_UNSUPPORTED,
+              format("%s: GPU module for %s, but %s", what.c_str(),
+                     target.c_str(), kNoCuda));
+}
+void *qcrt::cudaAlloc(uint64_t, const char *) {
+  recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
+  return nullptr;
+}
+void qcrt::cudaFree(void *) {}
+bool qcrt::cudaCopy(void *, const void *, uint64_t, int, void *, const char *) {
+  recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
+  return false;
+}
+bool qcrt::cudaSynchronize(void *, const char *) {
+  recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
+  return false;
+}
+void qcrt::cudaBeginRun(void *) { run = RunState(); }
+std::vector<void *> qcrt::cudaEndRun() { return {}; }
+bool qcrt::cudaAvailable() { return false; }
+
+extern "C" {
+QCRT_API CUmodule mgpuModuleLoad(void *, size_t) {
+  recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
+  return nullptr;
+}
+QCRT_API CUmodule mgpuModuleLoadJIT(void *, int) {
+  recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
+  return nullptr;
+}
+QCRT_API void mgpuModuleUnload(CUmodule) {}
+QCRT_API CUfunction mgpuModuleGetFunction(CUmodule, const char *) {
+  recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
+  return nullptr;
+}
+QCRT_API void mgpuLaunchKernel(CUfunction, intptr_t, intptr_t, intptr_t,
+                               intptr_t, intptr_t, intptr_t, int32_t, CUstream,
+                               void **, void **, size_t) {
+  recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
+}
+QCRT_API CUstream mgpuStreamCreate() { return nullptr; }
+QCRT_API void mgpuStreamDestroy(CUstream) {}
+QCRT_API void mgpuStreamSynchronize(CUstream) {}
+QCRT_API void mgpuStreamWaitEvent(CUstream, CUevent) {}
+QCRT_API CUevent mgpuEventCreate() { return nullptr; }
+QCRT_API void mgpuEventDestroy(CUevent) {}
+QCRT_API void mgpuEventSynchronize(CUevent) {}
+QCRT_API void mgpuEventRecord(CUevent, CUstream) {}
+QCRT_API void *mgpuMemAlloc(uint64_t, CUstream, bool) {
+  recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
+  return nullptr;
+}
+QCRT_API void mgpuMemFree(void *, CUstream) {}
+QCRT_API void mgpuMemcpy(void *, void *, size_t, CUstream) {
+  recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
+}
+QCRT_API void mgpuMemset32(void *, unsigned int, size_t, CUstream) {
+  recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
+}
+QCRT_API void mgpuMemset16(void *, unsigned short, size_t, CUstream) {
+  recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
+}
+QCRT_API void mgpuSetDefaultDevice(int32_t) {}
+} // extern "C"
+
+#endif // QCRT_HAVE_CUDA
