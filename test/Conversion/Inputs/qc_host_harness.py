@@ -157,6 +157,14 @@ def pack_weight(q, bits, layout, tile_n=1, tile_k=1):
     return (lo | (hi << 4)).astype(np.uint8).view(np.int8).copy()
 
 
+def make_rng():
+    """A fresh seed per run (QC_TEST_SEED overrides), printed so a failure
+    can be replayed."""
+    seed = int(os.environ.get("QC_TEST_SEED", int.from_bytes(os.urandom(4), "little")))
+    print("seed %d (QC_TEST_SEED to replay)" % seed)
+    return np.random.default_rng(seed)
+
+
 def random_quantized(rng, n, k, bits, granularity, group, symmetric):
     """Random q, scales [rows, G] and zeros for a scheme."""
     if symmetric:

@@ -15,7 +15,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Inputs"))
 import qc_host_harness as h  # noqa: E402
 
-rng = np.random.default_rng()
+rng = h.make_rng()
 K, N, K2 = 40, 24, 64
 
 MLIR = f"""

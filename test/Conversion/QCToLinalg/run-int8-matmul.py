@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Inputs"))
 import qc_host_harness as h  # noqa: E402
 
 N, K, TN, TK = 20, 96, 4, 32
-rng = np.random.default_rng()
+rng = h.make_rng()
 LAY = {"unpacked": "#qc.layout<unpacked>", "row_major": "#qc.layout<row_major>",
        "tiled": "#qc.layout<tiled, tile_n = %d, tile_k = %d>" % (TN, TK)}
 

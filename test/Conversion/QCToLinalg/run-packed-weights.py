@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Inputs"))
 import qc_host_harness as h  # noqa: E402
 
 N, K, GROUP, TN, TK = 30, 64, 16, 6, 32
-rng = np.random.default_rng()
+rng = h.make_rng()
 
 configs = []
 for bits, gran, sym, layout in itertools.product(
