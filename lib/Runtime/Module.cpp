@@ -601,6 +601,8 @@ qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
   // A GPU module loads its device code in a constructor run by dlopen: the
   // device must be open (and be the module's chip) before. The target is
   // read from the .qcw header; the module info is checked against it below.
+  std::string qcwTarget, deviceWhy;
+  qcrt_status deviceStatus = QCRT_OK;
   {
     char header[32] = {0};
     FILE *qcw = fopen(qcwPath.c_str(), "rb");
@@ -610,10 +612,15 @@ qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
     std::string target(header + 16, got == sizeof(header)
                                         ? strnlen(header + 16, 16)
                                         : 0);
+    qcwTarget = target;
     m->gpu = isGpuTarget(target);
+    // A device failure is reported after the module info is read, so a
+    // weights file that does not belong to the module is named as such.
     if (m->gpu) {
-      if (qcrt_status s = cudaPrepareDevice(target, soPath))
-        return s;
+      if (qcrt_status s = cudaPrepareDevice(target, soPath)) {
+        deviceStatus = s;
+        deviceWhy = qcrt_last_error();
+      }
     }
   }
   cudaClearError();
@@ -627,7 +634,9 @@ qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
                                         soPath.c_str(), why ? why : "?"));
   }
   // Device code loaded by the constructors (GPU modules).
-  if (qcrt_status s = cudaTakeError()) {
+  if (deviceStatus != QCRT_OK) {
+    cudaClearError();
+  } else if (qcrt_status s = cudaTakeError()) {
     std::string why = qcrt_last_error();
     dlclose(m->handle);
     return fail(s, format("cannot load the device code of '%s': %s",
@@ -646,9 +655,12 @@ qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
   qcrt_status status = parseModuleInfo(*m, soPath);
   if (status == QCRT_OK && isGpuTarget(m->target) != gpuByWeights)
     status = fail(QCRT_ERR_TARGET,
-                  format("weights file '%s' is not for the module's target "
-                         "'%s'",
-                         qcwPath.c_str(), m->target.c_str()));
+                  format("weights file '%s' is for target '%s' but the "
+                         "module is for '%s'",
+                         qcwPath.c_str(), qcwTarget.c_str(),
+                         m->target.c_str()));
+  if (status == QCRT_OK && deviceStatus != QCRT_OK)
+    status = fail(deviceStatus, deviceWhy);
   if (status == QCRT_OK)
     status = loadWeights(*m, qcwPath);
   if (status != QCRT_OK) {

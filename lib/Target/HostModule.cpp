@@ -215,7 +215,10 @@ static bool optimize(llvm::Module &module, llvm::TargetMachine &machine,
     for (const std::string &name : options.exportedSymbols)
       exported.insert(name);
     for (llvm::GlobalValue &value : module.global_values()) {
+      // llvm.global_ctors & co. (appending linkage) must stay as they are:
+      // GPU modules load their device code from a global constructor.
       if (value.isDeclaration() || value.hasLocalLinkage() ||
+          value.hasAppendingLinkage() || value.getName().starts_with("llvm.") ||
           exported.contains(value.getName()))
         continue;
       value.setLinkage(llvm::GlobalValue::InternalLinkage);
