@@ -146,6 +146,13 @@ def main():
     ir = quant.ModelIR.open(smol) if smol.exists() else quant.import_model(
         "smollm2", smol, layers=a.layers)
     results["import_s"] = time.perf_counter() - t0
+    # Perplexity needs @forward only: compiling @decode too would double
+    # every compile.
+    fwd = smol.with_name(smol.stem + ".fwd.mlir")
+    if not fwd.exists():
+        fwd.write_text(quant.keep_functions(smol.read_text(), ["forward"]))
+    ir = quant.ModelIR(fwd, ir.weights, ir.arch, ["forward"], ir.layers, ir.config, ir.source)
+    ir.meta_path.write_text(json.dumps(ir.to_json()))
     tok = quant.load_checkpoint(ir.source, layers=1).tokenizer
     ev_ids = np.asarray(tok.encode(data.evaluation_text()).ids)
     ev_ids = ev_ids[a.skip_windows * a.window:]
@@ -153,6 +160,8 @@ def main():
     stats = None
     if any(r in rows for r in ("w4-gptq", "w8a8-sq")):
         stats = work / f"{smol.stem}.stats.json"
+        if stats.exists() and not json.loads(stats.read_text())["layers"]:
+            stats.unlink()
         if not stats.exists():
             t0 = time.perf_counter()
             quant.calibrate(ir, cal_ids, stats, window=a.calib_window,
@@ -177,6 +186,12 @@ def main():
     if not a.no_minilm:
         mini = work / "minilm.mlir"
         bir = quant.ModelIR.open(mini) if mini.exists() else quant.import_model("minilm", mini)
+        emb = mini.with_name("minilm.embed.mlir")
+        if not emb.exists():
+            emb.write_text(quant.keep_functions(mini.read_text(), ["embed"]))
+        bir = quant.ModelIR(emb, bir.weights, bir.arch, ["embed"], bir.layers,
+                            bir.config, bir.source)
+        bir.meta_path.write_text(json.dumps(bir.to_json()))
         btok = quant.load_checkpoint(bir.source, layers=1).tokenizer
         sents = sentences(data.evaluation_text(), a.sentences)
         sent_ids = [btok.encode(s).ids for s in sents]
@@ -187,7 +202,7 @@ def main():
             if not bstats.exists():
                 csents = sentences(data.calibration_text(), 4 * a.sentences)
                 quant.calibrate(bir, [btok.encode(s).ids for s in csents], bstats,
-                                max_windows=len(csents), hessian=True)
+                                max_windows=len(csents), hessian=True, function="embed")
         ref = None
         from tqdm import tqdm
         for row in rows:

@@ -162,6 +162,22 @@ def load(module) -> LoadedModel:
     return LoadedModel(module)
 
 
+def keep_functions(mlir_text, names):
+    """The module text with only the top-level functions in `names` (and
+    no other `func.func`); relies on the printer's two-space indentation."""
+    import re
+    out, skip = [], False
+    for line in mlir_text.splitlines(keepends=True):
+        m = re.match(r"^  func\.func (?:private )?@([\w.$-]+)", line)
+        if m:
+            skip = m.group(1) not in names
+        if not skip:
+            out.append(line)
+        elif line.rstrip("\n") == "  }":
+            skip = False
+    return "".join(out)
+
+
 def calibrate(ir, token_ids, stats_out, window=256, max_windows=8, progress=True,
               hessian=False, function="forward"):
     """Runs the calibration variant of `ir` (qc-insert-observers, compiled
@@ -174,6 +190,9 @@ def calibrate(ir, token_ids, stats_out, window=256, max_windows=8, progress=True
     calib_mlir = ir.mlir.with_name(ir.mlir.stem + ".calib.mlir")
     observers = "--qc-insert-observers" + ("=hessian=true" if hessian else "")
     _run_tool([find_tool("quant-opt"), ir.mlir, observers, "-o", calib_mlir])
+    # Only the observed variant of `function` is run: compile nothing else.
+    entry = f"{function}_calibrate"
+    calib_mlir.write_text(keep_functions(calib_mlir.read_text(), [entry]))
     calib_ir = ModelIR(calib_mlir, ir.weights, ir.arch, ir.entry_points, ir.layers,
                        ir.config, ir.source)
     calib_ir.meta_path.write_text(ir.meta_path.read_text())
@@ -193,7 +212,7 @@ def calibrate(ir, token_ids, stats_out, window=256, max_windows=8, progress=True
         from tqdm import tqdm
         it = tqdm(it, desc="calibrate", unit="seq")
     for seq in it:
-        mod.run(function, seq)
+        mod.run(entry, seq)
     runtime.write_stats(stats_out)
     return Path(stats_out)
 
