@@ -64,11 +64,15 @@ def policy_for(row, arch, g, alpha):
         attn, mlp = "blk.*.attn_*", "blk.*.ffn_*"
     else:
         allpat = "encoder.layer.*"
-        attn, mlp = "encoder.layer.*.attention.*", "encoder.layer.*.{intermediate,output}.dense"
+        # After the attention rule, "*.output.dense" only reaches the MLP's.
+        attn, mlp = "encoder.layer.*.attention.*", "encoder.layer.*.output.dense"
     head = "format: qc-policy\nversion: 1\nrules:\n"
     if row == "mixed":
         text = (head + f'  - match: "{attn}"\n    scheme: {scheme_yaml("w8", g, alpha)}\n'
                 f'  - match: "{mlp}"\n    scheme: {scheme_yaml("w4", g, alpha)}\n')
+        if arch != "llama":
+            text += (f'  - match: "encoder.layer.*.intermediate.dense"\n'
+                     f'    scheme: {scheme_yaml("w4", g, alpha)}\n')
         return text, False, "rtn"
     text = head + f'  - match: "{allpat}"\n    scheme: {scheme_yaml(body[row], g, alpha)}\n'
     return text, row in ("w4-gptq", "w8a8-sq"), ("gptq" if row == "w4-gptq" else "rtn")
@@ -124,6 +128,9 @@ def main():
     p.add_argument("--sentences", type=int, default=32)
     p.add_argument("--rows", default=",".join(ROWS))
     p.add_argument("--no-minilm", action="store_true")
+    p.add_argument("--no-smollm2", action="store_true")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the rows of an earlier results.json in --work")
     p.add_argument("--layers", type=int, help="first N blocks only (for a quick look)")
     p.add_argument("--table", help="also write the markdown table here")
     a = p.parse_args()
@@ -133,6 +140,9 @@ def main():
     results = {"settings": vars(a), "machine": f"{platform.node()} {platform.processor()} "
                f"{os.cpu_count()} cpus", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "rows": {}}
+
+    if a.merge and (work / "results.json").exists():
+        results["rows"] = json.loads((work / "results.json").read_text())["rows"]
 
     def log(*x):
         print(*x, flush=True)
@@ -158,7 +168,7 @@ def main():
     ev_ids = ev_ids[a.skip_windows * a.window:]
     cal_ids = tok.encode(data.calibration_text()).ids
     stats = None
-    if any(r in rows for r in ("w4-gptq", "w8a8-sq")):
+    if any(r in rows for r in ("w4-gptq", "w8a8-sq")) and not a.no_smollm2:
         stats = work / f"{smol.stem}.stats.json"
         if stats.exists() and not json.loads(stats.read_text())["layers"]:
             stats.unlink()
@@ -168,7 +178,7 @@ def main():
                             max_windows=a.calib_windows, hessian=True)
             results["calibrate_s"] = time.perf_counter() - t0
             log(f"calibration: {results['calibrate_s']:.1f} s")
-    for row in rows:
+    for row in ([] if a.no_smollm2 else rows):
         log(f"== {row}")
         prefix, cwall, ccpu = compile_row(ir, row, work, a.group, a.alpha, stats)
         log(f"compiled in {cwall:.1f} s wall, {ccpu:.1f} s CPU")
