@@ -241,6 +241,11 @@ static bool optimize(llvm::Module &module, llvm::TargetMachine &machine,
   llvm::PipelineTuningOptions tuning;
   tuning.LoopVectorization = true;
   tuning.SLPVectorization = true;
+  // No LLVM loop unrolling: the matmul kernels are register-blocked in MLIR
+  // already, and unrolling the glue's static-trip-count loops (norms, RoPE,
+  // attention, per layer and per entry point) made LLVM spend ~80% of a
+  // model's compile time on it for no run-time gain (docs/host-lowering.md).
+  tuning.LoopUnrolling = false;
   llvm::PassBuilder pb(&machine, tuning);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);

@@ -162,31 +162,57 @@ def load(module) -> LoadedModel:
     return LoadedModel(module)
 
 
-def calibrate(ir, token_ids, stats_out, window=256, max_windows=8, progress=True):
+def keep_functions(mlir_text, names):
+    """The module text with only the top-level functions in `names` (and
+    no other `func.func`); relies on the printer's two-space indentation."""
+    import re
+    out, skip = [], False
+    for line in mlir_text.splitlines(keepends=True):
+        m = re.match(r"^  func\.func (?:private )?@([\w.$-]+)", line)
+        if m:
+            skip = m.group(1) not in names
+        if not skip:
+            out.append(line)
+        elif line.rstrip("\n") == "  }":
+            skip = False
+    return "".join(out)
+
+
+def calibrate(ir, token_ids, stats_out, window=256, max_windows=8, progress=True,
+              hessian=False, function="forward"):
     """Runs the calibration variant of `ir` (qc-insert-observers, compiled
     for the host) over windows of `token_ids`; writes qc-stats to
-    `stats_out`."""
+    `stats_out` (with `hessian`: also X^T X per layer, for GPTQ).
+    `token_ids` may also be a list of sequences (one call each)."""
     import numpy as np
     from . import runtime
     ir = _as_ir(ir)
     calib_mlir = ir.mlir.with_name(ir.mlir.stem + ".calib.mlir")
-    _run_tool([find_tool("quant-opt"), ir.mlir, "--qc-insert-observers", "-o", calib_mlir])
+    observers = "--qc-insert-observers" + ("=hessian=true" if hessian else "")
+    _run_tool([find_tool("quant-opt"), ir.mlir, observers, "-o", calib_mlir])
+    # Only the observed variant of `function` is run: compile nothing else.
+    entry = f"{function}_calibrate"
+    calib_mlir.write_text(keep_functions(calib_mlir.read_text(), [entry]))
     calib_ir = ModelIR(calib_mlir, ir.weights, ir.arch, ir.entry_points, ir.layers,
                        ir.config, ir.source)
     calib_ir.meta_path.write_text(ir.meta_path.read_text())
     prefix = compile(calib_ir, out=calib_mlir.with_suffix(""))
     mod = runtime.Module(prefix)
     runtime.reset_stats()
-    ids = np.asarray(token_ids, dtype=np.int64)
-    n = min(max_windows, len(ids) // window)
-    if n == 0:
-        raise QuantError(f"calibration text has {len(ids)} tokens, fewer than {window}")
-    it = range(n)
+    if len(token_ids) and not np.isscalar(token_ids[0]):
+        seqs = [np.asarray(s, dtype=np.int64) for s in token_ids][:max_windows]
+    else:
+        ids = np.asarray(token_ids, dtype=np.int64)
+        n = min(max_windows, len(ids) // window)
+        if n == 0:
+            raise QuantError(f"calibration text has {len(ids)} tokens, fewer than {window}")
+        seqs = [ids[w * window:(w + 1) * window] for w in range(n)]
+    it = seqs
     if progress:
         from tqdm import tqdm
-        it = tqdm(it, desc="calibrate", unit="window")
-    for w in it:
-        mod.run("forward", ids[w * window:(w + 1) * window])
+        it = tqdm(it, desc="calibrate", unit="seq")
+    for seq in it:
+        mod.run(entry, seq)
     runtime.write_stats(stats_out)
     return Path(stats_out)
 

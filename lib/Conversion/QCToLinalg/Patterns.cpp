@@ -23,6 +23,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/xxhash.h"
 
 using namespace mlir;
 using namespace mlir::qc;
@@ -131,6 +133,145 @@ Value buildInt8Kernel(OpBuilder &b, Location loc, const PackedWeightAccess &w,
   return ::qc::buildBlockedMatmul(b, loc, spec, m, init);
 }
 
+/// Calls the kernel built by `body` through a private function
+/// `__qc_kernel_<hash>`, created on first use in the enclosing module. The
+/// function is keyed by `config` (scheme, layout, flags: whatever `body`
+/// depends on besides its arguments) and the argument types, so every layer
+/// with the same configuration shares one copy: a model's ~200 matmuls
+/// become a handful of functions, and the LLVM back end optimizes each
+/// distinct kernel once instead of once per layer. Arguments flagged in
+/// `rowShaped` have their leading (row) dimension made dynamic at the call,
+/// so prefill and decode share the function too. Returns a [rows, n] tensor
+/// with the caller's row type.
+Value callKernel(OpBuilder &b, Location loc, Operation *anchor,
+                 StringRef config, ValueRange args, ArrayRef<bool> rowShaped,
+                 int64_t n, Type outElem,
+                 function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<Value> callArgs(args);
+  for (auto [i, v] : llvm::enumerate(args)) {
+    if (!rowShaped[i])
+      continue;
+    auto t = cast<RankedTensorType>(v.getType());
+    SmallVector<int64_t> shape(t.getShape());
+    shape[0] = ShapedType::kDynamic;
+    auto dyn = RankedTensorType::get(shape, t.getElementType());
+    if (dyn != t)
+      callArgs[i] = tensor::CastOp::create(b, loc, dyn, v);
+  }
+  auto resType = RankedTensorType::get({ShapedType::kDynamic, n}, outElem);
+  auto fnType = b.getFunctionType(ValueRange(callArgs).getTypes(), resType);
+
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << config << ';' << fnType;
+  auto module = anchor->getParentOfType<ModuleOp>();
+  std::string base =
+      "__qc_kernel_" + llvm::utohexstr(llvm::xxh3_64bits(key), true);
+  std::string name = base;
+  func::FuncOp fn;
+  for (unsigned i = 1;; ++i) {
+    fn = module.lookupSymbol<func::FuncOp>(name);
+    if (!fn)
+      break;
+    auto k = fn->getAttrOfType<StringAttr>("qc.kernel_key");
+    if (k && k.getValue() == key)
+      break;
+    name = base + "_" + std::to_string(i); // hash collision
+  }
+  if (!fn) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(module.getBody());
+    fn = func::FuncOp::create(b, loc, name, fnType);
+    fn.setPrivate();
+    fn->setAttr("qc.kernel_key", b.getStringAttr(key));
+    SmallVector<Location> locs(callArgs.size(), loc);
+    Block *entry = b.createBlock(&fn.getBody(), {}, fnType.getInputs(), locs);
+    b.setInsertionPointToEnd(entry);
+    Value y = body(b, loc, entry->getArguments());
+    if (y.getType() != resType)
+      y = tensor::CastOp::create(b, loc, resType, y);
+    func::ReturnOp::create(b, loc, y);
+  }
+  Value y = func::CallOp::create(b, loc, fn, callArgs).getResult(0);
+  auto rowType = RankedTensorType::get(
+      {cast<RankedTensorType>(args[0].getType()).getDimSize(0), n}, outElem);
+  if (rowType != resType)
+    y = tensor::CastOp::create(b, loc, rowType, y);
+  return y;
+}
+
+/// `w` reading its data, scales and zero points from `vals` (in that order,
+/// zeros only for asymmetric schemes) instead of the packed weight's operands.
+PackedWeightAccess rebindAccess(PackedWeightAccess w, ValueRange vals) {
+  w.data = vals[0];
+  w.scales = vals[1];
+  w.zeros = w.zeros ? vals[2] : Value();
+  return w;
+}
+
+/// The packed weight's operands, in `rebindAccess` order.
+SmallVector<Value> accessOperands(const PackedWeightAccess &w) {
+  SmallVector<Value> v{w.data, w.scales};
+  if (w.zeros)
+    v.push_back(w.zeros);
+  return v;
+}
+
+std::string attrString(Attribute a) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << a;
+  return s;
+}
+
+/// Outlined weight-only kernel (see buildWeightOnlyKernel).
+Value callWeightOnlyKernel(OpBuilder &b, Location loc, Operation *anchor,
+                           const PackedWeightAccess &w, Value x, Value bias,
+                           Type outElem) {
+  SmallVector<Value> args{x};
+  llvm::append_range(args, accessOperands(w));
+  if (bias)
+    args.push_back(bias);
+  SmallVector<bool> rows(args.size(), false);
+  rows[0] = true;
+  std::string config = "wo;" + attrString(w.scheme) + ";" +
+                       attrString(w.layout) + ";n=" + std::to_string(w.n) +
+                       ";k=" + std::to_string(w.k) + ";" +
+                       attrString(TypeAttr::get(outElem));
+  unsigned nw = args.size() - 1 - (bias ? 1 : 0);
+  return callKernel(b, loc, anchor, config, args, rows, w.n, outElem,
+                    [&](OpBuilder &b, Location loc, ValueRange a) {
+                      PackedWeightAccess wa = rebindAccess(w, a.slice(1, nw));
+                      return buildWeightOnlyKernel(
+                          b, loc, wa, a[0], bias ? a.back() : Value(), outElem);
+                    });
+}
+
+/// Outlined INT8 kernel (see buildInt8Kernel).
+Value callInt8Kernel(OpBuilder &b, Location loc, Operation *anchor,
+                     const PackedWeightAccess &w, Value q, Value xScales,
+                     bool perToken, Value bias, Type outElem) {
+  SmallVector<Value> args{q, xScales};
+  llvm::append_range(args, accessOperands(w));
+  if (bias)
+    args.push_back(bias);
+  SmallVector<bool> rows(args.size(), false);
+  rows[0] = true;
+  rows[1] = perToken;
+  std::string config =
+      "i8;" + attrString(w.scheme) + ";" + attrString(w.layout) +
+      ";n=" + std::to_string(w.n) + ";k=" + std::to_string(w.k) +
+      (perToken ? ";token;" : ";tensor;") + attrString(TypeAttr::get(outElem));
+  unsigned nw = args.size() - 2 - (bias ? 1 : 0);
+  return callKernel(b, loc, anchor, config, args, rows, w.n, outElem,
+                    [&](OpBuilder &b, Location loc, ValueRange a) {
+                      PackedWeightAccess wa = rebindAccess(w, a.slice(2, nw));
+                      return buildInt8Kernel(b, loc, wa, a[0], a[1], perToken,
+                                             bias ? a.back() : Value(),
+                                             outElem);
+                    });
+}
+
 /// Returns the access to the packed weight `v` or fails with a diagnostic
 /// reason (the pass reports it before conversion).
 FailureOr<PackedWeightAccess> getAccess(Value v, std::string &reason) {
@@ -155,21 +296,33 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
     auto wType = op.getWeight().getType();
     Type outElem = op.getType().getElementType();
     Value x = collapseToRows(rewriter, loc, adaptor.getInput());
-    int64_t vl = chooseFloatVectorWidth(wType.getDimSize(1));
-    MatmulKernelSpec spec;
-    spec.n = wType.getDimSize(0);
-    spec.k = wType.getDimSize(1);
-    spec.vectorWidth = vl;
-    spec.loadLhs = floatRowLoader(x, vl);
-    spec.loadRhs = floatRowLoader(adaptor.getWeight(), vl);
+    int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
     Value bias = adaptor.getBias();
-    spec.epilogue = [bias, outElem](OpBuilder &b, Location loc, Value acc,
-                                    Value, Value n) {
-      return biasAndCast(b, loc, acc, bias, n, outElem);
-    };
-    Value init = emptyRows(rewriter, loc, x, spec.n, outElem);
-    Value m = tensor::DimOp::create(rewriter, loc, x, 0);
-    Value y = ::qc::buildBlockedMatmul(rewriter, loc, spec, m, init);
+    SmallVector<Value> args{x, adaptor.getWeight()};
+    if (bias)
+      args.push_back(bias);
+    SmallVector<bool> rows(args.size(), false);
+    rows[0] = true;
+    std::string config = "linear;" + attrString(TypeAttr::get(outElem));
+    Value y =
+        callKernel(rewriter, loc, op, config, args, rows, n, outElem,
+                   [&](OpBuilder &b, Location loc, ValueRange a) {
+                     int64_t vl = chooseFloatVectorWidth(k);
+                     MatmulKernelSpec spec;
+                     spec.n = n;
+                     spec.k = k;
+                     spec.vectorWidth = vl;
+                     spec.loadLhs = floatRowLoader(a[0], vl);
+                     spec.loadRhs = floatRowLoader(a[1], vl);
+                     Value bv = bias ? a[2] : Value();
+                     spec.epilogue = [bv, outElem](OpBuilder &b, Location loc,
+                                                   Value acc, Value, Value n) {
+                       return biasAndCast(b, loc, acc, bv, n, outElem);
+                     };
+                     Value init = emptyRows(b, loc, a[0], n, outElem);
+                     Value m = tensor::DimOp::create(b, loc, a[0], 0);
+                     return ::qc::buildBlockedMatmul(b, loc, spec, m, init);
+                   });
     rewriter.replaceOp(
         op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
     return success();
@@ -201,20 +354,20 @@ struct WeightOnlyMatmulOpLowering : OpConversionPattern<WeightOnlyMatmulOp> {
       auto ifOp = scf::IfOp::create(
           rewriter, loc, small,
           [&](OpBuilder &b, Location loc) {
-            Value r = buildWeightOnlyKernel(b, loc, *w, x, bias, outElem);
+            Value r = callWeightOnlyKernel(b, loc, op, *w, x, bias, outElem);
             scf::YieldOp::create(
                 b, loc, tensor::CastOp::create(b, loc, yType, r).getResult());
           },
           [&](OpBuilder &b, Location loc) {
             auto [q, s] = quantizeRowsDynamic(b, loc, x);
-            Value r = buildInt8Kernel(b, loc, *w, q, s, /*perToken=*/true, bias,
-                                      outElem);
+            Value r = callInt8Kernel(b, loc, op, *w, q, s, /*perToken=*/true,
+                                     bias, outElem);
             scf::YieldOp::create(
                 b, loc, tensor::CastOp::create(b, loc, yType, r).getResult());
           });
       y = ifOp.getResult(0);
     } else {
-      y = buildWeightOnlyKernel(rewriter, loc, *w, x, bias, outElem);
+      y = callWeightOnlyKernel(rewriter, loc, op, *w, x, bias, outElem);
     }
     rewriter.replaceOp(
         op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
@@ -241,8 +394,8 @@ struct Int8MatmulOpLowering : OpConversionPattern<Int8MatmulOp> {
     Value s = adaptor.getInputScales();
     if (perToken)
       s = collapseLeading(rewriter, loc, s);
-    Value y = buildInt8Kernel(rewriter, loc, *w, q, s, perToken,
-                              adaptor.getBias(), op.getType().getElementType());
+    Value y = callInt8Kernel(rewriter, loc, op, *w, q, s, perToken,
+                             adaptor.getBias(), op.getType().getElementType());
     rewriter.replaceOp(
         op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
     return success();

@@ -10,7 +10,7 @@
 // CHECK: %[[G:.*]] = memref.get_global @qc_external_0 : memref<32x64xf16>
 // CHECK: %[[T:.*]] = bufferization.to_tensor %[[G]] restrict : memref<32x64xf16> to tensor<32x64xf16>
 // CHECK: memref.get_global @qc_external_0 : memref<32x64xf16>
-// CHECK: vector.transfer_read %[[T]]
+// CHECK: call @__qc_kernel_{{[0-9a-f_]+}}(%{{.*}}, %[[T]])
 func.func @ext(%x: tensor<?x64xf32>) -> (tensor<?x32xf32>, tensor<32x64xf16>) {
   %w = qc.external_weight "model.bin" offset 4096 : tensor<32x64xf16>
   %w2 = qc.external_weight "model.bin" offset 4096 : tensor<32x64xf16>
