@@ -195,6 +195,14 @@ def choose_target(requested: str) -> str:
     return "host"
 
 
+def _short(attr: str) -> str:
+    """'#qc.scheme<weight = i8>' -> 'weight = i8', '#qc.kernel<host>' -> 'host'."""
+    for pre in ("#qc.scheme<", "#qc.kernel<"):
+        if attr.startswith(pre) and attr.endswith(">"):
+            return attr[len(pre):-1]
+    return attr
+
+
 def _kind(layer: str) -> str:
     parts = layer.split(".")
     return parts[-1] if len(parts) >= 3 and parts[0] == "blk" else layer
@@ -205,7 +213,7 @@ def scheme_summary(report: dict) -> str:
     kernel, count, bytes and weight error; then the totals."""
     rows = {}
     for L in report["layers"]:
-        k = (_kind(L["layer"]), L["scheme"], L["kernel"])
+        k = (_kind(L["layer"]), _short(L["scheme"]), _short(L["kernel"]))
         r = rows.setdefault(k, {"n": 0, "bytes": 0, "fp32": 0, "err": []})
         r["n"] += 1
         r["bytes"] += L["weight_bytes"]

@@ -28,6 +28,9 @@
 # PY: l_i8 {{.*}} 6528 {{ *}}0.266
 # PY: l_none {{.*}}none{{ +}}none{{ +}}6144{{ +}}1.000{{ +}}-{{ +}}-
 # PY: total: 4 layers
+# RUN: %python -m quant report %t/report.json --plot %t/report.png | FileCheck %s --check-prefix=PLOT
+# PLOT: wrote {{.*}}report.png
+# RUN: test -s %t/report.png
 
 # A report that cannot be written: one error, no outputs at all.
 # RUN: not quant-compile %t/model.mlir --policy %t/policy.yaml -o %t/m1 \
@@ -37,8 +40,10 @@
 # RUN:   --report-table %t 2>&1 | FileCheck %s --check-prefix=ISDIR
 # ISDIR: error: cannot write report '{{.*}}': it is a directory
 # RUN: test ! -e %t/m1.so && test ! -e %t/m2.so && test ! -e %t/m2.qcw
-# RUN: not %python -m quant report %t/policy.yaml 2>&1 | FileCheck %s --check-prefix=BADREP
-# BADREP: quant: error: {{.*}}policy.yaml: not a JSON report
+# RUN: not %python -m quant report %t/policy.yaml 2>&1 | FileCheck %s --check-prefix=NOTREP
+# NOTREP: quant: error: {{.*}}policy.yaml: not a qc-layer-report v1 file
+# RUN: not %python -m quant report %t/stats.json.hessian.bin 2>&1 | FileCheck %s --check-prefix=BADREP
+# BADREP: quant: error: {{.*}}stats.json.hessian.bin: not a JSON report
 # RUN: not %python -m quant report %t/absent.json 2>&1 | FileCheck %s --check-prefix=NOREP
 # NOREP: quant: error: {{.*}}absent.json: no such report file
 

@@ -87,9 +87,10 @@ static cl::opt<std::string> reportFile(
     "report",
     cl::desc("Write the per-layer report (qc-layer-report JSON) to this file"),
     cl::value_desc("report.json"), cl::cat(category));
-static cl::opt<std::string> reportTableFile(
-    "report-table", cl::desc("Write the per-layer report as a text table"),
-    cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string>
+    reportTableFile("report-table",
+                    cl::desc("Write the per-layer report as a text table"),
+                    cl::value_desc("file"), cl::cat(category));
 static cl::opt<bool>
     verbose("v",
             cl::desc("Print each stage with its time and the per-layer "
@@ -110,9 +111,9 @@ public:
   void end() {
     if (current.empty())
       return;
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                             start)
-                   .count();
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     if (verbose)
       llvm::errs() << "quant-compile: " << current << " done in "
                    << llvm::formatv("{0:f1}", s) << " s\n";
@@ -269,8 +270,8 @@ int main(int argc, char **argv) {
     return fail("--weight-threshold must be at least 1");
 
   // The output and report locations must exist before any work is done.
-  for (const std::string &report : {reportFile.getValue(),
-                                    reportTableFile.getValue()}) {
+  for (const std::string &report :
+       {reportFile.getValue(), reportTableFile.getValue()}) {
     if (report.empty())
       continue;
     llvm::SmallString<256> dir(report);

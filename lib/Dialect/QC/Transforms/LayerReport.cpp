@@ -21,7 +21,7 @@
 using namespace mlir;
 using namespace mlir::qc;
 
-template <typename T> static std::string printed(T value) {
+static std::string printed(Attribute value) {
   std::string s;
   llvm::raw_string_ostream os(s);
   value.print(os);
@@ -36,7 +36,7 @@ static int64_t tensorBytes(Value v) {
 }
 
 /// Fills the weight fields from a packed weight value.
-static void fromPacked(LayerReport &r, Value packed) {
+static void fromPacked(::qc::LayerReport &r, Value packed) {
   auto t = cast<PackedWeightType>(packed.getType());
   r.n = t.getN();
   r.k = t.getK();
@@ -49,18 +49,20 @@ static void fromPacked(LayerReport &r, Value packed) {
   }
 }
 
-static void readErrors(LayerReport &r, Operation *op) {
+static void readErrors(::qc::LayerReport &r, Operation *op) {
   if (auto a = op->getAttrOfType<FloatAttr>("qc.quant_error"))
     r.quantError = a.getValueAsDouble();
   if (auto a = op->getAttrOfType<FloatAttr>("qc.output_error"))
     r.outputError = a.getValueAsDouble();
 }
 
-std::vector<LayerReport> mlir::qc::collectLayerReports(ModuleOp module) {
-  std::vector<LayerReport> out;
+namespace qc {
+
+std::vector<LayerReport> collectLayerReports(ModuleOp module) {
+  std::vector<::qc::LayerReport> out;
   llvm::StringSet<> seen;
   module.walk([&](Operation *op) {
-    LayerReport r;
+    ::qc::LayerReport r;
     r.scheme = r.kernel = "none";
     if (auto l = dyn_cast<LinearOp>(op)) {
       r.layer = l.getLayer().str();
@@ -94,10 +96,10 @@ std::vector<LayerReport> mlir::qc::collectLayerReports(ModuleOp module) {
   return out;
 }
 
-std::string mlir::qc::layerReportJson(const std::vector<LayerReport> &layers) {
+std::string layerReportJson(const std::vector<::qc::LayerReport> &layers) {
   llvm::json::Array arr;
   int64_t total = 0, fp32 = 0;
-  for (const LayerReport &r : layers) {
+  for (const ::qc::LayerReport &r : layers) {
     llvm::json::Object o{{"layer", r.layer},
                          {"op", r.op},
                          {"scheme", r.scheme},
@@ -110,10 +112,10 @@ std::string mlir::qc::layerReportJson(const std::vector<LayerReport> &layers) {
                          {"weight_bytes", r.weightBytes()},
                          {"fp32_bytes", r.n * r.k * 4},
                          {"fp16_bytes", r.n * r.k * 2}};
-    o["quant_error"] =
-        r.quantError ? llvm::json::Value(*r.quantError) : nullptr;
-    o["output_error"] =
-        r.outputError ? llvm::json::Value(*r.outputError) : nullptr;
+    o["quant_error"] = r.quantError ? llvm::json::Value(*r.quantError)
+                                    : llvm::json::Value(nullptr);
+    o["output_error"] = r.outputError ? llvm::json::Value(*r.outputError)
+                                      : llvm::json::Value(nullptr);
     total += r.weightBytes();
     fp32 += r.n * r.k * 4;
     arr.push_back(std::move(o));
@@ -128,11 +130,11 @@ std::string mlir::qc::layerReportJson(const std::vector<LayerReport> &layers) {
   return s;
 }
 
-std::string mlir::qc::layerReportTable(const std::vector<LayerReport> &layers) {
+std::string layerReportTable(const std::vector<::qc::LayerReport> &layers) {
   std::string s;
   llvm::raw_string_ostream os(s);
   size_t wLayer = 5, wScheme = 6, wKernel = 6;
-  for (const LayerReport &r : layers) {
+  for (const ::qc::LayerReport &r : layers) {
     wLayer = std::max(wLayer, r.layer.size());
     wScheme = std::max(wScheme, r.scheme.size());
     wKernel = std::max(wKernel, r.kernel.size());
@@ -149,7 +151,7 @@ std::string mlir::qc::layerReportTable(const std::vector<LayerReport> &layers) {
      << llvm::right_justify("w err", 8) << "  "
      << llvm::right_justify("out err", 8) << "\n";
   int64_t total = 0, fp32 = 0;
-  for (const LayerReport &r : layers) {
+  for (const ::qc::LayerReport &r : layers) {
     int64_t f = r.n * r.k * 4;
     total += r.weightBytes();
     fp32 += f;
@@ -173,3 +175,5 @@ std::string mlir::qc::layerReportTable(const std::vector<LayerReport> &layers) {
      << "x smaller than fp32)\n";
   return s;
 }
+
+} // namespace qc

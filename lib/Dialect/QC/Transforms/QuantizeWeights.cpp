@@ -332,9 +332,9 @@ static void recordError(Operation *op, ArrayRef<double> w,
     a += rowNum[i];
     b += rowDen[i];
   }
-  op->setAttr("qc.output_error",
-              FloatAttr::get(f64, b > 0.0 ? std::sqrt(std::max(a, 0.0) / b)
-                                          : 0.0));
+  op->setAttr(
+      "qc.output_error",
+      FloatAttr::get(f64, b > 0.0 ? std::sqrt(std::max(a, 0.0) / b) : 0.0));
 }
 
 /// The dequantized weight of `r`, (q - z) * s in f32.

@@ -19,7 +19,8 @@
 #include <string>
 #include <vector>
 
-namespace mlir::qc {
+// In ::qc (like the pipelines and the target), for the tools.
+namespace qc {
 
 /// One linear layer of a quantized module.
 struct LayerReport {
@@ -39,7 +40,7 @@ struct LayerReport {
 /// Collects one entry per layer name (the first op carrying it, in walk
 /// order: a layer present in several functions, e.g. @forward and @decode,
 /// is reported once) from qc.linear, qc.wo_matmul and qc.int8_matmul ops.
-std::vector<LayerReport> collectLayerReports(ModuleOp module);
+std::vector<LayerReport> collectLayerReports(mlir::ModuleOp module);
 
 /// The report as JSON (`qc-layer-report` v1, docs/passes.md).
 std::string layerReportJson(const std::vector<LayerReport> &layers);
@@ -47,6 +48,6 @@ std::string layerReportJson(const std::vector<LayerReport> &layers);
 /// The report as an aligned text table with a totals line.
 std::string layerReportTable(const std::vector<LayerReport> &layers);
 
-} // namespace mlir::qc
+} // namespace qc
 
 #endif // QC_DIALECT_QC_TRANSFORMS_LAYERREPORT_H
