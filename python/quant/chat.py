@@ -230,9 +230,9 @@ def scheme_summary(report: dict) -> str:
     lines = ["  ".join(c.ljust(w[i]) if i < 3 else c.rjust(w[i]) for i, c in enumerate(row))
              for row in [head] + table]
     tot, f32 = report["total_weight_bytes"], report["total_fp32_bytes"]
-    lines.append(f"linear weights: {tot / 1e6:.1f} MB (fp32 {f32 / 1e6:.1f} MB, "
-                 f"fp16 {f32 / 2e6:.1f} MB): {f32 / tot:.2f}x smaller than fp32, "
-                 f"{f32 / 2 / tot:.2f}x than fp16; saved {(f32 - tot) / 1e6:.1f} MB vs fp32")
+    lines.append(f"linear weights: {tot / 1e6:.1f} MB = {tot / f32:.3f} of fp32 "
+                 f"({f32 / 1e6:.1f} MB), {2 * tot / f32:.3f} of fp16 ({f32 / 2e6:.1f} MB); "
+                 f"saved {(f32 - tot) / 1e6:.1f} MB vs fp32")
     return "\n".join(lines)
 
 

@@ -12,17 +12,17 @@
 # RUN: FileCheck %s --check-prefix=RUN1 < %t/err1.txt
 # RUN1: import SmolLM2-135M-Instruct.Q4_1.gguf (2 blocks)
 # RUN1: compile with quant-compile (target host, policy policy-default.yaml)
-# RUN1: quantize {{.*}}done in
-# RUN1: lower to the LLVM dialect {{.*}}done in
-# RUN1: optimize (-O3), emit the object, link, write weights {{.*}}done in
+# RUN1: quantize (policy, quantize/pack weights, select kernels){{.*}} done in {{[0-9.]+}} s
+# RUN1: lower to the LLVM dialect{{.*}} done in
+# RUN1: optimize (-O3), emit the object, link, write weights{{.*}} done in
 # RUN: FileCheck %s --check-prefix=OUT < %t/out1.txt
 # OUT: > What is the capital of France?
 # OUT: token ids: {{[0-9]+ [0-9]+ [0-9]+$}}
-# OUT: layers {{ +}}scheme {{ +}}kernel {{ +}}count
-# OUT: attn_q {{ +}}weight = i8 {{ +}}host {{ +}}2
-# OUT: ffn_down {{ +}}weight = i4, granularity = per_group, group_size = 64 {{ +}}host {{ +}}2
-# OUT: output {{ +}}none {{ +}}none {{ +}}1
-# OUT: linear weights: {{.*}} MB (fp32 {{.*}}x smaller than fp32
+# OUT: layers{{ +}}scheme{{ +}}kernel{{ +}}count
+# OUT: attn_q{{ +}}weight = i8{{ +}}host{{ +}}2
+# OUT: ffn_down{{ +}}weight = i4, granularity = per_group, group_size = 64{{ +}}host{{ +}}2
+# OUT: output{{ +}}none{{ +}}none{{ +}}1
+# OUT: linear weights: {{[0-9.]+}} MB = {{[0-9.]+}} of fp32 ({{[0-9.]+}} MB), {{[0-9.]+}} of fp16 ({{[0-9.]+}} MB); saved {{[0-9.]+}} MB vs fp32
 # OUT: times: compile {{[0-9.]+}} s | load {{.*}} | prefill {{[0-9]+}} tokens {{.*}} tok/s) | decode 2 tokens {{.*}} tok/s) | target host, 2 blocks
 # RUN: %python %s %t/out1.txt %t/cache | FileCheck %s
 # CHECK: tokens match the reference
