@@ -187,11 +187,29 @@ def compile_cached(ir, policy: Path, target, algorithm, cache: Path, progress: P
     return prefix, json.loads((d / "report.json").read_text()), dt, False
 
 
-def choose_target(requested: str) -> str:
-    """`auto`: the host. GPU modules (sm_80/sm_90) are not built by
-    quant-compile yet; once they are, auto picks them when a GPU is present."""
+def gpu_compute_capability():
+    """'sm_90' etc. for the first NVIDIA GPU (nvidia-smi), else None."""
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return None
+    try:
+        r = subprocess.run([smi, "--query-gpu=compute_cap", "--format=csv,noheader"],
+                           capture_output=True, text=True, timeout=10)
+        cap = r.stdout.split()[0] if r.returncode == 0 and r.stdout.split() else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return "sm_" + cap.replace(".", "") if cap else None
+
+
+def choose_target(requested: str, progress: Progress) -> str:
+    """`auto`: the host for now. quant-compile does not build GPU modules yet
+    (sm_80/sm_90 are rejected); once it does, this is where auto picks the
+    GPU's target."""
     if requested != "auto":
         return requested
+    sm = gpu_compute_capability()
+    if sm:
+        progress.say(f"  GPU found ({sm}); GPU modules are not built yet: using the host")
     return "host"
 
 
@@ -245,9 +263,8 @@ def run_chat(a) -> int:
     policy = Path(a.policy) if a.policy else DEFAULT_POLICY
     if not policy.exists():
         raise QuantError(f"{policy}: no such policy file")
-    target = choose_target(a.target)
-
     progress.say("quant chat")
+    target = choose_target(a.target, progress)
     ir = import_cached(a.model, a.layers, a.max_seq, cache, progress)
     if ir.arch != "llama":
         raise QuantError(f"{ir.mlir}: chat needs a Llama-family model, not {ir.arch}")

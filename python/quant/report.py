@@ -56,8 +56,9 @@ def plot_report(doc, out):
     a1.set_ylabel("weight MB")
     a1.legend()
     a2.bar(x, [v["quant_error"] or 0 for v in L], color="#37a", label="||W-Wq||/||W||")
-    if any(v["output_error"] is not None for v in L):
-        a2.plot(x, [v["output_error"] or 0 for v in L], "r.", label="output error (H)")
+    oe = [(i, v["output_error"]) for i, v in enumerate(L) if v["output_error"] is not None]
+    if oe:
+        a2.plot([i for i, _ in oe], [e for _, e in oe], "r.", label="output error (H)")
     a2.set_ylabel("relative error")
     a2.legend()
     a2.set_xticks(list(x))

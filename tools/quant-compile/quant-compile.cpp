@@ -143,6 +143,7 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
   options.stats = statsFile;
   options.algorithm = algorithm.getValue();
   options.target = targetName.getValue();
+  options.recordErrors = true; // for the per-layer report
   qc::buildQuantizePipeline(pm, options);
   return success();
 #else

@@ -461,14 +461,16 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
         readConstantValues(w, op, "weight of layer '" + op.getLayer() + "'");
     if (failed(vals))
       return failure();
-    std::vector<double> rounded(vals->size());
-    for (size_t i = 0; i < vals->size(); ++i) {
-      APFloat v(static_cast<float>((*vals)[i]));
-      bool lost;
-      v.convert(APFloat::IEEEhalf(), APFloat::rmNearestTiesToEven, &lost);
-      rounded[i] = v.convertToDouble();
+    if (recordErrors) {
+      std::vector<double> rounded(vals->size());
+      for (size_t i = 0; i < vals->size(); ++i) {
+        APFloat v(static_cast<float>((*vals)[i]));
+        bool lost;
+        v.convert(APFloat::IEEEhalf(), APFloat::rmNearestTiesToEven, &lost);
+        rounded[i] = v.convertToDouble();
+      }
+      recordError(op, *vals, rounded, n, k, nullptr);
     }
-    recordError(op, *vals, rounded, n, k, nullptr);
     OpBuilder b(op);
     auto t16 = RankedTensorType::get(wt.getShape(), b.getF16Type());
     Value c =
@@ -537,7 +539,7 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
   }
   // RTN with calibration Hessians: the output error is still reported.
   std::vector<double> rtnHessian;
-  if (!hessian && stats) {
+  if (recordErrors && !hessian && stats) {
     auto it = stats->layers.find(op.getLayer());
     if (it != stats->layers.end() && !it->second.hessianFile.empty() &&
         it->second.channels == k) {
@@ -559,7 +561,8 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
       hessian = &rtnHessian;
     }
   }
-  recordError(op, *vals, dequantizeAll(r), n, k, hessian);
+  if (recordErrors)
+    recordError(op, *vals, dequantizeAll(r), n, k, hessian);
   materialize(op, scheme, r);
   if (scheme.quantizesActivations() &&
       failed(insertActQuant(op, scheme, stats)))
