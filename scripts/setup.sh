@@ -44,6 +44,14 @@ if [ ${#quant_py_missing[@]} -gt 0 ]; then
     python3 -m pip install -q --break-system-packages "${quant_py_missing[@]}"
 fi
 
+# Optional: `python -m quant report --plot` draws with matplotlib.
+if ! python3 -c "import matplotlib" >/dev/null 2>&1; then
+  echo "setup: pip installing matplotlib (optional: report plots)"
+  python3 -m pip install -q matplotlib 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages matplotlib 2>/dev/null ||
+    echo "setup: WARNING: matplotlib not installed; report plots unavailable" >&2
+fi
+
 # Real models and text (SmolLM2-135M, all-MiniLM-L6-v2, Jane Austen), cached
 # under ~/.cache/quant (or $QUANT_CACHE); a second run downloads nothing. The
 # test/Python tests that need them are UNSUPPORTED when this step failed.

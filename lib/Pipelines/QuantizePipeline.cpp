@@ -25,6 +25,7 @@ void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
     pm.addPass(createQCSmoothQuantPass({options.stats, options.alpha}));
   QCQuantizeWeightsPassOptions qw;
   qw.algorithm = options.algorithm;
+  qw.recordErrors = options.recordErrors;
   qw.stats = options.stats;
   pm.addPass(createQCQuantizeWeightsPass(qw));
   QCPackWeightsPassOptions pack;

@@ -129,6 +129,13 @@ class LoadedModel:
 
     def generate(self, prompt, n_new):
         """Greedy decoding through @decode and its KV caches."""
+        return list(self.stream(prompt, n_new))
+
+    def stream(self, prompt, n_new, stop=(), on_prefill=None):
+        """Greedy decoding through @decode and its KV caches, yielding each
+        new token id as soon as it is chosen. The prompt is fed token by
+        token (prefill); `on_prefill()` is called once it is done. Stops
+        after `n_new` tokens or after yielding a token in `stop`."""
         import numpy as np
         if self.ir is None or self.ir.arch != "llama":
             raise QuantError("generate needs an imported Llama-family module")
@@ -137,19 +144,27 @@ class LoadedModel:
         if len(ids) + n_new > c["max_seq"]:
             raise QuantError(f"{len(ids)} + {n_new} tokens exceed the KV cache "
                              f"({c['max_seq']}; re-import with --max-seq)")
+        if n_new <= 0:
+            return
         shape = (c["n_layers"], c["n_kv_heads"], c["max_seq"], c["head_dim"])
         kc, vc = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
-        out, logits = [], None
-        for pos, t in enumerate(ids + [None] * n_new):
-            if t is None:
-                t = int(np.argmax(logits[-1]))
-                out.append(t)
-                if len(out) == n_new:
-                    break
+        pos, n_out = 0, 0
+        t = None
+        while True:
+            feed = ids[pos] if pos < len(ids) else t
             logits, knew, vnew = self.module.run(
-                "decode", np.array([t], np.int64), np.array(pos, np.int64), kc, vc)
+                "decode", np.array([feed], np.int64), np.array(pos, np.int64), kc, vc)
             kc[:, :, pos], vc[:, :, pos] = knew[:, :, 0], vnew[:, :, 0]
-        return out
+            pos += 1
+            if pos < len(ids):
+                continue
+            if pos == len(ids) and on_prefill is not None:
+                on_prefill()
+            t = int(np.argmax(logits[-1]))
+            n_out += 1
+            yield t
+            if n_out == n_new or t in stop:
+                return
 
     def tokenizer(self):
         if self.ir is None or self.ir.source is None:

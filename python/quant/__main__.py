@@ -1,4 +1,4 @@
-"""Command line: python -m quant {fetch,import,compile,calibrate,run,eval}.
+"""Command line: python -m quant {fetch,import,compile,calibrate,run,eval,chat,report}.
 
 Errors print one line `quant: error: ...` and exit with status 1.
 """
@@ -89,6 +89,22 @@ def cmd_eval(a):
     print(f"perplexity {ppl:.3f} over {n} predicted tokens")
 
 
+def cmd_chat(a):
+    from .chat import run_chat
+    if a.max_tokens < 1:
+        raise ValueError(f"--max-tokens must be at least 1 (got {a.max_tokens})")
+    run_chat(a)
+
+
+def cmd_report(a):
+    from .report import load_report, plot_report, report_table
+    rep = load_report(a.report)
+    print(report_table(rep))
+    if a.plot:
+        plot_report(rep, a.plot)
+        print(f"wrote {a.plot}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m quant", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -130,6 +146,28 @@ def main(argv=None):
                     help="eval (Pride and Prejudice), calib (Emma) or a novel name")
     ev.add_argument("--window", type=int, default=256)
     ev.add_argument("--max-windows", type=int)
+    s = sub.add_parser("chat", help="the main job: import, compile (cached), chat, "
+                       "print schemes, bytes and times")
+    s.add_argument("--model", default="smollm2", help="smollm2 (default) or a .gguf file")
+    s.add_argument("--prompt", default="What is the capital of France?")
+    s.add_argument("--max-tokens", type=int, default=48, help="new tokens at most")
+    s.add_argument("--layers", type=int, help="keep only the first N blocks (quick run)")
+    s.add_argument("--policy", help="qc-policy file (default examples/policy-default.yaml)")
+    s.add_argument("--target", default="auto", help="auto (host for now), host, sm_80, sm_90")
+    s.add_argument("--algorithm", default="rtn", choices=["rtn"])
+    s.add_argument("--max-seq", type=int, default=512, help="KV-cache length")
+    s.add_argument("--cache-dir", help="imported IR + compiled modules "
+                   "(default $QUANT_CACHE/chat)")
+    s.add_argument("--rebuild", action="store_true", help="compile even when cached")
+    s.add_argument("--raw", action="store_true", help="no chat template")
+    s.add_argument("--print-ids", action="store_true", help="print the generated token ids")
+    s.add_argument("--show-layers", action="store_true", help="print the per-layer table")
+    s.add_argument("--quiet", action="store_true", help="no progress lines")
+    s.set_defaults(fn=cmd_chat)
+    s = sub.add_parser("report", help="print (and plot) a quant-compile --report file")
+    s.add_argument("report")
+    s.add_argument("--plot", help="write a PNG of bytes and errors per layer (matplotlib)")
+    s.set_defaults(fn=cmd_report)
     a = p.parse_args(argv)
     from .errors import QuantError
     from .data import DataError

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Conversion/QCToGPU/Pipeline.h"
+#include "qc/Dialect/QC/Transforms/LayerReport.h"
 #include "qc/InitAll.h"
 #include "qc/Pipelines/Pipelines.h"
 #include "qc/Target/GpuModule.h"
@@ -33,6 +34,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -41,6 +43,7 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
 #include <unistd.h>
 
 using namespace mlir;
@@ -89,6 +92,47 @@ static cl::opt<std::string>
                       "them). Default: $CUDA_HOME, $CUDA_PATH, "
                       "/usr/local/cuda"),
              cl::init(""), cl::cat(category));
+static cl::opt<std::string> reportFile(
+    "report",
+    cl::desc("Write the per-layer report (qc-layer-report JSON) to this file"),
+    cl::value_desc("report.json"), cl::cat(category));
+static cl::opt<std::string>
+    reportTableFile("report-table",
+                    cl::desc("Write the per-layer report as a text table"),
+                    cl::value_desc("file"), cl::cat(category));
+static cl::opt<bool>
+    verbose("v",
+            cl::desc("Print each stage with its time and the per-layer "
+                     "report table to stderr"),
+            cl::cat(category));
+
+/// `-v`: one line per stage on stderr, flushed, so callers can show
+/// progress while a large model compiles.
+class Stages {
+public:
+  void begin(llvm::StringRef name) {
+    end();
+    current = name.str();
+    start = std::chrono::steady_clock::now();
+    if (verbose)
+      llvm::errs() << "quant-compile: " << name << " ...\n";
+  }
+  void end() {
+    if (current.empty())
+      return;
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    if (verbose)
+      llvm::errs() << "quant-compile: " << current << " done in "
+                   << llvm::formatv("{0:f1}", s) << " s\n";
+    current.clear();
+  }
+
+private:
+  std::string current;
+  std::chrono::steady_clock::time_point start;
+};
 
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "quant-compile") << message << "\n";
@@ -108,6 +152,7 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
   options.stats = statsFile;
   options.algorithm = algorithm.getValue();
   options.target = targetName.getValue();
+  options.recordErrors = true; // for the per-layer report
   qc::buildQuantizePipeline(pm, options);
   return success();
 #else
@@ -233,7 +278,24 @@ int main(int argc, char **argv) {
   if (weightThreshold < 1)
     return fail("--weight-threshold must be at least 1");
 
-  // The output location must exist before any work is done.
+  // The output and report locations must exist before any work is done.
+  for (const std::string &report :
+       {reportFile.getValue(), reportTableFile.getValue()}) {
+    if (report.empty())
+      continue;
+    llvm::SmallString<256> dir(report);
+    llvm::sys::path::remove_filename(dir);
+    if (dir.empty())
+      dir = ".";
+    if (!llvm::sys::fs::is_directory(dir))
+      return fail("cannot write report '" + report + "': directory '" + dir +
+                  "' does not exist");
+    if (llvm::sys::fs::access(dir, llvm::sys::fs::AccessMode::Write))
+      return fail("cannot write report '" + report + "': directory '" + dir +
+                  "' is not writable");
+    if (llvm::sys::fs::is_directory(report))
+      return fail("cannot write report '" + report + "': it is a directory");
+  }
   if (emitKind == Emit::Module || outputPath != "-") {
     llvm::SmallString<256> dir(outputPath.getValue());
     llvm::sys::path::remove_filename(dir);
@@ -262,12 +324,29 @@ int main(int argc, char **argv) {
   if (!module)
     return 1; // the parser reported the error
 
+  Stages stages;
   // 1. Quantize (tensor level).
+  stages.begin("quantize (policy, quantize/pack weights, select kernels)");
   PassManager quantizePm(&context);
   if (failed(addQuantizePasses(quantizePm, errorMessage)))
     return fail(errorMessage);
   if (failed(quantizePm.run(*module)))
     return 1;
+  stages.end();
+
+  // The per-layer report, written with the other outputs at the end.
+  std::vector<qc::LayerReport> layerReports = qc::collectLayerReports(*module);
+  OutputSet reportOutputs;
+  if (!reportFile.empty() &&
+      !writeText(reportOutputs.add(reportFile),
+                 qc::layerReportJson(layerReports), errorMessage))
+    return fail(errorMessage);
+  std::string table = qc::layerReportTable(layerReports);
+  if (!reportTableFile.empty() &&
+      !writeText(reportOutputs.add(reportTableFile), table, errorMessage))
+    return fail(errorMessage);
+  if (verbose)
+    llvm::errs() << table;
 
   // 2. Record the entry points, then lower to the LLVM dialect and move
   //    the weights out.
@@ -280,6 +359,7 @@ int main(int argc, char **argv) {
   qc::ExternalizeWeightsOptions externalize;
   externalize.thresholdBytes = weightThreshold;
   externalize.baseDir = baseDir.empty() ? "." : baseDir.str().str();
+  stages.begin("lower to the LLVM dialect");
   PassManager lowerPm(&context);
   // Before lowering: qc.external_weight ops left by quantization become
   // tagged globals (the lowering drops tags); after: large constants.
@@ -332,17 +412,20 @@ int main(int argc, char **argv) {
     llvm::raw_string_ostream os(text);
     module->print(os);
     if (outputPath == "-") {
+      if (!reportOutputs.commit(errorMessage))
+        return fail(errorMessage);
       llvm::outs() << text;
       return 0;
     }
     OutputSet outputs;
     if (!writeText(outputs.add(outputPath), text, errorMessage) ||
-        !outputs.commit(errorMessage))
+        !outputs.commit(errorMessage) || !reportOutputs.commit(errorMessage))
       return fail(errorMessage);
     return 0;
   }
 
   // 3. LLVM IR, optimized for the host.
+  stages.begin("translate to LLVM IR");
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(*module, llvmContext, "qc_module");
@@ -350,23 +433,27 @@ int main(int argc, char **argv) {
     return 1; // the translation reported the op it could not translate
 
   if (emitKind == Emit::Llvm) {
+    stages.begin("optimize (-O3)");
     if (!qc::optimizeForHost(*llvmModule, codegen, errorMessage))
       return fail(errorMessage);
     std::string text;
     llvm::raw_string_ostream os(text);
     llvmModule->print(os, nullptr);
     if (outputPath == "-") {
+      if (!reportOutputs.commit(errorMessage))
+        return fail(errorMessage);
       llvm::outs() << text;
       return 0;
     }
     OutputSet outputs;
     if (!writeText(outputs.add(outputPath), text, errorMessage) ||
-        !outputs.commit(errorMessage))
+        !outputs.commit(errorMessage) || !reportOutputs.commit(errorMessage))
       return fail(errorMessage);
     return 0;
   }
 
   // 4. The module: header, weights, shared object; renamed together.
+  stages.begin("optimize (-O3), emit the object, link, write weights");
   OutputSet outputs;
   std::string prefix = outputPath;
   if (!writeText(outputs.add(prefix + ".h"),
@@ -378,7 +465,8 @@ int main(int argc, char **argv) {
                             errorMessage) ||
       !qc::emitHostSharedObject(*llvmModule, outputs.add(prefix + ".so"),
                                 codegen, errorMessage) ||
-      !outputs.commit(errorMessage))
+      !outputs.commit(errorMessage) || !reportOutputs.commit(errorMessage))
     return fail(errorMessage);
+  stages.end();
   return 0;
 }

@@ -55,6 +55,11 @@ struct QuantizePipelineOptions
                            llvm::cl::desc("Largest expected number of rows M "
                                           "(kernel selection)"),
                            llvm::cl::init(16)};
+  Option<bool> recordErrors{
+      *this, "record-errors",
+      llvm::cl::desc("qc-quantize-weights records per-layer calibration "
+                     "errors (qc.quant_error / qc.output_error)"),
+      llvm::cl::init(false)};
 };
 
 /// Appends the quantization passes to `pm` (a module pass manager).

@@ -155,6 +155,7 @@ bool upperCholeskyOfInverse(MLIRContext *ctx, const std::vector<double> &h,
 /// What GPTQ derives from one Hessian: shared by all layers reading the
 /// same activation (q/k/v, gate/up).
 struct GptqFactor {
+  std::vector<double> h;     // the mean Hessian (before dampening)
   std::vector<bool> dead;    // channels never active in calibration
   SmallVector<int64_t> perm; // processing order of the columns
   std::vector<double> u;     // upper Cholesky factor of the permuted H^-1
@@ -165,6 +166,7 @@ struct GptqFactor {
 FailureOr<GptqFactor> computeGptqFactor(MLIRContext *ctx, std::vector<double> h,
                                         int64_t k, double damp, bool actOrder) {
   GptqFactor f;
+  f.h = h;
   f.dead.assign(k, false);
   for (int64_t j = 0; j < k; ++j)
     if (h[j * k + j] == 0.0) {
@@ -283,6 +285,71 @@ struct QuantizeWeightsPass
 
 } // namespace
 
+/// Records the calibration error of `what` (the dequantized weight, f32 as
+/// every consumer computes it) against `w` on `op`: `qc.quant_error` =
+/// ||W - What||_F / ||W||_F, and with a mean Hessian `h` (K x K) also
+/// `qc.output_error` = sqrt(tr(dW H dW^T) / tr(W H W^T)), the relative
+/// output error on the calibration inputs. Copied to the fused matmul;
+/// read by qc::collectLayerReports.
+static void recordError(Operation *op, ArrayRef<double> w,
+                        ArrayRef<double> what, int64_t n, int64_t k,
+                        const std::vector<double> *h) {
+  double num = 0.0, den = 0.0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    double d = w[i] - what[i];
+    num += d * d;
+    den += w[i] * w[i];
+  }
+  MLIRContext *ctx = op->getContext();
+  auto f64 = Float64Type::get(ctx);
+  op->setAttr("qc.quant_error",
+              FloatAttr::get(f64, den > 0.0 ? std::sqrt(num / den) : 0.0));
+  if (!h)
+    return;
+  // Rows are independent: x^T H x per row, in parallel.
+  std::vector<double> rowNum(n), rowDen(n);
+  parallelFor(ctx, 0, n, [&](size_t row) {
+    const double *wr = &w[row * k], *qr = &what[row * k];
+    std::vector<double> d(k);
+    for (int64_t c = 0; c < k; ++c)
+      d[c] = wr[c] - qr[c];
+    double a = 0.0, b = 0.0;
+    for (int64_t i = 0; i < k; ++i) {
+      const double *hi = &(*h)[i * k];
+      double hd = 0.0, hw = 0.0;
+      for (int64_t j = 0; j < k; ++j) {
+        hd += hi[j] * d[j];
+        hw += hi[j] * wr[j];
+      }
+      a += d[i] * hd;
+      b += wr[i] * hw;
+    }
+    rowNum[row] = a;
+    rowDen[row] = b;
+  });
+  double a = 0.0, b = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    a += rowNum[i];
+    b += rowDen[i];
+  }
+  op->setAttr(
+      "qc.output_error",
+      FloatAttr::get(f64, b > 0.0 ? std::sqrt(std::max(a, 0.0) / b) : 0.0));
+}
+
+/// The dequantized weight of `r`, (q - z) * s in f32.
+static std::vector<double> dequantizeAll(const QuantizedWeight &r) {
+  std::vector<double> out(r.n * r.k);
+  for (int64_t i = 0; i < r.n; ++i)
+    for (int64_t c = 0; c < r.k; ++c) {
+      const QuantParams &p =
+          r.params[(r.rows == 1 ? 0 : i) * r.groups + c / r.groupSize];
+      out[i * r.k + c] = static_cast<double>(
+          static_cast<float>(r.q[i * r.k + c] - p.zero) * p.scale);
+    }
+  return out;
+}
+
 /// Emits the packed_weight + dequantize_weight for `r` before `op` and
 /// makes `op` read it.
 static void materialize(LinearOp op, SchemeAttr scheme,
@@ -394,6 +461,16 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
         readConstantValues(w, op, "weight of layer '" + op.getLayer() + "'");
     if (failed(vals))
       return failure();
+    if (recordErrors) {
+      std::vector<double> rounded(vals->size());
+      for (size_t i = 0; i < vals->size(); ++i) {
+        APFloat v(static_cast<float>((*vals)[i]));
+        bool lost;
+        v.convert(APFloat::IEEEhalf(), APFloat::rmNearestTiesToEven, &lost);
+        rounded[i] = v.convertToDouble();
+      }
+      recordError(op, *vals, rounded, n, k, nullptr);
+    }
     OpBuilder b(op);
     auto t16 = RankedTensorType::get(wt.getShape(), b.getF16Type());
     Value c =
@@ -420,6 +497,7 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
     return failure();
 
   QuantizedWeight r;
+  const std::vector<double> *hessian = nullptr;
   if (algorithm == "gptq") {
     FailureOr<const LayerStats *> st = stats->lookup(op, op.getLayer(), k);
     if (failed(st))
@@ -455,9 +533,36 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
     }
     r = quantizeGPTQ(op.getContext(), scheme, *vals, it->second, n, k,
                      gptqBlockSize, gptqActOrder);
+    hessian = &it->second.h;
   } else {
     r = quantizeRTN(scheme, *vals, n, k);
   }
+  // RTN with calibration Hessians: the output error is still reported.
+  std::vector<double> rtnHessian;
+  if (recordErrors && !hessian && stats) {
+    auto it = stats->layers.find(op.getLayer());
+    if (it != stats->layers.end() && !it->second.hessianFile.empty() &&
+        it->second.channels == k) {
+      FailureOr<std::vector<double>> h =
+          stats->readHessian(op, op.getLayer(), it->second);
+      if (failed(h))
+        return failure();
+      rtnHessian = std::move(*h);
+      double tokens = std::max<int64_t>(it->second.tokens, 1);
+      std::vector<double> sf(k, 1.0);
+      if (auto a = op->getAttrOfType<DenseElementsAttr>("qc.smooth_factors")) {
+        int64_t i = 0;
+        for (const APFloat &v : a.getValues<APFloat>())
+          sf[i++] = v.convertToDouble();
+      }
+      for (int64_t a = 0; a < k; ++a)
+        for (int64_t c = 0; c < k; ++c)
+          rtnHessian[a * k + c] /= tokens * sf[a] * sf[c];
+      hessian = &rtnHessian;
+    }
+  }
+  if (recordErrors)
+    recordError(op, *vals, dequantizeAll(r), n, k, hessian);
   materialize(op, scheme, r);
   if (scheme.quantizesActivations() &&
       failed(insertActQuant(op, scheme, stats)))

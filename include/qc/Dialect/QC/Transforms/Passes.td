@@ -154,6 +154,9 @@ def QCQuantizeWeightsPass : Pass<"qc-quantize-weights", "::mlir::ModuleOp"> {
            "GPTQ lazy-update block size (columns)">,
     Option<"gptqActOrder", "gptq-act-order", "bool", /*default=*/"false",
            "GPTQ: quantize columns in order of decreasing diag(H)">,
+    Option<"recordErrors", "record-errors", "bool", /*default=*/"false",
+           "Record qc.quant_error (and qc.output_error with Hessians) on "
+           "each quantized linear, for the per-layer report">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect",
                            "::mlir::arith::ArithDialect"];

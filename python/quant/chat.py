@@ -1,0 +1,325 @@
+"""`python -m quant chat`: the main job, end to end.
+
+Imports a checkpoint (cached), compiles it with quant-compile under a
+policy (cached by a hash of the IR, the weights, the policy and the
+compiler binary), then answers a prompt with the chat template, streaming
+tokens through the compiled `@decode`, and prints the per-layer schemes,
+the weight bytes and the times.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from . import data
+from .errors import QuantError, ToolError
+
+#: The policy shipped with the example (examples/policy-default.yaml).
+DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy-default.yaml"
+
+#: SmolLM2-Instruct's chat template (ChatML with its default system turn).
+SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+
+
+def chat_prompt(user: str, system: str = SYSTEM) -> str:
+    """The chat template of SmolLM2-Instruct for one user turn."""
+    return (f"<|im_start|>system\n{system}<|im_end|>\n"
+            f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n")
+
+
+class Progress:
+    """Stage lines on stderr; on a terminal, a ticking elapsed time for the
+    running stage, so a long compile never looks stuck."""
+
+    def __init__(self, quiet=False):
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self._stop = None
+        self._label = ""
+        self._t0 = 0.0
+
+    def _tick(self, stop):
+        while not stop.wait(1.0):
+            sys.stderr.write(f"\r  {self._label} ... {time.time() - self._t0:.0f} s")
+            sys.stderr.flush()
+
+    def start(self, label):
+        self.stop()
+        self._label, self._t0 = label, time.time()
+        if self.quiet:
+            return
+        if self.tty:
+            self._stop = threading.Event()
+            threading.Thread(target=self._tick, args=(self._stop,), daemon=True).start()
+            sys.stderr.write(f"  {label} ...")
+        else:
+            sys.stderr.write(f"  {label} ...\n")
+        sys.stderr.flush()
+
+    def stop(self, note=""):
+        if self._stop is not None:
+            self._stop.set()
+            self._stop = None
+        if self._label and not self.quiet:
+            dt = time.time() - self._t0
+            if self.tty:
+                sys.stderr.write(f"\r  {self._label} ... done in {dt:.1f} s{note}\n")
+            else:
+                sys.stderr.write(f"  {self._label}: done in {dt:.1f} s{note}\n")
+            sys.stderr.flush()
+        self._label = ""
+
+    def say(self, text):
+        if not self.quiet:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+
+
+def _sha256_file(path, h=None):
+    h = h or hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h
+
+
+def _import_stamp(src: Path, layers, max_seq) -> str:
+    """Identifies an import: the checkpoint (path, size, mtime), the options
+    and the importer's own source."""
+    h = hashlib.sha256()
+    st = src.stat()
+    h.update(f"{src.resolve()}|{st.st_size}|{st.st_mtime_ns}|{layers}|{max_seq}".encode())
+    pkg = Path(__file__).resolve().parent
+    for f in sorted([pkg / "mlir_emit.py", pkg / "model_ir.py",
+                     *(pkg / "importers").glob("*.py")]):
+        _sha256_file(f, h)
+    return h.hexdigest()
+
+
+def import_cached(model, layers, max_seq, cache: Path, progress: Progress):
+    """The imported model (ModelIR), re-imported only when the checkpoint,
+    the options or the importer changed."""
+    from . import resolve_model
+    from .model_ir import ModelIR, import_model
+    src = resolve_model(model)
+    if not src.exists():
+        raise QuantError(f"{src}: no such file or directory")
+    stamp = _import_stamp(src, layers, max_seq)
+    tag = src.stem if src.is_file() else src.name
+    out = cache / "ir" / f"{tag}-L{layers or 'all'}-S{max_seq}.mlir"
+    stamp_file = out.with_suffix(".stamp")
+    label = f"import {src.name} ({f'{layers} blocks' if layers else 'all blocks'})"
+    if (stamp_file.exists() and stamp_file.read_text() == stamp and out.exists()
+            and out.with_suffix(".bin").exists()):
+        progress.say(f"  {label}: cached ({out})")
+        return ModelIR.open(out)
+    progress.start(label)
+    stamp_file.unlink(missing_ok=True)
+    ir = import_model(src, out, layers=layers, max_seq=max_seq)
+    stamp_file.write_text(stamp)
+    progress.stop(f" -> {out}")
+    return ir
+
+
+def compile_key(ir, policy: Path, compiler: str, target: str, algorithm: str) -> str:
+    """Hash of everything the compiled module depends on: the IR text, the
+    weight blob (size and mtime: a re-import rewrites it), the policy, the
+    quant-compile binary and the options."""
+    h = hashlib.sha256()
+    h.update(ir.mlir.read_bytes())
+    st = ir.weights.stat()
+    h.update(f"|{st.st_size}|{st.st_mtime_ns}|{target}|{algorithm}|".encode())
+    h.update(policy.read_bytes())
+    _sha256_file(compiler, h)
+    return h.hexdigest()
+
+
+def compile_cached(ir, policy: Path, target, algorithm, cache: Path, progress: Progress,
+                   rebuild=False):
+    """Compiles `ir` into cache/modules/<key>/model (reused when the key
+    matches); returns (prefix, report dict, compile seconds, cached?)."""
+    from . import find_tool
+    from .policy import check_policy_layers, load_policy
+    check_policy_layers(load_policy(policy), ir.layers, str(policy))
+    compiler = find_tool("quant-compile")
+    key = compile_key(ir, policy, compiler, target, algorithm)
+    d = cache / "modules" / key[:24]
+    prefix = d / "model"
+    done = d / "done.json"
+    if done.exists() and not rebuild:
+        meta = json.loads(done.read_text())
+        progress.say(f"  compile: cached ({d}; compiled in {meta['compile_s']:.1f} s)")
+        return prefix, json.loads((d / "report.json").read_text()), meta["compile_s"], True
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    cmd = [compiler, str(ir.mlir), "--target", target, "-o", str(prefix), "--algorithm",
+           algorithm, "--policy", str(policy), "--report", str(d / "report.json"),
+           "--report-table", str(d / "report.txt"), "-v"]
+    progress.say(f"  compile with quant-compile (target {target}, policy {policy.name})")
+    t0 = time.time()
+    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    errors, in_table = [], False
+    for line in p.stderr:
+        line = line.rstrip("\n")
+        if line.startswith("quant-compile: ") and line.endswith(" ..."):
+            progress.start(line[len("quant-compile: "):-4])
+        elif line.startswith("quant-compile: ") and " done in " in line:
+            progress.stop()
+        elif line.startswith("layer ") or in_table:
+            in_table = not line.startswith("total:")  # the -v table: in report.txt
+        else:
+            errors.append(line)
+    rc = p.wait()
+    progress.stop()
+    if rc != 0:
+        shutil.rmtree(d, ignore_errors=True)
+        raise ToolError("quant-compile failed:\n" + "\n".join(errors).strip())
+    dt = time.time() - t0
+    Path(str(prefix) + ".quant.json").write_text(ir.meta_path.read_text())
+    done.write_text(json.dumps({"compile_s": dt, "ir": str(ir.mlir), "policy": str(policy),
+                                "target": target}))
+    return prefix, json.loads((d / "report.json").read_text()), dt, False
+
+
+def gpu_compute_capability():
+    """'sm_90' etc. for the first NVIDIA GPU (nvidia-smi), else None."""
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return None
+    try:
+        r = subprocess.run([smi, "--query-gpu=compute_cap", "--format=csv,noheader"],
+                           capture_output=True, text=True, timeout=10)
+        cap = r.stdout.split()[0] if r.returncode == 0 and r.stdout.split() else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return "sm_" + cap.replace(".", "") if cap else None
+
+
+def choose_target(requested: str, progress: Progress) -> str:
+    """`auto`: the host for now. quant-compile does not build GPU modules yet
+    (sm_80/sm_90 are rejected); once it does, this is where auto picks the
+    GPU's target."""
+    if requested != "auto":
+        return requested
+    sm = gpu_compute_capability()
+    if sm:
+        progress.say(f"  GPU found ({sm}); GPU modules are not built yet: using the host")
+    return "host"
+
+
+def _short(attr: str) -> str:
+    """'#qc.scheme<weight = i8>' -> 'weight = i8', '#qc.kernel<host>' -> 'host'."""
+    for pre in ("#qc.scheme<", "#qc.kernel<"):
+        if attr.startswith(pre) and attr.endswith(">"):
+            return attr[len(pre):-1]
+    return attr
+
+
+def _kind(layer: str) -> str:
+    parts = layer.split(".")
+    return parts[-1] if len(parts) >= 3 and parts[0] == "blk" else layer
+
+
+def scheme_summary(report: dict) -> str:
+    """One row per layer kind (attn_q, ffn_down, output, ...): scheme,
+    kernel, count, bytes and weight error; then the totals."""
+    rows = {}
+    for L in report["layers"]:
+        k = (_kind(L["layer"]), _short(L["scheme"]), _short(L["kernel"]))
+        r = rows.setdefault(k, {"n": 0, "bytes": 0, "fp32": 0, "err": []})
+        r["n"] += 1
+        r["bytes"] += L["weight_bytes"]
+        r["fp32"] += L["fp32_bytes"]
+        if L["quant_error"] is not None:
+            r["err"].append(L["quant_error"])
+    head = ("layers", "scheme", "kernel", "count", "MB", "vs fp32", "w err (mean)")
+    table = []
+    for (kind, scheme, kernel), r in rows.items():
+        err = f"{sum(r['err']) / len(r['err']):.2e}" if r["err"] else "-"
+        table.append((kind, scheme, kernel, str(r["n"]), f"{r['bytes'] / 1e6:.2f}",
+                      f"{r['bytes'] / r['fp32']:.3f}", err))
+    w = [max(len(x[i]) for x in [head] + table) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w[i]) if i < 3 else c.rjust(w[i]) for i, c in enumerate(row))
+             for row in [head] + table]
+    tot, f32 = report["total_weight_bytes"], report["total_fp32_bytes"]
+    lines.append(f"linear weights: {tot / 1e6:.1f} MB = {tot / f32:.3f} of fp32 "
+                 f"({f32 / 1e6:.1f} MB), {2 * tot / f32:.3f} of fp16 ({f32 / 2e6:.1f} MB); "
+                 f"saved {(f32 - tot) / 1e6:.1f} MB vs fp32")
+    return "\n".join(lines)
+
+
+def run_chat(a) -> int:
+    import quant
+    from .model_ir import ModelIR  # noqa: F401
+    progress = Progress(quiet=a.quiet)
+    cache = Path(a.cache_dir) if a.cache_dir else data.cache_dir() / "chat"
+    cache.mkdir(parents=True, exist_ok=True)
+    policy = Path(a.policy) if a.policy else DEFAULT_POLICY
+    if not policy.exists():
+        raise QuantError(f"{policy}: no such policy file")
+    progress.say("quant chat")
+    target = choose_target(a.target, progress)
+    ir = import_cached(a.model, a.layers, a.max_seq, cache, progress)
+    if ir.arch != "llama":
+        raise QuantError(f"{ir.mlir}: chat needs a Llama-family model, not {ir.arch}")
+    prefix, report, compile_s, cached = compile_cached(
+        ir, policy, target, a.algorithm, cache, progress, rebuild=a.rebuild)
+
+    progress.start("load module + tokenizer")
+    t0 = time.time()
+    m = quant.load(prefix)
+    tok = m.tokenizer()
+    load_s = time.time() - t0
+    progress.stop()
+
+    text = chat_prompt(a.prompt) if not a.raw else a.prompt
+    ids = tok.encode(text).ids
+    stop = set()
+    for special in ("<|im_end|>", "<|endoftext|>"):
+        i = tok.token_to_id(special)
+        if i is not None:
+            stop.add(i)
+
+    print(f"\n> {a.prompt}\n", flush=True)
+    out, shown = [], ""
+    t_start = time.time()
+    t_prefill = [None]
+
+    def prefilled():
+        t_prefill[0] = time.time()
+
+    for t in m.stream(ids, a.max_tokens, stop=stop, on_prefill=prefilled):
+        out.append(t)
+        if t in stop:
+            break
+        s = tok.decode(out)
+        if not s.endswith("\ufffd"):  # wait for the rest of a UTF-8 character
+            sys.stdout.write(s[len(shown):])
+            sys.stdout.flush()
+            shown = s
+    t_end = time.time()
+    s = tok.decode([t for t in out if t not in stop])
+    sys.stdout.write(s[len(shown):] + "\n\n")
+    if a.print_ids:
+        print("token ids:", " ".join(map(str, out)))
+
+    print(scheme_summary(report))
+    if a.show_layers:
+        print((prefix.parent / "report.txt").read_text(), end="")
+    qcw = Path(str(prefix) + ".qcw").stat().st_size
+    print(f"module weights file: {qcw / 1e6:.1f} MB ({prefix}.qcw; includes the embedding)")
+    prefill_s = (t_prefill[0] or t_end) - t_start
+    n_dec = max(len(out) - 1, 0)
+    dec_s = t_end - (t_prefill[0] or t_end)
+    when = "cached; compiled earlier in" if cached else "compile"
+    print(f"times: {when} {compile_s:.1f} s | load {load_s:.2f} s | prefill {len(ids)} tokens "
+          f"{prefill_s:.2f} s ({len(ids) / prefill_s:.1f} tok/s) | decode {n_dec} tokens "
+          + (f"{dec_s:.2f} s ({n_dec / dec_s:.1f} tok/s)" if n_dec and dec_s > 0 else "-")
+          + f" | target {target}, {ir.config['n_layers']} blocks")
+    return 0
