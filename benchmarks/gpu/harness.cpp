@@ -97,7 +97,9 @@ static float halfToFloat(uint16_t h) {
 struct DeviceBuffer {
   CUdeviceptr ptr = 0;
   size_t bytes = 0;
-  explicit DeviceBuffer(size_t n) : bytes(n) { CHECK(cuMemAlloc(&ptr, n ? n : 1)); }
+  explicit DeviceBuffer(size_t n) : bytes(n) {
+    CHECK(cuMemAlloc(&ptr, n ? n : 1));
+  }
   ~DeviceBuffer() { cuMemFree(ptr); }
   void upload(const void *src) { CHECK(cuMemcpyHtoD(ptr, src, bytes)); }
 };
@@ -200,7 +202,8 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
       }
     }
     const void *wSrc = int8 ? (const void *)wq.data() : (const void *)wh.data();
-    int copies = c.kind == "time" ? (int)std::max<size_t>(2, 240000000 / wBytes + 1) : 1;
+    int copies =
+        c.kind == "time" ? (int)std::max<size_t>(2, 240000000 / wBytes + 1) : 1;
     std::vector<DeviceBuffer *> dW;
     for (int i = 0; i < copies; ++i) {
       dW.push_back(new DeviceBuffer(wBytes));
@@ -223,12 +226,16 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
       biasH[i] = floatToHalf(uni(rng));
       biasF[i] = c.outF16 ? halfToFloat(biasH[i]) : uni(rng);
     }
-    DeviceBuffer dSw(swN * (c.scaleF16 ? 2 : 4)), dBias(c.n * (c.outF16 ? 2 : 4));
-    dSw.upload(c.scaleF16 ? (const void *)swH.data() : (const void *)swF.data());
-    dBias.upload(c.outF16 ? (const void *)biasH.data() : (const void *)biasF.data());
+    DeviceBuffer dSw(swN * (c.scaleF16 ? 2 : 4)),
+        dBias(c.n * (c.outF16 ? 2 : 4));
+    dSw.upload(c.scaleF16 ? (const void *)swH.data()
+                          : (const void *)swF.data());
+    dBias.upload(c.outF16 ? (const void *)biasH.data()
+                          : (const void *)biasF.data());
 
-    std::vector<long> ms = c.kind == "time" ? std::vector<long>{1024, 4096}
-                                            : std::vector<long>{1, 3, 16, 64, 333};
+    std::vector<long> ms = c.kind == "time"
+                               ? std::vector<long>{1024, 4096}
+                               : std::vector<long>{1, 3, 16, 64, 333};
     for (long m : ms) {
       bool inF16 = int8 ? c.actF16 : true;
       std::vector<float> xF(m * c.k);
@@ -241,7 +248,8 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
           xH[i] = floatToHalf(v);
           xF[i] = inF16 ? halfToFloat(xH[i]) : v;
         }
-      DeviceBuffer dX(m * c.k * (inF16 ? 2 : 4)), dY(m * c.n * (c.outF16 ? 2 : 4));
+      DeviceBuffer dX(m * c.k * (inF16 ? 2 : 4)),
+          dY(m * c.n * (c.outF16 ? 2 : 4));
       dX.upload(inF16 ? (const void *)xH.data() : (const void *)xF.data());
       CHECK(cuMemsetD8(dY.ptr, 0xff, dY.bytes)); // NaN poison
       int mi = (int)m;
@@ -294,7 +302,8 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
                                [](int) {});
       }
 
-      void *iparams[] = {&dQ.ptr, &dS.ptr, &wp, &dSw.ptr, &dBias.ptr, &dY.ptr, &mi};
+      void *iparams[] = {&dQ.ptr,    &dS.ptr, &wp, &dSw.ptr,
+                         &dBias.ptr, &dY.ptr, &mi};
       void *hparams[] = {&dX.ptr, &wp, &dBias.ptr, &dY.ptr, &mi};
       void **params = int8 ? iparams : hparams;
       CHECK(cuLaunchKernel(fn, gx, gy, 1, c.block, 1, 1, 0, nullptr, params,
@@ -324,7 +333,8 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
             const int8_t *wr = &wq[n * c.k];
             for (long k = 0; k < c.k; ++k)
               acc += (int)qr[k] * (int)wr[k];
-            double sc = (double)sRef[c.perToken ? r : 0] * swF[c.perTensorW ? 0 : n];
+            double sc =
+                (double)sRef[c.perToken ? r : 0] * swF[c.perTensorW ? 0 : n];
             ref = acc * sc + (c.bias ? biasF[n] : 0.0);
             mag = std::fabs(acc * sc) + (c.bias ? std::fabs(biasF[n]) : 0.0);
             mag *= 4.0 / (1 << 24) * 4; // 4 fp32 roundings, 4x margin
@@ -338,7 +348,8 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
             ref = acc + (c.bias ? biasF[n] : 0.0);
             mag = absAcc * 1e-5 + (c.bias ? std::fabs(biasF[n]) * 1e-6 : 0.0);
           }
-          double bound = mag + (c.outF16 ? std::fabs(ref) / 2048 + 6e-8 : 1e-30);
+          double bound =
+              mag + (c.outF16 ? std::fabs(ref) / 2048 + 6e-8 : 1e-30);
           double got = readOut(yRaw, r * c.n + n, c.outF16);
           if (!std::isfinite(got))
             nan = true;
@@ -352,9 +363,8 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
 
       double us = 0;
       if (c.kind == "time")
-        us = timeLaunches(fn, gx, gy, c.block, params, [&](int i) {
-          wp = dW[i % copies]->ptr;
-        });
+        us = timeLaunches(fn, gx, gy, c.block, params,
+                          [&](int i) { wp = dW[i % copies]->ptr; });
       std::printf("%-26s %5ld %9ld %9ld %9.3f %9.2e %9.1f %s\n", c.name.c_str(),
                   m, qBad, sBad, worst, relL2, us, ok ? "ok" : "FAIL");
       if (c.kind == "time")
@@ -462,9 +472,10 @@ int main(int argc, char **argv) {
       dW.back()->upload(w.data());
     }
 
-    std::vector<long> ms = c.kind == "timep"  ? std::vector<long>{1024, 4096}
-                           : c.kind == "time" ? std::vector<long>{1, 16, 64}
-                                              : std::vector<long>{1, 3, 16, 64, 333};
+    std::vector<long> ms = c.kind == "timep" ? std::vector<long>{1024, 4096}
+                           : c.kind == "time"
+                               ? std::vector<long>{1, 16, 64}
+                               : std::vector<long>{1, 3, 16, 64, 333};
     for (long m : ms) {
       long eb = c.actF16 ? 2 : 4;
       std::vector<float> xF(m * c.k);
@@ -479,7 +490,7 @@ int main(int argc, char **argv) {
       CHECK(cuMemsetD8(dY.ptr, 0xff, dY.bytes)); // NaN poison
       int mi = (int)m;
       CUdeviceptr wp = dW[0]->ptr;
-      void *params[] = {&dX.ptr, &wp, &dScales.ptr, &dZeros.ptr,
+      void *params[] = {&dX.ptr,    &wp,     &dScales.ptr, &dZeros.ptr,
                         &dBias.ptr, &dY.ptr, &mi};
       // The launcher's rule: the smallest row tile >= M, else the largest.
       size_t vi = c.mTiles.size() - 1;
@@ -574,11 +585,11 @@ int main(int argc, char **argv) {
         cuEventDestroy(e0);
         cuEventDestroy(e1);
       }
-      std::printf("%-34s %5ld %10.2e %10.2e %9.1f %8.0f %s\n", c.name.c_str(), m,
-                  relL2, maxRel, us, gbs, ok ? "ok" : "FAIL");
+      std::printf("%-34s %5ld %10.2e %10.2e %9.1f %8.0f %s\n", c.name.c_str(),
+                  m, relL2, maxRel, us, gbs, ok ? "ok" : "FAIL");
       if (timed)
-        std::printf("TIME %s %ld %ld %ld %ld %ld %.2f\n", c.name.c_str(), m, c.n,
-                    c.k, c.bits, c.group, us);
+        std::printf("TIME %s %ld %ld %ld %ld %ld %.2f\n", c.name.c_str(), m,
+                    c.n, c.k, c.bits, c.group, us);
     }
     for (auto *b : dW)
       delete b;

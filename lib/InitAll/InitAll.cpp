@@ -6,8 +6,8 @@
 
 #include "qc/InitAll.h"
 #include "qc/Conversion/Passes.h"
-#include "qc/Conversion/QCToNVVM/Passes.h"
 #include "qc/Conversion/QCToGPU/Pipeline.h"
+#include "qc/Conversion/QCToNVVM/Passes.h"
 #include "qc/Dialect/QC/IR/QC.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Pipelines/Pipelines.h"

@@ -435,8 +435,8 @@ static bool gatherStrided(void *dst, const char *base, const int64_t *shape,
 /// tensors). Every CUDA failure is returned; nothing is left allocated then.
 static qcrt_status runGpu(qcrt_module &m, const Function &f,
                           const qcrt_tensor *inputs, int32_t nInputs,
-                          qcrt_tensor *outputs, int32_t nOutputs,
-                          bool deviceIO, void *stream) {
+                          qcrt_tensor *outputs, int32_t nOutputs, bool deviceIO,
+                          void *stream) {
   if (qcrt_status s = cudaPrepareDevice(m.target, m.prefix))
     return s;
   std::vector<void *> owned; // the runtime's device copies of host inputs
@@ -452,8 +452,8 @@ static qcrt_status runGpu(qcrt_module &m, const Function &f,
       devInputs[i] = t.data;
       continue;
     }
-    std::string what = format("copying input %d of '%s' to the device", i,
-                              f.name.c_str());
+    std::string what =
+        format("copying input %d of '%s' to the device", i, f.name.c_str());
     devInputs[i] = cudaAlloc(bytes, what.c_str());
     if (devInputs[i])
       owned.push_back(devInputs[i]);
@@ -548,12 +548,12 @@ static qcrt_status runGpu(qcrt_module &m, const Function &f,
     }
     out.data = dst;
     out.owner = dst;
-    bool ok = contiguous ? cudaCopy(dst, base, bytes,
-                                    deviceIO ? kCopyDeviceToDevice
-                                             : kCopyDeviceToHost,
-                                    stream, copyWhat.c_str())
-                         : gatherStrided(dst, base, out.shape, d + 3 + rank,
-                                         rank, elem, !deviceIO, stream);
+    bool ok = contiguous
+                  ? cudaCopy(dst, base, bytes,
+                             deviceIO ? kCopyDeviceToDevice : kCopyDeviceToHost,
+                             stream, copyWhat.c_str())
+                  : gatherStrided(dst, base, out.shape, d + 3 + rank, rank,
+                                  elem, !deviceIO, stream);
     if (!ok) {
       ++done; // this output holds a buffer: release it below too
       break;
@@ -609,9 +609,8 @@ qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
     size_t got = qcw ? fread(header, 1, sizeof(header), qcw) : 0;
     if (qcw)
       fclose(qcw);
-    std::string target(header + 16, got == sizeof(header)
-                                        ? strnlen(header + 16, 16)
-                                        : 0);
+    std::string target(header + 16,
+                       got == sizeof(header) ? strnlen(header + 16, 16) : 0);
     qcwTarget = target;
     m->gpu = isGpuTarget(target);
     // A device failure is reported after the module info is read, so a
@@ -654,11 +653,11 @@ qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
   bool gpuByWeights = m->gpu;
   qcrt_status status = parseModuleInfo(*m, soPath);
   if (status == QCRT_OK && isGpuTarget(m->target) != gpuByWeights)
-    status = fail(QCRT_ERR_TARGET,
-                  format("weights file '%s' is for target '%s' but the "
-                         "module is for '%s'",
-                         qcwPath.c_str(), qcwTarget.c_str(),
-                         m->target.c_str()));
+    status =
+        fail(QCRT_ERR_TARGET,
+             format("weights file '%s' is for target '%s' but the "
+                    "module is for '%s'",
+                    qcwPath.c_str(), qcwTarget.c_str(), m->target.c_str()));
   if (status == QCRT_OK && deviceStatus != QCRT_OK)
     status = fail(deviceStatus, deviceWhy);
   if (status == QCRT_OK)

@@ -456,11 +456,11 @@ int main(int argc, char **argv) {
   stages.begin("optimize (-O3), emit the object, link, write weights");
   OutputSet outputs;
   std::string prefix = outputPath;
-  if (!writeText(outputs.add(prefix + ".h"),
-                 (gpu ? qc::gpuHeaderNote(targetName, gpuFormat) : "") +
-                     qc::generateHeader(headerGuard(prefix), entryPoints,
-                                        weights),
-                 errorMessage) ||
+  if (!writeText(
+          outputs.add(prefix + ".h"),
+          (gpu ? qc::gpuHeaderNote(targetName, gpuFormat) : "") +
+              qc::generateHeader(headerGuard(prefix), entryPoints, weights),
+          errorMessage) ||
       !qc::writeWeightsFile(outputs.add(prefix + ".qcw"), targetName, weights,
                             errorMessage) ||
       !qc::emitHostSharedObject(*llvmModule, outputs.add(prefix + ".so"),

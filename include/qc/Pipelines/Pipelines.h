@@ -32,9 +32,9 @@ struct QuantizePipelineOptions
                             llvm::cl::desc("Calibration statistics file; "
                                            "needed by SmoothQuant, static "
                                            "activation scales and GPTQ")};
-  Option<std::string> algorithm{
-      *this, "algorithm", llvm::cl::desc("Weight rounding: rtn or gptq"),
-      llvm::cl::init("rtn")};
+  Option<std::string> algorithm{*this, "algorithm",
+                                llvm::cl::desc("Weight rounding: rtn or gptq"),
+                                llvm::cl::init("rtn")};
   Option<std::string> target{
       *this, "target",
       llvm::cl::desc("Target the kernels are chosen for: host, sm_80, sm_90"),

@@ -13,8 +13,8 @@
 using namespace mlir;
 using namespace mlir::qc;
 
-#include "qc/Dialect/QC/IR/QCOpsDialect.cpp.inc"
 #include "qc/Dialect/QC/IR/QCEnums.cpp.inc"
+#include "qc/Dialect/QC/IR/QCOpsDialect.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "qc/Dialect/QC/IR/QCAttrs.cpp.inc"

@@ -19,8 +19,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
-#include "qc/Dialect/QC/IR/QCOpsDialect.h.inc"
 #include "qc/Dialect/QC/IR/QCEnums.h.inc"
+#include "qc/Dialect/QC/IR/QCOpsDialect.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "qc/Dialect/QC/IR/QCAttrs.h.inc"
