@@ -348,6 +348,22 @@ int main(int argc, char **argv) {
   if (verbose)
     llvm::errs() << table;
 
+  // --emit=mlir/llvm: the text goes to the output file (or stdout for "-")
+  // and is committed together with the report files.
+  auto emitText = [&](const std::string &text, OutputSet &reports) -> int {
+    if (outputPath == "-") {
+      if (!reports.commit(errorMessage))
+        return fail(errorMessage);
+      llvm::outs() << text;
+      return 0;
+    }
+    OutputSet outputs;
+    if (!writeText(outputs.add(outputPath), text, errorMessage) ||
+        !outputs.commit(errorMessage) || !reports.commit(errorMessage))
+      return fail(errorMessage);
+    return 0;
+  };
+
   // 2. Record the entry points, then lower to the LLVM dialect and move
   //    the weights out.
   std::vector<qc::EntryPoint> entryPoints;
@@ -411,17 +427,7 @@ int main(int argc, char **argv) {
     std::string text;
     llvm::raw_string_ostream os(text);
     module->print(os);
-    if (outputPath == "-") {
-      if (!reportOutputs.commit(errorMessage))
-        return fail(errorMessage);
-      llvm::outs() << text;
-      return 0;
-    }
-    OutputSet outputs;
-    if (!writeText(outputs.add(outputPath), text, errorMessage) ||
-        !outputs.commit(errorMessage) || !reportOutputs.commit(errorMessage))
-      return fail(errorMessage);
-    return 0;
+    return emitText(text, reportOutputs);
   }
 
   // 3. LLVM IR, optimized for the host.
@@ -439,17 +445,7 @@ int main(int argc, char **argv) {
     std::string text;
     llvm::raw_string_ostream os(text);
     llvmModule->print(os, nullptr);
-    if (outputPath == "-") {
-      if (!reportOutputs.commit(errorMessage))
-        return fail(errorMessage);
-      llvm::outs() << text;
-      return 0;
-    }
-    OutputSet outputs;
-    if (!writeText(outputs.add(outputPath), text, errorMessage) ||
-        !outputs.commit(errorMessage) || !reportOutputs.commit(errorMessage))
-      return fail(errorMessage);
-    return 0;
+    return emitText(text, reportOutputs);
   }
 
   // 4. The module: header, weights, shared object; renamed together.
