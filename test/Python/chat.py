@@ -11,7 +11,7 @@
 # RUN:   > %t/out1.txt 2> %t/err1.txt
 # RUN: FileCheck %s --check-prefix=RUN1 < %t/err1.txt
 # RUN1: import SmolLM2-135M-Instruct.Q4_1.gguf (2 blocks)
-# RUN1: compile with quant-compile (target host, policy policy-default.yaml)
+# RUN1: compile with quant-compile (target host, policy policy-default.yaml, rtn)
 # RUN1: quantize (policy, quantize/pack weights, select kernels){{.*}} done in {{[0-9.]+}} s
 # RUN1: lower to the LLVM dialect{{.*}} done in
 # RUN1: optimize (-O3), emit the object, link, write weights{{.*}} done in
