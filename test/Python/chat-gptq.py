@@ -54,7 +54,8 @@ sys.path.insert(0, str(root / "test" / "Dialect" / "QC" / "Inputs"))
 sys.path.insert(0, str(Path(__file__).parent / "Inputs"))
 import np_quant  # noqa: E402
 import qcnum  # noqa: E402
-from quant import data, reference  # noqa: E402
+from chat_check import check_chat  # noqa: E402
+from quant import data  # noqa: E402
 from quant.importers import load_checkpoint  # noqa: E402
 
 out_txt, cache = Path(sys.argv[1]), Path(sys.argv[2])
@@ -82,24 +83,7 @@ for layer in ck.linear_layers():
     n += 1
 print(f"{n} layers re-quantized with numpy GPTQ")
 
-tok = ck.tokenizer
-prompt = ("<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by "
-          "Hugging Face<|im_end|>\n<|im_start|>user\nWhat is the capital of France?"
-          "<|im_end|>\n<|im_start|>assistant\n")
-ids = tok.encode(prompt).ids
-ref = reference.greedy_generate(ck, ids, 3, dtype=np.float64)
-line = [l for l in out_txt.read_text().splitlines() if l.startswith("token ids:")][0]
-got = [int(t) for t in line.split(":")[1].split()]
-assert got == ref, (got, ref)
-print("tokens match the numpy GPTQ reference", ref)
-
-import quant  # noqa: E402
-m = quant.load(next(cache.glob("modules/*/model.so")).with_suffix(""))
-lg = m.forward(ids)
-lr = reference.llama_forward(ck, ids, dtype=np.float64)
-err = np.linalg.norm(lg - lr) / np.linalg.norm(lr)
-assert err < 1e-3, err
-print(f"forward logits match the numpy GPTQ reference (relative error {err:.1e})")
+check_chat(ck, out_txt, cache, 3, 1e-3, "numpy GPTQ reference")
 
 # The report's Hessian-weighted output error (computed by quant-compile on
 # the same statistics) must drop with GPTQ; RTN's report has no Hessian, so
