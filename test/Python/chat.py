@@ -66,7 +66,6 @@
 import sys
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent / "Inputs"))
