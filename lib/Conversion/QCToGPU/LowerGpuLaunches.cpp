@@ -401,6 +401,16 @@ struct Lowering {
                          reason);
     if (failed(main))
       return failure();
+    // The INT8 side of an adaptive matmul.
+    FailureOr<BuiltKernel> gemm, quant;
+    if (kernel.getKind() == KernelKind::Adaptive) {
+      gemm = readKernel(op, "qc.int8_", {"block", "block_m", "block_n"}, false,
+                        reason);
+      if (succeeded(gemm))
+        quant = readKernel(op, "qc.act_quant_", {"block"}, false, reason);
+      if (failed(gemm) || failed(quant))
+        return failure();
+    }
     int64_t n = pw.getResult().getType().getN();
     ImplicitLocOpBuilder b(op.getLoc(), op);
     Value x = toRows(b, op.getInput());
@@ -410,14 +420,6 @@ struct Lowering {
     } else if (kernel.getKind() == KernelKind::Mma) {
       y = weightOnly(b, op, pw, x, mmaRecord(*main, n));
     } else {
-      FailureOr<BuiltKernel> gemm = readKernel(
-          op, "qc.int8_", {"block", "block_m", "block_n"}, false, reason);
-      if (failed(gemm))
-        return failure();
-      FailureOr<BuiltKernel> quant =
-          readKernel(op, "qc.act_quant_", {"block"}, false, reason);
-      if (failed(quant))
-        return failure();
       Type outElem = op.getType().getElementType();
       auto yType = RankedTensorType::get({ShapedType::kDynamic, n}, outElem);
       Value m = tensor::DimOp::create(b, x, 0);

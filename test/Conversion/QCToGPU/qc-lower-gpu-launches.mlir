@@ -249,3 +249,33 @@ func.func @adaptive(%x: tensor<?x64xf32>, %d: tensor<2048xi8>, %s: tensor<32x1xf
   %y = qc.wo_matmul %x, %pw {layer = "ad", kernel = #qc.kernel<adaptive, target = "sm_90", threshold = 16>} : tensor<?x64xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
+
+// -----
+
+// Rank 3 (private: entry points of rank > 2 are refused for now): the act
+// quant runs on the collapsed rows, its i8 rows and per-token scales are
+// expanded back to the op's shapes (batch x seq), the INT8 matmul collapses
+// both again (canonicalization folds the pairs).
+
+// CHECK-LABEL: func.func private @rank3
+// CHECK-SAME: (%[[X:.*]]: tensor<?x?x64xf32>,
+// CHECK: %[[XR:.*]] = tensor.collapse_shape %[[X]] {{\[\[}}0, 1], [2]] : tensor<?x?x64xf32> into tensor<?x64xf32>
+// CHECK: call @__qc_gpu_launch_0
+// CHECK: %[[Q:.*]] = bufferization.to_tensor %{{.*}} : memref<?x64xi8> to tensor<?x64xi8>
+// CHECK: %[[S:.*]] = bufferization.to_tensor %{{.*}} : memref<?xf32> to tensor<?xf32>
+// CHECK: %[[Q3:.*]] = tensor.expand_shape %[[Q]] {{\[\[}}0, 1], [2]] output_shape [%{{.*}}, %{{.*}}, 64] : tensor<?x64xi8> into tensor<?x?x64xi8>
+// CHECK: %[[S2:.*]] = tensor.expand_shape %[[S]] {{\[\[}}0, 1]] output_shape [%{{.*}}, %{{.*}}] : tensor<?xf32> into tensor<?x?xf32>
+// CHECK: %[[QR:.*]] = tensor.collapse_shape %[[Q3]] {{\[\[}}0, 1], [2]] : tensor<?x?x64xi8> into tensor<?x64xi8>
+// CHECK: %[[SR:.*]] = tensor.collapse_shape %[[S2]] {{\[\[}}0, 1]] : tensor<?x?xf32> into tensor<?xf32>
+// CHECK: %[[QB:.*]] = bufferization.to_buffer %[[QR]] read_only
+// CHECK: %[[SB:.*]] = bufferization.to_buffer %[[SR]] read_only
+// CHECK: call @__qc_gpu_launch_1(%[[QB]], %[[SB]],
+// CHECK: %[[Y:.*]] = bufferization.to_tensor %{{.*}} : memref<?x32xf32> to tensor<?x32xf32>
+// CHECK: %[[R:.*]] = tensor.expand_shape %[[Y]] {{\[\[}}0, 1], [2]] output_shape [%{{.*}}, %{{.*}}, 32] : tensor<?x32xf32> into tensor<?x?x32xf32>
+// CHECK: return %[[R]]
+func.func private @rank3(%x: tensor<?x?x64xf32>, %d: tensor<2048xi8>, %s: tensor<32x1xf32>) -> tensor<?x?x32xf32> {
+  %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8, act = dynamic_per_token>} : tensor<2048xi8>, tensor<32x1xf32> -> !qc.packed<32x64xi8>
+  %q, %qs = qc.quantize_act %x dynamic_per_token : tensor<?x?x64xf32> -> tensor<?x?x64xi8>, tensor<?x?xf32>
+  %y = qc.int8_matmul %q, %qs, %pw {layer = "q", kernel = #qc.kernel<int8_mma, target = "sm_90">} : tensor<?x?x64xi8>, tensor<?x?xf32>, !qc.packed<32x64xi8> -> tensor<?x?x32xf32>
+  return %y : tensor<?x?x32xf32>
+}
