@@ -9,6 +9,8 @@
       writes qc-stats calibration statistics (per-channel absmax of the
       inputs of `up` and `down`) of the gen-program block with the same
       K, N, dtype and seed on T random standard-normal tokens (numpy, f64).
+  gen-block OUT.mlir   writes the multi-layer example (scheme `multi`
+      below) flattened to rank 2; compile it with MULTI_FLAGS.
   gen-matrix DIR   writes the correctness matrix: DIR/cases.txt (one line
       per case: program variant M dtype tolerance seed), per program
       DIR/<program>.mlir, DIR/<program>.flags (quant-compile flags for both
@@ -27,11 +29,16 @@ Schemes: w4g128 / w4g64 / w4g32 (int4, per-group, symmetric), w4g32a
 int8 per-channel weights, dynamic per-token activations, SmoothQuant alpha
 0.5), w8a8s (W8A8 with a static per-tensor activation scale), ad8
 (batch-adaptive INT8: int8 per-channel weight-only below the threshold
-ADAPTIVE_THRESHOLD, W8A8 from it), fp16 (unquantized f16 layers).
+ADAPTIVE_THRESHOLD, W8A8 from it), fp16 (unquantized f16 layers); multi:
+the multi-layer example test/Dialect/QC/Inputs/block.mlir (q/k/v int4 g16
+asymmetric, o W8A8 static, gate/up W8A8 dynamic sharing one activation
+quantization, down batch-adaptive with threshold 16; its policy and
+statistics files), rows flattened to rank 2.
 """
 import argparse
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -99,12 +106,18 @@ MATRIX = [
     ("fp16_k72_n200_f16", 72, 200, "fp16", "f16", ["auto"]),
     ("ad8_k80_n208", 80, 208, "ad8", "f32", ["auto"]),
     ("ad8_k80_n208_f16", 80, 208, "ad8", "f16", ["auto"]),
+    ("multi_block_k32", 32, 64, "multi", "f32", ["auto"]),
 ]
+
+# The multi-layer example and its policy and statistics.
+QC_INPUTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                         "..", "..", "Dialect", "QC", "Inputs")
+MULTI_FLAGS = "--policy {0}/policy/block.yaml --stats {0}/block-stats.json"
 MS = [1, 3, 16, 64, 333, 4096]
 
 
 def tolerance(scheme, dtype, variant):
-    if scheme in ("w8a8d", "w8a8s", "ad8"):
+    if scheme in ("w8a8d", "w8a8s", "ad8", "multi"):
         return TOL[(dtype, "w8a8")]
     if scheme == "fp16":
         return TOL[(dtype, "fp16")]
@@ -182,6 +195,35 @@ module {{
 """
 
 
+def multi_block():
+    """The multi-layer example with batch x seq flattened into rows; its
+    tensor-level elementwise ops become linalg.generic (quant-compile
+    lowers qc ops and linalg, not elementwise arith on tensors)."""
+    text = open(os.path.join(QC_INPUTS, "block.mlir")).read()
+    text = text.replace("?x?x", "?x")
+    text = text.replace(
+        "func.func @block(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {\n",
+        "func.func @block(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {\n"
+        "  %ew_c0 = arith.constant 0 : index\n"
+        "  %ew_m = tensor.dim %x, %ew_c0 : tensor<?x32xf32>\n")
+    pat = re.compile(r"^  %(\w+) = arith\.(mulf|addf) %(\w+), %(\w+) : "
+                     r"(tensor<\?x(\d+)xf32>)$", re.M)
+
+    def generic(m):
+        res, op, a, b, t = m.group(1), m.group(2), m.group(3), m.group(4), m.group(5)
+        return (f"  %{res}_e = tensor.empty(%ew_m) : {t}\n"
+                f"  %{res} = linalg.generic {{indexing_maps = [#ew, #ew, #ew], "
+                f"iterator_types = [\"parallel\", \"parallel\"]}} "
+                f"ins(%{a}, %{b} : {t}, {t}) outs(%{res}_e : {t}) {{\n"
+                f"  ^bb0(%ew_a: f32, %ew_b: f32, %ew_o: f32):\n"
+                f"    %ew_r = arith.{op} %ew_a, %ew_b : f32\n"
+                f"    linalg.yield %ew_r : f32\n"
+                f"  }} -> {t}")
+    text, count = pat.subn(generic, text)
+    assert count == 5, "block.mlir changed: update multi_block()"
+    return "#ew = affine_map<(d0, d1) -> (d0, d1)>\n" + text
+
+
 def stats(k, n, dtype, seed, tokens):
     """qc-stats of the block's two layers on random tokens (f64)."""
     g, w1, b1, w2 = (a.astype(np.float64) for a in weights(k, n, dtype, seed))
@@ -203,6 +245,11 @@ def gen_program(args):
                         args.seed))
 
 
+def gen_block(args):
+    with open(args.out, "w") as f:
+        f.write(multi_block())
+
+
 def gen_stats(args):
     with open(args.out, "w") as f:
         json.dump(stats(args.k, args.n, args.dtype, args.seed, args.tokens), f)
@@ -215,9 +262,12 @@ def gen_matrix(args):
         for i, (name, k, n, scheme, dtype, variants) in enumerate(MATRIX):
             seed = 100 + i
             with open(os.path.join(directory, name + ".mlir"), "w") as f:
-                f.write(program(k, n, scheme, dtype, 2, seed))
+                f.write(multi_block() if scheme == "multi" else
+                        program(k, n, scheme, dtype, 2, seed))
             flags = ""
-            if scheme in NEEDS_STATS:
+            if scheme == "multi":
+                flags = MULTI_FLAGS.format(os.path.abspath(QC_INPUTS))
+            elif scheme in NEEDS_STATS:
                 path = os.path.join(directory, name + ".stats.json")
                 with open(path, "w") as f:
                     json.dump(stats(k, n, dtype, seed, 512), f)
@@ -303,6 +353,8 @@ def main():
     st.add_argument("--dtype", choices=["f32", "f16"], default="f32")
     st.add_argument("--seed", type=int, default=0)
     st.add_argument("--tokens", type=int, default=256)
+    gb = sub.add_parser("gen-block")
+    gb.add_argument("out")
     m = sub.add_parser("gen-matrix")
     m.add_argument("dir")
     c = sub.add_parser("compare")
@@ -314,6 +366,7 @@ def main():
     x.add_argument("dir")
     args = p.parse_args()
     return {"gen-program": gen_program, "gen-stats": gen_stats,
+            "gen-block": gen_block,
             "gen-matrix": gen_matrix,
             "compare": compare, "extract-ptx": extract_ptx}[args.cmd](args) or 0
 
