@@ -19,8 +19,9 @@
       `quant-run --random-inputs --seed <seed> --dim <M>` (splitmix64,
       uniform [-1, 1): the same numbers everywhere).
   compare REF.npy GOT.npy [--tol T]   prints max relative error (max
-      |got-ref| / max |ref|), the count of non-finite values and, with
-      --tol, PASS or FAIL.
+      |got-ref| / max |ref|), the count of non-finite values, the count of
+      elements off by more than 1e-4 of max |ref| and, with --tol, PASS or
+      FAIL.
   extract-ptx IN.mlir DIR   writes DIR/<binary>.ptx for every gpu.binary
       serialized with format=isa.
 
@@ -69,17 +70,20 @@ ADAPTIVE_THRESHOLD = 8
 #   plus the output ulp;
 #  fp16_mma: f32 accumulation like the host, the output ulp;
 #  W8A8 / adaptive: host and GPU quantize activations identically (same
-#   IEEE division and round-half-even), so f32 rounding of the epilogue and
-#   glue, plus one f16 ulp for f16 programs; a rounding tie of the second
-#   layer's quantization flipped by a 1-ulp difference of the first layer's
-#   output can move one int8 value by 1 (up to ~1e-3 relative).
+#   IEEE division and round-half-even), so with bit-identical inputs only
+#   f32 rounding of the epilogue and glue remains (plus one f16 ulp for f16
+#   programs). But the quantized activations come from glue kernels (norm,
+#   silu) whose outputs may differ from the host's by an ulp; where that
+#   moves x / s across a rounding boundary one int8 value changes by 1, and
+#   the output by up to s_x * max|w| (~ amax / 127 * max|w|, a few 1e-3
+#   of max|y| for these shapes). compare's n_gt_1e-4 counts such elements.
 TOL = {
     ("f32", "gemv"): 1e-5,
     ("f16", "gemv"): 2e-3,
     ("f16", "mma"): 4e-3,
     ("f16", "fp16"): 2e-3,
-    ("f32", "w8a8"): 2e-3,
-    ("f16", "w8a8"): 4e-3,
+    ("f32", "w8a8"): 1e-2,
+    ("f16", "w8a8"): 1e-2,
 }
 
 # name, K, N, scheme, dtype, GPU variants (quant-compile
@@ -289,11 +293,13 @@ def compare(args):
         return 1
     bad = int((~np.isfinite(got)).sum())
     scale = max(np.abs(ref).max(), 1e-30)
-    err = float(np.abs(got - ref).max() / scale) if ref.size else 0.0
+    rel = np.abs(got - ref) / scale
+    err = float(rel.max()) if ref.size else 0.0
+    off = int((rel > 1e-4).sum())
     verdict = ""
     if args.tol is not None:
         verdict = " PASS" if bad == 0 and err <= args.tol else " FAIL"
-    print(f"max_rel_err={err:.3e} nonfinite={bad} "
+    print(f"max_rel_err={err:.3e} nonfinite={bad} n_gt_1e-4={off} "
           f"shape={'x'.join(map(str, ref.shape))}{verdict}")
     return 0
 
