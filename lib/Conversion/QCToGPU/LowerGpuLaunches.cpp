@@ -42,7 +42,7 @@ namespace {
 /// One kernel launch, as carried by a stub call (`qc.gpu_launch`):
 ///
 ///   {kernel = @qc_kernels_<chip>::@name, block = 128 : i64, n = 160 : i64,
-///    grid = ["n", "m"], grid_tile = array<i64: 8, 4>,
+///    grid = ["n", "m"], grid_tile = array<i64: 8, 1>,
 ///    args = [0 : i64, 1 : i64, 2 : i64, "null", 3 : i64, 4 : i64, "m"],
 ///    m_tiles = array<i64: 1, 2, 4>}
 ///
