@@ -28,12 +28,3 @@ func.func @mma(%x: tensor<?x48xf32>, %d: tensor<1536xi8>, %s: tensor<32x1xf32>) 
   %y = qc.wo_matmul %x, %pw {layer = "up", kernel = #qc.kernel<mma, target = "sm_90", threshold = 0>, qc.kernel_symbol = @qc_kernels_sm_90::@up_mma, qc.launch = {block = 128 : i64, rows_per_block = 8 : i64, m_tiles = array<i64: 1>}} : tensor<?x48xf32>, !qc.packed<32x48xi8> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
-
-// -----
-
-// Known gap: entry points with tensors of rank > 2 are refused.
-// expected-error @below {{GPU modules take tensors of rank <= 2 for now (flatten batch x sequence into rows): argument 0 of 'rank3' is 'tensor<?x?x48xf32>'}}
-// expected-error @below {{result 0 of 'rank3' is 'tensor<?x?x48xf32>'}}
-func.func @rank3(%x: tensor<?x?x48xf32>) -> tensor<?x?x48xf32> {
-  return %x : tensor<?x?x48xf32>
-}
