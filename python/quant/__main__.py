@@ -25,7 +25,8 @@ def cmd_fetch(a):
 
 def cmd_import(a):
     import quant
-    ir = quant.import_model(a.model, a.output, layers=a.layers, max_seq=a.max_seq)
+    ir = quant.import_model(a.model, a.output, layers=a.layers, max_seq=a.max_seq,
+                            embedding=a.embedding)
     print(f"wrote {ir.mlir} (+ {ir.weights.name}, {ir.meta_path.name}): {ir.arch}, "
           f"{len(ir.layers)} linear layers, entry points {', '.join(ir.entry_points)}")
 
@@ -115,6 +116,9 @@ def main(argv=None):
     s.add_argument("-o", "--output", help="output .mlir (weights go to .bin beside it)")
     s.add_argument("--layers", type=int, help="keep only the first N blocks")
     s.add_argument("--max-seq", type=int, default=512, help="decode KV-cache length")
+    s.add_argument("--embedding", default="f32", choices=["f32", "int8"],
+                   help="token embedding table storage: f32, or per-row int8 + f32 "
+                        "scales dequantized on gather (4x smaller)")
     s.set_defaults(fn=cmd_import)
     s = sub.add_parser("compile", help="quant-compile an imported model")
     s.add_argument("ir", help="the imported .mlir")
