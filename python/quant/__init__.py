@@ -43,7 +43,9 @@ def import_model(path, out=None, layers=None, max_seq=512, embedding="f32") -> M
     src = resolve_model(path)
     if out is None:
         tag = src.stem if src.is_file() else src.name
-        out = data.cache_dir() / "ir" / (f"{tag}-L{layers}.mlir" if layers else f"{tag}.mlir")
+        tag += f"-L{layers}" if layers else ""
+        tag += "-emb8" if embedding == "int8" else ""
+        out = data.cache_dir() / "ir" / f"{tag}.mlir"
     return _import_model(src, out, layers=layers, max_seq=max_seq, embedding=embedding)
 
 
