@@ -226,6 +226,14 @@ struct GpuTileGluePass : public mlir::qc::impl::QCGpuTileGlueBase<GpuTileGluePas
         continue;
       scf::tileParallelLoop(loop, sizes, /*noMinMaxBounds=*/true);
     }
+    // Fold the tile arithmetic (step * size of constants) so that block
+    // sizes are constants: gpu-kernel-outlining then records them as
+    // known_block_size (reqntid in the PTX). Folding only, no patterns: a
+    // canonicalization would merge the nested loops again.
+    GreedyRewriteConfig config;
+    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    (void)applyPatternsGreedily(getOperation(), FrozenRewritePatternSet(),
+                                config);
   }
 };
 

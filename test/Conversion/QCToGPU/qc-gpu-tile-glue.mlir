@@ -8,12 +8,11 @@
 
 // CHECK-LABEL: func.func @rows
 // CHECK-SAME: (%[[M:.*]]: index,
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
 // CHECK-DAG: %[[C576:.*]] = arith.constant 576 : index
 // CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
-// CHECK: %[[TI:.*]] = arith.muli %{{.*}}, %{{.*}} : index
-// CHECK: %[[TJ:.*]] = arith.muli %{{.*}}, %[[C256]] : index
-// CHECK: scf.parallel (%[[I:.*]], %[[J:.*]]) = ({{.*}}) to (%[[M]], %[[C576]]) step (%[[TI]], %[[TJ]]) {
-// CHECK-NEXT: scf.parallel (%{{.*}}, %[[JJ:.*]]) = ({{.*}}) to (%[[TI]], %[[TJ]]) step
+// CHECK: scf.parallel (%{{.*}}, %[[J:.*]]) = ({{.*}}) to (%[[M]], %[[C576]]) step (%[[C1]], %[[C256]]) {
+// CHECK-NEXT: scf.parallel (%{{.*}}, %[[JJ:.*]]) = ({{.*}}) to (%[[C1]], %[[C256]]) step (%[[C1]], %[[C1]]) {
 // CHECK: arith.cmpi ult, %{{.*}}, %[[C576]] : index
 // CHECK: scf.if
 // CHECK-NEXT: scf.for
@@ -41,14 +40,14 @@ func.func @rows(%m: index, %a: memref<?x576xf32>) {
 // the next power of two covering 3 (4) for the outer: 256 threads.
 
 // CHECK-LABEL: func.func @heads
-// CHECK: %[[TI:.*]] = arith.muli %{{.*}}, %c4{{.*}} : index
-// CHECK: %[[TJ:.*]] = arith.muli %{{.*}}, %c64{{.*}} : index
-// CHECK: scf.parallel {{.*}} step (%[[TI]], %[[TJ]]) {
-// CHECK-NEXT: scf.parallel {{.*}} to (%[[TI]], %[[TJ]])
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK: scf.parallel {{.*}} step (%[[C4]], %[[C64]]) {
+// CHECK-NEXT: scf.parallel {{.*}} to (%[[C4]], %[[C64]])
 // B64-LABEL: func.func @heads
 // B64-NOT: arith.constant 4 : index
-// B64: %[[TJ:.*]] = arith.muli %{{.*}}, %c64{{.*}} : index
-// B64: scf.parallel {{.*}} step (%{{.*}}, %[[TJ]]) {
+// B64: scf.parallel {{.*}} step (%[[ONE:.*]], %[[C64:.*]]) {
+// B64-NEXT: scf.parallel {{.*}} to (%[[ONE]], %[[C64]])
 func.func @heads(%a: memref<3x64xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
