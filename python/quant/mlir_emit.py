@@ -63,10 +63,11 @@ EMBEDDINGS = ("f32", "int8")
 def quantize_rows_int8(w: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Per-row symmetric int8: (q [V, E] int8, s [V] f32) with
     w ~= q * s[:, None]; s = max|row| / 127 (1 for an all-zero row)."""
-    w = np.asarray(w, dtype=np.float32)
-    s = np.abs(w).max(axis=1) / np.float32(127)
-    s = np.where(s > 0, s, np.float32(1)).astype(np.float32)
-    q = np.clip(np.rint(w / s[:, None]), -127, 127).astype(np.int8)
+    w = np.asarray(w, dtype=np.float64)
+    s = (np.abs(w).max(axis=1) / 127).astype(np.float32)
+    s[s == 0] = 1.0
+    # The arithmetic of qc-quantize-weights' per-channel RTN (docs/passes.md).
+    q = np.clip(np.rint(w / s[:, None].astype(np.float64)), -127, 127).astype(np.int8)
     return q, s
 
 
