@@ -7,15 +7,17 @@
 # (default /work/main/.gpu-run-models), which must stay under 55 MiB (one
 # device transfer carries 64 MiB with the repository).
 #   usage: prepare_model_run.sh PART [DEST]
-#     smollm2       SmolLM2 first $SMOL_LAYERS (default 3) blocks, attention
-#                   W8A16, MLP + LM head W4 g64 (~52 MiB)
-#     minilm-fp32   MiniLM (6 layers) fp32 row (~53 MiB)
-#     minilm-quant  MiniLM W8A16, W4 g64 RTN, mixed rows (~50 MiB; needs
-#                   the fp32 host reference: computed here as well)
+#     smollm2           SmolLM2, first $SMOL_LAYERS (default 3) blocks,
+#                       attention W8A16, MLP + LM head W4 g64 (~52 MiB)
+#     minilm:ROWS       MiniLM (6 layers), comma-separated eval rows among
+#                       fp32, w8a16, w4-rtn, mixed; what fits 55 MiB:
+#                       minilm:fp32 (~54 MiB), minilm:w8a16,w4-rtn
+#                       (~42 MiB), minilm:mixed (~21 MiB). The host fp32
+#                       embeddings always come along (accuracy column).
 # quant-compile and libqcrt.so from $QUANT_BUILD_DIR (default build/).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-part="${1:?usage: prepare_model_run.sh smollm2|minilm-fp32|minilm-quant [DEST]}"
+part="${1:?usage: prepare_model_run.sh smollm2|minilm:ROWS [DEST]}"
 dest="${2:-/work/main/.gpu-run-models}"
 export QUANT_BUILD_DIR="${QUANT_BUILD_DIR:-$root/build}"
 export PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}"
@@ -25,17 +27,8 @@ rm -rf "$dest"
 mkdir -p "$dest"
 case "$part" in
   smollm2) "${run[@]}" --model smollm2 --layers "${SMOL_LAYERS:-3}" ;;
-  minilm-fp32) "${run[@]}" --model minilm --rows fp32 ;;
-  minilm-quant)
-    "${run[@]}" --model minilm --rows fp32,w8a16,w4-rtn,mixed
-    # Keep the fp32 host reference (accuracy column), not its module.
-    rm -f "$dest"/minilm/modules/fp32.sm_90.*
-    python3 - "$dest/minilm/manifest.json" <<'PY'
-import json, sys
-p = sys.argv[1]; m = json.load(open(p)); m["rows"].pop("fp32"); json.dump(m, open(p, "w"), indent=1)
-PY
-    ;;
-  *) echo "prepare_model_run.sh: unknown part '$part' (smollm2, minilm-fp32, minilm-quant)" >&2
+  minilm:*) "${run[@]}" --model minilm --rows "${part#minilm:}" ;;
+  *) echo "prepare_model_run.sh: unknown part '$part' (smollm2 or minilm:ROWS)" >&2
      exit 2 ;;
 esac
 mkdir -p "$dest/rt/lib" "$dest/rt/include/qc" "$dest/rt/tools" "$dest/python"

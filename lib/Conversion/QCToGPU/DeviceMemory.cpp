@@ -228,8 +228,8 @@ struct GpuCheckHostCodePass
       if (op->getParentOfType<gpu::LaunchOp>())
         return;
       if (isa<memref::LoadOp, memref::StoreOp>(op)) {
-        Value buffer = isa<memref::LoadOp>(op) ? op->getOperand(0)
-                                               : op->getOperand(1);
+        Value buffer =
+            isa<memref::LoadOp>(op) ? op->getOperand(0) : op->getOperand(1);
         // A host shape buffer, or a host copy (qc-gpu-device-memory refuses
         // any other stack buffer).
         if (isHostShapeBuffer(buffer) ||

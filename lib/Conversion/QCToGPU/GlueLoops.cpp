@@ -69,9 +69,9 @@ struct LowerFloatLinear : OpRewritePattern<LinearOp> {
     Value zero = arith::ConstantOp::create(rewriter, loc, f32,
                                            rewriter.getF32FloatAttr(0.0));
     Value acc = emptyRows(rewriter, loc, x, n, f32);
-    acc = linalg::FillOp::create(rewriter, loc, ValueRange{zero},
-                                 ValueRange{acc})
-              .getResult(0);
+    acc =
+        linalg::FillOp::create(rewriter, loc, ValueRange{zero}, ValueRange{acc})
+            .getResult(0);
     auto dims = [&](ArrayRef<unsigned> ds) {
       SmallVector<AffineExpr> exprs;
       for (unsigned d : ds)
@@ -97,15 +97,14 @@ struct LowerFloatLinear : OpRewritePattern<LinearOp> {
         inputs.push_back(bias);
         maps.push_back(col);
       }
-      y = buildGeneric(rewriter, loc, inputs, maps,
-                       emptyRows(rewriter, loc, x, n, outElem), id, 2, 0,
-                       [&](OpBuilder &b, Location l, ValueRange a) {
-                         Value v = a[0];
-                         if (a.size() == 3)
-                           v = arith::AddFOp::create(
-                               b, l, v, castFloat(b, l, a[1], f32));
-                         return castFloat(b, l, v, outElem);
-                       });
+      y = buildGeneric(
+          rewriter, loc, inputs, maps, emptyRows(rewriter, loc, x, n, outElem),
+          id, 2, 0, [&](OpBuilder &b, Location l, ValueRange a) {
+            Value v = a[0];
+            if (a.size() == 3)
+              v = arith::AddFOp::create(b, l, v, castFloat(b, l, a[1], f32));
+            return castFloat(b, l, v, outElem);
+          });
     }
     rewriter.replaceOp(
         op, expandFromRows(rewriter, loc, y, op.getInput(), op.getType()));
@@ -114,7 +113,8 @@ struct LowerFloatLinear : OpRewritePattern<LinearOp> {
 };
 
 struct GpuLowerFloatLinearPass
-    : public mlir::qc::impl::QCGpuLowerFloatLinearBase<GpuLowerFloatLinearPass> {
+    : public mlir::qc::impl::QCGpuLowerFloatLinearBase<
+          GpuLowerFloatLinearPass> {
   using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
@@ -189,8 +189,8 @@ SmallVector<int64_t> chooseTileSizes(scf::ParallelOp loop, int64_t blockSize) {
     int64_t size = left;
     if (lb && ub && step && *step > 0) {
       int64_t trips = *ub > *lb ? llvm::divideCeil(*ub - *lb, *step) : 0;
-      size = std::min<int64_t>(left, llvm::PowerOf2Ceil(std::max<int64_t>(
-                                         trips, 1)));
+      size = std::min<int64_t>(left,
+                               llvm::PowerOf2Ceil(std::max<int64_t>(trips, 1)));
     }
     sizes[i] = size;
     left /= size;
@@ -198,7 +198,8 @@ SmallVector<int64_t> chooseTileSizes(scf::ParallelOp loop, int64_t blockSize) {
   return sizes;
 }
 
-struct GpuTileGluePass : public mlir::qc::impl::QCGpuTileGlueBase<GpuTileGluePass> {
+struct GpuTileGluePass
+    : public mlir::qc::impl::QCGpuTileGlueBase<GpuTileGluePass> {
   using Base::Base;
   void runOnOperation() override {
     if (blockSize < 1 || blockSize > 1024) {

@@ -7,9 +7,9 @@
 // Quantized qc on tensors (matmuls selected for sm_80/sm_90) -> LLVM dialect
 // host code that launches GPU kernels, with the device code serialized:
 //
-//   qc-outline-gpu-kernels      kernel builders -> gpu.module @qc_kernels_<chip>
-//   qc-lower-gpu-launches       qc matmuls -> launch stubs on buffers
-//   qc-gpu-lower-float-linear   unquantized qc.linear -> linalg
+//   qc-outline-gpu-kernels      kernel builders -> gpu.module
+//   @qc_kernels_<chip> qc-lower-gpu-launches       qc matmuls -> launch stubs
+//   on buffers qc-gpu-lower-float-linear   unquantized qc.linear -> linalg
 //   convert-qc-to-linalg, qc-host-prepare-functions, fusion (the glue)
 //   one-shot-bufferize, buffer-deallocation-pipeline
 //   [qc-externalize-weights]    every constant buffer -> the .qcw file
