@@ -138,8 +138,11 @@ def main():
                    help="auto (the CUDA GPU when present), host, sm_80 or sm_90: where the "
                         "compiled rows run (weight-only / fp rows only on GPUs for now)")
     a = p.parse_args()
-    from quant.target import resolve_target
-    target, note = resolve_target(a.target)
+    from quant.target import TargetError, resolve_target
+    try:
+        target, note = resolve_target(a.target)
+    except TargetError as e:
+        sys.exit(f"eval_models.py: error: {e}")
     print(f"target {target} ({note})", flush=True)
     rows = a.rows.split(",")
     work = Path(a.work)
