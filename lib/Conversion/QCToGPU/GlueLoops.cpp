@@ -175,21 +175,24 @@ struct GpuSerialGluePass
 //===----------------------------------------------------------------------===//
 
 /// Tile sizes giving a block of at most `blockSize` threads: the innermost
-/// dimension first (consecutive threads touch consecutive elements), each
-/// dimension taking the smallest power of two covering its constant trip
-/// count, or everything left for a dynamic one.
+/// mapped dimension first (consecutive threads touch consecutive elements),
+/// each dimension taking the smallest power of two covering its constant
+/// trip count, or everything left for a dynamic one. gpu-map-parallel-loops
+/// maps dimensions 0, 1, 2 to x, y, z (a block has at most 1024 x 1024 x 64
+/// threads) and runs the others sequentially, so those keep size 1.
 SmallVector<int64_t> chooseTileSizes(scf::ParallelOp loop, int64_t blockSize) {
+  constexpr int64_t kMaxThreads[] = {1024, 1024, 64};
   size_t rank = loop.getNumLoops();
   SmallVector<int64_t> sizes(rank, 1);
   int64_t left = blockSize;
-  for (size_t i = rank; i-- > 0 && left > 1;) {
+  for (size_t i = std::min<size_t>(rank, 3); i-- > 0 && left > 1;) {
     std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound()[i]);
     std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound()[i]);
     std::optional<int64_t> step = getConstantIntValue(loop.getStep()[i]);
-    int64_t size = left;
+    int64_t size = std::min(left, kMaxThreads[i]);
     if (lb && ub && step && *step > 0) {
       int64_t trips = *ub > *lb ? llvm::divideCeil(*ub - *lb, *step) : 0;
-      size = std::min<int64_t>(left,
+      size = std::min<int64_t>(size,
                                llvm::PowerOf2Ceil(std::max<int64_t>(trips, 1)));
     }
     sizes[i] = size;

@@ -84,3 +84,25 @@ func.func @untouched(%a: memref<64xf32>) {
   }
   return
 }
+
+// -----
+
+// Rank 4 with a dynamic innermost dimension: only dimensions 0-2 become
+// threads (x, y, z; the fourth runs sequentially) and z has at most 64
+// threads: tile 1 x 4 x 64 x 1.
+
+// CHECK-LABEL: func.func @rank4
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK: scf.parallel {{.*}} step (%[[C1]], %[[C4]], %[[C64]], %[[C1]]) {
+// CHECK-NEXT: scf.parallel {{.*}} to (%[[C1]], %[[C4]], %[[C64]], %[[C1]])
+func.func @rank4(%a: memref<?x?x?x?xf32>, %n0: index, %n1: index, %n2: index, %n3: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%i, %j, %k, %l) = (%c0, %c0, %c0, %c0) to (%n0, %n1, %n2, %n3) step (%c1, %c1, %c1, %c1) {
+    %v = memref.load %a[%i, %j, %k, %l] : memref<?x?x?x?xf32>
+    memref.store %v, %a[%i, %j, %k, %l] : memref<?x?x?x?xf32>
+  }
+  return
+}

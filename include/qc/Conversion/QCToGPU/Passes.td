@@ -172,7 +172,9 @@ def QCGpuTileGlue : Pass<"qc-gpu-tile-glue", "mlir::ModuleOp"> {
     bounds and an `scf.if` guard) so that a block has at most `block-size`
     threads: the innermost dimension first, each dimension taking the
     smallest power of two that covers its constant trip count (all that is
-    left for a dynamic one). Sequential loops inside (the reduction of a
+    left for a dynamic one). Only dimensions 0-2 become threads (x, y, z;
+    gpu-map-parallel-loops runs further ones sequentially) and z takes at
+    most 64 (the hardware limit). Sequential loops inside (the reduction of a
     norm, the K loop of a float linear) stay in the thread. A block-size
     outside [1, 1024] is an error.
     Example (block-size 256):
