@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Prepares the GPU module correctness run (benchmarks/gpu/module_correctness.sh)
-# on the compile machine: generates the program matrix and inputs, compiles
-# every program for the host and for sm_90, runs the host modules to get the
-# reference outputs, adds an sm_80 module (device mismatch check) and a
-# PTX-only sm_90 module (driver JIT path), and copies everything plus the
-# runtime sources into DEST (default /work/main/.gpu-run-mod).
-#   usage: prepare_module_run.sh [DEST]   (quant-compile/quant-run on PATH)
+# on the compile machine: generates the program matrix
+# (test/Integration/GPU/Inputs/gpu_cases.py: every scheme and GPU kernel),
+# compiles every program for the host and, per GPU variant (forced gemv /
+# mma for weight-only layers, the selector's choice otherwise), for sm_90;
+# runs the host modules on the seeded random inputs every case uses
+# (quant-run --random-inputs --seed S --dim M) to get the reference outputs;
+# adds an sm_80 module (device mismatch check) and a PTX-only sm_90 module
+# (driver JIT path), and copies everything plus the runtime sources into
+# DEST (default: <repo>/out/gpu-run-mod; /out/ is git-ignored).
+#   usage: prepare_module_run.sh [DEST]
+# quant-compile / quant-run: from $QC_BIN if set, else <repo>/build/bin,
+# else PATH.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-dest="${1:-/work/main/.gpu-run-mod}"
+dest="${1:-$root/out/gpu-run-mod}"
+bin="${QC_BIN:-$root/build/bin}"
+[ -x "$bin/quant-compile" ] && export PATH="$bin:$PATH"
 cases="$root/test/Integration/GPU/Inputs/gpu_cases.py"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -16,20 +24,32 @@ mat="$work/mat"
 python3 "$cases" gen-matrix "$mat"
 for f in "$mat"/*.mlir; do
   n=$(basename "$f" .mlir)
-  quant-compile "$f" --target host -o "$mat/$n.host"
-  quant-compile "$f" --target sm_90 -o "$mat/$n.sm_90"
+  read -r -a flags < "$mat/$n.flags" || true
+  quant-compile "$f" "${flags[@]}" --target host -o "$mat/$n.host"
+  for v in $(awk -v n="$n" '$1 == n { print $2 }' "$mat/cases.txt" | sort -u); do
+    quant-compile "$f" "${flags[@]}" --target sm_90 --weight-only-kernel="$v" \
+      -o "$mat/$n.$v.sm_90"
+  done
+  echo "compiled $n"
 done
-while read -r n m _; do
-  quant-run "$mat/$n.host" --input "$mat/$n/m$m/in_0.npy" --output-dir "$mat/$n/m$m" >/dev/null
-  mv "$mat/$n/m$m/out_0.npy" "$mat/$n/m$m/ref.npy"
+# References: the host module on the same seeded inputs (one per program,
+# M and seed; the variants of a program share them).
+while read -r n v m _ _ seed; do
+  d="$mat/$n/m$m"
+  [ -f "$d/ref.npy" ] && continue
+  mkdir -p "$d"
+  quant-run "$mat/$n.host" --random-inputs --seed "$seed" --dim "$m" \
+    --output-dir "$d" >/dev/null
+  mv "$d/out_0.npy" "$d/ref.npy"
 done < "$mat/cases.txt"
-# sm_80: this shape selects the gemv kernel (larger ones select mma).
-quant-compile "$mat/w8t_k64_n40.mlir" --target sm_80 -o "$mat/mismatch.sm_80"
+# sm_80: a module must be refused on an sm_90 device.
+quant-compile "$mat/w8t_k72_n40.mlir" --target sm_80 -o "$mat/mismatch.sm_80"
 # PTX only: a toolkit view with libdevice and ptxas but no fatbinary.
 mkdir -p "$work/ptxonly/bin"
 ln -s "${CUDA_HOME:-/usr/local/cuda}/bin/ptxas" "$work/ptxonly/bin/ptxas"
 ln -s "${CUDA_HOME:-/usr/local/cuda}/nvvm" "$work/ptxonly/nvvm"
-quant-compile "$mat/w4g32_k96_n160.mlir" --target sm_90 --cuda-path "$work/ptxonly" -o "$mat/jit.sm_90"
+quant-compile "$mat/w4g32_k96_n160_f16.mlir" --target sm_90 \
+  --weight-only-kernel=mma --cuda-path "$work/ptxonly" -o "$mat/jit.sm_90"
 
 rm -rf "$dest"
 mkdir -p "$dest/rt/lib" "$dest/rt/include/qc" "$dest/rt/tools" "$dest/cases"
@@ -37,6 +57,9 @@ cp -r "$root/lib/Runtime" "$dest/rt/lib/"
 cp -r "$root/include/qc/Runtime" "$dest/rt/include/qc/"
 cp -r "$root/tools/quant-run" "$dest/rt/tools/"
 cp "$root/benchmarks/gpu/module_correctness.sh" "$cases" "$dest/"
-cp "$mat/cases.txt" "$mat"/*.sm_90.so "$mat"/*.sm_90.qcw "$mat"/mismatch.sm_80.* "$dest/cases/"
-for d in $(cut -d' ' -f1 "$mat/cases.txt" | sort -u); do cp -r "$mat/$d" "$dest/cases/"; done
+cp "$mat/cases.txt" "$mat"/*.sm_90.so "$mat"/*.sm_90.qcw "$mat"/mismatch.sm_80.* \
+  "$dest/cases/"
+for d in $(cut -d' ' -f1 "$mat/cases.txt" | sort -u); do
+  cp -r "$mat/$d" "$dest/cases/"
+done
 echo "prepared $dest ($(du -sh "$dest" | cut -f1)); on the GPU machine: bash module_correctness.sh"

@@ -36,6 +36,7 @@ void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
   sel.target = options.target;
   sel.minBatch = options.minBatch;
   sel.maxBatch = options.maxBatch;
+  sel.weightOnlyKernel = options.weightOnlyKernel;
   pm.addPass(createQCSelectMatmulPass(sel));
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());

@@ -70,6 +70,16 @@ void recordError(qcrt_status status, const std::string &message) {
 
 } // namespace
 
+void qcrt::cudaClearError() { sticky = StickyError(); }
+
+qcrt_status qcrt::cudaTakeError() {
+  if (sticky.status == QCRT_OK)
+    return QCRT_OK;
+  StickyError e = sticky;
+  sticky = StickyError();
+  return fail(e.status, e.message);
+}
+
 #if QCRT_HAVE_CUDA
 
 namespace {
@@ -202,16 +212,6 @@ bool failed() { return sticky.status != QCRT_OK; }
 //===----------------------------------------------------------------------===//
 // Runtime-internal API (Internal.h)
 //===----------------------------------------------------------------------===//
-
-void qcrt::cudaClearError() { sticky = StickyError(); }
-
-qcrt_status qcrt::cudaTakeError() {
-  if (sticky.status == QCRT_OK)
-    return QCRT_OK;
-  StickyError e = sticky;
-  sticky = StickyError();
-  return fail(e.status, e.message);
-}
 
 qcrt_status qcrt::cudaPrepareDevice(const std::string &target,
                                     const std::string &what) {
@@ -482,14 +482,6 @@ static const char kNoCuda[] =
     "this qcrt was built without CUDA support (no cuda.h when it was "
     "configured, or QCRT_WITH_CUDA=OFF)";
 
-void qcrt::cudaClearError() { sticky = StickyError(); }
-qcrt_status qcrt::cudaTakeError() {
-  if (sticky.status == QCRT_OK)
-    return QCRT_OK;
-  StickyError e = sticky;
-  sticky = StickyError();
-  return fail(e.status, e.message);
-}
 qcrt_status qcrt::cudaPrepareDevice(const std::string &target,
                                     const std::string &what) {
   cudaClearError();

@@ -928,21 +928,33 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
 // Device tensors
 //===----------------------------------------------------------------------===//
 
-qcrt_status qcrt_tensor_to_device(const qcrt_tensor *src, qcrt_tensor *dst) {
-  if (!src || !dst || src->device != QCRT_DEVICE_HOST || src->rank < 0 ||
+} // extern "C"
+
+/// Copies `src` into a fresh tensor on the other side (host -> CUDA when
+/// `toDevice`, else CUDA -> host); `dst` is written only on success.
+static qcrt_status copyAcross(const qcrt_tensor *src, qcrt_tensor *dst,
+                              bool toDevice, const char *what) {
+  qcrt_device from = toDevice ? QCRT_DEVICE_HOST : QCRT_DEVICE_CUDA;
+  if (!src || !dst || src->device != from || src->rank < 0 ||
       src->rank > QCRT_MAX_RANK)
     return fail(QCRT_ERR_INVALID_ARG,
-                "qcrt_tensor_to_device: needs a host tensor and a result");
+                std::string(what) + ": needs a " +
+                    (toDevice ? "host" : "CUDA") + " tensor and a result");
   qcrt_tensor t = *src;
   uint64_t bytes = qcrt_tensor_numel(src) * qcrt_dtype_size(src->dtype);
   cudaClearError();
-  t.device = QCRT_DEVICE_CUDA;
-  t.data = cudaAlloc(bytes, "qcrt_tensor_to_device");
+  t.device = toDevice ? QCRT_DEVICE_CUDA : QCRT_DEVICE_HOST;
+  t.data = toDevice ? cudaAlloc(bytes, what) : malloc(bytes ? bytes : 1);
+  if (!t.data && !toDevice)
+    return fail(QCRT_ERR_RUNTIME, std::string(what) + ": out of memory");
   t.owner = t.data;
-  cudaCopy(t.data, src->data, bytes, kCopyHostToDevice, nullptr,
-           "qcrt_tensor_to_device");
+  cudaCopy(t.data, src->data, bytes,
+           toDevice ? kCopyHostToDevice : kCopyDeviceToHost, nullptr, what);
   if (qcrt_status s = cudaTakeError()) {
-    cudaFree(t.data);
+    if (toDevice)
+      cudaFree(t.data);
+    else
+      free(t.data);
     cudaClearError();
     return s;
   }
@@ -950,27 +962,14 @@ qcrt_status qcrt_tensor_to_device(const qcrt_tensor *src, qcrt_tensor *dst) {
   return QCRT_OK;
 }
 
+extern "C" {
+
+qcrt_status qcrt_tensor_to_device(const qcrt_tensor *src, qcrt_tensor *dst) {
+  return copyAcross(src, dst, /*toDevice=*/true, "qcrt_tensor_to_device");
+}
+
 qcrt_status qcrt_tensor_to_host(const qcrt_tensor *src, qcrt_tensor *dst) {
-  if (!src || !dst || src->device != QCRT_DEVICE_CUDA || src->rank < 0 ||
-      src->rank > QCRT_MAX_RANK)
-    return fail(QCRT_ERR_INVALID_ARG,
-                "qcrt_tensor_to_host: needs a CUDA tensor and a result");
-  qcrt_tensor t = *src;
-  uint64_t bytes = qcrt_tensor_numel(src) * qcrt_dtype_size(src->dtype);
-  t.device = QCRT_DEVICE_HOST;
-  t.data = malloc(bytes ? bytes : 1);
-  t.owner = t.data;
-  if (!t.data)
-    return fail(QCRT_ERR_RUNTIME, "qcrt_tensor_to_host: out of memory");
-  cudaClearError();
-  cudaCopy(t.data, src->data, bytes, kCopyDeviceToHost, nullptr,
-           "qcrt_tensor_to_host");
-  if (qcrt_status s = cudaTakeError()) {
-    free(t.data);
-    return s;
-  }
-  *dst = t;
-  return QCRT_OK;
+  return copyAcross(src, dst, /*toDevice=*/false, "qcrt_tensor_to_host");
 }
 
 int32_t qcrt_cuda_available(void) { return cudaAvailable() ? 1 : 0; }

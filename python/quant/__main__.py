@@ -187,8 +187,12 @@ def main(argv=None):
     s.add_argument("--target", default="auto",
                    help="auto (the CUDA GPU's sm_80/sm_90 when present, else the host), "
                         "host, sm_80, sm_90")
-    s.add_argument("--algorithm", default="rtn", choices=["rtn"])
+    s.add_argument("--algorithm", default="rtn", choices=["rtn", "gptq"],
+                   help="weight rounding: rtn, or gptq (calibrates on Emma first)")
     s.add_argument("--max-seq", type=int, default=512, help="KV-cache length")
+    s.add_argument("--calib-windows", type=int, default=8,
+                   help="calibration windows for gptq / SmoothQuant / static scales")
+    s.add_argument("--calib-window", type=int, default=256, help="tokens per window")
     s.add_argument("--cache-dir", help="imported IR + compiled modules "
                    "(default $QUANT_CACHE/chat)")
     s.add_argument("--rebuild", action="store_true", help="compile even when cached")

@@ -128,28 +128,78 @@ def import_cached(model, layers, max_seq, cache: Path, progress: Progress):
     return ir
 
 
-def compile_key(ir, policy: Path, compiler: str, target: str, algorithm: str) -> str:
+def compile_key(ir, policy: Path, compiler: str, target: str, algorithm: str,
+                stats: Path = None) -> str:
     """Hash of everything the compiled module depends on: the IR text, the
     weight blob (size and mtime: a re-import rewrites it), the policy, the
-    quant-compile binary and the options."""
+    calibration statistics, the quant-compile binary and the options."""
     h = hashlib.sha256()
     h.update(ir.mlir.read_bytes())
     st = ir.weights.stat()
     h.update(f"|{st.st_size}|{st.st_mtime_ns}|{target}|{algorithm}|".encode())
     h.update(policy.read_bytes())
+    if stats is not None:
+        _sha256_file(stats, h)
     _sha256_file(compiler, h)
     return h.hexdigest()
 
 
+def policy_needs_stats(doc) -> bool:
+    """True when some scheme of the policy needs activation statistics:
+    SmoothQuant (`alpha`) or static per-tensor activation scales."""
+    schemes = [doc.get("default")]
+    for r in doc.get("rules", []):
+        schemes.append(r.get("scheme"))
+        if isinstance(r.get("by_batch"), dict):
+            schemes.append(r["by_batch"].get("scheme"))
+    return any(isinstance(s, dict) and ("alpha" in s or s.get("act") == "static_per_tensor")
+               for s in schemes)
+
+
+def calibrate_cached(ir, windows: int, window: int, hessian: bool, cache: Path,
+                     progress: Progress, rebuild=False) -> Path:
+    """Statistics (qc-stats; with `hessian`: X^T X per layer for GPTQ) of
+    `ir`'s @forward over `windows` windows of `window` tokens of the
+    calibration text (Emma; the evaluation uses Pride and Prejudice), cached
+    under cache/stats by a hash of the IR, the options and the tools."""
+    from . import calibrate, find_tool
+    h = hashlib.sha256()
+    h.update(ir.mlir.read_bytes())
+    st = ir.weights.stat()
+    h.update(f"|{st.st_size}|{st.st_mtime_ns}|{windows}|{window}|{hessian}|".encode())
+    for tool in ("quant-opt", "quant-compile"):
+        _sha256_file(find_tool(tool), h)
+    out = cache / "stats" / f"{h.hexdigest()[:24]}.json"
+    what = f"{windows} x {window} tokens of Emma" + (", with Hessians" if hessian else "")
+    done = out.with_suffix(".done")  # written last: a killed run is redone
+    if done.exists() and out.exists() and not rebuild:
+        progress.say(f"  calibration statistics: cached ({what}; {out})")
+        return out
+    from .importers import load_checkpoint
+    tok = load_checkpoint(ir.source, layers=1).tokenizer
+    ids = tok.encode(data.calibration_text()).ids
+    if len(ids) < windows * window:
+        raise QuantError(f"the calibration text has {len(ids)} tokens, fewer than "
+                         f"--calib-windows x --calib-window = {windows * window}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done.unlink(missing_ok=True)
+    progress.start(f"calibrate ({what}; compiled observers)")
+    calibrate(ir, ids, out, window=window, max_windows=windows, progress=False,
+              hessian=hessian)
+    done.write_text("")
+    progress.stop(f" -> {out}")
+    return out
+
+
 def compile_cached(ir, policy: Path, target, algorithm, cache: Path, progress: Progress,
-                   rebuild=False):
+                   rebuild=False, stats: Path = None):
     """Compiles `ir` into cache/modules/<key>/model (reused when the key
     matches); returns (prefix, report dict, compile seconds, cached?)."""
     from . import find_tool
     from .policy import check_policy_layers, load_policy
     check_policy_layers(load_policy(policy), ir.layers, str(policy))
     compiler = find_tool("quant-compile")
-    key = compile_key(ir, policy, compiler, target, algorithm)
+    key = compile_key(ir, policy, compiler, target, algorithm, stats)
     d = cache / "modules" / key[:24]
     prefix = d / "model"
     done = d / "done.json"
@@ -162,7 +212,10 @@ def compile_cached(ir, policy: Path, target, algorithm, cache: Path, progress: P
     cmd = [compiler, str(ir.mlir), "--target", target, "-o", str(prefix), "--algorithm",
            algorithm, "--policy", str(policy), "--report", str(d / "report.json"),
            "--report-table", str(d / "report.txt"), "-v"]
-    progress.say(f"  compile with quant-compile (target {target}, policy {policy.name})")
+    if stats is not None:
+        cmd += ["--stats", str(stats)]
+    progress.say(f"  compile with quant-compile (target {target}, policy {policy.name}, "
+                 f"{algorithm})")
     t0 = time.time()
     p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     errors, in_table = [], False
@@ -251,8 +304,19 @@ def run_chat(a) -> int:
     ir = import_cached(a.model, a.layers, a.max_seq, cache, progress)
     if ir.arch != "llama":
         raise QuantError(f"{ir.mlir}: chat needs a Llama-family model, not {ir.arch}")
+    from .policy import load_policy
+    stats = None
+    if a.calib_windows < 1 or a.calib_window < 2:
+        raise QuantError(f"--calib-windows must be at least 1 and --calib-window at least 2 "
+                         f"(got {a.calib_windows} and {a.calib_window})")
+    if a.calib_window > a.max_seq:
+        raise QuantError(f"--calib-window {a.calib_window} is longer than --max-seq {a.max_seq}")
+    if a.algorithm == "gptq" or policy_needs_stats(load_policy(policy)):
+        stats = calibrate_cached(ir, a.calib_windows, a.calib_window,
+                                 hessian=a.algorithm == "gptq", cache=cache,
+                                 progress=progress, rebuild=a.rebuild)
     prefix, report, compile_s, cached = compile_cached(
-        ir, policy, target, a.algorithm, cache, progress, rebuild=a.rebuild)
+        ir, policy, target, a.algorithm, cache, progress, rebuild=a.rebuild, stats=stats)
 
     progress.start("load module + tokenizer")
     t0 = time.time()

@@ -11,7 +11,7 @@
 # RUN:   > %t/out1.txt 2> %t/err1.txt
 # RUN: FileCheck %s --check-prefix=RUN1 < %t/err1.txt
 # RUN1: import SmolLM2-135M-Instruct.Q4_1.gguf (2 blocks)
-# RUN1: compile with quant-compile (target host, policy policy-default.yaml)
+# RUN1: compile with quant-compile (target host, policy policy-default.yaml, rtn)
 # RUN1: quantize (policy, quantize/pack weights, select kernels){{.*}} done in {{[0-9.]+}} s
 # RUN1: lower to the LLVM dialect{{.*}} done in
 # RUN1: optimize (-O3), emit the object, link, write weights{{.*}} done in
@@ -66,36 +66,16 @@
 import sys
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent / "Inputs"))
 import np_quant  # noqa: E402
-from quant import data, reference  # noqa: E402
+from chat_check import check_chat  # noqa: E402
+from quant import data  # noqa: E402
 from quant.importers import load_checkpoint  # noqa: E402
 
 out_txt, cache = Path(sys.argv[1]), Path(sys.argv[2])
 root = Path(__file__).resolve().parents[2]
 policy = yaml.safe_load((root / "examples" / "policy-default.yaml").read_text())
 ck = np_quant.quantize_checkpoint(load_checkpoint(data.smollm2_gguf(), layers=2), policy)
-tok = ck.tokenizer
-# SmolLM2-Instruct's chat template, written out here (not taken from quant.chat).
-prompt = ("<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by "
-          "Hugging Face<|im_end|>\n<|im_start|>user\nWhat is the capital of France?"
-          "<|im_end|>\n<|im_start|>assistant\n")
-ids = tok.encode(prompt).ids
-ref = reference.greedy_generate(ck, ids, 3, dtype=np.float64)
-line = [l for l in out_txt.read_text().splitlines() if l.startswith("token ids:")][0]
-got = [int(t) for t in line.split(":")[1].split()]
-# The reference's top-1 margins, so a mismatch can be told from a near tie.
-assert got == ref, (got, ref)
-print("tokens match the reference", ref)
-
-import quant  # noqa: E402
-prefix = next(cache.glob("modules/*/model.so")).with_suffix("")
-m = quant.load(prefix)
-lg = m.forward(ids)
-lr = reference.llama_forward(ck, ids, dtype=np.float64)
-err = np.linalg.norm(lg - lr) / np.linalg.norm(lr)
-assert err < 1e-4, err
-print(f"forward logits match the reference (relative error {err:.1e})")
+check_chat(ck, out_txt, cache, 3, 1e-4, "reference")

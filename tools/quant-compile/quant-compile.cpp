@@ -68,6 +68,11 @@ static std::string statsFile;
 static cl::opt<std::string> algorithm("algorithm",
                                       cl::desc("Weight rounding: rtn or gptq"),
                                       cl::init("rtn"), cl::cat(category));
+static cl::opt<std::string> weightOnlyKernel(
+    "weight-only-kernel",
+    cl::desc("Weight-only matmul kernel on GPU targets: auto (cost model), "
+             "gemv or mma (qc-select-matmul weight-only-kernel=)"),
+    cl::init("auto"), cl::cat(category));
 enum class Emit { Mlir, Llvm, Module };
 static cl::opt<Emit> emitKind(
     "emit", cl::desc("What to write"), cl::init(Emit::Module),
@@ -152,12 +157,14 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
   options.stats = statsFile;
   options.algorithm = algorithm.getValue();
   options.target = targetName.getValue();
+  options.weightOnlyKernel = weightOnlyKernel.getValue();
   options.recordErrors = true; // for the per-layer report
   qc::buildQuantizePipeline(pm, options);
   return success();
 #else
   (void)pm;
-  if (!policyFile.empty() || !statsFile.empty() || algorithm != "rtn") {
+  if (!policyFile.empty() || !statsFile.empty() || algorithm != "rtn" ||
+      weightOnlyKernel != "auto") {
     error = "this build has no quantization passes (--policy, --stats and "
             "--algorithm are unavailable)";
     return failure();

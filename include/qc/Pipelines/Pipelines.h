@@ -55,6 +55,11 @@ struct QuantizePipelineOptions
                            llvm::cl::desc("Largest expected number of rows M "
                                           "(kernel selection)"),
                            llvm::cl::init(16)};
+  Option<std::string> weightOnlyKernel{
+      *this, "weight-only-kernel",
+      llvm::cl::desc("Weight-only kernel on GPUs: auto (cost model), gemv "
+                     "or mma"),
+      llvm::cl::init("auto")};
   Option<bool> recordErrors{
       *this, "record-errors",
       llvm::cl::desc("qc-quantize-weights records per-layer calibration "

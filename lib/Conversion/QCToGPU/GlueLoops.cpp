@@ -60,6 +60,10 @@ struct LowerFloatLinear : OpRewritePattern<LinearOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
+    // A linear with a GPU kernel (fp16_mma) is qc-lower-gpu-launches' job.
+    if (auto kernel = op->getAttrOfType<KernelAttr>("kernel");
+        kernel && kernel.getTarget() != "host")
+      return rewriter.notifyMatchFailure(op, "has a GPU kernel");
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     Type f32 = rewriter.getF32Type();

@@ -35,39 +35,177 @@ using namespace mlir::qc;
 
 namespace {
 
-/// The launch geometry qc-outline-gpu-kernels recorded on an op.
-struct LaunchInfo {
-  SymbolRefAttr family; // @qc_kernels_<chip>::@<family>
-  int64_t block = 0, rowsPerBlock = 0;
+//===----------------------------------------------------------------------===//
+// The launch record
+//===----------------------------------------------------------------------===//
+
+/// One kernel launch, as carried by a stub call (`qc.gpu_launch`):
+///
+///   {kernel = @qc_kernels_<chip>::@name, block = 128 : i64, n = 160 : i64,
+///    grid = ["n", "m"], grid_tile = array<i64: 8, 1>,
+///    args = [0 : i64, 1 : i64, 2 : i64, "null", 3 : i64, 4 : i64, "m"],
+///    m_tiles = array<i64: 1, 2, 4>}
+///
+/// - grid: per grid dimension (x, y) the extent it walks, "n" (the static
+///   output channels `n`), "m" (the rows: dim 0 of call operand 0) or "1";
+///   the dimension is ceil(extent / grid_tile).
+/// - args: the kernel arguments in order: a call operand (an index; passed
+///   as the `!llvm.ptr<1>` of its first element), "null" (a null pointer)
+///   or "m" (the rows as i32).
+/// - m_tiles (optional): `kernel` names a family of variants
+///   `<kernel>_mt<T>`; the launch picks the smallest T >= M (else the
+///   largest), and an "m" grid dimension is divided by T instead.
+/// Nothing is launched when M = 0.
+struct LaunchRecord {
+  SymbolRefAttr kernel;
+  int64_t block = 0, n = 0;
+  std::array<StringRef, 2> grid = {"1", "1"};
+  std::array<int64_t, 2> gridTile = {1, 1};
+  SmallVector<Attribute> args;
   SmallVector<int64_t> mTiles;
+
+  DictionaryAttr toAttr(MLIRContext *ctx) const {
+    Builder b(ctx);
+    SmallVector<NamedAttribute> entries = {
+        b.getNamedAttr("kernel", kernel),
+        b.getNamedAttr("block", b.getI64IntegerAttr(block)),
+        b.getNamedAttr("n", b.getI64IntegerAttr(n)),
+        b.getNamedAttr("grid", b.getStrArrayAttr({grid[0], grid[1]})),
+        b.getNamedAttr("grid_tile", b.getDenseI64ArrayAttr(gridTile)),
+        b.getNamedAttr("args", b.getArrayAttr(args))};
+    if (!mTiles.empty())
+      entries.push_back(
+          b.getNamedAttr("m_tiles", b.getDenseI64ArrayAttr(mTiles)));
+    return b.getDictionaryAttr(entries);
+  }
+
+  /// Parses and checks a record for a call with `numOperands` operands.
+  static FailureOr<LaunchRecord> fromAttr(DictionaryAttr dict,
+                                          unsigned numOperands) {
+    LaunchRecord r;
+    r.kernel = dict.getAs<SymbolRefAttr>("kernel");
+    auto block = dict.getAs<IntegerAttr>("block");
+    auto n = dict.getAs<IntegerAttr>("n");
+    auto grid = dict.getAs<ArrayAttr>("grid");
+    auto tile = dict.getAs<DenseI64ArrayAttr>("grid_tile");
+    auto args = dict.getAs<ArrayAttr>("args");
+    auto tiles = dict.getAs<DenseI64ArrayAttr>("m_tiles");
+    if (!r.kernel || r.kernel.getNestedReferences().size() != 1 || !block ||
+        block.getInt() <= 0 || !n || n.getInt() < 0 || !grid ||
+        grid.size() != 2 || !tile || tile.size() != 2 || !args)
+      return failure();
+    r.block = block.getInt();
+    r.n = n.getInt();
+    for (int d = 0; d < 2; ++d) {
+      auto extent = dyn_cast<StringAttr>(grid[d]);
+      if (!extent || !llvm::is_contained({"n", "m", "1"}, extent.getValue()) ||
+          tile[d] <= 0)
+        return failure();
+      r.grid[d] = extent.getValue();
+      r.gridTile[d] = tile[d];
+    }
+    for (Attribute a : args) {
+      auto index = dyn_cast<IntegerAttr>(a);
+      auto word = dyn_cast<StringAttr>(a);
+      if (!(index && index.getInt() >= 0 && index.getInt() < numOperands) &&
+          !(word && (word.getValue() == "null" || word.getValue() == "m")))
+        return failure();
+      r.args.push_back(a);
+    }
+    if (tiles) {
+      if (tiles.empty() ||
+          llvm::any_of(tiles.asArrayRef(), [](int64_t t) { return t <= 0; }))
+        return failure();
+      r.mTiles.assign(tiles.asArrayRef().begin(), tiles.asArrayRef().end());
+      llvm::sort(r.mTiles);
+    }
+    return r;
+  }
 };
 
-FailureOr<LaunchInfo> readLaunchInfo(Operation *op, std::string &reason) {
-  LaunchInfo info;
-  info.family = op->getAttrOfType<SymbolRefAttr>("qc.kernel_symbol");
-  auto launch = op->getAttrOfType<DictionaryAttr>("qc.launch");
-  if (!info.family || info.family.getNestedReferences().size() != 1 ||
-      !launch) {
-    reason = "needs 'qc.kernel_symbol' = @module::@family and 'qc.launch' "
-             "(run qc-outline-gpu-kernels first)";
+//===----------------------------------------------------------------------===//
+// What qc-outline-gpu-kernels recorded on an op
+//===----------------------------------------------------------------------===//
+
+/// A kernel built for an op: `<prefix>kernel_symbol` and `<prefix>launch`.
+struct BuiltKernel {
+  SymbolRefAttr symbol;
+  DictionaryAttr launch;
+
+  int64_t get(StringRef key) const {
+    auto v = launch.getAs<IntegerAttr>(key);
+    return v ? v.getInt() : 0;
+  }
+};
+
+/// Reads the kernel recorded under `prefix` on `op`, checking that `keys`
+/// are positive integers (and `m_tiles`, when `withTiles`, a non-empty
+/// positive array); on failure returns the reason.
+FailureOr<BuiltKernel> readKernel(Operation *op, StringRef prefix,
+                                  ArrayRef<StringRef> keys, bool withTiles,
+                                  std::string &reason) {
+  BuiltKernel k;
+  k.symbol = op->getAttrOfType<SymbolRefAttr>((prefix + "kernel_symbol").str());
+  k.launch = op->getAttrOfType<DictionaryAttr>((prefix + "launch").str());
+  if (!k.symbol || k.symbol.getNestedReferences().size() != 1 || !k.launch) {
+    reason = ("needs '" + prefix + "kernel_symbol' = @module::@kernel and '" +
+              prefix + "launch' (run qc-outline-gpu-kernels first)")
+                 .str();
     return failure();
   }
-  auto block = launch.getAs<IntegerAttr>("block");
-  auto rows = launch.getAs<IntegerAttr>("rows_per_block");
-  auto tiles = launch.getAs<DenseI64ArrayAttr>("m_tiles");
-  if (!block || !rows || !tiles || tiles.empty() || block.getInt() <= 0 ||
-      rows.getInt() <= 0 ||
-      llvm::any_of(tiles.asArrayRef(), [](int64_t t) { return t <= 0; })) {
-    reason = "'qc.launch' needs positive integers 'block' and "
-             "'rows_per_block' and a non-empty positive 'm_tiles' array";
+  bool ok = llvm::all_of(keys, [&](StringRef key) { return k.get(key) > 0; });
+  if (withTiles) {
+    auto tiles = k.launch.getAs<DenseI64ArrayAttr>("m_tiles");
+    ok = ok && tiles && !tiles.empty() &&
+         llvm::all_of(tiles.asArrayRef(), [](int64_t t) { return t > 0; });
+  }
+  if (!ok) {
+    reason = "'" + (prefix + "launch").str() + "' needs positive integers ";
+    for (auto [i, key] : llvm::enumerate(keys))
+      reason += (i ? ", '" : "'") + key.str() + "'";
+    if (withTiles)
+      reason += " and a non-empty positive 'm_tiles' array";
     return failure();
   }
-  info.block = block.getInt();
-  info.rowsPerBlock = rows.getInt();
-  info.mTiles.assign(tiles.asArrayRef().begin(), tiles.asArrayRef().end());
-  llvm::sort(info.mTiles);
-  return info;
+  return k;
 }
+
+/// The GEMV family launch: grid (ceil(N / rows_per_block), ceil(M / T)).
+LaunchRecord gemvRecord(const BuiltKernel &k, int64_t n) {
+  LaunchRecord r;
+  r.kernel = k.symbol;
+  r.block = k.get("block");
+  r.n = n;
+  r.grid = {"n", "m"};
+  r.gridTile = {k.get("rows_per_block"), 1};
+  auto tiles = k.launch.getAs<DenseI64ArrayAttr>("m_tiles");
+  r.mTiles.assign(tiles.asArrayRef().begin(), tiles.asArrayRef().end());
+  return r;
+}
+
+/// A tensor-core GEMM launch: grid (ceil(N / block_n), ceil(M / block_m)).
+LaunchRecord mmaRecord(const BuiltKernel &k, int64_t n) {
+  LaunchRecord r;
+  r.kernel = k.symbol;
+  r.block = k.get("block");
+  r.n = n;
+  r.grid = {"n", "m"};
+  r.gridTile = {k.get("block_n"), k.get("block_m")};
+  return r;
+}
+
+/// The activation quantization launch: one block per row.
+LaunchRecord actQuantRecord(const BuiltKernel &k) {
+  LaunchRecord r;
+  r.kernel = k.symbol;
+  r.block = k.get("block");
+  r.grid = {"m", "1"};
+  return r;
+}
+
+//===----------------------------------------------------------------------===//
+// Tensor level: stub calls
+//===----------------------------------------------------------------------===//
 
 /// `tensor` as a read-only identity-layout buffer.
 Value readOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor) {
@@ -76,6 +214,327 @@ Value readOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor) {
   return bufferization::ToBufferOp::create(b, memrefType, tensor,
                                            /*read_only=*/true);
 }
+
+/// `x` (rank >= 1) as rows: M x K, M the product of the leading dimensions
+/// (1 for rank 1).
+Value toRows(ImplicitLocOpBuilder &b, Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  if (rank == 1)
+    return tensor::ExpandShapeOp::create(
+        b,
+        RankedTensorType::get({1, type.getShape()[0]}, type.getElementType()),
+        x, ArrayRef<ReassociationIndices>{{0, 1}});
+  if (rank == 2)
+    return x;
+  ReassociationIndices lead;
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    lead.push_back(d);
+  return tensor::CollapseShapeOp::create(
+      b, x, ArrayRef<ReassociationIndices>{lead, {rank - 1}});
+}
+
+/// Per-row values `v` (shape M or M x C, C = trailing extent of `type`)
+/// reshaped to `type`, whose leading dimensions are those of `like`.
+Value fromRows(ImplicitLocOpBuilder &b, Value v, Value like,
+               RankedTensorType type) {
+  auto vType = cast<RankedTensorType>(v.getType());
+  if (vType.getShape() == type.getShape())
+    return v;
+  auto likeType = cast<RankedTensorType>(like.getType());
+  int64_t lead = likeType.getRank() - 1; // leading dims of `like`
+  bool trailing = vType.getRank() == 2;  // M x C, else M
+  if (lead == 0)                         // rank-1 `like`: drop the unit row
+    return tensor::CollapseShapeOp::create(
+        b, type, v,
+        trailing ? ArrayRef<ReassociationIndices>{{0, 1}}
+                 : ArrayRef<ReassociationIndices>{});
+  SmallVector<OpFoldResult> shape;
+  ReassociationIndices rows;
+  for (int64_t d = 0; d < lead; ++d) {
+    rows.push_back(d);
+    if (likeType.isDynamicDim(d))
+      shape.push_back(tensor::DimOp::create(b, like, d).getResult());
+    else
+      shape.push_back(b.getIndexAttr(likeType.getDimSize(d)));
+  }
+  SmallVector<ReassociationIndices> reassociation = {rows};
+  if (trailing) {
+    shape.push_back(b.getIndexAttr(type.getShape().back()));
+    reassociation.push_back({lead});
+  }
+  return tensor::ExpandShapeOp::create(b, type, v, reassociation, shape);
+}
+
+/// Emits one launch at tensor level: `inputs` (tensors; inputs[0] has the M
+/// rows) as read-only buffers, a fresh buffer per `results` type (a dynamic
+/// dim 0 is M), one call of a new private stub on (inputs..., results...)
+/// carrying `record` (its arg indices refer to that operand list). The
+/// stub keeps one-shot bufferization and the ownership-based deallocation
+/// exact (they do not know gpu.launch_func); expandGpuLaunchStubs replaces
+/// it after them. Returns the results as tensors.
+SmallVector<Value> emitLaunch(ImplicitLocOpBuilder &b, Operation *anchor,
+                              SymbolTable &symbols, int &counter,
+                              const LaunchRecord &record, ValueRange inputs,
+                              ArrayRef<RankedTensorType> results) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<Value> operands;
+  for (Value in : inputs)
+    operands.push_back(readOnlyBuffer(b, in));
+  SmallVector<Value> buffers;
+  for (RankedTensorType type : results) {
+    SmallVector<Value> dynSizes;
+    if (type.getRank() > 0 && type.isDynamicDim(0))
+      dynSizes.push_back(tensor::DimOp::create(b, inputs[0], 0));
+    buffers.push_back(memref::AllocOp::create(
+        b, MemRefType::get(type.getShape(), type.getElementType()), dynSizes,
+        b.getI64IntegerAttr(64)));
+  }
+  llvm::append_range(operands, buffers);
+
+  // The stub declaration, next to the enclosing function.
+  auto parent = anchor->getParentOfType<func::FuncOp>();
+  OpBuilder mb(parent);
+  auto stub = func::FuncOp::create(
+      mb, anchor->getLoc(), "__qc_gpu_launch_" + std::to_string(counter++),
+      FunctionType::get(ctx, ValueRange(operands).getTypes(), {}));
+  stub.setPrivate();
+  stub->setAttr("qc.gpu_launch_stub", b.getUnitAttr());
+  symbols.insert(stub);
+  auto call = func::CallOp::create(b, stub, operands);
+  call->setAttr("qc.gpu_launch", record.toAttr(ctx));
+
+  SmallVector<Value> tensors;
+  for (auto [buffer, type] : llvm::zip(buffers, results))
+    tensors.push_back(bufferization::ToTensorOp::create(
+        b, type, buffer, /*restrict=*/b.getUnitAttr(),
+        /*writable=*/b.getUnitAttr()));
+  return tensors;
+}
+
+/// Kernel argument operands: call operand `i`, a null pointer or M.
+Attribute operand(MLIRContext *ctx, int64_t i) {
+  return IntegerAttr::get(IntegerType::get(ctx, 64), i);
+}
+Attribute nullArg(MLIRContext *ctx) { return StringAttr::get(ctx, "null"); }
+Attribute mArg(MLIRContext *ctx) { return StringAttr::get(ctx, "m"); }
+
+/// The context of one pass run: symbol table and stub counter.
+struct Lowering {
+  SymbolTable &symbols;
+  int counter = 0;
+
+  /// Weight-only matmul on rows `x` (M x K) with the GEMV or mma kernel:
+  /// arguments (x, w, scales, zeros, bias, y, M). Returns y (M x N).
+  Value weightOnly(ImplicitLocOpBuilder &b, WeightOnlyMatmulOp op,
+                   PackedWeightOp pw, Value x, LaunchRecord record) {
+    MLIRContext *ctx = b.getContext();
+    SmallVector<Value> inputs = {x, pw.getData(), pw.getScales()};
+    record.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2)};
+    record.args.push_back(pw.getZeros() ? operand(ctx, inputs.size())
+                                        : nullArg(ctx));
+    if (pw.getZeros())
+      inputs.push_back(pw.getZeros());
+    record.args.push_back(op.getBias() ? operand(ctx, inputs.size())
+                                       : nullArg(ctx));
+    if (op.getBias())
+      inputs.push_back(op.getBias());
+    record.args.append({operand(ctx, inputs.size()), mArg(ctx)});
+    auto yType = RankedTensorType::get(
+        {cast<RankedTensorType>(x.getType()).getShape()[0], record.n},
+        op.getType().getElementType());
+    return emitLaunch(b, op, symbols, counter, record, inputs, {yType})[0];
+  }
+
+  /// Activation quantization of rows `x` (M x K): arguments (x, q, scales,
+  /// M); q is M x K i8, scales `scalesType` (M, or one element for a static
+  /// scale). Returns {q, scales}.
+  std::pair<Value, Value> actQuant(ImplicitLocOpBuilder &b, Operation *anchor,
+                                   Value x, const BuiltKernel &kernel,
+                                   RankedTensorType scalesType) {
+    MLIRContext *ctx = b.getContext();
+    LaunchRecord record = actQuantRecord(kernel);
+    record.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
+                   mArg(ctx)};
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto qType = RankedTensorType::get(xType.getShape(), b.getI8Type());
+    SmallVector<Value> r = emitLaunch(b, anchor, symbols, counter, record, {x},
+                                      {qType, scalesType});
+    return {r[0], r[1]};
+  }
+
+  /// W8A8 GEMM on rows `qx` (M x K i8) and scales `sx` (M or one element):
+  /// arguments (qx, sx, w, sw, bias, y, M). Returns y (M x N).
+  Value int8Gemm(ImplicitLocOpBuilder &b, Operation *anchor, Value qx, Value sx,
+                 PackedWeightOp pw, Value bias, Type outElem,
+                 const BuiltKernel &kernel) {
+    MLIRContext *ctx = b.getContext();
+    int64_t n = pw.getResult().getType().getN();
+    LaunchRecord record = mmaRecord(kernel, n);
+    SmallVector<Value> inputs = {qx, sx, pw.getData(), pw.getScales()};
+    record.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
+                   operand(ctx, 3)};
+    record.args.push_back(bias ? operand(ctx, 4) : nullArg(ctx));
+    if (bias)
+      inputs.push_back(bias);
+    record.args.append({operand(ctx, inputs.size()), mArg(ctx)});
+    auto yType = RankedTensorType::get(
+        {cast<RankedTensorType>(qx.getType()).getShape()[0], n}, outElem);
+    return emitLaunch(b, anchor, symbols, counter, record, inputs, {yType})[0];
+  }
+
+  /// qc.wo_matmul: gemv, mma, or adaptive (M < threshold: gemv; else
+  /// per-token activation quantization + INT8 GEMM on the same weight, the
+  /// host lowering's semantics).
+  LogicalResult lower(WeightOnlyMatmulOp op, std::string &reason) {
+    KernelAttr kernel = op.getKernelAttr();
+    PackedWeightOp pw = getPackedWeightDef(op.getWeight());
+    if (!pw) {
+      reason = "the weight must come from qc.packed_weight";
+      return failure();
+    }
+    bool gemvKind = kernel.getKind() != KernelKind::Mma;
+    FailureOr<BuiltKernel> main =
+        gemvKind
+            ? readKernel(op, "qc.", {"block", "rows_per_block"}, true, reason)
+            : readKernel(op, "qc.", {"block", "block_m", "block_n"}, false,
+                         reason);
+    if (failed(main))
+      return failure();
+    // The INT8 side of an adaptive matmul.
+    FailureOr<BuiltKernel> gemm, quant;
+    if (kernel.getKind() == KernelKind::Adaptive) {
+      gemm = readKernel(op, "qc.int8_", {"block", "block_m", "block_n"}, false,
+                        reason);
+      if (succeeded(gemm))
+        quant = readKernel(op, "qc.act_quant_", {"block"}, false, reason);
+      if (failed(gemm) || failed(quant))
+        return failure();
+    }
+    int64_t n = pw.getResult().getType().getN();
+    ImplicitLocOpBuilder b(op.getLoc(), op);
+    Value x = toRows(b, op.getInput());
+    Value y;
+    if (kernel.getKind() == KernelKind::Gemv) {
+      y = weightOnly(b, op, pw, x, gemvRecord(*main, n));
+    } else if (kernel.getKind() == KernelKind::Mma) {
+      y = weightOnly(b, op, pw, x, mmaRecord(*main, n));
+    } else {
+      Type outElem = op.getType().getElementType();
+      auto yType = RankedTensorType::get({ShapedType::kDynamic, n}, outElem);
+      Value m = tensor::DimOp::create(b, x, 0);
+      Value small = arith::CmpIOp::create(
+          b, arith::CmpIPredicate::slt, m,
+          arith::ConstantIndexOp::create(b, kernel.getThreshold()));
+      auto branch = scf::IfOp::create(b, TypeRange{yType}, small,
+                                      /*withElseRegion=*/true);
+      ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
+                              branch.thenBlock()->end());
+      Value r = weightOnly(tb, op, pw, x, gemvRecord(*main, n));
+      scf::YieldOp::create(tb,
+                           tensor::CastOp::create(tb, yType, r).getResult());
+      ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
+                              branch.elseBlock()->end());
+      auto scalesType =
+          RankedTensorType::get({ShapedType::kDynamic}, eb.getF32Type());
+      auto [q, s] = actQuant(eb, op, x, *quant, scalesType);
+      r = int8Gemm(eb, op, q, s, pw, op.getBias(), outElem, *gemm);
+      scf::YieldOp::create(eb,
+                           tensor::CastOp::create(eb, yType, r).getResult());
+      y = branch.getResult(0);
+      auto rowsType = RankedTensorType::get(
+          {cast<RankedTensorType>(x.getType()).getShape()[0], n}, outElem);
+      if (rowsType != yType)
+        y = tensor::CastOp::create(b, rowsType, y);
+    }
+    op.replaceAllUsesWith(fromRows(b, y, op.getInput(), op.getType()));
+    op.erase();
+    return success();
+  }
+
+  /// qc.quantize_act feeding GPU INT8 matmuls: one act-quant launch.
+  LogicalResult lower(QuantizeActOp op, std::string &reason) {
+    FailureOr<BuiltKernel> kernel =
+        readKernel(op, "qc.", {"block"}, false, reason);
+    if (failed(kernel))
+      return failure();
+    ImplicitLocOpBuilder b(op.getLoc(), op);
+    Value x = toRows(b, op.getInput());
+    RankedTensorType scalesType = op.getScales().getType();
+    if (op.getMode() == ActMode::DynamicPerToken)
+      scalesType = RankedTensorType::get(
+          {cast<RankedTensorType>(x.getType()).getShape()[0]}, b.getF32Type());
+    auto [q, s] = actQuant(b, op, x, *kernel, scalesType);
+    op.getOutput().replaceAllUsesWith(
+        fromRows(b, q, op.getInput(), op.getOutput().getType()));
+    op.getScales().replaceAllUsesWith(
+        fromRows(b, s, op.getInput(), op.getScales().getType()));
+    op.erase();
+    return success();
+  }
+
+  /// qc.int8_matmul with the int8_mma kernel.
+  LogicalResult lower(Int8MatmulOp op, std::string &reason) {
+    PackedWeightOp pw = getPackedWeightDef(op.getWeight());
+    if (!pw) {
+      reason = "the weight must come from qc.packed_weight";
+      return failure();
+    }
+    FailureOr<BuiltKernel> kernel =
+        readKernel(op, "qc.", {"block", "block_m", "block_n"}, false, reason);
+    if (failed(kernel))
+      return failure();
+    ImplicitLocOpBuilder b(op.getLoc(), op);
+    Value qx = toRows(b, op.getInput());
+    Value sx = op.getInputScales();
+    auto sxType = cast<RankedTensorType>(sx.getType());
+    bool perTensor = sxType.hasStaticShape() && sxType.getNumElements() == 1;
+    // Per-token scales have the input's leading shape: flatten to M.
+    if (!perTensor && sxType.getRank() > 1) {
+      ReassociationIndices all;
+      for (int64_t d = 0; d < sxType.getRank(); ++d)
+        all.push_back(d);
+      sx = tensor::CollapseShapeOp::create(b, sx,
+                                           ArrayRef<ReassociationIndices>{all});
+    }
+    Value y = int8Gemm(b, op, qx, sx, pw, op.getBias(),
+                       op.getType().getElementType(), *kernel);
+    op.replaceAllUsesWith(fromRows(b, y, op.getInput(), op.getType()));
+    op.erase();
+    return success();
+  }
+
+  /// Unquantized f16 qc.linear with the fp16_mma kernel: arguments (x, w,
+  /// bias, y, M).
+  LogicalResult lower(LinearOp op, std::string &reason) {
+    FailureOr<BuiltKernel> kernel =
+        readKernel(op, "qc.", {"block", "block_m", "block_n"}, false, reason);
+    if (failed(kernel))
+      return failure();
+    ImplicitLocOpBuilder b(op.getLoc(), op);
+    MLIRContext *ctx = b.getContext();
+    int64_t n = op.getWeight().getType().getDimSize(0);
+    LaunchRecord record = mmaRecord(*kernel, n);
+    Value x = toRows(b, op.getInput());
+    SmallVector<Value> inputs = {x, op.getWeight()};
+    record.args = {operand(ctx, 0), operand(ctx, 1)};
+    record.args.push_back(op.getBias() ? operand(ctx, 2) : nullArg(ctx));
+    if (op.getBias())
+      inputs.push_back(op.getBias());
+    record.args.append({operand(ctx, inputs.size()), mArg(ctx)});
+    auto yType = RankedTensorType::get(
+        {cast<RankedTensorType>(x.getType()).getShape()[0], n},
+        op.getType().getElementType());
+    Value y = emitLaunch(b, op, symbols, counter, record, inputs, {yType})[0];
+    op.replaceAllUsesWith(fromRows(b, y, op.getInput(), op.getType()));
+    op.erase();
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// After bufferization: stub calls -> gpu.launch_func
+//===----------------------------------------------------------------------===//
 
 /// The address of the first element of `buffer` (an identity-layout memref:
 /// its offset is 0) as a global pointer.
@@ -90,100 +549,93 @@ Value devicePointer(ImplicitLocOpBuilder &b, Value buffer) {
 
 /// ceil(a / c) for a non-negative index and a positive constant.
 Value ceilDiv(ImplicitLocOpBuilder &b, Value a, int64_t c) {
+  if (c == 1)
+    return a;
   return arith::CeilDivUIOp::create(b, a, arith::ConstantIndexOp::create(b, c));
 }
 
-/// Tensor level: the matmul becomes a call of a private stub on its buffers
-/// (x, w, scales, [zeros], [bias], y) that carries the launch record; the
-/// stub keeps bufferization and buffer deallocation (which do not know
-/// gpu.launch_func) exact. expandGpuLaunchStubs replaces it after them.
-LogicalResult lowerWeightOnly(WeightOnlyMatmulOp op, const LaunchInfo &info,
-                              SymbolTable &symbols, int &counter) {
-  PackedWeightOp pw = getPackedWeightDef(op.getWeight());
-  if (!pw)
-    return op.emitError("GPU matmul of layer '")
-           << op.getLayer() << "': the weight must come from qc.packed_weight";
-  ImplicitLocOpBuilder b(op.getLoc(), op);
-  MLIRContext *ctx = b.getContext();
-  auto xType = cast<RankedTensorType>(op.getInput().getType());
-  auto yType = cast<RankedTensorType>(op.getType());
-  int64_t rank = xType.getRank();
-  int64_t k = xType.getShape().back();
-  int64_t n = yType.getShape().back();
-  Type elem = xType.getElementType();
-
-  // x as M x K.
-  Value x = op.getInput();
-  if (rank == 1) {
-    x = tensor::ExpandShapeOp::create(b, RankedTensorType::get({1, k}, elem), x,
-                                      ArrayRef<ReassociationIndices>{{0, 1}});
-  } else if (rank > 2) {
-    ReassociationIndices lead;
-    for (int64_t d = 0; d + 1 < rank; ++d)
-      lead.push_back(d);
-    x = tensor::CollapseShapeOp::create(
-        b, x, ArrayRef<ReassociationIndices>{lead, {rank - 1}});
-  }
-  auto x2Type = cast<RankedTensorType>(x.getType());
-  SmallVector<Value> operands = {readOnlyBuffer(b, x),
-                                 readOnlyBuffer(b, pw.getData()),
-                                 readOnlyBuffer(b, pw.getScales())};
-  if (pw.getZeros())
-    operands.push_back(readOnlyBuffer(b, pw.getZeros()));
-  if (op.getBias())
-    operands.push_back(readOnlyBuffer(b, op.getBias()));
-  auto y2Type = RankedTensorType::get({x2Type.getShape()[0], n}, elem);
-  auto yBufType = MemRefType::get(y2Type.getShape(), elem);
-  SmallVector<Value> dynSizes;
-  if (y2Type.isDynamicDim(0))
-    dynSizes.push_back(tensor::DimOp::create(b, x, 0));
-  Value yBuf =
-      memref::AllocOp::create(b, yBufType, dynSizes, b.getI64IntegerAttr(64));
-  operands.push_back(yBuf);
-
-  // The stub declaration, next to the enclosing function.
-  auto parent = op->getParentOfType<func::FuncOp>();
-  OpBuilder mb(parent);
-  auto stub = func::FuncOp::create(
-      mb, op.getLoc(), "__qc_gpu_launch_" + std::to_string(counter++),
-      FunctionType::get(ctx, ValueRange(operands).getTypes(), {}));
-  stub.setPrivate();
-  symbols.insert(stub);
-  auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
-  auto record = DictionaryAttr::get(
-      ctx, {b.getNamedAttr("kernel", info.family),
-            b.getNamedAttr("block", i64(info.block)),
-            b.getNamedAttr("rows_per_block", i64(info.rowsPerBlock)),
-            b.getNamedAttr("m_tiles", DenseI64ArrayAttr::get(ctx, info.mTiles)),
-            b.getNamedAttr("has_zeros", b.getBoolAttr(bool(pw.getZeros()))),
-            b.getNamedAttr("has_bias", b.getBoolAttr(bool(op.getBias())))});
-  stub->setAttr("qc.gpu_launch_stub", b.getUnitAttr());
-  auto call = func::CallOp::create(b, stub, operands);
-  call->setAttr("qc.gpu_launch", record);
-
-  Value y = bufferization::ToTensorOp::create(b, y2Type, yBuf,
-                                              /*restrict=*/b.getUnitAttr(),
-                                              /*writable=*/b.getUnitAttr());
-  if (rank != 2) {
-    SmallVector<OpFoldResult> shape;
-    ReassociationIndices lead;
-    for (int64_t d = 0; d + 1 < rank; ++d) {
-      lead.push_back(d);
-      if (xType.isDynamicDim(d))
-        shape.push_back(tensor::DimOp::create(b, op.getInput(), d).getResult());
-      else
-        shape.push_back(b.getIndexAttr(xType.getDimSize(d)));
-    }
-    shape.push_back(b.getIndexAttr(n));
-    if (rank == 1)
-      y = tensor::CollapseShapeOp::create(
-          b, yType, y, ArrayRef<ReassociationIndices>{{0, 1}});
+/// Replaces one stub call by its launch(es).
+LogicalResult expandLaunch(func::CallOp call) {
+  auto dict = call->getAttrOfType<DictionaryAttr>("qc.gpu_launch");
+  FailureOr<LaunchRecord> record =
+      LaunchRecord::fromAttr(dict, call.getNumOperands());
+  if (failed(record) || call.getNumOperands() == 0 ||
+      !llvm::all_of(call.getOperandTypes(),
+                    [](Type t) {
+                      auto m = dyn_cast<MemRefType>(t);
+                      return m && m.getLayout().isIdentity();
+                    }) ||
+      cast<MemRefType>(call.getOperand(0).getType()).getRank() == 0)
+    return call.emitError("malformed qc.gpu_launch record");
+  ImplicitLocOpBuilder b(call.getLoc(), call);
+  ValueRange ops = call.getOperands();
+  Value null =
+      LLVM::ZeroOp::create(b, LLVM::LLVMPointerType::get(b.getContext(), 1));
+  DenseMap<int64_t, Value> pointers;
+  for (Attribute a : record->args)
+    if (auto index = dyn_cast<IntegerAttr>(a);
+        index && !pointers.count(index.getInt()))
+      pointers[index.getInt()] = devicePointer(b, ops[index.getInt()]);
+  Value m = memref::DimOp::create(b, ops[0], 0);
+  Value m32 = arith::IndexCastOp::create(b, b.getI32Type(), m);
+  SmallVector<Value> args;
+  for (Attribute a : record->args) {
+    if (auto index = dyn_cast<IntegerAttr>(a))
+      args.push_back(pointers[index.getInt()]);
+    else if (cast<StringAttr>(a).getValue() == "m")
+      args.push_back(m32);
     else
-      y = tensor::ExpandShapeOp::create(
-          b, yType, y, ArrayRef<ReassociationIndices>{lead, {rank - 1}}, shape);
+      args.push_back(null);
   }
-  op.replaceAllUsesWith(y);
-  op.erase();
+  Value one = arith::ConstantIndexOp::create(b, 1);
+  Value blockX = arith::ConstantIndexOp::create(b, record->block);
+  StringAttr kernelModule = record->kernel.getRootReference();
+  StringRef name = record->kernel.getLeafReference().getValue();
+  // One launch of `kernel`; `mTile` divides an "m" grid dimension.
+  auto launch = [&](ImplicitLocOpBuilder &lb, StringRef kernel, int64_t mTile) {
+    Value grid[2];
+    for (int d = 0; d < 2; ++d) {
+      StringRef extent = record->grid[d];
+      if (extent == "n")
+        grid[d] = arith::ConstantIndexOp::create(
+            lb, llvm::divideCeil(record->n, record->gridTile[d]));
+      else if (extent == "m")
+        grid[d] = ceilDiv(lb, m, mTile ? mTile : record->gridTile[d]);
+      else
+        grid[d] = one;
+    }
+    auto symbol = SymbolRefAttr::get(
+        kernelModule, {FlatSymbolRefAttr::get(lb.getContext(), kernel)});
+    gpu::LaunchFuncOp::create(lb, symbol,
+                              gpu::KernelDim3{grid[0], grid[1], one},
+                              gpu::KernelDim3{blockX, one, one},
+                              /*dynamicSharedMemorySize=*/Value(), args,
+                              /*asyncObject=*/Value());
+  };
+  // if (M > 0) { launch } -- with M tiles:
+  // if (M > 0) { if (M <= t0) launch t0 else if (M <= t1) ... else tLast }
+  Value zero = arith::ConstantIndexOp::create(b, 0);
+  Value nonEmpty = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, m, zero);
+  auto outer = scf::IfOp::create(b, nonEmpty, /*withElseRegion=*/false);
+  ImplicitLocOpBuilder ib(call.getLoc(), outer.thenBlock()->getTerminator());
+  if (record->mTiles.empty()) {
+    launch(ib, name, 0);
+  } else {
+    ArrayRef<int64_t> tiles = record->mTiles;
+    auto variant = [&](int64_t t) { return (name + "_mt" + Twine(t)).str(); };
+    for (int64_t tile : tiles.drop_back()) {
+      Value fits =
+          arith::CmpIOp::create(ib, arith::CmpIPredicate::ule, m,
+                                arith::ConstantIndexOp::create(ib, tile));
+      auto branch = scf::IfOp::create(ib, fits, /*withElseRegion=*/true);
+      ImplicitLocOpBuilder tb(call.getLoc(),
+                              branch.thenBlock()->getTerminator());
+      launch(tb, variant(tile), tile);
+      ib.setInsertionPoint(branch.elseBlock()->getTerminator());
+    }
+    launch(ib, variant(tiles.back()), tiles.back());
+  }
+  call.erase();
   return success();
 }
 
@@ -195,78 +647,9 @@ LogicalResult mlir::qc::expandGpuLaunchStubs(ModuleOp module) {
     if (call->hasAttr("qc.gpu_launch"))
       calls.push_back(call);
   });
-  for (func::CallOp call : calls) {
-    auto record = call->getAttrOfType<DictionaryAttr>("qc.gpu_launch");
-    auto family = record.getAs<SymbolRefAttr>("kernel");
-    auto block = record.getAs<IntegerAttr>("block");
-    auto rows = record.getAs<IntegerAttr>("rows_per_block");
-    auto tiles = record.getAs<DenseI64ArrayAttr>("m_tiles");
-    auto hasZeros = record.getAs<BoolAttr>("has_zeros");
-    auto hasBias = record.getAs<BoolAttr>("has_bias");
-    size_t expected =
-        4 + (hasZeros && hasZeros.getValue()) + (hasBias && hasBias.getValue());
-    if (!family || !block || !rows || !tiles || tiles.empty() || !hasZeros ||
-        !hasBias || call.getNumOperands() != expected ||
-        !llvm::all_of(call.getOperandTypes(), [](Type t) {
-          auto m = dyn_cast<MemRefType>(t);
-          return m && m.getLayout().isIdentity();
-        }))
-      return call.emitError("malformed qc.gpu_launch record");
-    ImplicitLocOpBuilder b(call.getLoc(), call);
-    ValueRange ops = call.getOperands();
-    Value null =
-        LLVM::ZeroOp::create(b, LLVM::LLVMPointerType::get(b.getContext(), 1));
-    size_t at = 3;
-    Value px = devicePointer(b, ops[0]);
-    Value pw = devicePointer(b, ops[1]);
-    Value ps = devicePointer(b, ops[2]);
-    Value pz = hasZeros.getValue() ? devicePointer(b, ops[at++]) : null;
-    Value pb = hasBias.getValue() ? devicePointer(b, ops[at++]) : null;
-    Value yBuf = ops[at];
-    Value py = devicePointer(b, yBuf);
-    Value m = memref::DimOp::create(b, ops[0], 0);
-    Value m32 = arith::IndexCastOp::create(b, b.getI32Type(), m);
-    int64_t n = cast<MemRefType>(yBuf.getType()).getShape()[1];
-
-    Value one = arith::ConstantIndexOp::create(b, 1);
-    Value gridX =
-        arith::ConstantIndexOp::create(b, llvm::divideCeil(n, rows.getInt()));
-    Value blockX = arith::ConstantIndexOp::create(b, block.getInt());
-    SmallVector<Value> args = {px, pw, ps, pz, pb, py, m32};
-    StringAttr kernelModule = family.getRootReference();
-    StringRef name = family.getLeafReference().getValue();
-    auto launch = [&](ImplicitLocOpBuilder &lb, int64_t tile) {
-      auto kernel = SymbolRefAttr::get(
-          kernelModule,
-          {FlatSymbolRefAttr::get(lb.getContext(),
-                                  (name + "_mt" + Twine(tile)).str())});
-      gpu::LaunchFuncOp::create(
-          lb, kernel, gpu::KernelDim3{gridX, ceilDiv(lb, m, tile), one},
-          gpu::KernelDim3{blockX, one, one},
-          /*dynamicSharedMemorySize=*/Value(), args,
-          /*asyncObject=*/Value());
-    };
-    // if (M > 0) { if (M <= t0) launch t0 else if (M <= t1) ... else tLast }
-    SmallVector<int64_t> sorted(tiles.asArrayRef());
-    llvm::sort(sorted);
-    Value zero = arith::ConstantIndexOp::create(b, 0);
-    Value nonEmpty =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, m, zero);
-    auto outer = scf::IfOp::create(b, nonEmpty, /*withElseRegion=*/false);
-    ImplicitLocOpBuilder ib(call.getLoc(), outer.thenBlock()->getTerminator());
-    for (size_t i = 0; i + 1 < sorted.size(); ++i) {
-      Value fits =
-          arith::CmpIOp::create(ib, arith::CmpIPredicate::ule, m,
-                                arith::ConstantIndexOp::create(ib, sorted[i]));
-      auto branch = scf::IfOp::create(ib, fits, /*withElseRegion=*/true);
-      ImplicitLocOpBuilder tb(call.getLoc(),
-                              branch.thenBlock()->getTerminator());
-      launch(tb, sorted[i]);
-      ib.setInsertionPoint(branch.elseBlock()->getTerminator());
-    }
-    launch(ib, sorted.back());
-    call.erase();
-  }
+  for (func::CallOp call : calls)
+    if (failed(expandLaunch(call)))
+      return failure();
   SmallVector<func::FuncOp> stubs;
   for (auto f : module.getOps<func::FuncOp>())
     if (f->hasAttr("qc.gpu_launch_stub"))
@@ -287,34 +670,56 @@ struct LowerGpuLaunchesPass
 
   void runOnOperation() override {
     SymbolTable symbols(getOperation());
-    int counter = 0;
+    Lowering lowering{symbols};
     SmallVector<Operation *> ops;
-    bool failedAny = false;
     getOperation().walk([&](Operation *op) {
-      if (!isa<WeightOnlyMatmulOp, Int8MatmulOp>(op))
+      if (!isa<WeightOnlyMatmulOp, Int8MatmulOp, LinearOp>(op))
         return;
       auto kernel = op->getAttrOfType<KernelAttr>("kernel");
       if (!kernel || kernel.getTarget() == "host")
         return;
+      // The activation quantization feeding it first (once, however many
+      // INT8 matmuls read it).
+      if (auto i8 = dyn_cast<Int8MatmulOp>(op))
+        if (auto qa = i8.getInput().getDefiningOp<QuantizeActOp>();
+            qa && !llvm::is_contained(ops, qa.getOperation()))
+          ops.push_back(qa);
       ops.push_back(op);
     });
+    bool failedAny = false;
     for (Operation *op : ops) {
       auto kernel = op->getAttrOfType<KernelAttr>("kernel");
-      StringRef layer = op->getAttrOfType<StringAttr>("layer").getValue();
       std::string reason;
-      FailureOr<LaunchInfo> info = readLaunchInfo(op, reason);
-      auto wo = dyn_cast<WeightOnlyMatmulOp>(op);
-      if (succeeded(info) && (!wo || kernel.getKind() != KernelKind::Gemv))
-        reason = "no launch lowering for this kernel kind yet";
-      if (!reason.empty() || failed(info)) {
-        op->emitError() << "layer '" << layer << "': GPU kernel '"
-                        << stringifyKernelKind(kernel.getKind()) << "' for "
-                        << kernel.getTarget() << ": " << reason;
-        failedAny = true;
+      LogicalResult lowered = failure();
+      if (auto qa = dyn_cast<QuantizeActOp>(op)) {
+        lowered = lowering.lower(qa, reason);
+        if (failed(lowered))
+          qa.emitError("activation quantization for a GPU INT8 matmul: ")
+              << reason;
+        failedAny |= failed(lowered);
         continue;
       }
-      if (failed(lowerWeightOnly(wo, *info, symbols, counter)))
+      auto wo = dyn_cast<WeightOnlyMatmulOp>(op);
+      auto i8 = dyn_cast<Int8MatmulOp>(op);
+      auto lin = dyn_cast<LinearOp>(op);
+      KernelKind kind = kernel.getKind();
+      if (wo && (kind == KernelKind::Gemv || kind == KernelKind::Mma ||
+                 kind == KernelKind::Adaptive))
+        lowered = lowering.lower(wo, reason);
+      else if (i8 && kind == KernelKind::Int8Mma)
+        lowered = lowering.lower(i8, reason);
+      else if (lin && kind == KernelKind::Fp16Mma)
+        lowered = lowering.lower(lin, reason);
+      else
+        reason = "no launch lowering for this kernel kind on " +
+                 op->getName().getStringRef().str();
+      if (failed(lowered)) {
+        StringRef layer = op->getAttrOfType<StringAttr>("layer").getValue();
+        op->emitError() << "layer '" << layer << "': GPU kernel '"
+                        << stringifyKernelKind(kind) << "' for "
+                        << kernel.getTarget() << ": " << reason;
         failedAny = true;
+      }
     }
     if (failedAny)
       signalPassFailure();

@@ -100,11 +100,13 @@ Type elemType(Value v) {
   return cast<ShapedType>(v.getType()).getElementType();
 }
 
-/// Derives the W8A8 GEMM config from an INT8 matmul; on failure returns the
-/// reason.
-FailureOr<::qc::Int8GemmKernelConfig> int8ConfigFor(Int8MatmulOp op,
+/// Derives the W8A8 GEMM config for the INT8 weight `weight` (a
+/// qc.packed_weight), the optional `bias`, result element type `out` and
+/// activation scales per token or per tensor; on failure returns the reason.
+FailureOr<::qc::Int8GemmKernelConfig> int8ConfigFor(Value weight, Value bias,
+                                                    Type out, bool perTokenAct,
                                                     std::string &reason) {
-  PackedWeightOp pw = getPackedWeightDef(op.getWeight());
+  PackedWeightOp pw = getPackedWeightDef(weight);
   if (!pw) {
     reason = "the weight must come from qc.packed_weight";
     return failure();
@@ -128,19 +130,41 @@ FailureOr<::qc::Int8GemmKernelConfig> int8ConfigFor(Int8MatmulOp op,
   cfg.k = pw.getResult().getType().getK();
   cfg.perTensorWeight = scheme.getGranularity() == Granularity::PerTensor;
   cfg.weightScaleF16 = pw.getScales().getType().getElementType().isF16();
-  auto sxTy = op.getInputScales().getType();
-  cfg.perTokenAct = !(sxTy.hasStaticShape() && sxTy.getNumElements() == 1);
-  Type out = op.getResult().getType().getElementType();
+  cfg.perTokenAct = perTokenAct;
   if (!out.isF16() && !out.isF32()) {
     reason = "GPU kernels produce f16 or f32 results";
     return failure();
   }
   cfg.outF16 = out.isF16();
-  cfg.hasBias = static_cast<bool>(op.getBias());
-  if (cfg.hasBias && elemType(op.getBias()) != out) {
+  cfg.hasBias = static_cast<bool>(bias);
+  if (cfg.hasBias && elemType(bias) != out) {
     reason = "the bias must have the result's element type";
     return failure();
   }
+  return cfg;
+}
+
+/// Derives the activation quantization config for quantizing `input`
+/// (dynamic per token, or static per tensor with `scale`); on failure
+/// returns the reason.
+FailureOr<::qc::ActQuantKernelConfig>
+actQuantConfigFor(Value input, bool dynamicPerToken, float scale,
+                  int64_t threads, std::string &reason) {
+  ::qc::ActQuantKernelConfig cfg;
+  auto inTy = cast<RankedTensorType>(input.getType());
+  cfg.k = inTy.getRank() ? inTy.getShape().back() : 0;
+  cfg.inF16 = inTy.getElementType().isF16();
+  cfg.dynamicPerToken = dynamicPerToken;
+  cfg.staticScale = scale;
+  cfg.threads = threads;
+  if (!inTy.getElementType().isF16() && !inTy.getElementType().isF32())
+    reason = "GPU kernels take f16 or f32 activations";
+  else if (ShapedType::isDynamic(cfg.k))
+    reason = "the last dimension must be static";
+  else
+    reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
   return cfg;
 }
 
@@ -173,18 +197,23 @@ struct OutlineGpuKernelsPass
     : public mlir::qc::impl::QCOutlineGpuKernelsBase<OutlineGpuKernelsPass> {
   using Base::Base;
 
-  /// Records the kernel symbol and its launch geometry on `op`.
-  void record(Operation *op, gpu::GPUModuleOp gm, gpu::GPUFuncOp func,
-              ArrayRef<std::pair<StringRef, int64_t>> launch) {
+  /// Records on `op` the kernel symbol (`<prefix>kernel_symbol`) and its
+  /// launch geometry (`<prefix>launch`).
+  void record(Operation *op, gpu::GPUModuleOp gm, StringRef kernel,
+              ArrayRef<std::pair<StringRef, int64_t>> launch,
+              ArrayRef<int64_t> mTiles = {}, StringRef prefix = "qc.") {
     MLIRContext *ctx = &getContext();
-    op->setAttr("qc.kernel_symbol",
-                SymbolRefAttr::get(gm.getNameAttr(), {FlatSymbolRefAttr::get(
-                                                         func.getNameAttr())}));
+    op->setAttr((prefix + "kernel_symbol").str(),
+                SymbolRefAttr::get(gm.getNameAttr(),
+                                   {FlatSymbolRefAttr::get(ctx, kernel)}));
     SmallVector<NamedAttribute> entries;
     for (auto [key, value] : launch)
       entries.emplace_back(StringAttr::get(ctx, key),
                            IntegerAttr::get(IntegerType::get(ctx, 64), value));
-    op->setAttr("qc.launch", DictionaryAttr::get(ctx, entries));
+    if (!mTiles.empty())
+      entries.emplace_back(StringAttr::get(ctx, "m_tiles"),
+                           DenseI64ArrayAttr::get(ctx, mTiles));
+    op->setAttr((prefix + "launch").str(), DictionaryAttr::get(ctx, entries));
   }
 
   /// The mma tiling from the pass options; `elemBytes` sizes block K.
@@ -205,9 +234,129 @@ struct OutlineGpuKernelsPass
         {"block", t.blockSize()}, {"block_m", t.blockM}, {"block_n", t.blockN}};
   }
 
+  /// Inserts at the end of the kernel module of `chip`.
+  OpBuilder kernelBuilder(gpu::GPUModuleOp gm) {
+    OpBuilder b(gm.getBodyRegion());
+    b.setInsertionPointToEnd(gm.getBody());
+    return b;
+  }
+
+  /// Builds the GEMV family of `op` (one kernel per M tile) and records it.
+  LogicalResult buildGemvFamily(WeightOnlyMatmulOp op,
+                                ArrayRef<int64_t> tiles) {
+    gpu::GPUModuleOp gm =
+        getOrCreateKernelModule(getOperation(), op.getKernelAttr().getTarget());
+    std::string base = (op.getLayer() + "_gemv").str();
+    for (char &c : base)
+      if (!llvm::isAlnum(c) && c != '_')
+        c = '_';
+    // The symbol names the family; uniquify it against earlier layers.
+    std::string family = base;
+    for (int i = 1;
+         gm.lookupSymbol(family + "_mt" + std::to_string(tiles.front())); ++i)
+      family = base + "_" + std::to_string(i);
+    ::qc::GemvKernelConfig last;
+    for (int64_t tile : tiles) {
+      std::string reason;
+      FailureOr<::qc::GemvKernelConfig> cfg = gemvConfigFor(op, reason);
+      if (succeeded(cfg)) {
+        cfg->warpsPerBlock = warpsPerBlock;
+        cfg->rowsPerWarp = rowsPerWarp;
+        cfg->chunksPerIter = chunksPerIter;
+        cfg->mTile = tile;
+        reason = cfg->finalize();
+      }
+      if (!reason.empty())
+        return op.emitError("cannot build the gemv kernel for layer '")
+               << op.getLayer() << "': " << reason;
+      OpBuilder b = kernelBuilder(gm);
+      ::qc::buildWeightOnlyGemvKernel(
+          b, op.getLoc(), family + "_mt" + std::to_string(tile), *cfg);
+      last = *cfg;
+    }
+    record(op, gm, family,
+           {{"block", last.blockSize()},
+            {"rows_per_block", last.warpsPerBlock * last.rowsPerWarp}},
+           tiles);
+    return success();
+  }
+
+  /// Builds the weight-only mma kernel of `op` and records it.
+  LogicalResult buildWeightOnlyMma(WeightOnlyMatmulOp op) {
+    std::string reason;
+    FailureOr<::qc::GemvKernelConfig> g = gemvConfigFor(op, reason);
+    ::qc::WeightOnlyMmaKernelConfig cfg;
+    if (succeeded(g) && !g->actF16)
+      reason = "the mma kernel needs f16 activations";
+    if (reason.empty()) {
+      cfg.n = g->n;
+      cfg.k = g->k;
+      cfg.bits = g->bits;
+      cfg.groupSize = g->groupSize;
+      cfg.perTensor = g->perTensor;
+      cfg.symmetric = g->symmetric;
+      cfg.hasBias = g->hasBias;
+      cfg.scaleF16 = g->scaleF16;
+      cfg.tile = mmaTile(2);
+      reason = cfg.finalize();
+    }
+    if (!reason.empty())
+      return op.emitError("cannot build the mma kernel for layer '")
+             << op.getLayer() << "': " << reason;
+    gpu::GPUModuleOp gm =
+        getOrCreateKernelModule(getOperation(), op.getKernelAttr().getTarget());
+    OpBuilder b = kernelBuilder(gm);
+    std::string name = kernelName(gm, op.getLayer(), "wo_mma");
+    ::qc::buildWeightOnlyMmaKernel(b, op.getLoc(), name, cfg);
+    record(op, gm, name, mmaLaunch(cfg.tile));
+    return success();
+  }
+
+  /// Builds the W8A8 GEMM for `op` (a qc.int8_matmul, or the INT8 side of
+  /// an adaptive qc.wo_matmul) and records it under `prefix`.
+  LogicalResult buildInt8Gemm(Operation *op, StringRef layer, StringRef chip,
+                              Value weight, Value bias, Type out, bool perToken,
+                              StringRef prefix) {
+    std::string reason;
+    FailureOr<::qc::Int8GemmKernelConfig> cfg =
+        int8ConfigFor(weight, bias, out, perToken, reason);
+    if (succeeded(cfg)) {
+      cfg->tile = mmaTile(1);
+      reason = cfg->finalize();
+    }
+    if (!reason.empty())
+      return op->emitError("cannot build the int8_mma kernel for layer '")
+             << layer << "': " << reason;
+    gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
+    OpBuilder b = kernelBuilder(gm);
+    std::string name = kernelName(gm, layer, "int8_mma");
+    ::qc::buildInt8GemmKernel(b, op->getLoc(), name, *cfg);
+    record(op, gm, name, mmaLaunch(cfg->tile), {}, prefix);
+    return success();
+  }
+
+  /// Builds the activation quantization kernel of `input` for `op` and
+  /// records it under `prefix`.
+  LogicalResult buildActQuant(Operation *op, StringRef layer, StringRef chip,
+                              Value input, bool dynamicPerToken, float scale,
+                              StringRef prefix) {
+    std::string reason;
+    FailureOr<::qc::ActQuantKernelConfig> cfg = actQuantConfigFor(
+        input, dynamicPerToken, scale, actQuantThreads, reason);
+    if (failed(cfg))
+      return op->emitError("cannot build the activation quantization kernel: ")
+             << reason;
+    gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
+    OpBuilder b = kernelBuilder(gm);
+    std::string name = kernelName(gm, layer, "act_quant");
+    ::qc::buildActQuantKernel(b, op->getLoc(), name, *cfg);
+    record(op, gm, name, {{"block", cfg->threads}}, {}, prefix);
+    return success();
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<WeightOnlyMatmulOp> gemvs, woMmas;
+    SmallVector<WeightOnlyMatmulOp> gemvs, woMmas, adaptives;
     SmallVector<Int8MatmulOp> int8s;
     SmallVector<LinearOp> fp16s;
     bool failedAny = false;
@@ -222,6 +371,10 @@ struct OutlineGpuKernelsPass
       }
       if (wo && kernel.getKind() == KernelKind::Mma) {
         woMmas.push_back(wo);
+        return;
+      }
+      if (wo && kernel.getKind() == KernelKind::Adaptive) {
+        adaptives.push_back(wo);
         return;
       }
       auto i8mm = dyn_cast<Int8MatmulOp>(op);
@@ -246,152 +399,51 @@ struct OutlineGpuKernelsPass
     if (tiles.empty())
       tiles = {1, 2, 4};
     llvm::sort(tiles);
-    for (WeightOnlyMatmulOp op : gemvs) {
-      StringRef chip = op.getKernelAttr().getTarget();
-      gpu::GPUModuleOp gm = getOrCreateKernelModule(module, chip);
-      std::string base = (op.getLayer() + "_gemv").str();
-      for (char &c : base)
-        if (!llvm::isAlnum(c) && c != '_')
-          c = '_';
-      // One kernel per activation-row tile; the symbol names the family.
-      std::string family;
-      ::qc::GemvKernelConfig last;
-      for (int64_t tile : tiles) {
-        std::string reason;
-        FailureOr<::qc::GemvKernelConfig> cfg = gemvConfigFor(op, reason);
-        if (succeeded(cfg)) {
-          cfg->warpsPerBlock = warpsPerBlock;
-          cfg->rowsPerWarp = rowsPerWarp;
-          cfg->chunksPerIter = chunksPerIter;
-          cfg->mTile = tile;
-          reason = cfg->finalize();
-        }
-        if (!reason.empty()) {
-          op.emitError("cannot build the gemv kernel for layer '")
-              << op.getLayer() << "': " << reason;
-          return signalPassFailure();
-        }
-        OpBuilder b(gm.getBodyRegion());
-        b.setInsertionPointToEnd(gm.getBody());
-        if (family.empty()) {
-          // Uniquify the family name against earlier layers.
-          family = base;
-          for (int i = 1;
-               gm.lookupSymbol(family + "_mt" + std::to_string(tiles.front()));
-               ++i)
-            family = base + "_" + std::to_string(i);
-        }
-        ::qc::buildWeightOnlyGemvKernel(
-            b, op.getLoc(), family + "_mt" + std::to_string(tile), *cfg);
-        last = *cfg;
-      }
-      MLIRContext *ctx = &getContext();
-      op->setAttr("qc.kernel_symbol",
-                  SymbolRefAttr::get(gm.getNameAttr(),
-                                     {FlatSymbolRefAttr::get(ctx, family)}));
-      auto i64 = [&](int64_t v) {
-        return IntegerAttr::get(IntegerType::get(ctx, 64), v);
-      };
-      op->setAttr(
-          "qc.launch",
-          DictionaryAttr::get(
-              ctx,
-              {NamedAttribute("block", i64(last.blockSize())),
-               NamedAttribute("m_tiles", DenseI64ArrayAttr::get(ctx, tiles)),
-               NamedAttribute("rows_per_block",
-                              i64(last.warpsPerBlock * last.rowsPerWarp))}));
-    }
-
-    for (WeightOnlyMatmulOp op : woMmas) {
-      std::string reason;
-      FailureOr<::qc::GemvKernelConfig> g = gemvConfigFor(op, reason);
-      ::qc::WeightOnlyMmaKernelConfig cfg;
-      if (succeeded(g) && !g->actF16)
-        reason = "the mma kernel needs f16 activations";
-      if (reason.empty()) {
-        cfg.n = g->n;
-        cfg.k = g->k;
-        cfg.bits = g->bits;
-        cfg.groupSize = g->groupSize;
-        cfg.perTensor = g->perTensor;
-        cfg.symmetric = g->symmetric;
-        cfg.hasBias = g->hasBias;
-        cfg.scaleF16 = g->scaleF16;
-        cfg.tile = mmaTile(2);
-        reason = cfg.finalize();
-      }
-      if (!reason.empty()) {
-        op.emitError("cannot build the mma kernel for layer '")
-            << op.getLayer() << "': " << reason;
+    for (WeightOnlyMatmulOp op : gemvs)
+      if (failed(buildGemvFamily(op, tiles)))
         return signalPassFailure();
-      }
+
+    for (WeightOnlyMatmulOp op : woMmas)
+      if (failed(buildWeightOnlyMma(op)))
+        return signalPassFailure();
+
+    // Batch-adaptive INT8: the GEMV family for M < threshold; for larger M
+    // the input is quantized per token (as the host lowering does) and the
+    // INT8 GEMM reads the same row_major bytes.
+    for (WeightOnlyMatmulOp op : adaptives) {
       StringRef chip = op.getKernelAttr().getTarget();
-      gpu::GPUModuleOp gm = getOrCreateKernelModule(module, chip);
-      OpBuilder b(gm.getBodyRegion());
-      b.setInsertionPointToEnd(gm.getBody());
-      std::string name = kernelName(gm, op.getLayer(), "wo_mma");
-      auto func = ::qc::buildWeightOnlyMmaKernel(b, op.getLoc(), name, cfg);
-      record(op, gm, func, mmaLaunch(cfg.tile));
+      if (failed(buildGemvFamily(op, tiles)) ||
+          failed(buildInt8Gemm(op, op.getLayer(), chip, op.getWeight(),
+                               op.getBias(), op.getType().getElementType(),
+                               /*perToken=*/true, "qc.int8_")) ||
+          failed(buildActQuant(op, op.getLayer(), chip, op.getInput(),
+                               /*dynamicPerToken=*/true, 1.0f,
+                               "qc.act_quant_")))
+        return signalPassFailure();
     }
 
-    // Activation quantizations feeding a GPU INT8 matmul run on that GPU.
-    llvm::MapVector<QuantizeActOp, StringRef> actQuants;
+    // Activation quantizations feeding a GPU INT8 matmul run on that GPU,
+    // once however many matmuls read them.
+    llvm::MapVector<QuantizeActOp, std::pair<StringRef, StringRef>> actQuants;
     for (Int8MatmulOp op : int8s) {
-      std::string reason;
-      FailureOr<::qc::Int8GemmKernelConfig> cfg = int8ConfigFor(op, reason);
-      if (succeeded(cfg)) {
-        cfg->tile = mmaTile(1);
-        reason = cfg->finalize();
-      }
-      if (!reason.empty()) {
-        op.emitError("cannot build the int8_mma kernel for layer '")
-            << op.getLayer() << "': " << reason;
-        return signalPassFailure();
-      }
+      auto sxTy = op.getInputScales().getType();
+      bool perToken = !(sxTy.hasStaticShape() && sxTy.getNumElements() == 1);
       StringRef chip = op.getKernelAttr().getTarget();
-      gpu::GPUModuleOp gm = getOrCreateKernelModule(module, chip);
-      OpBuilder b(gm.getBodyRegion());
-      b.setInsertionPointToEnd(gm.getBody());
-      std::string name = kernelName(gm, op.getLayer(), "int8_mma");
-      auto func = ::qc::buildInt8GemmKernel(b, op.getLoc(), name, *cfg);
-      record(op, gm, func, mmaLaunch(cfg->tile));
-      if (auto qa = op.getInput().getDefiningOp<QuantizeActOp>())
-        actQuants.insert({qa, chip});
-    }
-
-    for (auto [op, chip] : actQuants) {
-      ::qc::ActQuantKernelConfig cfg;
-      auto inTy = op.getInput().getType();
-      cfg.k = inTy.getRank() ? inTy.getShape().back() : 0;
-      cfg.inF16 = inTy.getElementType().isF16();
-      cfg.dynamicPerToken = op.getMode() == ActMode::DynamicPerToken;
-      if (!cfg.dynamicPerToken && op.getScaleAttr())
-        cfg.staticScale = op.getScaleAttr().getValueAsDouble();
-      cfg.threads = actQuantThreads;
-      std::string reason;
-      if (!inTy.getElementType().isF16() && !inTy.getElementType().isF32())
-        reason = "GPU kernels take f16 or f32 activations";
-      else if (ShapedType::isDynamic(cfg.k))
-        reason = "the last dimension must be static";
-      else
-        reason = cfg.finalize();
-      if (!reason.empty()) {
-        op.emitError("cannot build the activation quantization kernel: ")
-            << reason;
+      if (failed(buildInt8Gemm(op, op.getLayer(), chip, op.getWeight(),
+                               op.getBias(), op.getType().getElementType(),
+                               perToken, "qc.")))
         return signalPassFailure();
-      }
-      gpu::GPUModuleOp gm = getOrCreateKernelModule(module, chip);
-      OpBuilder b(gm.getBodyRegion());
-      b.setInsertionPointToEnd(gm.getBody());
-      std::string layer = "act";
-      for (Operation *user : op->getUsers())
-        if (auto mm = dyn_cast<Int8MatmulOp>(user)) {
-          layer = mm.getLayer().str();
-          break;
-        }
-      std::string name = kernelName(gm, layer, "act_quant");
-      auto func = ::qc::buildActQuantKernel(b, op.getLoc(), name, cfg);
-      record(op, gm, func, {{"block", cfg.threads}});
+      if (auto qa = op.getInput().getDefiningOp<QuantizeActOp>())
+        actQuants.insert({qa, {chip, op.getLayer()}});
+    }
+    for (auto [op, where] : actQuants) {
+      bool dynamic = op.getMode() == ActMode::DynamicPerToken;
+      float scale = !dynamic && op.getScaleAttr()
+                        ? op.getScaleAttr().getValueAsDouble()
+                        : 1.0f;
+      if (failed(buildActQuant(op, where.second, where.first, op.getInput(),
+                               dynamic, scale, "qc.")))
+        return signalPassFailure();
     }
 
     for (LinearOp op : fp16s) {
@@ -408,11 +460,10 @@ struct OutlineGpuKernelsPass
       }
       StringRef chip = op->getAttrOfType<KernelAttr>("kernel").getTarget();
       gpu::GPUModuleOp gm = getOrCreateKernelModule(module, chip);
-      OpBuilder b(gm.getBodyRegion());
-      b.setInsertionPointToEnd(gm.getBody());
+      OpBuilder b = kernelBuilder(gm);
       std::string name = kernelName(gm, op.getLayer(), "fp16_mma");
-      auto func = ::qc::buildFp16GemmKernel(b, op.getLoc(), name, *cfg);
-      record(op, gm, func, mmaLaunch(cfg->tile));
+      ::qc::buildFp16GemmKernel(b, op.getLoc(), name, *cfg);
+      record(op, gm, name, mmaLaunch(cfg->tile));
     }
   }
 };

@@ -49,10 +49,11 @@ func.func @packed(%x: tensor<?x4xf32>) -> tensor<?x2xf32> {
 
 // -----
 
-// layout=auto follows the kernels chosen by qc-select-matmul.
+// layout=auto keeps row_major for every kernel: the GPU kernels (mma
+// included) read row_major bytes.
 // RUN: quant-opt %s -split-input-file --qc-pack-weights="layout=auto tile-n=2 tile-k=4" | FileCheck %s --check-prefix=AUTO
 // AUTO-LABEL: func @auto
-// AUTO: qc.packed_weight {{.*}}layout = #qc.layout<tiled, tile_n = 2, tile_k = 4>{{.*}} -> !qc.packed<2x4xi8>
+// AUTO: qc.packed_weight {{.*}}layout = #qc.layout<row_major>{{.*}} -> !qc.packed<2x4xi8>
 // AUTO-NEXT: qc.wo_matmul {{.*}}#qc.kernel<mma, target = "sm_90">
 // AUTO: qc.packed_weight {{.*}}layout = #qc.layout<row_major>{{.*}} -> !qc.packed<2x4xi8>
 // AUTO-NEXT: qc.wo_matmul {{.*}}#qc.kernel<gemv, target = "sm_90">

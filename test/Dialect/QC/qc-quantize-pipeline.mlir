@@ -19,7 +19,7 @@
 // o reads elementwise glue: SmoothQuant inserts qc.smooth; static scale.
 // CHECK: %[[SM:.*]] = qc.smooth
 // CHECK: %[[QO:.*]], %[[SO:.*]] = qc.quantize_act %[[SM]] static_per_tensor scale {{.*}} : tensor<?x?x32xf32> -> tensor<?x?x32xi8>, tensor<1xf32>
-// CHECK: qc.int8_matmul %[[QO]], %[[SO]], %{{.*}} {kernel = #qc.kernel<gemv, target = "sm_90">, layer = "blk0.attn.o"}
+// CHECK: qc.int8_matmul %[[QO]], %[[SO]], %{{.*}} {kernel = #qc.kernel<int8_mma, target = "sm_90">, layer = "blk0.attn.o"}
 // gate/up share the second norm: smoothing folded into its weight, one
 // dynamic per-token quantization (CSE) for both.
 // CHECK: %[[N2:.*]] = qc.rms_norm

@@ -1,10 +1,14 @@
-// RUN: quant-opt %s --qc-select-matmul | FileCheck %s --check-prefix=HOST
-// RUN: quant-opt %s --qc-select-matmul="target=sm_90 min-batch=1 max-batch=1" | FileCheck %s --check-prefix=DECODE
-// RUN: quant-opt %s --qc-select-matmul="target=sm_90 min-batch=1024 max-batch=4096" | FileCheck %s --check-prefix=PREFILL
-// RUN: quant-opt %s --qc-select-matmul="target=sm_80 min-batch=1 max-batch=1" | FileCheck %s --check-prefix=A100
+// RUN: quant-opt %s -split-input-file --qc-select-matmul | FileCheck %s --check-prefix=HOST
+// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1 max-batch=1" | FileCheck %s --check-prefix=DECODE
+// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1024 max-batch=4096" | FileCheck %s --check-prefix=PREFILL
+// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_80 min-batch=1 max-batch=1" | FileCheck %s --check-prefix=A100
+// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1024 max-batch=4096 weight-only-kernel=gemv" | FileCheck %s --check-prefix=GEMV
+// (@mma_limits cannot take a forced mma: qc-select-matmul-force-invalid.mlir.)
+// RUN: not quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1 max-batch=1 weight-only-kernel=mma" 2>/dev/null | FileCheck %s --check-prefix=MMA
 // The cost model (docs/passes.md): at M = 1 every kernel is bound by the
 // weight bytes and the CUDA-core GEMV streams them best; from M ~ 100 the
-// tensor-core kernels win; W8A8 layers take int8_mma there.
+// tensor-core kernel wins. W8A8 layers always take int8_mma on GPUs (the
+// only GPU INT8 kernel); unquantized f16 linears take fp16_mma.
 
 // HOST-LABEL: func @layers
 // HOST: qc.wo_matmul {{.*}}kernel = #qc.kernel<host>{{.*}}layer = "w4"
@@ -14,7 +18,7 @@
 
 // DECODE-LABEL: func @layers
 // DECODE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "w4"
-// DECODE: qc.int8_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "w8a8"
+// DECODE: qc.int8_matmul {{.*}}kernel = #qc.kernel<int8_mma, target = "sm_90">{{.*}}layer = "w8a8"
 // DECODE: qc.wo_matmul {{.*}}kernel = #qc.kernel<adaptive, target = "sm_90", threshold = 64>{{.*}}layer = "ad"
 
 // PREFILL-LABEL: func @layers
@@ -23,6 +27,12 @@
 
 // A100-LABEL: func @layers
 // A100: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_80">{{.*}}layer = "w4"
+
+// Forced kinds win over the cost model.
+// GEMV-LABEL: func @layers
+// GEMV: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "w4"
+// MMA-LABEL: func @layers
+// MMA: qc.wo_matmul {{.*}}kernel = #qc.kernel<mma, target = "sm_90">{{.*}}layer = "w4"
 func.func @layers(%x: tensor<?x4096xf16>, %d4: tensor<4096x4096xi8>, %s4: tensor<4096x32xf16>,
                   %d8: tensor<4096x4096xi8>, %s8: tensor<4096x1xf32>, %q: tensor<?x4096xi8>, %qs: tensor<?xf32>)
     -> (tensor<?x4096xf16>, tensor<?x4096xf16>, tensor<?x4096xf16>) {
@@ -33,4 +43,50 @@ func.func @layers(%x: tensor<?x4096xf16>, %d4: tensor<4096x4096xi8>, %s4: tensor
   %pwa = qc.packed_weight %d8, %s8 {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8>} : tensor<4096x4096xi8>, tensor<4096x1xf32> -> !qc.packed<4096x4096xi8>
   %y2 = qc.wo_matmul %x, %pwa {layer = "ad", qc.batch_threshold = 64 : i64} : tensor<?x4096xf16>, !qc.packed<4096x4096xi8> -> tensor<?x4096xf16>
   return %y0, %y1, %y2 : tensor<?x4096xf16>, tensor<?x4096xf16>, tensor<?x4096xf16>
+}
+
+// -----
+
+// Shapes and types the mma kernel cannot run stay on gemv whatever the
+// batch range: f32 activations; K = 48 int4 (packed rows of 24 bytes, not
+// whole 16-byte chunks). K = 64 int4 f16 fits.
+
+// PREFILL-LABEL: func @mma_limits
+// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "f32act"
+// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "k48"
+// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<mma, target = "sm_90">{{.*}}layer = "k64"
+// GEMV-LABEL: func @mma_limits
+// GEMV-COUNT-3: kernel = #qc.kernel<gemv, target = "sm_90">
+func.func @mma_limits(%x32: tensor<?x64xf32>, %x48: tensor<?x48xf16>, %x64: tensor<?x64xf16>,
+                      %d64: tensor<4096x64xi8>, %d48: tensor<4096x48xi8>, %s: tensor<4096x1xf32>)
+    -> (tensor<?x4096xf32>, tensor<?x4096xf16>, tensor<?x4096xf16>) {
+  %pw64 = qc.packed_weight %d64, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4>} : tensor<4096x64xi8>, tensor<4096x1xf32> -> !qc.packed<4096x64xi4>
+  %pw48 = qc.packed_weight %d48, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4>} : tensor<4096x48xi8>, tensor<4096x1xf32> -> !qc.packed<4096x48xi4>
+  %y0 = qc.wo_matmul %x32, %pw64 {layer = "f32act"} : tensor<?x64xf32>, !qc.packed<4096x64xi4> -> tensor<?x4096xf32>
+  %y1 = qc.wo_matmul %x48, %pw48 {layer = "k48"} : tensor<?x48xf16>, !qc.packed<4096x48xi4> -> tensor<?x4096xf16>
+  %y2 = qc.wo_matmul %x64, %pw64 {layer = "k64"} : tensor<?x64xf16>, !qc.packed<4096x64xi4> -> tensor<?x4096xf16>
+  return %y0, %y1, %y2 : tensor<?x4096xf32>, tensor<?x4096xf16>, tensor<?x4096xf16>
+}
+
+// -----
+
+// Unquantized linears: f16 with K % 8 == 0 takes fp16_mma on GPUs; f32,
+// K = 12 and the host target leave them alone (glue path / host kernel).
+
+// HOST-LABEL: func @unquantized
+// HOST-NOT: kernel
+// DECODE-LABEL: func @unquantized
+// DECODE: qc.linear %{{.*}} {kernel = #qc.kernel<fp16_mma, target = "sm_90">, layer = "h"}
+// DECODE-NOT: kernel
+// DECODE: return
+// A100-LABEL: func @unquantized
+// A100: {kernel = #qc.kernel<fp16_mma, target = "sm_80">, layer = "h"}
+func.func @unquantized(%x: tensor<?x16xf16>, %w: tensor<24x16xf16>, %b: tensor<24xf16>,
+                       %x32: tensor<?x16xf32>, %w32: tensor<24x16xf32>,
+                       %x12: tensor<?x12xf16>, %w12: tensor<24x12xf16>)
+    -> (tensor<?x24xf16>, tensor<?x24xf32>, tensor<?x24xf16>) {
+  %y0 = qc.linear %x, %w, %b {layer = "h"} : (tensor<?x16xf16>, tensor<24x16xf16>, tensor<24xf16>) -> tensor<?x24xf16>
+  %y1 = qc.linear %x32, %w32 {layer = "f"} : (tensor<?x16xf32>, tensor<24x16xf32>) -> tensor<?x24xf32>
+  %y2 = qc.linear %x12, %w12 {layer = "k12"} : (tensor<?x12xf16>, tensor<24x12xf16>) -> tensor<?x24xf16>
+  return %y0, %y1, %y2 : tensor<?x24xf16>, tensor<?x24xf32>, tensor<?x24xf16>
 }

@@ -22,41 +22,6 @@ N, K, T = 32, 128, 512
 DAMP = 0.01
 
 
-def ref_gptq(w, h, bits, gran, gs, sym, act_order):
-    w = w.copy()
-    h = h.copy()
-    n, k = w.shape
-    dead = np.diag(h) == 0
-    h[dead, dead] = 1.0
-    w[:, dead] = 0.0
-    rows, groups, gsz = qcnum.group_view(n, k, gran, gs)
-    dynamic = gran == "per_group" and not act_order
-    if dynamic:
-        s = np.ones((rows, groups), np.float32)
-        z = np.zeros((rows, groups), np.int64)
-    else:
-        _, s, z = qcnum.ref_rtn(w, bits, gran, gs, sym)
-    perm = np.argsort(-np.diag(h), kind="stable") if act_order else np.arange(k)
-    w = w[:, perm]
-    h = h[perm][:, perm]
-    h = h + DAMP * np.mean(np.diag(h)) * np.eye(k)
-    u = np.linalg.cholesky(np.linalg.inv(h)).T
-    q = np.zeros((n, k), np.int64)
-    rr = np.arange(n) if rows == n else np.zeros(n, np.int64)
-    for i in range(k):
-        o = perm[i]
-        if dynamic and i % gsz == 0:
-            g = w[:, i:i + gsz]
-            s[:, i // gsz], z[:, i // gsz] = qcnum.ref_params(g.min(1), g.max(1), bits, sym)
-        S = s[rr, o // gsz].astype(np.float64)
-        Z = z[rr, o // gsz]
-        qi = qcnum.ref_quantize(w[:, i], s[rr, o // gsz], Z, bits, sym)
-        q[:, o] = qi
-        err = (w[:, i] - (qi - Z) * S) / u[i, i]
-        w[:, i:] -= np.outer(err, u[i, i:])
-    return q, s, z
-
-
 # Correlated activations: mixed latent factors, a few outlier channels, one
 # channel that is never active.
 x = rng.standard_normal((T, K // 4)) @ rng.standard_normal((K // 4, K))
@@ -103,7 +68,7 @@ for block, act_order in ((128, False), (16, False), (128, True)):
     for name, (w, xi, bits, gran, gs, sym) in layers.items():
         pw = packed[name]
         h = xi.T @ xi / T
-        q, s, z = ref_gptq(w, h, bits, gran, gs, sym, act_order)
+        q, s, z = qcnum.ref_gptq(w, h, bits, gran, gs, sym, act_order, DAMP)
         got_q = pw["data"].astype(np.int64)
         if not sym:
             got_q &= 0xFF

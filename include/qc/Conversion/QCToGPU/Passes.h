@@ -24,9 +24,10 @@ namespace mlir::qc {
 #include "qc/Conversion/QCToGPU/Passes.h.inc"
 
 /// Replaces the launch stubs qc-lower-gpu-launches left (calls carrying a
-/// `qc.gpu_launch` record, on buffers) by the variant-choosing
-/// gpu.launch_func chain, and erases the stub declarations. Run by
-/// qc-gpu-device-memory, after bufferization and buffer deallocation.
+/// `qc.gpu_launch` record, on buffers) by their gpu.launch_func (guarded by
+/// M > 0; with `m_tiles`, the variant-choosing chain), and erases the stub
+/// declarations. Run by qc-gpu-device-memory, after bufferization and
+/// buffer deallocation. A malformed record is an error on its call.
 LogicalResult expandGpuLaunchStubs(ModuleOp module);
 } // namespace mlir::qc
 

@@ -12,27 +12,43 @@ include "mlir/Pass/PassBase.td"
 def QCLowerGpuLaunches : Pass<"qc-lower-gpu-launches", "mlir::ModuleOp"> {
   let summary = "Replaces GPU-targeted qc matmuls by launches of their kernels";
   let description = [{
-    Runs on tensors, after `qc-outline-gpu-kernels`. Every `qc.wo_matmul`
-    carrying `qc.kernel_symbol = @qc_kernels_<chip>::@<family>` and
-    `qc.launch = {block, rows_per_block, m_tiles}` becomes:
+    Runs on tensors, after `qc-outline-gpu-kernels`, which records on every
+    GPU-targeted op its kernel (`qc.kernel_symbol = @qc_kernels_<chip>::@k`)
+    and launch geometry (`qc.launch`). Each kernel launch becomes, at tensor
+    level:
 
-    * the input collapsed to M x K (M = product of the leading dimensions,
-      dynamic), and the packed data, scales, zeros and bias as read-only
-      identity-layout buffers (`bufferization.to_buffer`);
-    * a fresh M x N result buffer (`memref.alloc`, returned through
-      `bufferization.to_tensor restrict writable`, expanded back to the
-      input's leading shape);
-    * a chain of `scf.if` choosing the variant `@<family>_mt<T>` with the
-      smallest tile T >= M (else the largest), each branch a
-      `gpu.launch_func` with grid (ceil(N / rows_per_block), ceil(M / T)),
-      `block` threads and the arguments (x, w, scales, zeros, bias, y:
-      `!llvm.ptr<1>`, M: i32); an absent zeros/bias is a null pointer.
-      Nothing is launched when M = 0.
+    * the activation collapsed to M x K rows (M = product of the leading
+      dimensions, dynamic; rank 1 is one row), every input a read-only
+      identity-layout buffer (`bufferization.to_buffer`);
+    * a fresh buffer per output (`memref.alloc`, dim 0 = M), returned
+      through `bufferization.to_tensor restrict writable` and reshaped back
+      to the op's result shape;
+    * one call of a private stub (`qc.gpu_launch_stub`) on (inputs...,
+      outputs...) carrying the launch record `qc.gpu_launch = {kernel,
+      block, n, grid, grid_tile, args[, m_tiles]}`: grid dimension d is
+      ceil(extent / grid_tile[d]) with extent "n" (static), "m" (rows) or
+      "1"; `args` lists the kernel arguments: a call operand index (passed
+      as `!llvm.ptr<1>`), "null" or "m" (rows as i32); with `m_tiles` the
+      kernel is a family `@k_mt<T>` (smallest T >= M, else the largest; an
+      "m" grid dimension is divided by T). `qc-gpu-device-memory` expands the
+      stubs (expandGpuLaunchStubs) after bufferization and deallocation: one
+      `gpu.launch_func` per record, none when M = 0.
 
-    A GPU-targeted matmul (kernel target not "host") without a kernel
-    symbol (a kind with no builder) is an error naming the layer and kind.
-    Inputs of any rank are taken (collapsed to rows, the result expanded
-    back).
+    Per op and kernel kind:
+
+    | op / kind | launches (arguments; grid; block) |
+    |---|---|
+    | `qc.wo_matmul` gemv | family `@k_mt<T>` (x, w, scales, zeros, bias, y, M); (ceil(N / rows_per_block), ceil(M / T)); block |
+    | `qc.wo_matmul` mma | (x, w, scales, zeros, bias, y, M); (ceil(N / block_n), ceil(M / block_m)); block |
+    | `qc.quantize_act` feeding GPU `qc.int8_matmul`s | once, however many matmuls read it: (x, q, scales, M); (M); block |
+    | `qc.int8_matmul` int8_mma | (qx, sx, w, sw, bias, y, M); (ceil(N / block_n), ceil(M / block_m)); block |
+    | `qc.linear` fp16_mma | (x, w, bias, y, M); (ceil(N / block_n), ceil(M / block_m)); block |
+    | `qc.wo_matmul` adaptive | `scf.if` M < threshold: the gemv family; else per-token act quant (`qc.act_quant_*` record) + INT8 GEMM (`qc.int8_*` record) on the same packed bytes (the host lowering's semantics) |
+
+    An absent zeros/bias is a null pointer. A GPU-targeted op without its
+    kernel records, or a kind with no launch lowering for the op, is an
+    error naming the layer and kind. Inputs of any rank are taken
+    (collapsed to rows, the results reshaped back).
 
     Example:
 
@@ -43,11 +59,16 @@ def QCLowerGpuLaunches : Pass<"qc-lower-gpu-launches", "mlir::ModuleOp"> {
         : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
     // becomes (sketch)
     %buf = memref.alloc(%m) : memref<?x32xf16>
+    call @__qc_gpu_launch_0(%xb, %wb, %sb, %buf) {qc.gpu_launch = {
+        args = [0, 1, 2, "null", "null", 3, "m"], block = 128, grid = ["n", "m"],
+        grid_tile = array<i64: 8, 1>, kernel = @qc_kernels_sm_90::@up_gemv,
+        m_tiles = array<i64: 1, 4>, n = 32}}
+    %y = bufferization.to_tensor %buf restrict writable : memref<?x32xf16> to tensor<?x32xf16>
+    // and, after bufferization, in qc-gpu-device-memory:
     scf.if %m_le_1 {
       gpu.launch_func @qc_kernels_sm_90::@up_gemv_mt1 blocks in (%c4, %m, %c1)
           threads in (%c128, %c1, %c1) args(%px : !llvm.ptr<1>, ..., %m32 : i32)
     } else { ... @up_gemv_mt4 ... }
-    %y = bufferization.to_tensor %buf restrict writable : memref<?x32xf16> to tensor<?x32xf16>
     ```
   }];
   let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::LLVM::LLVMDialect",

@@ -12,7 +12,7 @@ include "mlir/Pass/PassBase.td"
 def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
   let summary = "Builds the device kernels of GPU-targeted matmuls and their activation quantization";
   let description = [{
-    For every `qc.wo_matmul` / `qc.int8_matmul` whose `#qc.kernel` targets
+    For every `qc.wo_matmul` / `qc.int8_matmul` / `qc.linear` whose `#qc.kernel` targets
     sm_80 or sm_90, builds the kernel the attribute names with the named
     kernel builders (KernelBuilders.h) into a `gpu.module @qc_kernels` carrying
     an `#nvvm.target` for the chip, and records on the op the kernel symbol
@@ -28,7 +28,12 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
       buildActQuantKernel for that op too (the op gets its own
       `qc.kernel_symbol` and `qc.launch = {block}`, grid = M rows);
     - `fp16_mma` on `qc.linear` (a discardable `kernel` attribute, since the
-      op has no inherent one): buildFp16GemmKernel (mma.sync m16n8k16).
+      op has no inherent one): buildFp16GemmKernel (mma.sync m16n8k16);
+    - `adaptive` on `qc.wo_matmul`: both kernel sets: the gemv family
+      (`qc.kernel_symbol` / `qc.launch`), the INT8 GEMM for per-token
+      activations (`qc.int8_kernel_symbol` / `qc.int8_launch`) and a dynamic
+      per-token activation quantization of the op's input
+      (`qc.act_quant_kernel_symbol` / `qc.act_quant_launch`).
     The tensor-core kernels record `qc.launch = {block, block_m, block_n}`:
     grid = (ceil(N / block_n), ceil(M / block_m)).
 

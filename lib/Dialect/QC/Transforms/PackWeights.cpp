@@ -43,34 +43,14 @@ static std::vector<int8_t> packBytes(ArrayRef<int8_t> q, int64_t n, int64_t k,
   return std::vector<int8_t>(out.begin(), out.end());
 }
 
-/// True when a user of `pw` carries a tensor-core kernel on a GPU target,
-/// whose tiles want wide loads of whole weight tiles.
-static bool usedByTensorCoreKernel(PackedWeightOp pw) {
-  for (Operation *user : pw->getUsers()) {
-    KernelAttr k;
-    if (auto wo = dyn_cast<WeightOnlyMatmulOp>(user))
-      k = wo.getKernelAttr();
-    else if (auto i8 = dyn_cast<Int8MatmulOp>(user))
-      k = i8.getKernelAttr();
-    if (k && k.getTarget() != "host" &&
-        (k.getKind() == KernelKind::Mma || k.getKind() == KernelKind::Int8Mma ||
-         k.getKind() == KernelKind::Fp16Mma ||
-         k.getKind() == KernelKind::Adaptive))
-      return true;
-  }
-  return false;
-}
-
 namespace {
 struct PackWeightsPass
     : public mlir::qc::impl::QCPackWeightsPassBase<PackWeightsPass> {
   using Base::Base;
 
-  /// tiled, or auto with a tensor-core kernel chosen for a user.
-  bool wantsTiles(PackedWeightOp op) const {
-    return layout == "tiled" ||
-           (layout == "auto" && usedByTensorCoreKernel(op));
-  }
+  /// Only an explicit layout=tiled tiles: every GPU kernel builder
+  /// (KernelBuilders.h) reads row_major bytes, so `auto` keeps row_major.
+  bool wantsTiles(PackedWeightOp) const { return layout == "tiled"; }
 
   void runOnOperation() override {
     ModuleOp module = getOperation();

@@ -5,11 +5,14 @@
 //===----------------------------------------------------------------------===//
 //
 // qc-select-matmul: a roofline cost model (docs/passes.md) over the expected
-// batch range picks the kernel family of every qc.wo_matmul and
-// qc.int8_matmul.
+// batch range picks the kernel family of every qc.wo_matmul, among the
+// kernels the GPU kernel builders (KernelBuilders.h) can build for its
+// shape; qc.int8_matmul and unquantized f16 qc.linear get their only GPU
+// kernel.
 //
 //===----------------------------------------------------------------------===//
 
+#include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 
 #include <cmath>
@@ -33,14 +36,13 @@ struct GpuModel {
                    // small M
   double fp32;     // CUDA-core FMA throughput (flop/s)
   double fp16Tc;   // dense fp16 tensor-core throughput reached by mma.sync
-  double int8Tc;   // dense int8 tensor-core throughput reached by mma.sync
 };
 
 GpuModel modelFor(StringRef target) {
   if (target == "sm_90") // H100 SXM
-    return {3.08e12, 0.9, 0.56, 67e12, 0.75 * 989e12, 0.75 * 1979e12};
+    return {3.08e12, 0.9, 0.56, 67e12, 0.75 * 989e12};
   // sm_80: A100 SXM 80GB
-  return {1.9e12, 0.9, 0.82, 19.5e12, 0.9 * 312e12, 0.9 * 624e12};
+  return {1.9e12, 0.9, 0.82, 19.5e12, 0.9 * 312e12};
 }
 
 /// Shape facts of one matmul the model needs.
@@ -62,20 +64,6 @@ double timeWoMma(const GpuModel &g, const MatmulShape &s, double m) {
   return std::max(bytes / (g.bandwidth * g.mmaBwEff),
                   2 * roundUp(m, 16) * s.n * s.k / g.fp16Tc);
 }
-/// W8A8 kernels: INT8 activations (plus a quantization pass over them).
-double timeI8Gemv(const GpuModel &g, const MatmulShape &s, double m) {
-  double bytes = s.weightBytes + m * s.k + 4 * m + 2 * m * s.n;
-  // dp4a: 4 int8 MACs per instruction, twice the fp32 FMA rate in op/s.
-  return std::max(bytes / (g.bandwidth * g.gemvBwEff),
-                  2 * m * s.n * s.k / (2 * g.fp32));
-}
-double timeI8Mma(const GpuModel &g, const MatmulShape &s, double m) {
-  double bytes =
-      s.weightBytes * std::ceil(m / 128) + m * s.k + 4 * m + 2 * m * s.n;
-  return std::max(bytes / (g.bandwidth * g.mmaBwEff),
-                  2 * roundUp(m, 16) * s.n * s.k / g.int8Tc);
-}
-
 using TimeFn = double (*)(const GpuModel &, const MatmulShape &, double);
 
 struct SelectMatmulPass
@@ -130,6 +118,52 @@ struct SelectMatmulPass
     return s;
   }
 
+  /// Why the weight-only mma kernel cannot run `op` ("" when it can):
+  /// f16 activations and a shape WeightOnlyMmaKernelConfig accepts.
+  static std::string woMmaUnsupported(WeightOnlyMatmulOp op) {
+    if (!op.getInput().getType().getElementType().isF16())
+      return "the mma kernel needs f16 activations";
+    PackedWeightOp def = getPackedWeightDef(op.getWeight());
+    if (!def)
+      return "the weight must come from qc.packed_weight";
+    SchemeAttr scheme = def.getScheme();
+    ::qc::WeightOnlyMmaKernelConfig cfg;
+    cfg.n = def.getResult().getType().getN();
+    cfg.k = def.getResult().getType().getK();
+    cfg.bits = scheme.getWeightBits();
+    cfg.perTensor = scheme.getGranularity() == Granularity::PerTensor;
+    cfg.groupSize = scheme.getGranularity() == Granularity::PerGroup
+                        ? scheme.getGroupSize()
+                        : cfg.k;
+    return cfg.finalize();
+  }
+
+  /// Why the INT8 GEMM cannot run a K x N INT8 weight ("" when it can).
+  static std::string int8MmaUnsupported(Value packed) {
+    auto t = cast<PackedWeightType>(packed.getType());
+    ::qc::Int8GemmKernelConfig cfg;
+    cfg.n = t.getN();
+    cfg.k = t.getK();
+    return cfg.finalize();
+  }
+
+  /// The fp16 GEMM runs an unquantized linear with f16 activations, weight
+  /// (a tensor, not a dequantized packed weight) and bias and K % 8 == 0.
+  static bool fp16MmaFits(LinearOp op) {
+    auto f16 = [](Value v) {
+      return cast<ShapedType>(v.getType()).getElementType().isF16();
+    };
+    if ((op.getSchemeAttr() && op.getSchemeAttr().isIntegerWeight()) ||
+        op.getWeight().getDefiningOp<DequantizeWeightOp>() ||
+        !f16(op.getInput()) || !f16(op.getWeight()) || !f16(op.getResult()) ||
+        (op.getBias() && !f16(op.getBias())))
+      return false;
+    ::qc::Fp16GemmKernelConfig cfg;
+    cfg.n = op.getWeight().getType().getDimSize(0);
+    cfg.k = op.getWeight().getType().getDimSize(1);
+    return cfg.finalize().empty();
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (target != "host" && target != "sm_80" && target != "sm_90") {
@@ -143,7 +177,14 @@ struct SelectMatmulPass
                          << int64_t(minBatch) << " and " << int64_t(maxBatch);
       return signalPassFailure();
     }
+    if (weightOnlyKernel != "auto" && weightOnlyKernel != "gemv" &&
+        weightOnlyKernel != "mma") {
+      module.emitError() << "qc-select-matmul: unknown weight-only-kernel '"
+                         << weightOnlyKernel << "'; expected auto, gemv or mma";
+      return signalPassFailure();
+    }
     MLIRContext *ctx = &getContext();
+    bool gpu = target != "host";
     bool ok = true;
     module.walk([&](Operation *op) {
       if (auto wo = dyn_cast<WeightOnlyMatmulOp>(op)) {
@@ -161,24 +202,61 @@ struct SelectMatmulPass
             ok = false;
             return;
           }
+          if (std::string why = int8MmaUnsupported(wo.getWeight());
+              gpu && !why.empty()) {
+            op->emitError() << "layer '" << wo.getLayer()
+                            << "': the batch-adaptive kernel on " << target
+                            << " needs the int8_mma kernel: " << why;
+            ok = false;
+            return;
+          }
           wo.setKernelAttr(
               KernelAttr::get(ctx, KernelKind::Adaptive, target, th.getInt()));
           op->removeAttr("qc.batch_threshold");
           return;
         }
         KernelKind kind = KernelKind::Host;
-        if (target != "host")
-          kind = choose(
-              {{KernelKind::Gemv, timeWoGemv}, {KernelKind::Mma, timeWoMma}},
-              shapeOf(wo.getWeight()));
+        if (gpu) {
+          std::string noMma = woMmaUnsupported(wo);
+          if (weightOnlyKernel == "gemv") {
+            kind = KernelKind::Gemv;
+          } else if (weightOnlyKernel == "mma") {
+            if (!noMma.empty()) {
+              op->emitError() << "layer '" << wo.getLayer()
+                              << "': weight-only-kernel=mma, but " << noMma;
+              ok = false;
+              return;
+            }
+            kind = KernelKind::Mma;
+          } else if (!noMma.empty()) {
+            kind = KernelKind::Gemv;
+          } else {
+            kind = choose(
+                {{KernelKind::Gemv, timeWoGemv}, {KernelKind::Mma, timeWoMma}},
+                shapeOf(wo.getWeight()));
+          }
+        }
         wo.setKernelAttr(KernelAttr::get(ctx, kind, target, 0));
       } else if (auto i8 = dyn_cast<Int8MatmulOp>(op)) {
+        // The only GPU INT8 kernel is the tensor-core GEMM.
         KernelKind kind = KernelKind::Host;
-        if (target != "host")
-          kind = choose({{KernelKind::Gemv, timeI8Gemv},
-                         {KernelKind::Int8Mma, timeI8Mma}},
-                        shapeOf(i8.getWeight()));
+        if (gpu) {
+          if (std::string why = int8MmaUnsupported(i8.getWeight());
+              !why.empty()) {
+            op->emitError() << "layer '" << i8.getLayer()
+                            << "': no GPU kernel for this INT8 matmul on "
+                            << target << ": " << why;
+            ok = false;
+            return;
+          }
+          kind = KernelKind::Int8Mma;
+        }
         i8.setKernelAttr(KernelAttr::get(ctx, kind, target, 0));
+      } else if (auto lin = dyn_cast<LinearOp>(op)) {
+        // Unquantized f16 layers run the fp16 GEMM; others stay glue.
+        if (gpu && fp16MmaFits(lin))
+          op->setAttr("kernel",
+                      KernelAttr::get(ctx, KernelKind::Fp16Mma, target, 0));
       }
     });
     if (!ok)

@@ -154,6 +154,45 @@ def ref_rtn(w, bits, gran, gs, sym):
     return ref_quantize(w, S, Z, bits, sym), s, z
 
 
+def ref_gptq(w, h, bits, gran, gs, sym, act_order, damp=0.01):
+    """Unblocked numpy GPTQ of an N x K weight `w` on the Hessian `h`
+    (X^T X, any positive scale): the integers, scales and zero points in
+    the conventions of ref_rtn (dynamic per-group parameters unless
+    act_order). `damp` x mean(diag) is added to the diagonal."""
+    w = w.copy()
+    h = h.copy()
+    n, k = w.shape
+    dead = np.diag(h) == 0
+    h[dead, dead] = 1.0
+    w[:, dead] = 0.0
+    rows, groups, gsz = group_view(n, k, gran, gs)
+    dynamic = gran == "per_group" and not act_order
+    if dynamic:
+        s = np.ones((rows, groups), np.float32)
+        z = np.zeros((rows, groups), np.int64)
+    else:
+        _, s, z = ref_rtn(w, bits, gran, gs, sym)
+    perm = np.argsort(-np.diag(h), kind="stable") if act_order else np.arange(k)
+    w = w[:, perm]
+    h = h[perm][:, perm]
+    h = h + damp * np.mean(np.diag(h)) * np.eye(k)
+    u = np.linalg.cholesky(np.linalg.inv(h)).T
+    q = np.zeros((n, k), np.int64)
+    rr = np.arange(n) if rows == n else np.zeros(n, np.int64)
+    for i in range(k):
+        o = perm[i]
+        if dynamic and i % gsz == 0:
+            g = w[:, i:i + gsz]
+            s[:, i // gsz], z[:, i // gsz] = ref_params(g.min(1), g.max(1), bits, sym)
+        S = s[rr, o // gsz].astype(np.float64)
+        Z = z[rr, o // gsz]
+        qi = ref_quantize(w[:, i], s[rr, o // gsz], Z, bits, sym)
+        q[:, o] = qi
+        err = (w[:, i] - (qi - Z) * S) / u[i, i]
+        w[:, i:] -= np.outer(err, u[i, i:])
+    return q, s, z
+
+
 def storage_i8(q):
     """The i8 bit pattern quant stores an integer as (unsigned kept mod 256)."""
     return (np.asarray(q, np.int64) & 0xFF).astype(np.uint8).view(np.int8)

@@ -5,52 +5,156 @@
       [--seed S]   writes a two-layer block: rms_norm -> linear(up, scheme)
       -> silu -> linear(down, scheme) -> residual add (weights random
       constants; the scheme applies to both layers).
-  gen-matrix DIR   writes DIR/cases.txt and, per program, DIR/<name>.mlir and
-      per M the input DIR/<name>/m<M>/in_0.npy (fresh random numbers).
-  compare REF.npy GOT.npy   prints max relative error (max |got-ref| /
-      max |ref|) and the count of non-finite values.
+  gen-stats OUT.json --k K --n N [--dtype D] [--seed S] [--tokens T]
+      writes qc-stats calibration statistics (per-channel absmax of the
+      inputs of `up` and `down`) of the gen-program block with the same
+      K, N, dtype and seed on T random standard-normal tokens (numpy, f64).
+  gen-block OUT.mlir   writes the multi-layer example (scheme `multi`
+      below) flattened to rank 2; compile it with MULTI_FLAGS.
+  gen-matrix DIR   writes the correctness matrix: DIR/cases.txt (one line
+      per case: program variant M dtype tolerance seed), per program
+      DIR/<program>.mlir, DIR/<program>.flags (quant-compile flags for both
+      the host and the GPU module: --stats for W8A8) and, for W8A8,
+      DIR/<program>.stats.json. Inputs are not stored: both machines run
+      `quant-run --random-inputs --seed <seed> --dim <M>` (splitmix64,
+      uniform [-1, 1): the same numbers everywhere).
+  compare REF.npy GOT.npy [--tol T]   prints max relative error (max
+      |got-ref| / max |ref|), the count of non-finite values, the count of
+      elements off by more than 1e-4 of max |ref| and, with --tol, PASS or
+      FAIL.
   extract-ptx IN.mlir DIR   writes DIR/<binary>.ptx for every gpu.binary
       serialized with format=isa.
 
-Schemes: w4g32 (int4, per-group 32, symmetric), w4g32a (asymmetric),
-w8 (int8 per-channel), w8t (int8 per-tensor).
+Schemes: w4g128 / w4g64 / w4g32 (int4, per-group, symmetric), w4g32a
+(asymmetric), w8 (int8 per-channel), w8t (int8 per-tensor), w8a8d (W8A8:
+int8 per-channel weights, dynamic per-token activations, SmoothQuant alpha
+0.5), w8a8s (W8A8 with a static per-tensor activation scale), ad8
+(batch-adaptive INT8: int8 per-channel weight-only below the threshold
+ADAPTIVE_THRESHOLD, W8A8 from it), fp16 (unquantized f16 layers); multi:
+the multi-layer example test/Dialect/QC/Inputs/block.mlir (q/k/v int4 g16
+asymmetric, o W8A8 static, gate/up W8A8 dynamic sharing one activation
+quantization, down batch-adaptive with threshold 16; its policy and
+statistics files), rows flattened to rank 2.
 """
 import argparse
+import json
 import os
+import re
 import sys
 
 import numpy as np
 
 SCHEMES = {
+    "w4g128": "#qc.scheme<weight = i4, granularity = per_group, group_size = 128>",
     "w4g32": "#qc.scheme<weight = i4, granularity = per_group, group_size = 32>",
     "w4g32a": "#qc.scheme<weight = i4, granularity = per_group, group_size = 32, symmetric = false>",
     "w4g64": "#qc.scheme<weight = i4, granularity = per_group, group_size = 64>",
     "w8": "#qc.scheme<weight = i8, granularity = per_channel>",
     "w8t": "#qc.scheme<weight = i8, granularity = per_tensor>",
+    "w8a8d": "#qc.scheme<weight = i8, granularity = per_channel, act = dynamic_per_token, alpha = 0.5>",
+    "w8a8s": "#qc.scheme<weight = i8, granularity = per_channel, act = static_per_tensor, alpha = 0.5>",
+    "ad8": "#qc.scheme<weight = i8, granularity = per_channel>",
+    "fp16": None,
+}
+# W8A8 schemes need calibration statistics (SmoothQuant, static scale).
+NEEDS_STATS = {"w8a8d", "w8a8s"}
+# ad8: M < threshold runs the weight-only GEMV, M >= threshold the W8A8
+# path (act quant + INT8 GEMM): M in {1, 3} vs M >= 16 below.
+ADAPTIVE_THRESHOLD = 8
+
+# Expected max relative error against the host module, per path:
+#  f32 activations, weight-only gemv: float32 rounding (summation order);
+#  f16 gemv: the f16 partial sums of the HFMA2 path plus one f16 ulp of the
+#   output (2^-11 relative of the largest value ~ 4.9e-4);
+#  f16 mma: weights dequantized to f16 before the mma (the host keeps f32),
+#   plus the output ulp;
+#  fp16_mma: f32 accumulation like the host, the output ulp;
+#  W8A8 / adaptive: host and GPU quantize activations identically (same
+#   IEEE division and round-half-even), so with bit-identical inputs only
+#   f32 rounding of the epilogue and glue remains (plus one f16 ulp for f16
+#   programs). But the quantized activations come from glue kernels (norm,
+#   silu) whose outputs may differ from the host's by an ulp; where that
+#   moves x / s across a rounding boundary one int8 value changes by 1, and
+#   the output by up to s_x * max|w| (~ amax / 127 * max|w|, a few 1e-3
+#   of max|y| for these shapes). compare's n_gt_1e-4 counts such elements.
+TOL = {
+    ("f32", "gemv"): 1e-5,
+    ("f16", "gemv"): 2e-3,
+    ("f16", "mma"): 4e-3,
+    ("f16", "fp16"): 2e-3,
+    ("f32", "w8a8"): 1e-2,
+    ("f16", "w8a8"): 1e-2,
 }
 
-# name, K, N, scheme, dtype, rank
+# name, K, N, scheme, dtype, GPU variants (quant-compile
+# --weight-only-kernel: the forced weight-only kernel, "auto" for W8A8,
+# fp16 and adaptive programs). K and N are not powers of two where the
+# kernels allow it (int4 g128 needs multiples of 128 for both layers' K;
+# int8 mma, int8_mma and adaptive need K % 16 == 0 on both layers; int4 mma
+# K % 32 == 0; fp16_mma K % 8 == 0).
 MATRIX = [
-    ("w4g32_k96_n160", 96, 160, "w4g32", "f32", 2),
-    ("w4g32a_k160_n96", 160, 96, "w4g32a", "f32", 2),
-    ("w8_k200_n136", 200, 136, "w8", "f32", 2),
-    ("w8t_k64_n40", 64, 40, "w8t", "f32", 2),
-    ("w4g64_k256_n384_f16", 256, 384, "w4g64", "f16", 2),
+    ("w4g128_k128_n384", 128, 384, "w4g128", "f32", ["gemv"]),
+    ("w4g32_k96_n160", 96, 160, "w4g32", "f32", ["gemv"]),
+    ("w4g32a_k160_n96", 160, 96, "w4g32a", "f32", ["gemv"]),
+    ("w8_k200_n136", 200, 136, "w8", "f32", ["gemv"]),
+    ("w8t_k72_n40", 72, 40, "w8t", "f32", ["gemv"]),
+    ("w4g128_k128_n384_f16", 128, 384, "w4g128", "f16", ["gemv", "mma"]),
+    ("w4g32_k96_n160_f16", 96, 160, "w4g32", "f16", ["gemv", "mma"]),
+    ("w4g32a_k160_n96_f16", 160, 96, "w4g32a", "f16", ["gemv", "mma"]),
+    ("w8_k208_n144_f16", 208, 144, "w8", "f16", ["gemv", "mma"]),
+    ("w8t_k80_n48_f16", 80, 48, "w8t", "f16", ["gemv", "mma"]),
+    ("w8a8d_k112_n176", 112, 176, "w8a8d", "f32", ["auto"]),
+    ("w8a8d_k112_n176_f16", 112, 176, "w8a8d", "f16", ["auto"]),
+    ("w8a8s_k96_n80", 96, 80, "w8a8s", "f32", ["auto"]),
+    ("w8a8s_k96_n80_f16", 96, 80, "w8a8s", "f16", ["auto"]),
+    ("fp16_k72_n200_f16", 72, 200, "fp16", "f16", ["auto"]),
+    ("ad8_k80_n208", 80, 208, "ad8", "f32", ["auto"]),
+    ("ad8_k80_n208_f16", 80, 208, "ad8", "f16", ["auto"]),
+    ("multi_block_k32", 32, 64, "multi", "f32", ["auto"]),
 ]
-MS = [1, 3, 16, 64, 333]
+
+# The multi-layer example and its policy and statistics.
+QC_INPUTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                         "..", "..", "Dialect", "QC", "Inputs")
+MULTI_FLAGS = "--policy {0}/policy/block.yaml --stats {0}/block-stats.json"
+MS = [1, 3, 16, 64, 333, 4096]
+
+
+def tolerance(scheme, dtype, variant):
+    if scheme in ("w8a8d", "w8a8s", "ad8", "multi"):
+        return TOL[(dtype, "w8a8")]
+    if scheme == "fp16":
+        return TOL[(dtype, "fp16")]
+    if dtype == "f32":
+        return TOL[("f32", "gemv")]
+    return TOL[(dtype, variant)]
 
 
 def dense(a):
     return 'dense<"0x%s">' % a.tobytes().hex().upper()
 
 
-def program(k, n, scheme, dtype, rank, seed):
+def weights(k, n, dtype, seed):
     rng = np.random.default_rng(seed)
     npt = np.float32 if dtype == "f32" else np.float16
     g = (1.0 + 0.1 * rng.standard_normal(k)).astype(npt)
     w1 = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(npt)
     b1 = (0.1 * rng.standard_normal(n)).astype(npt)
     w2 = (rng.standard_normal((k, n)) / np.sqrt(n)).astype(npt)
+    return g, w1, b1, w2
+
+
+def layer_attrs(scheme):
+    if SCHEMES[scheme] is None:
+        return ""
+    attrs = f", scheme = {SCHEMES[scheme]}"
+    if scheme == "ad8":
+        attrs += f", qc.batch_threshold = {ADAPTIVE_THRESHOLD} : i64"
+    return attrs
+
+
+def program(k, n, scheme, dtype, rank, seed):
+    g, w1, b1, w2 = weights(k, n, dtype, seed)
     lead = "?x" if rank == 2 else "?x?x"
     xt = f"tensor<{lead}{k}x{dtype}>"
     ut = f"tensor<{lead}{n}x{dtype}>"
@@ -61,7 +165,7 @@ def program(k, n, scheme, dtype, rank, seed):
     consts = "".join(f"    %c{i} = arith.constant {i} : index\n"
                      for i in range(rank - 1))
     dimargs = ", ".join(f"%d{i}" for i in range(rank - 1))
-    s = SCHEMES[scheme]
+    s = layer_attrs(scheme)
     return f"""// Generated by gpu_cases.py: K={k} N={n} scheme={scheme} {dtype} rank {rank}
 #map = affine_map<({idx}) -> ({idx})>
 module {{
@@ -70,7 +174,7 @@ module {{
     %h = qc.rms_norm %x, %g {{epsilon = 1.0e-5 : f64}} : {xt}, tensor<{k}x{dtype}>
     %w1 = arith.constant {dense(w1)} : tensor<{n}x{k}x{dtype}>
     %b1 = arith.constant {dense(b1)} : tensor<{n}x{dtype}>
-    %u = qc.linear %h, %w1, %b1 {{layer = "up", scheme = {s}}} : ({xt}, tensor<{n}x{k}x{dtype}>, tensor<{n}x{dtype}>) -> {ut}
+    %u = qc.linear %h, %w1, %b1 {{layer = "up"{s}}} : ({xt}, tensor<{n}x{k}x{dtype}>, tensor<{n}x{dtype}>) -> {ut}
     %e = tensor.empty({dimargs}) : {ut}
     %a = linalg.generic {{indexing_maps = [#map, #map], iterator_types = [{par}]}} ins(%u : {ut}) outs(%e : {ut}) {{
     ^bb0(%v: {dtype}, %o: {dtype}):
@@ -82,7 +186,7 @@ module {{
       linalg.yield %sv : {dtype}
     }} -> {ut}
     %w2 = arith.constant {dense(w2)} : tensor<{k}x{n}x{dtype}>
-    %y = qc.linear %a, %w2 {{layer = "down", scheme = {s}}} : ({ut}, tensor<{k}x{n}x{dtype}>) -> {xt}
+    %y = qc.linear %a, %w2 {{layer = "down"{s}}} : ({ut}, tensor<{k}x{n}x{dtype}>) -> {xt}
     %e2 = tensor.empty({dimargs}) : {xt}
     %r = linalg.generic {{indexing_maps = [#map, #map, #map], iterator_types = [{par}]}} ins(%x, %y : {xt}, {xt}) outs(%e2 : {xt}) {{
     ^bb0(%p: {dtype}, %q: {dtype}, %o: {dtype}):
@@ -95,34 +199,90 @@ module {{
 """
 
 
+def multi_block():
+    """The multi-layer example with batch x seq flattened into rows; its
+    tensor-level elementwise ops become linalg.generic (quant-compile
+    lowers qc ops and linalg, not elementwise arith on tensors)."""
+    text = open(os.path.join(QC_INPUTS, "block.mlir")).read()
+    text = text.replace("?x?x", "?x")
+    text = text.replace(
+        "func.func @block(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {\n",
+        "func.func @block(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {\n"
+        "  %ew_c0 = arith.constant 0 : index\n"
+        "  %ew_m = tensor.dim %x, %ew_c0 : tensor<?x32xf32>\n")
+    pat = re.compile(r"^  %(\w+) = arith\.(mulf|addf) %(\w+), %(\w+) : "
+                     r"(tensor<\?x(\d+)xf32>)$", re.M)
+
+    def generic(m):
+        res, op, a, b, t = m.group(1), m.group(2), m.group(3), m.group(4), m.group(5)
+        return (f"  %{res}_e = tensor.empty(%ew_m) : {t}\n"
+                f"  %{res} = linalg.generic {{indexing_maps = [#ew, #ew, #ew], "
+                f"iterator_types = [\"parallel\", \"parallel\"]}} "
+                f"ins(%{a}, %{b} : {t}, {t}) outs(%{res}_e : {t}) {{\n"
+                f"  ^bb0(%ew_a: f32, %ew_b: f32, %ew_o: f32):\n"
+                f"    %ew_r = arith.{op} %ew_a, %ew_b : f32\n"
+                f"    linalg.yield %ew_r : f32\n"
+                f"  }} -> {t}")
+    text, count = pat.subn(generic, text)
+    assert count == 5, "block.mlir changed: update multi_block()"
+    return "#ew = affine_map<(d0, d1) -> (d0, d1)>\n" + text
+
+
+def stats(k, n, dtype, seed, tokens):
+    """qc-stats of the block's two layers on random tokens (f64)."""
+    g, w1, b1, w2 = (a.astype(np.float64) for a in weights(k, n, dtype, seed))
+    x = np.random.default_rng(seed + 1000).standard_normal((tokens, k))
+    h = x / np.sqrt((x * x).mean(axis=1, keepdims=True) + 1e-5) * g
+    u = h @ w1.T + b1
+    a = u / (1 + np.exp(-u))
+
+    def layer(v):
+        return {"channels": int(v.shape[1]), "tokens": int(v.shape[0]),
+                "absmax": [float(t) for t in np.abs(v).max(axis=0)]}
+    return {"format": "qc-stats", "version": 1,
+            "layers": {"up": layer(h), "down": layer(a)}}
+
+
 def gen_program(args):
     with open(args.out, "w") as f:
         f.write(program(args.k, args.n, args.scheme, args.dtype, args.rank,
                         args.seed))
 
 
-def input_shape(m, k, rank):
-    if rank == 2:
-        return (m, k)
-    # batch x seq with batch * seq = m (odd M: batch 1)
-    b = 2 if m % 2 == 0 and m > 1 else 1
-    return (b, m // b, k)
+def gen_block(args):
+    with open(args.out, "w") as f:
+        f.write(multi_block())
+
+
+def gen_stats(args):
+    with open(args.out, "w") as f:
+        json.dump(stats(args.k, args.n, args.dtype, args.seed, args.tokens), f)
 
 
 def gen_matrix(args):
     os.makedirs(args.dir, exist_ok=True)
-    rng = np.random.default_rng(args.seed)
-    with open(os.path.join(args.dir, "cases.txt"), "w") as cases:
-        for i, (name, k, n, scheme, dtype, rank) in enumerate(MATRIX):
-            with open(os.path.join(args.dir, name + ".mlir"), "w") as f:
-                f.write(program(k, n, scheme, dtype, rank, 100 + i))
-            npt = np.float32 if dtype == "f32" else np.float16
-            for m in MS:
-                d = os.path.join(args.dir, name, f"m{m}")
-                os.makedirs(d, exist_ok=True)
-                x = rng.standard_normal(input_shape(m, k, rank)).astype(npt)
-                np.save(os.path.join(d, "in_0.npy"), x)
-                cases.write(f"{name} {m} {dtype}\n")
+    directory = os.path.abspath(args.dir)
+    with open(os.path.join(directory, "cases.txt"), "w") as cases:
+        for i, (name, k, n, scheme, dtype, variants) in enumerate(MATRIX):
+            seed = 100 + i
+            with open(os.path.join(directory, name + ".mlir"), "w") as f:
+                f.write(multi_block() if scheme == "multi" else
+                        program(k, n, scheme, dtype, 2, seed))
+            flags = ""
+            if scheme == "multi":
+                flags = MULTI_FLAGS.format(os.path.abspath(QC_INPUTS))
+            elif scheme in NEEDS_STATS:
+                path = os.path.join(directory, name + ".stats.json")
+                with open(path, "w") as f:
+                    json.dump(stats(k, n, dtype, seed, 512), f)
+                flags = f"--stats {path}"
+            with open(os.path.join(directory, name + ".flags"), "w") as f:
+                f.write(flags + "\n")
+            for variant in variants:
+                tol = tolerance(scheme, dtype, variant)
+                for j, m in enumerate(MS):
+                    cases.write(f"{name} {variant} {m} {dtype} {tol:g} "
+                                f"{1000 * i + j}\n")
 
 
 def compare(args):
@@ -133,8 +293,14 @@ def compare(args):
         return 1
     bad = int((~np.isfinite(got)).sum())
     scale = max(np.abs(ref).max(), 1e-30)
-    err = float(np.abs(got - ref).max() / scale) if ref.size else 0.0
-    print(f"max_rel_err={err:.3e} nonfinite={bad} shape={'x'.join(map(str, ref.shape))}")
+    rel = np.abs(got - ref) / scale
+    err = float(rel.max()) if ref.size else 0.0
+    off = int((rel > 1e-4).sum())
+    verdict = ""
+    if args.tol is not None:
+        verdict = " PASS" if bad == 0 and err <= args.tol else " FAIL"
+    print(f"max_rel_err={err:.3e} nonfinite={bad} n_gt_1e-4={off} "
+          f"shape={'x'.join(map(str, ref.shape))}{verdict}")
     return 0
 
 
@@ -186,17 +352,28 @@ def main():
     g.add_argument("--dtype", choices=["f32", "f16"], default="f32")
     g.add_argument("--rank", type=int, choices=[2, 3], default=2)
     g.add_argument("--seed", type=int, default=0)
+    st = sub.add_parser("gen-stats")
+    st.add_argument("out")
+    st.add_argument("--k", type=int, required=True)
+    st.add_argument("--n", type=int, required=True)
+    st.add_argument("--dtype", choices=["f32", "f16"], default="f32")
+    st.add_argument("--seed", type=int, default=0)
+    st.add_argument("--tokens", type=int, default=256)
+    gb = sub.add_parser("gen-block")
+    gb.add_argument("out")
     m = sub.add_parser("gen-matrix")
     m.add_argument("dir")
-    m.add_argument("--seed", type=int, default=7)
     c = sub.add_parser("compare")
     c.add_argument("ref")
     c.add_argument("got")
+    c.add_argument("--tol", type=float)
     x = sub.add_parser("extract-ptx")
     x.add_argument("mlir")
     x.add_argument("dir")
     args = p.parse_args()
-    return {"gen-program": gen_program, "gen-matrix": gen_matrix,
+    return {"gen-program": gen_program, "gen-stats": gen_stats,
+            "gen-block": gen_block,
+            "gen-matrix": gen_matrix,
             "compare": compare, "extract-ptx": extract_ptx}[args.cmd](args) or 0
 
 

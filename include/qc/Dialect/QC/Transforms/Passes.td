@@ -171,9 +171,10 @@ def QCPackWeightsPass : Pass<"qc-pack-weights", "::mlir::ModuleOp"> {
     `#qc.layout<tiled, tile_n, tile_k>` (QCAttrs.td): INT4 two values per
     byte, the even k in the low nibble; tiles in row-major tile order. A
     weight the tiles do not divide falls back to row_major with a warning.
-    `layout=auto` chooses per weight from the `kernel` of its users (run
-    after qc-select-matmul): tiled for GPU `mma`, `int8_mma` and `adaptive`
-    kernels, row_major otherwise.
+    `layout=auto` gives row_major for every weight: all GPU kernels (gemv,
+    mma, int8_mma, fp16_mma, adaptive; KernelBuilders.h) read row_major
+    bytes, and the host kernels read both. (It used to tile weights of GPU
+    tensor-core kernels, which those kernels cannot read.)
 
     Example:
 
@@ -187,8 +188,8 @@ def QCPackWeightsPass : Pass<"qc-pack-weights", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"layout", "layout", "std::string", /*default=*/"\"row_major\"",
-           "Target layout: row_major, tiled, or auto (tiled where a user's "
-           "kernel is a GPU tensor-core kernel, else row_major)">,
+           "Target layout: row_major, tiled, or auto (row_major: what every "
+           "GPU kernel reads)">,
     Option<"tileN", "tile-n", "int64_t", /*default=*/"16",
            "Tile rows (output channels) for the tiled layout">,
     Option<"tileK", "tile-k", "int64_t", /*default=*/"64",
@@ -226,12 +227,25 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
   let summary = "Chooses a kernel for every fused quantized matmul";
   let description = [{
     Sets `kernel = #qc.kernel<...>` on every `qc.wo_matmul` and
-    `qc.int8_matmul` with a roofline cost model over the expected batch
-    range [min-batch, max-batch] (docs/passes.md): `host` on the host
-    target; on GPUs `gemv` (CUDA cores, best at small M) or `mma` (tensor
-    cores) for weight-only layers, `int8_mma` or `gemv` for W8A8 layers, and
-    `adaptive` with the threshold of `qc.batch_threshold` (set by a
-    `by_batch` policy rule).
+    `qc.int8_matmul` (and on unquantized f16 `qc.linear`s for GPUs): `host`
+    on the host target. On GPUs only kernels the GPU kernel builders
+    (KernelBuilders.h) can build for the layer are chosen:
+
+    - weight-only layers: `gemv` (CUDA cores, best at small M) or `mma`
+      (tensor cores) by a roofline cost model over the expected batch range
+      [min-batch, max-batch] (docs/passes.md); `mma` only with f16
+      activations and a shape WeightOnlyMmaKernelConfig accepts (K * bits /
+      8 a multiple of 16 bytes, group size a multiple of 8), else `gemv`.
+      `weight-only-kernel=gemv|mma` forces the kind (an error where `mma`
+      cannot be built);
+    - `qc.int8_matmul`: `int8_mma` (there is no INT8 GEMV); a shape the
+      INT8 GEMM cannot run (K % 16 != 0) is an error;
+    - `adaptive` with the threshold of `qc.batch_threshold` (set by a
+      `by_batch` policy rule): GEMV for M < threshold, INT8 GEMM above, so
+      on GPUs the weight must also suit `int8_mma`;
+    - unquantized `qc.linear` with f16 activations, weight and bias and
+      K % 8 == 0: `fp16_mma` (a discardable `kernel` attribute); other
+      unquantized linears (f32) stay on the glue path.
 
     Example:
 
@@ -248,6 +262,9 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
            "Smallest expected number of rows M">,
     Option<"maxBatch", "max-batch", "int64_t", /*default=*/"16",
            "Largest expected number of rows M">,
+    Option<"weightOnlyKernel", "weight-only-kernel", "std::string",
+           /*default=*/"\"auto\"",
+           "Weight-only kernel on GPUs: auto (cost model), gemv or mma">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect"];
 }
