@@ -29,13 +29,13 @@
 
 # auto on a machine with an sm_90 GPU (faked): chat compiles the module for
 # sm_90, and loading it here (no driver) fails with qcrt's clear message.
-# RUN: env QUANT_GPU_ARCH=sm_90 not %python -m quant chat --layers 1 --max-tokens 1 --max-seq 64 --cache-dir %t/c > %t/gpu.out 2>&1
+# RUN: env QUANT_GPU_ARCH=sm_90 not %python -m quant chat --layers 1 --max-tokens 1 --max-seq 64 --calib-window 64 --cache-dir %t/c > %t/gpu.out 2>&1
 # RUN: FileCheck %s --check-prefix=AUTO90 < %t/gpu.out
 # AUTO90: target sm_90 (CUDA GPU sm_90)
-# AUTO90: compile with quant-compile (target sm_90, policy policy-default.yaml)
+# AUTO90: compile with quant-compile (target sm_90, policy policy-default.yaml, rtn)
 # AUTO90: quant: error: {{.*}}GPU module for sm_90, but {{.*}}
 # ... and with no GPU, auto is the host: a token is generated.
-# RUN: env QUANT_GPU_ARCH=none %python -m quant chat --layers 1 --max-tokens 1 --max-seq 64 --cache-dir %t/c --print-ids > %t/host.out 2>&1
+# RUN: env QUANT_GPU_ARCH=none %python -m quant chat --layers 1 --max-tokens 1 --max-seq 64 --calib-window 64 --cache-dir %t/c --print-ids > %t/host.out 2>&1
 # RUN: FileCheck %s --check-prefix=AUTOHOST < %t/host.out
 # AUTOHOST: target host (no CUDA GPU found: host CPU)
 # AUTOHOST: token ids: {{[0-9]+}}
