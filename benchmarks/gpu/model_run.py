@@ -54,7 +54,7 @@ def minilm_rows():
     sys.path.insert(0, str(HERE.parent))
     import eval_models
     return {r: eval_models.policy_for(r, "bert", 64, 0.5)[0]
-            for r in ("fp32", "w8a16", "w4-rtn", "mixed")}, eval_models.sentences
+            for r in ("fp32", "w8a16", "w4-rtn", "mixed", "w8a8")}, eval_models.sentences
 
 
 def prepare(a):

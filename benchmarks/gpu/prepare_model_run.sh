@@ -10,9 +10,10 @@
 #     smollm2           SmolLM2, first $SMOL_LAYERS (default 3) blocks,
 #                       attention W8A16, MLP + LM head W4 g64 (~52 MiB)
 #     minilm:ROWS       MiniLM (6 layers), comma-separated eval rows among
-#                       fp32, w8a16, w4-rtn, mixed; what fits 55 MiB:
-#                       minilm:fp32 (~54 MiB), minilm:w8a16,w4-rtn
-#                       (~42 MiB), minilm:mixed (~21 MiB). The host fp32
+#                       fp32, w8a16, w4-rtn, mixed, w8a8 (dynamic
+#                       per-token); what fits 55 MiB: minilm:fp32
+#                       (~54 MiB), minilm:w8a16,w4-rtn (~42 MiB),
+#                       minilm:mixed,w8a8 (~45 MiB). The host fp32
 #                       embeddings always come along (accuracy column).
 # quant-compile and libqcrt.so from $QUANT_BUILD_DIR (default build/).
 set -euo pipefail
