@@ -86,7 +86,7 @@ def weight_bytes(prefix):
     return sum(w["bytes"] for w in info.get("weights", []))
 
 
-def compile_row(ir, row, work, g, alpha, stats):
+def compile_row(ir, row, work, g, alpha, stats, target="host"):
     text, needs_stats, algo = policy_for(row, ir.arch, g, alpha)
     pol = None
     if text is not None:
@@ -95,7 +95,8 @@ def compile_row(ir, row, work, g, alpha, stats):
     t0 = time.perf_counter()
     c0 = os.times()
     prefix = quant.compile(ir, policy=pol, stats=stats if needs_stats else None,
-                           algorithm=algo, out=work / f"{ir.mlir.stem}.{row}")
+                           algorithm=algo, target=target,
+                           out=work / f"{ir.mlir.stem}.{row}.{target}")
     c1 = os.times()
     wall = time.perf_counter() - t0
     cpu = (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system)
@@ -133,7 +134,16 @@ def main():
                    help="keep the rows of an earlier results.json in --work")
     p.add_argument("--layers", type=int, help="first N blocks only (for a quick look)")
     p.add_argument("--table", help="also write the markdown table here")
+    p.add_argument("--target", default="host",
+                   help="auto (the CUDA GPU when present), host, sm_80 or sm_90: where the "
+                        "compiled rows run (weight-only / fp rows only on GPUs for now)")
     a = p.parse_args()
+    from quant.target import TargetError, resolve_target
+    try:
+        target, note = resolve_target(a.target)
+    except TargetError as e:
+        sys.exit(f"eval_models.py: error: {e}")
+    print(f"target {target} ({note})", flush=True)
     rows = a.rows.split(",")
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -180,7 +190,7 @@ def main():
             log(f"calibration: {results['calibrate_s']:.1f} s")
     for row in ([] if a.no_smollm2 else rows):
         log(f"== {row}")
-        prefix, cwall, ccpu = compile_row(ir, row, work, a.group, a.alpha, stats)
+        prefix, cwall, ccpu = compile_row(ir, row, work, a.group, a.alpha, stats, target)
         log(f"compiled in {cwall:.1f} s wall, {ccpu:.1f} s CPU")
         m = quant.load(prefix)
         t0 = time.perf_counter()
@@ -217,7 +227,7 @@ def main():
         from tqdm import tqdm
         for row in rows:
             log(f"== minilm {row}")
-            prefix, cwall, ccpu = compile_row(bir, row, work, a.group, a.alpha, bstats)
+            prefix, cwall, ccpu = compile_row(bir, row, work, a.group, a.alpha, bstats, target)
             m = quant.load(prefix)
             embs = np.stack([m.embed(ids) for ids in tqdm(sent_ids, desc="embed", unit="sent")])
             if ref is None:

@@ -34,14 +34,19 @@ def resolve_model(name_or_path) -> Path:
     return Path(name_or_path)
 
 
-def import_model(path, out=None, layers=None, max_seq=512) -> ModelIR:
+def import_model(path, out=None, layers=None, max_seq=512, embedding="f32") -> ModelIR:
     """Imports a checkpoint (GGUF Llama or BERT directory, or a short name)
-    into `out` (.mlir, default under the cache) + its weight blob."""
+    into `out` (.mlir, default under the cache) + its weight blob.
+    `embedding="int8"` stores the token embedding table as per-row int8 +
+    f32 scales, dequantized on gather (a tied LM head keeps the f32 table
+    unless the policy quantizes it)."""
     src = resolve_model(path)
     if out is None:
         tag = src.stem if src.is_file() else src.name
-        out = data.cache_dir() / "ir" / (f"{tag}-L{layers}.mlir" if layers else f"{tag}.mlir")
-    return _import_model(src, out, layers=layers, max_seq=max_seq)
+        tag += f"-L{layers}" if layers else ""
+        tag += "-emb8" if embedding == "int8" else ""
+        out = data.cache_dir() / "ir" / f"{tag}.mlir"
+    return _import_model(src, out, layers=layers, max_seq=max_seq, embedding=embedding)
 
 
 def find_tool(name) -> str:

@@ -25,7 +25,8 @@ def cmd_fetch(a):
 
 def cmd_import(a):
     import quant
-    ir = quant.import_model(a.model, a.output, layers=a.layers, max_seq=a.max_seq)
+    ir = quant.import_model(a.model, a.output, layers=a.layers, max_seq=a.max_seq,
+                            embedding=a.embedding)
     print(f"wrote {ir.mlir} (+ {ir.weights.name}, {ir.meta_path.name}): {ir.arch}, "
           f"{len(ir.layers)} linear layers, entry points {', '.join(ir.entry_points)}")
 
@@ -73,10 +74,30 @@ def cmd_run(a):
         print(ck.tokenizer.decode(reference.greedy_generate(ck, ids, a.max_new)))
 
 
+def _compiled_for_eval(a):
+    """--model with --target: import (cached), compile for the target under
+    --policy and load the module."""
+    import quant
+    from .target import resolve_target
+    target, note = resolve_target(a.target)
+    print(f"target {target} ({note})", file=sys.stderr)
+    ir = quant.import_model(a.model, layers=a.layers, max_seq=a.max_seq,
+                            embedding=a.embedding)
+    out = ir.mlir.with_name(f"{ir.mlir.stem}.eval-{target}")
+    prefix = quant.compile(ir, policy=a.policy, target=target, out=out)
+    return quant.load(prefix)
+
+
 def cmd_eval(a):
     import quant
-    if a.module:
-        m = quant.load(a.module)
+    if a.target is None and (a.policy or a.embedding != "f32"):
+        raise quant.QuantError("--policy and --embedding compile the model: give --target "
+                               "(auto, host, sm_80 or sm_90)")
+    if a.target is not None and not a.model:
+        raise quant.QuantError("--target compiles the model: use it with --model, not "
+                               "--module (a compiled module has its target already)")
+    if a.module or a.target is not None:
+        m = quant.load(a.module) if a.module else _compiled_for_eval(a)
         tok = m.tokenizer()
         model = m
     else:
@@ -115,13 +136,16 @@ def main(argv=None):
     s.add_argument("-o", "--output", help="output .mlir (weights go to .bin beside it)")
     s.add_argument("--layers", type=int, help="keep only the first N blocks")
     s.add_argument("--max-seq", type=int, default=512, help="decode KV-cache length")
+    s.add_argument("--embedding", default="f32", choices=["f32", "int8"],
+                   help="token embedding table storage: f32, or per-row int8 + f32 "
+                        "scales dequantized on gather (4x smaller)")
     s.set_defaults(fn=cmd_import)
     s = sub.add_parser("compile", help="quant-compile an imported model")
     s.add_argument("ir", help="the imported .mlir")
     s.add_argument("-o", "--output", help="module prefix")
     s.add_argument("--policy")
     s.add_argument("--stats")
-    s.add_argument("--target", default="host")
+    s.add_argument("--target", default="host", choices=["host", "sm_80", "sm_90"])
     s.add_argument("--algorithm", default="rtn", choices=["rtn", "gptq"])
     s.set_defaults(fn=cmd_compile)
     s = sub.add_parser("calibrate", help="gather activation statistics")
@@ -142,6 +166,13 @@ def main(argv=None):
     sub.choices["run"].add_argument("--prompt", required=True)
     sub.choices["run"].add_argument("--max-new", type=int, default=20)
     ev = sub.choices["eval"]
+    ev.add_argument("--target", help="compile --model for auto, host, sm_80 or sm_90 and "
+                    "evaluate the module (default: the numpy reference)")
+    ev.add_argument("--policy", help="qc-policy file for --target (default: all fp32)")
+    ev.add_argument("--embedding", default="f32", choices=["f32", "int8"],
+                    help="token embedding storage for --target (see import)")
+    ev.add_argument("--max-seq", type=int, default=512, help="decode KV-cache length "
+                    "of the compiled model")
     ev.add_argument("--text", default="eval",
                     help="eval (Pride and Prejudice), calib (Emma) or a novel name")
     ev.add_argument("--window", type=int, default=256)
@@ -153,7 +184,9 @@ def main(argv=None):
     s.add_argument("--max-tokens", type=int, default=48, help="new tokens at most")
     s.add_argument("--layers", type=int, help="keep only the first N blocks (quick run)")
     s.add_argument("--policy", help="qc-policy file (default examples/policy-default.yaml)")
-    s.add_argument("--target", default="auto", help="auto (host for now), host, sm_80, sm_90")
+    s.add_argument("--target", default="auto",
+                   help="auto (the CUDA GPU's sm_80/sm_90 when present, else the host), "
+                        "host, sm_80, sm_90")
     s.add_argument("--algorithm", default="rtn", choices=["rtn", "gptq"],
                    help="weight rounding: rtn, or gptq (calibrates on Emma first)")
     s.add_argument("--max-seq", type=int, default=512, help="KV-cache length")

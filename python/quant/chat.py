@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import data
 from .errors import QuantError, ToolError
+from .target import resolve_target
 
 #: The policy shipped with the example (examples/policy-default.yaml).
 DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy-default.yaml"
@@ -240,30 +241,12 @@ def compile_cached(ir, policy: Path, target, algorithm, cache: Path, progress: P
     return prefix, json.loads((d / "report.json").read_text()), dt, False
 
 
-def gpu_compute_capability():
-    """'sm_90' etc. for the first NVIDIA GPU (nvidia-smi), else None."""
-    smi = shutil.which("nvidia-smi")
-    if not smi:
-        return None
-    try:
-        r = subprocess.run([smi, "--query-gpu=compute_cap", "--format=csv,noheader"],
-                           capture_output=True, text=True, timeout=10)
-        cap = r.stdout.split()[0] if r.returncode == 0 and r.stdout.split() else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return "sm_" + cap.replace(".", "") if cap else None
-
-
 def choose_target(requested: str, progress: Progress) -> str:
-    """`auto`: the host for now. quant-compile does not build GPU modules yet
-    (sm_80/sm_90 are rejected); once it does, this is where auto picks the
-    GPU's target."""
-    if requested != "auto":
-        return requested
-    sm = gpu_compute_capability()
-    if sm:
-        progress.say(f"  GPU found ({sm}); GPU modules are not built yet: using the host")
-    return "host"
+    """auto: the GPU's architecture when a supported CUDA GPU is present,
+    else the host (target.resolve_target)."""
+    target, note = resolve_target(requested)
+    progress.say(f"  target {target} ({note})")
+    return target
 
 
 def _short(attr: str) -> str:

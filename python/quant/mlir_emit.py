@@ -57,6 +57,20 @@ def fmt_f32(v: float) -> str:
     return fmt_float(float(np.float32(v)))
 
 
+EMBEDDINGS = ("f32", "int8")
+
+
+def quantize_rows_int8(w: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-row symmetric int8: (q [V, E] int8, s [V] f32) with
+    w ~= q * s[:, None]; s = max|row| / 127 (1 for an all-zero row)."""
+    w = np.asarray(w, dtype=np.float64)
+    s = (np.abs(w).max(axis=1) / 127).astype(np.float32)
+    s[s == 0] = 1.0
+    # The arithmetic of qc-quantize-weights' per-channel RTN (docs/passes.md).
+    q = np.clip(np.rint(w / s[:, None].astype(np.float64)), -127, 127).astype(np.int8)
+    return q, s
+
+
 class WeightBlob:
     """One binary file holding every weight, 64-byte aligned."""
 
@@ -70,7 +84,7 @@ class WeightBlob:
     def add(self, key: str, array: np.ndarray) -> int:
         if key in self.offsets:
             return self.offsets[key][0]
-        a = np.ascontiguousarray(array, dtype="<f4")
+        a = np.ascontiguousarray(array, dtype="i1" if array.dtype == np.int8 else "<f4")
         pad = (-self.size) % ALIGN
         if pad:
             self.f.write(b"\0" * pad)
@@ -93,8 +107,11 @@ class WeightBlob:
 
 class FuncBuilder:
     def __init__(self, name: str, args: List[Tuple[str, str]], blob: WeightBlob,
-                 blob_ref: str, weights, upstream: bool = False):
+                 blob_ref: str, weights, upstream: bool = False, embedding: str = "f32"):
         self.upstream = upstream
+        #: "f32", or "int8": embedding tables stored as per-row symmetric
+        #: int8 + f32 row scales and dequantized on gather (4x smaller).
+        self.embedding = embedding
         self.name, self.args = name, args
         self.blob, self.blob_ref, self.weights = blob, blob_ref, weights
         self.lines: List[str] = []
@@ -151,6 +168,40 @@ class FuncBuilder:
         v = Val(r, tuple(arr.shape))
         self.wcache[key] = v
         return v
+
+    def weight_int8_rows(self, key: str) -> Tuple[Val, Val]:
+        """The [V, E] weight `key` as per-row symmetric int8 (q = round(x / s),
+        s = max|row| / 127, 1 for an all-zero row) and its [V] f32 scales."""
+        if key + "#int8" in self.wcache:
+            return self.wcache[key + "#int8"]
+        q, s = quantize_rows_int8(self.weights(key))
+        vals = []
+        for k, arr, dt in ((key + "#q8", q, "i8"), (key + "#scale", s, "f32")):
+            off = self.blob.add(k, arr)
+            t = tensor_type(arr.shape, dt)
+            r = self.op(f'qc.external_weight "{self.blob_ref}" offset {off} : {t}', "w")
+            vals.append(Val(r, tuple(arr.shape), dt))
+        self.wcache[key + "#int8"] = tuple(vals)
+        return tuple(vals)
+
+    def embedding_lookup(self, key: str, ids: Val) -> Val:
+        """Rows `ids` of the embedding table `key` (f32 or int8, see
+        `embedding`)."""
+        if self.embedding == "f32":
+            return self.gather_rows(self.weight(key), ids)
+        q, s = self.weight_int8_rows(key)
+        out = self.empty((ids.shape[0], q.shape[1]))
+
+        def body(i, o):
+            row = self.op(f"arith.index_cast {i[0]} : i64 to index")
+            col = self.op("linalg.index 1 : index")
+            qv = self.op(f"tensor.extract {q.name}[{row}, {col}] : {q.type}")
+            f = self.op(f"arith.sitofp {qv} : i8 to f32")
+            sv = self.op(f"tensor.extract {s.name}[{row}] : {s.type}")
+            return self.op(f"arith.mulf {f}, {sv} : f32")
+
+        return self.generic([ids], ["(d0, d1) -> (d0)", "(d0, d1) -> (d0, d1)"], out,
+                            ["parallel", "parallel"], body, "emb")
 
     # -- tensor ops --------------------------------------------------------
     def empty(self, shape, dtype="f32") -> Val:

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 from .errors import ModelImportError
 from .importers import Checkpoint, load_checkpoint
-from .mlir_emit import WeightBlob, write_module
+from .mlir_emit import EMBEDDINGS, WeightBlob, write_module
 
 
 @dataclass
@@ -51,10 +51,13 @@ class ModelIR:
                        Path(d["source"]) if d.get("source") else None)
 
 
-def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False) -> ModelIR:
+def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False,
+         embedding: str = "f32") -> ModelIR:
     """Writes `out` (.mlir) and `out` with suffix .bin; nothing is left
     behind on failure."""
     out = Path(out)
+    if embedding not in EMBEDDINGS:
+        raise ModelImportError(f"--embedding {embedding}: expected one of {', '.join(EMBEDDINGS)}")
     if out.suffix != ".mlir":
         raise ModelImportError(f"{out}: output file must end in .mlir")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -65,11 +68,13 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False) 
             from .importers.gguf_llama import emit_llama as emit_fn
         else:
             from .importers.safetensors_bert import emit_bert as emit_fn
-        funcs = emit_fn(ck, blob, bin_path.name, max_seq=max_seq, upstream=upstream)
+        funcs = emit_fn(ck, blob, bin_path.name, max_seq=max_seq, upstream=upstream,
+                        embedding=embedding)
         cfg = ", ".join(f"{k}={v}" for k, v in ck.config.items())
         header = (f"// Imported by quant from {ck.source.name} ({ck.arch}).\n"
                   f"// config: {cfg}\n"
-                  f"// weights: {bin_path.name} (little-endian f32, 64-byte aligned)\n")
+                  f"// weights: {bin_path.name} (little-endian f32, int8 embedding rows "
+                  f"with --embedding int8, 64-byte aligned)\n")
         text = write_module(funcs, header)
         tmp = out.with_name(out.name + ".part")
         tmp.write_text(text)
@@ -81,13 +86,15 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False) 
     cfg = dict(ck.config)
     if ck.arch == "llama":
         cfg["max_seq"] = max_seq  # KV-cache length of @decode
+    cfg["embedding"] = embedding
     ir = ModelIR(out, bin_path, ck.arch, [f.name for f in funcs], ck.linear_layers(),
                  cfg, Path(ck.source).resolve())
     ir.meta_path.write_text(json.dumps(ir.to_json(), indent=1))
     return ir
 
 
-def import_model(path, out, layers=None, max_seq: int = 512) -> ModelIR:
+def import_model(path, out, layers=None, max_seq: int = 512, embedding: str = "f32") -> ModelIR:
     """Loads the checkpoint at `path` (a .gguf file or a BERT directory) and
     emits it to `out` (.mlir) + the weight blob beside it."""
-    return emit(load_checkpoint(path, layers=layers), out, max_seq=max_seq)
+    return emit(load_checkpoint(path, layers=layers), out, max_seq=max_seq,
+                embedding=embedding)

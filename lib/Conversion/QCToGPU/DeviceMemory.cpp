@@ -17,6 +17,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -81,6 +82,43 @@ Value descriptorFromPointer(ImplicitLocOpBuilder &b, Value pointer,
     stride *= type.getDimSize(d);
   }
   return UnrealizedConversionCastOp::create(b, type, desc).getResult(0);
+}
+
+/// Host code reading single elements of a device buffer (a position or
+/// length argument such as `%pos : memref<i64>` whose value sizes the
+/// loops) reads a host copy: the buffer (rank 0 or at most
+/// kMaxReadBackElements static elements, identity layout) is copied into a
+/// stack buffer with gpu.memcpy, waited, and loaded from. Loads inside linalg
+/// bodies and parallel loops run on the device and are left alone.
+constexpr int64_t kMaxReadBackElements = 16;
+
+void readScalarsBack(ModuleOp module) {
+  SmallVector<memref::LoadOp> loads;
+  walkHostOps(module, [&](Operation *op) {
+    auto load = dyn_cast<memref::LoadOp>(op);
+    if (!load || isHostShapeBuffer(load.getMemref()) ||
+        load.getMemref().getDefiningOp<memref::AllocaOp>() ||
+        load->getParentOfType<linalg::LinalgOp>() ||
+        load->getParentOfType<scf::ParallelOp>())
+      return;
+    MemRefType type = load.getMemRefType();
+    if (type.hasStaticShape() && type.getLayout().isIdentity() &&
+        type.getNumElements() <= kMaxReadBackElements)
+      loads.push_back(load);
+  });
+  auto tokenType = gpu::AsyncTokenType::get(module.getContext());
+  for (memref::LoadOp load : loads) {
+    ImplicitLocOpBuilder b(load.getLoc(), load);
+    auto host = memref::AllocaOp::create(
+        b, MemRefType::get(load.getMemRefType().getShape(),
+                           load.getMemRefType().getElementType()));
+    Value start =
+        gpu::WaitOp::create(b, tokenType, ValueRange{}).getAsyncToken();
+    auto copy = gpu::MemcpyOp::create(b, tokenType, ValueRange{start}, host,
+                                      load.getMemref());
+    gpu::WaitOp::create(b, Type(), ValueRange{copy.getAsyncToken()});
+    load.getMemrefMutable().assign(host);
+  }
 }
 
 struct GpuDeviceMemoryPass
@@ -156,6 +194,7 @@ struct GpuDeviceMemoryPass
     }
     if (failedAny)
       return signalPassFailure();
+    readScalarsBack(module);
 
     // The weight globals become pointer slots of the same name.
     SmallVector<memref::GlobalOp> globals;
@@ -188,10 +227,15 @@ struct GpuCheckHostCodePass
     walkHostOps(getOperation(), [&](Operation *op) {
       if (op->getParentOfType<gpu::LaunchOp>())
         return;
-      if (isa<memref::LoadOp, memref::StoreOp>(op) &&
-          isHostShapeBuffer(isa<memref::LoadOp>(op) ? op->getOperand(0)
-                                                    : op->getOperand(1)))
-        return; // a host shape buffer
+      if (isa<memref::LoadOp, memref::StoreOp>(op)) {
+        Value buffer =
+            isa<memref::LoadOp>(op) ? op->getOperand(0) : op->getOperand(1);
+        // A host shape buffer, or a host copy (qc-gpu-device-memory refuses
+        // any other stack buffer).
+        if (isHostShapeBuffer(buffer) ||
+            buffer.getDefiningOp<memref::AllocaOp>())
+          return;
+      }
       if (isa<memref::LoadOp, memref::StoreOp, memref::CopyOp,
               vector::TransferReadOp, vector::TransferWriteOp, vector::LoadOp,
               vector::StoreOp, linalg::LinalgOp>(op)) {

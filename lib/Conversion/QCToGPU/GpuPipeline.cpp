@@ -8,13 +8,17 @@
 // host code that launches GPU kernels, with the device code serialized:
 //
 //   qc-outline-gpu-kernels      kernel builders -> gpu.module
-//   @qc_kernels_<chip> qc-lower-gpu-launches       qc matmuls ->
-//   gpu.launch_func on buffers convert-qc-to-linalg, qc-host-prepare-functions,
-//   fusion (the glue) one-shot-bufferize, buffer-deallocation-pipeline
+//   @qc_kernels_<chip> qc-lower-gpu-launches       qc matmuls -> launch stubs
+//   on buffers qc-gpu-lower-float-linear   unquantized qc.linear -> linalg
+//   convert-qc-to-linalg, qc-host-prepare-functions, fusion (the glue)
+//   one-shot-bufferize, buffer-deallocation-pipeline
 //   [qc-externalize-weights]    every constant buffer -> the .qcw file
 //   qc-gpu-device-memory        alloc/dealloc/copy/weights on the device
-//   convert-linalg-to-parallel-loops, gpu-map-parallel-loops,
-//   convert-parallel-loops-to-gpu, gpu-kernel-outlining
+//   qc-gpu-serial-glue          scalar reductions -> one-thread loops
+//   convert-linalg-to-parallel-loops
+//   qc-gpu-tile-glue            blocks of up to glue-block-size threads
+//   gpu-map-parallel-loops, convert-parallel-loops-to-gpu,
+//   gpu-kernel-outlining
 //   qc-gpu-check-host-code      no host access to device buffers left
 //   nvvm-attach-target, scf/affine lowering, convert-gpu-to-nvvm
 //   host -> LLVM (memref, func, arith, cf, math, gpu-to-llvm)
@@ -55,6 +59,7 @@ void ::qc::buildGpuLoweringPipeline(
 
   pm.addPass(mlir::qc::createQCOutlineGpuKernels());
   pm.addPass(mlir::qc::createQCLowerGpuLaunches());
+  pm.addPass(mlir::qc::createQCGpuLowerFloatLinear());
   pm.addPass(::qc::createConvertQCToLinalg());
   pm.addPass(::qc::createQCHostPrepareFunctions());
   pm.addPass(createCanonicalizerPass());
@@ -66,9 +71,12 @@ void ::qc::buildGpuLoweringPipeline(
   if (externalize)
     pm.addPass(std::move(externalize));
   pm.addPass(mlir::qc::createQCGpuDeviceMemory());
-  addPipeline(pm, "func.func(convert-linalg-to-parallel-loops,"
-                  "gpu-map-parallel-loops),convert-parallel-loops-to-gpu,"
-                  "gpu-kernel-outlining");
+  pm.addPass(mlir::qc::createQCGpuSerialGlue());
+  addPipeline(pm, "func.func(convert-linalg-to-parallel-loops)");
+  pm.addPass(mlir::qc::createQCGpuTileGlue(
+      mlir::qc::QCGpuTileGlueOptions{options.glueBlockSize}));
+  addPipeline(pm, "func.func(gpu-map-parallel-loops),"
+                  "convert-parallel-loops-to-gpu,gpu-kernel-outlining");
   pm.addPass(mlir::qc::createQCGpuCheckHostCode());
   addPipeline(pm, "nvvm-attach-target{chip=" + chip + " features=" + features +
                       " O=3},lower-affine,convert-scf-to-cf,"

@@ -669,28 +669,6 @@ struct LowerGpuLaunchesPass
   using Base::Base;
 
   void runOnOperation() override {
-    // Known gap: tensors of rank > 2 at the entry points of a GPU module
-    // crash upstream expand-strided-metadata (LLVM 22) on the views the
-    // lowering creates; refuse them with a message instead.
-    bool unsupported = false;
-    for (auto func : getOperation().getOps<func::FuncOp>()) {
-      if (func.isExternal() || !func.isPublic())
-        continue;
-      FunctionType type = func.getFunctionType();
-      for (auto [io, types] : {std::make_pair(0, type.getInputs()),
-                               std::make_pair(1, type.getResults())})
-        for (auto [i, t] : llvm::enumerate(types))
-          if (auto ranked = dyn_cast<RankedTensorType>(t);
-              ranked && ranked.getRank() > 2) {
-            func.emitError() << "GPU modules take tensors of rank <= 2 for "
-                                "now (flatten batch x sequence into rows): "
-                             << (io ? "result " : "argument ") << i << " of '"
-                             << func.getSymName() << "' is " << t;
-            unsupported = true;
-          }
-    }
-    if (unsupported)
-      return signalPassFailure();
     SymbolTable symbols(getOperation());
     Lowering lowering{symbols};
     SmallVector<Operation *> ops;

@@ -331,7 +331,8 @@ def _head(fb, ck, x):
     return fb.linear(x, w, "output")
 
 
-def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512, upstream=False):
+def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512, upstream=False,
+               embedding="f32"):
     """Builds @forward and @decode; returns the list of FuncBuilders."""
     from ..mlir_emit import FuncBuilder, Val, tensor_type
 
@@ -343,10 +344,11 @@ def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512, upstream
         return inv if key == "rope.inv_freq" else ck.tensor(key)
 
     V = c["vocab_size"]
-    fwd = FuncBuilder("forward", [("%tokens", "tensor<?xi64>")], blob, blob_ref, weights, upstream)
+    fwd = FuncBuilder("forward", [("%tokens", "tensor<?xi64>")], blob, blob_ref, weights, upstream,
+                      embedding)
     T = fwd.op(f"tensor.dim %tokens, {fwd.cidx(0)} : tensor<?xi64>", "T")
     toks = Val("%tokens", (T,), "i64")
-    x = fwd.gather_rows(fwd.weight("token_embd"), toks)
+    x = fwd.embedding_lookup("token_embd", toks)
     for i in range(c["n_layers"]):
         x, _ = _block(fwd, ck, x, i, fwd.cidx(0))
     fwd.ret([_head(fwd, ck, x)])
@@ -355,11 +357,11 @@ def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512, upstream
     ctype = tensor_type((L, KV, max_seq, D))
     dec = FuncBuilder("decode", [("%token", "tensor<1xi64>"), ("%pos", "tensor<i64>"),
                                  ("%k_cache", ctype), ("%v_cache", ctype)],
-                      blob, blob_ref, weights, upstream)
+                      blob, blob_ref, weights, upstream, embedding)
     p = dec.op("tensor.extract %pos[] : tensor<i64>", "p")
     pos = dec.op(f"arith.index_cast {p} : i64 to index", "pos")
     S = dec.op(f"arith.addi {pos}, {dec.cidx(1)} : index", "S")
-    x = dec.gather_rows(dec.weight("token_embd"), Val("%token", (1,), "i64"))
+    x = dec.embedding_lookup("token_embd", Val("%token", (1,), "i64"))
     rows = [dec.fill((L, KV, 1, D), 0.0), dec.fill((L, KV, 1, D), 0.0)]
     cache = (Val("%k_cache", (L, KV, max_seq, D)), Val("%v_cache", (L, KV, max_seq, D)), pos, S,
              rows)

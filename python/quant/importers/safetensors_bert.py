@@ -151,7 +151,7 @@ def _encoder(fb, ck, toks):
     E, H, D = c["dim"], c["n_heads"], c["head_dim"]
     T = toks.shape[0]
     eps = c["ln_eps"]
-    words = fb.gather_rows(fb.weight("embeddings.word_embeddings"), toks)
+    words = fb.embedding_lookup("embeddings.word_embeddings", toks)
     pe = fb.weight("embeddings.position_embeddings")
     pos = fb.op(f"tensor.extract_slice {pe.name}[0, 0] [{T}, {E}] [1, 1] : {pe.type} to "
                 f"{tensor_type((T, E))}", "pos")
@@ -216,13 +216,15 @@ def _pool(fb, x):
                       fb.empty((E,)), ["parallel"], norm, "l2")
 
 
-def emit_bert(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 0, upstream=False):
+def emit_bert(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 0, upstream=False,
+              embedding="f32"):
     """Builds @forward (last hidden states) and @embed (pooled sentence
     embedding)."""
     from ..mlir_emit import FuncBuilder, Val
     funcs = []
     for name in ("forward", "embed"):
-        fb = FuncBuilder(name, [("%tokens", "tensor<?xi64>")], blob, blob_ref, ck.tensor, upstream)
+        fb = FuncBuilder(name, [("%tokens", "tensor<?xi64>")], blob, blob_ref, ck.tensor, upstream,
+                         embedding)
         T = fb.op(f"tensor.dim %tokens, {fb.cidx(0)} : tensor<?xi64>", "T")
         x = _encoder(fb, ck, Val("%tokens", (T,), "i64"))
         fb.ret([x if name == "forward" else _pool(fb, x)])

@@ -58,12 +58,3 @@ func.func @act_quant_not_outlined(%x: tensor<?x64xf32>, %d: tensor<2048xi8>, %s:
   %y = qc.int8_matmul %q, %qs, %pw {layer = "o", kernel = #qc.kernel<int8_mma, target = "sm_90">, qc.kernel_symbol = @qc_kernels_sm_90::@o_int8_mma, qc.launch = {block = 256 : i64, block_m = 128 : i64, block_n = 128 : i64}} : tensor<?x64xi8>, tensor<?xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
-
-// -----
-
-// Known gap: entry points with tensors of rank > 2 are refused.
-// expected-error @below {{GPU modules take tensors of rank <= 2 for now (flatten batch x sequence into rows): argument 0 of 'rank3' is 'tensor<?x?x48xf32>'}}
-// expected-error @below {{result 0 of 'rank3' is 'tensor<?x?x48xf32>'}}
-func.func @rank3(%x: tensor<?x?x48xf32>) -> tensor<?x?x48xf32> {
-  return %x : tensor<?x?x48xf32>
-}

@@ -1,8 +1,6 @@
 // RUN: quant-opt %s --qc-outline-gpu-kernels="m-tiles=1,4" --qc-lower-gpu-launches --split-input-file | FileCheck %s
 // RUN: quant-opt %s --qc-outline-gpu-kernels="m-tiles=1,4" --qc-lower-gpu-launches --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --qc-gpu-device-memory --canonicalize --split-input-file | FileCheck %s --check-prefix=LAUNCH
 
-// (Private: public functions with rank-3 tensors are refused for now, see
-// the invalid test; the matmul lowering itself takes any rank.)
 // Tensor level: the input collapsed to M x K, every operand a read-only
 // buffer, a fresh M x N result buffer, one stub call carrying the launch
 // record, the result expanded back to the input's leading shape.

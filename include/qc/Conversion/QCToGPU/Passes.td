@@ -47,10 +47,8 @@ def QCLowerGpuLaunches : Pass<"qc-lower-gpu-launches", "mlir::ModuleOp"> {
 
     An absent zeros/bias is a null pointer. A GPU-targeted op without its
     kernel records, or a kind with no launch lowering for the op, is an
-    error naming the layer and kind. Public functions with tensors of
-    rank > 2 are refused for now (the later lowering of their views
-    crashes upstream expand-strided-metadata in LLVM 22); the matmul
-    lowering itself handles any rank.
+    error naming the layer and kind. Inputs of any rank are taken
+    (collapsed to rows, the results reshaped back).
 
     Example:
 
@@ -133,6 +131,90 @@ def QCGpuCheckHostCode : Pass<"qc-gpu-check-host-code", "mlir::ModuleOp"> {
     Example: a `memref.load %buf[%i]` left in `@main` after the mapping
     gives "host code would read or write device memory: memref.load".
   }];
+}
+
+def QCGpuLowerFloatLinear : Pass<"qc-gpu-lower-float-linear", "mlir::ModuleOp"> {
+  let summary = "Lowers unquantized qc.linear to linalg for the GPU glue path";
+  let description = [{
+    Runs on tensors, before `convert-qc-to-linalg` (whose host matmul
+    kernels are vector loops the GPU mapping cannot take). Every
+    `qc.linear` left (a layer the policy keeps in floating point, e.g. the
+    LM head) becomes, on its input collapsed to rows, a `linalg.fill` of an
+    f32 accumulator and a `linalg.generic` (m, n parallel, k reduction)
+    accumulating x[m, k] * w[n, k] in f32, then an elementwise generic
+    adding the bias and casting to the result type (when there is a bias or
+    the result is not f32). The GPU path maps the rows and columns to
+    threads; each thread runs the K loop.
+    Example:
+    ```mlir
+    %y = qc.linear %x, %w {layer = "output"}
+        : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
+    // becomes
+    %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<?x32xf32>)
+    %y = linalg.generic {iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : tensor<?x64xf32>, tensor<32x64xf32>) outs(%acc : tensor<?x32xf32>)
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def QCGpuSerialGlue : Pass<"qc-gpu-serial-glue", "mlir::ModuleOp"> {
+  let summary = "Runs linalg ops without parallel loops on one GPU thread";
+  let description = [{
+    Runs on buffers, before `convert-linalg-to-parallel-loops`. A linalg op
+    of a host function with no parallel iterator (a full reduction to a
+    scalar, e.g. the sum of squares of an L2 normalization, or a rank-0
+    fill) would become host loops on device memory; it is wrapped in a
+    one-iteration `scf.parallel`, so the GPU mapping launches it as a
+    kernel of one thread (its reduction runs sequentially there).
+    Example:
+    ```mlir
+    linalg.generic {iterator_types = ["reduction"]} ins(%v : memref<384xf32>) outs(%s : memref<f32>)
+    // becomes
+    scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+      linalg.generic {iterator_types = ["reduction"]} ...
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def QCGpuTileGlue : Pass<"qc-gpu-tile-glue", "mlir::ModuleOp"> {
+  let summary = "Tiles the glue's parallel loops into blocks of threads";
+  let description = [{
+    Runs after `convert-linalg-to-parallel-loops`, before
+    `gpu-map-parallel-loops` (which maps an outer `scf.parallel` to the grid
+    and a nested one to the threads of a block). Every outermost
+    `scf.parallel` of a host function without a nested `scf.parallel` and
+    without reductions is tiled (`scf::tileParallelLoop`, constant inner
+    bounds and an `scf.if` guard) so that a block has at most `block-size`
+    threads: the innermost dimension first, each dimension taking the
+    smallest power of two that covers its constant trip count (all that is
+    left for a dynamic one). Only dimensions 0-2 become threads (x, y, z;
+    gpu-map-parallel-loops runs further ones sequentially) and z takes at
+    most 64 (the hardware limit). Sequential loops inside (the reduction of a
+    norm, the K loop of a float linear) stay in the thread. A block-size
+    outside [1, 1024] is an error.
+    Example (block-size 256):
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%m, %c576) step (%c1, %c1) { ... }
+    // becomes
+    scf.parallel (%i, %j) = (%c0, %c0) to (%m, %c576) step (%c1, %c256) {
+      scf.parallel (%ti, %tj) = (%c0, %c0) to (%c1, %c256) step (%c1, %c1) {
+        scf.if %in_bounds { ... }
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Most threads of a block">,
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect"];
 }
 
 #endif // QC_CONVERSION_QCTOGPU_PASSES_TD

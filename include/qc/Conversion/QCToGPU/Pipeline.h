@@ -40,6 +40,11 @@ struct GpuLoweringPipelineOptions
       llvm::cl::desc("Unused by the GPU path (every constant buffer goes to "
                      "device memory); kept for symmetry"),
       llvm::cl::init(1)};
+  Option<int64_t> glueBlockSize{
+      *this, "glue-block-size",
+      llvm::cl::desc("Most threads of a block of a glue kernel "
+                     "(qc-gpu-tile-glue)"),
+      llvm::cl::init(256)};
 };
 
 /// Appends the passes lowering a quantized module (after
