@@ -19,6 +19,10 @@ window of the evaluation text (equal within --tol-ppl, relative), greedy
 tokens of a prompt through @decode (identical). MiniLM (@embed): cosine of
 the GPU and host embeddings of each sentence (min over sentences), and the
 cosine of the GPU embedding to the host fp32 row's (the accuracy metric).
+Rows with dynamic INT8 activations (w8a8*) are chaotic at the rounding
+level (one flipped int8 value changes the next layer's inputs by a
+quantization step): for them cos(GPU, host) >= --tol-cos-w8a8 and the GPU's
+mean cosine to fp32 within --tol-acc-gap of the host's.
 """
 import argparse
 import json
@@ -198,15 +202,27 @@ def run(a):
                 dt = time.time() - t0
                 ref = np.load(d / f"{r}.ref_embed.npy")
                 cos = min(cosine(g, h) for g, h in zip(got, ref))
-                ok = bool(np.isfinite(got).all()) and cos >= a.tol_cos
+                # Dynamic INT8 activations amplify rounding-level differences
+                # of the glue layer by layer (benchmarks/w8a8_sensitivity.py:
+                # the same W8A8 MiniLM in f32 vs f64 numpy gives min cosine
+                # 0.997): such rows must match the host's accuracy instead.
+                act_quant = r.startswith("w8a8")
+                tol = a.tol_cos_w8a8 if act_quant else a.tol_cos
+                ok = bool(np.isfinite(got).all()) and cos >= tol
                 failed += not ok
-                row(name, r, f"@embed cos(GPU, host) min of {len(enc)}", f"{cos:.6f}", "1",
-                    "ok" if ok else "FAIL")
+                row(name, r, f"@embed cos(GPU, host) min of {len(enc)}", f"{cos:.6f}",
+                    f">= {tol:g}", "ok" if ok else "FAIL")
                 f32 = d / "fp32.ref_embed.npy"
                 if f32.exists():
-                    c = [cosine(g, h) for g, h in zip(got, np.load(f32))]
+                    fp = np.load(f32)
+                    c = [cosine(g, h) for g, h in zip(got, fp)]
+                    ch = [cosine(g, h) for g, h in zip(ref, fp)]
+                    gap = abs(np.mean(c) - np.mean(ch))
+                    ok = not act_quant or gap <= a.tol_acc_gap
+                    failed += not ok
                     row(name, r, "cos to host fp32 (mean / min)",
-                        f"{np.mean(c):.5f} / {min(c):.5f}", "-", f"{dt:.2f} s for {len(enc)}")
+                        f"{np.mean(c):.5f} / {min(c):.5f}", f"{np.mean(ch):.5f} / {min(ch):.5f}",
+                        ("ok" if ok else "FAIL") + f" (gap {gap:.1e}); {dt:.2f} s for {len(enc)}")
             m.module.close()
     out = Path(os.environ.get("OUT", Path(a.dir) / "out"))
     out.mkdir(parents=True, exist_ok=True)
@@ -235,6 +251,10 @@ def main():
     s.add_argument("--tol-logits", type=float, default=1e-3)
     s.add_argument("--tol-ppl", type=float, default=1e-3)
     s.add_argument("--tol-cos", type=float, default=0.9999)
+    s.add_argument("--tol-cos-w8a8", type=float, default=0.995,
+                   help="cos(GPU, host) for rows with dynamic INT8 activations")
+    s.add_argument("--tol-acc-gap", type=float, default=1e-3,
+                   help="those rows: |mean cos(GPU, fp32) - mean cos(host, fp32)|")
     a = p.parse_args()
     if a.cmd == "prepare":
         prepare(a)
