@@ -19,6 +19,7 @@
 //   qc-gpu-tile-glue            blocks of up to glue-block-size threads
 //   gpu-map-parallel-loops, convert-parallel-loops-to-gpu,
 //   gpu-kernel-outlining
+//   qc-gpu-merge-kernel-modules one module for the glue kernels, each once
 //   qc-gpu-check-host-code      no host access to device buffers left
 //   nvvm-attach-target, scf/affine lowering, convert-gpu-to-nvvm
 //   host -> LLVM (memref, func, arith, cf, math, gpu-to-llvm)
@@ -77,6 +78,7 @@ void ::qc::buildGpuLoweringPipeline(
       mlir::qc::QCGpuTileGlueOptions{options.glueBlockSize}));
   addPipeline(pm, "func.func(gpu-map-parallel-loops),"
                   "convert-parallel-loops-to-gpu,gpu-kernel-outlining");
+  pm.addPass(mlir::qc::createQCGpuMergeKernelModules());
   pm.addPass(mlir::qc::createQCGpuCheckHostCode());
   addPipeline(pm, "nvvm-attach-target{chip=" + chip + " features=" + features +
                       " O=3},lower-affine,convert-scf-to-cf,"

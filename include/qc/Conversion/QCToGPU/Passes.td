@@ -217,4 +217,43 @@ def QCGpuTileGlue : Pass<"qc-gpu-tile-glue", "mlir::ModuleOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
+def QCGpuMergeKernelModules
+    : Pass<"qc-gpu-merge-kernel-modules", "mlir::ModuleOp"> {
+  let summary = "Merges the outlined glue kernels into one gpu.module, "
+                "keeping one copy of identical kernels";
+  let description = [{
+    Runs after `gpu-kernel-outlining`, which puts every glue kernel in a
+    `gpu.module` of its own: a model's blocks repeat the same norms,
+    activations and attention steps, so most of those kernels are
+    identical, and every module is later compiled and assembled (LLVM NVPTX
+    back end + ptxas) on its own. This pass moves each kernel of a
+    single-kernel module into one `gpu.module @qc_glue_kernels`; a kernel
+    whose body, signature and attributes print the same as one already
+    moved is dropped and its launches (`gpu.launch_func`) are redirected to
+    the kept copy. Modules holding anything else (globals, several
+    functions) and the hand-built kernels' `@qc_kernels_<chip>` module are
+    left alone. `-mlir-pass-statistics` reports how many kernels were
+    kept and merged.
+
+    Example:
+
+    ```mlir
+    gpu.module @f_kernel { gpu.func @f_kernel(...) kernel { BODY } }
+    gpu.module @f_kernel_0 { gpu.func @f_kernel(...) kernel { BODY } }
+    gpu.launch_func @f_kernel::@f_kernel ...
+    gpu.launch_func @f_kernel_0::@f_kernel ...
+    // becomes
+    gpu.module @qc_glue_kernels { gpu.func @f_kernel(...) kernel { BODY } }
+    gpu.launch_func @qc_glue_kernels::@f_kernel ...
+    gpu.launch_func @qc_glue_kernels::@f_kernel ...
+    ```
+  }];
+  let statistics = [
+    Statistic<"numKept", "kept", "Kernels moved into @qc_glue_kernels">,
+    Statistic<"numMerged", "merged",
+              "Kernels dropped as identical to a kept one">,
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
+}
+
 #endif // QC_CONVERSION_QCTOGPU_PASSES_TD
