@@ -128,8 +128,11 @@ struct MmaTileConfig {
     return stages * (blockM + blockN) * (blockK * elemBytes + 16);
   }
   /// Checks the tiling for a K x `elemBytes` row and an mma of K depth
-  /// `mmaK`; returns an error message or the empty string.
-  std::string check(int64_t k, int64_t elemBytes, int64_t mmaK) const;
+  /// `mmaK`; returns an error message or the empty string. `checkShared`
+  /// also checks sharedBytes(elemBytes) against the static limit (the
+  /// weight-only kernel, whose weight stages are packed, checks its own).
+  std::string check(int64_t k, int64_t elemBytes, int64_t mmaK,
+                    bool checkShared = true) const;
 };
 
 /// Configuration of the W8A8 tensor-core GEMM:
@@ -253,6 +256,11 @@ struct WeightOnlyMmaKernelConfig {
   bool hasBias = false;
   /// Scale element type f16, else f32 (zero points are u8 bit patterns).
   bool scaleF16 = false;
+  /// With f16 scales: dequantize two values per 32-bit op (magic number 1024
+  /// + u in the f16 mantissa, HSUB2 of 1024 + z, HMUL2 by the scale): no
+  /// int->float or float->half converts, the same f16 values as the f32
+  /// path (both round the exact product (q - z) * s once).
+  bool halfDequant = true;
   MmaTileConfig tile{128, 128, 32, 2, 4, 2};
 
   std::string finalize();
