@@ -241,8 +241,11 @@ mlir::gpu::GPUFuncOp buildActQuantKernel(mlir::OpBuilder &builder,
 /// staged raw with cp.async, `stages` deep; once per K step the block
 /// dequantizes it into one f16 tile in shared memory (8 values per thread
 /// step: one shared load, the group's scale and zero point from global
-/// memory (L1-resident), (q - z) * s in f32, rounded to f16, one 16-byte
+/// memory (L1-resident), (q - z) * s rounded to f16 (f16x2 magic-number
+/// arithmetic with f16 scales, `halfDequant`; else in f32), one 16-byte
 /// shared store), which ldmatrix then reads like the fp16 kernel's B tile.
+/// Small M (<= 64) wants block M 16/32/64 with one or two warps along M (see
+/// docs/performance.md); the default 128x128 tile is for prefill.
 /// Requirements: K * bits / 8 % 16 == 0 (K % 16 for INT8, K % 32 for INT4),
 /// group size % 8 == 0, f16 activations; any N and M. Kernel arguments are
 /// those of the GEMV kernel, so one launch ABI serves both.
