@@ -13,6 +13,9 @@ Examples:
   gen_cases.py --out .gpu-cases --gemv check         # no GEMV decode timing
   gen_cases.py --out v1 --gemv none --mma time --tag s4_ \
       --opts "mma-stages=4 mma-block-k-bytes=32"     # a tiling variant
+  gen_cases.py --out sm --small-m all --mma none     # M = 1..64 sweep
+  gen_cases.py --out sm --small-m gemv,mma --mma none \
+      --small-m-tags t8,m16n64k128s2 --small-m-shapes 8192x8192
 """
 import argparse
 import json
