@@ -13,6 +13,9 @@ Examples:
   gen_cases.py --out .gpu-cases --gemv check         # no GEMV decode timing
   gen_cases.py --out v1 --gemv none --mma time --tag s4_ \
       --opts "mma-stages=4 mma-block-k-bytes=32"     # a tiling variant
+  gen_cases.py --out sm --small-m all --mma none     # M = 1..64 sweep
+  gen_cases.py --out sm --small-m gemv,mma --mma none \
+      --small-m-tags t8,m16n64k128s2 --small-m-shapes 8192x8192
 """
 import argparse
 import json
@@ -192,6 +195,80 @@ def compile_case(quant_opt, c, out_dir, opts):
     return c
 
 
+# Small-batch (M = 1..64) weight-only variants: GEMV M-tile sets and small-M
+# tilings of the weight-only mma kernel (qc-outline-gpu-kernels options).
+SMALL_M_GEMV = {
+    "t4": "rows-per-warp=2 m-tiles=1,2,4",
+    "t8": "rows-per-warp=2 m-tiles=1,2,4,8",
+    "t16": "rows-per-warp=2 m-tiles=1,2,4,8,16",
+    "r1t16": "rows-per-warp=1 m-tiles=1,2,4,8,16",
+    "t8u2": "rows-per-warp=2 chunks-per-iter=2 m-tiles=1,2,4,8",
+    "r4t8": "rows-per-warp=4 m-tiles=1,2,4,8",
+    "r1t8": "rows-per-warp=1 m-tiles=1,2,4,8",
+}
+SMALL_M_MMA = {
+    # tag: (block M, block N, block K (f16 elements), warps M, warps N, stages)
+    "mma128": (128, 128, 32, 2, 4, 2),
+    "m16n64k64s3": (16, 64, 64, 1, 4, 3),
+    "m16n128k64s4": (16, 128, 64, 1, 4, 4),
+    "m16n64k128s3": (16, 64, 128, 1, 4, 3),
+    "m16n32k128s4": (16, 32, 128, 1, 2, 4),
+    "m16n32k256s2": (16, 32, 256, 1, 2, 2),
+    "m32n64k64s3": (32, 64, 64, 2, 2, 3),
+    "m64n64k64s3": (64, 64, 64, 2, 2, 3),
+    "m16n64k128s2": (16, 64, 128, 1, 4, 2),
+    "m16n64k64s4": (16, 64, 64, 1, 4, 4),
+    "m32n64k128s2": (32, 64, 128, 2, 2, 2),
+    "m16n32k64s4": (16, 32, 64, 1, 2, 4),
+}
+# What --small-m builds (run 1 of 2026-11-26 also timed t16, r1t16 and
+# W8A16 t16: slower than t8 at every M, see the results NOTES).
+SMALL_M_GEMV_SWEEP = ("t4", "t8")
+
+
+def mma_opts(t):
+    bm, bn, bk, wm, wn, st = t
+    return (f"mma-block-m={bm} mma-block-n={bn} mma-block-k-bytes={bk * 2} "
+            f"mma-warps-m={wm} mma-warps-n={wn} mma-stages={st}")
+
+
+def small_m_cases(which, tags="", shapes=""):
+    """`which`: comma-separated subset of gemv, gemv8, mma (or all); `tags`:
+    the variants to build (default: SMALL_M_GEMV_SWEEP and every mma tiling);
+    `shapes`: NxK,NxK,... (default: the Llama 7B and 70B linears)."""
+    sel = set(which.split(","))
+    if "all" in sel:
+        sel = {"gemv", "gemv8", "mma"}
+    gemv_tags = [t for t in tags.split(",") if t in SMALL_M_GEMV] if tags \
+        else list(SMALL_M_GEMV_SWEEP)
+    mma_tags = [t for t in tags.split(",") if t in SMALL_M_MMA] if tags \
+        else list(SMALL_M_MMA)
+    shape_list = [(8192, 8192), (28672, 8192), (8192, 28672), (4096, 4096),
+                  (11008, 4096), (4096, 11008)]
+    if shapes:
+        shape_list = [tuple(int(v) for v in sh.split("x"))
+                      for sh in shapes.split(",")]
+    cases = []
+    base = dict(sym=True, per_tensor=False, bias=False, act_f16=True,
+                scale_f16=True, kind="times")
+    for (n, k) in shape_list:
+        if "gemv" in sel:
+            for tag in gemv_tags:
+                opts = SMALL_M_GEMV[tag]
+                cases.append(dict(base, n=n, k=k, bits=4, group=128, opts=opts,
+                                  tag=tag))
+        if "gemv8" in sel:
+            for tag in gemv_tags:
+                cases.append(dict(base, n=n, k=k, bits=8, group=0,
+                                  opts=SMALL_M_GEMV[tag], tag=tag))
+        if "mma" in sel:
+            for tag in mma_tags:
+                t = SMALL_M_MMA[tag]
+                cases.append(dict(base, n=n, k=k, bits=4, group=128,
+                                  opts=mma_opts(t), tag=tag, kernel_kind="mma"))
+    return cases
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quant-opt", default="build/bin/quant-opt")
@@ -200,6 +277,14 @@ def main():
     ap.add_argument("--opts", default="", help="qc-outline-gpu-kernels options")
     ap.add_argument("--gemv", choices=["all", "check", "none"], default="all",
                     help="which wo_matmul (GEMV and weight-only mma) cases to build")
+    ap.add_argument("--small-m", default="",
+                    help="only the small-batch sweep (M = 1..64): gemv, gemv8, "
+                         "mma or all, comma-separated")
+    ap.add_argument("--small-m-tags", default="",
+                    help="variants of the small-batch sweep (SMALL_M_GEMV / "
+                         "SMALL_M_MMA keys, comma-separated)")
+    ap.add_argument("--small-m-shapes", default="",
+                    help="shapes of the small-batch sweep: NxK,NxK,...")
     ap.add_argument("--tag", default="",
                     help="prefix of the tensor-core case names (tiling variants)")
     ap.add_argument("--mma", choices=["all", "check", "time", "none"], default="all",
@@ -248,7 +333,10 @@ def main():
             cases.append(dict(n=n, k=k, bits=8, group=0, sym=True, per_tensor=False,
                               bias=False, act_f16=True, scale_f16=True, kind="time",
                               opts=opts, tag=f"r{rows}u{chunks}"))
-    if args.gemv != "all":
+    if args.small_m:
+        cases = small_m_cases(args.small_m, args.small_m_tags,
+                              args.small_m_shapes)
+    elif args.gemv != "all":
         # "check": every correctness case plus the weight-only mma prefill
         # timings, without the GEMV decode timings.
         cases = [c for c in cases if args.gemv == "check" and c["kind"] != "time"]

@@ -463,8 +463,9 @@ int main(int argc, char **argv) {
                           : (const void *)biasF.data());
 
     // Timing cases rotate over enough weight copies to defeat the 50-60 MB L2.
-    // "timep": prefill timing (the weight-only tensor-core kernel).
-    bool timed = c.kind == "time" || c.kind == "timep";
+    // "timep": prefill timing (the weight-only tensor-core kernel); "times":
+    // small-batch timing (M = 1..64, GEMV and small-M mma tilings).
+    bool timed = c.kind == "time" || c.kind == "timep" || c.kind == "times";
     int copies = timed ? (int)std::max<size_t>(2, 240000000 / wBytes + 1) : 1;
     std::vector<DeviceBuffer *> dW;
     for (int i = 0; i < copies; ++i) {
@@ -473,6 +474,8 @@ int main(int argc, char **argv) {
     }
 
     std::vector<long> ms = c.kind == "timep" ? std::vector<long>{1024, 4096}
+                           : c.kind == "times"
+                               ? std::vector<long>{1, 4, 16, 32, 64}
                            : c.kind == "time"
                                ? std::vector<long>{1, 16, 64}
                                : std::vector<long>{1, 3, 16, 64, 333};
@@ -518,7 +521,13 @@ int main(int argc, char **argv) {
           rows.push_back(r);
       double errSq = 0, refSq = 0, maxErr = 0, maxRef = 0;
       bool nan = false;
-      for (long r : rows)
+      if (timed && m == 1)
+        rows = {0};
+      std::vector<double> refRow(c.n);
+      for (long r : rows) {
+        // The reference row in parallel (large timing shapes); compiled
+        // without OpenMP this is the same serial loop.
+#pragma omp parallel for schedule(static)
         for (long n = 0; n < c.n; ++n) {
           double acc = 0;
           for (long k = 0; k < c.k; ++k) {
@@ -533,6 +542,10 @@ int main(int argc, char **argv) {
           }
           if (c.bias)
             acc += biasF[n];
+          refRow[n] = acc;
+        }
+        for (long n = 0; n < c.n; ++n) {
+          double acc = refRow[n];
           double got;
           if (c.actF16) {
             uint16_t h;
@@ -550,6 +563,7 @@ int main(int argc, char **argv) {
           maxErr = std::max(maxErr, std::fabs(got - acc));
           maxRef = std::max(maxRef, std::fabs(acc));
         }
+      }
       double relL2 = std::sqrt(errSq / std::max(refSq, 1e-30));
       double maxRel = maxErr / std::max(maxRef, 1e-30);
       // f16 outputs carry ~2^-11 relative rounding; fp32 accumulation order

@@ -8,7 +8,7 @@ cases="${1:-.gpu-cases}"
 out="${OUT:-/tmp}"
 here="$(cd "$(dirname "$0")" && pwd)"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-nvcc -O2 -o /tmp/qc-harness "$here/harness.cpp" -lcuda || exit 1
+nvcc -O2 -Xcompiler -fopenmp -o /tmp/qc-harness "$here/harness.cpp" -lcuda || exit 1
 /tmp/qc-harness "$cases" 2>&1 | tee "$out/harness.log"
 status=${PIPESTATUS[0]}
 # Further case folders (e.g. tiling variants, gen_cases.py --tag): timed too.

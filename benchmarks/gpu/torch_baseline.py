@@ -34,10 +34,17 @@ def main():
     seen = set()
     print("device:", torch.cuda.get_device_name())
     for c in cases:
-        if c["kind"] not in ("time", "timep"):
+        if c["kind"] not in ("time", "timep", "times"):
             continue
-        # Tensor-core cases (field "op") are timed at prefill sizes.
-        for m in ((1024, 4096) if "op" in c or c["kind"] == "timep" else (1, 16, 64)):
+        # Tensor-core cases (field "op") are timed at prefill sizes, "times"
+        # cases at small batch.
+        if "op" in c or c["kind"] == "timep":
+            ms = (1024, 4096)
+        elif c["kind"] == "times":
+            ms = (1, 4, 16, 32, 64)
+        else:
+            ms = (1, 16, 64)
+        for m in ms:
             key = (m, c["n"], c["k"])
             if key in seen:
                 continue

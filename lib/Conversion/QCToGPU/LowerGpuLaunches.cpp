@@ -44,7 +44,7 @@ namespace {
 ///   {kernel = @qc_kernels_<chip>::@name, block = 128 : i64, n = 160 : i64,
 ///    grid = ["n", "m"], grid_tile = array<i64: 8, 1>,
 ///    args = [0 : i64, 1 : i64, 2 : i64, "null", 3 : i64, 4 : i64, "m"],
-///    m_tiles = array<i64: 1, 2, 4>}
+///    m_tiles = array<i64: 1, 2, 4, 8>}
 ///
 /// - grid: per grid dimension (x, y) the extent it walks, "n" (the static
 ///   output channels `n`), "m" (the rows: dim 0 of call operand 0) or "1";

@@ -13,12 +13,19 @@
 // CHECK: nvvm.cp.async.wait.group 0
 // CHECK: nvvm.barrier0
 // CHECK: nvvm.cp.async.commit.group
-// Dequantization: the raw word from shared memory, the nibbles (q - z) * s.
+// Dequantization (f16 scales: f16x2 path): the group's f16 scale and zero
+// point, the raw word from shared memory, nibble pairs OR-ed into the f16
+// mantissa of 1024, (1024 + u) - (1024 + z) and the product with the scale
+// two at a time, shuffled back to k order.
+// CHECK: llvm.load %{{.*}} {alignment = 2 : i64} : !llvm.ptr<1> -> f16
+// CHECK: llvm.load %{{.*}} {alignment = 1 : i64} : !llvm.ptr<1> -> i8
 // CHECK: %[[RAW:.*]] = llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<3> -> i32
-// CHECK: arith.andi %{{.*}}, %{{.*}} : i32
-// CHECK: arith.subf
-// CHECK: arith.mulf
-// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: arith.andi %[[RAW]], %{{.*}} : i32
+// CHECK: arith.ori %{{.*}}, %{{.*}} : i32
+// CHECK: arith.subf %{{.*}}, %{{.*}} : vector<2xf16>
+// CHECK: arith.mulf %{{.*}}, %{{.*}} : vector<2xf16>
+// CHECK-NOT: arith.sitofp
+// CHECK: llvm.shufflevector %{{.*}} [0, 2, 4, 6, 1, 3, 5, 7] : vector<4xf16>
 // CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 16 : i64} : vector<8xf16>, !llvm.ptr<3>
 // CHECK: nvvm.barrier0
 // CHECK: nvvm.ldmatrix

@@ -128,8 +128,11 @@ struct MmaTileConfig {
     return stages * (blockM + blockN) * (blockK * elemBytes + 16);
   }
   /// Checks the tiling for a K x `elemBytes` row and an mma of K depth
-  /// `mmaK`; returns an error message or the empty string.
-  std::string check(int64_t k, int64_t elemBytes, int64_t mmaK) const;
+  /// `mmaK`; returns an error message or the empty string. `checkShared`
+  /// also checks sharedBytes(elemBytes) against the static limit (the
+  /// weight-only kernel, whose weight stages are packed, checks its own).
+  std::string check(int64_t k, int64_t elemBytes, int64_t mmaK,
+                    bool checkShared = true) const;
 };
 
 /// Configuration of the W8A8 tensor-core GEMM:
@@ -238,8 +241,11 @@ mlir::gpu::GPUFuncOp buildActQuantKernel(mlir::OpBuilder &builder,
 /// staged raw with cp.async, `stages` deep; once per K step the block
 /// dequantizes it into one f16 tile in shared memory (8 values per thread
 /// step: one shared load, the group's scale and zero point from global
-/// memory (L1-resident), (q - z) * s in f32, rounded to f16, one 16-byte
+/// memory (L1-resident), (q - z) * s rounded to f16 (f16x2 magic-number
+/// arithmetic with f16 scales, `halfDequant`; else in f32), one 16-byte
 /// shared store), which ldmatrix then reads like the fp16 kernel's B tile.
+/// Small M (<= 64) wants block M 16/32/64 with one or two warps along M (see
+/// docs/performance.md); the default 128x128 tile is for prefill.
 /// Requirements: K * bits / 8 % 16 == 0 (K % 16 for INT8, K % 32 for INT4),
 /// group size % 8 == 0, f16 activations; any N and M. Kernel arguments are
 /// those of the GEMV kernel, so one launch ABI serves both.
@@ -253,6 +259,11 @@ struct WeightOnlyMmaKernelConfig {
   bool hasBias = false;
   /// Scale element type f16, else f32 (zero points are u8 bit patterns).
   bool scaleF16 = false;
+  /// With f16 scales: dequantize two values per 32-bit op (magic number 1024
+  /// + u in the f16 mantissa, HSUB2 of 1024 + z, HMUL2 by the scale): no
+  /// int->float or float->half converts, the same f16 values as the f32
+  /// path (both round the exact product (q - z) * s once).
+  bool halfDequant = true;
   MmaTileConfig tile{128, 128, 32, 2, 4, 2};
 
   std::string finalize();

@@ -44,11 +44,12 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     // becomes
     %y = qc.wo_matmul %x, %pw {layer = "up", kernel = ...,
                                qc.kernel_symbol = @qc_kernels::@up_gemv,
-                               qc.launch = {block = 128, rows_per_block = 8, m_tiles = [1, 2, 4]}} ...
+                               qc.launch = {block = 128, rows_per_block = 8, m_tiles = [1, 2, 4, 8]}} ...
     gpu.module @qc_kernels_sm_90 [#nvvm.target<chip = "sm_90", O = 3>] {
       gpu.func @up_gemv_mt1(...) kernel { ... }
       gpu.func @up_gemv_mt2(...) kernel { ... }
       gpu.func @up_gemv_mt4(...) kernel { ... }
+      gpu.func @up_gemv_mt8(...) kernel { ... }
     }
     ```
   }];
@@ -64,7 +65,8 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
            "Weight load chunks per lane per loop iteration of the GEMV kernel">,
     ListOption<"mTiles", "m-tiles", "int64_t",
                "GEMV variants to build, one per activation-row tile; the "
-               "launcher picks the smallest tile >= M, else the largest">,
+               "launcher picks the smallest tile >= M, else the largest "
+               "(default 1,2,4,8)">,
     Option<"mmaBlockM", "mma-block-m", "int64_t", "128",
            "Rows of y per block of the tensor-core GEMMs">,
     Option<"mmaBlockN", "mma-block-n", "int64_t", "128",
