@@ -18,6 +18,11 @@
 //   lower-affine, scf-to-cf
 //   math/vector/memref/func/arith/cf/index -> llvm, reconcile-unrealized-casts
 //
+// With `parallel`, the matmul kernels are outlined in destination-passing
+// style over a range of column panels, their equivalent results dropped after
+// bufferization, and their calls finally routed through qcrt_parallel_for
+// (qc-host-parallelize-calls).
+//
 //===----------------------------------------------------------------------===//
 
 #include "qc/Conversion/Passes.h"
@@ -35,8 +40,10 @@
 using namespace mlir;
 
 void qc::buildHostLoweringPipeline(OpPassManager &pm,
-                                   const HostLoweringPipelineOptions &) {
-  pm.addPass(qc::createConvertQCToLinalg());
+                                   const HostLoweringPipelineOptions &options) {
+  qc::ConvertQCToLinalgOptions qcOpts;
+  qcOpts.parallelKernels = options.parallel;
+  pm.addPass(qc::createConvertQCToLinalg(qcOpts));
   pm.addPass(qc::createQCHostPrepareFunctions());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -50,6 +57,15 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
   bufOpts.unknownTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
+  // Parallel kernels write their output argument in place and return it:
+  // drop that result, so the call is a plain store into the caller's buffer
+  // (qc-host-parallelize-calls needs void callees). The canonicalizer first
+  // folds the loops' memref iter_args, so the returned value is the argument
+  // itself.
+  if (options.parallel) {
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+  }
   // Temporaries are freed; returned buffers are owned (and freed with free())
   // by the caller.
   bufferization::BufferDeallocationPipelineOptions deallocOpts;
@@ -74,4 +90,6 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
+  if (options.parallel)
+    pm.addPass(qc::createQCHostParallelizeCalls());
 }

@@ -157,6 +157,25 @@ QCRT_API qcrt_status qcrt_module_run_ex(qcrt_module *module,
 
 /* ---- calibration ------------------------------------------------------ */
 
+/* ---- parallel loops (called by compiled host code) --------------------- */
+
+/** Body of a parallel loop: handles the iterations [begin, end). */
+typedef void (*qcrt_parallel_body)(void *ctx, int64_t begin, int64_t end);
+
+/** Runs `body` over [begin, end) on the runtime's thread pool and returns
+ *  when all of it is done. The range is split statically into
+ *  min(qcrt_num_threads(), end - begin) contiguous chunks of near-equal
+ *  size (chunk i = [begin + n*i/T, begin + n*(i+1)/T)), the calling thread
+ *  taking chunk 0, so a given thread count always gives the same
+ *  partition. Nested calls, and calls while another thread is inside one,
+ *  run the whole range on the calling thread. Called by modules lowered
+ *  with `qc-lower-to-host{parallel=true}` for the matmul kernels. */
+QCRT_API void qcrt_parallel_for(qcrt_parallel_body body, void *ctx,
+                                int64_t begin, int64_t end);
+/** Threads qcrt_parallel_for uses: $QCRT_NUM_THREADS if set (>= 1), else
+ *  std::thread::hardware_concurrency(). Fixed at the first call. */
+QCRT_API int32_t qcrt_num_threads(void);
+
 /** Called by compiled calibration programs (the lowering of qc.observe).
  *  Folds `rows` x `cols` contiguous float32 values into the statistics of
  *  `layer`: per-channel absmax, the per-channel `percentile` of |x| when

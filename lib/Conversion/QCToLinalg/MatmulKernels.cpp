@@ -122,23 +122,44 @@ static Value buildRowLoop(OpBuilder &b, Location loc,
 }
 
 namespace qc {
+int64_t MatmulKernelSpec::getColumnBlock() const {
+  int64_t nr = std::max<int64_t>(1, std::min(colBlock, n));
+  while (n % nr)
+    --nr;
+  return nr;
+}
+
+int64_t MatmulKernelSpec::getPanelWidth() const {
+  int64_t nr = getColumnBlock();
+  return std::max(nr, (colPanel / nr) * nr);
+}
+
+int64_t MatmulKernelSpec::getNumPanels() const {
+  return (n + getPanelWidth() - 1) / getPanelWidth();
+}
+
 Value buildBlockedMatmul(OpBuilder &b, Location loc,
                          const MatmulKernelSpec &spec, Value numRows,
                          Value init) {
   // Register block sizes must tile N exactly (N is static); rows are tiled
   // by mr with a one-row tail loop because M is only known at run time.
-  int64_t nr = std::max<int64_t>(1, std::min(spec.colBlock, spec.n));
-  while (spec.n % nr)
-    --nr;
+  int64_t nr = spec.getColumnBlock();
   int64_t mr = std::max<int64_t>(1, spec.rowBlock);
-  int64_t panel = std::max(nr, (spec.colPanel / nr) * nr);
+  int64_t panel = spec.getPanelWidth();
 
   Value cMr = cIdx(b, loc, mr);
   Value cN = cIdx(b, loc, spec.n);
   Value rem = arith::RemUIOp::create(b, loc, numRows, cMr);
   Value mMain = arith::SubIOp::create(b, loc, numRows, rem);
+  Value lo = cIdx(b, loc, 0), hi = cN;
+  if (spec.panelBegin) {
+    Value cPanel = cIdx(b, loc, panel);
+    lo = arith::MulIOp::create(b, loc, spec.panelBegin, cPanel);
+    hi = arith::MinUIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, spec.panelEnd, cPanel), cN);
+  }
   auto panelLoop = scf::ForOp::create(
-      b, loc, cIdx(b, loc, 0), cN, cIdx(b, loc, panel), ValueRange{init},
+      b, loc, lo, hi, cIdx(b, loc, panel), ValueRange{init},
       [&](OpBuilder &b, Location loc, Value nb, ValueRange iter) {
         Value nEnd = arith::MinUIOp::create(
             b, loc, arith::AddIOp::create(b, loc, nb, cIdx(b, loc, panel)), cN);
