@@ -41,8 +41,7 @@ bool isParallelCallee(LLVM::LLVMFuncOp fn) {
 /// The struct holding every argument of `fn` but the range.
 LLVM::LLVMStructType contextType(LLVM::LLVMFuncOp fn) {
   ArrayRef<Type> params = fn.getFunctionType().getParams();
-  return LLVM::LLVMStructType::getLiteral(fn.getContext(),
-                                          params.drop_back(2));
+  return LLVM::LLVMStructType::getLiteral(fn.getContext(), params.drop_back(2));
 }
 
 /// `@<fn>__par(ptr ctx, i64 begin, i64 end)`: loads the arguments from ctx
@@ -68,9 +67,9 @@ LLVM::LLVMFuncOp getOrCreateThunk(OpBuilder &b, ModuleOp module,
   LLVM::LLVMStructType st = contextType(fn);
   SmallVector<Value> args;
   for (auto [i, t] : llvm::enumerate(st.getBody())) {
-    Value field = LLVM::GEPOp::create(
-        b, loc, ptr, st, entry->getArgument(0),
-        ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
+    Value field =
+        LLVM::GEPOp::create(b, loc, ptr, st, entry->getArgument(0),
+                            ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
     args.push_back(LLVM::LoadOp::create(b, loc, t, field));
   }
   args.push_back(entry->getArgument(1));
@@ -106,9 +105,9 @@ struct QCHostParallelizeCallsPass
       if (!callee)
         return;
       auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(*callee);
-      if (isParallelCallee(fn) && !call->getParentOfType<LLVM::LLVMFuncOp>()
-                                       .getName()
-                                       .ends_with("__par"))
+      if (isParallelCallee(fn) &&
+          !call->getParentOfType<LLVM::LLVMFuncOp>().getName().ends_with(
+              "__par"))
         calls.emplace_back(call, fn);
     });
     if (calls.empty())
@@ -131,9 +130,9 @@ struct QCHostParallelizeCallsPass
       b.setInsertionPoint(call);
       ValueRange args = call.getArgOperands();
       for (auto [i, v] : llvm::enumerate(args.drop_back(2))) {
-        Value field =
-            LLVM::GEPOp::create(b, loc, ptr, st, ctx,
-                                ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
+        Value field = LLVM::GEPOp::create(
+            b, loc, ptr, st, ctx,
+            ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
         LLVM::StoreOp::create(b, loc, v, field);
       }
       Value body = LLVM::AddressOfOp::create(b, loc, thunk);

@@ -98,6 +98,8 @@ Value buildWeightOnlyKernel(OpBuilder &b, Location loc,
   spec.k = w.k;
   spec.vectorWidth = vl;
   spec.loadLhs = floatRowLoader(x, vl);
+  // Prefill-sized inputs dequantize each weight panel once.
+  spec.stageRhsMinRows = 16;
   bool scaleOutside = w.rowConstantScale();
   spec.loadRhs = [w, vl, scaleOutside](OpBuilder &b, Location loc, Value n,
                                        Value k0) {
@@ -285,15 +287,14 @@ Value callWeightOnlyKernel(OpBuilder &b, Location loc, Operation *anchor,
                        ";k=" + std::to_string(w.k) + ";" +
                        attrString(TypeAttr::get(outElem));
   unsigned nw = args.size() - 1 - (bias ? 1 : 0);
-  return callKernel(b, loc, anchor, config, args, rows, w.n,
-                    numPanels(w.n), outElem, parallel,
-                    [&](OpBuilder &b, Location loc, ValueRange a,
-                        const KernelOutput &out) {
-                      PackedWeightAccess wa = rebindAccess(w, a.slice(1, nw));
-                      return buildWeightOnlyKernel(b, loc, wa, a[0],
-                                                   bias ? a.back() : Value(),
-                                                   outElem, out);
-                    });
+  return callKernel(
+      b, loc, anchor, config, args, rows, w.n, numPanels(w.n), outElem,
+      parallel,
+      [&](OpBuilder &b, Location loc, ValueRange a, const KernelOutput &out) {
+        PackedWeightAccess wa = rebindAccess(w, a.slice(1, nw));
+        return buildWeightOnlyKernel(b, loc, wa, a[0],
+                                     bias ? a.back() : Value(), outElem, out);
+      });
 }
 
 /// Outlined INT8 kernel (see buildInt8Kernel).
@@ -312,15 +313,14 @@ Value callInt8Kernel(OpBuilder &b, Location loc, Operation *anchor,
       ";n=" + std::to_string(w.n) + ";k=" + std::to_string(w.k) +
       (perToken ? ";token;" : ";tensor;") + attrString(TypeAttr::get(outElem));
   unsigned nw = args.size() - 2 - (bias ? 1 : 0);
-  return callKernel(b, loc, anchor, config, args, rows, w.n,
-                    numPanels(w.n), outElem, parallel,
-                    [&](OpBuilder &b, Location loc, ValueRange a,
-                        const KernelOutput &out) {
-                      PackedWeightAccess wa = rebindAccess(w, a.slice(2, nw));
-                      return buildInt8Kernel(b, loc, wa, a[0], a[1], perToken,
-                                             bias ? a.back() : Value(), outElem,
-                                             out);
-                    });
+  return callKernel(
+      b, loc, anchor, config, args, rows, w.n, numPanels(w.n), outElem,
+      parallel,
+      [&](OpBuilder &b, Location loc, ValueRange a, const KernelOutput &out) {
+        PackedWeightAccess wa = rebindAccess(w, a.slice(2, nw));
+        return buildInt8Kernel(b, loc, wa, a[0], a[1], perToken,
+                               bias ? a.back() : Value(), outElem, out);
+      });
 }
 
 /// Returns the access to the packed weight `v` or fails with a diagnostic
@@ -357,25 +357,24 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
     SmallVector<bool> rows(args.size(), false);
     rows[0] = true;
     std::string config = "linear;" + attrString(TypeAttr::get(outElem));
-    Value y =
-        callKernel(rewriter, loc, op, config, args, rows, n, numPanels(n),
-                   outElem, parallel,
-                   [&](OpBuilder &b, Location loc, ValueRange a,
-                       const KernelOutput &out) {
-                     int64_t vl = chooseFloatVectorWidth(k);
-                     MatmulKernelSpec spec;
-                     spec.n = n;
-                     spec.k = k;
-                     spec.vectorWidth = vl;
-                     spec.loadLhs = floatRowLoader(a[0], vl);
-                     spec.loadRhs = floatRowLoader(a[1], vl);
-                     Value bv = bias ? a[2] : Value();
-                     spec.epilogue = [bv, outElem](OpBuilder &b, Location loc,
-                                                   Value acc, Value, Value n) {
-                       return biasAndCast(b, loc, acc, bv, n, outElem);
-                     };
-                     return buildKernel(b, loc, spec, a[0], out);
-                   });
+    Value y = callKernel(
+        rewriter, loc, op, config, args, rows, n, numPanels(n), outElem,
+        parallel,
+        [&](OpBuilder &b, Location loc, ValueRange a, const KernelOutput &out) {
+          int64_t vl = chooseFloatVectorWidth(k);
+          MatmulKernelSpec spec;
+          spec.n = n;
+          spec.k = k;
+          spec.vectorWidth = vl;
+          spec.loadLhs = floatRowLoader(a[0], vl);
+          spec.loadRhs = floatRowLoader(a[1], vl);
+          Value bv = bias ? a[2] : Value();
+          spec.epilogue = [bv, outElem](OpBuilder &b, Location loc, Value acc,
+                                        Value, Value n) {
+            return biasAndCast(b, loc, acc, bv, n, outElem);
+          };
+          return buildKernel(b, loc, spec, a[0], out);
+        });
     rewriter.replaceOp(
         op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
     return success();
@@ -453,9 +452,9 @@ struct Int8MatmulOpLowering : OpConversionPattern<Int8MatmulOp> {
     Value s = adaptor.getInputScales();
     if (perToken)
       s = collapseLeading(rewriter, loc, s);
-    Value y = callInt8Kernel(rewriter, loc, op, *w, q, s, perToken,
-                             adaptor.getBias(), op.getType().getElementType(),
-                             parallel);
+    Value y =
+        callInt8Kernel(rewriter, loc, op, *w, q, s, perToken, adaptor.getBias(),
+                       op.getType().getElementType(), parallel);
     rewriter.replaceOp(
         op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
     return success();
@@ -870,8 +869,9 @@ struct ObserveOpLowering : OpConversionPattern<ObserveOp> {
 
 void ::qc::populateQCToLinalgConversionPatterns(RewritePatternSet &patterns,
                                                 bool parallelKernels) {
-  patterns.add<LinearOpLowering, WeightOnlyMatmulOpLowering,
-               Int8MatmulOpLowering>(patterns.getContext(), parallelKernels);
+  patterns
+      .add<LinearOpLowering, WeightOnlyMatmulOpLowering, Int8MatmulOpLowering>(
+          patterns.getContext(), parallelKernels);
   patterns
       .add<DequantizeWeightOpLowering, ExternalWeightOpLowering,
            RMSNormOpLowering, LayerNormOpLowering, SmoothOpLowering,

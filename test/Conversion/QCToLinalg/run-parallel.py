@@ -2,7 +2,9 @@
 # linked with libqcrt, QCRT_NUM_THREADS = 3): linear, wo_matmul (int4 per
 # group) and int8_matmul with panel counts that do not divide by the thread
 # count; outputs must equal the serial pipeline's bit for bit and match
-# independent numpy references. M = 1, 3, 17, 64.
+# independent numpy references. M = 1, 3, 17, 64. The weight-only kernel
+# stages dequantized weight panels for M >= 16: its rows must equal the
+# unstaged M = 1 results bit for bit.
 # RUN: rm -rf %t && mkdir -p %t/serial %t/parallel && %python %s %t %qc_libdir | FileCheck %s
 # CHECK: ALL PASSED
 
@@ -74,5 +76,17 @@ for n in NS:
         sx = rng.uniform(0.01, 0.1, size=m).astype(np.float32)
         ref = (qx.astype(np.float64) @ q8.T.astype(np.float64)) * sx[:, None] * s8[:, 0]
         both("i8%d" % n, m, [qx, sx, q8.astype(np.int8), s8], ref, np.abs(ref) + 1e-30)
+
+# Staged (M = 17) vs. unstaged (M = 1, row by row) weight-only kernel.
+n = 200
+q4, s4, _ = h.random_quantized(rng, n, K, 4, "per_group", GROUP, True)
+d4 = h.pack_weight(q4, 4, "row_major")
+x = rng.standard_normal((17, K)).astype(np.float32)
+many = h.call(par, "wo%d" % n, [x, d4, s4], [(2, np.float32)])
+rows = np.concatenate([h.call(par, "wo%d" % n, [x[i:i + 1], d4, s4], [(2, np.float32)])
+                       for i in range(17)])
+if not np.array_equal(many.view(np.int32), rows.view(np.int32)):
+    raise AssertionError("staged weight panels differ from the unstaged kernel")
+print("PASS staged == unstaged")
 
 print("ALL PASSED")

@@ -66,6 +66,11 @@ struct MatmulKernelSpec {
   /// `getPanelWidth()` columns; null computes all of them. A caller running
   /// disjoint ranges on several threads gets exactly the serial result.
   mlir::Value panelBegin, panelEnd;
+  /// Float kernels with an expensive `loadRhs` (dequantization): for
+  /// M >= stageRhsMinRows, each weight panel is loaded once into an f32
+  /// scratch buffer ([panel, k]) and the register blocks read it from there
+  /// (bit-identical results). 0: never.
+  int64_t stageRhsMinRows = 0;
 
   /// Register block columns (nr): the largest divisor of n <= colBlock.
   int64_t getColumnBlock() const;
@@ -79,7 +84,7 @@ struct MatmulKernelSpec {
 /// `numRows` dynamic) and returns the filled tensor. Loop nest:
 ///
 ///   for nb in [0, N) step colPanel          // weight panel stays in cache
-///                                           // (or the panels of panelBegin/End)
+///                                           // (panelBegin/End: some panels)
 ///     for m in [0, M - M % mr) step mr      // full register blocks
 ///       for n in [nb, nb + colPanel) step nr
 ///         acc[mr][nr] = for k0 in [0, K) step vl: fma(lhs chunk, rhs chunk)
