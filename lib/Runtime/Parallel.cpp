@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <pthread.h>
 #include <thread>
 #include <vector>
 
@@ -135,9 +136,27 @@ int threadsFromEnvironment() {
   return hw ? static_cast<int>(hw) : 1;
 }
 
+std::atomic<ThreadPool *> currentPool{nullptr};
+std::mutex poolCreation;
+
+/// A forked child has none of the parent's workers: forget the pool there
+/// (it is leaked, its mutexes may be held) and start a new one on next use.
+void forgetPoolInChild() { currentPool.store(nullptr); }
+
 ThreadPool &pool() {
+  if (ThreadPool *p = currentPool.load(std::memory_order_acquire))
+    return *p;
+  std::lock_guard<std::mutex> lock(poolCreation);
+  if (ThreadPool *p = currentPool.load())
+    return *p;
+  static bool atfork = [] {
+    pthread_atfork(nullptr, nullptr, forgetPoolInChild);
+    return true;
+  }();
+  (void)atfork;
   // Never destroyed: a module may still run from another static destructor.
-  static ThreadPool *p = new ThreadPool(threadsFromEnvironment());
+  auto *p = new ThreadPool(threadsFromEnvironment());
+  currentPool.store(p, std::memory_order_release);
   return *p;
 }
 

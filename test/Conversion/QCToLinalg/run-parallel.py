@@ -4,12 +4,13 @@
 # count; outputs must equal the serial pipeline's bit for bit and match
 # independent numpy references. M = 1, 3, 17, 64. The weight-only kernel
 # stages dequantized weight panels for M >= 16: its rows must equal the
-# unstaged M = 1 results bit for bit.
+# unstaged M = 1 results bit for bit. A forked child can still run them.
 # RUN: rm -rf %t && mkdir -p %t/serial %t/parallel && %python %s %t %qc_libdir | FileCheck %s
 # CHECK: ALL PASSED
 
 import ctypes
 import os
+import signal
 import sys
 
 os.environ["QCRT_NUM_THREADS"] = "3"
@@ -88,5 +89,17 @@ rows = np.concatenate([h.call(par, "wo%d" % n, [x[i:i + 1], d4, s4], [(2, np.flo
 if not np.array_equal(many.view(np.int32), rows.view(np.int32)):
     raise AssertionError("staged weight panels differ from the unstaged kernel")
 print("PASS staged == unstaged")
+
+# A forked child (no worker threads of the parent) gets a fresh pool.
+pid = os.fork()
+if pid == 0:
+    signal.alarm(60)  # a hang fails the test instead of blocking lit
+    ok = np.array_equal(h.call(par, "wo%d" % n, [x, d4, s4], [(2, np.float32)]).view(np.int32),
+                        many.view(np.int32))
+    os._exit(0 if ok else 1)
+_, status = os.waitpid(pid, 0)
+if status != 0:
+    raise AssertionError("parallel kernel in a forked child failed (status %d)" % status)
+print("PASS forked child")
 
 print("ALL PASSED")
