@@ -1,15 +1,18 @@
-//===- Parallel.cpp - qcrt_parallel_for, a static thread pool ---*- C++ -*-===//
+//===- Parallel.cpp - qcrt_parallel_for and its thread pool -----*- C++ -*-===//
 //
 // Part of the quant project.
 //
 //===----------------------------------------------------------------------===//
 //
 // A fixed pool of qcrt_num_threads() - 1 workers started on first use. One
-// parallel loop runs at a time: the caller publishes (body, ctx, range) and a
-// new generation number, wakes the workers, runs chunk 0 itself and waits
-// until every worker has finished its chunk. The partition depends only on
-// the range and the thread count, never on timing, so results are
-// reproducible run to run.
+// parallel loop runs at a time. The range is cut into a fixed set of chunks
+// that depends only on its length and the thread count; the caller and the
+// workers claim chunks from a shared counter until none is left, and the
+// caller returns once every chunk is done. Which thread runs a chunk varies
+// (a worker descheduled on a busy machine simply claims fewer), the chunks
+// and the code each runs do not: a body whose iterations are independent
+// (the matmul kernels' column panels) gives bit-identical results run to run
+// and for any thread count.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,7 +32,7 @@ class ThreadPool {
 public:
   explicit ThreadPool(int threads) : numThreads(threads) {
     for (int i = 1; i < numThreads; ++i)
-      workers.emplace_back([this, i] { workerLoop(i); });
+      workers.emplace_back([this] { workerLoop(); });
   }
   ~ThreadPool() {
     {
@@ -46,34 +49,34 @@ public:
 
   void run(qcrt_parallel_body body, void *ctx, int64_t begin, int64_t end) {
     int64_t n = end - begin;
-    int64_t parts = std::min<int64_t>(numThreads, n);
     // Nested loops and loops started while another thread owns the pool run
     // serially: same results, no deadlock.
-    if (parts <= 1 || insideLoop || !busy.try_lock()) {
+    if (numThreads <= 1 || n <= 1 || insideLoop || !busy.try_lock()) {
       body(ctx, begin, end);
       return;
     }
+    Task t{body, ctx, begin, n, std::min<int64_t>(n, 4 * int64_t(numThreads)),
+           0};
     {
       std::lock_guard<std::mutex> lock(mutex);
-      task = {body, ctx, begin, n, parts};
-      pending.store(parts - 1, std::memory_order_relaxed);
-      ++generation;
+      t.tag = ++generation & 0xffffffffu;
+      completed.store(0, std::memory_order_relaxed);
+      claim.store(t.tag << 32, std::memory_order_release);
+      task = t;
     }
     wake.notify_all();
-    insideLoop = true;
-    body(ctx, begin, begin + n / parts);
-    insideLoop = false;
-    // Workers finish at about the same time as chunk 0: spin briefly before
+    runChunks(t);
+    // The other chunks finish at about the same time: spin briefly before
     // blocking.
     for (int spin = 0; spin < 4096; ++spin) {
-      if (pending.load(std::memory_order_acquire) == 0)
+      if (completed.load(std::memory_order_acquire) == t.chunks)
         break;
       std::this_thread::yield();
     }
-    if (pending.load(std::memory_order_acquire) != 0) {
+    if (completed.load(std::memory_order_acquire) != t.chunks) {
       std::unique_lock<std::mutex> lock(mutex);
-      done.wait(lock, [this] {
-        return pending.load(std::memory_order_acquire) == 0;
+      done.wait(lock, [&] {
+        return completed.load(std::memory_order_acquire) == t.chunks;
       });
     }
     busy.unlock();
@@ -83,10 +86,35 @@ private:
   struct Task {
     qcrt_parallel_body body = nullptr;
     void *ctx = nullptr;
-    int64_t begin = 0, n = 0, parts = 0;
+    int64_t begin = 0, n = 0, chunks = 0;
+    uint64_t tag = 0; ///< Low 32 bits of the loop's generation.
   };
 
-  void workerLoop(int index) {
+  /// Claims and runs chunks of `t` while any is left. `claim` holds the
+  /// loop's tag (high half) and the next chunk (low half): a worker still
+  /// holding an older task finds another tag and claims nothing.
+  void runChunks(const Task &t) {
+    insideLoop = true;
+    for (;;) {
+      uint64_t c = claim.load(std::memory_order_acquire);
+      do {
+        if ((c >> 32) != t.tag || int64_t(c & 0xffffffffu) >= t.chunks) {
+          insideLoop = false;
+          return;
+        }
+      } while (
+          !claim.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel));
+      int64_t i = c & 0xffffffffu;
+      t.body(t.ctx, t.begin + t.n * i / t.chunks,
+             t.begin + t.n * (i + 1) / t.chunks);
+      if (completed.fetch_add(1, std::memory_order_acq_rel) + 1 == t.chunks) {
+        std::lock_guard<std::mutex> lock(mutex);
+        done.notify_one();
+      }
+    }
+  }
+
+  void workerLoop() {
     uint64_t seen = 0;
     for (;;) {
       Task t;
@@ -98,16 +126,7 @@ private:
           return;
         t = task;
       }
-      if (index >= t.parts)
-        continue;
-      insideLoop = true;
-      t.body(t.ctx, t.begin + t.n * index / t.parts,
-             t.begin + t.n * (index + 1) / t.parts);
-      insideLoop = false;
-      if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(mutex);
-        done.notify_one();
-      }
+      runChunks(t);
     }
   }
 
@@ -119,7 +138,8 @@ private:
   uint64_t generation = 0;
   bool stopping = false;
   Task task;
-  std::atomic<int64_t> pending{0};
+  std::atomic<uint64_t> claim{0};
+  std::atomic<int64_t> completed{0};
   static thread_local bool insideLoop;
 };
 

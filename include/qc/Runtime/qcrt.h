@@ -163,13 +163,17 @@ QCRT_API qcrt_status qcrt_module_run_ex(qcrt_module *module,
 typedef void (*qcrt_parallel_body)(void *ctx, int64_t begin, int64_t end);
 
 /** Runs `body` over [begin, end) on the runtime's thread pool and returns
- *  when all of it is done. The range is split statically into
- *  min(qcrt_num_threads(), end - begin) contiguous chunks of near-equal
- *  size (chunk i = [begin + n*i/T, begin + n*(i+1)/T)), the calling thread
- *  taking chunk 0, so a given thread count always gives the same
- *  partition. Nested calls, and calls while another thread is inside one,
- *  run the whole range on the calling thread. Called by modules lowered
- *  with `qc-lower-to-host{parallel=true}` for the matmul kernels. */
+ *  when all of it is done. The range (n = end - begin) is cut into
+ *  C = min(n, 4 * qcrt_num_threads()) contiguous chunks, chunk i =
+ *  [begin + n*i/C, begin + n*(i+1)/C): fixed by n and the thread count.
+ *  The calling thread and the workers claim chunks until none is left, so
+ *  a descheduled worker does not hold the others up; which thread runs a
+ *  chunk is not fixed, but each chunk runs exactly once. Nested calls, and
+ *  calls while another thread is inside one, run the whole range on the
+ *  calling thread. Called by modules lowered with
+ *  `qc-lower-to-host{parallel=true}` for the matmul kernels, whose
+ *  iterations (column panels) are independent: their results do not
+ *  depend on the thread count. */
 QCRT_API void qcrt_parallel_for(qcrt_parallel_body body, void *ctx,
                                 int64_t begin, int64_t end);
 /** Threads qcrt_parallel_for uses: $QCRT_NUM_THREADS if set (>= 1), else
