@@ -8,6 +8,7 @@
 //
 //   convert-qc-to-linalg        qc ops -> blocked vector kernels + generics
 //   qc-host-prepare-functions   C interface, read-only args, decompose softmax
+//   qc-host-approximate-exp     f32 math.exp -> polynomial (vectorizable)
 //   canonicalize, cse (no linalg elementwise fusion: its reshape propagation
 //   creates multi-dynamic expand_shapes that LLVM 22 cannot lower)
 //   one-shot-bufferize          function boundaries, identity layouts
@@ -45,6 +46,7 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
   qcOpts.parallelKernels = options.parallel;
   pm.addPass(qc::createConvertQCToLinalg(qcOpts));
   pm.addPass(qc::createQCHostPrepareFunctions());
+  pm.addPass(qc::createQCHostApproximateExp());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 

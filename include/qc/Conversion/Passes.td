@@ -107,6 +107,29 @@ def QCHostLowerStridedCopies
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def QCHostApproximateExp : Pass<"qc-host-approximate-exp", "mlir::ModuleOp"> {
+  let summary = "Replace f32 math.exp by its polynomial approximation";
+  let description = [{
+    Run by `qc-lower-to-host` before bufferization. Every f32 `math.exp`
+    (scalar or vector) becomes MLIR's polynomial approximation
+    (`populateMathPolynomialApproximationPatterns`: range reduction to
+    [0, ln 2), a degree-5 polynomial, 2^k by exponent arithmetic; exact
+    +-inf and underflow handling), a few ulp from libm's `expf`. The loops
+    around it (softmax, SiLU) then vectorize instead of calling `expf` once
+    per element. Other math ops are left to libm.
+
+    Example:
+
+    ```mlir
+    %e = math.exp %x : f32
+    // becomes arith.mulf/math.floor/math.fma/arith.bitcast ... on f32
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def QCHostParallelizeCalls
     : Pass<"qc-host-parallelize-calls", "mlir::ModuleOp"> {
   let summary = "Run calls of qc.parallel_range functions through qcrt_parallel_for";
