@@ -8,6 +8,7 @@
 //
 //   convert-qc-to-linalg        qc ops -> blocked vector kernels + generics
 //   qc-host-prepare-functions   C interface, read-only args, decompose softmax
+//   qc-host-approximate-exp     f32 math.exp -> polynomial (vectorizable)
 //   canonicalize, cse (no linalg elementwise fusion: its reshape propagation
 //   creates multi-dynamic expand_shapes that LLVM 22 cannot lower)
 //   one-shot-bufferize          function boundaries, identity layouts
@@ -17,6 +18,11 @@
 //   convert-linalg-to-loops, vector-to-scf, expand-strided-metadata,
 //   lower-affine, scf-to-cf
 //   math/vector/memref/func/arith/cf/index -> llvm, reconcile-unrealized-casts
+//
+// With `parallel`, the matmul kernels are outlined in destination-passing
+// style over a range of column panels, their equivalent results dropped after
+// bufferization, and their calls finally routed through qcrt_parallel_for
+// (qc-host-parallelize-calls).
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,9 +41,12 @@
 using namespace mlir;
 
 void qc::buildHostLoweringPipeline(OpPassManager &pm,
-                                   const HostLoweringPipelineOptions &) {
-  pm.addPass(qc::createConvertQCToLinalg());
+                                   const HostLoweringPipelineOptions &options) {
+  qc::ConvertQCToLinalgOptions qcOpts;
+  qcOpts.parallelKernels = options.parallel;
+  pm.addPass(qc::createConvertQCToLinalg(qcOpts));
   pm.addPass(qc::createQCHostPrepareFunctions());
+  pm.addPass(qc::createQCHostApproximateExp());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
@@ -50,6 +59,15 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
   bufOpts.unknownTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
+  // Parallel kernels write their output argument in place and return it:
+  // drop that result, so the call is a plain store into the caller's buffer
+  // (qc-host-parallelize-calls needs void callees). The canonicalizer first
+  // folds the loops' memref iter_args, so the returned value is the argument
+  // itself.
+  if (options.parallel) {
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+  }
   // Temporaries are freed; returned buffers are owned (and freed with free())
   // by the caller.
   bufferization::BufferDeallocationPipelineOptions deallocOpts;
@@ -74,4 +92,6 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
+  if (options.parallel)
+    pm.addPass(qc::createQCHostParallelizeCalls());
 }

@@ -172,9 +172,34 @@ class LoadedModel:
                 return
 
     def tokenizer(self):
+        """The source checkpoint's tokenizer. Parsing a GGUF vocabulary takes
+        seconds, so the built tokenizer is kept beside the module
+        (`<prefix>.tokenizer.json`, valid while the checkpoint's path, size
+        and mtime are unchanged); an unwritable directory only costs the
+        parse."""
         if self.ir is None or self.ir.source is None:
             raise QuantError(f"{self.prefix}: no .quant.json beside it: tokenizer unknown")
-        return load_checkpoint(self.ir.source, layers=1).tokenizer
+        from pathlib import Path
+        src = Path(self.ir.source)
+        cached = Path(str(self.prefix) + ".tokenizer.json")
+        key_file = Path(str(self.prefix) + ".tokenizer.key")
+        try:
+            st = src.stat()
+            key = f"{src.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        except OSError:
+            key = None
+        if key is not None and cached.exists() and key_file.exists() \
+                and key_file.read_text() == key:
+            from tokenizers import Tokenizer
+            return Tokenizer.from_file(str(cached))
+        tok = load_checkpoint(self.ir.source, layers=1).tokenizer
+        if key is not None and hasattr(tok, "save"):
+            try:
+                tok.save(str(cached))
+                key_file.write_text(key)
+            except OSError:
+                pass
+        return tok
 
 
 def load(module) -> LoadedModel:

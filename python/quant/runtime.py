@@ -124,8 +124,9 @@ class Module:
                 shape = tuple(t.shape[i] for i in range(t.rank))
                 dt = np.dtype(_DTYPES[t.dtype])
                 n = int(np.prod(shape)) if shape else 1
+                # One copy out of the runtime's buffer (freed below).
                 buf = (ctypes.c_char * (n * dt.itemsize)).from_address(t.data) if n else b""
-                result.append(np.frombuffer(bytes(buf), dtype=dt).reshape(shape).copy())
+                result.append(np.frombuffer(buf, dtype=dt).reshape(shape).copy())
         finally:
             for t in outs[:no.value]:
                 L.qcrt_tensor_free(ctypes.byref(t))

@@ -105,6 +105,12 @@ static cl::opt<std::string>
     reportTableFile("report-table",
                     cl::desc("Write the per-layer report as a text table"),
                     cl::value_desc("file"), cl::cat(category));
+static cl::opt<bool> hostParallel(
+    "host-parallel",
+    cl::desc("Host target: split the matmul kernels over the runtime's "
+             "threads through qcrt_parallel_for (QCRT_NUM_THREADS at run "
+             "time; default on)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool>
     verbose("v",
             cl::desc("Print each stage with its time and the per-layer "
@@ -178,7 +184,9 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
 static LogicalResult addHostLoweringPasses(OpPassManager &pm,
                                            std::string &error) {
 #if QC_HAVE_HOST_PIPELINE
-  qc::buildHostLoweringPipeline(pm, qc::HostLoweringPipelineOptions());
+  qc::HostLoweringPipelineOptions options;
+  options.parallel = hostParallel;
+  qc::buildHostLoweringPipeline(pm, options);
   return success();
 #else
   // Upstream lowering of linalg/tensor/arith/math on tensors.

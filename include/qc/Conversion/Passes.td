@@ -39,6 +39,12 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "mlir::ModuleOp"> {
     // and accumulates with vector.fma.
     ```
   }];
+  let options = [
+    Option<"parallelKernels", "parallel-kernels", "bool", /*default=*/"false",
+           "Outline matmul kernels in destination-passing style with a range "
+           "of column panels (`qc.parallel_range`), for "
+           "qc-host-parallelize-calls">
+  ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::bufferization::BufferizationDialect",
     "mlir::func::FuncDialect", "mlir::LLVM::LLVMDialect",
@@ -99,6 +105,62 @@ def QCHostLowerStridedCopies
     ```
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def QCHostApproximateExp : Pass<"qc-host-approximate-exp", "mlir::ModuleOp"> {
+  let summary = "Replace f32 math.exp by its polynomial approximation";
+  let description = [{
+    Run by `qc-lower-to-host` before bufferization. Every f32 `math.exp`
+    (scalar or vector) becomes MLIR's polynomial approximation
+    (`populateMathPolynomialApproximationPatterns`: range reduction to
+    [0, ln 2), a degree-5 polynomial, 2^k by exponent arithmetic; exact
+    +-inf and underflow handling), a few ulp from libm's `expf`. The loops
+    around it (softmax, SiLU) then vectorize instead of calling `expf` once
+    per element. Other math ops are left to libm.
+
+    Example:
+
+    ```mlir
+    %e = math.exp %x : f32
+    // becomes arith.mulf/math.floor/math.fma/arith.bitcast ... on f32
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
+def QCHostParallelizeCalls
+    : Pass<"qc-host-parallelize-calls", "mlir::ModuleOp"> {
+  let summary = "Run calls of qc.parallel_range functions through qcrt_parallel_for";
+  let description = [{
+    Run on the LLVM dialect at the end of `qc-lower-to-host{parallel=true}`.
+    A function marked `qc.parallel_range` (the matmul kernels of
+    `convert-qc-to-linalg{parallel-kernels=true}`) computes the iterations
+    [begin, end) given by its last two (i64) arguments and returns nothing
+    (its output buffer is an argument). Every call of one is replaced by
+
+    ```
+    store the other arguments into a stack struct (ctx)
+    qcrt_parallel_for(@<callee>__par, ctx, begin, end)
+    ```
+
+    where `@<callee>__par(ptr ctx, i64 b, i64 e)` (created once per callee)
+    loads the arguments back and calls the function on [b, e). The runtime
+    splits the range statically over its threads; as each iteration writes
+    only its own outputs, the result equals the serial call's bit for bit.
+    Calls whose callee returns values are left alone.
+
+    Example:
+
+    ```mlir
+    llvm.call @__qc_kernel_1(%p, %q, %c0, %c9) : (!llvm.ptr, !llvm.ptr, i64, i64) -> ()
+    // becomes
+    llvm.store %p, ...; llvm.store %q, ...
+    llvm.call @qcrt_parallel_for(@__qc_kernel_1__par, %ctx, %c0, %c9)
+    ```
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
 #endif // QC_CONVERSION_PASSES_TD

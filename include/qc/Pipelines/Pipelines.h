@@ -73,7 +73,14 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
 
 /// Options of `qc-lower-to-host`.
 struct HostLoweringPipelineOptions
-    : public mlir::PassPipelineOptions<HostLoweringPipelineOptions> {};
+    : public mlir::PassPipelineOptions<HostLoweringPipelineOptions> {
+  PassOptions::Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Split the matmul kernels over threads through the "
+                     "runtime's qcrt_parallel_for (the module then needs "
+                     "libqcrt)"),
+      llvm::cl::init(false)};
+};
 
 /// Appends the passes that lower quantized `qc` IR (and the linalg/tensor/
 /// arith/math glue around it) to the LLVM dialect for the CPU host.

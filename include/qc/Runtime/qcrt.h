@@ -157,6 +157,29 @@ QCRT_API qcrt_status qcrt_module_run_ex(qcrt_module *module,
 
 /* ---- calibration ------------------------------------------------------ */
 
+/* ---- parallel loops (called by compiled host code) --------------------- */
+
+/** Body of a parallel loop: handles the iterations [begin, end). */
+typedef void (*qcrt_parallel_body)(void *ctx, int64_t begin, int64_t end);
+
+/** Runs `body` over [begin, end) on the runtime's thread pool and returns
+ *  when all of it is done. The range (n = end - begin) is cut into
+ *  C = min(n, 4 * qcrt_num_threads()) contiguous chunks, chunk i =
+ *  [begin + n*i/C, begin + n*(i+1)/C): fixed by n and the thread count.
+ *  The calling thread and the workers claim chunks until none is left, so
+ *  a descheduled worker does not hold the others up; which thread runs a
+ *  chunk is not fixed, but each chunk runs exactly once. Nested calls, and
+ *  calls while another thread is inside one, run the whole range on the
+ *  calling thread. Called by modules lowered with
+ *  `qc-lower-to-host{parallel=true}` for the matmul kernels, whose
+ *  iterations (column panels) are independent: their results do not
+ *  depend on the thread count. */
+QCRT_API void qcrt_parallel_for(qcrt_parallel_body body, void *ctx,
+                                int64_t begin, int64_t end);
+/** Threads qcrt_parallel_for uses: $QCRT_NUM_THREADS if set (>= 1), else
+ *  std::thread::hardware_concurrency(). Fixed at the first call. */
+QCRT_API int32_t qcrt_num_threads(void);
+
 /** Called by compiled calibration programs (the lowering of qc.observe).
  *  Folds `rows` x `cols` contiguous float32 values into the statistics of
  *  `layer`: per-channel absmax, the per-channel `percentile` of |x| when

@@ -122,33 +122,125 @@ static Value buildRowLoop(OpBuilder &b, Location loc,
 }
 
 namespace qc {
+int64_t MatmulKernelSpec::getColumnBlock() const {
+  int64_t nr = std::max<int64_t>(1, std::min(colBlock, n));
+  while (n % nr)
+    --nr;
+  return nr;
+}
+
+int64_t MatmulKernelSpec::getPanelWidth() const {
+  int64_t nr = getColumnBlock();
+  return std::max(nr, (colPanel / nr) * nr);
+}
+
+int64_t MatmulKernelSpec::getNumPanels() const {
+  return (n + getPanelWidth() - 1) / getPanelWidth();
+}
+
+/// The panel loop over [lo, hi) (columns) of buildBlockedMatmul. With
+/// `staged`, each panel's weight rows are first loaded (dequantized) into
+/// `scratch` ([panel, K] f32) and the register blocks read them from there:
+/// the same values in the same order, so the result is bit-identical, but
+/// the dequantization runs once per panel instead of once per mr rows.
+static Value buildPanelLoop(OpBuilder &b, Location loc,
+                            const MatmulKernelSpec &spec, Value numRows,
+                            Value lo, Value hi, Value init, Value scratch) {
+  int64_t nr = spec.getColumnBlock();
+  int64_t mr = std::max<int64_t>(1, spec.rowBlock);
+  int64_t panel = spec.getPanelWidth();
+  int64_t vl = spec.vectorWidth;
+  Value cN = cIdx(b, loc, spec.n);
+  Value rem = arith::RemUIOp::create(b, loc, numRows, cIdx(b, loc, mr));
+  Value mMain = arith::SubIOp::create(b, loc, numRows, rem);
+  SmallVector<Value> inits{init};
+  if (scratch)
+    inits.push_back(scratch);
+  auto panelLoop = scf::ForOp::create(
+      b, loc, lo, hi, cIdx(b, loc, panel), inits,
+      [&](OpBuilder &b, Location loc, Value nb, ValueRange iter) {
+        Value nEnd = arith::MinUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, nb, cIdx(b, loc, panel)), cN);
+        MatmulKernelSpec blockSpec = spec;
+        SmallVector<Value> results;
+        if (scratch) {
+          auto fill = scf::ForOp::create(
+              b, loc, nb, nEnd, cIdx(b, loc, 1), ValueRange{iter[1]},
+              [&](OpBuilder &b, Location loc, Value r, ValueRange s) {
+                Value row = arith::SubIOp::create(b, loc, r, nb);
+                auto kLoop = scf::ForOp::create(
+                    b, loc, cIdx(b, loc, 0), cIdx(b, loc, spec.k),
+                    cIdx(b, loc, vl), s,
+                    [&](OpBuilder &b, Location loc, Value k0, ValueRange s) {
+                      Value w = spec.loadRhs(b, loc, r, k0);
+                      Value t = vector::TransferWriteOp::create(
+                                    b, loc, w, s[0], ValueRange{row, k0},
+                                    ArrayRef<bool>{true})
+                                    .getResult();
+                      scf::YieldOp::create(b, loc, t);
+                    });
+                scf::YieldOp::create(b, loc, kLoop.getResult(0));
+              });
+          Value staged = fill.getResult(0);
+          blockSpec.loadRhs = [staged, nb, vl](OpBuilder &b, Location loc,
+                                               Value n, Value k0) -> Value {
+            Value row = arith::SubIOp::create(b, loc, n, nb);
+            return vector::TransferReadOp::create(
+                b, loc, VectorType::get({vl}, b.getF32Type()), staged,
+                ValueRange{row, k0}, std::nullopt, ArrayRef<bool>{true});
+          };
+          results.push_back(Value());
+          results.push_back(staged);
+        } else {
+          results.push_back(Value());
+        }
+        Value y = buildRowLoop(b, loc, blockSpec, mr, nr, cIdx(b, loc, 0),
+                               mMain, nb, nEnd, iter[0]);
+        if (mr > 1)
+          y = buildRowLoop(b, loc, blockSpec, 1, nr, mMain, numRows, nb, nEnd,
+                           y);
+        results[0] = y;
+        scf::YieldOp::create(b, loc, results);
+      });
+  return panelLoop.getResult(0);
+}
+
 Value buildBlockedMatmul(OpBuilder &b, Location loc,
                          const MatmulKernelSpec &spec, Value numRows,
                          Value init) {
   // Register block sizes must tile N exactly (N is static); rows are tiled
   // by mr with a one-row tail loop because M is only known at run time.
-  int64_t nr = std::max<int64_t>(1, std::min(spec.colBlock, spec.n));
-  while (spec.n % nr)
-    --nr;
-  int64_t mr = std::max<int64_t>(1, spec.rowBlock);
-  int64_t panel = std::max(nr, (spec.colPanel / nr) * nr);
-
-  Value cMr = cIdx(b, loc, mr);
+  int64_t panel = spec.getPanelWidth();
   Value cN = cIdx(b, loc, spec.n);
-  Value rem = arith::RemUIOp::create(b, loc, numRows, cMr);
-  Value mMain = arith::SubIOp::create(b, loc, numRows, rem);
-  auto panelLoop = scf::ForOp::create(
-      b, loc, cIdx(b, loc, 0), cN, cIdx(b, loc, panel), ValueRange{init},
-      [&](OpBuilder &b, Location loc, Value nb, ValueRange iter) {
-        Value nEnd = arith::MinUIOp::create(
-            b, loc, arith::AddIOp::create(b, loc, nb, cIdx(b, loc, panel)), cN);
-        Value y = buildRowLoop(b, loc, spec, mr, nr, cIdx(b, loc, 0), mMain, nb,
-                               nEnd, iter[0]);
-        if (mr > 1)
-          y = buildRowLoop(b, loc, spec, 1, nr, mMain, numRows, nb, nEnd, y);
-        scf::YieldOp::create(b, loc, y);
+  Value lo = cIdx(b, loc, 0), hi = cN;
+  if (spec.panelBegin) {
+    Value cPanel = cIdx(b, loc, panel);
+    lo = arith::MulIOp::create(b, loc, spec.panelBegin, cPanel);
+    hi = arith::MinUIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, spec.panelEnd, cPanel), cN);
+  }
+  if (spec.stageRhsMinRows <= 0 || spec.integer)
+    return buildPanelLoop(b, loc, spec, numRows, lo, hi, init, Value());
+
+  // Many rows: stage each dequantized weight panel once (one scratch buffer
+  // per call); few rows (decode): dequantize in the register blocks.
+  Value many = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, numRows,
+                                     cIdx(b, loc, spec.stageRhsMinRows));
+  auto ifOp = scf::IfOp::create(
+      b, loc, many,
+      [&](OpBuilder &b, Location loc) {
+        Value scratch = tensor::EmptyOp::create(
+            b, loc, ArrayRef<int64_t>{panel, spec.k}, b.getF32Type());
+        scf::YieldOp::create(
+            b, loc,
+            buildPanelLoop(b, loc, spec, numRows, lo, hi, init, scratch));
+      },
+      [&](OpBuilder &b, Location loc) {
+        scf::YieldOp::create(
+            b, loc,
+            buildPanelLoop(b, loc, spec, numRows, lo, hi, init, Value()));
       });
-  return panelLoop.getResult(0);
+  return ifOp.getResult(0);
 }
 } // namespace qc
 

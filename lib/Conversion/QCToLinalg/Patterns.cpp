@@ -54,6 +54,23 @@ RowChunkLoader floatRowLoader(Value t, int64_t vl) {
   };
 }
 
+/// Where an outlined kernel writes: `init` ([rows, N], filled and returned)
+/// and, for kernels called through qcrt_parallel_for, the range of column
+/// panels to compute (null: all).
+struct KernelOutput {
+  Value init;
+  Value panelBegin, panelEnd;
+};
+
+/// Sets the panel range of `spec` from `out` and builds the kernel.
+Value buildKernel(OpBuilder &b, Location loc, MatmulKernelSpec &spec,
+                  Value rows, const KernelOutput &out) {
+  spec.panelBegin = out.panelBegin;
+  spec.panelEnd = out.panelEnd;
+  Value m = tensor::DimOp::create(b, loc, rows, 0);
+  return ::qc::buildBlockedMatmul(b, loc, spec, m, out.init);
+}
+
 /// Activation scales are per tensor when shaped [1] (even where a [?, K]
 /// input makes that shape also match the leading shape), else per token.
 bool isPerTokenScales(RankedTensorType input, RankedTensorType scales) {
@@ -74,13 +91,15 @@ Value biasAndCast(OpBuilder &b, Location loc, Value v, Value bias, Value n,
 /// The weight-only kernel: y = x * dequant(W)^T (+ b), x [M, K] float.
 Value buildWeightOnlyKernel(OpBuilder &b, Location loc,
                             const PackedWeightAccess &w, Value x, Value bias,
-                            Type outElem) {
+                            Type outElem, const KernelOutput &out) {
   int64_t vl = w.chooseVectorWidth(16);
   MatmulKernelSpec spec;
   spec.n = w.n;
   spec.k = w.k;
   spec.vectorWidth = vl;
   spec.loadLhs = floatRowLoader(x, vl);
+  // Prefill-sized inputs dequantize each weight panel once.
+  spec.stageRhsMinRows = 16;
   bool scaleOutside = w.rowConstantScale();
   spec.loadRhs = [w, vl, scaleOutside](OpBuilder &b, Location loc, Value n,
                                        Value k0) {
@@ -93,16 +112,14 @@ Value buildWeightOnlyKernel(OpBuilder &b, Location loc,
                                   w.scaleAt(b, loc, n, cIdx(b, loc, 0)));
     return biasAndCast(b, loc, acc, bias, n, outElem);
   };
-  Value init = emptyRows(b, loc, x, w.n, outElem);
-  Value m = tensor::DimOp::create(b, loc, x, 0);
-  return ::qc::buildBlockedMatmul(b, loc, spec, m, init);
+  return buildKernel(b, loc, spec, x, out);
 }
 
 /// The INT8 kernel: y = (sum q_x q_w) * s_x * s_w (+ b), q_x [M, K] i8,
 /// `xScales` [M] (per token) or [1] (per tensor).
 Value buildInt8Kernel(OpBuilder &b, Location loc, const PackedWeightAccess &w,
                       Value q, Value xScales, bool perToken, Value bias,
-                      Type outElem) {
+                      Type outElem, const KernelOutput &out) {
   int64_t vl = w.chooseVectorWidth(16);
   MatmulKernelSpec spec;
   spec.n = w.n;
@@ -128,9 +145,14 @@ Value buildInt8Kernel(OpBuilder &b, Location loc, const PackedWeightAccess &w,
     v = arith::MulFOp::create(b, loc, v, w.scaleAt(b, loc, n, cIdx(b, loc, 0)));
     return biasAndCast(b, loc, v, bias, n, outElem);
   };
-  Value init = emptyRows(b, loc, q, w.n, outElem);
-  Value m = tensor::DimOp::create(b, loc, q, 0);
-  return ::qc::buildBlockedMatmul(b, loc, spec, m, init);
+  return buildKernel(b, loc, spec, q, out);
+}
+
+/// Column panels of a kernel with `n` outputs and the default block sizes.
+int64_t numPanels(int64_t n) {
+  MatmulKernelSpec spec;
+  spec.n = n;
+  return spec.getNumPanels();
 }
 
 /// Calls the kernel built by `body` through a private function
@@ -143,10 +165,19 @@ Value buildInt8Kernel(OpBuilder &b, Location loc, const PackedWeightAccess &w,
 /// `rowShaped` have their leading (row) dimension made dynamic at the call,
 /// so prefill and decode share the function too. Returns a [rows, n] tensor
 /// with the caller's row type.
-Value callKernel(OpBuilder &b, Location loc, Operation *anchor,
-                 StringRef config, ValueRange args, ArrayRef<bool> rowShaped,
-                 int64_t n, Type outElem,
-                 function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+///
+/// With `parallel`, the function also takes the output tensor and a range of
+/// column panels ([rows, N] init, begin, end: destination-passing style) and
+/// is marked `qc.parallel_range`; the call passes the whole range [0,
+/// numPanels). After bufferization `qc-host-parallelize-calls` runs such calls
+/// through qcrt_parallel_for. Without the runtime the call computes
+/// everything, so the IR means the same either way.
+Value callKernel(
+    OpBuilder &b, Location loc, Operation *anchor, StringRef config,
+    ValueRange args, ArrayRef<bool> rowShaped, int64_t n, int64_t numPanels,
+    Type outElem, bool parallel,
+    function_ref<Value(OpBuilder &, Location, ValueRange, const KernelOutput &)>
+        body) {
   SmallVector<Value> callArgs(args);
   for (auto [i, v] : llvm::enumerate(args)) {
     if (!rowShaped[i])
@@ -159,6 +190,12 @@ Value callKernel(OpBuilder &b, Location loc, Operation *anchor,
       callArgs[i] = tensor::CastOp::create(b, loc, dyn, v);
   }
   auto resType = RankedTensorType::get({ShapedType::kDynamic, n}, outElem);
+  unsigned numInputs = callArgs.size();
+  if (parallel) {
+    callArgs.push_back(emptyRows(b, loc, callArgs[0], n, outElem));
+    callArgs.push_back(cIdx(b, loc, 0));
+    callArgs.push_back(cIdx(b, loc, numPanels));
+  }
   auto fnType = b.getFunctionType(ValueRange(callArgs).getTypes(), resType);
 
   std::string key;
@@ -184,10 +221,21 @@ Value callKernel(OpBuilder &b, Location loc, Operation *anchor,
     fn = func::FuncOp::create(b, loc, name, fnType);
     fn.setPrivate();
     fn->setAttr("qc.kernel_key", b.getStringAttr(key));
+    if (parallel)
+      fn->setAttr("qc.parallel_range", b.getUnitAttr());
     SmallVector<Location> locs(callArgs.size(), loc);
     Block *entry = b.createBlock(&fn.getBody(), {}, fnType.getInputs(), locs);
     b.setInsertionPointToEnd(entry);
-    Value y = body(b, loc, entry->getArguments());
+    ValueRange fnArgs = entry->getArguments();
+    KernelOutput out;
+    if (parallel) {
+      out.init = fnArgs[numInputs];
+      out.panelBegin = fnArgs[numInputs + 1];
+      out.panelEnd = fnArgs[numInputs + 2];
+    } else {
+      out.init = emptyRows(b, loc, fnArgs[0], n, outElem);
+    }
+    Value y = body(b, loc, fnArgs.take_front(numInputs), out);
     if (y.getType() != resType)
       y = tensor::CastOp::create(b, loc, resType, y);
     func::ReturnOp::create(b, loc, y);
@@ -227,7 +275,7 @@ std::string attrString(Attribute a) {
 /// Outlined weight-only kernel (see buildWeightOnlyKernel).
 Value callWeightOnlyKernel(OpBuilder &b, Location loc, Operation *anchor,
                            const PackedWeightAccess &w, Value x, Value bias,
-                           Type outElem) {
+                           Type outElem, bool parallel) {
   SmallVector<Value> args{x};
   llvm::append_range(args, accessOperands(w));
   if (bias)
@@ -239,18 +287,20 @@ Value callWeightOnlyKernel(OpBuilder &b, Location loc, Operation *anchor,
                        ";k=" + std::to_string(w.k) + ";" +
                        attrString(TypeAttr::get(outElem));
   unsigned nw = args.size() - 1 - (bias ? 1 : 0);
-  return callKernel(b, loc, anchor, config, args, rows, w.n, outElem,
-                    [&](OpBuilder &b, Location loc, ValueRange a) {
-                      PackedWeightAccess wa = rebindAccess(w, a.slice(1, nw));
-                      return buildWeightOnlyKernel(
-                          b, loc, wa, a[0], bias ? a.back() : Value(), outElem);
-                    });
+  return callKernel(
+      b, loc, anchor, config, args, rows, w.n, numPanels(w.n), outElem,
+      parallel,
+      [&](OpBuilder &b, Location loc, ValueRange a, const KernelOutput &out) {
+        PackedWeightAccess wa = rebindAccess(w, a.slice(1, nw));
+        return buildWeightOnlyKernel(b, loc, wa, a[0],
+                                     bias ? a.back() : Value(), outElem, out);
+      });
 }
 
 /// Outlined INT8 kernel (see buildInt8Kernel).
 Value callInt8Kernel(OpBuilder &b, Location loc, Operation *anchor,
                      const PackedWeightAccess &w, Value q, Value xScales,
-                     bool perToken, Value bias, Type outElem) {
+                     bool perToken, Value bias, Type outElem, bool parallel) {
   SmallVector<Value> args{q, xScales};
   llvm::append_range(args, accessOperands(w));
   if (bias)
@@ -263,13 +313,14 @@ Value callInt8Kernel(OpBuilder &b, Location loc, Operation *anchor,
       ";n=" + std::to_string(w.n) + ";k=" + std::to_string(w.k) +
       (perToken ? ";token;" : ";tensor;") + attrString(TypeAttr::get(outElem));
   unsigned nw = args.size() - 2 - (bias ? 1 : 0);
-  return callKernel(b, loc, anchor, config, args, rows, w.n, outElem,
-                    [&](OpBuilder &b, Location loc, ValueRange a) {
-                      PackedWeightAccess wa = rebindAccess(w, a.slice(2, nw));
-                      return buildInt8Kernel(b, loc, wa, a[0], a[1], perToken,
-                                             bias ? a.back() : Value(),
-                                             outElem);
-                    });
+  return callKernel(
+      b, loc, anchor, config, args, rows, w.n, numPanels(w.n), outElem,
+      parallel,
+      [&](OpBuilder &b, Location loc, ValueRange a, const KernelOutput &out) {
+        PackedWeightAccess wa = rebindAccess(w, a.slice(2, nw));
+        return buildInt8Kernel(b, loc, wa, a[0], a[1], perToken,
+                               bias ? a.back() : Value(), outElem, out);
+      });
 }
 
 /// Returns the access to the packed weight `v` or fails with a diagnostic
@@ -288,7 +339,9 @@ FailureOr<PackedWeightAccess> getAccess(Value v, std::string &reason) {
 //===----------------------------------------------------------------------===//
 
 struct LinearOpLowering : OpConversionPattern<LinearOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LinearOpLowering(MLIRContext *ctx, bool parallel)
+      : OpConversionPattern(ctx), parallel(parallel) {}
+  bool parallel; ///< Kernels called through qcrt_parallel_for.
   LogicalResult
   matchAndRewrite(LinearOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -304,25 +357,24 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
     SmallVector<bool> rows(args.size(), false);
     rows[0] = true;
     std::string config = "linear;" + attrString(TypeAttr::get(outElem));
-    Value y =
-        callKernel(rewriter, loc, op, config, args, rows, n, outElem,
-                   [&](OpBuilder &b, Location loc, ValueRange a) {
-                     int64_t vl = chooseFloatVectorWidth(k);
-                     MatmulKernelSpec spec;
-                     spec.n = n;
-                     spec.k = k;
-                     spec.vectorWidth = vl;
-                     spec.loadLhs = floatRowLoader(a[0], vl);
-                     spec.loadRhs = floatRowLoader(a[1], vl);
-                     Value bv = bias ? a[2] : Value();
-                     spec.epilogue = [bv, outElem](OpBuilder &b, Location loc,
-                                                   Value acc, Value, Value n) {
-                       return biasAndCast(b, loc, acc, bv, n, outElem);
-                     };
-                     Value init = emptyRows(b, loc, a[0], n, outElem);
-                     Value m = tensor::DimOp::create(b, loc, a[0], 0);
-                     return ::qc::buildBlockedMatmul(b, loc, spec, m, init);
-                   });
+    Value y = callKernel(
+        rewriter, loc, op, config, args, rows, n, numPanels(n), outElem,
+        parallel,
+        [&](OpBuilder &b, Location loc, ValueRange a, const KernelOutput &out) {
+          int64_t vl = chooseFloatVectorWidth(k);
+          MatmulKernelSpec spec;
+          spec.n = n;
+          spec.k = k;
+          spec.vectorWidth = vl;
+          spec.loadLhs = floatRowLoader(a[0], vl);
+          spec.loadRhs = floatRowLoader(a[1], vl);
+          Value bv = bias ? a[2] : Value();
+          spec.epilogue = [bv, outElem](OpBuilder &b, Location loc, Value acc,
+                                        Value, Value n) {
+            return biasAndCast(b, loc, acc, bv, n, outElem);
+          };
+          return buildKernel(b, loc, spec, a[0], out);
+        });
     rewriter.replaceOp(
         op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
     return success();
@@ -330,7 +382,9 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
 };
 
 struct WeightOnlyMatmulOpLowering : OpConversionPattern<WeightOnlyMatmulOp> {
-  using OpConversionPattern::OpConversionPattern;
+  WeightOnlyMatmulOpLowering(MLIRContext *ctx, bool parallel)
+      : OpConversionPattern(ctx), parallel(parallel) {}
+  bool parallel; ///< Kernels called through qcrt_parallel_for.
   LogicalResult
   matchAndRewrite(WeightOnlyMatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -354,20 +408,22 @@ struct WeightOnlyMatmulOpLowering : OpConversionPattern<WeightOnlyMatmulOp> {
       auto ifOp = scf::IfOp::create(
           rewriter, loc, small,
           [&](OpBuilder &b, Location loc) {
-            Value r = callWeightOnlyKernel(b, loc, op, *w, x, bias, outElem);
+            Value r = callWeightOnlyKernel(b, loc, op, *w, x, bias, outElem,
+                                           parallel);
             scf::YieldOp::create(
                 b, loc, tensor::CastOp::create(b, loc, yType, r).getResult());
           },
           [&](OpBuilder &b, Location loc) {
             auto [q, s] = quantizeRowsDynamic(b, loc, x);
             Value r = callInt8Kernel(b, loc, op, *w, q, s, /*perToken=*/true,
-                                     bias, outElem);
+                                     bias, outElem, parallel);
             scf::YieldOp::create(
                 b, loc, tensor::CastOp::create(b, loc, yType, r).getResult());
           });
       y = ifOp.getResult(0);
     } else {
-      y = callWeightOnlyKernel(rewriter, loc, op, *w, x, bias, outElem);
+      y = callWeightOnlyKernel(rewriter, loc, op, *w, x, bias, outElem,
+                               parallel);
     }
     rewriter.replaceOp(
         op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
@@ -376,7 +432,9 @@ struct WeightOnlyMatmulOpLowering : OpConversionPattern<WeightOnlyMatmulOp> {
 };
 
 struct Int8MatmulOpLowering : OpConversionPattern<Int8MatmulOp> {
-  using OpConversionPattern::OpConversionPattern;
+  Int8MatmulOpLowering(MLIRContext *ctx, bool parallel)
+      : OpConversionPattern(ctx), parallel(parallel) {}
+  bool parallel; ///< Kernels called through qcrt_parallel_for.
   LogicalResult
   matchAndRewrite(Int8MatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -394,8 +452,9 @@ struct Int8MatmulOpLowering : OpConversionPattern<Int8MatmulOp> {
     Value s = adaptor.getInputScales();
     if (perToken)
       s = collapseLeading(rewriter, loc, s);
-    Value y = callInt8Kernel(rewriter, loc, op, *w, q, s, perToken,
-                             adaptor.getBias(), op.getType().getElementType());
+    Value y =
+        callInt8Kernel(rewriter, loc, op, *w, q, s, perToken, adaptor.getBias(),
+                       op.getType().getElementType(), parallel);
     rewriter.replaceOp(
         op, expandFromRows(rewriter, loc, y, adaptor.getInput(), op.getType()));
     return success();
@@ -808,10 +867,13 @@ struct ObserveOpLowering : OpConversionPattern<ObserveOp> {
 
 } // namespace
 
-void ::qc::populateQCToLinalgConversionPatterns(RewritePatternSet &patterns) {
+void ::qc::populateQCToLinalgConversionPatterns(RewritePatternSet &patterns,
+                                                bool parallelKernels) {
   patterns
-      .add<LinearOpLowering, WeightOnlyMatmulOpLowering, Int8MatmulOpLowering,
-           DequantizeWeightOpLowering, ExternalWeightOpLowering,
+      .add<LinearOpLowering, WeightOnlyMatmulOpLowering, Int8MatmulOpLowering>(
+          patterns.getContext(), parallelKernels);
+  patterns
+      .add<DequantizeWeightOpLowering, ExternalWeightOpLowering,
            RMSNormOpLowering, LayerNormOpLowering, SmoothOpLowering,
            QuantizeActOpLowering, DequantizeActOpLowering, ObserveOpLowering>(
           patterns.getContext());

@@ -42,6 +42,7 @@ LogicalResult checkPackedWeightUse(Operation *op, Value weight) {
 
 struct ConvertQCToLinalgPass
     : public ::qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     WalkResult check = module.walk([&](Operation *op) {
@@ -62,7 +63,7 @@ struct ConvertQCToLinalgPass
     target.addLegalOp<PackedWeightOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
-    ::qc::populateQCToLinalgConversionPatterns(patterns);
+    ::qc::populateQCToLinalgConversionPatterns(patterns, parallelKernels);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
 

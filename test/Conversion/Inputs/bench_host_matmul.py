@@ -3,12 +3,15 @@ K = N in {576, 1536}: qc.linear (f32 weight), qc.wo_matmul (int8
 per-channel and int4 per-group-32, dequantized inside the loop),
 qc.int8_matmul, and the glue path (a plain linalg.matmul through the same
 pipeline: scalar loops with the reduction moved outside the column loop).
-Single thread.
+Single thread, or with --parallel the kernels of qc-lower-to-host{parallel}
+on QCRT_NUM_THREADS threads of build/lib/libqcrt.so. --m sets M.
 
 Usage: PATH=build/bin:/usr/lib/llvm-22/bin:$PATH \
-       python3 test/Conversion/Inputs/bench_host_matmul.py [workdir]
+       python3 test/Conversion/Inputs/bench_host_matmul.py [--parallel] [--m M] [workdir]
 """
 
+import argparse
+import ctypes
 import os
 import sys
 import tempfile
@@ -68,10 +71,28 @@ def bench(lib, name, args, reps):
 
 
 def main():
-    wd = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp()
-    lib = h.build("\n".join(module(k, k) for k in SIZES), workdir=wd)
+    global M
+    ap = argparse.ArgumentParser()
+    ap.add_argument("workdir", nargs="?")
+    ap.add_argument("--parallel", action="store_true")
+    ap.add_argument("--m", type=int, default=M)
+    a = ap.parse_args()
+    M = a.m
+    wd = a.workdir or tempfile.mkdtemp()
+    os.makedirs(wd, exist_ok=True)
+    text = "\n".join(module(k, k) for k in SIZES)
+    if a.parallel:
+        libdir = os.path.join(os.path.dirname(__file__), "..", "..", "..", "build", "lib")
+        libdir = os.environ.get("QCRT_LIBDIR", os.path.abspath(libdir))
+        qcrt = ctypes.CDLL(os.path.join(libdir, "libqcrt.so"), mode=ctypes.RTLD_GLOBAL)
+        lib = h.build(text, workdir=wd, pipeline="--qc-lower-to-host=parallel=true",
+                      link=["-L" + libdir, "-lqcrt", "-Wl,-rpath," + libdir])
+        threads = "%d threads" % qcrt.qcrt_num_threads()
+    else:
+        lib = h.build(text, workdir=wd)
+        threads = "single thread"
     rng = np.random.default_rng(0)
-    print("M=%d, single thread, best of N runs" % M)
+    print("M=%d, %s, best of N runs" % (M, threads))
     for k in SIZES:
         n = k
         flops = 2.0 * M * n * k

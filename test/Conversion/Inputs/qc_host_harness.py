@@ -28,14 +28,16 @@ def _tool(name):
     return name
 
 
-def build(mlir_text, extra_c=None, workdir=None):
-    """Lowers `mlir_text` and returns a loaded ctypes library."""
+def build(mlir_text, extra_c=None, workdir=None,
+          pipeline="--qc-lower-to-host", link=()):
+    """Lowers `mlir_text` with `pipeline` and returns a loaded ctypes library
+    (linked with the extra arguments `link`)."""
     d = workdir or tempfile.mkdtemp(prefix="qc-host-")
     src = os.path.join(d, "in.mlir")
     with open(src, "w") as f:
         f.write(mlir_text)
     llvm_mlir = os.path.join(d, "lowered.mlir")
-    subprocess.run(["quant-opt", src, "--qc-lower-to-host", "-o", llvm_mlir],
+    subprocess.run(["quant-opt", src, pipeline, "-o", llvm_mlir],
                    check=True)
     ll = os.path.join(d, "out.ll")
     subprocess.run(["mlir-translate", "--mlir-to-llvmir", llvm_mlir, "-o", ll],
@@ -44,12 +46,12 @@ def build(mlir_text, extra_c=None, workdir=None):
     subprocess.run(["llc", "-O3", "-mcpu=native", "-relocation-model=pic",
                     "-filetype=obj", ll, "-o", obj], check=True)
     so = os.path.join(d, "out.so")
-    cmd = ["cc", "-shared", "-fPIC", obj, "-o", so, "-lm"]
+    cmd = ["cc", "-shared", "-fPIC", obj, "-o", so, "-lm", *link]
     if extra_c:
         c = os.path.join(d, "extra.c")
         with open(c, "w") as f:
             f.write(extra_c)
-        cmd.insert(-3, c)
+        cmd.insert(4, c)
     subprocess.run(cmd, check=True)
     return ctypes.CDLL(so)
 

@@ -25,8 +25,12 @@ namespace qc {
 /// external_weight, observe, smooth, quantize_act, dequantize_act,
 /// dequantize_weight, wo_matmul, int8_matmul) to `patterns`. `packed_weight`
 /// ops are not converted: their users read the operands, and the pass erases
-/// them once dead.
-void populateQCToLinalgConversionPatterns(mlir::RewritePatternSet &patterns);
+/// them once dead. With `parallelKernels`, the outlined matmul kernels take
+/// their output and a range of column panels (see `qc.parallel_range` in
+/// docs/host-lowering.md) so that `qc-host-parallelize-calls` can split them
+/// across threads.
+void populateQCToLinalgConversionPatterns(mlir::RewritePatternSet &patterns,
+                                          bool parallelKernels = false);
 
 //===----------------------------------------------------------------------===//
 // Matmul kernel builders
@@ -58,12 +62,29 @@ struct MatmulKernelSpec {
   int64_t rowBlock = 4;  ///< Rows of y per register block (mr).
   int64_t colBlock = 4;  ///< Columns of y per register block (nr).
   int64_t colPanel = 64; ///< Columns per cache panel (weight rows kept hot).
+  /// Optional range of column panels (index values) to compute, in units of
+  /// `getPanelWidth()` columns; null computes all of them. A caller running
+  /// disjoint ranges on several threads gets exactly the serial result.
+  mlir::Value panelBegin, panelEnd;
+  /// Float kernels with an expensive `loadRhs` (dequantization): for
+  /// M >= stageRhsMinRows, each weight panel is loaded once into an f32
+  /// scratch buffer ([panel, k]) and the register blocks read it from there
+  /// (bit-identical results). 0: never.
+  int64_t stageRhsMinRows = 0;
+
+  /// Register block columns (nr): the largest divisor of n <= colBlock.
+  int64_t getColumnBlock() const;
+  /// Columns per panel: a multiple of nr close to colPanel.
+  int64_t getPanelWidth() const;
+  /// Number of column panels, ceil(n / getPanelWidth()).
+  int64_t getNumPanels() const;
 };
 
 /// Builds the tiled, vectorized kernel into `init` (a tensor<M x N>, M =
 /// `numRows` dynamic) and returns the filled tensor. Loop nest:
 ///
 ///   for nb in [0, N) step colPanel          // weight panel stays in cache
+///                                           // (panelBegin/End: some panels)
 ///     for m in [0, M - M % mr) step mr      // full register blocks
 ///       for n in [nb, nb + colPanel) step nr
 ///         acc[mr][nr] = for k0 in [0, K) step vl: fma(lhs chunk, rhs chunk)
