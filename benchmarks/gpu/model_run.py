@@ -54,11 +54,17 @@ rules:
 PROMPT = "The capital of France is"
 
 
+#: MiniLM rows: the eval policies of benchmarks/eval_models.py (group 64,
+#: SmoothQuant alpha 0.5); w4-gptq and w8a8-sq calibrate on Emma sentences.
+MINILM_ROWS = ("fp32", "w8a16", "w4-rtn", "w4-gptq", "mixed", "w8a8", "w8a8-sq")
+
+
 def minilm_rows():
+    """{row: (policy text or None, needs stats, algorithm)}, sentences()."""
     sys.path.insert(0, str(HERE.parent))
     import eval_models
-    return {r: eval_models.policy_for(r, "bert", 64, 0.5)[0]
-            for r in ("fp32", "w8a16", "w4-rtn", "mixed", "w8a8")}, eval_models.sentences
+    return ({r: eval_models.policy_for(r, "bert", 64, 0.5) for r in MINILM_ROWS},
+            eval_models.sentences)
 
 
 def prepare(a):
@@ -74,7 +80,7 @@ def prepare(a):
     ir = quant.import_model(a.model, work / f"{a.model}.mlir", layers=a.layers,
                             max_seq=max_seq, embedding="int8")
     if a.model == "smollm2":
-        rows, sentences = SMOL_ROWS, None
+        rows, sentences = {r: (t, False, "rtn") for r, t in SMOL_ROWS.items()}, None
     else:
         rows, sentences = minilm_rows()
     names = a.rows.split(",") if a.rows else list(rows)
@@ -99,15 +105,25 @@ def prepare(a):
         np.savez(dest / "sentences.npz", *enc)
         manifest["sentences"] = len(enc)
     fp32_ref = None
+    stats = None
+    if any(rows[r][1] for r in names):
+        # As benchmarks/eval_models.py: Emma sentences, Hessians for GPTQ.
+        stats = work / "stats.json"
+        csents = sentences(data.calibration_text(), 4 * a.sentences)
+        quant.calibrate(ir, [tok.encode(s).ids for s in csents], stats,
+                        max_windows=len(csents), hessian=True, function="embed",
+                        progress=False)
     for r in names:
+        text, needs_stats, algo = rows[r]
         pol = None
-        if rows[r] is not None:
+        if text is not None:
             pol = work / f"{r}.yaml"
-            pol.write_text(rows[r])
+            pol.write_text(text)
         entry = {}
         for target in ("host", "sm_90"):
             t0 = time.time()
-            prefix = quant.compile(ir, policy=pol, target=target, out=work / f"{r}.{target}")
+            prefix = quant.compile(ir, policy=pol, target=target, out=work / f"{r}.{target}",
+                                   stats=stats if needs_stats else None, algorithm=algo)
             entry[f"compile_{target}_s"] = round(time.time() - t0, 1)
         host = quant.load(work / f"{r}.host")
         if a.model == "smollm2":

@@ -10,11 +10,13 @@
 #     smollm2           SmolLM2, first $SMOL_LAYERS (default 3) blocks,
 #                       attention W8A16, MLP + LM head W4 g64 (~52 MiB)
 #     minilm:ROWS       MiniLM (6 layers), comma-separated eval rows among
-#                       fp32, w8a16, w4-rtn, mixed, w8a8 (dynamic
-#                       per-token); what fits 55 MiB: minilm:fp32
-#                       (~54 MiB), minilm:w8a16,w4-rtn (~42 MiB),
-#                       minilm:mixed,w8a8 (~45 MiB). The host fp32
-#                       embeddings always come along (accuracy column).
+#                       fp32, w8a16, w4-rtn, w4-gptq, mixed, w8a8 (dynamic
+#                       per-token), w8a8-sq (SmoothQuant); GPTQ and SQ
+#                       calibrate on Emma sentences first. What fits
+#                       55 MiB: minilm:fp32 (~54 MiB), minilm:w8a16,w4-rtn
+#                       (~42 MiB), minilm:mixed,w8a8 (~45 MiB),
+#                       minilm:w4-gptq,w8a8-sq. The host fp32 embeddings
+#                       always come along (accuracy column).
 # quant-compile and libqcrt.so from $QUANT_BUILD_DIR (default build/).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
