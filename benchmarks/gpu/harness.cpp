@@ -473,12 +473,11 @@ int main(int argc, char **argv) {
       dW.back()->upload(w.data());
     }
 
-    std::vector<long> ms = c.kind == "timep" ? std::vector<long>{1024, 4096}
-                           : c.kind == "times"
-                               ? std::vector<long>{1, 4, 16, 32, 64}
-                           : c.kind == "time"
-                               ? std::vector<long>{1, 16, 64}
-                               : std::vector<long>{1, 3, 16, 64, 333};
+    std::vector<long> ms =
+        c.kind == "timep"   ? std::vector<long>{1024, 4096}
+        : c.kind == "times" ? std::vector<long>{1, 4, 16, 32, 64}
+        : c.kind == "time"  ? std::vector<long>{1, 16, 64}
+                            : std::vector<long>{1, 3, 16, 64, 333};
     for (long m : ms) {
       long eb = c.actF16 ? 2 : 4;
       std::vector<float> xF(m * c.k);

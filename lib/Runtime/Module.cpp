@@ -937,9 +937,9 @@ static qcrt_status copyAcross(const qcrt_tensor *src, qcrt_tensor *dst,
   qcrt_device from = toDevice ? QCRT_DEVICE_HOST : QCRT_DEVICE_CUDA;
   if (!src || !dst || src->device != from || src->rank < 0 ||
       src->rank > QCRT_MAX_RANK)
-    return fail(QCRT_ERR_INVALID_ARG,
-                std::string(what) + ": needs a " +
-                    (toDevice ? "host" : "CUDA") + " tensor and a result");
+    return fail(QCRT_ERR_INVALID_ARG, std::string(what) + ": needs a " +
+                                          (toDevice ? "host" : "CUDA") +
+                                          " tensor and a result");
   qcrt_tensor t = *src;
   uint64_t bytes = qcrt_tensor_numel(src) * qcrt_dtype_size(src->dtype);
   cudaClearError();
