@@ -387,6 +387,62 @@ static void exportRuntimeSymbols() {
   (void)done;
 }
 
+/// One result of an entry point: the memref descriptor the generated code
+/// wrote (allocated, aligned, offset, sizes, strides) decoded into `out`'s
+/// dtype, rank and shape.
+struct ResultView {
+  void *allocated;        ///< the buffer to free, if the result is handed over
+  char *base;             ///< first element (aligned + offset)
+  const int64_t *strides; ///< in elements
+  size_t elem;            ///< bytes per element
+  bool contiguous;        ///< row-major without gaps (size-1 dims ignored)
+};
+
+static ResultView decodeResult(const int64_t *d, const TensorSig &sig,
+                               qcrt_tensor &out) {
+  size_t rank = sig.shape.size();
+  ResultView v;
+  void *aligned;
+  memcpy(&v.allocated, &d[0], sizeof(void *));
+  memcpy(&aligned, &d[1], sizeof(void *));
+  memset(&out, 0, sizeof(out));
+  out.dtype = sig.dtype;
+  out.rank = static_cast<int32_t>(rank);
+  v.contiguous = true;
+  int64_t expect = 1;
+  for (size_t k = rank; k-- > 0;) {
+    out.shape[k] = d[3 + k];
+    if (out.shape[k] != 1 && d[3 + rank + k] != expect)
+      v.contiguous = false;
+    expect *= out.shape[k];
+  }
+  v.elem = qcrt_dtype_size(sig.dtype);
+  v.base = static_cast<char *>(aligned) + d[2] * v.elem;
+  v.strides = d + 3 + rank;
+  return v;
+}
+
+/// Packs the host-memory view `shape`/`strides` (in elements) at `src`
+/// into the contiguous `dst`.
+static void packStrided(char *dst, const char *src, const int64_t *shape,
+                        const int64_t *strides, size_t rank, size_t elem) {
+  int64_t numel = 1;
+  for (size_t k = 0; k < rank; ++k)
+    numel *= shape[k];
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t n = 0; n < numel; ++n) {
+    int64_t off = 0;
+    for (size_t k = 0; k < rank; ++k)
+      off += idx[k] * strides[k];
+    memcpy(dst + n * elem, src + off * elem, elem);
+    for (size_t k = rank; k-- > 0;) {
+      if (++idx[k] < shape[k])
+        break;
+      idx[k] = 0;
+    }
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // GPU modules (docs/gpu-module.md): the entry point takes and returns
 // descriptors of device buffers; weights were uploaded at load time.
@@ -409,18 +465,7 @@ static bool gatherStrided(void *dst, const char *base, const int64_t *shape,
   if (!cudaCopy(staged.data(), base, span * elem, kCopyDeviceToHost, stream,
                 "reading a strided result"))
     return false;
-  std::vector<int64_t> idx(rank, 0);
-  for (int64_t n = 0; n < numel; ++n) {
-    int64_t off = 0;
-    for (size_t k = 0; k < rank; ++k)
-      off += idx[k] * strides[k];
-    memcpy(&packed[n * elem], &staged[off * elem], elem);
-    for (size_t k = rank; k-- > 0;) {
-      if (++idx[k] < shape[k])
-        break;
-      idx[k] = 0;
-    }
-  }
+  packStrided(packed.data(), staged.data(), shape, strides, rank, elem);
   if (toHost) {
     memcpy(dst, packed.data(), packed.size());
     return true;
@@ -507,27 +552,15 @@ static qcrt_status runGpu(qcrt_module &m, const Function &f,
   for (; done < nOutputs; ++done) {
     const TensorSig &sig = f.outputs[done];
     size_t rank = sig.shape.size();
-    const int64_t *d = &result[at];
-    at += 3 + 2 * rank;
-    void *allocated, *aligned;
-    memcpy(&allocated, &d[0], sizeof(void *));
-    memcpy(&aligned, &d[1], sizeof(void *));
     qcrt_tensor &out = outputs[done];
-    memset(&out, 0, sizeof(out));
-    out.dtype = sig.dtype;
-    out.rank = static_cast<int32_t>(rank);
+    ResultView v = decodeResult(&result[at], sig, out);
+    at += 3 + 2 * rank;
     out.device = deviceIO ? QCRT_DEVICE_CUDA : QCRT_DEVICE_HOST;
-    bool contiguous = true;
-    int64_t expect = 1;
-    for (size_t k = rank; k-- > 0;) {
-      out.shape[k] = d[3 + k];
-      if (out.shape[k] != 1 && d[3 + rank + k] != expect)
-        contiguous = false;
-      expect *= out.shape[k];
-    }
-    size_t elem = qcrt_dtype_size(sig.dtype);
+    void *allocated = v.allocated;
+    bool contiguous = v.contiguous;
+    size_t elem = v.elem;
     uint64_t bytes = qcrt_tensor_numel(&out) * elem;
-    const char *base = static_cast<const char *>(aligned) + d[2] * elem;
+    const char *base = v.base;
     // Only a buffer this run allocated (not an input, a weight or a result
     // handed over already) can become the output itself.
     bool own = allocated && available.count(allocated);
@@ -552,8 +585,8 @@ static qcrt_status runGpu(qcrt_module &m, const Function &f,
                   ? cudaCopy(dst, base, bytes,
                              deviceIO ? kCopyDeviceToDevice : kCopyDeviceToHost,
                              stream, copyWhat.c_str())
-                  : gatherStrided(dst, base, out.shape, d + 3 + rank, rank,
-                                  elem, !deviceIO, stream);
+                  : gatherStrided(dst, base, out.shape, v.strides, rank, elem,
+                                  !deviceIO, stream);
     if (!ok) {
       ++done; // this output holds a buffer: release it below too
       break;
@@ -856,25 +889,12 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
   for (int32_t o = 0; o < n_outputs; ++o) {
     const TensorSig &sig = f->outputs[o];
     size_t rank = sig.shape.size();
-    const int64_t *d = &result[at];
-    at += 3 + 2 * rank;
-    void *allocated, *aligned;
-    memcpy(&allocated, &d[0], sizeof(void *));
-    memcpy(&aligned, &d[1], sizeof(void *));
     qcrt_tensor &out = outputs[o];
-    memset(&out, 0, sizeof(out));
-    out.dtype = sig.dtype;
-    out.rank = static_cast<int32_t>(rank);
-    bool contiguous = true;
-    int64_t expect = 1;
-    for (size_t k = rank; k-- > 0;) {
-      out.shape[k] = d[3 + k];
-      if (out.shape[k] != 1 && d[3 + rank + k] != expect)
-        contiguous = false;
-      expect *= out.shape[k];
-    }
-    size_t elem = qcrt_dtype_size(sig.dtype);
-    char *base = static_cast<char *>(aligned) + d[2] * elem;
+    ResultView v = decodeResult(&result[at], sig, out);
+    at += 3 + 2 * rank;
+    void *allocated = v.allocated;
+    size_t elem = v.elem;
+    char *base = v.base;
     bool freeable =
         allocated && reinterpret_cast<uintptr_t>(allocated) != kDeadBeef;
     for (int32_t i = 0; i < n_inputs && freeable; ++i)
@@ -883,7 +903,7 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
     for (void *p : taken)
       if (p == allocated)
         freeable = false;
-    if (freeable && contiguous) {
+    if (freeable && v.contiguous) {
       out.data = base;
       out.owner = allocated;
       taken.push_back(allocated);
@@ -899,18 +919,8 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
         free(p);
       return fail(QCRT_ERR_RUNTIME, "out of memory copying an output");
     }
-    std::vector<int64_t> idx(rank, 0);
-    for (int64_t n = 0; n < numel; ++n) {
-      int64_t off = 0;
-      for (size_t k = 0; k < rank; ++k)
-        off += idx[k] * d[3 + rank + k];
-      memcpy(static_cast<char *>(copy) + n * elem, base + off * elem, elem);
-      for (size_t k = rank; k-- > 0;) {
-        if (++idx[k] < out.shape[k])
-          break;
-        idx[k] = 0;
-      }
-    }
+    packStrided(static_cast<char *>(copy), base, out.shape, v.strides, rank,
+                elem);
     out.data = copy;
     out.owner = copy;
     if (freeable) {
