@@ -56,6 +56,7 @@ thread_local StickyError sticky;
 /// this thread (mgpuStreamCreate hands out the run's stream).
 struct RunState {
   bool active = false;
+  bool noHostSync = false; // skip the lowering's waits (no host reads)
   CUstream stream = nullptr;
   std::set<void *> allocations;
 };
@@ -71,6 +72,10 @@ void recordError(qcrt_status status, const std::string &message) {
 } // namespace
 
 void qcrt::cudaClearError() { sticky = StickyError(); }
+
+void qcrt::cudaRecordError(qcrt_status status, const std::string &message) {
+  recordError(status, message);
+}
 
 qcrt_status qcrt::cudaTakeError() {
   if (sticky.status == QCRT_OK)
@@ -191,6 +196,16 @@ void openContext() {
     return;
   }
   deviceName = name;
+  // Stream-ordered allocations (runs) come from the device's default pool;
+  // keep freed memory in it instead of returning it at each synchronization,
+  // so that a warm run allocates nothing from the driver.
+  CUmemoryPool pool = nullptr;
+  if (driver.cuDeviceGetDefaultMemPool(&pool, device) == CUDA_SUCCESS &&
+      pool) {
+    cuuint64_t threshold = ~cuuint64_t(0);
+    driver.cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+                                 &threshold);
+  }
 }
 
 /// Makes the primary context current on this thread; records an error and
@@ -279,10 +294,73 @@ bool qcrt::cudaSynchronize(void *stream, const char *what) {
   return QCRT_CU(cuStreamSynchronize(static_cast<CUstream>(stream)), what);
 }
 
-void qcrt::cudaBeginRun(void *stream) {
+void qcrt::cudaBeginRun(void *stream, bool noHostSync) {
   run = RunState();
   run.active = true;
+  run.noHostSync = noHostSync;
   run.stream = static_cast<CUstream>(stream);
+}
+
+bool qcrt::cudaBeginCapture(void *stream) {
+  if (failed() || !useContext())
+    return false;
+  // Thread-local mode: a call on this thread that is not allowed while
+  // capturing (a synchronous allocation, a synchronization) fails loudly
+  // instead of silently breaking the graph.
+  return QCRT_CU(cuStreamBeginCapture_v2(static_cast<CUstream>(stream),
+                                         CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+                 "capturing the run as a CUDA graph");
+}
+
+void *qcrt::cudaEndCapture(void *stream, bool discard) {
+  if (!useContext())
+    return nullptr;
+  CUgraph graph = nullptr;
+  CUresult r = driver.cuStreamEndCapture(static_cast<CUstream>(stream), &graph);
+  if (r != CUDA_SUCCESS) {
+    check(r, "cuStreamEndCapture", "capturing the run as a CUDA graph");
+    return nullptr;
+  }
+  CUgraphExec exec = nullptr;
+  if (!discard && !failed())
+    QCRT_CU(cuGraphInstantiateWithFlags(&exec, graph, 0),
+            "instantiating the run's CUDA graph");
+  if (graph)
+    driver.cuGraphDestroy(graph);
+  return exec;
+}
+
+bool qcrt::cudaGraphLaunch(void *graphExec, void *stream) {
+  if (failed() || !useContext())
+    return false;
+  return QCRT_CU(cuGraphLaunch(static_cast<CUgraphExec>(graphExec),
+                               static_cast<CUstream>(stream)),
+                 "replaying the run's CUDA graph");
+}
+
+void qcrt::cudaGraphRelease(void *graphExec) {
+  if (graphExec && useContext())
+    driver.cuGraphExecDestroy(static_cast<CUgraphExec>(graphExec));
+}
+
+void *qcrt::cudaCreateStream() {
+  CUstream stream = nullptr;
+  if (!failed() && useContext())
+    QCRT_CU(cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
+            "creating the runtime's stream");
+  return stream;
+}
+
+void qcrt::cudaDestroyStream(void *stream) {
+  if (stream && useContext())
+    driver.cuStreamDestroy_v2(static_cast<CUstream>(stream));
+}
+
+void qcrt::cudaFreeAsync(void *pointer, void *stream) {
+  if (pointer && !failed() && useContext())
+    QCRT_CU(cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(pointer),
+                           static_cast<CUstream>(stream)),
+            "freeing a run's buffer");
 }
 
 std::vector<void *> qcrt::cudaEndRun() {
@@ -383,6 +461,10 @@ QCRT_API void mgpuStreamDestroy(CUstream stream) {
 }
 
 QCRT_API void mgpuStreamSynchronize(CUstream stream) {
+  // A run whose host code never reads device memory has nothing to wait
+  // for: its work is in order on the run's stream (and may be captured).
+  if (run.active && run.noHostSync && stream == run.stream)
+    return;
   if (!failed() && useContext())
     QCRT_CU(cuStreamSynchronize(stream), "a kernel or copy failed");
 }
@@ -421,20 +503,30 @@ QCRT_API void *mgpuMemAlloc(uint64_t sizeBytes, CUstream /*stream*/,
                 "host-shared (managed) allocations are not supported");
     return nullptr;
   }
-  void *p = cudaAlloc(sizeBytes, format("allocating %llu bytes of device "
-                                        "memory",
-                                        (unsigned long long)sizeBytes)
-                                     .c_str());
-  if (p && run.active)
-    run.allocations.insert(p);
-  return p;
+  std::string what = format("allocating %llu bytes of device memory",
+                            (unsigned long long)sizeBytes);
+  if (!run.active)
+    return cudaAlloc(sizeBytes, what.c_str());
+  // Inside a run: stream-ordered, from the device's pool (no driver
+  // allocation once warm; allowed while capturing a graph).
+  if (sizeBytes == 0 || failed() || !useContext())
+    return nullptr;
+  CUdeviceptr p = 0;
+  if (!QCRT_CU(cuMemAllocAsync(&p, sizeBytes, run.stream), what.c_str()))
+    return nullptr;
+  void *pointer = reinterpret_cast<void *>(p);
+  run.allocations.insert(pointer);
+  return pointer;
 }
 
 QCRT_API void mgpuMemFree(void *ptr, CUstream /*stream*/) {
   if (!ptr)
     return;
-  if (run.active)
-    run.allocations.erase(ptr);
+  if (run.active && run.allocations.erase(ptr)) {
+    // Ordered after the run's earlier work on the stream that reads it.
+    qcrt::cudaFreeAsync(ptr, run.stream);
+    return;
+  }
   // Earlier work on the run's stream may still read the buffer.
   if (!failed() && useContext())
     QCRT_CU(cuStreamSynchronize(run.stream), "before freeing a buffer");
@@ -502,7 +594,14 @@ bool qcrt::cudaSynchronize(void *, const char *) {
   recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
   return false;
 }
-void qcrt::cudaBeginRun(void *) { run = RunState(); }
+void qcrt::cudaBeginRun(void *, bool) { run = RunState(); }
+bool qcrt::cudaBeginCapture(void *) { return false; }
+void *qcrt::cudaEndCapture(void *, bool) { return nullptr; }
+bool qcrt::cudaGraphLaunch(void *, void *) { return false; }
+void qcrt::cudaGraphRelease(void *) {}
+void *qcrt::cudaCreateStream() { return nullptr; }
+void qcrt::cudaDestroyStream(void *) {}
+void qcrt::cudaFreeAsync(void *, void *) {}
 std::vector<void *> qcrt::cudaEndRun() { return {}; }
 bool qcrt::cudaAvailable() { return false; }
 

@@ -61,6 +61,8 @@ bool writeFileAtomic(const std::string &path, const void *data, size_t size,
 
 /// True when this build has the CUDA backend.
 bool cudaAvailable();
+/// Records `message` as this thread's sticky error (unless one is set).
+void cudaRecordError(qcrt_status status, const std::string &message);
 /// Forgets the sticky error of this thread.
 void cudaClearError();
 /// QCRT_OK, or the sticky error (also made the last error) and clears it.
@@ -79,8 +81,30 @@ bool cudaCopy(void *dst, const void *src, uint64_t bytes, int kind,
 bool cudaSynchronize(void *stream, const char *what);
 /// Brackets a run on this thread: mgpuStreamCreate returns `stream`, and
 /// mgpuMemAlloc'd buffers not yet freed are returned by cudaEndRun.
-void cudaBeginRun(void *stream);
+/// Allocations and frees of a run are stream-ordered (cuMemAllocAsync /
+/// cuMemFreeAsync from the device's pool, which keeps freed memory), so a
+/// run allocates no memory from the driver once the pool is warm. With
+/// `noHostSync` (the function never reads device memory on the host: the
+/// module info's "host_sync" is false) the waits the lowering emits after
+/// allocations are skipped: everything of the run is in order on one
+/// stream, and nothing is synchronized until the run ends.
+void cudaBeginRun(void *stream, bool noHostSync = false);
 std::vector<void *> cudaEndRun();
+
+/// CUDA graphs of whole runs (qcrt_run_options.graph). cudaBeginCapture
+/// starts capturing `stream` (not the legacy default stream) for a run
+/// begun with cudaBeginRun(stream, true); cudaEndCapture ends it and
+/// returns the instantiated graph (null on error or when `discard`).
+bool cudaBeginCapture(void *stream);
+void *cudaEndCapture(void *stream, bool discard);
+bool cudaGraphLaunch(void *graphExec, void *stream);
+void cudaGraphRelease(void *graphExec);
+/// A non-blocking stream of the runtime's own (graphs cannot capture the
+/// legacy default stream); null with the sticky error set on failure.
+void *cudaCreateStream();
+void cudaDestroyStream(void *stream);
+/// Stream-ordered free on `stream` (the run's temporaries inside a capture).
+void cudaFreeAsync(void *pointer, void *stream);
 
 } // namespace qcrt
 

@@ -16,10 +16,12 @@
 #include "Internal.h"
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <map>
 #include <set>
 #include <sys/stat.h>
 
@@ -37,6 +39,18 @@ struct Function {
   std::string name;
   std::vector<TensorSig> inputs, outputs;
   void (*entry)(void **) = nullptr;
+  /// GPU modules: the host code reads device memory mid-run (a value that
+  /// sizes loops), so the run synchronizes and cannot be a CUDA graph.
+  /// Absent from the module info (older modules): assumed true.
+  bool hostSync = true;
+};
+
+/// A run captured as a CUDA graph (qcrt_run_options.graph), replayed when
+/// the same function runs on the same device input buffers and shapes.
+struct CapturedRun {
+  void *exec = nullptr;         // CUgraphExec; null: capture failed
+  std::vector<void *> outputs;  // device buffers the graph writes results to
+  std::vector<qcrt_tensor> outDescs;
 };
 
 struct Weight {
@@ -130,6 +144,11 @@ struct qcrt_module {
   /// GPU modules: each weight's device copy (the weight global holds it).
   bool gpu = false;
   std::vector<void *> deviceWeights;
+  /// CUDA graphs by run key (function, input pointers and shapes), the
+  /// runtime's capture stream and counters.
+  std::map<std::string, CapturedRun> graphs;
+  void *graphStream = nullptr;
+  int64_t graphsCaptured = 0, graphReplays = 0, graphFailures = 0;
 
   const Function *find(const char *name) const {
     if (!name)
@@ -205,6 +224,8 @@ static qcrt_status parseModuleInfo(qcrt_module &m, const std::string &soPath) {
         (io ? f.outputs : f.inputs).push_back(std::move(sig));
       }
     }
+    if (const Json *sync = fj.get("host_sync"))
+      f.hostSync = !(sync->kind == Json::Bool && !sync->boolean);
     std::string entry = "qc_entry_" + f.name;
     f.entry =
         reinterpret_cast<void (*)(void **)>(dlsym(m.handle, entry.c_str()));
@@ -474,6 +495,39 @@ static bool gatherStrided(void *dst, const char *base, const int64_t *shape,
                   "writing a strided result");
 }
 
+/// The entry point's argument list: one memref descriptor per input
+/// ({allocated, aligned, offset, sizes[r], strides[r]}, 8-byte fields, C
+/// order, data at `data[i]`), then the results' descriptor block. `storage`
+/// keeps the descriptors alive; `result` receives the results.
+static std::vector<void *>
+entryArguments(const Function &f, const qcrt_tensor *inputs, int32_t nInputs,
+               const std::vector<void *> &data,
+               std::vector<std::vector<int64_t>> &storage,
+               std::vector<int64_t> &result) {
+  storage.assign(nInputs, {});
+  std::vector<void *> args;
+  for (int32_t i = 0; i < nInputs; ++i) {
+    const qcrt_tensor &t = inputs[i];
+    std::vector<int64_t> &d = storage[i];
+    d.assign(3 + 2 * t.rank, 0);
+    memcpy(&d[0], &data[i], sizeof(void *));
+    memcpy(&d[1], &data[i], sizeof(void *));
+    int64_t stride = 1;
+    for (int32_t k = t.rank - 1; k >= 0; --k) {
+      d[3 + k] = t.shape[k];
+      d[3 + t.rank + k] = stride;
+      stride *= t.shape[k];
+    }
+    args.push_back(d.data());
+  }
+  size_t resultWords = 0;
+  for (const TensorSig &sig : f.outputs)
+    resultWords += 3 + 2 * sig.shape.size();
+  result.assign(resultWords + 1, 0);
+  args.push_back(result.data());
+  return args;
+}
+
 /// Runs a GPU module's function: host inputs are copied to device buffers
 /// (or device inputs used as they are), the entry point runs with the run's
 /// stream, results are copied to host tensors (or handed over as device
@@ -511,29 +565,12 @@ static qcrt_status runGpu(qcrt_module &m, const Function &f,
     return fail(s, std::string(qcrt_last_error()));
   }
 
-  std::vector<std::vector<int64_t>> inDescs(nInputs);
-  std::vector<void *> args;
-  for (int32_t i = 0; i < nInputs; ++i) {
-    const qcrt_tensor &t = inputs[i];
-    std::vector<int64_t> &d = inDescs[i];
-    d.assign(3 + 2 * t.rank, 0);
-    memcpy(&d[0], &devInputs[i], sizeof(void *));
-    memcpy(&d[1], &devInputs[i], sizeof(void *));
-    int64_t stride = 1;
-    for (int32_t k = t.rank - 1; k >= 0; --k) {
-      d[3 + k] = t.shape[k];
-      d[3 + t.rank + k] = stride;
-      stride *= t.shape[k];
-    }
-    args.push_back(d.data());
-  }
-  size_t resultWords = 0;
-  for (const TensorSig &sig : f.outputs)
-    resultWords += 3 + 2 * sig.shape.size();
-  std::vector<int64_t> result(resultWords + 1, 0);
-  args.push_back(result.data());
+  std::vector<std::vector<int64_t>> inDescs;
+  std::vector<int64_t> result;
+  std::vector<void *> args =
+      entryArguments(f, inputs, nInputs, devInputs, inDescs, result);
 
-  cudaBeginRun(stream);
+  cudaBeginRun(stream, /*noHostSync=*/!f.hostSync);
   f.entry(args.data());
   std::string what = "running '" + f.name + "'";
   cudaSynchronize(stream, what.c_str());
@@ -607,6 +644,138 @@ static qcrt_status runGpu(qcrt_module &m, const Function &f,
   cudaClearError();
   if (status != QCRT_OK)
     return fail(status, why);
+  return QCRT_OK;
+}
+
+
+/// The key of a captured run: the function, every input's device pointer
+/// and shape (a graph bakes in pointers and sizes).
+static std::string graphKey(const Function &f, const qcrt_tensor *inputs,
+                            int32_t nInputs) {
+  std::string key = f.name;
+  for (int32_t i = 0; i < nInputs; ++i) {
+    key += format("|%p", inputs[i].data);
+    for (int32_t d = 0; d < inputs[i].rank; ++d)
+      key += format(":%lld", static_cast<long long>(inputs[i].shape[d]));
+  }
+  return key;
+}
+
+/// Captures `f` on the device inputs as a CUDA graph (not executed): the
+/// run's results are copied into `run.outputs` (sized like `eager`, the
+/// results of the run that came before) and its temporaries freed, both
+/// inside the graph. Returns false (sticky error set) when it cannot.
+static bool captureRun(const Function &f, const qcrt_tensor *inputs,
+                       int32_t nInputs, const qcrt_tensor *eager,
+                       int32_t nOutputs, void *stream, CapturedRun &run) {
+  for (int32_t o = 0; o < nOutputs; ++o) {
+    qcrt_tensor d = eager[o];
+    uint64_t bytes = qcrt_tensor_numel(&d) * qcrt_dtype_size(d.dtype);
+    d.data = bytes ? cudaAlloc(bytes, "allocating a graph's output") : nullptr;
+    d.owner = nullptr; // the module's
+    if (bytes && !d.data)
+      return false;
+    run.outputs.push_back(d.data);
+    run.outDescs.push_back(d);
+  }
+  std::vector<void *> data(nInputs);
+  for (int32_t i = 0; i < nInputs; ++i)
+    data[i] = inputs[i].data;
+  std::vector<std::vector<int64_t>> storage;
+  std::vector<int64_t> result;
+  std::vector<void *> args =
+      entryArguments(f, inputs, nInputs, data, storage, result);
+  cudaBeginRun(stream, /*noHostSync=*/true);
+  if (!cudaBeginCapture(stream)) {
+    cudaEndRun();
+    return false;
+  }
+  f.entry(args.data());
+  size_t at = 0;
+  bool ok = true;
+  for (int32_t o = 0; o < nOutputs && ok; ++o) {
+    const TensorSig &sig = f.outputs[o];
+    qcrt_tensor shape = run.outDescs[o];
+    ResultView v = decodeResult(&result[at], sig, shape);
+    at += 3 + 2 * sig.shape.size();
+    bool same = shape.rank == run.outDescs[o].rank;
+    for (int32_t d = 0; same && d < shape.rank; ++d)
+      same = shape.shape[d] == eager[o].shape[d];
+    if (!same || !v.contiguous) {
+      cudaRecordError(QCRT_ERR_UNSUPPORTED,
+                      format("output %d of '%s' is strided or changed shape "
+                             "between runs: not capturable",
+                             o, f.name.c_str()));
+      ok = false;
+      break;
+    }
+    uint64_t bytes = qcrt_tensor_numel(&shape) * v.elem;
+    ok = cudaCopy(run.outputs[o], v.base, bytes, kCopyDeviceToDevice, stream,
+                  "copying a graph's output");
+  }
+  for (void *p : cudaEndRun())
+    cudaFreeAsync(p, stream);
+  run.exec = cudaEndCapture(stream, /*discard=*/!ok);
+  return run.exec != nullptr;
+}
+
+/// runGpu through a CUDA graph (qcrt_run_options.graph): replays the graph
+/// captured for these input buffers and shapes, or runs normally and
+/// captures one for the next time.
+static qcrt_status runGpuGraph(qcrt_module &m, const Function &f,
+                               const qcrt_tensor *inputs, int32_t nInputs,
+                               qcrt_tensor *outputs, int32_t nOutputs,
+                               void *stream);
+
+
+static qcrt_status runGpuGraph(qcrt_module &m, const Function &f,
+                               const qcrt_tensor *inputs, int32_t nInputs,
+                               qcrt_tensor *outputs, int32_t nOutputs,
+                               void *stream) {
+  if (qcrt_status s = cudaPrepareDevice(m.target, m.prefix))
+    return s;
+  if (!stream) {
+    // Graphs cannot capture the legacy default stream: use one of the
+    // module's, after the default stream's earlier work (the inputs).
+    if (!m.graphStream)
+      m.graphStream = cudaCreateStream();
+    cudaSynchronize(nullptr, "waiting for the inputs");
+    if (qcrt_status s = cudaTakeError())
+      return s;
+    stream = m.graphStream;
+  }
+  std::string key = graphKey(f, inputs, nInputs) + format("|s%p", stream);
+  auto found = m.graphs.find(key);
+  if (found != m.graphs.end() && found->second.exec) {
+    CapturedRun &run = found->second;
+    std::string what = "replaying '" + f.name + "'";
+    cudaGraphLaunch(run.exec, stream);
+    cudaSynchronize(stream, what.c_str());
+    if (qcrt_status s = cudaTakeError())
+      return fail(s, format("%s: %s", what.c_str(), qcrt_last_error()));
+    for (int32_t o = 0; o < nOutputs; ++o)
+      outputs[o] = run.outDescs[o];
+    ++m.graphReplays;
+    return QCRT_OK;
+  }
+  qcrt_status s = runGpu(m, f, inputs, nInputs, outputs, nOutputs,
+                         /*deviceIO=*/true, stream);
+  if (s != QCRT_OK || found != m.graphs.end())
+    return s; // failed, or a capture of these buffers failed before
+  CapturedRun &run = m.graphs[key];
+  if (captureRun(f, inputs, nInputs, outputs, nOutputs, stream, run)) {
+    ++m.graphsCaptured;
+  } else {
+    // The eager results stand; this key runs without a graph from now on.
+    ++m.graphFailures;
+    if (getenv("QCRT_GRAPH_VERBOSE"))
+      fprintf(stderr, "qcrt: no CUDA graph for '%s': %s\n", f.name.c_str(),
+              cudaTakeError() == QCRT_OK ? "?" : qcrt_last_error());
+    for (void *p : run.outputs)
+      cudaFree(p);
+    run.outputs.clear();
+  }
+  cudaClearError();
   return QCRT_OK;
 }
 
@@ -711,6 +880,12 @@ void qcrt_module_unload(qcrt_module *module) {
     return;
   if (module->handle)
     dlclose(module->handle);
+  for (auto &entry : module->graphs) {
+    cudaGraphRelease(entry.second.exec);
+    for (void *p : entry.second.outputs)
+      cudaFree(p);
+  }
+  cudaDestroyStream(module->graphStream);
   for (void *p : module->deviceWeights)
     cudaFree(p);
   cudaClearError();
@@ -852,6 +1027,15 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
       return fail(QCRT_ERR_INVALID_ARG, where + " (null data)");
   }
 
+  bool graph = options &&
+               options->struct_size >= offsetof(qcrt_run_options, graph) +
+                                           sizeof(options->graph) &&
+               options->graph == 1;
+  if (const char *env = getenv("QCRT_GRAPHS"))
+    graph = graph && strcmp(env, "0") != 0;
+  if (module->gpu && graph && runDevice == QCRT_DEVICE_CUDA && !f->hostSync)
+    return runGpuGraph(*module, *f, inputs, n_inputs, outputs, n_outputs,
+                       options->stream);
   if (module->gpu)
     return runGpu(*module, *f, inputs, n_inputs, outputs, n_outputs,
                   runDevice == QCRT_DEVICE_CUDA,
@@ -859,27 +1043,13 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
 
   // Descriptors: {allocated, aligned, offset, sizes[r], strides[r]}, all
   // 8-byte fields; results are consecutive descriptors in one struct.
-  std::vector<std::vector<int64_t>> inDescs(n_inputs);
-  std::vector<void *> args;
-  for (int32_t i = 0; i < n_inputs; ++i) {
-    const qcrt_tensor &t = inputs[i];
-    std::vector<int64_t> &d = inDescs[i];
-    d.assign(3 + 2 * t.rank, 0);
-    memcpy(&d[0], &t.data, sizeof(void *));
-    memcpy(&d[1], &t.data, sizeof(void *));
-    int64_t stride = 1;
-    for (int32_t k = t.rank - 1; k >= 0; --k) {
-      d[3 + k] = t.shape[k];
-      d[3 + t.rank + k] = stride;
-      stride *= t.shape[k];
-    }
-    args.push_back(d.data());
-  }
-  size_t resultWords = 0;
-  for (const TensorSig &sig : f->outputs)
-    resultWords += 3 + 2 * sig.shape.size();
-  std::vector<int64_t> result(resultWords + 1, 0);
-  args.push_back(result.data());
+  std::vector<void *> data(n_inputs);
+  for (int32_t i = 0; i < n_inputs; ++i)
+    data[i] = inputs[i].data;
+  std::vector<std::vector<int64_t>> inDescs;
+  std::vector<int64_t> result;
+  std::vector<void *> args =
+      entryArguments(*f, inputs, n_inputs, data, inDescs, result);
 
   f->entry(args.data());
 
@@ -980,6 +1150,47 @@ qcrt_status qcrt_tensor_to_device(const qcrt_tensor *src, qcrt_tensor *dst) {
 
 qcrt_status qcrt_tensor_to_host(const qcrt_tensor *src, qcrt_tensor *dst) {
   return copyAcross(src, dst, /*toDevice=*/false, "qcrt_tensor_to_host");
+}
+
+void qcrt_module_graph_stats(const qcrt_module *module, int64_t *captured,
+                             int64_t *replayed, int64_t *failed) {
+  if (captured)
+    *captured = module ? module->graphsCaptured : 0;
+  if (replayed)
+    *replayed = module ? module->graphReplays : 0;
+  if (failed)
+    *failed = module ? module->graphFailures : 0;
+}
+
+qcrt_status qcrt_tensor_copy(const qcrt_tensor *src, qcrt_tensor *dst) {
+  if (!src || !dst || src->dtype != dst->dtype || src->rank != dst->rank ||
+      src->rank < 0 || src->rank > QCRT_MAX_RANK)
+    return fail(QCRT_ERR_INVALID_ARG,
+                "qcrt_tensor_copy: needs two tensors of one dtype and rank");
+  for (int32_t d = 0; d < src->rank; ++d)
+    if (src->shape[d] != dst->shape[d])
+      return fail(QCRT_ERR_INVALID_ARG,
+                  "qcrt_tensor_copy: the shapes differ (" +
+                      shapeString(src->shape, src->rank) + " vs " +
+                      shapeString(dst->shape, dst->rank) + ")");
+  uint64_t bytes = qcrt_tensor_numel(src) * qcrt_dtype_size(src->dtype);
+  if (bytes && (!src->data || !dst->data))
+    return fail(QCRT_ERR_INVALID_ARG, "qcrt_tensor_copy: null data");
+  bool fromDevice = src->device == QCRT_DEVICE_CUDA;
+  bool toDevice = dst->device == QCRT_DEVICE_CUDA;
+  if (!fromDevice && !toDevice) {
+    if (bytes)
+      memmove(dst->data, src->data, bytes);
+    return QCRT_OK;
+  }
+  cudaClearError();
+  int kind = fromDevice && toDevice ? kCopyDeviceToDevice
+             : toDevice             ? kCopyHostToDevice
+                                    : kCopyDeviceToHost;
+  cudaCopy(dst->data, src->data, bytes, kind, nullptr, "qcrt_tensor_copy");
+  if (kind == kCopyDeviceToDevice)
+    cudaSynchronize(nullptr, "qcrt_tensor_copy");
+  return cudaTakeError();
 }
 
 int32_t qcrt_cuda_available(void) { return cudaAvailable() ? 1 : 0; }

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Target/GpuModule.h"
+#include "qc/Target/HostModule.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
@@ -78,4 +79,15 @@ std::string qc::gpuHeaderNote(StringRef target, StringRef format) {
         " * time). Run it through qcrt (qcrt_module_run / _run_ex).\n"
         " */\n";
   return s;
+}
+
+void qc::takeHostSyncFunctions(mlir::ModuleOp module,
+                               std::vector<EntryPoint> &entryPoints) {
+  auto syncing = module->getAttrOfType<mlir::ArrayAttr>(kHostSyncAttr);
+  if (!syncing)
+    return;
+  for (EntryPoint &ep : entryPoints)
+    ep.hostSync = llvm::is_contained(
+        syncing.getValue(), mlir::StringAttr::get(module.getContext(), ep.name));
+  module->removeAttr(kHostSyncAttr);
 }

@@ -192,7 +192,8 @@ std::string qc::moduleInfoJson(StringRef target, StringRef cpu,
     functions.push_back(llvm::json::Object{{"name", ep.name},
                                            {"entry", "qc_entry_" + ep.name},
                                            {"inputs", tensors(ep.inputs)},
-                                           {"outputs", tensors(ep.outputs)}});
+                                           {"outputs", tensors(ep.outputs)},
+                                           {"host_sync", ep.hostSync}});
   llvm::json::Array weightList;
   for (const WeightEntry &w : weights)
     weightList.push_back(llvm::json::Object{

@@ -138,8 +138,9 @@ class LoadedModel:
 
     def stream(self, prompt, n_new, stop=(), on_prefill=None):
         """Greedy decoding through @decode and its KV caches, yielding each
-        new token id as soon as it is chosen. The prompt is fed token by
-        token (prefill); `on_prefill()` is called once it is done. Stops
+        new token id as soon as it is chosen. The prompt goes through one
+        @decode call (prefill: T = prompt length, written into the caches);
+        `on_prefill()` is called once it is done. Stops
         after `n_new` tokens or after yielding a token in `stop`."""
         import numpy as np
         if self.ir is None or self.ir.arch != "llama":
@@ -151,25 +152,47 @@ class LoadedModel:
                              f"({c['max_seq']}; re-import with --max-seq)")
         if n_new <= 0:
             return
-        shape = (c["n_layers"], c["n_kv_heads"], c["max_seq"], c["head_dim"])
-        kc, vc = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
-        pos, n_out = 0, 0
-        t = None
+        steps = self._decoder(1)
+        logits = steps(np.asarray(ids, np.int64)[None, :], 0)  # prefill
+        if on_prefill is not None:
+            on_prefill()
+        pos, n_out = len(ids), 0
         while True:
-            feed = ids[pos] if pos < len(ids) else t
-            logits, knew, vnew = self.module.run(
-                "decode", np.array([feed], np.int64), np.array(pos, np.int64), kc, vc)
-            kc[:, :, pos], vc[:, :, pos] = knew[:, :, 0], vnew[:, :, 0]
-            pos += 1
-            if pos < len(ids):
-                continue
-            if pos == len(ids) and on_prefill is not None:
-                on_prefill()
-            t = int(np.argmax(logits[-1]))
+            t = int(np.argmax(logits[0]))
             n_out += 1
             yield t
             if n_out == n_new or t in stop:
                 return
+            logits = steps(np.array([[t]], np.int64), pos)
+            pos += 1
+
+    def _decoder(self, batch):
+        """A step function `(tokens [B, T], pos) -> logits [B, V]` over
+        @decode with KV caches for `batch` sequences (all at position
+        `pos`). On a GPU module the caches stay in device memory for the
+        whole generation and every decode step (T = 1) replays one CUDA
+        graph: per step only the tokens and the position go in and the
+        logits come out. Elsewhere the caches are host arrays, updated in
+        place by the module (or returned by a functional stand-in)."""
+        import numpy as np
+        c = self.ir.config
+        shape = (c["n_layers"], batch, c["n_kv_heads"], c["max_seq"], c["head_dim"])
+        device = getattr(self.module, "device_steps", None)
+        if device is not None and getattr(self.module, "is_gpu", False):
+            return device("decode", shape, graphs=self.graphs)
+        caches = [np.zeros(shape, np.float32), np.zeros(shape, np.float32)]
+
+        def step(tokens, pos):
+            outs = self.module.run("decode", tokens,
+                                   np.full(tokens.shape[0], pos, np.int64), *caches)
+            if len(outs) == 3:  # a functional module (the IR interpreter)
+                caches[:] = outs[1:]
+            return outs[0]
+        return step
+
+    #: GPU modules: replay decode steps as CUDA graphs (False: launch each
+    #: kernel, for debugging; $QCRT_GRAPHS=0 also turns them off).
+    graphs = True
 
     def tokenizer(self):
         """The source checkpoint's tokenizer. Parsing a GGUF vocabulary takes

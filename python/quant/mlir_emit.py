@@ -460,6 +460,24 @@ class FuncBuilder:
         o4 = self.expand(o, "[[0], [1, 2], [3]]", (KV, G, T, D))
         return self.collapse(o4, [[0, 1], [2], [3]])
 
+    # -- KV caches (qc.cache_write / qc.cache_attention) --------------------
+    def cache_write(self, rows: Val, cache: Val, pos: Val, layer: int) -> Val:
+        """The cache [L, B, KV, S, D] with rows [B, T, KV, D] written at
+        positions pos[b] + t of layer `layer` (in place once bufferized)."""
+        r = self.op(f"qc.cache_write {rows.name} into {cache.name} at {pos.name} "
+                    f"{{layer = {layer} : i64}} : {rows.type}, {pos.type} -> {cache.type}",
+                    "cache")
+        return Val(r, cache.shape, cache.dtype)
+
+    def cache_attention(self, q: Val, kc: Val, vc: Val, pos: Val, layer: int,
+                        scale: float) -> Val:
+        """Causal attention of q [B, T, H, D] (query t of sequence b at
+        position pos[b] + t) over layer `layer` of the caches."""
+        r = self.op(f"qc.cache_attention {q.name}, {kc.name}, {vc.name}, {pos.name} "
+                    f"{{layer = {layer} : i64, scale = {fmt_f32(scale)} : f32}} : "
+                    f"{q.type}, {kc.type}, {vc.type}, {pos.type} -> {q.type}", "attn")
+        return Val(r, q.shape, q.dtype)
+
     # -- output ------------------------------------------------------------
     def ret(self, vals: List[Val]):
         self.result_types = [v.type for v in vals]

@@ -196,6 +196,35 @@ class Module:
             mu = x.mean(-1, keepdims=True)
             var = ((x - mu) ** 2).mean(-1, keepdims=True)
             env[res] = ((x - mu) / np.sqrt(var + np.float32(eps)) * w + b).astype(np.float32)
+        elif op == "qc.cache_write":
+            mm = re.match(r"qc.cache_write (%\w+) into (%\w+) at (%\w+) \{layer = (\d+) : i64\}",
+                          rhs)
+            rows, cache, pos = V(mm.group(1)), V(mm.group(2)), V(mm.group(3))
+            layer, out = int(mm.group(4)), V(mm.group(2)).copy()
+            S = cache.shape[3]
+            for b in range(rows.shape[0]):
+                for t in range(rows.shape[1]):
+                    p = int(pos[b]) + t
+                    if 0 <= p < S:
+                        out[layer, b, :, p, :] = rows[b, t]
+            env[res] = out
+        elif op == "qc.cache_attention":
+            mm = re.match(r"qc.cache_attention (%\w+), (%\w+), (%\w+), (%\w+) "
+                          r"\{layer = (\d+) : i64, scale = (\S+) : f32\}", rhs)
+            q, kc, vc, pos = (V(mm.group(k)) for k in range(1, 5))
+            layer, scale = int(mm.group(5)), np.float32(float(mm.group(6)))
+            B, T, H, D = q.shape
+            KV, S = kc.shape[2], kc.shape[3]
+            out = np.zeros_like(q)
+            for b in range(B):
+                for t in range(T):
+                    n = min(int(pos[b]) + t, S - 1) + 1
+                    for h in range(H):
+                        kv = h // (H // KV)
+                        s = (kc[layer, b, kv, :n] @ q[b, t, h]) * scale
+                        e = np.exp(s - s.max())
+                        out[b, t, h] = (e / e.sum()) @ vc[layer, b, kv, :n]
+            env[res] = out.astype(q.dtype)
         elif op == "tensor.extract" and "[]" in rhs:
             env[res] = V(re.match(r"tensor.extract (%\w+)\[\]", rhs).group(1))[()]
         elif op in ("arith.index_cast", "arith.addi", "arith.muli", "arith.sitofp"):
@@ -341,7 +370,7 @@ class Module:
             return np.vectorize(math.erf, otypes=[np.float64])(a[0]).astype(f32)
         fns = {"arith.addf": np.add, "arith.subf": np.subtract, "arith.mulf": np.multiply,
                "arith.divf": np.divide, "arith.maximumf": np.maximum, "arith.addi": np.add,
-               "arith.muli": np.multiply, "arith.remui": np.remainder,
+               "arith.muli": np.multiply, "arith.subi": np.subtract, "arith.remui": np.remainder,
                "arith.negf": np.negative, "math.exp": np.exp, "math.cos": np.cos,
                "math.sin": np.sin, "math.sqrt": np.sqrt,
                "math.rsqrt": lambda v: 1 / np.sqrt(v), "math.tanh": np.tanh}

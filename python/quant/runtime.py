@@ -30,6 +30,68 @@ class _Tensor(ctypes.Structure):
                 ("device", ctypes.c_int), ("owner", ctypes.c_void_p)]
 
 
+class _RunOptions(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("device", ctypes.c_int),
+                ("stream", ctypes.c_void_p), ("graph", ctypes.c_int32)]
+
+
+_HOST, _CUDA = 0, 1
+
+
+def _describe(a, t=None):
+    """A qcrt_tensor over the numpy array `a` (host, caller-owned)."""
+    t = t if t is not None else _Tensor()
+    if a.dtype not in _CODES or a.ndim > MAX_RANK:
+        raise RuntimeError_(f"unsupported input dtype/rank {a.dtype}/{a.ndim}")
+    t.dtype, t.rank = _CODES[a.dtype], a.ndim
+    for i, n in enumerate(a.shape):
+        t.shape[i] = n
+    t.data = a.ctypes.data
+    t.device = _HOST
+    return t
+
+
+class DeviceTensor:
+    """A tensor in CUDA device memory (a qcrt_tensor with device = CUDA).
+    Tensors the runtime allocated are freed when this object goes away;
+    graph outputs (owned by the module) are not."""
+
+    def __init__(self, t):
+        self.t = t
+
+    @classmethod
+    def from_numpy(cls, a):
+        a = np.require(a, requirements="C")
+        t = _Tensor()
+        _check(lib().qcrt_tensor_to_device(ctypes.byref(_describe(a)), ctypes.byref(t)))
+        return cls(t)
+
+    @property
+    def shape(self):
+        return tuple(self.t.shape[i] for i in range(self.t.rank))
+
+    @property
+    def dtype(self):
+        return np.dtype(_DTYPES[self.t.dtype])
+
+    def copy_from(self, a):
+        """Overwrites the device data with the numpy array `a` (same shape)."""
+        a = np.require(a, dtype=self.dtype, requirements="C")
+        _check(lib().qcrt_tensor_copy(ctypes.byref(_describe(a)), ctypes.byref(self.t)))
+
+    def numpy(self):
+        out = np.empty(self.shape, self.dtype)
+        _check(lib().qcrt_tensor_copy(ctypes.byref(self.t), ctypes.byref(_describe(out))))
+        return out
+
+    def free(self):
+        if self.t is not None and _lib is not None:
+            _lib.qcrt_tensor_free(ctypes.byref(self.t))
+        self.t = None
+
+    __del__ = free
+
+
 def _find_lib():
     cands = []
     if os.environ.get("QCRT_LIB"):
@@ -67,6 +129,17 @@ def lib():
         L.qcrt_stats_write.argtypes = [ctypes.c_char_p]
         L.qcrt_module_info_json.argtypes = [ctypes.c_void_p]
         L.qcrt_module_info_json.restype = ctypes.c_char_p
+        L.qcrt_module_target.argtypes = [ctypes.c_void_p]
+        L.qcrt_module_target.restype = ctypes.c_char_p
+        L.qcrt_module_run_ex.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                         ctypes.POINTER(_Tensor), ctypes.c_int32,
+                                         ctypes.POINTER(_Tensor), ctypes.c_int32,
+                                         ctypes.POINTER(_RunOptions)]
+        L.qcrt_tensor_to_device.argtypes = [ctypes.POINTER(_Tensor), ctypes.POINTER(_Tensor)]
+        L.qcrt_tensor_to_host.argtypes = [ctypes.POINTER(_Tensor), ctypes.POINTER(_Tensor)]
+        L.qcrt_tensor_copy.argtypes = [ctypes.POINTER(_Tensor), ctypes.POINTER(_Tensor)]
+        L.qcrt_module_graph_stats.argtypes = [ctypes.c_void_p] + [
+            ctypes.POINTER(ctypes.c_int64)] * 3
         _lib = L
     return _lib
 
@@ -99,6 +172,64 @@ class Module:
     def functions(self):
         n = lib().qcrt_module_function_count(self._h)
         return [lib().qcrt_module_function_name(self._h, i).decode() for i in range(n)]
+
+    @property
+    def is_gpu(self) -> bool:
+        return lib().qcrt_module_target(self._h).decode().startswith("sm_")
+
+    def graph_stats(self):
+        """(graphs captured, runs replayed, captures failed)."""
+        v = [ctypes.c_int64() for _ in range(3)]
+        lib().qcrt_module_graph_stats(self._h, *[ctypes.byref(x) for x in v])
+        return tuple(x.value for x in v)
+
+    def run_device(self, function, *args, graph=False):
+        """Runs a GPU module's `function` on DeviceTensors, returning
+        DeviceTensors; in-place arguments are updated in device memory.
+        `graph`: capture the run as a CUDA graph on first use and replay
+        it when the same tensors come again (qcrt_run_options.graph)."""
+        L = lib()
+        ni, no = ctypes.c_int32(), ctypes.c_int32()
+        _check(L.qcrt_module_function_arity(self._h, function.encode(),
+                                            ctypes.byref(ni), ctypes.byref(no)))
+        if len(args) != ni.value:
+            raise RuntimeError_(f"{function} takes {ni.value} inputs, got {len(args)}")
+        ins = (_Tensor * max(1, len(args)))()
+        for k, a in enumerate(args):
+            if not isinstance(a, DeviceTensor):
+                raise RuntimeError_(f"{function} input {k}: a DeviceTensor is needed")
+            ins[k] = a.t
+        outs = (_Tensor * max(1, no.value))()
+        opts = _RunOptions(ctypes.sizeof(_RunOptions), _CUDA, None, 1 if graph else 0)
+        _check(L.qcrt_module_run_ex(self._h, function.encode(), ins, len(args), outs,
+                                    no.value, ctypes.byref(opts)))
+        return [DeviceTensor(outs[k]) for k in range(no.value)]
+
+    def device_steps(self, function, cache_shape, graphs=True):
+        """A decode step function over `function` (tokens [B, T], pos [B],
+        k_cache, v_cache -> logits, caches in place) whose KV caches live in
+        device memory: `step(tokens, pos) -> logits` (numpy). The token and
+        position buffers are kept per shape and overwritten in place, so
+        every T = 1 step replays one CUDA graph (when `graphs`)."""
+        caches = [DeviceTensor.from_numpy(np.zeros(cache_shape, np.float32)) for _ in range(2)]
+        staged = {}
+
+        def step(tokens, pos):
+            tokens = np.require(tokens, np.int64, "C")
+            B, T = tokens.shape
+            if (B, T) not in staged:
+                staged[(B, T)] = (DeviceTensor.from_numpy(tokens),
+                                  DeviceTensor.from_numpy(np.zeros(B, np.int64)))
+            tok, p = staged[(B, T)]
+            tok.copy_from(tokens)
+            p.copy_from(np.full(B, pos, np.int64))
+            (logits,) = self.run_device(function, tok, p, *caches, graph=graphs and T == 1)
+            out = logits.numpy()
+            logits.free()
+            return out
+
+        step.caches = caches
+        return step
 
     def run(self, function, *args):
         L = lib()

@@ -425,6 +425,7 @@ int main(int argc, char **argv) {
   if (failed(lowerPm.run(*module)))
     return 1;
 
+  qc::takeHostSyncFunctions(*module, entryPoints);
   std::vector<qc::WeightEntry> weights;
   if (failed(qc::takeWeights(*module, weights)))
     return 1;

@@ -87,8 +87,17 @@ typedef struct qcrt_tensor {
  *  struct_size = sizeof(qcrt_run_options). */
 typedef struct qcrt_run_options {
   uint32_t struct_size;
-  qcrt_device device; /* where inputs/outputs live (host only for now) */
-  void *stream;       /* caller-provided stream (CUDA, later); NULL = default */
+  qcrt_device device; /* where inputs/outputs live */
+  void *stream;       /* caller-provided CUstream; NULL = default */
+  /* 1: run as a CUDA graph (device tensors, GPU modules, functions whose
+   * module info says "host_sync": false). The first run of a function on a
+   * given set of input buffers and shapes runs normally and captures a graph;
+   * later runs on the same buffers and shapes replay it (the caller updates
+   * the inputs' contents in place between runs). Replayed outputs are device
+   * tensors owned by the module (owner = NULL): valid until the next run of
+   * the same graph or the module's unload. $QCRT_GRAPHS=0 turns graphs off.
+   * Read only when struct_size covers it. */
+  int32_t graph;
 } qcrt_run_options;
 
 typedef struct qcrt_module qcrt_module;
@@ -225,6 +234,16 @@ QCRT_API qcrt_status qcrt_tensor_to_device(const qcrt_tensor *src,
 /** Copies a device tensor into a new host tensor. */
 QCRT_API qcrt_status qcrt_tensor_to_host(const qcrt_tensor *src,
                                          qcrt_tensor *dst);
+/** Copies `src` into the existing tensor `dst` (same dtype and shape; host
+ *  or CUDA on either side; complete on return): the way to update a device
+ *  input in place between graph replays. */
+QCRT_API qcrt_status qcrt_tensor_copy(const qcrt_tensor *src,
+                                      qcrt_tensor *dst);
+/** Graph statistics of a loaded module: graphs captured, runs replayed from
+ *  a graph, and captures that failed (the function then runs without one). */
+QCRT_API void qcrt_module_graph_stats(const qcrt_module *module,
+                                      int64_t *captured, int64_t *replayed,
+                                      int64_t *failed);
 /** 1 when this runtime was built with the CUDA backend, else 0 (whether a
  *  device is present is only known when a GPU module loads). */
 QCRT_API int32_t qcrt_cuda_available(void);

@@ -13,12 +13,28 @@
 #ifndef QC_TARGET_GPUMODULE_H
 #define QC_TARGET_GPUMODULE_H
 
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <string>
+#include <vector>
 
 namespace qc {
+
+struct EntryPoint;
+
+/// Module attribute (an array of function names) that qc-gpu-device-memory
+/// sets on the lowered module: the functions whose host code reads device
+/// memory mid-run (a scalar that sizes loops). Their runs synchronize, so
+/// they cannot be captured as CUDA graphs; the module info's "host_sync"
+/// says it per entry point.
+constexpr llvm::StringLiteral kHostSyncAttr = "qc.host_sync";
+
+/// Sets EntryPoint::hostSync from the kHostSyncAttr list of the lowered
+/// `module`, and removes the attribute.
+void takeHostSyncFunctions(mlir::ModuleOp module,
+                           std::vector<EntryPoint> &entryPoints);
 
 /// True for the GPU targets quant-compile accepts (sm_80, sm_90).
 bool isGpuTarget(llvm::StringRef target);

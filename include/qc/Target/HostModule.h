@@ -40,6 +40,9 @@ struct TensorSignature {
 struct EntryPoint {
   std::string name;
   std::vector<TensorSignature> inputs, outputs;
+  /// GPU modules: the host code reads device memory mid-run (set from the
+  /// qc.host_sync module attribute after lowering); module info "host_sync".
+  bool hostSync = false;
 };
 
 /// One externalized weight (from the `qc.weights` module attribute).

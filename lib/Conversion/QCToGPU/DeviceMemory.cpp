@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Conversion/QCToGPU/Passes.h"
+#include "qc/Target/GpuModule.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -21,6 +22,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
 
 namespace mlir::qc {
@@ -107,7 +109,14 @@ void readScalarsBack(ModuleOp module) {
       loads.push_back(load);
   });
   auto tokenType = gpu::AsyncTokenType::get(module.getContext());
+  // The functions that now synchronize mid-run (module info "host_sync"):
+  // they cannot be captured as CUDA graphs.
+  llvm::SetVector<Attribute> syncing;
+  if (auto previous = module->getAttrOfType<ArrayAttr>(::qc::kHostSyncAttr))
+    syncing.insert(previous.begin(), previous.end());
   for (memref::LoadOp load : loads) {
+    if (auto func = load->getParentOfType<func::FuncOp>())
+      syncing.insert(StringAttr::get(module.getContext(), func.getSymName()));
     ImplicitLocOpBuilder b(load.getLoc(), load);
     auto host = memref::AllocaOp::create(
         b, MemRefType::get(load.getMemRefType().getShape(),
@@ -119,6 +128,9 @@ void readScalarsBack(ModuleOp module) {
     gpu::WaitOp::create(b, Type(), ValueRange{copy.getAsyncToken()});
     load.getMemrefMutable().assign(host);
   }
+  if (!syncing.empty())
+    module->setAttr(::qc::kHostSyncAttr,
+                    ArrayAttr::get(module.getContext(), syncing.getArrayRef()));
 }
 
 struct GpuDeviceMemoryPass

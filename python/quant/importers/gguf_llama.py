@@ -248,6 +248,88 @@ def _rope(fb, x3, inv_freq, start, hd):
                       out, ["parallel"] * 3, body, "rope")
 
 
+def _rope_at(fb, x4, inv_freq, pos, hd):
+    """[B, T, nh, D] -> [B, T, nh, D], rotate-half RoPE at positions
+    pos[b] + t; `pos` (tensor<?xi64>) is read inside the loop body, so the
+    host never needs its value (device-resident decode, CUDA graphs)."""
+    half = hd // 2
+    c_half, c_d = fb.cidx(half), fb.cidx(hd)
+    m1, p1 = fb.cf32(-1.0), fb.cf32(1.0)
+
+    def body(i, o):
+        b = fb.op("linalg.index 0 : index")
+        t = fb.op("linalg.index 1 : index")
+        h = fb.op("linalg.index 2 : index")
+        d = fb.op("linalg.index 3 : index")
+        dsh = fb.op(f"arith.addi {d}, {c_half} : index")
+        dp = fb.op(f"arith.remui {dsh}, {c_d} : index")
+        xp = fb.op(f"tensor.extract {x4.name}[{b}, {t}, {h}, {dp}] : {x4.type}")
+        fi = fb.op(f"arith.remui {d}, {c_half} : index")
+        f = fb.op(f"tensor.extract {inv_freq.name}[{fi}] : {inv_freq.type}")
+        start = fb.op(f"tensor.extract {pos.name}[{b}] : {pos.type}")
+        t64 = fb.op(f"arith.index_cast {t} : index to i64")
+        p64 = fb.op(f"arith.addi {start}, {t64} : i64")
+        pf = fb.op(f"arith.sitofp {p64} : i64 to f32")
+        ang = fb.op(f"arith.mulf {pf}, {f} : f32")
+        c = fb.op(f"math.cos {ang} : f32")
+        s_ = fb.op(f"math.sin {ang} : f32")
+        lo = fb.op(f"arith.cmpi ult, {d}, {c_half} : index")
+        sgn = fb.op(f"arith.select {lo}, {m1}, {p1} : f32")
+        xc = fb.op(f"arith.mulf {i[0]}, {c} : f32")
+        xs = fb.op(f"arith.mulf {xp}, {s_} : f32")
+        xs2 = fb.op(f"arith.mulf {xs}, {sgn} : f32")
+        return fb.op(f"arith.addf {xc}, {xs2} : f32")
+
+    m = fb.ident_map(4)
+    return fb.generic([x4], [m, m], fb.empty(x4.shape), ["parallel"] * 4, body, "rope")
+
+
+def _cached_block(fb, ck, x, i, B, T, pos, kc, vc):
+    """One decoder block of @decode: x [B*T, d]; the new keys/values go into
+    the caches (qc.cache_write) and attention reads them back
+    (qc.cache_attention). Returns (x, kc, vc)."""
+    import math
+    c = ck.config
+    H, KV, D = c["n_heads"], c["n_kv_heads"], c["head_dim"]
+    b = f"blk.{i}."
+    h = fb.rms_norm(x, fb.weight(b + "attn_norm"), c["rms_eps"])
+    q = fb.linear(h, fb.weight(b + "attn_q"), b + "attn_q")
+    k = fb.linear(h, fb.weight(b + "attn_k"), b + "attn_k")
+    v = fb.linear(h, fb.weight(b + "attn_v"), b + "attn_v")
+    inv = fb.weight("rope.inv_freq")
+    q4 = _rope_at(fb, fb.expand(q, "[[0, 1], [2, 3]]", (B, T, H, D)), inv, pos, D)
+    k4 = _rope_at(fb, fb.expand(k, "[[0, 1], [2, 3]]", (B, T, KV, D)), inv, pos, D)
+    v4 = fb.expand(v, "[[0, 1], [2, 3]]", (B, T, KV, D))
+    kc = fb.cache_write(k4, kc, pos, i)
+    vc = fb.cache_write(v4, vc, pos, i)
+    o = fb.cache_attention(q4, kc, vc, pos, i, 1.0 / math.sqrt(D))
+    o2 = fb.collapse(o, [[0, 1], [2, 3]])
+    x = fb.add(x, fb.linear(o2, fb.weight(b + "attn_output"), b + "attn_output"))
+    h = fb.rms_norm(x, fb.weight(b + "ffn_norm"), c["rms_eps"])
+    g = fb.linear(h, fb.weight(b + "ffn_gate"), b + "ffn_gate")
+    u = fb.linear(h, fb.weight(b + "ffn_up"), b + "ffn_up")
+    x = fb.add(x, fb.linear(_swiglu(fb, g, u), fb.weight(b + "ffn_down"), b + "ffn_down"))
+    return x, kc, vc
+
+
+def _last_rows(fb, x, B, T):
+    """x [B*T, d] -> [B, d]: each sequence's last token (row b*T + T-1),
+    gathered in a loop body so that only B rows reach the head."""
+    d = x.shape[1]
+    one = fb.cidx(1)
+
+    def body(i, o):
+        bb = fb.op("linalg.index 0 : index")
+        j = fb.op("linalg.index 1 : index")
+        bt = fb.op(f"arith.muli {bb}, {T} : index")
+        e = fb.op(f"arith.addi {bt}, {T} : index")
+        row = fb.op(f"arith.subi {e}, {one} : index")
+        return fb.op(f"tensor.extract {x.name}[{row}, {j}] : {x.type}")
+
+    return fb.generic([], ["(d0, d1) -> (d0, d1)"], fb.empty((B, d)), ["parallel"] * 2, body,
+                      "last")
+
+
 def _swiglu(fb, g, u):
     one = fb.cf32(1.0)
 
@@ -353,19 +435,25 @@ def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512, upstream
         x, _ = _block(fwd, ck, x, i, fwd.cidx(0))
     fwd.ret([_head(fwd, ck, x)])
 
+    # @decode(tokens [B, T], pos [B], k_cache, v_cache) -> logits [B, V]:
+    # B sequences, T new tokens each (T = 1 to decode, the prompt length to
+    # prefill), sequence b's tokens at positions pos[b] .. pos[b] + T - 1.
+    # The caches [L, B, KV, max_seq, D] are updated in place (the module
+    # ABI drops the equivalent results: docs/module-format.md); nothing the
+    # host runs depends on pos, so a step can be captured as a CUDA graph.
     L, KV = c["n_layers"], c["n_kv_heads"]
-    ctype = tensor_type((L, KV, max_seq, D))
-    dec = FuncBuilder("decode", [("%token", "tensor<1xi64>"), ("%pos", "tensor<i64>"),
+    cshape = (L, "?", KV, max_seq, D)
+    ctype = tensor_type(cshape)
+    dec = FuncBuilder("decode", [("%tokens", "tensor<?x?xi64>"), ("%pos", "tensor<?xi64>"),
                                  ("%k_cache", ctype), ("%v_cache", ctype)],
                       blob, blob_ref, weights, upstream, embedding)
-    p = dec.op("tensor.extract %pos[] : tensor<i64>", "p")
-    pos = dec.op(f"arith.index_cast {p} : i64 to index", "pos")
-    S = dec.op(f"arith.addi {pos}, {dec.cidx(1)} : index", "S")
-    x = dec.embedding_lookup("token_embd", Val("%token", (1,), "i64"))
-    rows = [dec.fill((L, KV, 1, D), 0.0), dec.fill((L, KV, 1, D), 0.0)]
-    cache = (Val("%k_cache", (L, KV, max_seq, D)), Val("%v_cache", (L, KV, max_seq, D)), pos, S,
-             rows)
+    B = dec.op(f"tensor.dim %tokens, {dec.cidx(0)} : tensor<?x?xi64>", "B")
+    T = dec.op(f"tensor.dim %tokens, {dec.cidx(1)} : tensor<?x?xi64>", "T")
+    toks = dec.collapse(Val("%tokens", (B, T), "i64"), [[0, 1]])
+    x = dec.embedding_lookup("token_embd", toks)
+    pos = Val("%pos", (B,), "i64")
+    kc, vc = Val("%k_cache", (L, B, KV, max_seq, D)), Val("%v_cache", (L, B, KV, max_seq, D))
     for i in range(L):
-        x, cache = _block(dec, ck, x, i, pos, cache)
-    dec.ret([_head(dec, ck, x), cache[4][0], cache[4][1]])
+        x, kc, vc = _cached_block(dec, ck, x, i, B, T, pos, kc, vc)
+    dec.ret([_head(dec, ck, _last_rows(dec, x, B, T)), kc, vc])
     return [fwd, dec]

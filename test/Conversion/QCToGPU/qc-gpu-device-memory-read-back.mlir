@@ -4,7 +4,10 @@
 // Host code reading a scalar of a device buffer (the decode position whose
 // value sizes the attention loops) reads a host copy: a stack buffer, an
 // async gpu.memcpy waited on, and the load from the copy; qc-gpu-check-host-code
-// then accepts the load.
+// then accepts the load. The function is recorded in the module's
+// qc.host_sync list (its runs synchronize: no CUDA graph).
+
+// CHECK: module attributes {qc.host_sync = ["position"]}
 
 // CHECK-LABEL: func.func @position
 // CHECK-SAME: (%[[POS:.*]]: memref<i64>)

@@ -29,6 +29,7 @@ namespace mlir::qc {
 /// declarations. Run by qc-gpu-device-memory, after bufferization and
 /// buffer deallocation. A malformed record is an error on its call.
 LogicalResult expandGpuLaunchStubs(ModuleOp module);
+
 } // namespace mlir::qc
 
 #endif // QC_CONVERSION_QCTOGPU_PASSES_H

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""End-to-end decode benchmark of compiled modules on the GPU machine.
+
+For each compiled Llama-family module (prefix given, compiled here with
+quant-compile --target sm_90; weights file beside it) this measures, with the
+KV caches resident in device memory (LoadedModel / runtime.device_steps):
+
+- greedy decode tokens/s at batch 1, 8, 32 after a 5-token prefill, each step
+  one @decode call replayed as a CUDA graph (and, for comparison, without
+  graphs);
+- prefill tokens/s of one @decode call over a 512-token prompt (or the KV
+  cache's length, if shorter);
+- checks: 64 greedy tokens with graphs equal those without graphs, bit for
+  bit (tokens and logits); with --expect, the greedy tokens equal the host
+  module's (computed on the compile machine and carried along).
+
+The gpt-fast baselines (shared/anchors/e2e_anchor.py) run in the same call on
+the same card through --anchor DIR (a copy of the anchors folder carried to
+the machine, never committed): bf16 eager and torch.compile
+(mode="reduce-overhead"), int8 and int4 weight-only, timed the same way
+(tokens/s over `--steps` greedy decode steps, best of two).
+
+Writes one JSON line per row and a table at the end; full results to
+$OUT/e2e_decode.json.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve()
+sys.path.insert(0, str(HERE.parents[2] / "python"))
+
+
+def decode_rows(prefix, label, steps, batches, prefill, check_tokens, expect):
+    import quant
+    m = quant.load(prefix)
+    c = m.ir.config
+    S = c["max_seq"]
+    shape = lambda B: (c["n_layers"], B, c["n_kv_heads"], S, c["head_dim"])
+    rows = []
+    rng = np.random.default_rng(0)
+    for B in batches:
+        for graphs in (True, False):
+            step = m.module.device_steps("decode", shape(B), graphs=graphs)
+            prompt = rng.integers(1, c["vocab_size"] - 1, size=(B, 5))
+            logits = step(prompt, 0)
+            tok = np.argmax(logits, -1)[:, None]
+            pos = 5
+            for _ in range(3):  # warm-up: capture the graph
+                tok = np.argmax(step(tok, pos), -1)[:, None]
+                pos += 1
+            n = min(steps, S - pos - 1)
+            best = None
+            for rep in range(2):
+                p0 = pos if rep == 0 else pos + n
+                if p0 + n >= S:
+                    p0 = 8  # rewrite the same positions: same work per step
+                t0 = time.perf_counter()
+                for i in range(n):
+                    tok = np.argmax(step(tok, p0 + i), -1)[:, None]
+                dt = time.perf_counter() - t0
+                best = dt if best is None else min(best, dt)
+            r = dict(model=label, mode="qc graphs" if graphs else "qc no graphs", batch=B,
+                     tok_s=B * n / best, ms_per_step=1000 * best / n,
+                     graph_stats=list(m.module.graph_stats()))
+            rows.append(r)
+            print(json.dumps(r), flush=True)
+            del step
+    # Prefill: one call of T tokens at position 0.
+    T = min(prefill, S)
+    step = m.module.device_steps("decode", shape(1), graphs=False)
+    ids = rng.integers(1, c["vocab_size"] - 1, size=(1, T))
+    step(ids, 0)  # warm-up
+    best = None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        step(ids, 0)
+        dt = time.perf_counter() - t0
+        best = dt if best is None else min(best, dt)
+    r = dict(model=label, mode="qc prefill", batch=1, tokens=T, prefill_tok_s=T / best,
+             ms=1000 * best)
+    rows.append(r)
+    print(json.dumps(r), flush=True)
+    del step
+
+    # Graphs on == graphs off, bit for bit, over `check_tokens` greedy tokens;
+    # and the host module's greedy tokens when given.
+    prompt = [int(t) for t in (expect["prompt"] if expect else rng.integers(1, 1000, 6))]
+    runs = {}
+    for graphs in (True, False):
+        step = m.module.device_steps("decode", shape(1), graphs=graphs)
+        lg = step(np.array([prompt]), 0)
+        toks, logs = [], []
+        for i in range(check_tokens):
+            t = int(np.argmax(lg[0]))
+            toks.append(t)
+            logs.append(lg[0].copy())
+            lg = step(np.array([[t]]), len(prompt) + i)
+        runs[graphs] = (toks, np.stack(logs))
+        del step
+    same = runs[True][0] == runs[False][0] and np.array_equal(runs[True][1], runs[False][1])
+    r = dict(model=label, check="graphs == no graphs (bit for bit)", tokens=check_tokens,
+             ok=bool(same))
+    if expect:
+        n = min(len(expect["tokens"]), check_tokens)
+        r["host_tokens_equal"] = runs[True][0][:n] == expect["tokens"][:n]
+        r["compared"] = n
+    rows.append(r)
+    print(json.dumps(r), flush=True)
+    return rows
+
+
+def anchor_rows(anchor_dir, names, precs, steps):
+    sys.path.insert(0, str(anchor_dir))
+    import e2e_anchor as ea
+    rows = []
+    for name in names:
+        for prec, compiled in precs:
+            try:
+                r = ea.run(name, prec, compiled, steps)
+                r["mode"] = f"gpt-fast {prec} {'compile' if compiled else 'eager'}"
+            except Exception as e:  # keep the other rows
+                r = dict(model=name, mode=f"gpt-fast {prec}", error=f"{type(e).__name__}: {e}"[:300])
+            rows.append(r)
+            print(json.dumps(r), flush=True)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--module", action="append", default=[],
+                    help="LABEL=PREFIX of a compiled GPU module (repeatable)")
+    ap.add_argument("--steps", type=int, default=128)
+    ap.add_argument("--batches", default="1,8,32")
+    ap.add_argument("--prefill", type=int, default=512)
+    ap.add_argument("--check-tokens", type=int, default=64)
+    ap.add_argument("--expect", help="JSON {prompt, tokens} of the host module (greedy)")
+    ap.add_argument("--anchor", help="folder with e2e_anchor.py and gptfast/ (baselines)")
+    ap.add_argument("--anchor-models", default="SmolLM2-135M")
+    ap.add_argument("--anchor-precs", default="bf16:eager,bf16:compile,int8:compile,int4:compile")
+    ap.add_argument("--out", default=os.environ.get("OUT", "/tmp"))
+    a = ap.parse_args()
+    rows = []
+    expect = json.loads(Path(a.expect).read_text()) if a.expect else None
+    for spec in a.module:
+        label, prefix = spec.split("=", 1)
+        rows += decode_rows(prefix, label, a.steps, [int(b) for b in a.batches.split(",")],
+                            a.prefill, a.check_tokens, expect)
+    if a.anchor:
+        precs = [(p.split(":")[0], p.split(":")[1] == "compile") for p in a.anchor_precs.split(",")]
+        rows += anchor_rows(Path(a.anchor), a.anchor_models.split(","), precs, a.steps)
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    (Path(a.out) / "e2e_decode.json").write_text(json.dumps(rows, indent=1))
+    print("| model | mode | batch | tok/s | ms/step |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        if "tok_s" in r:
+            print(f"| {r['model']} | {r['mode']} | {r.get('batch', 1)} | {r['tok_s']:.1f} | "
+                  f"{r.get('ms_per_step', r.get('ms_per_tok', 0)):.3f} |")
+        elif "prefill_tok_s" in r:
+            print(f"| {r['model']} | prefill {r['tokens']} | 1 | {r['prefill_tok_s']:.0f} | "
+                  f"{r['ms']:.2f} |")
+        elif "check" in r:
+            print(f"| {r['model']} | {r['check']}: {r['ok']} | | host tokens equal: "
+                  f"{r.get('host_tokens_equal')} | |")
+        else:
+            print(f"| {r.get('model')} | {r.get('mode')} | error: {r.get('error', '')[:80]} |")
+
+
+if __name__ == "__main__":
+    main()

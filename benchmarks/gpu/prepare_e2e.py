@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Prepares the end-to-end decode benchmark (e2e_decode.py) on the compile
+machine: compiles models for sm_90, computes the host module's greedy tokens
+for the equality check, and puts into DEST everything run_e2e.sh needs on the
+GPU machine (qcrt sources, the python package, the scripts, a copy of the
+gpt-fast anchor when --anchor is given). Weights files larger than one device
+transfer are split into parts of --part-mb (sent in several calls to one warm
+machine: run_e2e.sh reassembles them from /tmp); models whose weights cannot
+travel at all (synth_llama.py) go as a sample (qcw_sample.py).
+
+  prepare_e2e.py DEST smollm2:LABEL:POLICY [synth:7b:LABEL:POLICY[:LAYERS]] ...
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "python"))
+
+PROMPT = "The capital of France is"
+
+
+def sha256(p):
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 24), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dest")
+    ap.add_argument("models", nargs="+")
+    ap.add_argument("--work", default="/tmp/quant-e2e")
+    ap.add_argument("--max-seq", type=int, default=512)
+    ap.add_argument("--check-tokens", type=int, default=64)
+    ap.add_argument("--anchor", help="shared/anchors folder to copy along")
+    ap.add_argument("--part-mb", type=int, default=40)
+    a = ap.parse_args()
+    import quant
+    from quant import data
+
+    dest, work = Path(a.dest), Path(a.work)
+    if dest.exists():
+        shutil.rmtree(dest)
+    (dest / "modules").mkdir(parents=True)
+    work.mkdir(parents=True, exist_ok=True)
+    manifest = []
+    for spec in a.models:
+        kind, rest = spec.split(":", 1)
+        if kind == "smollm2":
+            label, policy = rest.split(":", 1)
+            ir = quant.import_model(data.smollm2_gguf(), out=work / "smol" / "smol.mlir",
+                                    max_seq=a.max_seq, embedding="int8")
+            host = quant.compile(ir, policy=ROOT / policy, target="host",
+                                 out=work / f"{label}.host")
+            m = quant.load(host)
+            tok = m.tokenizer()
+            prompt = tok.encode(PROMPT).ids
+            toks = m.generate(prompt, a.check_tokens)
+            (dest / f"{label}.expect.json").write_text(json.dumps(
+                {"prompt": prompt, "tokens": toks, "text": tok.decode(toks)}))
+            print(f"{label}: host greedy: {tok.decode(toks)[:80]!r}", flush=True)
+        else:  # synth:7b:LABEL:POLICY[:LAYERS]
+            shape, label, policy, *layers = rest.split(":")
+            layers = int(layers[0]) if layers else None
+            mlir = work / f"{shape}" / f"{shape}.mlir"
+            cmd = [sys.executable, str(ROOT / "benchmarks/gpu/synth_llama.py"), shape, str(mlir),
+                   "--max-seq", str(a.max_seq)] + (["--layers", str(layers)] if layers else [])
+            subprocess.run(cmd, check=True)
+            ir = quant.ModelIR.open(mlir)
+        prefix = quant.compile(ir, policy=ROOT / policy, target="sm_90",
+                               out=work / f"{label}.sm_90")
+        for ext in (".so", ".h", ".quant.json"):
+            shutil.copy(str(prefix) + ext, dest / "modules" / f"{label}.sm_90{ext}")
+        qcw = Path(str(prefix) + ".qcw")
+        entry = {"label": label, "prefix": f"modules/{label}.sm_90", "qcw_bytes": qcw.stat().st_size}
+        if kind == "smollm2":
+            parts = []
+            with open(qcw, "rb") as f:
+                i = 0
+                while True:
+                    chunk = f.read(a.part_mb << 20)
+                    if not chunk:
+                        break
+                    name = f"{label}.qcwpart{i:02d}"
+                    (dest / name).write_bytes(chunk)
+                    parts.append(name)
+                    i += 1
+            entry.update(parts=parts, sha256=sha256(qcw))
+        else:
+            sample = dest / f"{label}.qcwsample.npz"
+            subprocess.run([sys.executable, str(ROOT / "benchmarks/gpu/qcw_sample.py"), "sample",
+                            str(qcw), str(sample)], check=True)
+            entry["sample"] = sample.name
+        manifest.append(entry)
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    rt = dest / "rt"
+    shutil.copytree(ROOT / "lib/Runtime", rt / "lib/Runtime")
+    shutil.copytree(ROOT / "include/qc/Runtime", rt / "include/qc/Runtime")
+    shutil.copytree(ROOT / "python/quant", dest / "python/quant",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for f in ("e2e_decode.py", "run_e2e.sh", "qcw_sample.py"):
+        shutil.copy(ROOT / "benchmarks/gpu" / f, dest / f)
+    if a.anchor:
+        shutil.copytree(a.anchor, dest / "anchors", ignore=shutil.ignore_patterns("marlin*"))
+    size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
+    print(f"prepared {dest}: {size / 2**20:.1f} MiB", flush=True)
+
+
+if __name__ == "__main__":
+    main()

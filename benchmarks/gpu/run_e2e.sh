@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The end-to-end decode benchmark on the GPU machine, from a folder made by
+# prepare_e2e.py: builds qcrt, puts each model's weights file together (parts
+# sent by earlier calls to this warm machine wait in /tmp; a sampled .qcw is
+# expanded) and runs e2e_decode.py with the gpt-fast baselines when the
+# anchors came along. Extra arguments go to e2e_decode.py.
+#   usage: run_e2e.sh [--stash] [e2e_decode.py options]
+#     --stash: only copy this folder's weight parts to /tmp (an earlier call)
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+if [ "${1:-}" = --stash ]; then
+  cp "$here"/*.qcwpart* /tmp/ 2>/dev/null; ls -la /tmp/*.qcwpart*; exit 0
+fi
+export OUT="${OUT:-$here/out}"
+mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,driver_version,compute_cap --format=csv,noheader
+date -u
+build=/tmp/qcrt-e2e-build
+cmake -S "$here/rt/lib/Runtime" -B "$build" -DCMAKE_BUILD_TYPE=Release >/tmp/qcrt-cmake.log 2>&1 \
+  || { cat /tmp/qcrt-cmake.log; exit 1; }
+cmake --build "$build" -j16 2>&1 | grep -E "error|warning"
+lib=$(find "$build" -name libqcrt.so | head -1)
+[ -n "$lib" ] || { echo "runtime build failed (no libqcrt.so)"; exit 1; }
+export QCRT_LIB="$lib" PYTHONPATH="$here/python${PYTHONPATH:+:$PYTHONPATH}"
+args=()
+python3 - "$here" <<'PY' > /tmp/e2e-modules.txt || exit 1
+import json, os, subprocess, sys
+here = sys.argv[1]
+for m in json.load(open(os.path.join(here, "manifest.json"))):
+    q = os.path.join(here, m["prefix"] + ".qcw")
+    if "parts" in m:
+        with open(q, "wb") as out:
+            for p in m["parts"]:
+                src = os.path.join(here, p) if os.path.exists(os.path.join(here, p)) else "/tmp/" + p
+                out.write(open(src, "rb").read())
+        import hashlib
+        h = hashlib.sha256(open(q, "rb").read()).hexdigest()
+        assert h == m["sha256"], f"{q}: checksum mismatch"
+    else:
+        subprocess.run([sys.executable, os.path.join(here, "qcw_sample.py"), "expand",
+                        os.path.join(here, m["sample"]), q], check=True)
+    print(f"--module {m['label']}={os.path.join(here, m['prefix'])}")
+PY
+while read -r a b; do args+=("$a" "$b"); done < /tmp/e2e-modules.txt
+anchor=()
+[ -d "$here/anchors" ] && anchor=(--anchor "$here/anchors")
+expect=()
+first=$(ls "$here"/*.expect.json 2>/dev/null | head -1)
+[ -n "$first" ] && expect=(--expect "$first")
+PYTHONUNBUFFERED=1 python3 "$here/e2e_decode.py" "${args[@]}" "${anchor[@]}" "${expect[@]}" "$@"
