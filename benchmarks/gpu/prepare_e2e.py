@@ -109,7 +109,7 @@ def main():
     shutil.copytree(ROOT / "include/qc/Runtime", rt / "include/qc/Runtime")
     shutil.copytree(ROOT / "python/quant", dest / "python/quant",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    for f in ("e2e_decode.py", "run_e2e.sh", "qcw_sample.py"):
+    for f in ("e2e_decode.py", "run_e2e.sh", "qcw_sample.py", "step_profile.py"):
         shutil.copy(ROOT / "benchmarks/gpu" / f, dest / f)
     if a.anchor:
         shutil.copytree(a.anchor, dest / "anchors", ignore=shutil.ignore_patterns("marlin*"))

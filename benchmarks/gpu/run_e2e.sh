@@ -47,4 +47,14 @@ anchor=()
 expect=()
 first=$(ls "$here"/*.expect.json 2>/dev/null | head -1)
 [ -n "$first" ] && expect=(--expect "$first")
+if [ "${PROFILE:-0}" = 1 ]; then
+  # Per-kernel time of one decode step (ncu) and a memcheck of a short
+  # decode, on the first module.
+  prefix="${args[1]#*=}"
+  ncu --clock-control none --metrics gpu__time_duration.sum --csv \
+    python3 "$here/step_profile.py" run "$prefix" --steps 1 > "$OUT/ncu.csv" 2>"$OUT/ncu.err"
+  python3 "$here/step_profile.py" table "$OUT/ncu.csv" --calls 2 | tee "$OUT/profile.md"
+  compute-sanitizer --tool memcheck --leak-check full \
+    python3 "$here/step_profile.py" run "$prefix" --steps 2 2>&1 | tail -4
+fi
 PYTHONUNBUFFERED=1 python3 "$here/e2e_decode.py" "${args[@]}" "${anchor[@]}" "${expect[@]}" "$@"

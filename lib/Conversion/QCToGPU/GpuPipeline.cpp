@@ -89,6 +89,7 @@ void ::qc::buildGpuLoweringPipeline(
   addPipeline(pm, "nvvm-attach-target{chip=" + chip + " features=" + features +
                       " O=3},lower-affine,convert-scf-to-cf,"
                       "gpu.module(convert-gpu-to-nvvm),"
+                      "qc-expand-dynamic-reshapes,"
                       "expand-strided-metadata,lower-affine,"
                       "convert-math-to-llvm,convert-math-to-libm,"
                       "finalize-memref-to-llvm,convert-func-to-llvm,"

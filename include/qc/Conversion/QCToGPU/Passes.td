@@ -160,6 +160,34 @@ def QCGpuLowerFloatLinear : Pass<"qc-gpu-lower-float-linear", "mlir::ModuleOp"> 
                            "mlir::tensor::TensorDialect"];
 }
 
+def QCExpandDynamicReshapes
+    : Pass<"qc-expand-dynamic-reshapes", "mlir::ModuleOp"> {
+  let summary = "Rewrites memref.expand_shape with several dynamic sizes in "
+                "one group as memref.reinterpret_cast";
+  let description = [{
+    Works around an upstream crash: `expand-strided-metadata` (MLIR 22)
+    aborts on a `memref.expand_shape` that splits one dimension into two or
+    more dynamic ones (`[B * T, d] -> [B, T, d]`, which a batched decode
+    step has wherever the tokens of B sequences of T tokens are unflattened).
+    For a source with the identity layout the expanded buffer is the same
+    contiguous memory with row-major strides, so such an expand_shape becomes
+    a `memref.reinterpret_cast` of the source at offset 0 with the expanded
+    sizes and their suffix-product strides. Other expand_shapes are left to
+    `expand-strided-metadata`. Runs before it.
+    Example:
+    ```mlir
+    %e = memref.expand_shape %m [[0, 1], [2]] output_shape [%b, %t, 576]
+        : memref<?x576xf32> into memref<?x?x576xf32>
+    // becomes
+    %s = arith.muli %t, %c576 : index
+    %e = memref.reinterpret_cast %m to offset: [0], sizes: [%b, %t, 576],
+        strides: [%s, 576, 1] : memref<?x576xf32> to memref<?x?x576xf32>
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 def QCGpuSerialGlue : Pass<"qc-gpu-serial-glue", "mlir::ModuleOp"> {
   let summary = "Runs linalg ops without parallel loops on one GPU thread";
   let description = [{

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Per-kernel time of one decode step, on the GPU machine.
+
+  step_profile.py run PREFIX [--batch 1] [--steps 1]   # under ncu
+  step_profile.py table NCU.csv --calls 2
+
+Run as:
+  ncu --clock-control none --metrics gpu__time_duration.sum --csv \
+      python3 step_profile.py run PREFIX > ncu.csv
+`run` makes a prefill call and --steps decode calls of @decode, without
+graphs. Every call of one function launches the same kernels, so `table`
+keeps the last 1/--calls of the profiled launches (the last decode step) and
+sums gpu__time_duration by kernel kind: matmul kernels (the hand-built
+builders' names), attention, norms, and the other glue.
+"""
+import argparse
+import csv
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
+
+
+def kind(name):
+    n = name.lower()
+    for pat, k in (("gemv|wo_mma|int8_mma|fp16_mma|act_quant|mma", "matmul"),
+                   ("attention|attn", "attention"), ("norm", "norm")):
+        if re.search(pat, n):
+            return k
+    return "other glue"
+
+
+def run(a):
+    import quant
+    m = quant.load(a.prefix)
+    c = m.ir.config
+    shape = (c["n_layers"], a.batch, c["n_kv_heads"], c["max_seq"], c["head_dim"])
+    step = m.module.device_steps("decode", shape, graphs=False)
+    step(np.ones((a.batch, 5), np.int64), 0)  # prefill
+    for i in range(a.steps):
+        step(np.ones((a.batch, 1), np.int64), 5 + i)
+    for t in step.caches:  # release everything (memcheck's leak check)
+        t.free()
+    m.module.close()
+
+
+def table(a):
+    rows = defaultdict(float)
+    names = defaultdict(float)
+    count = 0
+    with open(a.csv) as f:
+        lines = [l for l in f if l.startswith('"')]
+    recs = [r for r in csv.DictReader(lines) if r.get("Metric Name") == "gpu__time_duration.sum"]
+    recs = recs[len(recs) - len(recs) // a.calls:]
+    for r in recs:
+        v = float(r["Metric Value"].replace(",", ""))
+        unit = r.get("Metric Unit", "ns")
+        us = v / 1000 if unit == "nsecond" or unit == "ns" else v if unit == "usecond" else v * 1000
+        rows[kind(r["Kernel Name"])] += us
+        names[r["Kernel Name"][:60]] += us
+        count += 1
+    total = sum(rows.values())
+    print(f"| kernels | {count} | total {total:.1f} us |")
+    print("| kind | us per step | share |")
+    print("|---|---|---|")
+    for k, v in sorted(rows.items(), key=lambda kv: -kv[1]):
+        print(f"| {k} | {v:.1f} | {100 * v / total:.0f}% |")
+    print("| top kernels | us | |")
+    for k, v in sorted(names.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"| {k} | {v:.1f} | |")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("prefix")
+    r.add_argument("--batch", type=int, default=1)
+    r.add_argument("--steps", type=int, default=1)
+    t = sub.add_parser("table")
+    t.add_argument("csv")
+    t.add_argument("--calls", type=int, default=2, help="calls profiled (prefill + steps)")
+    a = ap.parse_args()
+    run(a) if a.cmd == "run" else table(a)
+
+
+if __name__ == "__main__":
+    main()
