@@ -116,10 +116,17 @@ def decode_rows(prefix, label, steps, batches, prefill, check_tokens, expect):
 
 
 def anchor_rows(anchor_dir, names, precs, steps):
+    """gpt-fast rows. A name `CONFIG:N` is gpt-fast's CONFIG ("7B",
+    "llama-3-8b", "SmolLM2-135M") with its first N blocks, to compare with
+    a compiled module of N blocks."""
     sys.path.insert(0, str(anchor_dir))
     import e2e_anchor as ea
     rows = []
     for name in names:
+        if ":" in name:
+            base, n = name.split(":")
+            ea.gf.transformer_configs[name] = dict(ea.gf.transformer_configs[base],
+                                                   n_layer=int(n))
         for prec, compiled in precs:
             try:
                 r = ea.run(name, prec, compiled, steps)

@@ -107,6 +107,7 @@ def main():
     rt = dest / "rt"
     shutil.copytree(ROOT / "lib/Runtime", rt / "lib/Runtime")
     shutil.copytree(ROOT / "include/qc/Runtime", rt / "include/qc/Runtime")
+    shutil.copytree(ROOT / "tools/quant-run", rt / "tools/quant-run")
     shutil.copytree(ROOT / "python/quant", dest / "python/quant",
                     ignore=shutil.ignore_patterns("__pycache__"))
     for f in ("e2e_decode.py", "run_e2e.sh", "qcw_sample.py", "step_profile.py"):

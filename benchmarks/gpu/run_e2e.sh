@@ -6,6 +6,8 @@
 # anchors came along. Extra arguments go to e2e_decode.py.
 #   usage: run_e2e.sh [--stash] [e2e_decode.py options]
 #     --stash: only copy this folder's weight parts to /tmp (an earlier call)
+#   PROFILE=1: also the ncu per-kernel breakdown of one decode step and a
+#   memcheck of a short decode; NO_ANCHOR=1: skip the gpt-fast baselines.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 if [ "${1:-}" = --stash ]; then
@@ -43,7 +45,7 @@ for m in json.load(open(os.path.join(here, "manifest.json"))):
 PY
 while read -r a b; do args+=("$a" "$b"); done < /tmp/e2e-modules.txt
 anchor=()
-[ -d "$here/anchors" ] && anchor=(--anchor "$here/anchors")
+[ -d "$here/anchors" ] && [ "${NO_ANCHOR:-0}" != 1 ] && anchor=(--anchor "$here/anchors")
 expect=()
 first=$(ls "$here"/*.expect.json 2>/dev/null | head -1)
 [ -n "$first" ] && expect=(--expect "$first")

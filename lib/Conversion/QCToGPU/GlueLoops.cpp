@@ -27,6 +27,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -215,20 +216,38 @@ struct GpuTileGluePass
           << blockSize.getValue();
       return signalPassFailure();
     }
-    SmallVector<scf::ParallelOp> loops;
-    walkHost(getOperation(), [&](Operation *op) {
-      auto loop = dyn_cast<scf::ParallelOp>(op);
-      if (!loop)
-        return true;
-      // Outermost loops without a nested parallel loop (whose mapping to
-      // threads is already decided) and without reductions.
-      bool nested = false;
-      loop.getBody()->walk([&](scf::ParallelOp) { nested = true; });
-      if (!nested && loop.getNumReductions() == 0)
-        loops.push_back(loop);
-      return false;
-    });
-    for (scf::ParallelOp loop : loops) {
+    // Outermost loops without a nested parallel loop (whose mapping to
+    // threads is already decided) and without reductions.
+    auto collect = [&] {
+      SmallVector<scf::ParallelOp> loops;
+      walkHost(getOperation(), [&](Operation *op) {
+        auto loop = dyn_cast<scf::ParallelOp>(op);
+        if (!loop)
+          return true;
+        bool nested = false;
+        loop.getBody()->walk([&](scf::ParallelOp) { nested = true; });
+        if (!nested && loop.getNumReductions() == 0)
+          loops.push_back(loop);
+        return false;
+      });
+      return loops;
+    };
+    // gpu-map-parallel-loops maps three dimensions and runs the others
+    // sequentially in every thread: a rank-4 loop such as attention scores
+    // [B, T, H, S] would walk S one key at a time in a single block. Loops
+    // of rank > 3 first get their leading dimensions combined into one.
+    IRRewriter rewriter(&getContext());
+    for (scf::ParallelOp loop : collect()) {
+      unsigned rank = loop.getNumLoops();
+      if (rank <= 3)
+        continue;
+      std::vector<unsigned> lead;
+      for (unsigned d = 0; d + 2 < rank; ++d)
+        lead.push_back(d);
+      rewriter.setInsertionPoint(loop);
+      collapseParallelLoops(rewriter, loop, {lead, {rank - 2}, {rank - 1}});
+    }
+    for (scf::ParallelOp loop : collect()) {
       SmallVector<int64_t> sizes = chooseTileSizes(loop, blockSize);
       if (llvm::all_of(sizes, [](int64_t s) { return s == 1; }))
         continue;

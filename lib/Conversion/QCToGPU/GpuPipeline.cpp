@@ -65,7 +65,8 @@ void ::qc::buildGpuLoweringPipeline(
   pm.addPass(::qc::createConvertQCToLinalg());
   pm.addPass(::qc::createQCHostPrepareFunctions());
   pm.addPass(createCanonicalizerPass());
-  addPipeline(pm, "func.func(linalg-fuse-elementwise-ops),cse");
+  pm.addPass(mlir::qc::createQCGpuFuseGlue());
+  addPipeline(pm, "cse");
   addPipeline(pm, "one-shot-bufferize{bufferize-function-boundaries "
                   "function-boundary-type-conversion=identity-layout-map "
                   "unknown-type-conversion=identity-layout-map}");

@@ -188,6 +188,27 @@ def QCExpandDynamicReshapes
                            "mlir::memref::MemRefDialect"];
 }
 
+def QCGpuFuseGlue : Pass<"qc-gpu-fuse-glue", "mlir::ModuleOp"> {
+  let summary = "Fuses elementwise glue into its consumers without "
+                "recomputation";
+  let description = [{
+    `linalg-fuse-elementwise-ops` with a control that only fuses a producer
+    into a consumer that reads each of its elements once (the consumer's
+    indexing map of the fused operand is a permutation) and has no other
+    user. The upstream default also fuses producers into consumers that
+    broadcast them: RoPE of the queries fused into the attention scores
+    recomputes every rotated element once per key (S times), which on the
+    GPU glue path cost more than the whole step. Reshape folding and the
+    linalg canonicalizations run as in the upstream pass.
+    Example: a producer `%r = linalg.generic` (elementwise over [B, T, H, D])
+    stays separate from a consumer indexing it as `(b, t, h, s, d) ->
+    (b, t, h, d)` (S-fold reuse), but fuses into an elementwise consumer.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::affine::AffineDialect"];
+}
+
 def QCGpuSerialGlue : Pass<"qc-gpu-serial-glue", "mlir::ModuleOp"> {
   let summary = "Runs linalg ops without parallel loops on one GPU thread";
   let description = [{
