@@ -24,7 +24,7 @@
 // The max-n=6 run fuses q and k (4 + 2), v stays alone.
 // MAXN-LABEL: func @qkv
 // MAXN: qc.wo_matmul {{.*}}layer = "blk.q+blk.k"} : tensor<?x?x4xf32>, !qc.packed<6x4xi4> -> tensor<?x?x6xf32>
-// MAXN: qc.wo_matmul {{.*}}{layer = "blk.v", qc.quantized} : tensor<?x?x4xf32>, !qc.packed<2x4xi4> -> tensor<?x?x2xf32>
+// MAXN: qc.wo_matmul {{.*}}{layer = "blk.v"} : tensor<?x?x4xf32>, !qc.packed<2x4xi4> -> tensor<?x?x2xf32>
 #g2 = #qc.scheme<weight = i4, granularity = per_group, group_size = 2>
 func.func @qkv(%x: tensor<?x?x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x?x2xf32>, tensor<?x?x2xf32>) {
   %dq = arith.constant dense<[1, 2, 3, 4, 5, 6, 7, 8]> : tensor<8xi8>
@@ -38,7 +38,7 @@ func.func @qkv(%x: tensor<?x?x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x?x2xf32>, 
   %pv = qc.packed_weight %dv, %sv {layout = #qc.layout<row_major>, scheme = #g2} : tensor<4xi8>, tensor<2x2xf32> -> !qc.packed<2x4xi4>
   %q = qc.wo_matmul %x, %pq {layer = "blk.q", qc.quant_error = 0.1 : f64} : tensor<?x?x4xf32>, !qc.packed<4x4xi4> -> tensor<?x?x4xf32>
   %k = qc.wo_matmul %x, %pk {layer = "blk.k", qc.quant_error = 0.2 : f64} : tensor<?x?x4xf32>, !qc.packed<2x4xi4> -> tensor<?x?x2xf32>
-  %v = qc.wo_matmul %x, %pv {layer = "blk.v", qc.quantized} : tensor<?x?x4xf32>, !qc.packed<2x4xi4> -> tensor<?x?x2xf32>
+  %v = qc.wo_matmul %x, %pv {layer = "blk.v"} : tensor<?x?x4xf32>, !qc.packed<2x4xi4> -> tensor<?x?x2xf32>
   return %q, %k, %v : tensor<?x?x4xf32>, tensor<?x?x2xf32>, tensor<?x?x2xf32>
 }
 
@@ -147,8 +147,9 @@ func.func @refused(%x: tensor<?x4xf32>, %x2: tensor<?x4xf32>, %wd: tensor<8xi8>)
   %e = qc.wo_matmul %x2, %pt {layer = "e"} : tensor<?x4xf32>, !qc.packed<2x4xi8> -> tensor<?x2xf32>
   %f = qc.wo_matmul %x2, %pt {layer = "f"} : tensor<?x4xf32>, !qc.packed<2x4xi8> -> tensor<?x2xf32>
   // A weight computed at run time (a function argument).
-  %pa = qc.packed_weight %wd, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8, symmetric = false>} : tensor<8xi8>, tensor<2x1xf32> -> !qc.packed<2x4xi8>
-  %pc = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8, symmetric = false>} : tensor<8xi8>, tensor<2x1xf32> -> !qc.packed<2x4xi8>
+  %z = arith.constant dense<0> : tensor<2x1xi8>
+  %pa = qc.packed_weight %wd, %s, %z {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8, symmetric = false>} : tensor<8xi8>, tensor<2x1xf32>, tensor<2x1xi8> -> !qc.packed<2x4xi8>
+  %pc = qc.packed_weight %d, %s, %z {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8, symmetric = false>} : tensor<8xi8>, tensor<2x1xf32>, tensor<2x1xi8> -> !qc.packed<2x4xi8>
   %g = qc.wo_matmul %x2, %pa {layer = "g"} : tensor<?x4xf32>, !qc.packed<2x4xi8> -> tensor<?x2xf32>
   %h = qc.wo_matmul %x2, %pc {layer = "h"} : tensor<?x4xf32>, !qc.packed<2x4xi8> -> tensor<?x2xf32>
   // Kernels already selected.
