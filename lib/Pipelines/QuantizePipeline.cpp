@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// qc-quantize-pipeline: policy -> SmoothQuant -> quantize -> pack -> fuse ->
-// select -> cleanup. Also used by quant-compile, so both tools run the same
+// qc-quantize-pipeline: policy -> SmoothQuant -> quantize -> pack -> fuse
+// dequantization -> fuse sibling matmuls -> select -> cleanup. Also used by quant-compile, so both tools run the same
 // passes.
 //
 //===----------------------------------------------------------------------===//
@@ -32,6 +32,12 @@ void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
   pack.layout = options.layout;
   pm.addPass(createQCPackWeightsPass(pack));
   pm.addPass(createQCFuseDequantPass());
+  if (options.fuseSiblings) {
+    // Each INT8 layer quantized its input with its own qc.quantize_act:
+    // CSE merges equal ones so that q/k/v int8_matmuls become siblings.
+    pm.addPass(mlir::createCSEPass());
+    pm.addPass(createQCFuseSiblingMatmulsPass());
+  }
   QCSelectMatmulPassOptions sel;
   sel.target = options.target;
   sel.minBatch = options.minBatch;

@@ -13,7 +13,8 @@ void qc::registerQCPipelines() {
       "qc-quantize-pipeline",
       "Quantizes qc.linear layers: apply-policy (policy=) -> smoothquant "
       "(stats=) -> quantize-weights (algorithm=) -> pack-weights -> "
-      "fuse-dequant -> select-matmul (target=) -> canonicalize, cse",
+      "fuse-dequant -> fuse-sibling-matmuls (fuse-siblings=) -> "
+      "select-matmul (target=) -> canonicalize, cse",
       buildQuantizePipeline);
   mlir::PassPipelineRegistration<HostLoweringPipelineOptions>(
       "qc-lower-to-host",

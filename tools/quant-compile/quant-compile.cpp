@@ -73,6 +73,12 @@ static cl::opt<std::string> weightOnlyKernel(
     cl::desc("Weight-only matmul kernel on GPU targets: auto (cost model), "
              "gemv or mma (qc-select-matmul weight-only-kernel=)"),
     cl::init("auto"), cl::cat(category));
+static cl::opt<bool> fuseSiblings(
+    "fuse-sibling-matmuls",
+    cl::desc("Fuse quantized matmuls that read the same input (q/k/v, "
+             "gate/up) into one matmul (default on; "
+             "--fuse-sibling-matmuls=false turns it off)"),
+    cl::init(true), cl::cat(category));
 enum class Emit { Mlir, Llvm, Module };
 static cl::opt<Emit> emitKind(
     "emit", cl::desc("What to write"), cl::init(Emit::Module),
@@ -164,6 +170,7 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
   options.algorithm = algorithm.getValue();
   options.target = targetName.getValue();
   options.weightOnlyKernel = weightOnlyKernel.getValue();
+  options.fuseSiblings = fuseSiblings.getValue();
   options.recordErrors = true; // for the per-layer report
   qc::buildQuantizePipeline(pm, options);
   return success();

@@ -21,7 +21,7 @@ class OpPassManager;
 namespace qc {
 
 /// Options of `qc-quantize-pipeline`: policy -> SmoothQuant -> quantize ->
-/// pack -> fuse -> select.
+/// pack -> fuse dequantization -> fuse siblings -> select.
 struct QuantizePipelineOptions
     : public mlir::PassPipelineOptions<QuantizePipelineOptions> {
   Option<std::string> policy{*this, "policy",
@@ -60,6 +60,11 @@ struct QuantizePipelineOptions
       llvm::cl::desc("Weight-only kernel on GPUs: auto (cost model), gemv "
                      "or mma"),
       llvm::cl::init("auto")};
+  Option<bool> fuseSiblings{
+      *this, "fuse-siblings",
+      llvm::cl::desc("Fuse quantized matmuls that read the same input (q/k/v, "
+                     "gate/up) into one (qc-fuse-sibling-matmuls)"),
+      llvm::cl::init(true)};
   Option<bool> recordErrors{
       *this, "record-errors",
       llvm::cl::desc("qc-quantize-weights records per-layer calibration "

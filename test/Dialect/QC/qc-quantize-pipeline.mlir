@@ -1,8 +1,21 @@
-// The multi-layer block (Inputs/block.mlir) through the whole pipeline.
-// RUN: quant-opt %S/Inputs/block.mlir --qc-quantize-pipeline="policy=%S/Inputs/policy/block.yaml stats=%S/Inputs/block-stats.json target=sm_90" --mlir-elide-elementsattrs-if-larger=4 | FileCheck %s
-// RUN: quant-opt %S/Inputs/block.mlir --qc-quantize-pipeline="policy=%S/Inputs/policy/block.yaml stats=%S/Inputs/block-stats.json algorithm=gptq layout=tiled max-batch=4096" --mlir-elide-elementsattrs-if-larger=4 2>&1 | FileCheck %s --check-prefix=GPTQ
+// The multi-layer block (Inputs/block.mlir) through the whole pipeline,
+// layer by layer (fuse-siblings=false; the FUSED run below fuses q/k/v and
+// gate/up, test/Dialect/QC/qc-fuse-sibling-matmuls.mlir tests the pass).
+// RUN: quant-opt %S/Inputs/block.mlir --qc-quantize-pipeline="policy=%S/Inputs/policy/block.yaml stats=%S/Inputs/block-stats.json target=sm_90 fuse-siblings=false" --mlir-elide-elementsattrs-if-larger=4 | FileCheck %s
+// RUN: quant-opt %S/Inputs/block.mlir --qc-quantize-pipeline="policy=%S/Inputs/policy/block.yaml stats=%S/Inputs/block-stats.json algorithm=gptq layout=tiled max-batch=4096 fuse-siblings=false" --mlir-elide-elementsattrs-if-larger=4 2>&1 | FileCheck %s --check-prefix=GPTQ
 // RUN: quant-opt %S/Inputs/block.mlir --qc-quantize-pipeline --mlir-elide-elementsattrs-if-larger=4 | FileCheck %s --check-prefix=NOPOLICY
 // RUN: not quant-opt %S/Inputs/block.mlir --qc-quantize-pipeline="policy=%S/Inputs/policy/block.yaml algorithm=gptq" 2>&1 | FileCheck %s --check-prefix=NOSTATS
+// RUN: quant-opt %S/Inputs/block.mlir --qc-quantize-pipeline="policy=%S/Inputs/policy/block.yaml stats=%S/Inputs/block-stats.json target=sm_90" --mlir-elide-elementsattrs-if-larger=4 | FileCheck %s --check-prefix=FUSED
+
+// By default q/k/v (weight-only) and gate/up (W8A8, one CSE'd activation
+// quantization) are fused before kernel selection.
+// FUSED-LABEL: func.func @block
+// FUSED: %[[N1:.*]] = qc.rms_norm
+// FUSED: qc.wo_matmul %[[N1]], %{{.*}} {fused_layers = [{{.*}}], kernel = #qc.kernel<gemv, target = "sm_90">, layer = "blk0.attn.q+blk0.attn.k+blk0.attn.v"} : tensor<?x?x32xf32>, !qc.packed<96x32xi4> -> tensor<?x?x96xf32>
+// FUSED: qc.int8_matmul {{.*}}layer = "blk0.attn.o"
+// FUSED: %[[QG:.*]], %[[SG:.*]] = qc.quantize_act
+// FUSED-NOT: qc.quantize_act
+// FUSED: qc.int8_matmul %[[QG]], %[[SG]], %{{.*}} {fused_layers = [{{.*}}], kernel = #qc.kernel<int8_mma, target = "sm_90">, layer = "blk0.mlp.gate+blk0.mlp.up"} : tensor<?x?x32xi8>, tensor<?x?xf32>, !qc.packed<128x32xi8> -> tensor<?x?x128xf32>
 
 // CHECK-LABEL: func.func @block
 // CHECK-SAME: (%[[X:.*]]: tensor<?x?x32xf32>) -> tensor<?x?x32xf32>

@@ -368,6 +368,32 @@ LogicalResult DequantizeWeightOp::verify() {
 // Fused matmuls
 //===----------------------------------------------------------------------===//
 
+/// Checks `fused_layers` of a fused matmul with `n` output channels: at
+/// least two named layers whose ranges are contiguous from 0 and cover n.
+static LogicalResult verifyFusedLayers(Operation *op, ArrayAttr fused,
+                                       int64_t n) {
+  if (!fused)
+    return success();
+  if (fused.size() < 2)
+    return op->emitOpError("fused_layers needs at least two layers, got ")
+           << fused.size();
+  int64_t next = 0;
+  for (auto layer : fused.getAsRange<FusedLayerAttr>()) {
+    if (layer.getName().getValue().empty())
+      return op->emitOpError("fused layer names must not be empty");
+    if (layer.getOffset() != next || layer.getSize() <= 0)
+      return op->emitOpError("fused layer '")
+             << layer.getName().getValue() << "' must cover output channels ["
+             << next << ", ...), got offset " << layer.getOffset()
+             << " and size " << layer.getSize();
+    next += layer.getSize();
+  }
+  if (next != n)
+    return op->emitOpError("fused layers cover ")
+           << next << " output channels, but the weight has " << n;
+  return success();
+}
+
 LogicalResult WeightOnlyMatmulOp::verify() {
   auto w = getWeight().getType();
   if (failed(verifyLinearShapes(*this, getInput().getType(), w.getN(), w.getK(),
@@ -378,6 +404,8 @@ LogicalResult WeightOnlyMatmulOp::verify() {
     return emitOpError("result element type must match the input's");
   if (getLayer().empty())
     return emitOpError("layer name must not be empty");
+  if (failed(verifyFusedLayers(*this, getFusedLayersAttr(), w.getN())))
+    return failure();
   if (auto kernel = getKernelAttr()) {
     if (kernel.getKind() == KernelKind::Int8Mma ||
         kernel.getKind() == KernelKind::Fp16Mma)
@@ -409,6 +437,8 @@ LogicalResult Int8MatmulOp::verify() {
     return failure();
   if (getLayer().empty())
     return emitOpError("layer name must not be empty");
+  if (failed(verifyFusedLayers(*this, getFusedLayersAttr(), w.getN())))
+    return failure();
   if (PackedWeightOp def = getPackedWeightDef(getWeight())) {
     SchemeAttr s = def.getScheme();
     if (!s.getSymmetric() || s.getGranularity() == Granularity::PerGroup)

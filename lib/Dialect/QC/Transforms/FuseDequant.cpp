@@ -63,7 +63,7 @@ struct FuseInt8Matmul : OpRewritePattern<LinearOp> {
     }
     auto mm = rewriter.replaceOpWithNewOp<Int8MatmulOp>(
         op, op.getType(), da.getInput(), da.getScales(), pw, op.getBias(),
-        op.getLayerAttr(), KernelAttr());
+        op.getLayerAttr(), KernelAttr(), /*fused_layers=*/ArrayAttr());
     copyQCAttrs(op, mm);
     return success();
   }
@@ -80,7 +80,7 @@ struct FuseWeightOnlyMatmul : OpRewritePattern<LinearOp> {
       return rewriter.notifyMatchFailure(op, "weight is not dequantized");
     auto mm = rewriter.replaceOpWithNewOp<WeightOnlyMatmulOp>(
         op, op.getType(), op.getInput(), dw.getWeight(), op.getBias(),
-        op.getLayerAttr(), KernelAttr());
+        op.getLayerAttr(), KernelAttr(), /*fused_layers=*/ArrayAttr());
     copyQCAttrs(op, mm);
     return success();
   }

@@ -56,12 +56,53 @@ static void readErrors(::qc::LayerReport &r, Operation *op) {
     r.outputError = a.getValueAsDouble();
 }
 
+/// One entry per layer of a horizontally fused matmul (`fused_layers`):
+/// its rows of the weight (scales and zero points pro rata), the fused op's
+/// scheme and kernel, its own recorded errors.
+static void fusedReports(std::vector<::qc::LayerReport> &out,
+                         llvm::StringSet<> &seen, Operation *op, Value packed,
+                         KernelAttr kernel, ArrayAttr fused, StringRef layer) {
+  ::qc::LayerReport whole;
+  whole.scheme = "none";
+  fromPacked(whole, packed);
+  for (auto f : fused.getAsRange<FusedLayerAttr>()) {
+    ::qc::LayerReport r;
+    r.layer = f.getName().str();
+    if (!seen.insert(r.layer).second)
+      continue;
+    r.op = op->getName().getStringRef().str();
+    r.scheme = whole.scheme;
+    r.kernel = kernel ? printed(kernel) : "none";
+    r.n = f.getSize();
+    r.k = whole.k;
+    r.dataBytes = whole.n ? whole.dataBytes * r.n / whole.n : 0;
+    r.scaleBytes = whole.n ? whole.scaleBytes * r.n / whole.n : 0;
+    r.zeroBytes = whole.n ? whole.zeroBytes * r.n / whole.n : 0;
+    if (FloatAttr e = f.getQuantError())
+      r.quantError = e.getValueAsDouble();
+    if (FloatAttr e = f.getOutputError())
+      r.outputError = e.getValueAsDouble();
+    r.fusedInto = layer.str();
+    out.push_back(std::move(r));
+  }
+}
+
 namespace qc {
 
 std::vector<LayerReport> collectLayerReports(ModuleOp module) {
   std::vector<::qc::LayerReport> out;
   llvm::StringSet<> seen;
   module.walk([&](Operation *op) {
+    if (auto m = dyn_cast<WeightOnlyMatmulOp>(op); m && m.getFusedLayers()) {
+      fusedReports(out, seen, op, m.getWeight(), m.getKernelAttr(),
+                   m.getFusedLayersAttr(), m.getLayer());
+      return;
+    }
+    if (auto m = dyn_cast<Int8MatmulOp>(op); m && m.getFusedLayers()) {
+      fusedReports(out, seen, op, m.getWeight(), m.getKernelAttr(),
+                   m.getFusedLayersAttr(), m.getLayer());
+      return;
+    }
     ::qc::LayerReport r;
     r.scheme = r.kernel = "none";
     if (auto l = dyn_cast<LinearOp>(op)) {
@@ -116,6 +157,8 @@ std::string layerReportJson(const std::vector<::qc::LayerReport> &layers) {
                                     : llvm::json::Value(nullptr);
     o["output_error"] = r.outputError ? llvm::json::Value(*r.outputError)
                                       : llvm::json::Value(nullptr);
+    if (!r.fusedInto.empty())
+      o["fused_into"] = r.fusedInto;
     total += r.weightBytes();
     fp32 += r.n * r.k * 4;
     arr.push_back(std::move(o));

@@ -172,4 +172,31 @@ def QC_KernelAttr : QC_Attr<"Kernel", "kernel"> {
   let genVerifyDecl = 1;
 }
 
+def QC_FusedLayerAttr : QC_Attr<"FusedLayer", "fused_layer"> {
+  let summary = "One original layer inside a horizontally fused matmul";
+  let description = [{
+    Set by `qc-fuse-sibling-matmuls` on a `qc.wo_matmul` / `qc.int8_matmul`
+    that computes several layers reading the same input at once (q/k/v,
+    gate/up): the layer `name` owns the output channels
+    [`offset`, `offset + size`) of the fused result (and the same rows of
+    its packed weight, scales, zero points and bias). `quant_error` and
+    `output_error` are the layer's `qc.quant_error` / `qc.output_error`
+    (qc-quantize-weights `record-errors`), kept for the per-layer report.
+
+    Example: `#qc.fused_layer<"blk0.attn.k", offset = 576, size = 192>`
+  }];
+  let parameters = (ins
+    "::mlir::StringAttr":$name,
+    "int64_t":$offset,
+    "int64_t":$size,
+    OptionalParameter<"::mlir::FloatAttr">:$quant_error,
+    OptionalParameter<"::mlir::FloatAttr">:$output_error
+  );
+  let assemblyFormat = "`<` $name `,` struct($offset, $size, $quant_error, "
+                       "$output_error) `>`";
+}
+
+def QC_FusedLayerArrayAttr
+    : TypedArrayAttrBase<QC_FusedLayerAttr, "array of #qc.fused_layer">;
+
 #endif // QC_DIALECT_QC_IR_QCATTRS_TD

@@ -282,6 +282,11 @@ def QC_WeightOnlyMatmulOp : QC_Op<"wo_matmul", [Pure]> {
     rows M: M < T runs the weight-only path, M >= T quantizes activations
     per token and runs the INT8 path, from the same weight.
 
+    `fused_layers` (set by `qc-fuse-sibling-matmuls`) lists the layers a
+    horizontally fused matmul computes, each with its range of output
+    channels; the ranges are contiguous, start at 0 and cover N. `layer` is
+    then the names joined with `+`.
+
     Example:
 
     ```mlir
@@ -291,7 +296,8 @@ def QC_WeightOnlyMatmulOp : QC_Op<"wo_matmul", [Pure]> {
   }];
   let arguments = (ins QC_FloatTensor:$input, QC_PackedWeightType:$weight,
                    Optional<QC_FloatTensor>:$bias, StrAttr:$layer,
-                   OptionalAttr<QC_KernelAttr>:$kernel);
+                   OptionalAttr<QC_KernelAttr>:$kernel,
+                   OptionalAttr<QC_FusedLayerArrayAttr>:$fused_layers);
   let results = (outs QC_FloatTensor:$result);
   let assemblyFormat = "$input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` "
                        "qualified(type($weight)) (`,` type($bias)^)? `->` type($result)";
@@ -305,7 +311,7 @@ def QC_Int8MatmulOp : QC_Op<"int8_matmul", [Pure]> {
     accumulated in i32. `input_scales` has one element (per-tensor) or the
     input's leading shape (per-token). The weight must be symmetric INT8 with
     per-channel or per-tensor scales. The result element type is the output
-    type of the layer.
+    type of the layer. `fused_layers`: as for `qc.wo_matmul`.
 
     Example:
 
@@ -316,7 +322,8 @@ def QC_Int8MatmulOp : QC_Op<"int8_matmul", [Pure]> {
   }];
   let arguments = (ins QC_I8Tensor:$input, RankedTensorOf<[F32]>:$input_scales,
                    QC_PackedWeightType:$weight, Optional<QC_FloatTensor>:$bias,
-                   StrAttr:$layer, OptionalAttr<QC_KernelAttr>:$kernel);
+                   StrAttr:$layer, OptionalAttr<QC_KernelAttr>:$kernel,
+                   OptionalAttr<QC_FusedLayerArrayAttr>:$fused_layers);
   let results = (outs QC_FloatTensor:$result);
   let assemblyFormat = "$input `,` $input_scales `,` $weight (`,` $bias^)? attr-dict `:` "
                        "type($input) `,` type($input_scales) `,` qualified(type($weight)) "

@@ -35,6 +35,9 @@ struct LayerReport {
   int64_t weightBytes() const { return dataBytes + scaleBytes + zeroBytes; }
   /// `qc.quant_error` / `qc.output_error` left by qc-quantize-weights.
   std::optional<double> quantError, outputError;
+  /// The fused matmul's `layer` when qc-fuse-sibling-matmuls merged this
+  /// layer with its siblings (JSON `fused_into`), else empty.
+  std::string fusedInto;
 };
 
 /// Collects one entry per layer name (the first op carrying it, in walk

@@ -30,6 +30,13 @@ namespace qc {
 /// wo_matmul and linear(dequantize_act, dequantize_weight) -> int8_matmul.
 void populateFuseDequantPatterns(RewritePatternSet &patterns);
 
+/// Adds the patterns of `qc-fuse-sibling-matmuls`: qc.wo_matmul (and, with
+/// `int8`, qc.int8_matmul) siblings reading the same input become one matmul
+/// over the concatenated output channels plus one tensor.extract_slice per
+/// layer. `maxN` > 0 bounds the fused N.
+void populateFuseSiblingMatmulsPatterns(RewritePatternSet &patterns,
+                                        int64_t maxN = 0, bool int8 = true);
+
 #define GEN_PASS_REGISTRATION
 #include "qc/Dialect/QC/Transforms/Passes.h.inc"
 

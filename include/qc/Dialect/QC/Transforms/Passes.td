@@ -6,7 +6,7 @@
 //
 // The passes that take `qc.linear` layers from float to quantized kernels:
 // policy -> observers (calibration) -> SmoothQuant -> weight quantization ->
-// packing -> dequantization fusion -> kernel selection. docs/passes.md gives
+// packing -> dequantization fusion -> sibling fusion -> kernel selection. docs/passes.md gives
 // the arithmetic every pass implements.
 //
 //===----------------------------------------------------------------------===//
@@ -221,6 +221,62 @@ def QCFuseDequantPass : Pass<"qc-fuse-dequant", "::mlir::ModuleOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::qc::QCDialect"];
+}
+
+def QCFuseSiblingMatmulsPass
+    : Pass<"qc-fuse-sibling-matmuls", "::mlir::ModuleOp"> {
+  let summary = "Merges quantized matmuls that read the same input into one "
+                "matmul over the concatenated output channels";
+  let description = [{
+    Horizontal fusion for launch-bound decoding: per transformer block, q/k/v
+    read one normalized activation, gate/up another. Greedy patterns
+    (`populateFuseSiblingMatmulsPatterns`) replace two or more sibling
+    `qc.wo_matmul`s (or `qc.int8_matmul`s with the same quantized input and
+    activation scales) in one block by one matmul whose packed weight,
+    scales, zero points and bias are the row-wise (output-channel)
+    concatenation of theirs, followed by one `tensor.extract_slice` of the
+    last dimension per original layer. Every output channel is computed as
+    before (same weights, same K order), so results are bit-identical.
+
+    Siblings fuse when they have the same input (and input scales), result
+    element type, scheme (weight type, granularity, group size, symmetry,
+    activation mode), `#qc.layout` (kind and tiles), scale and zero-point
+    element types, bias presence and element type, and the same discardable
+    `qc.*` attributes (e.g. `qc.batch_threshold`) apart from the per-layer
+    `qc.quant_error` / `qc.output_error`. Refused: per_tensor scales (one
+    scale per layer cannot be concatenated), weights, scales, zero points or
+    biases that are not compile-time constants (dense, dense_resource or
+    `qc.external_weight`), a matmul whose kernel is already selected (run
+    before `qc-select-matmul`), a tiled layout whose tile_n does not divide
+    N, and already fused matmuls.
+
+    The fused op's `layer` is the names joined with `+`; `fused_layers`
+    lists every layer with its output-channel range and recorded errors, so
+    the per-layer report still lists every layer.
+
+    Example:
+
+    ```mlir
+    %q = qc.wo_matmul %x, %pq {layer = "q"} : tensor<?x64xf32>, !qc.packed<64x64xi4> -> tensor<?x64xf32>
+    %k = qc.wo_matmul %x, %pk {layer = "k"} : tensor<?x64xf32>, !qc.packed<32x64xi4> -> tensor<?x32xf32>
+    // becomes
+    %y = qc.wo_matmul %x, %pqk {fused_layers = [#qc.fused_layer<"q", offset = 0, size = 64>,
+                                                #qc.fused_layer<"k", offset = 64, size = 32>],
+                                layer = "q+k"} : tensor<?x64xf32>, !qc.packed<96x64xi4> -> tensor<?x96xf32>
+    %q = tensor.extract_slice %y[0, 0] [%m, 64] [1, 1] : tensor<?x96xf32> to tensor<?x64xf32>
+    %k = tensor.extract_slice %y[0, 64] [%m, 32] [1, 1] : tensor<?x96xf32> to tensor<?x32xf32>
+    ```
+  }];
+  let options = [
+    Option<"maxN", "max-n", "int64_t", /*default=*/"0",
+           "Largest N of a fused matmul (0: no limit); siblings that would "
+           "exceed it are left out, in program order">,
+    Option<"int8", "int8", "bool", /*default=*/"true",
+           "Also fuse qc.int8_matmul siblings">,
+  ];
+  let dependentDialects = ["::mlir::qc::QCDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
