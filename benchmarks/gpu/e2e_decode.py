@@ -115,6 +115,55 @@ def decode_rows(prefix, label, steps, batches, prefill, check_tokens, expect):
     return rows
 
 
+def graphed_anchor(ea, name, prec, steps):
+    """gpt-fast's model, eager PyTorch, its decode step captured once as a
+    CUDA graph (torch.cuda.graph) and replayed: the launch-overhead-free
+    PyTorch baseline when torch.compile cannot run. Built like e2e_anchor.run
+    (random weights, the same int8 / int4 tinygemm wrappers, cache 512)."""
+    import torch
+    torch.manual_seed(0)
+    args = ea.gf.ModelArgs.from_name(name)
+    with torch.device("cuda"):
+        m = ea.gf.Transformer(args)
+        m.setup_caches(max_batch_size=1, max_seq_length=512)
+    m = m.to(torch.bfloat16).eval()
+    if prec != "bf16":
+        with torch.no_grad():
+            ea.replace(m, prec)
+        for mod in m.modules():
+            if isinstance(mod, ea.Int4Linear):
+                del mod.ref
+    torch.cuda.empty_cache()
+    tok = torch.zeros((1, 1), dtype=torch.long, device="cuda")
+    pos = torch.zeros((1,), dtype=torch.long, device="cuda")
+    with torch.no_grad():
+        m(torch.randint(0, args.vocab_size, (1, 5), device="cuda"), torch.arange(5, device="cuda"))
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            for _ in range(3):
+                out = torch.argmax(m(tok, pos)[:, -1], dim=-1, keepdim=True)
+        torch.cuda.current_stream().wait_stream(s)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            out = torch.argmax(m(tok, pos)[:, -1], dim=-1, keepdim=True)
+        best = None
+        for rep in range(2):
+            torch.cuda.synchronize()
+            t = time.perf_counter()
+            for i in range(steps):
+                pos.fill_(8 + i)
+                g.replay()
+                tok.copy_(out)
+            torch.cuda.synchronize()
+            dt = time.perf_counter() - t
+            best = dt if best is None else min(best, dt)
+    del g, m
+    torch.cuda.empty_cache()
+    return dict(model=name, prec=prec, mode=f"gpt-fast {prec} eager+CUDA graph",
+                tok_s=steps / best, ms_per_tok=1000 * best / steps)
+
+
 def anchor_rows(anchor_dir, names, precs, steps):
     """gpt-fast rows. A name `CONFIG:N` is gpt-fast's CONFIG ("7B",
     "llama-3-8b", "SmolLM2-135M") with its first N blocks, to compare with
@@ -127,6 +176,14 @@ def anchor_rows(anchor_dir, names, precs, steps):
             base, n = name.split(":")
             ea.gf.transformer_configs[name] = dict(ea.gf.transformer_configs[base],
                                                    n_layer=int(n))
+        for prec in sorted({p for p, _ in precs}, key=["bf16", "int8", "int4"].index):
+            try:
+                r = graphed_anchor(ea, name, prec, steps)
+            except Exception as e:  # keep the other rows
+                r = dict(model=name, mode=f"gpt-fast {prec} eager+graph",
+                         error=f"{type(e).__name__}: {e}"[:300])
+            rows.append(r)
+            print(json.dumps(r), flush=True)
         for prec, compiled in precs:
             try:
                 r = ea.run(name, prec, compiled, steps)
@@ -147,16 +204,18 @@ def main():
     ap.add_argument("--batches", default="1,8,32")
     ap.add_argument("--prefill", type=int, default=512)
     ap.add_argument("--check-tokens", type=int, default=64)
-    ap.add_argument("--expect", help="JSON {prompt, tokens} of the host module (greedy)")
+    ap.add_argument("--expect-dir",
+                    help="folder with LABEL.expect.json: {prompt, tokens} of the host module")
     ap.add_argument("--anchor", help="folder with e2e_anchor.py and gptfast/ (baselines)")
     ap.add_argument("--anchor-models", default="SmolLM2-135M")
     ap.add_argument("--anchor-precs", default="bf16:eager,bf16:compile,int8:compile,int4:compile")
     ap.add_argument("--out", default=os.environ.get("OUT", "/tmp"))
     a = ap.parse_args()
     rows = []
-    expect = json.loads(Path(a.expect).read_text()) if a.expect else None
     for spec in a.module:
         label, prefix = spec.split("=", 1)
+        e = Path(a.expect_dir or "/nonexistent") / f"{label}.expect.json"
+        expect = json.loads(e.read_text()) if e.exists() else None
         rows += decode_rows(prefix, label, a.steps, [int(b) for b in a.batches.split(",")],
                             a.prefill, a.check_tokens, expect)
     if a.anchor:

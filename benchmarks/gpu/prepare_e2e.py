@@ -45,16 +45,20 @@ def main():
     ap.add_argument("--check-tokens", type=int, default=64)
     ap.add_argument("--anchor", help="shared/anchors folder to copy along")
     ap.add_argument("--part-mb", type=int, default=40)
+    ap.add_argument("--append", action="store_true",
+                    help="add the models to DEST's manifest instead of starting anew")
     a = ap.parse_args()
     import quant
     from quant import data
 
     dest, work = Path(a.dest), Path(a.work)
-    if dest.exists():
-        shutil.rmtree(dest)
-    (dest / "modules").mkdir(parents=True)
-    work.mkdir(parents=True, exist_ok=True)
     manifest = []
+    if a.append and (dest / "manifest.json").exists():
+        manifest = json.loads((dest / "manifest.json").read_text())
+    elif dest.exists():
+        shutil.rmtree(dest)
+    (dest / "modules").mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     for spec in a.models:
         kind, rest = spec.split(":", 1)
         if kind == "smollm2":
@@ -73,11 +77,12 @@ def main():
         else:  # synth:7b:LABEL:POLICY[:LAYERS]
             shape, label, policy, *layers = rest.split(":")
             layers = int(layers[0]) if layers else None
-            mlir = work / f"{shape}" / f"{shape}.mlir"
+            mlir = work / f"{shape}-{layers or 'all'}" / f"{shape}.mlir"
             cmd = [sys.executable, str(ROOT / "benchmarks/gpu/synth_llama.py"), shape, str(mlir),
                    "--max-seq", str(a.max_seq)] + (["--layers", str(layers)] if layers else [])
             subprocess.run(cmd, check=True)
             ir = quant.ModelIR.open(mlir)
+            # The checkpoint is synthetic: no host reference tokens.
         prefix = quant.compile(ir, policy=ROOT / policy, target="sm_90",
                                out=work / f"{label}.sm_90")
         for ext in (".so", ".h", ".quant.json"):
@@ -105,6 +110,9 @@ def main():
         manifest.append(entry)
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=1))
     rt = dest / "rt"
+    for d in (rt, dest / "python", dest / "anchors"):
+        if d.exists():
+            shutil.rmtree(d)
     shutil.copytree(ROOT / "lib/Runtime", rt / "lib/Runtime")
     shutil.copytree(ROOT / "include/qc/Runtime", rt / "include/qc/Runtime")
     shutil.copytree(ROOT / "tools/quant-run", rt / "tools/quant-run")

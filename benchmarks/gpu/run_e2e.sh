@@ -46,9 +46,7 @@ PY
 while read -r a b; do args+=("$a" "$b"); done < /tmp/e2e-modules.txt
 anchor=()
 [ -d "$here/anchors" ] && [ "${NO_ANCHOR:-0}" != 1 ] && anchor=(--anchor "$here/anchors")
-expect=()
-first=$(ls "$here"/*.expect.json 2>/dev/null | head -1)
-[ -n "$first" ] && expect=(--expect "$first")
+expect=(--expect-dir "$here")
 if [ "${PROFILE:-0}" = 1 ]; then
   # Per-kernel time of one decode step (ncu) and a memcheck of a short
   # decode, on the first module.
@@ -59,4 +57,5 @@ if [ "${PROFILE:-0}" = 1 ]; then
   compute-sanitizer --tool memcheck --leak-check full \
     python3 "$here/step_profile.py" run "$prefix" --steps 2 2>&1 | tail -4
 fi
+export TORCHINDUCTOR_COMPILE_THREADS=1
 PYTHONUNBUFFERED=1 python3 "$here/e2e_decode.py" "${args[@]}" "${anchor[@]}" "${expect[@]}" "$@"

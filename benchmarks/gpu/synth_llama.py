@@ -68,6 +68,7 @@ def main():
     ap.add_argument("--layers", type=int)
     ap.add_argument("--max-seq", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--embedding", default="int8", choices=["f32", "int8"])
     a = ap.parse_args()
     from quant import mlir_emit
     from quant.model_ir import emit
@@ -82,7 +83,8 @@ def main():
         return seen[id(array)]
 
     mlir_emit.WeightBlob.add = add_once
-    ir = emit(checkpoint(a.model, a.layers, a.seed), Path(a.out), max_seq=a.max_seq)
+    ir = emit(checkpoint(a.model, a.layers, a.seed), Path(a.out), max_seq=a.max_seq,
+              embedding=a.embedding)
     print(f"{ir.mlir}: {len(ir.layers)} linear layers, blob {ir.weights.stat().st_size / 1e9:.2f} GB")
 
 
