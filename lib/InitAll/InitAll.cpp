@@ -9,6 +9,7 @@
 #include "qc/Conversion/QCToGPU/Pipeline.h"
 #include "qc/Conversion/QCToNVVM/Passes.h"
 #include "qc/Dialect/QC/IR/QC.h"
+#include "qc/Dialect/QC/Transforms/BufferizableOpInterfaceImpl.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Pipelines/Pipelines.h"
 #include "qc/Target/Passes.h"
@@ -48,6 +49,7 @@ void qc::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
   mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  mlir::qc::registerBufferizableOpInterfaceExternalModels(registry);
 }
 
 void qc::registerAllPasses() {

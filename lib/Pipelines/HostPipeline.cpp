@@ -12,6 +12,8 @@
 //   canonicalize, cse (no linalg elementwise fusion: its reshape propagation
 //   creates multi-dynamic expand_shapes that LLVM 22 cannot lower)
 //   one-shot-bufferize          function boundaries, identity layouts
+//   qc-drop-inplace-results     in-place arguments (KV caches): result dropped
+//   qc-lower-cache-writes       buffer-form qc.cache_write -> scf.parallel
 //   buffer-deallocation-pipeline  temporaries freed; results owned by caller
 //   convert-bufferization-to-memref  clones of returned aliases -> copies
 //   qc-host-lower-strided-copies  no memrefCopy runtime dependency
@@ -59,6 +61,11 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
   bufOpts.unknownTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
+  // The in-place ABI: results equivalent to a qc.inplace argument (a KV
+  // cache updated by qc.cache_write) are dropped; then the buffer-form
+  // cache writes become loops.
+  pm.addPass(qc::createQCDropInPlaceResults());
+  pm.addPass(qc::createQCLowerCacheWrites());
   // Parallel kernels write their output argument in place and return it:
   // drop that result, so the call is a plain store into the caller's buffer
   // (qc-host-parallelize-calls needs void callees). The canonicalizer first

@@ -36,6 +36,8 @@ struct TensorSig {
 struct Function {
   std::string name;
   std::vector<TensorSig> inputs, outputs;
+  /// Inputs updated in place (module info "inplace"): written by the run.
+  std::vector<int32_t> inplace;
   void (*entry)(void **) = nullptr;
 };
 
@@ -204,6 +206,21 @@ static qcrt_status parseModuleInfo(qcrt_module &m, const std::string &soPath) {
                              f.name.c_str(), error.c_str()));
         (io ? f.outputs : f.inputs).push_back(std::move(sig));
       }
+    }
+    // "inplace" (absent in modules without in-place arguments).
+    if (const Json *inplace = fj.get("inplace")) {
+      bool ok = inplace->kind == Json::Array;
+      for (const Json &ij : ok ? inplace->items : std::vector<Json>{}) {
+        ok = ij.isInteger() && ij.number >= 0 &&
+             ij.number < static_cast<double>(f.inputs.size());
+        if (!ok)
+          break;
+        f.inplace.push_back(static_cast<int32_t>(ij.number));
+      }
+      if (!ok)
+        return fail(QCRT_ERR_FORMAT,
+                    format("%s: function '%s': malformed \"inplace\" list",
+                           soPath.c_str(), f.name.c_str()));
     }
     std::string entry = "qc_entry_" + f.name;
     f.entry =
@@ -544,6 +561,27 @@ static qcrt_status runGpu(qcrt_module &m, const Function &f,
     release(owned);
     cudaClearError();
     return fail(s, format("%s: %s", what.c_str(), why.c_str()));
+  }
+
+  // In-place arguments of a host-tensor run: the run updated the device
+  // copies; copy them back into the caller's buffers (device-tensor runs
+  // updated the caller's device buffers themselves).
+  if (!deviceIO) {
+    for (int32_t i : f.inplace) {
+      const qcrt_tensor &t = inputs[i];
+      uint64_t bytes = qcrt_tensor_numel(&t) * qcrt_dtype_size(t.dtype);
+      std::string back = format("copying in-place input %d of '%s' back",
+                                i, f.name.c_str());
+      cudaCopy(t.data, devInputs[i], bytes, kCopyDeviceToHost, stream,
+               back.c_str());
+    }
+    if (qcrt_status s = cudaTakeError()) {
+      std::string why = qcrt_last_error();
+      release(live);
+      release(owned);
+      cudaClearError();
+      return fail(s, why);
+    }
   }
 
   std::set<void *> available(live.begin(), live.end());

@@ -173,6 +173,40 @@ LogicalResult qc::takeWeights(ModuleOp module,
   return success();
 }
 
+LogicalResult qc::takeInPlaceArgs(ModuleOp module,
+                                  std::vector<EntryPoint> &entryPoints) {
+  auto records = module->getAttrOfType<DictionaryAttr>("qc.inplace");
+  if (!records)
+    return success();
+  for (NamedAttribute record : records) {
+    auto dict = dyn_cast<DictionaryAttr>(record.getValue());
+    auto args = dict ? dict.getAs<DenseI64ArrayAttr>("args") : nullptr;
+    auto results = dict ? dict.getAs<DenseI64ArrayAttr>("results") : nullptr;
+    auto ep = llvm::find_if(entryPoints, [&](const EntryPoint &e) {
+      return e.name == record.getName().getValue();
+    });
+    if (!args || !results || ep == entryPoints.end())
+      return module.emitError("malformed qc.inplace entry: ")
+             << record.getName() << " = " << record.getValue();
+    for (int64_t a : args.asArrayRef()) {
+      if (a < 0 || a >= static_cast<int64_t>(ep->inputs.size()))
+        return module.emitError("qc.inplace entry '")
+               << ep->name << "' names argument " << a << " out of range";
+      ep->inplace.push_back(a);
+    }
+    SmallVector<int64_t> drop(results.asArrayRef());
+    llvm::sort(drop, std::greater<int64_t>());
+    for (int64_t r : drop) {
+      if (r < 0 || r >= static_cast<int64_t>(ep->outputs.size()))
+        return module.emitError("qc.inplace entry '")
+               << ep->name << "' names result " << r << " out of range";
+      ep->outputs.erase(ep->outputs.begin() + r);
+    }
+  }
+  module->removeAttr("qc.inplace");
+  return success();
+}
+
 std::string qc::moduleInfoJson(StringRef target, StringRef cpu,
                                ArrayRef<EntryPoint> entryPoints,
                                ArrayRef<WeightEntry> weights) {
@@ -188,11 +222,16 @@ std::string qc::moduleInfoJson(StringRef target, StringRef cpu,
     return array;
   };
   llvm::json::Array functions;
-  for (const EntryPoint &ep : entryPoints)
+  for (const EntryPoint &ep : entryPoints) {
+    llvm::json::Array inplace;
+    for (int64_t i : ep.inplace)
+      inplace.push_back(i);
     functions.push_back(llvm::json::Object{{"name", ep.name},
                                            {"entry", "qc_entry_" + ep.name},
                                            {"inputs", tensors(ep.inputs)},
-                                           {"outputs", tensors(ep.outputs)}});
+                                           {"outputs", tensors(ep.outputs)},
+                                           {"inplace", std::move(inplace)}});
+  }
   llvm::json::Array weightList;
   for (const WeightEntry &w : weights)
     weightList.push_back(llvm::json::Object{
@@ -287,7 +326,9 @@ std::string qc::generateHeader(StringRef guard,
         " * Calling convention (docs/module-format.md): MLIR memref\n"
         " * descriptors. Inputs are caller-owned; every result is allocated\n"
         " * by the callee with malloc: free(result.allocated) unless it is\n"
-        " * 0xdeadbeef (a constant) or an input's allocated pointer. Weights\n"
+        " * 0xdeadbeef (a constant) or an input's allocated pointer. In-place\n"
+        " * arguments (listed per function) are updated in the caller's\n"
+        " * buffer and have no result. Weights\n"
         " * must be loaded from the .qcw file before any call (qcrt does).\n"
         " */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
@@ -325,6 +366,13 @@ std::string qc::generateHeader(StringRef guard,
     for (size_t i = 0; i < ep.outputs.size(); ++i)
       os << (i ? ", " : "") << shapeString(ep.outputs[i]);
     os << ")   (? = dynamic) */\n";
+    if (!ep.inplace.empty()) {
+      os << "/* " << ep.name << " updates in place (the caller's buffer; no "
+         << "result):";
+      for (int64_t i : ep.inplace)
+        os << " arg" << i;
+      os << " */\n";
+    }
     std::string results = "qc_" + ep.name + "_results";
     if (!ep.outputs.empty()) {
       os << "typedef struct " << results << " {\n";

@@ -7,6 +7,7 @@ the source tree).
 """
 
 import ctypes
+import json
 import os
 from pathlib import Path
 
@@ -18,6 +19,10 @@ MAX_RANK = 8
 _DTYPES = {1: np.float32, 2: np.float64, 3: np.float16, 5: np.int8, 6: np.int16,
            7: np.int32, 8: np.int64, 9: np.uint8, 10: np.bool_}
 _CODES = {np.dtype(v): k for k, v in _DTYPES.items()}
+# Module-info dtype names (docs/module-format.md) -> numpy (bf16 has none).
+_INFO_DTYPES = {"f32": np.float32, "f64": np.float64, "f16": np.float16, "i8": np.int8,
+                "i16": np.int16, "i32": np.int32, "i64": np.int64, "u8": np.uint8,
+                "i1": np.bool_}
 
 
 class RuntimeError_(QuantError):
@@ -77,7 +82,10 @@ def _check(status):
 
 
 class Module:
-    """A loaded quant module; call `run(name, *arrays)` -> list of arrays."""
+    """A loaded quant module; call `run(name, *arrays)` -> list of arrays.
+
+    Arguments listed in `inplace(name)` (e.g. KV caches) are updated in the
+    caller's array, which is passed by pointer; they have no result."""
 
     def __init__(self, prefix):
         self._h = None
@@ -100,6 +108,37 @@ class Module:
         n = lib().qcrt_module_function_count(self._h)
         return [lib().qcrt_module_function_name(self._h, i).decode() for i in range(n)]
 
+    def inplace(self, function):
+        """Indices of `function`'s arguments updated in place (the in-place
+        ABI, docs/module-format.md): the run writes the caller's array."""
+        if not hasattr(self, "_inplace"):
+            info = json.loads(self.info())
+            self._inplace = {f["name"]: (set(f.get("inplace", [])), f["inputs"])
+                             for f in info["functions"]}
+        return self._inplace.get(function, (set(), []))[0]
+
+    def _inplace_arg(self, function, i, a):
+        """An in-place argument is passed by pointer as it is: no copy, so it
+        must already be a writable C-contiguous numpy array of its dtype."""
+        sig = self._inplace[function][1][i]
+        want = _INFO_DTYPES.get(sig["dtype"])
+        problems = []
+        if not isinstance(a, np.ndarray):
+            problems.append(f"a {type(a).__name__}, not a numpy array")
+        else:
+            if want is None or a.dtype != np.dtype(want):
+                problems.append(f"dtype {a.dtype}, expected {sig['dtype']}")
+            if not a.flags.c_contiguous:
+                problems.append("not C-contiguous")
+            if not a.flags.writeable:
+                problems.append("not writable")
+        if problems:
+            raise RuntimeError_(
+                f"{function}: argument {i} is updated in place and must be a writable "
+                f"C-contiguous numpy array of dtype {sig['dtype']} (the run writes it); "
+                f"got {', '.join(problems)}")
+        return a
+
     def run(self, function, *args):
         L = lib()
         ni, no = ctypes.c_int32(), ctypes.c_int32()
@@ -107,7 +146,13 @@ class Module:
                                             ctypes.byref(ni), ctypes.byref(no)))
         if len(args) != ni.value:
             raise RuntimeError_(f"{function} takes {ni.value} inputs, got {len(args)}")
-        keep = [np.require(a, requirements="C") for a in args]  # keeps rank 0
+        inplace = self.inplace(function)
+        keep = []
+        for i, a in enumerate(args):
+            if i in inplace:
+                keep.append(self._inplace_arg(function, i, a))
+            else:
+                keep.append(np.require(a, requirements="C"))  # keeps rank 0
         ins = (_Tensor * max(1, len(keep)))()
         for t, a in zip(ins, keep):
             if a.dtype not in _CODES or a.ndim > MAX_RANK:

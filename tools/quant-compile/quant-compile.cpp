@@ -426,7 +426,8 @@ int main(int argc, char **argv) {
     return 1;
 
   std::vector<qc::WeightEntry> weights;
-  if (failed(qc::takeWeights(*module, weights)))
+  if (failed(qc::takeWeights(*module, weights)) ||
+      failed(qc::takeInPlaceArgs(*module, entryPoints)))
     return 1;
   qc::HostCodegenOptions codegen;
   codegen.cpu = hostCpu;

@@ -61,7 +61,11 @@ def QCHostPrepareFunctions : Pass<"qc-host-prepare-functions", "mlir::ModuleOp">
     `func.func` definition gets `llvm.emit_c_interface` (so the C entry
     point is `_mlir_ciface_<name>`), and each of its tensor arguments gets
     `bufferization.writable = false` so the lowered code never writes into
-    caller buffers. Aggregated linalg ops (`linalg.softmax`) are decomposed
+    caller buffers, except the in-place arguments: a tensor argument that a
+    returned value is made from through `qc.cache_write`s (the argument is
+    the init of the chain) stays writable and gets `qc.inplace`, so
+    one-shot bufferization updates the caller's buffer and
+    `qc-drop-inplace-results` can drop the equivalent result. Aggregated linalg ops (`linalg.softmax`) are decomposed
     into generics here so that they bufferize and lower to loops, and
     `tensor.expand_shape` ops with several dynamic sizes in one group become
     `tensor.reshape` (LLVM 22 cannot lower the former after bufferization).
@@ -82,6 +86,65 @@ def QCHostPrepareFunctions : Pass<"qc-host-prepare-functions", "mlir::ModuleOp">
                            "mlir::arith::ArithDialect",
                            "mlir::math::MathDialect",
                            "mlir::tensor::TensorDialect"];
+}
+
+def QCDropInPlaceResults : Pass<"qc-drop-inplace-results", "mlir::ModuleOp"> {
+  let summary = "Drop results of entry points that update an argument in place";
+  let description = [{
+    Run right after one-shot bufferization (function boundaries) by both
+    `qc-lower-to-host` and `qc-lower-to-gpu`. A public function result whose
+    returned buffer is an argument marked `qc.inplace` (by
+    `qc-host-prepare-functions`), possibly through `memref.cast`, is
+    equivalent to that argument: the function wrote it in place. The
+    result is removed from the function, and the module attribute
+    `qc.inplace = {<function> = {args = array<i64: ...>,
+    results = array<i64: ...>}}` records which arguments are updated in
+    place and which results (original numbering) were dropped; quant-compile
+    turns it into the module info's `"inplace"` list (docs/module-format.md).
+    `qc.inplace` arguments whose result was not found equivalent (one-shot
+    bufferization had to copy) lose the mark and keep their result. Functions
+    with callers in the module are left alone. Like upstream
+    `drop-equivalent-buffer-results`, restricted to the in-place ABI.
+
+    Example:
+
+    ```mlir
+    func.func @step(%c: memref<2x8xf32> {qc.inplace}, ...) -> memref<2x8xf32> {
+      qc.cache_write ... into %c ...
+      return %c : memref<2x8xf32>
+    }
+    // becomes
+    func.func @step(%c: memref<2x8xf32>, ...) { ...; return }
+    // module attributes {qc.inplace = {step = {args = array<i64: 0>,
+    //                                          results = array<i64: 0>}}}
+    ```
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
+def QCLowerCacheWrites : Pass<"qc-lower-cache-writes", "mlir::ModuleOp"> {
+  let summary = "Lower buffer-form qc.cache_write to a guarded scf.parallel";
+  let description = [{
+    After bufferization, each `qc.cache_write` on memrefs becomes
+
+    ```mlir
+    scf.parallel (%b, %t, %h, %d) = (0, 0, 0, 0) to (B, T, KV, D) step (1, 1, 1, 1) {
+      %p = memref.load %pos[%b]          // i64
+      %s = %p + %t                       // as index
+      scf.if (0 <= %s < S) {
+        %v = memref.load %rows[%b, %t, %h, %d]   // converted to the cache type
+        memref.store %v, %cache[layer, %b, %h, %s, %d]
+      }
+    }
+    ```
+
+    `pos` is loaded inside the loop: on the GPU path the loop becomes a glue
+    kernel (`qc-gpu-tile-glue`, `gpu-map-parallel-loops`) and the host never
+    reads `pos`; on the host it is an ordinary loop nest. A tensor-form
+    `qc.cache_write` left at this point is an error.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
 }
 
 def QCHostLowerStridedCopies

@@ -40,6 +40,9 @@ struct TensorSignature {
 struct EntryPoint {
   std::string name;
   std::vector<TensorSignature> inputs, outputs;
+  /// Indices of the inputs updated in place (the in-place ABI of
+  /// docs/module-format.md); their results are not in `outputs`.
+  std::vector<int64_t> inplace;
 };
 
 /// One externalized weight (from the `qc.weights` module attribute).
@@ -65,6 +68,12 @@ void requestCInterfaces(mlir::ModuleOp module);
 /// qc-externalize-weights.
 mlir::LogicalResult takeWeights(mlir::ModuleOp module,
                                 std::vector<WeightEntry> &weights);
+
+/// Reads and removes the `qc.inplace` module attribute written by
+/// qc-drop-inplace-results: sets each entry point's `inplace` arguments and
+/// removes the dropped results from its `outputs`.
+mlir::LogicalResult takeInPlaceArgs(mlir::ModuleOp module,
+                                    std::vector<EntryPoint> &entryPoints);
 
 /// Builds, in the lowered LLVM-dialect `module`, for each entry point:
 ///   void qc_entry_<name>(void **args)

@@ -11,7 +11,8 @@
 //   @qc_kernels_<chip> qc-lower-gpu-launches       qc matmuls -> launch stubs
 //   on buffers qc-gpu-lower-float-linear   unquantized qc.linear -> linalg
 //   convert-qc-to-linalg, qc-host-prepare-functions, fusion (the glue)
-//   one-shot-bufferize, buffer-deallocation-pipeline
+//   one-shot-bufferize, qc-drop-inplace-results, qc-lower-cache-writes,
+//   buffer-deallocation-pipeline
 //   [qc-externalize-weights]    every constant buffer -> the .qcw file
 //   qc-gpu-device-memory        alloc/dealloc/copy/weights on the device
 //   qc-gpu-serial-glue          scalar reductions -> one-thread loops
@@ -70,8 +71,13 @@ void ::qc::buildGpuLoweringPipeline(
   addPipeline(pm, "func.func(linalg-fuse-elementwise-ops),cse");
   addPipeline(pm, "one-shot-bufferize{bufferize-function-boundaries "
                   "function-boundary-type-conversion=identity-layout-map "
-                  "unknown-type-conversion=identity-layout-map},"
-                  "buffer-deallocation-pipeline,canonicalize");
+                  "unknown-type-conversion=identity-layout-map}");
+  // In-place arguments (KV caches written by qc.cache_write) lose their
+  // result before deallocation (which would clone a returned argument); the
+  // cache writes become scf.parallel glue loops (pos is read on the device).
+  pm.addPass(::qc::createQCDropInPlaceResults());
+  pm.addPass(::qc::createQCLowerCacheWrites());
+  addPipeline(pm, "buffer-deallocation-pipeline,canonicalize");
   if (externalize)
     pm.addPass(std::move(externalize));
   pm.addPass(mlir::qc::createQCGpuDeviceMemory());

@@ -865,6 +865,143 @@ struct ObserveOpLowering : OpConversionPattern<ObserveOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Attention over a KV cache
+//===----------------------------------------------------------------------===//
+
+/// qc.cache_attention as linalg generics over the full cache length S, all
+/// in f32: scores = scale * q.k (masked to -inf where s > pos[b] + t), the
+/// row maximum, e = exp(score - max) (0 where masked), the row sum, P.V and
+/// the normalization (0 for a row without a valid key). `pos` is an input of
+/// the masking generic (indexing map (b, t, h, s) -> (b)): no host read of
+/// pos, no size that depends on it.
+struct CacheAttentionOpLowering : OpConversionPattern<CacheAttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CacheAttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    Value q = adaptor.getQuery(), kc = adaptor.getKCache(),
+          vc = adaptor.getVCache(), pos = adaptor.getPos();
+    RankedTensorType qType = op.getQuery().getType();
+    int64_t heads = qType.getDimSize(2);
+    int64_t group = heads / op.getKCache().getType().getDimSize(2);
+    int64_t layer = op.getLayer();
+    double scale = op.getScale().convertToDouble();
+    Type f32 = rewriter.getF32Type();
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    auto map = [&](unsigned n, ArrayRef<AffineExpr> e) {
+      return AffineMap::get(n, 0, e, ctx);
+    };
+    AffineExpr layerExpr = getAffineConstantExpr(layer, ctx);
+
+    SmallVector<OpFoldResult> rowSizes{tensor::getMixedSize(rewriter, loc, q, 0),
+                                       tensor::getMixedSize(rewriter, loc, q, 1),
+                                       rewriter.getIndexAttr(heads)};
+    SmallVector<OpFoldResult> scoreSizes(rowSizes);
+    scoreSizes.push_back(tensor::getMixedSize(rewriter, loc, kc, 3));
+    SmallVector<OpFoldResult> outSizes(rowSizes);
+    outSizes.push_back(tensor::getMixedSize(rewriter, loc, q, 3));
+    auto filled = [&](ArrayRef<OpFoldResult> sizes, double v) -> Value {
+      Value e = tensor::EmptyOp::create(rewriter, loc, sizes, f32);
+      return linalg::FillOp::create(rewriter, loc, ValueRange{cF32(rewriter, loc, v)},
+                                    ValueRange{e})
+          .getResult(0);
+    };
+    double inf = std::numeric_limits<double>::infinity();
+    auto toF32 = [&](OpBuilder &b, Location l, Value v) {
+      return castFloat(b, l, v, b.getF32Type());
+    };
+
+    // scores[b, t, h, s] = sum_e q[b, t, h, e] * k[layer, b, h / G, s, e]
+    // (loops b, t, h, s, e).
+    Value scores = buildGeneric(
+        rewriter, loc, {q, kc},
+        {map(5, {d(0), d(1), d(2), d(4)}),
+         map(5, {layerExpr, d(0), d(2).floorDiv(group), d(3), d(4)})},
+        filled(scoreSizes, 0.0), map(5, {d(0), d(1), d(2), d(3)}), 5, 1,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value prod = arith::MulFOp::create(b, l, toF32(b, l, a[0]),
+                                             toF32(b, l, a[1]));
+          return arith::AddFOp::create(b, l, a[2], prod);
+        });
+
+    // Scaled and masked: s <= pos[b] + t, else -inf.
+    AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, ctx);
+    Value masked = buildGeneric(
+        rewriter, loc, {scores, pos}, {id4, map(4, {d(0)})},
+        tensor::EmptyOp::create(rewriter, loc, scoreSizes, f32), id4, 4, 0,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value t = linalg::IndexOp::create(b, l, 1);
+          Value s = linalg::IndexOp::create(b, l, 3);
+          Value p = arith::IndexCastOp::create(b, l, b.getIndexType(), a[1]);
+          Value last = arith::AddIOp::create(b, l, p, t);
+          Value valid =
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, s, last);
+          Value v = arith::MulFOp::create(b, l, a[0], cF32(b, l, scale));
+          return arith::SelectOp::create(b, l, valid, v, cF32(b, l, -inf));
+        });
+
+    // Row maximum over s.
+    AffineMap rows4 = map(4, {d(0), d(1), d(2)});
+    Value rowMax = buildGeneric(
+        rewriter, loc, {masked}, {id4}, filled(rowSizes, -inf), rows4, 4, 1,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          return arith::MaximumFOp::create(b, l, a[1], a[0]);
+        });
+
+    // e = exp(x - max), 0 for masked keys.
+    Value probs = buildGeneric(
+        rewriter, loc, {masked, rowMax}, {id4, rows4},
+        tensor::EmptyOp::create(rewriter, loc, scoreSizes, f32), id4, 4, 0,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value isMasked = arith::CmpFOp::create(
+              b, l, arith::CmpFPredicate::OEQ, a[0], cF32(b, l, -inf));
+          Value e = math::ExpOp::create(b, l,
+                                        arith::SubFOp::create(b, l, a[0], a[1]));
+          return arith::SelectOp::create(b, l, isMasked, cF32(b, l, 0.0), e);
+        });
+
+    // Row sum over s.
+    Value rowSum = buildGeneric(
+        rewriter, loc, {probs}, {id4}, filled(rowSizes, 0.0), rows4, 4, 1,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          return arith::AddFOp::create(b, l, a[1], a[0]);
+        });
+
+    // acc[b, t, h, e] = sum_s e[b, t, h, s] * v[layer, b, h / G, s, e]
+    // (loops b, t, h, e, s).
+    Value acc = buildGeneric(
+        rewriter, loc, {probs, vc},
+        {map(5, {d(0), d(1), d(2), d(4)}),
+         map(5, {layerExpr, d(0), d(2).floorDiv(group), d(4), d(3)})},
+        filled(outSizes, 0.0), map(5, {d(0), d(1), d(2), d(3)}), 5, 1,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value prod = arith::MulFOp::create(b, l, a[0], toF32(b, l, a[1]));
+          return arith::AddFOp::create(b, l, a[2], prod);
+        });
+
+    // Normalize and convert to the query's element type.
+    Type elem = qType.getElementType();
+    Value out = buildGeneric(
+        rewriter, loc, {acc, rowSum}, {id4, rows4},
+        tensor::EmptyOp::create(rewriter, loc, outSizes, elem), id4, 4, 0,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value zero = cF32(b, l, 0.0);
+          Value any = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT,
+                                            a[1], zero);
+          Value v = arith::DivFOp::create(b, l, a[0], a[1]);
+          v = arith::SelectOp::create(b, l, any, v, zero);
+          return castFloat(b, l, v, elem);
+        });
+    if (out.getType() != op.getType())
+      out = tensor::CastOp::create(rewriter, loc, op.getType(), out);
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
 } // namespace
 
 void ::qc::populateQCToLinalgConversionPatterns(RewritePatternSet &patterns,
@@ -875,6 +1012,7 @@ void ::qc::populateQCToLinalgConversionPatterns(RewritePatternSet &patterns,
   patterns
       .add<DequantizeWeightOpLowering, ExternalWeightOpLowering,
            RMSNormOpLowering, LayerNormOpLowering, SmoothOpLowering,
-           QuantizeActOpLowering, DequantizeActOpLowering, ObserveOpLowering>(
+           QuantizeActOpLowering, DequantizeActOpLowering, ObserveOpLowering,
+           CacheAttentionOpLowering>(
           patterns.getContext());
 }

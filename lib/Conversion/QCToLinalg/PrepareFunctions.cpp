@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Conversion/Passes.h"
+#include "qc/Dialect/QC/IR/QC.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -39,11 +40,31 @@ struct QCHostPrepareFunctionsPass
         continue;
       func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                     UnitAttr::get(ctx));
-      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-        if (isa<TensorType>(func.getArgument(i).getType()))
-          func.setArgAttr(
-              i, bufferization::BufferizationDialect::kWritableAttrName,
-              BoolAttr::get(ctx, false));
+      // In-place arguments: the init of a returned qc.cache_write chain.
+      llvm::SmallDenseSet<unsigned> inPlace;
+      func.walk([&](func::ReturnOp ret) {
+        for (Value v : ret.getOperands()) {
+          bool written = false;
+          while (auto write = v.getDefiningOp<mlir::qc::CacheWriteOp>()) {
+            v = write.getCache();
+            written = true;
+          }
+          if (auto arg = dyn_cast<BlockArgument>(v); arg && written)
+            if (arg.getOwner() == &func.front())
+              inPlace.insert(arg.getArgNumber());
+        }
+      });
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+        if (!isa<TensorType>(func.getArgument(i).getType()))
+          continue;
+        if (inPlace.contains(i)) {
+          func.setArgAttr(i, "qc.inplace", UnitAttr::get(ctx));
+          continue;
+        }
+        func.setArgAttr(i,
+                        bufferization::BufferizationDialect::kWritableAttrName,
+                        BoolAttr::get(ctx, false));
+      }
     }
 
     // LLVM 22's expand-strided-metadata crashes on memref.expand_shape with

@@ -60,7 +60,9 @@ struct ConvertQCToLinalgPass
 
     ConversionTarget target(getContext());
     target.addIllegalDialect<QCDialect>();
-    target.addLegalOp<PackedWeightOp>();
+    // qc.cache_write bufferizes itself (in place) and is lowered to loops
+    // after bufferization (qc-lower-cache-writes).
+    target.addLegalOp<PackedWeightOp, CacheWriteOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     ::qc::populateQCToLinalgConversionPatterns(patterns, parallelKernels);

@@ -1032,3 +1032,215 @@ func.func @quantize_act_output_type(%x: tensor<?x64xf32>) {
   %q, %s = qc.quantize_act %x dynamic_per_token : tensor<?x64xf32> -> tensor<?x64xi4>, tensor<?xf32>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// qc.cache_write, qc.cache_attention
+//===----------------------------------------------------------------------===//
+
+func.func @cache_write_mixed_forms(%r: tensor<2x1x3x8xf32>, %p: memref<2xi64>, %c: tensor<4x2x3x16x8xf32>) {
+  // expected-error@+1 {{rows, pos and cache must be all tensors or all memrefs}}
+  %0 = qc.cache_write %r into %c at %p {layer = 0 : i64} : tensor<2x1x3x8xf32>, memref<2xi64> -> tensor<4x2x3x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_rows_rank(%r: tensor<2x3x8xf32>, %p: tensor<2xi64>, %c: tensor<4x2x3x16x8xf32>) {
+  // expected-error@+1 {{rows must have rank 4 (B x T x KV x D), got rank 3}}
+  %0 = qc.cache_write %r into %c at %p {layer = 0 : i64} : tensor<2x3x8xf32>, tensor<2xi64> -> tensor<4x2x3x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_pos_rank(%r: tensor<2x1x3x8xf32>, %p: tensor<2x1xi64>, %c: tensor<4x2x3x16x8xf32>) {
+  // expected-error@+1 {{pos must have rank 1 (B), got rank 2}}
+  %0 = qc.cache_write %r into %c at %p {layer = 0 : i64} : tensor<2x1x3x8xf32>, tensor<2x1xi64> -> tensor<4x2x3x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_cache_rank(%r: tensor<2x1x3x8xf32>, %p: tensor<2xi64>, %c: tensor<2x3x16x8xf32>) {
+  // expected-error@+1 {{cache must have rank 5 (L x B x KV x S x D), got rank 4}}
+  %0 = qc.cache_write %r into %c at %p {layer = 0 : i64} : tensor<2x1x3x8xf32>, tensor<2xi64> -> tensor<2x3x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_rows_batch(%r: tensor<3x1x3x8xf32>, %p: tensor<2xi64>, %c: tensor<4x2x3x16x8xf32>) {
+  // expected-error@+1 {{batch size of rows (3) does not match the cache (2)}}
+  %0 = qc.cache_write %r into %c at %p {layer = 0 : i64} : tensor<3x1x3x8xf32>, tensor<2xi64> -> tensor<4x2x3x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_pos_batch(%r: tensor<2x1x3x8xf32>, %p: tensor<5xi64>, %c: tensor<4x2x3x16x8xf32>) {
+  // expected-error@+1 {{batch size of pos (5) does not match the cache (2)}}
+  %0 = qc.cache_write %r into %c at %p {layer = 0 : i64} : tensor<2x1x3x8xf32>, tensor<5xi64> -> tensor<4x2x3x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_kv_heads(%r: tensor<2x1x2x8xf32>, %p: tensor<2xi64>, %c: tensor<4x2x3x16x8xf32>) {
+  // expected-error@+1 {{KV head count of rows (2) does not match the cache (3)}}
+  %0 = qc.cache_write %r into %c at %p {layer = 0 : i64} : tensor<2x1x2x8xf32>, tensor<2xi64> -> tensor<4x2x3x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_head_dim(%r: tensor<2x1x3x4xf32>, %p: tensor<2xi64>, %c: tensor<4x2x3x16x8xf32>) {
+  // expected-error@+1 {{head dimension of rows (4) does not match the cache (8)}}
+  %0 = qc.cache_write %r into %c at %p {layer = 0 : i64} : tensor<2x1x3x4xf32>, tensor<2xi64> -> tensor<4x2x3x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_layer_range(%r: tensor<2x1x3x8xf32>, %p: tensor<2xi64>, %c: tensor<4x2x3x16x8xf32>) {
+  // expected-error@+1 {{layer 4 is out of range for a cache of 4 layers}}
+  %0 = qc.cache_write %r into %c at %p {layer = 4 : i64} : tensor<2x1x3x8xf32>, tensor<2xi64> -> tensor<4x2x3x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_layer_negative(%r: tensor<2x1x3x8xf32>, %p: tensor<2xi64>, %c: tensor<?x2x3x16x8xf32>) {
+  // expected-error@+1 {{layer -1 is out of range for a cache of ? layers}}
+  %0 = qc.cache_write %r into %c at %p {layer = -1 : i64} : tensor<2x1x3x8xf32>, tensor<2xi64> -> tensor<?x2x3x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_cache_elem(%r: tensor<2x1x3x8xf32>, %p: tensor<2xi64>, %c: tensor<4x2x3x16x8xf64>) {
+  // expected-error@+1 {{operand #2 must be f16, bf16 or f32 tensor or memref}}
+  %0 = qc.cache_write %r into %c at %p {layer = 0 : i64} : tensor<2x1x3x8xf32>, tensor<2xi64> -> tensor<4x2x3x16x8xf64>
+  return
+}
+
+// -----
+
+func.func @cache_write_rows_elem(%r: tensor<2x1x3x8xi32>, %p: tensor<2xi64>, %c: tensor<4x2x3x16x8xf32>) {
+  // expected-error@+1 {{operand #0 must be float tensor or memref}}
+  %0 = qc.cache_write %r into %c at %p {layer = 0 : i64} : tensor<2x1x3x8xi32>, tensor<2xi64> -> tensor<4x2x3x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_pos_elem(%r: tensor<2x1x3x8xf32>, %p: tensor<2xi32>, %c: tensor<4x2x3x16x8xf32>) {
+  // expected-error@+1 {{operand #1 must be i64 tensor or memref}}
+  %0 = qc.cache_write %r into %c at %p {layer = 0 : i64} : tensor<2x1x3x8xf32>, tensor<2xi32> -> tensor<4x2x3x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_write_result_type(%r: tensor<2x1x3x8xf32>, %p: tensor<2xi64>, %c: tensor<4x2x3x16x8xf32>) {
+  // expected-error@+1 {{expected type of operand #2 ('tensor<4x2x3x16x8xf32>') to match type of corresponding result ('tensor<4x2x3x16x8xf16>')}}
+  %0 = "qc.cache_write"(%r, %p, %c) {layer = 0 : i64} : (tensor<2x1x3x8xf32>, tensor<2xi64>, tensor<4x2x3x16x8xf32>) -> tensor<4x2x3x16x8xf16>
+  return
+}
+
+// -----
+
+func.func @cache_attention_query_rank(%q: tensor<2x6x8xf32>, %k: tensor<4x2x3x16x8xf32>, %v: tensor<4x2x3x16x8xf32>, %p: tensor<2xi64>) {
+  // expected-error@+1 {{query must have rank 4 (B x T x H x D), got rank 3}}
+  %0 = qc.cache_attention %q, %k, %v, %p {layer = 0 : i64, scale = 0.5 : f32} : tensor<2x6x8xf32>, tensor<4x2x3x16x8xf32>, tensor<4x2x3x16x8xf32>, tensor<2xi64> -> tensor<2x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_attention_cache_rank(%q: tensor<2x1x6x8xf32>, %k: tensor<2x3x16x8xf32>, %v: tensor<2x3x16x8xf32>, %p: tensor<2xi64>) {
+  // expected-error@+1 {{k_cache must have rank 5 (L x B x KV x S x D), got rank 4}}
+  %0 = qc.cache_attention %q, %k, %v, %p {layer = 0 : i64, scale = 0.5 : f32} : tensor<2x1x6x8xf32>, tensor<2x3x16x8xf32>, tensor<2x3x16x8xf32>, tensor<2xi64> -> tensor<2x1x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_attention_cache_types(%q: tensor<2x1x6x8xf32>, %k: tensor<4x2x3x16x8xf32>, %v: tensor<4x2x3x16x8xf16>, %p: tensor<2xi64>) {
+  // expected-error@+1 {{k_cache and v_cache must have the same type, got 'tensor<4x2x3x16x8xf32>' and 'tensor<4x2x3x16x8xf16>'}}
+  %0 = qc.cache_attention %q, %k, %v, %p {layer = 0 : i64, scale = 0.5 : f32} : tensor<2x1x6x8xf32>, tensor<4x2x3x16x8xf32>, tensor<4x2x3x16x8xf16>, tensor<2xi64> -> tensor<2x1x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_attention_pos_rank(%q: tensor<2x1x6x8xf32>, %k: tensor<4x2x3x16x8xf32>, %v: tensor<4x2x3x16x8xf32>, %p: tensor<i64>) {
+  // expected-error@+1 {{pos must have rank 1 (B), got rank 0}}
+  %0 = qc.cache_attention %q, %k, %v, %p {layer = 0 : i64, scale = 0.5 : f32} : tensor<2x1x6x8xf32>, tensor<4x2x3x16x8xf32>, tensor<4x2x3x16x8xf32>, tensor<i64> -> tensor<2x1x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_attention_query_batch(%q: tensor<3x1x6x8xf32>, %k: tensor<4x2x3x16x8xf32>, %v: tensor<4x2x3x16x8xf32>, %p: tensor<2xi64>) {
+  // expected-error@+1 {{batch size of the query (3) does not match the cache (2)}}
+  %0 = qc.cache_attention %q, %k, %v, %p {layer = 0 : i64, scale = 0.5 : f32} : tensor<3x1x6x8xf32>, tensor<4x2x3x16x8xf32>, tensor<4x2x3x16x8xf32>, tensor<2xi64> -> tensor<3x1x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_attention_pos_batch(%q: tensor<2x1x6x8xf32>, %k: tensor<4x2x3x16x8xf32>, %v: tensor<4x2x3x16x8xf32>, %p: tensor<1xi64>) {
+  // expected-error@+1 {{batch size of pos (1) does not match the cache (2)}}
+  %0 = qc.cache_attention %q, %k, %v, %p {layer = 0 : i64, scale = 0.5 : f32} : tensor<2x1x6x8xf32>, tensor<4x2x3x16x8xf32>, tensor<4x2x3x16x8xf32>, tensor<1xi64> -> tensor<2x1x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_attention_head_dim(%q: tensor<2x1x6x16xf32>, %k: tensor<4x2x3x16x8xf32>, %v: tensor<4x2x3x16x8xf32>, %p: tensor<2xi64>) {
+  // expected-error@+1 {{head dimension of the query (16) does not match the cache (8)}}
+  %0 = qc.cache_attention %q, %k, %v, %p {layer = 0 : i64, scale = 0.5 : f32} : tensor<2x1x6x16xf32>, tensor<4x2x3x16x8xf32>, tensor<4x2x3x16x8xf32>, tensor<2xi64> -> tensor<2x1x6x16xf32>
+  return
+}
+
+// -----
+
+func.func @cache_attention_dynamic_heads(%q: tensor<2x1x?x8xf32>, %k: tensor<4x2x3x16x8xf32>, %v: tensor<4x2x3x16x8xf32>, %p: tensor<2xi64>) {
+  // expected-error@+1 {{the query head count (H) and the cache KV head count must be static}}
+  %0 = qc.cache_attention %q, %k, %v, %p {layer = 0 : i64, scale = 0.5 : f32} : tensor<2x1x?x8xf32>, tensor<4x2x3x16x8xf32>, tensor<4x2x3x16x8xf32>, tensor<2xi64> -> tensor<2x1x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_attention_gqa(%q: tensor<2x1x4x8xf32>, %k: tensor<4x2x3x16x8xf32>, %v: tensor<4x2x3x16x8xf32>, %p: tensor<2xi64>) {
+  // expected-error@+1 {{query head count 4 is not a multiple of the KV head count 3}}
+  %0 = qc.cache_attention %q, %k, %v, %p {layer = 0 : i64, scale = 0.5 : f32} : tensor<2x1x4x8xf32>, tensor<4x2x3x16x8xf32>, tensor<4x2x3x16x8xf32>, tensor<2xi64> -> tensor<2x1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_attention_layer(%q: tensor<2x1x6x8xf32>, %k: tensor<4x2x3x16x8xf32>, %v: tensor<4x2x3x16x8xf32>, %p: tensor<2xi64>) {
+  // expected-error@+1 {{layer 7 is out of range for a cache of 4 layers}}
+  %0 = qc.cache_attention %q, %k, %v, %p {layer = 7 : i64, scale = 0.5 : f32} : tensor<2x1x6x8xf32>, tensor<4x2x3x16x8xf32>, tensor<4x2x3x16x8xf32>, tensor<2xi64> -> tensor<2x1x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @cache_attention_result(%q: tensor<2x1x6x8xf32>, %k: tensor<4x2x3x16x8xf32>, %v: tensor<4x2x3x16x8xf32>, %p: tensor<2xi64>) {
+  // expected-error@+1 {{result type 'tensor<2x1x6x8xf16>' must equal the query type 'tensor<2x1x6x8xf32>'}}
+  %0 = qc.cache_attention %q, %k, %v, %p {layer = 0 : i64, scale = 0.5 : f32} : tensor<2x1x6x8xf32>, tensor<4x2x3x16x8xf32>, tensor<4x2x3x16x8xf32>, tensor<2xi64> -> tensor<2x1x6x8xf16>
+  return
+}
+
+// -----
+
+func.func @cache_attention_pos_elem(%q: tensor<2x1x6x8xf32>, %k: tensor<4x2x3x16x8xf32>, %v: tensor<4x2x3x16x8xf32>, %p: tensor<2xi32>) {
+  // expected-error@+1 {{operand #3 must be ranked tensor of 64-bit signless integer values}}
+  %0 = qc.cache_attention %q, %k, %v, %p {layer = 0 : i64, scale = 0.5 : f32} : tensor<2x1x6x8xf32>, tensor<4x2x3x16x8xf32>, tensor<4x2x3x16x8xf32>, tensor<2xi32> -> tensor<2x1x6x8xf32>
+  return
+}

@@ -230,6 +230,37 @@ func.func @misc_forms(%x: tensor<8xf16>, %xf: tensor<?x64xf16>, %w: !qc.packed<3
   return %e, %f, %y : tensor<4x8xi8>, tensor<16xbf16>, tensor<?x32xf16>
 }
 
+// CHECK-LABEL: func @kv_cache
+// CHECK-SAME: (%[[Q:.*]]: tensor<?x?x9x64xf32>, %[[R:.*]]: tensor<?x?x3x64xf32>, %[[RH:.*]]: tensor<?x?x3x64xf16>, %[[KC:.*]]: tensor<30x?x3x512x64xf32>, %[[VC:.*]]: tensor<30x?x3x512x64xf32>, %[[HC:.*]]: tensor<2x?x3x?x64xbf16>, %[[POS:.*]]: tensor<?xi64>)
+func.func @kv_cache(%q: tensor<?x?x9x64xf32>, %rows: tensor<?x?x3x64xf32>, %rows16: tensor<?x?x3x64xf16>,
+                    %k_cache: tensor<30x?x3x512x64xf32>, %v_cache: tensor<30x?x3x512x64xf32>,
+                    %h_cache: tensor<2x?x3x?x64xbf16>, %pos: tensor<?xi64>)
+    -> (tensor<?x?x9x64xf32>, tensor<2x?x3x?x64xbf16>) {
+  // CHECK: %[[KC2:.*]] = qc.cache_write %[[R]] into %[[KC]] at %[[POS]] {layer = 3 : i64} : tensor<?x?x3x64xf32>, tensor<?xi64> -> tensor<30x?x3x512x64xf32>
+  %kc2 = qc.cache_write %rows into %k_cache at %pos {layer = 3 : i64}
+      : tensor<?x?x3x64xf32>, tensor<?xi64> -> tensor<30x?x3x512x64xf32>
+  // CHECK: %[[VC2:.*]] = qc.cache_write %[[R]] into %[[VC]] at %[[POS]] {layer = 3 : i64}
+  %vc2 = qc.cache_write %rows into %v_cache at %pos {layer = 3 : i64}
+      : tensor<?x?x3x64xf32>, tensor<?xi64> -> tensor<30x?x3x512x64xf32>
+  // Rows of another float type are converted to the cache's.
+  // CHECK: qc.cache_write %[[RH]] into %[[HC]] at %[[POS]] {layer = 1 : i64} : tensor<?x?x3x64xf16>, tensor<?xi64> -> tensor<2x?x3x?x64xbf16>
+  %hc2 = qc.cache_write %rows16 into %h_cache at %pos {layer = 1 : i64}
+      : tensor<?x?x3x64xf16>, tensor<?xi64> -> tensor<2x?x3x?x64xbf16>
+  // CHECK: qc.cache_attention %[[Q]], %[[KC2]], %[[VC2]], %[[POS]] {layer = 3 : i64, scale = 1.250000e-01 : f32} : tensor<?x?x9x64xf32>, tensor<30x?x3x512x64xf32>, tensor<30x?x3x512x64xf32>, tensor<?xi64> -> tensor<?x?x9x64xf32>
+  %o = qc.cache_attention %q, %kc2, %vc2, %pos {layer = 3 : i64, scale = 0.125 : f32}
+      : tensor<?x?x9x64xf32>, tensor<30x?x3x512x64xf32>, tensor<30x?x3x512x64xf32>, tensor<?xi64> -> tensor<?x?x9x64xf32>
+  return %o, %hc2 : tensor<?x?x9x64xf32>, tensor<2x?x3x?x64xbf16>
+}
+
+// The buffer form (after bufferization): memref operands, no result.
+// CHECK-LABEL: func @kv_cache_buffers
+func.func @kv_cache_buffers(%rows: memref<?x?x3x64xf32>, %cache: memref<30x?x3x512x64xf16>, %pos: memref<?xi64>) {
+  // CHECK: qc.cache_write %{{.*}} into %{{.*}} at %{{.*}} {layer = 29 : i64} : memref<?x?x3x64xf32>, memref<?xi64> -> memref<30x?x3x512x64xf16>
+  qc.cache_write %rows into %cache at %pos {layer = 29 : i64}
+      : memref<?x?x3x64xf32>, memref<?xi64> -> memref<30x?x3x512x64xf16>
+  return
+}
+
 {-#
   dialect_resources: {
     builtin: {

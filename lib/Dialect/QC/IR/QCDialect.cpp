@@ -6,6 +6,7 @@
 
 #include "qc/Dialect/QC/IR/QC.h"
 
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -29,6 +30,10 @@ void QCDialect::initialize() {
 #define GET_OP_LIST
 #include "qc/Dialect/QC/IR/QCOps.cpp.inc"
       >();
+  // qc.cache_write bufferizes in place; the model lives in MLIRQCTransforms
+  // (registerBufferizableOpInterfaceExternalModels, called by InitAll).
+  declarePromisedInterface<bufferization::BufferizableOpInterface,
+                           CacheWriteOp>();
 }
 
 void QCDialect::registerAttributes() {

@@ -424,3 +424,126 @@ LogicalResult Int8MatmulOp::verify() {
   }
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// KV cache ops
+//===----------------------------------------------------------------------===//
+
+/// Checks that dimension `what` agrees between two shaped values (when both
+/// are static).
+static LogicalResult checkDim(Operation *op, StringRef what, StringRef aName,
+                              ShapedType a, int64_t ad, StringRef bName,
+                              ShapedType b, int64_t bd) {
+  if (dimsCompatible(a.getDimSize(ad), b.getDimSize(bd)))
+    return success();
+  return op->emitOpError() << what << " of " << aName << " ("
+                           << a.getDimSize(ad) << ") does not match " << bName
+                           << " (" << b.getDimSize(bd) << ")";
+}
+
+/// `layer` must index the cache's L dimension when it is static.
+static LogicalResult checkLayer(Operation *op, int64_t layer,
+                                ShapedType cache) {
+  int64_t l = cache.getDimSize(0);
+  if (layer < 0 || (!ShapedType::isDynamic(l) && layer >= l))
+    return op->emitOpError("layer ")
+           << layer << " is out of range for a cache of "
+           << (ShapedType::isDynamic(l) ? std::string("?") : std::to_string(l))
+           << " layers";
+  return success();
+}
+
+LogicalResult CacheWriteOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, ValueRange operands,
+    DictionaryAttr, OpaqueProperties, RegionRange,
+    SmallVectorImpl<Type> &inferred) {
+  if (operands.size() == 3 && isa<RankedTensorType>(operands[2].getType()))
+    inferred.push_back(operands[2].getType());
+  return success();
+}
+
+void CacheWriteOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  // The tensor form is pure; the buffer form reads its operands and writes
+  // the cache.
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                         SideEffects::DefaultResource::get());
+    if (operand.getOperandNumber() == getCacheMutable().getOperandNumber())
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
+LogicalResult CacheWriteOp::verify() {
+  auto rows = cast<ShapedType>(getRows().getType());
+  auto pos = cast<ShapedType>(getPos().getType());
+  auto cache = cast<ShapedType>(getCache().getType());
+  bool tensors = isa<TensorType>(rows) && isa<TensorType>(pos) &&
+                 isa<TensorType>(cache);
+  bool buffers = isa<MemRefType>(rows) && isa<MemRefType>(pos) &&
+                 isa<MemRefType>(cache);
+  if (!tensors && !buffers)
+    return emitOpError("rows, pos and cache must be all tensors or all "
+                       "memrefs");
+  if (rows.getRank() != 4)
+    return emitOpError("rows must have rank 4 (B x T x KV x D), got rank ")
+           << rows.getRank();
+  if (pos.getRank() != 1)
+    return emitOpError("pos must have rank 1 (B), got rank ") << pos.getRank();
+  if (cache.getRank() != 5)
+    return emitOpError("cache must have rank 5 (L x B x KV x S x D), got rank ")
+           << cache.getRank();
+  if (failed(checkDim(*this, "batch size", "rows", rows, 0, "the cache",
+                      cache, 1)) ||
+      failed(checkDim(*this, "batch size", "pos", pos, 0, "the cache", cache,
+                      1)) ||
+      failed(checkDim(*this, "KV head count", "rows", rows, 2, "the cache",
+                      cache, 2)) ||
+      failed(checkDim(*this, "head dimension", "rows", rows, 3, "the cache",
+                      cache, 4)))
+    return failure();
+  return checkLayer(*this, getLayer(), cache);
+}
+
+LogicalResult CacheAttentionOp::verify() {
+  RankedTensorType q = getQuery().getType();
+  RankedTensorType k = getKCache().getType();
+  RankedTensorType v = getVCache().getType();
+  RankedTensorType pos = getPos().getType();
+  if (q.getRank() != 4)
+    return emitOpError("query must have rank 4 (B x T x H x D), got rank ")
+           << q.getRank();
+  if (k.getRank() != 5)
+    return emitOpError(
+               "k_cache must have rank 5 (L x B x KV x S x D), got rank ")
+           << k.getRank();
+  if (k != v)
+    return emitOpError("k_cache and v_cache must have the same type, got ")
+           << k << " and " << v;
+  if (pos.getRank() != 1)
+    return emitOpError("pos must have rank 1 (B), got rank ") << pos.getRank();
+  if (failed(checkDim(*this, "batch size", "the query", q, 0, "the cache", k,
+                      1)) ||
+      failed(
+          checkDim(*this, "batch size", "pos", pos, 0, "the cache", k, 1)) ||
+      failed(checkDim(*this, "head dimension", "the query", q, 3, "the cache",
+                      k, 4)))
+    return failure();
+  int64_t h = q.getDimSize(2), kv = k.getDimSize(2);
+  if (ShapedType::isDynamic(h) || ShapedType::isDynamic(kv))
+    return emitOpError("the query head count (H) and the cache KV head count "
+                       "must be static");
+  if (kv == 0 || h % kv != 0)
+    return emitOpError("query head count ")
+           << h << " is not a multiple of the KV head count " << kv;
+  if (failed(checkLayer(*this, getLayer(), k)))
+    return failure();
+  if (getType() != q)
+    return emitOpError("result type ")
+           << getType() << " must equal the query type " << q;
+  return success();
+}

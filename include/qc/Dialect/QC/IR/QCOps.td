@@ -10,6 +10,8 @@
 include "qc/Dialect/QC/IR/QCDialect.td"
 include "qc/Dialect/QC/IR/QCAttrs.td"
 include "qc/Dialect/QC/IR/QCTypes.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/OpBase.td"
 
@@ -319,6 +321,112 @@ def QC_Int8MatmulOp : QC_Op<"int8_matmul", [Pure]> {
   let assemblyFormat = "$input `,` $input_scales `,` $weight (`,` $bias^)? attr-dict `:` "
                        "type($input) `,` type($input_scales) `,` qualified(type($weight)) "
                        "(`,` type($bias)^)? `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// KV cache and attention (device-resident decode)
+//===----------------------------------------------------------------------===//
+
+def QC_CacheFloatTensorOrMemRef
+    : AnyTypeOf<[RankedTensorOf<[F16, BF16, F32]>, MemRefOf<[F16, BF16, F32]>],
+                "f16, bf16 or f32 tensor or memref">;
+def QC_RowsTensorOrMemRef
+    : AnyTypeOf<[RankedTensorOf<[AnyFloat]>, MemRefOf<[AnyFloat]>],
+                "float tensor or memref">;
+def QC_PosTensorOrMemRef
+    : AnyTypeOf<[RankedTensorOf<[I64]>, MemRefOf<[I64]>],
+                "i64 tensor or memref">;
+
+def QC_CacheWriteOp : QC_Op<"cache_write", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "Writes new key or value rows into one layer of a KV cache, in place";
+  let description = [{
+    `rows` (B x T x KV x D: keys or values of T new tokens, already RoPE'd),
+    `pos` (B x i64: the start position of each sequence) and `cache`
+    (L x B x KV x S x D, the destination) give a cache equal to `cache`
+    except
+
+        result[layer, b, h, pos[b] + t, d] = rows[b, t, h, d]
+
+    (converted to the cache's element type) for every b, t, h, d with
+    0 <= pos[b] + t < S. Rows that would land outside [0, S) are dropped;
+    callers guarantee pos[b] + T <= S. `0 <= layer < L` when L is static.
+
+    The op is in destination-passing style: `cache` is the init operand and
+    bufferization (one-shot, `BufferizableOpInterface`) writes the cache
+    buffer in place; a cache that is a writable function argument is
+    updated without a copy (see the in-place ABI in docs/module-format.md).
+
+    Tensor form (one result, the cache type):
+
+    ```mlir
+    %kc2 = qc.cache_write %rows into %k_cache at %pos {layer = 3 : i64}
+        : tensor<?x?x3x64xf32>, tensor<?xi64> -> tensor<30x?x3x512x64xf32>
+    ```
+
+    Buffer form (after bufferization: memref operands, no result; the type
+    after `->` is the cache buffer's, which is updated):
+
+    ```mlir
+    qc.cache_write %rows into %k_cache at %pos {layer = 3 : i64}
+        : memref<?x?x3x64xf32>, memref<?xi64> -> memref<30x?x3x512x64xf32>
+    ```
+
+    `qc-lower-cache-writes` lowers the buffer form to an `scf.parallel` over
+    (b, t, h, d) that loads pos[b] and stores under the bounds guard (a
+    glue kernel on the GPU path; pos is never read by host code).
+  }];
+  let arguments = (ins QC_RowsTensorOrMemRef:$rows, QC_PosTensorOrMemRef:$pos,
+                   QC_CacheFloatTensorOrMemRef:$cache, I64Attr:$layer);
+  let results = (outs Variadic<RankedTensorOf<[F16, BF16, F32]>>:$result);
+  let assemblyFormat =
+      "$rows `into` $cache `at` $pos attr-dict `:` type($rows) `,` type($pos) "
+      "`->` type($cache)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getCacheMutable();
+    }
+    /// True for the buffer form (memref operands, no result).
+    bool hasBufferSemantics() {
+      return ::mlir::isa<::mlir::MemRefType>(getCache().getType());
+    }
+  }];
+}
+
+def QC_CacheAttentionOp : QC_Op<"cache_attention", [Pure]> {
+  let summary = "Causal grouped-query attention over one layer of a KV cache";
+  let description = [{
+    `query` is B x T x H x D, `k_cache` and `v_cache` are L x B x KV x S x D
+    (the same type), `pos` is B x i64. Query (b, t, h) sits at the absolute
+    position p = pos[b] + t and attends to the keys j = 0 .. min(p, S - 1)
+    (causal, inclusive) of layer `layer`, sequence b, KV head h / (H / KV)
+    (grouped-query attention; H and KV are static and H % KV == 0):
+
+        out[b, t, h, :] = sum_j softmax_j(scale * <q[b, t, h], k_j>) * v_j
+
+    accumulated in f32 with a max-subtracted softmax. The result has the
+    query's shape and element type. `pos` is read by the computation only
+    (never to size anything), so the op runs without a host read of `pos`.
+
+    Example:
+
+    ```mlir
+    %o = qc.cache_attention %q, %kc2, %vc2, %pos {layer = 3 : i64, scale = 0.125 : f32}
+        : tensor<?x?x9x64xf32>, tensor<30x?x3x512x64xf32>,
+          tensor<30x?x3x512x64xf32>, tensor<?xi64> -> tensor<?x?x9x64xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$query, QC_FloatTensor:$k_cache,
+                   QC_FloatTensor:$v_cache, RankedTensorOf<[I64]>:$pos,
+                   I64Attr:$layer, F32Attr:$scale);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat =
+      "$query `,` $k_cache `,` $v_cache `,` $pos attr-dict `:` type($query) `,` "
+      "type($k_cache) `,` type($v_cache) `,` type($pos) `->` type($result)";
   let hasVerifier = 1;
 }
 
