@@ -437,6 +437,82 @@ struct Lowering {
     return success();
   }
 
+  /// qc.cache_attention with the decode attention kernels: a f32 workspace
+  /// of B * T * H * chunks records (chunks = the record's `chunks` for T <=
+  /// max_split_t, else 1; a temporary freed by the deallocation pipeline
+  /// after its last use), then
+  ///   partial (q, kc, vc, pos, ws, T, B_cache); grid (chunks * KV, T, B);
+  ///   combine (ws, pos, out, T); grid (H, T, B), block D.
+  LogicalResult lower(CacheAttentionOp op, std::string &reason) {
+    FailureOr<BuiltKernel> kernel = readKernel(
+        op, "qc.",
+        {"block", "combine_block", "chunks", "kv_heads", "heads", "record",
+         "max_split_t"},
+        false, reason);
+    if (failed(kernel))
+      return failure();
+    ImplicitLocOpBuilder b(op.getLoc(), op);
+    MLIRContext *ctx = b.getContext();
+    Value q = op.getQuery();
+    auto qType = cast<RankedTensorType>(q.getType());
+    auto dimOf = [&](Value v, int64_t d) -> Value {
+      return tensor::DimOp::create(b, v, d);
+    };
+    auto cIdx = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, v);
+    };
+    Value batch = dimOf(q, 0), tokens = dimOf(q, 1);
+    Value split = arith::CmpIOp::create(b, arith::CmpIPredicate::ule, tokens,
+                                        cIdx(kernel->get("max_split_t")));
+    Value chunks =
+        arith::SelectOp::create(b, split, cIdx(kernel->get("chunks")), cIdx(1));
+    Value rows = arith::MulIOp::create(
+        b, arith::MulIOp::create(b, batch, tokens),
+        arith::MulIOp::create(b, cIdx(kernel->get("heads")), chunks));
+    auto wsType = RankedTensorType::get(
+        {ShapedType::kDynamic, kernel->get("record")}, b.getF32Type());
+    StringAttr module = kernel->symbol.getRootReference();
+    StringRef base = kernel->symbol.getLeafReference().getValue();
+    auto sym = [&](StringRef suffix) {
+      return SymbolRefAttr::get(
+          module, {FlatSymbolRefAttr::get(ctx, (base + suffix).str())});
+    };
+    auto word = [&](StringRef w) -> Attribute { return StringAttr::get(ctx, w); };
+
+    LaunchRecord partial;
+    partial.kernel = sym("_partial");
+    partial.block = kernel->get("block");
+    partial.n = kernel->get("chunks") * kernel->get("kv_heads");
+    partial.grid = {"n", "dim:0:1", "dim:0:0"};
+    partial.gridTile = {1, 1, 1};
+    partial.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
+                    operand(ctx, 3), operand(ctx, 4), word("dim:0:1"),
+                    word("dim:1:1")};
+    Value ws = emitLaunch(b, op, symbols, counter, partial,
+                          {q, op.getKCache(), op.getVCache(), op.getPos()},
+                          {wsType}, {SmallVector<Value>{rows}})[0];
+
+    LaunchRecord combine;
+    combine.kernel = sym("_combine");
+    combine.block = kernel->get("combine_block");
+    combine.n = kernel->get("heads");
+    combine.grid = {"n", "dim:2:1", "dim:2:0"};
+    combine.gridTile = {1, 1, 1};
+    combine.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
+                    word("dim:2:1")};
+    auto outType = cast<RankedTensorType>(op.getType());
+    SmallVector<Value> outSizes;
+    for (int64_t d = 0; d < outType.getRank(); ++d)
+      if (outType.isDynamicDim(d))
+        outSizes.push_back(dimOf(q, d));
+    Value out = emitLaunch(b, op, symbols, counter, combine, {ws, op.getPos()},
+                           {outType}, {outSizes})[0];
+    op.replaceAllUsesWith(out);
+    op.erase();
+    (void)qType;
+    return success();
+  }
+
   /// qc.wo_matmul: gemv, mma, or adaptive (M < threshold: gemv; else
   /// per-token activation quantization + INT8 GEMM on the same weight, the
   /// host lowering's semantics).
@@ -757,7 +833,7 @@ struct LowerGpuLaunchesPass
     getOperation().walk([&](Operation *op) {
       // Glue ops with a kernel (no #qc.kernel: qc-outline-gpu-kernels built
       // one when the module targets a GPU).
-      if (isa<RMSNormOp, LayerNormOp>(op)) {
+      if (isa<RMSNormOp, LayerNormOp, CacheAttentionOp>(op)) {
         if (op->hasAttr("qc.kernel_symbol"))
           ops.push_back(op);
         return;
@@ -785,6 +861,13 @@ struct LowerGpuLaunchesPass
         if (failed(lowered))
           qa.emitError("activation quantization for a GPU INT8 matmul: ")
               << reason;
+        failedAny |= failed(lowered);
+        continue;
+      }
+      if (auto att = dyn_cast<CacheAttentionOp>(op)) {
+        lowered = lowering.lower(att, reason);
+        if (failed(lowered))
+          op->emitError("GPU attention kernels: ") << reason;
         failedAny |= failed(lowered);
         continue;
       }

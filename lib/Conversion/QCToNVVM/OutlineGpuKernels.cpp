@@ -248,6 +248,44 @@ FailureOr<::qc::RowNormKernelConfig> rowNormConfigFor(Operation *op,
   return cfg;
 }
 
+/// Derives the decode attention config of a qc.cache_attention; on failure
+/// returns the reason.
+FailureOr<::qc::CacheAttentionKernelConfig>
+cacheAttentionConfigFor(CacheAttentionOp op, std::string &reason) {
+  auto qTy = cast<RankedTensorType>(op.getQuery().getType());
+  auto cTy = cast<RankedTensorType>(op.getKCache().getType());
+  ::qc::CacheAttentionKernelConfig cfg;
+  cfg.heads = qTy.getDimSize(2);
+  cfg.headDim = qTy.getDimSize(3);
+  cfg.kvHeads = cTy.getDimSize(2);
+  cfg.seqLen = cTy.getDimSize(3);
+  cfg.layer = op.getLayer();
+  cfg.scale = op.getScale().convertToFloat();
+  FailureOr<::qc::KernelElem> q = kernelElem(qTy.getElementType()),
+                              c = kernelElem(cTy.getElementType());
+  if (failed(q) || failed(c) ||
+      op.getVCache().getType() != op.getKCache().getType()) {
+    reason = "the attention kernel takes f32, f16 and bf16 tensors and one "
+             "cache type";
+    return failure();
+  }
+  if (ShapedType::isDynamic(cfg.heads) || ShapedType::isDynamic(cfg.headDim) ||
+      ShapedType::isDynamic(cfg.kvHeads) || ShapedType::isDynamic(cfg.seqLen)) {
+    reason = "H, D, KV and S must be static";
+    return failure();
+  }
+  if (!cTy.isDynamicDim(0) && cfg.layer >= cTy.getDimSize(0)) {
+    reason = "the layer is out of the cache";
+    return failure();
+  }
+  cfg.query = *q;
+  cfg.cache = *c;
+  reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
+  return cfg;
+}
+
 struct OutlineGpuKernelsPass
     : public mlir::qc::impl::QCOutlineGpuKernelsBase<OutlineGpuKernelsPass> {
   using Base::Base;
@@ -467,6 +505,51 @@ struct OutlineGpuKernelsPass
     }
     record(op, gm, name, {{"block", cfg->threads}});
   }
+  /// Builds the decode attention kernels of a qc.cache_attention for `chip`
+  /// (`<name>_partial`, `<name>_combine`) and records them with what the
+  /// launch needs; a shape the kernels do not take keeps the linalg glue,
+  /// with a remark.
+  void buildCacheAttention(CacheAttentionOp op, StringRef chip) {
+    std::string reason;
+    FailureOr<::qc::CacheAttentionKernelConfig> cfg =
+        cacheAttentionConfigFor(op, reason);
+    if (failed(cfg)) {
+      op->emitRemark("the attention stays linalg glue on ")
+          << chip << ": " << reason;
+      return;
+    }
+    gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
+    std::string key;
+    llvm::raw_string_ostream(key)
+        << cfg->heads << '_' << cfg->kvHeads << '_' << cfg->seqLen << '_'
+        << cfg->headDim << '_' << cfg->layer << '_'
+        << llvm::bit_cast<uint32_t>(cfg->scale) << '_' << int(cfg->query)
+        << int(cfg->cache) << '_' << cfg->chunkLen;
+    std::string &name = attentionKernels[key];
+    if (name.empty()) {
+      OpBuilder b = kernelBuilder(gm);
+      name = kernelName(gm, "cache_attention",
+                        "l" + std::to_string(cfg->layer));
+      // Both kernels' names must be free.
+      for (int i = 1; gm.lookupSymbol(name + "_partial") ||
+                      gm.lookupSymbol(name + "_combine");
+           ++i)
+        name = kernelName(gm, "cache_attention",
+                          "l" + std::to_string(cfg->layer) + "_" +
+                              std::to_string(i));
+      ::qc::buildCacheAttentionKernels(b, op.getLoc(), name, *cfg);
+    }
+    record(op, gm, name,
+           {{"block", 32},
+            {"combine_block", cfg->headDim},
+            {"chunks", cfg->numChunks()},
+            {"kv_heads", cfg->kvHeads},
+            {"heads", cfg->heads},
+            {"record", cfg->recordFloats()},
+            {"max_split_t", cfg->maxSplitT}});
+  }
+  std::map<std::string, std::string> attentionKernels;
+
   /// Row normalization kernels built so far, by config.
   std::map<std::string, std::string> rowNormKernels;
 
@@ -483,6 +566,11 @@ struct OutlineGpuKernelsPass
       });
     for (Operation *op : norms)
       buildRowNorm(op, *gpuChip);
+    SmallVector<CacheAttentionOp> attentions;
+    if (!gpuChip->empty() && attentionKernels_)
+      module.walk([&](CacheAttentionOp op) { attentions.push_back(op); });
+    for (CacheAttentionOp op : attentions)
+      buildCacheAttention(op, *gpuChip);
 
     SmallVector<WeightOnlyMatmulOp> gemvs, woMmas, adaptives;
     SmallVector<Int8MatmulOp> int8s;

@@ -46,6 +46,12 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
       (a row longer than 16 vectors per thread of a 1024-thread CTA) keeps
       the linalg glue, with a remark; `norm-kernels=false` keeps the glue
       for every norm (the reference path).
+    - `qc.cache_attention`: buildCacheAttentionKernels (flash-decoding:
+      `<k>_partial` per key chunk, `<k>_combine`), recorded as `qc.launch =
+      {block, combine_block, chunks, kv_heads, heads, record, max_split_t}`
+      (see qc-lower-gpu-launches); shapes the kernels do not take (D not
+      32 x a power of two, dynamic H/KV/S/D) keep the linalg glue with a
+      remark; `attention-kernels=false` keeps it for all.
 
     Example:
 
@@ -98,6 +104,9 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     Option<"normKernels", "norm-kernels", "bool", "true",
            "Build the row normalization kernel for qc.rms_norm and "
            "qc.layer_norm on a GPU target (false: keep the linalg glue)">,
+    Option<"attentionKernels_", "attention-kernels", "bool", "true",
+           "Build the decode attention kernels for qc.cache_attention on a "
+           "GPU target (false: keep the linalg glue)">,
   ];
 }
 
