@@ -8,8 +8,13 @@
 # (quant-run --random-inputs --seed S --dim M) to get the reference outputs;
 # adds an sm_80 module (device mismatch check) and a PTX-only sm_90 module
 # (driver JIT path), and copies everything plus the runtime sources into
-# DEST (default: <repo>/out/gpu-run-mod; /out/ is git-ignored).
-#   usage: prepare_module_run.sh [DEST]
+# DEST (default: <repo>/out/gpu-run-mod; /out/ is git-ignored). The matrix
+# includes the glue kernel programs (row norms: rms_*, ln_*; decode
+# attention: attn_*). PROGRAMS=REGEX keeps only the programs whose name
+# matches (then the sm_80 / JIT extras are made only when their programs
+# are kept: run module_correctness.sh with PART=matrix); NO_ATTENTION=1
+# leaves out the attn_* programs.
+#   usage: [PROGRAMS=REGEX] [NO_ATTENTION=1] prepare_module_run.sh [DEST]
 # quant-compile / quant-run: from $QC_BIN if set, else <repo>/build/bin,
 # else PATH.
 set -euo pipefail
@@ -21,7 +26,9 @@ cases="$root/test/Integration/GPU/Inputs/gpu_cases.py"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mat="$work/mat"
-python3 "$cases" gen-matrix "$mat"
+gm_flags=(--programs "${PROGRAMS:-}")
+[ -n "${NO_ATTENTION:-}" ] && gm_flags+=(--no-attention)
+python3 "$cases" gen-matrix "$mat" "${gm_flags[@]}"
 for f in "$mat"/*.mlir; do
   n=$(basename "$f" .mlir)
   read -r -a flags < "$mat/$n.flags" || true
@@ -43,13 +50,15 @@ while read -r n v m _ _ seed; do
   mv "$d/out_0.npy" "$d/ref.npy"
 done < "$mat/cases.txt"
 # sm_80: a module must be refused on an sm_90 device.
-quant-compile "$mat/w8t_k72_n40.mlir" --target sm_80 -o "$mat/mismatch.sm_80"
+[ -f "$mat/w8t_k72_n40.mlir" ] &&
+  quant-compile "$mat/w8t_k72_n40.mlir" --target sm_80 -o "$mat/mismatch.sm_80"
 # PTX only: a toolkit view with libdevice and ptxas but no fatbinary.
 mkdir -p "$work/ptxonly/bin"
 ln -s "${CUDA_HOME:-/usr/local/cuda}/bin/ptxas" "$work/ptxonly/bin/ptxas"
 ln -s "${CUDA_HOME:-/usr/local/cuda}/nvvm" "$work/ptxonly/nvvm"
-quant-compile "$mat/w4g32_k96_n160_f16.mlir" --target sm_90 \
-  --weight-only-kernel=mma --cuda-path "$work/ptxonly" -o "$mat/jit.sm_90"
+[ -f "$mat/w4g32_k96_n160_f16.mlir" ] &&
+  quant-compile "$mat/w4g32_k96_n160_f16.mlir" --target sm_90 \
+    --weight-only-kernel=mma --cuda-path "$work/ptxonly" -o "$mat/jit.sm_90"
 
 rm -rf "$dest"
 mkdir -p "$dest/rt/lib" "$dest/rt/include/qc" "$dest/rt/tools" "$dest/cases"
@@ -57,8 +66,8 @@ cp -r "$root/lib/Runtime" "$dest/rt/lib/"
 cp -r "$root/include/qc/Runtime" "$dest/rt/include/qc/"
 cp -r "$root/tools/quant-run" "$dest/rt/tools/"
 cp "$root/benchmarks/gpu/module_correctness.sh" "$cases" "$dest/"
-cp "$mat/cases.txt" "$mat"/*.sm_90.so "$mat"/*.sm_90.qcw "$mat"/mismatch.sm_80.* \
-  "$dest/cases/"
+cp "$mat/cases.txt" "$mat"/*.sm_90.so "$mat"/*.sm_90.qcw "$dest/cases/"
+cp "$mat"/mismatch.sm_80.* "$mat"/jit.sm_90.* "$dest/cases/" 2>/dev/null || true
 for d in $(cut -d' ' -f1 "$mat/cases.txt" | sort -u); do
   cp -r "$mat/$d" "$dest/cases/"
 done

@@ -59,7 +59,10 @@ void ::qc::buildGpuLoweringPipeline(
   // carry one identical target.
   std::string features = chip == "sm_90" ? "+ptx80" : "+ptx70";
 
-  pm.addPass(mlir::qc::createQCOutlineGpuKernels());
+  // The chip also gives the glue kernels (norms) their target.
+  mlir::qc::QCOutlineGpuKernelsOptions outline;
+  outline.chip = chip;
+  pm.addPass(mlir::qc::createQCOutlineGpuKernels(outline));
   pm.addPass(mlir::qc::createQCLowerGpuLaunches());
   pm.addPass(mlir::qc::createQCGpuLowerFloatLinear());
   pm.addPass(::qc::createConvertQCToLinalg());

@@ -46,21 +46,23 @@ namespace {
 ///    args = [0 : i64, 1 : i64, 2 : i64, "null", 3 : i64, 4 : i64, "m"],
 ///    m_tiles = array<i64: 1, 2, 4, 8>}
 ///
-/// - grid: per grid dimension (x, y) the extent it walks, "n" (the static
-///   output channels `n`), "m" (the rows: dim 0 of call operand 0) or "1";
-///   the dimension is ceil(extent / grid_tile).
+/// - grid: per grid dimension (x, y[, z]) the extent it walks, "n" (the
+///   static `n`: output channels, or any static count), "m" (the rows: dim 0
+///   of call operand 0), "1", or "dim:<i>:<d>" (dimension d of call operand
+///   i, run time); the dimension is ceil(extent / grid_tile).
 /// - args: the kernel arguments in order: a call operand (an index; passed
-///   as the `!llvm.ptr<1>` of its first element), "null" (a null pointer)
-///   or "m" (the rows as i32).
+///   as the `!llvm.ptr<1>` of its first element), "null" (a null pointer),
+///   "m" (the rows as i32) or "dim:<i>:<d>" (that dimension as i32).
 /// - m_tiles (optional): `kernel` names a family of variants
 ///   `<kernel>_mt<T>`; the launch picks the smallest T >= M (else the
 ///   largest), and an "m" grid dimension is divided by T instead.
-/// Nothing is launched when M = 0.
+/// Nothing is launched when M = 0 or a "dim" grid extent is 0.
 struct LaunchRecord {
   SymbolRefAttr kernel;
   int64_t block = 0, n = 0;
-  std::array<StringRef, 2> grid = {"1", "1"};
-  std::array<int64_t, 2> gridTile = {1, 1};
+  /// Two or three grid dimensions.
+  SmallVector<std::string, 3> grid = {"1", "1"};
+  SmallVector<int64_t, 3> gridTile = {1, 1};
   SmallVector<Attribute> args;
   SmallVector<int64_t> mTiles;
 
@@ -70,13 +72,26 @@ struct LaunchRecord {
         b.getNamedAttr("kernel", kernel),
         b.getNamedAttr("block", b.getI64IntegerAttr(block)),
         b.getNamedAttr("n", b.getI64IntegerAttr(n)),
-        b.getNamedAttr("grid", b.getStrArrayAttr({grid[0], grid[1]})),
+        b.getNamedAttr("grid", b.getStrArrayAttr(SmallVector<StringRef>(
+                                   grid.begin(), grid.end()))),
         b.getNamedAttr("grid_tile", b.getDenseI64ArrayAttr(gridTile)),
         b.getNamedAttr("args", b.getArrayAttr(args))};
     if (!mTiles.empty())
       entries.push_back(
           b.getNamedAttr("m_tiles", b.getDenseI64ArrayAttr(mTiles)));
     return b.getDictionaryAttr(entries);
+  }
+
+  /// Parses "dim:<i>:<d>" (dimension d of call operand i < numOperands).
+  static std::optional<std::pair<unsigned, unsigned>>
+  parseDim(StringRef word, unsigned numOperands) {
+    unsigned i, d;
+    if (!word.consume_front("dim:"))
+      return std::nullopt;
+    auto [a, c] = word.split(':');
+    if (a.getAsInteger(10, i) || c.getAsInteger(10, d) || i >= numOperands)
+      return std::nullopt;
+    return std::make_pair(i, d);
   }
 
   /// Parses and checks a record for a call with `numOperands` operands.
@@ -92,23 +107,29 @@ struct LaunchRecord {
     auto tiles = dict.getAs<DenseI64ArrayAttr>("m_tiles");
     if (!r.kernel || r.kernel.getNestedReferences().size() != 1 || !block ||
         block.getInt() <= 0 || !n || n.getInt() < 0 || !grid ||
-        grid.size() != 2 || !tile || tile.size() != 2 || !args)
+        grid.size() < 2 || grid.size() > 3 || !tile ||
+        tile.size() != grid.size() || !args)
       return failure();
     r.block = block.getInt();
     r.n = n.getInt();
-    for (int d = 0; d < 2; ++d) {
+    r.grid.assign(grid.size(), "1");
+    r.gridTile.assign(grid.size(), 1);
+    for (size_t d = 0; d < grid.size(); ++d) {
       auto extent = dyn_cast<StringAttr>(grid[d]);
-      if (!extent || !llvm::is_contained({"n", "m", "1"}, extent.getValue()) ||
+      if (!extent ||
+          !(llvm::is_contained({"n", "m", "1"}, extent.getValue()) ||
+            parseDim(extent.getValue(), numOperands)) ||
           tile[d] <= 0)
         return failure();
-      r.grid[d] = extent.getValue();
+      r.grid[d] = extent.getValue().str();
       r.gridTile[d] = tile[d];
     }
     for (Attribute a : args) {
       auto index = dyn_cast<IntegerAttr>(a);
       auto word = dyn_cast<StringAttr>(a);
       if (!(index && index.getInt() >= 0 && index.getInt() < numOperands) &&
-          !(word && (word.getValue() == "null" || word.getValue() == "m")))
+          !(word && (word.getValue() == "null" || word.getValue() == "m" ||
+                     parseDim(word.getValue(), numOperands))))
         return failure();
       r.args.push_back(a);
     }
@@ -203,6 +224,9 @@ LaunchRecord actQuantRecord(const BuiltKernel &k) {
   return r;
 }
 
+/// The row normalization launch: one block per row.
+LaunchRecord rowNormRecord(const BuiltKernel &k) { return actQuantRecord(k); }
+
 //===----------------------------------------------------------------------===//
 // Tensor level: stub calls
 //===----------------------------------------------------------------------===//
@@ -273,18 +297,22 @@ Value fromRows(ImplicitLocOpBuilder &b, Value v, Value like,
 /// stub keeps one-shot bufferization and the ownership-based deallocation
 /// exact (they do not know gpu.launch_func); expandGpuLaunchStubs replaces
 /// it after them. Returns the results as tensors.
+/// `resultSizes`, when given, holds the dynamic sizes of each result.
 SmallVector<Value> emitLaunch(ImplicitLocOpBuilder &b, Operation *anchor,
                               SymbolTable &symbols, int &counter,
                               const LaunchRecord &record, ValueRange inputs,
-                              ArrayRef<RankedTensorType> results) {
+                              ArrayRef<RankedTensorType> results,
+                              ArrayRef<SmallVector<Value>> resultSizes = {}) {
   MLIRContext *ctx = b.getContext();
   SmallVector<Value> operands;
   for (Value in : inputs)
     operands.push_back(readOnlyBuffer(b, in));
   SmallVector<Value> buffers;
-  for (RankedTensorType type : results) {
+  for (auto [r, type] : llvm::enumerate(results)) {
     SmallVector<Value> dynSizes;
-    if (type.getRank() > 0 && type.isDynamicDim(0))
+    if (!resultSizes.empty())
+      dynSizes = resultSizes[r];
+    else if (type.getRank() > 0 && type.isDynamicDim(0))
       dynSizes.push_back(tensor::DimOp::create(b, inputs[0], 0));
     buffers.push_back(memref::AllocOp::create(
         b, MemRefType::get(type.getShape(), type.getElementType()), dynSizes,
@@ -381,6 +409,108 @@ struct Lowering {
     auto yType = RankedTensorType::get(
         {cast<RankedTensorType>(qx.getType()).getShape()[0], n}, outElem);
     return emitLaunch(b, anchor, symbols, counter, record, inputs, {yType})[0];
+  }
+
+  /// qc.rms_norm / qc.layer_norm with the row normalization kernel:
+  /// arguments (x, w, b, y, M) on rows x (M x K); b null for RMSNorm.
+  LogicalResult lowerNorm(Operation *op, Value input, Value weight, Value bias,
+                          std::string &reason) {
+    FailureOr<BuiltKernel> kernel =
+        readKernel(op, "qc.", {"block"}, false, reason);
+    if (failed(kernel))
+      return failure();
+    ImplicitLocOpBuilder b(op->getLoc(), op);
+    MLIRContext *ctx = b.getContext();
+    LaunchRecord record = rowNormRecord(*kernel);
+    Value x = toRows(b, input);
+    SmallVector<Value> inputs = {x, weight};
+    record.args = {operand(ctx, 0), operand(ctx, 1)};
+    record.args.push_back(bias ? operand(ctx, 2) : nullArg(ctx));
+    if (bias)
+      inputs.push_back(bias);
+    record.args.append({operand(ctx, inputs.size()), mArg(ctx)});
+    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+    Value y = emitLaunch(b, op, symbols, counter, record, inputs,
+                         {cast<RankedTensorType>(x.getType())})[0];
+    op->getResult(0).replaceAllUsesWith(fromRows(b, y, input, resultType));
+    op->erase();
+    return success();
+  }
+
+  /// qc.cache_attention with the decode attention kernels: a f32 workspace
+  /// of B * T * H * chunks records (chunks = the record's `chunks` for T <=
+  /// max_split_t, else 1; a temporary freed by the deallocation pipeline
+  /// after its last use), then
+  ///   partial (q, kc, vc, pos, ws, T, B_cache); grid (chunks * KV, T, B);
+  ///   combine (ws, pos, out, T); grid (H, T, B), block D.
+  LogicalResult lower(CacheAttentionOp op, std::string &reason) {
+    FailureOr<BuiltKernel> kernel = readKernel(
+        op, "qc.",
+        {"block", "combine_block", "chunks", "kv_heads", "heads", "record",
+         "max_split_t"},
+        false, reason);
+    if (failed(kernel))
+      return failure();
+    ImplicitLocOpBuilder b(op.getLoc(), op);
+    MLIRContext *ctx = b.getContext();
+    Value q = op.getQuery();
+    auto qType = cast<RankedTensorType>(q.getType());
+    auto dimOf = [&](Value v, int64_t d) -> Value {
+      return tensor::DimOp::create(b, v, d);
+    };
+    auto cIdx = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, v);
+    };
+    Value batch = dimOf(q, 0), tokens = dimOf(q, 1);
+    Value split = arith::CmpIOp::create(b, arith::CmpIPredicate::ule, tokens,
+                                        cIdx(kernel->get("max_split_t")));
+    Value chunks =
+        arith::SelectOp::create(b, split, cIdx(kernel->get("chunks")), cIdx(1));
+    Value rows = arith::MulIOp::create(
+        b, arith::MulIOp::create(b, batch, tokens),
+        arith::MulIOp::create(b, cIdx(kernel->get("heads")), chunks));
+    auto wsType = RankedTensorType::get(
+        {ShapedType::kDynamic, kernel->get("record")}, b.getF32Type());
+    StringAttr module = kernel->symbol.getRootReference();
+    StringRef base = kernel->symbol.getLeafReference().getValue();
+    auto sym = [&](StringRef suffix) {
+      return SymbolRefAttr::get(
+          module, {FlatSymbolRefAttr::get(ctx, (base + suffix).str())});
+    };
+    auto word = [&](StringRef w) -> Attribute { return StringAttr::get(ctx, w); };
+
+    LaunchRecord partial;
+    partial.kernel = sym("_partial");
+    partial.block = kernel->get("block");
+    partial.n = kernel->get("chunks") * kernel->get("kv_heads");
+    partial.grid = {"n", "dim:0:1", "dim:0:0"};
+    partial.gridTile = {1, 1, 1};
+    partial.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
+                    operand(ctx, 3), operand(ctx, 4), word("dim:0:1"),
+                    word("dim:1:1")};
+    Value ws = emitLaunch(b, op, symbols, counter, partial,
+                          {q, op.getKCache(), op.getVCache(), op.getPos()},
+                          {wsType}, {SmallVector<Value>{rows}})[0];
+
+    LaunchRecord combine;
+    combine.kernel = sym("_combine");
+    combine.block = kernel->get("combine_block");
+    combine.n = kernel->get("heads");
+    combine.grid = {"n", "dim:2:1", "dim:2:0"};
+    combine.gridTile = {1, 1, 1};
+    combine.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
+                    word("dim:2:1")};
+    auto outType = cast<RankedTensorType>(op.getType());
+    SmallVector<Value> outSizes;
+    for (int64_t d = 0; d < outType.getRank(); ++d)
+      if (outType.isDynamicDim(d))
+        outSizes.push_back(dimOf(q, d));
+    Value out = emitLaunch(b, op, symbols, counter, combine, {ws, op.getPos()},
+                           {outType}, {outSizes})[0];
+    op.replaceAllUsesWith(out);
+    op.erase();
+    (void)qType;
+    return success();
   }
 
   /// qc.wo_matmul: gemv, mma, or adaptive (M < threshold: gemv; else
@@ -567,6 +697,17 @@ LogicalResult expandLaunch(func::CallOp call) {
                     }) ||
       cast<MemRefType>(call.getOperand(0).getType()).getRank() == 0)
     return call.emitError("malformed qc.gpu_launch record");
+  // "dim:<i>:<d>" words must name a dimension of their operand.
+  SmallVector<StringRef> words(record->grid.begin(), record->grid.end());
+  for (Attribute a : record->args)
+    if (auto w = dyn_cast<StringAttr>(a))
+      words.push_back(w.getValue());
+  for (StringRef w : words)
+    if (auto dim = LaunchRecord::parseDim(w, call.getNumOperands());
+        dim && dim->second >= cast<MemRefType>(call.getOperand(dim->first)
+                                                   .getType())
+                                   .getRank())
+      return call.emitError("malformed qc.gpu_launch record");
   ImplicitLocOpBuilder b(call.getLoc(), call);
   ValueRange ops = call.getOperands();
   Value null =
@@ -578,36 +719,48 @@ LogicalResult expandLaunch(func::CallOp call) {
       pointers[index.getInt()] = devicePointer(b, ops[index.getInt()]);
   Value m = memref::DimOp::create(b, ops[0], 0);
   Value m32 = arith::IndexCastOp::create(b, b.getI32Type(), m);
+  // "dim:<i>:<d>" as an index (checked by fromAttr, rank included below).
+  auto dimOf = [&](StringRef word) -> Value {
+    auto [i, d] = *LaunchRecord::parseDim(word, ops.size());
+    return memref::DimOp::create(b, ops[i], d);
+  };
   SmallVector<Value> args;
   for (Attribute a : record->args) {
     if (auto index = dyn_cast<IntegerAttr>(a))
       args.push_back(pointers[index.getInt()]);
     else if (cast<StringAttr>(a).getValue() == "m")
       args.push_back(m32);
-    else
+    else if (cast<StringAttr>(a).getValue() == "null")
       args.push_back(null);
+    else
+      args.push_back(arith::IndexCastOp::create(
+          b, b.getI32Type(), dimOf(cast<StringAttr>(a).getValue())));
   }
+  SmallVector<Value, 3> dims(record->grid.size());
+  for (auto [d, extent] : llvm::enumerate(record->grid))
+    if (StringRef(extent).starts_with("dim:"))
+      dims[d] = dimOf(extent);
   Value one = arith::ConstantIndexOp::create(b, 1);
   Value blockX = arith::ConstantIndexOp::create(b, record->block);
   StringAttr kernelModule = record->kernel.getRootReference();
   StringRef name = record->kernel.getLeafReference().getValue();
   // One launch of `kernel`; `mTile` divides an "m" grid dimension.
   auto launch = [&](ImplicitLocOpBuilder &lb, StringRef kernel, int64_t mTile) {
-    Value grid[2];
-    for (int d = 0; d < 2; ++d) {
+    Value grid[3] = {one, one, one};
+    for (size_t d = 0; d < record->grid.size(); ++d) {
       StringRef extent = record->grid[d];
       if (extent == "n")
         grid[d] = arith::ConstantIndexOp::create(
             lb, llvm::divideCeil(record->n, record->gridTile[d]));
       else if (extent == "m")
         grid[d] = ceilDiv(lb, m, mTile ? mTile : record->gridTile[d]);
-      else
-        grid[d] = one;
+      else if (dims[d])
+        grid[d] = ceilDiv(lb, dims[d], record->gridTile[d]);
     }
     auto symbol = SymbolRefAttr::get(
         kernelModule, {FlatSymbolRefAttr::get(lb.getContext(), kernel)});
     gpu::LaunchFuncOp::create(lb, symbol,
-                              gpu::KernelDim3{grid[0], grid[1], one},
+                              gpu::KernelDim3{grid[0], grid[1], grid[2]},
                               gpu::KernelDim3{blockX, one, one},
                               /*dynamicSharedMemorySize=*/Value(), args,
                               /*asyncObject=*/Value());
@@ -616,6 +769,11 @@ LogicalResult expandLaunch(func::CallOp call) {
   // if (M > 0) { if (M <= t0) launch t0 else if (M <= t1) ... else tLast }
   Value zero = arith::ConstantIndexOp::create(b, 0);
   Value nonEmpty = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, m, zero);
+  for (Value dim : dims)
+    if (dim)
+      nonEmpty = arith::AndIOp::create(
+          b, nonEmpty,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, dim, zero));
   auto outer = scf::IfOp::create(b, nonEmpty, /*withElseRegion=*/false);
   ImplicitLocOpBuilder ib(call.getLoc(), outer.thenBlock()->getTerminator());
   if (record->mTiles.empty()) {
@@ -673,6 +831,13 @@ struct LowerGpuLaunchesPass
     Lowering lowering{symbols};
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
+      // Glue ops with a kernel (no #qc.kernel: qc-outline-gpu-kernels built
+      // one when the module targets a GPU).
+      if (isa<RMSNormOp, LayerNormOp, CacheAttentionOp>(op)) {
+        if (op->hasAttr("qc.kernel_symbol"))
+          ops.push_back(op);
+        return;
+      }
       if (!isa<WeightOnlyMatmulOp, Int8MatmulOp, LinearOp>(op))
         return;
       auto kernel = op->getAttrOfType<KernelAttr>("kernel");
@@ -696,6 +861,25 @@ struct LowerGpuLaunchesPass
         if (failed(lowered))
           qa.emitError("activation quantization for a GPU INT8 matmul: ")
               << reason;
+        failedAny |= failed(lowered);
+        continue;
+      }
+      if (auto att = dyn_cast<CacheAttentionOp>(op)) {
+        lowered = lowering.lower(att, reason);
+        if (failed(lowered))
+          op->emitError("GPU attention kernels: ") << reason;
+        failedAny |= failed(lowered);
+        continue;
+      }
+      if (isa<RMSNormOp, LayerNormOp>(op)) {
+        auto rms = dyn_cast<RMSNormOp>(op);
+        auto ln = dyn_cast<LayerNormOp>(op);
+        lowered = rms ? lowering.lowerNorm(op, rms.getInput(),
+                                           rms.getWeight(), Value(), reason)
+                      : lowering.lowerNorm(op, ln.getInput(), ln.getWeight(),
+                                           ln.getBias(), reason);
+        if (failed(lowered))
+          op->emitError("GPU norm kernel: ") << reason;
         failedAny |= failed(lowered);
         continue;
       }

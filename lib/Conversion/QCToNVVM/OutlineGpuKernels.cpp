@@ -18,6 +18,10 @@
 #include "mlir/IR/SymbolTable.h"
 
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/bit.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
 
 namespace mlir::qc {
 #define GEN_PASS_DEF_QCOUTLINEGPUKERNELS
@@ -193,6 +197,95 @@ FailureOr<::qc::Fp16GemmKernelConfig> fp16ConfigFor(LinearOp op,
   return cfg;
 }
 
+/// The kernel element type of `t` (f32, f16 or bf16), or failure.
+FailureOr<::qc::KernelElem> kernelElem(Type t) {
+  if (t.isF32())
+    return ::qc::KernelElem::F32;
+  if (t.isF16())
+    return ::qc::KernelElem::F16;
+  if (t.isBF16())
+    return ::qc::KernelElem::BF16;
+  return failure();
+}
+
+/// Derives the row normalization config of a qc.rms_norm / qc.layer_norm;
+/// on failure returns the reason.
+FailureOr<::qc::RowNormKernelConfig> rowNormConfigFor(Operation *op,
+                                                      std::string &reason) {
+  ::qc::RowNormKernelConfig cfg;
+  Value input, weight, bias;
+  double eps;
+  if (auto rms = dyn_cast<RMSNormOp>(op)) {
+    input = rms.getInput();
+    weight = rms.getWeight();
+    eps = rms.getEpsilon().convertToDouble();
+  } else {
+    auto ln = cast<LayerNormOp>(op);
+    input = ln.getInput();
+    weight = ln.getWeight();
+    bias = ln.getBias();
+    eps = ln.getEpsilon().convertToDouble();
+    cfg.layerNorm = true;
+  }
+  auto inTy = cast<RankedTensorType>(input.getType());
+  cfg.k = inTy.getShape().back();
+  cfg.epsilon = static_cast<float>(eps);
+  FailureOr<::qc::KernelElem> io = kernelElem(inTy.getElementType()),
+                              w = kernelElem(elemType(weight)),
+                              b = bias ? kernelElem(elemType(bias))
+                                       : FailureOr<::qc::KernelElem>(
+                                             ::qc::KernelElem::F32);
+  if (failed(io) || failed(w) || failed(b)) {
+    reason = "the norm kernel takes f32, f16 and bf16 tensors";
+    return failure();
+  }
+  cfg.io = *io;
+  cfg.weight = *w;
+  cfg.bias = *b;
+  reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
+  return cfg;
+}
+
+/// Derives the decode attention config of a qc.cache_attention; on failure
+/// returns the reason.
+FailureOr<::qc::CacheAttentionKernelConfig>
+cacheAttentionConfigFor(CacheAttentionOp op, std::string &reason) {
+  auto qTy = cast<RankedTensorType>(op.getQuery().getType());
+  auto cTy = cast<RankedTensorType>(op.getKCache().getType());
+  ::qc::CacheAttentionKernelConfig cfg;
+  cfg.heads = qTy.getDimSize(2);
+  cfg.headDim = qTy.getDimSize(3);
+  cfg.kvHeads = cTy.getDimSize(2);
+  cfg.seqLen = cTy.getDimSize(3);
+  cfg.layer = op.getLayer();
+  cfg.scale = op.getScale().convertToFloat();
+  FailureOr<::qc::KernelElem> q = kernelElem(qTy.getElementType()),
+                              c = kernelElem(cTy.getElementType());
+  if (failed(q) || failed(c) ||
+      op.getVCache().getType() != op.getKCache().getType()) {
+    reason = "the attention kernel takes f32, f16 and bf16 tensors and one "
+             "cache type";
+    return failure();
+  }
+  if (ShapedType::isDynamic(cfg.heads) || ShapedType::isDynamic(cfg.headDim) ||
+      ShapedType::isDynamic(cfg.kvHeads) || ShapedType::isDynamic(cfg.seqLen)) {
+    reason = "H, D, KV and S must be static";
+    return failure();
+  }
+  if (!cTy.isDynamicDim(0) && cfg.layer >= cTy.getDimSize(0)) {
+    reason = "the layer is out of the cache";
+    return failure();
+  }
+  cfg.query = *q;
+  cfg.cache = *c;
+  reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
+  return cfg;
+}
+
 struct OutlineGpuKernelsPass
     : public mlir::qc::impl::QCOutlineGpuKernelsBase<OutlineGpuKernelsPass> {
   using Base::Base;
@@ -354,8 +447,131 @@ struct OutlineGpuKernelsPass
     return success();
   }
 
+  /// The GPU chip of glue ops: the `chip` option, else the one target of
+  /// the module's GPU matmuls ("" when none; failure when they disagree).
+  FailureOr<std::string> glueChip(ModuleOp module) {
+    if (!chip.empty()) {
+      if (chip != "sm_80" && chip != "sm_90") {
+        module.emitError("qc-outline-gpu-kernels: chip must be sm_80 or "
+                         "sm_90, got '")
+            << chip << "'";
+        return failure();
+      }
+      return std::string(chip);
+    }
+    std::string found;
+    WalkResult r = module.walk([&](Operation *op) {
+      auto kernel = op->getAttrOfType<KernelAttr>("kernel");
+      if (!kernel || kernel.getTarget() == "host")
+        return WalkResult::advance();
+      if (!found.empty() && found != kernel.getTarget()) {
+        op->emitError("GPU kernels for both ")
+            << found << " and " << kernel.getTarget()
+            << " in one module: pass qc-outline-gpu-kernels{chip=...}";
+        return WalkResult::interrupt();
+      }
+      found = kernel.getTarget().str();
+      return WalkResult::advance();
+    });
+    if (r.wasInterrupted())
+      return failure();
+    return found;
+  }
+
+  /// Builds the row normalization kernel of a qc.rms_norm / qc.layer_norm
+  /// for `chip`, or leaves the op to the linalg glue (with a remark) when
+  /// the kernel cannot take it.
+  void buildRowNorm(Operation *op, StringRef chip) {
+    std::string reason;
+    FailureOr<::qc::RowNormKernelConfig> cfg = rowNormConfigFor(op, reason);
+    if (failed(cfg)) {
+      op->emitRemark("the norm stays linalg glue on ")
+          << chip << ": " << reason;
+      return;
+    }
+    gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
+    // Norms of one shape and types share one kernel (a model's layers
+    // repeat them).
+    std::string key;
+    llvm::raw_string_ostream(key)
+        << cfg->layerNorm << cfg->k << '_' << llvm::bit_cast<uint32_t>(cfg->epsilon)
+        << '_' << int(cfg->io) << int(cfg->weight) << int(cfg->bias);
+    std::string &name = rowNormKernels[key];
+    if (name.empty()) {
+      OpBuilder b = kernelBuilder(gm);
+      name = kernelName(gm, cfg->layerNorm ? "layer_norm" : "rms_norm",
+                        "k" + std::to_string(cfg->k));
+      ::qc::buildRowNormKernel(b, op->getLoc(), name, *cfg);
+    }
+    record(op, gm, name, {{"block", cfg->threads}});
+  }
+  /// Builds the decode attention kernels of a qc.cache_attention for `chip`
+  /// (`<name>_partial`, `<name>_combine`) and records them with what the
+  /// launch needs; a shape the kernels do not take keeps the linalg glue,
+  /// with a remark.
+  void buildCacheAttention(CacheAttentionOp op, StringRef chip) {
+    std::string reason;
+    FailureOr<::qc::CacheAttentionKernelConfig> cfg =
+        cacheAttentionConfigFor(op, reason);
+    if (failed(cfg)) {
+      op->emitRemark("the attention stays linalg glue on ")
+          << chip << ": " << reason;
+      return;
+    }
+    gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
+    std::string key;
+    llvm::raw_string_ostream(key)
+        << cfg->heads << '_' << cfg->kvHeads << '_' << cfg->seqLen << '_'
+        << cfg->headDim << '_' << cfg->layer << '_'
+        << llvm::bit_cast<uint32_t>(cfg->scale) << '_' << int(cfg->query)
+        << int(cfg->cache) << '_' << cfg->chunkLen;
+    std::string &name = attentionKernels[key];
+    if (name.empty()) {
+      OpBuilder b = kernelBuilder(gm);
+      name = kernelName(gm, "cache_attention",
+                        "l" + std::to_string(cfg->layer));
+      // Both kernels' names must be free.
+      for (int i = 1; gm.lookupSymbol(name + "_partial") ||
+                      gm.lookupSymbol(name + "_combine");
+           ++i)
+        name = kernelName(gm, "cache_attention",
+                          "l" + std::to_string(cfg->layer) + "_" +
+                              std::to_string(i));
+      ::qc::buildCacheAttentionKernels(b, op.getLoc(), name, *cfg);
+    }
+    record(op, gm, name,
+           {{"block", 32},
+            {"combine_block", cfg->headDim},
+            {"chunks", cfg->numChunks()},
+            {"kv_heads", cfg->kvHeads},
+            {"heads", cfg->heads},
+            {"record", cfg->recordFloats()},
+            {"max_split_t", cfg->maxSplitT}});
+  }
+  std::map<std::string, std::string> attentionKernels;
+
+  /// Row normalization kernels built so far, by config.
+  std::map<std::string, std::string> rowNormKernels;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    FailureOr<std::string> gpuChip = glueChip(module);
+    if (failed(gpuChip))
+      return signalPassFailure();
+    SmallVector<Operation *> norms;
+    if (!gpuChip->empty() && normKernels)
+      module.walk([&](Operation *op) {
+        if (isa<RMSNormOp, LayerNormOp>(op))
+          norms.push_back(op);
+      });
+    for (Operation *op : norms)
+      buildRowNorm(op, *gpuChip);
+    SmallVector<CacheAttentionOp> attentions;
+    if (!gpuChip->empty() && attentionKernels_)
+      module.walk([&](CacheAttentionOp op) { attentions.push_back(op); });
+    for (CacheAttentionOp op : attentions)
+      buildCacheAttention(op, *gpuChip);
+
     SmallVector<WeightOnlyMatmulOp> gemvs, woMmas, adaptives;
     SmallVector<Int8MatmulOp> int8s;
     SmallVector<LinearOp> fp16s;

@@ -282,6 +282,137 @@ buildWeightOnlyMmaKernel(mlir::OpBuilder &builder, mlir::Location loc,
                          llvm::StringRef name,
                          const WeightOnlyMmaKernelConfig &cfg);
 
+
+/// Element types the glue kernels read and write.
+enum class KernelElem { F32, F16, BF16 };
+
+/// Bytes of one element of `e`.
+inline int64_t kernelElemBytes(KernelElem e) {
+  return e == KernelElem::F32 ? 4 : 2;
+}
+
+/// Configuration of the row normalization kernel (the GPU form of
+/// qc.rms_norm and qc.layer_norm over the last dimension K):
+/// - RMSNorm: y = x / sqrt(mean(x^2) + eps) * w;
+/// - LayerNorm: y = (x - mean(x)) / sqrt(mean((x - mean)^2) + eps) * w + b
+///   (two-pass variance, as the host lowering).
+/// All arithmetic in f32 (inputs widened on load, the result rounded once to
+/// the output type); per element the same operations as the host lowering
+/// (x / rms, then * w), only the order of the row sums differs.
+///
+/// Tiling: one CTA per row (blockIdx.x = row). The CTA size comes from K:
+/// about `vecsPerThread` (default 4) vector loads per thread, rounded up to
+/// a multiple of 32, between 32 and 1024 threads; a row of up to 32 x 4
+/// vectors (e.g. K <= 512 in f32, 1024 in f16) gets one warp, which skips the
+/// shared-memory step and the barrier. Each thread keeps its `slots()`
+/// vectors of the row in registers, so the row is read from global memory
+/// exactly once and written once.
+/// Memory path: x, w (and b) are read with `vecElems`-wide loads (16 bytes:
+/// 4 x f32 or 8 x f16/bf16 when K allows: the widest of 16/8/4/2 bytes
+/// whose element count divides K, so that every row start stays aligned;
+/// an odd K uses scalar loads), consecutive threads reading consecutive
+/// vectors (coalesced); y is stored the same way.
+/// Reduction: per thread, then butterfly shuffles (shfl.sync.bfly) across
+/// the warp, then one f32 per warp through shared memory (a barrier) summed
+/// by every thread. LayerNorm reduces twice (sum, then the squared
+/// deviations from registers) into two shared arrays, so one barrier each.
+struct RowNormKernelConfig {
+  int64_t k = 0;
+  bool layerNorm = false;
+  float epsilon = 1e-5f;
+  /// Element type of x and y, of the weight and of the bias (LayerNorm).
+  KernelElem io = KernelElem::F32, weight = KernelElem::F32,
+             bias = KernelElem::F32;
+  /// Threads per row (CTA size); 0 picks from K (see above).
+  int64_t threads = 0;
+  /// Elements per load; 0 picks the widest that divides K (<= 16 bytes).
+  int64_t vecElems = 0;
+  /// Target vector loads per thread when `threads` is picked.
+  int64_t vecsPerThread = 4;
+  /// Most vectors a thread may hold in registers; a longer row is refused
+  /// (the caller keeps the linalg glue for it).
+  int64_t maxSlots = 16;
+
+  std::string finalize();
+  /// Vectors per row.
+  int64_t vecs() const { return k / vecElems; }
+  /// Vectors each thread holds: ceil(vecs / threads).
+  int64_t slots() const { return (vecs() + threads - 1) / threads; }
+};
+
+/// Builds `gpu.func @name(x, w, b, y: !llvm.ptr<1>, m: i32)` for `cfg`
+/// (`b` is ignored for RMSNorm) and, with more than one warp, its
+/// shared-memory buffer (an addrspace(3) llvm global) next to it. Launch:
+/// grid {M}, block {cfg.threads}; M must be positive.
+mlir::gpu::GPUFuncOp buildRowNormKernel(mlir::OpBuilder &builder,
+                                        mlir::Location loc,
+                                        llvm::StringRef name,
+                                        const RowNormKernelConfig &cfg);
+
+
+/// Configuration of the decode attention kernels over a KV cache (the GPU
+/// form of qc.cache_attention; flash-decoding): query [B, T, H, D], caches
+/// [L, B', KV, S, D] (B' the cache's batch extent, passed at run time), pos
+/// [B] i64 in device memory. Query (b, t, h) at p = pos[b] + t attends to
+/// keys 0 .. min(p, S - 1) of layer `layer`, sequence b, KV head h / G
+/// (G = H / KV): out = sum_j softmax_j(scale * <q, k_j>) v_j, f32 math.
+///
+/// Two kernels, position-independent launches (nothing about pos is known
+/// on the host, so a captured CUDA graph serves every step):
+/// - `<name>_partial`, grid (numChunks * KV, T, B), one warp per CTA: CTA
+///   (chunk, kv head, t, b) reads pos[b], exits when its chunk starts past
+///   p (or past the effective chunk count, below), else streams keys
+///   [chunk * len, min((chunk + 1) * len, p + 1, S)) of its KV head. Each
+///   lane owns E = D / 32 consecutive elements of the head dimension: the G
+///   query heads of the KV head are loaded once into registers (E x G values,
+///   pre-scaled by scale * log2(e)), every key and value row is one
+///   coalesced warp load (E-element vector per lane: 16 bytes for f32 D = 128
+///   and f16 D = 256), the G dot products are reduced with butterfly
+///   shuffles (every lane gets the score), and the online softmax (running
+///   max m and sum l in f32, base-2 exponentials: ex2.approx) updates the
+///   lane's E x G output accumulators. No shared memory. The CTA writes its
+///   unnormalized partial (o[D], m, l) per query head to a f32 workspace
+///   record of D + 4 floats (16-byte aligned).
+/// - `<name>_combine`, grid (H, T, B), D threads: recomputes the number of
+///   valid chunks from pos, merges their partials (max of m, then
+///   sum_c 2^(m_c - M) (l_c, o_c)) and stores o / l in the query's type (0
+///   for a query with no key: p < 0).
+/// Chunking: `chunkLen` keys per chunk, by default the largest power of two
+/// in [8, 256] that still gives ceil(S / len) * KV >= `targetCtas` (132: one
+/// H100 wave for one token) CTAs, else 8. Queries with T > `maxSplitT`
+/// (prefill) use one chunk of S keys instead (the kernels read T), so the
+/// workspace stays B * T * H * (D + 4) floats; for T <= maxSplitT it is
+/// B * T * H * numChunks * (D + 4) floats (workspaceChunks(T)).
+struct CacheAttentionKernelConfig {
+  int64_t heads = 0, kvHeads = 0, seqLen = 0, headDim = 0, layer = 0;
+  float scale = 1.0f;
+  /// Element types of the query (and result) and of the caches.
+  KernelElem query = KernelElem::F32, cache = KernelElem::F32;
+  /// Keys per chunk; 0 picks (see above).
+  int64_t chunkLen = 0;
+  int64_t targetCtas = 132;
+  /// Largest T that splits the sequence into chunks.
+  int64_t maxSplitT = 16;
+
+  std::string finalize();
+  int64_t group() const { return heads / kvHeads; }
+  /// Head-dimension elements per lane.
+  int64_t lanesElems() const { return headDim / 32; }
+  int64_t numChunks() const { return (seqLen + chunkLen - 1) / chunkLen; }
+  /// Floats per workspace record: o[D], m, l, padding to 16 bytes.
+  int64_t recordFloats() const { return headDim + 4; }
+};
+
+/// Builds `gpu.func @<name>_partial(q, kc, vc, pos, ws: !llvm.ptr<1>, t: i32,
+/// cache_b: i32)` and `gpu.func @<name>_combine(ws, pos, out: !llvm.ptr<1>,
+/// t: i32)` for `cfg` (see CacheAttentionKernelConfig). Launch: partial with
+/// grid (numChunks * KV, T, B), block 32; then combine with grid (H, T, B),
+/// block D; none when B * T = 0. The workspace holds B * T * H * chunks
+/// records, chunks = numChunks for T <= maxSplitT, else 1.
+void buildCacheAttentionKernels(mlir::OpBuilder &builder, mlir::Location loc,
+                                llvm::StringRef name,
+                                const CacheAttentionKernelConfig &cfg);
+
 } // namespace qc
 
 #endif // QC_CONVERSION_QCTONVVM_KERNELBUILDERS_H

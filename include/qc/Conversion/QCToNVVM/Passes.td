@@ -37,6 +37,22 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     The tensor-core kernels record `qc.launch = {block, block_m, block_n}`:
     grid = (ceil(N / block_n), ceil(M / block_m)).
 
+    Glue ops, which carry no `#qc.kernel`, get kernels when the module
+    targets a GPU: the `chip` option, else the chip of the module's
+    GPU-targeted matmuls (all must agree); with neither nothing is built
+    for them.
+    - `qc.rms_norm` / `qc.layer_norm`: buildRowNormKernel, recorded as
+      `qc.launch = {block}` (grid = M rows). A norm the kernel cannot take
+      (a row longer than 16 vectors per thread of a 1024-thread CTA) keeps
+      the linalg glue, with a remark; `norm-kernels=false` keeps the glue
+      for every norm (the reference path).
+    - `qc.cache_attention`: buildCacheAttentionKernels (flash-decoding:
+      `<k>_partial` per key chunk, `<k>_combine`), recorded as `qc.launch =
+      {block, combine_block, chunks, kv_heads, heads, record, max_split_t}`
+      (see qc-lower-gpu-launches); shapes the kernels do not take (D not
+      32 x a power of two, dynamic H/KV/S/D) keep the linalg glue with a
+      remark; `attention-kernels=false` keeps it for all.
+
     Example:
 
     ```mlir
@@ -82,6 +98,15 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
            "cp.async pipeline stages of the tensor-core GEMMs">,
     Option<"actQuantThreads", "act-quant-threads", "int64_t", "128",
            "Threads per row of the activation quantization kernel">,
+    Option<"chip", "chip", "std::string", "\"\"",
+           "GPU target (sm_80, sm_90) of glue ops without a #qc.kernel "
+           "(norms); empty: the chip of the module's GPU matmuls, if any">,
+    Option<"normKernels", "norm-kernels", "bool", "true",
+           "Build the row normalization kernel for qc.rms_norm and "
+           "qc.layer_norm on a GPU target (false: keep the linalg glue)">,
+    Option<"attentionKernels_", "attention-kernels", "bool", "true",
+           "Build the decode attention kernels for qc.cache_attention on a "
+           "GPU target (false: keep the linalg glue)">,
   ];
 }
 

@@ -1,0 +1,296 @@
+//===- NormKernel.cpp - RMSNorm / LayerNorm row kernel ----------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// buildRowNormKernel: the GPU form of qc.rms_norm and qc.layer_norm, one CTA
+// per row, the row held in registers. See KernelBuilders.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Conversion/QCToNVVM/KernelBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+
+/// One f32 PTX instruction `op $0, $1;` as inline assembly (convert-gpu-to-nvvm
+/// would turn llvm.intr.sqrt / llvm.intr.exp2 into libdevice calls).
+static Value ptxUnaryF32(ImplicitLocOpBuilder &b, StringRef op, Value x) {
+  return LLVM::InlineAsmOp::create(
+             b, b.getF32Type(), ValueRange{x}, (op + " $0, $1;").str(),
+             "=f,f", /*has_side_effects=*/false, /*is_align_stack=*/false,
+             LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
+             ArrayAttr())
+      .getRes();
+}
+
+std::string qc::RowNormKernelConfig::finalize() {
+  if (k <= 0)
+    return "K must be positive";
+  if (!(epsilon >= 0.0f && std::isfinite(epsilon)))
+    return "epsilon must be non-negative and finite";
+  int64_t eb = kernelElemBytes(io);
+  if (vecElems == 0)
+    for (int64_t v = 16 / eb; v >= 1; v /= 2)
+      if (k % v == 0) {
+        vecElems = v;
+        break;
+      }
+  if (vecElems <= 0 || k % vecElems != 0 || vecElems * eb > 16 ||
+      (vecElems & (vecElems - 1)) != 0)
+    return "the load width must be a power of two dividing K and at most 16 "
+           "bytes";
+  if (vecsPerThread <= 0)
+    return "vecsPerThread must be positive";
+  if (threads == 0) {
+    int64_t want = (vecs() + vecsPerThread - 1) / vecsPerThread;
+    threads = std::min<int64_t>(1024, std::max<int64_t>(32, (want + 31) / 32 * 32));
+  }
+  if (threads <= 0 || threads % 32 != 0 || threads > 1024)
+    return "threads must be a multiple of 32 up to 1024";
+  if (slots() > maxSlots)
+    return "a row of " + std::to_string(k) + " elements needs " +
+           std::to_string(slots()) + " vectors per thread (at most " +
+           std::to_string(maxSlots) + ")";
+  return "";
+}
+
+gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
+                                      StringRef name,
+                                      const RowNormKernelConfig &cfg) {
+  MLIRContext *ctx = builder.getContext();
+  Type i32 = builder.getI32Type(), i64 = builder.getI64Type(),
+       f32 = builder.getF32Type();
+  auto ptr1 = LLVM::LLVMPointerType::get(ctx, 1);
+  auto ptr3 = LLVM::LLVMPointerType::get(ctx, 3);
+  const int64_t numWarps = cfg.threads / 32, V = cfg.vecElems,
+                slots = cfg.slots(), vecs = cfg.vecs();
+  const int numReductions = cfg.layerNorm ? 2 : 1;
+  auto typeOf = [&](KernelElem e) -> Type {
+    switch (e) {
+    case KernelElem::F16:
+      return builder.getF16Type();
+    case KernelElem::BF16:
+      return builder.getBF16Type();
+    case KernelElem::F32:
+      break;
+    }
+    return f32;
+  };
+
+  // Shared memory: one f32 per warp and reduction (multi-warp rows only).
+  std::string smemName;
+  if (numWarps > 1) {
+    Operation *parent = builder.getInsertionBlock()->getParentOp();
+    smemName = (name + "_smem").str();
+    for (int i = 1; SymbolTable::lookupSymbolIn(parent, smemName); ++i)
+      smemName = (name + "_smem_" + Twine(i)).str();
+    LLVM::GlobalOp::create(
+        builder, loc, LLVM::LLVMArrayType::get(f32, numReductions * numWarps),
+        /*isConstant=*/false, LLVM::Linkage::Internal, smemName, Attribute(),
+        /*alignment=*/16, /*addrSpace=*/3);
+  }
+
+  auto fnType = builder.getFunctionType({ptr1, ptr1, ptr1, ptr1, i32}, {});
+  auto func = gpu::GPUFuncOp::create(builder, loc, name, fnType);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      builder.getDenseI32ArrayAttr({static_cast<int32_t>(cfg.threads), 1, 1}));
+
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  auto args = func.getArguments();
+  Value x = args[0], w = args[1], bias = args[2], y = args[3];
+
+  auto cst = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, i32, v);
+  };
+  auto cstF = [&](float v) -> Value {
+    return arith::ConstantFloatOp::create(b, cast<FloatType>(f32), APFloat(v));
+  };
+  auto gep = [&](Value base, Type elemTy, Value idx) -> Value {
+    return LLVM::GEPOp::create(b, base.getType(), elemTy, base,
+                               ValueRange{idx});
+  };
+  auto toF32 = [&](Value v) -> Value {
+    return v.getType() == f32 ? v : arith::ExtFOp::create(b, f32, v);
+  };
+  /// Loads V elements of type `e` at element `idx` of `base` as f32 values.
+  auto loadVec = [&](Value base, KernelElem e, Value idx) {
+    Type elemTy = typeOf(e);
+    int64_t eb = kernelElemBytes(e);
+    Value addr = gep(base, elemTy, idx);
+    SmallVector<Value> out;
+    if (V == 1) {
+      out.push_back(toF32(LLVM::LoadOp::create(b, elemTy, addr, eb)));
+      return out;
+    }
+    // Rows and parameter vectors start 16-byte aligned; a wider vector (8 x
+    // f32 weights beside f16 inputs) is two 16-byte loads.
+    Value v = LLVM::LoadOp::create(b, VectorType::get({V}, elemTy), addr,
+                                   std::min<int64_t>(V * eb, 16));
+    for (int64_t i = 0; i < V; ++i)
+      out.push_back(toF32(LLVM::ExtractElementOp::create(b, v, cst(i))));
+    return out;
+  };
+
+  Value tid = arith::IndexCastUIOp::create(
+      b, i32, gpu::ThreadIdOp::create(b, gpu::Dimension::x));
+  Value row = arith::IndexCastUIOp::create(
+      b, i32, gpu::BlockIdOp::create(b, gpu::Dimension::x));
+  // Element offset of the row start, in i64 (M * K may pass 2^31).
+  Value rowBase =
+      arith::MulIOp::create(b, arith::ExtUIOp::create(b, i64, row),
+                            arith::ConstantIntOp::create(b, i64, cfg.k));
+
+  // The thread's vectors of the row: vector c = tid + s * threads (slot s)
+  // holds elements [c * V, c * V + V). Out-of-row slots read as zeros (they
+  // add nothing to the sums) and are not stored.
+  struct Slot {
+    Value valid; // null when always in the row
+    Value col;   // element index in the row (i32)
+    SmallVector<Value> xs;
+  };
+  SmallVector<Slot> slotsData;
+  for (int64_t s = 0; s < slots; ++s) {
+    Slot slot;
+    Value c = arith::AddIOp::create(b, tid, cst(s * cfg.threads));
+    slot.col = arith::MulIOp::create(b, c, cst(V));
+    Value idx = arith::AddIOp::create(
+        b, rowBase, arith::ExtUIOp::create(b, i64, slot.col));
+    if ((s + 1) * cfg.threads <= vecs) {
+      slot.xs = loadVec(x, cfg.io, idx);
+    } else {
+      slot.valid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c,
+                                         cst(vecs));
+      SmallVector<Type> types(V, f32);
+      auto ifOp = scf::IfOp::create(b, types, slot.valid, true);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        scf::YieldOp::create(b, loadVec(x, cfg.io, idx));
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        scf::YieldOp::create(b, SmallVector<Value>(V, cstF(0.0f)));
+      }
+      slot.xs.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+    }
+    slotsData.push_back(std::move(slot));
+  }
+
+  Value lane = arith::AndIOp::create(b, tid, cst(31));
+  Value warp = arith::ShRUIOp::create(b, tid, cst(5));
+  /// Sum of `v` over the CTA (reduction `which` uses its own shared array).
+  auto blockSum = [&](Value v, int which) -> Value {
+    for (int64_t off : {16, 8, 4, 2, 1}) {
+      Value other = NVVM::ShflOp::create(
+          b, f32, cst(-1), v, cst(off), cst(0x1f),
+          NVVM::ShflKindAttr::get(ctx, NVVM::ShflKind::bfly), UnitAttr());
+      v = arith::AddFOp::create(b, v, other);
+    }
+    if (numWarps == 1)
+      return v;
+    Value smem = LLVM::AddressOfOp::create(b, ptr3, smemName);
+    Value base = cst(which * numWarps);
+    auto ifLane0 = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, cst(0)),
+        false);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifLane0.thenBlock());
+      LLVM::StoreOp::create(
+          b, v, gep(smem, f32, arith::AddIOp::create(b, base, warp)), 4);
+    }
+    NVVM::Barrier0Op::create(b);
+    Value sum;
+    for (int64_t wi = 0; wi < numWarps; ++wi) {
+      Value part = LLVM::LoadOp::create(
+          b, f32, gep(smem, f32, cst(which * numWarps + wi)), 4);
+      sum = sum ? arith::AddFOp::create(b, sum, part).getResult() : part;
+    }
+    return sum;
+  };
+  /// Per-thread sum of f(x) over the thread's valid values.
+  auto threadSum = [&](function_ref<Value(Value)> f) -> Value {
+    Value acc = cstF(0.0f);
+    for (Slot &slot : slotsData) {
+      Value part = cstF(0.0f);
+      for (Value v : slot.xs)
+        part = arith::AddFOp::create(b, part, f(v));
+      // Padding zeros are not zeros after f (x - mean): drop them.
+      if (slot.valid)
+        part = arith::SelectOp::create(b, slot.valid, part, cstF(0.0f));
+      acc = arith::AddFOp::create(b, acc, part);
+    }
+    return acc;
+  };
+  Value kF = cstF(static_cast<float>(cfg.k));
+  Value mean, denom;
+  if (cfg.layerNorm) {
+    mean = arith::DivFOp::create(
+        b, blockSum(threadSum([](Value v) -> Value { return v; }), 0), kF);
+    Value sq = blockSum(threadSum([&](Value v) -> Value {
+                          Value d = arith::SubFOp::create(b, v, mean);
+                          return arith::MulFOp::create(b, d, d);
+                        }),
+                        1);
+    Value var = arith::DivFOp::create(b, sq, kF);
+    denom = ptxUnaryF32(b, "sqrt.rn.f32",
+                        arith::AddFOp::create(b, var, cstF(cfg.epsilon)));
+  } else {
+    Value sq = blockSum(
+        threadSum([&](Value v) -> Value { return arith::MulFOp::create(b, v, v); }), 0);
+    Value ms = arith::DivFOp::create(b, sq, kF);
+    denom = ptxUnaryF32(b, "sqrt.rn.f32",
+                        arith::AddFOp::create(b, ms, cstF(cfg.epsilon)));
+  }
+
+  // Normalize from registers, apply the weight (and bias), store.
+  Type ioTy = typeOf(cfg.io);
+  int64_t ioBytes = kernelElemBytes(cfg.io);
+  for (Slot &slot : slotsData) {
+    OpBuilder::InsertionGuard g(b);
+    if (slot.valid) {
+      auto ifOp = scf::IfOp::create(b, slot.valid, false);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+    }
+    SmallVector<Value> ws = loadVec(w, cfg.weight, slot.col), bs;
+    if (cfg.layerNorm)
+      bs = loadVec(bias, cfg.bias, slot.col);
+    SmallVector<Value> outs;
+    for (int64_t i = 0; i < V; ++i) {
+      Value v = slot.xs[i];
+      if (cfg.layerNorm)
+        v = arith::SubFOp::create(b, v, mean);
+      v = arith::DivFOp::create(b, v, denom);
+      v = arith::MulFOp::create(b, v, ws[i]);
+      if (cfg.layerNorm)
+        v = arith::AddFOp::create(b, v, bs[i]);
+      outs.push_back(ioTy == f32 ? v : arith::TruncFOp::create(b, ioTy, v));
+    }
+    Value idx = arith::AddIOp::create(
+        b, rowBase, arith::ExtUIOp::create(b, i64, slot.col));
+    Value addr = gep(y, ioTy, idx);
+    if (V == 1) {
+      LLVM::StoreOp::create(b, outs[0], addr, ioBytes);
+    } else {
+      auto vt = VectorType::get({V}, ioTy);
+      Value vec = LLVM::UndefOp::create(b, vt);
+      for (int64_t i = 0; i < V; ++i)
+        vec = LLVM::InsertElementOp::create(b, vec, outs[i], cst(i));
+      LLVM::StoreOp::create(b, vec, addr, std::min<int64_t>(V * ioBytes, 16));
+    }
+  }
+  gpu::ReturnOp::create(b);
+  return func;
+}
