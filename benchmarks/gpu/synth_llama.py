@@ -83,6 +83,30 @@ def main():
         return seen[id(array)]
 
     mlir_emit.WeightBlob.add = add_once
+    # ...but every block reads its weights through a path of its own (a
+    # symbolic link to the one blob): identical qc.external_weight ops
+    # would be merged by CSE and all blocks would share one set of packed
+    # weights on the GPU, which an L2 cache half the size of a block could
+    # partly serve. Distinct paths keep one weight copy per block, as in a
+    # real model.
+    weight = mlir_emit.FuncBuilder.weight
+    out = Path(a.out)
+
+    def weight_per_block(self, key):
+        if key.startswith("blk.") and key not in self.wcache:
+            block = key.split(".")[1]
+            saved = self.blob_ref
+            self.blob_ref = f"{saved}.blk{block}"
+            link = out.with_name(self.blob_ref)
+            if not link.is_symlink():
+                link.symlink_to(saved)
+            try:
+                return weight(self, key)
+            finally:
+                self.blob_ref = saved
+        return weight(self, key)
+
+    mlir_emit.FuncBuilder.weight = weight_per_block
     ir = emit(checkpoint(a.model, a.layers, a.seed), Path(a.out), max_seq=a.max_seq,
               embedding=a.embedding)
     print(f"{ir.mlir}: {len(ir.layers)} linear layers, blob {ir.weights.stat().st_size / 1e9:.2f} GB")
