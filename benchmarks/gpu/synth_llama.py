@@ -5,8 +5,9 @@ A 7B or 8B checkpoint cannot travel to the GPU machine (64 MiB per call), and
 a float32 import of one does not fit this machine's memory. For speed, the
 values do not matter, only the shapes and the compiled code: this writes the
 qc MLIR of a Llama-2-7B-shaped or Llama-3-8B-shaped model (or fewer blocks)
-whose blocks all share one block's random weights, so the weights blob holds
-one block plus the embeddings. quant-compile then quantizes and packs every
+whose blocks are one block's random weights with rows rotated per block
+(distinct codes in every block, so no block's weights can be shared or
+served from L2). quant-compile then quantizes and packs every
 layer as usual; `qcw_sample.py sample` keeps a small sample of every entry
 of the resulting .qcw, and `qcw_sample.py expand` rebuilds a .qcw of the
 same layout on the GPU machine by repeating those samples (valid packed
@@ -52,7 +53,11 @@ def checkpoint(name, layers=None, seed=0):
                "output": w(c["vocab_size"], d), "output_norm": np.ones(d, np.float32)}
     for i in range(c["n_layers"]):
         for k, v in block.items():
-            tensors[f"blk.{i}.{k}"] = v  # the same array: written once
+            # Block i's weights are block 0's with their rows rotated by i:
+            # different codes in every block (identical constants would be
+            # uniqued into one weight by MLIR and served from L2), same
+            # statistics.
+            tensors[f"blk.{i}.{k}"] = v if v.ndim == 1 or i == 0 else np.roll(v, i, axis=0)
     cfg = dict(n_layers=c["n_layers"], n_heads=H, n_kv_heads=KV, head_dim=hd,
                hidden=d, ffn=ffn, vocab_size=c["vocab_size"], rope_theta=c["rope_theta"],
                rms_eps=c["rms_eps"], tied_embeddings=False, max_positions=4096)
@@ -73,40 +78,6 @@ def main():
     from quant import mlir_emit
     from quant.model_ir import emit
 
-    # One blob entry per distinct array (the blocks share theirs).
-    add = mlir_emit.WeightBlob.add
-    seen = {}
-
-    def add_once(self, key, array):
-        if id(array) not in seen:
-            seen[id(array)] = add(self, key, array)
-        return seen[id(array)]
-
-    mlir_emit.WeightBlob.add = add_once
-    # ...but every block reads its weights through a path of its own (a
-    # symbolic link to the one blob): identical qc.external_weight ops
-    # would be merged by CSE and all blocks would share one set of packed
-    # weights on the GPU, which an L2 cache half the size of a block could
-    # partly serve. Distinct paths keep one weight copy per block, as in a
-    # real model.
-    weight = mlir_emit.FuncBuilder.weight
-    out = Path(a.out)
-
-    def weight_per_block(self, key):
-        if key.startswith("blk.") and key not in self.wcache:
-            block = key.split(".")[1]
-            saved = self.blob_ref
-            self.blob_ref = f"{saved}.blk{block}"
-            link = out.with_name(self.blob_ref)
-            if not link.is_symlink():
-                link.symlink_to(saved)
-            try:
-                return weight(self, key)
-            finally:
-                self.blob_ref = saved
-        return weight(self, key)
-
-    mlir_emit.FuncBuilder.weight = weight_per_block
     ir = emit(checkpoint(a.model, a.layers, a.seed), Path(a.out), max_seq=a.max_seq,
               embedding=a.embedding)
     print(f"{ir.mlir}: {len(ir.layers)} linear layers, blob {ir.weights.stat().st_size / 1e9:.2f} GB")

@@ -87,16 +87,22 @@ func.func @untouched(%a: memref<64xf32>) {
 
 // -----
 
-// Rank 4 with a dynamic innermost dimension: only dimensions 0-2 become
-// threads (x, y, z; the fourth runs sequentially) and z has at most 64
-// threads: tile 1 x 4 x 64 x 1.
+// Rank 4: gpu-map-parallel-loops maps only dimensions 0-2 (x, y, z) and
+// would run a fourth sequentially in every thread, so the two leading
+// dimensions are combined first (n0 * n1, recovered with div/rem); then
+// z has at most 64 threads: tile 1 x 4 x 64.
 
 // CHECK-LABEL: func.func @rank4
+// CHECK-SAME: (%[[A:.*]]: memref<?x?x?x?xf32>, %[[N0:.*]]: index, %[[N1:.*]]: index, %[[N2:.*]]: index, %[[N3:.*]]: index)
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
 // CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
-// CHECK: scf.parallel {{.*}} step (%[[C1]], %[[C4]], %[[C64]], %[[C1]]) {
-// CHECK-NEXT: scf.parallel {{.*}} to (%[[C1]], %[[C4]], %[[C64]], %[[C1]])
+// CHECK: %[[N01:.*]] = arith.muli %[[N0]], %[[N1]] : index
+// CHECK: scf.parallel {{.*}} to (%[[N01]], %[[N2]], %[[N3]]) step (%[[C1]], %[[C4]], %[[C64]]) {
+// CHECK-NEXT: scf.parallel {{.*}} to (%[[C1]], %[[C4]], %[[C64]])
+// CHECK: %[[I1:.*]] = arith.remsi %{{.*}}, %[[N1]] : index
+// CHECK: %[[I0:.*]] = arith.divsi %{{.*}}, %[[N1]] : index
+// CHECK: memref.load %[[A]][%[[I0]], %[[I1]], %{{.*}}, %{{.*}}]
 func.func @rank4(%a: memref<?x?x?x?xf32>, %n0: index, %n1: index, %n2: index, %n3: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
