@@ -23,10 +23,10 @@ using namespace mlir;
 static DialectRegistry *registry;
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
-  qc::registerAllPasses();
+  ::qc::registerAllPasses();
   registry = new DialectRegistry();
-  qc::registerAllDialects(*registry);
-  qc::setMaxTensorBytesForTesting(16 << 20);
+  ::qc::registerAllDialects(*registry);
+  ::qc::setMaxTensorBytesForTesting(16 << 20);
   return 0;
 }
 
@@ -38,11 +38,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   OwningOpRef<ModuleOp> module =
       parseSourceString<ModuleOp>(text, ParserConfig(&ctx));
   if (!module || failed(verify(*module)) ||
-      failed(qc::checkTensorLimits(*module)))
+      failed(::qc::checkTensorLimits(*module)))
     return 0;
   PassManager pm(&ctx);
-  qc::QuantizePipelineOptions options;
-  qc::buildQuantizePipeline(pm, options);
+  ::qc::QuantizePipelineOptions options;
+  ::qc::buildQuantizePipeline(pm, options);
   (void)pm.run(*module);
   return 0;
 }

@@ -30,9 +30,9 @@ func.func @f(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
 )mlir";
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
-  qc::registerAllPasses();
+  ::qc::registerAllPasses();
   registry = new DialectRegistry();
-  qc::registerAllDialects(*registry);
+  ::qc::registerAllDialects(*registry);
   return 0;
 }
 
