@@ -9,7 +9,6 @@
 
 #include "qc/Dialect/QC/Transforms/Limits.h"
 #include "qc/InitAll.h"
-#include "qc/Pipelines/Pipelines.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -17,6 +16,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 
 using namespace mlir;
 
@@ -31,9 +31,18 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  MLIRContext ctx(*registry, MLIRContext::Threading::DISABLED);
-  ctx.printOpOnDiagnostic(false);
-  ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
+  // One context for many inputs (creating one costs milliseconds); renewed
+  // every 1000 inputs so uniqued types and attributes do not pile up.
+  static std::unique_ptr<MLIRContext> owned;
+  static unsigned uses = 0;
+  if (!owned || ++uses % 1000 == 0) {
+    owned = std::make_unique<MLIRContext>(*registry,
+                                          MLIRContext::Threading::DISABLED);
+    owned->printOpOnDiagnostic(false);
+    owned->getDiagEngine().registerHandler(
+        [](Diagnostic &) { return success(); });
+  }
+  MLIRContext &ctx = *owned;
   std::string text(reinterpret_cast<const char *>(data), size);
   OwningOpRef<ModuleOp> module =
       parseSourceString<ModuleOp>(text, ParserConfig(&ctx));
@@ -41,8 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       failed(::qc::checkTensorLimits(*module)))
     return 0;
   PassManager pm(&ctx);
-  ::qc::QuantizePipelineOptions options;
-  ::qc::buildQuantizePipeline(pm, options);
+  // Through the registry (the pipeline as quant-opt runs it).
+  if (failed(parsePassPipeline("qc-quantize-pipeline", pm, llvm::nulls())))
+    abort();
   (void)pm.run(*module);
   return 0;
 }
