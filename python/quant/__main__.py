@@ -265,7 +265,12 @@ def error_line(e) -> str:
     else:
         text = f"internal error ({type(e).__name__}): {e} (set QUANT_DEBUG=1 for a traceback)"
     parts = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
-    return "; ".join(parts) if parts else type(e).__name__
+    if not parts:
+        return type(e).__name__
+    out = parts[0]
+    for p in parts[1:]:
+        out += (" " if out.endswith(":") else "; ") + p
+    return out
 
 
 if __name__ == "__main__":

@@ -104,5 +104,13 @@ for args in cases:
     else:
         ok += 1
         print("ok", " ".join(os.path.basename(a) for a in args[:2]), "->", lines[0][:100])
-if ok == len(cases):
+# A tool's multi-line stderr becomes one line.
+from quant.__main__ import error_line  # noqa: E402
+from quant.errors import ToolError  # noqa: E402
+one = error_line(ToolError("quant-compile failed:\nm.mlir:1:1: error: bad\nnote: here"))
+if one == "quant-compile failed: m.mlir:1:1: error: bad; note: here":
+    ok += 1
+else:
+    print("FAIL multi-line", repr(one))
+if ok == len(cases) + 1:
     print(f"all {ok} cases ok")
