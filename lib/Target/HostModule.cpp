@@ -184,10 +184,20 @@ private:
 uint64_t qc::computeModuleIdentity(ModuleOp module, StringRef target,
                                    StringRef cpu,
                                    ArrayRef<WeightEntry> weights) {
-  HashStream os;
-  module->print(os);
-  os.flush();
-  qc::XXHash64 &h = os.hash;
+  // Each top-level op (function, global) hashed on its own and the hashes
+  // sorted: the lowering may create globals in a thread-dependent order,
+  // which must not change the identity (same input -> same identity).
+  std::vector<uint64_t> parts;
+  for (Operation &op : module.getBody()->getOperations()) {
+    HashStream part;
+    op.print(part, OpPrintingFlags().useLocalScope());
+    part.flush();
+    parts.push_back(part.hash.digest());
+  }
+  llvm::sort(parts);
+  qc::XXHash64 h;
+  for (uint64_t p : parts)
+    h.updateU64(p);
   auto str = [&](StringRef s) {
     h.updateU64(s.size());
     h.update(s.data(), s.size());
