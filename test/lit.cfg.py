@@ -104,3 +104,43 @@ try:
         config.available_features.add("qc-host")
 except OSError:
     pass
+
+# Reliability (docs/reliability.md): ThreadSanitizer builds of the runtime
+# (feature `tsan`) and the libFuzzer targets' short runs (features
+# `fuzz-<target>` for each binary in $QC_FUZZ_BUILD_DIR/bin, default
+# <source>/build-fuzz, built by scripts/fuzz.sh).
+import tempfile
+
+
+def _clang_can(flags):
+    clang = shutil.which("clang++")
+    if not clang:
+        return False
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "t.cpp")
+        with open(src, "w") as f:
+            f.write("#include <thread>\nint main(){std::thread t([]{}); t.join();}\n")
+        return subprocess.call([clang, "-std=c++17"] + flags + [src, "-lpthread", "-o",
+                                os.path.join(d, "t")], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL) == 0
+
+
+if _clang_can(["-fsanitize=thread"]):
+    config.available_features.add("tsan")
+_fuzz_dir = os.environ.get("QC_FUZZ_BUILD_DIR",
+                           os.path.join(config.quant_src_root, "build-fuzz"))
+config.substitutions.append(("%fuzz_bin", os.path.join(_fuzz_dir, "bin")))
+for _t in ("npy", "qcw", "module-info", "mlir", "policy", "stats"):
+    if os.path.exists(os.path.join(_fuzz_dir, "bin", "qc-fuzz-" + _t)):
+        config.available_features.add("fuzz-" + _t)
+
+# scripts/test.sh --sanitize: the tree is built with ASan + UBSan. An
+# uninstrumented Python cannot load the ASan runtime through ctypes, so the
+# Python-package features are dropped (those tests are UNSUPPORTED there).
+if os.environ.get("QC_SANITIZED"):
+    config.available_features.add("asan")
+    for _f in ("quant-py", "models", "qcrt"):
+        config.available_features.discard(_f)
+    for _k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        if _k in os.environ:
+            config.environment[_k] = os.environ[_k]

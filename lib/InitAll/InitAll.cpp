@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/InitAll.h"
+#include "qc/Dialect/QC/Transforms/Limits.h"
 #include "qc/Conversion/Passes.h"
 #include "qc/Conversion/QCToGPU/Pipeline.h"
 #include "qc/Conversion/QCToNVVM/Passes.h"
@@ -55,6 +56,7 @@ void qc::registerAllDialects(mlir::DialectRegistry &registry) {
 void qc::registerAllPasses() {
   mlir::registerAllPasses();
   mlir::qc::registerQCPasses();
+  qc::registerCheckLimitsPass();
   qc::registerQCPipelines();
   qc::registerQCConversionPasses();
   mlir::qc::registerQCToNVVMPasses();

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qc/Dialect/QC/Transforms/Limits.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Pipelines/Pipelines.h"
 
@@ -19,6 +20,8 @@
 void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
                                const QuantizePipelineOptions &options) {
   using namespace mlir::qc;
+  // Sizes first: no pass below computes with an unchecked static shape.
+  pm.addPass(::qc::createCheckLimitsPass());
   if (!options.policy.empty())
     pm.addPass(createQCApplyPolicyPass({options.policy}));
   if (!options.stats.empty())

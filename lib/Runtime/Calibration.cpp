@@ -85,6 +85,34 @@ void qcrt_observe(const char *layer, const float *data, int64_t rows,
                      static_cast<long long>(cols));
     return;
   }
+  int64_t total;
+  if (__builtin_mul_overflow(rows, cols, &total) ||
+      static_cast<uint64_t>(total) > QCRT_MAX_TENSOR_BYTES / sizeof(float)) {
+    r.error = format("qcrt_observe: layer '%s': %lld x %lld values exceed "
+                     "the maximum tensor size",
+                     layer, static_cast<long long>(rows),
+                     static_cast<long long>(cols));
+    return;
+  }
+  // NaN/Inf in calibration data would poison every statistic (and be
+  // rejected only when the statistics are used): refused here, when they
+  // are gathered, with a count and the first position.
+  int64_t nonFinite = 0, first = -1;
+  for (int64_t i = 0; i < total; ++i)
+    if (!std::isfinite(data[i])) {
+      if (first < 0)
+        first = i;
+      ++nonFinite;
+    }
+  if (nonFinite) {
+    r.error = format("layer '%s': %lld non-finite values (NaN/Inf) in the "
+                     "calibration data (first at row %lld, channel %lld); "
+                     "statistics not written",
+                     layer, static_cast<long long>(nonFinite),
+                     static_cast<long long>(first / cols),
+                     static_cast<long long>(first % cols));
+    return;
+  }
   bool wantPct = percentile > 0 && percentile <= 100;
   auto it = r.layers.find(layer);
   if (it == r.layers.end()) {

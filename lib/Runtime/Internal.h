@@ -25,6 +25,11 @@ namespace qcrt {
 
 /// Records `message` as this thread's last error and returns `status`.
 qcrt_status fail(qcrt_status status, const std::string &message);
+/// The byte size of a `dtype` tensor of `shape`, computed with overflow
+/// checks; false (and `why`) for a bad dtype/rank, a negative dimension or
+/// more than QCRT_MAX_TENSOR_BYTES.
+bool checkedTensorBytes(qcrt_dtype dtype, const int64_t *shape, int32_t rank,
+                        uint64_t &bytes, std::string &why);
 /// printf-style string formatting.
 std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -49,6 +54,10 @@ void appendJsonString(std::string &out, const std::string &s);
 
 /// Reads a whole file; false (and `error`) if it cannot be opened or read.
 bool readFile(const std::string &path, std::string &data, std::string &error);
+/// Records a temporary file for qcrt_remove_temporaries (signal handlers);
+/// returns a slot for unregisterTemporary (-1: not recorded).
+int registerTemporary(const std::string &path);
+void unregisterTemporary(int slot);
 /// Writes `data` to `path` through `path`.tmp.<pid> + rename.
 bool writeFileAtomic(const std::string &path, const void *data, size_t size,
                      std::string &error);

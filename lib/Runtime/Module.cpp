@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Internal.h"
+#include "qc/Runtime/XXHash64.h"
 
 #include <cerrno>
 #include <cstddef>
@@ -64,6 +65,8 @@ struct Weight {
 constexpr char kWeightsMagic[8] = {'Q', 'C', 'W', 'E', 'I', 'G', 'H', 'T'};
 constexpr size_t kWeightsHeaderBytes = 64;
 constexpr uint64_t kWeightsAlignment = 64;
+/// Fixed part of a table entry: offset, bytes, checksum, name length, 0.
+constexpr uint64_t kWeightsEntryBytes = 32;
 
 /// The marker MLIR's memref lowering puts in the allocated pointer of a
 /// memref.get_global result: never to be freed.
@@ -119,6 +122,33 @@ bool parseSig(const Json &j, TensorSig &sig, std::string &error) {
   return true;
 }
 
+/// Parses the 16-hex-digit module identity.
+bool parseIdentity(const std::string &hex, uint64_t &value) {
+  if (hex.size() != 16)
+    return false;
+  value = 0;
+  for (char c : hex) {
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                   : -1;
+    if (d < 0)
+      return false;
+    value = (value << 4) | static_cast<uint64_t>(d);
+  }
+  return true;
+}
+
+std::string identityString(uint64_t value) {
+  return format("%016llx", static_cast<unsigned long long>(value));
+}
+
+/// Reads `bytes` at `offset` of `f` into `dst`.
+bool readAt(FILE *f, uint64_t offset, void *dst, uint64_t bytes) {
+  if (fseeko(f, static_cast<off_t>(offset), SEEK_SET) != 0)
+    return false;
+  return !bytes || fread(dst, 1, bytes, f) == bytes;
+}
+
 std::string shapeString(const int64_t *shape, size_t rank) {
   std::string s = "[";
   for (size_t i = 0; i < rank; ++i) {
@@ -143,6 +173,9 @@ struct qcrt_module {
   std::string target;
   std::vector<Function> functions;
   std::vector<Weight> weights;
+  /// The module identity (module info "identity", .qcw header).
+  uint64_t identity = 0;
+  std::string identityHex;
   /// GPU modules: each weight's device copy (the weight global holds it).
   bool gpu = false;
   std::vector<void *> deviceWeights;
@@ -198,6 +231,14 @@ static qcrt_status parseModuleInfo(qcrt_module &m, const std::string &soPath) {
                 format("%s: module target '%s' is not supported by this "
                        "runtime (supported: host, sm_80, sm_90)",
                        soPath.c_str(), m.target.c_str()));
+  const Json *identity = info.get("identity");
+  if (!identity || identity->kind != Json::String ||
+      !parseIdentity(identity->str, m.identity))
+    return fail(QCRT_ERR_FORMAT,
+                format("%s: module info has no valid identity (16 hex "
+                       "digits)",
+                       soPath.c_str()));
+  m.identityHex = identity->str;
   const Json *functions = info.get("functions");
   const Json *weights = info.get("weights");
   if (!functions || functions->kind != Json::Array || !weights ||
@@ -264,9 +305,11 @@ static qcrt_status parseModuleInfo(qcrt_module &m, const std::string &soPath) {
   return QCRT_OK;
 }
 
-/// Validates prefix.qcw against the module and copies each weight into its
-/// global.
-static qcrt_status loadWeights(qcrt_module &m, const std::string &path) {
+/// Validates prefix.qcw against the module (docs/module-format.md: layout,
+/// identity, and with `verify` every section's XXH64 checksum) and copies
+/// each weight into its global.
+static qcrt_status loadWeights(qcrt_module &m, const std::string &path,
+                               const std::string &soPath, bool verify) {
   FILE *f = fopen(path.c_str(), "rb");
   if (!f)
     return fail(QCRT_ERR_IO, format("cannot open weights file '%s': %s",
@@ -308,6 +351,22 @@ static qcrt_status loadWeights(qcrt_module &m, const std::string &path) {
   uint64_t tableOffset = readU64(header + 32);
   uint64_t tableBytes = readU64(header + 40);
   uint64_t declaredBytes = readU64(header + 48);
+  uint64_t identity = readU64(header + 56);
+  if (identity != m.identity)
+    return fail(QCRT_ERR_FORMAT,
+                format("weights file '%s' (module identity %s) does not "
+                       "belong to module '%s' (identity %s): they come from "
+                       "different compiles",
+                       path.c_str(), identityString(identity).c_str(),
+                       soPath.c_str(), m.identityHex.c_str()));
+  if (declaredBytes > QCRT_MAX_WEIGHTS_FILE_BYTES)
+    return fail(QCRT_ERR_FORMAT,
+                format("weights file '%s' is corrupt: header declares %llu "
+                       "bytes, more than the maximum %llu",
+                       path.c_str(),
+                       static_cast<unsigned long long>(declaredBytes),
+                       static_cast<unsigned long long>(
+                           QCRT_MAX_WEIGHTS_FILE_BYTES)));
   if (declaredBytes != fileBytes)
     return fail(QCRT_ERR_FORMAT,
                 format("weights file '%s' is %s: header says %llu bytes, file "
@@ -322,34 +381,41 @@ static qcrt_status loadWeights(qcrt_module &m, const std::string &path) {
                 format("weights file '%s' is corrupt: entry table out of "
                        "range",
                        path.c_str()));
+  // Every entry takes at least kWeightsEntryBytes: a count the table cannot
+  // hold is corrupt (and bounds the loop below).
+  if (count > tableBytes / kWeightsEntryBytes)
+    return fail(QCRT_ERR_FORMAT,
+                format("weights file '%s' is corrupt: %u entries do not fit "
+                       "a %llu-byte table",
+                       path.c_str(), count,
+                       static_cast<unsigned long long>(tableBytes)));
   std::vector<unsigned char> table(tableBytes);
-  if (fseek(f, static_cast<long>(tableOffset), SEEK_SET) != 0 ||
-      (tableBytes && fread(table.data(), 1, tableBytes, f) != tableBytes))
+  if (!readAt(f, tableOffset, table.data(), tableBytes))
     return fail(QCRT_ERR_IO, format("cannot read '%s'", path.c_str()));
 
   struct Entry {
-    uint64_t offset, bytes;
+    uint64_t offset, bytes, checksum;
   };
   std::map<std::string, Entry> entries;
-  size_t at = 0;
+  uint64_t at = 0;
   for (uint32_t i = 0; i < count; ++i) {
-    if (tableBytes - at < 24)
+    if (tableBytes - at < kWeightsEntryBytes)
       return fail(QCRT_ERR_FORMAT,
                   format("weights file '%s' is corrupt: entry table ends "
                          "inside entry %u",
                          path.c_str(), i));
-    Entry e{readU64(&table[at]), readU64(&table[at + 8])};
-    uint32_t nameLen = readU32(&table[at + 16]);
-    at += 24;
+    Entry e{readU64(&table[at]), readU64(&table[at + 8]),
+            readU64(&table[at + 16])};
+    uint32_t nameLen = readU32(&table[at + 24]);
+    at += kWeightsEntryBytes;
     if (nameLen > tableBytes - at)
       return fail(QCRT_ERR_FORMAT,
                   format("weights file '%s' is corrupt: entry %u name out of "
                          "range",
                          path.c_str(), i));
     std::string name(reinterpret_cast<const char *>(&table[at]), nameLen);
-    at += (nameLen + 7) / 8 * 8;
-    if (at > tableBytes)
-      at = tableBytes;
+    uint64_t padded = (static_cast<uint64_t>(nameLen) + 7) / 8 * 8;
+    at = padded > tableBytes - at ? tableBytes : at + padded;
     if (e.offset % kWeightsAlignment != 0 || e.offset > fileBytes ||
         e.bytes > fileBytes - e.offset)
       return fail(QCRT_ERR_FORMAT,
@@ -359,13 +425,24 @@ static qcrt_status loadWeights(qcrt_module &m, const std::string &path) {
                          static_cast<unsigned long long>(e.offset),
                          static_cast<unsigned long long>(e.bytes),
                          static_cast<unsigned long long>(fileBytes)));
-    entries[name] = e;
+    if (!entries.emplace(name, e).second)
+      return fail(QCRT_ERR_FORMAT,
+                  format("weights file '%s' is corrupt: entry '%s' appears "
+                         "twice",
+                         path.c_str(), name.c_str()));
   }
   if (entries.size() != m.weights.size())
     return fail(QCRT_ERR_FORMAT,
                 format("weights file '%s' has %zu entries but the module "
                        "expects %zu",
                        path.c_str(), entries.size(), m.weights.size()));
+  auto checksumError = [&](const std::string &symbol) {
+    return fail(QCRT_ERR_FORMAT,
+                format("weights file '%s' is corrupt: checksum mismatch in "
+                       "weight '%s' (set QCRT_VERIFY_WEIGHTS=0 only for "
+                       "trusted files)",
+                       path.c_str(), symbol.c_str()));
+  };
   for (const Weight &w : m.weights) {
     auto it = entries.find(w.symbol);
     if (it == entries.end())
@@ -387,10 +464,12 @@ static qcrt_status loadWeights(qcrt_module &m, const std::string &path) {
     if (m.gpu) {
       // The global is an 8-byte slot for the weight's device address.
       std::vector<char> host(w.bytes);
-      if (fseek(f, static_cast<long>(it->second.offset), SEEK_SET) != 0 ||
-          (w.bytes && fread(host.data(), 1, w.bytes, f) != w.bytes))
+      if (!readAt(f, it->second.offset, host.data(), w.bytes))
         return fail(QCRT_ERR_IO, format("cannot read weight '%s' from '%s'",
                                         w.symbol.c_str(), path.c_str()));
+      if (verify &&
+          qc::XXHash64::hash(host.data(), w.bytes) != it->second.checksum)
+        return checksumError(w.symbol);
       std::string what = "uploading weight '" + w.symbol + "'";
       void *device = cudaAlloc(w.bytes, what.c_str());
       if (device)
@@ -402,12 +481,23 @@ static qcrt_status loadWeights(qcrt_module &m, const std::string &path) {
       memcpy(global, &device, sizeof(void *));
       continue;
     }
-    if (fseek(f, static_cast<long>(it->second.offset), SEEK_SET) != 0 ||
-        (w.bytes && fread(global, 1, w.bytes, f) != w.bytes))
+    if (!readAt(f, it->second.offset, global, w.bytes))
       return fail(QCRT_ERR_IO, format("cannot read weight '%s' from '%s'",
                                       w.symbol.c_str(), path.c_str()));
+    if (verify && qc::XXHash64::hash(global, w.bytes) != it->second.checksum)
+      return checksumError(w.symbol);
   }
   return QCRT_OK;
+}
+
+/// Checksums are verified unless the load options or QCRT_VERIFY_WEIGHTS=0
+/// opt out.
+static bool verifyWeightChecksums(const qcrt_load_options *options) {
+  if (options && options->struct_size >= sizeof(qcrt_load_options) &&
+      options->skip_weight_checksums)
+    return false;
+  const char *env = getenv("QCRT_VERIFY_WEIGHTS");
+  return !(env && strcmp(env, "0") == 0);
 }
 
 /// Modules leave qcrt_observe (and future runtime hooks) undefined and
@@ -820,6 +910,16 @@ static qcrt_status runGpuGraph(qcrt_module &m, const Function &f,
 extern "C" {
 
 qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
+  return qcrt_module_load_ex(prefix, nullptr, module);
+}
+
+const char *qcrt_module_identity(const qcrt_module *module) {
+  return module ? module->identityHex.c_str() : "";
+}
+
+qcrt_status qcrt_module_load_ex(const char *prefix,
+                                const qcrt_load_options *options,
+                                qcrt_module **module) {
   if (!prefix || !module)
     return fail(QCRT_ERR_INVALID_ARG, "qcrt_module_load: null argument");
   *module = nullptr;
@@ -901,7 +1001,7 @@ qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
   if (status == QCRT_OK && deviceStatus != QCRT_OK)
     status = fail(deviceStatus, deviceWhy);
   if (status == QCRT_OK)
-    status = loadWeights(*m, qcwPath);
+    status = loadWeights(*m, qcwPath, soPath, verifyWeightChecksums(options));
   if (status != QCRT_OK) {
     dlclose(m->handle);
     for (void *p : m->deviceWeights)
@@ -1061,7 +1161,11 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
                     where + format(" (dimension %d must be %lld)", d,
                                    static_cast<long long>(sig.shape[d])));
     }
-    if (!t.data && qcrt_tensor_numel(&t) > 0)
+    uint64_t bytes;
+    std::string why;
+    if (!checkedTensorBytes(t.dtype, t.shape, t.rank, bytes, why))
+      return fail(QCRT_ERR_INVALID_ARG, where + " (" + why + ")");
+    if (!t.data && bytes > 0)
       return fail(QCRT_ERR_INVALID_ARG, where + " (null data)");
   }
 

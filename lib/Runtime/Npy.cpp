@@ -13,6 +13,7 @@
 
 #include "Internal.h"
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -121,8 +122,9 @@ qcrt_status qcrt_npy_read(const char *path, qcrt_tensor *tensor) {
     if (!*p)
       break;
     char *q;
+    errno = 0;
     long long v = strtoll(p, &q, 10);
-    if (q == p || v < 0)
+    if (q == p || v < 0 || errno == ERANGE)
       return bad("invalid 'shape'");
     if (rank == QCRT_MAX_RANK)
       return bad(format("rank exceeds %d", QCRT_MAX_RANK));
@@ -135,20 +137,26 @@ qcrt_status qcrt_npy_read(const char *path, qcrt_tensor *tensor) {
   }
   tensor->rank = rank;
   tensor->dtype = dtype;
-  size_t elem = qcrt_dtype_size(dtype);
-  int64_t numel = qcrt_tensor_numel(tensor);
-  size_t bytes = static_cast<size_t>(numel) * elem;
+  // Checked: a shape whose byte count wraps around must not pass the size
+  // comparison below.
+  uint64_t bytes;
+  std::string why;
+  if (!checkedTensorBytes(dtype, tensor->shape, rank, bytes, why)) {
+    memset(tensor, 0, sizeof(*tensor));
+    return bad(why);
+  }
   size_t dataStart = headerStart + headerLen;
   if (data.size() - dataStart < bytes) {
     size_t have = data.size() - dataStart;
     memset(tensor, 0, sizeof(*tensor));
-    return bad(format("truncated data: shape needs %zu bytes, file has %zu",
-                      bytes, have));
+    return bad(format("truncated data: shape needs %llu bytes, file has %zu",
+                      static_cast<unsigned long long>(bytes), have));
   }
   if (data.size() - dataStart > bytes) {
     memset(tensor, 0, sizeof(*tensor));
-    return bad(format("%zu trailing bytes after the data",
-                      data.size() - dataStart - bytes));
+    return bad(format("%llu trailing bytes after the data",
+                      static_cast<unsigned long long>(data.size() - dataStart -
+                                                      bytes)));
   }
   void *buffer = malloc(bytes ? bytes : 1);
   if (!buffer) {
@@ -192,8 +200,15 @@ qcrt_status qcrt_npy_write(const char *path, const qcrt_tensor *tensor) {
   out += static_cast<char>(dict.size() & 0xff);
   out += static_cast<char>((dict.size() >> 8) & 0xff);
   out += dict;
-  size_t bytes = static_cast<size_t>(qcrt_tensor_numel(tensor)) *
-                 qcrt_dtype_size(tensor->dtype);
+  uint64_t bytes;
+  std::string why;
+  if (!checkedTensorBytes(tensor->dtype, tensor->shape, tensor->rank, bytes,
+                          why))
+    return fail(QCRT_ERR_INVALID_ARG,
+                format("cannot write npy '%s': %s", path, why.c_str()));
+  if (bytes && !tensor->data)
+    return fail(QCRT_ERR_INVALID_ARG,
+                format("cannot write npy '%s': null data", path));
   out.append(static_cast<const char *>(tensor->data), bytes);
   std::string error;
   if (!writeFileAtomic(path, out.data(), out.size(), error))

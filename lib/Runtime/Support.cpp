@@ -6,6 +6,7 @@
 
 #include "Internal.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdarg>
@@ -17,6 +18,49 @@
 namespace qcrt {
 
 static thread_local std::string lastError;
+
+bool checkedTensorBytes(qcrt_dtype dtype, const int64_t *shape, int32_t rank,
+                        uint64_t &bytes, std::string &why) {
+  bytes = 0;
+  size_t elem = qcrt_dtype_size(dtype);
+  if (!elem) {
+    why = "invalid dtype";
+    return false;
+  }
+  if (rank < 0 || rank > QCRT_MAX_RANK) {
+    why = format("rank %d out of range (0..%d)", rank, QCRT_MAX_RANK);
+    return false;
+  }
+  uint64_t n = elem;
+  bool over = false;
+  for (int32_t i = 0; i < rank; ++i) {
+    if (shape[i] < 0) {
+      why = format("negative dimension %lld", static_cast<long long>(shape[i]));
+      return false;
+    }
+    if (!over && __builtin_mul_overflow(n, static_cast<uint64_t>(shape[i]), &n))
+      over = true;
+  }
+  // A zero dimension makes the tensor empty even when the others overflow.
+  for (int32_t i = 0; i < rank; ++i)
+    if (shape[i] == 0) {
+      bytes = 0;
+      return true;
+    }
+  if (over || n > QCRT_MAX_TENSOR_BYTES) {
+    std::string dims;
+    for (int32_t i = 0; i < rank; ++i)
+      dims += (i ? "x" : "") + std::to_string(shape[i]);
+    why = format("tensor %s of %s is too large (%s bytes; the maximum is "
+                 "%llu bytes)",
+                 dims.c_str(), qcrt_dtype_name(dtype),
+                 over ? "more than 2^64" : std::to_string(n).c_str(),
+                 static_cast<unsigned long long>(QCRT_MAX_TENSOR_BYTES));
+    return false;
+  }
+  bytes = n;
+  return true;
+}
 
 qcrt_status fail(qcrt_status status, const std::string &message) {
   lastError = message;
@@ -307,13 +351,38 @@ bool readFile(const std::string &path, std::string &data, std::string &error) {
   return ok;
 }
 
+// Temporaries being written, for qcrt_remove_temporaries (called from
+// signal handlers: a fixed table of strdup'd paths, read without locks).
+static std::atomic<char *> temporaries[64];
+
+int registerTemporary(const std::string &path) {
+  char *copy = strdup(path.c_str());
+  if (!copy)
+    return -1;
+  for (int i = 0; i < 64; ++i) {
+    char *expected = nullptr;
+    if (temporaries[i].compare_exchange_strong(expected, copy))
+      return i;
+  }
+  free(copy);
+  return -1; // table full: the file is still removed on every error path
+}
+
+void unregisterTemporary(int slot) {
+  if (slot < 0)
+    return;
+  free(temporaries[slot].exchange(nullptr));
+}
+
 bool writeFileAtomic(const std::string &path, const void *data, size_t size,
                      std::string &error) {
   std::string tmp =
       format("%s.tmp.%d", path.c_str(), static_cast<int>(getpid()));
+  int slot = registerTemporary(tmp);
   FILE *f = fopen(tmp.c_str(), "wb");
   if (!f) {
     error = format("cannot write '%s': %s", path.c_str(), strerror(errno));
+    unregisterTemporary(slot);
     return false;
   }
   bool ok = size == 0 || fwrite(data, 1, size, f) == size;
@@ -321,8 +390,10 @@ bool writeFileAtomic(const std::string &path, const void *data, size_t size,
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
     error = format("cannot write '%s': %s", path.c_str(), strerror(errno));
     remove(tmp.c_str());
+    unregisterTemporary(slot);
     return false;
   }
+  unregisterTemporary(slot);
   return true;
 }
 
@@ -333,6 +404,12 @@ using namespace qcrt;
 extern "C" {
 
 const char *qcrt_last_error(void) { return lastError.c_str(); }
+
+void qcrt_remove_temporaries(void) {
+  for (auto &slot : qcrt::temporaries)
+    if (char *p = slot.load())
+      unlink(p);
+}
 
 const char *qcrt_status_name(qcrt_status status) {
   switch (status) {
@@ -393,10 +470,25 @@ size_t qcrt_dtype_size(qcrt_dtype dtype) {
 }
 
 int64_t qcrt_tensor_numel(const qcrt_tensor *tensor) {
+  if (!tensor || tensor->rank < 0 || tensor->rank > QCRT_MAX_RANK)
+    return -1;
   int64_t n = 1;
-  for (int32_t i = 0; i < tensor->rank; ++i)
-    n *= tensor->shape[i];
+  for (int32_t i = 0; i < tensor->rank; ++i) {
+    if (tensor->shape[i] < 0 ||
+        __builtin_mul_overflow(n, tensor->shape[i], &n))
+      return -1;
+  }
   return n;
+}
+
+qcrt_status qcrt_tensor_bytes(const qcrt_tensor *tensor, uint64_t *bytes) {
+  if (!tensor || !bytes)
+    return fail(QCRT_ERR_INVALID_ARG, "qcrt_tensor_bytes: null argument");
+  std::string why;
+  if (!qcrt::checkedTensorBytes(tensor->dtype, tensor->shape, tensor->rank,
+                                *bytes, why))
+    return fail(QCRT_ERR_INVALID_ARG, why);
+  return QCRT_OK;
 }
 
 void qcrt_tensor_free(qcrt_tensor *tensor) {

@@ -5,6 +5,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Target/HostModule.h"
+#include "qc/Runtime/XXHash64.h"
+#include "qc/Runtime/qcrt.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -16,9 +18,12 @@
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -32,6 +37,7 @@ namespace {
 
 constexpr uint64_t kAlignment = 64;
 constexpr uint64_t kHeaderBytes = 64;
+constexpr uint64_t kEntryBytes = 32; // offset, bytes, checksum, name length, 0
 
 void putU32(std::string &s, uint32_t v) {
   for (int i = 0; i < 4; ++i)
@@ -45,59 +51,191 @@ uint64_t alignUp(uint64_t v) {
   return (v + kAlignment - 1) / kAlignment * kAlignment;
 }
 
-/// Appends the little-endian bytes of a dense/resource elements attribute.
-bool appendElements(Attribute value, uint64_t bytes, llvm::raw_ostream &os,
-                    std::string &error) {
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != bytes) {
-      error = "dense_resource weight has no data of the expected size";
+/// Calls `sink` with the little-endian bytes of a weight, in order: a
+/// dense/resource elements attribute (splats expanded in bounded chunks) or
+/// the slice of an external file.
+bool visitWeightBytes(const qc::WeightEntry &w,
+                      llvm::function_ref<void(const char *, size_t)> sink,
+                      std::string &error) {
+  if (!w.value) {
+    auto buffer = llvm::MemoryBuffer::getFileSlice(w.path, w.bytes, w.offset);
+    if (!buffer) {
+      error = "cannot read external weight '" + w.symbol + "' from '" +
+              w.path + "': " + buffer.getError().message();
       return false;
     }
-    os.write(blob->getData().data(), bytes);
+    if ((*buffer)->getBufferSize() != w.bytes) {
+      error = "external weight '" + w.symbol + "' in '" + w.path +
+              "' is shorter than its " + std::to_string(w.bytes) + " bytes";
+      return false;
+    }
+    sink((*buffer)->getBufferStart(), w.bytes);
+    return true;
+  }
+  Attribute value = w.value;
+  uint64_t bytes = w.bytes;
+  auto fail = [&](const std::string &why) {
+    error = "weight '" + w.symbol + "': " + why;
+    return false;
+  };
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != bytes)
+      return fail("dense_resource weight has no data of the expected size");
+    sink(blob->getData().data(), bytes);
     return true;
   }
   auto dense = dyn_cast<DenseIntOrFPElementsAttr>(value);
-  if (!dense) {
-    error = "unsupported weight attribute";
-    return false;
-  }
+  if (!dense)
+    return fail("unsupported weight attribute");
   ArrayRef<char> raw = dense.getRawData();
   if (dense.isSplat()) {
-    uint64_t elem = bytes / dense.getNumElements();
-    if (raw.size() != elem) {
-      error = "unexpected splat storage";
-      return false;
+    int64_t count = dense.getNumElements();
+    uint64_t elem = count ? bytes / count : 0;
+    if (raw.size() != elem || (count && elem * count != bytes) ||
+        (count && !elem))
+      return fail("unexpected splat storage");
+    // Expand in chunks of at most 64 KiB.
+    std::string chunk;
+    uint64_t per = elem ? std::max<uint64_t>(1, 65536 / elem) : 0;
+    for (uint64_t i = 0; i < per; ++i)
+      chunk.append(raw.data(), elem);
+    for (uint64_t left = count; left > 0;) {
+      uint64_t n = std::min(left, per);
+      sink(chunk.data(), n * elem);
+      left -= n;
     }
-    for (int64_t i = 0, e = dense.getNumElements(); i < e; ++i)
-      os.write(raw.data(), elem);
     return true;
   }
-  if (raw.size() != bytes) {
-    error = "unexpected dense storage size";
+  if (raw.size() != bytes)
+    return fail("unexpected dense storage size");
+  sink(raw.data(), bytes);
+  return true;
+}
+
+/// The layout of a .qcw file: each entry's data offset and the file size,
+/// with overflow checks.
+bool weightsLayout(ArrayRef<qc::WeightEntry> weights,
+                   std::vector<uint64_t> &offsets, uint64_t &tableBytes,
+                   uint64_t &fileBytes, std::string &error) {
+  uint64_t limit = QCRT_MAX_WEIGHTS_FILE_BYTES;
+  auto tooLarge = [&]() {
+    error = "the weights file would exceed the maximum of " +
+            std::to_string(limit) + " bytes (docs/reliability.md)";
     return false;
+  };
+  tableBytes = 0;
+  for (const qc::WeightEntry &w : weights) {
+    tableBytes += kEntryBytes + (w.symbol.size() + 7) / 8 * 8;
+    if (tableBytes > limit)
+      return tooLarge();
   }
-  os.write(raw.data(), bytes);
+  offsets.clear();
+  uint64_t at = alignUp(kHeaderBytes + tableBytes);
+  fileBytes = kHeaderBytes + tableBytes;
+  for (const qc::WeightEntry &w : weights) {
+    if (w.bytes > limit || at > limit - w.bytes)
+      return tooLarge();
+    offsets.push_back(at);
+    fileBytes = at + w.bytes;
+    at = alignUp(fileBytes);
+  }
   return true;
 }
 
 } // namespace
 
-bool qc::writeWeightsFile(StringRef path, StringRef target,
-                          ArrayRef<WeightEntry> weights, std::string &error) {
-  // Table: per entry u64 offset, u64 bytes, u32 name length, u32 0, name
-  // padded to 8 bytes.
-  uint64_t tableBytes = 0;
-  for (const WeightEntry &w : weights)
-    tableBytes += 24 + (w.symbol.size() + 7) / 8 * 8;
+bool qc::weightsFileBytes(ArrayRef<WeightEntry> weights, uint64_t &bytes,
+                          std::string &error) {
   std::vector<uint64_t> offsets;
-  uint64_t at = alignUp(kHeaderBytes + tableBytes);
-  for (const WeightEntry &w : weights) {
-    offsets.push_back(at);
-    at = alignUp(at + w.bytes);
+  uint64_t tableBytes;
+  return weightsLayout(weights, offsets, tableBytes, bytes, error);
+}
+
+bool qc::computeWeightChecksums(MutableArrayRef<WeightEntry> weights,
+                                std::string &error) {
+  for (WeightEntry &w : weights) {
+    qc::XXHash64 hash;
+    if (!visitWeightBytes(
+            w, [&](const char *p, size_t n) { hash.update(p, n); }, error))
+      return false;
+    w.checksum = hash.digest();
   }
-  uint64_t fileBytes = weights.empty() ? kHeaderBytes + tableBytes
-                                       : offsets.back() + weights.back().bytes;
+  return true;
+}
+
+namespace {
+/// A raw_ostream that hashes what is written to it.
+class HashStream : public llvm::raw_ostream {
+public:
+  HashStream() = default;
+  qc::XXHash64 hash;
+
+private:
+  uint64_t pos = 0;
+  void write_impl(const char *p, size_t n) override {
+    hash.update(p, n);
+    pos += n;
+  }
+  uint64_t current_pos() const override { return pos; }
+};
+} // namespace
+
+uint64_t qc::computeModuleIdentity(ModuleOp module, StringRef target,
+                                   StringRef cpu,
+                                   ArrayRef<WeightEntry> weights) {
+  // Each top-level op (function, global) hashed on its own and the hashes
+  // sorted: the lowering may create globals in a thread-dependent order,
+  // which must not change the identity (same input -> same identity).
+  std::vector<uint64_t> parts;
+  for (Operation &op : module.getBody()->getOperations()) {
+    HashStream part;
+    op.print(part, OpPrintingFlags().useLocalScope());
+    part.flush();
+    parts.push_back(part.hash.digest());
+  }
+  llvm::sort(parts);
+  qc::XXHash64 h;
+  for (uint64_t p : parts)
+    h.updateU64(p);
+  auto str = [&](StringRef s) {
+    h.updateU64(s.size());
+    h.update(s.data(), s.size());
+  };
+  str(target);
+  str(cpu);
+  h.updateU64(weights.size());
+  for (const WeightEntry &w : weights) {
+    str(w.symbol);
+    h.updateU64(w.bytes);
+    h.updateU64(w.checksum);
+  }
+  return h.digest();
+}
+
+std::string qc::addModuleIdentity(StringRef info, uint64_t identity) {
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(info);
+  if (!parsed) {
+    llvm::consumeError(parsed.takeError());
+    return info.str();
+  }
+  if (llvm::json::Object *object = parsed->getAsObject())
+    (*object)["identity"] = llvm::formatv("{0:x-16}", identity).str();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << *parsed;
+  return text;
+}
+
+bool qc::writeWeightsFile(StringRef path, StringRef target,
+                          ArrayRef<WeightEntry> weights, uint64_t identity,
+                          std::string &error) {
+  // Table: per entry u64 offset, u64 bytes, u64 XXH64 checksum, u32 name
+  // length, u32 0, name padded to 8 bytes.
+  std::vector<uint64_t> offsets;
+  uint64_t tableBytes, fileBytes;
+  if (!weightsLayout(weights, offsets, tableBytes, fileBytes, error))
+    return false;
 
   std::string head = "QCWEIGHT";
   putU32(head, kModuleFormatVersion);
@@ -108,10 +246,11 @@ bool qc::writeWeightsFile(StringRef path, StringRef target,
   putU64(head, kHeaderBytes); // table offset
   putU64(head, tableBytes);
   putU64(head, fileBytes);
-  putU64(head, 0);
+  putU64(head, identity);
   for (size_t i = 0; i < weights.size(); ++i) {
     putU64(head, offsets[i]);
     putU64(head, weights[i].bytes);
+    putU64(head, weights[i].checksum);
     putU32(head, weights[i].symbol.size());
     putU32(head, 0);
     head += weights[i].symbol;
@@ -129,21 +268,12 @@ bool qc::writeWeightsFile(StringRef path, StringRef target,
   for (size_t i = 0; i < weights.size(); ++i) {
     const WeightEntry &w = weights[i];
     os.write_zeros(offsets[i] - written);
-    if (w.value) {
-      if (!appendElements(w.value, w.bytes, os, error)) {
-        error = "weight '" + w.symbol + "': " + error;
-        return false;
-      }
-    } else {
-      auto buffer = llvm::MemoryBuffer::getFileSlice(w.path, w.bytes, w.offset);
-      if (!buffer) {
-        error = "cannot read external weight '" + w.symbol + "' from '" +
-                w.path + "': " + buffer.getError().message();
-        return false;
-      }
-      os.write((*buffer)->getBufferStart(), w.bytes);
-    }
+    if (!visitWeightBytes(
+            w, [&](const char *p, size_t n) { os.write(p, n); }, error))
+      return false;
     written = offsets[i] + w.bytes;
+    if (os.has_error())
+      break; // e.g. disk full: stop writing now
   }
   os.close();
   if (os.has_error()) {
@@ -282,6 +412,11 @@ bool qc::emitHostSharedObject(llvm::Module &module, StringRef soPath,
     return false;
   }
   llvm::FileRemover removeObject(objPath);
+  llvm::sys::RemoveFileOnSignal(objPath); // also on SIGINT/SIGTERM/SIGXFSZ
+  struct Unregister {
+    llvm::StringRef path;
+    ~Unregister() { llvm::sys::DontRemoveFileOnSignal(path); }
+  } unregister{objPath};
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     llvm::legacy::PassManager codegen;

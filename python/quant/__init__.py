@@ -18,6 +18,7 @@ from .errors import ModelImportError, PolicyError, QuantError, ToolError
 from .importers import Checkpoint, load_checkpoint
 from .model_ir import ModelIR
 from .model_ir import import_model as _import_model
+from .files import write_text_atomic
 
 __all__ = ["import_model", "compile", "load", "calibrate", "evaluate", "resolve_model",
            "ModelIR", "Checkpoint", "QuantError", "ModelImportError", "PolicyError",
@@ -92,7 +93,7 @@ def compile(ir, policy=None, stats=None, target="host", algorithm="rtn", out=Non
         cmd += ["--stats", stats]
     _run_tool(cmd + list(extra_args))
     # Remember which model the module came from (tokenizer, config).
-    Path(str(out) + ".quant.json").write_text(ir.meta_path.read_text())
+    write_text_atomic(Path(str(out) + ".quant.json"), ir.meta_path.read_text())
     return out
 
 
@@ -219,7 +220,7 @@ class LoadedModel:
         if key is not None and hasattr(tok, "save"):
             try:
                 tok.save(str(cached))
-                key_file.write_text(key)
+                write_text_atomic(key_file, key)
             except OSError:
                 pass
         return tok
@@ -260,10 +261,10 @@ def calibrate(ir, token_ids, stats_out, window=256, max_windows=8, progress=True
     _run_tool([find_tool("quant-opt"), ir.mlir, observers, "-o", calib_mlir])
     # Only the observed variant of `function` is run: compile nothing else.
     entry = f"{function}_calibrate"
-    calib_mlir.write_text(keep_functions(calib_mlir.read_text(), [entry]))
+    write_text_atomic(calib_mlir, keep_functions(calib_mlir.read_text(), [entry]))
     calib_ir = ModelIR(calib_mlir, ir.weights, ir.arch, ir.entry_points, ir.layers,
                        ir.config, ir.source)
-    calib_ir.meta_path.write_text(ir.meta_path.read_text())
+    write_text_atomic(calib_ir.meta_path, ir.meta_path.read_text())
     prefix = compile(calib_ir, out=calib_mlir.with_suffix(""))
     mod = runtime.Module(prefix)
     runtime.reset_stats()

@@ -4,6 +4,7 @@ Errors print one line `quant: error: ...` and exit with status 1.
 """
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -126,8 +127,16 @@ def cmd_report(a):
         print(f"wrote {a.plot}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one `quant: error:` line and exit status 1 too."""
+
+    def error(self, message):
+        print(f"quant: error: {self.prog}: {message} (see --help)", file=sys.stderr)
+        sys.exit(1)
+
+
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m quant", description=__doc__)
+    p = _Parser(prog="python -m quant", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("fetch", help="download and cache the models and texts")
     s.set_defaults(fn=cmd_fetch)
@@ -206,14 +215,62 @@ def main(argv=None):
     s.add_argument("--plot", help="write a PNG of bytes and errors per layer (matplotlib)")
     s.set_defaults(fn=cmd_report)
     a = p.parse_args(argv)
-    from .errors import QuantError
-    from .data import DataError
+    # SIGTERM unwinds like Ctrl-C: every `finally` and temporary-file
+    # cleanup runs, then one error line (docs/reliability.md).
+    import signal
+
+    def _terminated(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:  # not the main thread (embedded use)
+        pass
     try:
         a.fn(a)
-    except (QuantError, DataError, ValueError) as e:
-        print(f"quant: error: {e}", file=sys.stderr)
+    except BrokenPipeError:
+        # `python -m quant report r.json | head`: not an error of ours.
+        try:
+            sys.stdout = None
+        except Exception:
+            pass
+        return 1
+    except KeyboardInterrupt:
+        print("quant: error: interrupted", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("quant: error: out of memory", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - every error is one line
+        print(f"quant: error: {error_line(e)}", file=sys.stderr)
+        if os.environ.get("QUANT_DEBUG"):
+            import traceback
+            traceback.print_exc()
         return 1
     return 0
+
+
+def error_line(e) -> str:
+    """The one-line message of an exception: user errors (QuantError,
+    DataError, ValueError) as they are; OS errors with the file they name;
+    anything else prefixed with its type (an internal error). Multi-line
+    messages are joined with '; '."""
+    from .data import DataError
+    from .errors import QuantError
+    if isinstance(e, OSError) and not isinstance(e, QuantError):
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        text = f"{where}{e.strerror or e}"
+    elif isinstance(e, (QuantError, DataError, ValueError)):
+        text = str(e)
+    else:
+        text = f"internal error ({type(e).__name__}): {e} (set QUANT_DEBUG=1 for a traceback)"
+    parts = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    if not parts:
+        return type(e).__name__
+    out = parts[0]
+    for p in parts[1:]:
+        out += (" " if out.endswith(":") else "; ") + p
+    return out
 
 
 if __name__ == "__main__":

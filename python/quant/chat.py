@@ -20,6 +20,7 @@ from pathlib import Path
 from . import data
 from .errors import QuantError, ToolError
 from .target import resolve_target
+from .files import write_text_atomic
 
 #: The policy shipped with the example (examples/policy-default.yaml).
 DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy-default.yaml"
@@ -123,7 +124,7 @@ def import_cached(model, layers, max_seq, cache: Path, progress: Progress):
     progress.start(label)
     stamp_file.unlink(missing_ok=True)
     ir = import_model(src, out, layers=layers, max_seq=max_seq)
-    stamp_file.write_text(stamp)
+    write_text_atomic(stamp_file, stamp)
     progress.stop(f" -> {out}")
     return ir
 
@@ -186,7 +187,7 @@ def calibrate_cached(ir, windows: int, window: int, hessian: bool, cache: Path,
     progress.start(f"calibrate ({what}; compiled observers)")
     calibrate(ir, ids, out, window=window, max_windows=windows, progress=False,
               hessian=hessian)
-    done.write_text("")
+    write_text_atomic(done, "")
     progress.stop(f" -> {out}")
     return out
 
@@ -235,8 +236,8 @@ def compile_cached(ir, policy: Path, target, algorithm, cache: Path, progress: P
         shutil.rmtree(d, ignore_errors=True)
         raise ToolError("quant-compile failed:\n" + "\n".join(errors).strip())
     dt = time.time() - t0
-    Path(str(prefix) + ".quant.json").write_text(ir.meta_path.read_text())
-    done.write_text(json.dumps({"compile_s": dt, "ir": str(ir.mlir), "policy": str(policy),
+    write_text_atomic(Path(str(prefix) + ".quant.json"), ir.meta_path.read_text())
+    write_text_atomic(done, json.dumps({"compile_s": dt, "ir": str(ir.mlir), "policy": str(policy),
                                 "target": target}))
     return prefix, json.loads((d / "report.json").read_text()), dt, False
 

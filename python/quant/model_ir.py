@@ -9,6 +9,7 @@ from typing import List, Optional
 from .errors import ModelImportError
 from .importers import Checkpoint, load_checkpoint
 from .mlir_emit import EMBEDDINGS, WeightBlob, write_module
+from .files import write_text_atomic
 
 
 @dataclass
@@ -89,7 +90,7 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False,
     cfg["embedding"] = embedding
     ir = ModelIR(out, bin_path, ck.arch, [f.name for f in funcs], ck.linear_layers(),
                  cfg, Path(ck.source).resolve())
-    ir.meta_path.write_text(json.dumps(ir.to_json(), indent=1))
+    write_text_atomic(ir.meta_path, json.dumps(ir.to_json(), indent=1))
     return ir
 
 

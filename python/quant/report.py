@@ -18,7 +18,40 @@ def load_report(path) -> dict:
     if not isinstance(doc, dict) or doc.get("format") != "qc-layer-report" \
             or doc.get("version") != 1:
         raise QuantError(f"{p}: not a qc-layer-report v1 file")
+    _check_report(doc, p)
     return doc
+
+
+def _check_report(doc, p):
+    """Every field report_table and plot_report use, with its type: a
+    malformed file is one QuantError naming the field, not a traceback."""
+    def num(v, allow_none=False):
+        if v is None:
+            return allow_none
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
+
+    layers = doc.get("layers")
+    if not isinstance(layers, list):
+        raise QuantError(f"{p}: malformed report: 'layers' is not a list")
+    for i, L in enumerate(layers):
+        if not isinstance(L, dict):
+            raise QuantError(f"{p}: malformed report: layer {i} is not an object")
+        for k in ("layer", "scheme", "kernel"):
+            if not isinstance(L.get(k), str):
+                raise QuantError(f"{p}: malformed report: layer {i} has no string '{k}'")
+        for k in ("weight_bytes", "fp32_bytes"):
+            v = L.get(k)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise QuantError(f"{p}: malformed report: layer {i} has no byte count '{k}'")
+        if L["fp32_bytes"] == 0:
+            raise QuantError(f"{p}: malformed report: layer {i} has fp32_bytes 0")
+        for k in ("quant_error", "output_error"):
+            if not num(L.get(k), allow_none=True):
+                raise QuantError(f"{p}: malformed report: layer {i} has an invalid '{k}'")
+    for k in ("total_weight_bytes", "total_fp32_bytes"):
+        v = doc.get(k)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise QuantError(f"{p}: malformed report: no byte count '{k}'")
 
 
 def report_table(doc) -> str:
@@ -64,7 +97,18 @@ def plot_report(doc, out):
     a2.set_xticks(list(x))
     a2.set_xticklabels(names, rotation=90, fontsize=6)
     fig.tight_layout()
+    # Written to a temporary and renamed: never a partial file under `out`.
+    import os
+    out = Path(out)
+    fmt = out.suffix.lstrip(".").lower() or "png"
+    tmp = out.with_name(f"{out.name}.partial-{os.getpid()}")
     try:
-        fig.savefig(out, dpi=120)
-    except OSError as e:
-        raise QuantError(f"{out}: cannot write the plot ({e.strerror})") from None
+        fig.savefig(tmp, dpi=120, format=fmt)
+        os.replace(tmp, out)
+    except (OSError, ValueError) as e:
+        raise QuantError(f"{out}: cannot write the plot "
+                         f"({getattr(e, 'strerror', None) or e})") from None
+    finally:
+        plt.close(fig)
+        if tmp.exists():
+            tmp.unlink()

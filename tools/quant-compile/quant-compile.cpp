@@ -15,6 +15,7 @@
 
 #include "qc/Conversion/QCToGPU/Pipeline.h"
 #include "qc/Dialect/QC/Transforms/LayerReport.h"
+#include "qc/Dialect/QC/Transforms/Limits.h"
 #include "qc/InitAll.h"
 #include "qc/Pipelines/Pipelines.h"
 #include "qc/Target/GpuModule.h"
@@ -38,6 +39,7 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -220,13 +222,18 @@ static LogicalResult addHostLoweringPasses(OpPassManager &pm,
 class OutputSet {
 public:
   ~OutputSet() {
-    for (auto &f : files)
+    for (auto &f : files) {
       llvm::sys::fs::remove(f.second);
+      llvm::sys::DontRemoveFileOnSignal(f.second);
+    }
   }
   std::string add(const std::string &final) {
     std::string temp = final + ".partial-" +
                        std::to_string(llvm::sys::Process::getProcessId());
     files.emplace_back(final, temp);
+    // Removed by LLVM's handlers on SIGINT/SIGTERM/SIGHUP and on crashes
+    // or resource limits (SIGXFSZ, SIGXCPU) too.
+    llvm::sys::RemoveFileOnSignal(temp);
     return temp;
   }
   bool commit(std::string &error) {
@@ -235,6 +242,8 @@ public:
         error = "cannot write '" + f.first + "': " + ec.message();
         return false;
       }
+    for (auto &f : files)
+      llvm::sys::DontRemoveFileOnSignal(f.second);
     files.clear();
     return true;
   }
@@ -345,6 +354,10 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
     return 1; // the parser reported the error
+  // Sizes before any work (docs/reliability.md): no pass computes with, or
+  // allocates for, a static shape above the maximum tensor size.
+  if (failed(qc::checkTensorLimits(*module)))
+    return 1;
 
   Stages stages;
   // 1. Quantize (tensor level).
@@ -437,12 +450,36 @@ int main(int argc, char **argv) {
   if (failed(qc::takeWeights(*module, weights)) ||
       failed(qc::takeInPlaceArgs(*module, entryPoints)))
     return 1;
+  // The weights file's size is checked (limit, free space) before anything
+  // is hashed or written; then the integrity data (docs/module-format.md).
+  uint64_t weightsBytes = 0;
+  if (!qc::weightsFileBytes(weights, weightsBytes, errorMessage))
+    return fail(errorMessage);
+  if (emitKind == Emit::Module) {
+    llvm::SmallString<256> dir(outputPath.getValue());
+    llvm::sys::path::remove_filename(dir);
+    if (dir.empty())
+      dir = ".";
+    llvm::ErrorOr<llvm::sys::fs::space_info> space =
+        llvm::sys::fs::disk_space(dir);
+    if (space && space->available < weightsBytes)
+      return fail(llvm::formatv("the weights file needs {0} bytes but '{1}' "
+                                "has {2} bytes free",
+                                weightsBytes, dir, space->available)
+                      .str());
+  }
+  if (!qc::computeWeightChecksums(weights, errorMessage))
+    return fail(errorMessage);
   qc::HostCodegenOptions codegen;
   codegen.cpu = hostCpu;
-  std::string info = qc::moduleInfoJson(targetName, qc::resolveHostCpu(hostCpu),
-                                        entryPoints, weights);
+  std::string resolvedCpu = qc::resolveHostCpu(hostCpu);
+  uint64_t identity =
+      qc::computeModuleIdentity(*module, targetName, resolvedCpu, weights);
+  std::string info =
+      qc::moduleInfoJson(targetName, resolvedCpu, entryPoints, weights);
   if (gpu)
     info = qc::addGpuModuleInfo(info, gpuFormat);
+  info = qc::addModuleIdentity(info, identity);
   if (failed(qc::buildModuleInterface(*module, entryPoints, info)))
     return 1;
   codegen.exportedSymbols = qc::exportedSymbols(entryPoints, weights);
@@ -482,7 +519,7 @@ int main(int argc, char **argv) {
               qc::generateHeader(headerGuard(prefix), entryPoints, weights),
           errorMessage) ||
       !qc::writeWeightsFile(outputs.add(prefix + ".qcw"), targetName, weights,
-                            errorMessage) ||
+                            identity, errorMessage) ||
       !qc::emitHostSharedObject(*llvmModule, outputs.add(prefix + ".so"),
                                 codegen, errorMessage) ||
       !outputs.commit(errorMessage) || !reportOutputs.commit(errorMessage))

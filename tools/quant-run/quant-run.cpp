@@ -19,9 +19,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <csignal>
 #include <cstring>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -97,11 +99,15 @@ void randomTensor(const qcrt_tensor &desc, int64_t dim, uint64_t &state,
   for (int32_t i = 0; i < t.rank; ++i)
     if (t.shape[i] < 0)
       t.shape[i] = dim;
+  // Checked: --dim N must not make the byte count wrap around.
+  uint64_t bytes;
+  if (qcrt_tensor_bytes(&t, &bytes) != QCRT_OK)
+    die("--dim " + std::to_string(dim) + ": " + qcrt_last_error());
   int64_t n = qcrt_tensor_numel(&t);
-  size_t elem = qcrt_dtype_size(t.dtype);
-  void *data = malloc(n * elem > 0 ? n * elem : 1);
+  void *data = malloc(bytes ? bytes : 1);
   if (!data)
-    die("out of memory");
+    die("out of memory allocating " + std::to_string(bytes) +
+        " bytes of random input");
   t.data = data;
   t.owner = data;
   for (int64_t i = 0; i < n; ++i) {
@@ -164,7 +170,27 @@ int64_t parseInt(const char *flag, const char *text) {
 
 } // namespace
 
+/// Output temporaries being written (--output-dir), removed with the
+/// runtime's own on SIGINT/SIGTERM/SIGHUP/SIGXFSZ/SIGXCPU: no partial file
+/// is left behind.
+char *pendingOutputs[64];
+
+void removeTemporariesAndExit(int sig) {
+  for (char *p : pendingOutputs)
+    if (p)
+      unlink(p);
+  qcrt_remove_temporaries();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void installSignalHandlers() {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGXFSZ, SIGXCPU})
+    signal(sig, removeTemporariesAndExit);
+}
+
 int main(int argc, char **argv) {
+  installSignalHandlers();
   std::string prefix, function, outputDir, calibrate;
   std::vector<std::string> inputs, inputSets;
   bool random = false, list = false, deviceBuffers = false;
@@ -368,6 +394,8 @@ int main(int argc, char **argv) {
     for (int32_t o = 0; o < nOut; ++o) {
       std::string final = outputDir + "/out_" + std::to_string(o) + ".npy";
       std::string temp = final + ".partial";
+      if (o < 64)
+        pendingOutputs[o] = strdup(temp.c_str());
       if (qcrt_npy_write(temp.c_str(), &outputs.list[o]) != QCRT_OK) {
         for (const std::string &t : temps)
           remove(t.c_str());
@@ -377,8 +405,15 @@ int main(int argc, char **argv) {
       temps.push_back(temp);
     }
     for (size_t i = 0; i < finals.size(); ++i)
-      if (rename(temps[i].c_str(), finals[i].c_str()) != 0)
+      if (rename(temps[i].c_str(), finals[i].c_str()) != 0) {
+        for (size_t k = i; k < temps.size(); ++k)
+          remove(temps[k].c_str());
         die("cannot write '" + finals[i] + "'");
+      }
+    for (char *&p : pendingOutputs) {
+      free(p);
+      p = nullptr;
+    }
   }
   for (int32_t o = 0; o < nOut; ++o)
     printf("output %d: %s\n", o, sigString(outputs.list[o]).c_str());

@@ -34,9 +34,16 @@ extern "C" {
 
 /** Module format version this runtime reads (qc_module_info "version" and
  *  the .qcw header version). */
-#define QCRT_MODULE_VERSION 1
+#define QCRT_MODULE_VERSION 2
 /** Largest tensor rank the runtime passes across the ABI. */
 #define QCRT_MAX_RANK 8
+/** Largest tensor the runtime and the tools accept, in bytes (64 GiB):
+ *  element count x element size, computed with overflow checks, is checked
+ *  against it before anything is allocated (npy files, run inputs,
+ *  quant-run --dim, static shapes in the compiler). docs/reliability.md. */
+#define QCRT_MAX_TENSOR_BYTES (1ULL << 36)
+/** Largest .qcw weights file quant-compile writes and qcrt loads (1 TiB). */
+#define QCRT_MAX_WEIGHTS_FILE_BYTES (1ULL << 40)
 
 typedef enum qcrt_status {
   QCRT_OK = 0,
@@ -107,14 +114,24 @@ typedef struct qcrt_module qcrt_module;
 /** Message of the last failed call on this thread ("" if none). */
 QCRT_API const char *qcrt_last_error(void);
 QCRT_API const char *qcrt_status_name(qcrt_status status);
+/** Removes the temporary files the runtime is writing at this moment
+ *  (qcrt_npy_write, qcrt_stats_write). Async-signal-safe: for the SIGINT/
+ *  SIGTERM handlers of tools, so no partial file is left behind. */
+QCRT_API void qcrt_remove_temporaries(void);
 /** "f32", "f16", "i8", ...; "invalid" for unknown values. */
 QCRT_API const char *qcrt_dtype_name(qcrt_dtype dtype);
 /** Inverse of qcrt_dtype_name; QCRT_DTYPE_INVALID if unknown. */
 QCRT_API qcrt_dtype qcrt_dtype_from_name(const char *name);
 /** Bytes per element; 0 for QCRT_DTYPE_INVALID. */
 QCRT_API size_t qcrt_dtype_size(qcrt_dtype dtype);
-/** Product of the shape (1 for rank 0). */
+/** Product of the shape (1 for rank 0); -1 when a dimension is negative,
+ *  the rank is out of range or the product overflows int64. */
 QCRT_API int64_t qcrt_tensor_numel(const qcrt_tensor *tensor);
+/** The tensor's data size in bytes, with overflow checks: QCRT_OK, or
+ *  QCRT_ERR_INVALID_ARG (message in qcrt_last_error) for an invalid dtype
+ *  or rank, a negative dimension, or a size above QCRT_MAX_TENSOR_BYTES. */
+QCRT_API qcrt_status qcrt_tensor_bytes(const qcrt_tensor *tensor,
+                                       uint64_t *bytes);
 /** Frees runtime-allocated data (owner) and clears the tensor; no-op for
  *  caller-owned tensors and NULL. */
 QCRT_API void qcrt_tensor_free(qcrt_tensor *tensor);
@@ -125,6 +142,26 @@ QCRT_API void qcrt_tensor_free(qcrt_tensor *tensor);
  *  and target, the weights file's magic, version, target, table and sizes,
  *  then copies every weight into its global. */
 QCRT_API qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module);
+
+/** Options of qcrt_module_load_ex; zero-initialize, then set
+ *  struct_size = sizeof(qcrt_load_options). */
+typedef struct qcrt_load_options {
+  uint32_t struct_size;
+  /* Non-zero: do not verify the per-section checksums of the weights file
+   * (trusted deployments that need the load time). The module identity,
+   * sizes and layout are always checked. The environment variable
+   * QCRT_VERIFY_WEIGHTS=0 has the same effect for every load. */
+  int32_t skip_weight_checksums;
+} qcrt_load_options;
+
+/** qcrt_module_load with options (NULL = defaults: checksums verified). */
+QCRT_API qcrt_status qcrt_module_load_ex(const char *prefix,
+                                         const qcrt_load_options *options,
+                                         qcrt_module **module);
+/** The module identity (16 hex digits; docs/module-format.md "Integrity"):
+ *  a hash of the compiled code and the weights layout and checksums, in
+ *  both the module info and the .qcw header. */
+QCRT_API const char *qcrt_module_identity(const qcrt_module *module);
 /** Releases the module (outputs already returned stay valid). */
 QCRT_API void qcrt_module_unload(qcrt_module *module);
 

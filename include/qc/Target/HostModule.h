@@ -27,7 +27,7 @@ class Module;
 namespace qc {
 
 /// Version written into qc_module_info and the .qcw header.
-constexpr int kModuleFormatVersion = 1;
+constexpr int kModuleFormatVersion = 2;
 
 /// The declared dtype ("f32", "i8", ... as in qcrt_dtype_name) and shape
 /// (-1 for dynamic dimensions) of an entry point's argument or result.
@@ -55,6 +55,7 @@ struct WeightEntry {
   mlir::Attribute value; // ElementsAttr, or null when read from `path`
   std::string path;
   uint64_t offset = 0;
+  uint64_t checksum = 0; // XXH64 of the bytes (computeWeightChecksums)
 };
 
 /// Records the public functions with bodies of `module` (on tensors, before
@@ -101,10 +102,33 @@ std::string generateHeader(llvm::StringRef guard,
                            llvm::ArrayRef<EntryPoint> entryPoints,
                            llvm::ArrayRef<WeightEntry> weights);
 
-/// Writes the .qcw weights file to `path`. Reads `path`/`offset` entries
-/// from disk. Fails with a message in `error`.
+/// The size of the .qcw file for `weights`, computed with overflow checks;
+/// fails (message in `error`) above QCRT_MAX_WEIGHTS_FILE_BYTES. Checked
+/// before anything is hashed or written.
+bool weightsFileBytes(llvm::ArrayRef<WeightEntry> weights, uint64_t &bytes,
+                      std::string &error);
+
+/// Fills every entry's `checksum` (XXH64 of its bytes; `path` entries are
+/// read from disk).
+bool computeWeightChecksums(llvm::MutableArrayRef<WeightEntry> weights,
+                            std::string &error);
+
+/// The module identity: XXH64 over the lowered LLVM-dialect module (the
+/// code, printed), the target and CPU, and every weight's symbol, size and
+/// checksum (docs/module-format.md "Integrity").
+uint64_t computeModuleIdentity(mlir::ModuleOp module, llvm::StringRef target,
+                               llvm::StringRef cpu,
+                               llvm::ArrayRef<WeightEntry> weights);
+
+/// `info` (module info JSON) with `"identity": "<16 hex digits>"` added.
+std::string addModuleIdentity(llvm::StringRef info, uint64_t identity);
+
+/// Writes the .qcw weights file (version kModuleFormatVersion, `identity`
+/// in the header, each entry's checksum in the table) to `path`. Reads
+/// `path`/`offset` entries from disk. Fails with a message in `error`.
 bool writeWeightsFile(llvm::StringRef path, llvm::StringRef target,
-                      llvm::ArrayRef<WeightEntry> weights, std::string &error);
+                      llvm::ArrayRef<WeightEntry> weights, uint64_t identity,
+                      std::string &error);
 
 /// Options of the host code generator.
 struct HostCodegenOptions {

@@ -3,6 +3,7 @@
 # rank-1/2/3 inputs with dynamic leading dims), rms_norm, layer_norm, smooth,
 # quantize_act (static and dynamic, bit-exact q and s), dequantize_act,
 # external_weight (global filled by the caller) and observe (runtime call).
+# UNSUPPORTED: asan
 # RUN: rm -rf %t && mkdir -p %t && %python %s %t | FileCheck %s
 # CHECK: ALL PASSED
 

@@ -3,6 +3,7 @@
 # math.tanh), linalg.softmax, tensor.expand_shape/collapse_shape (including
 # two dynamic dims in one group), linalg.transpose, linalg.batch_matmul,
 # tensor.extract_slice/insert_slice. Checked against numpy float64.
+# UNSUPPORTED: asan
 # RUN: rm -rf %t && mkdir -p %t && %python %s %t | FileCheck %s
 # CHECK: ALL PASSED
 

@@ -1,6 +1,7 @@
 # Numeric test of qc.int8_matmul (bit-exact i32 accumulation, float epilogue)
 # and of qc.wo_matmul with #qc.kernel<adaptive> on both sides of the
 # threshold, against independent numpy references; M = 1, 3, 17, 64.
+# UNSUPPORTED: asan
 # RUN: rm -rf %t && mkdir -p %t && %python %s %t | FileCheck %s
 # CHECK: ALL PASSED
 

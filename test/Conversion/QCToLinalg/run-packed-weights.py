@@ -1,6 +1,7 @@
 # Numeric test of qc.wo_matmul and qc.dequantize_weight on the host: every
 # int4/int8 x per-tensor/per-channel/per-group x sym/asym x layout, f32 and
 # f16 scales, against a float64 numpy reference; M = 1, 3, 17, 64.
+# UNSUPPORTED: asan
 # RUN: rm -rf %t && mkdir -p %t && %python %s %t | FileCheck %s
 # CHECK: ALL PASSED
 

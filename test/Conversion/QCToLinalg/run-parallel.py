@@ -5,6 +5,7 @@
 # independent numpy references. M = 1, 3, 17, 64. The weight-only kernel
 # stages dequantized weight panels for M >= 16: its rows must equal the
 # unstaged M = 1 results bit for bit. A forked child can still run them.
+# UNSUPPORTED: asan
 # RUN: rm -rf %t && mkdir -p %t/serial %t/parallel && %python %s %t %qc_libdir | FileCheck %s
 # CHECK: ALL PASSED
 

@@ -15,7 +15,7 @@ typedef struct {
 } d2;
 
 const char *qc_module_info(void) {
-  return "{\"format\":\"qc-module\",\"version\":1,\"target\":\"host\","
+  return "{\"format\":\"qc-module\",\"version\":2,\"identity\":\"0000000000000000\",\"target\":\"host\","
          "\"functions\":[{\"name\":\"f\",\"inputs\":[{\"dtype\":\"f32\","
          "\"shape\":[-1,4]}],\"outputs\":["
          "{\"dtype\":\"f32\",\"shape\":[-1,4]},{\"dtype\":\"f32\",\"shape\":[2,2]},"

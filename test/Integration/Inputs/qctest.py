@@ -247,20 +247,56 @@ def check_quantized(args):
     print("quantized output OK: relative error in (%g, %g]" % (args.min_rel, args.max_rel))
 
 
+def xxh64(data, seed=0):
+    """Reference XXH64 (the .qcw section checksum), independent of qcrt."""
+    M = (1 << 64) - 1
+    P1, P2, P3 = 0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
+    P4, P5 = 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5
+    rotl = lambda x, r: ((x << r) | (x >> (64 - r))) & M
+    def rnd(acc, v):
+        return (rotl((acc + v * P2) & M, 31) * P1) & M
+    n, p = len(data), 0
+    if n >= 32:
+        v = [(seed + P1 + P2) & M, (seed + P2) & M, seed, (seed - P1) & M]
+        words = np.frombuffer(data[:n // 32 * 32], dtype="<u8").tolist()
+        for i in range(0, len(words), 4):
+            v = [rnd(v[k], words[i + k]) for k in range(4)]
+        h = (rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) + rotl(v[3], 18)) & M
+        for k in range(4):
+            h = ((h ^ rnd(0, v[k])) * P1 + P4) & M
+        p = n // 32 * 32
+    else:
+        h = (seed + P5) & M
+    h = (h + n) & M
+    while p + 8 <= n:
+        h = (rotl(h ^ rnd(0, struct.unpack_from("<Q", data, p)[0]), 27) * P1 + P4) & M
+        p += 8
+    if p + 4 <= n:
+        h = (rotl(h ^ ((struct.unpack_from("<I", data, p)[0] * P1) & M), 23) * P2 + P3) & M
+        p += 4
+    while p < n:
+        h = (rotl(h ^ ((data[p] * P5) & M), 11) * P1) & M
+        p += 1
+    h ^= h >> 33; h = (h * P2) & M; h ^= h >> 29; h = (h * P3) & M; h ^= h >> 32
+    return h
+
+
 def qcw_info(args):
     """Independent reader of the .qcw header/table (docs/module-format.md)."""
     data = open(args.file, "rb").read()
     magic, version, count = data[:8], *struct.unpack_from("<II", data, 8)
     target = data[16:32].rstrip(b"\0").decode()
-    toff, tbytes, fbytes, _ = struct.unpack_from("<QQQQ", data, 32)
+    toff, tbytes, fbytes, ident = struct.unpack_from("<QQQQ", data, 32)
     print("magic=%s version=%d entries=%d target=%s file_bytes=%d actual=%d"
           % (magic.decode(), version, count, target, fbytes, len(data)))
+    print("identity=%016x" % ident)
     at = toff
     for _ in range(count):
-        off, nbytes, nlen, _ = struct.unpack_from("<QQII", data, at)
-        name = data[at + 24:at + 24 + nlen].decode()
-        at += 24 + (nlen + 7) // 8 * 8
+        off, nbytes, checksum, nlen, _ = struct.unpack_from("<QQQII", data, at)
+        name = data[at + 32:at + 32 + nlen].decode()
+        at += 32 + (nlen + 7) // 8 * 8
         print("entry %s offset=%d bytes=%d aligned=%s" % (name, off, nbytes, off % 64 == 0))
+        print("entry %s checksum_ok=%s" % (name, xxh64(data[off:off + nbytes]) == checksum))
         if args.expect_npy:
             ref = np.load(args.expect_npy).tobytes()
             if data[off:off + nbytes] == ref:
@@ -278,7 +314,7 @@ def so_check(args):
 
 def empty_qcw(args):
     """A valid .qcw without entries (docs/module-format.md)."""
-    head = b"QCWEIGHT" + struct.pack("<II", 1, 0) + b"host".ljust(16, b"\0")
+    head = b"QCWEIGHT" + struct.pack("<II", 2, 0) + b"host".ljust(16, b"\0")
     head += struct.pack("<QQQQ", 64, 0, 64, 0)
     open(args.file, "wb").write(head)
 
@@ -305,6 +341,16 @@ def corrupt(args):
         data[16:32] = b"sm_90".ljust(16, b"\0")
     elif args.mode == "header":
         data = data[:20]
+    elif args.mode == "flip":
+        # One bit inside the data of the last entry (v2 table).
+        count, = struct.unpack_from("<I", data, 12)
+        at = 64
+        for _ in range(count):
+            off, nbytes, _, nlen, _ = struct.unpack_from("<QQQII", data, at)
+            at += 32 + (nlen + 7) // 8 * 8
+        data[off + nbytes // 2] ^= 0x10
+    elif args.mode == "identity":
+        data[56] ^= 0x01
     open(args.file, "wb").write(bytes(data))
 
 
@@ -319,6 +365,12 @@ def bad_npy(args):
     elif args.mode == "fortran":
         np.save(args.file, np.asfortranarray(np.zeros((2, 3), np.float32)))
         return
+    elif args.mode == "wrap":
+        # 2^62 x 64 float32: the byte count wraps around 64 bits to 0, so an
+        # unchecked reader finds "enough" data in an empty payload.
+        d = "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 64), }"
+        d += " " * ((64 - (10 + len(d) + 1) % 64) % 64) + "\n"
+        data = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(d)) + d.encode()
     open(args.file, "wb").write(bytes(data))
 
 

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Dialect/QC/Transforms/QuantUtils.h"
+#include "qc/Dialect/QC/Transforms/Limits.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/AsmState.h"
@@ -203,18 +204,28 @@ StatsFile::readHessian(Operation *op, StringRef layer,
                            << path
                            << "' (calibrate with qc-insert-observers "
                               "hessian=true for GPTQ)";
+  // Checked: K x K float64 must neither wrap around nor exceed the maximum
+  // tensor size (docs/reliability.md) before anything is allocated.
   uint64_t k = st.channels;
-  uint64_t need = k * k * 8;
+  uint64_t need = 0, end = 0;
+  if (__builtin_mul_overflow(k, k, &need) ||
+      __builtin_mul_overflow(need, uint64_t(8), &need) ||
+      need > ::qc::maxTensorBytes() ||
+      __builtin_add_overflow(static_cast<uint64_t>(st.hessianOffset), need,
+                             &end))
+    return op->emitError() << "layer '" << layer << "': a " << k << " x " << k
+                           << " Hessian is too large (the maximum tensor size "
+                              "is "
+                           << ::qc::maxTensorBytes() << " bytes)";
   uint64_t size = 0;
   if (std::error_code ec = llvm::sys::fs::file_size(st.hessianFile, size))
     return op->emitError() << "layer '" << layer << "': cannot open Hessian "
                            << "file '" << st.hessianFile << "' of '" << path
                            << "': " << ec.message();
-  if (st.hessianOffset + need > size)
+  if (end > size)
     return op->emitError() << "layer '" << layer << "': Hessian file '"
                            << st.hessianFile << "' of '" << path << "' has "
-                           << size << " bytes, need "
-                           << st.hessianOffset + need;
+                           << size << " bytes, need " << end;
   auto buf =
       llvm::MemoryBuffer::getFileSlice(st.hessianFile, need, st.hessianOffset);
   if (!buf)
