@@ -62,6 +62,9 @@ def main():
     ap.add_argument("--check-tokens", type=int, default=64)
     ap.add_argument("--anchor", help="shared/anchors folder to copy along")
     ap.add_argument("--part-mb", type=int, default=40)
+    ap.add_argument("--sample", action="store_true",
+                    help="carry SmolLM2's weights as a sample too (one transfer; speed "
+                         "only: no host-token check)")
     ap.add_argument("--reuse-host", action="store_true",
                     help="keep DEST/LABEL.expect.json (the host module's numerics did not "
                          "change) and compile only for sm_90")
@@ -81,7 +84,11 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     for spec in a.models:
         kind, rest = spec.split(":", 1)
-        if kind == "smollm2":
+        if kind == "smollm2" and a.sample:
+            label, policy = rest.split(":", 1)
+            ir = quant.import_model(data.smollm2_gguf(), out=work / "smol" / "smol.mlir",
+                                    max_seq=a.max_seq, embedding="int8")
+        elif kind == "smollm2":
             label, policy = rest.split(":", 1)
             ir = quant.import_model(data.smollm2_gguf(), out=work / "smol" / "smol.mlir",
                                     max_seq=a.max_seq, embedding="int8")
@@ -122,7 +129,7 @@ def main():
             shutil.copy(str(prefix) + ext, dest / "modules" / f"{label}.sm_90{ext}")
         qcw = Path(str(prefix) + ".qcw")
         entry = {"label": label, "prefix": f"modules/{label}.sm_90", "qcw_bytes": qcw.stat().st_size}
-        if kind == "smollm2":
+        if kind == "smollm2" and not a.sample:
             entry.update(split_parts(qcw, dest, label, a.part_mb))
         else:
             sample = dest / f"{label}.qcwsample.npz"
