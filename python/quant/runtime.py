@@ -237,6 +237,7 @@ class Module:
             return out
 
         step.caches = caches
+        step.staged = staged  # (B, T) -> (tokens, pos) device buffers
         return step
 
     def inplace(self, function):
