@@ -9,8 +9,7 @@
 #include "../lib/Runtime/Module.cpp"
 
 // Entry points the fuzzed info may name (-rdynamic: dlsym finds them).
-extern "C" __attribute__((visibility("default"))) void
-qc_entry_f(void **) {}
+extern "C" __attribute__((visibility("default"))) void qc_entry_f(void **) {}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static void *self = dlopen(nullptr, RTLD_NOW);

@@ -14,10 +14,10 @@
 
 extern "C" {
 // The module's weight globals (-rdynamic: dlsym finds them).
-__attribute__((visibility("default"), aligned(64))) unsigned char
-    qc_fuzz_w0[64];
-__attribute__((visibility("default"), aligned(64))) unsigned char
-    qc_fuzz_w1[100];
+__attribute__((visibility("default"),
+               aligned(64))) unsigned char qc_fuzz_w0[64];
+__attribute__((visibility("default"),
+               aligned(64))) unsigned char qc_fuzz_w1[100];
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

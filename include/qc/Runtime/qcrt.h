@@ -274,8 +274,7 @@ QCRT_API qcrt_status qcrt_tensor_to_host(const qcrt_tensor *src,
 /** Copies `src` into the existing tensor `dst` (same dtype and shape; host
  *  or CUDA on either side; complete on return): the way to update a device
  *  input in place between graph replays. */
-QCRT_API qcrt_status qcrt_tensor_copy(const qcrt_tensor *src,
-                                      qcrt_tensor *dst);
+QCRT_API qcrt_status qcrt_tensor_copy(const qcrt_tensor *src, qcrt_tensor *dst);
 /** Graph statistics of a loaded module: graphs captured, runs replayed from
  *  a graph, and captures that failed (the function then runs without one). */
 QCRT_API void qcrt_module_graph_stats(const qcrt_module *module,

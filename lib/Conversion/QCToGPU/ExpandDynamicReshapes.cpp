@@ -68,9 +68,9 @@ struct ExpandToReinterpretCast : OpRewritePattern<memref::ExpandShapeOp> {
               rewriter, loc, cast<IntegerAttr>(attr).getInt());
         return cast<Value>(v);
       };
-      stride = arith::MulIOp::create(rewriter, loc, value(stride),
-                                     value(sizes[d]))
-                   .getResult();
+      stride =
+          arith::MulIOp::create(rewriter, loc, value(stride), value(sizes[d]))
+              .getResult();
     }
     rewriter.replaceOpWithNewOp<memref::ReinterpretCastOp>(
         op, op.getResultType(), op.getSrc(), rewriter.getIndexAttr(0), sizes,

@@ -444,11 +444,11 @@ struct Lowering {
   ///   partial (q, kc, vc, pos, ws, T, B_cache); grid (chunks * KV, T, B);
   ///   combine (ws, pos, out, T); grid (H, T, B), block D.
   LogicalResult lower(CacheAttentionOp op, std::string &reason) {
-    FailureOr<BuiltKernel> kernel = readKernel(
-        op, "qc.",
-        {"block", "combine_block", "chunks", "kv_heads", "heads", "record",
-         "max_split_t"},
-        false, reason);
+    FailureOr<BuiltKernel> kernel =
+        readKernel(op, "qc.",
+                   {"block", "combine_block", "chunks", "kv_heads", "heads",
+                    "record", "max_split_t"},
+                   false, reason);
     if (failed(kernel))
       return failure();
     ImplicitLocOpBuilder b(op.getLoc(), op);
@@ -477,7 +477,9 @@ struct Lowering {
       return SymbolRefAttr::get(
           module, {FlatSymbolRefAttr::get(ctx, (base + suffix).str())});
     };
-    auto word = [&](StringRef w) -> Attribute { return StringAttr::get(ctx, w); };
+    auto word = [&](StringRef w) -> Attribute {
+      return StringAttr::get(ctx, w);
+    };
 
     LaunchRecord partial;
     partial.kernel = sym("_partial");
@@ -704,9 +706,9 @@ LogicalResult expandLaunch(func::CallOp call) {
       words.push_back(w.getValue());
   for (StringRef w : words)
     if (auto dim = LaunchRecord::parseDim(w, call.getNumOperands());
-        dim && dim->second >= cast<MemRefType>(call.getOperand(dim->first)
-                                                   .getType())
-                                   .getRank())
+        dim &&
+        dim->second >=
+            cast<MemRefType>(call.getOperand(dim->first).getType()).getRank())
       return call.emitError("malformed qc.gpu_launch record");
   ImplicitLocOpBuilder b(call.getLoc(), call);
   ValueRange ops = call.getOperands();
@@ -874,8 +876,8 @@ struct LowerGpuLaunchesPass
       if (isa<RMSNormOp, LayerNormOp>(op)) {
         auto rms = dyn_cast<RMSNormOp>(op);
         auto ln = dyn_cast<LayerNormOp>(op);
-        lowered = rms ? lowering.lowerNorm(op, rms.getInput(),
-                                           rms.getWeight(), Value(), reason)
+        lowered = rms ? lowering.lowerNorm(op, rms.getInput(), rms.getWeight(),
+                                           Value(), reason)
                       : lowering.lowerNorm(op, ln.getInput(), ln.getWeight(),
                                            ln.getBias(), reason);
         if (failed(lowered))

@@ -60,8 +60,8 @@ void lowerCacheWrite(mlir::qc::CacheWriteOp op) {
         Value start = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), p);
         Value s = arith::AddIOp::create(nb, nl, start, iv[1]);
         // 0 <= s < S as one unsigned compare.
-        Value inside = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
-                                             s, seq);
+        Value inside =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, s, seq);
         scf::IfOp::create(nb, nl, inside, [&](OpBuilder &ib, Location il) {
           Value v = memref::LoadOp::create(ib, il, rows, iv);
           v = convertFloat(ib, il, v, cacheType.getElementType());

@@ -896,16 +896,18 @@ struct CacheAttentionOpLowering : OpConversionPattern<CacheAttentionOp> {
     };
     AffineExpr layerExpr = getAffineConstantExpr(layer, ctx);
 
-    SmallVector<OpFoldResult> rowSizes{tensor::getMixedSize(rewriter, loc, q, 0),
-                                       tensor::getMixedSize(rewriter, loc, q, 1),
-                                       rewriter.getIndexAttr(heads)};
+    SmallVector<OpFoldResult> rowSizes{
+        tensor::getMixedSize(rewriter, loc, q, 0),
+        tensor::getMixedSize(rewriter, loc, q, 1),
+        rewriter.getIndexAttr(heads)};
     SmallVector<OpFoldResult> scoreSizes(rowSizes);
     scoreSizes.push_back(tensor::getMixedSize(rewriter, loc, kc, 3));
     SmallVector<OpFoldResult> outSizes(rowSizes);
     outSizes.push_back(tensor::getMixedSize(rewriter, loc, q, 3));
     auto filled = [&](ArrayRef<OpFoldResult> sizes, double v) -> Value {
       Value e = tensor::EmptyOp::create(rewriter, loc, sizes, f32);
-      return linalg::FillOp::create(rewriter, loc, ValueRange{cF32(rewriter, loc, v)},
+      return linalg::FillOp::create(rewriter, loc,
+                                    ValueRange{cF32(rewriter, loc, v)},
                                     ValueRange{e})
           .getResult(0);
     };
@@ -922,8 +924,8 @@ struct CacheAttentionOpLowering : OpConversionPattern<CacheAttentionOp> {
          map(5, {layerExpr, d(0), d(2).floorDiv(group), d(3), d(4)})},
         filled(scoreSizes, 0.0), map(5, {d(0), d(1), d(2), d(3)}), 5, 1,
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value prod = arith::MulFOp::create(b, l, toF32(b, l, a[0]),
-                                             toF32(b, l, a[1]));
+          Value prod =
+              arith::MulFOp::create(b, l, toF32(b, l, a[0]), toF32(b, l, a[1]));
           return arith::AddFOp::create(b, l, a[2], prod);
         });
 
@@ -958,8 +960,8 @@ struct CacheAttentionOpLowering : OpConversionPattern<CacheAttentionOp> {
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
           Value isMasked = arith::CmpFOp::create(
               b, l, arith::CmpFPredicate::OEQ, a[0], cF32(b, l, -inf));
-          Value e = math::ExpOp::create(b, l,
-                                        arith::SubFOp::create(b, l, a[0], a[1]));
+          Value e = math::ExpOp::create(
+              b, l, arith::SubFOp::create(b, l, a[0], a[1]));
           return arith::SelectOp::create(b, l, isMasked, cF32(b, l, 0.0), e);
         });
 
@@ -1009,10 +1011,9 @@ void ::qc::populateQCToLinalgConversionPatterns(RewritePatternSet &patterns,
   patterns
       .add<LinearOpLowering, WeightOnlyMatmulOpLowering, Int8MatmulOpLowering>(
           patterns.getContext(), parallelKernels);
-  patterns
-      .add<DequantizeWeightOpLowering, ExternalWeightOpLowering,
-           RMSNormOpLowering, LayerNormOpLowering, SmoothOpLowering,
-           QuantizeActOpLowering, DequantizeActOpLowering, ObserveOpLowering,
-           CacheAttentionOpLowering>(
-          patterns.getContext());
+  patterns.add<DequantizeWeightOpLowering, ExternalWeightOpLowering,
+               RMSNormOpLowering, LayerNormOpLowering, SmoothOpLowering,
+               QuantizeActOpLowering, DequantizeActOpLowering,
+               ObserveOpLowering, CacheAttentionOpLowering>(
+      patterns.getContext());
 }

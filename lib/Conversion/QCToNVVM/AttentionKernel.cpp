@@ -28,8 +28,8 @@ using namespace mlir;
 /// would turn llvm.intr.sqrt / llvm.intr.exp2 into libdevice calls).
 static Value ptxUnaryF32(ImplicitLocOpBuilder &b, StringRef op, Value x) {
   return LLVM::InlineAsmOp::create(
-             b, b.getF32Type(), ValueRange{x}, (op + " $0, $1;").str(),
-             "=f,f", /*has_side_effects=*/false, /*is_align_stack=*/false,
+             b, b.getF32Type(), ValueRange{x}, (op + " $0, $1;").str(), "=f,f",
+             /*has_side_effects=*/false, /*is_align_stack=*/false,
              LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
              ArrayAttr())
       .getRes();
@@ -209,8 +209,7 @@ void qc::buildCacheAttentionKernels(OpBuilder &builder, Location loc,
     Value end = arith::MinUIOp::create(b, e.add(start, len), nKeys);
     // Work only for a chunk in use that starts before the last key.
     Value active = arith::AndIOp::create(
-        b,
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, chunk, chunks),
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, chunk, chunks),
         arith::CmpIOp::create(b, arith::CmpIPredicate::slt, start, end));
     auto work = scf::IfOp::create(b, active, false);
     b.setInsertionPointToStart(work.thenBlock());
@@ -223,8 +222,8 @@ void qc::buildCacheAttentionKernels(OpBuilder &builder, Location loc,
     SmallVector<SmallVector<Value>> qs;
     SmallVector<Value> rows;
     for (int64_t g = 0; g < G; ++g) {
-      Value row = e.add(e.mul(e.ext64(bt), e.cst64(H)),
-                        e.ext64(e.add(h0, e.cst(g))));
+      Value row =
+          e.add(e.mul(e.ext64(bt), e.cst64(H)), e.ext64(e.add(h0, e.cst(g))));
       rows.push_back(row);
       Value idx = e.add(e.mul(row, e.cst64(D)), e.ext64(laneOff));
       SmallVector<Value> v = e.load(q, qTy, qb, idx, E);
@@ -277,11 +276,10 @@ void qc::buildCacheAttentionKernels(OpBuilder &builder, Location loc,
         Value mNew = LLVM::MaxNumOp::create(b, m, scores[hg]);
         Value corr =
             ptxUnaryF32(b, "ex2.approx.f32", arith::SubFOp::create(b, m, mNew));
-        Value p =
-            ptxUnaryF32(b, "ex2.approx.f32", arith::SubFOp::create(b, scores[hg], mNew));
+        Value p = ptxUnaryF32(b, "ex2.approx.f32",
+                              arith::SubFOp::create(b, scores[hg], mNew));
         next.push_back(mNew);
-        next.push_back(
-            LLVM::FMAOp::create(b, l, corr, p)); // l * corr + p
+        next.push_back(LLVM::FMAOp::create(b, l, corr, p)); // l * corr + p
         for (int64_t i = 0; i < E; ++i) {
           Value o = state[hg * (2 + E) + 2 + i];
           next.push_back(LLVM::FMAOp::create(
@@ -328,8 +326,8 @@ void qc::buildCacheAttentionKernels(OpBuilder &builder, Location loc,
     auto [chunks, len] = chunking(e, T);
     Value nKeys = e.numKeys(pos, bIdx, t, S);
     Value nc = arith::CeilDivUIOp::create(b, nKeys, len);
-    Value row = e.add(e.mul(e.ext64(e.add(e.mul(bIdx, T), t)), e.cst64(H)),
-                      e.ext64(h));
+    Value row =
+        e.add(e.mul(e.ext64(e.add(e.mul(bIdx, T), t)), e.cst64(H)), e.ext64(h));
     Value recBase = e.mul(row, e.ext64(chunks));
     auto recAt = [&](Value c, int64_t field) {
       Value rec = e.add(recBase, e.ext64(c));
@@ -342,9 +340,8 @@ void qc::buildCacheAttentionKernels(OpBuilder &builder, Location loc,
       b.setInsertionPointToStart(maxLoop.getBody());
       Value m = LLVM::LoadOp::create(
           b, f32, e.gep(ws, f32, recAt(maxLoop.getInductionVar(), D)), 4);
-      scf::YieldOp::create(
-          b, ValueRange{LLVM::MaxNumOp::create(
-                 b, maxLoop.getRegionIterArgs()[0], m)});
+      scf::YieldOp::create(b, ValueRange{LLVM::MaxNumOp::create(
+                                  b, maxLoop.getRegionIterArgs()[0], m)});
     }
     Value M = maxLoop.getResult(0);
     auto sumLoop = scf::ForOp::create(b, e.cst(0), nc, e.cst(1),
@@ -358,16 +355,17 @@ void qc::buildCacheAttentionKernels(OpBuilder &builder, Location loc,
           LLVM::LoadOp::create(b, f32, e.gep(ws, f32, recAt(c, D + 1)), 4);
       Value rec = e.add(recBase, e.ext64(c));
       Value o = LLVM::LoadOp::create(
-          b, f32,
-          e.gep(ws, f32, e.add(e.mul(rec, e.cst64(REC)), e.ext64(d))), 4);
-      Value w = ptxUnaryF32(b, "ex2.approx.f32", arith::SubFOp::create(b, m, M));
+          b, f32, e.gep(ws, f32, e.add(e.mul(rec, e.cst64(REC)), e.ext64(d))),
+          4);
+      Value w =
+          ptxUnaryF32(b, "ex2.approx.f32", arith::SubFOp::create(b, m, M));
       auto it = sumLoop.getRegionIterArgs();
       scf::YieldOp::create(b, ValueRange{LLVM::FMAOp::create(b, w, l, it[0]),
                                          LLVM::FMAOp::create(b, w, o, it[1])});
     }
     Value L = sumLoop.getResult(0), O = sumLoop.getResult(1);
-    Value any = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, nc,
-                                      e.cst(0));
+    Value any =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, nc, e.cst(0));
     Value res = arith::SelectOp::create(b, any, arith::DivFOp::create(b, O, L),
                                         e.cstF(0.0f));
     e.store(out, qTy, qb, e.add(e.mul(row, e.cst64(D)), e.ext64(d)), {res});

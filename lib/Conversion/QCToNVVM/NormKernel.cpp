@@ -27,8 +27,8 @@ using namespace mlir;
 /// would turn llvm.intr.sqrt / llvm.intr.exp2 into libdevice calls).
 static Value ptxUnaryF32(ImplicitLocOpBuilder &b, StringRef op, Value x) {
   return LLVM::InlineAsmOp::create(
-             b, b.getF32Type(), ValueRange{x}, (op + " $0, $1;").str(),
-             "=f,f", /*has_side_effects=*/false, /*is_align_stack=*/false,
+             b, b.getF32Type(), ValueRange{x}, (op + " $0, $1;").str(), "=f,f",
+             /*has_side_effects=*/false, /*is_align_stack=*/false,
              LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
              ArrayAttr())
       .getRes();
@@ -54,7 +54,8 @@ std::string qc::RowNormKernelConfig::finalize() {
     return "vecsPerThread must be positive";
   if (threads == 0) {
     int64_t want = (vecs() + vecsPerThread - 1) / vecsPerThread;
-    threads = std::min<int64_t>(1024, std::max<int64_t>(32, (want + 31) / 32 * 32));
+    threads =
+        std::min<int64_t>(1024, std::max<int64_t>(32, (want + 31) / 32 * 32));
   }
   if (threads <= 0 || threads % 32 != 0 || threads > 1024)
     return "threads must be a multiple of 32 up to 1024";
@@ -167,13 +168,13 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
     Slot slot;
     Value c = arith::AddIOp::create(b, tid, cst(s * cfg.threads));
     slot.col = arith::MulIOp::create(b, c, cst(V));
-    Value idx = arith::AddIOp::create(
-        b, rowBase, arith::ExtUIOp::create(b, i64, slot.col));
+    Value idx = arith::AddIOp::create(b, rowBase,
+                                      arith::ExtUIOp::create(b, i64, slot.col));
     if ((s + 1) * cfg.threads <= vecs) {
       slot.xs = loadVec(x, cfg.io, idx);
     } else {
-      slot.valid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c,
-                                         cst(vecs));
+      slot.valid =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, cst(vecs));
       SmallVector<Type> types(V, f32);
       auto ifOp = scf::IfOp::create(b, types, slot.valid, true);
       {
@@ -248,8 +249,10 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
     denom = ptxUnaryF32(b, "sqrt.rn.f32",
                         arith::AddFOp::create(b, var, cstF(cfg.epsilon)));
   } else {
-    Value sq = blockSum(
-        threadSum([&](Value v) -> Value { return arith::MulFOp::create(b, v, v); }), 0);
+    Value sq = blockSum(threadSum([&](Value v) -> Value {
+                          return arith::MulFOp::create(b, v, v);
+                        }),
+                        0);
     Value ms = arith::DivFOp::create(b, sq, kF);
     denom = ptxUnaryF32(b, "sqrt.rn.f32",
                         arith::AddFOp::create(b, ms, cstF(cfg.epsilon)));
@@ -278,8 +281,8 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
         v = arith::AddFOp::create(b, v, bs[i]);
       outs.push_back(ioTy == f32 ? v : arith::TruncFOp::create(b, ioTy, v));
     }
-    Value idx = arith::AddIOp::create(
-        b, rowBase, arith::ExtUIOp::create(b, i64, slot.col));
+    Value idx = arith::AddIOp::create(b, rowBase,
+                                      arith::ExtUIOp::create(b, i64, slot.col));
     Value addr = gep(y, ioTy, idx);
     if (V == 1) {
       LLVM::StoreOp::create(b, outs[0], addr, ioBytes);

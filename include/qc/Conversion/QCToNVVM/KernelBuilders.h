@@ -282,7 +282,6 @@ buildWeightOnlyMmaKernel(mlir::OpBuilder &builder, mlir::Location loc,
                          llvm::StringRef name,
                          const WeightOnlyMmaKernelConfig &cfg);
 
-
 /// Element types the glue kernels read and write.
 enum class KernelElem { F32, F16, BF16 };
 
@@ -348,7 +347,6 @@ mlir::gpu::GPUFuncOp buildRowNormKernel(mlir::OpBuilder &builder,
                                         mlir::Location loc,
                                         llvm::StringRef name,
                                         const RowNormKernelConfig &cfg);
-
 
 /// Configuration of the decode attention kernels over a KV cache (the GPU
 /// form of qc.cache_attention; flash-decoding): query [B, T, H, D], caches
