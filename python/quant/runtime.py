@@ -287,12 +287,7 @@ class Module:
                 keep.append(np.require(a, requirements="C"))  # keeps rank 0
         ins = (_Tensor * max(1, len(keep)))()
         for t, a in zip(ins, keep):
-            if a.dtype not in _CODES or a.ndim > MAX_RANK:
-                raise RuntimeError_(f"unsupported input dtype/rank {a.dtype}/{a.ndim}")
-            t.dtype, t.rank = _CODES[a.dtype], a.ndim
-            for i, s in enumerate(a.shape):
-                t.shape[i] = s
-            t.data = a.ctypes.data
+            _describe(a, t)
         outs = (_Tensor * max(1, no.value))()
         _check(L.qcrt_module_run(self._h, function.encode(), ins, len(keep), outs, no.value))
         result = []

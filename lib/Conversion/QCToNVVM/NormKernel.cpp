@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "InlinePtx.h"
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -23,16 +24,7 @@
 
 using namespace mlir;
 
-/// One f32 PTX instruction `op $0, $1;` as inline assembly (convert-gpu-to-nvvm
-/// would turn llvm.intr.sqrt / llvm.intr.exp2 into libdevice calls).
-static Value ptxUnaryF32(ImplicitLocOpBuilder &b, StringRef op, Value x) {
-  return LLVM::InlineAsmOp::create(
-             b, b.getF32Type(), ValueRange{x}, (op + " $0, $1;").str(), "=f,f",
-             /*has_side_effects=*/false, /*is_align_stack=*/false,
-             LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
-             ArrayAttr())
-      .getRes();
-}
+using qc::detail::ptxUnaryF32;
 
 std::string qc::RowNormKernelConfig::finalize() {
   if (k <= 0)
