@@ -135,7 +135,8 @@ def main():
     p.add_argument("--layers", type=int, help="first N blocks only (for a quick look)")
     p.add_argument("--table", help="also write the markdown table here")
     p.add_argument("--target", default="host",
-                   help="auto (the CUDA GPU when present), host, sm_80 or sm_90: where the "
+                   help="auto (the CUDA GPU when present) or a target of `quant-compile "
+                        "--list-targets`: where the "
                         "compiled rows run (weight-only / fp rows only on GPUs for now)")
     a = p.parse_args()
     from quant.target import TargetError, resolve_target

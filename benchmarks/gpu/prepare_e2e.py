@@ -144,6 +144,8 @@ def main():
             shutil.rmtree(d)
     shutil.copytree(ROOT / "lib/Runtime", rt / "lib/Runtime")
     shutil.copytree(ROOT / "include/qc/Runtime", rt / "include/qc/Runtime")
+    (rt / "include/qc/Target").mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "include/qc/Target/TargetTable.h", rt / "include/qc/Target/")
     shutil.copytree(ROOT / "tools/quant-run", rt / "tools/quant-run")
     shutil.copytree(ROOT / "python/quant", dest / "python/quant",
                     ignore=shutil.ignore_patterns("__pycache__"))

@@ -37,6 +37,8 @@ esac
 mkdir -p "$dest/rt/lib" "$dest/rt/include/qc" "$dest/rt/tools" "$dest/python"
 cp -r "$root/lib/Runtime" "$dest/rt/lib/"
 cp -r "$root/include/qc/Runtime" "$dest/rt/include/qc/"
+mkdir -p "$dest/rt/include/qc/Target"
+cp "$root/include/qc/Target/TargetTable.h" "$dest/rt/include/qc/Target/"
 cp -r "$root/tools/quant-run" "$dest/rt/tools/"
 cp -r "$root/python/quant" "$dest/python/"
 find "$dest/python" -name __pycache__ -prune -exec rm -rf {} +

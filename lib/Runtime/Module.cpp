@@ -15,6 +15,7 @@
 
 #include "Internal.h"
 #include "qc/Runtime/XXHash64.h"
+#include "qc/Target/TargetTable.h"
 
 #include <cerrno>
 #include <cstddef>
@@ -74,13 +75,13 @@ constexpr uintptr_t kDeadBeef = 0xdeadbeef;
 
 /// GPU targets (modules whose code launches CUDA kernels, Cuda.cpp).
 bool isGpuTarget(const std::string &target) {
-  return target == "sm_80" || target == "sm_90";
+  return qc::lookupGpuTarget(target) != nullptr;
 }
 
 /// Targets this build of the runtime can run (GPU ones need a device, which
 /// loading checks).
 bool supportsTarget(const std::string &target) {
-  return target == "host" || isGpuTarget(target);
+  return qc::lookupTarget(target) != nullptr;
 }
 
 uint64_t readU64(const unsigned char *p) {
@@ -229,8 +230,9 @@ static qcrt_status parseModuleInfo(qcrt_module &m, const std::string &soPath) {
   if (!supportsTarget(m.target))
     return fail(QCRT_ERR_TARGET,
                 format("%s: module target '%s' is not supported by this "
-                       "runtime (supported: host, sm_80, sm_90)",
-                       soPath.c_str(), m.target.c_str()));
+                       "runtime (supported: %s)",
+                       soPath.c_str(), m.target.c_str(),
+                       qc::targetNames().c_str()));
   const Json *identity = info.get("identity");
   if (!identity || identity->kind != Json::String ||
       !parseIdentity(identity->str, m.identity))

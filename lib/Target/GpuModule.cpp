@@ -6,6 +6,7 @@
 
 #include "qc/Target/GpuModule.h"
 #include "qc/Target/HostModule.h"
+#include "qc/Target/TargetTable.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
@@ -16,7 +17,7 @@
 using namespace llvm;
 
 bool qc::isGpuTarget(StringRef target) {
-  return target == "sm_80" || target == "sm_90";
+  return lookupGpuTarget(target) != nullptr;
 }
 
 static bool hasTool(StringRef toolkit, StringRef tool) {

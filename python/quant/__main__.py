@@ -34,7 +34,9 @@ def cmd_import(a):
 
 def cmd_compile(a):
     import quant
-    prefix = quant.compile(a.ir, policy=a.policy, stats=a.stats, target=a.target,
+    from .target import resolve_target
+    target, _ = resolve_target(a.target, run_here=False)
+    prefix = quant.compile(a.ir, policy=a.policy, stats=a.stats, target=target,
                            algorithm=a.algorithm, out=a.output)
     print(f"wrote {prefix}.so, {prefix}.qcw")
 
@@ -93,7 +95,7 @@ def cmd_eval(a):
     import quant
     if a.target is None and (a.policy or a.embedding != "f32"):
         raise quant.QuantError("--policy and --embedding compile the model: give --target "
-                               "(auto, host, sm_80 or sm_90)")
+                               "(auto or a target of `quant-compile --list-targets`)")
     if a.target is not None and not a.model:
         raise quant.QuantError("--target compiles the model: use it with --model, not "
                                "--module (a compiled module has its target already)")
@@ -154,7 +156,8 @@ def main(argv=None):
     s.add_argument("-o", "--output", help="module prefix")
     s.add_argument("--policy")
     s.add_argument("--stats")
-    s.add_argument("--target", default="host", choices=["host", "sm_80", "sm_90"])
+    s.add_argument("--target", default="host",
+                   help="host (default), auto or a target of `quant-compile --list-targets`")
     s.add_argument("--algorithm", default="rtn", choices=["rtn", "gptq"])
     s.set_defaults(fn=cmd_compile)
     s = sub.add_parser("calibrate", help="gather activation statistics")
@@ -175,7 +178,8 @@ def main(argv=None):
     sub.choices["run"].add_argument("--prompt", required=True)
     sub.choices["run"].add_argument("--max-new", type=int, default=20)
     ev = sub.choices["eval"]
-    ev.add_argument("--target", help="compile --model for auto, host, sm_80 or sm_90 and "
+    ev.add_argument("--target", help="compile --model for auto or a target of `quant-compile "
+                    "--list-targets` and "
                     "evaluate the module (default: the numpy reference)")
     ev.add_argument("--policy", help="qc-policy file for --target (default: all fp32)")
     ev.add_argument("--embedding", default="f32", choices=["f32", "int8"],
@@ -194,8 +198,8 @@ def main(argv=None):
     s.add_argument("--layers", type=int, help="keep only the first N blocks (quick run)")
     s.add_argument("--policy", help="qc-policy file (default examples/policy-default.yaml)")
     s.add_argument("--target", default="auto",
-                   help="auto (the CUDA GPU's sm_80/sm_90 when present, else the host), "
-                        "host, sm_80, sm_90")
+                   help="auto (the CUDA GPU when quant-compile has a target for it, else "
+                        "the host) or a target of `quant-compile --list-targets`")
     s.add_argument("--algorithm", default="rtn", choices=["rtn", "gptq"],
                    help="weight rounding: rtn, or gptq (calibrates on Emma first)")
     s.add_argument("--max-seq", type=int, default=512, help="KV-cache length")

@@ -1,5 +1,6 @@
 """Which target a compiled module is built for: the host CPU or a GPU
-architecture (sm_80, sm_90) that quant-compile can build for.
+architecture that quant-compile can build for (its target table,
+`quant-compile --list-targets`).
 
 `resolve_target("auto")` picks the GPU's architecture when a supported CUDA
 GPU is present, else the host. The GPU is found with nvidia-smi (its compute
@@ -8,6 +9,7 @@ capability, e.g. 9.0 -> sm_90); `$QUANT_GPU_ARCH` overrides the detection
 nvidia-smi use.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,13 +17,35 @@ from typing import Optional, Tuple
 
 from .errors import QuantError
 
-#: GPU architectures quant-compile builds modules for.
-GPU_TARGETS = ("sm_80", "sm_90")
-TARGETS = ("auto", "host") + GPU_TARGETS
-
-
 class TargetError(QuantError):
     """A target that cannot be used here."""
+
+
+_TABLE = None
+
+
+def target_table() -> list:
+    """The compiler's target table (`quant-compile --list-targets=json`,
+    include/qc/Target/TargetTable.h): one dict per target."""
+    global _TABLE
+    if _TABLE is None:
+        from . import find_tool
+        exe = find_tool("quant-compile")
+        r = subprocess.run([exe, "--list-targets=json"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise TargetError(f"{exe} --list-targets=json failed: {r.stderr.strip()}")
+        _TABLE = json.loads(r.stdout)
+    return _TABLE
+
+
+def gpu_targets() -> Tuple[str, ...]:
+    """GPU architectures quant-compile builds modules for."""
+    return tuple(t["name"] for t in target_table() if t["gpu"])
+
+
+def target_names() -> Tuple[str, ...]:
+    """What --target accepts: auto plus every target of the table."""
+    return ("auto",) + tuple(t["name"] for t in target_table())
 
 
 def detect_gpu() -> Optional[str]:
@@ -44,12 +68,13 @@ def detect_gpu() -> Optional[str]:
 
 def resolve_target(requested: str, gpu: Optional[str] = "detect",
                    run_here: bool = True) -> Tuple[str, str]:
-    """(target, note). `requested`: auto, host, sm_80 or sm_90. With
+    """(target, note). `requested`: auto or a target of the table. With
     `run_here` (the module is run on this machine), an explicit GPU target
     must match the GPU found; `gpu` is the detected architecture (default:
     detect_gpu())."""
-    if requested not in TARGETS:
-        raise TargetError(f"--target {requested}: expected one of {', '.join(TARGETS)}")
+    names = target_names()
+    if requested not in names:
+        raise TargetError(f"--target {requested}: expected one of {', '.join(names)}")
     if gpu == "detect":
         gpu = detect_gpu()
     if requested == "host":
@@ -57,9 +82,9 @@ def resolve_target(requested: str, gpu: Optional[str] = "detect",
     if requested == "auto":
         if gpu is None:
             return "host", "no CUDA GPU found: host CPU"
-        if gpu not in GPU_TARGETS:
+        if gpu not in gpu_targets():
             return "host", (f"CUDA GPU is {gpu}, quant-compile builds for "
-                            f"{', '.join(GPU_TARGETS)} only: host CPU")
+                            f"{', '.join(gpu_targets())} only: host CPU")
         return gpu, f"CUDA GPU {gpu}"
     if run_here:
         if gpu is None:

@@ -1,5 +1,6 @@
 # Target selection (python/quant/target.py): `--target auto` is the CUDA
-# GPU's sm_80/sm_90 when one is present, else the host; explicit GPU
+# GPU's architecture when quant-compile's target table (read with
+# `quant-compile --list-targets=json`) has it, else the host; explicit GPU
 # targets must match the GPU that will run the module. The GPU is faked
 # with $QUANT_GPU_ARCH (`none`: no GPU).
 # REQUIRES: quant-py, models, qcrt, qc-host, quantize-pipeline
@@ -23,9 +24,9 @@
 # RUN: not %python -m quant eval --module %t/x --target host 2>&1 | FileCheck %s --check-prefix=EVALMOD
 # EVALMOD: quant: error: --target compiles the model: use it with --model, not --module
 # RUN: not %python -m quant eval --model smollm2 --policy %t/p.yaml 2>&1 | FileCheck %s --check-prefix=EVALPOL
-# EVALPOL: quant: error: --policy and --embedding compile the model: give --target (auto, host, sm_80 or sm_90)
+# EVALPOL: quant: error: --policy and --embedding compile the model: give --target (auto or a target of `quant-compile --list-targets`)
 # RUN: not %python -m quant compile %t/x.mlir --target sm_86 2>&1 | FileCheck %s --check-prefix=COMPILE
-# COMPILE: argument --target: invalid choice: 'sm_86'
+# COMPILE: quant: error: --target sm_86: expected one of auto, host, sm_80, sm_90
 
 # auto on a machine with an sm_90 GPU (faked): chat compiles the module for
 # sm_90, and loading it here (no driver) fails with qcrt's clear message.

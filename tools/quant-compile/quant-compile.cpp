@@ -21,6 +21,7 @@
 #include "qc/Target/GpuModule.h"
 #include "qc/Target/HostModule.h"
 #include "qc/Target/Passes.h"
+#include "qc/Target/TargetTable.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -37,6 +38,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Signals.h"
@@ -60,7 +62,8 @@ static cl::opt<std::string>
                         "<prefix>.so, .h, .qcw) or file ('-' = stdout)"),
                cl::value_desc("prefix"), cl::Required, cl::cat(category));
 static cl::opt<std::string> targetName("target",
-                                       cl::desc("host, sm_80 or sm_90"),
+                                       cl::desc("A target of the target table "
+                                                "(--list-targets)"),
                                        cl::init("host"), cl::cat(category));
 static cl::opt<std::string>
     policyFile("policy", cl::desc("Per-layer policy file"), cl::cat(category));
@@ -277,8 +280,82 @@ static std::string headerGuard(llvm::StringRef prefix) {
   return guard + "_H";
 }
 
+/// `--list-targets[=text|json]`: prints the target table (TargetTable.h).
+static int listTargets(llvm::StringRef format) {
+  if (format == "json") {
+    llvm::json::Array targets;
+    for (const qc::TargetInfo &t : qc::kTargets) {
+      llvm::json::Object o{{"name", t.name},
+                           {"description", t.description},
+                           {"gpu", t.gpu}};
+      if (t.gpu) {
+        o["compute_capability"] =
+            llvm::formatv("{0}.{1}", t.ccMajor, t.ccMinor).str();
+        o["ptx_version"] = t.ptxVersion;
+        o["features"] = llvm::json::Object{
+            {"cp_async", t.cpAsync}, {"ldmatrix", t.ldmatrix},
+            {"mma_sync", t.mmaSync}, {"wgmma", t.wgmma},
+            {"tma", t.tma},          {"fp8", t.fp8}};
+        o["sm_count"] = t.smCount;
+        o["static_shared_bytes"] = t.staticSharedBytes;
+        o["max_shared_bytes_per_block"] = t.maxSharedBytesPerBlock;
+        o["dram_bandwidth"] = t.dramBandwidth;
+        o["fp32_flops"] = t.fp32Flops;
+        o["fp16_tensor_flops"] = t.fp16TensorFlops;
+      }
+      llvm::json::Array families;
+      for (llvm::StringRef f : llvm::split(t.families, ','))
+        families.push_back(f.str());
+      o["kernel_families"] = std::move(families);
+      targets.push_back(std::move(o));
+    }
+    llvm::outs() << llvm::formatv("{0:2}",
+                                  llvm::json::Value(std::move(targets)))
+                 << "\n";
+    return 0;
+  }
+  if (!format.empty() && format != "text")
+    return fail("--list-targets=" + format.str() + ": expected text or json");
+  llvm::outs() << llvm::formatv("{0,-6} {1,-4} {2,-4} {3,-4} {4,-10} {5,-28} "
+                                "{6}\n",
+                                "target", "cc", "ptx", "SMs", "DRAM GB/s",
+                                "features", "description");
+  for (const qc::TargetInfo &t : qc::kTargets) {
+    std::string features;
+    for (auto [on, name] : {std::pair{t.cpAsync, "cp.async"},
+                            {t.mmaSync, "mma.sync"},
+                            {t.wgmma, "wgmma"},
+                            {t.tma, "tma"},
+                            {t.fp8, "fp8"}})
+      if (on)
+        features += (features.empty() ? "" : ",") + std::string(name);
+    if (!t.gpu) {
+      llvm::outs() << llvm::formatv("{0,-6} {1,-4} {2,-4} {3,-4} {4,-10} "
+                                    "{5,-28} {6}\n",
+                                    t.name, "-", "-", "-", "-", "-",
+                                    t.description);
+      continue;
+    }
+    llvm::outs() << llvm::formatv(
+        "{0,-6} {1,-4} {2,-4} {3,-4} {4,-10} {5,-28} {6}\n", t.name,
+        llvm::formatv("{0}.{1}", t.ccMajor, t.ccMinor).str(),
+        llvm::formatv("{0}.{1}", t.ptxVersion / 10, t.ptxVersion % 10).str(),
+        t.smCount, int64_t(t.dramBandwidth / 1e9), features, t.description);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Handled before cl parsing: the input and -o are required otherwise.
+  for (int i = 1; i < argc; ++i) {
+    llvm::StringRef arg = argv[i];
+    if (arg.consume_front("--list-targets") ||
+        arg.consume_front("-list-targets")) {
+      if (arg.empty() || arg.consume_front("="))
+        return listTargets(arg);
+    }
+  }
   qc::registerAllPasses();
   std::vector<char *> args;
   for (int i = 0; i < argc; ++i) {
@@ -297,12 +374,14 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       args.size(), args.data(),
       "quant-compile: MLIR -> quant module\n\n"
-      "  --stats FILE   calibration statistics (docs/formats.md)\n");
+      "  --stats FILE   calibration statistics (docs/formats.md)\n"
+      "  --list-targets[=text|json]\n"
+      "                 print the targets and their properties, then exit\n");
 
   const bool gpu = qc::isGpuTarget(targetName);
-  if (targetName != "host" && !gpu)
-    return fail("unknown target '" + targetName +
-                "' (expected host, sm_80 or sm_90)");
+  if (!qc::lookupTarget(targetName))
+    return fail("unknown target '" + targetName + "' (expected " +
+                qc::targetNames() + ")");
   if (algorithm != "rtn" && algorithm != "gptq")
     return fail("unknown --algorithm '" + algorithm +
                 "' (expected rtn or gptq)");

@@ -33,6 +33,7 @@
 #include "qc/Conversion/QCToGPU/Pipeline.h"
 #include "qc/Conversion/QCToNVVM/Passes.h"
 #include "qc/Target/Passes.h"
+#include "qc/Target/TargetTable.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -57,7 +58,11 @@ void ::qc::buildGpuLoweringPipeline(
   std::string chip = options.chip;
   // Same PTX features as qc-outline-gpu-kernels, so both kinds of gpu.module
   // carry one identical target.
-  std::string features = chip == "sm_90" ? "+ptx80" : "+ptx70";
+  const ::qc::TargetInfo *target = ::qc::lookupGpuTarget(chip);
+  if (!target)
+    llvm::report_fatal_error(llvm::Twine("qc-lower-to-gpu: unknown chip '") +
+                             chip + "'; expected " + ::qc::targetNames(true));
+  std::string features = target->ptxFeatures();
 
   // The chip also gives the glue kernels (norms) their target.
   mlir::qc::QCOutlineGpuKernelsOptions outline;

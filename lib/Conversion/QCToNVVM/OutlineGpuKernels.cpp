@@ -7,6 +7,7 @@
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 #include "qc/Conversion/QCToNVVM/Passes.h"
 #include "qc/Dialect/QC/IR/QC.h"
+#include "qc/Target/TargetTable.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -43,7 +44,7 @@ gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module, StringRef chip) {
   b.setInsertionPointToEnd(module.getBody());
   auto target = NVVM::NVVMTargetAttr::get(
       module.getContext(), /*optLevel=*/3, "nvptx64-nvidia-cuda", chip,
-      chip == "sm_90" ? "+ptx80" : "+ptx70");
+      ::qc::lookupGpuTarget(chip)->ptxFeatures());
   auto gm = gpu::GPUModuleOp::create(b, module.getLoc(), name,
                                      b.getArrayAttr({target}));
   module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
@@ -451,10 +452,9 @@ struct OutlineGpuKernelsPass
   /// the module's GPU matmuls ("" when none; failure when they disagree).
   FailureOr<std::string> glueChip(ModuleOp module) {
     if (!chip.empty()) {
-      if (chip != "sm_80" && chip != "sm_90") {
-        module.emitError("qc-outline-gpu-kernels: chip must be sm_80 or "
-                         "sm_90, got '")
-            << chip << "'";
+      if (!::qc::lookupGpuTarget(chip)) {
+        module.emitError("qc-outline-gpu-kernels: chip must be ")
+            << ::qc::targetNames(/*gpuOnly=*/true) << ", got '" << chip << "'";
         return failure();
       }
       return std::string(chip);

@@ -187,8 +187,21 @@ func.func @kernel_threshold_not_adaptive(%x: tensor<?x64xf32>, %w: !qc.packed<32
 
 func.func @kernel_gpu_kind_on_host(%x: tensor<?x64xf32>, %w: !qc.packed<32x64xi4>) {
   // The default target is host.
-  // expected-error@+1 {{kernel 'gemv' is not available on the host target}}
+  // expected-error@+1 {{kernel 'gemv' is not available on target 'host'}}
   %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<gemv>} : tensor<?x64xf32>, !qc.packed<32x64xi4> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @kernel_family_not_on_target(%x: tensor<?x64xf32>, %w: !qc.packed<32x64xi4>) {
+  // The target table (TargetTable.h) lists the families of sm_90.
+  // expected-error@+1 {{kernel 'host' is not available on target 'sm_90'}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<host, target = "sm_90">} : tensor<?x64xf32>, !qc.packed<32x64xi4> -> tensor<?x32xf32>
+  return
+}
+
+  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<gemv, target = "sm_75">} : tensor<?x64xf32>, !qc.packed<32x64xi4> -> tensor<?x32xf32>
   return
 }
 

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Dialect/QC/IR/QC.h"
+#include "qc/Target/TargetTable.h"
 
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
 #include "mlir/IR/Builders.h"
@@ -146,19 +147,19 @@ LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  KernelKind kind, StringRef target,
                                  int64_t threshold) {
-  if (target != "host" && target != "sm_80" && target != "sm_90")
-    return emitError() << "unknown target '" << target
-                       << "'; expected host, sm_80 or sm_90";
+  const ::qc::TargetInfo *info = ::qc::lookupTarget(target);
+  if (!info)
+    return emitError() << "unknown target '" << target << "'; expected "
+                       << ::qc::targetNames();
+  if (!info->allows(stringifyKernelKind(kind)))
+    return emitError() << "kernel '" << stringifyKernelKind(kind)
+                       << "' is not available on target '" << target << "'";
   if (kind == KernelKind::Adaptive) {
     if (threshold <= 0)
       return emitError() << "adaptive kernel needs a positive threshold";
   } else if (threshold != 0) {
     return emitError() << "threshold is only allowed with the adaptive kernel";
   }
-  if (target == "host" && kind != KernelKind::Host &&
-      kind != KernelKind::Adaptive)
-    return emitError() << "kernel '" << stringifyKernelKind(kind)
-                       << "' is not available on the host target";
   return success();
 }
 

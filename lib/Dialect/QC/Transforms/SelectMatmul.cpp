@@ -14,6 +14,7 @@
 
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Target/TargetTable.h"
 
 #include <cmath>
 
@@ -28,9 +29,9 @@ using namespace mlir::qc;
 namespace {
 
 /// Throughput figures of one GPU (bytes/s and op/s), already multiplied by
-/// the efficiency each kernel family reaches (docs/passes.md lists sources).
+/// the efficiency each kernel family reaches; from the target table.
 struct GpuModel {
-  double bandwidth; // HBM read bandwidth
+  double bandwidth; // DRAM read bandwidth
   double gemvBwEff; // fraction of it a CUDA-core GEMV streams
   double mmaBwEff; // fraction of it a tensor-core weight-only kernel streams at
                    // small M
@@ -38,11 +39,9 @@ struct GpuModel {
   double fp16Tc;   // dense fp16 tensor-core throughput reached by mma.sync
 };
 
-GpuModel modelFor(StringRef target) {
-  if (target == "sm_90") // H100 SXM
-    return {3.08e12, 0.9, 0.56, 67e12, 0.75 * 989e12};
-  // sm_80: A100 SXM 80GB
-  return {1.9e12, 0.9, 0.82, 19.5e12, 0.9 * 312e12};
+GpuModel modelFor(const ::qc::TargetInfo &t) {
+  return {t.dramBandwidth, t.gemvBandwidthEff, t.mmaBandwidthEff, t.fp32Flops,
+          t.fp16TensorFlops};
 }
 
 /// Shape facts of one matmul the model needs.
@@ -84,7 +83,7 @@ struct SelectMatmulPass
   /// candidate at every sampled M; ties go to the earlier candidate.
   KernelKind choose(ArrayRef<std::pair<KernelKind, TimeFn>> candidates,
                     const MatmulShape &s) const {
-    GpuModel g = modelFor(target);
+    GpuModel g = modelFor(*::qc::lookupTarget(target));
     SmallVector<double> score(candidates.size(), 0.0);
     for (double m : batchSamples()) {
       SmallVector<double> t;
@@ -166,9 +165,9 @@ struct SelectMatmulPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (target != "host" && target != "sm_80" && target != "sm_90") {
+    if (!::qc::lookupTarget(target)) {
       module.emitError() << "qc-select-matmul: unknown target '" << target
-                         << "'; expected host, sm_80 or sm_90";
+                         << "'; expected " << ::qc::targetNames();
       return signalPassFailure();
     }
     if (minBatch < 1 || maxBatch < minBatch) {

@@ -1,0 +1,133 @@
+//===- TargetTable.h - The targets quant compiles for -----------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The one home of what quant knows about a compilation target: the chip, the
+// PTX version and the instruction features its kernels may use, the SM count
+// and shared-memory limits the kernel configs are sized with, and the
+// bandwidth and peak figures of the cost model (qc-select-matmul). Every
+// pass, tool, the runtime and Python ask this table (Python through
+// `quant-compile --list-targets=json`); adding a target is one entry.
+//
+// Dependency-free C++17 (no LLVM), because the runtime, which is built on
+// machines without MLIR, includes it too.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_TARGET_TARGETTABLE_H
+#define QC_TARGET_TARGETTABLE_H
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace qc {
+
+/// One compilation target.
+struct TargetInfo {
+  /// The name users pass to --target (`host`, `sm_90`).
+  const char *name;
+  /// What runs it.
+  const char *description;
+  /// A CUDA GPU (else the host CPU).
+  bool gpu;
+  /// CUDA compute capability (GPU targets).
+  int ccMajor, ccMinor;
+  /// PTX ISA version the kernels are emitted for (e.g. 80 for 8.0).
+  int ptxVersion;
+  /// Instruction features kernels may use.
+  bool cpAsync, ldmatrix, mmaSync, wgmma, tma, fp8;
+  /// Streaming multiprocessors of the reference part (split-K/stream-K,
+  /// flash-decoding chunking size their grids to fill them).
+  int smCount;
+  /// Static shared memory a kernel may declare, and the opt-in maximum per
+  /// block with dynamic shared memory, in bytes.
+  int64_t staticSharedBytes, maxSharedBytesPerBlock;
+  /// Cost model: DRAM read bandwidth (bytes/s) of the reference part, and
+  /// the fraction of it a CUDA-core GEMV and a small-M tensor-core
+  /// weight-only kernel stream (measured, docs/passes.md).
+  double dramBandwidth, gemvBandwidthEff, mmaBandwidthEff;
+  /// Cost model: CUDA-core FMA throughput (flop/s) and the dense fp16
+  /// tensor-core throughput reached by mma.sync (flop/s, already times the
+  /// efficiency the kernels reach).
+  double fp32Flops, fp16TensorFlops;
+  /// Kernel families allowed on this target, comma separated (names of
+  /// `#qc.kernel` kinds).
+  const char *families;
+
+  /// The nvvm target features string, e.g. "+ptx80".
+  std::string ptxFeatures() const {
+    return "+ptx" + std::to_string(ptxVersion);
+  }
+  /// True when `family` is in `families`.
+  bool allows(std::string_view family) const {
+    std::string_view all = families;
+    while (!all.empty()) {
+      size_t comma = all.find(',');
+      if (all.substr(0, comma) == family)
+        return true;
+      if (comma == std::string_view::npos)
+        break;
+      all.remove_prefix(comma + 1);
+    }
+    return false;
+  }
+};
+
+/// Every target, host first. Figures are for the reference part named in
+/// the description (SXM boards; the cost model ranks kernels, so a PCIe
+/// board of the same chip ranks them the same way).
+inline constexpr TargetInfo kTargets[] = {
+    {"host", "the host CPU (reference; any machine)", false, 0, 0, 0,
+     /*cpAsync=*/false, /*ldmatrix=*/false, /*mmaSync=*/false,
+     /*wgmma=*/false, /*tma=*/false, /*fp8=*/false, 0, 0, 0, 0, 0, 0, 0, 0,
+     "host,adaptive"},
+    {"sm_80", "NVIDIA Ampere (A100 SXM 80GB)", true, 8, 0, 70,
+     /*cpAsync=*/true, /*ldmatrix=*/true, /*mmaSync=*/true, /*wgmma=*/false,
+     /*tma=*/false, /*fp8=*/false, 108, 48 * 1024, 163 * 1024, 1.9e12, 0.9,
+     0.82, 19.5e12, 0.9 * 312e12, "gemv,mma,int8_mma,fp16_mma,adaptive"},
+    // wgmma and FP8 tensor cores need the arch-specific sm_90a (its own
+    // entry, with the Hopper kernels).
+    {"sm_90", "NVIDIA Hopper (H100 SXM)", true, 9, 0, 80,
+     /*cpAsync=*/true, /*ldmatrix=*/true, /*mmaSync=*/true, /*wgmma=*/false,
+     /*tma=*/true, /*fp8=*/false, 132, 48 * 1024, 227 * 1024, 3.08e12, 0.9,
+     0.56, 67e12, 0.75 * 989e12, "gemv,mma,int8_mma,fp16_mma,adaptive"},
+};
+
+/// The target called `name`, or null.
+inline const TargetInfo *lookupTarget(std::string_view name) {
+  for (const TargetInfo &t : kTargets)
+    if (name == t.name)
+      return &t;
+  return nullptr;
+}
+
+/// The GPU target called `name`, or null (also for `host`).
+inline const TargetInfo *lookupGpuTarget(std::string_view name) {
+  const TargetInfo *t = lookupTarget(name);
+  return t && t->gpu ? t : nullptr;
+}
+
+/// The target names for messages: "host, sm_80 or sm_90" (GPU targets only
+/// with `gpuOnly`).
+inline std::string targetNames(bool gpuOnly = false) {
+  std::string out;
+  size_t count = 0, total = 0;
+  for (const TargetInfo &t : kTargets)
+    total += !gpuOnly || t.gpu;
+  for (const TargetInfo &t : kTargets) {
+    if (gpuOnly && !t.gpu)
+      continue;
+    if (count)
+      out += count + 1 == total ? " or " : ", ";
+    out += t.name;
+    ++count;
+  }
+  return out;
+}
+
+} // namespace qc
+
+#endif // QC_TARGET_TARGETTABLE_H
