@@ -71,6 +71,33 @@ def decode_rows(prefix, label, steps, batches, prefill, check_tokens, expect):
             rows.append(r)
             print(json.dumps(r), flush=True)
             del step
+    # Greedy choice on the device (@greedy): per step only the B chosen ids
+    # come back (and the position goes in); the choice feeds the next step
+    # device to device.
+    names = {f["name"] for f in json.loads(m.module.info())["functions"]}
+    for B in batches if "greedy" in names else []:
+        step = m.module.greedy_steps(shape(B), graphs=True)
+        prompt = rng.integers(1, c["vocab_size"] - 1, size=(B, 5))
+        step(prompt, 0)
+        pos = 5
+        for _ in range(3):  # warm-up: capture both graphs
+            step.next(pos)
+            pos += 1
+        n = min(steps, S - pos - 1)
+        best = None
+        for rep in range(2):
+            p0 = pos if rep == 0 else 8
+            t0 = time.perf_counter()
+            for i in range(n):
+                step.next(p0 + i)
+            dt = time.perf_counter() - t0
+            best = dt if best is None else min(best, dt)
+        r = dict(model=label, mode="qc graphs, greedy on device", batch=B,
+                 tok_s=B * n / best, ms_per_step=1000 * best / n,
+                 graph_stats=list(m.module.graph_stats()))
+        rows.append(r)
+        print(json.dumps(r), flush=True)
+        del step
     # Prefill: one call of T tokens at position 0.
     T = min(prefill, S)
     step = m.module.device_steps("decode", shape(1), graphs=False)
@@ -112,6 +139,18 @@ def decode_rows(prefix, label, steps, batches, prefill, check_tokens, expect):
         r["compared"] = n
     rows.append(r)
     print(json.dumps(r), flush=True)
+    if "greedy" in names:
+        # The device's choice (@greedy, fed back device to device) equals
+        # numpy's argmax of the same logits.
+        step = m.module.greedy_steps(shape(1), graphs=True)
+        toks = [int(step(np.array([prompt]), 0)[0, 0])]
+        for i in range(check_tokens - 1):
+            toks.append(int(step.next(len(prompt) + i)[0, 0]))
+        del step
+        r = dict(model=label, check="greedy on device == host argmax", tokens=check_tokens,
+                 ok=toks == runs[True][0])
+        rows.append(r)
+        print(json.dumps(r), flush=True)
     return rows
 
 
@@ -164,6 +203,36 @@ def graphed_anchor(ea, name, prec, steps):
                 tok_s=steps / best, ms_per_tok=1000 * best / steps)
 
 
+def anchor_prefill(ea, name, tokens=512):
+    """gpt-fast's bf16 model, eager: one prefill call of `tokens` tokens
+    (compute-bound, so launch gaps do not matter), best of 3, timed with
+    CUDA events."""
+    import torch
+    torch.manual_seed(0)
+    args = ea.gf.ModelArgs.from_name(name)
+    with torch.device("cuda"):
+        m = ea.gf.Transformer(args)
+        m.setup_caches(max_batch_size=1, max_seq_length=max(512, tokens))
+    m = m.to(torch.bfloat16).eval()
+    ids = torch.randint(0, args.vocab_size, (1, tokens), device="cuda")
+    pos = torch.arange(tokens, device="cuda")
+    best = None
+    with torch.no_grad():
+        m(ids, pos)
+        for _ in range(3):
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            m(ids, pos)
+            b.record()
+            b.synchronize()
+            dt = a.elapsed_time(b) / 1000
+            best = dt if best is None else min(best, dt)
+    del m
+    torch.cuda.empty_cache()
+    return dict(model=name, prec="bf16", mode="gpt-fast bf16 eager prefill", tokens=tokens,
+                prefill_tok_s=tokens / best, ms=1000 * best)
+
+
 def anchor_rows(anchor_dir, names, precs, steps):
     """gpt-fast rows. A name `CONFIG:N` is gpt-fast's CONFIG ("7B",
     "llama-3-8b", "SmolLM2-135M") with its first N blocks, to compare with
@@ -176,6 +245,13 @@ def anchor_rows(anchor_dir, names, precs, steps):
             base, n = name.split(":")
             ea.gf.transformer_configs[name] = dict(ea.gf.transformer_configs[base],
                                                    n_layer=int(n))
+        try:
+            r = anchor_prefill(ea, name)
+        except Exception as e:  # keep the other rows
+            r = dict(model=name, mode="gpt-fast bf16 eager prefill",
+                     error=f"{type(e).__name__}: {e}"[:300])
+        rows.append(r)
+        print(json.dumps(r), flush=True)
         for prec in sorted({p for p, _ in precs}, key=["bf16", "int8", "int4"].index):
             try:
                 r = graphed_anchor(ea, name, prec, steps)

@@ -7,6 +7,8 @@
   qcw_sample.py expand SAMPLE.npz MODEL.qcw
       writes a .qcw with exactly the original header, table and sizes whose
       every entry repeats its sample (the file format: docs/module-format.md).
+      The entries' XXH64 checksums (version 2) are those of the original
+      data, so load an expanded file with QCRT_VERIFY_WEIGHTS=0.
 
 For speed benchmarks of models whose weights cannot travel (benchmarks/gpu/
 synth_llama.py): repeated samples are valid packed codes, scales and norm
@@ -26,15 +28,23 @@ def read_table(raw_head):
     magic, version, count = raw_head[:8], *struct.unpack_from("<II", raw_head, 8)
     if magic != b"QCWEIGHT":
         sys.exit("not a .qcw file")
+    if version not in (1, 2):
+        sys.exit(f"unknown .qcw version {version}")
     table_off, table_size, total = struct.unpack_from("<QQQ", raw_head, 32)
-    return count, table_off, table_size, total
+    return count, table_off, table_size, total, version
 
 
-def entries(table, count):
+def entries(table, count, version):
+    """(name, offset, size) per entry; version 2 entries carry an XXH64 of
+    their data after the size (docs/module-format.md)."""
     out, at = [], 0
     for _ in range(count):
-        off, size, nlen, _ = struct.unpack_from("<QQII", table, at)
-        at += 24
+        if version == 1:
+            off, size, nlen, _ = struct.unpack_from("<QQII", table, at)
+            at += 24
+        else:
+            off, size, _, nlen, _ = struct.unpack_from("<QQQII", table, at)
+            at += 32
         name = table[at:at + nlen].decode()
         at += (nlen + 7) // 8 * 8
         out.append((name, off, size))
@@ -44,12 +54,12 @@ def entries(table, count):
 def sample(src, dst, nbytes):
     with open(src, "rb") as f:
         head = f.read(HEADER)
-        count, toff, tsize, total = read_table(head)
+        count, toff, tsize, total, version = read_table(head)
         f.seek(toff)
         table = f.read(tsize)
         parts = {"header": np.frombuffer(head, np.uint8),
                  "table": np.frombuffer(table, np.uint8)}
-        for i, (name, off, size) in enumerate(entries(table, count)):
+        for i, (name, off, size) in enumerate(entries(table, count, version)):
             f.seek(off)
             parts[f"e{i}"] = np.frombuffer(f.read(min(size, nbytes)), np.uint8)
     np.savez_compressed(dst, **parts)
@@ -59,14 +69,14 @@ def sample(src, dst, nbytes):
 def expand(src, dst):
     z = np.load(src)
     head, table = z["header"].tobytes(), z["table"].tobytes()
-    count, toff, tsize, total = read_table(head)
+    count, toff, tsize, total, version = read_table(head)
     tmp = Path(str(dst) + ".part")
     with open(tmp, "wb") as f:
         f.truncate(total)
         f.write(head)
         f.seek(toff)
         f.write(table)
-        for i, (name, off, size) in enumerate(entries(table, count)):
+        for i, (name, off, size) in enumerate(entries(table, count, version)):
             s = z[f"e{i}"].tobytes()
             if not s:
                 continue

@@ -7,7 +7,8 @@
 #   usage: run_e2e.sh [--stash] [e2e_decode.py options]
 #     --stash: only copy this folder's weight parts to /tmp (an earlier call)
 #   PROFILE=1: also the ncu per-kernel breakdown of one decode step and a
-#   memcheck of a short decode; NO_ANCHOR=1: skip the gpt-fast baselines.
+#   memcheck of a short decode; PROFILE_ONLY=1: only that;
+#   NO_ANCHOR=1: skip the gpt-fast baselines.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 if [ "${1:-}" = --stash ]; then
@@ -40,22 +41,34 @@ for m in json.load(open(os.path.join(here, "manifest.json"))):
         assert h == m["sha256"], f"{q}: checksum mismatch"
     else:
         subprocess.run([sys.executable, os.path.join(here, "qcw_sample.py"), "expand",
-                        os.path.join(here, m["sample"]), q], check=True)
+                        os.path.join(here, m["sample"]), q], check=True, stdout=sys.stderr)
     print(f"--module {m['label']}={os.path.join(here, m['prefix'])}")
 PY
 while read -r a b; do args+=("$a" "$b"); done < /tmp/e2e-modules.txt
+# A weights file expanded from a sample keeps the original's section
+# checksums (qcw_sample.py): skip the check for these speed runs.
+grep -q '"sample"' "$here/manifest.json" && export QCRT_VERIFY_WEIGHTS=0
 anchor=()
 [ -d "$here/anchors" ] && [ "${NO_ANCHOR:-0}" != 1 ] && anchor=(--anchor "$here/anchors")
 expect=(--expect-dir "$here")
 if [ "${PROFILE:-0}" = 1 ]; then
-  # Per-kernel time of one decode step (ncu) and a memcheck of a short
-  # decode, on the first module.
-  prefix="${args[1]#*=}"
-  ncu --clock-control none --metrics gpu__time_duration.sum --csv \
-    python3 "$here/step_profile.py" run "$prefix" --steps 1 > "$OUT/ncu.csv" 2>"$OUT/ncu.err"
-  python3 "$here/step_profile.py" table "$OUT/ncu.csv" --calls 2 | tee "$OUT/profile.md"
+  # Per-kernel time of one decode step and of a 512-token prefill (ncu,
+  # caches not flushed between kernels, as in a real step) for every module,
+  # and a memcheck of a short decode on the first.
+  for ((i = 1; i < ${#args[@]}; i += 2)); do
+    label="${args[i]%%=*}" prefix="${args[i]#*=}"
+    ncu --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv \
+      python3 "$here/step_profile.py" run "$prefix" --steps 1 > "$OUT/ncu-$label.csv" 2>"$OUT/ncu-$label.err"
+    echo "## $label: one decode step (batch 1)" | tee -a "$OUT/profile.md"
+    python3 "$here/step_profile.py" table "$OUT/ncu-$label.csv" --calls 2 | tee -a "$OUT/profile.md"
+    ncu --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv \
+      python3 "$here/step_profile.py" run "$prefix" --steps 0 --prefill 512 > "$OUT/ncu-$label-prefill.csv" 2>>"$OUT/ncu-$label.err"
+    echo "## $label: prefill of 512 tokens" | tee -a "$OUT/profile.md"
+    python3 "$here/step_profile.py" table "$OUT/ncu-$label-prefill.csv" --calls 1 | tee -a "$OUT/profile.md"
+  done
   compute-sanitizer --tool memcheck --leak-check full \
-    python3 "$here/step_profile.py" run "$prefix" --steps 2 2>&1 | tail -4
+    python3 "$here/step_profile.py" run "${args[1]#*=}" --steps 2 2>&1 | tail -4
+  [ "${PROFILE_ONLY:-0}" = 1 ] && exit 0
 fi
 export TORCHINDUCTOR_COMPILE_THREADS=1
 PYTHONUNBUFFERED=1 python3 "$here/e2e_decode.py" "${args[@]}" "${anchor[@]}" "${expect[@]}" "$@"

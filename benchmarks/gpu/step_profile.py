@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per-kernel time of one decode step, on the GPU machine.
 
-  step_profile.py run PREFIX [--batch 1] [--steps 1]   # under ncu
+  step_profile.py run PREFIX [--batch 1] [--steps 1] [--prefill 5]  # under ncu
   step_profile.py table NCU.csv --calls 2
 
 Run as:
@@ -40,9 +40,9 @@ def run(a):
     c = m.ir.config
     shape = (c["n_layers"], a.batch, c["n_kv_heads"], c["max_seq"], c["head_dim"])
     step = m.module.device_steps("decode", shape, graphs=False)
-    step(np.ones((a.batch, 5), np.int64), 0)  # prefill
+    step(np.ones((a.batch, a.prefill), np.int64), 0)  # prefill
     for i in range(a.steps):
-        step(np.ones((a.batch, 1), np.int64), 5 + i)
+        step(np.ones((a.batch, 1), np.int64), a.prefill + i)
     # Release everything before exit (memcheck's leak check): the caches
     # and the staged token/position buffers (run 1's "64 bytes leaked in 4
     # allocations" were these: tokens [1,5] and [1,1] i64, two positions).
@@ -85,9 +85,11 @@ def main():
     r.add_argument("prefix")
     r.add_argument("--batch", type=int, default=1)
     r.add_argument("--steps", type=int, default=1)
+    r.add_argument("--prefill", type=int, default=5, help="prompt tokens of the first call")
     t = sub.add_parser("table")
     t.add_argument("csv")
-    t.add_argument("--calls", type=int, default=2, help="calls profiled (prefill + steps)")
+    t.add_argument("--calls", type=int, default=2,
+                   help="calls profiled (prefill + steps); 1: the prefill alone")
     a = ap.parse_args()
     run(a) if a.cmd == "run" else table(a)
 

@@ -302,6 +302,13 @@ class FuncBuilder:
                     f"{x.type}, {w.type}", "rms")
         return Val(r, x.shape)
 
+    def argmax(self, x: Val) -> Val:
+        """qc.argmax: index of the largest element of each row, i64, the last
+        dimension kept as 1 (numpy's argmax)."""
+        shape = tuple(x.shape[:-1]) + (1,)
+        r = self.op(f"qc.argmax {x.name} : {x.type} -> {tensor_type(shape, 'i64')}", "next")
+        return Val(r, shape, "i64")
+
     def layer_norm(self, x: Val, w: Val, b: Val, eps: float) -> Val:
         if self.upstream:
             return self._norm_upstream(x, w, b, eps)
@@ -497,6 +504,17 @@ class FuncBuilder:
         out += self.lines
         out.append("  }")
         return "\n".join(out)
+
+
+def greedy_function(vocab: int, blob: WeightBlob, blob_ref: str) -> FuncBuilder:
+    """@greedy(logits [B, V] f32) -> next tokens [B, 1] i64: the greedy choice
+    of a decode step on the device (the result is the next step's tokens),
+    so a step moves only token ids between host and device."""
+    fb = FuncBuilder("greedy", [("%logits", f"tensor<?x{vocab}xf32>")], blob, blob_ref,
+                     lambda key: None)
+    B = fb.op(f"tensor.dim %logits, {fb.cidx(0)} : tensor<?x{vocab}xf32>", "B")
+    fb.ret([fb.argmax(Val("%logits", (B, vocab)))])
+    return fb
 
 
 def write_module(funcs: List[FuncBuilder], header: str) -> str:

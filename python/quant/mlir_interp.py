@@ -5,7 +5,8 @@ Purpose: check the emitted IR's semantics independently of the compiler
 per line as `mlir_emit` prints it; anything else is an error, never a guess.
 
 qc ops follow their definitions in QCOps.td: qc.linear y = x W^T + b,
-qc.rms_norm, qc.layer_norm, qc.external_weight (raw little-endian data at
+qc.rms_norm, qc.layer_norm, qc.argmax (numpy's argmax over the last
+dimension, kept), qc.external_weight (raw little-endian data at
 `offset` in a file relative to the IR file).
 
 linalg.generic is evaluated vectorized over its whole iteration domain:
@@ -225,6 +226,9 @@ class Module:
                         e = np.exp(s - s.max())
                         out[b, t, h] = (e / e.sum()) @ vc[layer, b, kv, :n]
             env[res] = out.astype(q.dtype)
+        elif op == "qc.argmax":
+            x = V(re.match(r"qc.argmax (%\w+)", rhs).group(1))
+            env[res] = np.argmax(x, axis=-1, keepdims=True).astype(np.int64)
         elif op == "tensor.extract" and "[]" in rhs:
             env[res] = V(re.match(r"tensor.extract (%\w+)\[\]", rhs).group(1))[()]
         elif op in ("arith.index_cast", "arith.addi", "arith.muli", "arith.sitofp"):

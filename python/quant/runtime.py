@@ -240,6 +240,54 @@ class Module:
         step.staged = staged  # (B, T) -> (tokens, pos) device buffers
         return step
 
+    def greedy_steps(self, cache_shape, graphs=True, decode="decode", greedy="greedy"):
+        """Greedy decoding with the choice made on the device: `step(tokens,
+        pos) -> next tokens [B, 1]` (numpy int64) runs `decode` and then
+        `greedy` (qc.argmax of the logits; the importers emit @greedy), so a
+        step moves B token ids out and, with `step.next(pos)` (the previous
+        step's choice fed back device to device), nothing in. Both runs
+        replay CUDA graphs for T = 1 (when `graphs`)."""
+        caches = [DeviceTensor.from_numpy(np.zeros(cache_shape, np.float32)) for _ in range(2)]
+        staged = {}
+        last = {}
+
+        def buffers(B, T):
+            if (B, T) not in staged:
+                staged[(B, T)] = (DeviceTensor.from_numpy(np.zeros((B, T), np.int64)),
+                                  DeviceTensor.from_numpy(np.zeros(B, np.int64)))
+            return staged[(B, T)]
+
+        def run(tok, p, graph):
+            (logits,) = self.run_device(decode, tok, p, *caches, graph=graph)
+            (ids,) = self.run_device(greedy, logits, graph=graph)
+            logits.free()
+            last["ids"] = ids
+            return ids
+
+        def step(tokens, pos):
+            tokens = np.require(tokens, np.int64, "C")
+            B, T = tokens.shape
+            tok, p = buffers(B, T)
+            tok.copy_from(tokens)
+            p.copy_from(np.full(B, pos, np.int64))
+            return run(tok, p, graphs and T == 1).numpy()
+
+        def next_step(pos, read=True):
+            """One T = 1 step on the previous step's choice (no host -> device
+            token copy); returns the new choice (None with read=False)."""
+            ids = last["ids"]
+            B = ids.shape[0]
+            tok, p = buffers(B, 1)
+            _check(lib().qcrt_tensor_copy(ctypes.byref(ids.t), ctypes.byref(tok.t)))
+            p.copy_from(np.full(B, pos, np.int64))
+            ids = run(tok, p, graphs)
+            return ids.numpy() if read else None
+
+        step.next = next_step
+        step.caches = caches
+        step.staged = staged
+        return step
+
     def inplace(self, function):
         """Indices of `function`'s arguments updated in place (the in-place
         ABI, docs/module-format.md): the run writes the caller's array."""

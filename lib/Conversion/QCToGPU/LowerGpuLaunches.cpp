@@ -437,6 +437,28 @@ struct Lowering {
     return success();
   }
 
+  /// qc.argmax with the row argmax kernel: arguments (x, out, M) on rows x
+  /// (M x K), out M x 1 i64.
+  LogicalResult lower(ArgMaxOp op, std::string &reason) {
+    FailureOr<BuiltKernel> kernel =
+        readKernel(op, "qc.", {"block"}, false, reason);
+    if (failed(kernel))
+      return failure();
+    ImplicitLocOpBuilder b(op.getLoc(), op);
+    MLIRContext *ctx = b.getContext();
+    LaunchRecord record = rowNormRecord(*kernel);
+    Value x = toRows(b, op.getInput());
+    record.args = {operand(ctx, 0), operand(ctx, 1), mArg(ctx)};
+    auto rowsType = RankedTensorType::get(
+        {cast<RankedTensorType>(x.getType()).getDimSize(0), 1},
+        b.getI64Type());
+    Value y = emitLaunch(b, op, symbols, counter, record, {x}, {rowsType})[0];
+    op.getResult().replaceAllUsesWith(
+        fromRows(b, y, op.getInput(), op.getType()));
+    op.erase();
+    return success();
+  }
+
   /// qc.cache_attention with the decode attention kernels: a f32 workspace
   /// of B * T * H * chunks records (chunks = the record's `chunks` for T <=
   /// max_split_t, else 1; a temporary freed by the deallocation pipeline
@@ -835,7 +857,7 @@ struct LowerGpuLaunchesPass
     getOperation().walk([&](Operation *op) {
       // Glue ops with a kernel (no #qc.kernel: qc-outline-gpu-kernels built
       // one when the module targets a GPU).
-      if (isa<RMSNormOp, LayerNormOp, CacheAttentionOp>(op)) {
+      if (isa<RMSNormOp, LayerNormOp, CacheAttentionOp, ArgMaxOp>(op)) {
         if (op->hasAttr("qc.kernel_symbol"))
           ops.push_back(op);
         return;
@@ -863,6 +885,13 @@ struct LowerGpuLaunchesPass
         if (failed(lowered))
           qa.emitError("activation quantization for a GPU INT8 matmul: ")
               << reason;
+        failedAny |= failed(lowered);
+        continue;
+      }
+      if (auto am = dyn_cast<ArgMaxOp>(op)) {
+        lowered = lowering.lower(am, reason);
+        if (failed(lowered))
+          op->emitError("GPU argmax kernel: ") << reason;
         failedAny |= failed(lowered);
         continue;
       }

@@ -26,6 +26,8 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/xxhash.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::qc;
 using namespace ::qc::detail;
@@ -610,6 +612,55 @@ struct RMSNormOpLowering : OpConversionPattern<RMSNormOp> {
   }
 };
 
+/// qc.argmax: the row maximum (maximumf propagates NaN), then the smallest
+/// index holding it (a NaN maximum matches the row's NaNs): numpy's argmax.
+struct ArgMaxOpLowering : OpConversionPattern<ArgMaxOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ArgMaxOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    Value x = collapseToRows(rewriter, loc, adaptor.getInput());
+    int64_t k = cast<RankedTensorType>(x.getType()).getShape().back();
+    Value rowMax = rowReduce(
+        rewriter, loc, x, cF32(rewriter, loc, -INFINITY), /*isMax=*/true,
+        [](OpBuilder &, Location, Value v, ValueRange) { return v; });
+    Type i64 = rewriter.getI64Type();
+    Value init = emptyRows(rewriter, loc, x, -1, i64);
+    init = linalg::FillOp::create(
+               rewriter, loc,
+               ValueRange{arith::ConstantIntOp::create(rewriter, loc, i64, k)},
+               ValueRange{init})
+               .getResult(0);
+    Value idx = buildGeneric(
+        rewriter, loc, {x, rowMax}, {idMap(ctx), rowMap(ctx)}, init,
+        rowMap(ctx), 2, 1,
+        [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+          Value v = castFloat(b, loc, a[0], b.getF32Type());
+          Value eq = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                           v, a[1]);
+          Value bothNaN = arith::AndIOp::create(
+              b, loc,
+              arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, v, v),
+              arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, a[1],
+                                    a[1]));
+          Value col = arith::IndexCastOp::create(
+              b, loc, b.getI64Type(), linalg::IndexOp::create(b, loc, 1));
+          Value cand = arith::SelectOp::create(
+              b, loc, arith::OrIOp::create(b, loc, eq, bothNaN), col, a[2]);
+          return arith::MinSIOp::create(b, loc, cand, a[2]);
+        });
+    auto rowsTy = RankedTensorType::get(
+        {cast<RankedTensorType>(x.getType()).getDimSize(0), 1}, i64);
+    Value rows = tensor::ExpandShapeOp::create(
+        rewriter, loc, rowsTy, idx, ArrayRef<ReassociationIndices>{{0, 1}});
+    rewriter.replaceOp(op, expandFromRows(rewriter, loc, rows,
+                                          adaptor.getInput(), op.getType()));
+    return success();
+  }
+};
+
 struct LayerNormOpLowering : OpConversionPattern<LayerNormOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -1014,6 +1065,6 @@ void ::qc::populateQCToLinalgConversionPatterns(RewritePatternSet &patterns,
   patterns.add<DequantizeWeightOpLowering, ExternalWeightOpLowering,
                RMSNormOpLowering, LayerNormOpLowering, SmoothOpLowering,
                QuantizeActOpLowering, DequantizeActOpLowering,
-               ObserveOpLowering, CacheAttentionOpLowering>(
+               ObserveOpLowering, CacheAttentionOpLowering, ArgMaxOpLowering>(
       patterns.getContext());
 }

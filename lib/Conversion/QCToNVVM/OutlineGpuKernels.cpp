@@ -505,6 +505,37 @@ struct OutlineGpuKernelsPass
     }
     record(op, gm, name, {{"block", cfg->threads}});
   }
+  /// Builds the row argmax kernel of a qc.argmax for `chip` (one per K and
+  /// element type), or leaves the op to the linalg glue (with a remark).
+  void buildArgmax(ArgMaxOp op, StringRef chip) {
+    ::qc::RowArgmaxKernelConfig cfg;
+    auto inTy = op.getInput().getType();
+    cfg.k = inTy.getShape().back();
+    FailureOr<::qc::KernelElem> io = kernelElem(inTy.getElementType());
+    std::string reason =
+        failed(io) ? "the argmax kernel takes f32, f16 and bf16 tensors" : "";
+    if (reason.empty()) {
+      cfg.io = *io;
+      reason = cfg.finalize();
+    }
+    if (!reason.empty()) {
+      op->emitRemark("the argmax stays linalg glue on ")
+          << chip << ": " << reason;
+      return;
+    }
+    gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
+    std::string key = std::to_string(cfg.k) + "_" + std::to_string(int(cfg.io));
+    std::string &name = argmaxKernels[key];
+    if (name.empty()) {
+      OpBuilder b = kernelBuilder(gm);
+      name = kernelName(gm, "argmax", "k" + std::to_string(cfg.k));
+      ::qc::buildRowArgmaxKernel(b, op.getLoc(), name, cfg);
+    }
+    record(op, gm, name, {{"block", cfg.threads}});
+  }
+  /// Row argmax kernels built so far, by config.
+  std::map<std::string, std::string> argmaxKernels;
+
   /// Builds the decode attention kernels of a qc.cache_attention for `chip`
   /// (`<name>_partial`, `<name>_combine`) and records them with what the
   /// launch needs; a shape the kernels do not take keeps the linalg glue,
@@ -566,6 +597,11 @@ struct OutlineGpuKernelsPass
       });
     for (Operation *op : norms)
       buildRowNorm(op, *gpuChip);
+    SmallVector<ArgMaxOp> argmaxes;
+    if (!gpuChip->empty())
+      module.walk([&](ArgMaxOp op) { argmaxes.push_back(op); });
+    for (ArgMaxOp op : argmaxes)
+      buildArgmax(op, *gpuChip);
     SmallVector<CacheAttentionOp> attentions;
     if (!gpuChip->empty() && attentionKernels_)
       module.walk([&](CacheAttentionOp op) { attentions.push_back(op); });

@@ -415,8 +415,9 @@ def _head(fb, ck, x):
 
 def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512, upstream=False,
                embedding="f32"):
-    """Builds @forward and @decode; returns the list of FuncBuilders."""
-    from ..mlir_emit import FuncBuilder, Val, tensor_type
+    """Builds @forward, @decode and @greedy (qc.argmax of @decode's logits;
+    not in upstream mode); returns the list of FuncBuilders."""
+    from ..mlir_emit import FuncBuilder, Val, greedy_function, tensor_type
 
     c = ck.config
     D = c["head_dim"]
@@ -456,4 +457,6 @@ def emit_llama(ck: Checkpoint, blob, blob_ref: str, max_seq: int = 512, upstream
     for i in range(L):
         x, kc, vc = _cached_block(dec, ck, x, i, B, T, pos, kc, vc)
     dec.ret([_head(dec, ck, _last_rows(dec, x, B, T)), kc, vc])
-    return [fwd, dec]
+    if upstream:
+        return [fwd, dec]
+    return [fwd, dec, greedy_function(V, blob, blob_ref)]

@@ -1257,3 +1257,63 @@ func.func @cache_attention_pos_elem(%q: tensor<2x1x6x8xf32>, %k: tensor<4x2x3x16
   %0 = qc.cache_attention %q, %k, %v, %p {layer = 0 : i64, scale = 0.5 : f32} : tensor<2x1x6x8xf32>, tensor<4x2x3x16x8xf32>, tensor<4x2x3x16x8xf32>, tensor<2xi32> -> tensor<2x1x6x8xf32>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// qc.argmax
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @argmax_dynamic_k(%x: tensor<4x?xf32>) -> tensor<4x1xi64> {
+  // expected-error@+1 {{the last dimension of the input must be static}}
+  %0 = qc.argmax %x : tensor<4x?xf32> -> tensor<4x1xi64>
+  return %0 : tensor<4x1xi64>
+}
+
+// -----
+
+func.func @argmax_rank(%x: tensor<4x8xf32>) -> tensor<4xi64> {
+  // expected-error@+1 {{result rank 1 must equal the input rank 2}}
+  %0 = qc.argmax %x : tensor<4x8xf32> -> tensor<4xi64>
+  return %0 : tensor<4xi64>
+}
+
+// -----
+
+func.func @argmax_rows(%x: tensor<4x8xf32>) -> tensor<3x1xi64> {
+  // expected-error@+1 {{result dimension 0 is 3, the input's is 4}}
+  %0 = qc.argmax %x : tensor<4x8xf32> -> tensor<3x1xi64>
+  return %0 : tensor<3x1xi64>
+}
+
+// -----
+
+func.func @argmax_keepdim(%x: tensor<4x8xf32>) -> tensor<4x8xi64> {
+  // expected-error@+1 {{the last dimension of the result must be 1}}
+  %0 = qc.argmax %x : tensor<4x8xf32> -> tensor<4x8xi64>
+  return %0 : tensor<4x8xi64>
+}
+
+// -----
+
+func.func @argmax_empty(%x: tensor<4x0xf32>) -> tensor<4x1xi64> {
+  // expected-error@+1 {{the last dimension of the input must be positive}}
+  %0 = qc.argmax %x : tensor<4x0xf32> -> tensor<4x1xi64>
+  return %0 : tensor<4x1xi64>
+}
+
+// -----
+
+func.func @argmax_i32(%x: tensor<4x8xf32>) -> tensor<4x1xi32> {
+  // expected-error@+1 {{result #0 must be ranked tensor of 64-bit signless integer values}}
+  %0 = qc.argmax %x : tensor<4x8xf32> -> tensor<4x1xi32>
+  return %0 : tensor<4x1xi32>
+}
+
+// -----
+
+func.func @argmax_scalar(%x: tensor<f32>) -> tensor<i64> {
+  // expected-error@+1 {{input must have rank >= 1}}
+  %0 = qc.argmax %x : tensor<f32> -> tensor<i64>
+  return %0 : tensor<i64>
+}

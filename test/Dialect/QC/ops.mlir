@@ -261,6 +261,16 @@ func.func @kv_cache_buffers(%rows: memref<?x?x3x64xf32>, %cache: memref<30x?x3x5
   return
 }
 
+// Greedy choice: the last dimension becomes 1 (the next step's tokens).
+// CHECK-LABEL: func @argmax
+func.func @argmax(%l: tensor<?x32000xf32>, %h: tensor<2x?x64xbf16>) -> (tensor<?x1xi64>, tensor<2x?x1xi64>) {
+  // CHECK: qc.argmax %{{.*}} : tensor<?x32000xf32> -> tensor<?x1xi64>
+  %0 = qc.argmax %l : tensor<?x32000xf32> -> tensor<?x1xi64>
+  // CHECK: qc.argmax %{{.*}} : tensor<2x?x64xbf16> -> tensor<2x?x1xi64>
+  %1 = qc.argmax %h : tensor<2x?x64xbf16> -> tensor<2x?x1xi64>
+  return %0, %1 : tensor<?x1xi64>, tensor<2x?x1xi64>
+}
+
 {-#
   dialect_resources: {
     builtin: {

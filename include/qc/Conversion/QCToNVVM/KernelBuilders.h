@@ -348,6 +348,41 @@ mlir::gpu::GPUFuncOp buildRowNormKernel(mlir::OpBuilder &builder,
                                         llvm::StringRef name,
                                         const RowNormKernelConfig &cfg);
 
+/// Configuration of the row argmax kernel (the GPU form of qc.argmax over
+/// the last dimension K; greedy decoding on the device): out[m] = the first
+/// index of the largest x[m, k] as i64, a NaN larger than every number (the
+/// first NaN wins), a row of only -inf giving 0: numpy's argmax, bit for bit.
+///
+/// Tiling: one CTA per row (blockIdx.x = row) of `threads` threads; thread
+/// t reads vectors t, t + threads, ... of the row (`vecElems` elements each,
+/// 16-byte loads when K allows: coalesced), keeping its best (value, index)
+/// in registers; since a thread visits increasing indices, a strict `>`
+/// keeps the first maximum. Reduction: butterfly shuffles of (value,
+/// index) pairs across the warp (ties to the smaller index), one pair per
+/// warp through shared memory, and thread 0 folds the warps' pairs and
+/// stores the index. The vocabulary row of a 128k-token model is read once
+/// at DRAM speed by one CTA per sequence.
+struct RowArgmaxKernelConfig {
+  int64_t k = 0;
+  KernelElem io = KernelElem::F32;
+  /// Threads per row; 0 picks 1024 for rows of at least 16k elements, else
+  /// enough for about 4 vectors per thread (a multiple of 32).
+  int64_t threads = 0;
+  /// Elements per load; 0 picks the widest that divides K (<= 16 bytes).
+  int64_t vecElems = 0;
+
+  std::string finalize();
+  int64_t vecs() const { return k / vecElems; }
+};
+
+/// Builds `gpu.func @name(x, out: !llvm.ptr<1>, m: i32)` for `cfg` and, with
+/// more than one warp, its shared-memory buffers (addrspace(3) llvm
+/// globals). Launch: grid {M}, block {cfg.threads}.
+mlir::gpu::GPUFuncOp buildRowArgmaxKernel(mlir::OpBuilder &builder,
+                                          mlir::Location loc,
+                                          llvm::StringRef name,
+                                          const RowArgmaxKernelConfig &cfg);
+
 /// Configuration of the decode attention kernels over a KV cache (the GPU
 /// form of qc.cache_attention; flash-decoding): query [B, T, H, D], caches
 /// [L, B', KV, S, D] (B' the cache's batch extent, passed at run time), pos

@@ -175,6 +175,29 @@ LogicalResult RMSNormOp::verify() {
                              getWeight().getType());
 }
 
+LogicalResult ArgMaxOp::verify() {
+  auto in = getInput().getType();
+  auto out = getResult().getType();
+  if (in.getRank() < 1)
+    return emitOpError("input must have rank >= 1");
+  if (in.isDynamicDim(in.getRank() - 1))
+    return emitOpError("the last dimension of the input must be static");
+  if (in.getDimSize(in.getRank() - 1) <= 0)
+    return emitOpError("the last dimension of the input must be positive");
+  if (out.getRank() != in.getRank())
+    return emitOpError("result rank ")
+           << out.getRank() << " must equal the input rank " << in.getRank();
+  for (int64_t d = 0; d + 1 < in.getRank(); ++d)
+    if (!in.isDynamicDim(d) && !out.isDynamicDim(d) &&
+        in.getDimSize(d) != out.getDimSize(d))
+      return emitOpError("result dimension ")
+             << d << " is " << out.getDimSize(d) << ", the input's is "
+             << in.getDimSize(d);
+  if (out.getDimSize(out.getRank() - 1) != 1)
+    return emitOpError("the last dimension of the result must be 1");
+  return success();
+}
+
 LogicalResult LayerNormOp::verify() {
   if (failed(verifyEpsilon(*this, getEpsilon())))
     return failure();

@@ -79,6 +79,30 @@ def QC_RMSNormOp : QC_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>]>
   let hasVerifier = 1;
 }
 
+def QC_ArgMaxOp : QC_Op<"argmax", [Pure]> {
+  let summary = "Index of the largest element along the last dimension";
+  let description = [{
+    Greedy token choice on the device: for every row of `input` (all
+    dimensions but the last), the index of its largest element, as an i64
+    in a result of the input's shape with the last dimension 1 (ready to be
+    the next decode step's `tokens [B, 1]`). Ties and NaN follow numpy's
+    `argmax`: the first index of the maximum wins, and a NaN counts as
+    larger than every number (the first NaN wins). A row of only -inf gives
+    0. On GPU targets `qc-outline-gpu-kernels` builds it as one CTA per row
+    (buildRowArgmaxKernel); on the host it is two row reductions.
+
+    Example:
+
+    ```mlir
+    %next = qc.argmax %logits : tensor<?x32000xf32> -> tensor<?x1xi64>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def QC_LayerNormOp : QC_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "LayerNorm over the last dimension";
   let description = [{

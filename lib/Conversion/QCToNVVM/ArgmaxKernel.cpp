@@ -1,0 +1,236 @@
+//===- ArgmaxKernel.cpp - Row argmax kernel (greedy decoding) ---*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// buildRowArgmaxKernel: the GPU form of qc.argmax, one CTA per row, a strided
+// pass over the row and a (value, index) tree reduction. See
+// KernelBuilders.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Conversion/QCToNVVM/KernelBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+
+std::string qc::RowArgmaxKernelConfig::finalize() {
+  if (k <= 0)
+    return "K must be positive";
+  if (k >= (int64_t(1) << 31))
+    return "K must be below 2^31";
+  int64_t eb = kernelElemBytes(io);
+  if (vecElems == 0)
+    for (int64_t v = 16 / eb; v >= 1; v /= 2)
+      if (k % v == 0) {
+        vecElems = v;
+        break;
+      }
+  if (vecElems <= 0 || k % vecElems != 0 || vecElems * eb > 16 ||
+      (vecElems & (vecElems - 1)) != 0)
+    return "the load width must be a power of two dividing K and at most 16 "
+           "bytes";
+  if (threads == 0) {
+    int64_t want = (vecs() + 3) / 4;
+    threads = k >= 16384 ? 1024
+                         : std::min<int64_t>(
+                               1024, std::max<int64_t>(32, (want + 31) / 32 * 32));
+  }
+  if (threads <= 0 || threads % 32 != 0 || threads > 1024)
+    return "threads must be a multiple of 32 up to 1024";
+  return "";
+}
+
+gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
+                                        StringRef name,
+                                        const RowArgmaxKernelConfig &cfg) {
+  MLIRContext *ctx = builder.getContext();
+  Type i32 = builder.getI32Type(), i64 = builder.getI64Type(),
+       f32 = builder.getF32Type();
+  auto ptr1 = LLVM::LLVMPointerType::get(ctx, 1);
+  auto ptr3 = LLVM::LLVMPointerType::get(ctx, 3);
+  const int64_t numWarps = cfg.threads / 32, V = cfg.vecElems,
+                vecs = cfg.vecs();
+  Type ioTy = cfg.io == KernelElem::F16    ? Type(builder.getF16Type())
+              : cfg.io == KernelElem::BF16 ? Type(builder.getBF16Type())
+                                           : f32;
+  int64_t eb = kernelElemBytes(cfg.io);
+
+  // Shared memory: one (value, index) pair per warp.
+  std::string valName, idxName;
+  if (numWarps > 1) {
+    Operation *parent = builder.getInsertionBlock()->getParentOp();
+    auto unique = [&](std::string base) {
+      std::string n = base;
+      for (int i = 1; SymbolTable::lookupSymbolIn(parent, n); ++i)
+        n = base + "_" + std::to_string(i);
+      return n;
+    };
+    valName = unique((name + "_smem_val").str());
+    LLVM::GlobalOp::create(builder, loc, LLVM::LLVMArrayType::get(f32, numWarps),
+                           /*isConstant=*/false, LLVM::Linkage::Internal,
+                           valName, Attribute(), /*alignment=*/16,
+                           /*addrSpace=*/3);
+    idxName = unique((name + "_smem_idx").str());
+    LLVM::GlobalOp::create(builder, loc, LLVM::LLVMArrayType::get(i32, numWarps),
+                           /*isConstant=*/false, LLVM::Linkage::Internal,
+                           idxName, Attribute(), /*alignment=*/16,
+                           /*addrSpace=*/3);
+  }
+
+  auto fnType = builder.getFunctionType({ptr1, ptr1, i32}, {});
+  auto func = gpu::GPUFuncOp::create(builder, loc, name, fnType);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      builder.getDenseI32ArrayAttr({static_cast<int32_t>(cfg.threads), 1, 1}));
+
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Value x = func.getArgument(0), out = func.getArgument(1);
+  auto cst = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, i32, v);
+  };
+  auto gep = [&](Value base, Type elemTy, Value idx) -> Value {
+    return LLVM::GEPOp::create(b, base.getType(), elemTy, base,
+                               ValueRange{idx});
+  };
+  auto isNaN = [&](Value v) -> Value {
+    return arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, v, v);
+  };
+  /// True when (v, i) beats (best, bi) where i may be smaller than bi: larger
+  /// value, or equal value / both NaN with the smaller index, or a NaN
+  /// against a number.
+  auto beats = [&](Value v, Value i, Value best, Value bi) -> Value {
+    Value gt = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, v, best);
+    Value eq = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, v, best);
+    Value vNaN = isNaN(v), bestNaN = isNaN(best);
+    Value tie = arith::OrIOp::create(
+        b, eq, arith::AndIOp::create(b, vNaN, bestNaN));
+    Value smaller = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, i, bi);
+    Value nanWins = arith::AndIOp::create(
+        b, vNaN, arith::XOrIOp::create(b, bestNaN, arith::ConstantIntOp::create(
+                                                       b, b.getI1Type(), 1)));
+    return arith::OrIOp::create(
+        b, arith::OrIOp::create(b, gt, nanWins),
+        arith::AndIOp::create(b, tie, smaller));
+  };
+
+  Value tid = arith::IndexCastUIOp::create(
+      b, i32, gpu::ThreadIdOp::create(b, gpu::Dimension::x));
+  Value row = arith::IndexCastUIOp::create(
+      b, i32, gpu::BlockIdOp::create(b, gpu::Dimension::x));
+  // Element offset of the row start, in i64 (M * K may pass 2^31).
+  Value rowBase =
+      arith::MulIOp::create(b, arith::ExtUIOp::create(b, i64, row),
+                            arith::ConstantIntOp::create(b, i64, cfg.k));
+
+  // The thread's pass: vectors tid, tid + threads, ... in increasing order,
+  // so a strict '>' (or a first NaN) keeps the first maximum.
+  Value negInf = arith::ConstantFloatOp::create(
+      b, cast<FloatType>(f32), APFloat::getInf(APFloat::IEEEsingle(), true));
+  Value idxBig = cst(cfg.k);
+  auto loop = scf::ForOp::create(b, tid, cst(vecs), cst(cfg.threads),
+                                 ValueRange{negInf, idxBig});
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value c = loop.getInductionVar();
+    Value best = loop.getRegionIterArg(0), bi = loop.getRegionIterArg(1);
+    Value col = arith::MulIOp::create(b, c, cst(V));
+    Value addr = gep(x, ioTy,
+                     arith::AddIOp::create(b, rowBase,
+                                           arith::ExtUIOp::create(b, i64, col)));
+    SmallVector<Value> xs;
+    if (V == 1) {
+      xs.push_back(LLVM::LoadOp::create(b, ioTy, addr, eb));
+    } else {
+      Value v = LLVM::LoadOp::create(b, VectorType::get({V}, ioTy), addr,
+                                     std::min<int64_t>(V * eb, 16));
+      for (int64_t i = 0; i < V; ++i)
+        xs.push_back(LLVM::ExtractElementOp::create(b, v, cst(i)));
+    }
+    for (int64_t i = 0; i < V; ++i) {
+      Value v = xs[i].getType() == f32 ? xs[i]
+                                       : arith::ExtFOp::create(b, f32, xs[i]);
+      Value gt = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, v, best);
+      Value nanWins = arith::AndIOp::create(
+          b, isNaN(v),
+          arith::XOrIOp::create(b, isNaN(best),
+                                arith::ConstantIntOp::create(b, b.getI1Type(),
+                                                             1)));
+      Value take = arith::OrIOp::create(b, gt, nanWins);
+      best = arith::SelectOp::create(b, take, v, best);
+      bi = arith::SelectOp::create(b, take, arith::AddIOp::create(b, col, cst(i)),
+                                   bi);
+    }
+    scf::YieldOp::create(b, ValueRange{best, bi});
+  }
+  Value best = loop.getResult(0), bi = loop.getResult(1);
+
+  // Warp: butterfly exchange of (value, index) pairs.
+  auto shfl = [&](Type t, Value v, int64_t off) -> Value {
+    return NVVM::ShflOp::create(
+        b, t, cst(-1), v, cst(off), cst(0x1f),
+        NVVM::ShflKindAttr::get(ctx, NVVM::ShflKind::bfly), UnitAttr());
+  };
+  for (int64_t off : {16, 8, 4, 2, 1}) {
+    Value ov = shfl(f32, best, off), oi = shfl(i32, bi, off);
+    Value take = beats(ov, oi, best, bi);
+    best = arith::SelectOp::create(b, take, ov, best);
+    bi = arith::SelectOp::create(b, take, oi, bi);
+  }
+  Value isThread0 =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, cst(0));
+  Value sv, si;
+  if (numWarps > 1) {
+    // One pair per warp through shared memory.
+    Value lane = arith::AndIOp::create(b, tid, cst(31));
+    Value warp = arith::ShRUIOp::create(b, tid, cst(5));
+    sv = LLVM::AddressOfOp::create(b, ptr3, valName);
+    si = LLVM::AddressOfOp::create(b, ptr3, idxName);
+    auto ifLane0 = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, cst(0)),
+        false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifLane0.thenBlock());
+    LLVM::StoreOp::create(b, best, gep(sv, f32, warp), 4);
+    LLVM::StoreOp::create(b, bi, gep(si, i32, warp), 4);
+  }
+  if (numWarps > 1)
+    NVVM::Barrier0Op::create(b);
+  auto ifT0 = scf::IfOp::create(b, isThread0, false);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifT0.thenBlock());
+    // Thread 0 folds the warps' pairs in warp order.
+    if (numWarps > 1) {
+      best = LLVM::LoadOp::create(b, f32, gep(sv, f32, cst(0)), 4);
+      bi = LLVM::LoadOp::create(b, i32, gep(si, i32, cst(0)), 4);
+      for (int64_t wi = 1; wi < numWarps; ++wi) {
+        Value ov = LLVM::LoadOp::create(b, f32, gep(sv, f32, cst(wi)), 4);
+        Value oi = LLVM::LoadOp::create(b, i32, gep(si, i32, cst(wi)), 4);
+        Value take = beats(ov, oi, best, bi);
+        best = arith::SelectOp::create(b, take, ov, best);
+        bi = arith::SelectOp::create(b, take, oi, bi);
+      }
+    }
+    // A row of only -inf never beat the initial pair: index K becomes 0.
+    Value none = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, bi, idxBig);
+    bi = arith::SelectOp::create(b, none, cst(0), bi);
+    LLVM::StoreOp::create(b, arith::ExtUIOp::create(b, i64, bi),
+                          gep(out, i64, row), 8);
+  }
+  gpu::ReturnOp::create(b);
+  return func;
+}
