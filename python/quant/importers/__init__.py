@@ -33,9 +33,11 @@ class Checkpoint:
 
     def linear_layers(self):
         """Names (the `layer` attribute) of every linear layer, in order."""
-        from . import gguf_llama, safetensors_bert
-        mod = gguf_llama if self.arch == "llama" else safetensors_bert
-        return mod.linear_layers(self)
+        if self.arch == "llama":
+            from .llama_graph import LlamaConfig, linear_layers
+            return linear_layers(LlamaConfig.from_dict(self.config))
+        from . import safetensors_bert
+        return safetensors_bert.linear_layers(self)
 
 
 def load_checkpoint(path, layers=None) -> Checkpoint:
