@@ -1,7 +1,8 @@
 # Hugging Face causal-LM import (python/quant/importers/hf_causal_lm.py) of
 # small random checkpoints written here (Inputs/hf_models.py): Llama 2 (MHA,
 # f32), Llama 3 (GQA, llama3 RoPE scaling, untied head, bf16), a tied-embedding
-# Llama (f16), Mistral (GQA, sliding window, two shards + index), Qwen2 (q/k/v
+# Llama (f16), Mistral (GQA, head_dim 8 != hidden / heads, sliding window,
+# two shards + index), Qwen2 (q/k/v
 # biases, tied). Each is imported, verified with quant-opt, compiled for the
 # host (fp32) with quant-compile and run through qcrt: @forward logits of a
 # 24-token prompt, a batched @decode (prefill of 6 tokens x 2 sequences, then
@@ -15,7 +16,7 @@
 # RUN: quant-opt %t/llama2.mlir -o /dev/null
 # RUN: quant-opt %t/llama3.mlir -o /dev/null
 # RUN: quant-opt %t/tied.mlir -o /dev/null
-# RUN: quant-opt %t/mistral.mlir -o /dev/null
+# RUN: quant-opt %t/mistral.mlir | FileCheck %s --check-prefix=MISTRAL
 # RUN: quant-opt %t/qwen2.mlir | FileCheck %s --check-prefix=QWEN
 # RUN: FileCheck %s --check-prefix=TIED < %t/tied.mlir
 # NUM: llama2 weights exact (F32)
@@ -47,6 +48,8 @@
 # QWEN: qc.linear %{{.*}}, %{{.*}} {layer = "blk.0.attn_output"} : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
 # QWEN-LABEL: func.func @decode
 # QWEN: qc.linear %{{.*}}, %{{.*}}, %{{.*}} {layer = "blk.0.attn_v"}
+# MISTRAL: qc.linear %{{.*}}, %{{.*}} {layer = "blk.0.attn_q"} : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
+# MISTRAL: qc.linear %{{.*}}, %{{.*}} {layer = "blk.0.attn_output"} : (tensor<?x32xf32>, tensor<64x32xf32>) -> tensor<?x64xf32>
 # TIED: // Imported by quant from tied (llama).
 # TIED: func.func @decode(%{{.*}}: tensor<?x?xi64>, %{{.*}}: tensor<?xi64>, %{{.*}}: tensor<2x?x1x32x16xf32>, %{{.*}}: tensor<2x?x1x32x16xf32>) -> (tensor<?x320xf32>, tensor<2x?x1x32x16xf32>, tensor<2x?x1x32x16xf32>)
 # TIED: qc.linear {{.*}} {layer = "output"} : (tensor<?x64xf32>, tensor<320x64xf32>) -> tensor<?x320xf32>
@@ -113,7 +116,7 @@ for variant in hf_models.VARIANTS:
     # caches updated in place by the module.
     seqs = [prompt[:6], prompt[6:12]]
     shape = (cfg["num_hidden_layers"], 2, cfg["num_key_value_heads"], MAX_SEQ,
-             cfg["hidden_size"] // cfg["num_attention_heads"])
+             cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"])
     kc, vc = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
     logits = m.module.run("decode", np.array(seqs, np.int64), np.zeros(2, np.int64), kc, vc)[0]
     worst = 0.0

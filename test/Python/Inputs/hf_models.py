@@ -48,11 +48,12 @@ VARIANTS = {
     "tied": (dict(_BASE, model_type="llama", architectures=["LlamaForCausalLM"],
                   num_key_value_heads=1, rope_theta=10000.0, tie_word_embeddings=True),
              "F16", 1, "llama"),
-    # Mistral: GQA, a sliding window longer than every sequence used; two
+    # Mistral: GQA, an explicit head_dim (8, not hidden / heads = 16, as
+    # Mistral-Nemo), a sliding window longer than every sequence used; two
     # shards + model.safetensors.index.json.
     "mistral": (dict(_BASE, model_type="mistral", architectures=["MistralForCausalLM"],
-                     num_key_value_heads=2, rope_theta=10000.0, tie_word_embeddings=False,
-                     sliding_window=64),
+                     num_key_value_heads=2, head_dim=8, rope_theta=10000.0,
+                     tie_word_embeddings=False, sliding_window=64),
                 "F32", 2, "llama"),
     # Qwen2: q/k/v biases, tied embeddings, rope_theta 1e6, ChatML template.
     "qwen2": (dict(_BASE, model_type="qwen2", architectures=["Qwen2ForCausalLM"],
@@ -71,7 +72,7 @@ def hf_tensors(cfg, rng, dtype):
     """Random weights under Hugging Face names, rounded to `dtype`; float64."""
     E, F, V = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
     H, KV = cfg["num_attention_heads"], cfg["num_key_value_heads"]
-    D = E // H
+    D = cfg.get("head_dim") or E // H
 
     def w(n, k):
         return rng.normal(size=(n, k)) / np.sqrt(k)
@@ -231,7 +232,8 @@ def reference_checkpoint(cfg, tensors, tokenizer=None):
     E, H = cfg["hidden_size"], cfg["num_attention_heads"]
     rs = cfg.get("rope_scaling")
     c = {"n_layers": cfg["num_hidden_layers"], "dim": E, "ffn_dim": cfg["intermediate_size"],
-         "n_heads": H, "n_kv_heads": cfg["num_key_value_heads"], "head_dim": E // H,
+         "n_heads": H, "n_kv_heads": cfg["num_key_value_heads"],
+         "head_dim": cfg.get("head_dim") or E // H,
          "vocab_size": cfg["vocab_size"], "rms_eps": cfg["rms_norm_eps"],
          "rope_theta": cfg["rope_theta"], "tied_embeddings": cfg["tie_word_embeddings"],
          "rope_scaling": dict(rs) if rs else None,
