@@ -222,12 +222,12 @@ def load_hf(directory, layers=None) -> Checkpoint:
             raise ModelImportError(
                 f"{st.where[hn].path}: tensor '{hn}' has shape {list(st.shape(hn))}, expected "
                 f"{list(shape)} from config.json")
-    tensors = {name: st.get(hf_name(name)) for name in expect}
-    tok, meta = load_tokenizer(d)
+    tok, meta = load_tokenizer(d)  # before the weights: its errors come at once
     n_tok = tok.get_vocab_size(with_added_tokens=True)
     if n_tok > cfg.vocab_size:
         raise ModelImportError(f"{d / 'tokenizer.json'}: tokenizer has {n_tok} tokens but "
                                f"model.embed_tokens has {cfg.vocab_size} rows")
+    tensors = {name: st.get(hf_name(name)) for name in expect}
     meta.update({"name": raw.get("_name_or_path") or d.name, "format": "hf",
                  "model_type": model_type, "qk_layout": "hf", "dtype": sorted(
                      {st.where[hf_name(n)].dtype(hf_name(n)) for n in expect})})
