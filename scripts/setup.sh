@@ -35,8 +35,9 @@ if [ ${#py_missing[@]} -gt 0 ]; then
     python3 -m pip install -q --break-system-packages "${py_missing[@]}"
 fi
 
-# Python layer (python/quant): model import, tokenizers, progress bars.
-QUANT_PY_PKGS=(gguf tokenizers safetensors tqdm)
+# Python layer (python/quant): model import, tokenizers, progress bars, chat
+# templates of Hugging Face checkpoints (jinja2).
+QUANT_PY_PKGS=(gguf tokenizers safetensors tqdm jinja2)
 quant_py_missing=()
 for p in "${QUANT_PY_PKGS[@]}"; do
   python3 -c "import $p" >/dev/null 2>&1 || quant_py_missing+=("$p")

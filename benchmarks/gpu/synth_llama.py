@@ -58,9 +58,11 @@ def checkpoint(name, layers=None, seed=0):
             # uniqued into one weight by MLIR and served from L2), same
             # statistics.
             tensors[f"blk.{i}.{k}"] = v if v.ndim == 1 or i == 0 else np.roll(v, i, axis=0)
-    cfg = dict(n_layers=c["n_layers"], n_heads=H, n_kv_heads=KV, head_dim=hd,
-               hidden=d, ffn=ffn, vocab_size=c["vocab_size"], rope_theta=c["rope_theta"],
-               rms_eps=c["rms_eps"], tied_embeddings=False, max_positions=4096)
+    from quant.importers.llama_graph import LlamaConfig
+    cfg = LlamaConfig(n_layers=c["n_layers"], dim=d, ffn_dim=ffn, n_heads=H, n_kv_heads=KV,
+                      head_dim=hd, vocab_size=c["vocab_size"], rms_eps=c["rms_eps"],
+                      rope_theta=c["rope_theta"], tied_embeddings=False,
+                      max_positions=4096).to_dict()
     return Checkpoint("llama", cfg, tensors, None, Path(f"synthetic-{name}"),
                       {"qk_layout": "hf", "name": f"random {name}"})
 

@@ -36,7 +36,8 @@ def resolve_model(name_or_path) -> Path:
 
 
 def import_model(path, out=None, layers=None, max_seq=512, embedding="f32") -> ModelIR:
-    """Imports a checkpoint (GGUF Llama or BERT directory, or a short name)
+    """Imports a checkpoint (GGUF Llama, a Hugging Face BERT or
+    Llama/Mistral/Qwen2 directory, or a short name)
     into `out` (.mlir, default under the cache) + its weight blob.
     `embedding="int8"` stores the token embedding table as per-row int8 +
     f32 scales, dequantized on gather (a tied LM head keeps the f32 table
@@ -199,24 +200,24 @@ class LoadedModel:
         """The source checkpoint's tokenizer. Parsing a GGUF vocabulary takes
         seconds, so the built tokenizer is kept beside the module
         (`<prefix>.tokenizer.json`, valid while the checkpoint's path, size
-        and mtime are unchanged); an unwritable directory only costs the
-        parse."""
+        and mtime, or those of every file of a checkpoint directory, are
+        unchanged); an unwritable directory only costs the parse."""
         if self.ir is None or self.ir.source is None:
             raise QuantError(f"{self.prefix}: no .quant.json beside it: tokenizer unknown")
         from pathlib import Path
+        from .importers import load_tokenizer, source_stamp
         src = Path(self.ir.source)
         cached = Path(str(self.prefix) + ".tokenizer.json")
         key_file = Path(str(self.prefix) + ".tokenizer.key")
         try:
-            st = src.stat()
-            key = f"{src.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+            key = source_stamp(src)
         except OSError:
             key = None
         if key is not None and cached.exists() and key_file.exists() \
                 and key_file.read_text() == key:
             from tokenizers import Tokenizer
             return Tokenizer.from_file(str(cached))
-        tok = load_checkpoint(self.ir.source, layers=1).tokenizer
+        tok = load_tokenizer(self.ir.source)
         if key is not None and hasattr(tok, "save"):
             try:
                 tok.save(str(cached))

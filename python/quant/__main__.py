@@ -44,8 +44,9 @@ def cmd_compile(a):
 def cmd_calibrate(a):
     import quant
     from .model_ir import ModelIR
+    from .importers import load_tokenizer
     ir = ModelIR.open(a.ir)
-    tok = quant.load_checkpoint(ir.source, layers=1).tokenizer
+    tok = load_tokenizer(ir.source)
     ids = tok.encode(_text(a.text)).ids
     quant.calibrate(ir, ids, a.output, window=a.window, max_windows=a.max_windows)
     print(f"wrote {a.output}")
@@ -143,7 +144,8 @@ def main(argv=None):
     s = sub.add_parser("fetch", help="download and cache the models and texts")
     s.set_defaults(fn=cmd_fetch)
     s = sub.add_parser("import", help="checkpoint -> qc MLIR + weight blob")
-    s.add_argument("model", help="smollm2, minilm, a .gguf file or a BERT directory")
+    s.add_argument("model", help="smollm2, minilm, a .gguf file, or a Hugging Face directory "
+                   "(BERT, or a Llama/Mistral/Qwen2 causal LM)")
     s.add_argument("-o", "--output", help="output .mlir (weights go to .bin beside it)")
     s.add_argument("--layers", type=int, help="keep only the first N blocks")
     s.add_argument("--max-seq", type=int, default=512, help="decode KV-cache length")
@@ -192,7 +194,8 @@ def main(argv=None):
     ev.add_argument("--max-windows", type=int)
     s = sub.add_parser("chat", help="the main job: import, compile (cached), chat, "
                        "print schemes, bytes and times")
-    s.add_argument("--model", default="smollm2", help="smollm2 (default) or a .gguf file")
+    s.add_argument("--model", default="smollm2", help="smollm2 (default), a .gguf file or a "
+                   "Hugging Face Llama/Mistral/Qwen2 directory")
     s.add_argument("--prompt", default="What is the capital of France?")
     s.add_argument("--max-tokens", type=int, default=48, help="new tokens at most")
     s.add_argument("--layers", type=int, help="keep only the first N blocks (quick run)")

@@ -35,6 +35,60 @@ def chat_prompt(user: str, system: str = SYSTEM) -> str:
             f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n")
 
 
+def render_chat_template(template: str, user: str, bos_token=None, eos_token=None) -> str:
+    """A Hugging Face checkpoint's chat template (Jinja, from
+    tokenizer_config.json) for one user turn with the generation prompt, as
+    transformers' apply_chat_template renders it (sandboxed, trim_blocks,
+    lstrip_blocks)."""
+    try:
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+    except ImportError as e:
+        raise QuantError("the model's chat template needs jinja2 (pip install jinja2), "
+                         "or use --raw") from e
+
+    def raise_exception(msg):
+        raise QuantError(f"chat template: {msg}")
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = lambda fmt: time.strftime(fmt)
+    try:
+        return env.from_string(template).render(
+            messages=[{"role": "user", "content": user}], add_generation_prompt=True,
+            bos_token=bos_token or "", eos_token=eos_token or "")
+    except QuantError:
+        raise
+    except Exception as e:  # jinja2 syntax / undefined errors
+        raise QuantError(f"chat template does not render ({type(e).__name__}: {e})") from e
+
+
+def prompt_ids(ir, tok, prompt: str, raw: bool, progress=None):
+    """(token ids, stop ids) of one user turn. GGUF (SmolLM2): its ChatML
+    template. A Hugging Face directory: the template of its
+    tokenizer_config.json, encoded without the tokenizer's own special
+    tokens (the template writes them), stopping at its EOS ids; without a
+    template (or with --raw) the prompt is encoded as is (with BOS when the
+    tokenizer adds one)."""
+    stop = set()
+    for special in ("<|im_end|>", "<|endoftext|>"):
+        i = tok.token_to_id(special)
+        if i is not None:
+            stop.add(i)
+    src = Path(ir.source) if ir.source is not None else None
+    if src is None or not src.is_dir():
+        return tok.encode(prompt if raw else chat_prompt(prompt)).ids, stop
+    from .importers.hf_causal_lm import load_tokenizer
+    _, meta = load_tokenizer(src)
+    stop |= set(meta["eos_token_ids"])
+    if raw or not meta["chat_template"]:
+        if not raw and progress is not None:
+            progress.say(f"  no chat template in {src.name}: the prompt is used as is")
+        return tok.encode(prompt).ids, stop
+    text = render_chat_template(meta["chat_template"], prompt, meta["bos_token"],
+                                meta["eos_token"])
+    return tok.encode(text, add_special_tokens=False).ids, stop
+
+
 class Progress:
     """Stage lines on stderr; on a terminal, a ticking elapsed time for the
     running stage, so a long compile never looks stuck."""
@@ -94,9 +148,9 @@ def _sha256_file(path, h=None):
 def _import_stamp(src: Path, layers, max_seq) -> str:
     """Identifies an import: the checkpoint (path, size, mtime), the options
     and the importer's own source."""
+    from .importers import source_stamp
     h = hashlib.sha256()
-    st = src.stat()
-    h.update(f"{src.resolve()}|{st.st_size}|{st.st_mtime_ns}|{layers}|{max_seq}".encode())
+    h.update(f"{source_stamp(src)}|{layers}|{max_seq}".encode())
     pkg = Path(__file__).resolve().parent
     for f in sorted([pkg / "mlir_emit.py", pkg / "model_ir.py",
                      *(pkg / "importers").glob("*.py")]):
@@ -176,8 +230,8 @@ def calibrate_cached(ir, windows: int, window: int, hessian: bool, cache: Path,
     if done.exists() and out.exists() and not rebuild:
         progress.say(f"  calibration statistics: cached ({what}; {out})")
         return out
-    from .importers import load_checkpoint
-    tok = load_checkpoint(ir.source, layers=1).tokenizer
+    from .importers import load_tokenizer
+    tok = load_tokenizer(ir.source)
     ids = tok.encode(data.calibration_text()).ids
     if len(ids) < windows * window:
         raise QuantError(f"the calibration text has {len(ids)} tokens, fewer than "
@@ -326,13 +380,7 @@ def run_chat(a) -> int:
     load_s = time.time() - t0
     progress.stop()
 
-    text = chat_prompt(a.prompt) if not a.raw else a.prompt
-    ids = tok.encode(text).ids
-    stop = set()
-    for special in ("<|im_end|>", "<|endoftext|>"):
-        i = tok.token_to_id(special)
-        if i is not None:
-            stop.add(i)
+    ids, stop = prompt_ids(ir, tok, a.prompt, a.raw, progress)
 
     print(f"\n> {a.prompt}\n", flush=True)
     out, shown = [], ""

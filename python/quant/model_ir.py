@@ -66,7 +66,7 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False,
     blob = WeightBlob(bin_path)
     try:
         if ck.arch == "llama":
-            from .importers.gguf_llama import emit_llama as emit_fn
+            from .importers.llama_graph import emit_checkpoint as emit_fn
         else:
             from .importers.safetensors_bert import emit_bert as emit_fn
         funcs = emit_fn(ck, blob, bin_path.name, max_seq=max_seq, upstream=upstream,
@@ -95,7 +95,8 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False,
 
 
 def import_model(path, out, layers=None, max_seq: int = 512, embedding: str = "f32") -> ModelIR:
-    """Loads the checkpoint at `path` (a .gguf file or a BERT directory) and
+    """Loads the checkpoint at `path` (a .gguf file or a Hugging Face
+    directory) and
     emits it to `out` (.mlir) + the weight blob beside it."""
     return emit(load_checkpoint(path, layers=layers), out, max_seq=max_seq,
                 embedding=embedding)

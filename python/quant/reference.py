@@ -3,9 +3,12 @@
 Written from the architectures' definitions, not from the MLIR emitter: the
 compiled modules are checked against these functions.
 
-- Llama family: RMSNorm, RoPE (checkpoint theta; rotate-half convention on
-  HF-layout q/k, or the interleaved convention on GGUF-layout q/k), grouped
-  query attention, SwiGLU MLP, tied or untied output embedding.
+- Llama family: RMSNorm, RoPE (checkpoint theta, Llama-3 or linear
+  frequency scaling; rotate-half convention on HF-layout q/k, or the
+  interleaved convention on GGUF-layout q/k), grouped query attention,
+  optional projection biases (Qwen2), SwiGLU MLP, tied or untied output
+  embedding; a model with a position limit (Mistral's sliding window) refuses
+  longer sequences.
 - BERT: word + absolute position + token type embeddings, post-LN encoder
   layers, exact (erf) GELU, mean pooling + L2 normalization (sentence
   embeddings of all-MiniLM-L6-v2).
@@ -24,8 +27,30 @@ def rms_norm(x, w, eps):
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
 
 
-def rope_angles(positions, head_dim, theta, dtype=np.float64):
-    inv_freq = 1.0 / (theta ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim))
+def scaled_frequency(freq, scaling):
+    """One RoPE frequency under the checkpoint's `rope_scaling`: Meta's
+    `apply_scaling` of Llama 3.1 (high frequencies kept, low ones divided by
+    the factor, a linear blend in between), or linear scaling."""
+    if not scaling:
+        return freq
+    factor = scaling["factor"]
+    if scaling["rope_type"] == "linear":
+        return freq / factor
+    assert scaling["rope_type"] == "llama3", scaling
+    old = scaling["original_max_position_embeddings"]
+    low, high = scaling["low_freq_factor"], scaling["high_freq_factor"]
+    wavelen = 2 * math.pi / freq
+    if wavelen < old / high:
+        return freq
+    if wavelen > old / low:
+        return freq / factor
+    smooth = (old / wavelen - low) / (high - low)
+    return (1 - smooth) * freq / factor + smooth * freq
+
+
+def rope_angles(positions, head_dim, theta, dtype=np.float64, scaling=None):
+    inv_freq = np.array([scaled_frequency(theta ** (-2.0 * i / head_dim), scaling)
+                         for i in range(head_dim // 2)], dtype=np.float64)
     return (np.asarray(positions, dtype=np.float64)[:, None] * inv_freq[None, :]).astype(dtype)
 
 
@@ -83,14 +108,23 @@ def llama_forward(ck: Checkpoint, tokens, dtype=np.float64, permuted_qk=None,
     eps = c["rms_eps"]
     T = tokens.size
     start = cache.length if cache is not None else 0
-    ang = rope_angles(np.arange(start, start + T), D, c["rope_theta"], dtype)
+    limit = c.get("max_positions")
+    if limit is not None and start + T > limit:
+        raise ValueError(f"{start + T} positions exceed the model's limit of {limit}")
+    ang = rope_angles(np.arange(start, start + T), D, c["rope_theta"], dtype,
+                      c.get("rope_scaling"))
     x = W("token_embd")[tokens]
+
+    def lin(h, name):
+        y = h @ W(name).T
+        return y + W(name + ".bias") if name + ".bias" in ck.tensors else y
+
     for i in range(c["n_layers"]):
         b = f"blk.{i}."
         h = rms_norm(x, W(b + "attn_norm"), eps)
-        q = (h @ W(b + "attn_q").T).reshape(T, H, D)
-        k = (h @ W(b + "attn_k").T).reshape(T, KV, D)
-        v = (h @ W(b + "attn_v").T).reshape(T, KV, D)
+        q = lin(h, b + "attn_q").reshape(T, H, D)
+        k = lin(h, b + "attn_k").reshape(T, KV, D)
+        v = lin(h, b + "attn_v").reshape(T, KV, D)
         q = apply_rope(q, ang, interleaved=permuted_qk)
         k = apply_rope(k, ang, interleaved=permuted_qk)
         # (GGUF layout: q and k rows share one permutation per head, which
@@ -113,10 +147,10 @@ def llama_forward(ck: Checkpoint, tokens, dtype=np.float64, permuted_qk=None,
         p /= p.sum(axis=-1, keepdims=True)
         o = np.einsum("kgts,ksd->kgtd", p, v).reshape(H, T, D).transpose(1, 0, 2)
         o = o.reshape(T, H * D)
-        x = x + o @ W(b + "attn_output").T
+        x = x + lin(o, b + "attn_output")
         h = rms_norm(x, W(b + "ffn_norm"), eps)
-        m = silu(h @ W(b + "ffn_gate").T) * (h @ W(b + "ffn_up").T)
-        x = x + m @ W(b + "ffn_down").T
+        m = silu(lin(h, b + "ffn_gate")) * lin(h, b + "ffn_up")
+        x = x + lin(m, b + "ffn_down")
         if taps is not None:
             taps[f"blk.{i}"] = x
     x = rms_norm(x, W("output_norm"), eps)

@@ -23,7 +23,7 @@
 # LAYERS: quant: error: {{.*}}good.gguf: --layers 3 out of range 1..1
 
 # RUN: not %python -m quant import %t/bert-roberta -o %t/o5.mlir 2>&1 | FileCheck %s --check-prefix=BERTARCH
-# BERTARCH: quant: error: {{.*}}config.json: unknown architecture 'roberta' (supported: bert)
+# BERTARCH: quant: error: {{.*}}config.json: unknown architecture 'roberta' (supported: bert, llama, mistral, qwen2)
 
 # RUN: not %python -m quant import %t/bert-missing -o %t/o6.mlir 2>&1 | FileCheck %s --check-prefix=BERTMISSING
 # BERTMISSING: quant: error: {{.*}}model.safetensors: missing tensor 'encoder.layer.0.attention.self.query.weight'

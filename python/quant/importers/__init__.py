@@ -1,8 +1,11 @@
 """Checkpoint importers: load real weights + tokenizer, emit qc MLIR.
 
 `load_checkpoint(path)` picks the importer from the file: a ``.gguf`` file is
-a Llama-family GGUF, a directory (or its ``config.json``) with
-``model.safetensors`` is a BERT checkpoint.
+a Llama-family GGUF; a directory (or its ``config.json``) is a Hugging Face
+checkpoint, by its config's ``model_type``: ``bert`` (safetensors_bert) or a
+causal LM of the Llama family, ``llama``/``mistral``/``qwen2``
+(hf_causal_lm). Every Llama-family importer produces the canonical weights
+and config of `llama_graph`, which builds the one graph they share.
 """
 
 from dataclasses import dataclass, field
@@ -33,9 +36,23 @@ class Checkpoint:
 
     def linear_layers(self):
         """Names (the `layer` attribute) of every linear layer, in order."""
-        from . import gguf_llama, safetensors_bert
-        mod = gguf_llama if self.arch == "llama" else safetensors_bert
-        return mod.linear_layers(self)
+        if self.arch == "llama":
+            from .llama_graph import LlamaConfig, linear_layers
+            return linear_layers(LlamaConfig.from_dict(self.config))
+        from . import safetensors_bert
+        return safetensors_bert.linear_layers(self)
+
+
+def _directory_kind(d: Path) -> str:
+    """"bert" or "causal_lm", by config.json's model_type."""
+    from .hf_causal_lm import ARCHITECTURES, read_config
+    mt = read_config(d).get("model_type")
+    if mt == "bert":
+        return "bert"
+    if mt in ARCHITECTURES:
+        return "causal_lm"
+    raise ModelImportError(f"{d / 'config.json'}: unknown architecture '{mt}' (supported: "
+                           f"bert, {', '.join(ARCHITECTURES)})")
 
 
 def load_checkpoint(path, layers=None) -> Checkpoint:
@@ -47,8 +64,39 @@ def load_checkpoint(path, layers=None) -> Checkpoint:
         from .gguf_llama import load_gguf
         return load_gguf(p, layers=layers)
     if p.is_dir() or p.name == "config.json":
-        from .safetensors_bert import load_bert
-        return load_bert(p if p.is_dir() else p.parent, layers=layers)
+        d = p if p.is_dir() else p.parent
+        if _directory_kind(d) == "bert":
+            from .safetensors_bert import load_bert
+            return load_bert(d, layers=layers)
+        from .hf_causal_lm import load_hf
+        return load_hf(d, layers=layers)
     raise ModelImportError(
-        f"{p}: unknown checkpoint format (expected a .gguf file or a directory "
-        f"with config.json + model.safetensors)")
+        f"{p}: unknown checkpoint format (expected a .gguf file or a Hugging Face "
+        f"directory with config.json + safetensors weights)")
+
+
+def load_tokenizer(path):
+    """The tokenizer of a checkpoint. A Hugging Face causal LM's comes from
+    its tokenizer.json alone (no weights are read); other formats load the
+    checkpoint's first block."""
+    p = Path(path)
+    d = p if p.is_dir() else p.parent if p.name == "config.json" else None
+    if d is not None and _directory_kind(d) == "causal_lm":
+        from .hf_causal_lm import load_tokenizer as hf_tokenizer
+        return hf_tokenizer(d)[0]
+    return load_checkpoint(p, layers=1).tokenizer
+
+
+def source_stamp(path) -> str:
+    """Identifies a checkpoint's contents for caches: path, size and mtime
+    of the file, or of every file in the directory (a directory's own mtime
+    does not change when a file in it is rewritten)."""
+    p = Path(path)
+    st = p.stat()
+    parts = [f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}"]
+    if p.is_dir():
+        for f in sorted(p.rglob("*")):
+            if f.is_file():
+                fs = f.stat()
+                parts.append(f"{f.relative_to(p)}|{fs.st_size}|{fs.st_mtime_ns}")
+    return "\n".join(parts)

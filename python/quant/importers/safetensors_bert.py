@@ -1,5 +1,6 @@
 """BERT (sentence-transformers MiniLM) importer: config.json +
-model.safetensors + tokenizer.json.
+model.safetensors (or a sharded index; F32/F16/BF16, read by
+safetensors_io) + tokenizer.json.
 
 Tensor names are the checkpoint's, without the ".weight"/".bias" suffix for
 linears (e.g. `encoder.layer.0.attention.self.query`), which become the
@@ -15,6 +16,7 @@ import numpy as np
 
 from ..errors import ModelImportError
 from . import Checkpoint
+from .safetensors_io import INDEX_NAME, SafetensorsCheckpoint
 
 SUPPORTED_ARCHS = ("bert",)
 
@@ -69,14 +71,11 @@ def load_bert(directory, layers=None) -> Checkpoint:
             raise ModelImportError(f"{pooling}: only mean pooling is supported")
 
     st = d / "model.safetensors"
-    if not st.exists():
+    if not st.exists() and not (d / INDEX_NAME).exists():
         raise ModelImportError(f"{d}: no model.safetensors")
-    from safetensors import safe_open
-    try:
-        f = safe_open(str(st), framework="numpy")
-        keys = set(f.keys())
-    except Exception as e:
-        raise ModelImportError(f"{st}: not a readable safetensors file ({e})") from e
+    f = SafetensorsCheckpoint(d)
+    st = f.source
+    keys = set(f.keys())
     prefix = ""
     if "embeddings.word_embeddings.weight" not in keys and \
             "bert.embeddings.word_embeddings.weight" in keys:
@@ -85,7 +84,7 @@ def load_bert(directory, layers=None) -> Checkpoint:
     def get(name):
         if prefix + name not in keys:
             raise ModelImportError(f"{st}: missing tensor '{name}'")
-        return np.ascontiguousarray(f.get_tensor(prefix + name), dtype=np.float32)
+        return f.get(prefix + name)
 
     E, F = cfg["dim"], cfg["ffn_dim"]
     t = {}
