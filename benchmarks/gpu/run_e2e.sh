@@ -7,7 +7,8 @@
 #   usage: run_e2e.sh [--stash] [e2e_decode.py options]
 #     --stash: only copy this folder's weight parts to /tmp (an earlier call)
 #   PROFILE=1: also the ncu per-kernel breakdown of one decode step and a
-#   memcheck of a short decode; PROFILE_ONLY=1: only that;
+#   memcheck of a short decode; PROFILE_MATCH=REGEX: profile only the
+#   modules whose label matches; PROFILE_ONLY=1: only that;
 #   NO_ANCHOR=1: skip the gpt-fast baselines.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -57,6 +58,7 @@ if [ "${PROFILE:-0}" = 1 ]; then
   # and a memcheck of a short decode on the first.
   for ((i = 1; i < ${#args[@]}; i += 2)); do
     label="${args[i]%%=*}" prefix="${args[i]#*=}"
+    [[ "$label" =~ ${PROFILE_MATCH:-.} ]] || continue
     ncu --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv \
       python3 "$here/step_profile.py" run "$prefix" --steps 1 > "$OUT/ncu-$label.csv" 2>"$OUT/ncu-$label.err"
     echo "## $label: one decode step (batch 1)" | tee -a "$OUT/profile.md"
