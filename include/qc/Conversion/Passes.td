@@ -68,7 +68,10 @@ def QCHostPrepareFunctions : Pass<"qc-host-prepare-functions", "mlir::ModuleOp">
     `qc-drop-inplace-results` can drop the equivalent result. Aggregated linalg ops (`linalg.softmax`) are decomposed
     into generics here so that they bufferize and lower to loops, and
     `tensor.expand_shape` ops with several dynamic sizes in one group become
-    `tensor.reshape` (LLVM 22 cannot lower the former after bufferization).
+    `tensor.reshape` (LLVM 22 cannot lower the former after bufferization);
+    when such an expand splits the rows of a column slice (the q / k / v
+    columns of a fused projection), the row split moves onto the sliced
+    tensor and the slice stays a strided view, so nothing is copied.
     `linalg.matmul` and `linalg.batch_matmul` are generalized with the
     reduction loop moved outside the output-column loop, so their loops
     (from `convert-linalg-to-loops`) stream rows of B and C and vectorize.
