@@ -74,7 +74,7 @@ def decode_rows(prefix, label, steps, batches, prefill, check_tokens, expect):
     # Greedy choice on the device (@greedy): per step only the B chosen ids
     # come back (and the position goes in); the choice feeds the next step
     # device to device.
-    names = {f["name"] for f in json.loads(m.module.info())["functions"]}
+    names = set(m.module.functions())
     for B in batches if "greedy" in names else []:
         step = m.module.greedy_steps(shape(B), graphs=True)
         prompt = rng.integers(1, c["vocab_size"] - 1, size=(B, 5))

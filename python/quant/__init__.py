@@ -154,6 +154,21 @@ class LoadedModel:
                              f"({c['max_seq']}; re-import with --max-seq)")
         if n_new <= 0:
             return
+        greedy = self._greedy_decoder(1)
+        if greedy is not None:
+            # GPU module with @greedy: the choice is made on the device and
+            # fed back device to device; only the token id comes out.
+            t = int(greedy(np.asarray(ids, np.int64)[None, :], 0)[0, 0])  # prefill
+            if on_prefill is not None:
+                on_prefill()
+            pos, n_out = len(ids), 0
+            while True:
+                n_out += 1
+                yield t
+                if n_out == n_new or t in stop:
+                    return
+                t = int(greedy.next(pos)[0, 0])
+                pos += 1
         steps = self._decoder(1)
         logits = steps(np.asarray(ids, np.int64)[None, :], 0)  # prefill
         if on_prefill is not None:
@@ -191,6 +206,19 @@ class LoadedModel:
                 caches[:] = outs[1:]
             return outs[0]
         return step
+
+    def _greedy_decoder(self, batch):
+        """On a GPU module with @greedy: `runtime.Module.greedy_steps` for
+        `batch` sequences (the next tokens chosen on the device), else
+        None."""
+        if not getattr(self.module, "is_gpu", False) or \
+                not hasattr(self.module, "greedy_steps"):
+            return None
+        if "greedy" not in self.module.functions():
+            return None
+        c = self.ir.config
+        shape = (c["n_layers"], batch, c["n_kv_heads"], c["max_seq"], c["head_dim"])
+        return self.module.greedy_steps(shape, graphs=self.graphs)
 
     #: GPU modules: replay decode steps as CUDA graphs (False: launch each
     #: kernel, for debugging; $QCRT_GRAPHS=0 also turns them off).
