@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Conversion/QCToGPU/Passes.h"
+#include "qc/Conversion/QCToNVVM/EpilogueFusion.h"
 #include "qc/Dialect/QC/IR/QC.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -355,7 +356,8 @@ struct Lowering {
   /// Weight-only matmul on rows `x` (M x K) with the GEMV or mma kernel:
   /// arguments (x, w, scales, zeros, bias, y, M). Returns y (M x N).
   Value weightOnly(ImplicitLocOpBuilder &b, WeightOnlyMatmulOp op,
-                   PackedWeightOp pw, Value x, LaunchRecord record) {
+                   PackedWeightOp pw, Value x, LaunchRecord record,
+                   Value residualRows = {}) {
     MLIRContext *ctx = b.getContext();
     SmallVector<Value> inputs = {x, pw.getData(), pw.getScales()};
     record.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2)};
@@ -367,7 +369,13 @@ struct Lowering {
                                        : nullArg(ctx));
     if (op.getBias())
       inputs.push_back(op.getBias());
+    // The gemv epilogue's residual (EpilogueFusion.h): the last argument.
+    int64_t residualIdx = inputs.size();
+    if (residualRows)
+      inputs.push_back(residualRows);
     record.args.append({operand(ctx, inputs.size()), mArg(ctx)});
+    if (residualRows)
+      record.args.push_back(operand(ctx, residualIdx));
     auto yType = RankedTensorType::get(
         {cast<RankedTensorType>(x.getType()).getShape()[0], record.n},
         op.getType().getElementType());
@@ -569,8 +577,20 @@ struct Lowering {
     ImplicitLocOpBuilder b(op.getLoc(), op);
     Value x = toRows(b, op.getInput());
     Value y;
+    // A gemv built with the residual epilogue absorbs the add that follows.
+    ::qc::ResidualAdd residual;
+    if (auto flag = main->launch.getAs<IntegerAttr>("residual");
+        flag && flag.getInt() != 0) {
+      residual = ::qc::residualAddUser(op.getResult());
+      if (kernel.getKind() != KernelKind::Gemv || !residual.add) {
+        reason = "the kernel has a residual epilogue, but the matmul is not "
+                 "a gemv followed by its residual add";
+        return failure();
+      }
+    }
     if (kernel.getKind() == KernelKind::Gemv) {
-      y = weightOnly(b, op, pw, x, gemvRecord(*main, n));
+      y = weightOnly(b, op, pw, x, gemvRecord(*main, n),
+                     residual.add ? toRows(b, residual.other) : Value());
     } else if (kernel.getKind() == KernelKind::Mma) {
       y = weightOnly(b, op, pw, x, mmaRecord(*main, n));
     } else {
@@ -601,7 +621,13 @@ struct Lowering {
       if (rowsType != yType)
         y = tensor::CastOp::create(b, rowsType, y);
     }
-    op.replaceAllUsesWith(fromRows(b, y, op.getInput(), op.getType()));
+    Value result = fromRows(b, y, op.getInput(), op.getType());
+    if (residual.add) {
+      residual.add->getResult(0).replaceAllUsesWith(result);
+      residual.add.erase();
+    } else {
+      op.replaceAllUsesWith(result);
+    }
     op.erase();
     return success();
   }

@@ -169,8 +169,10 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
   MLIRContext *ctx = builder.getContext();
   auto ptrTy = LLVM::LLVMPointerType::get(ctx, 1);
   Type i32 = builder.getI32Type();
-  auto fnType = builder.getFunctionType(
-      {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, i32}, {});
+  SmallVector<Type> argTypes = {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, i32};
+  if (cfg.hasResidual)
+    argTypes.push_back(ptrTy);
+  auto fnType = builder.getFunctionType(argTypes, {});
   auto func = gpu::GPUFuncOp::create(builder, loc, name, fnType);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 builder.getUnitAttr());
@@ -182,7 +184,8 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
   GemvEmitter e(b, cfg);
   auto args = func.getArguments();
   Value x = args[0], w = args[1], scales = args[2], zeros = args[3],
-        bias = args[4], y = args[5], m = args[6];
+        bias = args[4], y = args[5], m = args[6],
+        residual = cfg.hasResidual ? args[7] : Value();
 
   const int64_t kValsPerLoad = cfg.vecBytes * 8 / cfg.bits;
   const int64_t rowBytes = cfg.k * cfg.bits / 8;
@@ -441,6 +444,15 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
         if (cfg.actF16)
           v = arith::TruncFOp::create(b, e.f16, v);
         Value yIdx = e.add(e.mul(mIdx, e.cst(cfg.n)), nIdx);
+        if (residual) {
+          // r + y with y already rounded to the activation type: the
+          // separate glue add's result, bit for bit.
+          Value rv = e.loadF32(residual, actTy, yIdx);
+          Value yv = cfg.actF16 ? arith::ExtFOp::create(b, e.f32, v) : v;
+          v = arith::AddFOp::create(b, rv, yv);
+          if (cfg.actF16)
+            v = arith::TruncFOp::create(b, e.f16, v);
+        }
         LLVM::StoreOp::create(b, v, e.gep(y, actTy, yIdx), cfg.actF16 ? 2 : 4);
       }
     }

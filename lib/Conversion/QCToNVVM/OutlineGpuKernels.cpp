@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qc/Conversion/QCToNVVM/EpilogueFusion.h"
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 #include "qc/Conversion/QCToNVVM/Passes.h"
 #include "qc/Dialect/QC/IR/QC.h"
@@ -287,6 +288,16 @@ cacheAttentionConfigFor(CacheAttentionOp op, std::string &reason) {
   return cfg;
 }
 
+/// True when `v` is available at `op` (a block argument of an enclosing
+/// block, or defined before it in its block).
+bool dominatesOp(Value v, Operation *op) {
+  if (auto arg = dyn_cast<BlockArgument>(v))
+    return arg.getOwner()->findAncestorOpInBlock(*op) != nullptr;
+  Operation *def = v.getDefiningOp();
+  Operation *at = def->getBlock()->findAncestorOpInBlock(*op);
+  return at && def->isBeforeInBlock(at);
+}
+
 struct OutlineGpuKernelsPass
     : public mlir::qc::impl::QCOutlineGpuKernelsBase<OutlineGpuKernelsPass> {
   using Base::Base;
@@ -349,11 +360,18 @@ struct OutlineGpuKernelsPass
     for (int i = 1;
          gm.lookupSymbol(family + "_mt" + std::to_string(tiles.front())); ++i)
       family = base + "_" + std::to_string(i);
+    // A residual add that only reads this matmul goes into the epilogue
+    // (not for the adaptive kernel, whose INT8 side has no such epilogue).
+    bool residual = fuseResidual &&
+                    op.getKernelAttr().getKind() == KernelKind::Gemv &&
+                    ::qc::residualAddUser(op.getResult()).add &&
+                    dominatesOp(::qc::residualAddUser(op.getResult()).other, op);
     ::qc::GemvKernelConfig last;
     for (int64_t tile : tiles) {
       std::string reason;
       FailureOr<::qc::GemvKernelConfig> cfg = gemvConfigFor(op, reason);
       if (succeeded(cfg)) {
+        cfg->hasResidual = residual;
         cfg->warpsPerBlock = warpsPerBlock;
         cfg->rowsPerWarp = rowsPerWarp;
         cfg->chunksPerIter = chunksPerIter;
@@ -368,10 +386,12 @@ struct OutlineGpuKernelsPass
           b, op.getLoc(), family + "_mt" + std::to_string(tile), *cfg);
       last = *cfg;
     }
-    record(op, gm, family,
-           {{"block", last.blockSize()},
-            {"rows_per_block", last.warpsPerBlock * last.rowsPerWarp}},
-           tiles);
+    std::vector<std::pair<StringRef, int64_t>> launch = {
+        {"block", last.blockSize()},
+        {"rows_per_block", last.warpsPerBlock * last.rowsPerWarp}};
+    if (residual)
+      launch.push_back({"residual", 1});
+    record(op, gm, family, launch, tiles);
     return success();
   }
 

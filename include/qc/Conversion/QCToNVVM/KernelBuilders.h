@@ -53,6 +53,11 @@ struct GemvKernelConfig {
   bool perTensor = false;
   bool symmetric = true;
   bool hasBias = false;
+  /// Epilogue: y = r + (x W^T + b) with the residual r [M, N] (activation
+  /// type) read by lane 0 next to the bias: the residual add of a decoder
+  /// block fused (EpilogueFusion.h). Same rounding as the separate add: the
+  /// matmul result is rounded to the activation type first.
+  bool hasResidual = false;
   /// Activation/result element type: f16 or f32.
   bool actF16 = true;
   /// Scale element type: f16 or f32 (zero points are i8 bit patterns).
@@ -81,10 +86,11 @@ struct GemvKernelConfig {
   int64_t blockSize() const { return 32 * warpsPerBlock; }
 };
 
-/// Builds `gpu.func @name(x, w, scales, zeros, bias, y: !llvm.ptr<1>, m: i32)`
-/// computing y[m, n] = sum_k x[m, k] * (q[n, k] - z[n, g]) * s[n, g] (+ b[n])
-/// over row_major packed weights (int4 two per byte, even k in the low
-/// nibble). `zeros`/`bias` are ignored when the config has none.
+/// Builds `gpu.func @name(x, w, scales, zeros, bias, y: !llvm.ptr<1>, m: i32
+/// [, residual: !llvm.ptr<1>])` computing y[m, n] = sum_k x[m, k] *
+/// (q[n, k] - z[n, g]) * s[n, g] (+ b[n]) (+ r[m, n]) over row_major packed
+/// weights (int4 two per byte, even k in the low nibble). `zeros`/`bias` are
+/// ignored when the config has none; `residual` exists with hasResidual.
 mlir::gpu::GPUFuncOp buildWeightOnlyGemvKernel(mlir::OpBuilder &builder,
                                                mlir::Location loc,
                                                llvm::StringRef name,

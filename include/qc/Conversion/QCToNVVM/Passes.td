@@ -20,7 +20,12 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     the module with `gpu-module-to-binary` yields PTX/cubin.
 
     Kernels built (KernelBuilders.h):
-    - `gemv` on `qc.wo_matmul`: buildWeightOnlyGemvKernel;
+    - `gemv` on `qc.wo_matmul`: buildWeightOnlyGemvKernel; when the
+      matmul's only user is a residual add (`r + y`, a linalg.generic:
+      EpilogueFusion.h), the kernel adds r in its epilogue and the launch
+      record says `residual = 1` (qc-lower-gpu-launches then passes r and
+      drops the add; `fuse-residual=false` keeps the add);
+    - `qc.argmax` (glue, see below): buildRowArgmaxKernel;
     - `mma` on `qc.wo_matmul`: buildWeightOnlyMmaKernel (weights dequantized
       to f16 in shared memory, mma.sync m16n8k16);
     - `int8_mma` on `qc.int8_matmul`: buildInt8GemmKernel (mma.sync
@@ -107,6 +112,9 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     Option<"attentionKernels_", "attention-kernels", "bool", "true",
            "Build the decode attention kernels for qc.cache_attention on a "
            "GPU target (false: keep the linalg glue)">,
+    Option<"fuseResidual", "fuse-residual", "bool", "true",
+           "Fuse a residual add that is the only user of a gemv matmul "
+           "into its epilogue (EpilogueFusion.h; false: keep the glue add)">,
   ];
 }
 
