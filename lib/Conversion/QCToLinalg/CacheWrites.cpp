@@ -5,8 +5,10 @@
 //===----------------------------------------------------------------------===//
 //
 // Buffer-form qc.cache_write -> an scf.parallel over (b, t, h, d) that loads
-// pos[b] and stores each element under the bounds guard. Shared by the host
-// and GPU pipelines (on the GPU it becomes a glue kernel).
+// pos[b] and stores each element under the bounds guard; an elementwise
+// producer of the rows (the keys' RoPE) is computed inside that loop instead
+// of in its own. Shared by the host and GPU pipelines (on the GPU it
+// becomes one glue kernel).
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,8 +16,12 @@
 #include "qc/Dialect/QC/IR/QC.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace qc {
 #define GEN_PASS_DEF_QCLOWERCACHEWRITES
@@ -41,6 +47,113 @@ Value convertFloat(OpBuilder &b, Location loc, Value v, Type to) {
   return arith::TruncFOp::create(b, loc, to, v);
 }
 
+/// The buffer a view chain (subview, reshapes, casts) starts from.
+Value rootBuffer(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    auto view = dyn_cast<ViewLikeOpInterface>(def);
+    if (!view)
+      break;
+    v = view.getViewSource();
+  }
+  return v;
+}
+
+/// True when no op strictly between `from` and `to` (same block, `from`
+/// first) may write any of `roots`; unknown effects count as writes.
+bool noWritesBetween(Operation *from, Operation *to,
+                     const llvm::SmallDenseSet<Value> &roots) {
+  for (Operation *op = from->getNextNode(); op && op != to;
+       op = op->getNextNode()) {
+    std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
+        getEffectsRecursively(op);
+    if (!effects)
+      return false;
+    for (const MemoryEffects::EffectInstance &e : *effects) {
+      if (!isa<MemoryEffects::Write>(e.getEffect()))
+        continue;
+      Value v = e.getValue();
+      if (!v || roots.contains(rootBuffer(v)))
+        return false;
+    }
+  }
+  return true;
+}
+
+/// The elementwise producer the cache write computes in its own loop (the
+/// RoPE of the new keys): a linalg.generic on buffers, before `op` in its
+/// block, whose only output is `op`'s rows (a memref.alloc read by nothing
+/// else), with an identity output map, parallel loops over the rows' four
+/// dimensions, projected-permutation input maps, an unused output block
+/// argument, and no write to its inputs between it and `op`. Null if none.
+linalg::GenericOp fusableProducer(mlir::qc::CacheWriteOp op) {
+  Value rows = op.getRows();
+  auto alloc = rows.getDefiningOp<memref::AllocOp>();
+  if (!alloc)
+    return {};
+  linalg::GenericOp gen;
+  for (Operation *user : alloc->getUsers()) {
+    if (user == op.getOperation())
+      continue;
+    auto g = dyn_cast<linalg::GenericOp>(user);
+    if (!g || gen)
+      return {};
+    gen = g;
+  }
+  if (!gen || gen->getBlock() != op->getBlock() ||
+      !gen->isBeforeInBlock(op) || gen.getNumDpsInits() != 1 ||
+      gen.getDpsInitOperand(0)->get() != rows || gen->getNumResults() != 0 ||
+      gen.getNumLoops() != 4 ||
+      !gen.getMatchingIndexingMap(gen.getDpsInitOperand(0)).isIdentity() ||
+      gen.getNumParallelLoops() != 4)
+    return {};
+  Block &body = gen.getRegion().front();
+  if (!body.getArguments().back().use_empty())
+    return {};
+  llvm::SmallDenseSet<Value> roots;
+  for (OpOperand *in : gen.getDpsInputOperands()) {
+    if (!gen.getMatchingIndexingMap(in).isProjectedPermutation())
+      return {};
+    if (isa<MemRefType>(in->get().getType()))
+      roots.insert(rootBuffer(in->get()));
+  }
+  // Buffers the body reads directly (the rotate-half partner, pos,
+  // inv_freq).
+  body.walk([&](memref::LoadOp load) {
+    roots.insert(rootBuffer(load.getMemRef()));
+  });
+  if (!noWritesBetween(gen, op, roots))
+    return {};
+  return gen;
+}
+
+/// The value `gen` computes at loop indices `iv`, built with `b` by
+/// cloning its body (inputs loaded through their maps, linalg.index
+/// replaced by the indices).
+Value inlineProducer(OpBuilder &b, Location loc, linalg::GenericOp gen,
+                     ValueRange iv) {
+  IRMapping map;
+  Block &body = gen.getRegion().front();
+  for (OpOperand *in : gen.getDpsInputOperands()) {
+    Value arg = body.getArgument(in->getOperandNumber());
+    if (!isa<MemRefType>(in->get().getType())) {
+      map.map(arg, in->get());
+      continue;
+    }
+    SmallVector<Value> idx;
+    for (AffineExpr e : gen.getMatchingIndexingMap(in).getResults())
+      idx.push_back(iv[cast<AffineDimExpr>(e).getPosition()]);
+    map.map(arg, memref::LoadOp::create(b, loc, in->get(), idx));
+  }
+  for (Operation &o : body.without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(o)) {
+      map.map(index.getResult(), iv[index.getDim()]);
+      continue;
+    }
+    b.clone(o, map);
+  }
+  return map.lookup(body.getTerminator()->getOperand(0));
+}
+
 void lowerCacheWrite(mlir::qc::CacheWriteOp op) {
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -48,9 +161,23 @@ void lowerCacheWrite(mlir::qc::CacheWriteOp op) {
   auto cacheType = cast<MemRefType>(cache.getType());
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  linalg::GenericOp producer = fusableProducer(op);
   SmallVector<Value> ubs;
-  for (int64_t i = 0; i < 4; ++i)
-    ubs.push_back(memref::DimOp::create(b, loc, rows, i));
+  if (producer) {
+    // The sizes of the rows' alloc, so that it dies with its producer.
+    auto alloc = rows.getDefiningOp<memref::AllocOp>();
+    auto type = alloc.getType();
+    unsigned dyn = 0;
+    for (int64_t i = 0; i < 4; ++i)
+      ubs.push_back(type.isDynamicDim(i)
+                        ? alloc.getDynamicSizes()[dyn++]
+                        : arith::ConstantIndexOp::create(b, loc,
+                                                         type.getDimSize(i))
+                              .getResult());
+  } else {
+    for (int64_t i = 0; i < 4; ++i)
+      ubs.push_back(memref::DimOp::create(b, loc, rows, i));
+  }
   Value seq = memref::DimOp::create(b, loc, cache, 3);
   Value layer = arith::ConstantIndexOp::create(b, loc, op.getLayer());
   scf::ParallelOp::create(
@@ -63,7 +190,8 @@ void lowerCacheWrite(mlir::qc::CacheWriteOp op) {
         Value inside =
             arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, s, seq);
         scf::IfOp::create(nb, nl, inside, [&](OpBuilder &ib, Location il) {
-          Value v = memref::LoadOp::create(ib, il, rows, iv);
+          Value v = producer ? inlineProducer(ib, il, producer, iv)
+                             : memref::LoadOp::create(ib, il, rows, iv);
           v = convertFloat(ib, il, v, cacheType.getElementType());
           memref::StoreOp::create(ib, il, v, cache,
                                   ValueRange{layer, iv[0], iv[2], s, iv[3]});
@@ -71,6 +199,12 @@ void lowerCacheWrite(mlir::qc::CacheWriteOp op) {
         });
       });
   op.erase();
+  if (producer) {
+    Operation *alloc = producer.getDpsInitOperand(0)->get().getDefiningOp();
+    producer.erase();
+    if (alloc->use_empty())
+      alloc->erase();
+  }
 }
 
 struct QCLowerCacheWritesPass
