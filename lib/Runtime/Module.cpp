@@ -52,8 +52,8 @@ struct Function {
 /// A run captured as a CUDA graph (qcrt_run_options.graph), replayed when
 /// the same function runs on the same device input buffers and shapes.
 struct CapturedRun {
-  void *exec = nullptr;         // CUgraphExec; null: capture failed
-  std::vector<void *> outputs;  // device buffers the graph writes results to
+  void *exec = nullptr;        // CUgraphExec; null: capture failed
+  std::vector<void *> outputs; // device buffers the graph writes results to
   std::vector<qcrt_tensor> outDescs;
 };
 
@@ -362,13 +362,12 @@ static qcrt_status loadWeights(qcrt_module &m, const std::string &path,
                        path.c_str(), identityString(identity).c_str(),
                        soPath.c_str(), m.identityHex.c_str()));
   if (declaredBytes > QCRT_MAX_WEIGHTS_FILE_BYTES)
-    return fail(QCRT_ERR_FORMAT,
-                format("weights file '%s' is corrupt: header declares %llu "
-                       "bytes, more than the maximum %llu",
-                       path.c_str(),
-                       static_cast<unsigned long long>(declaredBytes),
-                       static_cast<unsigned long long>(
-                           QCRT_MAX_WEIGHTS_FILE_BYTES)));
+    return fail(
+        QCRT_ERR_FORMAT,
+        format("weights file '%s' is corrupt: header declares %llu "
+               "bytes, more than the maximum %llu",
+               path.c_str(), static_cast<unsigned long long>(declaredBytes),
+               static_cast<unsigned long long>(QCRT_MAX_WEIGHTS_FILE_BYTES)));
   if (declaredBytes != fileBytes)
     return fail(QCRT_ERR_FORMAT,
                 format("weights file '%s' is %s: header says %llu bytes, file "
@@ -699,8 +698,8 @@ static qcrt_status runGpu(qcrt_module &m, const Function &f,
     for (int32_t i : f.inplace) {
       const qcrt_tensor &t = inputs[i];
       uint64_t bytes = qcrt_tensor_numel(&t) * qcrt_dtype_size(t.dtype);
-      std::string back = format("copying in-place input %d of '%s' back",
-                                i, f.name.c_str());
+      std::string back =
+          format("copying in-place input %d of '%s' back", i, f.name.c_str());
       cudaCopy(t.data, devInputs[i], bytes, kCopyDeviceToHost, stream,
                back.c_str());
     }
@@ -776,7 +775,6 @@ static qcrt_status runGpu(qcrt_module &m, const Function &f,
     return fail(status, why);
   return QCRT_OK;
 }
-
 
 /// The key of a captured run: the function, every input's device pointer
 /// and shape (a graph bakes in pointers and sizes).
@@ -856,7 +854,6 @@ static qcrt_status runGpuGraph(qcrt_module &m, const Function &f,
                                const qcrt_tensor *inputs, int32_t nInputs,
                                qcrt_tensor *outputs, int32_t nOutputs,
                                void *stream);
-
 
 static qcrt_status runGpuGraph(qcrt_module &m, const Function &f,
                                const qcrt_tensor *inputs, int32_t nInputs,
@@ -1172,8 +1169,8 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
   }
 
   bool graph = options &&
-               options->struct_size >= offsetof(qcrt_run_options, graph) +
-                                           sizeof(options->graph) &&
+               options->struct_size >=
+                   offsetof(qcrt_run_options, graph) + sizeof(options->graph) &&
                options->graph == 1;
   if (const char *env = getenv("QCRT_GRAPHS"))
     graph = graph && strcmp(env, "0") != 0;

@@ -88,7 +88,8 @@ void qc::takeHostSyncFunctions(mlir::ModuleOp module,
   if (!syncing)
     return;
   for (EntryPoint &ep : entryPoints)
-    ep.hostSync = llvm::is_contained(
-        syncing.getValue(), mlir::StringAttr::get(module.getContext(), ep.name));
+    ep.hostSync =
+        llvm::is_contained(syncing.getValue(),
+                           mlir::StringAttr::get(module.getContext(), ep.name));
   module->removeAttr(kHostSyncAttr);
 }

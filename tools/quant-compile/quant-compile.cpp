@@ -285,9 +285,8 @@ static int listTargets(llvm::StringRef format) {
   if (format == "json") {
     llvm::json::Array targets;
     for (const qc::TargetInfo &t : qc::kTargets) {
-      llvm::json::Object o{{"name", t.name},
-                           {"description", t.description},
-                           {"gpu", t.gpu}};
+      llvm::json::Object o{
+          {"name", t.name}, {"description", t.description}, {"gpu", t.gpu}};
       if (t.gpu) {
         o["compute_capability"] =
             llvm::formatv("{0}.{1}", t.ccMajor, t.ccMinor).str();

@@ -145,9 +145,18 @@ def QCLowerCacheWrites : Pass<"qc-lower-cache-writes", "mlir::ModuleOp"> {
     kernel (`qc-gpu-tile-glue`, `gpu-map-parallel-loops`) and the host never
     reads `pos`; on the host it is an ordinary loop nest. A tensor-form
     `qc.cache_write` left at this point is an error.
+
+    Two fusions save a loop (a GPU kernel) each: an elementwise producer of
+    `rows` (the keys' RoPE: a `linalg.generic` whose only output is `rows`,
+    identity output map, projected-permutation input maps, none of its
+    inputs written before the cache write) is computed inside the loop in
+    place of the load, and its buffer disappears; and a following cache
+    write with the same `pos` and layer, a cache of the same type, rows of
+    provably equal extents and no memory write in between stores from the
+    same loop (the V cache next to the K cache).
   }];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::memref::MemRefDialect",
-                           "mlir::arith::ArithDialect"];
+                           "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect"];
 }
 
 def QCHostLowerStridedCopies

@@ -458,8 +458,7 @@ struct Lowering {
     Value x = toRows(b, op.getInput());
     record.args = {operand(ctx, 0), operand(ctx, 1), mArg(ctx)};
     auto rowsType = RankedTensorType::get(
-        {cast<RankedTensorType>(x.getType()).getDimSize(0), 1},
-        b.getI64Type());
+        {cast<RankedTensorType>(x.getType()).getDimSize(0), 1}, b.getI64Type());
     Value y = emitLaunch(b, op, symbols, counter, record, {x}, {rowsType})[0];
     op.getResult().replaceAllUsesWith(
         fromRows(b, y, op.getInput(), op.getType()));

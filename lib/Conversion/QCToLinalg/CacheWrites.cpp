@@ -7,8 +7,9 @@
 // Buffer-form qc.cache_write -> an scf.parallel over (b, t, h, d) that loads
 // pos[b] and stores each element under the bounds guard; an elementwise
 // producer of the rows (the keys' RoPE) is computed inside that loop instead
-// of in its own. Shared by the host and GPU pipelines (on the GPU it
-// becomes one glue kernel).
+// of in its own, and the next write (the V cache next to the K cache) shares
+// the loop when it can. Shared by the host and GPU pipelines (on the GPU
+// each loop becomes one glue kernel).
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +20,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -99,10 +101,9 @@ linalg::GenericOp fusableProducer(mlir::qc::CacheWriteOp op) {
       return {};
     gen = g;
   }
-  if (!gen || gen->getBlock() != op->getBlock() ||
-      !gen->isBeforeInBlock(op) || gen.getNumDpsInits() != 1 ||
-      gen.getDpsInitOperand(0)->get() != rows || gen->getNumResults() != 0 ||
-      gen.getNumLoops() != 4 ||
+  if (!gen || gen->getBlock() != op->getBlock() || !gen->isBeforeInBlock(op) ||
+      gen.getNumDpsInits() != 1 || gen.getDpsInitOperand(0)->get() != rows ||
+      gen->getNumResults() != 0 || gen.getNumLoops() != 4 ||
       !gen.getMatchingIndexingMap(gen.getDpsInitOperand(0)).isIdentity() ||
       gen.getNumParallelLoops() != 4)
     return {};
@@ -118,9 +119,8 @@ linalg::GenericOp fusableProducer(mlir::qc::CacheWriteOp op) {
   }
   // Buffers the body reads directly (the rotate-half partner, pos,
   // inv_freq).
-  body.walk([&](memref::LoadOp load) {
-    roots.insert(rootBuffer(load.getMemRef()));
-  });
+  body.walk(
+      [&](memref::LoadOp load) { roots.insert(rootBuffer(load.getMemRef())); });
   if (!noWritesBetween(gen, op, roots))
     return {};
   return gen;
@@ -154,11 +154,78 @@ Value inlineProducer(OpBuilder &b, Location loc, linalg::GenericOp gen,
   return map.lookup(body.getTerminator()->getOperand(0));
 }
 
-void lowerCacheWrite(mlir::qc::CacheWriteOp op) {
+/// Dimension `i` of memref `v` as a static size or the SSA value it was
+/// built from (through memref.dim, allocs, expand_shape output shapes and
+/// subview sizes); null when unknown.
+OpFoldResult extentOf(Value v, int64_t i) {
+  auto t = cast<MemRefType>(v.getType());
+  if (!t.isDynamicDim(i))
+    return IntegerAttr::get(IndexType::get(v.getContext()), t.getDimSize(i));
+  OpFoldResult r;
+  if (auto a = v.getDefiningOp<memref::AllocOp>())
+    r = a.getDynamicSizes()[t.getDynamicDimIndex(i)];
+  else if (auto e = v.getDefiningOp<memref::ExpandShapeOp>())
+    r = e.getMixedOutputShape()[i];
+  else if (auto sv = v.getDefiningOp<memref::SubViewOp>();
+           sv && sv.getSourceType().getRank() == t.getRank())
+    r = sv.getMixedSizes()[i];
+  else
+    return {};
+  if (auto val = dyn_cast<Value>(r))
+    if (auto dim = val.getDefiningOp<memref::DimOp>())
+      if (std::optional<int64_t> d = getConstantIntValue(dim.getDimension()))
+        if (OpFoldResult inner = extentOf(dim.getSource(), *d))
+          return inner;
+  return r;
+}
+
+/// True when `v` is available at `op` (an argument of an enclosing block or
+/// defined before `op`'s ancestor in its block).
+bool availableAt(Value v, Operation *op) {
+  if (auto arg = dyn_cast<BlockArgument>(v))
+    return arg.getOwner()->findAncestorOpInBlock(*op) != nullptr;
+  Operation *def = v.getDefiningOp();
+  Operation *at = def->getBlock()->findAncestorOpInBlock(*op);
+  return at && def->isBeforeInBlock(at);
+}
+
+/// True when write `b` can share write `a`'s loop (the V cache write next
+/// to the K cache write of one block): same positions and layer, caches of
+/// one type with a static sequence length, rows of the same extents, `b`'s
+/// operands available at `a`, no elementwise producer to fuse into `b`, and
+/// no op between them that may write memory.
+bool canShareLoop(mlir::qc::CacheWriteOp a, mlir::qc::CacheWriteOp b) {
+  if (a->getBlock() != b->getBlock() || !a->isBeforeInBlock(b) ||
+      a.getPos() != b.getPos() || a.getLayer() != b.getLayer() ||
+      a.getCache().getType() != b.getCache().getType() ||
+      cast<MemRefType>(a.getCache().getType()).isDynamicDim(3) ||
+      !availableAt(b.getRows(), a) || !availableAt(b.getCache(), a) ||
+      fusableProducer(b))
+    return false;
+  for (int64_t i = 0; i < 4; ++i) {
+    OpFoldResult ea = extentOf(a.getRows(), i), eb = extentOf(b.getRows(), i);
+    if (!ea || !eb || ea != eb)
+      return false;
+  }
+  for (Operation *op = a->getNextNode(); op && op != b.getOperation();
+       op = op->getNextNode()) {
+    std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
+        getEffectsRecursively(op);
+    if (!effects || llvm::any_of(*effects, [](auto &e) {
+          return isa<MemoryEffects::Write>(e.getEffect());
+        }))
+      return false;
+  }
+  return true;
+}
+
+/// Lowers `ops` (one write, or writes canShareLoop allows) to one
+/// scf.parallel at the first one; the first may compute its rows' producer.
+void lowerCacheWrites(ArrayRef<mlir::qc::CacheWriteOp> ops) {
+  mlir::qc::CacheWriteOp op = ops.front();
   OpBuilder b(op);
   Location loc = op.getLoc();
   Value rows = op.getRows(), pos = op.getPos(), cache = op.getCache();
-  auto cacheType = cast<MemRefType>(cache.getType());
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   linalg::GenericOp producer = fusableProducer(op);
@@ -169,11 +236,10 @@ void lowerCacheWrite(mlir::qc::CacheWriteOp op) {
     auto type = alloc.getType();
     unsigned dyn = 0;
     for (int64_t i = 0; i < 4; ++i)
-      ubs.push_back(type.isDynamicDim(i)
-                        ? alloc.getDynamicSizes()[dyn++]
-                        : arith::ConstantIndexOp::create(b, loc,
-                                                         type.getDimSize(i))
-                              .getResult());
+      ubs.push_back(type.isDynamicDim(i) ? alloc.getDynamicSizes()[dyn++]
+                                         : arith::ConstantIndexOp::create(
+                                               b, loc, type.getDimSize(i))
+                                               .getResult());
   } else {
     for (int64_t i = 0; i < 4; ++i)
       ubs.push_back(memref::DimOp::create(b, loc, rows, i));
@@ -190,15 +256,21 @@ void lowerCacheWrite(mlir::qc::CacheWriteOp op) {
         Value inside =
             arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, s, seq);
         scf::IfOp::create(nb, nl, inside, [&](OpBuilder &ib, Location il) {
-          Value v = producer ? inlineProducer(ib, il, producer, iv)
-                             : memref::LoadOp::create(ib, il, rows, iv);
-          v = convertFloat(ib, il, v, cacheType.getElementType());
-          memref::StoreOp::create(ib, il, v, cache,
-                                  ValueRange{layer, iv[0], iv[2], s, iv[3]});
+          for (mlir::qc::CacheWriteOp w : ops) {
+            Value v = w == op && producer
+                          ? inlineProducer(ib, il, producer, iv)
+                          : memref::LoadOp::create(ib, il, w.getRows(), iv)
+                                .getResult();
+            auto cacheType = cast<MemRefType>(w.getCache().getType());
+            v = convertFloat(ib, il, v, cacheType.getElementType());
+            memref::StoreOp::create(ib, il, v, w.getCache(),
+                                    ValueRange{layer, iv[0], iv[2], s, iv[3]});
+          }
           scf::YieldOp::create(ib, il);
         });
       });
-  op.erase();
+  for (mlir::qc::CacheWriteOp w : ops)
+    w.erase();
   if (producer) {
     Operation *alloc = producer.getDpsInitOperand(0)->get().getDefiningOp();
     producer.erase();
@@ -221,8 +293,15 @@ struct QCLowerCacheWritesPass
     });
     if (r.wasInterrupted())
       return signalPassFailure();
-    for (mlir::qc::CacheWriteOp op : writes)
-      lowerCacheWrite(op);
+    // The K and V writes of a block share one loop (one kernel on GPUs).
+    for (size_t i = 0; i < writes.size(); ++i) {
+      if (i + 1 < writes.size() && canShareLoop(writes[i], writes[i + 1])) {
+        lowerCacheWrites({writes[i], writes[i + 1]});
+        ++i;
+        continue;
+      }
+      lowerCacheWrites({writes[i]});
+    }
   }
 };
 

@@ -638,8 +638,8 @@ struct ArgMaxOpLowering : OpConversionPattern<ArgMaxOp> {
         rowMap(ctx), 2, 1,
         [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
           Value v = castFloat(b, loc, a[0], b.getF32Type());
-          Value eq = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                           v, a[1]);
+          Value eq =
+              arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, v, a[1]);
           Value bothNaN = arith::AndIOp::create(
               b, loc,
               arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, v, v),

@@ -66,8 +66,10 @@ Value sliceAfterRowSplit(OpBuilder &b, tensor::ExpandShapeOp op) {
       sliceType.isDynamicDim(1) || !slice.hasUnitStride())
     return {};
   // Rows: the whole extent; columns: a static window.
-  std::optional<int64_t> rowOff = getConstantIntValue(slice.getMixedOffsets()[0]);
-  std::optional<int64_t> colOff = getConstantIntValue(slice.getMixedOffsets()[1]);
+  std::optional<int64_t> rowOff =
+      getConstantIntValue(slice.getMixedOffsets()[0]);
+  std::optional<int64_t> colOff =
+      getConstantIntValue(slice.getMixedOffsets()[1]);
   if (!rowOff || *rowOff != 0 || !colOff)
     return {};
   OpFoldResult rows = slice.getMixedSizes()[0];
@@ -119,8 +121,7 @@ Value sliceAfterRowSplit(OpBuilder &b, tensor::ExpandShapeOp op) {
   for (int64_t d : groups[1])
     last.push_back(d);
   reassoc.push_back(last);
-  return tensor::ExpandShapeOp::create(b, loc, resType, cut, reassoc,
-                                       outShape);
+  return tensor::ExpandShapeOp::create(b, loc, resType, cut, reassoc, outShape);
 }
 
 struct QCHostPrepareFunctionsPass

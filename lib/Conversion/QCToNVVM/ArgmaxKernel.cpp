@@ -42,9 +42,10 @@ std::string qc::RowArgmaxKernelConfig::finalize() {
            "bytes";
   if (threads == 0) {
     int64_t want = (vecs() + 3) / 4;
-    threads = k >= 16384 ? 1024
-                         : std::min<int64_t>(
-                               1024, std::max<int64_t>(32, (want + 31) / 32 * 32));
+    threads = k >= 16384
+                  ? 1024
+                  : std::min<int64_t>(
+                        1024, std::max<int64_t>(32, (want + 31) / 32 * 32));
   }
   if (threads <= 0 || threads % 32 != 0 || threads > 1024)
     return "threads must be a multiple of 32 up to 1024";
@@ -77,12 +78,14 @@ gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
       return n;
     };
     valName = unique((name + "_smem_val").str());
-    LLVM::GlobalOp::create(builder, loc, LLVM::LLVMArrayType::get(f32, numWarps),
+    LLVM::GlobalOp::create(builder, loc,
+                           LLVM::LLVMArrayType::get(f32, numWarps),
                            /*isConstant=*/false, LLVM::Linkage::Internal,
                            valName, Attribute(), /*alignment=*/16,
                            /*addrSpace=*/3);
     idxName = unique((name + "_smem_idx").str());
-    LLVM::GlobalOp::create(builder, loc, LLVM::LLVMArrayType::get(i32, numWarps),
+    LLVM::GlobalOp::create(builder, loc,
+                           LLVM::LLVMArrayType::get(i32, numWarps),
                            /*isConstant=*/false, LLVM::Linkage::Internal,
                            idxName, Attribute(), /*alignment=*/16,
                            /*addrSpace=*/3);
@@ -115,15 +118,15 @@ gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
     Value gt = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, v, best);
     Value eq = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, v, best);
     Value vNaN = isNaN(v), bestNaN = isNaN(best);
-    Value tie = arith::OrIOp::create(
-        b, eq, arith::AndIOp::create(b, vNaN, bestNaN));
+    Value tie =
+        arith::OrIOp::create(b, eq, arith::AndIOp::create(b, vNaN, bestNaN));
     Value smaller = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, i, bi);
     Value nanWins = arith::AndIOp::create(
-        b, vNaN, arith::XOrIOp::create(b, bestNaN, arith::ConstantIntOp::create(
-                                                       b, b.getI1Type(), 1)));
-    return arith::OrIOp::create(
-        b, arith::OrIOp::create(b, gt, nanWins),
-        arith::AndIOp::create(b, tie, smaller));
+        b, vNaN,
+        arith::XOrIOp::create(
+            b, bestNaN, arith::ConstantIntOp::create(b, b.getI1Type(), 1)));
+    return arith::OrIOp::create(b, arith::OrIOp::create(b, gt, nanWins),
+                                arith::AndIOp::create(b, tie, smaller));
   };
 
   Value tid = arith::IndexCastUIOp::create(
@@ -148,9 +151,9 @@ gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
     Value c = loop.getInductionVar();
     Value best = loop.getRegionIterArg(0), bi = loop.getRegionIterArg(1);
     Value col = arith::MulIOp::create(b, c, cst(V));
-    Value addr = gep(x, ioTy,
-                     arith::AddIOp::create(b, rowBase,
-                                           arith::ExtUIOp::create(b, i64, col)));
+    Value addr = gep(
+        x, ioTy,
+        arith::AddIOp::create(b, rowBase, arith::ExtUIOp::create(b, i64, col)));
     SmallVector<Value> xs;
     if (V == 1) {
       xs.push_back(LLVM::LoadOp::create(b, ioTy, addr, eb));
@@ -161,18 +164,18 @@ gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
         xs.push_back(LLVM::ExtractElementOp::create(b, v, cst(i)));
     }
     for (int64_t i = 0; i < V; ++i) {
-      Value v = xs[i].getType() == f32 ? xs[i]
-                                       : arith::ExtFOp::create(b, f32, xs[i]);
+      Value v =
+          xs[i].getType() == f32 ? xs[i] : arith::ExtFOp::create(b, f32, xs[i]);
       Value gt = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, v, best);
       Value nanWins = arith::AndIOp::create(
           b, isNaN(v),
-          arith::XOrIOp::create(b, isNaN(best),
-                                arith::ConstantIntOp::create(b, b.getI1Type(),
-                                                             1)));
+          arith::XOrIOp::create(
+              b, isNaN(best),
+              arith::ConstantIntOp::create(b, b.getI1Type(), 1)));
       Value take = arith::OrIOp::create(b, gt, nanWins);
       best = arith::SelectOp::create(b, take, v, best);
-      bi = arith::SelectOp::create(b, take, arith::AddIOp::create(b, col, cst(i)),
-                                   bi);
+      bi = arith::SelectOp::create(b, take,
+                                   arith::AddIOp::create(b, col, cst(i)), bi);
     }
     scf::YieldOp::create(b, ValueRange{best, bi});
   }

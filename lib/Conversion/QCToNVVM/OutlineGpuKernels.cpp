@@ -362,10 +362,10 @@ struct OutlineGpuKernelsPass
       family = base + "_" + std::to_string(i);
     // A residual add that only reads this matmul goes into the epilogue
     // (not for the adaptive kernel, whose INT8 side has no such epilogue).
-    bool residual = fuseResidual &&
-                    op.getKernelAttr().getKind() == KernelKind::Gemv &&
-                    ::qc::residualAddUser(op.getResult()).add &&
-                    dominatesOp(::qc::residualAddUser(op.getResult()).other, op);
+    bool residual =
+        fuseResidual && op.getKernelAttr().getKind() == KernelKind::Gemv &&
+        ::qc::residualAddUser(op.getResult()).add &&
+        dominatesOp(::qc::residualAddUser(op.getResult()).other, op);
     ::qc::GemvKernelConfig last;
     for (int64_t tile : tiles) {
       std::string reason;
@@ -514,8 +514,9 @@ struct OutlineGpuKernelsPass
     // repeat them).
     std::string key;
     llvm::raw_string_ostream(key)
-        << cfg->layerNorm << cfg->k << '_' << llvm::bit_cast<uint32_t>(cfg->epsilon)
-        << '_' << int(cfg->io) << int(cfg->weight) << int(cfg->bias);
+        << cfg->layerNorm << cfg->k << '_'
+        << llvm::bit_cast<uint32_t>(cfg->epsilon) << '_' << int(cfg->io)
+        << int(cfg->weight) << int(cfg->bias);
     std::string &name = rowNormKernels[key];
     if (name.empty()) {
       OpBuilder b = kernelBuilder(gm);
@@ -579,8 +580,8 @@ struct OutlineGpuKernelsPass
     std::string &name = attentionKernels[key];
     if (name.empty()) {
       OpBuilder b = kernelBuilder(gm);
-      name = kernelName(gm, "cache_attention",
-                        "l" + std::to_string(cfg->layer));
+      name =
+          kernelName(gm, "cache_attention", "l" + std::to_string(cfg->layer));
       // Both kernels' names must be free.
       for (int i = 1; gm.lookupSymbol(name + "_partial") ||
                       gm.lookupSymbol(name + "_combine");

@@ -58,3 +58,47 @@ func.func @input_written_between(%x: memref<?x?x3x64xf32>, %pos: memref<?xi64>, 
   qc.cache_write %rows into %cache at %pos {layer = 0 : i64} : memref<?x?x3x64xf32>, memref<?xi64> -> memref<2x?x3x512x64xf32>
   return
 }
+
+// -----
+
+// The K and V writes of a block (same positions and layer, rows of the same
+// extents, nothing written in between) share one loop.
+// CHECK-LABEL: func.func @k_and_v
+// CHECK-SAME: (%[[K:.*]]: memref<?x?x3x64xf32>, %[[V:.*]]: memref<?x?x3x64xf16>, %[[POS:.*]]: memref<?xi64>, %[[KC:.*]]: memref<2x?x3x512x64xf16>, %[[VC:.*]]: memref<2x?x3x512x64xf16>)
+// CHECK: %[[V2:.*]] = memref.subview %[[V]]
+// CHECK: scf.parallel (%[[I0:.*]], %[[I1:.*]], %[[I2:.*]], %[[I3:.*]]) =
+// CHECK: scf.if
+// CHECK: %[[KV:.*]] = memref.load %[[K]][%[[I0]], %[[I1]], %[[I2]], %[[I3]]]
+// CHECK: %[[KH:.*]] = arith.truncf %[[KV]] : f32 to f16
+// CHECK: memref.store %[[KH]], %[[KC]]
+// CHECK: %[[VV:.*]] = memref.load %[[V2]][%[[I0]], %[[I1]], %[[I2]], %[[I3]]]
+// CHECK: memref.store %[[VV]], %[[VC]]
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @k_and_v(%k: memref<?x?x3x64xf32>, %v: memref<?x?x3x64xf16>, %pos: memref<?xi64>, %kc: memref<2x?x3x512x64xf16>, %vc: memref<2x?x3x512x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = memref.dim %k, %c0 : memref<?x?x3x64xf32>
+  %t = memref.dim %k, %c1 : memref<?x?x3x64xf32>
+  %v2 = memref.subview %v[0, 0, 0, 0] [%b, %t, 3, 64] [1, 1, 1, 1] : memref<?x?x3x64xf16> to memref<?x?x3x64xf16, strided<[?, 192, 64, 1]>>
+  qc.cache_write %k into %kc at %pos {layer = 1 : i64} : memref<?x?x3x64xf32>, memref<?xi64> -> memref<2x?x3x512x64xf16>
+  qc.cache_write %v2 into %vc at %pos {layer = 1 : i64} : memref<?x?x3x64xf16, strided<[?, 192, 64, 1]>>, memref<?xi64> -> memref<2x?x3x512x64xf16>
+  return
+}
+
+// -----
+
+// Not shared: the rows' extents cannot be shown equal (two arguments), and
+// different layers.
+// CHECK-LABEL: func.func @not_shared
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+func.func @not_shared(%k: memref<?x?x3x64xf32>, %v: memref<?x?x3x64xf32>, %pos: memref<?xi64>, %kc: memref<2x?x3x512x64xf32>, %vc: memref<2x?x3x512x64xf32>) {
+  qc.cache_write %k into %kc at %pos {layer = 1 : i64} : memref<?x?x3x64xf32>, memref<?xi64> -> memref<2x?x3x512x64xf32>
+  qc.cache_write %v into %vc at %pos {layer = 1 : i64} : memref<?x?x3x64xf32>, memref<?xi64> -> memref<2x?x3x512x64xf32>
+  qc.cache_write %k into %kc at %pos {layer = 0 : i64} : memref<?x?x3x64xf32>, memref<?xi64> -> memref<2x?x3x512x64xf32>
+  qc.cache_write %k into %vc at %pos {layer = 1 : i64} : memref<?x?x3x64xf32>, memref<?xi64> -> memref<2x?x3x512x64xf32>
+  return
+}

@@ -1,4 +1,5 @@
-//===- EpilogueFusion.h - Glue a matmul kernel's epilogue absorbs *- C++ -*-===//
+//===- EpilogueFusion.h - Glue a matmul kernel's epilogue absorbs *- C++
+//-*-===//
 //
 // Part of the quant project.
 //

@@ -507,9 +507,8 @@ static LogicalResult checkLayer(Operation *op, int64_t layer,
 }
 
 LogicalResult CacheWriteOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location>, ValueRange operands,
-    DictionaryAttr, OpaqueProperties, RegionRange,
-    SmallVectorImpl<Type> &inferred) {
+    MLIRContext *, std::optional<Location>, ValueRange operands, DictionaryAttr,
+    OpaqueProperties, RegionRange, SmallVectorImpl<Type> &inferred) {
   if (operands.size() == 3 && isa<RankedTensorType>(operands[2].getType()))
     inferred.push_back(operands[2].getType());
   return success();
@@ -535,10 +534,10 @@ LogicalResult CacheWriteOp::verify() {
   auto rows = cast<ShapedType>(getRows().getType());
   auto pos = cast<ShapedType>(getPos().getType());
   auto cache = cast<ShapedType>(getCache().getType());
-  bool tensors = isa<TensorType>(rows) && isa<TensorType>(pos) &&
-                 isa<TensorType>(cache);
-  bool buffers = isa<MemRefType>(rows) && isa<MemRefType>(pos) &&
-                 isa<MemRefType>(cache);
+  bool tensors =
+      isa<TensorType>(rows) && isa<TensorType>(pos) && isa<TensorType>(cache);
+  bool buffers =
+      isa<MemRefType>(rows) && isa<MemRefType>(pos) && isa<MemRefType>(cache);
   if (!tensors && !buffers)
     return emitOpError("rows, pos and cache must be all tensors or all "
                        "memrefs");
@@ -550,8 +549,8 @@ LogicalResult CacheWriteOp::verify() {
   if (cache.getRank() != 5)
     return emitOpError("cache must have rank 5 (L x B x KV x S x D), got rank ")
            << cache.getRank();
-  if (failed(checkDim(*this, "batch size", "rows", rows, 0, "the cache",
-                      cache, 1)) ||
+  if (failed(checkDim(*this, "batch size", "rows", rows, 0, "the cache", cache,
+                      1)) ||
       failed(checkDim(*this, "batch size", "pos", pos, 0, "the cache", cache,
                       1)) ||
       failed(checkDim(*this, "KV head count", "rows", rows, 2, "the cache",
@@ -581,8 +580,7 @@ LogicalResult CacheAttentionOp::verify() {
     return emitOpError("pos must have rank 1 (B), got rank ") << pos.getRank();
   if (failed(checkDim(*this, "batch size", "the query", q, 0, "the cache", k,
                       1)) ||
-      failed(
-          checkDim(*this, "batch size", "pos", pos, 0, "the cache", k, 1)) ||
+      failed(checkDim(*this, "batch size", "pos", pos, 0, "the cache", k, 1)) ||
       failed(checkDim(*this, "head dimension", "the query", q, 3, "the cache",
                       k, 4)))
     return failure();
