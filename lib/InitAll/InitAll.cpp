@@ -5,12 +5,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/InitAll.h"
-#include "qc/Dialect/QC/Transforms/Limits.h"
 #include "qc/Conversion/Passes.h"
 #include "qc/Conversion/QCToGPU/Pipeline.h"
 #include "qc/Conversion/QCToNVVM/Passes.h"
 #include "qc/Dialect/QC/IR/QC.h"
 #include "qc/Dialect/QC/Transforms/BufferizableOpInterfaceImpl.h"
+#include "qc/Dialect/QC/Transforms/Limits.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Pipelines/Pipelines.h"
 #include "qc/Target/Passes.h"

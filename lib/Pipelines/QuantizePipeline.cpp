@@ -5,8 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // qc-quantize-pipeline: policy -> SmoothQuant -> quantize -> pack -> fuse
-// dequantization -> fuse sibling matmuls -> select -> cleanup. Also used by quant-compile, so both tools run the same
-// passes.
+// dequantization -> fuse sibling matmuls -> select -> cleanup. Also used by
+// quant-compile, so both tools run the same passes.
 //
 //===----------------------------------------------------------------------===//
 

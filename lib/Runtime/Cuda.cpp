@@ -200,8 +200,7 @@ void openContext() {
   // keep freed memory in it instead of returning it at each synchronization,
   // so that a warm run allocates nothing from the driver.
   CUmemoryPool pool = nullptr;
-  if (driver.cuDeviceGetDefaultMemPool(&pool, device) == CUDA_SUCCESS &&
-      pool) {
+  if (driver.cuDeviceGetDefaultMemPool(&pool, device) == CUDA_SUCCESS && pool) {
     cuuint64_t threshold = ~cuuint64_t(0);
     driver.cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
                                  &threshold);

@@ -154,9 +154,9 @@ qcrt_status qcrt_npy_read(const char *path, qcrt_tensor *tensor) {
   }
   if (data.size() - dataStart > bytes) {
     memset(tensor, 0, sizeof(*tensor));
-    return bad(format("%llu trailing bytes after the data",
-                      static_cast<unsigned long long>(data.size() - dataStart -
-                                                      bytes)));
+    return bad(format(
+        "%llu trailing bytes after the data",
+        static_cast<unsigned long long>(data.size() - dataStart - bytes)));
   }
   void *buffer = malloc(bytes ? bytes : 1);
   if (!buffer) {

@@ -474,8 +474,7 @@ int64_t qcrt_tensor_numel(const qcrt_tensor *tensor) {
     return -1;
   int64_t n = 1;
   for (int32_t i = 0; i < tensor->rank; ++i) {
-    if (tensor->shape[i] < 0 ||
-        __builtin_mul_overflow(n, tensor->shape[i], &n))
+    if (tensor->shape[i] < 0 || __builtin_mul_overflow(n, tensor->shape[i], &n))
       return -1;
   }
   return n;

@@ -60,8 +60,8 @@ bool visitWeightBytes(const qc::WeightEntry &w,
   if (!w.value) {
     auto buffer = llvm::MemoryBuffer::getFileSlice(w.path, w.bytes, w.offset);
     if (!buffer) {
-      error = "cannot read external weight '" + w.symbol + "' from '" +
-              w.path + "': " + buffer.getError().message();
+      error = "cannot read external weight '" + w.symbol + "' from '" + w.path +
+              "': " + buffer.getError().message();
       return false;
     }
     if ((*buffer)->getBufferSize() != w.bytes) {

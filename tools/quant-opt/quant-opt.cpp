@@ -31,7 +31,8 @@ int main(int argc, char **argv) {
   qc::registerAllPasses();
   auto [inputFile, outputFile] = mlir::registerAndParseCLIOptions(
       argc, argv, "quant optimizer driver\n", registry);
-  mlir::MlirOptMainConfig config = mlir::MlirOptMainConfig::createFromCLOptions();
+  mlir::MlirOptMainConfig config =
+      mlir::MlirOptMainConfig::createFromCLOptions();
   mlir::MlirOptMainConfig base = config;
   config.setPassPipelineSetupFn([base](mlir::PassManager &pm) {
     pm.addPass(qc::createCheckLimitsPass());
@@ -46,9 +47,9 @@ int main(int argc, char **argv) {
   // The output is written to a temporary and renamed on success (removed
   // on failure and on SIGINT/SIGTERM).
   // Devices and pipes (-o /dev/null) are written directly.
-  bool toStdout = outputFile == "-" ||
-                  (llvm::sys::fs::exists(outputFile) &&
-                   !llvm::sys::fs::is_regular_file(outputFile));
+  bool toStdout =
+      outputFile == "-" || (llvm::sys::fs::exists(outputFile) &&
+                            !llvm::sys::fs::is_regular_file(outputFile));
   std::string temp =
       toStdout ? outputFile
                : outputFile + ".partial-" +
@@ -66,8 +67,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   output->os().close();
-  if (output->os().has_error() ||
-      llvm::sys::fs::rename(temp, outputFile)) {
+  if (output->os().has_error() || llvm::sys::fs::rename(temp, outputFile)) {
     llvm::WithColor::error(llvm::errs(), "quant-opt")
         << "cannot write '" << outputFile << "'\n";
     output->os().clear_error();

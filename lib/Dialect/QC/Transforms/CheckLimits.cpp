@@ -42,7 +42,8 @@ bool qc::staticTypeBytes(ShapedType type, uint64_t &bytes) {
     elemBytes = (elem.isIndex() ? 64 : elem.getIntOrFloatBitWidth() + 7) / 8;
   else if (auto complex = dyn_cast<ComplexType>(elem);
            complex && complex.getElementType().isIntOrFloat())
-    elemBytes = 2 * ((complex.getElementType().getIntOrFloatBitWidth() + 7) / 8);
+    elemBytes =
+        2 * ((complex.getElementType().getIntOrFloatBitWidth() + 7) / 8);
   else if (auto inner = dyn_cast<ShapedType>(elem);
            inner && inner.hasStaticShape()) {
     if (!staticTypeBytes(inner, elemBytes))
@@ -96,8 +97,7 @@ LogicalResult qc::checkTensorLimits(Operation *root) {
 }
 
 namespace {
-struct CheckLimitsPass
-    : public PassWrapper<CheckLimitsPass, OperationPass<>> {
+struct CheckLimitsPass : public PassWrapper<CheckLimitsPass, OperationPass<>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CheckLimitsPass)
   StringRef getArgument() const final { return "qc-check-limits"; }
   StringRef getDescription() const final {

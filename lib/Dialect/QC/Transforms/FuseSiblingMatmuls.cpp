@@ -64,8 +64,8 @@ static FailureOr<std::vector<char>> constantBytes(Value v) {
     }
     if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
       AsmResourceBlob *blob = res.getRawHandle().getBlob();
-      if (!blob || static_cast<int64_t>(blob->getData().size()) !=
-                       count * eltBytes)
+      if (!blob ||
+          static_cast<int64_t>(blob->getData().size()) != count * eltBytes)
         return failure();
       ArrayRef<char> raw = blob->getData();
       return std::vector<char>(raw.begin(), raw.end());
@@ -177,9 +177,9 @@ struct Candidate {
         bool(pw.getZeros()) != bool(other.pw.getZeros()) ||
         bool(bias) != bool(other.bias))
       return false;
-    if (bias && cast<RankedTensorType>(bias.getType()).getElementType() !=
-                    cast<RankedTensorType>(other.bias.getType())
-                        .getElementType())
+    if (bias &&
+        cast<RankedTensorType>(bias.getType()).getElementType() !=
+            cast<RankedTensorType>(other.bias.getType()).getElementType())
       return false;
     // Discardable attributes that change the computation (e.g.
     // qc.batch_threshold) must agree.
@@ -223,8 +223,7 @@ DenseElementsAttr concatConstants(ArrayRef<Value> values) {
 
 /// Fuses every compatible sibling of the root (same input, same block) into
 /// one matmul over the concatenated output channels.
-template <typename OpTy>
-struct FuseSiblingMatmuls : OpRewritePattern<OpTy> {
+template <typename OpTy> struct FuseSiblingMatmuls : OpRewritePattern<OpTy> {
   FuseSiblingMatmuls(MLIRContext *ctx, int64_t maxN)
       : OpRewritePattern<OpTy>(ctx), maxN(maxN) {}
 
@@ -311,8 +310,8 @@ struct FuseSiblingMatmuls : OpRewritePattern<OpTy> {
     if (biasAttr)
       bias = arith::ConstantOp::create(rewriter, loc, biasAttr);
     auto pwType0 = pw0.getResult().getType();
-    auto pwType = PackedWeightType::get(ctx, n, pwType0.getK(),
-                                        pwType0.getElementType());
+    auto pwType =
+        PackedWeightType::get(ctx, n, pwType0.getK(), pwType0.getElementType());
     Value packed =
         PackedWeightOp::create(rewriter, loc, pwType, data, scale, zero,
                                pw0.getScheme(), pw0.getLayout());
@@ -325,9 +324,9 @@ struct FuseSiblingMatmuls : OpRewritePattern<OpTy> {
     ArrayAttr fusedAttr = rewriter.getArrayAttr(fused);
     Operation *mm;
     if constexpr (std::is_same_v<OpTy, WeightOnlyMatmulOp>)
-      mm = WeightOnlyMatmulOp::create(rewriter, loc, resType, root.input,
-                                      packed, bias, layer, KernelAttr(),
-                                      fusedAttr);
+      mm =
+          WeightOnlyMatmulOp::create(rewriter, loc, resType, root.input, packed,
+                                     bias, layer, KernelAttr(), fusedAttr);
     else
       mm = Int8MatmulOp::create(rewriter, loc, resType, root.input,
                                 root.inputScales, packed, bias, layer,
@@ -349,8 +348,7 @@ struct FuseSiblingMatmuls : OpRewritePattern<OpTy> {
       sizes.back() = rewriter.getIndexAttr(c.n());
       auto sliceType = cast<RankedTensorType>(c.op->getResult(0).getType());
       Value slice = tensor::ExtractSliceOp::create(
-          rewriter, c.op->getLoc(), sliceType, result, offsets, sizes,
-          strides);
+          rewriter, c.op->getLoc(), sliceType, result, offsets, sizes, strides);
       rewriter.replaceOp(c.op, slice);
       offset += c.n();
     }
@@ -382,6 +380,5 @@ void mlir::qc::populateFuseSiblingMatmulsPatterns(RewritePatternSet &patterns,
   patterns.add<FuseSiblingMatmuls<WeightOnlyMatmulOp>>(patterns.getContext(),
                                                        maxN);
   if (int8)
-    patterns.add<FuseSiblingMatmuls<Int8MatmulOp>>(patterns.getContext(),
-                                                   maxN);
+    patterns.add<FuseSiblingMatmuls<Int8MatmulOp>>(patterns.getContext(), maxN);
 }
