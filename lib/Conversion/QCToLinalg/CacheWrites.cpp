@@ -21,6 +21,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -179,16 +180,6 @@ OpFoldResult extentOf(Value v, int64_t i) {
   return r;
 }
 
-/// True when `v` is available at `op` (an argument of an enclosing block or
-/// defined before `op`'s ancestor in its block).
-bool availableAt(Value v, Operation *op) {
-  if (auto arg = dyn_cast<BlockArgument>(v))
-    return arg.getOwner()->findAncestorOpInBlock(*op) != nullptr;
-  Operation *def = v.getDefiningOp();
-  Operation *at = def->getBlock()->findAncestorOpInBlock(*op);
-  return at && def->isBeforeInBlock(at);
-}
-
 /// True when write `b` can share write `a`'s loop (the V cache write next
 /// to the K cache write of one block): same positions and layer, caches of
 /// one type with a static sequence length, rows of the same extents, `b`'s
@@ -199,8 +190,8 @@ bool canShareLoop(mlir::qc::CacheWriteOp a, mlir::qc::CacheWriteOp b) {
       a.getPos() != b.getPos() || a.getLayer() != b.getLayer() ||
       a.getCache().getType() != b.getCache().getType() ||
       cast<MemRefType>(a.getCache().getType()).isDynamicDim(3) ||
-      !availableAt(b.getRows(), a) || !availableAt(b.getCache(), a) ||
-      fusableProducer(b))
+      !DominanceInfo().properlyDominates(b.getRows(), a) ||
+      !DominanceInfo().properlyDominates(b.getCache(), a) || fusableProducer(b))
     return false;
   for (int64_t i = 0; i < 4; ++i) {
     OpFoldResult ea = extentOf(a.getRows(), i), eb = extentOf(b.getRows(), i);

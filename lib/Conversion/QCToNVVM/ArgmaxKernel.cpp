@@ -31,11 +31,7 @@ std::string qc::RowArgmaxKernelConfig::finalize() {
     return "K must be below 2^31";
   int64_t eb = kernelElemBytes(io);
   if (vecElems == 0)
-    for (int64_t v = 16 / eb; v >= 1; v /= 2)
-      if (k % v == 0) {
-        vecElems = v;
-        break;
-      }
+    vecElems = widestRowVector(k, eb);
   if (vecElems <= 0 || k % vecElems != 0 || vecElems * eb > 16 ||
       (vecElems & (vecElems - 1)) != 0)
     return "the load width must be a power of two dividing K and at most 16 "
@@ -62,9 +58,7 @@ gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
   auto ptr3 = LLVM::LLVMPointerType::get(ctx, 3);
   const int64_t numWarps = cfg.threads / 32, V = cfg.vecElems,
                 vecs = cfg.vecs();
-  Type ioTy = cfg.io == KernelElem::F16    ? Type(builder.getF16Type())
-              : cfg.io == KernelElem::BF16 ? Type(builder.getBF16Type())
-                                           : f32;
+  Type ioTy = kernelElemType(builder, cfg.io);
   int64_t eb = kernelElemBytes(cfg.io);
 
   // Shared memory: one (value, index) pair per warp.

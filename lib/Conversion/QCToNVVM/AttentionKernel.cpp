@@ -147,17 +147,7 @@ void qc::buildCacheAttentionKernels(OpBuilder &builder, Location loc,
   Type i32 = builder.getI32Type(), i64 = builder.getI64Type(),
        f32 = builder.getF32Type();
   auto ptr1 = LLVM::LLVMPointerType::get(ctx, 1);
-  auto typeOf = [&](KernelElem e) -> Type {
-    switch (e) {
-    case KernelElem::F16:
-      return builder.getF16Type();
-    case KernelElem::BF16:
-      return builder.getBF16Type();
-    case KernelElem::F32:
-      break;
-    }
-    return f32;
-  };
+  auto typeOf = [&](KernelElem e) { return kernelElemType(builder, e); };
   const int64_t H = cfg.heads, KV = cfg.kvHeads, S = cfg.seqLen,
                 D = cfg.headDim, G = cfg.group(), E = cfg.lanesElems(),
                 NC = cfg.numChunks(), LEN = cfg.chunkLen,

@@ -33,11 +33,7 @@ std::string qc::RowNormKernelConfig::finalize() {
     return "epsilon must be non-negative and finite";
   int64_t eb = kernelElemBytes(io);
   if (vecElems == 0)
-    for (int64_t v = 16 / eb; v >= 1; v /= 2)
-      if (k % v == 0) {
-        vecElems = v;
-        break;
-      }
+    vecElems = widestRowVector(k, eb);
   if (vecElems <= 0 || k % vecElems != 0 || vecElems * eb > 16 ||
       (vecElems & (vecElems - 1)) != 0)
     return "the load width must be a power of two dividing K and at most 16 "
@@ -69,17 +65,7 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
   const int64_t numWarps = cfg.threads / 32, V = cfg.vecElems,
                 slots = cfg.slots(), vecs = cfg.vecs();
   const int numReductions = cfg.layerNorm ? 2 : 1;
-  auto typeOf = [&](KernelElem e) -> Type {
-    switch (e) {
-    case KernelElem::F16:
-      return builder.getF16Type();
-    case KernelElem::BF16:
-      return builder.getBF16Type();
-    case KernelElem::F32:
-      break;
-    }
-    return f32;
-  };
+  auto typeOf = [&](KernelElem e) { return kernelElemType(builder, e); };
 
   // Shared memory: one f32 per warp and reduction (multi-warp rows only).
   std::string smemName;

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/SymbolTable.h"
 
 #include "llvm/ADT/MapVector.h"
@@ -288,16 +289,6 @@ cacheAttentionConfigFor(CacheAttentionOp op, std::string &reason) {
   return cfg;
 }
 
-/// True when `v` is available at `op` (a block argument of an enclosing
-/// block, or defined before it in its block).
-bool dominatesOp(Value v, Operation *op) {
-  if (auto arg = dyn_cast<BlockArgument>(v))
-    return arg.getOwner()->findAncestorOpInBlock(*op) != nullptr;
-  Operation *def = v.getDefiningOp();
-  Operation *at = def->getBlock()->findAncestorOpInBlock(*op);
-  return at && def->isBeforeInBlock(at);
-}
-
 struct OutlineGpuKernelsPass
     : public mlir::qc::impl::QCOutlineGpuKernelsBase<OutlineGpuKernelsPass> {
   using Base::Base;
@@ -362,10 +353,10 @@ struct OutlineGpuKernelsPass
       family = base + "_" + std::to_string(i);
     // A residual add that only reads this matmul goes into the epilogue
     // (not for the adaptive kernel, whose INT8 side has no such epilogue).
-    bool residual =
-        fuseResidual && op.getKernelAttr().getKind() == KernelKind::Gemv &&
-        ::qc::residualAddUser(op.getResult()).add &&
-        dominatesOp(::qc::residualAddUser(op.getResult()).other, op);
+    ::qc::ResidualAdd add = ::qc::residualAddUser(op.getResult());
+    bool residual = fuseResidual &&
+                    op.getKernelAttr().getKind() == KernelKind::Gemv &&
+                    add.add && DominanceInfo().properlyDominates(add.other, op);
     ::qc::GemvKernelConfig last;
     for (int64_t tile : tiles) {
       std::string reason;

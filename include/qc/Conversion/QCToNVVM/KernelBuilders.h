@@ -296,6 +296,29 @@ inline int64_t kernelElemBytes(KernelElem e) {
   return e == KernelElem::F32 ? 4 : 2;
 }
 
+/// The MLIR element type of `e`.
+inline mlir::Type kernelElemType(mlir::Builder &b, KernelElem e) {
+  switch (e) {
+  case KernelElem::F16:
+    return b.getF16Type();
+  case KernelElem::BF16:
+    return b.getBF16Type();
+  case KernelElem::F32:
+    break;
+  }
+  return b.getF32Type();
+}
+
+/// The widest power-of-two element count of at most 16 bytes that divides
+/// `k` (elements of `elemBytes`): the vector width of a row kernel's loads,
+/// which keeps every row start aligned.
+inline int64_t widestRowVector(int64_t k, int64_t elemBytes) {
+  for (int64_t v = 16 / elemBytes; v > 1; v /= 2)
+    if (k % v == 0)
+      return v;
+  return 1;
+}
+
 /// Configuration of the row normalization kernel (the GPU form of
 /// qc.rms_norm and qc.layer_norm over the last dimension K):
 /// - RMSNorm: y = x / sqrt(mean(x^2) + eps) * w;
