@@ -19,7 +19,7 @@ export OUT="${OUT:-$here/out}"
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,compute_cap --format=csv,noheader
 date -u
-build=/tmp/qcrt-e2e-build
+build=/tmp/qcrt-e2e-build-$(basename "$here")
 cmake -S "$here/rt/lib/Runtime" -B "$build" -DCMAKE_BUILD_TYPE=Release >/tmp/qcrt-cmake.log 2>&1 \
   || { cat /tmp/qcrt-cmake.log; exit 1; }
 cmake --build "$build" -j16 2>&1 | grep -E "error|warning"

@@ -35,20 +35,25 @@ def resolve_model(name_or_path) -> Path:
     return Path(name_or_path)
 
 
-def import_model(path, out=None, layers=None, max_seq=512, embedding="f32") -> ModelIR:
+def import_model(path, out=None, layers=None, max_seq=512, embedding="f32",
+                 activations="f32") -> ModelIR:
     """Imports a checkpoint (GGUF Llama, a Hugging Face BERT or
     Llama/Mistral/Qwen2 directory, or a short name)
     into `out` (.mlir, default under the cache) + its weight blob.
     `embedding="int8"` stores the token embedding table as per-row int8 +
     f32 scales, dequantized on gather (a tied LM head keeps the f32 table
-    unless the policy quantizes it)."""
+    unless the policy quantizes it). `activations="f16"` (Llama family)
+    emits f16 activations and KV caches (the GPU's tensor-core kernels take
+    f16 inputs; logits stay f32)."""
     src = resolve_model(path)
     if out is None:
         tag = src.stem if src.is_file() else src.name
         tag += f"-L{layers}" if layers else ""
         tag += "-emb8" if embedding == "int8" else ""
+        tag += f"-{activations}" if activations != "f32" else ""
         out = data.cache_dir() / "ir" / f"{tag}.mlir"
-    return _import_model(src, out, layers=layers, max_seq=max_seq, embedding=embedding)
+    return _import_model(src, out, layers=layers, max_seq=max_seq, embedding=embedding,
+                         activations=activations)
 
 
 def find_tool(name) -> str:
@@ -197,7 +202,9 @@ class LoadedModel:
         device = getattr(self.module, "device_steps", None)
         if device is not None and getattr(self.module, "is_gpu", False):
             return device("decode", shape, graphs=self.graphs)
-        caches = [np.zeros(shape, np.float32), np.zeros(shape, np.float32)]
+        dtype = self.module.arg_dtype("decode", 2) if hasattr(self.module, "arg_dtype") \
+            else np.float32
+        caches = [np.zeros(shape, dtype), np.zeros(shape, dtype)]
 
         def step(tokens, pos):
             outs = self.module.run("decode", tokens,

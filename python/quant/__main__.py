@@ -27,7 +27,7 @@ def cmd_fetch(a):
 def cmd_import(a):
     import quant
     ir = quant.import_model(a.model, a.output, layers=a.layers, max_seq=a.max_seq,
-                            embedding=a.embedding)
+                            embedding=a.embedding, activations=a.activations)
     print(f"wrote {ir.mlir} (+ {ir.weights.name}, {ir.meta_path.name}): {ir.arch}, "
           f"{len(ir.layers)} linear layers, entry points {', '.join(ir.entry_points)}")
 
@@ -152,6 +152,9 @@ def main(argv=None):
     s.add_argument("--embedding", default="f32", choices=["f32", "int8"],
                    help="token embedding table storage: f32, or per-row int8 + f32 "
                         "scales dequantized on gather (4x smaller)")
+    s.add_argument("--activations", default="f32", choices=["f32", "f16"],
+                   help="activation and KV-cache element type (Llama family): f16 runs the "
+                        "GPU's tensor-core kernels; logits stay f32")
     s.set_defaults(fn=cmd_import)
     s = sub.add_parser("compile", help="quant-compile an imported model")
     s.add_argument("ir", help="the imported .mlir")

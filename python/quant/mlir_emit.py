@@ -58,6 +58,13 @@ def fmt_f32(v: float) -> str:
 
 
 EMBEDDINGS = ("f32", "int8")
+#: Activation element types a model can be emitted with: "f32", or "f16"
+#: (the residual stream, the norms' and matmuls' inputs and outputs and the
+#: KV caches in f16; RoPE, SiLU, softmax and the norms' reductions compute
+#: in f32; the logits are returned in f32). f16 activations are what the
+#: GPU's tensor-core kernels take (W4A16, W8A16, fp16).
+ACTIVATIONS = ("f32", "f16")
+_NP_FLOAT = {"f32": "<f4", "f16": "<f2"}
 
 
 def quantize_rows_int8(w: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -84,7 +91,8 @@ class WeightBlob:
     def add(self, key: str, array: np.ndarray) -> int:
         if key in self.offsets:
             return self.offsets[key][0]
-        a = np.ascontiguousarray(array, dtype="i1" if array.dtype == np.int8 else "<f4")
+        a = np.ascontiguousarray(array, dtype="i1" if array.dtype == np.int8 else
+                                 "<f2" if array.dtype == np.float16 else "<f4")
         pad = (-self.size) % ALIGN
         if pad:
             self.f.write(b"\0" * pad)
@@ -107,8 +115,13 @@ class WeightBlob:
 
 class FuncBuilder:
     def __init__(self, name: str, args: List[Tuple[str, str]], blob: WeightBlob,
-                 blob_ref: str, weights, upstream: bool = False, embedding: str = "f32"):
+                 blob_ref: str, weights, upstream: bool = False, embedding: str = "f32",
+                 activations: str = "f32"):
         self.upstream = upstream
+        #: The activation element type (ACTIVATIONS).
+        self.act = activations
+        if upstream and activations != "f32":
+            raise ValueError("upstream mode emits f32 activations only")
         #: "f32", or "int8": embedding tables stored as per-row symmetric
         #: int8 + f32 row scales and dequantized on gather (4x smaller).
         self.embedding = embedding
@@ -146,6 +159,24 @@ class FuncBuilder:
             self.consts[key] = f"%cst{len(self.consts)}"
         return self.consts[key]
 
+    def to_f32(self, x: str, dtype: str) -> str:
+        """Scalar `x` of float type `dtype` widened to f32 (in a body)."""
+        return x if dtype == "f32" else self.op(f"arith.extf {x} : {dtype} to f32")
+
+    def from_f32(self, x: str, dtype: str) -> str:
+        """Scalar f32 `x` rounded to `dtype` (in a body)."""
+        return x if dtype == "f32" else self.op(f"arith.truncf {x} : f32 to {dtype}")
+
+    def cast(self, v: Val, dtype: str) -> Val:
+        """v converted elementwise to float type `dtype` (extf / truncf)."""
+        if v.dtype == dtype:
+            return v
+        op = "extf" if dtype == "f32" else "truncf"
+        m = self.ident_map(len(v.shape))
+        return self.generic([v], [m, m], self.empty(v.shape, dtype), ["parallel"] * len(v.shape),
+                            lambda i, o: self.op(f"arith.{op} {i[0]} : {v.dtype} to {dtype}"),
+                            "cvt")
+
     def dim(self, v: Val, i: int) -> Dim:
         d = v.shape[i]
         if isinstance(d, int):
@@ -158,15 +189,17 @@ class FuncBuilder:
         return self.cidx(d) if isinstance(d, int) else d
 
     # -- weights ---------------------------------------------------------
-    def weight(self, key: str) -> Val:
-        if key in self.wcache:
-            return self.wcache[key]
-        arr = self.weights(key)
-        off = self.blob.add(key, arr)
-        t = tensor_type(arr.shape)
+    def weight(self, key: str, dtype: str = "f32") -> Val:
+        """The weight `key` stored as `dtype` ("f32" or "f16")."""
+        ck = key if dtype == "f32" else f"{key}#{dtype}"
+        if ck in self.wcache:
+            return self.wcache[ck]
+        arr = np.asarray(self.weights(key), dtype=_NP_FLOAT[dtype])
+        off = self.blob.add(ck, arr)
+        t = tensor_type(arr.shape, dtype)
         r = self.op(f'qc.external_weight "{self.blob_ref}" offset {off} : {t}', "w")
-        v = Val(r, tuple(arr.shape))
-        self.wcache[key] = v
+        v = Val(r, tuple(arr.shape), dtype)
+        self.wcache[ck] = v
         return v
 
     def weight_int8_rows(self, key: str) -> Tuple[Val, Val]:
@@ -186,11 +219,11 @@ class FuncBuilder:
 
     def embedding_lookup(self, key: str, ids: Val) -> Val:
         """Rows `ids` of the embedding table `key` (f32 or int8, see
-        `embedding`)."""
+        `embedding`), as activations (`act`)."""
         if self.embedding == "f32":
-            return self.gather_rows(self.weight(key), ids)
+            return self.gather_rows(self.weight(key, self.act), ids)
         q, s = self.weight_int8_rows(key)
-        out = self.empty((ids.shape[0], q.shape[1]))
+        out = self.empty((ids.shape[0], q.shape[1]), self.act)
 
         def body(i, o):
             row = self.op(f"arith.index_cast {i[0]} : i64 to index")
@@ -198,7 +231,7 @@ class FuncBuilder:
             qv = self.op(f"tensor.extract {q.name}[{row}, {col}] : {q.type}")
             f = self.op(f"arith.sitofp {qv} : i8 to f32")
             sv = self.op(f"tensor.extract {s.name}[{row}] : {s.type}")
-            return self.op(f"arith.mulf {f}, {sv} : f32")
+            return self.from_f32(self.op(f"arith.mulf {f}, {sv} : f32"), self.act)
 
         return self.generic([ids], ["(d0, d1) -> (d0)", "(d0, d1) -> (d0, d1)"], out,
                             ["parallel", "parallel"], body, "emb")
@@ -290,17 +323,17 @@ class FuncBuilder:
             return self._linear_upstream(x, w, b)
         shape = tuple(x.shape[:-1]) + (w.shape[0],)
         ops = [x, w] + ([b] if b is not None else [])
-        rt = tensor_type(shape)
+        rt = tensor_type(shape, x.dtype)
         r = self.op(f'qc.linear {", ".join(v.name for v in ops)} {{layer = "{layer}"}} : '
                     f'({", ".join(v.type for v in ops)}) -> {rt}', "lin")
-        return Val(r, shape)
+        return Val(r, shape, x.dtype)
 
     def rms_norm(self, x: Val, w: Val, eps: float) -> Val:
         if self.upstream:
             return self._norm_upstream(x, w, None, eps)
         r = self.op(f"qc.rms_norm {x.name}, {w.name} {{epsilon = {fmt_float(eps)} : f64}} : "
                     f"{x.type}, {w.type}", "rms")
-        return Val(r, x.shape)
+        return Val(r, x.shape, x.dtype)
 
     def argmax(self, x: Val) -> Val:
         """qc.argmax: index of the largest element of each row, i64, the last
@@ -314,7 +347,7 @@ class FuncBuilder:
             return self._norm_upstream(x, w, b, eps)
         r = self.op(f"qc.layer_norm {x.name}, {w.name}, {b.name} {{epsilon = {fmt_float(eps)} : f64}}"
                     f" : {x.type}, {w.type}, {b.type}", "ln")
-        return Val(r, x.shape)
+        return Val(r, x.shape, x.dtype)
 
     def _linear_upstream(self, x: Val, w: Val, b: Val = None) -> Val:
         T, N = x.shape[0], w.shape[0]
@@ -384,17 +417,18 @@ class FuncBuilder:
     def elementwise(self, ins, body, hint="ew") -> Val:
         """Same-shape elementwise op over `ins` (all of ins[0]'s shape)."""
         shape = ins[0].shape
-        out = self.empty(shape)
+        out = self.empty(shape, ins[0].dtype)
         m = self.ident_map(len(shape))
         return self.generic(ins, [m] * (len(ins) + 1), out, ["parallel"] * len(shape), body, hint)
 
     def add(self, a: Val, b: Val) -> Val:
-        return self.elementwise([a, b], lambda i, o: self.op(f"arith.addf {i[0]}, {i[1]} : f32"))
+        return self.elementwise([a, b],
+                                lambda i, o: self.op(f"arith.addf {i[0]}, {i[1]} : {a.dtype}"))
 
     def gather_rows(self, table: Val, ids: Val) -> Val:
         """out[t, e] = table[ids[t], e] (embedding lookup)."""
         E = table.shape[1]
-        out = self.empty((ids.shape[0], E))
+        out = self.empty((ids.shape[0], E), table.dtype)
 
         def body(i, o):
             row = self.op(f"arith.index_cast {i[0]} : i64 to index")
@@ -422,8 +456,13 @@ class FuncBuilder:
         (G = H / KV), done by viewing q as [KV, G*T, D] so each batch of the
         matmul is one KV head. `causal_start` (an index SSA value or None):
         query t sits at absolute position start + t and sees keys 0..start+t.
-        Returns [H, T, D].
+        Returns [H, T, D] of q's type; computed in f32.
         """
+        if q.dtype != "f32":
+            dt = q.dtype
+            o = self.attention(self.cast(q, "f32"), self.cast(k, "f32"), self.cast(v, "f32"),
+                               scale, causal_start)
+            return self.cast(o, dt)
         H, T, D = q.shape
         KV, S = k.shape[0], k.shape[1]
         G = H // KV

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 from .errors import ModelImportError
 from .importers import Checkpoint, load_checkpoint
-from .mlir_emit import EMBEDDINGS, WeightBlob, write_module
+from .mlir_emit import ACTIVATIONS, EMBEDDINGS, WeightBlob, write_module
 from .files import write_text_atomic
 
 
@@ -53,12 +53,20 @@ class ModelIR:
 
 
 def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False,
-         embedding: str = "f32") -> ModelIR:
+         embedding: str = "f32", activations: str = "f32") -> ModelIR:
     """Writes `out` (.mlir) and `out` with suffix .bin; nothing is left
     behind on failure."""
     out = Path(out)
     if embedding not in EMBEDDINGS:
         raise ModelImportError(f"--embedding {embedding}: expected one of {', '.join(EMBEDDINGS)}")
+    if activations not in ACTIVATIONS:
+        raise ModelImportError(f"--activations {activations}: expected one of "
+                               f"{', '.join(ACTIVATIONS)}")
+    if activations != "f32" and ck.arch != "llama":
+        raise ModelImportError(f"--activations {activations}: only Llama-family models can be "
+                               f"emitted with {activations} activations ({ck.arch} is f32)")
+    if activations != "f32" and upstream:
+        raise ModelImportError(f"--activations {activations}: upstream mode is f32 only")
     if out.suffix != ".mlir":
         raise ModelImportError(f"{out}: output file must end in .mlir")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -69,13 +77,15 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False,
             from .importers.llama_graph import emit_checkpoint as emit_fn
         else:
             from .importers.safetensors_bert import emit_bert as emit_fn
+        kw = {"activations": activations} if ck.arch == "llama" else {}
         funcs = emit_fn(ck, blob, bin_path.name, max_seq=max_seq, upstream=upstream,
-                        embedding=embedding)
+                        embedding=embedding, **kw)
         cfg = ", ".join(f"{k}={v}" for k, v in ck.config.items())
         header = (f"// Imported by quant from {ck.source.name} ({ck.arch}).\n"
                   f"// config: {cfg}\n"
                   f"// weights: {bin_path.name} (little-endian f32, int8 embedding rows "
-                  f"with --embedding int8, 64-byte aligned)\n")
+                  f"with --embedding int8, f16 embedding rows with --activations f16, "
+                  f"64-byte aligned)\n")
         text = write_module(funcs, header)
         tmp = out.with_name(out.name + ".part")
         tmp.write_text(text)
@@ -88,15 +98,17 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False,
     if ck.arch == "llama":
         cfg["max_seq"] = max_seq  # KV-cache length of @decode
     cfg["embedding"] = embedding
+    cfg["activations"] = activations
     ir = ModelIR(out, bin_path, ck.arch, [f.name for f in funcs], ck.linear_layers(),
                  cfg, Path(ck.source).resolve())
     write_text_atomic(ir.meta_path, json.dumps(ir.to_json(), indent=1))
     return ir
 
 
-def import_model(path, out, layers=None, max_seq: int = 512, embedding: str = "f32") -> ModelIR:
+def import_model(path, out, layers=None, max_seq: int = 512, embedding: str = "f32",
+                 activations: str = "f32") -> ModelIR:
     """Loads the checkpoint at `path` (a .gguf file or a Hugging Face
     directory) and
     emits it to `out` (.mlir) + the weight blob beside it."""
     return emit(load_checkpoint(path, layers=layers), out, max_seq=max_seq,
-                embedding=embedding)
+                embedding=embedding, activations=activations)

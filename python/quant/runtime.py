@@ -219,7 +219,8 @@ class Module:
         device memory: `step(tokens, pos) -> logits` (numpy). The token and
         position buffers are kept per shape and overwritten in place, so
         every T = 1 step replays one CUDA graph (when `graphs`)."""
-        caches = [DeviceTensor.from_numpy(np.zeros(cache_shape, np.float32)) for _ in range(2)]
+        dt = self.arg_dtype(function, 2)
+        caches = [DeviceTensor.from_numpy(np.zeros(cache_shape, dt)) for _ in range(2)]
         staged = {}
 
         def step(tokens, pos):
@@ -247,7 +248,8 @@ class Module:
         step moves B token ids out and, with `step.next(pos)` (the previous
         step's choice fed back device to device), nothing in. Both runs
         replay CUDA graphs for T = 1 (when `graphs`)."""
-        caches = [DeviceTensor.from_numpy(np.zeros(cache_shape, np.float32)) for _ in range(2)]
+        dt = self.arg_dtype(decode, 2)
+        caches = [DeviceTensor.from_numpy(np.zeros(cache_shape, dt)) for _ in range(2)]
         staged = {}
         last = {}
 
@@ -287,6 +289,16 @@ class Module:
         step.caches = caches
         step.staged = staged
         return step
+
+    def arg_dtype(self, function, i):
+        """The numpy dtype of `function`'s argument i (module info)."""
+        self.inplace(function)
+        sig = self._inplace[function][1][i]
+        dt = _INFO_DTYPES.get(sig["dtype"])
+        if dt is None:
+            raise RuntimeError_(f"{function}: argument {i} has dtype {sig['dtype']}, which "
+                                f"numpy cannot hold")
+        return np.dtype(dt)
 
     def inplace(self, function):
         """Indices of `function`'s arguments updated in place (the in-place

@@ -76,8 +76,14 @@ static cl::opt<std::string> algorithm("algorithm",
 static cl::opt<std::string> weightOnlyKernel(
     "weight-only-kernel",
     cl::desc("Weight-only matmul kernel on GPU targets: auto (cost model), "
-             "gemv or mma (qc-select-matmul weight-only-kernel=)"),
+             "gemv, mma or gemv_mma (qc-select-matmul weight-only-kernel=)"),
     cl::init("auto"), cl::cat(category));
+static cl::opt<int64_t> maxBatch(
+    "max-batch",
+    cl::desc("Largest expected number of rows M of a matmul (batch x tokens "
+             "per call; a prompt's prefill is M = its length) for the kernel "
+             "choice (qc-select-matmul max-batch=; default: the pipeline's)"),
+    cl::init(0), cl::cat(category));
 static cl::opt<bool> fuseSiblings(
     "fuse-sibling-matmuls",
     cl::desc("Fuse quantized matmuls that read the same input (q/k/v, "
@@ -175,6 +181,8 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
   options.algorithm = algorithm.getValue();
   options.target = targetName.getValue();
   options.weightOnlyKernel = weightOnlyKernel.getValue();
+  if (maxBatch > 0)
+    options.maxBatch = maxBatch.getValue();
   options.fuseSiblings = fuseSiblings.getValue();
   options.recordErrors = true; // for the per-layer report
   qc::buildQuantizePipeline(pm, options);
@@ -301,6 +309,8 @@ static int listTargets(llvm::StringRef format) {
         o["dram_bandwidth"] = t.dramBandwidth;
         o["fp32_flops"] = t.fp32Flops;
         o["fp16_tensor_flops"] = t.fp16TensorFlops;
+        o["gemv_fma_eff"] = t.gemvFmaEff;
+        o["mma_k_step_seconds"] = t.mmaKStepSeconds;
       }
       llvm::json::Array families;
       for (llvm::StringRef f : llvm::split(t.families, ','))

@@ -53,12 +53,14 @@ struct QuantizePipelineOptions
                            llvm::cl::init(1)};
   Option<int64_t> maxBatch{*this, "max-batch",
                            llvm::cl::desc("Largest expected number of rows M "
-                                          "(kernel selection)"),
-                           llvm::cl::init(16)};
+                                          "(kernel selection; batch x tokens "
+                                          "per call: a prompt's prefill is "
+                                          "M = its length)"),
+                           llvm::cl::init(512)};
   Option<std::string> weightOnlyKernel{
       *this, "weight-only-kernel",
-      llvm::cl::desc("Weight-only kernel on GPUs: auto (cost model), gemv "
-                     "or mma"),
+      llvm::cl::desc("Weight-only kernel on GPUs: auto (cost model), gemv, "
+                     "mma or gemv_mma"),
       llvm::cl::init("auto")};
   Option<bool> fuseSiblings{
       *this, "fuse-siblings",

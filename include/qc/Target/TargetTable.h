@@ -53,6 +53,13 @@ struct TargetInfo {
   /// tensor-core throughput reached by mma.sync (flop/s, already times the
   /// efficiency the kernels reach).
   double fp32Flops, fp16TensorFlops;
+  /// Cost model, measured small-M behaviour (2026-11-26 H200 notes,
+  /// benchmarks/gpu/results/2026-11-26-h200-small-m/NOTES.md): the fraction
+  /// of fp32Flops the GEMV family's per-row work reaches (it is issue-bound
+  /// from M = 4 on: ~5.5 us per row at 8192 x 8192), and the time one CTA
+  /// of the tensor-core kernels' 128 x 128 tile spends per 32-wide K step
+  /// (a one-wave grid at M <= 128 is latency-bound: 190 us at K = 8192).
+  double gemvFmaEff, mmaKStepSeconds;
   /// Kernel families allowed on this target, comma separated (names of
   /// `#qc.kernel` kinds).
   const char *families;
@@ -100,28 +107,19 @@ inline constexpr TargetInfo kTargets[] = {
      0,
      0,
      0,
-     "host,adaptive"},
-    {"sm_80",
-     "NVIDIA Ampere (A100 SXM 80GB)",
-     true,
-     8,
      0,
-     70,
+     0,
+     "host,adaptive"},
+    {"sm_80", "NVIDIA Ampere (A100 SXM 80GB)", true, 8, 0, 70,
      /*cpAsync=*/true,
      /*ldmatrix=*/true,
      /*mmaSync=*/true,
      /*wgmma=*/false,
      /*tma=*/false,
-     /*fp8=*/false,
-     108,
-     48 * 1024,
-     163 * 1024,
-     1.9e12,
-     0.9,
-     0.82,
-     19.5e12,
+     /*fp8=*/false, 108, 48 * 1024, 163 * 1024, 1.9e12, 0.9, 0.82, 19.5e12,
      0.9 * 312e12,
-     "gemv,mma,int8_mma,fp16_mma,adaptive"},
+     // Not measured on an A100: the H200 figures.
+     0.35, 0.74e-6, "gemv,mma,int8_mma,fp16_mma,adaptive,gemv_mma"},
     // wgmma and FP8 tensor cores need the arch-specific sm_90a (its own
     // entry, with the Hopper kernels).
     {"sm_90",
@@ -144,7 +142,9 @@ inline constexpr TargetInfo kTargets[] = {
      0.56,
      67e12,
      0.75 * 989e12,
-     "gemv,mma,int8_mma,fp16_mma,adaptive"},
+     0.35,
+     0.74e-6,
+     "gemv,mma,int8_mma,fp16_mma,adaptive,gemv_mma"},
 };
 
 /// The target called `name`, or null.

@@ -369,7 +369,7 @@ struct Lowering {
                                        : nullArg(ctx));
     if (op.getBias())
       inputs.push_back(op.getBias());
-    // The gemv epilogue's residual (EpilogueFusion.h): the last argument.
+    // The epilogue's residual (EpilogueFusion.h): the last argument.
     int64_t residualIdx = inputs.size();
     if (residualRows)
       inputs.push_back(residualRows);
@@ -544,17 +544,18 @@ struct Lowering {
     return success();
   }
 
-  /// qc.wo_matmul: gemv, mma, or adaptive (M < threshold: gemv; else
-  /// per-token activation quantization + INT8 GEMM on the same weight, the
-  /// host lowering's semantics).
+  /// qc.wo_matmul: gemv, mma, gemv_mma (M < threshold: gemv; else mma) or
+  /// adaptive (M < threshold: gemv; else per-token activation quantization +
+  /// INT8 GEMM on the same weight, the host lowering's semantics).
   LogicalResult lower(WeightOnlyMatmulOp op, std::string &reason) {
     KernelAttr kernel = op.getKernelAttr();
+    KernelKind kind = kernel.getKind();
     PackedWeightOp pw = getPackedWeightDef(op.getWeight());
     if (!pw) {
       reason = "the weight must come from qc.packed_weight";
       return failure();
     }
-    bool gemvKind = kernel.getKind() != KernelKind::Mma;
+    bool gemvKind = kind != KernelKind::Mma;
     FailureOr<BuiltKernel> main =
         gemvKind
             ? readKernel(op, "qc.", {"block", "rows_per_block"}, true, reason)
@@ -562,37 +563,50 @@ struct Lowering {
                          reason);
     if (failed(main))
       return failure();
-    // The INT8 side of an adaptive matmul.
-    FailureOr<BuiltKernel> gemm, quant;
-    if (kernel.getKind() == KernelKind::Adaptive) {
+    // The large-M side: the INT8 GEMM (+ activation quantization) of an
+    // adaptive matmul, the tensor-core kernel of a gemv_mma one.
+    FailureOr<BuiltKernel> gemm, quant, mma;
+    if (kind == KernelKind::Adaptive) {
       gemm = readKernel(op, "qc.int8_", {"block", "block_m", "block_n"}, false,
                         reason);
       if (succeeded(gemm))
         quant = readKernel(op, "qc.act_quant_", {"block"}, false, reason);
       if (failed(gemm) || failed(quant))
         return failure();
+    } else if (kind == KernelKind::GemvMma) {
+      mma = readKernel(op, "qc.mma_", {"block", "block_m", "block_n"}, false,
+                       reason);
+      if (failed(mma))
+        return failure();
     }
     int64_t n = pw.getResult().getType().getN();
     ImplicitLocOpBuilder b(op.getLoc(), op);
     Value x = toRows(b, op.getInput());
     Value y;
-    // A gemv built with the residual epilogue absorbs the add that follows.
+    // Kernels built with the residual epilogue absorb the add that follows;
+    // both sides of a gemv_mma agree (qc-outline-gpu-kernels).
+    auto hasResidual = [](const BuiltKernel &k) {
+      auto flag = k.launch.getAs<IntegerAttr>("residual");
+      return flag && flag.getInt() != 0;
+    };
     ::qc::ResidualAdd residual;
-    if (auto flag = main->launch.getAs<IntegerAttr>("residual");
-        flag && flag.getInt() != 0) {
+    if (hasResidual(*main) || (succeeded(mma) && hasResidual(*mma))) {
       residual = ::qc::residualAddUser(op.getResult());
-      if (kernel.getKind() != KernelKind::Gemv || !residual.add) {
+      bool bothSides = kind != KernelKind::GemvMma ||
+                       (hasResidual(*main) && hasResidual(*mma));
+      if (kind == KernelKind::Adaptive || !bothSides || !residual.add) {
         reason = "the kernel has a residual epilogue, but the matmul is not "
-                 "a gemv followed by its residual add";
+                 "a weight-only gemv/mma followed by its residual add";
         return failure();
       }
     }
-    if (kernel.getKind() == KernelKind::Gemv) {
-      y = weightOnly(b, op, pw, x, gemvRecord(*main, n),
-                     residual.add ? toRows(b, residual.other) : Value());
-    } else if (kernel.getKind() == KernelKind::Mma) {
-      y = weightOnly(b, op, pw, x, mmaRecord(*main, n));
+    Value residualRows = residual.add ? toRows(b, residual.other) : Value();
+    if (kind == KernelKind::Gemv) {
+      y = weightOnly(b, op, pw, x, gemvRecord(*main, n), residualRows);
+    } else if (kind == KernelKind::Mma) {
+      y = weightOnly(b, op, pw, x, mmaRecord(*main, n), residualRows);
     } else {
+      // M < threshold: the GEMV family; else the large-M side.
       Type outElem = op.getType().getElementType();
       auto yType = RankedTensorType::get({ShapedType::kDynamic, n}, outElem);
       Value m = tensor::DimOp::create(b, x, 0);
@@ -603,15 +617,19 @@ struct Lowering {
                                       /*withElseRegion=*/true);
       ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
                               branch.thenBlock()->end());
-      Value r = weightOnly(tb, op, pw, x, gemvRecord(*main, n));
+      Value r = weightOnly(tb, op, pw, x, gemvRecord(*main, n), residualRows);
       scf::YieldOp::create(tb,
                            tensor::CastOp::create(tb, yType, r).getResult());
       ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
                               branch.elseBlock()->end());
-      auto scalesType =
-          RankedTensorType::get({ShapedType::kDynamic}, eb.getF32Type());
-      auto [q, s] = actQuant(eb, op, x, *quant, scalesType);
-      r = int8Gemm(eb, op, q, s, pw, op.getBias(), outElem, *gemm);
+      if (kind == KernelKind::GemvMma) {
+        r = weightOnly(eb, op, pw, x, mmaRecord(*mma, n), residualRows);
+      } else {
+        auto scalesType =
+            RankedTensorType::get({ShapedType::kDynamic}, eb.getF32Type());
+        auto [q, s] = actQuant(eb, op, x, *quant, scalesType);
+        r = int8Gemm(eb, op, q, s, pw, op.getBias(), outElem, *gemm);
+      }
       scf::YieldOp::create(eb,
                            tensor::CastOp::create(eb, yType, r).getResult());
       y = branch.getResult(0);
@@ -944,7 +962,7 @@ struct LowerGpuLaunchesPass
       auto lin = dyn_cast<LinearOp>(op);
       KernelKind kind = kernel.getKind();
       if (wo && (kind == KernelKind::Gemv || kind == KernelKind::Mma ||
-                 kind == KernelKind::Adaptive))
+                 kind == KernelKind::Adaptive || kind == KernelKind::GemvMma))
         lowered = lowering.lower(wo, reason);
       else if (i8 && kind == KernelKind::Int8Mma)
         lowered = lowering.lower(i8, reason);

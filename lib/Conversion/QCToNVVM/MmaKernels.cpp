@@ -462,25 +462,32 @@ void storePair(Emitter &e, Value y, Type outTy, int64_t n, Value row, Value col,
   }
 }
 
-/// The fused epilogue shared by both GEMMs. `rowScale(row)` returns the
+/// The fused epilogue shared by the GEMMs. `rowScale(row)` returns the
 /// activation scale of a (clamped) row or null; `colScale(col)` the weight
-/// scale of a (clamped) column or null.
+/// scale of a (clamped) column or null. `residual` (or null): an [M, N]
+/// tensor of `outTy` added last, y = r + (acc * scales + bias), the residual
+/// add of a decoder block (read at the clamped row and column, like the
+/// bias; only in-range elements are stored).
 void emitEpilogue(Emitter &e, MmaMainLoop &ml, ArrayRef<Value> acc, Value y,
                   Value bias, bool hasBias, Type outTy,
                   function_ref<Value(Value)> rowScale,
-                  function_ref<Value(Value)> colScale) {
+                  function_ref<Value(Value)> colScale,
+                  Value residual = Value()) {
   ImplicitLocOpBuilder &b = e.b;
   Value g = e.udiv(ml.lane, 4);
   Value t2 = e.mul(e.urem(ml.lane, 4), 2);
   Value mLast = arith::SubIOp::create(b, ml.m, e.cst(1));
   Value nLast = e.cst(ml.s.n - 1);
   // Row scales of the 2 * MI rows this thread owns.
-  SmallVector<Value> rows, rs;
+  SmallVector<Value> rows, rs, rowBase;
   for (int64_t i = 0; i < ml.mi; ++i)
     for (int64_t h = 0; h < 2; ++h) {
       Value row = e.add(e.add(ml.m0, ml.warpRow), i * 16 + h * 8);
       rows.push_back(e.add(row, g));
-      rs.push_back(rowScale(e.umin(rows.back(), mLast)));
+      Value clamped = e.umin(rows.back(), mLast);
+      rs.push_back(rowScale(clamped));
+      if (residual)
+        rowBase.push_back(e.mul(clamped, ml.s.n));
     }
   for (int64_t j = 0; j < ml.nj; ++j) {
     Value col = e.add(e.add(e.add(ml.n0, ml.warpCol), j * 8), t2);
@@ -504,6 +511,11 @@ void emitEpilogue(Emitter &e, MmaMainLoop &ml, ArrayRef<Value> acc, Value y,
             a = arith::MulFOp::create(b, a, cs[d]);
           if (hasBias)
             a = arith::AddFOp::create(b, a, bs[d]);
+          if (residual) {
+            Value c = e.umin(e.add(col, d), nLast);
+            a = arith::AddFOp::create(
+                b, a, e.loadF32(residual, outTy, e.add(rowBase[i * 2 + h], c)));
+          }
           v[d] = a;
         }
         storePair(e, y, outTy, ml.s.n, rows[i * 2 + h], col, ml.m, v);
@@ -586,16 +598,18 @@ qc::buildWeightOnlyMmaKernel(OpBuilder &builder, Location loc, StringRef name,
                              const WeightOnlyMmaKernelConfig &cfg) {
   std::string smemName = declareShared(builder, loc, name, cfg.sharedBytes());
   auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
-  auto func = createKernel(
-      builder, loc, name,
-      {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
-      cfg.tile.blockSize());
+  SmallVector<Type> argTypes = {
+      ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()};
+  if (cfg.hasResidual)
+    argTypes.push_back(ptrTy);
+  auto func = createKernel(builder, loc, name, argTypes, cfg.tile.blockSize());
   ImplicitLocOpBuilder b(loc, builder);
   b.setInsertionPointToStart(&func.getBody().front());
   Emitter e(b);
   auto args = func.getArguments();
   Value x = args[0], w = args[1], scales = args[2], zeros = args[3],
         bias = args[4], y = args[5], m = args[6];
+  Value residual = cfg.hasResidual ? args[7] : Value();
 
   MmaGemmSpec spec{cfg.tile, cfg.n, cfg.k, /*elemBytes=*/2, cfg.bits};
   MmaMainLoop ml(e, spec);
@@ -751,7 +765,7 @@ qc::buildWeightOnlyMmaKernel(OpBuilder &builder, Location loc, StringRef name,
   SmallVector<Value> acc = ml.emit(x, w, m, smemName);
   emitEpilogue(
       e, ml, acc, y, bias, cfg.hasBias, e.f16, [](Value) { return Value(); },
-      [](Value) { return Value(); });
+      [](Value) { return Value(); }, residual);
   gpu::ReturnOp::create(b);
   return func;
 }

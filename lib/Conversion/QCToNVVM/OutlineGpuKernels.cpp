@@ -337,6 +337,19 @@ struct OutlineGpuKernelsPass
     return b;
   }
 
+  /// Whether `op`'s kernels take the residual add that follows it into
+  /// their epilogue: the weight-only kernels (gemv, mma, both sides of
+  /// gemv_mma), not the adaptive kernel's INT8 side, and only an add that
+  /// reads this matmul alone and whose other operand is available before.
+  bool residualEpilogue(WeightOnlyMatmulOp op) {
+    KernelKind kind = op.getKernelAttr().getKind();
+    if (!fuseResidual || (kind != KernelKind::Gemv && kind != KernelKind::Mma &&
+                          kind != KernelKind::GemvMma))
+      return false;
+    ::qc::ResidualAdd add = ::qc::residualAddUser(op.getResult());
+    return add.add && DominanceInfo().properlyDominates(add.other, op);
+  }
+
   /// Builds the GEMV family of `op` (one kernel per M tile) and records it.
   LogicalResult buildGemvFamily(WeightOnlyMatmulOp op,
                                 ArrayRef<int64_t> tiles) {
@@ -351,12 +364,7 @@ struct OutlineGpuKernelsPass
     for (int i = 1;
          gm.lookupSymbol(family + "_mt" + std::to_string(tiles.front())); ++i)
       family = base + "_" + std::to_string(i);
-    // A residual add that only reads this matmul goes into the epilogue
-    // (not for the adaptive kernel, whose INT8 side has no such epilogue).
-    ::qc::ResidualAdd add = ::qc::residualAddUser(op.getResult());
-    bool residual = fuseResidual &&
-                    op.getKernelAttr().getKind() == KernelKind::Gemv &&
-                    add.add && DominanceInfo().properlyDominates(add.other, op);
+    bool residual = residualEpilogue(op);
     ::qc::GemvKernelConfig last;
     for (int64_t tile : tiles) {
       std::string reason;
@@ -386,8 +394,9 @@ struct OutlineGpuKernelsPass
     return success();
   }
 
-  /// Builds the weight-only mma kernel of `op` and records it.
-  LogicalResult buildWeightOnlyMma(WeightOnlyMatmulOp op) {
+  /// Builds the weight-only mma kernel of `op` and records it under
+  /// `prefix` (`qc.mma_` for the large-M side of gemv_mma).
+  LogicalResult buildWeightOnlyMma(WeightOnlyMatmulOp op, StringRef prefix) {
     std::string reason;
     FailureOr<::qc::GemvKernelConfig> g = gemvConfigFor(op, reason);
     ::qc::WeightOnlyMmaKernelConfig cfg;
@@ -402,6 +411,7 @@ struct OutlineGpuKernelsPass
       cfg.symmetric = g->symmetric;
       cfg.hasBias = g->hasBias;
       cfg.scaleF16 = g->scaleF16;
+      cfg.hasResidual = residualEpilogue(op);
       cfg.tile = mmaTile(2);
       reason = cfg.finalize();
     }
@@ -413,7 +423,10 @@ struct OutlineGpuKernelsPass
     OpBuilder b = kernelBuilder(gm);
     std::string name = kernelName(gm, op.getLayer(), "wo_mma");
     ::qc::buildWeightOnlyMmaKernel(b, op.getLoc(), name, cfg);
-    record(op, gm, name, mmaLaunch(cfg.tile));
+    std::vector<std::pair<StringRef, int64_t>> launch = mmaLaunch(cfg.tile);
+    if (cfg.hasResidual)
+      launch.push_back({"residual", 1});
+    record(op, gm, name, launch, {}, prefix);
     return success();
   }
 
@@ -620,7 +633,7 @@ struct OutlineGpuKernelsPass
     for (CacheAttentionOp op : attentions)
       buildCacheAttention(op, *gpuChip);
 
-    SmallVector<WeightOnlyMatmulOp> gemvs, woMmas, adaptives;
+    SmallVector<WeightOnlyMatmulOp> gemvs, woMmas, gemvMmas, adaptives;
     SmallVector<Int8MatmulOp> int8s;
     SmallVector<LinearOp> fp16s;
     bool failedAny = false;
@@ -639,6 +652,10 @@ struct OutlineGpuKernelsPass
       }
       if (wo && kernel.getKind() == KernelKind::Adaptive) {
         adaptives.push_back(wo);
+        return;
+      }
+      if (wo && kernel.getKind() == KernelKind::GemvMma) {
+        gemvMmas.push_back(wo);
         return;
       }
       auto i8mm = dyn_cast<Int8MatmulOp>(op);
@@ -660,19 +677,23 @@ struct OutlineGpuKernelsPass
       return signalPassFailure();
 
     SmallVector<int64_t> tiles(mTiles.begin(), mTiles.end());
-    // Default M tiles: up to 8 rows per weight pass. The 8-row variant is
-    // 6-27% faster than two 4-row passes at M = 16..64 on an H200 and the
-    // same at M <= 4; a 16-row one is slower (208 registers, 2 blocks per
-    // SM): benchmarks/gpu/results/2026-11-26-h200-small-m/NOTES.md.
     if (tiles.empty())
-      tiles = {1, 2, 4, 8};
+      tiles.assign(::qc::kDefaultGemvRowTiles.begin(),
+                   ::qc::kDefaultGemvRowTiles.end());
     llvm::sort(tiles);
     for (WeightOnlyMatmulOp op : gemvs)
       if (failed(buildGemvFamily(op, tiles)))
         return signalPassFailure();
 
     for (WeightOnlyMatmulOp op : woMmas)
-      if (failed(buildWeightOnlyMma(op)))
+      if (failed(buildWeightOnlyMma(op, "qc.")))
+        return signalPassFailure();
+
+    // gemv_mma: the GEMV family for M < threshold, the weight-only
+    // tensor-core kernel (recorded under qc.mma_) from there on.
+    for (WeightOnlyMatmulOp op : gemvMmas)
+      if (failed(buildGemvFamily(op, tiles)) ||
+          failed(buildWeightOnlyMma(op, "qc.mma_")))
         return signalPassFailure();
 
     // Batch-adaptive INT8: the GEMV family for M < threshold; for larger M

@@ -146,7 +146,8 @@ def _rope(fb, x3, inv_freq, start, hd):
     """[T, nh, D] -> [nh, T, D] with rotate-half RoPE at positions start + t."""
     T, nh, _ = x3.shape
     half = hd // 2
-    out = fb.empty((nh, T, hd))
+    dt = x3.dtype
+    out = fb.empty((nh, T, hd), dt)
     c_half, c_d = fb.cidx(half), fb.cidx(hd)
     m1, p1 = fb.cf32(-1.0), fb.cf32(1.0)
 
@@ -167,10 +168,10 @@ def _rope(fb, x3, inv_freq, start, hd):
         s = fb.op(f"math.sin {ang} : f32")
         lo = fb.op(f"arith.cmpi ult, {d}, {c_half} : index")
         sgn = fb.op(f"arith.select {lo}, {m1}, {p1} : f32")
-        xc = fb.op(f"arith.mulf {i[0]}, {c} : f32")
-        xs = fb.op(f"arith.mulf {xp}, {s} : f32")
+        xc = fb.op(f"arith.mulf {fb.to_f32(i[0], dt)}, {c} : f32")
+        xs = fb.op(f"arith.mulf {fb.to_f32(xp, dt)}, {s} : f32")
         xs2 = fb.op(f"arith.mulf {xs}, {sgn} : f32")
-        return fb.op(f"arith.addf {xc}, {xs2} : f32")
+        return fb.from_f32(fb.op(f"arith.addf {xc}, {xs2} : f32"), dt)
 
     return fb.generic([x3], ["(d0, d1, d2) -> (d1, d0, d2)", "(d0, d1, d2) -> (d0, d1, d2)"],
                       out, ["parallel"] * 3, body, "rope")
@@ -181,6 +182,7 @@ def _rope_at(fb, x4, inv_freq, pos, hd):
     pos[b] + t; `pos` (tensor<?xi64>) is read inside the loop body, so the
     host never needs its value (device-resident decode, CUDA graphs)."""
     half = hd // 2
+    dt = x4.dtype
     c_half, c_d = fb.cidx(half), fb.cidx(hd)
     m1, p1 = fb.cf32(-1.0), fb.cf32(1.0)
 
@@ -203,24 +205,27 @@ def _rope_at(fb, x4, inv_freq, pos, hd):
         s_ = fb.op(f"math.sin {ang} : f32")
         lo = fb.op(f"arith.cmpi ult, {d}, {c_half} : index")
         sgn = fb.op(f"arith.select {lo}, {m1}, {p1} : f32")
-        xc = fb.op(f"arith.mulf {i[0]}, {c} : f32")
-        xs = fb.op(f"arith.mulf {xp}, {s_} : f32")
+        xc = fb.op(f"arith.mulf {fb.to_f32(i[0], dt)}, {c} : f32")
+        xs = fb.op(f"arith.mulf {fb.to_f32(xp, dt)}, {s_} : f32")
         xs2 = fb.op(f"arith.mulf {xs}, {sgn} : f32")
-        return fb.op(f"arith.addf {xc}, {xs2} : f32")
+        return fb.from_f32(fb.op(f"arith.addf {xc}, {xs2} : f32"), dt)
 
     m = fb.ident_map(4)
-    return fb.generic([x4], [m, m], fb.empty(x4.shape), ["parallel"] * 4, body, "rope")
+    return fb.generic([x4], [m, m], fb.empty(x4.shape, dt), ["parallel"] * 4, body, "rope")
 
 
 def _swiglu(fb, g, u):
+    """silu(g) * u, computed in f32."""
     one = fb.cf32(1.0)
+    dt = g.dtype
 
     def body(i, o):
-        n = fb.op(f"arith.negf {i[0]} : f32")
+        x = fb.to_f32(i[0], dt)
+        n = fb.op(f"arith.negf {x} : f32")
         e = fb.op(f"math.exp {n} : f32")
         d = fb.op(f"arith.addf {e}, {one} : f32")
-        s = fb.op(f"arith.divf {i[0]}, {d} : f32")
-        return fb.op(f"arith.mulf {s}, {i[1]} : f32")
+        s = fb.op(f"arith.divf {x}, {d} : f32")
+        return fb.from_f32(fb.op(f"arith.mulf {s}, {fb.to_f32(i[1], dt)} : f32"), dt)
 
     return fb.elementwise([g, u], body, "swiglu")
 
@@ -292,20 +297,23 @@ def _last_rows(fb, x, B, T):
         row = fb.op(f"arith.subi {e}, {one} : index")
         return fb.op(f"tensor.extract {x.name}[{row}, {j}] : {x.type}")
 
-    return fb.generic([], ["(d0, d1) -> (d0, d1)"], fb.empty((B, d)), ["parallel"] * 2, body,
-                      "last")
+    return fb.generic([], ["(d0, d1) -> (d0, d1)"], fb.empty((B, d), x.dtype), ["parallel"] * 2,
+                      body, "last")
 
 
 def _head(fb, cfg, x):
+    """Final norm and the LM head; logits in f32 whatever the activations."""
     x = fb.rms_norm(x, fb.weight("output_norm"), cfg.rms_eps)
     w = fb.weight("token_embd" if cfg.tied_embeddings else "output")
-    return fb.linear(x, w, "output")
+    return fb.cast(fb.linear(x, w, "output"), "f32")
 
 
 def emit(cfg: LlamaConfig, weights, blob, blob_ref: str, max_seq: int = 512, upstream=False,
-         embedding="f32"):
+         embedding="f32", activations="f32"):
     """Builds @forward, @decode and @greedy (qc.argmax of @decode's logits;
-    not in upstream mode); returns the list of FuncBuilders.
+    not in upstream mode); returns the list of FuncBuilders. `activations`
+    (mlir_emit.ACTIVATIONS) is the element type of the residual stream, the
+    matmul inputs and the KV caches; logits are f32.
     `weights(name)` returns the float32 array of a canonical weight name."""
     from ..mlir_emit import FuncBuilder, Val, greedy_function, tensor_type
 
@@ -316,7 +324,7 @@ def emit(cfg: LlamaConfig, weights, blob, blob_ref: str, max_seq: int = 512, ups
         return inv if key == "rope.inv_freq" else weights(key)
 
     fwd = FuncBuilder("forward", [("%tokens", "tensor<?xi64>")], blob, blob_ref, get, upstream,
-                      embedding)
+                      embedding, activations)
     T = fwd.op(f"tensor.dim %tokens, {fwd.cidx(0)} : tensor<?xi64>", "T")
     x = fwd.embedding_lookup("token_embd", Val("%tokens", (T,), "i64"))
     for i in range(cfg.n_layers):
@@ -330,15 +338,16 @@ def emit(cfg: LlamaConfig, weights, blob, blob_ref: str, max_seq: int = 512, ups
     # ABI drops the equivalent results: docs/module-format.md); nothing the
     # host runs depends on pos, so a step can be captured as a CUDA graph.
     L, KV = cfg.n_layers, cfg.n_kv_heads
-    ctype = tensor_type((L, "?", KV, max_seq, D))
+    ctype = tensor_type((L, "?", KV, max_seq, D), activations)
     dec = FuncBuilder("decode", [("%tokens", "tensor<?x?xi64>"), ("%pos", "tensor<?xi64>"),
                                  ("%k_cache", ctype), ("%v_cache", ctype)],
-                      blob, blob_ref, get, upstream, embedding)
+                      blob, blob_ref, get, upstream, embedding, activations)
     B = dec.op(f"tensor.dim %tokens, {dec.cidx(0)} : tensor<?x?xi64>", "B")
     T = dec.op(f"tensor.dim %tokens, {dec.cidx(1)} : tensor<?x?xi64>", "T")
     x = dec.embedding_lookup("token_embd", dec.collapse(Val("%tokens", (B, T), "i64"), [[0, 1]]))
     pos = Val("%pos", (B,), "i64")
-    kc, vc = Val("%k_cache", (L, B, KV, max_seq, D)), Val("%v_cache", (L, B, KV, max_seq, D))
+    kc = Val("%k_cache", (L, B, KV, max_seq, D), activations)
+    vc = Val("%v_cache", (L, B, KV, max_seq, D), activations)
     for i in range(L):
         x, kc, vc = _cached_block(dec, cfg, x, i, B, T, pos, kc, vc)
     dec.ret([_head(dec, cfg, _last_rows(dec, x, B, T)), kc, vc])
@@ -348,7 +357,7 @@ def emit(cfg: LlamaConfig, weights, blob, blob_ref: str, max_seq: int = 512, ups
 
 
 def emit_checkpoint(ck, blob, blob_ref: str, max_seq: int = 512, upstream=False,
-                    embedding="f32"):
+                    embedding="f32", activations="f32"):
     """`emit` for a Llama-family Checkpoint (config dict + canonical
     tensors)."""
     cfg = LlamaConfig.from_dict(ck.config)
@@ -357,4 +366,4 @@ def emit_checkpoint(ck, blob, blob_ref: str, max_seq: int = 512, upstream=False,
             f"{ck.source}: --max-seq {max_seq} is longer than the model's limit of "
             f"{cfg.max_positions} positions ({ck.meta.get('max_positions_why', 'config')}); "
             f"use --max-seq {cfg.max_positions} or less")
-    return emit(cfg, ck.tensor, blob, blob_ref, max_seq, upstream, embedding)
+    return emit(cfg, ck.tensor, blob, blob_ref, max_seq, upstream, embedding, activations)

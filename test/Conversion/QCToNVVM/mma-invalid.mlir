@@ -72,15 +72,6 @@ func.func @int8_gemv_not_built(%q: tensor<?x64xi8>, %sx: tensor<?xf32>, %d: tens
 
 // -----
 
-func.func @wo_mma_f32(%x: tensor<?x64xf32>, %d: tensor<1024xi8>, %s: tensor<32x1xf32>) -> tensor<?x32xf32> {
-  %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4>} : tensor<1024xi8>, tensor<32x1xf32> -> !qc.packed<32x64xi4>
-  // expected-error @+1 {{cannot build the mma kernel for layer 'i': the mma kernel needs f16 activations}}
-  %y = qc.wo_matmul %x, %pw {layer = "i", kernel = #qc.kernel<mma, target = "sm_90">} : tensor<?x64xf32>, !qc.packed<32x64xi4> -> tensor<?x32xf32>
-  return %y : tensor<?x32xf32>
-}
-
-// -----
-
 func.func @wo_mma_int4_k(%x: tensor<?x48xf16>, %d: tensor<768xi8>, %s: tensor<32x1xf32>) -> tensor<?x32xf16> {
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4>} : tensor<768xi8>, tensor<32x1xf32> -> !qc.packed<32x48xi4>
   // expected-error @+1 {{cannot build the mma kernel for layer 'j': K = 48 gives packed weight rows that are not a whole number of 16-byte chunks (K must be a multiple of 32)}}

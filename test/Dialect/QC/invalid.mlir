@@ -170,7 +170,7 @@ func.func @kernel_unknown_target(%x: tensor<?x64xf32>, %w: !qc.packed<32x64xi4>)
 // -----
 
 func.func @kernel_adaptive_without_threshold(%x: tensor<?x64xf32>, %w: !qc.packed<32x64xi8>) {
-  // expected-error@+1 {{adaptive kernel needs a positive threshold}}
+  // expected-error@+1 {{kernel 'adaptive' needs a positive threshold}}
   %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<adaptive, target = "sm_90">} : tensor<?x64xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf32>
   return
 }
@@ -178,7 +178,7 @@ func.func @kernel_adaptive_without_threshold(%x: tensor<?x64xf32>, %w: !qc.packe
 // -----
 
 func.func @kernel_threshold_not_adaptive(%x: tensor<?x64xf32>, %w: !qc.packed<32x64xi4>) {
-  // expected-error@+1 {{threshold is only allowed with the adaptive kernel}}
+  // expected-error@+1 {{threshold is only allowed with the adaptive and gemv_mma kernels}}
   %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<gemv, target = "sm_90", threshold = 16>} : tensor<?x64xf32>, !qc.packed<32x64xi4> -> tensor<?x32xf32>
   return
 }
@@ -869,6 +869,30 @@ func.func @wo_matmul_empty_layer(%x: tensor<?x64xf32>, %w: !qc.packed<32x64xi4>)
 func.func @wo_matmul_int8_mma(%x: tensor<?x64xf32>, %w: !qc.packed<32x64xi8>) {
   // expected-error@+1 {{kernel 'int8_mma' cannot implement a weight-only matmul}}
   %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<int8_mma, target = "sm_80">} : tensor<?x64xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @kernel_gemv_mma_without_threshold(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{kernel 'gemv_mma' needs a positive threshold}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<gemv_mma, target = "sm_90">} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @wo_matmul_gemv_mma_f32(%x: tensor<?x64xf32>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{kernel 'gemv_mma' needs f16 activations, got 'f32'}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = 32>} : tensor<?x64xf32>, !qc.packed<32x64xi4> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @wo_matmul_mma_f32(%x: tensor<?x64xf32>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{kernel 'mma' needs f16 activations, got 'f32'}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<mma, target = "sm_90">} : tensor<?x64xf32>, !qc.packed<32x64xi4> -> tensor<?x32xf32>
   return
 }
 

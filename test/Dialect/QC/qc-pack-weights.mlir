@@ -59,14 +59,14 @@ func.func @packed(%x: tensor<?x4xf32>) -> tensor<?x2xf32> {
 // AUTO-NEXT: qc.wo_matmul {{.*}}#qc.kernel<gemv, target = "sm_90">
 // AUTO: qc.packed_weight {{.*}}layout = #qc.layout<row_major>{{.*}} -> !qc.packed<2x4xi8>
 // AUTO-NEXT: qc.wo_matmul {{.*}}#qc.kernel<host>
-func.func @auto(%x: tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>) {
+func.func @auto(%x: tensor<?x4xf16>) -> (tensor<?x2xf16>, tensor<?x2xf16>, tensor<?x2xf16>) {
   %d = arith.constant dense<[[1, -2, 3, 4], [-8, 7, 0, -1]]> : tensor<2x4xi8>
   %s = arith.constant dense<[[0.5], [0.25]]> : tensor<2x1xf32>
   %pw0 = qc.packed_weight %d, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8>} : tensor<2x4xi8>, tensor<2x1xf32> -> !qc.packed<2x4xi8>
-  %y0 = qc.wo_matmul %x, %pw0 {layer = "a", kernel = #qc.kernel<mma, target = "sm_90">} : tensor<?x4xf32>, !qc.packed<2x4xi8> -> tensor<?x2xf32>
+  %y0 = qc.wo_matmul %x, %pw0 {layer = "a", kernel = #qc.kernel<mma, target = "sm_90">} : tensor<?x4xf16>, !qc.packed<2x4xi8> -> tensor<?x2xf16>
   %pw1 = qc.packed_weight %d, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8>} : tensor<2x4xi8>, tensor<2x1xf32> -> !qc.packed<2x4xi8>
-  %y1 = qc.wo_matmul %x, %pw1 {layer = "b", kernel = #qc.kernel<gemv, target = "sm_90">} : tensor<?x4xf32>, !qc.packed<2x4xi8> -> tensor<?x2xf32>
+  %y1 = qc.wo_matmul %x, %pw1 {layer = "b", kernel = #qc.kernel<gemv, target = "sm_90">} : tensor<?x4xf16>, !qc.packed<2x4xi8> -> tensor<?x2xf16>
   %pw2 = qc.packed_weight %d, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8>} : tensor<2x4xi8>, tensor<2x1xf32> -> !qc.packed<2x4xi8>
-  %y2 = qc.wo_matmul %x, %pw2 {layer = "c", kernel = #qc.kernel<host>} : tensor<?x4xf32>, !qc.packed<2x4xi8> -> tensor<?x2xf32>
-  return %y0, %y1, %y2 : tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>
+  %y2 = qc.wo_matmul %x, %pw2 {layer = "c", kernel = #qc.kernel<host>} : tensor<?x4xf16>, !qc.packed<2x4xi8> -> tensor<?x2xf16>
+  return %y0, %y1, %y2 : tensor<?x2xf16>, tensor<?x2xf16>, tensor<?x2xf16>
 }

@@ -3,6 +3,7 @@
 // RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1024 max-batch=4096" | FileCheck %s --check-prefix=PREFILL
 // RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_80 min-batch=1 max-batch=1" | FileCheck %s --check-prefix=A100
 // RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1024 max-batch=4096 weight-only-kernel=gemv" | FileCheck %s --check-prefix=GEMV
+// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90" | FileCheck %s --check-prefix=RANGE
 // (@mma_limits cannot take a forced mma: qc-select-matmul-force-invalid.mlir.)
 // RUN: not quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1 max-batch=1 weight-only-kernel=mma" 2>/dev/null | FileCheck %s --check-prefix=MMA
 // The cost model (docs/passes.md): at M = 1 every kernel is bound by the
@@ -24,6 +25,14 @@
 // PREFILL-LABEL: func @layers
 // PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<mma, target = "sm_90">{{.*}}layer = "w4"
 // PREFILL: qc.int8_matmul {{.*}}kernel = #qc.kernel<int8_mma, target = "sm_90">{{.*}}layer = "w8a8"
+
+// The default range (M = 1 .. 512: decode and a prompt's prefill through one
+// function) spans the crossover: GEMV below it, the tensor-core kernel from
+// it on; by the model the crossover of a 4096 x 4096 W4 layer lies between
+// the GEMV's 8-row tile and the mma kernel's 128-row tile.
+// RANGE-LABEL: func @layers
+// RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = {{(9|[1-9][0-9]|1[01][0-9]|12[0-8])}}>{{.*}}layer = "w4"
+// RANGE: qc.int8_matmul {{.*}}kernel = #qc.kernel<int8_mma, target = "sm_90">{{.*}}layer = "w8a8"
 
 // A100-LABEL: func @layers
 // A100: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_80">{{.*}}layer = "w4"
@@ -55,6 +64,10 @@ func.func @layers(%x: tensor<?x4096xf16>, %d4: tensor<4096x4096xi8>, %s4: tensor
 // PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "f32act"
 // PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "k48"
 // PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<mma, target = "sm_90">{{.*}}layer = "k64"
+// RANGE-LABEL: func @mma_limits
+// RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "f32act"
+// RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "k48"
+// RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = {{[0-9]+}}>{{.*}}layer = "k64"
 // GEMV-LABEL: func @mma_limits
 // GEMV-COUNT-3: kernel = #qc.kernel<gemv, target = "sm_90">
 func.func @mma_limits(%x32: tensor<?x64xf32>, %x48: tensor<?x48xf16>, %x64: tensor<?x64xf16>,

@@ -43,6 +43,13 @@ namespace qc {
 /// fp32. A butterfly
 /// shuffle (shfl.sync.bfly) reduces the warp's partial sums; lane 0 adds the
 /// bias and stores.
+/// The GEMV family's default row tiles (qc-outline-gpu-kernels `m-tiles`):
+/// one kernel per tile, M > 8 rows run ceil(M / 8) passes over the weight.
+/// The 8-row tile is 6-27% faster than two 4-row passes at M = 16..64 on an
+/// H200 and a 16-row one is slower (208 registers, 2 blocks per SM):
+/// benchmarks/gpu/results/2026-11-26-h200-small-m/NOTES.md.
+inline constexpr std::array<int64_t, 4> kDefaultGemvRowTiles = {1, 2, 4, 8};
+
 struct GemvKernelConfig {
   int64_t n = 0, k = 0;
   /// Weight bits: 4 or 8.
@@ -270,6 +277,9 @@ struct WeightOnlyMmaKernelConfig {
   /// int->float or float->half converts, the same f16 values as the f32
   /// path (both round the exact product (q - z) * s once).
   bool halfDequant = true;
+  /// Epilogue: y = r + (x W^T + b) with the residual r [M, N] (f16), passed
+  /// as the last kernel argument (as in the GEMV family).
+  bool hasResidual = false;
   MmaTileConfig tile{128, 128, 32, 2, 4, 2};
 
   std::string finalize();
@@ -281,8 +291,9 @@ struct WeightOnlyMmaKernelConfig {
   }
 };
 
-/// Builds `gpu.func @name(x, w, scales, zeros, bias, y: !llvm.ptr<1>, m: i32)`
-/// (the GEMV kernel's arguments); launch as for buildInt8GemmKernel.
+/// Builds `gpu.func @name(x, w, scales, zeros, bias, y: !llvm.ptr<1>, m: i32
+/// [, r: !llvm.ptr<1>])` (the GEMV kernel's arguments); launch as for
+/// buildInt8GemmKernel.
 mlir::gpu::GPUFuncOp
 buildWeightOnlyMmaKernel(mlir::OpBuilder &builder, mlir::Location loc,
                          llvm::StringRef name,

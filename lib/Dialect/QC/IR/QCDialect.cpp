@@ -154,11 +154,13 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!info->allows(stringifyKernelKind(kind)))
     return emitError() << "kernel '" << stringifyKernelKind(kind)
                        << "' is not available on target '" << target << "'";
-  if (kind == KernelKind::Adaptive) {
+  if (kind == KernelKind::Adaptive || kind == KernelKind::GemvMma) {
     if (threshold <= 0)
-      return emitError() << "adaptive kernel needs a positive threshold";
+      return emitError() << "kernel '" << stringifyKernelKind(kind)
+                         << "' needs a positive threshold";
   } else if (threshold != 0) {
-    return emitError() << "threshold is only allowed with the adaptive kernel";
+    return emitError() << "threshold is only allowed with the adaptive and "
+                          "gemv_mma kernels";
   }
   return success();
 }

@@ -443,6 +443,12 @@ LogicalResult WeightOnlyMatmulOp::verify() {
         return emitOpError("adaptive kernel needs a symmetric i8 weight with "
                            "per_channel or per_tensor scales");
     }
+    if ((kernel.getKind() == KernelKind::Mma ||
+         kernel.getKind() == KernelKind::GemvMma) &&
+        !getInput().getType().getElementType().isF16())
+      return emitOpError("kernel '") << stringifyKernelKind(kernel.getKind())
+                                     << "' needs f16 activations, got "
+                                     << getInput().getType().getElementType();
   }
   return success();
 }

@@ -37,11 +37,14 @@ struct GpuModel {
                    // small M
   double fp32;     // CUDA-core FMA throughput (flop/s)
   double fp16Tc;   // dense fp16 tensor-core throughput reached by mma.sync
+  double gemvFmaEff; // fraction of fp32 the GEMV's per-row work reaches
+  double mmaKStep;   // seconds per 32-wide K step of one 128 x 128 CTA
+  int64_t sms;
 };
 
 GpuModel modelFor(const ::qc::TargetInfo &t) {
-  return {t.dramBandwidth, t.gemvBandwidthEff, t.mmaBandwidthEff, t.fp32Flops,
-          t.fp16TensorFlops};
+  return {t.dramBandwidth,   t.gemvBandwidthEff, t.mmaBandwidthEff, t.fp32Flops,
+          t.fp16TensorFlops, t.gemvFmaEff,       t.mmaKStepSeconds, t.smCount};
 }
 
 /// Shape facts of one matmul the model needs.
@@ -51,19 +54,41 @@ struct MatmulShape {
 
 double roundUp(double m, double to) { return std::ceil(m / to) * to; }
 
-/// Weight-only kernels: bf16/f16 activations in and out (2 bytes).
+/// Weight-only kernels: bf16/f16 activations in and out (2 bytes). The GEMV
+/// family streams the weight (its re-reads for M > 8 hit L2) and is
+/// issue-bound by its per-row FMA work from a few rows on.
 double timeWoGemv(const GpuModel &g, const MatmulShape &s, double m) {
   double bytes = s.weightBytes + 2 * m * s.k + 2 * m * s.n;
   return std::max(bytes / (g.bandwidth * g.gemvBwEff),
-                  2 * m * s.n * s.k / g.fp32);
+                  2 * m * s.n * s.k / (g.fp32 * g.gemvFmaEff));
 }
 double timeWoMma(const GpuModel &g, const MatmulShape &s, double m) {
-  // 128-row M tiles each stream the weight once; m16 MMA tiles pad M.
+  // 128-row M tiles each stream the weight once; m16 MMA tiles pad M. A
+  // grid of few 128 x 128 CTAs (two resident per SM) is bound by each
+  // CTA's walk over K.
   double bytes = s.weightBytes * std::ceil(m / 128) + 2 * m * s.k + 2 * m * s.n;
-  return std::max(bytes / (g.bandwidth * g.mmaBwEff),
-                  2 * roundUp(m, 16) * s.n * s.k / g.fp16Tc);
+  double ctas = std::ceil(s.n / 128) * std::ceil(m / 128);
+  double waves = std::ceil(ctas / double(2 * g.sms));
+  return std::max({bytes / (g.bandwidth * g.mmaBwEff),
+                   2 * roundUp(m, 16) * s.n * s.k / g.fp16Tc,
+                   waves * std::ceil(s.k / 32) * g.mmaKStep});
+}
+/// gemv_mma: each M runs the faster of the two (the threshold is their
+/// crossover).
+double timeWoGemvMma(const GpuModel &g, const MatmulShape &s, double m) {
+  return std::min(timeWoGemv(g, s, m), timeWoMma(g, s, m));
 }
 using TimeFn = double (*)(const GpuModel &, const MatmulShape &, double);
+
+/// The smallest M at which the model prefers the tensor-core kernel over the
+/// GEMV family (the gemv_mma threshold), searched up to `limit`; 0 if none.
+int64_t gemvMmaCrossover(const GpuModel &g, const MatmulShape &s,
+                         int64_t limit) {
+  for (int64_t m = 1; m <= limit; ++m)
+    if (timeWoMma(g, s, double(m)) < timeWoGemv(g, s, double(m)))
+      return m;
+  return 0;
+}
 
 struct SelectMatmulPass
     : public mlir::qc::impl::QCSelectMatmulPassBase<SelectMatmulPass> {
@@ -177,9 +202,10 @@ struct SelectMatmulPass
       return signalPassFailure();
     }
     if (weightOnlyKernel != "auto" && weightOnlyKernel != "gemv" &&
-        weightOnlyKernel != "mma") {
+        weightOnlyKernel != "mma" && weightOnlyKernel != "gemv_mma") {
       module.emitError() << "qc-select-matmul: unknown weight-only-kernel '"
-                         << weightOnlyKernel << "'; expected auto, gemv or mma";
+                         << weightOnlyKernel
+                         << "'; expected auto, gemv, mma or gemv_mma";
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
@@ -219,20 +245,42 @@ struct SelectMatmulPass
           std::string noMma = woMmaUnsupported(wo);
           if (weightOnlyKernel == "gemv") {
             kind = KernelKind::Gemv;
-          } else if (weightOnlyKernel == "mma") {
+          } else if (weightOnlyKernel == "mma" ||
+                     weightOnlyKernel == "gemv_mma") {
             if (!noMma.empty()) {
               op->emitError() << "layer '" << wo.getLayer()
-                              << "': weight-only-kernel=mma, but " << noMma;
+                              << "': weight-only-kernel=" << weightOnlyKernel
+                              << ", but " << noMma;
               ok = false;
               return;
             }
             kind = KernelKind::Mma;
+            if (weightOnlyKernel == "gemv_mma") {
+              // The model's crossover, kept inside the expected range so
+              // that both kernels serve some M of it.
+              int64_t at =
+                  gemvMmaCrossover(modelFor(*::qc::lookupTarget(target)),
+                                   shapeOf(wo.getWeight()), maxBatch);
+              at = std::clamp<int64_t>(at ? at : maxBatch, minBatch + 1,
+                                       std::max<int64_t>(maxBatch, 2));
+              wo.setKernelAttr(
+                  KernelAttr::get(ctx, KernelKind::GemvMma, target, at));
+              return;
+            }
           } else if (!noMma.empty()) {
             kind = KernelKind::Gemv;
           } else {
-            kind = choose(
-                {{KernelKind::Gemv, timeWoGemv}, {KernelKind::Mma, timeWoMma}},
-                shapeOf(wo.getWeight()));
+            MatmulShape shape = shapeOf(wo.getWeight());
+            kind = choose({{KernelKind::Gemv, timeWoGemv},
+                           {KernelKind::Mma, timeWoMma},
+                           {KernelKind::GemvMma, timeWoGemvMma}},
+                          shape);
+            if (kind == KernelKind::GemvMma) {
+              int64_t at = gemvMmaCrossover(
+                  modelFor(*::qc::lookupTarget(target)), shape, maxBatch);
+              wo.setKernelAttr(KernelAttr::get(ctx, kind, target, at));
+              return;
+            }
           }
         }
         wo.setKernelAttr(KernelAttr::get(ctx, kind, target, 0));

@@ -53,7 +53,8 @@ def QC_KernelKind : I32EnumAttr<"KernelKind",
       I32EnumAttrCase<"Mma", 2, "mma">,
       I32EnumAttrCase<"Int8Mma", 3, "int8_mma">,
       I32EnumAttrCase<"Fp16Mma", 4, "fp16_mma">,
-      I32EnumAttrCase<"Adaptive", 5, "adaptive">
+      I32EnumAttrCase<"Adaptive", 5, "adaptive">,
+      I32EnumAttrCase<"GemvMma", 6, "gemv_mma">
     ]> {
   let cppNamespace = "::mlir::qc";
   let genSpecializedAttr = 0;
@@ -159,9 +160,15 @@ def QC_KernelAttr : QC_Attr<"Kernel", "kernel"> {
     target it was chosen for (`host`, `sm_80`, `sm_90`). For `adaptive`, the
     kernel switches at run time: rows M < `threshold` take the weight-only
     (W8A16) path and M >= `threshold` the W8A8 path, reading one weight copy.
+    For `gemv_mma` (a weight-only matmul with f16 activations), rows M <
+    `threshold` run the GEMV family and M >= `threshold` the weight-only
+    tensor-core kernel: the same arithmetic (one packed weight, the same
+    scales), a different kernel per batch size, so that one function serves
+    batch-1 decode and a 512-token prefill.
 
     Example: `#qc.kernel<gemv, target = "sm_90">`,
-    `#qc.kernel<adaptive, target = "sm_90", threshold = 64>`
+    `#qc.kernel<adaptive, target = "sm_90", threshold = 64>`,
+    `#qc.kernel<gemv_mma, target = "sm_90", threshold = 48>`
   }];
   let parameters = (ins
     "::mlir::qc::KernelKind":$kind,

@@ -287,13 +287,18 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
     on the host target. On GPUs only kernels the GPU kernel builders
     (KernelBuilders.h) can build for the layer are chosen:
 
-    - weight-only layers: `gemv` (CUDA cores, best at small M) or `mma`
-      (tensor cores) by a roofline cost model over the expected batch range
-      [min-batch, max-batch] (docs/passes.md); `mma` only with f16
-      activations and a shape WeightOnlyMmaKernelConfig accepts (K * bits /
-      8 a multiple of 16 bytes, group size a multiple of 8), else `gemv`.
-      `weight-only-kernel=gemv|mma` forces the kind (an error where `mma`
-      cannot be built);
+    - weight-only layers: `gemv` (CUDA cores, best at small M), `mma`
+      (tensor cores) or `gemv_mma` (GEMV for M below a threshold, the
+      tensor-core kernel from it on: decode and prefill through one
+      function) by a roofline cost model over the expected batch range
+      [min-batch, max-batch] (docs/passes.md); `gemv_mma` wins when the
+      range spans the two kernels' crossover, which becomes its threshold.
+      `mma` and `gemv_mma` only with f16 activations and a shape
+      WeightOnlyMmaKernelConfig accepts (K * bits / 8 a multiple of 16
+      bytes, group size a multiple of 8), else `gemv`.
+      `weight-only-kernel=gemv|mma|gemv_mma` forces the kind (an error
+      where `mma` cannot be built; a forced `gemv_mma` keeps its threshold
+      inside (min-batch, max-batch]);
     - `qc.int8_matmul`: `int8_mma` (there is no INT8 GEMV); a shape the
       INT8 GEMM cannot run (K % 16 != 0) is an error;
     - `adaptive` with the threshold of `qc.batch_threshold` (set by a
@@ -309,6 +314,8 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
     %y = qc.wo_matmul %x, %pw {layer = "l"} : ...
     // with target=sm_90 max-batch=1 becomes
     %y = qc.wo_matmul %x, %pw {kernel = #qc.kernel<gemv, target = "sm_90">, layer = "l"} : ...
+    // with f16 activations and target=sm_90 max-batch=512 becomes
+    %y = qc.wo_matmul %x, %pw {kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = 40>, layer = "l"} : ...
     ```
   }];
   let options = [
@@ -316,11 +323,13 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
            "Target: host, sm_80 or sm_90">,
     Option<"minBatch", "min-batch", "int64_t", /*default=*/"1",
            "Smallest expected number of rows M">,
-    Option<"maxBatch", "max-batch", "int64_t", /*default=*/"16",
-           "Largest expected number of rows M">,
+    Option<"maxBatch", "max-batch", "int64_t", /*default=*/"512",
+           "Largest expected number of rows M (batch x tokens per call: a "
+           "prompt's prefill is M = its length)">,
     Option<"weightOnlyKernel", "weight-only-kernel", "std::string",
            /*default=*/"\"auto\"",
-           "Weight-only kernel on GPUs: auto (cost model), gemv or mma">,
+           "Weight-only kernel on GPUs: auto (cost model), gemv, mma or "
+           "gemv_mma">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect"];
 }
