@@ -62,6 +62,9 @@ def main():
     ap.add_argument("--check-tokens", type=int, default=64)
     ap.add_argument("--anchor", help="shared/anchors folder to copy along")
     ap.add_argument("--part-mb", type=int, default=40)
+    ap.add_argument("--activations", default="f32", choices=["f32", "f16"],
+                    help="activation / KV-cache type of every model (f16: the weight-only "
+                         "layers run GEMV for small M and tensor cores for prefill)")
     ap.add_argument("--sample", action="store_true",
                     help="carry SmolLM2's weights as a sample too (one transfer; speed "
                          "only: no host-token check)")
@@ -86,12 +89,16 @@ def main():
         kind, rest = spec.split(":", 1)
         if kind == "smollm2" and a.sample:
             label, policy = rest.split(":", 1)
-            ir = quant.import_model(data.smollm2_gguf(), out=work / "smol" / "smol.mlir",
-                                    max_seq=a.max_seq, embedding="int8")
+            ir = quant.import_model(data.smollm2_gguf(),
+                                    out=work / f"smol-{a.activations}" / "smol.mlir",
+                                    max_seq=a.max_seq, embedding="int8",
+                                    activations=a.activations)
         elif kind == "smollm2":
             label, policy = rest.split(":", 1)
-            ir = quant.import_model(data.smollm2_gguf(), out=work / "smol" / "smol.mlir",
-                                    max_seq=a.max_seq, embedding="int8")
+            ir = quant.import_model(data.smollm2_gguf(),
+                                    out=work / f"smol-{a.activations}" / "smol.mlir",
+                                    max_seq=a.max_seq, embedding="int8",
+                                    activations=a.activations)
             if a.reuse_host and (dest / f"{label}.expect.json").exists():
                 print(f"{label}: host greedy tokens kept from {dest}", flush=True)
                 prefix = quant.compile(ir, policy=ROOT / policy, target="sm_90",
@@ -117,9 +124,10 @@ def main():
         else:  # synth:7b:LABEL:POLICY[:LAYERS]
             shape, label, policy, *layers = rest.split(":")
             layers = int(layers[0]) if layers else None
-            mlir = work / f"{shape}-{layers or 'all'}" / f"{shape}.mlir"
+            mlir = work / f"{shape}-{layers or 'all'}-{a.activations}" / f"{shape}.mlir"
             cmd = [sys.executable, str(ROOT / "benchmarks/gpu/synth_llama.py"), shape, str(mlir),
-                   "--max-seq", str(a.max_seq)] + (["--layers", str(layers)] if layers else [])
+                   "--max-seq", str(a.max_seq), "--activations", a.activations] + \
+                (["--layers", str(layers)] if layers else [])
             subprocess.run(cmd, check=True)
             ir = quant.ModelIR.open(mlir)
             # The checkpoint is synthetic: no host reference tokens.

@@ -76,12 +76,13 @@ def main():
     ap.add_argument("--max-seq", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--embedding", default="int8", choices=["f32", "int8"])
+    ap.add_argument("--activations", default="f32", choices=["f32", "f16"])
     a = ap.parse_args()
     from quant import mlir_emit
     from quant.model_ir import emit
 
     ir = emit(checkpoint(a.model, a.layers, a.seed), Path(a.out), max_seq=a.max_seq,
-              embedding=a.embedding)
+              embedding=a.embedding, activations=a.activations)
     print(f"{ir.mlir}: {len(ir.layers)} linear layers, blob {ir.weights.stat().st_size / 1e9:.2f} GB")
 
 

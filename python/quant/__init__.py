@@ -143,12 +143,15 @@ class LoadedModel:
         """Greedy decoding through @decode and its KV caches."""
         return list(self.stream(prompt, n_new))
 
-    def stream(self, prompt, n_new, stop=(), on_prefill=None):
-        """Greedy decoding through @decode and its KV caches, yielding each
-        new token id as soon as it is chosen. The prompt goes through one
-        @decode call (prefill: T = prompt length, written into the caches);
-        `on_prefill()` is called once it is done. Stops
-        after `n_new` tokens or after yielding a token in `stop`."""
+    def stream(self, prompt, n_new, stop=(), on_prefill=None, temperature=0.0, top_k=0,
+               seed=0):
+        """Decoding through @decode and its KV caches, yielding each new token
+        id as soon as it is chosen: greedy, or with `temperature > 0` drawn
+        from softmax(logits / temperature) over the `top_k` largest (0: all)
+        by qc.sample's recipe (@sample; reproducible for a `seed`). The
+        prompt goes through one @decode call (prefill: T = prompt length,
+        written into the caches); `on_prefill()` is called once it is done.
+        Stops after `n_new` tokens or after yielding a token in `stop`."""
         import numpy as np
         if self.ir is None or self.ir.arch != "llama":
             raise QuantError("generate needs an imported Llama-family module")
@@ -159,7 +162,8 @@ class LoadedModel:
                              f"({c['max_seq']}; re-import with --max-seq)")
         if n_new <= 0:
             return
-        greedy = self._greedy_decoder(1)
+        sampling = (float(temperature), int(top_k), int(seed)) if temperature > 0 else None
+        greedy = self._greedy_decoder(1, sampling)
         if greedy is not None:
             # GPU module with @greedy: the choice is made on the device and
             # fed back device to device; only the token id comes out.
@@ -180,7 +184,7 @@ class LoadedModel:
             on_prefill()
         pos, n_out = len(ids), 0
         while True:
-            t = int(np.argmax(logits[0]))
+            t = self._choose(logits, sampling, pos)
             n_out += 1
             yield t
             if n_out == n_new or t in stop:
@@ -214,18 +218,36 @@ class LoadedModel:
             return outs[0]
         return step
 
-    def _greedy_decoder(self, batch):
-        """On a GPU module with @greedy: `runtime.Module.greedy_steps` for
-        `batch` sequences (the next tokens chosen on the device), else
-        None."""
+    def _choose(self, logits, sampling, pos):
+        """The next token of sequence 0 from host logits [1, V]: argmax, or
+        the module's @sample (the importers emit it; older modules: the same
+        recipe in numpy, quant.reference.sample_tokens) at position `pos`."""
+        import numpy as np
+        if sampling is None:
+            return int(np.argmax(logits[0]))
+        t, k, seed = sampling
+        fns = self.module.functions() if hasattr(self.module, "functions") else []
+        if "sample" in fns:
+            out = self.module.run("sample", np.ascontiguousarray(logits[:1], np.float32),
+                                  np.array(t, np.float32), np.array(k, np.int64),
+                                  np.array(seed, np.int64), np.array([pos], np.int64))
+            return int(out[0][0, 0])
+        from .reference import sample_tokens
+        return int(sample_tokens(logits[:1], t, k, seed, [pos])[0])
+
+    def _greedy_decoder(self, batch, sampling=None):
+        """On a GPU module with @greedy (and @sample when `sampling`):
+        `runtime.Module.greedy_steps` for `batch` sequences (the next tokens
+        chosen on the device), else None."""
         if not getattr(self.module, "is_gpu", False) or \
                 not hasattr(self.module, "greedy_steps"):
             return None
-        if "greedy" not in self.module.functions():
+        need = "greedy" if sampling is None else "sample"
+        if need not in self.module.functions():
             return None
         c = self.ir.config
         shape = (c["n_layers"], batch, c["n_kv_heads"], c["max_seq"], c["head_dim"])
-        return self.module.greedy_steps(shape, graphs=self.graphs)
+        return self.module.greedy_steps(shape, graphs=self.graphs, sampling=sampling)
 
     #: GPU modules: replay decode steps as CUDA graphs (False: launch each
     #: kernel, for debugging; $QCRT_GRAPHS=0 also turns them off).

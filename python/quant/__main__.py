@@ -201,6 +201,12 @@ def main(argv=None):
                    "Hugging Face Llama/Mistral/Qwen2 directory")
     s.add_argument("--prompt", default="What is the capital of France?")
     s.add_argument("--max-tokens", type=int, default=48, help="new tokens at most")
+    s.add_argument("--temperature", type=float, default=0.0,
+                   help="sampling temperature (0: greedy, the default); the draw runs on the "
+                        "device for GPU targets (qc.sample)")
+    s.add_argument("--top-k", type=int, default=0,
+                   help="sample among the K most likely tokens only (0: all)")
+    s.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same text)")
     s.add_argument("--layers", type=int, help="keep only the first N blocks (quick run)")
     s.add_argument("--policy", help="qc-policy file (default examples/policy-default.yaml)")
     s.add_argument("--target", default="auto",

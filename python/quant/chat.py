@@ -390,7 +390,8 @@ def run_chat(a) -> int:
     def prefilled():
         t_prefill[0] = time.time()
 
-    for t in m.stream(ids, a.max_tokens, stop=stop, on_prefill=prefilled):
+    for t in m.stream(ids, a.max_tokens, stop=stop, on_prefill=prefilled,
+                      temperature=a.temperature, top_k=a.top_k, seed=a.seed):
         out.append(t)
         if t in stop:
             break

@@ -556,6 +556,22 @@ def greedy_function(vocab: int, blob: WeightBlob, blob_ref: str) -> FuncBuilder:
     return fb
 
 
+def sample_function(vocab: int, blob: WeightBlob, blob_ref: str) -> FuncBuilder:
+    """@sample(logits [B, V] f32, temperature f32, top_k i64, seed i64,
+    pos [B] i64) -> next tokens [B, 1] i64: qc.sample on the device (the
+    next token of each sequence drawn at position pos[b]; temperature <= 0
+    is greedy); the parameters are 0-d tensors read at run time."""
+    lt = f"tensor<?x{vocab}xf32>"
+    fb = FuncBuilder("sample", [("%logits", lt), ("%temperature", "tensor<f32>"),
+                                ("%top_k", "tensor<i64>"), ("%seed", "tensor<i64>"),
+                                ("%pos", "tensor<?xi64>")], blob, blob_ref, lambda key: None)
+    B = fb.op(f"tensor.dim %logits, {fb.cidx(0)} : {lt}", "B")
+    r = fb.op(f"qc.sample %logits, %temperature, %top_k, %seed, %pos : {lt}, tensor<f32>, "
+              f"tensor<i64>, tensor<i64>, tensor<?xi64> -> tensor<?x1xi64>", "next")
+    fb.ret([Val(r, (B, 1), "i64")])
+    return fb
+
+
 def write_module(funcs: List[FuncBuilder], header: str) -> str:
     body = "\n\n".join(f.text() for f in funcs)
     return f"{header}module {{\n{body}\n}}\n"

@@ -5,7 +5,8 @@ Purpose: check the emitted IR's semantics independently of the compiler
 per line as `mlir_emit` prints it; anything else is an error, never a guess.
 
 qc ops follow their definitions in QCOps.td: qc.linear y = x W^T + b,
-qc.rms_norm, qc.layer_norm, qc.argmax (numpy's argmax over the last
+qc.rms_norm, qc.layer_norm, qc.sample (quant.reference.sample_tokens),
+qc.argmax (numpy's argmax over the last
 dimension, kept), qc.external_weight (raw little-endian data at
 `offset` in a file relative to the IR file).
 
@@ -229,6 +230,11 @@ class Module:
         elif op == "qc.argmax":
             x = V(re.match(r"qc.argmax (%\w+)", rhs).group(1))
             env[res] = np.argmax(x, axis=-1, keepdims=True).astype(np.int64)
+        elif op == "qc.sample":
+            from .reference import sample_tokens
+            names = re.match(r"qc.sample (%\w+), (%\w+), (%\w+), (%\w+), (%\w+)", rhs).groups()
+            lg, t, k, seed, pos = (V(n) for n in names)
+            env[res] = sample_tokens(lg, float(t), int(k), int(seed), pos)[:, None].astype(np.int64)
         elif op == "tensor.extract" and "[]" in rhs:
             env[res] = V(re.match(r"tensor.extract (%\w+)\[\]", rhs).group(1))[()]
         elif op in ("arith.index_cast", "arith.addi", "arith.muli", "arith.sitofp"):

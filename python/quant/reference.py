@@ -268,3 +268,62 @@ def bert_embed(ck: Checkpoint, tokens, dtype=np.float64):
 
 def embed_text(ck: Checkpoint, text, dtype=np.float64):
     return bert_embed(ck, ck.tokenizer.encode(text).ids, dtype=dtype)
+
+
+# --- Sampling (qc.sample's documented recipe, QCOps.td) ----------------------
+
+_U64 = np.uint64
+
+
+def _mix(z):
+    """splitmix64 on uint64 arrays (wrapping)."""
+    with np.errstate(over="ignore"):
+        z = z + _U64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
+        return z ^ (z >> _U64(31))
+
+
+def ordered_keys(logits):
+    """uint32 keys whose order is the IEEE total order of the f32 values."""
+    b = np.ascontiguousarray(logits, dtype=np.float32).view(np.uint32)
+    return np.where(b >> 31, ~b, b | np.uint32(0x80000000))
+
+
+def sample_scores(logits, temperature, top_k, seed, pos):
+    """The scores qc.sample maximizes, in float64: l / T + Gumbel noise on
+    the top-k (every tie of the k-th kept), -inf elsewhere. `logits` [B, V],
+    `pos` [B]."""
+    lg = np.asarray(logits, dtype=np.float32)
+    B, V = lg.shape
+    keys = ordered_keys(lg).astype(np.int64)
+    k = top_k if 0 < top_k < V else V
+    tau = -np.sort(-keys, axis=1)[:, k - 1:k]
+    r = _mix(_mix(_U64(seed)) ^ ((np.arange(B, dtype=_U64) << _U64(32)) |
+                                  np.asarray(pos, dtype=np.int64).astype(_U64)))
+    h = _mix(r[:, None] ^ np.arange(V, dtype=_U64)[None, :])
+    u = ((h >> _U64(41)).astype(np.float32) + np.float32(0.5)) * np.float32(2.0 ** -23)
+    g = -np.log(-np.log(u.astype(np.float64)))
+    s = lg.astype(np.float64) / np.float64(np.float32(temperature)) + g
+    return np.where(keys >= tau, s, -np.inf)
+
+
+def sample_tokens(logits, temperature, top_k, seed, pos):
+    """qc.sample in numpy: [B] token ids (greedy argmax when temperature is
+    not > 0)."""
+    lg = np.asarray(logits, dtype=np.float32)
+    if not temperature > 0:
+        return np.argmax(lg, axis=1)
+    return np.argmax(sample_scores(lg, temperature, top_k, seed, pos), axis=1)
+
+
+def sample_generate(ck, prompt_ids, n_new, temperature, top_k, seed, dtype=np.float64):
+    """Sampled generation with qc.sample's recipe: the token at position p
+    is sample_tokens(logits of the tokens before it, ..., pos=p)."""
+    ids, out = list(prompt_ids), []
+    for _ in range(n_new):
+        lg = llama_forward(ck, ids, dtype=dtype)[-1:]
+        t = int(sample_tokens(lg, temperature, top_k, seed, [len(ids)])[0])
+        out.append(t)
+        ids.append(t)
+    return out

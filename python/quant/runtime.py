@@ -241,48 +241,66 @@ class Module:
         step.staged = staged  # (B, T) -> (tokens, pos) device buffers
         return step
 
-    def greedy_steps(self, cache_shape, graphs=True, decode="decode", greedy="greedy"):
-        """Greedy decoding with the choice made on the device: `step(tokens,
+    def greedy_steps(self, cache_shape, graphs=True, decode="decode", greedy="greedy",
+                     sampling=None, sample="sample"):
+        """Decoding with the next token chosen on the device: `step(tokens,
         pos) -> next tokens [B, 1]` (numpy int64) runs `decode` and then
-        `greedy` (qc.argmax of the logits; the importers emit @greedy), so a
-        step moves B token ids out and, with `step.next(pos)` (the previous
-        step's choice fed back device to device), nothing in. Both runs
-        replay CUDA graphs for T = 1 (when `graphs`)."""
+        `greedy` (qc.argmax of the logits; the importers emit @greedy) or,
+        with `sampling = (temperature, top_k, seed)`, `sample` (qc.sample:
+        the token at position pos + T of each sequence drawn from softmax(
+        logits / temperature) over the top_k; the importers emit @sample).
+        A step moves B token ids out and, with `step.next(pos)` (the
+        previous step's choice fed back device to device), nothing in. Both
+        runs replay CUDA graphs for T = 1 (when `graphs`)."""
         dt = self.arg_dtype(decode, 2)
         caches = [DeviceTensor.from_numpy(np.zeros(cache_shape, dt)) for _ in range(2)]
         staged = {}
         last = {}
+        params = None
+        if sampling is not None:
+            t, k, seed = sampling
+            params = [DeviceTensor.from_numpy(np.array(t, np.float32)),
+                      DeviceTensor.from_numpy(np.array(k, np.int64)),
+                      DeviceTensor.from_numpy(np.array(seed, np.int64))]
 
         def buffers(B, T):
             if (B, T) not in staged:
                 staged[(B, T)] = (DeviceTensor.from_numpy(np.zeros((B, T), np.int64)),
+                                  DeviceTensor.from_numpy(np.zeros(B, np.int64)),
                                   DeviceTensor.from_numpy(np.zeros(B, np.int64)))
             return staged[(B, T)]
 
-        def run(tok, p, graph):
+        def run(tok, p, q, graph):
             (logits,) = self.run_device(decode, tok, p, *caches, graph=graph)
-            (ids,) = self.run_device(greedy, logits, graph=graph)
+            if params is None:
+                (ids,) = self.run_device(greedy, logits, graph=graph)
+            else:
+                (ids,) = self.run_device(sample, logits, *params, q, graph=graph)
             logits.free()
             last["ids"] = ids
             return ids
 
+        def stage(B, T, pos):
+            tok, p, q = buffers(B, T)
+            p.copy_from(np.full(B, pos, np.int64))
+            if params is not None:
+                q.copy_from(np.full(B, pos + T, np.int64))
+            return tok, p, q
+
         def step(tokens, pos):
             tokens = np.require(tokens, np.int64, "C")
             B, T = tokens.shape
-            tok, p = buffers(B, T)
+            tok, p, q = stage(B, T, pos)
             tok.copy_from(tokens)
-            p.copy_from(np.full(B, pos, np.int64))
-            return run(tok, p, graphs and T == 1).numpy()
+            return run(tok, p, q, graphs and T == 1).numpy()
 
         def next_step(pos, read=True):
             """One T = 1 step on the previous step's choice (no host -> device
             token copy); returns the new choice (None with read=False)."""
             ids = last["ids"]
-            B = ids.shape[0]
-            tok, p = buffers(B, 1)
+            tok, p, q = stage(ids.shape[0], 1, pos)
             _check(lib().qcrt_tensor_copy(ctypes.byref(ids.t), ctypes.byref(tok.t)))
-            p.copy_from(np.full(B, pos, np.int64))
-            ids = run(tok, p, graphs)
+            ids = run(tok, p, q, graphs)
             return ids.numpy() if read else None
 
         step.next = next_step

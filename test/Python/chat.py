@@ -34,6 +34,17 @@
 # RUN2: compile: cached
 # RUN: grep "token ids" %t/out1.txt > %t/ids1 && grep "token ids" %t/out2.txt > %t/ids2
 # RUN: diff %t/ids1 %t/ids2
+# Sampling (--temperature/--top-k/--seed, the module's @sample): the tokens
+# of the reference's sampled generation with qc.sample's recipe
+# (quant.reference.sample_generate); a rerun with the same seed repeats them.
+# RUN: %python -m quant chat --layers 2 --max-tokens 4 --cache-dir %t/cache --print-ids \
+# RUN:   --temperature 0.9 --top-k 40 --seed 11 > %t/out3.txt 2>/dev/null
+# RUN: %python %s %t/out3.txt %t/cache sample | FileCheck %s --check-prefix=SAMPLE
+# SAMPLE: sampled tokens match the reference
+# RUN: %python -m quant chat --layers 2 --max-tokens 4 --cache-dir %t/cache --print-ids \
+# RUN:   --temperature 0.9 --top-k 40 --seed 11 > %t/out4.txt 2>/dev/null
+# RUN: grep "token ids" %t/out3.txt > %t/ids3 && grep "token ids" %t/out4.txt > %t/ids4
+# RUN: diff %t/ids3 %t/ids4
 
 # Errors of the chat path: a policy naming layers the model does not have,
 # an unknown architecture, --max-tokens 0.
@@ -78,4 +89,15 @@ out_txt, cache = Path(sys.argv[1]), Path(sys.argv[2])
 root = Path(__file__).resolve().parents[2]
 policy = yaml.safe_load((root / "examples" / "policy-default.yaml").read_text())
 ck = np_quant.quantize_checkpoint(load_checkpoint(data.smollm2_gguf(), layers=2), policy)
-check_chat(ck, out_txt, cache, 3, 1e-4, "reference")
+if len(sys.argv) > 3 and sys.argv[3] == "sample":
+    import numpy as np
+    from quant import reference
+    from chat_check import PROMPT
+    ids = ck.tokenizer.encode(PROMPT).ids
+    want = reference.sample_generate(ck, ids, 4, 0.9, 40, 11, dtype=np.float64)
+    line = [ln for ln in out_txt.read_text().splitlines() if ln.startswith("token ids:")][0]
+    got = [int(t) for t in line.split(":")[1].split()]
+    assert got == want, (got, want)
+    print("sampled tokens match the reference", want)
+else:
+    check_chat(ck, out_txt, cache, 3, 1e-4, "reference")

@@ -466,6 +466,28 @@ struct Lowering {
     return success();
   }
 
+  /// qc.sample with the row sampling kernel: arguments (logits, temperature,
+  /// top_k, seed, pos, out, M) on logits [M, V], out M x 1 i64.
+  LogicalResult lower(SampleOp op, std::string &reason) {
+    FailureOr<BuiltKernel> kernel =
+        readKernel(op, "qc.", {"block"}, false, reason);
+    if (failed(kernel))
+      return failure();
+    ImplicitLocOpBuilder b(op.getLoc(), op);
+    MLIRContext *ctx = b.getContext();
+    LaunchRecord record = rowNormRecord(*kernel);
+    record.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
+                   operand(ctx, 3), operand(ctx, 4), operand(ctx, 5),
+                   mArg(ctx)};
+    Value y = emitLaunch(b, op, symbols, counter, record,
+                         {op.getLogits(), op.getTemperature(), op.getTopK(),
+                          op.getSeed(), op.getPos()},
+                         {op.getType()})[0];
+    op.getResult().replaceAllUsesWith(y);
+    op.erase();
+    return success();
+  }
+
   /// qc.cache_attention with the decode attention kernels: a f32 workspace
   /// of B * T * H * chunks records (chunks = the record's `chunks` for T <=
   /// max_split_t, else 1; a temporary freed by the deallocation pipeline
@@ -900,7 +922,8 @@ struct LowerGpuLaunchesPass
     getOperation().walk([&](Operation *op) {
       // Glue ops with a kernel (no #qc.kernel: qc-outline-gpu-kernels built
       // one when the module targets a GPU).
-      if (isa<RMSNormOp, LayerNormOp, CacheAttentionOp, ArgMaxOp>(op)) {
+      if (isa<RMSNormOp, LayerNormOp, CacheAttentionOp, ArgMaxOp, SampleOp>(
+              op)) {
         if (op->hasAttr("qc.kernel_symbol"))
           ops.push_back(op);
         return;
@@ -935,6 +958,13 @@ struct LowerGpuLaunchesPass
         lowered = lowering.lower(am, reason);
         if (failed(lowered))
           op->emitError("GPU argmax kernel: ") << reason;
+        failedAny |= failed(lowered);
+        continue;
+      }
+      if (auto sm = dyn_cast<SampleOp>(op)) {
+        lowered = lowering.lower(sm, reason);
+        if (failed(lowered))
+          op->emitError("GPU sampling kernel: ") << reason;
         failedAny |= failed(lowered);
         continue;
       }

@@ -12,6 +12,7 @@
 
 #include "Utils.h"
 #include "qc/Conversion/QCToLinalg/QCToLinalg.h"
+#include "qc/Dialect/QC/Utils/Sampling.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -661,6 +662,105 @@ struct ArgMaxOpLowering : OpConversionPattern<ArgMaxOp> {
   }
 };
 
+/// qc.sample: tau by a 32-step bisection over the ordered keys (the largest
+/// key t with count(key >= t) >= k'), the masked Gumbel scores, then
+/// qc.argmax (lowered by the pattern above). Greedy rows (temperature <= 0)
+/// take the logits themselves.
+struct SampleOpLowering : OpConversionPattern<SampleOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SampleOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    namespace smp = ::qc::sampling;
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    Value x = adaptor.getLogits();
+    int64_t v = cast<RankedTensorType>(x.getType()).getDimSize(1);
+    Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type(),
+         i64 = rewriter.getI64Type();
+    AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
+    Value temp =
+        tensor::ExtractOp::create(rewriter, loc, adaptor.getTemperature());
+    Value kEff = smp::effectiveK(
+        rewriter, loc,
+        tensor::ExtractOp::create(rewriter, loc, adaptor.getTopK()), v);
+    Value seed = tensor::ExtractOp::create(rewriter, loc, adaptor.getSeed());
+    auto fill = [&](OpBuilder &b, Value init, Value value) {
+      return linalg::FillOp::create(b, loc, ValueRange{value}, ValueRange{init})
+          .getResult(0);
+    };
+
+    Value keys = buildGeneric(
+        rewriter, loc, {x}, {idMap(ctx)}, emptyRows(rewriter, loc, x, v, i32),
+        idMap(ctx), 2, 0, [&](OpBuilder &b, Location loc, ValueRange a) {
+          return smp::orderedKey(b, loc, castFloat(b, loc, a[0], f32));
+        });
+    // Unrolled (32 steps of three row-wise generics): a tensor loop would
+    // need its carried value to stay in one buffer through the host
+    // pipeline's rewrites.
+    Value tau = fill(rewriter, emptyRows(rewriter, loc, x, -1, i32),
+                     arith::ConstantIntOp::create(rewriter, loc, i32, 0));
+    for (int bitIdx = 31; bitIdx >= 0; --bitIdx) {
+      OpBuilder &b = rewriter;
+      // Keep bit `bitIdx` when enough keys reach tau | bit.
+      Value bit = arith::ConstantIntOp::create(
+          b, loc, i32, static_cast<int32_t>(uint32_t(1) << bitIdx));
+      Value cand = buildGeneric(
+          b, loc, {tau}, {id1}, emptyRows(b, loc, x, -1, i32), id1, 1, 0,
+          [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+            return arith::OrIOp::create(b, loc, a[0], bit);
+          });
+      Value cnt = buildGeneric(
+          b, loc, {keys, cand}, {idMap(ctx), rowMap(ctx)},
+          fill(b, emptyRows(b, loc, x, -1, i64),
+               arith::ConstantIntOp::create(b, loc, i64, 0)),
+          rowMap(ctx), 2, 1,
+          [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+            Value ge = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                             a[0], a[1]);
+            return arith::AddIOp::create(
+                b, loc, a[2], arith::ExtUIOp::create(b, loc, i64, ge));
+          });
+      tau = buildGeneric(
+          b, loc, {cand, cnt, tau}, {id1, id1, id1},
+          emptyRows(b, loc, x, -1, i32), id1, 1, 0,
+          [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+            Value enough = arith::CmpIOp::create(
+                b, loc, arith::CmpIPredicate::sge, a[1], kEff);
+            return arith::SelectOp::create(b, loc, enough, a[0], a[2]);
+          });
+    }
+    Value rows = buildGeneric(
+        rewriter, loc, {adaptor.getPos()}, {id1},
+        emptyRows(rewriter, loc, x, -1, i64), id1, 1, 0,
+        [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+          Value row = arith::IndexCastOp::create(
+              b, loc, b.getI64Type(), linalg::IndexOp::create(b, loc, 0));
+          return smp::rowHash(b, loc, seed, row, a[0]);
+        });
+    Value sampling = smp::samples(rewriter, loc, temp);
+    Value scores = buildGeneric(
+        rewriter, loc, {x, keys, tau, rows},
+        {idMap(ctx), idMap(ctx), rowMap(ctx), rowMap(ctx)},
+        emptyRows(rewriter, loc, x, v, f32), idMap(ctx), 2, 0,
+        [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+          Value xf = castFloat(b, loc, a[0], b.getF32Type());
+          Value col = arith::IndexCastOp::create(
+              b, loc, b.getI64Type(), linalg::IndexOp::create(b, loc, 1));
+          Value s = arith::AddFOp::create(
+              b, loc, arith::DivFOp::create(b, loc, xf, temp),
+              smp::gumbel(b, loc, a[3], col));
+          Value kept = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                             a[1], a[2]);
+          Value masked =
+              arith::SelectOp::create(b, loc, kept, s, cF32(b, loc, -INFINITY));
+          return arith::SelectOp::create(b, loc, sampling, masked, xf);
+        });
+    rewriter.replaceOpWithNewOp<ArgMaxOp>(op, op.getType(), scores);
+    return success();
+  }
+};
+
 struct LayerNormOpLowering : OpConversionPattern<LayerNormOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -1062,9 +1162,10 @@ void ::qc::populateQCToLinalgConversionPatterns(RewritePatternSet &patterns,
   patterns
       .add<LinearOpLowering, WeightOnlyMatmulOpLowering, Int8MatmulOpLowering>(
           patterns.getContext(), parallelKernels);
-  patterns.add<DequantizeWeightOpLowering, ExternalWeightOpLowering,
-               RMSNormOpLowering, LayerNormOpLowering, SmoothOpLowering,
-               QuantizeActOpLowering, DequantizeActOpLowering,
-               ObserveOpLowering, CacheAttentionOpLowering, ArgMaxOpLowering>(
-      patterns.getContext());
+  patterns
+      .add<DequantizeWeightOpLowering, ExternalWeightOpLowering,
+           RMSNormOpLowering, LayerNormOpLowering, SmoothOpLowering,
+           QuantizeActOpLowering, DequantizeActOpLowering, ObserveOpLowering,
+           CacheAttentionOpLowering, ArgMaxOpLowering, SampleOpLowering>(
+          patterns.getContext());
 }

@@ -5,12 +5,14 @@
 //===----------------------------------------------------------------------===//
 //
 // buildRowArgmaxKernel: the GPU form of qc.argmax, one CTA per row, a strided
-// pass over the row and a (value, index) tree reduction. See
-// KernelBuilders.h.
+// pass over the row and a (value, index) tree reduction; buildRowSampleKernel
+// (qc.sample): the same pass over Gumbel-perturbed, top-k-masked scores after
+// a radix select of the k-th largest logit. See KernelBuilders.h.
 //
 //===----------------------------------------------------------------------===//
 
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
+#include "qc/Dialect/QC/Utils/Sampling.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -48,9 +50,13 @@ std::string qc::RowArgmaxKernelConfig::finalize() {
   return "";
 }
 
-gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
-                                        StringRef name,
-                                        const RowArgmaxKernelConfig &cfg) {
+/// The row argmax kernel, or with `sample` the row sampling kernel (the
+/// argmax of its scores).
+static gpu::GPUFuncOp buildRowSelect(OpBuilder &builder, Location loc,
+                                     StringRef name,
+                                     const qc::RowArgmaxKernelConfig &cfg,
+                                     bool sample) {
+  using namespace qc;
   MLIRContext *ctx = builder.getContext();
   Type i32 = builder.getI32Type(), i64 = builder.getI64Type(),
        f32 = builder.getF32Type();
@@ -61,16 +67,29 @@ gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
   Type ioTy = kernelElemType(builder, cfg.io);
   int64_t eb = kernelElemBytes(cfg.io);
 
-  // Shared memory: one (value, index) pair per warp.
-  std::string valName, idxName;
+  // Shared memory: one (value, index) pair per warp; for sampling the
+  // radix select's 256-bin histogram and its (prefix, remaining k) pair.
+  std::string valName, idxName, histName, selName;
+  Operation *parent = builder.getInsertionBlock()->getParentOp();
+  auto unique = [&](std::string base) {
+    std::string n = base;
+    for (int i = 1; SymbolTable::lookupSymbolIn(parent, n); ++i)
+      n = base + "_" + std::to_string(i);
+    return n;
+  };
+  if (sample) {
+    histName = unique((name + "_smem_hist").str());
+    LLVM::GlobalOp::create(builder, loc, LLVM::LLVMArrayType::get(i32, 256),
+                           /*isConstant=*/false, LLVM::Linkage::Internal,
+                           histName, Attribute(), /*alignment=*/16,
+                           /*addrSpace=*/3);
+    selName = unique((name + "_smem_sel").str());
+    LLVM::GlobalOp::create(builder, loc, LLVM::LLVMArrayType::get(i32, 2),
+                           /*isConstant=*/false, LLVM::Linkage::Internal,
+                           selName, Attribute(), /*alignment=*/8,
+                           /*addrSpace=*/3);
+  }
   if (numWarps > 1) {
-    Operation *parent = builder.getInsertionBlock()->getParentOp();
-    auto unique = [&](std::string base) {
-      std::string n = base;
-      for (int i = 1; SymbolTable::lookupSymbolIn(parent, n); ++i)
-        n = base + "_" + std::to_string(i);
-      return n;
-    };
     valName = unique((name + "_smem_val").str());
     LLVM::GlobalOp::create(builder, loc,
                            LLVM::LLVMArrayType::get(f32, numWarps),
@@ -85,7 +104,9 @@ gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
                            /*addrSpace=*/3);
   }
 
-  auto fnType = builder.getFunctionType({ptr1, ptr1, i32}, {});
+  auto fnType = sample ? builder.getFunctionType(
+                             {ptr1, ptr1, ptr1, ptr1, ptr1, ptr1, i32}, {})
+                       : builder.getFunctionType({ptr1, ptr1, i32}, {});
   auto func = gpu::GPUFuncOp::create(builder, loc, name, fnType);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 builder.getUnitAttr());
@@ -94,7 +115,7 @@ gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
 
   ImplicitLocOpBuilder b(loc, builder);
   b.setInsertionPointToStart(&func.getBody().front());
-  Value x = func.getArgument(0), out = func.getArgument(1);
+  Value x = func.getArgument(0), out = func.getArgument(sample ? 5 : 1);
   auto cst = [&](int64_t v) -> Value {
     return arith::ConstantIntOp::create(b, i32, v);
   };
@@ -132,6 +153,150 @@ gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
       arith::MulIOp::create(b, arith::ExtUIOp::create(b, i64, row),
                             arith::ConstantIntOp::create(b, i64, cfg.k));
 
+  auto loadF32 = [&](Value addr) -> Value {
+    Value v = LLVM::LoadOp::create(b, ioTy, addr, eb);
+    return v.getType() == f32 ? v : arith::ExtFOp::create(b, f32, v);
+  };
+
+  // Sampling: the parameters, tau's key (radix select) and the row hash;
+  // `score(xf, col)` is what the argmax pass below maximizes.
+  Value sampling, tauKey, rowHash, temp;
+  if (sample) {
+    namespace smp = qc::sampling;
+    Location l = b.getLoc();
+    temp = LLVM::LoadOp::create(b, f32, func.getArgument(1), 4);
+    Value kEff = smp::effectiveK(
+        b, l, LLVM::LoadOp::create(b, i64, func.getArgument(2), 8), cfg.k);
+    Value seed = LLVM::LoadOp::create(b, i64, func.getArgument(3), 8);
+    Value pos =
+        LLVM::LoadOp::create(b, i64, gep(func.getArgument(4), i64, row), 8);
+    sampling = smp::samples(b, l, temp);
+    rowHash =
+        smp::rowHash(b, l, seed, arith::ExtUIOp::create(b, i64, row), pos);
+    Value kEff32 = arith::TruncIOp::create(b, i32, kEff);
+    Value needSelect = arith::AndIOp::create(
+        b, sampling,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::slt, kEff32,
+                              cst(cfg.k)));
+    // 8-bit radix select over the ordered keys, most significant digit
+    // first: per pass a shared histogram of the keys that match the prefix
+    // chosen so far, then thread 0 walks the bins down from 255 to the one
+    // holding the k-th largest. Without top-k (or greedy) tau is key 0: every
+    // element is kept.
+    auto select = scf::IfOp::create(b, TypeRange{i32}, needSelect,
+                                    /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(select.elseBlock());
+      scf::YieldOp::create(b, ValueRange{cst(0)});
+      b.setInsertionPointToStart(select.thenBlock());
+      Value hist = LLVM::AddressOfOp::create(b, ptr3, histName);
+      Value sel = LLVM::AddressOfOp::create(b, ptr3, selName);
+      Value prefix = cst(0), kRem = kEff32, mask = cst(0);
+      for (int64_t shift : {24, 16, 8, 0}) {
+        auto ifZero = scf::IfOp::create(
+            b,
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tid, cst(256)),
+            false);
+        {
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(ifZero.thenBlock());
+          LLVM::StoreOp::create(b, cst(0), gep(hist, i32, tid), 4);
+        }
+        NVVM::Barrier0Op::create(b);
+        auto count = scf::ForOp::create(b, tid, cst(cfg.k), cst(cfg.threads));
+        {
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(count.getBody());
+          Value col = count.getInductionVar();
+          Value key = smp::orderedKey(
+              b, b.getLoc(),
+              loadF32(
+                  gep(x, ioTy,
+                      arith::AddIOp::create(
+                          b, rowBase, arith::ExtUIOp::create(b, i64, col)))));
+          Value match = arith::CmpIOp::create(
+              b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, key, mask),
+              prefix);
+          auto ifMatch = scf::IfOp::create(b, match, false);
+          b.setInsertionPointToStart(ifMatch.thenBlock());
+          Value digit = arith::AndIOp::create(
+              b, arith::ShRUIOp::create(b, key, cst(shift)), cst(255));
+          LLVM::AtomicRMWOp::create(b, LLVM::AtomicBinOp::add,
+                                    gep(hist, i32, digit), cst(1),
+                                    LLVM::AtomicOrdering::monotonic);
+        }
+        NVVM::Barrier0Op::create(b);
+        auto ifT0 = scf::IfOp::create(
+            b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, cst(0)),
+            false);
+        {
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(ifT0.thenBlock());
+          // (count above, chosen digit, found) over d = 255 .. 0.
+          auto walk = scf::ForOp::create(
+              b, cst(0), cst(256), cst(1),
+              ValueRange{cst(0), cst(0),
+                         arith::ConstantIntOp::create(b, b.getI1Type(), 0)});
+          {
+            OpBuilder::InsertionGuard g3(b);
+            b.setInsertionPointToStart(walk.getBody());
+            Value d =
+                arith::SubIOp::create(b, cst(255), walk.getInductionVar());
+            Value above = walk.getRegionIterArg(0),
+                  chosen = walk.getRegionIterArg(1),
+                  found = walk.getRegionIterArg(2);
+            Value c = LLVM::LoadOp::create(b, i32, gep(hist, i32, d), 4);
+            Value withD = arith::AddIOp::create(b, above, c);
+            Value hit = arith::AndIOp::create(
+                b,
+                arith::XOrIOp::create(
+                    b, found,
+                    arith::ConstantIntOp::create(b, b.getI1Type(), 1)),
+                arith::CmpIOp::create(b, arith::CmpIPredicate::sge, withD,
+                                      kRem));
+            Value grow = arith::OrIOp::create(b, found, hit);
+            scf::YieldOp::create(
+                b,
+                ValueRange{arith::SelectOp::create(b, grow, above, withD),
+                           arith::SelectOp::create(b, hit, d, chosen), grow});
+          }
+          Value newPrefix = arith::OrIOp::create(
+              b, prefix,
+              arith::ShLIOp::create(b, walk.getResult(1), cst(shift)));
+          LLVM::StoreOp::create(b, newPrefix, gep(sel, i32, cst(0)), 4);
+          LLVM::StoreOp::create(
+              b, arith::SubIOp::create(b, kRem, walk.getResult(0)),
+              gep(sel, i32, cst(1)), 4);
+        }
+        NVVM::Barrier0Op::create(b);
+        prefix = LLVM::LoadOp::create(b, i32, gep(sel, i32, cst(0)), 4);
+        kRem = LLVM::LoadOp::create(b, i32, gep(sel, i32, cst(1)), 4);
+        mask = arith::OrIOp::create(b, mask, cst(int64_t(255) << shift));
+        // Nobody may zero the histogram of the next pass before everyone
+        // has read this pass's selection.
+        NVVM::Barrier0Op::create(b);
+      }
+      scf::YieldOp::create(b, ValueRange{prefix});
+    }
+    tauKey = select.getResult(0);
+  }
+  auto score = [&](Value xf, Value col) -> Value {
+    if (!sample)
+      return xf;
+    namespace smp = qc::sampling;
+    Location l = b.getLoc();
+    Value s = arith::AddFOp::create(
+        b, arith::DivFOp::create(b, xf, temp),
+        smp::gumbel(b, l, rowHash, arith::ExtUIOp::create(b, i64, col)));
+    Value kept = arith::CmpIOp::create(b, arith::CmpIPredicate::uge,
+                                       smp::orderedKey(b, l, xf), tauKey);
+    Value negInf = arith::ConstantFloatOp::create(
+        b, cast<FloatType>(f32), APFloat::getInf(APFloat::IEEEsingle(), true));
+    return arith::SelectOp::create(
+        b, sampling, arith::SelectOp::create(b, kept, s, negInf), xf);
+  };
+
   // The thread's pass: vectors tid, tid + threads, ... in increasing order,
   // so a strict '>' (or a first NaN) keeps the first maximum.
   Value negInf = arith::ConstantFloatOp::create(
@@ -158,8 +323,9 @@ gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
         xs.push_back(LLVM::ExtractElementOp::create(b, v, cst(i)));
     }
     for (int64_t i = 0; i < V; ++i) {
-      Value v =
-          xs[i].getType() == f32 ? xs[i] : arith::ExtFOp::create(b, f32, xs[i]);
+      Value v = score(
+          xs[i].getType() == f32 ? xs[i] : arith::ExtFOp::create(b, f32, xs[i]),
+          arith::AddIOp::create(b, col, cst(i)));
       Value gt = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, v, best);
       Value nanWins = arith::AndIOp::create(
           b, isNaN(v),
@@ -230,4 +396,16 @@ gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
   }
   gpu::ReturnOp::create(b);
   return func;
+}
+
+gpu::GPUFuncOp qc::buildRowArgmaxKernel(OpBuilder &builder, Location loc,
+                                        StringRef name,
+                                        const RowArgmaxKernelConfig &cfg) {
+  return buildRowSelect(builder, loc, name, cfg, /*sample=*/false);
+}
+
+gpu::GPUFuncOp qc::buildRowSampleKernel(OpBuilder &builder, Location loc,
+                                        StringRef name,
+                                        const RowArgmaxKernelConfig &cfg) {
+  return buildRowSelect(builder, loc, name, cfg, /*sample=*/true);
 }

@@ -559,7 +559,38 @@ struct OutlineGpuKernelsPass
     record(op, gm, name, {{"block", cfg.threads}});
   }
   /// Row argmax kernels built so far, by config.
-  std::map<std::string, std::string> argmaxKernels;
+  std::map<std::string, std::string> argmaxKernels, sampleKernels;
+
+  /// Builds the row sampling kernel of a qc.sample for `chip` (one per V and
+  /// element type), or leaves the op to the linalg glue (with a remark).
+  void buildSample(SampleOp op, StringRef chip) {
+    ::qc::RowArgmaxKernelConfig cfg;
+    auto inTy = op.getLogits().getType();
+    cfg.k = inTy.getShape().back();
+    FailureOr<::qc::KernelElem> io = kernelElem(inTy.getElementType());
+    std::string reason =
+        failed(io) ? "the sampling kernel takes f32, f16 and bf16 logits" : "";
+    if (reason.empty()) {
+      cfg.io = *io;
+      // The radix select's histogram is zeroed by the first 256 threads.
+      cfg.threads = cfg.k >= 16384 ? 1024 : 256;
+      reason = cfg.finalize();
+    }
+    if (!reason.empty()) {
+      op->emitRemark("the sampling stays linalg glue on ")
+          << chip << ": " << reason;
+      return;
+    }
+    gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
+    std::string key = std::to_string(cfg.k) + "_" + std::to_string(int(cfg.io));
+    std::string &name = sampleKernels[key];
+    if (name.empty()) {
+      OpBuilder b = kernelBuilder(gm);
+      name = kernelName(gm, "sample", "v" + std::to_string(cfg.k));
+      ::qc::buildRowSampleKernel(b, op.getLoc(), name, cfg);
+    }
+    record(op, gm, name, {{"block", cfg.threads}});
+  }
 
   /// Builds the decode attention kernels of a qc.cache_attention for `chip`
   /// (`<name>_partial`, `<name>_combine`) and records them with what the
@@ -627,6 +658,11 @@ struct OutlineGpuKernelsPass
       module.walk([&](ArgMaxOp op) { argmaxes.push_back(op); });
     for (ArgMaxOp op : argmaxes)
       buildArgmax(op, *gpuChip);
+    SmallVector<SampleOp> samples;
+    if (!gpuChip->empty())
+      module.walk([&](SampleOp op) { samples.push_back(op); });
+    for (SampleOp op : samples)
+      buildSample(op, *gpuChip);
     SmallVector<CacheAttentionOp> attentions;
     if (!gpuChip->empty() && attentionKernels_)
       module.walk([&](CacheAttentionOp op) { attentions.push_back(op); });

@@ -310,12 +310,13 @@ def _head(fb, cfg, x):
 
 def emit(cfg: LlamaConfig, weights, blob, blob_ref: str, max_seq: int = 512, upstream=False,
          embedding="f32", activations="f32"):
-    """Builds @forward, @decode and @greedy (qc.argmax of @decode's logits;
-    not in upstream mode); returns the list of FuncBuilders. `activations`
+    """Builds @forward, @decode, @greedy (qc.argmax of @decode's logits) and
+    @sample (qc.sample: temperature / top-k; both not in upstream mode);
+    returns the list of FuncBuilders. `activations`
     (mlir_emit.ACTIVATIONS) is the element type of the residual stream, the
     matmul inputs and the KV caches; logits are f32.
     `weights(name)` returns the float32 array of a canonical weight name."""
-    from ..mlir_emit import FuncBuilder, Val, greedy_function, tensor_type
+    from ..mlir_emit import FuncBuilder, Val, greedy_function, sample_function, tensor_type
 
     D = cfg.head_dim
     inv = rope_inv_freq(cfg)
@@ -353,7 +354,8 @@ def emit(cfg: LlamaConfig, weights, blob, blob_ref: str, max_seq: int = 512, ups
     dec.ret([_head(dec, cfg, _last_rows(dec, x, B, T)), kc, vc])
     if upstream:
         return [fwd, dec]
-    return [fwd, dec, greedy_function(cfg.vocab_size, blob, blob_ref)]
+    return [fwd, dec, greedy_function(cfg.vocab_size, blob, blob_ref),
+            sample_function(cfg.vocab_size, blob, blob_ref)]
 
 
 def emit_checkpoint(ck, blob, blob_ref: str, max_seq: int = 512, upstream=False,

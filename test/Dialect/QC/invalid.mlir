@@ -1341,3 +1341,45 @@ func.func @argmax_scalar(%x: tensor<f32>) -> tensor<i64> {
   %0 = qc.argmax %x : tensor<f32> -> tensor<i64>
   return %0 : tensor<i64>
 }
+
+// -----
+
+// qc.sample
+
+func.func @sample_rank3(%l: tensor<2x3x64xf32>, %t: tensor<f32>, %k: tensor<i64>, %s: tensor<i64>, %p: tensor<2xi64>) -> tensor<2x1xi64> {
+  // expected-error@+1 {{logits must be [B, V], got rank 3}}
+  %0 = qc.sample %l, %t, %k, %s, %p : tensor<2x3x64xf32>, tensor<f32>, tensor<i64>, tensor<i64>, tensor<2xi64> -> tensor<2x1xi64>
+  return %0 : tensor<2x1xi64>
+}
+
+// -----
+
+func.func @sample_dynamic_v(%l: tensor<2x?xf32>, %t: tensor<f32>, %k: tensor<i64>, %s: tensor<i64>, %p: tensor<2xi64>) -> tensor<2x1xi64> {
+  // expected-error@+1 {{the vocabulary dimension (V) must be static and positive}}
+  %0 = qc.sample %l, %t, %k, %s, %p : tensor<2x?xf32>, tensor<f32>, tensor<i64>, tensor<i64>, tensor<2xi64> -> tensor<2x1xi64>
+  return %0 : tensor<2x1xi64>
+}
+
+// -----
+
+func.func @sample_vector_temperature(%l: tensor<2x64xf32>, %t: tensor<2xf32>, %k: tensor<i64>, %s: tensor<i64>, %p: tensor<2xi64>) -> tensor<2x1xi64> {
+  // expected-error@+1 {{temperature must be a 0-d tensor, got rank 1}}
+  %0 = qc.sample %l, %t, %k, %s, %p : tensor<2x64xf32>, tensor<2xf32>, tensor<i64>, tensor<i64>, tensor<2xi64> -> tensor<2x1xi64>
+  return %0 : tensor<2x1xi64>
+}
+
+// -----
+
+func.func @sample_pos_batch(%l: tensor<2x64xf32>, %t: tensor<f32>, %k: tensor<i64>, %s: tensor<i64>, %p: tensor<3xi64>) -> tensor<2x1xi64> {
+  // expected-error@+1 {{pos and the result must have the logits' B = 2, got 3}}
+  %0 = qc.sample %l, %t, %k, %s, %p : tensor<2x64xf32>, tensor<f32>, tensor<i64>, tensor<i64>, tensor<3xi64> -> tensor<2x1xi64>
+  return %0 : tensor<2x1xi64>
+}
+
+// -----
+
+func.func @sample_result(%l: tensor<2x64xf32>, %t: tensor<f32>, %k: tensor<i64>, %s: tensor<i64>, %p: tensor<2xi64>) -> tensor<2x2xi64> {
+  // expected-error@+1 {{result must be [B, 1]}}
+  %0 = qc.sample %l, %t, %k, %s, %p : tensor<2x64xf32>, tensor<f32>, tensor<i64>, tensor<i64>, tensor<2xi64> -> tensor<2x2xi64>
+  return %0 : tensor<2x2xi64>
+}

@@ -271,6 +271,14 @@ func.func @argmax(%l: tensor<?x32000xf32>, %h: tensor<2x?x64xbf16>) -> (tensor<?
   return %0, %1 : tensor<?x1xi64>, tensor<2x?x1xi64>
 }
 
+// Sampling: run-time temperature, top-k, seed; one position per row.
+// CHECK-LABEL: func @sample
+func.func @sample(%l: tensor<?x32000xf16>, %t: tensor<f32>, %k: tensor<i64>, %s: tensor<i64>, %p: tensor<?xi64>) -> tensor<?x1xi64> {
+  // CHECK: qc.sample %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x32000xf16>, tensor<f32>, tensor<i64>, tensor<i64>, tensor<?xi64> -> tensor<?x1xi64>
+  %0 = qc.sample %l, %t, %k, %s, %p : tensor<?x32000xf16>, tensor<f32>, tensor<i64>, tensor<i64>, tensor<?xi64> -> tensor<?x1xi64>
+  return %0 : tensor<?x1xi64>
+}
+
 {-#
   dialect_resources: {
     builtin: {

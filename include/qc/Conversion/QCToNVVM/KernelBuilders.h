@@ -423,6 +423,22 @@ mlir::gpu::GPUFuncOp buildRowArgmaxKernel(mlir::OpBuilder &builder,
                                           llvm::StringRef name,
                                           const RowArgmaxKernelConfig &cfg);
 
+/// The GPU form of qc.sample (one CTA per row of K = V logits, the same
+/// config as the argmax): `gpu.func @name(x, temperature (f32), top_k (i64),
+/// seed (i64), pos (i64 [M]), out (i64 [M]): !llvm.ptr<1>, m: i32)`. With
+/// temperature > 0 and 0 < top_k < V it first finds the ordered key of the
+/// k-th largest logit by an 8-bit radix select (4 passes over the row, each
+/// a 256-bin shared-memory histogram of the keys matching the digits chosen
+/// so far, atomically counted, then thread 0 picks the next digit); then the
+/// argmax kernel's pass and reduction run over the scores l / temperature +
+/// Gumbel noise (-inf below tau), or over the logits themselves when
+/// temperature <= 0 (greedy). The arithmetic is qc/Dialect/QC/Utils/
+/// Sampling.h's, the host lowering's. Launch: grid {M}, block {cfg.threads}.
+mlir::gpu::GPUFuncOp buildRowSampleKernel(mlir::OpBuilder &builder,
+                                          mlir::Location loc,
+                                          llvm::StringRef name,
+                                          const RowArgmaxKernelConfig &cfg);
+
 /// Configuration of the decode attention kernels over a KV cache (the GPU
 /// form of qc.cache_attention; flash-decoding): query [B, T, H, D], caches
 /// [L, B', KV, S, D] (B' the cache's batch extent, passed at run time), pos

@@ -198,6 +198,34 @@ LogicalResult ArgMaxOp::verify() {
   return success();
 }
 
+LogicalResult SampleOp::verify() {
+  auto in = getLogits().getType();
+  auto out = getResult().getType();
+  if (in.getRank() != 2)
+    return emitOpError("logits must be [B, V], got rank ") << in.getRank();
+  if (in.isDynamicDim(1) || in.getDimSize(1) <= 0)
+    return emitOpError("the vocabulary dimension (V) must be static and "
+                       "positive");
+  for (auto [name, t] : {std::pair<StringRef, RankedTensorType>{
+                             "temperature", getTemperature().getType()},
+                         {"top_k", getTopK().getType()},
+                         {"seed", getSeed().getType()}})
+    if (t.getRank() != 0)
+      return emitOpError() << name << " must be a 0-d tensor, got rank "
+                           << t.getRank();
+  auto pos = getPos().getType();
+  if (pos.getRank() != 1)
+    return emitOpError("pos must be [B], got rank ") << pos.getRank();
+  if (out.getRank() != 2 || out.getDimSize(1) != 1)
+    return emitOpError("result must be [B, 1]");
+  for (RankedTensorType t : {pos, out})
+    if (!in.isDynamicDim(0) && !t.isDynamicDim(0) &&
+        in.getDimSize(0) != t.getDimSize(0))
+      return emitOpError("pos and the result must have the logits' B = ")
+             << in.getDimSize(0) << ", got " << t.getDimSize(0);
+  return success();
+}
+
 LogicalResult LayerNormOp::verify() {
   if (failed(verifyEpsilon(*this, getEpsilon())))
     return failure();

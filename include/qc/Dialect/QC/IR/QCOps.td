@@ -103,6 +103,54 @@ def QC_ArgMaxOp : QC_Op<"argmax", [Pure]> {
   let hasVerifier = 1;
 }
 
+def QC_SampleOp : QC_Op<"sample", [Pure]> {
+  let summary = "Temperature / top-k sampling of one token per row";
+  let description = [{
+    The next token of each of B sequences drawn from its logits [B, V] on
+    the device, as an i64 [B, 1] (the next decode step's `tokens`).
+    `temperature`, `top_k` and `seed` are 0-d tensors read at run time (one
+    compiled function serves every setting); `pos` [B] is each sequence's
+    position, so every step and every sequence draws fresh noise.
+
+    - `temperature <= 0` (or NaN): greedy, exactly `qc.argmax`.
+    - Otherwise the Gumbel-max trick: with `k' = top_k` when `0 < top_k <
+      V`, else V, and `tau` the k'-th largest logit of the row (by the
+      IEEE total order of the bits: -0 < +0, NaN above +inf), the token is
+      the first index of the maximum of `l_i / temperature - log(-log(u_i))`
+      over the i with `l_i >= tau` (ties at tau all stay in). This draws i
+      with probability softmax(l / temperature) restricted to the top k'.
+    - `u_i` in (0, 1) comes from a counter-based hash (splitmix64,
+      `mix(z) = splitmix64 finalizer of z + 0x9E3779B97F4A7C15`):
+      `r_b = mix(mix(seed) ^ (b << 32 | pos_b))`, `h = mix(r_b ^ i)`,
+      `u_i = ((h >> 41) + 0.5) * 2^-23`: the same bits on every target,
+      so a module samples the same tokens on the host and on a GPU up to
+      the last-ulp differences of log().
+
+    On GPU targets `qc-outline-gpu-kernels` builds it as one CTA per row
+    (buildRowSampleKernel: a 4-pass 8-bit radix select of tau, then the
+    masked Gumbel argmax); on the host it lowers to linalg (a 32-step
+    bisection of tau over the ordered keys, then qc.argmax's reductions).
+
+    Example:
+
+    ```mlir
+    %next = qc.sample %logits, %temperature, %top_k, %seed, %pos
+        : tensor<?x32000xf32>, tensor<f32>, tensor<i64>, tensor<i64>,
+          tensor<?xi64> -> tensor<?x1xi64>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$logits,
+                   RankedTensorOf<[F32]>:$temperature,
+                   RankedTensorOf<[I64]>:$top_k, RankedTensorOf<[I64]>:$seed,
+                   RankedTensorOf<[I64]>:$pos);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let assemblyFormat = "$logits `,` $temperature `,` $top_k `,` $seed `,` "
+                       "$pos attr-dict `:` type($logits) `,` "
+                       "type($temperature) `,` type($top_k) `,` type($seed) "
+                       "`,` type($pos) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def QC_LayerNormOp : QC_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "LayerNorm over the last dimension";
   let description = [{
