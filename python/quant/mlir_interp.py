@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-_DT = {"f32": np.float32, "f64": np.float64, "i64": np.int64, "i32": np.int32,
+_DT = {"f32": np.float32, "f64": np.float64, "f16": np.float16, "i64": np.int64, "i32": np.int32,
        "i8": np.int8, "index": np.int64, "i1": np.bool_}
 
 
@@ -370,6 +370,10 @@ class Module:
             raise InterpError(f"output argument used outside a combiner: {rhs}")
         a = [L[n] for n in names]
         f32 = np.float32
+        # The result type: the last word of the type ("f16", "f16 to f32").
+        rty = _DT.get(mm.group(3).split()[-1], f32)
+        if op in ("arith.extf", "arith.truncf"):
+            return np.asarray(a[0]).astype(rty)
         if op == "arith.select":
             return np.where(a[0], a[1], a[2])
         if op == "arith.index_cast":
@@ -387,7 +391,7 @@ class Module:
         if op not in fns:
             raise InterpError(f"unsupported op in linalg.generic body: {rhs}")
         r = fns[op](*a)
-        return r.astype(f32) if op.endswith("f") or op.startswith("math") else r
+        return r.astype(rty) if op.endswith("f") or op.startswith("math") else r
 
 
 def run_file(path, fname, *args):

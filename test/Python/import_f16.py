@@ -1,4 +1,5 @@
 # f16 activations (`python -m quant import --activations f16`, Llama family):
+# (the IR interpreter, quant.mlir_interp, runs the f16 graph too)
 # the residual stream, the matmul inputs/outputs and the KV caches are f16,
 # RoPE, SiLU, softmax and the norms' reductions compute in f32, the logits
 # are f32. Small random Hugging Face checkpoints (Inputs/hf_models.py):
@@ -18,6 +19,7 @@
 # RUN: quant-opt %t/qwen2.mlir -o /dev/null
 # RUN: not %python -m quant import %S/Inputs/no-such-model --activations f64 2>&1 | FileCheck %s --check-prefix=CLI
 # NUM: llama3 forward ok
+# NUM: llama3 interpreter ok
 # NUM: llama3 decode ok
 # NUM: llama3 wrong cache dtype: {{.*}}dtype float32, expected f16
 # NUM: qwen2 forward ok
@@ -66,6 +68,15 @@ for variant in ("llama3", "qwen2"):
     assert lg.dtype == np.float32 and lg.shape == (24, cfg["vocab_size"])
     assert 1e-5 < err < TOL, err
     print(variant, "forward ok")
+    if variant == "llama3":
+        # The IR's own semantics (numpy interpreter: f16 tensors, extf /
+        # truncf in the bodies; what calibration runs) agree too.
+        from quant.mlir_interp import Module as Interp
+        il = Interp(out / f"{variant}.mlir").run("forward", np.array(prompt[:8], np.int64))
+        il = il[0] if isinstance(il, (list, tuple)) else il
+        e2 = rel(il, reference.llama_forward(ref, prompt[:8]))
+        assert il.dtype == np.float32 and 1e-5 < e2 < TOL, e2
+        print(variant, "interpreter ok")
 
     seqs = [prompt[:6], prompt[6:12]]
     hd = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
