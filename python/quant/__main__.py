@@ -207,6 +207,9 @@ def main(argv=None):
     s.add_argument("--top-k", type=int, default=0,
                    help="sample among the K most likely tokens only (0: all)")
     s.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same text)")
+    s.add_argument("--activations", default="auto", choices=["auto", "f32", "f16"],
+                   help="activation / KV-cache type of the imported model (auto: f16 on a GPU "
+                        "target, f32 on the host)")
     s.add_argument("--layers", type=int, help="keep only the first N blocks (quick run)")
     s.add_argument("--policy", help="qc-policy file (default examples/policy-default.yaml)")
     s.add_argument("--target", default="auto",

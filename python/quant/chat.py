@@ -145,12 +145,12 @@ def _sha256_file(path, h=None):
     return h
 
 
-def _import_stamp(src: Path, layers, max_seq) -> str:
+def _import_stamp(src: Path, layers, max_seq, activations="f32") -> str:
     """Identifies an import: the checkpoint (path, size, mtime), the options
     and the importer's own source."""
     from .importers import source_stamp
     h = hashlib.sha256()
-    h.update(f"{source_stamp(src)}|{layers}|{max_seq}".encode())
+    h.update(f"{source_stamp(src)}|{layers}|{max_seq}|{activations}".encode())
     pkg = Path(__file__).resolve().parent
     for f in sorted([pkg / "mlir_emit.py", pkg / "model_ir.py",
                      *(pkg / "importers").glob("*.py")]):
@@ -158,7 +158,8 @@ def _import_stamp(src: Path, layers, max_seq) -> str:
     return h.hexdigest()
 
 
-def import_cached(model, layers, max_seq, cache: Path, progress: Progress):
+def import_cached(model, layers, max_seq, cache: Path, progress: Progress,
+                  activations="f32"):
     """The imported model (ModelIR), re-imported only when the checkpoint,
     the options or the importer changed."""
     from . import resolve_model
@@ -166,18 +167,20 @@ def import_cached(model, layers, max_seq, cache: Path, progress: Progress):
     src = resolve_model(model)
     if not src.exists():
         raise QuantError(f"{src}: no such file or directory")
-    stamp = _import_stamp(src, layers, max_seq)
+    stamp = _import_stamp(src, layers, max_seq, activations)
     tag = src.stem if src.is_file() else src.name
-    out = cache / "ir" / f"{tag}-L{layers or 'all'}-S{max_seq}.mlir"
+    act = "" if activations == "f32" else f"-{activations}"
+    out = cache / "ir" / f"{tag}-L{layers or 'all'}-S{max_seq}{act}.mlir"
     stamp_file = out.with_suffix(".stamp")
-    label = f"import {src.name} ({f'{layers} blocks' if layers else 'all blocks'})"
+    label = f"import {src.name} ({f'{layers} blocks' if layers else 'all blocks'}" + \
+        (f", {activations} activations)" if activations != "f32" else ")")
     if (stamp_file.exists() and stamp_file.read_text() == stamp and out.exists()
             and out.with_suffix(".bin").exists()):
         progress.say(f"  {label}: cached ({out})")
         return ModelIR.open(out)
     progress.start(label)
     stamp_file.unlink(missing_ok=True)
-    ir = import_model(src, out, layers=layers, max_seq=max_seq)
+    ir = import_model(src, out, layers=layers, max_seq=max_seq, activations=activations)
     write_text_atomic(stamp_file, stamp)
     progress.stop(f" -> {out}")
     return ir
@@ -356,7 +359,12 @@ def run_chat(a) -> int:
         raise QuantError(f"{policy}: no such policy file")
     progress.say("quant chat")
     target = choose_target(a.target, progress)
-    ir = import_cached(a.model, a.layers, a.max_seq, cache, progress)
+    # GPU targets run f16 activations by default (the weight-only layers then
+    # take the tensor cores for prefill: docs/performance.md, run 3); the
+    # host keeps f32.
+    activations = a.activations if a.activations != "auto" else \
+        ("f32" if target == "host" else "f16")
+    ir = import_cached(a.model, a.layers, a.max_seq, cache, progress, activations)
     if ir.arch != "llama":
         raise QuantError(f"{ir.mlir}: chat needs a Llama-family model, not {ir.arch}")
     from .policy import load_policy

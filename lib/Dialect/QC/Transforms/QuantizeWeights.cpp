@@ -21,6 +21,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <tuple>
 
 namespace mlir::qc {
@@ -279,11 +280,45 @@ struct QuantizeWeightsPass
   /// that read the same activation share one.
   std::map<std::tuple<std::string, int64_t, const void *>, GptqFactor>
       gptqFactors;
+
+  /// Quantizations shared by linears that read the same weight under the
+  /// same scheme, smoothing factors and layer (the importers' @forward and
+  /// @decode): the first computes, the others reuse the codes and the
+  /// recorded errors. Kept only until the last user is done.
+  struct SharedQuantization {
+    int64_t usersLeft = 0;
+    std::optional<QuantizedWeight> r;
+    Attribute quantError, outputError;
+  };
+  std::map<std::string, SharedQuantization> shared;
+  /// The sharing key of `op`'s quantization, or "" when its weight has no
+  /// stable identity.
+  static std::string sharingKey(LinearOp op);
+
   LogicalResult insertActQuant(LinearOp op, SchemeAttr scheme,
                                const StatsFile *stats);
 };
 
 } // namespace
+
+std::string QuantizeWeightsPass::sharingKey(LinearOp op) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  Value w = op.getWeight();
+  if (auto ext = w.getDefiningOp<ExternalWeightOp>())
+    os << "ext:" << ext.getPath() << "@" << ext.getOffset() << ":"
+       << ext.getType();
+  else if (auto c = w.getDefiningOp<arith::ConstantOp>())
+    os << "cst:" << c.getValue().getAsOpaquePointer();
+  else
+    return "";
+  os << "|" << op.getSchemeAttr() << "|"
+     << (op->getAttr("qc.smooth_factors")
+             ? op->getAttr("qc.smooth_factors").getAsOpaquePointer()
+             : nullptr)
+     << "|" << op.getLayer();
+  return key;
+}
 
 /// Records the calibration error of `what` (the dequantized weight, f32 as
 /// every consumer computes it) against `w` on `op`: `qc.quant_error` =
@@ -482,6 +517,31 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
     return success();
   }
 
+  // A weight another linear already quantized the same way: its codes.
+  std::string key = sharingKey(op);
+  auto sharedIt = key.empty() ? shared.end() : shared.find(key);
+  if (sharedIt != shared.end() && sharedIt->second.r) {
+    SharedQuantization &sq = sharedIt->second;
+    if (remarks)
+      op.emitRemark() << "layer '" << op.getLayer()
+                      << "': reuses the quantization of the same weight";
+    if (sq.quantError)
+      op->setAttr("qc.quant_error", sq.quantError);
+    if (sq.outputError)
+      op->setAttr("qc.output_error", sq.outputError);
+    materialize(op, scheme, *sq.r);
+    if (--sq.usersLeft <= 0)
+      shared.erase(sharedIt);
+    if (scheme.quantizesActivations() &&
+        failed(insertActQuant(op, scheme, stats)))
+      return failure();
+    op.removeSchemeAttr();
+    op->removeAttr("qc.smooth_factors");
+    op->removeAttr("qc.act_absmax");
+    op->setAttr("qc.quantized", UnitAttr::get(op.getContext()));
+    return success();
+  }
+
   if (!isConstantWeight(w)) {
     if (isa<BlockArgument>(w))
       return op.emitError() << "layer '" << op.getLayer()
@@ -563,6 +623,16 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
   }
   if (recordErrors)
     recordError(op, *vals, dequantizeAll(r), n, k, hessian);
+  if (sharedIt != shared.end()) {
+    SharedQuantization &sq = sharedIt->second;
+    if (--sq.usersLeft > 0) {
+      sq.quantError = op->getAttr("qc.quant_error");
+      sq.outputError = op->getAttr("qc.output_error");
+      sq.r = r;
+    } else {
+      shared.erase(sharedIt);
+    }
+  }
   materialize(op, scheme, r);
   if (scheme.quantizesActivations() &&
       failed(insertActQuant(op, scheme, stats)))
@@ -605,9 +675,30 @@ void QuantizeWeightsPass::runOnOperation() {
     if (op.getSchemeAttr())
       linears.push_back(op);
   });
+  // Linears that share a quantization are processed one after the other,
+  // so the shared codes live only until the group is done (not the whole
+  // pass: @forward's weights would otherwise all wait for @decode).
+  shared.clear();
+  std::vector<SmallVector<LinearOp>> groups;
+  std::map<std::string, size_t> groupOf;
+  for (LinearOp op : linears) {
+    std::string key =
+        op.getSchemeAttr().isIntegerWeight() ? sharingKey(op) : std::string();
+    if (key.empty()) {
+      groups.push_back({op});
+      continue;
+    }
+    ++shared[key].usersLeft;
+    auto [it, fresh] = groupOf.try_emplace(key, groups.size());
+    if (fresh)
+      groups.emplace_back();
+    groups[it->second].push_back(op);
+  }
   bool ok = true;
-  for (LinearOp op : linears)
-    ok &= succeeded(quantizeLinear(op, stats ? &*stats : nullptr));
+  for (auto &group : groups)
+    for (LinearOp op : group)
+      ok &= succeeded(quantizeLinear(op, stats ? &*stats : nullptr));
+  shared.clear();
   if (!ok)
     signalPassFailure();
 }

@@ -131,7 +131,11 @@ def QCQuantizeWeightsPass : Pass<"qc-quantize-weights", "::mlir::ModuleOp"> {
     `qc.quantize_act` + `qc.dequantize_act` before the linear (static scales
     come from `qc.act_absmax` or the statistics file). `f16` schemes cast the
     constant weight to f16. `algorithm=gptq` uses the Hessians of the
-    statistics file.
+    statistics file. Linears that read the same weight (the same
+    `qc.external_weight` file, offset and type, or the same constant) under
+    the same scheme, smoothing factors and layer name, like the importers'
+    `@forward` and `@decode`, share one quantization (`remarks` reports each
+    reuse).
 
     Example:
 
@@ -157,6 +161,9 @@ def QCQuantizeWeightsPass : Pass<"qc-quantize-weights", "::mlir::ModuleOp"> {
     Option<"recordErrors", "record-errors", "bool", /*default=*/"false",
            "Record qc.quant_error (and qc.output_error with Hessians) on "
            "each quantized linear, for the per-layer report">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark on every linear that reuses another's "
+           "quantization of the same weight">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect",
                            "::mlir::arith::ArithDialect"];
