@@ -194,11 +194,15 @@ class FuncBuilder:
         ck = key if dtype == "f32" else f"{key}#{dtype}"
         if ck in self.wcache:
             return self.wcache[ck]
-        arr = np.asarray(self.weights(key), dtype=_NP_FLOAT[dtype])
-        off = self.blob.add(ck, arr)
-        t = tensor_type(arr.shape, dtype)
+        if ck in self.blob.offsets:  # written by an earlier function: not read again
+            off, shape = self.blob.offsets[ck]
+        else:
+            arr = np.asarray(self.weights(key), dtype=_NP_FLOAT[dtype])
+            off, shape = self.blob.add(ck, arr), arr.shape
+            del arr
+        t = tensor_type(shape, dtype)
         r = self.op(f'qc.external_weight "{self.blob_ref}" offset {off} : {t}', "w")
-        v = Val(r, tuple(arr.shape), dtype)
+        v = Val(r, tuple(shape), dtype)
         self.wcache[ck] = v
         return v
 
@@ -207,13 +211,18 @@ class FuncBuilder:
         s = max|row| / 127, 1 for an all-zero row) and its [V] f32 scales."""
         if key + "#int8" in self.wcache:
             return self.wcache[key + "#int8"]
-        q, s = quantize_rows_int8(self.weights(key))
+        if key + "#q8" in self.blob.offsets:  # written by an earlier function
+            parts = [(key + "#q8", None, "i8"), (key + "#scale", None, "f32")]
+        else:
+            q, s = quantize_rows_int8(self.weights(key))
+            parts = [(key + "#q8", q, "i8"), (key + "#scale", s, "f32")]
         vals = []
-        for k, arr, dt in ((key + "#q8", q, "i8"), (key + "#scale", s, "f32")):
-            off = self.blob.add(k, arr)
-            t = tensor_type(arr.shape, dt)
+        for k, arr, dt in parts:
+            off = self.blob.add(k, arr) if arr is not None else self.blob.offsets[k][0]
+            shape = self.blob.offsets[k][1]
+            t = tensor_type(shape, dt)
             r = self.op(f'qc.external_weight "{self.blob_ref}" offset {off} : {t}', "w")
-            vals.append(Val(r, tuple(arr.shape), dt))
+            vals.append(Val(r, tuple(shape), dt))
         self.wcache[key + "#int8"] = tuple(vals)
         return tuple(vals)
 

@@ -8,13 +8,58 @@ causal LM of the Llama family, ``llama``/``mistral``/``qwen2``
 and config of `llama_graph`, which builds the one graph they share.
 """
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Callable, Dict
 
 import numpy as np
 
 from ..errors import ModelImportError
+
+
+class LazyTensors(MutableMapping):
+    """Checkpoint tensors read from the file when first asked for.
+
+    `shapes[name]` is known without reading; `self[name]` reads the tensor
+    (float32) and keeps it, as a dict would (the numpy reference reads
+    every weight per token); `read(name)` returns it without keeping it,
+    which is what the import does: the weight blob is written one tensor
+    at a time, so the import's memory does not grow with the model.
+    Assigning a tensor overrides the file's."""
+
+    def __init__(self, loaders: Dict[str, Callable[[], np.ndarray]],
+                 shapes: Dict[str, tuple]):
+        self._loaders, self.shapes, self._kept = dict(loaders), dict(shapes), {}
+
+    def read(self, name):
+        if name in self._kept:
+            return self._kept[name]
+        return self._loaders[name]()
+
+    def __getitem__(self, name):
+        if name not in self._kept:
+            self._kept[name] = self._loaders[name]()
+        return self._kept[name]
+
+    def __setitem__(self, name, value):
+        self._kept[name] = value
+        self.shapes[name] = tuple(np.shape(value))
+        self._loaders.setdefault(name, lambda: self._kept[name])
+
+    def __delitem__(self, name):
+        self._kept.pop(name, None)
+        del self._loaders[name]
+        del self.shapes[name]
+
+    def __iter__(self):
+        return iter(self._loaders)
+
+    def __len__(self):
+        return len(self._loaders)
+
+    def __contains__(self, name):
+        return name in self._loaders
 
 
 @dataclass
@@ -30,8 +75,12 @@ class Checkpoint:
     meta: Dict[str, Any] = field(default_factory=dict)
 
     def tensor(self, name: str) -> np.ndarray:
+        """The tensor `name`; lazily loaded checkpoints read it without
+        keeping it (LazyTensors.read)."""
         if name not in self.tensors:
             raise ModelImportError(f"{self.source}: missing tensor '{name}'")
+        if isinstance(self.tensors, LazyTensors):
+            return self.tensors.read(name)
         return self.tensors[name]
 
     def linear_layers(self):

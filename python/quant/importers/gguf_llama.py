@@ -153,19 +153,41 @@ def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
         shape = tuple(int(s) for s in reversed(t.shape))
         return np.ascontiguousarray(w.reshape(shape), dtype=np.float32)
 
-    tensors = {"token_embd": get("token_embd.weight"),
-               "output_norm": get("output_norm.weight")}
+    def shape_of(name):
+        t = byname.get(name)
+        if t is None:
+            raise ModelImportError(f"{path}: missing tensor '{name}'")
+        try:  # the type's dequantizer on the first row: errors now, not at emit
+            gguf.quants.dequantize(t.data[:1], t.tensor_type)
+        except NotImplementedError as e:
+            raise ModelImportError(
+                f"{path}: tensor '{name}' has unsupported type {t.tensor_type.name}") from e
+        return tuple(int(s) for s in reversed(t.shape))
+
+    # Read (dequantized to f32) when emitted, one tensor at a time.
+    loaders, shapes = {}, {}
+
+    def add(canon, name, transform=None):
+        shapes[canon] = shape_of(name)
+        loaders[canon] = (lambda: get(name)) if transform is None else \
+            (lambda: transform(get(name)))
+
+    add("token_embd", "token_embd.weight")
+    add("output_norm", "output_norm.weight")
     cfg["tied_embeddings"] = "output.weight" not in byname
     if not cfg["tied_embeddings"]:
-        tensors["output"] = get("output.weight")
+        add("output", "output.weight")
     for i in range(cfg["n_layers"]):
         for n in BLOCK_LINEARS + BLOCK_NORMS:
-            tensors[f"blk.{i}.{n}"] = get(f"blk.{i}.{n}.weight")
-        if not keep_gguf_qk:
-            tensors[f"blk.{i}.attn_q"] = unpermute_qk(tensors[f"blk.{i}.attn_q"], n_head)
-            tensors[f"blk.{i}.attn_k"] = unpermute_qk(tensors[f"blk.{i}.attn_k"], n_kv)
+            fix = None
+            if not keep_gguf_qk and n in ("attn_q", "attn_k"):
+                heads = n_head if n == "attn_q" else n_kv
+                fix = (lambda w, h=heads: unpermute_qk(w, h))
+            add(f"blk.{i}.{n}", f"blk.{i}.{n}.weight", fix)
+    from . import LazyTensors
+    tensors = LazyTensors(loaders, shapes)
 
-    vocab_rows = tensors["token_embd"].shape[0]
+    vocab_rows = tensors.shapes["token_embd"][0]
     cfg["vocab_size"] = vocab_rows
     try:
         lc = LlamaConfig.from_dict(cfg)
@@ -173,8 +195,8 @@ def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
         raise ModelImportError(f"{path}: {e}") from e
     # Shape checks: a file whose tensors disagree with its metadata.
     for n, s in lc.expected_shapes().items():
-        if tensors[n].shape != s:
-            raise ModelImportError(f"{path}: tensor '{n}' has shape {tensors[n].shape}, "
+        if tensors.shapes[n] != s:
+            raise ModelImportError(f"{path}: tensor '{n}' has shape {tensors.shapes[n]}, "
                                    f"expected {s}")
 
     tok_model = _field(reader, "tokenizer.ggml.model", path)

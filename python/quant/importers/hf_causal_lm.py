@@ -227,7 +227,8 @@ def load_hf(directory, layers=None) -> Checkpoint:
     if n_tok > cfg.vocab_size:
         raise ModelImportError(f"{d / 'tokenizer.json'}: tokenizer has {n_tok} tokens but "
                                f"model.embed_tokens has {cfg.vocab_size} rows")
-    tensors = {name: st.get(hf_name(name)) for name in expect}
+    # Read when emitted (one tensor at a time), checked now.
+    tensors = st.lazy({name: hf_name(name) for name in expect})
     meta.update({"name": raw.get("_name_or_path") or d.name, "format": "hf",
                  "model_type": model_type, "qk_layout": "hf", "dtype": sorted(
                      {st.where[hf_name(n)].dtype(hf_name(n)) for n in expect})})

@@ -83,6 +83,23 @@ class SafetensorsFile:
     def dtype(self, name):
         return self.entries[name][0]
 
+    def check(self, name):
+        """The checks of `get` without reading the data: dtype, byte count,
+        bounds (a truncated download is reported at load time)."""
+        dtype, shape, begin, end = self.entries[name]
+        if dtype not in DTYPES:
+            raise ModelImportError(f"{self.path}: tensor '{name}' has unsupported dtype "
+                                   f"{dtype} (supported: {', '.join(DTYPES)})")
+        width = DTYPES[dtype][0]
+        count = int(np.prod(shape, dtype=np.int64))
+        if end - begin != count * width or begin < 0:
+            raise ModelImportError(f"{self.path}: tensor '{name}' has {end - begin} bytes, "
+                                   f"expected {count * width} for {dtype} {list(shape)}")
+        if self.data_start + end > self.size:
+            raise ModelImportError(
+                f"{self.path}: truncated safetensors file (tensor '{name}' ends at byte "
+                f"{self.data_start + end}, the file has {self.size})")
+
     def get(self, name) -> np.ndarray:
         """The tensor as a float32 array (checked: dtype, size, bounds)."""
         dtype, shape, begin, end = self.entries[name]
@@ -153,3 +170,18 @@ class SafetensorsCheckpoint:
         if name not in self.where:
             raise ModelImportError(f"{self.source}: missing tensor '{name}'")
         return self.where[name].get(name)
+
+    def check(self, name):
+        """get's checks without reading the data."""
+        if name not in self.where:
+            raise ModelImportError(f"{self.source}: missing tensor '{name}'")
+        self.where[name].check(name)
+
+    def lazy(self, names):
+        """LazyTensors of {canonical name: file name}, every tensor checked
+        now and read when asked for."""
+        from . import LazyTensors
+        for hn in names.values():
+            self.check(hn)
+        return LazyTensors({n: (lambda hn=hn: self.get(hn)) for n, hn in names.items()},
+                           {n: tuple(self.shape(hn)) for n, hn in names.items()})
