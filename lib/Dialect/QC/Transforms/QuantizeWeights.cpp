@@ -58,11 +58,12 @@ QuantizedWeight makeGrid(SchemeAttr scheme, int64_t n, int64_t k) {
   return r;
 }
 
-/// Computes the parameters of every group of `w` (N x K) from its min/max.
-void computeAllParams(QuantizedWeight &r, ArrayRef<double> w, unsigned bits,
-                      bool symmetric) {
+/// Computes the parameters of every group of `w` (N x K) from its min/max,
+/// rows in parallel.
+void computeAllParams(MLIRContext *ctx, QuantizedWeight &r, ArrayRef<double> w,
+                      unsigned bits, bool symmetric) {
   int64_t rowsPerGroup = r.rows == 1 ? r.n : 1;
-  for (int64_t row = 0; row < r.rows; ++row)
+  parallelFor(ctx, 0, r.rows, [&](size_t row) {
     for (int64_t g = 0; g < r.groups; ++g) {
       double lo = INFINITY, hi = -INFINITY;
       for (int64_t n = row; n < row + rowsPerGroup; ++n)
@@ -73,18 +74,20 @@ void computeAllParams(QuantizedWeight &r, ArrayRef<double> w, unsigned bits,
       r.params[row * r.groups + g] =
           computeQuantParams(lo, hi, bits, symmetric);
     }
+  });
 }
 
-/// Round-to-nearest quantization.
-QuantizedWeight quantizeRTN(SchemeAttr scheme, ArrayRef<double> w, int64_t n,
-                            int64_t k) {
+/// Round-to-nearest quantization, rows in parallel.
+QuantizedWeight quantizeRTN(MLIRContext *ctx, SchemeAttr scheme,
+                            ArrayRef<double> w, int64_t n, int64_t k) {
   QuantizedWeight r = makeGrid(scheme, n, k);
   unsigned bits = scheme.getWeightBits();
   bool sym = scheme.getSymmetric();
-  computeAllParams(r, w, bits, sym);
-  for (int64_t i = 0; i < n; ++i)
+  computeAllParams(ctx, r, w, bits, sym);
+  parallelFor(ctx, 0, n, [&](size_t i) {
     for (int64_t c = 0; c < k; ++c)
       r.q[i * k + c] = quantizeValue(w[i * k + c], r.paramsAt(i, c), bits, sym);
+  });
   return r;
 }
 
@@ -217,7 +220,7 @@ QuantizedWeight quantizeGPTQ(MLIRContext *ctx, SchemeAttr scheme,
   // (with act-order) per-group "static groups" over the original columns.
   bool dynamicGroups = perGroup && !actOrder;
   if (!dynamicGroups)
-    computeAllParams(r, w, bits, sym);
+    computeAllParams(ctx, r, w, bits, sym);
 
   const std::vector<double> &u = f.u;
   parallelFor(ctx, 0, n, [&](size_t row) {
@@ -329,13 +332,24 @@ std::string QuantizeWeightsPass::sharingKey(LinearOp op) {
 static void recordError(Operation *op, ArrayRef<double> w,
                         ArrayRef<double> what, int64_t n, int64_t k,
                         const std::vector<double> *h) {
-  double num = 0.0, den = 0.0;
-  for (size_t i = 0; i < w.size(); ++i) {
-    double d = w[i] - what[i];
-    num += d * d;
-    den += w[i] * w[i];
-  }
+  // Per-row sums in parallel, added in row order (deterministic).
   MLIRContext *ctx = op->getContext();
+  std::vector<double> numRow(n), denRow(n);
+  parallelFor(ctx, 0, n, [&](size_t row) {
+    double a = 0.0, b = 0.0;
+    for (int64_t c = 0; c < k; ++c) {
+      double d = w[row * k + c] - what[row * k + c];
+      a += d * d;
+      b += w[row * k + c] * w[row * k + c];
+    }
+    numRow[row] = a;
+    denRow[row] = b;
+  });
+  double num = 0.0, den = 0.0;
+  for (int64_t row = 0; row < n; ++row) {
+    num += numRow[row];
+    den += denRow[row];
+  }
   auto f64 = Float64Type::get(ctx);
   op->setAttr("qc.quant_error",
               FloatAttr::get(f64, den > 0.0 ? std::sqrt(num / den) : 0.0));
@@ -373,15 +387,17 @@ static void recordError(Operation *op, ArrayRef<double> w,
 }
 
 /// The dequantized weight of `r`, (q - z) * s in f32.
-static std::vector<double> dequantizeAll(const QuantizedWeight &r) {
+static std::vector<double> dequantizeAll(MLIRContext *ctx,
+                                         const QuantizedWeight &r) {
   std::vector<double> out(r.n * r.k);
-  for (int64_t i = 0; i < r.n; ++i)
+  parallelFor(ctx, 0, r.n, [&](size_t i) {
     for (int64_t c = 0; c < r.k; ++c) {
       const QuantParams &p =
           r.params[(r.rows == 1 ? 0 : i) * r.groups + c / r.groupSize];
       out[i * r.k + c] = static_cast<double>(
           static_cast<float>(r.q[i * r.k + c] - p.zero) * p.scale);
     }
+  });
   return out;
 }
 
@@ -595,7 +611,7 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
                      gptqBlockSize, gptqActOrder);
     hessian = &it->second.h;
   } else {
-    r = quantizeRTN(scheme, *vals, n, k);
+    r = quantizeRTN(op.getContext(), scheme, *vals, n, k);
   }
   // RTN with calibration Hessians: the output error is still reported.
   std::vector<double> rtnHessian;
@@ -622,7 +638,7 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
     }
   }
   if (recordErrors)
-    recordError(op, *vals, dequantizeAll(r), n, k, hessian);
+    recordError(op, *vals, dequantizeAll(op.getContext(), r), n, k, hessian);
   if (sharedIt != shared.end()) {
     SharedQuantization &sq = sharedIt->second;
     if (--sq.usersLeft > 0) {
