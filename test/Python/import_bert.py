@@ -5,6 +5,11 @@
 # RUN: rm -rf %t && mkdir -p %t
 # RUN: %python %s %t | FileCheck %s --check-prefix=NUM
 # RUN: quant-opt %t/bert.mlir | FileCheck %s
+# BERT is emitted with f32 activations only: one error, no output.
+# RUN: not %python -m quant import minilm --layers 2 --activations f16 -o %t/f16.mlir 2>&1 \
+# RUN:   | FileCheck %s --check-prefix=F16
+# RUN: not ls %t/f16.mlir %t/f16.bin
+# F16: quant: error: --activations f16: only Llama-family models can be emitted with f16 activations (bert is f32)
 
 # CHECK-LABEL: func.func @forward(%{{.*}}: tensor<?xi64>) -> tensor<?x384xf32>
 # CHECK: qc.layer_norm %{{.*}}, %{{.*}}, %{{.*}} {epsilon = {{9\.99+[0-9]*E-13}} : f64} : tensor<?x384xf32>, tensor<384xf32>, tensor<384xf32>

@@ -181,6 +181,11 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
   options.algorithm = algorithm.getValue();
   options.target = targetName.getValue();
   options.weightOnlyKernel = weightOnlyKernel.getValue();
+  if (maxBatch.getNumOccurrences() && maxBatch <= 0) {
+    error = "--max-batch must be positive, got " +
+            std::to_string(maxBatch.getValue());
+    return failure();
+  }
   if (maxBatch > 0)
     options.maxBatch = maxBatch.getValue();
   options.fuseSiblings = fuseSiblings.getValue();
