@@ -25,6 +25,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::qc {
 #define GEN_PASS_DEF_QCLOWERGPULAUNCHES
@@ -954,36 +955,35 @@ struct LowerGpuLaunchesPass
         failedAny |= failed(lowered);
         continue;
       }
-      if (auto am = dyn_cast<ArgMaxOp>(op)) {
-        lowered = lowering.lower(am, reason);
+      // Glue ops with their own kernels: one lowering each, one message.
+      StringRef glue =
+          llvm::TypeSwitch<Operation *, StringRef>(op)
+              .Case([&](ArgMaxOp am) {
+                lowered = lowering.lower(am, reason);
+                return "GPU argmax kernel: ";
+              })
+              .Case([&](SampleOp sm) {
+                lowered = lowering.lower(sm, reason);
+                return "GPU sampling kernel: ";
+              })
+              .Case([&](CacheAttentionOp att) {
+                lowered = lowering.lower(att, reason);
+                return "GPU attention kernels: ";
+              })
+              .Case([&](RMSNormOp rms) {
+                lowered = lowering.lowerNorm(op, rms.getInput(),
+                                             rms.getWeight(), Value(), reason);
+                return "GPU norm kernel: ";
+              })
+              .Case([&](LayerNormOp ln) {
+                lowered = lowering.lowerNorm(op, ln.getInput(), ln.getWeight(),
+                                             ln.getBias(), reason);
+                return "GPU norm kernel: ";
+              })
+              .Default([](Operation *) { return StringRef(); });
+      if (!glue.empty()) {
         if (failed(lowered))
-          op->emitError("GPU argmax kernel: ") << reason;
-        failedAny |= failed(lowered);
-        continue;
-      }
-      if (auto sm = dyn_cast<SampleOp>(op)) {
-        lowered = lowering.lower(sm, reason);
-        if (failed(lowered))
-          op->emitError("GPU sampling kernel: ") << reason;
-        failedAny |= failed(lowered);
-        continue;
-      }
-      if (auto att = dyn_cast<CacheAttentionOp>(op)) {
-        lowered = lowering.lower(att, reason);
-        if (failed(lowered))
-          op->emitError("GPU attention kernels: ") << reason;
-        failedAny |= failed(lowered);
-        continue;
-      }
-      if (isa<RMSNormOp, LayerNormOp>(op)) {
-        auto rms = dyn_cast<RMSNormOp>(op);
-        auto ln = dyn_cast<LayerNormOp>(op);
-        lowered = rms ? lowering.lowerNorm(op, rms.getInput(), rms.getWeight(),
-                                           Value(), reason)
-                      : lowering.lowerNorm(op, ln.getInput(), ln.getWeight(),
-                                           ln.getBias(), reason);
-        if (failed(lowered))
-          op->emitError("GPU norm kernel: ") << reason;
+          op->emitError(glue) << reason;
         failedAny |= failed(lowered);
         continue;
       }

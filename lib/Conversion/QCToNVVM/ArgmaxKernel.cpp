@@ -71,37 +71,24 @@ static gpu::GPUFuncOp buildRowSelect(OpBuilder &builder, Location loc,
   // radix select's 256-bin histogram and its (prefix, remaining k) pair.
   std::string valName, idxName, histName, selName;
   Operation *parent = builder.getInsertionBlock()->getParentOp();
-  auto unique = [&](std::string base) {
-    std::string n = base;
+  /// An addrspace(3) array `<name>_smem_<what>` (uniquified); its symbol.
+  auto shared = [&](StringRef what, Type elem, int64_t count,
+                    int64_t align) -> std::string {
+    std::string base = (name + "_smem_" + what).str(), n = base;
     for (int i = 1; SymbolTable::lookupSymbolIn(parent, n); ++i)
       n = base + "_" + std::to_string(i);
+    LLVM::GlobalOp::create(builder, loc, LLVM::LLVMArrayType::get(elem, count),
+                           /*isConstant=*/false, LLVM::Linkage::Internal, n,
+                           Attribute(), align, /*addrSpace=*/3);
     return n;
   };
   if (sample) {
-    histName = unique((name + "_smem_hist").str());
-    LLVM::GlobalOp::create(builder, loc, LLVM::LLVMArrayType::get(i32, 256),
-                           /*isConstant=*/false, LLVM::Linkage::Internal,
-                           histName, Attribute(), /*alignment=*/16,
-                           /*addrSpace=*/3);
-    selName = unique((name + "_smem_sel").str());
-    LLVM::GlobalOp::create(builder, loc, LLVM::LLVMArrayType::get(i32, 2),
-                           /*isConstant=*/false, LLVM::Linkage::Internal,
-                           selName, Attribute(), /*alignment=*/8,
-                           /*addrSpace=*/3);
+    histName = shared("hist", i32, 256, 16);
+    selName = shared("sel", i32, 2, 8);
   }
   if (numWarps > 1) {
-    valName = unique((name + "_smem_val").str());
-    LLVM::GlobalOp::create(builder, loc,
-                           LLVM::LLVMArrayType::get(f32, numWarps),
-                           /*isConstant=*/false, LLVM::Linkage::Internal,
-                           valName, Attribute(), /*alignment=*/16,
-                           /*addrSpace=*/3);
-    idxName = unique((name + "_smem_idx").str());
-    LLVM::GlobalOp::create(builder, loc,
-                           LLVM::LLVMArrayType::get(i32, numWarps),
-                           /*isConstant=*/false, LLVM::Linkage::Internal,
-                           idxName, Attribute(), /*alignment=*/16,
-                           /*addrSpace=*/3);
+    valName = shared("val", f32, numWarps, 16);
+    idxName = shared("idx", i32, numWarps, 16);
   }
 
   auto fnType = sample ? builder.getFunctionType(

@@ -530,67 +530,49 @@ struct OutlineGpuKernelsPass
     }
     record(op, gm, name, {{"block", cfg->threads}});
   }
-  /// Builds the row argmax kernel of a qc.argmax for `chip` (one per K and
+  /// Builds the row argmax kernel of a qc.argmax, or with `sample` the row
+  /// sampling kernel of a qc.sample, for `chip` (one per row length and
   /// element type), or leaves the op to the linalg glue (with a remark).
-  void buildArgmax(ArgMaxOp op, StringRef chip) {
+  void buildRowSelect(Operation *op, RankedTensorType inTy, StringRef chip,
+                      bool sample) {
+    StringRef what = sample ? "sampling" : "argmax";
     ::qc::RowArgmaxKernelConfig cfg;
-    auto inTy = op.getInput().getType();
     cfg.k = inTy.getShape().back();
     FailureOr<::qc::KernelElem> io = kernelElem(inTy.getElementType());
     std::string reason =
-        failed(io) ? "the argmax kernel takes f32, f16 and bf16 tensors" : "";
-    if (reason.empty()) {
-      cfg.io = *io;
-      reason = cfg.finalize();
-    }
-    if (!reason.empty()) {
-      op->emitRemark("the argmax stays linalg glue on ")
-          << chip << ": " << reason;
-      return;
-    }
-    gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
-    std::string key = std::to_string(cfg.k) + "_" + std::to_string(int(cfg.io));
-    std::string &name = argmaxKernels[key];
-    if (name.empty()) {
-      OpBuilder b = kernelBuilder(gm);
-      name = kernelName(gm, "argmax", "k" + std::to_string(cfg.k));
-      ::qc::buildRowArgmaxKernel(b, op.getLoc(), name, cfg);
-    }
-    record(op, gm, name, {{"block", cfg.threads}});
-  }
-  /// Row argmax kernels built so far, by config.
-  std::map<std::string, std::string> argmaxKernels, sampleKernels;
-
-  /// Builds the row sampling kernel of a qc.sample for `chip` (one per V and
-  /// element type), or leaves the op to the linalg glue (with a remark).
-  void buildSample(SampleOp op, StringRef chip) {
-    ::qc::RowArgmaxKernelConfig cfg;
-    auto inTy = op.getLogits().getType();
-    cfg.k = inTy.getShape().back();
-    FailureOr<::qc::KernelElem> io = kernelElem(inTy.getElementType());
-    std::string reason =
-        failed(io) ? "the sampling kernel takes f32, f16 and bf16 logits" : "";
+        failed(io) ? ("the " + what + " kernel takes f32, f16 and bf16 " +
+                      (sample ? "logits" : "tensors"))
+                         .str()
+                   : "";
     if (reason.empty()) {
       cfg.io = *io;
       // The radix select's histogram is zeroed by the first 256 threads.
-      cfg.threads = cfg.k >= 16384 ? 1024 : 256;
+      if (sample)
+        cfg.threads = cfg.k >= 16384 ? 1024 : 256;
       reason = cfg.finalize();
     }
     if (!reason.empty()) {
-      op->emitRemark("the sampling stays linalg glue on ")
-          << chip << ": " << reason;
+      op->emitRemark("the ")
+          << what << " stays linalg glue on " << chip << ": " << reason;
       return;
     }
     gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
     std::string key = std::to_string(cfg.k) + "_" + std::to_string(int(cfg.io));
-    std::string &name = sampleKernels[key];
+    std::string &name = (sample ? sampleKernels : argmaxKernels)[key];
     if (name.empty()) {
       OpBuilder b = kernelBuilder(gm);
-      name = kernelName(gm, "sample", "v" + std::to_string(cfg.k));
-      ::qc::buildRowSampleKernel(b, op.getLoc(), name, cfg);
+      if (sample) {
+        name = kernelName(gm, "sample", "v" + std::to_string(cfg.k));
+        ::qc::buildRowSampleKernel(b, op->getLoc(), name, cfg);
+      } else {
+        name = kernelName(gm, "argmax", "k" + std::to_string(cfg.k));
+        ::qc::buildRowArgmaxKernel(b, op->getLoc(), name, cfg);
+      }
     }
     record(op, gm, name, {{"block", cfg.threads}});
   }
+  /// Row argmax / sampling kernels built so far, by config.
+  std::map<std::string, std::string> argmaxKernels, sampleKernels;
 
   /// Builds the decode attention kernels of a qc.cache_attention for `chip`
   /// (`<name>_partial`, `<name>_combine`) and records them with what the
@@ -657,12 +639,12 @@ struct OutlineGpuKernelsPass
     if (!gpuChip->empty())
       module.walk([&](ArgMaxOp op) { argmaxes.push_back(op); });
     for (ArgMaxOp op : argmaxes)
-      buildArgmax(op, *gpuChip);
+      buildRowSelect(op, op.getInput().getType(), *gpuChip, /*sample=*/false);
     SmallVector<SampleOp> samples;
     if (!gpuChip->empty())
       module.walk([&](SampleOp op) { samples.push_back(op); });
     for (SampleOp op : samples)
-      buildSample(op, *gpuChip);
+      buildRowSelect(op, op.getLogits().getType(), *gpuChip, /*sample=*/true);
     SmallVector<CacheAttentionOp> attentions;
     if (!gpuChip->empty() && attentionKernels_)
       module.walk([&](CacheAttentionOp op) { attentions.push_back(op); });

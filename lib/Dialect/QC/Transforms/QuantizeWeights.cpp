@@ -300,6 +300,11 @@ struct QuantizeWeightsPass
 
   LogicalResult insertActQuant(LinearOp op, SchemeAttr scheme,
                                const StatsFile *stats);
+  /// Replaces `op`'s weight with the codes `r`, adds the activation
+  /// quantization its scheme asks for and marks it quantized.
+  LogicalResult finishQuantized(LinearOp op, SchemeAttr scheme,
+                                const QuantizedWeight &r,
+                                const StatsFile *stats);
 };
 
 } // namespace
@@ -545,17 +550,10 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
       op->setAttr("qc.quant_error", sq.quantError);
     if (sq.outputError)
       op->setAttr("qc.output_error", sq.outputError);
-    materialize(op, scheme, *sq.r);
+    LogicalResult done = finishQuantized(op, scheme, *sq.r, stats);
     if (--sq.usersLeft <= 0)
       shared.erase(sharedIt);
-    if (scheme.quantizesActivations() &&
-        failed(insertActQuant(op, scheme, stats)))
-      return failure();
-    op.removeSchemeAttr();
-    op->removeAttr("qc.smooth_factors");
-    op->removeAttr("qc.act_absmax");
-    op->setAttr("qc.quantized", UnitAttr::get(op.getContext()));
-    return success();
+    return done;
   }
 
   if (!isConstantWeight(w)) {
@@ -649,6 +647,13 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
       shared.erase(sharedIt);
     }
   }
+  return finishQuantized(op, scheme, r, stats);
+}
+
+LogicalResult QuantizeWeightsPass::finishQuantized(LinearOp op,
+                                                   SchemeAttr scheme,
+                                                   const QuantizedWeight &r,
+                                                   const StatsFile *stats) {
   materialize(op, scheme, r);
   if (scheme.quantizesActivations() &&
       failed(insertActQuant(op, scheme, stats)))
