@@ -13,7 +13,7 @@ Examples:
   gen_cases.py --out .gpu-cases --gemv check         # no GEMV decode timing
   gen_cases.py --out v1 --gemv none --mma time --tag s4_ \
       --opts "mma-stages=4 mma-block-k-bytes=32"     # a tiling variant
-  gen_cases.py --out sm --small-m all --mma none     # M = 1..64 sweep
+  gen_cases.py --out sm --small-m all --mma none     # M = 1..256 sweep
   gen_cases.py --out sm --small-m gemv,mma --mma none \
       --small-m-tags t8,m16n64k128s2 --small-m-shapes 8192x8192
 """
@@ -65,6 +65,21 @@ def case_ir(c):
   return %y : tensor<?x{n}x{act}>
 }}
 """
+
+
+def selected_kernel(quant_opt, c):
+    """What qc-select-matmul (default options, the case's chip) picks for the
+    case's weight: (kind, threshold); for gemv_mma the GEMV runs M <
+    threshold and the default-tiled mma kernel the rest."""
+    ir = re.sub(r", kernel = #qc.kernel<[^>]*>", "", case_ir(c))
+    res = subprocess.run(
+        [quant_opt, "--pass-pipeline=builtin.module(qc-select-matmul{target="
+         + c["chip"] + "})"], input=ir, capture_output=True, text=True)
+    m = re.search(r"#qc.kernel<(\w+), target = \"\w+\"(?:, threshold = (\d+))?",
+                  res.stdout)
+    if res.returncode != 0 or not m:
+        sys.exit(f"qc-select-matmul failed for {c['name']}:\n{res.stderr}")
+    return m.group(1), int(m.group(2) or 0)
 
 
 def mma_case_ir(c):
@@ -195,7 +210,7 @@ def compile_case(quant_opt, c, out_dir, opts):
     return c
 
 
-# Small-batch (M = 1..64) weight-only variants: GEMV M-tile sets and small-M
+# Small-batch (M = 1..256) weight-only variants: GEMV M-tile sets and small-M
 # tilings of the weight-only mma kernel (qc-outline-gpu-kernels options).
 SMALL_M_GEMV = {
     "t4": "rows-per-warp=2 m-tiles=1,2,4",
@@ -233,7 +248,8 @@ def mma_opts(t):
 
 
 def small_m_cases(which, tags="", shapes=""):
-    """`which`: comma-separated subset of gemv, gemv8, mma (or all); `tags`:
+    """M = 1..256 (harness "times"). `which`: comma-separated subset of gemv,
+    gemv8, mma (or all); `tags`:
     the variants to build (default: SMALL_M_GEMV_SWEEP and every mma tiling);
     `shapes`: NxK,NxK,... (default: the Llama 7B and 70B linears)."""
     sel = set(which.split(","))
@@ -278,7 +294,7 @@ def main():
     ap.add_argument("--gemv", choices=["all", "check", "none"], default="all",
                     help="which wo_matmul (GEMV and weight-only mma) cases to build")
     ap.add_argument("--small-m", default="",
-                    help="only the small-batch sweep (M = 1..64): gemv, gemv8, "
+                    help="only the small-batch sweep (M = 1..256): gemv, gemv8, "
                          "mma or all, comma-separated")
     ap.add_argument("--small-m-tags", default="",
                     help="variants of the small-batch sweep (SMALL_M_GEMV / "
@@ -346,6 +362,9 @@ def main():
         c["name"] = (f"c{i}{mma}_w{c['bits']}_g{c['group']}_{'s' if c['sym'] else 'a'}"
                      f"_{c['n']}x{c['k']}{'_' + c['tag'] if 'tag' in c else ''}")
         c["chip"] = args.chip
+        if c["kind"] == "times":
+            c["select_kind"], c["select_threshold"] = selected_kernel(
+                args.quant_opt, c)
         out.append(compile_case(args.quant_opt, c, args.out, args.opts))
     with open(os.path.join(args.out, "cases.json"), "w") as f:
         json.dump(out, f, indent=1)

@@ -147,6 +147,54 @@ static double timeLaunches(CUfunction fn, unsigned gx, unsigned gy,
   return samples[samples.size() / 2];
 }
 
+/// Device time of one launch: L launches (L a multiple of the number of
+/// weight copies, >= 20; `before(i)` switches to copy i % copies) captured
+/// once into a CUDA graph and replayed, 7 replays, the first 2 dropped,
+/// median / L. The method of ../shared/anchors/marlin_bench.py's graph
+/// mode, so qc and the PyTorch columns are timed the same way.
+template <typename F>
+static double timeGraph(CUfunction fn, unsigned gx, unsigned gy,
+                        unsigned block, void **params, int copies, F before) {
+  int launches = copies * ((20 + copies - 1) / copies);
+  CUstream s;
+  CHECK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+  for (int l = 0; l < 3; ++l) { // warm-up outside the capture
+    before(l);
+    CHECK(cuLaunchKernel(fn, gx, gy, 1, block, 1, 1, 0, s, params, nullptr));
+  }
+  CHECK(cuStreamSynchronize(s));
+  CUgraph g;
+  CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+  for (int l = 0; l < launches; ++l) {
+    before(l); // kernel parameters are copied at capture
+    CHECK(cuLaunchKernel(fn, gx, gy, 1, block, 1, 1, 0, s, params, nullptr));
+  }
+  CHECK(cuStreamEndCapture(s, &g));
+  CUgraphExec ge;
+  CHECK(cuGraphInstantiate(&ge, g, 0));
+  CUevent e0, e1;
+  CHECK(cuEventCreate(&e0, 0));
+  CHECK(cuEventCreate(&e1, 0));
+  std::vector<float> samples;
+  for (int rep = 0; rep < 7; ++rep) {
+    CHECK(cuEventRecord(e0, s));
+    CHECK(cuGraphLaunch(ge, s));
+    CHECK(cuEventRecord(e1, s));
+    CHECK(cuEventSynchronize(e1));
+    float ms = 0;
+    CHECK(cuEventElapsedTime(&ms, e0, e1));
+    if (rep > 1)
+      samples.push_back(ms * 1000.f / launches);
+  }
+  cuEventDestroy(e0);
+  cuEventDestroy(e1);
+  CHECK(cuGraphExecDestroy(ge));
+  CHECK(cuGraphDestroy(g));
+  CHECK(cuStreamDestroy(s));
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
+
 static float readOut(const std::vector<uint8_t> &raw, size_t i, bool f16) {
   if (f16) {
     uint16_t h;
@@ -475,7 +523,8 @@ int main(int argc, char **argv) {
 
     std::vector<long> ms =
         c.kind == "timep"   ? std::vector<long>{1024, 4096}
-        : c.kind == "times" ? std::vector<long>{1, 4, 16, 32, 64}
+        : c.kind == "times"
+            ? std::vector<long>{1, 2, 4, 8, 16, 32, 64, 128, 256}
         : c.kind == "time"  ? std::vector<long>{1, 16, 64}
                             : std::vector<long>{1, 3, 16, 64, 333};
     for (long m : ms) {
@@ -573,30 +622,9 @@ int main(int argc, char **argv) {
 
       double us = 0, gbs = 0;
       if (timed) {
-        CUevent e0, e1;
-        CHECK(cuEventCreate(&e0, 0));
-        CHECK(cuEventCreate(&e1, 0));
-        std::vector<float> samples;
-        const int launches = 20;
-        for (int rep = 0; rep < 7; ++rep) {
-          CHECK(cuEventRecord(e0, nullptr));
-          for (int l = 0; l < launches; ++l) {
-            wp = dW[(rep * launches + l) % copies]->ptr;
-            CHECK(cuLaunchKernel(fn, gx, gy, 1, c.block, 1, 1, 0, nullptr,
-                                 params, nullptr));
-          }
-          CHECK(cuEventRecord(e1, nullptr));
-          CHECK(cuEventSynchronize(e1));
-          float ms_ = 0;
-          CHECK(cuEventElapsedTime(&ms_, e0, e1));
-          if (rep > 1) // warm-up
-            samples.push_back(ms_ * 1000.f / launches);
-        }
-        std::sort(samples.begin(), samples.end());
-        us = samples[samples.size() / 2];
+        us = timeGraph(fn, gx, gy, c.block, params, copies,
+                       [&](int i) { wp = dW[i % copies]->ptr; });
         gbs = (wBytes + scalesF.size() * (c.scaleF16 ? 2 : 4)) / (us * 1e3);
-        cuEventDestroy(e0);
-        cuEventDestroy(e1);
       }
       std::printf("%-34s %5ld %10.2e %10.2e %9.1f %8.0f %s\n", c.name.c_str(),
                   m, relL2, maxRel, us, gbs, ok ? "ok" : "FAIL");
