@@ -12,8 +12,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Conversion/QCToGPU/Passes.h"
-#include "qc/Conversion/QCToNVVM/EpilogueFusion.h"
 #include "qc/Dialect/QC/IR/QC.h"
+#include "qc/Kernels/EpilogueFusion.h"
+#include "qc/Kernels/KernelFamilies.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -150,84 +151,53 @@ struct LaunchRecord {
 // What qc-outline-gpu-kernels recorded on an op
 //===----------------------------------------------------------------------===//
 
-/// A kernel built for an op: `<prefix>kernel_symbol` and `<prefix>launch`.
-struct BuiltKernel {
-  SymbolRefAttr symbol;
-  DictionaryAttr launch;
-
-  int64_t get(StringRef key) const {
-    auto v = launch.getAs<IntegerAttr>(key);
-    return v ? v.getInt() : 0;
-  }
-};
-
-/// Reads the kernel recorded under `prefix` on `op`, checking that `keys`
-/// are positive integers (and `m_tiles`, when `withTiles`, a non-empty
-/// positive array); on failure returns the reason.
-FailureOr<BuiltKernel> readKernel(Operation *op, StringRef prefix,
-                                  ArrayRef<StringRef> keys, bool withTiles,
-                                  std::string &reason) {
-  BuiltKernel k;
-  k.symbol = op->getAttrOfType<SymbolRefAttr>((prefix + "kernel_symbol").str());
-  k.launch = op->getAttrOfType<DictionaryAttr>((prefix + "launch").str());
-  if (!k.symbol || k.symbol.getNestedReferences().size() != 1 || !k.launch) {
-    reason = ("needs '" + prefix + "kernel_symbol' = @module::@kernel and '" +
-              prefix + "launch' (run qc-outline-gpu-kernels first)")
+/// Reads the #qc.launch recorded as `attrName` on `op` (a matmul's when
+/// `matmul`: tiles set; a GEMV family's when `family`: m_tiles too); on
+/// failure returns the reason.
+FailureOr<LaunchAttr> readLaunch(Operation *op, StringRef attrName, bool matmul,
+                                 bool family, std::string &reason) {
+  auto launch = op->getAttrOfType<LaunchAttr>(attrName);
+  if (!launch) {
+    reason = ("needs '" + attrName +
+              "' = #qc.launch<...> (run qc-outline-gpu-kernels first)")
                  .str();
     return failure();
   }
-  bool ok = llvm::all_of(keys, [&](StringRef key) { return k.get(key) > 0; });
-  if (withTiles) {
-    auto tiles = k.launch.getAs<DenseI64ArrayAttr>("m_tiles");
-    ok = ok && tiles && !tiles.empty() &&
-         llvm::all_of(tiles.asArrayRef(), [](int64_t t) { return t > 0; });
-  }
-  if (!ok) {
-    reason = "'" + (prefix + "launch").str() + "' needs positive integers ";
-    for (auto [i, key] : llvm::enumerate(keys))
-      reason += (i ? ", '" : "'") + key.str() + "'";
-    if (withTiles)
-      reason += " and a non-empty positive 'm_tiles' array";
+  if ((matmul && launch.getTileN() <= 0) ||
+      (family && launch.getMTiles().empty()) ||
+      (!family && !launch.getMTiles().empty()) ||
+      (!matmul && launch.getTileN() != 0)) {
+    reason = ("'" + attrName + "' is not the launch of a " +
+              (family   ? "GEMV family"
+               : matmul ? "tensor-core kernel"
+                        : "row kernel"))
+                 .str();
     return failure();
   }
-  return k;
+  return launch;
 }
 
-/// The GEMV family launch: grid (ceil(N / rows_per_block), ceil(M / T)).
-LaunchRecord gemvRecord(const BuiltKernel &k, int64_t n) {
+/// A matmul launch: grid (ceil(N / tile_n), ceil(M / tile_m)), or for a
+/// GEMV family ceil(M / T) with T the variant's M tile.
+LaunchRecord matmulRecord(LaunchAttr k, int64_t n) {
   LaunchRecord r;
-  r.kernel = k.symbol;
-  r.block = k.get("block");
+  r.kernel = k.getKernel();
+  r.block = k.getBlock();
   r.n = n;
   r.grid = {"n", "m"};
-  r.gridTile = {k.get("rows_per_block"), 1};
-  auto tiles = k.launch.getAs<DenseI64ArrayAttr>("m_tiles");
-  r.mTiles.assign(tiles.asArrayRef().begin(), tiles.asArrayRef().end());
+  r.gridTile = {k.getTileN(), k.getTileM()};
+  r.mTiles.assign(k.getMTiles().begin(), k.getMTiles().end());
   return r;
 }
 
-/// A tensor-core GEMM launch: grid (ceil(N / block_n), ceil(M / block_m)).
-LaunchRecord mmaRecord(const BuiltKernel &k, int64_t n) {
+/// A row kernel's launch: one CTA per row.
+LaunchRecord rowRecord(LaunchAttr k) {
   LaunchRecord r;
-  r.kernel = k.symbol;
-  r.block = k.get("block");
-  r.n = n;
-  r.grid = {"n", "m"};
-  r.gridTile = {k.get("block_n"), k.get("block_m")};
-  return r;
-}
-
-/// The activation quantization launch: one block per row.
-LaunchRecord actQuantRecord(const BuiltKernel &k) {
-  LaunchRecord r;
-  r.kernel = k.symbol;
-  r.block = k.get("block");
+  r.kernel = k.getKernel();
+  r.block = k.getBlock();
   r.grid = {"m", "1"};
   return r;
 }
-
-/// The row normalization launch: one block per row.
-LaunchRecord rowNormRecord(const BuiltKernel &k) { return actQuantRecord(k); }
 
 //===----------------------------------------------------------------------===//
 // Tensor level: stub calls
@@ -349,72 +319,129 @@ Attribute operand(MLIRContext *ctx, int64_t i) {
 Attribute nullArg(MLIRContext *ctx) { return StringAttr::get(ctx, "null"); }
 Attribute mArg(MLIRContext *ctx) { return StringAttr::get(ctx, "m"); }
 
+/// Binds the kernel arguments `args` (the family's list, KernelFamilies.h)
+/// for a launch: the value of each input argument (`inputOf`; null passes a
+/// null pointer) joins `inputs`, each argument of `outputs` is the next
+/// result buffer, `Rows` is M. Sets `record.args`.
+void bindArgs(MLIRContext *ctx, ArrayRef<::qc::KernelArg> args,
+              ArrayRef<::qc::KernelArg> outputs,
+              llvm::function_ref<Value(::qc::KernelArg)> inputOf,
+              SmallVector<Value> &inputs, LaunchRecord &record) {
+  SmallVector<std::optional<int64_t>> index(args.size());
+  for (auto [i, arg] : llvm::enumerate(args)) {
+    if (arg == ::qc::KernelArg::Rows || llvm::is_contained(outputs, arg))
+      continue;
+    if (Value v = inputOf(arg)) {
+      index[i] = inputs.size();
+      inputs.push_back(v);
+    }
+  }
+  record.args.clear();
+  for (auto [i, arg] : llvm::enumerate(args)) {
+    const auto *out = llvm::find(outputs, arg);
+    if (arg == ::qc::KernelArg::Rows)
+      record.args.push_back(mArg(ctx));
+    else if (out != outputs.end())
+      record.args.push_back(
+          operand(ctx, inputs.size() + (out - outputs.begin())));
+    else if (index[i])
+      record.args.push_back(operand(ctx, *index[i]));
+    else
+      record.args.push_back(nullArg(ctx));
+  }
+}
+
 /// The context of one pass run: symbol table and stub counter.
 struct Lowering {
   SymbolTable &symbols;
   int counter = 0;
 
-  /// Weight-only matmul on rows `x` (M x K) with the GEMV or mma kernel:
-  /// arguments (x, w, scales, zeros, bias, y, M). Returns y (M x N).
+  /// Weight-only matmul on rows `x` (M x K) with the GEMV or mma kernel
+  /// (::qc::weightOnlyArgs). Returns y (M x N).
   Value weightOnly(ImplicitLocOpBuilder &b, WeightOnlyMatmulOp op,
                    PackedWeightOp pw, Value x, LaunchRecord record,
                    Value residualRows = {}) {
-    MLIRContext *ctx = b.getContext();
-    SmallVector<Value> inputs = {x, pw.getData(), pw.getScales()};
-    record.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2)};
-    record.args.push_back(pw.getZeros() ? operand(ctx, inputs.size())
-                                        : nullArg(ctx));
-    if (pw.getZeros())
-      inputs.push_back(pw.getZeros());
-    record.args.push_back(op.getBias() ? operand(ctx, inputs.size())
-                                       : nullArg(ctx));
-    if (op.getBias())
-      inputs.push_back(op.getBias());
-    // The epilogue's residual (EpilogueFusion.h): the last argument.
-    int64_t residualIdx = inputs.size();
-    if (residualRows)
-      inputs.push_back(residualRows);
-    record.args.append({operand(ctx, inputs.size()), mArg(ctx)});
-    if (residualRows)
-      record.args.push_back(operand(ctx, residualIdx));
+    using ::qc::KernelArg;
+    SmallVector<Value> inputs;
+    bindArgs(
+        b.getContext(), ::qc::weightOnlyArgs(bool(residualRows)),
+        {KernelArg::Output},
+        [&](KernelArg arg) -> Value {
+          switch (arg) {
+          case KernelArg::Input:
+            return x;
+          case KernelArg::Weight:
+            return pw.getData();
+          case KernelArg::Scales:
+            return pw.getScales();
+          case KernelArg::Zeros:
+            return pw.getZeros();
+          case KernelArg::Bias:
+            return op.getBias();
+          case KernelArg::Residual:
+            return residualRows;
+          default:
+            return {};
+          }
+        },
+        inputs, record);
     auto yType = RankedTensorType::get(
         {cast<RankedTensorType>(x.getType()).getShape()[0], record.n},
         op.getType().getElementType());
     return emitLaunch(b, op, symbols, counter, record, inputs, {yType})[0];
   }
 
-  /// Activation quantization of rows `x` (M x K): arguments (x, q, scales,
-  /// M); q is M x K i8, scales `scalesType` (M, or one element for a static
-  /// scale). Returns {q, scales}.
+  /// Activation quantization of rows `x` (M x K) (::qc::actQuantArgs); q is
+  /// M x K i8, scales `scalesType` (M, or one element for a static scale).
+  /// Returns {q, scales}.
   std::pair<Value, Value> actQuant(ImplicitLocOpBuilder &b, Operation *anchor,
-                                   Value x, const BuiltKernel &kernel,
+                                   Value x, LaunchAttr kernel,
                                    RankedTensorType scalesType) {
-    MLIRContext *ctx = b.getContext();
-    LaunchRecord record = actQuantRecord(kernel);
-    record.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
-                   mArg(ctx)};
+    using ::qc::KernelArg;
+    LaunchRecord record = rowRecord(kernel);
+    SmallVector<Value> inputs;
+    bindArgs(
+        b.getContext(), ::qc::actQuantArgs(),
+        {KernelArg::Output, KernelArg::OutScales},
+        [&](KernelArg arg) -> Value {
+          return arg == KernelArg::Input ? x : Value();
+        },
+        inputs, record);
     auto xType = cast<RankedTensorType>(x.getType());
     auto qType = RankedTensorType::get(xType.getShape(), b.getI8Type());
-    SmallVector<Value> r = emitLaunch(b, anchor, symbols, counter, record, {x},
-                                      {qType, scalesType});
+    SmallVector<Value> r = emitLaunch(b, anchor, symbols, counter, record,
+                                      inputs, {qType, scalesType});
     return {r[0], r[1]};
   }
 
-  /// W8A8 GEMM on rows `qx` (M x K i8) and scales `sx` (M or one element):
-  /// arguments (qx, sx, w, sw, bias, y, M). Returns y (M x N).
+  /// W8A8 GEMM on rows `qx` (M x K i8) and scales `sx` (M or one element)
+  /// (::qc::int8GemmArgs). Returns y (M x N).
   Value int8Gemm(ImplicitLocOpBuilder &b, Operation *anchor, Value qx, Value sx,
                  PackedWeightOp pw, Value bias, Type outElem,
-                 const BuiltKernel &kernel) {
-    MLIRContext *ctx = b.getContext();
+                 LaunchAttr kernel) {
+    using ::qc::KernelArg;
     int64_t n = pw.getResult().getType().getN();
-    LaunchRecord record = mmaRecord(kernel, n);
-    SmallVector<Value> inputs = {qx, sx, pw.getData(), pw.getScales()};
-    record.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
-                   operand(ctx, 3)};
-    record.args.push_back(bias ? operand(ctx, 4) : nullArg(ctx));
-    if (bias)
-      inputs.push_back(bias);
-    record.args.append({operand(ctx, inputs.size()), mArg(ctx)});
+    LaunchRecord record = matmulRecord(kernel, n);
+    SmallVector<Value> inputs;
+    bindArgs(
+        b.getContext(), ::qc::int8GemmArgs(), {KernelArg::Output},
+        [&](KernelArg arg) -> Value {
+          switch (arg) {
+          case KernelArg::Input:
+            return qx;
+          case KernelArg::InputScales:
+            return sx;
+          case KernelArg::Weight:
+            return pw.getData();
+          case KernelArg::Scales:
+            return pw.getScales();
+          case KernelArg::Bias:
+            return bias;
+          default:
+            return {};
+          }
+        },
+        inputs, record);
     auto yType = RankedTensorType::get(
         {cast<RankedTensorType>(qx.getType()).getShape()[0], n}, outElem);
     return emitLaunch(b, anchor, symbols, counter, record, inputs, {yType})[0];
@@ -424,20 +451,24 @@ struct Lowering {
   /// arguments (x, w, b, y, M) on rows x (M x K); b null for RMSNorm.
   LogicalResult lowerNorm(Operation *op, Value input, Value weight, Value bias,
                           std::string &reason) {
-    FailureOr<BuiltKernel> kernel =
-        readKernel(op, "qc.", {"block"}, false, reason);
+    using ::qc::KernelArg;
+    FailureOr<LaunchAttr> kernel =
+        readLaunch(op, "qc.launch", false, false, reason);
     if (failed(kernel))
       return failure();
     ImplicitLocOpBuilder b(op->getLoc(), op);
-    MLIRContext *ctx = b.getContext();
-    LaunchRecord record = rowNormRecord(*kernel);
+    LaunchRecord record = rowRecord(*kernel);
     Value x = toRows(b, input);
-    SmallVector<Value> inputs = {x, weight};
-    record.args = {operand(ctx, 0), operand(ctx, 1)};
-    record.args.push_back(bias ? operand(ctx, 2) : nullArg(ctx));
-    if (bias)
-      inputs.push_back(bias);
-    record.args.append({operand(ctx, inputs.size()), mArg(ctx)});
+    SmallVector<Value> inputs;
+    bindArgs(
+        b.getContext(), ::qc::rowNormArgs(), {KernelArg::Output},
+        [&](KernelArg arg) -> Value {
+          return arg == KernelArg::Input        ? x
+                 : arg == KernelArg::NormWeight ? weight
+                 : arg == KernelArg::NormBias   ? bias
+                                                : Value();
+        },
+        inputs, record);
     auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
     Value y = emitLaunch(b, op, symbols, counter, record, inputs,
                          {cast<RankedTensorType>(x.getType())})[0];
@@ -449,13 +480,13 @@ struct Lowering {
   /// qc.argmax with the row argmax kernel: arguments (x, out, M) on rows x
   /// (M x K), out M x 1 i64.
   LogicalResult lower(ArgMaxOp op, std::string &reason) {
-    FailureOr<BuiltKernel> kernel =
-        readKernel(op, "qc.", {"block"}, false, reason);
+    FailureOr<LaunchAttr> kernel =
+        readLaunch(op, "qc.launch", false, false, reason);
     if (failed(kernel))
       return failure();
     ImplicitLocOpBuilder b(op.getLoc(), op);
     MLIRContext *ctx = b.getContext();
-    LaunchRecord record = rowNormRecord(*kernel);
+    LaunchRecord record = rowRecord(*kernel);
     Value x = toRows(b, op.getInput());
     record.args = {operand(ctx, 0), operand(ctx, 1), mArg(ctx)};
     auto rowsType = RankedTensorType::get(
@@ -470,13 +501,13 @@ struct Lowering {
   /// qc.sample with the row sampling kernel: arguments (logits, temperature,
   /// top_k, seed, pos, out, M) on logits [M, V], out M x 1 i64.
   LogicalResult lower(SampleOp op, std::string &reason) {
-    FailureOr<BuiltKernel> kernel =
-        readKernel(op, "qc.", {"block"}, false, reason);
+    FailureOr<LaunchAttr> kernel =
+        readLaunch(op, "qc.launch", false, false, reason);
     if (failed(kernel))
       return failure();
     ImplicitLocOpBuilder b(op.getLoc(), op);
     MLIRContext *ctx = b.getContext();
-    LaunchRecord record = rowNormRecord(*kernel);
+    LaunchRecord record = rowRecord(*kernel);
     record.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
                    operand(ctx, 3), operand(ctx, 4), operand(ctx, 5),
                    mArg(ctx)};
@@ -496,13 +527,12 @@ struct Lowering {
   ///   partial (q, kc, vc, pos, ws, T, B_cache); grid (chunks * KV, T, B);
   ///   combine (ws, pos, out, T); grid (H, T, B), block D.
   LogicalResult lower(CacheAttentionOp op, std::string &reason) {
-    FailureOr<BuiltKernel> kernel =
-        readKernel(op, "qc.",
-                   {"block", "combine_block", "chunks", "kv_heads", "heads",
-                    "record", "max_split_t"},
-                   false, reason);
-    if (failed(kernel))
+    auto kernel = op->getAttrOfType<AttentionLaunchAttr>("qc.launch");
+    if (!kernel) {
+      reason = "needs 'qc.launch' = #qc.attention_launch<...> (run "
+               "qc-outline-gpu-kernels first)";
       return failure();
+    }
     ImplicitLocOpBuilder b(op.getLoc(), op);
     MLIRContext *ctx = b.getContext();
     Value q = op.getQuery();
@@ -515,16 +545,16 @@ struct Lowering {
     };
     Value batch = dimOf(q, 0), tokens = dimOf(q, 1);
     Value split = arith::CmpIOp::create(b, arith::CmpIPredicate::ule, tokens,
-                                        cIdx(kernel->get("max_split_t")));
+                                        cIdx(kernel.getMaxSplitT()));
     Value chunks =
-        arith::SelectOp::create(b, split, cIdx(kernel->get("chunks")), cIdx(1));
+        arith::SelectOp::create(b, split, cIdx(kernel.getChunks()), cIdx(1));
     Value rows = arith::MulIOp::create(
         b, arith::MulIOp::create(b, batch, tokens),
-        arith::MulIOp::create(b, cIdx(kernel->get("heads")), chunks));
+        arith::MulIOp::create(b, cIdx(kernel.getHeads()), chunks));
     auto wsType = RankedTensorType::get(
-        {ShapedType::kDynamic, kernel->get("record")}, b.getF32Type());
-    StringAttr module = kernel->symbol.getRootReference();
-    StringRef base = kernel->symbol.getLeafReference().getValue();
+        {ShapedType::kDynamic, kernel.getRecord()}, b.getF32Type());
+    StringAttr module = kernel.getKernel().getRootReference();
+    StringRef base = kernel.getKernel().getLeafReference().getValue();
     auto sym = [&](StringRef suffix) {
       return SymbolRefAttr::get(
           module, {FlatSymbolRefAttr::get(ctx, (base + suffix).str())});
@@ -535,8 +565,8 @@ struct Lowering {
 
     LaunchRecord partial;
     partial.kernel = sym("_partial");
-    partial.block = kernel->get("block");
-    partial.n = kernel->get("chunks") * kernel->get("kv_heads");
+    partial.block = 32; // one warp per CTA (buildCacheAttentionKernels)
+    partial.n = kernel.getChunks() * kernel.getKvHeads();
     partial.grid = {"n", "dim:0:1", "dim:0:0"};
     partial.gridTile = {1, 1, 1};
     partial.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
@@ -548,8 +578,8 @@ struct Lowering {
 
     LaunchRecord combine;
     combine.kernel = sym("_combine");
-    combine.block = kernel->get("combine_block");
-    combine.n = kernel->get("heads");
+    combine.block = kernel.getHeadDim();
+    combine.n = kernel.getHeads();
     combine.grid = {"n", "dim:2:1", "dim:2:0"};
     combine.gridTile = {1, 1, 1};
     combine.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
@@ -579,26 +609,21 @@ struct Lowering {
       return failure();
     }
     bool gemvKind = kind != KernelKind::Mma;
-    FailureOr<BuiltKernel> main =
-        gemvKind
-            ? readKernel(op, "qc.", {"block", "rows_per_block"}, true, reason)
-            : readKernel(op, "qc.", {"block", "block_m", "block_n"}, false,
-                         reason);
+    FailureOr<LaunchAttr> main =
+        readLaunch(op, "qc.launch", /*matmul=*/true, gemvKind, reason);
     if (failed(main))
       return failure();
     // The large-M side: the INT8 GEMM (+ activation quantization) of an
     // adaptive matmul, the tensor-core kernel of a gemv_mma one.
-    FailureOr<BuiltKernel> gemm, quant, mma;
+    FailureOr<LaunchAttr> gemm, quant, mma;
     if (kind == KernelKind::Adaptive) {
-      gemm = readKernel(op, "qc.int8_", {"block", "block_m", "block_n"}, false,
-                        reason);
+      gemm = readLaunch(op, "qc.int8_launch", true, false, reason);
       if (succeeded(gemm))
-        quant = readKernel(op, "qc.act_quant_", {"block"}, false, reason);
+        quant = readLaunch(op, "qc.act_quant_launch", false, false, reason);
       if (failed(gemm) || failed(quant))
         return failure();
     } else if (kind == KernelKind::GemvMma) {
-      mma = readKernel(op, "qc.mma_", {"block", "block_m", "block_n"}, false,
-                       reason);
+      mma = readLaunch(op, "qc.mma_launch", true, false, reason);
       if (failed(mma))
         return failure();
     }
@@ -608,10 +633,7 @@ struct Lowering {
     Value y;
     // Kernels built with the residual epilogue absorb the add that follows;
     // both sides of a gemv_mma agree (qc-outline-gpu-kernels).
-    auto hasResidual = [](const BuiltKernel &k) {
-      auto flag = k.launch.getAs<IntegerAttr>("residual");
-      return flag && flag.getInt() != 0;
-    };
+    auto hasResidual = [](LaunchAttr k) { return k.getResidual(); };
     ::qc::ResidualAdd residual;
     if (hasResidual(*main) || (succeeded(mma) && hasResidual(*mma))) {
       residual = ::qc::residualAddUser(op.getResult());
@@ -625,9 +647,9 @@ struct Lowering {
     }
     Value residualRows = residual.add ? toRows(b, residual.other) : Value();
     if (kind == KernelKind::Gemv) {
-      y = weightOnly(b, op, pw, x, gemvRecord(*main, n), residualRows);
+      y = weightOnly(b, op, pw, x, matmulRecord(*main, n), residualRows);
     } else if (kind == KernelKind::Mma) {
-      y = weightOnly(b, op, pw, x, mmaRecord(*main, n), residualRows);
+      y = weightOnly(b, op, pw, x, matmulRecord(*main, n), residualRows);
     } else {
       // M < threshold: the GEMV family; else the large-M side.
       Type outElem = op.getType().getElementType();
@@ -640,13 +662,13 @@ struct Lowering {
                                       /*withElseRegion=*/true);
       ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
                               branch.thenBlock()->end());
-      Value r = weightOnly(tb, op, pw, x, gemvRecord(*main, n), residualRows);
+      Value r = weightOnly(tb, op, pw, x, matmulRecord(*main, n), residualRows);
       scf::YieldOp::create(tb,
                            tensor::CastOp::create(tb, yType, r).getResult());
       ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
                               branch.elseBlock()->end());
       if (kind == KernelKind::GemvMma) {
-        r = weightOnly(eb, op, pw, x, mmaRecord(*mma, n), residualRows);
+        r = weightOnly(eb, op, pw, x, matmulRecord(*mma, n), residualRows);
       } else {
         auto scalesType =
             RankedTensorType::get({ShapedType::kDynamic}, eb.getF32Type());
@@ -674,8 +696,8 @@ struct Lowering {
 
   /// qc.quantize_act feeding GPU INT8 matmuls: one act-quant launch.
   LogicalResult lower(QuantizeActOp op, std::string &reason) {
-    FailureOr<BuiltKernel> kernel =
-        readKernel(op, "qc.", {"block"}, false, reason);
+    FailureOr<LaunchAttr> kernel =
+        readLaunch(op, "qc.launch", false, false, reason);
     if (failed(kernel))
       return failure();
     ImplicitLocOpBuilder b(op.getLoc(), op);
@@ -700,8 +722,8 @@ struct Lowering {
       reason = "the weight must come from qc.packed_weight";
       return failure();
     }
-    FailureOr<BuiltKernel> kernel =
-        readKernel(op, "qc.", {"block", "block_m", "block_n"}, false, reason);
+    FailureOr<LaunchAttr> kernel =
+        readLaunch(op, "qc.launch", true, false, reason);
     if (failed(kernel))
       return failure();
     ImplicitLocOpBuilder b(op.getLoc(), op);
@@ -724,24 +746,28 @@ struct Lowering {
     return success();
   }
 
-  /// Unquantized f16 qc.linear with the fp16_mma kernel: arguments (x, w,
-  /// bias, y, M).
+  /// Unquantized f16 qc.linear with the fp16_mma kernel
+  /// (::qc::fp16GemmArgs).
   LogicalResult lower(LinearOp op, std::string &reason) {
-    FailureOr<BuiltKernel> kernel =
-        readKernel(op, "qc.", {"block", "block_m", "block_n"}, false, reason);
+    FailureOr<LaunchAttr> kernel =
+        readLaunch(op, "qc.launch", true, false, reason);
     if (failed(kernel))
       return failure();
+    using ::qc::KernelArg;
     ImplicitLocOpBuilder b(op.getLoc(), op);
-    MLIRContext *ctx = b.getContext();
     int64_t n = op.getWeight().getType().getDimSize(0);
-    LaunchRecord record = mmaRecord(*kernel, n);
+    LaunchRecord record = matmulRecord(*kernel, n);
     Value x = toRows(b, op.getInput());
-    SmallVector<Value> inputs = {x, op.getWeight()};
-    record.args = {operand(ctx, 0), operand(ctx, 1)};
-    record.args.push_back(op.getBias() ? operand(ctx, 2) : nullArg(ctx));
-    if (op.getBias())
-      inputs.push_back(op.getBias());
-    record.args.append({operand(ctx, inputs.size()), mArg(ctx)});
+    SmallVector<Value> inputs;
+    bindArgs(
+        b.getContext(), ::qc::fp16GemmArgs(), {KernelArg::Output},
+        [&](KernelArg arg) -> Value {
+          return arg == KernelArg::Input    ? x
+                 : arg == KernelArg::Weight ? op.getWeight()
+                 : arg == KernelArg::Bias   ? op.getBias()
+                                            : Value();
+        },
+        inputs, record);
     auto yType = RankedTensorType::get(
         {cast<RankedTensorType>(x.getType()).getShape()[0], n},
         op.getType().getElementType());
@@ -925,7 +951,7 @@ struct LowerGpuLaunchesPass
       // one when the module targets a GPU).
       if (isa<RMSNormOp, LayerNormOp, CacheAttentionOp, ArgMaxOp, SampleOp>(
               op)) {
-        if (op->hasAttr("qc.kernel_symbol"))
+        if (op->hasAttr("qc.launch"))
           ops.push_back(op);
         return;
       }

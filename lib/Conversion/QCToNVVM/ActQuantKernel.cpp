@@ -22,24 +22,6 @@
 
 using namespace mlir;
 
-std::string qc::ActQuantKernelConfig::finalize() {
-  if (k <= 0)
-    return "K must be positive";
-  if (threads <= 0 || threads % 32 != 0 || threads > 1024)
-    return "threads must be a multiple of 32 up to 1024";
-  if (!dynamicPerToken && !(staticScale > 0.0f && std::isfinite(staticScale)))
-    return "the static scale must be positive and finite";
-  if (vecElems == 0)
-    for (int64_t v : {8, 4, 2, 1})
-      if ((inF16 || v <= 4) && k % v == 0) {
-        vecElems = v;
-        break;
-      }
-  if (vecElems <= 0 || k % vecElems != 0 || vecElems * (inF16 ? 2 : 4) > 16)
-    return "the load width must divide K and be at most 16 bytes";
-  return "";
-}
-
 gpu::GPUFuncOp qc::buildActQuantKernel(OpBuilder &builder, Location loc,
                                        StringRef name,
                                        const ActQuantKernelConfig &cfg) {

@@ -26,30 +26,6 @@
 
 using namespace mlir;
 
-std::string qc::RowArgmaxKernelConfig::finalize() {
-  if (k <= 0)
-    return "K must be positive";
-  if (k >= (int64_t(1) << 31))
-    return "K must be below 2^31";
-  int64_t eb = kernelElemBytes(io);
-  if (vecElems == 0)
-    vecElems = widestRowVector(k, eb);
-  if (vecElems <= 0 || k % vecElems != 0 || vecElems * eb > 16 ||
-      (vecElems & (vecElems - 1)) != 0)
-    return "the load width must be a power of two dividing K and at most 16 "
-           "bytes";
-  if (threads == 0) {
-    int64_t want = (vecs() + 3) / 4;
-    threads = k >= 16384
-                  ? 1024
-                  : std::min<int64_t>(
-                        1024, std::max<int64_t>(32, (want + 31) / 32 * 32));
-  }
-  if (threads <= 0 || threads % 32 != 0 || threads > 1024)
-    return "threads must be a multiple of 32 up to 1024";
-  return "";
-}
-
 /// The row argmax kernel, or with `sample` the row sampling kernel (the
 /// argmax of its scores).
 static gpu::GPUFuncOp buildRowSelect(OpBuilder &builder, Location loc,

@@ -27,38 +27,6 @@ using namespace mlir;
 
 using qc::detail::ptxUnaryF32;
 
-std::string qc::CacheAttentionKernelConfig::finalize() {
-  if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
-    return "H must be a positive multiple of KV";
-  if (seqLen <= 0)
-    return "S must be static and positive";
-  if (layer < 0)
-    return "the layer must be non-negative";
-  int64_t eb = kernelElemBytes(cache);
-  if (headDim <= 0 || headDim % 32 != 0 || (headDim / 32) * eb > 16 ||
-      ((headDim / 32) & (headDim / 32 - 1)) != 0)
-    return "D = " + std::to_string(headDim) +
-           " must be 32 x a power of two with at most 16 bytes of a cache "
-           "row per lane (D in {32, 64, 128}, 256 for 16-bit caches)";
-  if (!std::isfinite(scale))
-    return "the scale must be finite";
-  if (group() > 16)
-    return "at most 16 query heads per KV head";
-  if (targetCtas <= 0 || maxSplitT < 1)
-    return "targetCtas and maxSplitT must be positive";
-  if (chunkLen == 0) {
-    chunkLen = 8;
-    for (int64_t len = 256; len >= 8; len /= 2)
-      if ((seqLen + len - 1) / len * kvHeads >= targetCtas) {
-        chunkLen = len;
-        break;
-      }
-  }
-  if (chunkLen <= 0)
-    return "chunkLen must be positive";
-  return "";
-}
-
 namespace {
 /// Shared helpers of the two kernels.
 struct Emitter {

@@ -20,46 +20,6 @@
 
 using namespace mlir;
 
-std::string qc::GemvKernelConfig::finalize() {
-  if (bits != 4 && bits != 8)
-    return "weight bits must be 4 or 8";
-  if (n <= 0 || k <= 0)
-    return "N and K must be positive";
-  if (groupSize == 0 || perTensor)
-    groupSize = k;
-  if (k % groupSize != 0)
-    return "group size " + std::to_string(groupSize) + " does not divide K";
-  if ((k * bits) % 8 != 0)
-    return "int4 rows need an even K";
-  if (warpsPerBlock <= 0 || rowsPerWarp <= 0 || mTile <= 0 ||
-      chunksPerIter <= 0)
-    return "tile parameters must be positive";
-  int64_t rowBytes = k * bits / 8;
-  if (vecBytes == 0) {
-    // Keep the activation registers of a chunk (mTile x values) near 64.
-    int64_t maxValues = std::max<int64_t>(16, 64 / mTile);
-    for (int64_t v : {16, 8, 4, 2, 1}) {
-      int64_t values = v * 8 / bits;
-      if (values <= maxValues && rowBytes % v == 0 && groupSize % values == 0) {
-        vecBytes = v;
-        break;
-      }
-    }
-  }
-  if (vecBytes == 0 || rowBytes % vecBytes != 0)
-    return "no load width divides the weight row";
-  if (bits == 4 && vecBytes < 1)
-    return "int4 needs whole bytes per load";
-  if (groupSize % (vecBytes * 8 / bits) != 0)
-    return "a weight load would straddle two scale groups";
-  return "";
-}
-
-std::array<int64_t, 2> qc::GemvKernelConfig::grid(int64_t m) const {
-  int64_t rowsPerBlock = warpsPerBlock * rowsPerWarp;
-  return {(n + rowsPerBlock - 1) / rowsPerBlock, (m + mTile - 1) / mTile};
-}
-
 namespace {
 /// Small helper bundling the builder and the types the kernel body uses.
 struct GemvEmitter {

@@ -26,34 +26,6 @@ using namespace mlir;
 
 using qc::detail::ptxUnaryF32;
 
-std::string qc::RowNormKernelConfig::finalize() {
-  if (k <= 0)
-    return "K must be positive";
-  if (!(epsilon >= 0.0f && std::isfinite(epsilon)))
-    return "epsilon must be non-negative and finite";
-  int64_t eb = kernelElemBytes(io);
-  if (vecElems == 0)
-    vecElems = widestRowVector(k, eb);
-  if (vecElems <= 0 || k % vecElems != 0 || vecElems * eb > 16 ||
-      (vecElems & (vecElems - 1)) != 0)
-    return "the load width must be a power of two dividing K and at most 16 "
-           "bytes";
-  if (vecsPerThread <= 0)
-    return "vecsPerThread must be positive";
-  if (threads == 0) {
-    int64_t want = (vecs() + vecsPerThread - 1) / vecsPerThread;
-    threads =
-        std::min<int64_t>(1024, std::max<int64_t>(32, (want + 31) / 32 * 32));
-  }
-  if (threads <= 0 || threads % 32 != 0 || threads > 1024)
-    return "threads must be a multiple of 32 up to 1024";
-  if (slots() > maxSlots)
-    return "a row of " + std::to_string(k) + " elements needs " +
-           std::to_string(slots()) + " vectors per thread (at most " +
-           std::to_string(maxSlots) + ")";
-  return "";
-}
-
 gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
                                       StringRef name,
                                       const RowNormKernelConfig &cfg) {

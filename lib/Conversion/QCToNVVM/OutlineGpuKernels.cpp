@@ -4,10 +4,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qc/Conversion/QCToNVVM/EpilogueFusion.h"
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 #include "qc/Conversion/QCToNVVM/Passes.h"
 #include "qc/Dialect/QC/IR/QC.h"
+#include "qc/Kernels/EpilogueFusion.h"
+#include "qc/Kernels/KernelFamilies.h"
 #include "qc/Target/TargetTable.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -54,41 +55,6 @@ gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module, StringRef chip) {
   return gm;
 }
 
-/// Derives the GEMV config from a weight-only matmul; on failure returns the
-/// reason.
-FailureOr<::qc::GemvKernelConfig> gemvConfigFor(WeightOnlyMatmulOp op,
-                                                std::string &reason) {
-  PackedWeightOp pw = getPackedWeightDef(op.getWeight());
-  if (!pw) {
-    reason = "the weight must come from qc.packed_weight";
-    return failure();
-  }
-  if (pw.getLayout().getKind() != LayoutKind::RowMajor) {
-    reason = "the gemv kernel reads row_major packed weights, got layout '" +
-             stringifyLayoutKind(pw.getLayout().getKind()).str() + "'";
-    return failure();
-  }
-  SchemeAttr scheme = pw.getScheme();
-  ::qc::GemvKernelConfig cfg;
-  cfg.n = pw.getResult().getType().getN();
-  cfg.k = pw.getResult().getType().getK();
-  cfg.bits = scheme.getWeightBits();
-  cfg.perTensor = scheme.getGranularity() == Granularity::PerTensor;
-  cfg.groupSize = scheme.getGranularity() == Granularity::PerGroup
-                      ? scheme.getGroupSize()
-                      : cfg.k;
-  cfg.symmetric = scheme.getSymmetric();
-  cfg.hasBias = static_cast<bool>(op.getBias());
-  Type act = op.getInput().getType().getElementType();
-  if (!act.isF16() && !act.isF32()) {
-    reason = "GPU kernels take f16 or f32 activations";
-    return failure();
-  }
-  cfg.actF16 = act.isF16();
-  cfg.scaleF16 = pw.getScales().getType().getElementType().isF16();
-  return cfg;
-}
-
 /// A kernel symbol name for `layer` + `suffix` that is a valid identifier
 /// and unused in `gm`.
 std::string kernelName(gpu::GPUModuleOp gm, StringRef layer, StringRef suffix) {
@@ -102,233 +68,15 @@ std::string kernelName(gpu::GPUModuleOp gm, StringRef layer, StringRef suffix) {
   return name;
 }
 
-/// Element type of a float tensor value, or null.
-Type elemType(Value v) {
-  return cast<ShapedType>(v.getType()).getElementType();
-}
-
-/// Derives the W8A8 GEMM config for the INT8 weight `weight` (a
-/// qc.packed_weight), the optional `bias`, result element type `out` and
-/// activation scales per token or per tensor; on failure returns the reason.
-FailureOr<::qc::Int8GemmKernelConfig> int8ConfigFor(Value weight, Value bias,
-                                                    Type out, bool perTokenAct,
-                                                    std::string &reason) {
-  PackedWeightOp pw = getPackedWeightDef(weight);
-  if (!pw) {
-    reason = "the weight must come from qc.packed_weight";
-    return failure();
-  }
-  // For 8-bit values unpacked and row_major hold the same N x K bytes.
-  LayoutKind layout = pw.getLayout().getKind();
-  if (layout != LayoutKind::RowMajor && layout != LayoutKind::Unpacked) {
-    reason = "the int8_mma kernel reads row_major INT8 weights, got layout '" +
-             stringifyLayoutKind(layout).str() + "'";
-    return failure();
-  }
-  SchemeAttr scheme = pw.getScheme();
-  if (scheme.getWeightBits() != 8 || !scheme.getSymmetric() ||
-      scheme.getGranularity() == Granularity::PerGroup) {
-    reason = "the int8_mma kernel needs symmetric INT8 weights with "
-             "per_channel or per_tensor scales";
-    return failure();
-  }
-  ::qc::Int8GemmKernelConfig cfg;
-  cfg.n = pw.getResult().getType().getN();
-  cfg.k = pw.getResult().getType().getK();
-  cfg.perTensorWeight = scheme.getGranularity() == Granularity::PerTensor;
-  cfg.weightScaleF16 = pw.getScales().getType().getElementType().isF16();
-  cfg.perTokenAct = perTokenAct;
-  if (!out.isF16() && !out.isF32()) {
-    reason = "GPU kernels produce f16 or f32 results";
-    return failure();
-  }
-  cfg.outF16 = out.isF16();
-  cfg.hasBias = static_cast<bool>(bias);
-  if (cfg.hasBias && elemType(bias) != out) {
-    reason = "the bias must have the result's element type";
-    return failure();
-  }
-  return cfg;
-}
-
-/// Derives the activation quantization config for quantizing `input`
-/// (dynamic per token, or static per tensor with `scale`); on failure
-/// returns the reason.
-FailureOr<::qc::ActQuantKernelConfig>
-actQuantConfigFor(Value input, bool dynamicPerToken, float scale,
-                  int64_t threads, std::string &reason) {
-  ::qc::ActQuantKernelConfig cfg;
-  auto inTy = cast<RankedTensorType>(input.getType());
-  cfg.k = inTy.getRank() ? inTy.getShape().back() : 0;
-  cfg.inF16 = inTy.getElementType().isF16();
-  cfg.dynamicPerToken = dynamicPerToken;
-  cfg.staticScale = scale;
-  cfg.threads = threads;
-  if (!inTy.getElementType().isF16() && !inTy.getElementType().isF32())
-    reason = "GPU kernels take f16 or f32 activations";
-  else if (ShapedType::isDynamic(cfg.k))
-    reason = "the last dimension must be static";
-  else
-    reason = cfg.finalize();
-  if (!reason.empty())
-    return failure();
-  return cfg;
-}
-
-/// Derives the fp16 GEMM config from an unquantized linear layer.
-FailureOr<::qc::Fp16GemmKernelConfig> fp16ConfigFor(LinearOp op,
-                                                    std::string &reason) {
-  if (op.getSchemeAttr() && op.getSchemeAttr().isIntegerWeight()) {
-    reason = "the fp16_mma kernel runs unquantized layers; this one has an "
-             "integer scheme";
-    return failure();
-  }
-  if (!elemType(op.getInput()).isF16() || !elemType(op.getWeight()).isF16()) {
-    reason = "the fp16_mma kernel needs f16 activations and weights";
-    return failure();
-  }
-  ::qc::Fp16GemmKernelConfig cfg;
-  auto wt = op.getWeight().getType();
-  cfg.n = wt.getDimSize(0);
-  cfg.k = wt.getDimSize(1);
-  cfg.outF16 = true;
-  cfg.hasBias = static_cast<bool>(op.getBias());
-  if (cfg.hasBias && !elemType(op.getBias()).isF16()) {
-    reason = "the bias must be f16";
-    return failure();
-  }
-  return cfg;
-}
-
-/// The kernel element type of `t` (f32, f16 or bf16), or failure.
-FailureOr<::qc::KernelElem> kernelElem(Type t) {
-  if (t.isF32())
-    return ::qc::KernelElem::F32;
-  if (t.isF16())
-    return ::qc::KernelElem::F16;
-  if (t.isBF16())
-    return ::qc::KernelElem::BF16;
-  return failure();
-}
-
-/// Derives the row normalization config of a qc.rms_norm / qc.layer_norm;
-/// on failure returns the reason.
-FailureOr<::qc::RowNormKernelConfig> rowNormConfigFor(Operation *op,
-                                                      std::string &reason) {
-  ::qc::RowNormKernelConfig cfg;
-  Value input, weight, bias;
-  double eps;
-  if (auto rms = dyn_cast<RMSNormOp>(op)) {
-    input = rms.getInput();
-    weight = rms.getWeight();
-    eps = rms.getEpsilon().convertToDouble();
-  } else {
-    auto ln = cast<LayerNormOp>(op);
-    input = ln.getInput();
-    weight = ln.getWeight();
-    bias = ln.getBias();
-    eps = ln.getEpsilon().convertToDouble();
-    cfg.layerNorm = true;
-  }
-  auto inTy = cast<RankedTensorType>(input.getType());
-  cfg.k = inTy.getShape().back();
-  cfg.epsilon = static_cast<float>(eps);
-  FailureOr<::qc::KernelElem> io = kernelElem(inTy.getElementType()),
-                              w = kernelElem(elemType(weight)),
-                              b = bias ? kernelElem(elemType(bias))
-                                       : FailureOr<::qc::KernelElem>(
-                                             ::qc::KernelElem::F32);
-  if (failed(io) || failed(w) || failed(b)) {
-    reason = "the norm kernel takes f32, f16 and bf16 tensors";
-    return failure();
-  }
-  cfg.io = *io;
-  cfg.weight = *w;
-  cfg.bias = *b;
-  reason = cfg.finalize();
-  if (!reason.empty())
-    return failure();
-  return cfg;
-}
-
-/// Derives the decode attention config of a qc.cache_attention; on failure
-/// returns the reason.
-FailureOr<::qc::CacheAttentionKernelConfig>
-cacheAttentionConfigFor(CacheAttentionOp op, std::string &reason) {
-  auto qTy = cast<RankedTensorType>(op.getQuery().getType());
-  auto cTy = cast<RankedTensorType>(op.getKCache().getType());
-  ::qc::CacheAttentionKernelConfig cfg;
-  cfg.heads = qTy.getDimSize(2);
-  cfg.headDim = qTy.getDimSize(3);
-  cfg.kvHeads = cTy.getDimSize(2);
-  cfg.seqLen = cTy.getDimSize(3);
-  cfg.layer = op.getLayer();
-  cfg.scale = op.getScale().convertToFloat();
-  FailureOr<::qc::KernelElem> q = kernelElem(qTy.getElementType()),
-                              c = kernelElem(cTy.getElementType());
-  if (failed(q) || failed(c) ||
-      op.getVCache().getType() != op.getKCache().getType()) {
-    reason = "the attention kernel takes f32, f16 and bf16 tensors and one "
-             "cache type";
-    return failure();
-  }
-  if (ShapedType::isDynamic(cfg.heads) || ShapedType::isDynamic(cfg.headDim) ||
-      ShapedType::isDynamic(cfg.kvHeads) || ShapedType::isDynamic(cfg.seqLen)) {
-    reason = "H, D, KV and S must be static";
-    return failure();
-  }
-  if (!cTy.isDynamicDim(0) && cfg.layer >= cTy.getDimSize(0)) {
-    reason = "the layer is out of the cache";
-    return failure();
-  }
-  cfg.query = *q;
-  cfg.cache = *c;
-  reason = cfg.finalize();
-  if (!reason.empty())
-    return failure();
-  return cfg;
+/// `@<gm>::@<kernel>`.
+SymbolRefAttr kernelRef(gpu::GPUModuleOp gm, StringRef kernel) {
+  return SymbolRefAttr::get(gm.getNameAttr(),
+                            {FlatSymbolRefAttr::get(gm.getContext(), kernel)});
 }
 
 struct OutlineGpuKernelsPass
     : public mlir::qc::impl::QCOutlineGpuKernelsBase<OutlineGpuKernelsPass> {
   using Base::Base;
-
-  /// Records on `op` the kernel symbol (`<prefix>kernel_symbol`) and its
-  /// launch geometry (`<prefix>launch`).
-  void record(Operation *op, gpu::GPUModuleOp gm, StringRef kernel,
-              ArrayRef<std::pair<StringRef, int64_t>> launch,
-              ArrayRef<int64_t> mTiles = {}, StringRef prefix = "qc.") {
-    MLIRContext *ctx = &getContext();
-    op->setAttr((prefix + "kernel_symbol").str(),
-                SymbolRefAttr::get(gm.getNameAttr(),
-                                   {FlatSymbolRefAttr::get(ctx, kernel)}));
-    SmallVector<NamedAttribute> entries;
-    for (auto [key, value] : launch)
-      entries.emplace_back(StringAttr::get(ctx, key),
-                           IntegerAttr::get(IntegerType::get(ctx, 64), value));
-    if (!mTiles.empty())
-      entries.emplace_back(StringAttr::get(ctx, "m_tiles"),
-                           DenseI64ArrayAttr::get(ctx, mTiles));
-    op->setAttr((prefix + "launch").str(), DictionaryAttr::get(ctx, entries));
-  }
-
-  /// The mma tiling from the pass options; `elemBytes` sizes block K.
-  ::qc::MmaTileConfig mmaTile(int64_t elemBytes) {
-    ::qc::MmaTileConfig t;
-    t.blockM = mmaBlockM;
-    t.blockN = mmaBlockN;
-    t.blockK = mmaBlockKBytes / elemBytes;
-    t.warpsM = mmaWarpsM;
-    t.warpsN = mmaWarpsN;
-    t.stages = mmaStages;
-    return t;
-  }
-
-  std::vector<std::pair<StringRef, int64_t>>
-  mmaLaunch(const ::qc::MmaTileConfig &t) {
-    return {
-        {"block", t.blockSize()}, {"block_m", t.blockM}, {"block_n", t.blockN}};
-  }
 
   /// Inserts at the end of the kernel module of `chip`.
   OpBuilder kernelBuilder(gpu::GPUModuleOp gm) {
@@ -350,11 +98,15 @@ struct OutlineGpuKernelsPass
     return add.add && DominanceInfo().properlyDominates(add.other, op);
   }
 
-  /// Builds the GEMV family of `op` (one kernel per M tile) and records it.
-  LogicalResult buildGemvFamily(WeightOnlyMatmulOp op,
-                                ArrayRef<int64_t> tiles) {
+  /// Builds the GEMV family of `op` (one kernel per M tile of its tiling)
+  /// and records it as `qc.launch`.
+  LogicalResult buildGemvFamily(WeightOnlyMatmulOp op) {
+    KernelAttr kernel = op.getKernelAttr();
+    GemvTilingAttr tiling =
+        kernel.getGemv() ? kernel.getGemv() : ::qc::gemvTiling(&getContext());
     gpu::GPUModuleOp gm =
-        getOrCreateKernelModule(getOperation(), op.getKernelAttr().getTarget());
+        getOrCreateKernelModule(getOperation(), kernel.getTarget());
+    ArrayRef<int64_t> tiles = tiling.getMTiles();
     std::string base = (op.getLayer() + "_gemv").str();
     for (char &c : base)
       if (!llvm::isAlnum(c) && c != '_')
@@ -368,12 +120,10 @@ struct OutlineGpuKernelsPass
     ::qc::GemvKernelConfig last;
     for (int64_t tile : tiles) {
       std::string reason;
-      FailureOr<::qc::GemvKernelConfig> cfg = gemvConfigFor(op, reason);
+      FailureOr<::qc::GemvKernelConfig> cfg =
+          ::qc::gemvConfig(op, tiling, reason);
       if (succeeded(cfg)) {
         cfg->hasResidual = residual;
-        cfg->warpsPerBlock = warpsPerBlock;
-        cfg->rowsPerWarp = rowsPerWarp;
-        cfg->chunksPerIter = chunksPerIter;
         cfg->mTile = tile;
         reason = cfg->finalize();
       }
@@ -385,35 +135,20 @@ struct OutlineGpuKernelsPass
           b, op.getLoc(), family + "_mt" + std::to_string(tile), *cfg);
       last = *cfg;
     }
-    std::vector<std::pair<StringRef, int64_t>> launch = {
-        {"block", last.blockSize()},
-        {"rows_per_block", last.warpsPerBlock * last.rowsPerWarp}};
-    if (residual)
-      launch.push_back({"residual", 1});
-    record(op, gm, family, launch, tiles);
+    op->setAttr("qc.launch",
+                ::qc::gemvLaunch(kernelRef(gm, family), last, tiles));
     return success();
   }
 
   /// Builds the weight-only mma kernel of `op` and records it under
-  /// `prefix` (`qc.mma_` for the large-M side of gemv_mma).
-  LogicalResult buildWeightOnlyMma(WeightOnlyMatmulOp op, StringRef prefix) {
+  /// `attrName` (`qc.mma_launch` for the large-M side of gemv_mma).
+  LogicalResult buildWeightOnlyMma(WeightOnlyMatmulOp op, StringRef attrName) {
     std::string reason;
-    FailureOr<::qc::GemvKernelConfig> g = gemvConfigFor(op, reason);
-    ::qc::WeightOnlyMmaKernelConfig cfg;
-    if (succeeded(g) && !g->actF16)
-      reason = "the mma kernel needs f16 activations";
-    if (reason.empty()) {
-      cfg.n = g->n;
-      cfg.k = g->k;
-      cfg.bits = g->bits;
-      cfg.groupSize = g->groupSize;
-      cfg.perTensor = g->perTensor;
-      cfg.symmetric = g->symmetric;
-      cfg.hasBias = g->hasBias;
-      cfg.scaleF16 = g->scaleF16;
-      cfg.hasResidual = residualEpilogue(op);
-      cfg.tile = mmaTile(2);
-      reason = cfg.finalize();
+    FailureOr<::qc::WeightOnlyMmaKernelConfig> cfg =
+        ::qc::weightOnlyMmaConfig(op, op.getKernelAttr().getMma(), reason);
+    if (succeeded(cfg)) {
+      cfg->hasResidual = residualEpilogue(op);
+      reason = cfg->finalize();
     }
     if (!reason.empty())
       return op.emitError("cannot build the mma kernel for layer '")
@@ -422,44 +157,40 @@ struct OutlineGpuKernelsPass
         getOrCreateKernelModule(getOperation(), op.getKernelAttr().getTarget());
     OpBuilder b = kernelBuilder(gm);
     std::string name = kernelName(gm, op.getLayer(), "wo_mma");
-    ::qc::buildWeightOnlyMmaKernel(b, op.getLoc(), name, cfg);
-    std::vector<std::pair<StringRef, int64_t>> launch = mmaLaunch(cfg.tile);
-    if (cfg.hasResidual)
-      launch.push_back({"residual", 1});
-    record(op, gm, name, launch, {}, prefix);
+    ::qc::buildWeightOnlyMmaKernel(b, op.getLoc(), name, *cfg);
+    op->setAttr(attrName, ::qc::mmaLaunch(kernelRef(gm, name), cfg->tile,
+                                          cfg->hasResidual));
     return success();
   }
 
   /// Builds the W8A8 GEMM for `op` (a qc.int8_matmul, or the INT8 side of
-  /// an adaptive qc.wo_matmul) and records it under `prefix`.
+  /// an adaptive qc.wo_matmul) with `tiling` and records it under
+  /// `attrName`.
   LogicalResult buildInt8Gemm(Operation *op, StringRef layer, StringRef chip,
                               Value weight, Value bias, Type out, bool perToken,
-                              StringRef prefix) {
+                              MmaTilingAttr tiling, StringRef attrName) {
     std::string reason;
     FailureOr<::qc::Int8GemmKernelConfig> cfg =
-        int8ConfigFor(weight, bias, out, perToken, reason);
-    if (succeeded(cfg)) {
-      cfg->tile = mmaTile(1);
-      reason = cfg->finalize();
-    }
-    if (!reason.empty())
+        ::qc::int8GemmConfig(weight, bias, out, perToken, tiling, reason);
+    if (failed(cfg))
       return op->emitError("cannot build the int8_mma kernel for layer '")
              << layer << "': " << reason;
     gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
     OpBuilder b = kernelBuilder(gm);
     std::string name = kernelName(gm, layer, "int8_mma");
     ::qc::buildInt8GemmKernel(b, op->getLoc(), name, *cfg);
-    record(op, gm, name, mmaLaunch(cfg->tile), {}, prefix);
+    op->setAttr(attrName,
+                ::qc::mmaLaunch(kernelRef(gm, name), cfg->tile, false));
     return success();
   }
 
   /// Builds the activation quantization kernel of `input` for `op` and
-  /// records it under `prefix`.
+  /// records it under `attrName`.
   LogicalResult buildActQuant(Operation *op, StringRef layer, StringRef chip,
                               Value input, bool dynamicPerToken, float scale,
-                              StringRef prefix) {
+                              StringRef attrName) {
     std::string reason;
-    FailureOr<::qc::ActQuantKernelConfig> cfg = actQuantConfigFor(
+    FailureOr<::qc::ActQuantKernelConfig> cfg = ::qc::actQuantConfig(
         input, dynamicPerToken, scale, actQuantThreads, reason);
     if (failed(cfg))
       return op->emitError("cannot build the activation quantization kernel: ")
@@ -468,7 +199,7 @@ struct OutlineGpuKernelsPass
     OpBuilder b = kernelBuilder(gm);
     std::string name = kernelName(gm, layer, "act_quant");
     ::qc::buildActQuantKernel(b, op->getLoc(), name, *cfg);
-    record(op, gm, name, {{"block", cfg->threads}}, {}, prefix);
+    op->setAttr(attrName, ::qc::rowLaunch(kernelRef(gm, name), cfg->threads));
     return success();
   }
 
@@ -507,7 +238,7 @@ struct OutlineGpuKernelsPass
   /// the kernel cannot take it.
   void buildRowNorm(Operation *op, StringRef chip) {
     std::string reason;
-    FailureOr<::qc::RowNormKernelConfig> cfg = rowNormConfigFor(op, reason);
+    FailureOr<::qc::RowNormKernelConfig> cfg = ::qc::rowNormConfig(op, reason);
     if (failed(cfg)) {
       op->emitRemark("the norm stays linalg glue on ")
           << chip << ": " << reason;
@@ -528,34 +259,24 @@ struct OutlineGpuKernelsPass
                         "k" + std::to_string(cfg->k));
       ::qc::buildRowNormKernel(b, op->getLoc(), name, *cfg);
     }
-    record(op, gm, name, {{"block", cfg->threads}});
+    op->setAttr("qc.launch",
+                ::qc::rowLaunch(kernelRef(gm, name), cfg->threads));
   }
   /// Builds the row argmax kernel of a qc.argmax, or with `sample` the row
   /// sampling kernel of a qc.sample, for `chip` (one per row length and
   /// element type), or leaves the op to the linalg glue (with a remark).
   void buildRowSelect(Operation *op, RankedTensorType inTy, StringRef chip,
                       bool sample) {
-    StringRef what = sample ? "sampling" : "argmax";
-    ::qc::RowArgmaxKernelConfig cfg;
-    cfg.k = inTy.getShape().back();
-    FailureOr<::qc::KernelElem> io = kernelElem(inTy.getElementType());
-    std::string reason =
-        failed(io) ? ("the " + what + " kernel takes f32, f16 and bf16 " +
-                      (sample ? "logits" : "tensors"))
-                         .str()
-                   : "";
-    if (reason.empty()) {
-      cfg.io = *io;
-      // The radix select's histogram is zeroed by the first 256 threads.
-      if (sample)
-        cfg.threads = cfg.k >= 16384 ? 1024 : 256;
-      reason = cfg.finalize();
-    }
-    if (!reason.empty()) {
+    std::string reason;
+    FailureOr<::qc::RowArgmaxKernelConfig> selected =
+        ::qc::rowSelectConfig(inTy, sample, reason);
+    if (failed(selected)) {
       op->emitRemark("the ")
-          << what << " stays linalg glue on " << chip << ": " << reason;
+          << (sample ? "sampling" : "argmax") << " stays linalg glue on "
+          << chip << ": " << reason;
       return;
     }
+    ::qc::RowArgmaxKernelConfig cfg = *selected;
     gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
     std::string key = std::to_string(cfg.k) + "_" + std::to_string(int(cfg.io));
     std::string &name = (sample ? sampleKernels : argmaxKernels)[key];
@@ -569,7 +290,7 @@ struct OutlineGpuKernelsPass
         ::qc::buildRowArgmaxKernel(b, op->getLoc(), name, cfg);
       }
     }
-    record(op, gm, name, {{"block", cfg.threads}});
+    op->setAttr("qc.launch", ::qc::rowLaunch(kernelRef(gm, name), cfg.threads));
   }
   /// Row argmax / sampling kernels built so far, by config.
   std::map<std::string, std::string> argmaxKernels, sampleKernels;
@@ -581,7 +302,7 @@ struct OutlineGpuKernelsPass
   void buildCacheAttention(CacheAttentionOp op, StringRef chip) {
     std::string reason;
     FailureOr<::qc::CacheAttentionKernelConfig> cfg =
-        cacheAttentionConfigFor(op, reason);
+        ::qc::cacheAttentionConfig(op, reason);
     if (failed(cfg)) {
       op->emitRemark("the attention stays linalg glue on ")
           << chip << ": " << reason;
@@ -608,14 +329,7 @@ struct OutlineGpuKernelsPass
                               std::to_string(i));
       ::qc::buildCacheAttentionKernels(b, op.getLoc(), name, *cfg);
     }
-    record(op, gm, name,
-           {{"block", 32},
-            {"combine_block", cfg->headDim},
-            {"chunks", cfg->numChunks()},
-            {"kv_heads", cfg->kvHeads},
-            {"heads", cfg->heads},
-            {"record", cfg->recordFloats()},
-            {"max_split_t", cfg->maxSplitT}});
+    op->setAttr("qc.launch", ::qc::attentionLaunch(kernelRef(gm, name), *cfg));
   }
   std::map<std::string, std::string> attentionKernels;
 
@@ -694,24 +408,19 @@ struct OutlineGpuKernelsPass
     if (failedAny)
       return signalPassFailure();
 
-    SmallVector<int64_t> tiles(mTiles.begin(), mTiles.end());
-    if (tiles.empty())
-      tiles.assign(::qc::kDefaultGemvRowTiles.begin(),
-                   ::qc::kDefaultGemvRowTiles.end());
-    llvm::sort(tiles);
     for (WeightOnlyMatmulOp op : gemvs)
-      if (failed(buildGemvFamily(op, tiles)))
+      if (failed(buildGemvFamily(op)))
         return signalPassFailure();
 
     for (WeightOnlyMatmulOp op : woMmas)
-      if (failed(buildWeightOnlyMma(op, "qc.")))
+      if (failed(buildWeightOnlyMma(op, "qc.launch")))
         return signalPassFailure();
 
     // gemv_mma: the GEMV family for M < threshold, the weight-only
-    // tensor-core kernel (recorded under qc.mma_) from there on.
+    // tensor-core kernel (recorded as qc.mma_launch) from there on.
     for (WeightOnlyMatmulOp op : gemvMmas)
-      if (failed(buildGemvFamily(op, tiles)) ||
-          failed(buildWeightOnlyMma(op, "qc.mma_")))
+      if (failed(buildGemvFamily(op)) ||
+          failed(buildWeightOnlyMma(op, "qc.mma_launch")))
         return signalPassFailure();
 
     // Batch-adaptive INT8: the GEMV family for M < threshold; for larger M
@@ -719,13 +428,14 @@ struct OutlineGpuKernelsPass
     // INT8 GEMM reads the same row_major bytes.
     for (WeightOnlyMatmulOp op : adaptives) {
       StringRef chip = op.getKernelAttr().getTarget();
-      if (failed(buildGemvFamily(op, tiles)) ||
+      if (failed(buildGemvFamily(op)) ||
           failed(buildInt8Gemm(op, op.getLayer(), chip, op.getWeight(),
                                op.getBias(), op.getType().getElementType(),
-                               /*perToken=*/true, "qc.int8_")) ||
+                               /*perToken=*/true, op.getKernelAttr().getMma(),
+                               "qc.int8_launch")) ||
           failed(buildActQuant(op, op.getLayer(), chip, op.getInput(),
                                /*dynamicPerToken=*/true, 1.0f,
-                               "qc.act_quant_")))
+                               "qc.act_quant_launch")))
         return signalPassFailure();
     }
 
@@ -738,7 +448,8 @@ struct OutlineGpuKernelsPass
       StringRef chip = op.getKernelAttr().getTarget();
       if (failed(buildInt8Gemm(op, op.getLayer(), chip, op.getWeight(),
                                op.getBias(), op.getType().getElementType(),
-                               perToken, "qc.")))
+                               perToken, op.getKernelAttr().getMma(),
+                               "qc.launch")))
         return signalPassFailure();
       if (auto qa = op.getInput().getDefiningOp<QuantizeActOp>())
         actQuants.insert({qa, {chip, op.getLayer()}});
@@ -749,28 +460,26 @@ struct OutlineGpuKernelsPass
                         ? op.getScaleAttr().getValueAsDouble()
                         : 1.0f;
       if (failed(buildActQuant(op, where.second, where.first, op.getInput(),
-                               dynamic, scale, "qc.")))
+                               dynamic, scale, "qc.launch")))
         return signalPassFailure();
     }
 
     for (LinearOp op : fp16s) {
       std::string reason;
-      FailureOr<::qc::Fp16GemmKernelConfig> cfg = fp16ConfigFor(op, reason);
-      if (succeeded(cfg)) {
-        cfg->tile = mmaTile(2);
-        reason = cfg->finalize();
-      }
-      if (!reason.empty()) {
+      FailureOr<::qc::Fp16GemmKernelConfig> cfg =
+          ::qc::fp16GemmConfig(op, op.getKernelAttr().getMma(), reason);
+      if (failed(cfg)) {
         op.emitError("cannot build the fp16_mma kernel for layer '")
             << op.getLayer() << "': " << reason;
         return signalPassFailure();
       }
-      StringRef chip = op->getAttrOfType<KernelAttr>("kernel").getTarget();
-      gpu::GPUModuleOp gm = getOrCreateKernelModule(module, chip);
+      gpu::GPUModuleOp gm =
+          getOrCreateKernelModule(module, op.getKernelAttr().getTarget());
       OpBuilder b = kernelBuilder(gm);
       std::string name = kernelName(gm, op.getLayer(), "fp16_mma");
       ::qc::buildFp16GemmKernel(b, op.getLoc(), name, *cfg);
-      record(op, gm, name, mmaLaunch(cfg->tile));
+      op->setAttr("qc.launch",
+                  ::qc::mmaLaunch(kernelRef(gm, name), cfg->tile, false));
     }
   }
 };

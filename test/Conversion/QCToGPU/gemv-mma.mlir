@@ -1,6 +1,6 @@
-// RUN: quant-opt %s --qc-outline-gpu-kernels="m-tiles=1,4" --split-input-file | FileCheck %s --check-prefix=OUTLINE
-// RUN: quant-opt %s --qc-outline-gpu-kernels="m-tiles=1,4" --qc-lower-gpu-launches --split-input-file | FileCheck %s
-// RUN: quant-opt %s --qc-outline-gpu-kernels="m-tiles=1,4 fuse-residual=false" --qc-lower-gpu-launches --split-input-file | FileCheck %s --check-prefix=GLUE
+// RUN: quant-opt %s --qc-outline-gpu-kernels --split-input-file | FileCheck %s --check-prefix=OUTLINE
+// RUN: quant-opt %s --qc-outline-gpu-kernels --qc-lower-gpu-launches --split-input-file | FileCheck %s
+// RUN: quant-opt %s --qc-outline-gpu-kernels="fuse-residual=false" --qc-lower-gpu-launches --split-input-file | FileCheck %s --check-prefix=GLUE
 
 // gemv_mma: the GEMV family for M < threshold, the weight-only tensor-core
 // kernel (recorded under qc.mma_) from it on; one branch on M picks the
@@ -9,8 +9,8 @@
 
 // OUTLINE-LABEL: func.func @down_residual
 // OUTLINE: qc.wo_matmul
-// OUTLINE-SAME: qc.kernel_symbol = @qc_kernels_sm_90::@down_gemv, qc.launch = {block = 128 : i64, m_tiles = array<i64: 1, 4>, residual = 1 : i64, rows_per_block = 8 : i64}
-// OUTLINE-SAME: qc.mma_kernel_symbol = @qc_kernels_sm_90::@down_wo_mma, qc.mma_launch = {block = 256 : i64, block_m = 128 : i64, block_n = 128 : i64, residual = 1 : i64}
+// OUTLINE-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90::@down_gemv, block = 128, tile_n = 8, tile_m = 1, m_tiles = [1, 4], residual = true>
+// OUTLINE-SAME: qc.mma_launch = #qc.launch<@qc_kernels_sm_90::@down_wo_mma, block = 256, tile_n = 128, tile_m = 128, residual = true>
 // OUTLINE: gpu.func @down_gemv_mt1(
 // OUTLINE: gpu.func @down_gemv_mt4(
 // OUTLINE: gpu.func @down_wo_mma(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %[[R:.*]]: !llvm.ptr<1>)
@@ -44,7 +44,7 @@
 func.func @down_residual(%x: tensor<?x64xf16>, %d: tensor<1280xi8>, %s: tensor<40x1xf16>, %res: tensor<?x40xf16>) -> tensor<?x40xf16> {
   %c0 = arith.constant 0 : index
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4>} : tensor<1280xi8>, tensor<40x1xf16> -> !qc.packed<40x64xi4>
-  %y = qc.wo_matmul %x, %pw {layer = "down", kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = 24>} : tensor<?x64xf16>, !qc.packed<40x64xi4> -> tensor<?x40xf16>
+  %y = qc.wo_matmul %x, %pw {layer = "down", kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = 24, gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 4]>>} : tensor<?x64xf16>, !qc.packed<40x64xi4> -> tensor<?x40xf16>
   %m = tensor.dim %x, %c0 : tensor<?x64xf16>
   %e = tensor.empty(%m) : tensor<?x40xf16>
   %r = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%res, %y : tensor<?x40xf16>, tensor<?x40xf16>) outs(%e : tensor<?x40xf16>) {
@@ -68,6 +68,6 @@ func.func @down_residual(%x: tensor<?x64xf16>, %d: tensor<1280xi8>, %s: tensor<4
 // CHECK-SAME: kernel = @qc_kernels_sm_90::@up_wo_mma
 func.func @plain(%x: tensor<?x64xf16>, %d: tensor<1280xi8>, %s: tensor<40x1xf16>) -> tensor<?x40xf16> {
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4>} : tensor<1280xi8>, tensor<40x1xf16> -> !qc.packed<40x64xi4>
-  %y = qc.wo_matmul %x, %pw {layer = "up", kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = 300>} : tensor<?x64xf16>, !qc.packed<40x64xi4> -> tensor<?x40xf16>
+  %y = qc.wo_matmul %x, %pw {layer = "up", kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = 300, gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 4]>>} : tensor<?x64xf16>, !qc.packed<40x64xi4> -> tensor<?x40xf16>
   return %y : tensor<?x40xf16>
 }

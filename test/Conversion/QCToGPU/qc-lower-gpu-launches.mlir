@@ -1,5 +1,5 @@
-// RUN: quant-opt %s --qc-outline-gpu-kernels="m-tiles=1,4" --qc-lower-gpu-launches --split-input-file | FileCheck %s
-// RUN: quant-opt %s --qc-outline-gpu-kernels="m-tiles=1,4" --qc-lower-gpu-launches --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --qc-gpu-device-memory --canonicalize --split-input-file | FileCheck %s --check-prefix=LAUNCH
+// RUN: quant-opt %s --qc-outline-gpu-kernels --qc-lower-gpu-launches --split-input-file | FileCheck %s
+// RUN: quant-opt %s --qc-outline-gpu-kernels --qc-lower-gpu-launches --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --qc-gpu-device-memory --canonicalize --split-input-file | FileCheck %s --check-prefix=LAUNCH
 
 // Tensor level: the input collapsed to M x K, every operand a read-only
 // buffer, a fresh M x N result buffer, one stub call carrying the launch
@@ -52,7 +52,7 @@
 // LAUNCH:     gpu.launch_func @qc_kernels_sm_90::@up_gemv_mt4 blocks in (%[[C5]], %[[GY4]], %[[C1]]) threads in (%[[C128]], %[[C1]], %[[C1]])
 func.func private @asym_bias(%x: tensor<?x?x64xf16>, %d: tensor<1280xi8>, %s: tensor<40x2xf16>, %z: tensor<40x2xi8>, %b: tensor<40xf16>) -> tensor<?x?x40xf16> {
   %pw = qc.packed_weight %d, %s, %z {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 32, symmetric = false>} : tensor<1280xi8>, tensor<40x2xf16>, tensor<40x2xi8> -> !qc.packed<40x64xi4>
-  %y = qc.wo_matmul %x, %pw, %b {layer = "up", kernel = #qc.kernel<gemv, target = "sm_90", threshold = 0>} : tensor<?x?x64xf16>, !qc.packed<40x64xi4>, tensor<40xf16> -> tensor<?x?x40xf16>
+  %y = qc.wo_matmul %x, %pw, %b {layer = "up", kernel = #qc.kernel<gemv, target = "sm_90", threshold = 0, gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 4]>>} : tensor<?x?x64xf16>, !qc.packed<40x64xi4>, tensor<40xf16> -> tensor<?x?x40xf16>
   return %y : tensor<?x?x40xf16>
 }
 
@@ -70,7 +70,7 @@ func.func private @asym_bias(%x: tensor<?x?x64xf16>, %d: tensor<1280xi8>, %s: te
 // LAUNCH: gpu.launch_func @qc_kernels_sm_80::@down_gemv_mt4
 func.func @sym_nobias(%x: tensor<?x48xf32>, %d: tensor<1536xi8>, %s: tensor<32x1xf32>) -> tensor<?x32xf32> {
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8>} : tensor<1536xi8>, tensor<32x1xf32> -> !qc.packed<32x48xi8>
-  %y = qc.wo_matmul %x, %pw {layer = "down", kernel = #qc.kernel<gemv, target = "sm_80", threshold = 0>} : tensor<?x48xf32>, !qc.packed<32x48xi8> -> tensor<?x32xf32>
+  %y = qc.wo_matmul %x, %pw {layer = "down", kernel = #qc.kernel<gemv, target = "sm_80", threshold = 0, gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 4]>>} : tensor<?x48xf32>, !qc.packed<32x48xi8> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
 
@@ -244,7 +244,7 @@ func.func @fp16(%x: tensor<64xf16>, %w: tensor<24x64xf16>, %b: tensor<24xf16>) -
 // LAUNCH:   gpu.launch_func @qc_kernels_sm_90::@ad_int8_mma
 func.func @adaptive(%x: tensor<?x64xf32>, %d: tensor<2048xi8>, %s: tensor<32x1xf32>) -> tensor<?x32xf32> {
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8>} : tensor<2048xi8>, tensor<32x1xf32> -> !qc.packed<32x64xi8>
-  %y = qc.wo_matmul %x, %pw {layer = "ad", kernel = #qc.kernel<adaptive, target = "sm_90", threshold = 16>} : tensor<?x64xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf32>
+  %y = qc.wo_matmul %x, %pw {layer = "ad", kernel = #qc.kernel<adaptive, target = "sm_90", threshold = 16, gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 4]>>} : tensor<?x64xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
 

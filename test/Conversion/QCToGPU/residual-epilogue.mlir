@@ -1,6 +1,6 @@
-// RUN: quant-opt %s --qc-outline-gpu-kernels="m-tiles=1,4" --split-input-file | FileCheck %s --check-prefix=OUTLINE
-// RUN: quant-opt %s --qc-outline-gpu-kernels="m-tiles=1,4" --qc-lower-gpu-launches --split-input-file | FileCheck %s
-// RUN: quant-opt %s --qc-outline-gpu-kernels="m-tiles=1,4 fuse-residual=false" --qc-lower-gpu-launches --split-input-file | FileCheck %s --check-prefix=GLUE
+// RUN: quant-opt %s --qc-outline-gpu-kernels --split-input-file | FileCheck %s --check-prefix=OUTLINE
+// RUN: quant-opt %s --qc-outline-gpu-kernels --qc-lower-gpu-launches --split-input-file | FileCheck %s
+// RUN: quant-opt %s --qc-outline-gpu-kernels="fuse-residual=false" --qc-lower-gpu-launches --split-input-file | FileCheck %s --check-prefix=GLUE
 
 // A residual add r + y that is the only user of a gemv matmul goes into the
 // kernel's epilogue (EpilogueFusion.h): the kernel takes r as its last
@@ -9,7 +9,7 @@
 
 // OUTLINE-LABEL: func.func @down_residual
 // OUTLINE: qc.wo_matmul
-// OUTLINE-SAME: qc.launch = {block = 128 : i64, m_tiles = array<i64: 1, 4>, residual = 1 : i64, rows_per_block = 8 : i64}
+// OUTLINE-SAME: qc.launch = #qc.launch<@{{.*}}, block = 128, tile_n = 8, tile_m = 1, m_tiles = [1, 4], residual = true>
 // OUTLINE: gpu.func @down_gemv_mt1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %[[Y:.*]]: !llvm.ptr<1>, %{{.*}}: i32, %[[R:.*]]: !llvm.ptr<1>)
 // OUTLINE: %[[RP:.*]] = llvm.getelementptr %[[R]][%{{.*}}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f16
 // OUTLINE: %[[RV:.*]] = llvm.load %[[RP]] {alignment = 2 : i64} : !llvm.ptr<1> -> f16
@@ -36,7 +36,7 @@ func.func @down_residual(%x: tensor<?x?x64xf16>, %d: tensor<2560xi8>, %s: tensor
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8>} : tensor<2560xi8>, tensor<40x1xf16> -> !qc.packed<40x64xi8>
-  %y = qc.wo_matmul %x, %pw {layer = "down", kernel = #qc.kernel<gemv, target = "sm_90">} : tensor<?x?x64xf16>, !qc.packed<40x64xi8> -> tensor<?x?x40xf16>
+  %y = qc.wo_matmul %x, %pw {layer = "down", kernel = #qc.kernel<gemv, target = "sm_90", gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 4]>>} : tensor<?x?x64xf16>, !qc.packed<40x64xi8> -> tensor<?x?x40xf16>
   %d0 = tensor.dim %x, %c0 : tensor<?x?x64xf16>
   %d1 = tensor.dim %x, %c1 : tensor<?x?x64xf16>
   %e = tensor.empty(%d0, %d1) : tensor<?x?x40xf16>
@@ -53,14 +53,14 @@ func.func @down_residual(%x: tensor<?x?x64xf16>, %d: tensor<2560xi8>, %s: tensor
 // Not fused: the matmul has a second user, and the other add's operand is
 // defined after the matmul.
 // OUTLINE-LABEL: func.func @two_users
-// OUTLINE: qc.launch = {block = 128 : i64, m_tiles = array<i64: 1, 4>, rows_per_block = 8 : i64}
+// OUTLINE: qc.launch = #qc.launch<@{{.*}}, block = 128, tile_n = 8, tile_m = 1, m_tiles = [1, 4]>
 // OUTLINE-LABEL: func.func @late_operand
-// OUTLINE: qc.launch = {block = 128 : i64, m_tiles = array<i64: 1, 4>, rows_per_block = 8 : i64}
+// OUTLINE: qc.launch = #qc.launch<@{{.*}}, block = 128, tile_n = 8, tile_m = 1, m_tiles = [1, 4]>
 #map = affine_map<(d0, d1) -> (d0, d1)>
 func.func @two_users(%x: tensor<?x64xf32>, %d: tensor<2560xi8>, %s: tensor<40x1xf32>, %res: tensor<?x40xf32>) -> (tensor<?x40xf32>, tensor<?x40xf32>) {
   %c0 = arith.constant 0 : index
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8>} : tensor<2560xi8>, tensor<40x1xf32> -> !qc.packed<40x64xi8>
-  %y = qc.wo_matmul %x, %pw {layer = "a", kernel = #qc.kernel<gemv, target = "sm_90">} : tensor<?x64xf32>, !qc.packed<40x64xi8> -> tensor<?x40xf32>
+  %y = qc.wo_matmul %x, %pw {layer = "a", kernel = #qc.kernel<gemv, target = "sm_90", gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 4]>>} : tensor<?x64xf32>, !qc.packed<40x64xi8> -> tensor<?x40xf32>
   %m = tensor.dim %x, %c0 : tensor<?x64xf32>
   %e = tensor.empty(%m) : tensor<?x40xf32>
   %r = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]} ins(%res, %y : tensor<?x40xf32>, tensor<?x40xf32>) outs(%e : tensor<?x40xf32>) {
@@ -73,7 +73,7 @@ func.func @two_users(%x: tensor<?x64xf32>, %d: tensor<2560xi8>, %s: tensor<40x1x
 func.func @late_operand(%x: tensor<?x64xf32>, %d: tensor<2560xi8>, %s: tensor<40x1xf32>) -> tensor<?x40xf32> {
   %c0 = arith.constant 0 : index
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8>} : tensor<2560xi8>, tensor<40x1xf32> -> !qc.packed<40x64xi8>
-  %y = qc.wo_matmul %x, %pw {layer = "b", kernel = #qc.kernel<gemv, target = "sm_90">} : tensor<?x64xf32>, !qc.packed<40x64xi8> -> tensor<?x40xf32>
+  %y = qc.wo_matmul %x, %pw {layer = "b", kernel = #qc.kernel<gemv, target = "sm_90", gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 4]>>} : tensor<?x64xf32>, !qc.packed<40x64xi8> -> tensor<?x40xf32>
   %m = tensor.dim %x, %c0 : tensor<?x64xf32>
   %late = tensor.empty(%m) : tensor<?x40xf32>
   %e = tensor.empty(%m) : tensor<?x40xf32>

@@ -9,11 +9,11 @@
 
 // CHECK-LABEL: func.func @greedy
 // CHECK: qc.argmax
-// CHECK-SAME: qc.kernel_symbol = @qc_kernels_sm_90::@argmax_k32000, qc.launch = {block = 1024 : i64}
+// CHECK-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90::@argmax_k32000, block = 1024>
 // CHECK: qc.argmax
-// CHECK-SAME: qc.kernel_symbol = @qc_kernels_sm_90::@argmax_k32000
+// CHECK-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90::@argmax_k32000,
 // CHECK: qc.argmax
-// CHECK-SAME: qc.kernel_symbol = @qc_kernels_sm_90::@argmax_k64, qc.launch = {block = 32 : i64}
+// CHECK-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90::@argmax_k64, block = 32>
 // CHECK: gpu.module @qc_kernels_sm_90
 // CHECK: llvm.mlir.global internal @argmax_k32000_smem_val() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<32 x f32>
 // CHECK: llvm.mlir.global internal @argmax_k32000_smem_idx() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<32 x i32>

@@ -8,8 +8,7 @@
 
 // CHECK-LABEL: func.func @attn
 // CHECK: qc.cache_attention
-// CHECK-SAME: qc.kernel_symbol = @qc_kernels_sm_90::@cache_attention_l3
-// CHECK-SAME: qc.launch = {block = 32 : i64, chunks = 64 : i64, combine_block = 64 : i64, heads = 9 : i64, kv_heads = 3 : i64, max_split_t = 16 : i64, record = 68 : i64}
+// CHECK-SAME: qc.launch = #qc.attention_launch<@qc_kernels_sm_90::@cache_attention_l3, chunks = 64, kv_heads = 3, heads = 9, head_dim = 64, record = 68, max_split_t = 16>
 // CHECK: gpu.module @qc_kernels_sm_90
 
 // Partial: reads pos[b] on the device, works only for a chunk in use that
@@ -49,7 +48,7 @@
 // CHECK: llvm.store %{{.*}}, %[[OP]] {alignment = 4 : i64} : f32, !llvm.ptr<1>
 
 // GLUE-LABEL: func.func @attn
-// GLUE-NOT: qc.kernel_symbol
+// GLUE-NOT: qc.launch
 // GLUE-NOT: gpu.module
 func.func @attn(%q: tensor<?x?x9x64xf32>, %kc: tensor<30x?x3x512x64xf32>, %vc: tensor<30x?x3x512x64xf32>, %pos: tensor<?xi64>) -> tensor<?x?x9x64xf32> {
   %o = qc.cache_attention %q, %kc, %vc, %pos {layer = 3 : i64, scale = 0.125 : f32} : tensor<?x?x9x64xf32>, tensor<30x?x3x512x64xf32>, tensor<30x?x3x512x64xf32>, tensor<?xi64> -> tensor<?x?x9x64xf32>
@@ -63,7 +62,7 @@ func.func @attn(%q: tensor<?x?x9x64xf32>, %kc: tensor<30x?x3x512x64xf32>, %vc: t
 
 // CHECK-LABEL: func.func @attn_f16
 // CHECK: qc.cache_attention
-// CHECK-SAME: qc.launch = {block = 32 : i64, chunks = 32 : i64, combine_block = 128 : i64, heads = 32 : i64, kv_heads = 8 : i64, max_split_t = 16 : i64, record = 132 : i64}
+// CHECK-SAME: qc.launch = #qc.attention_launch<@{{.*}}, chunks = 32, kv_heads = 8, heads = 32, head_dim = 128, record = 132, max_split_t = 16>
 // CHECK: gpu.func @cache_attention_l0_partial(
 // CHECK: llvm.load %{{.*}} {alignment = 8 : i64} : !llvm.ptr<1> -> vector<4xf16>
 // CHECK: gpu.func @cache_attention_l0_combine(

@@ -4,7 +4,7 @@
 // attribute on qc.linear). N = 77 is odd: single-column predicated stores.
 
 // CHECK-LABEL: func.func @head
-// CHECK: qc.linear {{.*}}qc.kernel_symbol = @qc_kernels_sm_80::@lm_head_fp16_mma, qc.launch = {block = 256 : i64, block_m = 128 : i64, block_n = 128 : i64}
+// CHECK: qc.linear {{.*}}qc.launch = #qc.launch<@qc_kernels_sm_80::@lm_head_fp16_mma, block = 256, tile_n = 128, tile_m = 128>
 // CHECK: gpu.module @qc_kernels_sm_80 [#nvvm.target<O = 3, chip = "sm_80", features = "+ptx70">]
 // CHECK: llvm.mlir.global internal @lm_head_fp16_mma_smem() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<40960 x i8>
 // CHECK: gpu.func @lm_head_fp16_mma(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32) kernel

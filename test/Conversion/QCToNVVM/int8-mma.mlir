@@ -7,8 +7,8 @@
 // K = 448 not a multiple of the 64-byte K step.
 
 // CHECK-LABEL: func.func @w8a8
-// CHECK: qc.quantize_act {{.*}} {qc.kernel_symbol = @qc_kernels_sm_90::@blk0_o_act_quant, qc.launch = {block = 128 : i64}}
-// CHECK: qc.int8_matmul {{.*}}qc.kernel_symbol = @qc_kernels_sm_90::@blk0_o_int8_mma, qc.launch = {block = 256 : i64, block_m = 128 : i64, block_n = 128 : i64}
+// CHECK: qc.quantize_act {{.*}} {qc.launch = #qc.launch<@qc_kernels_sm_90::@blk0_o_act_quant, block = 128>}
+// CHECK: qc.int8_matmul {{.*}}qc.launch = #qc.launch<@qc_kernels_sm_90::@blk0_o_int8_mma, block = 256, tile_n = 128, tile_m = 128>
 // CHECK: gpu.module @qc_kernels_sm_90 [#nvvm.target<O = 3, chip = "sm_90"
 // CHECK: llvm.mlir.global internal @blk0_o_int8_mma_smem() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<40960 x i8>
 // CHECK: gpu.func @blk0_o_int8_mma(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32) kernel

@@ -10,9 +10,9 @@
 
 // CHECK-LABEL: func.func @rms_f16
 // CHECK: qc.rms_norm
-// CHECK-SAME: qc.kernel_symbol = @qc_kernels_sm_90::@rms_norm_k4096, qc.launch = {block = 128 : i64}
+// CHECK-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90::@rms_norm_k4096, block = 128>
 // CHECK: qc.rms_norm
-// CHECK-SAME: qc.kernel_symbol = @qc_kernels_sm_90::@rms_norm_k4096, qc.launch = {block = 128 : i64}
+// CHECK-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90::@rms_norm_k4096, block = 128>
 // CHECK: gpu.module @qc_kernels_sm_90
 // CHECK: llvm.mlir.global internal @rms_norm_k4096_smem() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<4 x f32>
 // CHECK: gpu.func @rms_norm_k4096(%[[X:.*]]: !llvm.ptr<1>, %[[W:.*]]: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %[[Y:.*]]: !llvm.ptr<1>, %{{.*}}: i32) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
@@ -30,7 +30,7 @@
 // CHECK-NOT: gpu.func
 
 // GLUE-LABEL: func.func @rms_f16
-// GLUE-NOT: qc.kernel_symbol
+// GLUE-NOT: qc.launch
 // GLUE-NOT: gpu.module
 func.func @rms_f16(%x: tensor<?x?x4096xf16>, %g: tensor<4096xf32>) -> tensor<?x?x4096xf16> {
   %y = qc.rms_norm %x, %g {epsilon = 1.0e-5 : f64} : tensor<?x?x4096xf16>, tensor<4096xf32>
@@ -46,7 +46,7 @@ func.func @rms_f16(%x: tensor<?x?x4096xf16>, %g: tensor<4096xf32>) -> tensor<?x?
 
 // CHECK-LABEL: func.func @rms_small
 // CHECK: qc.rms_norm
-// CHECK-SAME: qc.launch = {block = 32 : i64}
+// CHECK-SAME: qc.launch = #qc.launch<@{{.*}}, block = 32>
 // CHECK: gpu.func @rms_norm_k64(%[[X:.*]]: !llvm.ptr<1>,
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %{{.*}} : i32
 // CHECK: scf.if %[[IN]] -> (f32, f32, f32, f32)
@@ -68,7 +68,7 @@ func.func @rms_small(%x: tensor<?x64xf32>, %g: tensor<64xf32>) -> tensor<?x64xf3
 
 // CHECK-LABEL: func.func @ln_odd
 // CHECK: qc.layer_norm
-// CHECK-SAME: qc.kernel_symbol = @qc_kernels_sm_90::@layer_norm_k4097, qc.launch = {block = 1024 : i64}
+// CHECK-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90::@layer_norm_k4097, block = 1024>
 // CHECK: llvm.mlir.global internal @layer_norm_k4097_smem() {{.*}} : !llvm.array<64 x f32>
 // CHECK: gpu.func @layer_norm_k4097(%[[X:.*]]: !llvm.ptr<1>, %[[W:.*]]: !llvm.ptr<1>, %[[B:.*]]: !llvm.ptr<1>, %[[Y:.*]]: !llvm.ptr<1>, %{{.*}}: i32)
 // CHECK-COUNT-4: llvm.load %{{.*}} : !llvm.ptr<1> -> f32
@@ -90,7 +90,7 @@ func.func @ln_odd(%x: tensor<?x4097xf32>, %g: tensor<4097xf32>, %b: tensor<4097x
 
 // CHECK-LABEL: func.func @rms_bf16
 // CHECK: qc.rms_norm
-// CHECK-SAME: qc.launch = {block = 32 : i64}
+// CHECK-SAME: qc.launch = #qc.launch<@{{.*}}, block = 32>
 // CHECK: gpu.func @rms_norm_k576(
 // CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<8xbf16>
 // CHECK: arith.extf %{{.*}} : bf16 to f32

@@ -10,11 +10,11 @@
 
 // CHECK-LABEL: func.func @draw
 // CHECK: qc.sample
-// CHECK-SAME: qc.kernel_symbol = @qc_kernels_sm_90::@sample_v32000, qc.launch = {block = 1024 : i64}
+// CHECK-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90::@sample_v32000, block = 1024>
 // CHECK: qc.sample
-// CHECK-SAME: qc.kernel_symbol = @qc_kernels_sm_90::@sample_v32000
+// CHECK-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90::@sample_v32000,
 // CHECK: qc.sample
-// CHECK-SAME: qc.kernel_symbol = @qc_kernels_sm_90::@sample_v64, qc.launch = {block = 256 : i64}
+// CHECK-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90::@sample_v64, block = 256>
 // CHECK: gpu.module @qc_kernels_sm_90
 // CHECK: llvm.mlir.global internal @sample_v32000_smem_hist() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<256 x i32>
 // CHECK: gpu.func @sample_v32000(%[[X:.*]]: !llvm.ptr<1>, %[[T:.*]]: !llvm.ptr<1>, %[[K:.*]]: !llvm.ptr<1>, %[[S:.*]]: !llvm.ptr<1>, %[[P:.*]]: !llvm.ptr<1>, %[[OUT:.*]]: !llvm.ptr<1>, %{{.*}}: i32) kernel attributes {known_block_size = array<i32: 1024, 1, 1>}

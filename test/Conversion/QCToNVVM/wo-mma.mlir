@@ -5,7 +5,7 @@
 // runs mma.sync m16n8k16 on it. Same arguments as the GEMV kernel.
 
 // CHECK-LABEL: func.func @w4a16
-// CHECK: qc.wo_matmul {{.*}}qc.kernel_symbol = @qc_kernels_sm_90::@up_wo_mma, qc.launch = {block = 256 : i64, block_m = 128 : i64, block_n = 128 : i64}
+// CHECK: qc.wo_matmul {{.*}}qc.launch = #qc.launch<@qc_kernels_sm_90::@up_wo_mma, block = 256, tile_n = 128, tile_m = 128>
 // 2 stages x (A 128 x 80 B + raw B 128 x 16 B) + the f16 B tile 128 x 80 B.
 // CHECK: llvm.mlir.global internal @up_wo_mma_smem() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<34816 x i8>
 // CHECK: gpu.func @up_wo_mma(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32) kernel

@@ -1383,3 +1383,139 @@ func.func @sample_result(%l: tensor<2x64xf32>, %t: tensor<f32>, %k: tensor<i64>,
   %0 = qc.sample %l, %t, %k, %s, %p : tensor<2x64xf32>, tensor<f32>, tensor<i64>, tensor<i64>, tensor<2xi64> -> tensor<2x2xi64>
   return %0 : tensor<2x2xi64>
 }
+
+// -----
+
+func.func @kernel_gemv_tiling_on_mma(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{kernel 'mma' has no GEMV side for a gemv tiling}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<mma, target = "sm_90", gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1]>>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @kernel_mma_tiling_on_gemv(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{kernel 'gemv' has no tensor-core side for an mma tiling}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<gemv, target = "sm_90", mma = #qc.mma_tiling<block_m = 128, block_n = 128, block_k = 32, warps_m = 2, warps_n = 4, stages = 2>>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @gemv_tiling_warps(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{gemv tiling: warps must be in [1, 32], got 0}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.gemv_tiling<warps = 0, rows_per_warp = 2, chunks = 1, m_tiles = [1]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @gemv_tiling_rows(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{gemv tiling: rows_per_warp and chunks must be positive}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 0, m_tiles = [1]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @gemv_tiling_m_tiles(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{m_tiles must be positive and strictly increasing}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [4, 1]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @gemv_tiling_no_m_tiles(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{m_tiles must not be empty}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = []>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @mma_tiling_positive(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{mma tiling: blocks and warps must be positive}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.mma_tiling<block_m = 0, block_n = 128, block_k = 32, warps_m = 2, warps_n = 4, stages = 2>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @mma_tiling_stages(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{mma tiling: stages must be at least 2}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.mma_tiling<block_m = 128, block_n = 128, block_k = 32, warps_m = 2, warps_n = 4, stages = 1>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @mma_tiling_warps(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{mma tiling: at most 32 warps per CTA}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.mma_tiling<block_m = 128, block_n = 1024, block_k = 32, warps_m = 2, warps_n = 32, stages = 2>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @mma_tiling_split(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{mma tiling: block_m must be a multiple of 16 x warps_m and block_n of 16 x warps_n}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.mma_tiling<block_m = 128, block_n = 128, block_k = 32, warps_m = 2, warps_n = 3, stages = 2>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @launch_symbol(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{launch: the kernel must be @module::@kernel}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.launch = #qc.launch<@k, block = 128, tile_n = 8, tile_m = 1>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @launch_block(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{launch: block must be in [1, 1024], got 2048}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.launch = #qc.launch<@m::@k, block = 2048, tile_n = 8, tile_m = 1>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @launch_tile(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{launch: tile_n and tile_m must be both positive (a matmul) or both absent (a row kernel)}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.launch = #qc.launch<@m::@k, block = 128, tile_n = 8>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @launch_m_tiles(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{launch: a family with m_tiles has tile_m = 1}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.launch = #qc.launch<@m::@k, block = 128, tile_n = 8, tile_m = 4, m_tiles = [1, 4]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @launch_side_type(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{'qc.mma_launch' must be a #qc.launch attribute}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.mma_launch = #qc.attention_launch<@m::@k, chunks = 1, kv_heads = 1, heads = 1, head_dim = 32, record = 36, max_split_t = 16>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @attention_launch_heads(%q: tensor<?x?x9x64xf32>, %k: tensor<30x?x3x512x64xf32>, %v: tensor<30x?x3x512x64xf32>, %pos: tensor<?xi64>) {
+  // expected-error@+1 {{attention launch: heads must be a multiple of kv_heads}}
+  %0 = qc.cache_attention %q, %k, %v, %pos {layer = 3 : i64, scale = 0.125 : f32, qc.launch = #qc.attention_launch<@m::@k, chunks = 64, kv_heads = 4, heads = 9, head_dim = 64, record = 68, max_split_t = 16>} : tensor<?x?x9x64xf32>, tensor<30x?x3x512x64xf32>, tensor<30x?x3x512x64xf32>, tensor<?xi64> -> tensor<?x?x9x64xf32>
+  return
+}
+
+// -----
+
+func.func @batch_threshold(%x: tensor<?x64xf32>, %w: tensor<32x64xf32>) {
+  // expected-error@+1 {{'qc.batch_threshold' must be a positive integer}}
+  %0 = qc.linear %x, %w {layer = "a", qc.batch_threshold = 0 : i64} : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
+  return
+}

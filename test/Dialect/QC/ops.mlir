@@ -82,6 +82,13 @@ func.func @weights(%x: tensor<?x64xf32>, %d4: tensor<1024xi8>, %s4: tensor<32x2x
   %y2 = qc.wo_matmul %x, %pw8 {layer = "ad", kernel = #qc.kernel<adaptive, target = "sm_80", threshold = 64>} : tensor<?x64xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf32>
   // CHECK: qc.wo_matmul {{.*}}kernel = #qc.kernel<host>
   %y3 = qc.wo_matmul %x, %pwt {layer = "t", kernel = #qc.kernel<host>} : tensor<?x64xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf32>
+  // Tilings in the kernel attribute and typed launch records (what
+  // qc-select-matmul and qc-outline-gpu-kernels write) round-trip.
+  // CHECK: qc.wo_matmul {{.*}}kernel = #qc.kernel<adaptive, target = "sm_90", threshold = 48, gemv = <warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 2, 4, 8]>, mma = <block_m = 16, block_n = 64, block_k = 64, warps_m = 1, warps_n = 4, stages = 3>>
+  // CHECK-SAME: qc.act_quant_launch = #qc.launch<@qc_kernels_sm_90::@ad_act_quant, block = 128>
+  // CHECK-SAME: qc.int8_launch = #qc.launch<@qc_kernels_sm_90::@ad_int8_mma, block = 128, tile_n = 64, tile_m = 16>
+  // CHECK-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90::@ad_gemv, block = 128, tile_n = 8, tile_m = 1, m_tiles = [1, 2, 4, 8], residual = true>
+  %y4 = qc.wo_matmul %x, %pw8 {layer = "ad2", kernel = #qc.kernel<adaptive, target = "sm_90", threshold = 48, gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 2, 4, 8]>, mma = #qc.mma_tiling<block_m = 16, block_n = 64, block_k = 64, warps_m = 1, warps_n = 4, stages = 3>>, qc.launch = #qc.launch<@qc_kernels_sm_90::@ad_gemv, block = 128, tile_n = 8, tile_m = 1, m_tiles = [1, 2, 4, 8], residual = true>, qc.int8_launch = #qc.launch<@qc_kernels_sm_90::@ad_int8_mma, block = 128, tile_n = 64, tile_m = 16>, qc.act_quant_launch = #qc.launch<@qc_kernels_sm_90::@ad_act_quant, block = 128>} : tensor<?x64xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
 

@@ -11,11 +11,11 @@
 // quantization) are fused before kernel selection.
 // FUSED-LABEL: func.func @block
 // FUSED: %[[N1:.*]] = qc.rms_norm
-// FUSED: qc.wo_matmul %[[N1]], %{{.*}} {fused_layers = [{{.*}}], kernel = #qc.kernel<gemv, target = "sm_90">, layer = "blk0.attn.q+blk0.attn.k+blk0.attn.v"} : tensor<?x?x32xf32>, !qc.packed<96x32xi4> -> tensor<?x?x96xf32>
+// FUSED: qc.wo_matmul %[[N1]], %{{.*}} {fused_layers = [{{.*}}], kernel = #qc.kernel<gemv, target = "sm_90", gemv = <{{.*}}>>, layer = "blk0.attn.q+blk0.attn.k+blk0.attn.v"} : tensor<?x?x32xf32>, !qc.packed<96x32xi4> -> tensor<?x?x96xf32>
 // FUSED: qc.int8_matmul {{.*}}layer = "blk0.attn.o"
 // FUSED: %[[QG:.*]], %[[SG:.*]] = qc.quantize_act
 // FUSED-NOT: qc.quantize_act
-// FUSED: qc.int8_matmul %[[QG]], %[[SG]], %{{.*}} {fused_layers = [{{.*}}], kernel = #qc.kernel<int8_mma, target = "sm_90">, layer = "blk0.mlp.gate+blk0.mlp.up"} : tensor<?x?x32xi8>, tensor<?x?xf32>, !qc.packed<128x32xi8> -> tensor<?x?x128xf32>
+// FUSED: qc.int8_matmul %[[QG]], %[[SG]], %{{.*}} {fused_layers = [{{.*}}], kernel = #qc.kernel<int8_mma, target = "sm_90", mma = <{{.*}}>>, layer = "blk0.mlp.gate+blk0.mlp.up"} : tensor<?x?x32xi8>, tensor<?x?xf32>, !qc.packed<128x32xi8> -> tensor<?x?x128xf32>
 
 // CHECK-LABEL: func.func @block
 // CHECK-SAME: (%[[X:.*]]: tensor<?x?x32xf32>) -> tensor<?x?x32xf32>
@@ -26,13 +26,13 @@
 // asymmetric groups of 16, packed two per byte.
 // CHECK: %[[N1:.*]] = qc.rms_norm %[[X]]
 // CHECK: %[[PQ:.*]] = qc.packed_weight {{.*}} {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 16, symmetric = false>} : tensor<512xi8>, tensor<32x2xf32>, tensor<32x2xi8> -> !qc.packed<32x32xi4>
-// CHECK: qc.wo_matmul %[[N1]], %[[PQ]] {kernel = #qc.kernel<gemv, target = "sm_90">, layer = "blk0.attn.q"} : tensor<?x?x32xf32>, !qc.packed<32x32xi4> -> tensor<?x?x32xf32>
+// CHECK: qc.wo_matmul %[[N1]], %[[PQ]] {kernel = #qc.kernel<gemv, target = "sm_90", gemv = <warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 2, 4, 8]>>, layer = "blk0.attn.q"} : tensor<?x?x32xf32>, !qc.packed<32x32xi4> -> tensor<?x?x32xf32>
 // CHECK: layer = "blk0.attn.k"
 // CHECK: layer = "blk0.attn.v"
 // o reads elementwise glue: SmoothQuant inserts qc.smooth; static scale.
 // CHECK: %[[SM:.*]] = qc.smooth
 // CHECK: %[[QO:.*]], %[[SO:.*]] = qc.quantize_act %[[SM]] static_per_tensor scale {{.*}} : tensor<?x?x32xf32> -> tensor<?x?x32xi8>, tensor<1xf32>
-// CHECK: qc.int8_matmul %[[QO]], %[[SO]], %{{.*}} {kernel = #qc.kernel<int8_mma, target = "sm_90">, layer = "blk0.attn.o"}
+// CHECK: qc.int8_matmul %[[QO]], %[[SO]], %{{.*}} {kernel = #qc.kernel<int8_mma, target = "sm_90", mma = <{{.*}}>>, layer = "blk0.attn.o"}
 // gate/up share the second norm: smoothing folded into its weight, one
 // dynamic per-token quantization (CSE) for both.
 // CHECK: %[[N2:.*]] = qc.rms_norm
@@ -40,7 +40,7 @@
 // CHECK: qc.int8_matmul %[[QG]], %[[SG]], %{{.*}} {{.*}}layer = "blk0.mlp.gate"
 // CHECK: qc.int8_matmul %[[QG]], %[[SG]], %{{.*}} {{.*}}layer = "blk0.mlp.up"
 // CHECK-NOT: qc.smooth
-// CHECK: qc.wo_matmul {{.*}} {kernel = #qc.kernel<adaptive, target = "sm_90", threshold = 16>, layer = "blk0.mlp.down"}
+// CHECK: qc.wo_matmul {{.*}} {kernel = #qc.kernel<adaptive, target = "sm_90", threshold = 16, gemv = <{{.*}}>, mma = <{{.*}}>>, layer = "blk0.mlp.down"}
 // CHECK-NOT: qc.batch_threshold
 
 // The default 16x64 tiles do not fit K = 32: row_major with a warning.

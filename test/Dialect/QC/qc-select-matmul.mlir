@@ -4,6 +4,7 @@
 // RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_80 min-batch=1 max-batch=1" | FileCheck %s --check-prefix=A100
 // RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1024 max-batch=4096 weight-only-kernel=gemv" | FileCheck %s --check-prefix=GEMV
 // RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90" | FileCheck %s --check-prefix=RANGE
+// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 gemv-warps=8 gemv-rows-per-warp=1 gemv-chunks=2 gemv-m-tiles=4,1 mma-block-m=16 mma-block-n=64 mma-block-k-bytes=256 mma-warps-m=1 mma-warps-n=4 mma-stages=3" | FileCheck %s --check-prefix=TILE
 // (@mma_limits cannot take a forced mma: qc-select-matmul-force-invalid.mlir.)
 // RUN: not quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1 max-batch=1 weight-only-kernel=mma" 2>/dev/null | FileCheck %s --check-prefix=MMA
 // The cost model (docs/passes.md): at M = 1 every kernel is bound by the
@@ -18,30 +19,35 @@
 // HOST-NOT: qc.batch_threshold
 
 // DECODE-LABEL: func @layers
-// DECODE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "w4"
-// DECODE: qc.int8_matmul {{.*}}kernel = #qc.kernel<int8_mma, target = "sm_90">{{.*}}layer = "w8a8"
-// DECODE: qc.wo_matmul {{.*}}kernel = #qc.kernel<adaptive, target = "sm_90", threshold = 64>{{.*}}layer = "ad"
+// DECODE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90", gemv = <warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 2, 4, 8]>>{{.*}}layer = "w4"
+// DECODE: qc.int8_matmul {{.*}}kernel = #qc.kernel<int8_mma, target = "sm_90", mma = <block_m = 128, block_n = 128, block_k = 64, warps_m = 2, warps_n = 4, stages = 2>>{{.*}}layer = "w8a8"
+// DECODE: qc.wo_matmul {{.*}}kernel = #qc.kernel<adaptive, target = "sm_90", threshold = 64, {{.*}}>{{.*}}layer = "ad"
 
 // PREFILL-LABEL: func @layers
-// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<mma, target = "sm_90">{{.*}}layer = "w4"
-// PREFILL: qc.int8_matmul {{.*}}kernel = #qc.kernel<int8_mma, target = "sm_90">{{.*}}layer = "w8a8"
+// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<mma, target = "sm_90", {{.*}}>{{.*}}layer = "w4"
+// PREFILL: qc.int8_matmul {{.*}}kernel = #qc.kernel<int8_mma, target = "sm_90", {{.*}}>{{.*}}layer = "w8a8"
 
 // The default range (M = 1 .. 512: decode and a prompt's prefill through one
 // function) spans the crossover: GEMV below it, the tensor-core kernel from
 // it on; by the model the crossover of a 4096 x 4096 W4 layer lies between
 // the GEMV's 8-row tile and the mma kernel's 128-row tile.
 // RANGE-LABEL: func @layers
-// RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = {{(9|[1-9][0-9]|1[01][0-9]|12[0-8])}}>{{.*}}layer = "w4"
-// RANGE: qc.int8_matmul {{.*}}kernel = #qc.kernel<int8_mma, target = "sm_90">{{.*}}layer = "w8a8"
+// RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = {{(9|[1-9][0-9]|1[01][0-9]|12[0-8])}}, {{.*}}>{{.*}}layer = "w4"
+// RANGE: qc.int8_matmul {{.*}}kernel = #qc.kernel<int8_mma, target = "sm_90", {{.*}}>{{.*}}layer = "w8a8"
+// The tiling options reach every kernel, in the units of its side (block K
+// in f16 elements for gemv_mma, bytes for INT8); the M tiles sorted.
+// TILE-LABEL: func @layers
+// TILE: kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = {{[0-9]+}}, gemv = <warps = 8, rows_per_warp = 1, chunks = 2, m_tiles = [1, 4]>, mma = <block_m = 16, block_n = 64, block_k = 128, warps_m = 1, warps_n = 4, stages = 3>>{{.*}}layer = "w4"
+// TILE: kernel = #qc.kernel<int8_mma, target = "sm_90", mma = <block_m = 16, block_n = 64, block_k = 256, warps_m = 1, warps_n = 4, stages = 3>>{{.*}}layer = "w8a8"
 
 // A100-LABEL: func @layers
-// A100: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_80">{{.*}}layer = "w4"
+// A100: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_80", {{.*}}>{{.*}}layer = "w4"
 
 // Forced kinds win over the cost model.
 // GEMV-LABEL: func @layers
-// GEMV: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "w4"
+// GEMV: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90", {{.*}}>{{.*}}layer = "w4"
 // MMA-LABEL: func @layers
-// MMA: qc.wo_matmul {{.*}}kernel = #qc.kernel<mma, target = "sm_90">{{.*}}layer = "w4"
+// MMA: qc.wo_matmul {{.*}}kernel = #qc.kernel<mma, target = "sm_90", {{.*}}>{{.*}}layer = "w4"
 func.func @layers(%x: tensor<?x4096xf16>, %d4: tensor<4096x4096xi8>, %s4: tensor<4096x32xf16>,
                   %d8: tensor<4096x4096xi8>, %s8: tensor<4096x1xf32>, %q: tensor<?x4096xi8>, %qs: tensor<?xf32>)
     -> (tensor<?x4096xf16>, tensor<?x4096xf16>, tensor<?x4096xf16>) {
@@ -61,15 +67,15 @@ func.func @layers(%x: tensor<?x4096xf16>, %d4: tensor<4096x4096xi8>, %s4: tensor
 // whole 16-byte chunks). K = 64 int4 f16 fits.
 
 // PREFILL-LABEL: func @mma_limits
-// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "f32act"
-// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "k48"
-// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<mma, target = "sm_90">{{.*}}layer = "k64"
+// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90", {{.*}}>{{.*}}layer = "f32act"
+// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90", {{.*}}>{{.*}}layer = "k48"
+// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<mma, target = "sm_90", {{.*}}>{{.*}}layer = "k64"
 // RANGE-LABEL: func @mma_limits
-// RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "f32act"
-// RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90">{{.*}}layer = "k48"
-// RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = {{[0-9]+}}>{{.*}}layer = "k64"
+// RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90", {{.*}}>{{.*}}layer = "f32act"
+// RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90", {{.*}}>{{.*}}layer = "k48"
+// RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = {{[0-9]+}}, {{.*}}>{{.*}}layer = "k64"
 // GEMV-LABEL: func @mma_limits
-// GEMV-COUNT-3: kernel = #qc.kernel<gemv, target = "sm_90">
+// GEMV-COUNT-3: kernel = #qc.kernel<gemv, target = "sm_90", gemv =
 func.func @mma_limits(%x32: tensor<?x64xf32>, %x48: tensor<?x48xf16>, %x64: tensor<?x64xf16>,
                       %d64: tensor<4096x64xi8>, %d48: tensor<4096x48xi8>, %s: tensor<4096x1xf32>)
     -> (tensor<?x4096xf32>, tensor<?x4096xf16>, tensor<?x4096xf16>) {
@@ -89,11 +95,11 @@ func.func @mma_limits(%x32: tensor<?x64xf32>, %x48: tensor<?x48xf16>, %x64: tens
 // HOST-LABEL: func @unquantized
 // HOST-NOT: kernel
 // DECODE-LABEL: func @unquantized
-// DECODE: qc.linear %{{.*}} {kernel = #qc.kernel<fp16_mma, target = "sm_90">, layer = "h"}
+// DECODE: qc.linear %{{.*}} {kernel = #qc.kernel<fp16_mma, target = "sm_90", {{.*}}>, layer = "h"}
 // DECODE-NOT: kernel
 // DECODE: return
 // A100-LABEL: func @unquantized
-// A100: {kernel = #qc.kernel<fp16_mma, target = "sm_80">, layer = "h"}
+// A100: {kernel = #qc.kernel<fp16_mma, target = "sm_80", {{.*}}>, layer = "h"}
 func.func @unquantized(%x: tensor<?x16xf16>, %w: tensor<24x16xf16>, %b: tensor<24xf16>,
                        %x32: tensor<?x16xf32>, %w32: tensor<24x16xf32>,
                        %x12: tensor<?x12xf16>, %w12: tensor<24x12xf16>)

@@ -78,29 +78,6 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
                            "::mlir::NVVM::NVVMDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];
   let options = [
-    Option<"warpsPerBlock", "warps-per-block", "int64_t", "4",
-           "Warps per block of the GEMV kernel">,
-    Option<"rowsPerWarp", "rows-per-warp", "int64_t", "2",
-           "Output channels per warp of the GEMV kernel">,
-    Option<"chunksPerIter", "chunks-per-iter", "int64_t", "1",
-           "Weight load chunks per lane per loop iteration of the GEMV kernel">,
-    ListOption<"mTiles", "m-tiles", "int64_t",
-               "GEMV variants to build, one per activation-row tile; the "
-               "launcher picks the smallest tile >= M, else the largest "
-               "(default 1,2,4,8)">,
-    Option<"mmaBlockM", "mma-block-m", "int64_t", "128",
-           "Rows of y per block of the tensor-core GEMMs">,
-    Option<"mmaBlockN", "mma-block-n", "int64_t", "128",
-           "Columns of y per block of the tensor-core GEMMs">,
-    Option<"mmaBlockKBytes", "mma-block-k-bytes", "int64_t", "64",
-           "Bytes of each K row per pipeline stage of the tensor-core GEMMs "
-           "(64: K 64 for INT8, K 32 for fp16)">,
-    Option<"mmaWarpsM", "mma-warps-m", "int64_t", "2",
-           "Warps along M per block of the tensor-core GEMMs">,
-    Option<"mmaWarpsN", "mma-warps-n", "int64_t", "4",
-           "Warps along N per block of the tensor-core GEMMs">,
-    Option<"mmaStages", "mma-stages", "int64_t", "2",
-           "cp.async pipeline stages of the tensor-core GEMMs">,
     Option<"actQuantThreads", "act-quant-threads", "int64_t", "128",
            "Threads per row of the activation quantization kernel">,
     Option<"chip", "chip", "std::string", "\"\"",

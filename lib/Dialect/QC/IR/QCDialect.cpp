@@ -144,9 +144,130 @@ LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+FailureOr<SmallVector<int64_t>> mlir::qc::parseI64List(AsmParser &parser) {
+  SmallVector<int64_t> values;
+  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&] {
+        return parser.parseInteger(values.emplace_back());
+      }))
+    return failure();
+  return values;
+}
+
+void mlir::qc::printI64List(AsmPrinter &printer, ArrayRef<int64_t> values) {
+  printer << '[';
+  llvm::interleaveComma(values, printer);
+  printer << ']';
+}
+
+/// Checks that `tiles` is a non-empty strictly increasing list of positive
+/// M tiles.
+static LogicalResult verifyMTiles(function_ref<InFlightDiagnostic()> emitError,
+                                  ArrayRef<int64_t> tiles) {
+  if (tiles.empty())
+    return emitError() << "m_tiles must not be empty";
+  for (size_t i = 0; i < tiles.size(); ++i)
+    if (tiles[i] <= 0 || (i && tiles[i] <= tiles[i - 1]))
+      return emitError() << "m_tiles must be positive and strictly increasing";
+  return success();
+}
+
+LogicalResult
+GemvTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       int64_t warps, int64_t rowsPerWarp, int64_t chunks,
+                       ArrayRef<int64_t> mTiles) {
+  if (warps < 1 || warps > 32)
+    return emitError() << "gemv tiling: warps must be in [1, 32], got "
+                       << warps;
+  if (rowsPerWarp < 1 || chunks < 1)
+    return emitError() << "gemv tiling: rows_per_warp and chunks must be "
+                          "positive";
+  return verifyMTiles(emitError, mTiles);
+}
+
+LogicalResult
+MmaTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      int64_t blockM, int64_t blockN, int64_t blockK,
+                      int64_t warpsM, int64_t warpsN, int64_t stages) {
+  if (blockM <= 0 || blockN <= 0 || blockK <= 0 || warpsM <= 0 || warpsN <= 0)
+    return emitError() << "mma tiling: blocks and warps must be positive";
+  if (stages < 2)
+    return emitError() << "mma tiling: stages must be at least 2";
+  if (warpsM * warpsN * 32 > 1024)
+    return emitError() << "mma tiling: at most 32 warps per CTA";
+  if (blockM % (16 * warpsM) || blockN % (16 * warpsN))
+    return emitError() << "mma tiling: block_m must be a multiple of 16 x "
+                          "warps_m and block_n of 16 x warps_n";
+  return success();
+}
+
+LogicalResult LaunchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 SymbolRefAttr kernel, int64_t block,
+                                 int64_t tileN, int64_t tileM,
+                                 ArrayRef<int64_t> mTiles, bool residual) {
+  if (kernel.getNestedReferences().size() != 1)
+    return emitError() << "launch: the kernel must be @module::@kernel";
+  if (block < 1 || block > 1024)
+    return emitError() << "launch: block must be in [1, 1024], got " << block;
+  if (tileN < 0 || tileM < 0 || (tileN == 0) != (tileM == 0))
+    return emitError() << "launch: tile_n and tile_m must be both positive "
+                          "(a matmul) or both absent (a row kernel)";
+  if (!mTiles.empty() && failed(verifyMTiles(emitError, mTiles)))
+    return failure();
+  if (!mTiles.empty() && tileM != 1)
+    return emitError() << "launch: a family with m_tiles has tile_m = 1";
+  return success();
+}
+
+LogicalResult
+AttentionLaunchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                            SymbolRefAttr kernel, int64_t chunks,
+                            int64_t kvHeads, int64_t heads, int64_t headDim,
+                            int64_t record, int64_t maxSplitT) {
+  if (kernel.getNestedReferences().size() != 1)
+    return emitError() << "attention launch: the kernel must be "
+                          "@module::@kernel";
+  if (chunks < 1 || kvHeads < 1 || heads < 1 || headDim < 1 || maxSplitT < 0)
+    return emitError() << "attention launch: chunks, kv_heads, heads and "
+                          "head_dim must be positive";
+  if (heads % kvHeads)
+    return emitError() << "attention launch: heads must be a multiple of "
+                          "kv_heads";
+  if (headDim > 1024 || record < headDim)
+    return emitError() << "attention launch: head_dim must be at most 1024 "
+                          "and record at least head_dim";
+  return success();
+}
+
+/// The discardable attributes the qc passes put on ops: the launch records
+/// of qc-outline-gpu-kernels (`qc.launch`, `qc.<side>_launch`) and the
+/// policy's `qc.batch_threshold`.
+LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
+                                                  NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  if (name == "qc.launch" ||
+      (name.starts_with("qc.") && name.ends_with("_launch") &&
+       name != "qc.gpu_launch")) {
+    if (isa<LaunchAttr>(attr.getValue()) ||
+        (name == "qc.launch" && isa<AttentionLaunchAttr>(attr.getValue())))
+      return success();
+    return op->emitError() << "'" << name << "' must be a #qc.launch"
+                           << (name == "qc.launch" ? " or #qc.attention_launch"
+                                                   : "")
+                           << " attribute";
+  }
+  if (name == "qc.batch_threshold") {
+    auto value = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!value || value.getInt() <= 0)
+      return op->emitError()
+             << "'qc.batch_threshold' must be a positive integer";
+  }
+  return success();
+}
+
 LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  KernelKind kind, StringRef target,
-                                 int64_t threshold) {
+                                 int64_t threshold, GemvTilingAttr gemv,
+                                 MmaTilingAttr mma) {
   const ::qc::TargetInfo *info = ::qc::lookupTarget(target);
   if (!info)
     return emitError() << "unknown target '" << target << "'; expected "
@@ -162,6 +283,15 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "threshold is only allowed with the adaptive and "
                           "gemv_mma kernels";
   }
+  bool gemvSide = kind == KernelKind::Gemv || kind == KernelKind::GemvMma ||
+                  kind == KernelKind::Adaptive;
+  bool mmaSide = kind != KernelKind::Host && kind != KernelKind::Gemv;
+  if (gemv && !gemvSide)
+    return emitError() << "kernel '" << stringifyKernelKind(kind)
+                       << "' has no GEMV side for a gemv tiling";
+  if (mma && !mmaSide)
+    return emitError() << "kernel '" << stringifyKernelKind(kind)
+                       << "' has no tensor-core side for an mma tiling";
   return success();
 }
 

@@ -21,6 +21,13 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+namespace mlir::qc {
+/// Parses `[a, b, ...]` (i64 list parameters of qc attributes).
+FailureOr<SmallVector<int64_t>> parseI64List(AsmParser &parser);
+/// Prints `values` as `[a, b, ...]`.
+void printI64List(AsmPrinter &printer, ArrayRef<int64_t> values);
+} // namespace mlir::qc
+
 #include "qc/Dialect/QC/IR/QCEnums.h.inc"
 #include "qc/Dialect/QC/IR/QCOpsDialect.h.inc"
 

@@ -153,6 +153,60 @@ def QC_LayoutAttr : QC_Attr<"Layout", "layout"> {
   let genVerifyDecl = 1;
 }
 
+/// A list of i64 printed and parsed in square brackets (`[1, 2, 4]`), so that
+/// it can sit inside a `struct(...)` assembly format.
+def QC_I64ListParameter : ArrayRefParameter<"int64_t", "list of i64"> {
+  let parser = "::mlir::qc::parseI64List($_parser)";
+  let printer = "::mlir::qc::printI64List($_printer, $_self)";
+}
+
+def QC_OptionalI64ListParameter
+    : OptionalArrayRefParameter<"int64_t", "optional list of i64"> {
+  let parser = "::mlir::qc::parseI64List($_parser)";
+  let printer = "::mlir::qc::printI64List($_printer, $_self)";
+}
+
+def QC_GemvTilingAttr : QC_Attr<"GemvTiling", "gemv_tiling"> {
+  let summary = "Tiling of the weight-only GEMV kernel family";
+  let description = [{
+    How `buildWeightOnlyGemvKernel` cuts one layer (KernelConfigs.h,
+    `GemvKernelConfig`): `warps` warps per CTA, each owning `rows_per_warp`
+    output channels; `chunks` weight load chunks in flight per lane and loop
+    iteration; one kernel variant per M tile of `m_tiles` (the launch picks
+    the smallest tile >= M, else the largest, and walks M in tiles).
+    Chosen by `qc-select-matmul` (options `gemv-*`), read by
+    `qc-outline-gpu-kernels`.
+
+    Example: `#qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1,
+    m_tiles = [1, 2, 4, 8]>`
+  }];
+  let parameters = (ins "int64_t":$warps, "int64_t":$rows_per_warp,
+                        "int64_t":$chunks, QC_I64ListParameter:$m_tiles);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def QC_MmaTilingAttr : QC_Attr<"MmaTiling", "mma_tiling"> {
+  let summary = "Tiling of the tensor-core (mma.sync) kernel families";
+  let description = [{
+    How the tensor-core builders cut one layer (KernelConfigs.h,
+    `MmaTileConfig`): a CTA computes a `block_m` x `block_n` tile of the
+    result with `warps_m` x `warps_n` warps, staging `block_k` K elements
+    per step (f16 elements for the fp16 and weight-only kernels, bytes for
+    INT8) through a `stages`-deep cp.async pipeline. Chosen by
+    `qc-select-matmul` (options `mma-*`), read by `qc-outline-gpu-kernels`,
+    which also checks it against the layer's K.
+
+    Example: `#qc.mma_tiling<block_m = 128, block_n = 128, block_k = 32,
+    warps_m = 2, warps_n = 4, stages = 2>`
+  }];
+  let parameters = (ins "int64_t":$block_m, "int64_t":$block_n,
+                        "int64_t":$block_k, "int64_t":$warps_m,
+                        "int64_t":$warps_n, "int64_t":$stages);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 def QC_KernelAttr : QC_Attr<"Kernel", "kernel"> {
   let summary = "The matmul kernel chosen for a fused quantized matmul";
   let description = [{
@@ -166,16 +220,92 @@ def QC_KernelAttr : QC_Attr<"Kernel", "kernel"> {
     scales), a different kernel per batch size, so that one function serves
     batch-1 decode and a 512-token prefill.
 
+    `gemv` and `mma` are the tilings of the GEMV side and of the
+    tensor-core side (gemv: `gemv`; mma, int8_mma, fp16_mma: `mma`;
+    gemv_mma and adaptive: both), chosen per layer by `qc-select-matmul`;
+    a kernel without them (hand-written IR) is built with the kernel
+    family's defaults (qc/Kernels/KernelFamilies.h).
+
     Example: `#qc.kernel<gemv, target = "sm_90">`,
     `#qc.kernel<adaptive, target = "sm_90", threshold = 64>`,
-    `#qc.kernel<gemv_mma, target = "sm_90", threshold = 48>`
+    `#qc.kernel<gemv_mma, target = "sm_90", threshold = 48,
+    gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1,
+    m_tiles = [1, 2, 4, 8]>, mma = #qc.mma_tiling<block_m = 128,
+    block_n = 128, block_k = 32, warps_m = 2, warps_n = 4, stages = 2>>`
   }];
   let parameters = (ins
     "::mlir::qc::KernelKind":$kind,
     StringRefParameter<"compilation target", "\"host\"">:$target,
-    DefaultValuedParameter<"int64_t", "0">:$threshold
+    DefaultValuedParameter<"int64_t", "0">:$threshold,
+    OptionalParameter<"::mlir::qc::GemvTilingAttr">:$gemv,
+    OptionalParameter<"::mlir::qc::MmaTilingAttr">:$mma
   );
-  let assemblyFormat = "`<` $kind (`,` struct($target, $threshold)^)? `>`";
+  let assemblyFormat =
+      "`<` $kind (`,` struct($target, $threshold, $gemv, $mma)^)? `>`";
+  let genVerifyDecl = 1;
+  let builders = [
+    AttrBuilder<(ins "::mlir::qc::KernelKind":$kind, "::llvm::StringRef":$target,
+                     CArg<"int64_t", "0">:$threshold), [{
+      return $_get($_ctxt, kind, target, threshold, GemvTilingAttr(),
+                   MmaTilingAttr());
+    }]>
+  ];
+}
+
+def QC_LaunchAttr : QC_Attr<"Launch", "launch"> {
+  let summary = "A kernel built for an op and its launch geometry";
+  let description = [{
+    Recorded by `qc-outline-gpu-kernels` on each op it built a kernel for
+    (`qc.launch`; the large-M side of gemv_mma under `qc.mma_launch`, the
+    adaptive kernel's INT8 GEMM and activation quantization under
+    `qc.int8_launch` / `qc.act_quant_launch`), read by
+    `qc-lower-gpu-launches`. `kernel` is `@<gpu.module>::@<kernel>`;
+    `block` threads per CTA. Matmul kernels: each CTA covers `tile_n`
+    output channels and `tile_m` rows (grid ceil(N / tile_n) x ceil(M /
+    tile_m)); a GEMV family names `<kernel>_mt<T>` variants, one per M tile
+    of `m_tiles` (then the grid's M extent is ceil(M / T)). Row kernels
+    (norms, activation quantization, argmax, sampling) have no tile: one
+    CTA per row. `residual` says the kernel's epilogue adds the residual
+    that follows the matmul (an extra last argument).
+
+    Example: `#qc.launch<@qc_kernels_sm_90::@up_gemv, block = 128,
+    tile_n = 8, tile_m = 1, m_tiles = [1, 2, 4, 8], residual = true>`
+  }];
+  let parameters = (ins
+    "::mlir::SymbolRefAttr":$kernel,
+    "int64_t":$block,
+    DefaultValuedParameter<"int64_t", "0">:$tile_n,
+    DefaultValuedParameter<"int64_t", "0">:$tile_m,
+    QC_OptionalI64ListParameter:$m_tiles,
+    DefaultValuedParameter<"bool", "false">:$residual
+  );
+  let assemblyFormat =
+      "`<` $kernel `,` struct($block, $tile_n, $tile_m, $m_tiles, $residual) `>`";
+  let genVerifyDecl = 1;
+}
+
+def QC_AttentionLaunchAttr : QC_Attr<"AttentionLaunch", "attention_launch"> {
+  let summary = "The decode attention kernels built for a qc.cache_attention";
+  let description = [{
+    Recorded by `qc-outline-gpu-kernels` (`qc.launch`) on a
+    qc.cache_attention it built `<kernel>_partial` and `<kernel>_combine`
+    for (KernelConfigs.h, `CacheAttentionKernelConfig`): `chunks` key chunks
+    per sequence for queries of at most `max_split_t` tokens (else one),
+    `kv_heads` and `heads`, the head dimension `head_dim` (the combine
+    kernel's CTA size) and `record`, the f32 workspace record per query head
+    and chunk. The partial kernel runs one warp per CTA.
+
+    Example: `#qc.attention_launch<@qc_kernels_sm_90::@cache_attention_l0,
+    chunks = 32, kv_heads = 8, heads = 32, head_dim = 128, record = 132,
+    max_split_t = 16>`
+  }];
+  let parameters = (ins
+    "::mlir::SymbolRefAttr":$kernel,
+    "int64_t":$chunks, "int64_t":$kv_heads, "int64_t":$heads,
+    "int64_t":$head_dim, "int64_t":$record, "int64_t":$max_split_t
+  );
+  let assemblyFormat = "`<` $kernel `,` struct($chunks, $kv_heads, $heads, "
+                       "$head_dim, $record, $max_split_t) `>`";
   let genVerifyDecl = 1;
 }
 

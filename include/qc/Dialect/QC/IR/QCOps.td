@@ -42,6 +42,9 @@ def QC_LinearOp : QC_Op<"linear", [Pure]> {
     dense or `dense_resource` data, or `qc.external_weight` for weights that
     live in a file) or a function argument.
 
+    `kernel` is set by `qc-select-matmul` on an unquantized f16 layer that
+    runs the fp16 tensor-core GEMM on a GPU (`fp16_mma`).
+
     Example:
 
     ```mlir
@@ -52,7 +55,8 @@ def QC_LinearOp : QC_Op<"linear", [Pure]> {
   }];
   let arguments = (ins QC_FloatTensor:$input, QC_FloatTensor:$weight,
                    Optional<QC_FloatTensor>:$bias, StrAttr:$layer,
-                   OptionalAttr<QC_SchemeAttr>:$scheme);
+                   OptionalAttr<QC_SchemeAttr>:$scheme,
+                   OptionalAttr<QC_KernelAttr>:$kernel);
   let results = (outs QC_FloatTensor:$result);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

@@ -291,8 +291,10 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
   let description = [{
     Sets `kernel = #qc.kernel<...>` on every `qc.wo_matmul` and
     `qc.int8_matmul` (and on unquantized f16 `qc.linear`s for GPUs): `host`
-    on the host target. On GPUs only kernels the GPU kernel builders
-    (KernelBuilders.h) can build for the layer are chosen:
+    on the host target. On GPUs the kernel carries its tiling
+    (`#qc.gemv_tiling` / `#qc.mma_tiling`, from the `gemv-*` / `mma-*`
+    options), and only kernels the kernel family registry
+    (qc/Kernels/KernelFamilies.h) says fit the layer are chosen:
 
     - weight-only layers: `gemv` (CUDA cores, best at small M), `mma`
       (tensor cores) or `gemv_mma` (GEMV for M below a threshold, the
@@ -312,7 +314,7 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
       `by_batch` policy rule): GEMV for M < threshold, INT8 GEMM above, so
       on GPUs the weight must also suit `int8_mma`;
     - unquantized `qc.linear` with f16 activations, weight and bias and
-      K % 8 == 0: `fp16_mma` (a discardable `kernel` attribute); other
+      K % 8 == 0: `fp16_mma`; other
       unquantized linears (f32) stay on the glue path.
 
     Example:
@@ -320,9 +322,14 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
     ```mlir
     %y = qc.wo_matmul %x, %pw {layer = "l"} : ...
     // with target=sm_90 max-batch=1 becomes
-    %y = qc.wo_matmul %x, %pw {kernel = #qc.kernel<gemv, target = "sm_90">, layer = "l"} : ...
+    %y = qc.wo_matmul %x, %pw {kernel = #qc.kernel<gemv, target = "sm_90",
+        gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 2, 4, 8]>>,
+        layer = "l"} : ...
     // with f16 activations and target=sm_90 max-batch=512 becomes
-    %y = qc.wo_matmul %x, %pw {kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = 40>, layer = "l"} : ...
+    %y = qc.wo_matmul %x, %pw {kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = 40,
+        gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 2, 4, 8]>,
+        mma = #qc.mma_tiling<block_m = 128, block_n = 128, block_k = 32, warps_m = 2, warps_n = 4, stages = 2>>,
+        layer = "l"} : ...
     ```
   }];
   let options = [
@@ -337,6 +344,29 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
            /*default=*/"\"auto\"",
            "Weight-only kernel on GPUs: auto (cost model), gemv, mma or "
            "gemv_mma">,
+    Option<"gemvWarps", "gemv-warps", "int64_t", "4",
+           "GEMV tiling: warps per CTA">,
+    Option<"gemvRowsPerWarp", "gemv-rows-per-warp", "int64_t", "2",
+           "GEMV tiling: output channels per warp">,
+    Option<"gemvChunks", "gemv-chunks", "int64_t", "1",
+           "GEMV tiling: weight load chunks per lane per loop iteration">,
+    ListOption<"gemvMTiles", "gemv-m-tiles", "int64_t",
+               "GEMV tiling: one variant per activation-row tile; the "
+               "launch picks the smallest tile >= M, else the largest "
+               "(default 1,2,4,8)">,
+    Option<"mmaBlockM", "mma-block-m", "int64_t", "128",
+           "Tensor-core tiling: rows of y per CTA">,
+    Option<"mmaBlockN", "mma-block-n", "int64_t", "128",
+           "Tensor-core tiling: columns of y per CTA">,
+    Option<"mmaBlockKBytes", "mma-block-k-bytes", "int64_t", "64",
+           "Tensor-core tiling: bytes of each K row per pipeline stage (64: "
+           "K 64 for INT8, K 32 for fp16 and weight-only)">,
+    Option<"mmaWarpsM", "mma-warps-m", "int64_t", "2",
+           "Tensor-core tiling: warps along M per CTA">,
+    Option<"mmaWarpsN", "mma-warps-n", "int64_t", "4",
+           "Tensor-core tiling: warps along N per CTA">,
+    Option<"mmaStages", "mma-stages", "int64_t", "2",
+           "Tensor-core tiling: cp.async pipeline stages">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect"];
 }

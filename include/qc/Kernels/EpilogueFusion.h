@@ -1,5 +1,4 @@
-//===- EpilogueFusion.h - Glue a matmul kernel's epilogue absorbs *- C++
-//-*-===//
+//===- EpilogueFusion.h - Glue a matmul epilogue absorbs -------*- C++ -*-===//
 //
 // Part of the quant project.
 //
@@ -12,8 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QC_CONVERSION_QCTONVVM_EPILOGUEFUSION_H
-#define QC_CONVERSION_QCTONVVM_EPILOGUEFUSION_H
+#ifndef QC_KERNELS_EPILOGUEFUSION_H
+#define QC_KERNELS_EPILOGUEFUSION_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -66,4 +65,4 @@ inline ResidualAdd residualAddUser(mlir::Value y) {
 
 } // namespace qc
 
-#endif // QC_CONVERSION_QCTONVVM_EPILOGUEFUSION_H
+#endif // QC_KERNELS_EPILOGUEFUSION_H

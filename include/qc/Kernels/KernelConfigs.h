@@ -1,0 +1,413 @@
+//===- KernelConfigs.h - What each GPU kernel is built from ----*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The configuration of every GPU kernel quant builds: one struct per kernel,
+// spelling out its tiling, memory path and instruction choice, with the
+// checks (`finalize`) that say whether a shape fits. Plain data: the kernel
+// family registry (KernelFamilies.h), the passes that choose kernels and the
+// builders (qc/Conversion/QCToNVVM/KernelBuilders.h) all use these structs,
+// but only the builders link the NVVM code that emits the kernels.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_KERNELS_KERNELCONFIGS_H
+#define QC_KERNELS_KERNELCONFIGS_H
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace qc {
+
+/// Static shared memory a kernel may declare (every GPU target's limit
+/// without the dynamic opt-in).
+inline constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
+
+/// Configuration of the weight-only GEMV kernel (small M).
+///
+/// Tiling: one warp owns `rowsPerWarp` output channels n; a block holds
+/// `warpsPerBlock` warps; blockIdx.y walks the M rows in tiles of `mTile`
+/// (every thread keeps mTile x rowsPerWarp fp32 accumulators).
+/// Memory path: each lane streams its weight row(s) from global memory in
+/// `vecBytes`-wide loads (16 bytes when the row and group sizes allow),
+/// consecutive lanes reading consecutive chunks (fully coalesced); the
+/// activation chunk for the same k range is loaded once per m row and reused
+/// for all rows of the warp. No shared memory: activations are small and hit
+/// L1/L2.
+/// Instructions: no int->float converts: a field u is OR-ed into the
+/// mantissa of a power of two (2^23 in fp32, 1024 in f16) and one subtract
+/// of (magic + zero point) yields u - z exactly; symmetric (signed) fields
+/// are first made unsigned by flipping their sign bits with one XOR per
+/// word. With f16 activations (`halfMath`) two weights are dequantized per
+/// 32-bit op into f16x2 and multiplied with packed HFMA2; otherwise fp32
+/// FMAs. Each chunk's partial dot product is scaled once and accumulated in
+/// fp32. A butterfly
+/// shuffle (shfl.sync.bfly) reduces the warp's partial sums; lane 0 adds the
+/// bias and stores.
+/// The GEMV family's default row tiles (qc-outline-gpu-kernels `m-tiles`):
+/// one kernel per tile, M > 8 rows run ceil(M / 8) passes over the weight.
+/// The 8-row tile is 6-27% faster than two 4-row passes at M = 16..64 on an
+/// H200 and a 16-row one is slower (208 registers, 2 blocks per SM):
+/// benchmarks/gpu/results/2026-11-26-h200-small-m/NOTES.md.
+inline constexpr std::array<int64_t, 4> kDefaultGemvRowTiles = {1, 2, 4, 8};
+
+struct GemvKernelConfig {
+  int64_t n = 0, k = 0;
+  /// Weight bits: 4 or 8.
+  unsigned bits = 4;
+  /// Input channels per scale; k for per-channel.
+  int64_t groupSize = 0;
+  /// One scale (and zero point) for the whole tensor.
+  bool perTensor = false;
+  bool symmetric = true;
+  bool hasBias = false;
+  /// Epilogue: y = r + (x W^T + b) with the residual r [M, N] (activation
+  /// type) read by lane 0 next to the bias: the residual add of a decoder
+  /// block fused (EpilogueFusion.h). Same rounding as the separate add: the
+  /// matmul result is rounded to the activation type first.
+  bool hasResidual = false;
+  /// Activation/result element type: f16 or f32.
+  bool actF16 = true;
+  /// Scale element type: f16 or f32 (zero points are i8 bit patterns).
+  bool scaleF16 = false;
+  /// With f16 activations: dequantize two weights at a time straight into
+  /// f16x2 (magic number 1024 + u in the mantissa) and multiply-accumulate
+  /// with packed HFMA2 over one load chunk (at most 32 values), then widen
+  /// the chunk's partial sum to fp32. Halves the instruction count per
+  /// weight; the partial sums carry f16 rounding (about 1e-3 relative).
+  bool halfMath = true;
+  int64_t warpsPerBlock = 4;
+  int64_t rowsPerWarp = 2;
+  int64_t mTile = 4;
+  /// Load chunks per lane per loop iteration (bytes in flight per lane =
+  /// rowsPerWarp x chunksPerIter x vecBytes).
+  int64_t chunksPerIter = 1;
+  /// Bytes per weight load; 0 picks the widest of 16/8/4/2/1 that divides the
+  /// row and keeps a load inside one group.
+  int64_t vecBytes = 0;
+
+  /// Picks vecBytes when 0 and checks the shape; returns an error message or
+  /// the empty string.
+  std::string finalize();
+  /// Grid size for M rows: {ceil(n / (warps * rowsPerWarp)), ceil(M / mTile)}.
+  std::array<int64_t, 2> grid(int64_t m) const;
+  int64_t blockSize() const { return 32 * warpsPerBlock; }
+};
+
+/// Tiling of the tensor-core GEMM kernels (mma.sync), shared by the INT8,
+/// fp16 and weight-only builders.
+///
+/// Tiling: a block computes a `blockM` x `blockN` tile of y; its
+/// `warpsM` x `warpsN` warps each own a (blockM / warpsM) x (blockN / warpsN)
+/// sub-tile made of m16 x n8 mma tiles whose accumulators stay in registers
+/// for the whole K loop. blockIdx.x walks N tiles, blockIdx.y M tiles.
+/// Memory path: each K step stages a blockM x blockK tile of the activations
+/// and a blockN x blockK tile of the weights (both K-contiguous, exactly as
+/// they lie in global memory) in shared memory with 16-byte cp.async copies
+/// (cache global: L2 only), `stages` buffers deep (cp.async.wait_group keeps
+/// stages - 1 tiles in flight while the current one is multiplied). Shared
+/// rows are padded by 16 bytes, which makes both the cp.async stores and the
+/// ldmatrix reads bank-conflict free. Rows past M or N and chunks past K are
+/// zero-filled (cp.async src-size 0), so any M and N work; K rows must be a
+/// whole number of 16-byte chunks.
+/// Instructions: fragments are read with ldmatrix.x4 (m8n8 b16; for INT8 the
+/// b16 pairs carry the four s8 values of the mma fragment, whose layout is
+/// the same in bytes), then mma.sync row.col.
+struct MmaTileConfig {
+  int64_t blockM = 128, blockN = 128;
+  /// K elements per pipeline stage (a multiple of the mma K).
+  int64_t blockK = 64;
+  int64_t warpsM = 2, warpsN = 4;
+  /// Shared-memory buffers in the cp.async pipeline (>= 2).
+  int64_t stages = 2;
+
+  int64_t blockSize() const { return 32 * warpsM * warpsN; }
+  /// Grid for M rows: {ceil(n / blockN), ceil(M / blockM)}.
+  std::array<int64_t, 2> grid(int64_t n, int64_t m) const {
+    return {(n + blockN - 1) / blockN, (m + blockM - 1) / blockM};
+  }
+  /// Static shared memory the kernel declares, in bytes, for elements of
+  /// `elemBytes` bytes.
+  int64_t sharedBytes(int64_t elemBytes) const {
+    return stages * (blockM + blockN) * (blockK * elemBytes + 16);
+  }
+  /// Checks the tiling for a K x `elemBytes` row and an mma of K depth
+  /// `mmaK`; returns an error message or the empty string. `checkShared`
+  /// also checks sharedBytes(elemBytes) against the static limit (the
+  /// weight-only kernel, whose weight stages are packed, checks its own).
+  std::string check(int64_t k, int64_t elemBytes, int64_t mmaK,
+                    bool checkShared = true) const;
+};
+
+/// Configuration of the W8A8 tensor-core GEMM:
+/// y[m, n] = (sum_k qx[m, k] * qw[n, k]) * sx[m or 0] * sw[n or 0] (+ b[n]).
+///
+/// The i32 accumulators come from mma.sync m16n8k32 s8 x s8 -> s32 (exact:
+/// no overflow for K < 2^17). Epilogue, fused, from registers: each i32 is
+/// converted to f32 (exact below 2^24), multiplied by the activation scale of
+/// its row and the weight scale of its column, the bias added, and the value
+/// stored as f16 or f32 (two adjacent columns per store when N is even).
+/// Weights: qc.packed_weight, symmetric INT8, row_major layout (N x K bytes,
+/// the mma's "col" B operand as is). Requirements: K % 16 == 0 (16-byte
+/// rows for cp.async); any N and M.
+struct Int8GemmKernelConfig {
+  int64_t n = 0, k = 0;
+  /// Activation scales: one per row (dynamic per-token) or one in all.
+  bool perTokenAct = true;
+  /// Weight scales: one per output channel or one in all.
+  bool perTensorWeight = false;
+  /// Weight scale element type f16 (else f32). Activation scales are f32.
+  bool weightScaleF16 = false;
+  bool hasBias = false;
+  /// Result (and bias) element type f16, else f32.
+  bool outF16 = true;
+  MmaTileConfig tile;
+
+  /// Checks the shape and tiling; returns an error message or "".
+  std::string finalize();
+};
+
+/// Configuration of the fp16 tensor-core GEMM for unquantized layers:
+/// y[m, n] = sum_k x[m, k] * w[n, k] (+ b[n]) with f16 x and w (N x K, row
+/// major), mma.sync m16n8k16 f16 x f16 -> f32, f32 accumulation, the bias
+/// added in f32 and the result stored as f16 or f32. Same tiling and memory
+/// path as the INT8 kernel (MmaTileConfig, blockK in f16 elements).
+/// Requirements: K % 8 == 0; any N and M.
+struct Fp16GemmKernelConfig {
+  int64_t n = 0, k = 0;
+  bool hasBias = false;
+  bool outF16 = true;
+  MmaTileConfig tile{128, 128, 32, 2, 4, 2};
+
+  std::string finalize();
+};
+
+/// Configuration of the INT8 activation quantization kernel (the GPU form of
+/// qc.quantize_act), symmetric with q = clamp(roundeven(x / s), -127, 127):
+/// - dynamic per-token: s = max_k |x[m, k]| / 127 per row, s = 1 for an
+///   all-zero row (the convention of the host lowering, bit for bit: true
+///   IEEE division, round half to even);
+/// - static per-tensor: s = `staticScale`, a compile-time constant.
+/// The quotient is clamped to [-127, 127] before rounding (same result as
+/// clamping after). Difference from the host lowering: a NaN in a row is
+/// ignored by the max (fmax) instead of propagating.
+///
+/// Tiling: one block per row (blockIdx.x = row), `threads` threads striding
+/// over the row `vecElems` elements at a time (16-byte loads for f16 when K
+/// allows). Dynamic mode reduces |x| with warp butterfly shuffles and a
+/// shared-memory step across warps, then re-reads the row (an L1/L2 hit) to
+/// quantize it; thread 0 writes the row's scale. Static mode writes scales[0]
+/// from block 0.
+struct ActQuantKernelConfig {
+  int64_t k = 0;
+  bool dynamicPerToken = true;
+  float staticScale = 1.0f;
+  /// Input element type f16, else f32.
+  bool inF16 = true;
+  int64_t threads = 128;
+  /// Elements per load; 0 picks the widest of 8/4/2/1 (f16) or 4/2/1 (f32)
+  /// that divides K.
+  int64_t vecElems = 0;
+
+  std::string finalize();
+};
+
+/// Configuration of the weight-only tensor-core GEMM (larger M):
+/// y[m, n] = sum_k x[m, k] * (q[n, k] - z[n, g]) * s[n, g] (+ b[n]), f16 x.
+///
+/// Same tiling and activation path as the fp16 GEMM (MmaTileConfig, blockK
+/// in f16 elements, mma.sync m16n8k16 f16 -> f32). The packed weight tile
+/// (row_major: N x K * bits / 8 bytes, INT4 even k in the low nibble) is
+/// staged raw with cp.async, `stages` deep; once per K step the block
+/// dequantizes it into one f16 tile in shared memory (8 values per thread
+/// step: one shared load, the group's scale and zero point from global
+/// memory (L1-resident), (q - z) * s rounded to f16 (f16x2 magic-number
+/// arithmetic with f16 scales, `halfDequant`; else in f32), one 16-byte
+/// shared store), which ldmatrix then reads like the fp16 kernel's B tile.
+/// Small M (<= 64) wants block M 16/32/64 with one or two warps along M (see
+/// docs/performance.md); the default 128x128 tile is for prefill.
+/// Requirements: K * bits / 8 % 16 == 0 (K % 16 for INT8, K % 32 for INT4),
+/// group size % 8 == 0, f16 activations; any N and M. Kernel arguments are
+/// those of the GEMV kernel, so one launch ABI serves both.
+struct WeightOnlyMmaKernelConfig {
+  int64_t n = 0, k = 0;
+  unsigned bits = 4;
+  /// Input channels per scale; k for per-channel.
+  int64_t groupSize = 0;
+  bool perTensor = false;
+  bool symmetric = true;
+  bool hasBias = false;
+  /// Scale element type f16, else f32 (zero points are u8 bit patterns).
+  bool scaleF16 = false;
+  /// With f16 scales: dequantize two values per 32-bit op (magic number 1024
+  /// + u in the f16 mantissa, HSUB2 of 1024 + z, HMUL2 by the scale): no
+  /// int->float or float->half converts, the same f16 values as the f32
+  /// path (both round the exact product (q - z) * s once).
+  bool halfDequant = true;
+  /// Epilogue: y = r + (x W^T + b) with the residual r [M, N] (f16), passed
+  /// as the last kernel argument (as in the GEMV family).
+  bool hasResidual = false;
+  MmaTileConfig tile{128, 128, 32, 2, 4, 2};
+
+  std::string finalize();
+  /// Static shared memory of the kernel in bytes.
+  int64_t sharedBytes() const {
+    return tile.stages * (tile.blockM * (tile.blockK * 2 + 16) +
+                          tile.blockN * tile.blockK * bits / 8) +
+           tile.blockN * (tile.blockK * 2 + 16);
+  }
+};
+
+/// Element types the glue kernels read and write.
+enum class KernelElem { F32, F16, BF16 };
+
+/// Bytes of one element of `e`.
+inline int64_t kernelElemBytes(KernelElem e) {
+  return e == KernelElem::F32 ? 4 : 2;
+}
+
+/// The widest power-of-two element count of at most 16 bytes that divides
+/// `k` (elements of `elemBytes`): the vector width of a row kernel's loads,
+/// which keeps every row start aligned.
+inline int64_t widestRowVector(int64_t k, int64_t elemBytes) {
+  for (int64_t v = 16 / elemBytes; v > 1; v /= 2)
+    if (k % v == 0)
+      return v;
+  return 1;
+}
+
+/// Configuration of the row normalization kernel (the GPU form of
+/// qc.rms_norm and qc.layer_norm over the last dimension K):
+/// - RMSNorm: y = x / sqrt(mean(x^2) + eps) * w;
+/// - LayerNorm: y = (x - mean(x)) / sqrt(mean((x - mean)^2) + eps) * w + b
+///   (two-pass variance, as the host lowering).
+/// All arithmetic in f32 (inputs widened on load, the result rounded once to
+/// the output type); per element the same operations as the host lowering
+/// (x / rms, then * w), only the order of the row sums differs.
+///
+/// Tiling: one CTA per row (blockIdx.x = row). The CTA size comes from K:
+/// about `vecsPerThread` (default 4) vector loads per thread, rounded up to
+/// a multiple of 32, between 32 and 1024 threads; a row of up to 32 x 4
+/// vectors (e.g. K <= 512 in f32, 1024 in f16) gets one warp, which skips the
+/// shared-memory step and the barrier. Each thread keeps its `slots()`
+/// vectors of the row in registers, so the row is read from global memory
+/// exactly once and written once.
+/// Memory path: x, w (and b) are read with `vecElems`-wide loads (16 bytes:
+/// 4 x f32 or 8 x f16/bf16 when K allows: the widest of 16/8/4/2 bytes
+/// whose element count divides K, so that every row start stays aligned;
+/// an odd K uses scalar loads), consecutive threads reading consecutive
+/// vectors (coalesced); y is stored the same way.
+/// Reduction: per thread, then butterfly shuffles (shfl.sync.bfly) across
+/// the warp, then one f32 per warp through shared memory (a barrier) summed
+/// by every thread. LayerNorm reduces twice (sum, then the squared
+/// deviations from registers) into two shared arrays, so one barrier each.
+struct RowNormKernelConfig {
+  int64_t k = 0;
+  bool layerNorm = false;
+  float epsilon = 1e-5f;
+  /// Element type of x and y, of the weight and of the bias (LayerNorm).
+  KernelElem io = KernelElem::F32, weight = KernelElem::F32,
+             bias = KernelElem::F32;
+  /// Threads per row (CTA size); 0 picks from K (see above).
+  int64_t threads = 0;
+  /// Elements per load; 0 picks the widest that divides K (<= 16 bytes).
+  int64_t vecElems = 0;
+  /// Target vector loads per thread when `threads` is picked.
+  int64_t vecsPerThread = 4;
+  /// Most vectors a thread may hold in registers; a longer row is refused
+  /// (the caller keeps the linalg glue for it).
+  int64_t maxSlots = 16;
+
+  std::string finalize();
+  /// Vectors per row.
+  int64_t vecs() const { return k / vecElems; }
+  /// Vectors each thread holds: ceil(vecs / threads).
+  int64_t slots() const { return (vecs() + threads - 1) / threads; }
+};
+
+/// Configuration of the row argmax kernel (the GPU form of qc.argmax over
+/// the last dimension K; greedy decoding on the device): out[m] = the first
+/// index of the largest x[m, k] as i64, a NaN larger than every number (the
+/// first NaN wins), a row of only -inf giving 0: numpy's argmax, bit for bit.
+///
+/// Tiling: one CTA per row (blockIdx.x = row) of `threads` threads; thread
+/// t reads vectors t, t + threads, ... of the row (`vecElems` elements each,
+/// 16-byte loads when K allows: coalesced), keeping its best (value, index)
+/// in registers; since a thread visits increasing indices, a strict `>`
+/// keeps the first maximum. Reduction: butterfly shuffles of (value,
+/// index) pairs across the warp (ties to the smaller index), one pair per
+/// warp through shared memory, and thread 0 folds the warps' pairs and
+/// stores the index. The vocabulary row of a 128k-token model is read once
+/// at DRAM speed by one CTA per sequence.
+struct RowArgmaxKernelConfig {
+  int64_t k = 0;
+  KernelElem io = KernelElem::F32;
+  /// Threads per row; 0 picks 1024 for rows of at least 16k elements, else
+  /// enough for about 4 vectors per thread (a multiple of 32).
+  int64_t threads = 0;
+  /// Elements per load; 0 picks the widest that divides K (<= 16 bytes).
+  int64_t vecElems = 0;
+
+  std::string finalize();
+  int64_t vecs() const { return k / vecElems; }
+};
+
+/// Configuration of the decode attention kernels over a KV cache (the GPU
+/// form of qc.cache_attention; flash-decoding): query [B, T, H, D], caches
+/// [L, B', KV, S, D] (B' the cache's batch extent, passed at run time), pos
+/// [B] i64 in device memory. Query (b, t, h) at p = pos[b] + t attends to
+/// keys 0 .. min(p, S - 1) of layer `layer`, sequence b, KV head h / G
+/// (G = H / KV): out = sum_j softmax_j(scale * <q, k_j>) v_j, f32 math.
+///
+/// Two kernels, position-independent launches (nothing about pos is known
+/// on the host, so a captured CUDA graph serves every step):
+/// - `<name>_partial`, grid (numChunks * KV, T, B), one warp per CTA: CTA
+///   (chunk, kv head, t, b) reads pos[b], exits when its chunk starts past
+///   p (or past the effective chunk count, below), else streams keys
+///   [chunk * len, min((chunk + 1) * len, p + 1, S)) of its KV head. Each
+///   lane owns E = D / 32 consecutive elements of the head dimension: the G
+///   query heads of the KV head are loaded once into registers (E x G values,
+///   pre-scaled by scale * log2(e)), every key and value row is one
+///   coalesced warp load (E-element vector per lane: 16 bytes for f32 D = 128
+///   and f16 D = 256), the G dot products are reduced with butterfly
+///   shuffles (every lane gets the score), and the online softmax (running
+///   max m and sum l in f32, base-2 exponentials: ex2.approx) updates the
+///   lane's E x G output accumulators. No shared memory. The CTA writes its
+///   unnormalized partial (o[D], m, l) per query head to a f32 workspace
+///   record of D + 4 floats (16-byte aligned).
+/// - `<name>_combine`, grid (H, T, B), D threads: recomputes the number of
+///   valid chunks from pos, merges their partials (max of m, then
+///   sum_c 2^(m_c - M) (l_c, o_c)) and stores o / l in the query's type (0
+///   for a query with no key: p < 0).
+/// Chunking: `chunkLen` keys per chunk, by default the largest power of two
+/// in [8, 256] that still gives ceil(S / len) * KV >= `targetCtas` (132: one
+/// H100 wave for one token) CTAs, else 8. Queries with T > `maxSplitT`
+/// (prefill) use one chunk of S keys instead (the kernels read T), so the
+/// workspace stays B * T * H * (D + 4) floats; for T <= maxSplitT it is
+/// B * T * H * numChunks * (D + 4) floats (workspaceChunks(T)).
+struct CacheAttentionKernelConfig {
+  int64_t heads = 0, kvHeads = 0, seqLen = 0, headDim = 0, layer = 0;
+  float scale = 1.0f;
+  /// Element types of the query (and result) and of the caches.
+  KernelElem query = KernelElem::F32, cache = KernelElem::F32;
+  /// Keys per chunk; 0 picks (see above).
+  int64_t chunkLen = 0;
+  int64_t targetCtas = 132;
+  /// Largest T that splits the sequence into chunks.
+  int64_t maxSplitT = 16;
+
+  std::string finalize();
+  int64_t group() const { return heads / kvHeads; }
+  /// Head-dimension elements per lane.
+  int64_t lanesElems() const { return headDim / 32; }
+  int64_t numChunks() const { return (seqLen + chunkLen - 1) / chunkLen; }
+  /// Floats per workspace record: o[D], m, l, padding to 16 bytes.
+  int64_t recordFloats() const { return headDim + 4; }
+};
+
+} // namespace qc
+
+#endif // QC_KERNELS_KERNELCONFIGS_H

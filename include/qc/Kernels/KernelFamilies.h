@@ -1,0 +1,218 @@
+//===- KernelFamilies.h - The kernel family registry -----------*- C++ -*-===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The one home of what quant knows about each GPU kernel family: which ops
+// and schemes it takes, its config from an op and its tiling, whether it fits
+// a target, its cost on a target at a given M (the roofline model of
+// qc-select-matmul, docs/passes.md), its default tiling, its launch geometry
+// (the #qc.launch it records) and its argument list. qc-select-matmul,
+// qc-outline-gpu-kernels, qc-lower-gpu-launches, `quant-compile
+// --list-kernels` (docs, the benchmark harness) all ask this registry; the
+// builders that emit a family's kernels (KernelBuilders.h) are named by it
+// but linked only by the outlining pass, so the dialect's passes do not link
+// NVVM code.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_KERNELS_KERNELFAMILIES_H
+#define QC_KERNELS_KERNELFAMILIES_H
+
+#include "qc/Dialect/QC/IR/QC.h"
+#include "qc/Kernels/KernelConfigs.h"
+#include "qc/Target/TargetTable.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+namespace qc {
+
+//===----------------------------------------------------------------------===//
+// Kernel arguments
+//===----------------------------------------------------------------------===//
+
+/// What one kernel argument is bound to at launch. Pointers are to the
+/// first element of a dense row-major buffer (`!llvm.ptr<1>`); `Rows` is M
+/// as i32.
+enum class KernelArg {
+  Input,       ///< the activations x [M, K] (or the quantized q [M, K] i8)
+  InputScales, ///< the activation scales of an INT8 matmul (M or 1, f32)
+  Weight,      ///< the packed weight bytes (or the f16 weight [N, K])
+  Scales,      ///< the weight scales
+  Zeros,       ///< the weight zero points (null when symmetric)
+  Bias,        ///< the bias [N] (null when none)
+  Output,      ///< the result y [M, N]
+  OutScales,   ///< the per-row scales an activation quantization writes
+  Rows,        ///< M (i32)
+  Residual,    ///< the residual r [M, N] the epilogue adds
+  NormWeight,  ///< a norm's weight [K]
+  NormBias,    ///< a LayerNorm's bias [K] (null for RMSNorm)
+};
+
+/// The argument's name (`quant-compile --list-kernels`, the harness).
+const char *kernelArgName(KernelArg arg);
+
+//===----------------------------------------------------------------------===//
+// Matmul families
+//===----------------------------------------------------------------------===//
+
+/// Shape facts of one matmul the cost model needs.
+struct MatmulShape {
+  /// Output channels, input channels, and the bytes of the packed weight
+  /// plus its scales and zero points.
+  double n, k, weightBytes;
+};
+
+/// The MatmulShape of a qc.packed value (its defining qc.packed_weight's
+/// scales and zero points included when visible).
+MatmulShape matmulShape(mlir::Value packed);
+
+/// One matmul kernel family: a `#qc.kernel` kind and what it stands for.
+/// gemv_mma and adaptive compose two families (their `sides`).
+struct MatmulFamily {
+  mlir::qc::KernelKind kind;
+  /// One line for --list-kernels and the docs.
+  const char *summary;
+  /// The ops it runs.
+  const char *ops;
+  /// The builder(s) emitting its kernels (KernelBuilders.h).
+  const char *builders;
+  /// Its tiling: whether the kind carries a gemv and/or an mma tiling.
+  bool gemvSide, mmaSide;
+  /// Seconds one layer of `shape` takes at M rows on `target` (null: not
+  /// chosen by the cost model).
+  double (*cost)(const TargetInfo &target, const MatmulShape &shape, double m);
+};
+
+/// Every matmul family, in the order --list-kernels prints them.
+llvm::ArrayRef<MatmulFamily> matmulFamilies();
+/// The family of `kind`.
+const MatmulFamily &matmulFamily(mlir::qc::KernelKind kind);
+
+/// The cost model's crossover: the smallest M in [1, limit] at which the
+/// weight-only tensor-core kernel is faster than the GEMV family (the
+/// gemv_mma threshold), or 0.
+int64_t gemvMmaCrossover(const TargetInfo &target, const MatmulShape &shape,
+                         int64_t limit);
+
+//===----------------------------------------------------------------------===//
+// Tilings: defaults and options
+//===----------------------------------------------------------------------===//
+
+/// Tiling choices a pass passes down (qc-select-matmul options); zero or
+/// empty fields take the family default.
+struct TilingOptions {
+  int64_t gemvWarps = 0, gemvRowsPerWarp = 0, gemvChunks = 0;
+  llvm::SmallVector<int64_t> gemvMTiles;
+  int64_t mmaBlockM = 0, mmaBlockN = 0, mmaBlockKBytes = 0, mmaWarpsM = 0,
+          mmaWarpsN = 0, mmaStages = 0;
+};
+
+/// The GEMV tiling from `options` (defaults: 4 warps, 2 rows per warp, 1
+/// chunk, M tiles kDefaultGemvRowTiles).
+mlir::qc::GemvTilingAttr gemvTiling(mlir::MLIRContext *ctx,
+                                    const TilingOptions &options = {});
+/// The tensor-core tiling from `options` for elements of `elemBytes` bytes
+/// (defaults: 128 x 128 blocks, 64 bytes of K per stage, 2 x 4 warps, 2
+/// stages).
+mlir::qc::MmaTilingAttr mmaTiling(mlir::MLIRContext *ctx, int64_t elemBytes,
+                                  const TilingOptions &options = {});
+
+/// `kernel` with every tiling its kind needs filled in from `options` (the
+/// tilings it already carries are kept). `elemBytes` is the tensor-core
+/// side's element size (1 for int8_mma and adaptive, else 2).
+mlir::qc::KernelAttr withTilings(mlir::qc::KernelAttr kernel,
+                                 const TilingOptions &options = {});
+
+//===----------------------------------------------------------------------===//
+// Configs from ops
+//===----------------------------------------------------------------------===//
+
+/// The GEMV config of a weight-only matmul with `tiling` (M tile: the
+/// tiling's first; callers set `mTile` per variant), or the reason it does
+/// not fit.
+mlir::FailureOr<GemvKernelConfig> gemvConfig(mlir::qc::WeightOnlyMatmulOp op,
+                                             mlir::qc::GemvTilingAttr tiling,
+                                             std::string &reason);
+/// The weight-only tensor-core config of `op` with `tiling`, or the reason.
+mlir::FailureOr<WeightOnlyMmaKernelConfig>
+weightOnlyMmaConfig(mlir::qc::WeightOnlyMatmulOp op,
+                    mlir::qc::MmaTilingAttr tiling, std::string &reason);
+/// The W8A8 GEMM config for the INT8 `weight` (a qc.packed_weight), the
+/// optional `bias`, result element type `out` and per-token or per-tensor
+/// activation scales, or the reason.
+mlir::FailureOr<Int8GemmKernelConfig>
+int8GemmConfig(mlir::Value weight, mlir::Value bias, mlir::Type out,
+               bool perTokenAct, mlir::qc::MmaTilingAttr tiling,
+               std::string &reason);
+/// The fp16 GEMM config of an unquantized f16 linear, or the reason.
+mlir::FailureOr<Fp16GemmKernelConfig>
+fp16GemmConfig(mlir::qc::LinearOp op, mlir::qc::MmaTilingAttr tiling,
+               std::string &reason);
+/// The activation quantization config of `input` (dynamic per token, or
+/// static per tensor with `scale`), or the reason.
+mlir::FailureOr<ActQuantKernelConfig>
+actQuantConfig(mlir::Value input, bool dynamicPerToken, float scale,
+               int64_t threads, std::string &reason);
+/// The row normalization config of a qc.rms_norm / qc.layer_norm, or the
+/// reason.
+mlir::FailureOr<RowNormKernelConfig> rowNormConfig(mlir::Operation *op,
+                                                   std::string &reason);
+/// The row argmax (or, with `sample`, sampling) config over rows of
+/// `input`, or the reason.
+mlir::FailureOr<RowArgmaxKernelConfig>
+rowSelectConfig(mlir::RankedTensorType input, bool sample, std::string &reason);
+/// The decode attention config of a qc.cache_attention, or the reason.
+mlir::FailureOr<CacheAttentionKernelConfig>
+cacheAttentionConfig(mlir::qc::CacheAttentionOp op, std::string &reason);
+/// The kernel element type of `t` (f32, f16 or bf16), or failure.
+mlir::FailureOr<KernelElem> kernelElemOf(mlir::Type t);
+
+/// Why the weight-only tensor-core kernel cannot run `op` with the default
+/// tiling ("" when it can); used by selection.
+std::string weightOnlyMmaUnsupported(mlir::qc::WeightOnlyMatmulOp op);
+/// Why the INT8 GEMM cannot run the INT8 `packed` weight ("" when it can).
+std::string int8GemmUnsupported(mlir::Value packed);
+/// Whether the fp16 GEMM runs the unquantized linear `op`.
+bool fp16GemmFits(mlir::qc::LinearOp op);
+
+//===----------------------------------------------------------------------===//
+// Launch geometry and arguments
+//===----------------------------------------------------------------------===//
+
+/// The launch record of a GEMV family `kernel` (variants `<kernel>_mt<T>`).
+mlir::qc::LaunchAttr gemvLaunch(mlir::SymbolRefAttr kernel,
+                                const GemvKernelConfig &cfg,
+                                llvm::ArrayRef<int64_t> mTiles);
+/// The launch record of a tensor-core kernel with tiling `tile`.
+mlir::qc::LaunchAttr mmaLaunch(mlir::SymbolRefAttr kernel,
+                               const MmaTileConfig &tile, bool residual);
+/// The launch record of a row kernel (one CTA of `threads` per row).
+mlir::qc::LaunchAttr rowLaunch(mlir::SymbolRefAttr kernel, int64_t threads);
+/// The launch record of the decode attention kernels.
+mlir::qc::AttentionLaunchAttr
+attentionLaunch(mlir::SymbolRefAttr kernel,
+                const CacheAttentionKernelConfig &cfg);
+
+/// Arguments of the weight-only kernels (GEMV and tensor-core: one ABI).
+llvm::SmallVector<KernelArg> weightOnlyArgs(bool residual);
+/// Arguments of the W8A8 GEMM.
+llvm::SmallVector<KernelArg> int8GemmArgs();
+/// Arguments of the fp16 GEMM.
+llvm::SmallVector<KernelArg> fp16GemmArgs();
+/// Arguments of the activation quantization kernel.
+llvm::SmallVector<KernelArg> actQuantArgs();
+/// Arguments of the row normalization kernel.
+llvm::SmallVector<KernelArg> rowNormArgs();
+
+/// Prints the registry: targets' families and each family's ops, builders,
+/// tilings and arguments (`quant-compile --list-kernels`); `json` for
+/// tools.
+void printKernelFamilies(llvm::raw_ostream &os, bool json);
+
+} // namespace qc
+
+#endif // QC_KERNELS_KERNELFAMILIES_H

@@ -1,0 +1,229 @@
+//===- KernelConfigs.cpp - Checks of the GPU kernel configs ---------------===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+//
+// `finalize` of every kernel config: picks what was left to pick and says
+// whether the shape fits (qc/Kernels/KernelConfigs.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Kernels/KernelConfigs.h"
+
+#include <algorithm>
+#include <cmath>
+
+std::string qc::ActQuantKernelConfig::finalize() {
+  if (k <= 0)
+    return "K must be positive";
+  if (threads <= 0 || threads % 32 != 0 || threads > 1024)
+    return "threads must be a multiple of 32 up to 1024";
+  if (!dynamicPerToken && !(staticScale > 0.0f && std::isfinite(staticScale)))
+    return "the static scale must be positive and finite";
+  if (vecElems == 0)
+    for (int64_t v : {8, 4, 2, 1})
+      if ((inF16 || v <= 4) && k % v == 0) {
+        vecElems = v;
+        break;
+      }
+  if (vecElems <= 0 || k % vecElems != 0 || vecElems * (inF16 ? 2 : 4) > 16)
+    return "the load width must divide K and be at most 16 bytes";
+  return "";
+}
+
+std::string qc::RowArgmaxKernelConfig::finalize() {
+  if (k <= 0)
+    return "K must be positive";
+  if (k >= (int64_t(1) << 31))
+    return "K must be below 2^31";
+  int64_t eb = kernelElemBytes(io);
+  if (vecElems == 0)
+    vecElems = widestRowVector(k, eb);
+  if (vecElems <= 0 || k % vecElems != 0 || vecElems * eb > 16 ||
+      (vecElems & (vecElems - 1)) != 0)
+    return "the load width must be a power of two dividing K and at most 16 "
+           "bytes";
+  if (threads == 0) {
+    int64_t want = (vecs() + 3) / 4;
+    threads = k >= 16384
+                  ? 1024
+                  : std::min<int64_t>(
+                        1024, std::max<int64_t>(32, (want + 31) / 32 * 32));
+  }
+  if (threads <= 0 || threads % 32 != 0 || threads > 1024)
+    return "threads must be a multiple of 32 up to 1024";
+  return "";
+}
+
+std::string qc::CacheAttentionKernelConfig::finalize() {
+  if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
+    return "H must be a positive multiple of KV";
+  if (seqLen <= 0)
+    return "S must be static and positive";
+  if (layer < 0)
+    return "the layer must be non-negative";
+  int64_t eb = kernelElemBytes(cache);
+  if (headDim <= 0 || headDim % 32 != 0 || (headDim / 32) * eb > 16 ||
+      ((headDim / 32) & (headDim / 32 - 1)) != 0)
+    return "D = " + std::to_string(headDim) +
+           " must be 32 x a power of two with at most 16 bytes of a cache "
+           "row per lane (D in {32, 64, 128}, 256 for 16-bit caches)";
+  if (!std::isfinite(scale))
+    return "the scale must be finite";
+  if (group() > 16)
+    return "at most 16 query heads per KV head";
+  if (targetCtas <= 0 || maxSplitT < 1)
+    return "targetCtas and maxSplitT must be positive";
+  if (chunkLen == 0) {
+    chunkLen = 8;
+    for (int64_t len = 256; len >= 8; len /= 2)
+      if ((seqLen + len - 1) / len * kvHeads >= targetCtas) {
+        chunkLen = len;
+        break;
+      }
+  }
+  if (chunkLen <= 0)
+    return "chunkLen must be positive";
+  return "";
+}
+
+std::string qc::GemvKernelConfig::finalize() {
+  if (bits != 4 && bits != 8)
+    return "weight bits must be 4 or 8";
+  if (n <= 0 || k <= 0)
+    return "N and K must be positive";
+  if (groupSize == 0 || perTensor)
+    groupSize = k;
+  if (k % groupSize != 0)
+    return "group size " + std::to_string(groupSize) + " does not divide K";
+  if ((k * bits) % 8 != 0)
+    return "int4 rows need an even K";
+  if (warpsPerBlock <= 0 || rowsPerWarp <= 0 || mTile <= 0 ||
+      chunksPerIter <= 0)
+    return "tile parameters must be positive";
+  int64_t rowBytes = k * bits / 8;
+  if (vecBytes == 0) {
+    // Keep the activation registers of a chunk (mTile x values) near 64.
+    int64_t maxValues = std::max<int64_t>(16, 64 / mTile);
+    for (int64_t v : {16, 8, 4, 2, 1}) {
+      int64_t values = v * 8 / bits;
+      if (values <= maxValues && rowBytes % v == 0 && groupSize % values == 0) {
+        vecBytes = v;
+        break;
+      }
+    }
+  }
+  if (vecBytes == 0 || rowBytes % vecBytes != 0)
+    return "no load width divides the weight row";
+  if (bits == 4 && vecBytes < 1)
+    return "int4 needs whole bytes per load";
+  if (groupSize % (vecBytes * 8 / bits) != 0)
+    return "a weight load would straddle two scale groups";
+  return "";
+}
+
+std::array<int64_t, 2> qc::GemvKernelConfig::grid(int64_t m) const {
+  int64_t rowsPerBlock = warpsPerBlock * rowsPerWarp;
+  return {(n + rowsPerBlock - 1) / rowsPerBlock, (m + mTile - 1) / mTile};
+}
+
+std::string qc::MmaTileConfig::check(int64_t k, int64_t elemBytes, int64_t mmaK,
+                                     bool checkShared) const {
+  if (blockM <= 0 || blockN <= 0 || blockK <= 0 || warpsM <= 0 || warpsN <= 0)
+    return "tile parameters must be positive";
+  if (stages < 2)
+    return "the cp.async pipeline needs at least 2 stages";
+  if (blockK % mmaK != 0)
+    return "block K " + std::to_string(blockK) +
+           " is not a multiple of the mma K " + std::to_string(mmaK);
+  if (blockM % (16 * warpsM) != 0)
+    return "block M must be a multiple of 16 x warps along M";
+  if (blockN % (16 * warpsN) != 0)
+    return "block N must be a multiple of 16 x warps along N";
+  if ((k * elemBytes) % 16 != 0)
+    return "K = " + std::to_string(k) +
+           " gives weight/activation rows that are not a whole number of "
+           "16-byte chunks (K must be a multiple of " +
+           std::to_string(16 / elemBytes) + ")";
+  int64_t chunksPerRow = blockK * elemBytes / 16;
+  if ((blockM * chunksPerRow) % blockSize() != 0 ||
+      (blockN * chunksPerRow) % blockSize() != 0)
+    return "the threads of a block must evenly split a tile's 16-byte chunks";
+  if (checkShared && sharedBytes(elemBytes) > kMaxStaticSharedBytes)
+    return "tiles need " + std::to_string(sharedBytes(elemBytes)) +
+           " bytes of shared memory, over the 48 KiB static limit";
+  return "";
+}
+
+std::string qc::Int8GemmKernelConfig::finalize() {
+  if (n <= 0 || k <= 0)
+    return "N and K must be positive";
+  if (k >= (int64_t(1) << 17))
+    return "K must be below 2^17 (i32 accumulators could overflow)";
+  return tile.check(k, /*elemBytes=*/1, /*mmaK=*/32);
+}
+
+std::string qc::Fp16GemmKernelConfig::finalize() {
+  if (n <= 0 || k <= 0)
+    return "N and K must be positive";
+  return tile.check(k, /*elemBytes=*/2, /*mmaK=*/16);
+}
+
+std::string qc::WeightOnlyMmaKernelConfig::finalize() {
+  if (bits != 4 && bits != 8)
+    return "weight bits must be 4 or 8";
+  if (n <= 0 || k <= 0)
+    return "N and K must be positive";
+  if (groupSize == 0 || perTensor)
+    groupSize = k;
+  if (k % groupSize != 0)
+    return "group size " + std::to_string(groupSize) + " does not divide K";
+  if (groupSize % 8 != 0)
+    return "the group size must be a multiple of 8";
+  if ((k * bits / 8) % 16 != 0 || (k * bits) % 8 != 0)
+    return "K = " + std::to_string(k) +
+           " gives packed weight rows that are not a whole number of 16-byte "
+           "chunks (K must be a multiple of " +
+           std::to_string(128 / bits) + ")";
+  // The packed weight stages are smaller than f16 ones: the shared memory
+  // is checked below, with sharedBytes().
+  std::string err =
+      tile.check(k, /*elemBytes=*/2, /*mmaK=*/16, /*checkShared=*/false);
+  if (!err.empty())
+    return err;
+  if ((tile.blockK * bits / 8) % 16 != 0)
+    return "block K must hold whole 16-byte chunks of packed weights";
+  if (sharedBytes() > kMaxStaticSharedBytes)
+    return "tiles need " + std::to_string(sharedBytes()) +
+           " bytes of shared memory, over the 48 KiB static limit";
+  return "";
+}
+
+std::string qc::RowNormKernelConfig::finalize() {
+  if (k <= 0)
+    return "K must be positive";
+  if (!(epsilon >= 0.0f && std::isfinite(epsilon)))
+    return "epsilon must be non-negative and finite";
+  int64_t eb = kernelElemBytes(io);
+  if (vecElems == 0)
+    vecElems = widestRowVector(k, eb);
+  if (vecElems <= 0 || k % vecElems != 0 || vecElems * eb > 16 ||
+      (vecElems & (vecElems - 1)) != 0)
+    return "the load width must be a power of two dividing K and at most 16 "
+           "bytes";
+  if (vecsPerThread <= 0)
+    return "vecsPerThread must be positive";
+  if (threads == 0) {
+    int64_t want = (vecs() + vecsPerThread - 1) / vecsPerThread;
+    threads =
+        std::min<int64_t>(1024, std::max<int64_t>(32, (want + 31) / 32 * 32));
+  }
+  if (threads <= 0 || threads % 32 != 0 || threads > 1024)
+    return "threads must be a multiple of 32 up to 1024";
+  if (slots() > maxSlots)
+    return "a row of " + std::to_string(k) + " elements needs " +
+           std::to_string(slots()) + " vectors per thread (at most " +
+           std::to_string(maxSlots) + ")";
+  return "";
+}

@@ -1,0 +1,679 @@
+//===- KernelFamilies.cpp - The kernel family registry
+//---------------------===//
+//
+// Part of the quant project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Kernels/KernelFamilies.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::qc;
+using ::qc::ActQuantKernelConfig;
+using ::qc::CacheAttentionKernelConfig;
+using ::qc::Fp16GemmKernelConfig;
+using ::qc::GemvKernelConfig;
+using ::qc::Int8GemmKernelConfig;
+using ::qc::KernelArg;
+using ::qc::KernelElem;
+using ::qc::MatmulFamily;
+using ::qc::MatmulShape;
+using ::qc::MmaTileConfig;
+using ::qc::RowArgmaxKernelConfig;
+using ::qc::RowNormKernelConfig;
+using ::qc::TargetInfo;
+using ::qc::TilingOptions;
+using ::qc::WeightOnlyMmaKernelConfig;
+
+namespace qc {
+
+const char *kernelArgName(KernelArg arg) {
+  switch (arg) {
+  case KernelArg::Input:
+    return "input";
+  case KernelArg::InputScales:
+    return "input_scales";
+  case KernelArg::Weight:
+    return "weight";
+  case KernelArg::Scales:
+    return "scales";
+  case KernelArg::Zeros:
+    return "zeros";
+  case KernelArg::Bias:
+    return "bias";
+  case KernelArg::Output:
+    return "output";
+  case KernelArg::OutScales:
+    return "out_scales";
+  case KernelArg::Rows:
+    return "rows";
+  case KernelArg::Residual:
+    return "residual";
+  case KernelArg::NormWeight:
+    return "norm_weight";
+  case KernelArg::NormBias:
+    return "norm_bias";
+  }
+  return "?";
+}
+
+//===----------------------------------------------------------------------===//
+// Cost model (docs/passes.md)
+//===----------------------------------------------------------------------===//
+
+MatmulShape matmulShape(Value packed) {
+  auto t = cast<PackedWeightType>(packed.getType());
+  MatmulShape s{double(t.getN()), double(t.getK()), 0};
+  unsigned bits = t.getElementType().getIntOrFloatBitWidth();
+  s.weightBytes = s.n * s.k * bits / 8;
+  if (PackedWeightOp def = getPackedWeightDef(packed)) {
+    double params = double(def.getScales().getType().getNumElements());
+    s.weightBytes +=
+        params * (def.getScales().getType().getElementTypeBitWidth() / 8);
+    if (def.getZeros())
+      s.weightBytes += params;
+  } else {
+    s.weightBytes += s.n * 4;
+  }
+  return s;
+}
+
+static double roundUp(double m, double to) { return std::ceil(m / to) * to; }
+
+/// Weight-only kernels: bf16/f16 activations in and out (2 bytes). The GEMV
+/// family streams the weight (its re-reads for M > 8 hit L2) and is
+/// issue-bound by its per-row FMA work from a few rows on.
+static double costGemv(const TargetInfo &g, const MatmulShape &s, double m) {
+  double bytes = s.weightBytes + 2 * m * s.k + 2 * m * s.n;
+  return std::max(bytes / (g.dramBandwidth * g.gemvBandwidthEff),
+                  2 * m * s.n * s.k / (g.fp32Flops * g.gemvFmaEff));
+}
+
+/// The weight-only tensor-core kernel: 128-row M tiles each stream the
+/// weight once; m16 MMA tiles pad M. A grid of few 128 x 128 CTAs (two
+/// resident per SM) is bound by each CTA's walk over K.
+static double costWoMma(const TargetInfo &g, const MatmulShape &s, double m) {
+  double bytes = s.weightBytes * std::ceil(m / 128) + 2 * m * s.k + 2 * m * s.n;
+  double ctas = std::ceil(s.n / 128) * std::ceil(m / 128);
+  double waves = std::ceil(ctas / double(2 * g.smCount));
+  return std::max({bytes / (g.dramBandwidth * g.mmaBandwidthEff),
+                   2 * roundUp(m, 16) * s.n * s.k / g.fp16TensorFlops,
+                   waves * std::ceil(s.k / 32) * g.mmaKStepSeconds});
+}
+
+/// gemv_mma: each M runs the faster of the two (the threshold is their
+/// crossover).
+static double costGemvMma(const TargetInfo &g, const MatmulShape &s, double m) {
+  return std::min(costGemv(g, s, m), costWoMma(g, s, m));
+}
+
+int64_t gemvMmaCrossover(const TargetInfo &target, const MatmulShape &shape,
+                         int64_t limit) {
+  for (int64_t m = 1; m <= limit; ++m)
+    if (costWoMma(target, shape, double(m)) <
+        costGemv(target, shape, double(m)))
+      return m;
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// The families
+//===----------------------------------------------------------------------===//
+
+static const MatmulFamily kFamilies[] = {
+    {KernelKind::Host, "host CPU code (linalg), the reference", "all", "-",
+     false, false, nullptr},
+    {KernelKind::Gemv,
+     "CUDA-core GEMV, one warp per rows_per_warp output channels, one variant "
+     "per M tile; weights dequantized in registers (magic-number f16x2)",
+     "qc.wo_matmul (i4/i8, any granularity, f16/f32 activations)",
+     "buildWeightOnlyGemvKernel", true, false, costGemv},
+    {KernelKind::Mma,
+     "weight-only tensor-core GEMM (mma.sync m16n8k16), weights dequantized "
+     "to f16 in shared memory",
+     "qc.wo_matmul (i4/i8, f16 activations, K * bits / 8 % 16 == 0)",
+     "buildWeightOnlyMmaKernel", false, true, costWoMma},
+    {KernelKind::GemvMma,
+     "gemv for M < threshold, mma from it on (one branch on M)",
+     "qc.wo_matmul (as mma)",
+     "buildWeightOnlyGemvKernel + buildWeightOnlyMmaKernel", true, true,
+     costGemvMma},
+    {KernelKind::Int8Mma,
+     "W8A8 tensor-core GEMM (mma.sync m16n8k32 s8), per-token x per-channel "
+     "dequantization, bias and output cast in the epilogue",
+     "qc.int8_matmul (+ its qc.quantize_act)",
+     "buildInt8GemmKernel + buildActQuantKernel", false, true, nullptr},
+    {KernelKind::Fp16Mma, "fp16 tensor-core GEMM (mma.sync m16n8k16)",
+     "unquantized f16 qc.linear", "buildFp16GemmKernel", false, true, nullptr},
+    {KernelKind::Adaptive,
+     "gemv for M < threshold, per-token activation quantization + int8_mma "
+     "on the same INT8 weight from it on",
+     "qc.wo_matmul (symmetric per-channel i8, qc.batch_threshold)",
+     "buildWeightOnlyGemvKernel + buildActQuantKernel + buildInt8GemmKernel",
+     true, true, nullptr},
+};
+
+ArrayRef<MatmulFamily> matmulFamilies() { return kFamilies; }
+
+const MatmulFamily &matmulFamily(KernelKind kind) {
+  for (const MatmulFamily &f : kFamilies)
+    if (f.kind == kind)
+      return f;
+  llvm_unreachable("every kernel kind has a family");
+}
+
+//===----------------------------------------------------------------------===//
+// Tilings
+//===----------------------------------------------------------------------===//
+
+GemvTilingAttr gemvTiling(MLIRContext *ctx, const TilingOptions &o) {
+  SmallVector<int64_t> tiles = o.gemvMTiles;
+  if (tiles.empty())
+    tiles.assign(kDefaultGemvRowTiles.begin(), kDefaultGemvRowTiles.end());
+  llvm::sort(tiles);
+  tiles.erase(std::unique(tiles.begin(), tiles.end()), tiles.end());
+  auto pick = [](int64_t v, int64_t def) { return v ? v : def; };
+  return GemvTilingAttr::get(ctx, pick(o.gemvWarps, 4),
+                             pick(o.gemvRowsPerWarp, 2), pick(o.gemvChunks, 1),
+                             tiles);
+}
+
+MmaTilingAttr mmaTiling(MLIRContext *ctx, int64_t elemBytes,
+                        const TilingOptions &o) {
+  auto pick = [](int64_t v, int64_t def) { return v ? v : def; };
+  return MmaTilingAttr::get(ctx, pick(o.mmaBlockM, 128), pick(o.mmaBlockN, 128),
+                            pick(o.mmaBlockKBytes, 64) / elemBytes,
+                            pick(o.mmaWarpsM, 2), pick(o.mmaWarpsN, 4),
+                            pick(o.mmaStages, 2));
+}
+
+KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options) {
+  const MatmulFamily &f = matmulFamily(kernel.getKind());
+  MLIRContext *ctx = kernel.getContext();
+  GemvTilingAttr gemv = kernel.getGemv();
+  MmaTilingAttr mma = kernel.getMma();
+  if (f.gemvSide && !gemv)
+    gemv = gemvTiling(ctx, options);
+  bool int8 = kernel.getKind() == KernelKind::Int8Mma ||
+              kernel.getKind() == KernelKind::Adaptive;
+  if (f.mmaSide && !mma)
+    mma = mmaTiling(ctx, int8 ? 1 : 2, options);
+  return KernelAttr::get(ctx, kernel.getKind(), kernel.getTarget(),
+                         kernel.getThreshold(), gemv, mma);
+}
+
+/// The builders' tile config of `t`.
+static MmaTileConfig tileOf(MmaTilingAttr t) {
+  MmaTileConfig c;
+  c.blockM = t.getBlockM();
+  c.blockN = t.getBlockN();
+  c.blockK = t.getBlockK();
+  c.warpsM = t.getWarpsM();
+  c.warpsN = t.getWarpsN();
+  c.stages = t.getStages();
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// Configs from ops
+//===----------------------------------------------------------------------===//
+
+/// Derives the GEMV config from a weight-only matmul; on failure returns the
+/// reason.
+FailureOr<GemvKernelConfig>
+gemvConfig(WeightOnlyMatmulOp op, GemvTilingAttr tiling, std::string &reason) {
+  PackedWeightOp pw = getPackedWeightDef(op.getWeight());
+  if (!pw) {
+    reason = "the weight must come from qc.packed_weight";
+    return failure();
+  }
+  if (pw.getLayout().getKind() != LayoutKind::RowMajor) {
+    reason = "the gemv kernel reads row_major packed weights, got layout '" +
+             stringifyLayoutKind(pw.getLayout().getKind()).str() + "'";
+    return failure();
+  }
+  SchemeAttr scheme = pw.getScheme();
+  GemvKernelConfig cfg;
+  cfg.n = pw.getResult().getType().getN();
+  cfg.k = pw.getResult().getType().getK();
+  cfg.bits = scheme.getWeightBits();
+  cfg.perTensor = scheme.getGranularity() == Granularity::PerTensor;
+  cfg.groupSize = scheme.getGranularity() == Granularity::PerGroup
+                      ? scheme.getGroupSize()
+                      : cfg.k;
+  cfg.symmetric = scheme.getSymmetric();
+  cfg.hasBias = static_cast<bool>(op.getBias());
+  Type act = op.getInput().getType().getElementType();
+  if (!act.isF16() && !act.isF32()) {
+    reason = "GPU kernels take f16 or f32 activations";
+    return failure();
+  }
+  cfg.actF16 = act.isF16();
+  cfg.scaleF16 = pw.getScales().getType().getElementType().isF16();
+  if (!tiling)
+    tiling = gemvTiling(op.getContext());
+  cfg.warpsPerBlock = tiling.getWarps();
+  cfg.rowsPerWarp = tiling.getRowsPerWarp();
+  cfg.chunksPerIter = tiling.getChunks();
+  cfg.mTile = tiling.getMTiles().front();
+  reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
+  return cfg;
+}
+
+/// Element type of a float tensor value, or null.
+static Type elemType(Value v) {
+  return cast<ShapedType>(v.getType()).getElementType();
+}
+
+/// Derives the W8A8 GEMM config for the INT8 weight `weight` (a
+/// qc.packed_weight), the optional `bias`, result element type `out` and
+/// activation scales per token or per tensor; on failure returns the reason.
+FailureOr<Int8GemmKernelConfig> int8GemmConfig(Value weight, Value bias,
+                                               Type out, bool perTokenAct,
+                                               MmaTilingAttr tiling,
+                                               std::string &reason) {
+  PackedWeightOp pw = getPackedWeightDef(weight);
+  if (!pw) {
+    reason = "the weight must come from qc.packed_weight";
+    return failure();
+  }
+  // For 8-bit values unpacked and row_major hold the same N x K bytes.
+  LayoutKind layout = pw.getLayout().getKind();
+  if (layout != LayoutKind::RowMajor && layout != LayoutKind::Unpacked) {
+    reason = "the int8_mma kernel reads row_major INT8 weights, got layout '" +
+             stringifyLayoutKind(layout).str() + "'";
+    return failure();
+  }
+  SchemeAttr scheme = pw.getScheme();
+  if (scheme.getWeightBits() != 8 || !scheme.getSymmetric() ||
+      scheme.getGranularity() == Granularity::PerGroup) {
+    reason = "the int8_mma kernel needs symmetric INT8 weights with "
+             "per_channel or per_tensor scales";
+    return failure();
+  }
+  Int8GemmKernelConfig cfg;
+  cfg.n = pw.getResult().getType().getN();
+  cfg.k = pw.getResult().getType().getK();
+  cfg.perTensorWeight = scheme.getGranularity() == Granularity::PerTensor;
+  cfg.weightScaleF16 = pw.getScales().getType().getElementType().isF16();
+  cfg.perTokenAct = perTokenAct;
+  if (!out.isF16() && !out.isF32()) {
+    reason = "GPU kernels produce f16 or f32 results";
+    return failure();
+  }
+  cfg.outF16 = out.isF16();
+  cfg.hasBias = static_cast<bool>(bias);
+  if (cfg.hasBias && elemType(bias) != out) {
+    reason = "the bias must have the result's element type";
+    return failure();
+  }
+  cfg.tile = tileOf(tiling ? tiling : mmaTiling(weight.getContext(), 1));
+  reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
+  return cfg;
+}
+
+/// Derives the activation quantization config for quantizing `input`
+/// (dynamic per token, or static per tensor with `scale`); on failure
+/// returns the reason.
+FailureOr<ActQuantKernelConfig> actQuantConfig(Value input,
+                                               bool dynamicPerToken,
+                                               float scale, int64_t threads,
+                                               std::string &reason) {
+  ActQuantKernelConfig cfg;
+  auto inTy = cast<RankedTensorType>(input.getType());
+  cfg.k = inTy.getRank() ? inTy.getShape().back() : 0;
+  cfg.inF16 = inTy.getElementType().isF16();
+  cfg.dynamicPerToken = dynamicPerToken;
+  cfg.staticScale = scale;
+  cfg.threads = threads;
+  if (!inTy.getElementType().isF16() && !inTy.getElementType().isF32())
+    reason = "GPU kernels take f16 or f32 activations";
+  else if (ShapedType::isDynamic(cfg.k))
+    reason = "the last dimension must be static";
+  else
+    reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
+  return cfg;
+}
+
+/// Derives the fp16 GEMM config from an unquantized linear layer.
+FailureOr<Fp16GemmKernelConfig>
+fp16GemmConfig(LinearOp op, MmaTilingAttr tiling, std::string &reason) {
+  if (op.getSchemeAttr() && op.getSchemeAttr().isIntegerWeight()) {
+    reason = "the fp16_mma kernel runs unquantized layers; this one has an "
+             "integer scheme";
+    return failure();
+  }
+  if (!elemType(op.getInput()).isF16() || !elemType(op.getWeight()).isF16()) {
+    reason = "the fp16_mma kernel needs f16 activations and weights";
+    return failure();
+  }
+  Fp16GemmKernelConfig cfg;
+  auto wt = op.getWeight().getType();
+  cfg.n = wt.getDimSize(0);
+  cfg.k = wt.getDimSize(1);
+  cfg.outF16 = true;
+  cfg.hasBias = static_cast<bool>(op.getBias());
+  if (cfg.hasBias && !elemType(op.getBias()).isF16()) {
+    reason = "the bias must be f16";
+    return failure();
+  }
+  cfg.tile = tileOf(tiling ? tiling : mmaTiling(op.getContext(), 2));
+  reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
+  return cfg;
+}
+
+FailureOr<KernelElem> kernelElemOf(Type t) {
+  if (t.isF32())
+    return KernelElem::F32;
+  if (t.isF16())
+    return KernelElem::F16;
+  if (t.isBF16())
+    return KernelElem::BF16;
+  return failure();
+}
+
+/// Derives the row normalization config of a qc.rms_norm / qc.layer_norm;
+/// on failure returns the reason.
+FailureOr<RowNormKernelConfig> rowNormConfig(Operation *op,
+                                             std::string &reason) {
+  RowNormKernelConfig cfg;
+  Value input, weight, bias;
+  double eps;
+  if (auto rms = dyn_cast<RMSNormOp>(op)) {
+    input = rms.getInput();
+    weight = rms.getWeight();
+    eps = rms.getEpsilon().convertToDouble();
+  } else {
+    auto ln = cast<LayerNormOp>(op);
+    input = ln.getInput();
+    weight = ln.getWeight();
+    bias = ln.getBias();
+    eps = ln.getEpsilon().convertToDouble();
+    cfg.layerNorm = true;
+  }
+  auto inTy = cast<RankedTensorType>(input.getType());
+  cfg.k = inTy.getShape().back();
+  cfg.epsilon = static_cast<float>(eps);
+  FailureOr<KernelElem> io = kernelElemOf(inTy.getElementType()),
+                        w = kernelElemOf(elemType(weight)),
+                        b = bias ? kernelElemOf(elemType(bias))
+                                 : FailureOr<KernelElem>(KernelElem::F32);
+  if (failed(io) || failed(w) || failed(b)) {
+    reason = "the norm kernel takes f32, f16 and bf16 tensors";
+    return failure();
+  }
+  cfg.io = *io;
+  cfg.weight = *w;
+  cfg.bias = *b;
+  reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
+  return cfg;
+}
+
+/// Derives the decode attention config of a qc.cache_attention; on failure
+/// returns the reason.
+FailureOr<CacheAttentionKernelConfig>
+cacheAttentionConfig(CacheAttentionOp op, std::string &reason) {
+  auto qTy = cast<RankedTensorType>(op.getQuery().getType());
+  auto cTy = cast<RankedTensorType>(op.getKCache().getType());
+  CacheAttentionKernelConfig cfg;
+  cfg.heads = qTy.getDimSize(2);
+  cfg.headDim = qTy.getDimSize(3);
+  cfg.kvHeads = cTy.getDimSize(2);
+  cfg.seqLen = cTy.getDimSize(3);
+  cfg.layer = op.getLayer();
+  cfg.scale = op.getScale().convertToFloat();
+  FailureOr<KernelElem> q = kernelElemOf(qTy.getElementType()),
+                        c = kernelElemOf(cTy.getElementType());
+  if (failed(q) || failed(c) ||
+      op.getVCache().getType() != op.getKCache().getType()) {
+    reason = "the attention kernel takes f32, f16 and bf16 tensors and one "
+             "cache type";
+    return failure();
+  }
+  if (ShapedType::isDynamic(cfg.heads) || ShapedType::isDynamic(cfg.headDim) ||
+      ShapedType::isDynamic(cfg.kvHeads) || ShapedType::isDynamic(cfg.seqLen)) {
+    reason = "H, D, KV and S must be static";
+    return failure();
+  }
+  if (!cTy.isDynamicDim(0) && cfg.layer >= cTy.getDimSize(0)) {
+    reason = "the layer is out of the cache";
+    return failure();
+  }
+  cfg.query = *q;
+  cfg.cache = *c;
+  reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
+  return cfg;
+}
+
+FailureOr<WeightOnlyMmaKernelConfig> weightOnlyMmaConfig(WeightOnlyMatmulOp op,
+                                                         MmaTilingAttr tiling,
+                                                         std::string &reason) {
+  // The tensor-core kernel reads the GEMV's operands (one ABI).
+  FailureOr<GemvKernelConfig> g = gemvConfig(op, GemvTilingAttr(), reason);
+  if (failed(g))
+    return failure();
+  if (!g->actF16) {
+    reason = "the mma kernel needs f16 activations";
+    return failure();
+  }
+  WeightOnlyMmaKernelConfig cfg;
+  cfg.n = g->n;
+  cfg.k = g->k;
+  cfg.bits = g->bits;
+  cfg.groupSize = g->groupSize;
+  cfg.perTensor = g->perTensor;
+  cfg.symmetric = g->symmetric;
+  cfg.hasBias = g->hasBias;
+  cfg.scaleF16 = g->scaleF16;
+  cfg.tile = tileOf(tiling ? tiling : mmaTiling(op.getContext(), 2));
+  reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
+  return cfg;
+}
+
+FailureOr<RowArgmaxKernelConfig>
+rowSelectConfig(RankedTensorType input, bool sample, std::string &reason) {
+  RowArgmaxKernelConfig cfg;
+  cfg.k = input.getShape().back();
+  FailureOr<KernelElem> io = kernelElemOf(input.getElementType());
+  if (failed(io)) {
+    reason = sample ? "the sampling kernel takes f32, f16 and bf16 logits"
+                    : "the argmax kernel takes f32, f16 and bf16 tensors";
+    return failure();
+  }
+  cfg.io = *io;
+  // The radix select's histogram is zeroed by the first 256 threads.
+  if (sample)
+    cfg.threads = cfg.k >= 16384 ? 1024 : 256;
+  reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
+  return cfg;
+}
+
+std::string weightOnlyMmaUnsupported(WeightOnlyMatmulOp op) {
+  // Selection runs before qc-pack-weights: the scheme and shape decide, not
+  // the (later) layout.
+  if (!op.getInput().getType().getElementType().isF16())
+    return "the mma kernel needs f16 activations";
+  PackedWeightOp def = getPackedWeightDef(op.getWeight());
+  if (!def)
+    return "the weight must come from qc.packed_weight";
+  SchemeAttr scheme = def.getScheme();
+  WeightOnlyMmaKernelConfig cfg;
+  cfg.n = def.getResult().getType().getN();
+  cfg.k = def.getResult().getType().getK();
+  cfg.bits = scheme.getWeightBits();
+  cfg.perTensor = scheme.getGranularity() == Granularity::PerTensor;
+  cfg.groupSize = scheme.getGranularity() == Granularity::PerGroup
+                      ? scheme.getGroupSize()
+                      : cfg.k;
+  cfg.tile = tileOf(mmaTiling(op.getContext(), 2));
+  return cfg.finalize();
+}
+
+std::string int8GemmUnsupported(Value packed) {
+  auto t = cast<PackedWeightType>(packed.getType());
+  Int8GemmKernelConfig cfg;
+  cfg.n = t.getN();
+  cfg.k = t.getK();
+  cfg.tile = tileOf(mmaTiling(packed.getContext(), 1));
+  return cfg.finalize();
+}
+
+bool fp16GemmFits(LinearOp op) {
+  auto f16 = [](Value v) {
+    return cast<ShapedType>(v.getType()).getElementType().isF16();
+  };
+  if ((op.getSchemeAttr() && op.getSchemeAttr().isIntegerWeight()) ||
+      op.getWeight().getDefiningOp<DequantizeWeightOp>() ||
+      !f16(op.getInput()) || !f16(op.getWeight()) || !f16(op.getResult()) ||
+      (op.getBias() && !f16(op.getBias())))
+    return false;
+  std::string reason;
+  return succeeded(fp16GemmConfig(op, MmaTilingAttr(), reason));
+}
+
+//===----------------------------------------------------------------------===//
+// Launch geometry and arguments
+//===----------------------------------------------------------------------===//
+
+LaunchAttr gemvLaunch(SymbolRefAttr kernel, const GemvKernelConfig &cfg,
+                      ArrayRef<int64_t> mTiles) {
+  return LaunchAttr::get(kernel.getContext(), kernel, cfg.blockSize(),
+                         cfg.warpsPerBlock * cfg.rowsPerWarp, /*tileM=*/1,
+                         mTiles, cfg.hasResidual);
+}
+
+LaunchAttr mmaLaunch(SymbolRefAttr kernel, const MmaTileConfig &tile,
+                     bool residual) {
+  return LaunchAttr::get(kernel.getContext(), kernel, tile.blockSize(),
+                         tile.blockN, tile.blockM, {}, residual);
+}
+
+LaunchAttr rowLaunch(SymbolRefAttr kernel, int64_t threads) {
+  return LaunchAttr::get(kernel.getContext(), kernel, threads, 0, 0, {}, false);
+}
+
+AttentionLaunchAttr attentionLaunch(SymbolRefAttr kernel,
+                                    const CacheAttentionKernelConfig &cfg) {
+  return AttentionLaunchAttr::get(kernel.getContext(), kernel, cfg.numChunks(),
+                                  cfg.kvHeads, cfg.heads, cfg.headDim,
+                                  cfg.recordFloats(), cfg.maxSplitT);
+}
+
+SmallVector<KernelArg> weightOnlyArgs(bool residual) {
+  SmallVector<KernelArg> args = {
+      KernelArg::Input, KernelArg::Weight, KernelArg::Scales, KernelArg::Zeros,
+      KernelArg::Bias,  KernelArg::Output, KernelArg::Rows};
+  if (residual)
+    args.push_back(KernelArg::Residual);
+  return args;
+}
+
+SmallVector<KernelArg> int8GemmArgs() {
+  return {KernelArg::Input,  KernelArg::InputScales, KernelArg::Weight,
+          KernelArg::Scales, KernelArg::Bias,        KernelArg::Output,
+          KernelArg::Rows};
+}
+
+SmallVector<KernelArg> fp16GemmArgs() {
+  return {KernelArg::Input, KernelArg::Weight, KernelArg::Bias,
+          KernelArg::Output, KernelArg::Rows};
+}
+
+SmallVector<KernelArg> actQuantArgs() {
+  return {KernelArg::Input, KernelArg::Output, KernelArg::OutScales,
+          KernelArg::Rows};
+}
+
+SmallVector<KernelArg> rowNormArgs() {
+  return {KernelArg::Input, KernelArg::NormWeight, KernelArg::NormBias,
+          KernelArg::Output, KernelArg::Rows};
+}
+
+//===----------------------------------------------------------------------===//
+// --list-kernels
+//===----------------------------------------------------------------------===//
+
+/// The arguments of `kind`'s (first) kernel, for the listing.
+static SmallVector<KernelArg> familyArgs(KernelKind kind) {
+  switch (kind) {
+  case KernelKind::Host:
+    return {};
+  case KernelKind::Int8Mma:
+    return ::qc::int8GemmArgs();
+  case KernelKind::Fp16Mma:
+    return ::qc::fp16GemmArgs();
+  default:
+    return ::qc::weightOnlyArgs(/*residual=*/false);
+  }
+}
+
+void printKernelFamilies(raw_ostream &os, bool json) {
+  auto targetsOf = [](KernelKind kind) {
+    SmallVector<std::string> names;
+    for (const TargetInfo &t : kTargets)
+      if (t.allows(stringifyKernelKind(kind)))
+        names.push_back(t.name);
+    return names;
+  };
+  if (json) {
+    os << "[";
+    for (auto [i, f] : llvm::enumerate(kFamilies)) {
+      os << (i ? ",\n " : "\n ") << "{\"name\": \""
+         << stringifyKernelKind(f.kind)
+         << "\", \"gemv_tiling\": " << (f.gemvSide ? "true" : "false")
+         << ", \"mma_tiling\": " << (f.mmaSide ? "true" : "false")
+         << ", \"targets\": [";
+      for (auto [j, t] : llvm::enumerate(targetsOf(f.kind)))
+        os << (j ? ", " : "") << "\"" << t << "\"";
+      os << "], \"args\": [";
+      for (auto [j, a] : llvm::enumerate(familyArgs(f.kind)))
+        os << (j ? ", " : "") << "\"" << kernelArgName(a) << "\"";
+      os << "]}";
+    }
+    os << "\n]\n";
+    return;
+  }
+  for (const MatmulFamily &f : kFamilies) {
+    os << stringifyKernelKind(f.kind) << ": " << f.summary << "\n";
+    os << "  ops:      " << f.ops << "\n";
+    os << "  builders: " << f.builders << "\n";
+    os << "  targets:  " << llvm::join(targetsOf(f.kind), ", ") << "\n";
+    os << "  tiling:   "
+       << (f.gemvSide && f.mmaSide ? "gemv + mma"
+           : f.gemvSide            ? "gemv"
+           : f.mmaSide             ? "mma"
+                                   : "-")
+       << "\n";
+    SmallVector<KernelArg> args = familyArgs(f.kind);
+    if (!args.empty()) {
+      os << "  args:     ";
+      for (auto [j, a] : llvm::enumerate(args))
+        os << (j ? ", " : "") << kernelArgName(a);
+      os << "\n";
+    }
+  }
+}
+
+} // namespace qc
