@@ -13,6 +13,7 @@ Examples:
   gen_cases.py --out .gpu-cases --gemv check         # no GEMV decode timing
   gen_cases.py --out v1 --gemv none --mma time --tag s4_ \
       --opts "mma-stages=4 mma-block-k-bytes=32"     # a tiling variant
+      (--opts: qc-select-matmul tiling options, as quant-compile takes)
   gen_cases.py --out sm --small-m all --mma none     # M = 1..256 sweep
   gen_cases.py --out sm --small-m gemv,mma --mma none \
       --small-m-tags t8,m16n64k128s2 --small-m-shapes 8192x8192
@@ -24,9 +25,33 @@ import re
 import subprocess
 import sys
 
-PIPELINE = ("builtin.module(qc-outline-gpu-kernels{{{opts}}},"
+# The tiling (and, for weight-only cases, the kernel kind) comes from
+# qc-select-matmul's options, as in quant-compile; outlining only builds.
+PIPELINE = ("builtin.module(qc-select-matmul{{target={chip} {kind}{opts}}},"
+            "qc-outline-gpu-kernels,"
             "gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),"
             "reconcile-unrealized-casts,gpu-module-to-binary{{format=isa}})")
+
+# A kernel's typed launch record (#qc.launch, the kernel family registry's).
+LAUNCH = re.compile(r"qc\.launch = #qc\.launch<@\w+::@(\w+), block = (\d+)"
+                    r"(?:, tile_n = (\d+), tile_m = (\d+))?"
+                    r"(?:, m_tiles = \[([\d, ]+)\])?")
+
+
+def launches(text):
+    """Every #qc.launch in quant-opt output: (kernel, block, tile_n, tile_m,
+    m_tiles) with m_tiles as "1,2,4,8" ("" when none)."""
+    return [(m.group(1), int(m.group(2)), int(m.group(3) or 0),
+             int(m.group(4) or 0), (m.group(5) or "").replace(" ", ""))
+            for m in LAUNCH.finditer(text)]
+
+
+def kernel_args(quant_compile):
+    """Kernel argument lists by family (quant-compile --list-kernels=json):
+    the harness binds buffers by these names."""
+    res = subprocess.run([quant_compile, "--list-kernels=json"],
+                         capture_output=True, text=True, check=True)
+    return {f["name"]: f["args"] for f in json.loads(res.stdout)}
 
 
 def scheme_text(bits, group, sym, per_tensor):
@@ -114,26 +139,25 @@ def mma_case_ir(c):
 """
 
 
-def compile_mma_case(quant_opt, c, out_dir, opts):
-    res = subprocess.run([quant_opt, "--pass-pipeline=" + PIPELINE.format(opts=opts)],
+def compile_mma_case(quant_opt, c, out_dir, opts, args):
+    res = subprocess.run([quant_opt, "--pass-pipeline=" + PIPELINE.format(
+        chip=c["chip"], kind="", opts=opts)],
                          input=mma_case_ir(c), capture_output=True, text=True)
     if res.returncode != 0:
         sys.exit(f"quant-opt failed for {c['name']}:\n{res.stderr}")
     m = re.search(r'assembly = "((?:[^"\\]|\\.)*)"', res.stdout)
     suffix = "int8_mma" if c["op"] == "int8" else "fp16_mma"
-    sym = re.search(r"qc.kernel_symbol = @\w+::@(\w+_" + suffix + r")", res.stdout)
-    launch = re.search(r"qc.launch = \{block = (\d+) : i64, block_m = (\d+) : i64, "
-                       r"block_n = (\d+) : i64\}", res.stdout)
-    act = re.search(r"qc.kernel_symbol = @\w+::@(\w+_act_quant), "
-                    r"qc.launch = \{block = (\d+) : i64\}", res.stdout)
-    if not (m and sym and launch) or (c["op"] == "int8" and not act):
+    gemm = [l for l in launches(res.stdout) if l[0].endswith(suffix)]
+    act = [l for l in launches(res.stdout) if l[0].endswith("_act_quant")]
+    if not (m and gemm) or (c["op"] == "int8" and not act):
         sys.exit(f"could not find the kernels in quant-opt output for {c['name']}")
     with open(os.path.join(out_dir, c["name"] + ".ptx"), "w") as f:
         f.write(unescape_mlir(m.group(1)))
-    return dict(c, kernel=sym.group(1), block=int(launch.group(1)),
-                block_m=int(launch.group(2)), block_n=int(launch.group(3)),
-                act_kernel=act.group(1) if act else "-",
-                act_block=int(act.group(2)) if act else 0)
+    kernel, block, tile_n, tile_m, _ = gemm[0]
+    return dict(c, kernel=kernel, block=block, block_m=tile_m, block_n=tile_n,
+                act_kernel=act[0][0] if act else "-",
+                act_block=act[0][1] if act else 0,
+                args=",".join(args[c["op"] + "_mma"]))
 
 
 def mma_cases():
@@ -181,45 +205,38 @@ def unescape_mlir(s):
     return out.decode()
 
 
-def compile_case(quant_opt, c, out_dir, opts):
+def compile_case(quant_opt, c, out_dir, opts, args):
     opts = c.get("opts", opts)
-    ir = case_ir(c)
-    res = subprocess.run([quant_opt, "--pass-pipeline=" + PIPELINE.format(opts=opts)],
-                         input=ir, capture_output=True, text=True)
+    kind = c.get("kernel_kind", "gemv")
+    res = subprocess.run([quant_opt, "--pass-pipeline=" + PIPELINE.format(
+        chip=c["chip"], kind=f"weight-only-kernel={kind} ",
+        opts=opts)], input=case_ir(c), capture_output=True, text=True)
     if res.returncode != 0:
         sys.exit(f"quant-opt failed for {c['name']}:\n{res.stderr}")
     m = re.search(r'assembly = "((?:[^"\\]|\\.)*)"', res.stdout)
-    if c.get("kernel_kind") == "mma":
-        # Same kernel arguments as the GEMV; the grid is (N / block_n,
-        # M / block_m), which the harness computes from rows_per_block/m_tiles.
-        lm = re.search(r"qc.launch = \{block = (\d+) : i64, block_m = (\d+) : i64, "
-                       r"block_n = (\d+) : i64\}", res.stdout)
-        launch = lm and (lm.group(1), lm.group(2), lm.group(3))
-    else:
-        lm = re.search(r"qc.launch = \{block = (\d+) : i64, m_tiles = array<i64: ([\d, ]+)>, "
-                       r"rows_per_block = (\d+) : i64\}", res.stdout)
-        launch = lm and (lm.group(1), lm.group(2), lm.group(3))
-    sym = re.search(r"qc.kernel_symbol = @\w+::@(\w+)", res.stdout)
-    if not (m and launch and sym):
+    found = launches(res.stdout)
+    if not (m and found):
         sys.exit(f"could not find the kernel in quant-opt output for {c['name']}")
+    kernel, block, tile_n, tile_m, m_tiles = found[0]
     ptx = unescape_mlir(m.group(1))
     with open(os.path.join(out_dir, c["name"] + ".ptx"), "w") as f:
         f.write(ptx)
-    c = dict(c, kernel=sym.group(1), block=int(launch[0]),
-             m_tiles=launch[1].replace(" ", ""), rows_per_block=int(launch[2]))
-    return c
+    # The mma kernel is one variant (grid M tile = tile_m); a GEMV family one
+    # per M tile (grid M tile = the variant's tile).
+    return dict(c, kernel=kernel, block=block, rows_per_block=tile_n,
+                m_tiles=m_tiles or str(tile_m), args=",".join(args[kind]))
 
 
 # Small-batch (M = 1..256) weight-only variants: GEMV M-tile sets and small-M
 # tilings of the weight-only mma kernel (qc-outline-gpu-kernels options).
 SMALL_M_GEMV = {
-    "t4": "rows-per-warp=2 m-tiles=1,2,4",
-    "t8": "rows-per-warp=2 m-tiles=1,2,4,8",
-    "t16": "rows-per-warp=2 m-tiles=1,2,4,8,16",
-    "r1t16": "rows-per-warp=1 m-tiles=1,2,4,8,16",
-    "t8u2": "rows-per-warp=2 chunks-per-iter=2 m-tiles=1,2,4,8",
-    "r4t8": "rows-per-warp=4 m-tiles=1,2,4,8",
-    "r1t8": "rows-per-warp=1 m-tiles=1,2,4,8",
+    "t4": "gemv-rows-per-warp=2 gemv-m-tiles=1,2,4",
+    "t8": "gemv-rows-per-warp=2 gemv-m-tiles=1,2,4,8",
+    "t16": "gemv-rows-per-warp=2 gemv-m-tiles=1,2,4,8,16",
+    "r1t16": "gemv-rows-per-warp=1 gemv-m-tiles=1,2,4,8,16",
+    "t8u2": "gemv-rows-per-warp=2 gemv-chunks=2 gemv-m-tiles=1,2,4,8",
+    "r4t8": "gemv-rows-per-warp=4 gemv-m-tiles=1,2,4,8",
+    "r1t8": "gemv-rows-per-warp=1 gemv-m-tiles=1,2,4,8",
 }
 SMALL_M_MMA = {
     # tag: (block M, block N, block K (f16 elements), warps M, warps N, stages)
@@ -290,7 +307,9 @@ def main():
     ap.add_argument("--quant-opt", default="build/bin/quant-opt")
     ap.add_argument("--out", default=".gpu-cases")
     ap.add_argument("--chip", default="sm_90")
-    ap.add_argument("--opts", default="", help="qc-outline-gpu-kernels options")
+    ap.add_argument("--quant-compile", default="build/bin/quant-compile")
+    ap.add_argument("--opts", default="",
+                    help="qc-select-matmul tiling options (gemv-*, mma-*)")
     ap.add_argument("--gemv", choices=["all", "check", "none"], default="all",
                     help="which wo_matmul (GEMV and weight-only mma) cases to build")
     ap.add_argument("--small-m", default="",
@@ -307,6 +326,7 @@ def main():
                     help="which tensor-core GEMM cases to build")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    kargs = kernel_args(args.quant_compile)
     cases = []
     # Correctness matrix: every scheme the gemv kernel takes, odd shapes too.
     shapes = [(300, 448), (1000, 1024), (96, 200)]
@@ -342,7 +362,7 @@ def main():
     for (n, k) in [(4096, 4096), (11008, 4096), (4096, 11008), (8192, 8192),
                    (28672, 8192), (8192, 28672)]:
         for rows, chunks in ((2, 1), (2, 2), (2, 4), (1, 4)):
-            opts = f"rows-per-warp={rows} chunks-per-iter={chunks}"
+            opts = f"gemv-rows-per-warp={rows} gemv-chunks={chunks}"
             cases.append(dict(n=n, k=k, bits=4, group=128, sym=True, per_tensor=False,
                               bias=False, act_f16=True, scale_f16=True, kind="time",
                               opts=opts, tag=f"r{rows}u{chunks}"))
@@ -365,13 +385,14 @@ def main():
         if c["kind"] == "times":
             c["select_kind"], c["select_threshold"] = selected_kernel(
                 args.quant_opt, c)
-        out.append(compile_case(args.quant_opt, c, args.out, args.opts))
+        out.append(compile_case(args.quant_opt, c, args.out, args.opts,
+                                kargs))
     with open(os.path.join(args.out, "cases.json"), "w") as f:
         json.dump(out, f, indent=1)
     # The same, as plain text for the C++ harness (one case per line).
     fields = ["name", "kernel", "kind", "n", "k", "bits", "group", "sym",
               "per_tensor", "bias", "act_f16", "scale_f16", "block",
-              "rows_per_block", "m_tiles"]
+              "rows_per_block", "m_tiles", "args"]
     with open(os.path.join(args.out, "cases.txt"), "w") as f:
         for c in out:
             f.write(" ".join(str(int(c[k]) if isinstance(c[k], bool) else c[k])
@@ -384,11 +405,12 @@ def main():
         q = "pt" if c["op"] == "int8" and not c["per_token"] else ""
         c["name"] = f"{args.tag}m{i}_{c['op']}{q}_{c['n']}x{c['k']}"
         c["chip"] = args.chip
-        mout.append(compile_mma_case(args.quant_opt, c, args.out, args.opts))
+        mout.append(compile_mma_case(args.quant_opt, c, args.out, args.opts,
+                                     kargs))
     json.dump(out + mout, open(os.path.join(args.out, "cases.json"), "w"), indent=1)
     mfields = ["name", "kernel", "act_kernel", "kind", "op", "n", "k", "per_token",
                "static_scale", "per_tensor_w", "scale_f16", "bias", "act_f16",
-               "out_f16", "block", "block_m", "block_n", "act_block"]
+               "out_f16", "block", "block_m", "block_n", "act_block", "args"]
     with open(os.path.join(args.out, "mma_cases.txt"), "w") as f:
         for c in mout:
             f.write(" ".join(repr(c[k]) if isinstance(c[k], float) else

@@ -39,7 +39,7 @@
   } while (0)
 
 struct Case {
-  std::string name, kernel, kind;
+  std::string name, kernel, kind, args;
   long n, k, bits, group, sym, perTensor, bias, actF16, scaleF16, block,
       rowsPerBlock;
   std::vector<long> mTiles;
@@ -115,7 +115,30 @@ struct MmaCase {
   float staticScale;
   long perTensorW, scaleF16, bias, actF16, outF16, block, blockM, blockN,
       actBlock;
+  std::string args;
 };
+
+/// The kernel parameters in the order of `args` (comma-separated argument
+/// names of the kernel family registry: `quant-compile --list-kernels`,
+/// written by gen_cases.py), each the address of the buffer or value bound
+/// to that name. The harness knows buffers, not argument orders.
+static std::vector<void *>
+bindParams(const std::string &args,
+           const std::vector<std::pair<std::string, void *>> &bound) {
+  std::vector<void *> params;
+  std::stringstream ss(args);
+  for (std::string name; std::getline(ss, name, ',');) {
+    auto it = std::find_if(bound.begin(), bound.end(),
+                           [&](const auto &b) { return b.first == name; });
+    if (it == bound.end()) {
+      std::fprintf(stderr, "harness: no buffer for kernel argument '%s'\n",
+                   name.c_str());
+      std::exit(2);
+    }
+    params.push_back(it->second);
+  }
+  return params;
+}
 
 /// Median time (us) of one launch, over repetitions of 20 launches; `before`
 /// runs before each launch (weight rotation).
@@ -214,7 +237,8 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
     MmaCase c;
     ss >> c.name >> c.kernel >> c.actKernel >> c.kind >> c.op >> c.n >> c.k >>
         c.perToken >> c.staticScale >> c.perTensorW >> c.scaleF16 >> c.bias >>
-        c.actF16 >> c.outF16 >> c.block >> c.blockM >> c.blockN >> c.actBlock;
+        c.actF16 >> c.outF16 >> c.block >> c.blockM >> c.blockN >> c.actBlock >>
+        c.args;
     cases.push_back(c);
   }
   int failures = 0;
@@ -350,10 +374,20 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
                                [](int) {});
       }
 
-      void *iparams[] = {&dQ.ptr,    &dS.ptr, &wp, &dSw.ptr,
-                         &dBias.ptr, &dY.ptr, &mi};
-      void *hparams[] = {&dX.ptr, &wp, &dBias.ptr, &dY.ptr, &mi};
-      void **params = int8 ? iparams : hparams;
+      std::vector<void *> bound =
+          int8 ? bindParams(c.args, {{"input", &dQ.ptr},
+                                     {"input_scales", &dS.ptr},
+                                     {"weight", &wp},
+                                     {"scales", &dSw.ptr},
+                                     {"bias", &dBias.ptr},
+                                     {"output", &dY.ptr},
+                                     {"rows", &mi}})
+               : bindParams(c.args, {{"input", &dX.ptr},
+                                     {"weight", &wp},
+                                     {"bias", &dBias.ptr},
+                                     {"output", &dY.ptr},
+                                     {"rows", &mi}});
+      void **params = bound.data();
       CHECK(cuLaunchKernel(fn, gx, gy, 1, c.block, 1, 1, 0, nullptr, params,
                            nullptr));
       CHECK(cuCtxSynchronize());
@@ -448,7 +482,7 @@ int main(int argc, char **argv) {
         c.sym >> c.perTensor >> c.bias >> c.actF16 >> c.scaleF16 >> c.block >>
         c.rowsPerBlock;
     std::string tiles;
-    ss >> tiles;
+    ss >> tiles >> c.args;
     std::stringstream ts(tiles);
     for (std::string t; std::getline(ts, t, ',');)
       c.mTiles.push_back(std::stol(t));
@@ -541,8 +575,14 @@ int main(int argc, char **argv) {
       CHECK(cuMemsetD8(dY.ptr, 0xff, dY.bytes)); // NaN poison
       int mi = (int)m;
       CUdeviceptr wp = dW[0]->ptr;
-      void *params[] = {&dX.ptr,    &wp,     &dScales.ptr, &dZeros.ptr,
-                        &dBias.ptr, &dY.ptr, &mi};
+      std::vector<void *> bound = bindParams(c.args, {{"input", &dX.ptr},
+                                                      {"weight", &wp},
+                                                      {"scales", &dScales.ptr},
+                                                      {"zeros", &dZeros.ptr},
+                                                      {"bias", &dBias.ptr},
+                                                      {"output", &dY.ptr},
+                                                      {"rows", &mi}});
+      void **params = bound.data();
       // The launcher's rule: the smallest row tile >= M, else the largest.
       size_t vi = c.mTiles.size() - 1;
       for (size_t i = 0; i < c.mTiles.size(); ++i)

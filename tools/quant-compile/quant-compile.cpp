@@ -17,6 +17,7 @@
 #include "qc/Dialect/QC/Transforms/LayerReport.h"
 #include "qc/Dialect/QC/Transforms/Limits.h"
 #include "qc/InitAll.h"
+#include "qc/Kernels/KernelListing.h"
 #include "qc/Pipelines/Pipelines.h"
 #include "qc/Target/GpuModule.h"
 #include "qc/Target/HostModule.h"
@@ -32,6 +33,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
@@ -48,6 +50,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <optional>
 #include <unistd.h>
 
 using namespace mlir;
@@ -359,6 +362,22 @@ static int listTargets(llvm::StringRef format) {
   return 0;
 }
 
+/// `--list-kernels[=text|json]`: prints the kernel family registry
+/// (qc/Kernels/KernelFamilies.h).
+static int listKernels(llvm::StringRef format) {
+  std::optional<qc::KernelListingFormat> f =
+      llvm::StringSwitch<std::optional<qc::KernelListingFormat>>(format)
+          .Cases({"", "text"}, qc::KernelListingFormat::Text)
+          .Case("json", qc::KernelListingFormat::Json)
+          .Case("markdown", qc::KernelListingFormat::Markdown)
+          .Default(std::nullopt);
+  if (!f)
+    return fail("--list-kernels=" + format.str() +
+                ": expected text, json or markdown");
+  qc::printKernelFamilies(llvm::outs(), *f);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // Handled before cl parsing: the input and -o are required otherwise.
@@ -368,6 +387,12 @@ int main(int argc, char **argv) {
         arg.consume_front("-list-targets")) {
       if (arg.empty() || arg.consume_front("="))
         return listTargets(arg);
+    }
+    arg = argv[i];
+    if (arg.consume_front("--list-kernels") ||
+        arg.consume_front("-list-kernels")) {
+      if (arg.empty() || arg.consume_front("="))
+        return listKernels(arg);
     }
   }
   qc::registerAllPasses();
@@ -390,7 +415,10 @@ int main(int argc, char **argv) {
       "quant-compile: MLIR -> quant module\n\n"
       "  --stats FILE   calibration statistics (docs/formats.md)\n"
       "  --list-targets[=text|json]\n"
-      "                 print the targets and their properties, then exit\n");
+      "                 print the targets and their properties, then exit\n"
+      "  --list-kernels[=text|json|markdown]\n"
+      "                 print the kernel families (ops, builders, tilings,\n"
+      "                 targets, arguments), then exit\n");
 
   const bool gpu = qc::isGpuTarget(targetName);
   if (!qc::lookupTarget(targetName))

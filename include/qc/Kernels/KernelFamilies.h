@@ -22,6 +22,7 @@
 
 #include "qc/Dialect/QC/IR/QC.h"
 #include "qc/Kernels/KernelConfigs.h"
+#include "qc/Kernels/KernelListing.h"
 #include "qc/Target/TargetTable.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -131,11 +132,12 @@ mlir::qc::KernelAttr withTilings(mlir::qc::KernelAttr kernel,
 // Configs from ops
 //===----------------------------------------------------------------------===//
 
-/// The GEMV config of a weight-only matmul with `tiling` (M tile: the
-/// tiling's first; callers set `mTile` per variant), or the reason it does
-/// not fit.
+/// The config of the GEMV variant for M tile `mTile` of a weight-only
+/// matmul with `tiling` (its load width depends on the M tile), or the
+/// reason it does not fit.
 mlir::FailureOr<GemvKernelConfig> gemvConfig(mlir::qc::WeightOnlyMatmulOp op,
                                              mlir::qc::GemvTilingAttr tiling,
+                                             int64_t mTile,
                                              std::string &reason);
 /// The weight-only tensor-core config of `op` with `tiling`, or the reason.
 mlir::FailureOr<WeightOnlyMmaKernelConfig>
@@ -207,11 +209,6 @@ llvm::SmallVector<KernelArg> fp16GemmArgs();
 llvm::SmallVector<KernelArg> actQuantArgs();
 /// Arguments of the row normalization kernel.
 llvm::SmallVector<KernelArg> rowNormArgs();
-
-/// Prints the registry: targets' families and each family's ops, builders,
-/// tilings and arguments (`quant-compile --list-kernels`); `json` for
-/// tools.
-void printKernelFamilies(llvm::raw_ostream &os, bool json);
 
 } // namespace qc
 

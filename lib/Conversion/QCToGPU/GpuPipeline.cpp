@@ -25,6 +25,7 @@
 //   nvvm-attach-target, scf/affine lowering, convert-gpu-to-nvvm
 //   host -> LLVM (memref, func, arith, cf, math, gpu-to-llvm)
 //   gpu-module-to-binary        PTX / cubin / fatbin in gpu.binary ops
+//   qc-gpu-drop-binary-timings  no compile times in them (deterministic)
 //
 //===----------------------------------------------------------------------===//
 
@@ -110,6 +111,8 @@ void ::qc::buildGpuLoweringPipeline(
   if (!options.toolkit.empty())
     binary += " toolkit=" + options.toolkit.getValue();
   addPipeline(pm, binary + "},canonicalize");
+  // The same input compiles to the same module bit for bit.
+  pm.addPass(mlir::qc::createQCGpuDropBinaryTimings());
 }
 
 void ::qc::registerGpuLoweringPipeline() {

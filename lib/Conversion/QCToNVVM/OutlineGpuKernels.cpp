@@ -121,10 +121,9 @@ struct OutlineGpuKernelsPass
     for (int64_t tile : tiles) {
       std::string reason;
       FailureOr<::qc::GemvKernelConfig> cfg =
-          ::qc::gemvConfig(op, tiling, reason);
+          ::qc::gemvConfig(op, tiling, tile, reason);
       if (succeeded(cfg)) {
         cfg->hasResidual = residual;
-        cfg->mTile = tile;
         reason = cfg->finalize();
       }
       if (!reason.empty())

@@ -305,4 +305,25 @@ def QCGpuMergeKernelModules
   let dependentDialects = ["mlir::gpu::GPUDialect"];
 }
 
+def QCGpuDropBinaryTimings
+    : Pass<"qc-gpu-drop-binary-timings", "mlir::ModuleOp"> {
+  let summary = "Removes the compile-time measurements from gpu.binary objects";
+  let description = [{
+    `gpu-module-to-binary` records how long the NVPTX back end and ptxas
+    took (`ISAToBinaryTimeInMs`, `LLVMIRToISATimeInMs`) in each object's
+    `properties`. They differ from one compile to the next, so the emitted
+    module (and the module identity hashed from it, docs/module-format.md)
+    would too. This pass drops every `*TimeInMs` property and keeps the
+    rest, so that the same input gives the same module bit for bit.
+
+    Example:
+
+    ```mlir
+    gpu.binary @k [#gpu.object<#nvvm.target, properties = {ISAToBinaryTimeInMs = 264 : i64}, "...">]
+    // becomes
+    gpu.binary @k [#gpu.object<#nvvm.target, "...">]
+    ```
+  }];
+}
+
 #endif // QC_CONVERSION_QCTOGPU_PASSES_TD
