@@ -13,8 +13,13 @@ def QCLowerGpuLaunches : Pass<"qc-lower-gpu-launches", "mlir::ModuleOp"> {
   let summary = "Replaces GPU-targeted qc matmuls by launches of their kernels";
   let description = [{
     Runs on tensors, after `qc-outline-gpu-kernels`, which records on every
-    GPU-targeted op its kernel (`qc.kernel_symbol = @qc_kernels_<chip>::@k`)
-    and launch geometry (`qc.launch`). Each kernel launch becomes, at tensor
+    GPU-targeted op its kernel and launch geometry as a typed, verified
+    `qc.launch = #qc.launch<@qc_kernels_<chip>::@k, block, tile_n, tile_m,
+    m_tiles, residual>` (the other side of a two-kernel op under
+    `qc.mma_launch` / `qc.int8_launch` / `qc.act_quant_launch`; the decode
+    attention's `#qc.attention_launch`). The kernel arguments come from the
+    kernel family registry (qc/Kernels/KernelFamilies.h, `quant-compile
+    --list-kernels`), bound by name. Each kernel launch becomes, at tensor
     level:
 
     * the activation collapsed to M x K rows (M = product of the leading
@@ -38,24 +43,27 @@ def QCLowerGpuLaunches : Pass<"qc-lower-gpu-launches", "mlir::ModuleOp"> {
 
     | op / kind | launches (arguments; grid; block) |
     |---|---|
-    | `qc.wo_matmul` gemv | family `@k_mt<T>` (x, w, scales, zeros, bias, y, M); (ceil(N / rows_per_block), ceil(M / T)); block |
-    | `qc.wo_matmul` mma | (x, w, scales, zeros, bias, y, M); (ceil(N / block_n), ceil(M / block_m)); block |
+    | `qc.wo_matmul` gemv | family `@k_mt<T>` (x, w, scales, zeros, bias, y, M[, r]); (ceil(N / tile_n), ceil(M / T)); block |
+    | `qc.wo_matmul` mma | (x, w, scales, zeros, bias, y, M[, r]); (ceil(N / tile_n), ceil(M / tile_m)); block |
+    | `qc.wo_matmul` gemv_mma | `scf.if` M < threshold: the gemv family; else the mma kernel (`qc.mma_launch`) |
     | `qc.quantize_act` feeding GPU `qc.int8_matmul`s | once, however many matmuls read it: (x, q, scales, M); (M); block |
-    | `qc.int8_matmul` int8_mma | (qx, sx, w, sw, bias, y, M); (ceil(N / block_n), ceil(M / block_m)); block |
-    | `qc.linear` fp16_mma | (x, w, bias, y, M); (ceil(N / block_n), ceil(M / block_m)); block |
-    | `qc.wo_matmul` adaptive | `scf.if` M < threshold: the gemv family; else per-token act quant (`qc.act_quant_*` record) + INT8 GEMM (`qc.int8_*` record) on the same packed bytes (the host lowering's semantics) |
+    | `qc.int8_matmul` int8_mma | (qx, sx, w, sw, bias, y, M); (ceil(N / tile_n), ceil(M / tile_m)); block |
+    | `qc.linear` fp16_mma | (x, w, bias, y, M); (ceil(N / tile_n), ceil(M / tile_m)); block |
+    | `qc.wo_matmul` adaptive | `scf.if` M < threshold: the gemv family; else per-token act quant (`qc.act_quant_launch`) + INT8 GEMM (`qc.int8_launch`) on the same packed bytes (the host lowering's semantics) |
 
-    An absent zeros/bias is a null pointer. A GPU-targeted op without its
-    kernel records, or a kind with no launch lowering for the op, is an
-    error naming the layer and kind. Inputs of any rank are taken
+    An absent zeros/bias is a null pointer; `r` is the residual of a kernel
+    recorded with `residual = true` (the add that followed the matmul is
+    dropped). A GPU-targeted op without its launch record, a record of the
+    wrong shape (a row kernel's on a matmul), or a kind with no launch
+    lowering for the op, is an error naming the layer and kind. Inputs of any rank are taken
     (collapsed to rows, the results reshaped back).
 
     Example:
 
     ```mlir
-    %y = qc.wo_matmul %x, %pw {layer = "up", kernel = #qc.kernel<gemv, target = "sm_90">,
-           qc.kernel_symbol = @qc_kernels_sm_90::@up_gemv,
-           qc.launch = {block = 128, rows_per_block = 8, m_tiles = array<i64: 1, 4>}}
+    %y = qc.wo_matmul %x, %pw {layer = "up", kernel = #qc.kernel<gemv, target = "sm_90", gemv = ...>,
+           qc.launch = #qc.launch<@qc_kernels_sm_90::@up_gemv, block = 128,
+                                  tile_n = 8, tile_m = 1, m_tiles = [1, 4]>}
         : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
     // becomes (sketch)
     %buf = memref.alloc(%m) : memref<?x32xf16>

@@ -13,17 +13,23 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
   let summary = "Builds the device kernels of GPU-targeted matmuls and their activation quantization";
   let description = [{
     For every `qc.wo_matmul` / `qc.int8_matmul` / `qc.linear` whose `#qc.kernel` targets
-    sm_80 or sm_90, builds the kernel the attribute names with the named
+    sm_80 or sm_90, builds the kernel the attribute names, with the tiling
+    it carries (`#qc.gemv_tiling` / `#qc.mma_tiling`, set by
+    `qc-select-matmul`; the family's defaults when absent), with the named
     kernel builders (KernelBuilders.h) into a `gpu.module @qc_kernels` carrying
-    an `#nvvm.target` for the chip, and records on the op the kernel symbol
-    and its launch geometry (`qc.kernel_symbol`, `qc.launch`). Serializing
+    an `#nvvm.target` for the chip, and records on the op the kernel and its
+    launch geometry as a typed `qc.launch = #qc.launch<...>`. The config of
+    each kernel from the op, the launch record and the kernel arguments are
+    the kernel family registry's (qc/Kernels/KernelFamilies.h); a tiling
+    the layer's shape cannot take (e.g. shared memory over 48 KiB, block K
+    not a multiple of the mma K) is an error naming the layer. Serializing
     the module with `gpu-module-to-binary` yields PTX/cubin.
 
     Kernels built (KernelBuilders.h):
     - `gemv` on `qc.wo_matmul`: buildWeightOnlyGemvKernel; when the
       matmul's only user is a residual add (`r + y`, a linalg.generic:
       EpilogueFusion.h), the kernel adds r in its epilogue and the launch
-      record says `residual = 1` (qc-lower-gpu-launches then passes r and
+      record says `residual = true` (qc-lower-gpu-launches then passes r and
       drops the add; `fuse-residual=false` keeps the add);
     - `qc.argmax` (glue, see below): buildRowArgmaxKernel;
     - `mma` on `qc.wo_matmul`: buildWeightOnlyMmaKernel (weights dequantized
@@ -31,15 +37,15 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     - `int8_mma` on `qc.int8_matmul`: buildInt8GemmKernel (mma.sync
       m16n8k32 s8), and, when its input comes from a `qc.quantize_act`,
       buildActQuantKernel for that op too (the op gets its own
-      `qc.kernel_symbol` and `qc.launch = {block}`, grid = M rows);
-    - `fp16_mma` on `qc.linear` (a discardable `kernel` attribute, since the
-      op has no inherent one): buildFp16GemmKernel (mma.sync m16n8k16);
+      `qc.launch = #qc.launch<@..., block = B>`, grid = M rows);
+    - `fp16_mma` on `qc.linear`: buildFp16GemmKernel (mma.sync m16n8k16);
+    - `gemv_mma` on `qc.wo_matmul`: the gemv family (`qc.launch`) and the
+      weight-only mma kernel (`qc.mma_launch`);
     - `adaptive` on `qc.wo_matmul`: both kernel sets: the gemv family
-      (`qc.kernel_symbol` / `qc.launch`), the INT8 GEMM for per-token
-      activations (`qc.int8_kernel_symbol` / `qc.int8_launch`) and a dynamic
-      per-token activation quantization of the op's input
-      (`qc.act_quant_kernel_symbol` / `qc.act_quant_launch`).
-    The tensor-core kernels record `qc.launch = {block, block_m, block_n}`:
+      (`qc.launch`), the INT8 GEMM for per-token activations
+      (`qc.int8_launch`) and a dynamic per-token activation quantization of
+      the op's input (`qc.act_quant_launch`).
+    The tensor-core kernels record `tile_n = block_n, tile_m = block_m`:
     grid = (ceil(N / block_n), ceil(M / block_m)).
 
     Glue ops, which carry no `#qc.kernel`, get kernels when the module
@@ -47,25 +53,26 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     GPU-targeted matmuls (all must agree); with neither nothing is built
     for them.
     - `qc.rms_norm` / `qc.layer_norm`: buildRowNormKernel, recorded as
-      `qc.launch = {block}` (grid = M rows). A norm the kernel cannot take
+      `qc.launch = #qc.launch<@..., block = B>` (grid = M rows). A norm the kernel cannot take
       (a row longer than 16 vectors per thread of a 1024-thread CTA) keeps
       the linalg glue, with a remark; `norm-kernels=false` keeps the glue
       for every norm (the reference path).
     - `qc.cache_attention`: buildCacheAttentionKernels (flash-decoding:
       `<k>_partial` per key chunk, `<k>_combine`), recorded as `qc.launch =
-      {block, combine_block, chunks, kv_heads, heads, record, max_split_t}`
-      (see qc-lower-gpu-launches); shapes the kernels do not take (D not
+      #qc.attention_launch<@..., chunks, kv_heads, heads, head_dim, record,
+      max_split_t>` (see qc-lower-gpu-launches); shapes the kernels do not take (D not
       32 x a power of two, dynamic H/KV/S/D) keep the linalg glue with a
       remark; `attention-kernels=false` keeps it for all.
 
     Example:
 
     ```mlir
-    %y = qc.wo_matmul %x, %pw {layer = "up", kernel = #qc.kernel<gemv, target = "sm_90">} ...
+    %y = qc.wo_matmul %x, %pw {layer = "up", kernel = #qc.kernel<gemv, target = "sm_90",
+        gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 2, 4, 8]>>} ...
     // becomes
     %y = qc.wo_matmul %x, %pw {layer = "up", kernel = ...,
-                               qc.kernel_symbol = @qc_kernels::@up_gemv,
-                               qc.launch = {block = 128, rows_per_block = 8, m_tiles = [1, 2, 4, 8]}} ...
+        qc.launch = #qc.launch<@qc_kernels_sm_90::@up_gemv, block = 128, tile_n = 8,
+                               tile_m = 1, m_tiles = [1, 2, 4, 8]>} ...
     gpu.module @qc_kernels_sm_90 [#nvvm.target<chip = "sm_90", O = 3>] {
       gpu.func @up_gemv_mt1(...) kernel { ... }
       gpu.func @up_gemv_mt2(...) kernel { ... }
