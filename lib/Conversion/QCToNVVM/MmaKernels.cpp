@@ -27,8 +27,6 @@
 
 using namespace mlir;
 
-/// Bytes of one mma K step (k32 of s8, k16 of f16).
-static constexpr int64_t kStepBytes = 32;
 namespace {
 /// The builder and the types the kernel bodies use.
 struct Emitter {
@@ -129,84 +127,56 @@ struct MmaGemmSpec {
   int64_t wBits = 0;
 };
 
-/// Emits the staged cp.async + ldmatrix + mma.sync main loop of a block and
-/// returns its accumulators, `((i * NJ) + j) * 4 + c` for m16 tile i, n8 tile
-/// j and mma result register c of the calling thread's warp tile.
-struct MmaMainLoop {
+/// The MMA atom: what one warp does with the tiles in shared memory, today
+/// mma.sync (m16n8k32 s8 -> s32, m16n8k16 f16 -> f32; wgmma is the next
+/// atom). It owns the fragment loads (ldmatrix.x4 of K-contiguous rows, 16
+/// bytes padding per row keeps them bank-conflict free), the mma itself and
+/// the accumulator layout that epilogues walk: a warp tile of `mi` m16 x
+/// `nj` n8 tiles, four accumulators per tile and lane.
+struct MmaSyncAtom {
+  /// Bytes of one mma K step (k32 of s8, k16 of f16).
+  static constexpr int64_t kStepBytes = 32;
   Emitter &e;
-  const MmaGemmSpec &s;
-  // Derived sizes (bytes unless said otherwise).
-  int64_t rowBytes, tileKBytes, stride, chunksPerRow, numK, aStage, bStage;
-  int64_t warpM, warpN, mi, nj;
-  // B as stored in global memory and staged (raw packed bytes with wBits).
-  int64_t wRowBytes, wTileBytes, wStride, fOff;
-  Value smem, tid, lane, warpRow, warpCol, m0, n0, m;
-  /// With wBits: fills the f16 B tile at `fOff` from the raw stage.
-  std::function<void(Value kt, Value stage)> dequant;
+  int64_t elemBytes, mi, nj;
+  /// Byte stride of a shared-memory row (A and f16 B tiles).
+  int64_t stride;
+  Value lane, aLaneOff, bLaneOff;
 
-  MmaMainLoop(Emitter &e, const MmaGemmSpec &s) : e(e), s(s) {
-    const qc::MmaTileConfig &t = s.tile;
-    rowBytes = s.k * s.elemBytes;
-    tileKBytes = t.blockK * s.elemBytes;
-    stride = tileKBytes + 16;
-    chunksPerRow = tileKBytes / 16;
-    numK = (rowBytes + tileKBytes - 1) / tileKBytes;
-    aStage = t.blockM * stride;
-    wRowBytes = s.wBits ? s.k * s.wBits / 8 : rowBytes;
-    wTileBytes = s.wBits ? t.blockK * s.wBits / 8 : tileKBytes;
-    wStride = s.wBits ? wTileBytes : stride;
-    bStage = t.blockN * wStride;
-    fOff = t.stages * (aStage + bStage);
-    warpM = t.blockM / t.warpsM;
-    warpN = t.blockN / t.warpsN;
-    mi = warpM / 16;
-    nj = warpN / 8;
+  MmaSyncAtom(Emitter &e, int64_t elemBytes, int64_t warpM, int64_t warpN,
+              int64_t stride)
+      : e(e), elemBytes(elemBytes), mi(warpM / 16), nj(warpN / 8),
+        stride(stride) {}
+
+  /// The per-lane ldmatrix.x4 row offsets: lanes 8q..8q+7 address matrix
+  /// q's rows. A: matrices (rows 0-7 | 8-15) x (k bytes 0-15 | 16-31), rows
+  /// first; B: matrices (n 0-7 | 8-15) x (k bytes 0-15 | 16-31), k first,
+  /// so that registers {0,1} / {2,3} are the B fragments of n tiles 0 / 1.
+  void init(Value laneId) {
+    lane = laneId;
+    Value l8 = e.urem(lane, 8);
+    Value q1 = e.urem(e.udiv(lane, 8), 2);
+    Value q2 = e.udiv(lane, 16);
+    aLaneOff = e.add(e.mul(e.add(l8, e.mul(q1, 8)), stride), e.mul(q2, 16));
+    bLaneOff = e.add(e.mul(e.add(l8, e.mul(q2, 8)), stride), e.mul(q1, 16));
   }
 
-  /// Issues the cp.async copies of K tile `kt` into pipeline stage `stage`.
-  void loadTile(Value x, Value w, Value kt, Value stage) {
-    const qc::MmaTileConfig &t = s.tile;
-    int64_t threads = t.blockSize();
-    auto copy = [&](Value src, int64_t rows, Value row0, Value rowLimit,
-                    Value dstBase, int64_t srcRowBytes, int64_t tileBytes,
-                    int64_t dstStride) {
-      int64_t cpr = tileBytes / 16, total = rows * cpr;
-      Value kBase = e.mul(kt, tileBytes);
-      for (int64_t i = 0; i * threads < total; ++i) {
-        Value c = e.add(tid, i * threads);
-        std::optional<OpBuilder::InsertionGuard> guard;
-        if ((i + 1) * threads > total) {
-          auto ifIn = scf::IfOp::create(e.b, e.ult(c, total), false);
-          guard.emplace(e.b);
-          e.b.setInsertionPointToStart(ifIn.thenBlock());
-        }
-        Value r = e.udiv(c, cpr);
-        Value cc = e.urem(c, cpr);
-        Value gRow = e.add(row0, r);
-        Value kByte = e.add(kBase, e.mul(cc, 16));
-        Value rowOk = e.ult(gRow, rowLimit);
-        Value kOk = e.ult(kByte, srcRowBytes);
-        // Out-of-range chunks copy 0 bytes (zero fill) from a valid address.
-        Value safeRow = e.select(rowOk, gRow, e.cst(0));
-        Value safeK = e.select(kOk, kByte, e.cst(0));
-        Value off = arith::AddIOp::create(
-            e.b,
-            arith::MulIOp::create(e.b, e.wide(safeRow), e.cst64(srcRowBytes)),
-            e.wide(safeK));
-        Value size = e.select(arith::AndIOp::create(e.b, rowOk, kOk), e.cst(16),
-                              e.cst(0));
-        Value dst =
-            e.byteGep(dstBase, e.add(e.mul(r, dstStride), e.mul(cc, 16)));
-        NVVM::CpAsyncOp::create(e.b, dst, e.byteGep(src, off), 16,
-                                NVVM::LoadCacheModifierKind::CG, size);
-      }
-    };
-    Value aBase = e.byteGep(smem, e.mul(stage, aStage));
-    Value bBase =
-        e.byteGep(smem, e.add(e.mul(stage, bStage), t.stages * aStage));
-    copy(x, t.blockM, m0, m, aBase, rowBytes, tileKBytes, stride);
-    copy(w, t.blockN, n0, e.cst(s.n), bBase, wRowBytes, wTileBytes, wStride);
+  int64_t numAcc() const { return mi * nj * 4; }
+  Value accZero() {
+    return elemBytes == 1 ? e.cst(0)
+                          : arith::ConstantFloatOp::create(
+                                e.b, cast<FloatType>(e.f32), APFloat(0.0f))
+                                .getResult();
   }
+
+  /// The accumulator map: acc[accIndex(i, j, h, d)] is the warp tile's
+  /// element (rowOffset(i, h) + laneRow(), colOffset(j) + laneCol() + d).
+  int64_t accIndex(int64_t i, int64_t j, int64_t h, int64_t d) const {
+    return (i * nj + j) * 4 + h * 2 + d;
+  }
+  static int64_t rowOffset(int64_t i, int64_t h) { return i * 16 + h * 8; }
+  static int64_t colOffset(int64_t j) { return j * 8; }
+  Value laneRow() { return e.udiv(lane, 4); }
+  Value laneCol() { return e.mul(e.urem(lane, 4), 2); }
 
   Value ldmatrixX4(Value addr, SmallVectorImpl<Value> &regs) {
     auto structTy =
@@ -220,11 +190,11 @@ struct MmaMainLoop {
     return v;
   }
 
-  /// Multiplies the tile in `stage` into `acc`.
-  void compute(Value stage, SmallVectorImpl<Value> &acc, Value aLaneOff,
-               Value bLaneOff) {
-    const qc::MmaTileConfig &t = s.tile;
-    bool isInt8 = s.elemBytes == 1;
+  /// Multiplies the warp's A sub-tile (rows at shared byte offset `aBase`)
+  /// by its B sub-tile (at `bBase`) over `tileKBytes` of K into `acc`.
+  void multiply(Value smem, Value aBase, Value bBase, int64_t tileKBytes,
+                SmallVectorImpl<Value> &acc) {
+    bool isInt8 = elemBytes == 1;
     Type accTy = isInt8 ? e.i32 : e.f32;
     auto resTy =
         LLVM::LLVMStructType::getLiteral(e.ctx, {accTy, accTy, accTy, accTy});
@@ -232,12 +202,8 @@ struct MmaMainLoop {
     auto asOperand = [&](Value r) -> Value {
       return isInt8 ? r : LLVM::BitcastOp::create(e.b, halfPair, r).getResult();
     };
-    Value aBase =
-        e.add(e.add(e.mul(stage, aStage), e.mul(warpRow, stride)), aLaneOff);
-    // B: the staged tile, or with wBits the one dequantized f16 tile.
-    Value bTile =
-        s.wBits ? e.cst(fOff) : e.add(e.mul(stage, bStage), t.stages * aStage);
-    Value bBase = e.add(e.add(bTile, e.mul(warpCol, stride)), bLaneOff);
+    aBase = e.add(aBase, aLaneOff);
+    bBase = e.add(bBase, bLaneOff);
     for (int64_t kk = 0; kk < tileKBytes / kStepBytes; ++kk) {
       SmallVector<SmallVector<Value>> a(mi), bf(nj);
       for (int64_t i = 0; i < mi; ++i) {
@@ -281,6 +247,125 @@ struct MmaMainLoop {
         }
     }
   }
+};
+
+/// The tile stager: how the A (activation) and B (weight) tiles of one K
+/// step reach shared memory, today with cp.async (TMA is the next stager).
+/// 16-byte cp.async.cg copies (L2 only), consecutive threads copying
+/// consecutive chunks of K-contiguous rows into `stages` buffers; A rows
+/// (and unpacked B rows) are padded by 16 bytes; chunks past M, N or K copy
+/// 0 bytes (zero fill) from a valid address, so any M and N work.
+struct CpAsyncTileStager {
+  Emitter &e;
+  const qc::MmaTileConfig &t;
+  int64_t n;
+  // Sizes in bytes: a row of A in global memory, one K tile of it, its
+  // padded shared row, one A stage; the same for B as stored (packed with
+  // wBits); the number of K tiles.
+  int64_t rowBytes, tileKBytes, stride, aStage;
+  int64_t wRowBytes, wTileBytes, wStride, bStage, numK;
+  Value smem, tid;
+
+  CpAsyncTileStager(Emitter &e, const MmaGemmSpec &s)
+      : e(e), t(s.tile), n(s.n) {
+    rowBytes = s.k * s.elemBytes;
+    tileKBytes = t.blockK * s.elemBytes;
+    stride = tileKBytes + 16;
+    numK = (rowBytes + tileKBytes - 1) / tileKBytes;
+    aStage = t.blockM * stride;
+    wRowBytes = s.wBits ? s.k * s.wBits / 8 : rowBytes;
+    wTileBytes = s.wBits ? t.blockK * s.wBits / 8 : tileKBytes;
+    wStride = s.wBits ? wTileBytes : stride;
+    bStage = t.blockN * wStride;
+  }
+
+  /// Shared byte offsets of stage `stage`'s A and B tiles (all A stages
+  /// first, then all B stages).
+  Value aOffset(Value stage) { return e.mul(stage, aStage); }
+  Value bOffset(Value stage) {
+    return e.add(e.mul(stage, bStage), t.stages * aStage);
+  }
+  /// Bytes of all stages.
+  int64_t bytes() const { return t.stages * (aStage + bStage); }
+
+  /// Issues the copies of K tile `kt` of the CTA's rows [m0, m0 + blockM)
+  /// of `x` (M rows) and [n0, n0 + blockN) of `w` into stage `stage`.
+  void load(Value x, Value w, Value kt, Value stage, Value m0, Value n0,
+            Value m) {
+    int64_t threads = t.blockSize();
+    auto copy = [&](Value src, int64_t rows, Value row0, Value rowLimit,
+                    Value dstBase, int64_t srcRowBytes, int64_t tileBytes,
+                    int64_t dstStride) {
+      int64_t cpr = tileBytes / 16, total = rows * cpr;
+      Value kBase = e.mul(kt, tileBytes);
+      for (int64_t i = 0; i * threads < total; ++i) {
+        Value c = e.add(tid, i * threads);
+        std::optional<OpBuilder::InsertionGuard> guard;
+        if ((i + 1) * threads > total) {
+          auto ifIn = scf::IfOp::create(e.b, e.ult(c, total), false);
+          guard.emplace(e.b);
+          e.b.setInsertionPointToStart(ifIn.thenBlock());
+        }
+        Value r = e.udiv(c, cpr);
+        Value cc = e.urem(c, cpr);
+        Value gRow = e.add(row0, r);
+        Value kByte = e.add(kBase, e.mul(cc, 16));
+        Value rowOk = e.ult(gRow, rowLimit);
+        Value kOk = e.ult(kByte, srcRowBytes);
+        // Out-of-range chunks copy 0 bytes (zero fill) from a valid address.
+        Value safeRow = e.select(rowOk, gRow, e.cst(0));
+        Value safeK = e.select(kOk, kByte, e.cst(0));
+        Value off = arith::AddIOp::create(
+            e.b,
+            arith::MulIOp::create(e.b, e.wide(safeRow), e.cst64(srcRowBytes)),
+            e.wide(safeK));
+        Value size = e.select(arith::AndIOp::create(e.b, rowOk, kOk), e.cst(16),
+                              e.cst(0));
+        Value dst =
+            e.byteGep(dstBase, e.add(e.mul(r, dstStride), e.mul(cc, 16)));
+        NVVM::CpAsyncOp::create(e.b, dst, e.byteGep(src, off), 16,
+                                NVVM::LoadCacheModifierKind::CG, size);
+      }
+    };
+    Value aBase = e.byteGep(smem, aOffset(stage));
+    Value bBase = e.byteGep(smem, bOffset(stage));
+    copy(x, t.blockM, m0, m, aBase, rowBytes, tileKBytes, stride);
+    copy(w, t.blockN, n0, e.cst(n), bBase, wRowBytes, wTileBytes, wStride);
+  }
+
+  /// Closes the copies issued since the last commit into one group.
+  void commit() { NVVM::CpAsyncCommitGroupOp::create(e.b); }
+  /// Waits until the oldest in-flight tile has landed (at most stages - 2
+  /// later groups pending) and for every warp (which also says the stage
+  /// refilled next was consumed in the previous iteration).
+  void waitOldest() {
+    NVVM::CpAsyncWaitGroupOp::create(e.b, t.stages - 2);
+    NVVM::Barrier0Op::create(e.b);
+  }
+};
+
+/// The shared tensor-core main loop of a CTA: the tile stager fills
+/// `stages` buffers ahead, the MMA atom multiplies the current one into the
+/// accumulators; with wBits the raw B stage is first dequantized
+/// (`dequant`) into one f16 tile at `fOff`. Returns the accumulators in the
+/// atom's layout.
+struct MmaMainLoop {
+  Emitter &e;
+  const MmaGemmSpec &s;
+  CpAsyncTileStager stager;
+  MmaSyncAtom atom;
+  /// Shared byte offset of the f16 B tile (wBits).
+  int64_t fOff;
+  Value smem, tid, warpRow, warpCol, m0, n0, m;
+  /// With wBits: fills the f16 B tile at `fOff` from the raw stage.
+  std::function<void(Value kt, Value stage)> dequant;
+
+  MmaMainLoop(Emitter &e, const MmaGemmSpec &s)
+      : e(e), s(s), stager(e, s),
+        atom(e, s.elemBytes, s.tile.blockM / s.tile.warpsM,
+             s.tile.blockN / s.tile.warpsN, stager.stride) {
+    fOff = stager.bytes();
+  }
 
   /// Emits the whole main loop; `m` is the dynamic row count.
   SmallVector<Value> emit(Value x, Value w, Value mRows, StringRef smemName) {
@@ -288,58 +373,42 @@ struct MmaMainLoop {
     m = mRows;
     smem = LLVM::AddressOfOp::create(e.b, e.ptr3, smemName);
     tid = e.toI32(gpu::ThreadIdOp::create(e.b, gpu::Dimension::x));
-    lane = arith::AndIOp::create(e.b, tid, e.cst(31));
+    stager.smem = smem;
+    stager.tid = tid;
+    Value lane = arith::AndIOp::create(e.b, tid, e.cst(31));
     Value warp = arith::ShRUIOp::create(e.b, tid, e.cst(5));
-    warpRow = e.mul(e.udiv(warp, t.warpsN), warpM);
-    warpCol = e.mul(e.urem(warp, t.warpsN), warpN);
+    warpRow = e.mul(e.udiv(warp, t.warpsN), t.blockM / t.warpsM);
+    warpCol = e.mul(e.urem(warp, t.warpsN), t.blockN / t.warpsN);
     n0 = e.mul(e.toI32(gpu::BlockIdOp::create(e.b, gpu::Dimension::x)),
                t.blockN);
     m0 = e.mul(e.toI32(gpu::BlockIdOp::create(e.b, gpu::Dimension::y)),
                t.blockM);
-    // ldmatrix.x4 row addresses: lanes 8q..8q+7 address matrix q's rows.
-    // A: matrices (rows 0-7 | 8-15) x (k bytes 0-15 | 16-31), rows first;
-    // B: matrices (n 0-7 | 8-15) x (k bytes 0-15 | 16-31), k first, so that
-    // registers {0,1} / {2,3} are the B fragments of n tiles 0 / 1.
-    Value l8 = e.urem(lane, 8);
-    Value q1 = e.urem(e.udiv(lane, 8), 2);
-    Value q2 = e.udiv(lane, 16);
-    Value aLaneOff =
-        e.add(e.mul(e.add(l8, e.mul(q1, 8)), stride), e.mul(q2, 16));
-    Value bLaneOff =
-        e.add(e.mul(e.add(l8, e.mul(q2, 8)), stride), e.mul(q1, 16));
+    atom.init(lane);
+    int64_t numK = stager.numK;
 
     // Prologue: stages - 1 tiles in flight (empty groups past the end keep
     // the group count that cp.async.wait_group relies on).
     for (int64_t st = 0; st < t.stages - 1; ++st) {
       if (st < numK)
-        loadTile(x, w, e.cst(st), e.cst(st));
-      NVVM::CpAsyncCommitGroupOp::create(e.b);
+        stager.load(x, w, e.cst(st), e.cst(st), m0, n0, m);
+      stager.commit();
     }
-    Value zero = s.elemBytes == 1
-                     ? e.cst(0)
-                     : arith::ConstantFloatOp::create(
-                           e.b, cast<FloatType>(e.f32), APFloat(0.0f))
-                           .getResult();
-    SmallVector<Value> init(mi * nj * 4, zero);
+    SmallVector<Value> init(atom.numAcc(), atom.accZero());
     auto loop = scf::ForOp::create(e.b, e.cst(0), e.cst(numK), e.cst(1), init);
     {
       OpBuilder::InsertionGuard guard(e.b);
       e.b.setInsertionPointToStart(loop.getBody());
       Value kt = loop.getInductionVar();
       SmallVector<Value> acc(loop.getRegionIterArgs());
-      // Tile kt has landed once at most stages - 2 later groups are pending;
-      // the barrier also tells every warp that the stage refilled below was
-      // consumed in the previous iteration.
-      NVVM::CpAsyncWaitGroupOp::create(e.b, t.stages - 2);
-      NVVM::Barrier0Op::create(e.b);
+      stager.waitOldest();
       Value next = e.add(kt, t.stages - 1);
       auto ifLoad = scf::IfOp::create(e.b, e.ult(next, numK), false);
       {
         OpBuilder::InsertionGuard g2(e.b);
         e.b.setInsertionPointToStart(ifLoad.thenBlock());
-        loadTile(x, w, next, e.urem(next, t.stages));
+        stager.load(x, w, next, e.urem(next, t.stages), m0, n0, m);
       }
-      NVVM::CpAsyncCommitGroupOp::create(e.b);
+      stager.commit();
       Value stage = e.urem(kt, t.stages);
       if (s.wBits) {
         // The f16 tile was last read in the previous iteration, before the
@@ -347,7 +416,11 @@ struct MmaMainLoop {
         dequant(kt, stage);
         NVVM::Barrier0Op::create(e.b);
       }
-      compute(stage, acc, aLaneOff, bLaneOff);
+      // B: the staged tile, or with wBits the one dequantized f16 tile.
+      Value aBase = e.add(stager.aOffset(stage), e.mul(warpRow, atom.stride));
+      Value bTile = s.wBits ? e.cst(fOff) : stager.bOffset(stage);
+      Value bBase = e.add(bTile, e.mul(warpCol, atom.stride));
+      atom.multiply(smem, aBase, bBase, stager.tileKBytes, acc);
       scf::YieldOp::create(e.b, acc);
     }
     return SmallVector<Value>(loop.getResults());
@@ -399,23 +472,24 @@ void emitEpilogue(Emitter &e, MmaMainLoop &ml, ArrayRef<Value> acc, Value y,
                   function_ref<Value(Value)> colScale,
                   Value residual = Value()) {
   ImplicitLocOpBuilder &b = e.b;
-  Value g = e.udiv(ml.lane, 4);
-  Value t2 = e.mul(e.urem(ml.lane, 4), 2);
+  MmaSyncAtom &atom = ml.atom;
+  Value g = atom.laneRow();
+  Value t2 = atom.laneCol();
   Value mLast = arith::SubIOp::create(b, ml.m, e.cst(1));
   Value nLast = e.cst(ml.s.n - 1);
   // Row scales of the 2 * MI rows this thread owns.
   SmallVector<Value> rows, rs, rowBase;
-  for (int64_t i = 0; i < ml.mi; ++i)
+  for (int64_t i = 0; i < atom.mi; ++i)
     for (int64_t h = 0; h < 2; ++h) {
-      Value row = e.add(e.add(ml.m0, ml.warpRow), i * 16 + h * 8);
+      Value row = e.add(e.add(ml.m0, ml.warpRow), atom.rowOffset(i, h));
       rows.push_back(e.add(row, g));
       Value clamped = e.umin(rows.back(), mLast);
       rs.push_back(rowScale(clamped));
       if (residual)
         rowBase.push_back(e.mul(clamped, ml.s.n));
     }
-  for (int64_t j = 0; j < ml.nj; ++j) {
-    Value col = e.add(e.add(e.add(ml.n0, ml.warpCol), j * 8), t2);
+  for (int64_t j = 0; j < atom.nj; ++j) {
+    Value col = e.add(e.add(e.add(ml.n0, ml.warpCol), atom.colOffset(j)), t2);
     std::array<Value, 2> cs, bs;
     for (int64_t d = 0; d < 2; ++d) {
       Value c = e.umin(e.add(col, d), nLast);
@@ -423,11 +497,11 @@ void emitEpilogue(Emitter &e, MmaMainLoop &ml, ArrayRef<Value> acc, Value y,
       if (hasBias)
         bs[d] = e.loadF32(bias, outTy, c);
     }
-    for (int64_t i = 0; i < ml.mi; ++i)
+    for (int64_t i = 0; i < atom.mi; ++i)
       for (int64_t h = 0; h < 2; ++h) {
         std::array<Value, 2> v;
         for (int64_t d = 0; d < 2; ++d) {
-          Value a = acc[(i * ml.nj + j) * 4 + h * 2 + d];
+          Value a = acc[atom.accIndex(i, j, h, d)];
           if (a.getType() != e.f32)
             a = arith::SIToFPOp::create(b, e.f32, a);
           if (Value r = rs[i * 2 + h])
@@ -653,7 +727,7 @@ qc::buildWeightOnlyMmaKernel(OpBuilder &builder, Location loc, StringRef name,
   };
   const bool halfDequant = cfg.halfDequant && cfg.scaleF16;
   ml.dequant = [&](Value kt, Value stage) {
-    Value rawBase = e.add(e.mul(stage, ml.bStage), t.stages * ml.aStage);
+    Value rawBase = ml.stager.bOffset(stage);
     for (int64_t i = 0; i * threads < total; ++i) {
       Value c = e.add(ml.tid, i * threads);
       std::optional<OpBuilder::InsertionGuard> guard;
@@ -675,12 +749,12 @@ qc::buildWeightOnlyMmaKernel(OpBuilder &builder, Location loc, StringRef name,
         sIdx = e.add(e.mul(nRow, numGroups), g);
       }
       // 8 packed values: 8 bytes (INT8) or 4 bytes (INT4).
-      Value rawAddr = e.byteGep(
-          ml.smem,
-          e.add(rawBase, e.add(e.mul(r, ml.wStride), e.mul(cc, rawChunk))));
-      Value dst =
-          e.byteGep(ml.smem, e.add(e.cst(ml.fOff),
-                                   e.add(e.mul(r, ml.stride), e.mul(cc, 16))));
+      Value rawAddr =
+          e.byteGep(ml.smem, e.add(rawBase, e.add(e.mul(r, ml.stager.wStride),
+                                                  e.mul(cc, rawChunk))));
+      Value dst = e.byteGep(
+          ml.smem, e.add(e.cst(ml.fOff),
+                         e.add(e.mul(r, ml.atom.stride), e.mul(cc, 16))));
       LLVM::StoreOp::create(b,
                             halfDequant ? dequantHalf(rawAddr, sIdx)
                                         : dequantFloat(rawAddr, sIdx),
