@@ -35,23 +35,26 @@ PIPELINE = ("builtin.module(qc-select-matmul{{target={chip} {kind}{opts}}},"
 # A kernel's typed launch record (#qc.launch, the kernel family registry's).
 LAUNCH = re.compile(r"qc\.launch = #qc\.launch<@\w+::@(\w+), block = (\d+)"
                     r"(?:, tile_n = (\d+), tile_m = (\d+))?"
-                    r"(?:, m_tiles = \[([\d, ]+)\])?")
+                    r"(?:, m_tiles = \[([\d, ]+)\])?"
+                    r"(?:, residual = \w+)?(?:, split_k = (\d+))?")
 
 
 def launches(text):
     """Every #qc.launch in quant-opt output: (kernel, block, tile_n, tile_m,
-    m_tiles) with m_tiles as "1,2,4,8" ("" when none)."""
+    m_tiles, split_k) with m_tiles as "1,2,4,8" ("" when none)."""
     return [(m.group(1), int(m.group(2)), int(m.group(3) or 0),
-             int(m.group(4) or 0), (m.group(5) or "").replace(" ", ""))
+             int(m.group(4) or 0), (m.group(5) or "").replace(" ", ""),
+             int(m.group(6) or 1))
             for m in LAUNCH.finditer(text)]
 
 
 def kernel_args(quant_compile):
     """Kernel argument lists by family (quant-compile --list-kernels=json):
-    the harness binds buffers by these names."""
+    the harness binds buffers by these names. Each entry: the family's
+    listing (args, and under "extra" its further kernels' arguments)."""
     res = subprocess.run([quant_compile, "--list-kernels=json"],
                          capture_output=True, text=True, check=True)
-    return {f["name"]: f["args"] for f in json.loads(res.stdout)}
+    return {f["name"]: f for f in json.loads(res.stdout)}
 
 
 def scheme_text(bits, group, sym, per_tensor):
@@ -84,8 +87,10 @@ def case_ir(c):
         args.append(f"%b: tensor<{n}x{act}>")
         bias, btype = ", %b", f", tensor<{n}x{act}>"
     sch = scheme_text(bits, c["group"], c["sym"], c["per_tensor"])
+    # The frag kernel reads mma_frag bytes (the harness packs them).
+    layout = "mma_frag" if c.get("kernel_kind") == "frag" else "row_major"
     return f"""func.func @f({", ".join(args)}) -> tensor<?x{n}x{act}> {{
-  %pw = qc.packed_weight {ops} {{layout = #qc.layout<row_major>, scheme = {sch}}} : {types} -> !qc.packed<{n}x{k}xi{bits}>
+  %pw = qc.packed_weight {ops} {{layout = #qc.layout<{layout}>, scheme = {sch}}} : {types} -> !qc.packed<{n}x{k}xi{bits}>
   %y = qc.wo_matmul %x, %pw{bias} {{layer = "{c['name']}", kernel = #qc.kernel<{c.get('kernel_kind', 'gemv')}, target = "{c['chip']}">}} : tensor<?x{k}x{act}>, !qc.packed<{n}x{k}xi{bits}>{btype} -> tensor<?x{n}x{act}>
   return %y : tensor<?x{n}x{act}>
 }}
@@ -153,11 +158,11 @@ def compile_mma_case(quant_opt, c, out_dir, opts, args):
         sys.exit(f"could not find the kernels in quant-opt output for {c['name']}")
     with open(os.path.join(out_dir, c["name"] + ".ptx"), "w") as f:
         f.write(unescape_mlir(m.group(1)))
-    kernel, block, tile_n, tile_m, _ = gemm[0]
+    kernel, block, tile_n, tile_m, _, _ = gemm[0]
     return dict(c, kernel=kernel, block=block, block_m=tile_m, block_n=tile_n,
                 act_kernel=act[0][0] if act else "-",
                 act_block=act[0][1] if act else 0,
-                args=",".join(args[c["op"] + "_mma"]))
+                args=",".join(args[c["op"] + "_mma"]["args"]))
 
 
 def mma_cases():
@@ -217,14 +222,20 @@ def compile_case(quant_opt, c, out_dir, opts, args):
     found = launches(res.stdout)
     if not (m and found):
         sys.exit(f"could not find the kernel in quant-opt output for {c['name']}")
-    kernel, block, tile_n, tile_m, m_tiles = found[0]
+    kernel, block, tile_n, tile_m, m_tiles, split_k = found[0]
     ptx = unescape_mlir(m.group(1))
     with open(os.path.join(out_dir, c["name"] + ".ptx"), "w") as f:
         f.write(ptx)
-    # The mma kernel is one variant (grid M tile = tile_m); a GEMV family one
-    # per M tile (grid M tile = the variant's tile).
+    # The mma kernel is one variant (grid M tile = tile_m); a GEMV or frag
+    # family one per M tile (grid M tile = the variant's tile). A frag family
+    # with split_k > 1 also has <kernel>_reduce (for M <= its largest tile).
+    extra = args[kind].get("extra", {})
     return dict(c, kernel=kernel, block=block, rows_per_block=tile_n,
-                m_tiles=m_tiles or str(tile_m), args=",".join(args[kind]))
+                m_tiles=m_tiles or str(tile_m), args=",".join(args[kind]["args"]),
+                split_k=split_k,
+                reduce_args=",".join(extra.get("reduce_args", [])) or "-",
+                reduce_block=extra.get("reduce_block", 0),
+                reduce_tile_n=extra.get("reduce_tile_n", 0))
 
 
 # Small-batch (M = 1..256) weight-only variants: GEMV M-tile sets and small-M
@@ -253,6 +264,16 @@ SMALL_M_MMA = {
     "m32n64k128s2": (32, 64, 128, 2, 2, 2),
     "m16n32k64s4": (16, 32, 64, 1, 2, 4),
 }
+# Tilings of the frag family (qc-select-matmul frag-* options; default: 4
+# warps along K, 4 channel blocks, M tiles 16/32, split_k from the SM count).
+SMALL_M_FRAG = {
+    "fd": "",
+    "fs1": "frag-split-k=1",
+    "fn2": "frag-n-blocks=2",
+    "fm64": "frag-m-tiles=16,32,64 frag-warps-k=2",
+    "fw8": "frag-warps-k=8 frag-m-tiles=16",
+    "fw2": "frag-warps-k=2",
+}
 # What --small-m builds (run 1 of 2026-11-26 also timed t16, r1t16 and
 # W8A16 t16: slower than t8 at every M, see the results NOTES).
 SMALL_M_GEMV_SWEEP = ("t4", "t8")
@@ -266,12 +287,14 @@ def mma_opts(t):
 
 def small_m_cases(which, tags="", shapes=""):
     """M = 1..256 (harness "times"). `which`: comma-separated subset of gemv,
-    gemv8, mma (or all); `tags`:
+    gemv8, mma, frag (W4A16 g128), frag8 (W8A16 per channel) (or all); `tags`:
     the variants to build (default: SMALL_M_GEMV_SWEEP and every mma tiling);
     `shapes`: NxK,NxK,... (default: the Llama 7B and 70B linears)."""
     sel = set(which.split(","))
     if "all" in sel:
-        sel = {"gemv", "gemv8", "mma"}
+        sel = {"gemv", "gemv8", "mma", "frag", "frag8"}
+    frag_tags = [t for t in tags.split(",") if t in SMALL_M_FRAG] if tags \
+        else list(SMALL_M_FRAG)
     gemv_tags = [t for t in tags.split(",") if t in SMALL_M_GEMV] if tags \
         else list(SMALL_M_GEMV_SWEEP)
     mma_tags = [t for t in tags.split(",") if t in SMALL_M_MMA] if tags \
@@ -294,6 +317,12 @@ def small_m_cases(which, tags="", shapes=""):
             for tag in gemv_tags:
                 cases.append(dict(base, n=n, k=k, bits=8, group=0,
                                   opts=SMALL_M_GEMV[tag], tag=tag))
+        for fsel, bits, group in (("frag", 4, 128), ("frag8", 8, 0)):
+            if fsel in sel:
+                for tag in frag_tags:
+                    cases.append(dict(base, n=n, k=k, bits=bits, group=group,
+                                      opts=SMALL_M_FRAG[tag], tag=tag,
+                                      kernel_kind="frag"))
         if "mma" in sel:
             for tag in mma_tags:
                 t = SMALL_M_MMA[tag]
@@ -313,7 +342,7 @@ def main():
     ap.add_argument("--gemv", choices=["all", "check", "none"], default="all",
                     help="which wo_matmul (GEMV and weight-only mma) cases to build")
     ap.add_argument("--small-m", default="",
-                    help="only the small-batch sweep (M = 1..256): gemv, gemv8, "
+                    help="only the small-batch sweep (M = 1..256): gemv, gemv8, frag, frag8, "
                          "mma or all, comma-separated")
     ap.add_argument("--small-m-tags", default="",
                     help="variants of the small-batch sweep (SMALL_M_GEMV / "
@@ -354,6 +383,26 @@ def main():
     cases.append(dict(n=200, k=512, bits=8, group=0, sym=True, per_tensor=True,
                       bias=True, act_f16=True, scale_f16=True, kind="check",
                       kernel_kind="mma"))
+    # The frag kernel (mma_frag weights; N % 16, K % 64 (i4) / 32 (i8), group
+    # % 16, f16 scales): every scheme, split-K on and off, M tiles 16/32 and
+    # 16/32/64 (M = 1, 3, 16 take the split path, 64 and 333 the slabs).
+    frag_shapes = [(304, 448, 64, False), (1024, 1024, 128, True),
+                   (160, 512, 0, True), (96, 256, 32, False),
+                   (112, 320, 16, True)]
+    for bits in (4, 8):
+        for (n, k, group, sym) in frag_shapes:
+            if k % (256 // bits):
+                continue
+            for tag, opts in (("fd", ""), ("fs1", "frag-split-k=1"),
+                              ("fs3", "frag-split-k=3"),
+                              ("fm64", "frag-m-tiles=16,32,64 frag-warps-k=2 frag-split-k=2")):
+                cases.append(dict(n=n, k=k, bits=bits, group=group, sym=sym,
+                                  per_tensor=False, bias=(n % 32 == 0),
+                                  act_f16=True, scale_f16=True, kind="check",
+                                  kernel_kind="frag", opts=opts, tag=tag))
+    cases.append(dict(n=208, k=512, bits=8, group=0, sym=True, per_tensor=True,
+                      bias=True, act_f16=True, scale_f16=True, kind="check",
+                      kernel_kind="frag", opts="", tag="fd"))
     for (n, k) in [(4096, 4096), (11008, 4096), (8192, 8192), (28672, 8192)]:
         cases.append(dict(n=n, k=k, bits=4, group=128, sym=True, per_tensor=False,
                           bias=False, act_f16=True, scale_f16=True, kind="timep",
@@ -392,7 +441,8 @@ def main():
     # The same, as plain text for the C++ harness (one case per line).
     fields = ["name", "kernel", "kind", "n", "k", "bits", "group", "sym",
               "per_tensor", "bias", "act_f16", "scale_f16", "block",
-              "rows_per_block", "m_tiles", "args"]
+              "rows_per_block", "m_tiles", "args", "split_k", "reduce_args",
+              "reduce_block", "reduce_tile_n"]
     with open(os.path.join(args.out, "cases.txt"), "w") as f:
         for c in out:
             f.write(" ".join(str(int(c[k]) if isinstance(c[k], bool) else c[k])

@@ -26,6 +26,9 @@
 #include <string>
 #include <vector>
 
+// The mma_frag layout (frag family weights): its one definition.
+#include "../../include/qc/Dialect/QC/IR/FragLayout.h"
+
 #define CHECK(call)                                                            \
   do {                                                                         \
     CUresult r_ = (call);                                                      \
@@ -43,7 +46,30 @@ struct Case {
   long n, k, bits, group, sym, perTensor, bias, actF16, scaleF16, block,
       rowsPerBlock;
   std::vector<long> mTiles;
+  /// The frag family: CTAs per channel tile along K (M <= the largest M
+  /// tile) and its reduction kernel `<kernel>_reduce`.
+  long splitK = 1, reduceBlock = 0, reduceTileN = 0;
+  std::string reduceArgs;
+  bool frag() const { return args.find("workspace") != std::string::npos; }
 };
+
+/// Row-major packed bytes `w` (N x K of `bits`, INT4 two per byte, the even
+/// k in the low nibble) re-laid out as mma_frag (FragLayout.h).
+static std::vector<uint8_t> toFragLayout(const std::vector<uint8_t> &w,
+                                         long n, long k, long bits) {
+  std::vector<uint8_t> out(w.size(), 0);
+  mlir::qc::FragIntOps ops;
+  for (long r = 0; r < n; ++r)
+    for (long c = 0; c < k; ++c) {
+      size_t flat = (size_t)r * k + c;
+      uint8_t v = bits == 8 ? w[flat]
+                            : ((flat & 1) ? w[flat / 2] >> 4 : w[flat / 2] & 15);
+      auto p = mlir::qc::fragPosition(ops, (unsigned)bits, k, (int64_t)r,
+                                      (int64_t)c);
+      out[p.byte] |= (uint8_t)(v << p.shift);
+    }
+  return out;
+}
 
 static uint16_t floatToHalf(float f) {
   // Round-to-nearest-even float -> half (finite inputs in half range).
@@ -175,15 +201,17 @@ static double timeLaunches(CUfunction fn, unsigned gx, unsigned gy,
 /// once into a CUDA graph and replayed, 7 replays, the first 2 dropped,
 /// median / L. The method of ../shared/anchors/marlin_bench.py's graph
 /// mode, so qc and the PyTorch columns are timed the same way.
-template <typename F>
+template <typename F, typename G>
 static double timeGraph(CUfunction fn, unsigned gx, unsigned gy,
-                        unsigned block, void **params, int copies, F before) {
+                        unsigned block, void **params, int copies, F before,
+                        G after) {
   int launches = copies * ((20 + copies - 1) / copies);
   CUstream s;
   CHECK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
   for (int l = 0; l < 3; ++l) { // warm-up outside the capture
     before(l);
     CHECK(cuLaunchKernel(fn, gx, gy, 1, block, 1, 1, 0, s, params, nullptr));
+    after(s);
   }
   CHECK(cuStreamSynchronize(s));
   CUgraph g;
@@ -191,6 +219,7 @@ static double timeGraph(CUfunction fn, unsigned gx, unsigned gy,
   for (int l = 0; l < launches; ++l) {
     before(l); // kernel parameters are copied at capture
     CHECK(cuLaunchKernel(fn, gx, gy, 1, block, 1, 1, 0, s, params, nullptr));
+    after(s); // a second kernel of the same step (split-K reduction)
   }
   CHECK(cuStreamEndCapture(s, &g));
   CUgraphExec ge;
@@ -482,7 +511,8 @@ int main(int argc, char **argv) {
         c.sym >> c.perTensor >> c.bias >> c.actF16 >> c.scaleF16 >> c.block >>
         c.rowsPerBlock;
     std::string tiles;
-    ss >> tiles >> c.args;
+    ss >> tiles >> c.args >> c.splitK >> c.reduceArgs >> c.reduceBlock >>
+        c.reduceTileN;
     std::stringstream ts(tiles);
     for (std::string t; std::getline(ts, t, ',');)
       c.mTiles.push_back(std::stol(t));
@@ -499,6 +529,10 @@ int main(int argc, char **argv) {
     CUmodule mod;
     CHECK(cuModuleLoadData(&mod, ptx.c_str()));
     std::vector<CUfunction> fns;
+    CUfunction reduceFn = nullptr;
+    if (c.frag() && c.splitK > 1)
+      CHECK(cuModuleGetFunction(&reduceFn, mod,
+                                (c.kernel + "_reduce").c_str()));
     for (long t : c.mTiles) {
       CUfunction f;
       // GEMV families have one kernel per M tile; the mma kernel is one.
@@ -550,9 +584,11 @@ int main(int argc, char **argv) {
     bool timed = c.kind == "time" || c.kind == "timep" || c.kind == "times";
     int copies = timed ? (int)std::max<size_t>(2, 240000000 / wBytes + 1) : 1;
     std::vector<DeviceBuffer *> dW;
+    std::vector<uint8_t> wDev =
+        c.frag() ? toFragLayout(w, c.n, c.k, c.bits) : w;
     for (int i = 0; i < copies; ++i) {
       dW.push_back(new DeviceBuffer(wBytes));
-      dW.back()->upload(w.data());
+      dW.back()->upload(wDev.data());
     }
 
     std::vector<long> ms =
@@ -575,14 +611,36 @@ int main(int argc, char **argv) {
       CHECK(cuMemsetD8(dY.ptr, 0xff, dY.bytes)); // NaN poison
       int mi = (int)m;
       CUdeviceptr wp = dW[0]->ptr;
+      // The frag family splits K over S CTAs for M <= its largest M tile
+      // (qc-lower-gpu-launches' rule): partial sums in the workspace, then
+      // the reduction kernel.
+      long splits = c.frag() && m <= c.mTiles.back() ? c.splitK : 1;
+      DeviceBuffer dWs(splits > 1 ? (size_t)splits * m * c.n * 4 : 4);
+      CUdeviceptr noPtr = 0;
       std::vector<void *> bound = bindParams(c.args, {{"input", &dX.ptr},
                                                       {"weight", &wp},
                                                       {"scales", &dScales.ptr},
                                                       {"zeros", &dZeros.ptr},
                                                       {"bias", &dBias.ptr},
                                                       {"output", &dY.ptr},
-                                                      {"rows", &mi}});
+                                                      {"rows", &mi},
+                                                      {"workspace", &dWs.ptr},
+                                                      {"residual", &noPtr}});
       void **params = bound.data();
+      std::vector<void *> reduceBound;
+      if (splits > 1)
+        reduceBound = bindParams(c.reduceArgs, {{"workspace", &dWs.ptr},
+                                                {"bias", &dBias.ptr},
+                                                {"output", &dY.ptr},
+                                                {"rows", &mi}});
+      auto reduce = [&](CUstream s) {
+        if (splits <= 1)
+          return;
+        unsigned rx = (unsigned)((c.n + c.reduceTileN - 1) / c.reduceTileN);
+        CHECK(cuLaunchKernel(reduceFn, rx, (unsigned)m, 1,
+                             (unsigned)c.reduceBlock, 1, 1, 0, s,
+                             reduceBound.data(), nullptr));
+      };
       // The launcher's rule: the smallest row tile >= M, else the largest.
       size_t vi = c.mTiles.size() - 1;
       for (size_t i = 0; i < c.mTiles.size(); ++i)
@@ -592,10 +650,12 @@ int main(int argc, char **argv) {
         }
       CUfunction fn = fns[vi];
       long mTile = c.mTiles[vi];
-      unsigned gx = (unsigned)((c.n + c.rowsPerBlock - 1) / c.rowsPerBlock);
+      unsigned gx =
+          (unsigned)(((c.n + c.rowsPerBlock - 1) / c.rowsPerBlock) * splits);
       unsigned gy = (unsigned)((m + mTile - 1) / mTile);
       CHECK(cuLaunchKernel(fn, gx, gy, 1, c.block, 1, 1, 0, nullptr, params,
                            nullptr));
+      reduce(nullptr);
       CHECK(cuCtxSynchronize());
       std::vector<uint8_t> yRaw(dY.bytes);
       CHECK(cuMemcpyDtoH(yRaw.data(), dY.ptr, dY.bytes));
@@ -663,7 +723,7 @@ int main(int argc, char **argv) {
       double us = 0, gbs = 0;
       if (timed) {
         us = timeGraph(fn, gx, gy, c.block, params, copies,
-                       [&](int i) { wp = dW[i % copies]->ptr; });
+                       [&](int i) { wp = dW[i % copies]->ptr; }, reduce);
         gbs = (wBytes + scalesF.size() * (c.scaleF16 ? 2 : 4)) / (us * 1e3);
       }
       std::printf("%-34s %5ld %10.2e %10.2e %9.1f %8.0f %s\n", c.name.c_str(),

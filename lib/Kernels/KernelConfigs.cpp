@@ -120,6 +120,13 @@ std::string qc::GemvKernelConfig::finalize() {
     return "int4 needs whole bytes per load";
   if (groupSize % (vecBytes * 8 / bits) != 0)
     return "a weight load would straddle two scale groups";
+  if (normPrologue) {
+    if (mTile * k * (actF16 ? 2 : 4) > kMaxStaticSharedBytes)
+      return "the fused norm's " + std::to_string(mTile) + " rows of " +
+             std::to_string(k) + " activations exceed 48 KiB of shared memory";
+    if (!(normEpsilon >= 0.0f && std::isfinite(normEpsilon)))
+      return "the norm's epsilon must be non-negative and finite";
+  }
   return "";
 }
 
@@ -197,6 +204,50 @@ std::string qc::WeightOnlyMmaKernelConfig::finalize() {
   if (sharedBytes() > kMaxStaticSharedBytes)
     return "tiles need " + std::to_string(sharedBytes()) +
            " bytes of shared memory, over the 48 KiB static limit";
+  return "";
+}
+
+std::string qc::WeightOnlyFragKernelConfig::finalize() {
+  if (bits != 4 && bits != 8)
+    return "weight bits must be 4 or 8";
+  if (n <= 0 || k <= 0)
+    return "N and K must be positive";
+  if (groupSize == 0 || perTensor)
+    groupSize = k;
+  if (k % groupSize != 0)
+    return "group size " + std::to_string(groupSize) + " does not divide K";
+  if (groupSize % 16 != 0)
+    return "the group size must be a multiple of 16 (one scale per mma K "
+           "step)";
+  if (k % unitK() != 0)
+    return "K = " + std::to_string(k) + " is not a multiple of the " +
+           std::to_string(unitK()) + "-channel mma_frag unit";
+  if (mTile != 16 && mTile != 32 && mTile != 64)
+    return "the M tile must be 16, 32 or 64";
+  if (nBlocks != 1 && nBlocks != 2 && nBlocks != 4)
+    return "n_blocks must be 1, 2 or 4";
+  if (n % (16 * nBlocks) != 0)
+    return "N = " + std::to_string(n) + " is not a multiple of " +
+           std::to_string(16 * nBlocks) + " channels (n_blocks x 16)";
+  if (warpsK < 1 || warpsK > 16 || stages < 2)
+    return "warps_k must be in [1, 16] and stages at least 2";
+  if (numAcc() > 64)
+    return "an M tile of " + std::to_string(mTile) + " with " +
+           std::to_string(nBlocks) +
+           " channel blocks needs more than 64 accumulators per lane";
+  if (sharedBytes() > kMaxStaticSharedBytes)
+    return "tiles need " + std::to_string(sharedBytes()) +
+           " bytes of shared memory, over the 48 KiB static limit";
+  return "";
+}
+
+std::string qc::FragReduceKernelConfig::finalize() {
+  if (n <= 0 || n % 2 != 0)
+    return "N must be positive and even";
+  if (splits < 2)
+    return "a reduction needs at least two splits";
+  if (threads < 32 || threads > 1024 || threads % 32 != 0)
+    return "threads must be a multiple of 32 in [32, 1024]";
   return "";
 }
 

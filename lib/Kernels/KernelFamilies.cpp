@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Kernels/KernelFamilies.h"
+#include "qc/Dialect/QC/IR/FragLayout.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -30,6 +31,7 @@ using ::qc::RowArgmaxKernelConfig;
 using ::qc::RowNormKernelConfig;
 using ::qc::TargetInfo;
 using ::qc::TilingOptions;
+using ::qc::WeightOnlyFragKernelConfig;
 using ::qc::WeightOnlyMmaKernelConfig;
 
 namespace qc {
@@ -60,6 +62,8 @@ const char *kernelArgName(KernelArg arg) {
     return "norm_weight";
   case KernelArg::NormBias:
     return "norm_bias";
+  case KernelArg::Workspace:
+    return "workspace";
   }
   return "?";
 }
@@ -114,6 +118,15 @@ static double costGemvMma(const TargetInfo &g, const MatmulShape &s, double m) {
   return std::min(costGemv(g, s, m), costWoMma(g, s, m));
 }
 
+/// The frag kernel: each M tile (32 rows) streams the weight once at the
+/// GEMV's bandwidth efficiency (16-byte loads straight to registers), the
+/// mma work padded to m16.
+static double costFrag(const TargetInfo &g, const MatmulShape &s, double m) {
+  double bytes = s.weightBytes * std::ceil(m / 32) + 2 * m * s.k + 2 * m * s.n;
+  return std::max(bytes / (g.dramBandwidth * g.gemvBandwidthEff),
+                  2 * roundUp(m, 16) * s.n * s.k / g.fp16TensorFlops);
+}
+
 int64_t gemvMmaCrossover(const TargetInfo &target, const MatmulShape &shape,
                          int64_t limit) {
   for (int64_t m = 1; m <= limit; ++m)
@@ -158,6 +171,14 @@ static const MatmulFamily kFamilies[] = {
      "qc.wo_matmul (symmetric per-channel i8, qc.batch_threshold)",
      "buildWeightOnlyGemvKernel + buildActQuantKernel + buildInt8GemmKernel",
      true, true, nullptr},
+    {KernelKind::Frag,
+     "weight-only tensor-core kernel on mma_frag weights: 16-byte loads "
+     "straight into mma.sync B fragments (no shared memory), split-K over "
+     "CTAs with a reduction kernel, M tiles 16/32",
+     "qc.wo_matmul (i4/i8, f16 activations and scales, N % 16, K % 64 (i4) "
+     "or 32 (i8), group size % 16)",
+     "buildWeightOnlyFragKernel + buildFragReduceKernel", false, false,
+     costFrag, /*fragSide=*/true},
 };
 
 ArrayRef<MatmulFamily> matmulFamilies() { return kFamilies; }
@@ -194,7 +215,36 @@ MmaTilingAttr mmaTiling(MLIRContext *ctx, int64_t elemBytes,
                             pick(o.mmaStages, 2));
 }
 
-KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options) {
+FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target,
+                          int64_t n, int64_t k, unsigned bits,
+                          const TilingOptions &o) {
+  SmallVector<int64_t> tiles = o.fragMTiles;
+  if (tiles.empty())
+    tiles = {16, 32};
+  llvm::sort(tiles);
+  tiles.erase(std::unique(tiles.begin(), tiles.end()), tiles.end());
+  int64_t warpsK = o.fragWarpsK ? o.fragWarpsK : 4;
+  int64_t nBlocks = o.fragNBlocks;
+  if (!nBlocks) {
+    nBlocks = tiles.back() >= 64 ? 2 : 4;
+    while (nBlocks > 1 && (n % (16 * nBlocks)) != 0)
+      nBlocks /= 2;
+  }
+  int64_t stages = o.fragStages ? o.fragStages : 3;
+  int64_t splitK = o.fragSplitK;
+  if (!splitK) {
+    int64_t tilesN = std::max<int64_t>(1, n / (16 * nBlocks));
+    int64_t units = std::max<int64_t>(1, k / (256 / int64_t(bits)));
+    splitK = (4 * target.smCount + tilesN - 1) / tilesN;
+    splitK = std::clamp<int64_t>(splitK, 1,
+                                 std::min<int64_t>(16, std::max<int64_t>(
+                                                           1, units / warpsK)));
+  }
+  return FragTilingAttr::get(ctx, warpsK, nBlocks, stages, splitK, tiles);
+}
+
+KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
+                       Value packed) {
   const MatmulFamily &f = matmulFamily(kernel.getKind());
   MLIRContext *ctx = kernel.getContext();
   GemvTilingAttr gemv = kernel.getGemv();
@@ -205,8 +255,16 @@ KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options) {
               kernel.getKind() == KernelKind::Adaptive;
   if (f.mmaSide && !mma)
     mma = mmaTiling(ctx, int8 ? 1 : 2, options);
+  FragTilingAttr frag = kernel.getFrag();
+  if (f.fragSide && !frag && packed) {
+    auto t = cast<PackedWeightType>(packed.getType());
+    const TargetInfo *target = lookupTarget(kernel.getTarget());
+    if (target)
+      frag = fragTiling(ctx, *target, t.getN(), t.getK(),
+                        t.getElementType().getIntOrFloatBitWidth(), options);
+  }
   return KernelAttr::get(ctx, kernel.getKind(), kernel.getTarget(),
-                         kernel.getThreshold(), gemv, mma);
+                         kernel.getThreshold(), gemv, mma, frag);
 }
 
 /// The builders' tile config of `t`.
@@ -513,6 +571,84 @@ rowSelectConfig(RankedTensorType input, bool sample, std::string &reason) {
   return cfg;
 }
 
+/// The frag config of `op` for M tile `mTile`; `checkLayout` requires the
+/// weight to be packed mma_frag already.
+static FailureOr<WeightOnlyFragKernelConfig>
+fragConfigOf(WeightOnlyMatmulOp op, FragTilingAttr tiling, int64_t mTile,
+             bool checkLayout, std::string &reason) {
+  PackedWeightOp pw = getPackedWeightDef(op.getWeight());
+  if (!pw) {
+    reason = "the weight must come from qc.packed_weight";
+    return failure();
+  }
+  if (checkLayout && pw.getLayout().getKind() != LayoutKind::MmaFrag) {
+    reason = "the frag kernel reads mma_frag packed weights, got layout '" +
+             stringifyLayoutKind(pw.getLayout().getKind()).str() + "'";
+    return failure();
+  }
+  if (!elemType(op.getInput()).isF16() || !elemType(op.getResult()).isF16()) {
+    reason = "the frag kernel needs f16 activations and results";
+    return failure();
+  }
+  if (!pw.getScales().getType().getElementType().isF16()) {
+    reason = "the frag kernel needs f16 scales";
+    return failure();
+  }
+  if (op.getBias() && !elemType(op.getBias()).isF16()) {
+    reason = "the bias must be f16";
+    return failure();
+  }
+  if (!tiling) {
+    reason = "no frag tiling (qc-select-matmul sets it)";
+    return failure();
+  }
+  SchemeAttr scheme = pw.getScheme();
+  WeightOnlyFragKernelConfig cfg;
+  cfg.n = pw.getResult().getType().getN();
+  cfg.k = pw.getResult().getType().getK();
+  cfg.bits = scheme.getWeightBits();
+  cfg.perTensor = scheme.getGranularity() == Granularity::PerTensor;
+  cfg.groupSize = scheme.getGranularity() == Granularity::PerGroup
+                      ? scheme.getGroupSize()
+                      : cfg.k;
+  cfg.symmetric = scheme.getSymmetric();
+  cfg.hasBias = static_cast<bool>(op.getBias());
+  cfg.mTile = mTile;
+  cfg.nBlocks = tiling.getNBlocks();
+  cfg.warpsK = tiling.getWarpsK();
+  // Fewer stages where this M tile's activations would not fit.
+  int64_t fit = kMaxStaticSharedBytes / (mTile * cfg.aStride());
+  cfg.stages = std::min<int64_t>(tiling.getStages(), fit);
+  reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
+  return cfg;
+}
+
+FailureOr<WeightOnlyFragKernelConfig>
+weightOnlyFragConfig(WeightOnlyMatmulOp op, FragTilingAttr tiling,
+                     int64_t mTile, std::string &reason) {
+  return fragConfigOf(op, tiling, mTile, /*checkLayout=*/true, reason);
+}
+
+std::string weightOnlyFragUnsupported(WeightOnlyMatmulOp op,
+                                      FragTilingAttr tiling) {
+  std::string reason;
+  PackedWeightOp pw = getPackedWeightDef(op.getWeight());
+  if (pw && !fragLayoutFits(pw.getResult().getType().getN(),
+                            pw.getResult().getType().getK(),
+                            pw.getScheme().getWeightBits()))
+    return "the weight is not whole mma_frag units (N % 16, K % " +
+           std::to_string(fragUnitK(pw.getScheme().getWeightBits())) + ")";
+  if (tiling)
+    for (int64_t t : tiling.getMTiles())
+      if (failed(fragConfigOf(op, tiling, t, /*checkLayout=*/false, reason)))
+        return reason;
+  if (!tiling && failed(fragConfigOf(op, tiling, 16, false, reason)))
+    return reason;
+  return "";
+}
+
 std::string weightOnlyMmaUnsupported(WeightOnlyMatmulOp op) {
   // Selection runs before qc-pack-weights: the scheme and shape decide, not
   // the (later) layout.
@@ -564,17 +700,26 @@ LaunchAttr gemvLaunch(SymbolRefAttr kernel, const GemvKernelConfig &cfg,
                       ArrayRef<int64_t> mTiles) {
   return LaunchAttr::get(kernel.getContext(), kernel, cfg.blockSize(),
                          cfg.warpsPerBlock * cfg.rowsPerWarp, /*tileM=*/1,
-                         mTiles, cfg.hasResidual);
+                         mTiles, cfg.hasResidual, 1);
 }
 
 LaunchAttr mmaLaunch(SymbolRefAttr kernel, const MmaTileConfig &tile,
                      bool residual) {
   return LaunchAttr::get(kernel.getContext(), kernel, tile.blockSize(),
-                         tile.blockN, tile.blockM, {}, residual);
+                         tile.blockN, tile.blockM, {}, residual, 1);
+}
+
+LaunchAttr fragLaunch(SymbolRefAttr kernel,
+                      const WeightOnlyFragKernelConfig &cfg,
+                      ArrayRef<int64_t> mTiles, int64_t splitK) {
+  return LaunchAttr::get(kernel.getContext(), kernel, cfg.blockSize(),
+                         16 * cfg.nBlocks, /*tileM=*/1, mTiles,
+                         cfg.hasResidual, splitK);
 }
 
 LaunchAttr rowLaunch(SymbolRefAttr kernel, int64_t threads) {
-  return LaunchAttr::get(kernel.getContext(), kernel, threads, 0, 0, {}, false);
+  return LaunchAttr::get(kernel.getContext(), kernel, threads, 0, 0, {}, false,
+                         1);
 }
 
 AttentionLaunchAttr attentionLaunch(SymbolRefAttr kernel,
@@ -588,6 +733,22 @@ SmallVector<KernelArg> weightOnlyArgs(bool residual) {
   SmallVector<KernelArg> args = {
       KernelArg::Input, KernelArg::Weight, KernelArg::Scales, KernelArg::Zeros,
       KernelArg::Bias,  KernelArg::Output, KernelArg::Rows};
+  if (residual)
+    args.push_back(KernelArg::Residual);
+  return args;
+}
+
+SmallVector<KernelArg> weightOnlyFragArgs(bool residual) {
+  SmallVector<KernelArg> args = weightOnlyArgs(/*residual=*/false);
+  args.push_back(KernelArg::Workspace);
+  if (residual)
+    args.push_back(KernelArg::Residual);
+  return args;
+}
+
+SmallVector<KernelArg> fragReduceArgs(bool residual) {
+  SmallVector<KernelArg> args = {KernelArg::Workspace, KernelArg::Bias,
+                                 KernelArg::Output, KernelArg::Rows};
   if (residual)
     args.push_back(KernelArg::Residual);
   return args;
@@ -622,7 +783,7 @@ SmallVector<KernelArg> rowNormArgs() {
 /// (EpilogueFusion.h): one more, last, argument.
 static bool residualEpilogue(KernelKind kind) {
   return kind == KernelKind::Gemv || kind == KernelKind::Mma ||
-         kind == KernelKind::GemvMma;
+         kind == KernelKind::GemvMma || kind == KernelKind::Frag;
 }
 
 /// The arguments of `kind`'s (first) kernel, for the listing.
@@ -634,6 +795,8 @@ static SmallVector<KernelArg> familyArgs(KernelKind kind) {
     return ::qc::int8GemmArgs();
   case KernelKind::Fp16Mma:
     return ::qc::fp16GemmArgs();
+  case KernelKind::Frag:
+    return ::qc::weightOnlyFragArgs(/*residual=*/false);
   default:
     return ::qc::weightOnlyArgs(/*residual=*/false);
   }
@@ -655,6 +818,16 @@ void printKernelFamilies(raw_ostream &os, KernelListingFormat format) {
         targets.push_back(t);
       for (KernelArg a : familyArgs(f.kind))
         args.push_back(kernelArgName(a));
+      llvm::json::Object extra;
+      if (f.kind == KernelKind::Frag) {
+        // The split-K reduction kernel `<kernel>_reduce`.
+        llvm::json::Array reduceArgs;
+        for (KernelArg a : ::qc::fragReduceArgs(false))
+          reduceArgs.push_back(kernelArgName(a));
+        extra["reduce_args"] = std::move(reduceArgs);
+        extra["reduce_block"] = ::qc::FragReduceKernelConfig().threads;
+        extra["reduce_tile_n"] = ::qc::FragReduceKernelConfig().tileN();
+      }
       families.push_back(llvm::json::Object{
           {"name", stringifyKernelKind(f.kind)},
           {"summary", f.summary},
@@ -662,13 +835,15 @@ void printKernelFamilies(raw_ostream &os, KernelListingFormat format) {
           {"builders", f.builders},
           {"gemv_tiling", f.gemvSide},
           {"mma_tiling", f.mmaSide},
+          {"frag_tiling", f.fragSide},
           {"cost_model", f.cost != nullptr},
           {"targets", std::move(targets)},
           {"args", std::move(args)},
           {"optional_args",
            residualEpilogue(f.kind)
                ? llvm::json::Array{kernelArgName(KernelArg::Residual)}
-               : llvm::json::Array{}}});
+               : llvm::json::Array{}},
+          {"extra", std::move(extra)}});
     }
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(families)))
        << "\n";
@@ -697,6 +872,7 @@ void printKernelFamilies(raw_ostream &os, KernelListingFormat format) {
          << (f.gemvSide && f.mmaSide ? "gemv + mma"
              : f.gemvSide            ? "gemv"
              : f.mmaSide             ? "mma"
+             : f.fragSide            ? "frag"
                                      : "-")
          << " | " << llvm::join(targetsOf(f.kind), ", ") << " | "
          << (f.cost ? "yes" : "-") << " | "
@@ -716,6 +892,7 @@ void printKernelFamilies(raw_ostream &os, KernelListingFormat format) {
        << (f.gemvSide && f.mmaSide ? "gemv + mma"
            : f.gemvSide            ? "gemv"
            : f.mmaSide             ? "mma"
+           : f.fragSide            ? "frag"
                                    : "-")
        << "\n";
     SmallVector<KernelArg> args = familyArgs(f.kind);

@@ -5,7 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // qc-quantize-pipeline: policy -> SmoothQuant -> quantize -> pack -> fuse
-// dequantization -> fuse sibling matmuls -> select -> cleanup. Also used by
+// dequantization -> fuse sibling matmuls -> select -> repack for the frag
+// kernels -> cleanup. Also used by
 // quant-compile, so both tools run the same passes.
 //
 //===----------------------------------------------------------------------===//
@@ -47,6 +48,11 @@ void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
   sel.maxBatch = options.maxBatch;
   sel.weightOnlyKernel = options.weightOnlyKernel;
   pm.addPass(createQCSelectMatmulPass(sel));
+  // The frag kernels read their weight in the mma_frag layout: repack the
+  // weights selection gave them (nothing else changes).
+  QCPackWeightsPassOptions fragPack;
+  fragPack.layout = "auto";
+  pm.addPass(createQCPackWeightsPass(fragPack));
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
 }

@@ -16,11 +16,30 @@
 #ifndef QC_KERNELS_KERNELCONFIGS_H
 #define QC_KERNELS_KERNELCONFIGS_H
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
 
 namespace qc {
+
+/// Element types the glue kernels read and write.
+enum class KernelElem { F32, F16, BF16 };
+
+/// Bytes of one element of `e`.
+inline int64_t kernelElemBytes(KernelElem e) {
+  return e == KernelElem::F32 ? 4 : 2;
+}
+
+/// The widest power-of-two element count of at most 16 bytes that divides
+/// `k` (elements of `elemBytes`): the vector width of a row kernel's loads,
+/// which keeps every row start aligned.
+inline int64_t widestRowVector(int64_t k, int64_t elemBytes) {
+  for (int64_t v = 16 / elemBytes; v > 1; v /= 2)
+    if (k % v == 0)
+      return v;
+  return 1;
+}
 
 /// Static shared memory a kernel may declare (every GPU target's limit
 /// without the dynamic opt-in).
@@ -69,6 +88,19 @@ struct GemvKernelConfig {
   /// block fused (EpilogueFusion.h). Same rounding as the separate add: the
   /// matmul result is rounded to the activation type first.
   bool hasResidual = false;
+  /// Prologue: the RMSNorm that feeds the matmul fused in (EpilogueFusion.h:
+  /// normProducer). `x` is the norm's input and the activations are x /
+  /// sqrt(mean(x^2) + eps) * g rounded to the activation type, per element
+  /// the row norm kernel's arithmetic (f32; only the order of the row sum
+  /// differs). Each CTA normalizes its M tile's rows into static shared
+  /// memory before the main loop (one pass summing squares, a barrier, one
+  /// pass normalizing, a barrier) and the main loop reads them there: the
+  /// norm kernel, its launch and its output's round trip through global
+  /// memory are gone. The norm weight g [K] (`normWeight`) is the last
+  /// kernel argument. Needs mTile * K activations in 48 KiB.
+  bool normPrologue = false;
+  float normEpsilon = 1e-5f;
+  KernelElem normWeight = KernelElem::F32;
   /// Activation/result element type: f16 or f32.
   bool actF16 = true;
   /// Scale element type: f16 or f32 (zero points are i8 bit patterns).
@@ -261,23 +293,77 @@ struct WeightOnlyMmaKernelConfig {
   }
 };
 
-/// Element types the glue kernels read and write.
-enum class KernelElem { F32, F16, BF16 };
+/// Configuration of the weight-only fragment-layout tensor-core kernel
+/// (family `frag`): y[m, n] = sum_k x[m, k] * (q[n, k] - z[n, g]) * s[n, g]
+/// (+ b[n]) (+ r[m, n]) with f16 x, y and scales, weights packed
+/// `#qc.layout<mma_frag>` (qc/Dialect/QC/IR/FragLayout.h).
+///
+/// Tiling: a CTA of `warpsK` warps owns `nBlocks` x 16 output channels and
+/// `mTile` rows (16, 32 or 64: mma m16 tiles); grid x = channel tiles x the
+/// run-time split count S (gridDim.x / channel tiles), grid y = M tiles. The
+/// S CTAs of a channel tile cut its K units (16 x kUnit weights, kUnit 64
+/// for INT4, 32 for INT8) into S contiguous ranges; inside a CTA, warp w
+/// takes units w, w + warpsK, ... of its range.
+/// Memory path: each lane loads its 16 bytes of a unit per channel block
+/// straight from global memory into registers (ld.global.nc, one unit
+/// ahead: the weights never touch shared memory); activations for the
+/// warpsK units of one step are staged by cp.async (`stages` deep, zero
+/// fill past M and past the CTA's K range) and read with ldmatrix.x4.
+/// Instructions: per 32-bit word a shift/and/or per f16x2 pair, HSUB2 of
+/// (1024 + z) and HMUL2 by the group's scale (the GEMV's exact
+/// dequantization: (q - z) * s rounded once to f16), then mma.sync
+/// m16n8k16 f16 -> f32. At the end the warps add their accumulators
+/// through shared memory and warp 0 writes: with S = 1 the epilogue (bias,
+/// residual, f16 store); with S > 1 f32 partial sums ws[split, m, n] that
+/// the reduction kernel (FragReduceKernelConfig) adds in split order
+/// (deterministic).
+/// Requirements: N % (16 nBlocks) == 0, K % kUnit == 0, group size a
+/// multiple of 16 (or per-channel / per-tensor), f16 scales.
+struct WeightOnlyFragKernelConfig {
+  int64_t n = 0, k = 0;
+  unsigned bits = 4;
+  /// Input channels per scale; k for per-channel.
+  int64_t groupSize = 0;
+  bool perTensor = false;
+  bool symmetric = true;
+  bool hasBias = false;
+  /// Epilogue: y = r + (x W^T + b), r [M, N] f16 the last argument (after
+  /// the workspace; with S > 1 the reduction kernel adds it).
+  bool hasResidual = false;
+  int64_t mTile = 16, nBlocks = 4, warpsK = 4, stages = 3;
 
-/// Bytes of one element of `e`.
-inline int64_t kernelElemBytes(KernelElem e) {
-  return e == KernelElem::F32 ? 4 : 2;
-}
+  std::string finalize();
+  /// Input channels per mma_frag unit.
+  int64_t unitK() const { return 256 / bits; }
+  int64_t units() const { return k / unitK(); }
+  /// Output channel tiles (grid x without split).
+  int64_t channelTiles() const { return n / (16 * nBlocks); }
+  int64_t blockSize() const { return 32 * warpsK; }
+  /// f32 accumulators per lane.
+  int64_t numAcc() const { return (mTile / 16) * nBlocks * 2 * 4; }
+  /// Bytes of a padded activation row in shared memory (one step).
+  int64_t aStride() const { return warpsK * unitK() * 2 + 16; }
+  /// Static shared memory in bytes: the activation stages, reused for the
+  /// warps' accumulators at the end.
+  int64_t sharedBytes() const {
+    return std::max(stages * mTile * aStride(),
+                    warpsK * numAcc() * 32 * 4);
+  }
+};
 
-/// The widest power-of-two element count of at most 16 bytes that divides
-/// `k` (elements of `elemBytes`): the vector width of a row kernel's loads,
-/// which keeps every row start aligned.
-inline int64_t widestRowVector(int64_t k, int64_t elemBytes) {
-  for (int64_t v = 16 / elemBytes; v > 1; v /= 2)
-    if (k % v == 0)
-      return v;
-  return 1;
-}
+/// Configuration of the split-K reduction of the frag family:
+/// y[m, n] = sum_s ws[s, m, n] (+ b[n]) (+ r[m, n]) in f32 in split order,
+/// rounded once to f16. One thread per two channels (f32x2 loads, one f16x2
+/// store), `threads` per CTA, grid (ceil(N / (2 threads)), M).
+struct FragReduceKernelConfig {
+  int64_t n = 0, splits = 2;
+  bool hasBias = false, hasResidual = false;
+  int64_t threads = 128;
+
+  std::string finalize();
+  /// Channels per CTA.
+  int64_t tileN() const { return 2 * threads; }
+};
 
 /// Configuration of the row normalization kernel (the GPU form of
 /// qc.rms_norm and qc.layer_norm over the last dimension K):

@@ -51,6 +51,7 @@ enum class KernelArg {
   Residual,    ///< the residual r [M, N] the epilogue adds
   NormWeight,  ///< a norm's weight [K]
   NormBias,    ///< a LayerNorm's bias [K] (null for RMSNorm)
+  Workspace,   ///< f32 split-K partial sums [S, M, N] (the frag family)
 };
 
 /// The argument's name (`quant-compile --list-kernels`, the harness).
@@ -86,6 +87,8 @@ struct MatmulFamily {
   /// Seconds one layer of `shape` takes at M rows on `target` (null: not
   /// chosen by the cost model).
   double (*cost)(const TargetInfo &target, const MatmulShape &shape, double m);
+  /// Whether the kind carries a frag tiling.
+  bool fragSide = false;
 };
 
 /// Every matmul family, in the order --list-kernels prints them.
@@ -110,6 +113,8 @@ struct TilingOptions {
   llvm::SmallVector<int64_t> gemvMTiles;
   int64_t mmaBlockM = 0, mmaBlockN = 0, mmaBlockKBytes = 0, mmaWarpsM = 0,
           mmaWarpsN = 0, mmaStages = 0;
+  int64_t fragWarpsK = 0, fragNBlocks = 0, fragStages = 0, fragSplitK = 0;
+  llvm::SmallVector<int64_t> fragMTiles;
 };
 
 /// The GEMV tiling from `options` (defaults: 4 warps, 2 rows per warp, 1
@@ -122,11 +127,23 @@ mlir::qc::GemvTilingAttr gemvTiling(mlir::MLIRContext *ctx,
 mlir::qc::MmaTilingAttr mmaTiling(mlir::MLIRContext *ctx, int64_t elemBytes,
                                   const TilingOptions &options = {});
 
+/// The frag tiling of an `n` x `k` weight of `bits` bits on `target` from
+/// `options` (defaults: 4 warps along K, the widest of 4/2/1 channel blocks
+/// that divides N (2 with an M tile of 64), 3 stages, M tiles 16 and 32, and
+/// split_k = the CTAs per channel tile that fill about four CTAs per SM,
+/// at most 16 and at least warps_k units per split).
+mlir::qc::FragTilingAttr fragTiling(mlir::MLIRContext *ctx,
+                                    const TargetInfo &target, int64_t n,
+                                    int64_t k, unsigned bits,
+                                    const TilingOptions &options = {});
+
 /// `kernel` with every tiling its kind needs filled in from `options` (the
 /// tilings it already carries are kept). `elemBytes` is the tensor-core
-/// side's element size (1 for int8_mma and adaptive, else 2).
+/// side's element size (1 for int8_mma and adaptive, else 2). The frag
+/// side's tiling depends on the weight: pass it as `packed`.
 mlir::qc::KernelAttr withTilings(mlir::qc::KernelAttr kernel,
-                                 const TilingOptions &options = {});
+                                 const TilingOptions &options = {},
+                                 mlir::Value packed = {});
 
 //===----------------------------------------------------------------------===//
 // Configs from ops
@@ -143,6 +160,14 @@ mlir::FailureOr<GemvKernelConfig> gemvConfig(mlir::qc::WeightOnlyMatmulOp op,
 mlir::FailureOr<WeightOnlyMmaKernelConfig>
 weightOnlyMmaConfig(mlir::qc::WeightOnlyMatmulOp op,
                     mlir::qc::MmaTilingAttr tiling, std::string &reason);
+/// The config of the frag variant for M tile `mTile` of a weight-only
+/// matmul (its weight packed mma_frag) with `tiling`, or the reason. The
+/// variant keeps the tiling's stages where its activations fit 48 KiB, else
+/// as many as fit.
+mlir::FailureOr<WeightOnlyFragKernelConfig>
+weightOnlyFragConfig(mlir::qc::WeightOnlyMatmulOp op,
+                     mlir::qc::FragTilingAttr tiling, int64_t mTile,
+                     std::string &reason);
 /// The W8A8 GEMM config for the INT8 `weight` (a qc.packed_weight), the
 /// optional `bias`, result element type `out` and per-token or per-tensor
 /// activation scales, or the reason.
@@ -176,6 +201,10 @@ mlir::FailureOr<KernelElem> kernelElemOf(mlir::Type t);
 /// Why the weight-only tensor-core kernel cannot run `op` with the default
 /// tiling ("" when it can); used by selection.
 std::string weightOnlyMmaUnsupported(mlir::qc::WeightOnlyMatmulOp op);
+/// Why the frag kernel cannot run `op` with `tiling` (scheme, types and
+/// shape; the weight is repacked mma_frag after selection), "" when it can.
+std::string weightOnlyFragUnsupported(mlir::qc::WeightOnlyMatmulOp op,
+                                      mlir::qc::FragTilingAttr tiling);
 /// Why the INT8 GEMM cannot run the INT8 `packed` weight ("" when it can).
 std::string int8GemmUnsupported(mlir::Value packed);
 /// Whether the fp16 GEMM runs the unquantized linear `op`.
@@ -192,6 +221,12 @@ mlir::qc::LaunchAttr gemvLaunch(mlir::SymbolRefAttr kernel,
 /// The launch record of a tensor-core kernel with tiling `tile`.
 mlir::qc::LaunchAttr mmaLaunch(mlir::SymbolRefAttr kernel,
                                const MmaTileConfig &tile, bool residual);
+/// The launch record of a frag family `kernel` (variants `<kernel>_mt<T>`,
+/// with `split_k` > 1 also `<kernel>_reduce`).
+mlir::qc::LaunchAttr fragLaunch(mlir::SymbolRefAttr kernel,
+                                const WeightOnlyFragKernelConfig &cfg,
+                                llvm::ArrayRef<int64_t> mTiles,
+                                int64_t splitK);
 /// The launch record of a row kernel (one CTA of `threads` per row).
 mlir::qc::LaunchAttr rowLaunch(mlir::SymbolRefAttr kernel, int64_t threads);
 /// The launch record of the decode attention kernels.
@@ -201,6 +236,11 @@ attentionLaunch(mlir::SymbolRefAttr kernel,
 
 /// Arguments of the weight-only kernels (GEMV and tensor-core: one ABI).
 llvm::SmallVector<KernelArg> weightOnlyArgs(bool residual);
+/// Arguments of the frag kernels: the weight-only ones without the
+/// residual, the workspace, then the residual.
+llvm::SmallVector<KernelArg> weightOnlyFragArgs(bool residual);
+/// Arguments of the frag family's split-K reduction.
+llvm::SmallVector<KernelArg> fragReduceArgs(bool residual);
 /// Arguments of the W8A8 GEMM.
 llvm::SmallVector<KernelArg> int8GemmArgs();
 /// Arguments of the fp16 GEMM.

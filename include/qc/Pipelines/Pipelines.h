@@ -60,7 +60,7 @@ struct QuantizePipelineOptions
   Option<std::string> weightOnlyKernel{
       *this, "weight-only-kernel",
       llvm::cl::desc("Weight-only kernel on GPUs: auto (cost model), gemv, "
-                     "mma or gemv_mma"),
+                     "mma, gemv_mma or frag"),
       llvm::cl::init("auto")};
   Option<bool> fuseSiblings{
       *this, "fuse-siblings",

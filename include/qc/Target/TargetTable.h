@@ -119,7 +119,7 @@ inline constexpr TargetInfo kTargets[] = {
      /*fp8=*/false, 108, 48 * 1024, 163 * 1024, 1.9e12, 0.9, 0.82, 19.5e12,
      0.9 * 312e12,
      // Not measured on an A100: the H200 figures.
-     0.35, 0.74e-6, "gemv,mma,int8_mma,fp16_mma,adaptive,gemv_mma"},
+     0.35, 0.74e-6, "gemv,mma,int8_mma,fp16_mma,adaptive,gemv_mma,frag"},
     // wgmma and FP8 tensor cores need the arch-specific sm_90a (its own
     // entry, with the Hopper kernels).
     {"sm_90",
@@ -144,7 +144,7 @@ inline constexpr TargetInfo kTargets[] = {
      0.75 * 989e12,
      0.35,
      0.74e-6,
-     "gemv,mma,int8_mma,fp16_mma,adaptive,gemv_mma"},
+     "gemv,mma,int8_mma,fp16_mma,adaptive,gemv_mma,frag"},
 };
 
 /// The target called `name`, or null.

@@ -391,6 +391,114 @@ struct Lowering {
     return emitLaunch(b, op, symbols, counter, record, inputs, {yType})[0];
   }
 
+  /// The frag family on rows `x` (::qc::weightOnlyFragArgs): with split_k S
+  /// > 1 and M at most the largest M tile, S CTAs per channel tile write
+  /// f32 partial sums ws [S, M, N] and `<kernel>_reduce` adds them (bias
+  /// and residual there); otherwise one launch with S = 1 and the epilogue
+  /// in the kernel. Returns y (M x N).
+  Value fragMatmul(ImplicitLocOpBuilder &b, WeightOnlyMatmulOp op,
+                   PackedWeightOp pw, Value x, LaunchAttr k,
+                   Value residualRows) {
+    using ::qc::KernelArg;
+    MLIRContext *ctx = b.getContext();
+    int64_t n = pw.getResult().getType().getN();
+    int64_t tilesN = n / k.getTileN();
+    int64_t splits = k.getSplitK();
+    Type outElem = op.getType().getElementType();
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto yType = RankedTensorType::get({xType.getShape()[0], n}, outElem);
+    auto inputOf = [&](bool split) {
+      return [&, split](KernelArg arg) -> Value {
+        switch (arg) {
+        case KernelArg::Input:
+          return x;
+        case KernelArg::Weight:
+          return pw.getData();
+        case KernelArg::Scales:
+          return pw.getScales();
+        case KernelArg::Zeros:
+          return pw.getZeros();
+        case KernelArg::Bias:
+          return split ? Value() : op.getBias();
+        case KernelArg::Residual:
+          return split ? Value() : residualRows;
+        default:
+          return {};
+        }
+      };
+    };
+    // One launch of the M-tile variants with `s` CTAs per channel tile.
+    auto launchMain = [&](ImplicitLocOpBuilder &bb, int64_t s) -> Value {
+      LaunchRecord r = matmulRecord(k, tilesN * s);
+      r.gridTile = {1, 1};
+      SmallVector<Value> inputs;
+      bool split = s > 1;
+      bindArgs(ctx, ::qc::weightOnlyFragArgs(k.getResidual()),
+               {split ? KernelArg::Workspace : KernelArg::Output},
+               inputOf(split), inputs, r);
+      if (!split)
+        return emitLaunch(bb, op, symbols, counter, r, inputs, {yType})[0];
+      auto wsType = RankedTensorType::get({s, ShapedType::kDynamic, n},
+                                          bb.getF32Type());
+      Value m = tensor::DimOp::create(bb, x, 0);
+      return emitLaunch(bb, op, symbols, counter, r, inputs, {wsType},
+                        {SmallVector<Value>{m}})[0];
+    };
+    if (splits == 1)
+      return launchMain(b, 1);
+
+    Value m = tensor::DimOp::create(b, x, 0);
+    Value small = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ule, m,
+        arith::ConstantIndexOp::create(b, k.getMTiles().back()));
+    auto dynType = RankedTensorType::get({ShapedType::kDynamic, n}, outElem);
+    auto branch = scf::IfOp::create(b, TypeRange{dynType}, small,
+                                    /*withElseRegion=*/true);
+    {
+      ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
+                              branch.thenBlock()->end());
+      Value ws = launchMain(tb, splits);
+      // The reduction: rows are dim 1 of the workspace (operand 0).
+      LaunchRecord red;
+      StringAttr module = k.getKernel().getRootReference();
+      std::string name =
+          (k.getKernel().getLeafReference().getValue() + "_reduce").str();
+      red.kernel =
+          SymbolRefAttr::get(module, {FlatSymbolRefAttr::get(ctx, name)});
+      ::qc::FragReduceKernelConfig redCfg; // its default tiling
+      red.block = redCfg.threads;
+      red.n = n;
+      red.grid = {"n", "dim:0:1"};
+      red.gridTile = {redCfg.tileN(), 1};
+      SmallVector<Value> inputs;
+      bindArgs(
+          ctx, ::qc::fragReduceArgs(bool(residualRows)), {KernelArg::Output},
+          [&](KernelArg arg) -> Value {
+            return arg == KernelArg::Workspace ? ws
+                   : arg == KernelArg::Bias    ? op.getBias()
+                   : arg == KernelArg::Residual ? residualRows
+                                                : Value();
+          },
+          inputs, red);
+      for (Attribute &a : red.args)
+        if (a == mArg(ctx))
+          a = StringAttr::get(ctx, "dim:0:1");
+      Value y = emitLaunch(tb, op, symbols, counter, red, inputs, {dynType},
+                           {SmallVector<Value>{tensor::DimOp::create(tb, x, 0)}})[0];
+      scf::YieldOp::create(tb, y);
+    }
+    {
+      ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
+                              branch.elseBlock()->end());
+      Value y = launchMain(eb, 1);
+      scf::YieldOp::create(eb, tensor::CastOp::create(eb, dynType, y).getResult());
+    }
+    Value y = branch.getResult(0);
+    if (yType != dynType)
+      y = tensor::CastOp::create(b, yType, y);
+    return y;
+  }
+
   /// Activation quantization of rows `x` (M x K) (::qc::actQuantArgs); q is
   /// M x K i8, scales `scalesType` (M, or one element for a static scale).
   /// Returns {q, scales}.
@@ -646,7 +754,9 @@ struct Lowering {
       }
     }
     Value residualRows = residual.add ? toRows(b, residual.other) : Value();
-    if (kind == KernelKind::Gemv) {
+    if (kind == KernelKind::Frag) {
+      y = fragMatmul(b, op, pw, x, *main, residualRows);
+    } else if (kind == KernelKind::Gemv) {
       y = weightOnly(b, op, pw, x, matmulRecord(*main, n), residualRows);
     } else if (kind == KernelKind::Mma) {
       y = weightOnly(b, op, pw, x, matmulRecord(*main, n), residualRows);
@@ -1018,7 +1128,8 @@ struct LowerGpuLaunchesPass
       auto lin = dyn_cast<LinearOp>(op);
       KernelKind kind = kernel.getKind();
       if (wo && (kind == KernelKind::Gemv || kind == KernelKind::Mma ||
-                 kind == KernelKind::Adaptive || kind == KernelKind::GemvMma))
+                 kind == KernelKind::Adaptive || kind == KernelKind::GemvMma ||
+                 kind == KernelKind::Frag))
         lowered = lowering.lower(wo, reason);
       else if (i8 && kind == KernelKind::Int8Mma)
         lowered = lowering.lower(i8, reason);

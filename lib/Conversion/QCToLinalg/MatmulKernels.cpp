@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Conversion/QCToLinalg/QCToLinalg.h"
+#include "qc/Dialect/QC/IR/FragLayout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -272,7 +273,9 @@ FailureOr<PackedWeightAccess> PackedWeightAccess::get(PackedWeightOp def,
 }
 
 int64_t PackedWeightAccess::chooseVectorWidth(int64_t maxWidth) const {
-  bool packed4 = bits == 4 && layout.getKind() != LayoutKind::Unpacked;
+  // mma_frag elements are gathered one by one: any width.
+  bool packed4 = bits == 4 && layout.getKind() != LayoutKind::Unpacked &&
+                 layout.getKind() != LayoutKind::MmaFrag;
   for (int64_t v = maxWidth; v >= 1; v /= 2) {
     if (k % v)
       continue;
@@ -295,6 +298,9 @@ Value PackedWeightAccess::loadQuantized(OpBuilder &b, Location loc, Value row,
     return vector::TransferReadOp::create(b, loc, VectorType::get({vl}, i8),
                                           data, ValueRange{row, k0},
                                           std::nullopt, ArrayRef<bool>{true});
+
+  if (layout.getKind() == LayoutKind::MmaFrag)
+    return loadFragQuantized(b, loc, row, k0, vl);
 
   // Element offset of (row, k0) in the flat layout.
   Value elem;
@@ -344,6 +350,54 @@ Value PackedWeightAccess::loadQuantized(OpBuilder &b, Location loc, Value row,
     hi = arith::ShRUIOp::create(b, loc, bytes, four);
   }
   return vector::InterleaveOp::create(b, loc, lo, hi);
+}
+
+namespace {
+/// fragPosition's operations on index values (arith ops).
+struct FragIndexOps {
+  OpBuilder &b;
+  Location loc;
+  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value div(Value a, int64_t d) { return arith::DivUIOp::create(b, loc, a, c(d)); }
+  Value rem(Value a, int64_t d) { return arith::RemUIOp::create(b, loc, a, c(d)); }
+  Value mul(Value a, int64_t d) { return arith::MulIOp::create(b, loc, a, c(d)); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+};
+} // namespace
+
+Value PackedWeightAccess::loadFragQuantized(OpBuilder &b, Location loc,
+                                            Value row, Value k0,
+                                            int64_t vl) const {
+  // The reference path: each element's byte and field from FragLayout.h
+  // (the kernels read whole 16-byte lane chunks instead).
+  Type i8 = b.getI8Type();
+  FragIndexOps ops{b, loc};
+  SmallVector<Value> elems;
+  for (int64_t i = 0; i < vl; ++i) {
+    Value col = arith::AddIOp::create(b, loc, k0, cIdx(b, loc, i));
+    FragPosition<Value> p = fragPosition(ops, bits, k, row, col);
+    Value byte = tensor::ExtractOp::create(b, loc, data, ValueRange{p.byte});
+    if (bits == 8) {
+      elems.push_back(byte);
+      continue;
+    }
+    Value shift = arith::IndexCastOp::create(b, loc, i8, p.shift);
+    Value four = arith::ConstantIntOp::create(b, loc, i8, 4);
+    Value v;
+    if (scheme.getSymmetric()) {
+      // Move the field to the top nibble, then sign-extend it down.
+      Value up = arith::SubIOp::create(b, loc, four, shift);
+      v = arith::ShRSIOp::create(
+          b, loc, arith::ShLIOp::create(b, loc, byte, up), four);
+    } else {
+      v = arith::AndIOp::create(
+          b, loc, arith::ShRUIOp::create(b, loc, byte, shift),
+          arith::ConstantIntOp::create(b, loc, i8, 0x0F));
+    }
+    elems.push_back(v);
+  }
+  return vector::FromElementsOp::create(b, loc, VectorType::get({vl}, i8),
+                                        elems);
 }
 
 Value PackedWeightAccess::scaleAt(OpBuilder &b, Location loc, Value row,

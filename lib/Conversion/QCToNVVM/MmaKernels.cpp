@@ -195,9 +195,6 @@ struct MmaSyncAtom {
   void multiply(Value smem, Value aBase, Value bBase, int64_t tileKBytes,
                 SmallVectorImpl<Value> &acc) {
     bool isInt8 = elemBytes == 1;
-    Type accTy = isInt8 ? e.i32 : e.f32;
-    auto resTy =
-        LLVM::LLVMStructType::getLiteral(e.ctx, {accTy, accTy, accTy, accTy});
     auto halfPair = VectorType::get({2}, e.f16);
     auto asOperand = [&](Value r) -> Value {
       return isInt8 ? r : LLVM::BitcastOp::create(e.b, halfPair, r).getResult();
@@ -223,31 +220,76 @@ struct MmaSyncAtom {
         bf[2 * jj + 1] = {asOperand(regs[2]), asOperand(regs[3])};
       }
       for (int64_t i = 0; i < mi; ++i)
-        for (int64_t j = 0; j < nj; ++j) {
-          MutableArrayRef<Value> c(&acc[(i * nj + j) * 4], 4);
-          Value d;
-          if (isInt8)
-            d = NVVM::MmaOp::create(
-                e.b, resTy, a[i], bf[j], c, ArrayRef<int64_t>{16, 8, 32},
-                std::nullopt, NVVM::MMAIntOverflow::wrapped,
-                std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8,
-                                              NVVM::MMATypes::s8},
-                std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                               NVVM::MMALayout::col});
-          else
-            d = NVVM::MmaOp::create(
-                e.b, resTy, a[i], bf[j], c, ArrayRef<int64_t>{16, 8, 16},
-                std::nullopt, std::nullopt,
-                std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
-                                              NVVM::MMATypes::f16},
-                std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                               NVVM::MMALayout::col});
-          for (int64_t r = 0; r < 4; ++r)
-            c[r] = LLVM::ExtractValueOp::create(e.b, d, r);
-        }
+        for (int64_t j = 0; j < nj; ++j)
+          mma(a[i], bf[j], MutableArrayRef<Value>(&acc[(i * nj + j) * 4], 4));
     }
   }
+
+  /// One mma.sync of the atom's flavour: c += a (4 registers, m16 x k) * b
+  /// (2 registers, k x n8); f16 operands are vector<2xf16>.
+  void mma(ArrayRef<Value> a, ArrayRef<Value> bf, MutableArrayRef<Value> c) {
+    bool isInt8 = elemBytes == 1;
+    Type accTy = isInt8 ? e.i32 : e.f32;
+    auto resTy =
+        LLVM::LLVMStructType::getLiteral(e.ctx, {accTy, accTy, accTy, accTy});
+    Value d;
+    if (isInt8)
+      d = NVVM::MmaOp::create(
+          e.b, resTy, a, bf, c, ArrayRef<int64_t>{16, 8, 32}, std::nullopt,
+          NVVM::MMAIntOverflow::wrapped,
+          std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8, NVVM::MMATypes::s8},
+          std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                         NVVM::MMALayout::col});
+    else
+      d = NVVM::MmaOp::create(
+          e.b, resTy, a, bf, c, ArrayRef<int64_t>{16, 8, 16}, std::nullopt,
+          std::nullopt,
+          std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
+                                        NVVM::MMATypes::f16},
+          std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                         NVVM::MMALayout::col});
+    for (int64_t r = 0; r < 4; ++r)
+      c[r] = LLVM::ExtractValueOp::create(e.b, d, r);
+  }
 };
+
+/// Issues the 16-byte cp.async.cg copies (L2 only) of a `rows` x `tileBytes`
+/// tile: bytes [kBase, kBase + tileBytes) of rows [row0, row0 + rows) of
+/// `src` (rows of `srcRowBytes`) into `dstBase` (rows of `dstStride`), the
+/// `threads` threads of the CTA copying consecutive chunks. Chunks of rows
+/// >= `rowLimit` or bytes >= `kLimit` copy 0 bytes (zero fill) from a valid
+/// address.
+void copyRowsAsync(Emitter &e, Value tid, int64_t threads, Value src,
+                   int64_t rows, Value row0, Value rowLimit, Value dstBase,
+                   int64_t srcRowBytes, Value kBase, Value kLimit,
+                   int64_t tileBytes, int64_t dstStride) {
+  int64_t cpr = tileBytes / 16, total = rows * cpr;
+  for (int64_t i = 0; i * threads < total; ++i) {
+    Value c = e.add(tid, i * threads);
+    std::optional<OpBuilder::InsertionGuard> guard;
+    if ((i + 1) * threads > total) {
+      auto ifIn = scf::IfOp::create(e.b, e.ult(c, total), false);
+      guard.emplace(e.b);
+      e.b.setInsertionPointToStart(ifIn.thenBlock());
+    }
+    Value r = e.udiv(c, cpr);
+    Value cc = e.urem(c, cpr);
+    Value gRow = e.add(row0, r);
+    Value kByte = e.add(kBase, e.mul(cc, 16));
+    Value rowOk = e.ult(gRow, rowLimit);
+    Value kOk = e.ult(kByte, kLimit);
+    Value safeRow = e.select(rowOk, gRow, e.cst(0));
+    Value safeK = e.select(kOk, kByte, e.cst(0));
+    Value off = arith::AddIOp::create(
+        e.b, arith::MulIOp::create(e.b, e.wide(safeRow), e.cst64(srcRowBytes)),
+        e.wide(safeK));
+    Value size = e.select(arith::AndIOp::create(e.b, rowOk, kOk), e.cst(16),
+                          e.cst(0));
+    Value dst = e.byteGep(dstBase, e.add(e.mul(r, dstStride), e.mul(cc, 16)));
+    NVVM::CpAsyncOp::create(e.b, dst, e.byteGep(src, off), 16,
+                            NVVM::LoadCacheModifierKind::CG, size);
+  }
+}
 
 /// The tile stager: how the A (activation) and B (weight) tiles of one K
 /// step reach shared memory, today with cp.async (TMA is the next stager).
@@ -293,44 +335,13 @@ struct CpAsyncTileStager {
   void load(Value x, Value w, Value kt, Value stage, Value m0, Value n0,
             Value m) {
     int64_t threads = t.blockSize();
-    auto copy = [&](Value src, int64_t rows, Value row0, Value rowLimit,
-                    Value dstBase, int64_t srcRowBytes, int64_t tileBytes,
-                    int64_t dstStride) {
-      int64_t cpr = tileBytes / 16, total = rows * cpr;
-      Value kBase = e.mul(kt, tileBytes);
-      for (int64_t i = 0; i * threads < total; ++i) {
-        Value c = e.add(tid, i * threads);
-        std::optional<OpBuilder::InsertionGuard> guard;
-        if ((i + 1) * threads > total) {
-          auto ifIn = scf::IfOp::create(e.b, e.ult(c, total), false);
-          guard.emplace(e.b);
-          e.b.setInsertionPointToStart(ifIn.thenBlock());
-        }
-        Value r = e.udiv(c, cpr);
-        Value cc = e.urem(c, cpr);
-        Value gRow = e.add(row0, r);
-        Value kByte = e.add(kBase, e.mul(cc, 16));
-        Value rowOk = e.ult(gRow, rowLimit);
-        Value kOk = e.ult(kByte, srcRowBytes);
-        // Out-of-range chunks copy 0 bytes (zero fill) from a valid address.
-        Value safeRow = e.select(rowOk, gRow, e.cst(0));
-        Value safeK = e.select(kOk, kByte, e.cst(0));
-        Value off = arith::AddIOp::create(
-            e.b,
-            arith::MulIOp::create(e.b, e.wide(safeRow), e.cst64(srcRowBytes)),
-            e.wide(safeK));
-        Value size = e.select(arith::AndIOp::create(e.b, rowOk, kOk), e.cst(16),
-                              e.cst(0));
-        Value dst =
-            e.byteGep(dstBase, e.add(e.mul(r, dstStride), e.mul(cc, 16)));
-        NVVM::CpAsyncOp::create(e.b, dst, e.byteGep(src, off), 16,
-                                NVVM::LoadCacheModifierKind::CG, size);
-      }
-    };
     Value aBase = e.byteGep(smem, aOffset(stage));
     Value bBase = e.byteGep(smem, bOffset(stage));
-    copy(x, t.blockM, m0, m, aBase, rowBytes, tileKBytes, stride);
-    copy(w, t.blockN, n0, e.cst(n), bBase, wRowBytes, wTileBytes, wStride);
+    copyRowsAsync(e, tid, threads, x, t.blockM, m0, m, aBase, rowBytes,
+                  e.mul(kt, tileKBytes), e.cst(rowBytes), tileKBytes, stride);
+    copyRowsAsync(e, tid, threads, w, t.blockN, n0, e.cst(n), bBase, wRowBytes,
+                  e.mul(kt, wTileBytes), e.cst(wRowBytes), wTileBytes,
+                  wStride);
   }
 
   /// Closes the copies issued since the last commit into one group.
@@ -342,6 +353,13 @@ struct CpAsyncTileStager {
     NVVM::CpAsyncWaitGroupOp::create(e.b, t.stages - 2);
     NVVM::Barrier0Op::create(e.b);
   }
+};
+
+/// Where a warp's accumulators land: its tile starts at row `row0` and
+/// column `col0` of the M x `n` result (`m` rows at run time).
+struct WarpTileOrigin {
+  Value row0, col0, m;
+  int64_t n;
 };
 
 /// The shared tensor-core main loop of a CTA: the tile stager fills
@@ -365,6 +383,11 @@ struct MmaMainLoop {
         atom(e, s.elemBytes, s.tile.blockM / s.tile.warpsM,
              s.tile.blockN / s.tile.warpsN, stager.stride) {
     fOff = stager.bytes();
+  }
+
+  /// Where this warp's accumulators land in the result.
+  WarpTileOrigin origin() {
+    return {e.add(m0, warpRow), e.add(n0, warpCol), m, s.n};
   }
 
   /// Emits the whole main loop; `m` is the dynamic row count.
@@ -466,30 +489,29 @@ void storePair(Emitter &e, Value y, Type outTy, int64_t n, Value row, Value col,
 /// tensor of `outTy` added last, y = r + (acc * scales + bias), the residual
 /// add of a decoder block (read at the clamped row and column, like the
 /// bias; only in-range elements are stored).
-void emitEpilogue(Emitter &e, MmaMainLoop &ml, ArrayRef<Value> acc, Value y,
-                  Value bias, bool hasBias, Type outTy,
-                  function_ref<Value(Value)> rowScale,
+void emitEpilogue(Emitter &e, MmaSyncAtom &atom, const WarpTileOrigin &at,
+                  ArrayRef<Value> acc, Value y, Value bias, bool hasBias,
+                  Type outTy, function_ref<Value(Value)> rowScale,
                   function_ref<Value(Value)> colScale,
                   Value residual = Value()) {
   ImplicitLocOpBuilder &b = e.b;
-  MmaSyncAtom &atom = ml.atom;
   Value g = atom.laneRow();
   Value t2 = atom.laneCol();
-  Value mLast = arith::SubIOp::create(b, ml.m, e.cst(1));
-  Value nLast = e.cst(ml.s.n - 1);
+  Value mLast = arith::SubIOp::create(b, at.m, e.cst(1));
+  Value nLast = e.cst(at.n - 1);
   // Row scales of the 2 * MI rows this thread owns.
   SmallVector<Value> rows, rs, rowBase;
   for (int64_t i = 0; i < atom.mi; ++i)
     for (int64_t h = 0; h < 2; ++h) {
-      Value row = e.add(e.add(ml.m0, ml.warpRow), atom.rowOffset(i, h));
+      Value row = e.add(at.row0, atom.rowOffset(i, h));
       rows.push_back(e.add(row, g));
       Value clamped = e.umin(rows.back(), mLast);
       rs.push_back(rowScale(clamped));
       if (residual)
-        rowBase.push_back(e.mul(clamped, ml.s.n));
+        rowBase.push_back(e.mul(clamped, at.n));
     }
   for (int64_t j = 0; j < atom.nj; ++j) {
-    Value col = e.add(e.add(e.add(ml.n0, ml.warpCol), atom.colOffset(j)), t2);
+    Value col = e.add(e.add(at.col0, atom.colOffset(j)), t2);
     std::array<Value, 2> cs, bs;
     for (int64_t d = 0; d < 2; ++d) {
       Value c = e.umin(e.add(col, d), nLast);
@@ -517,7 +539,7 @@ void emitEpilogue(Emitter &e, MmaMainLoop &ml, ArrayRef<Value> acc, Value y,
           }
           v[d] = a;
         }
-        storePair(e, y, outTy, ml.s.n, rows[i * 2 + h], col, ml.m, v);
+        storePair(e, y, outTy, at.n, rows[i * 2 + h], col, at.m, v);
       }
   }
 }
@@ -552,7 +574,8 @@ gpu::GPUFuncOp qc::buildInt8GemmKernel(OpBuilder &builder, Location loc,
   if (sx0 && sw0)
     both = arith::MulFOp::create(b, sx0, sw0);
   emitEpilogue(
-      e, ml, acc, y, bias, cfg.hasBias, cfg.outF16 ? e.f16 : e.f32,
+      e, ml.atom, ml.origin(), acc, y, bias, cfg.hasBias,
+      cfg.outF16 ? e.f16 : e.f32,
       [&](Value row) -> Value {
         if (both)
           return both;
@@ -586,7 +609,8 @@ gpu::GPUFuncOp qc::buildFp16GemmKernel(OpBuilder &builder, Location loc,
   MmaMainLoop ml(e, spec);
   SmallVector<Value> acc = ml.emit(x, w, m, smemName);
   emitEpilogue(
-      e, ml, acc, y, bias, cfg.hasBias, cfg.outF16 ? e.f16 : e.f32,
+      e, ml.atom, ml.origin(), acc, y, bias, cfg.hasBias,
+      cfg.outF16 ? e.f16 : e.f32,
       [](Value) { return Value(); }, [](Value) { return Value(); });
   gpu::ReturnOp::create(b);
   return func;
@@ -763,8 +787,327 @@ qc::buildWeightOnlyMmaKernel(OpBuilder &builder, Location loc, StringRef name,
   };
   SmallVector<Value> acc = ml.emit(x, w, m, smemName);
   emitEpilogue(
-      e, ml, acc, y, bias, cfg.hasBias, e.f16, [](Value) { return Value(); },
+      e, ml.atom, ml.origin(), acc, y, bias, cfg.hasBias, e.f16,
+      [](Value) { return Value(); },
       [](Value) { return Value(); }, residual);
+  gpu::ReturnOp::create(b);
+  return func;
+}
+
+//===----------------------------------------------------------------------===//
+// The frag family: weights in mma fragment order, straight to registers
+//===----------------------------------------------------------------------===//
+
+gpu::GPUFuncOp
+qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
+                              const WeightOnlyFragKernelConfig &cfg) {
+  std::string smemName = declareShared(builder, loc, name, cfg.sharedBytes());
+  auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
+  SmallVector<Type> argTypes = {
+      ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()};
+  argTypes.push_back(ptrTy);
+  if (cfg.hasResidual)
+    argTypes.push_back(ptrTy);
+  auto func = createKernel(builder, loc, name, argTypes, cfg.blockSize());
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Emitter e(b);
+  auto args = func.getArguments();
+  Value x = args[0], w = args[1], scales = args[2], zeros = args[3],
+        bias = args[4], y = args[5], m = args[6], ws = args[7];
+  Value residual = cfg.hasResidual ? args[8] : Value();
+
+  const int64_t warps = cfg.warpsK, nB = cfg.nBlocks, mi = cfg.mTile / 16;
+  const int64_t unitK = cfg.unitK(), units = cfg.units();
+  const int64_t steps = unitK / 16, threads = cfg.blockSize();
+  const int64_t aStride = cfg.aStride(), aStage = cfg.mTile * aStride;
+  const int64_t numGroups = cfg.k / cfg.groupSize;
+  const int64_t nj = 2 * nB;
+  auto v4i32 = VectorType::get({4}, e.i32);
+  auto h2 = VectorType::get({2}, e.f16);
+
+  Value smem = LLVM::AddressOfOp::create(b, e.ptr3, smemName);
+  Value tid = e.toI32(gpu::ThreadIdOp::create(b, gpu::Dimension::x));
+  Value lane = arith::AndIOp::create(b, tid, e.cst(31));
+  Value warp = arith::ShRUIOp::create(b, tid, e.cst(5));
+  MmaSyncAtom atom(e, /*elemBytes=*/2, cfg.mTile, 16 * nB, aStride);
+  atom.init(lane);
+
+  // Which channels, rows and K units this CTA owns: S = gridDim.x / channel
+  // tiles splits each channel tile's units into S contiguous ranges.
+  Value bx = e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::x));
+  Value gx = e.toI32(gpu::GridDimOp::create(b, gpu::Dimension::x));
+  Value splits = e.udiv(gx, cfg.channelTiles());
+  Value nTile = arith::DivUIOp::create(b, bx, splits);
+  Value split = arith::RemUIOp::create(b, bx, splits);
+  Value n0 = e.mul(nTile, 16 * nB);
+  Value m0 = e.mul(e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::y)),
+                   cfg.mTile);
+  Value perSplit = arith::DivUIOp::create(
+      b, e.add(e.cst(units), arith::SubIOp::create(b, splits, e.cst(1))),
+      splits);
+  Value uBeg = e.umin(e.mul(split, perSplit), e.cst(units));
+  Value uEnd = e.umin(e.add(uBeg, perSplit), e.cst(units));
+  Value nSteps =
+      e.udiv(e.add(arith::SubIOp::create(b, uEnd, uBeg), e.cst(warps - 1)),
+             warps);
+
+  // Activations: step c stages K units [uBeg + c W, uBeg + (c + 1) W) of the
+  // tile's rows; bytes past the CTA's range (and rows past M) are zero, so
+  // the clamped weights of a missing unit multiply zeros.
+  Value kLimit = e.mul(uEnd, unitK * 2);
+  auto loadA = [&](Value c, Value stage) {
+    Value kBase = e.mul(e.add(uBeg, e.mul(c, warps)), unitK * 2);
+    copyRowsAsync(e, tid, threads, x, cfg.mTile, m0, m,
+                  e.byteGep(smem, e.mul(stage, aStage)), cfg.k * 2, kBase,
+                  kLimit, warps * unitK * 2, aStride);
+  };
+  // Weights: the lane's 16 bytes of unit u (clamped into the weight) of
+  // each channel block, read-only (ld.global.nc).
+  auto loadW = [&](Value u) {
+    SmallVector<Value> words;
+    u = e.umin(u, e.cst(units - 1));
+    for (int64_t blk = 0; blk < nB; ++blk) {
+      Value unit =
+          e.add(e.mul(e.add(e.mul(nTile, nB), blk), units), u);
+      Value off = arith::AddIOp::create(
+          b, arith::MulIOp::create(b, e.wide(unit), e.cst64(512)),
+          e.wide(e.mul(lane, 16)));
+      auto ld = LLVM::LoadOp::create(b, v4i32, e.byteGep(w, off), 16);
+      ld.setInvariant(true);
+      words.push_back(ld);
+    }
+    return words;
+  };
+
+  // f16x2 constants of the dequantization (see buildWeightOnlyMmaKernel).
+  auto splatHalfWord = [&](Value h16) -> Value {
+    Value both =
+        arith::OrIOp::create(b, h16, arith::ShLIOp::create(b, h16, e.cst(16)));
+    return LLVM::BitcastOp::create(b, h2, both);
+  };
+  Value g = atom.laneRow();
+  // The scale (and 1024 + zero point) of channel row `row` at group `grp`.
+  auto groupParams = [&](Value row, Value grp) -> std::pair<Value, Value> {
+    Value idx = cfg.perTensor ? e.cst(0) : e.add(e.mul(row, numGroups), grp);
+    Value sBits = arith::ExtUIOp::create(
+        b, e.i32,
+        LLVM::BitcastOp::create(b, b.getI16Type(),
+                                e.load(e.f16, e.gep(scales, e.f16, idx), 2)));
+    Value z = cfg.symmetric
+                  ? e.cst(int64_t(1) << (cfg.bits - 1))
+                  : arith::ExtUIOp::create(
+                        b, e.i32, e.load(e.i8, e.gep(zeros, e.i8, idx), 1))
+                        .getResult();
+    return {splatHalfWord(sBits),
+            splatHalfWord(arith::OrIOp::create(b, z, e.cst(0x6400)))};
+  };
+  const uint32_t signFlip = cfg.bits == 4 ? 0x88888888u : 0x80808080u;
+  const uint32_t pairMask = cfg.bits == 4 ? 0x000F000Fu : 0x00FF00FFu;
+  auto pairOf = [&](Value word, int64_t shift, Value zSub, Value sc) -> Value {
+    Value f = shift ? arith::ShRUIOp::create(b, word, e.cst(shift)).getResult()
+                    : word;
+    f = arith::AndIOp::create(b, f, e.cst(static_cast<int32_t>(pairMask)));
+    f = arith::OrIOp::create(b, f, e.cst(0x64006400));
+    Value q = arith::SubFOp::create(b, LLVM::BitcastOp::create(b, h2, f), zSub);
+    return arith::MulFOp::create(b, q, sc);
+  };
+  // Which K steps of a unit start a new scale group: all of them in
+  // general, only step 0 when groups hold whole units, every groupSize / 16
+  // steps when units hold whole groups.
+  auto newGroupAt = [&](int64_t s) {
+    if (s == 0)
+      return true;
+    if (cfg.groupSize % unitK == 0)
+      return false;
+    if (unitK % cfg.groupSize == 0)
+      return (16 * s) % cfg.groupSize == 0;
+    return true;
+  };
+
+  // Prologue: stages - 1 activation steps in flight (empty groups keep the
+  // count cp.async.wait_group relies on).
+  for (int64_t st = 0; st < cfg.stages - 1; ++st) {
+    auto ifIn = scf::IfOp::create(b, e.ult(e.cst(st), nSteps), false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifIn.thenBlock());
+      loadA(e.cst(st), e.cst(st));
+    }
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  }
+  SmallVector<Value> init(atom.numAcc(), atom.accZero());
+  SmallVector<Value> w0 = loadW(e.add(uBeg, warp));
+  init.append(w0.begin(), w0.end());
+  auto loop = scf::ForOp::create(b, e.cst(0), nSteps, e.cst(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value c = loop.getInductionVar();
+    SmallVector<Value> acc(loop.getRegionIterArgs().take_front(atom.numAcc()));
+    SmallVector<Value> cur(loop.getRegionIterArgs().drop_front(atom.numAcc()));
+    NVVM::CpAsyncWaitGroupOp::create(b, cfg.stages - 2);
+    NVVM::Barrier0Op::create(b);
+    Value next = e.add(c, cfg.stages - 1);
+    auto ifLoad = scf::IfOp::create(b, e.ult(next, nSteps), false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(ifLoad.thenBlock());
+      loadA(next, e.urem(next, cfg.stages));
+    }
+    NVVM::CpAsyncCommitGroupOp::create(b);
+    Value u = e.add(e.add(uBeg, e.mul(c, warps)), warp);
+    // The next unit's weights are in flight while this one is multiplied.
+    SmallVector<Value> nextW = loadW(e.add(u, warps));
+    Value uc = e.umin(u, e.cst(units - 1));
+    Value aBase = e.add(e.mul(e.urem(c, cfg.stages), aStage),
+                        e.add(e.mul(warp, unitK * 2), atom.aLaneOff));
+    SmallVector<std::pair<Value, Value>> params(2 * nB);
+    SmallVector<Value> words(nB * 4);
+    for (int64_t blk = 0; blk < nB; ++blk)
+      for (int64_t q = 0; q < 4; ++q) {
+        Value word = LLVM::ExtractElementOp::create(b, cur[blk], e.cst(q));
+        if (cfg.symmetric)
+          word = arith::XOrIOp::create(b, word,
+                                       e.cst(static_cast<int32_t>(signFlip)));
+        words[blk * 4 + q] = word;
+      }
+    for (int64_t s = 0; s < steps; ++s) {
+      if (newGroupAt(s)) {
+        Value grp =
+            e.udiv(e.add(e.mul(uc, unitK), e.cst(16 * s)), cfg.groupSize);
+        for (int64_t blk = 0; blk < nB; ++blk)
+          for (int64_t tile = 0; tile < 2; ++tile)
+            params[blk * 2 + tile] =
+                groupParams(e.add(n0, e.add(g, blk * 16 + tile * 8)), grp);
+      }
+      SmallVector<SmallVector<Value>> a(mi);
+      for (int64_t i = 0; i < mi; ++i) {
+        SmallVector<Value> regs;
+        atom.ldmatrixX4(
+            e.byteGep(smem, e.add(aBase, i * 16 * aStride + s * 32)), regs);
+        for (Value r : regs)
+          a[i].push_back(LLVM::BitcastOp::create(b, h2, r));
+      }
+      for (int64_t blk = 0; blk < nB; ++blk)
+        for (int64_t tile = 0; tile < 2; ++tile) {
+          auto [sc, zSub] = params[blk * 2 + tile];
+          SmallVector<Value> frag;
+          for (int64_t r = 0; r < 2; ++r) {
+            if (cfg.bits == 4)
+              frag.push_back(pairOf(words[blk * 4 + s], 4 * (2 * tile + r),
+                                    zSub, sc));
+            else
+              frag.push_back(
+                  pairOf(words[blk * 4 + 2 * s + tile], 8 * r, zSub, sc));
+          }
+          int64_t j = blk * 2 + tile;
+          for (int64_t i = 0; i < mi; ++i)
+            atom.mma(a[i], frag,
+                     MutableArrayRef<Value>(&acc[atom.accIndex(i, j, 0, 0)], 4));
+        }
+    }
+    acc.append(nextW.begin(), nextW.end());
+    scf::YieldOp::create(b, acc);
+  }
+  SmallVector<Value> acc(loop.getResults().take_front(atom.numAcc()));
+  NVVM::CpAsyncWaitGroupOp::create(b, 0);
+  NVVM::Barrier0Op::create(b);
+
+  // The warps' partial sums meet in shared memory (the activation stages
+  // are free now): warp w > 0 writes slot [w - 1][a][lane], warp 0 adds
+  // them in warp order and writes the result.
+  auto slot = [&](Value wIdx, int64_t a) {
+    return e.add(e.mul(e.add(e.mul(wIdx, atom.numAcc()), e.cst(a)), 32), lane);
+  };
+  if (warps > 1) {
+    Value notWarp0 =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ne, warp, e.cst(0));
+    auto ifStore = scf::IfOp::create(b, notWarp0, false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifStore.thenBlock());
+      Value wIdx = arith::SubIOp::create(b, warp, e.cst(1));
+      for (int64_t a = 0; a < atom.numAcc(); ++a)
+        LLVM::StoreOp::create(b, acc[a], e.gep(smem, e.f32, slot(wIdx, a)), 4);
+    }
+    NVVM::Barrier0Op::create(b);
+  }
+  Value isWarp0 =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, warp, e.cst(0));
+  auto ifWarp0 = scf::IfOp::create(b, isWarp0, false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifWarp0.thenBlock());
+    for (int64_t a = 0; a < atom.numAcc(); ++a)
+      for (int64_t wi = 0; wi < warps - 1; ++wi)
+        acc[a] = arith::AddFOp::create(
+            b, acc[a],
+            e.load(e.f32, e.gep(smem, e.f32, slot(e.cst(wi), a)), 4));
+    WarpTileOrigin at{m0, n0, m, cfg.n};
+    auto ifOne = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, splits, e.cst(1)),
+        true);
+    b.setInsertionPointToStart(ifOne.thenBlock());
+    emitEpilogue(
+        e, atom, at, acc, y, bias, cfg.hasBias, e.f16,
+        [](Value) { return Value(); }, [](Value) { return Value(); },
+        residual);
+    // S > 1: f32 partial sums into ws[split] (an M x N slice; rows past M
+    // are dropped), added by the reduction kernel.
+    b.setInsertionPointToStart(ifOne.elseBlock());
+    Value wsSlice = e.gep(ws, e.f32, e.mul(e.mul(split, m), cfg.n));
+    emitEpilogue(
+        e, atom, at, acc, wsSlice, Value(), false, e.f32,
+        [](Value) { return Value(); }, [](Value) { return Value(); });
+  }
+  gpu::ReturnOp::create(b);
+  return func;
+}
+
+gpu::GPUFuncOp qc::buildFragReduceKernel(OpBuilder &builder, Location loc,
+                                         StringRef name,
+                                         const FragReduceKernelConfig &cfg) {
+  auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
+  SmallVector<Type> argTypes = {ptrTy, ptrTy, ptrTy, builder.getI32Type()};
+  if (cfg.hasResidual)
+    argTypes.push_back(ptrTy);
+  auto func = createKernel(builder, loc, name, argTypes, cfg.threads);
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Emitter e(b);
+  auto args = func.getArguments();
+  Value ws = args[0], bias = args[1], y = args[2], m = args[3];
+  Value residual = cfg.hasResidual ? args[4] : Value();
+  Value tid = e.toI32(gpu::ThreadIdOp::create(b, gpu::Dimension::x));
+  Value col = e.mul(
+      e.add(e.mul(e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::x)),
+                  cfg.threads),
+            tid),
+      2);
+  Value row = e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::y));
+  auto ifIn = scf::IfOp::create(b, e.ult(col, cfg.n), false);
+  b.setInsertionPointToStart(ifIn.thenBlock());
+  auto f2 = VectorType::get({2}, e.f32);
+  Value idx = e.add(e.mul(row, cfg.n), col);
+  Value slice = e.mul(m, cfg.n);
+  // In split order: the same sum on every run.
+  Value sum = e.load(f2, e.gep(ws, e.f32, idx), 8);
+  for (int64_t sp = 1; sp < cfg.splits; ++sp)
+    sum = arith::AddFOp::create(
+        b, sum, e.load(f2, e.gep(ws, e.f32, e.add(idx, e.mul(slice, sp))), 8));
+  auto h2 = VectorType::get({2}, e.f16);
+  if (cfg.hasBias)
+    sum = arith::AddFOp::create(
+        b, sum,
+        arith::ExtFOp::create(b, f2, e.load(h2, e.gep(bias, e.f16, col), 4)));
+  if (residual)
+    sum = arith::AddFOp::create(
+        b, sum,
+        arith::ExtFOp::create(b, f2, e.load(h2, e.gep(residual, e.f16, idx), 4)));
+  LLVM::StoreOp::create(b, arith::TruncFOp::create(b, h2, sum),
+                        e.gep(y, e.f16, idx), 4);
+  b.setInsertionPointAfter(ifIn);
   gpu::ReturnOp::create(b);
   return func;
 }

@@ -92,7 +92,8 @@ struct OutlineGpuKernelsPass
   bool residualEpilogue(WeightOnlyMatmulOp op) {
     KernelKind kind = op.getKernelAttr().getKind();
     if (!fuseResidual || (kind != KernelKind::Gemv && kind != KernelKind::Mma &&
-                          kind != KernelKind::GemvMma))
+                          kind != KernelKind::GemvMma &&
+                          kind != KernelKind::Frag))
       return false;
     ::qc::ResidualAdd add = ::qc::residualAddUser(op.getResult());
     return add.add && DominanceInfo().properlyDominates(add.other, op);
@@ -136,6 +137,60 @@ struct OutlineGpuKernelsPass
     }
     op->setAttr("qc.launch",
                 ::qc::gemvLaunch(kernelRef(gm, family), last, tiles));
+    return success();
+  }
+
+  /// Builds the frag family of `op` (one kernel per M tile of its tiling,
+  /// and the split-K reduction when split_k > 1) and records it as
+  /// `qc.launch`.
+  LogicalResult buildFragFamily(WeightOnlyMatmulOp op) {
+    KernelAttr kernel = op.getKernelAttr();
+    FragTilingAttr tiling = kernel.getFrag();
+    if (!tiling)
+      return op.emitError("cannot build the frag kernel for layer '")
+             << op.getLayer() << "': its #qc.kernel has no frag tiling";
+    gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(),
+                                                  kernel.getTarget());
+    ArrayRef<int64_t> tiles = tiling.getMTiles();
+    std::string family = kernelName(gm, op.getLayer(), "frag");
+    for (int i = 1;
+         gm.lookupSymbol(family + "_mt" + std::to_string(tiles.front())) ||
+         gm.lookupSymbol(family + "_reduce");
+         ++i)
+      family = kernelName(gm, op.getLayer(), "frag") + "_" + std::to_string(i);
+    bool residual = residualEpilogue(op);
+    ::qc::WeightOnlyFragKernelConfig last;
+    for (int64_t tile : tiles) {
+      std::string reason;
+      FailureOr<::qc::WeightOnlyFragKernelConfig> cfg =
+          ::qc::weightOnlyFragConfig(op, tiling, tile, reason);
+      if (succeeded(cfg)) {
+        cfg->hasResidual = residual;
+        reason = cfg->finalize();
+      }
+      if (!reason.empty())
+        return op.emitError("cannot build the frag kernel for layer '")
+               << op.getLayer() << "': " << reason;
+      OpBuilder b = kernelBuilder(gm);
+      ::qc::buildWeightOnlyFragKernel(
+          b, op.getLoc(), family + "_mt" + std::to_string(tile), *cfg);
+      last = *cfg;
+    }
+    if (tiling.getSplitK() > 1) {
+      ::qc::FragReduceKernelConfig red;
+      red.n = last.n;
+      red.splits = tiling.getSplitK();
+      red.hasBias = last.hasBias;
+      red.hasResidual = residual;
+      if (std::string reason = red.finalize(); !reason.empty())
+        return op.emitError("cannot build the frag reduction for layer '")
+               << op.getLayer() << "': " << reason;
+      OpBuilder b = kernelBuilder(gm);
+      ::qc::buildFragReduceKernel(b, op.getLoc(), family + "_reduce", red);
+    }
+    op->setAttr("qc.launch",
+                ::qc::fragLaunch(kernelRef(gm, family), last, tiles,
+                                 tiling.getSplitK()));
     return success();
   }
 
@@ -364,7 +419,7 @@ struct OutlineGpuKernelsPass
     for (CacheAttentionOp op : attentions)
       buildCacheAttention(op, *gpuChip);
 
-    SmallVector<WeightOnlyMatmulOp> gemvs, woMmas, gemvMmas, adaptives;
+    SmallVector<WeightOnlyMatmulOp> gemvs, woMmas, gemvMmas, adaptives, frags;
     SmallVector<Int8MatmulOp> int8s;
     SmallVector<LinearOp> fp16s;
     bool failedAny = false;
@@ -379,6 +434,10 @@ struct OutlineGpuKernelsPass
       }
       if (wo && kernel.getKind() == KernelKind::Mma) {
         woMmas.push_back(wo);
+        return;
+      }
+      if (wo && kernel.getKind() == KernelKind::Frag) {
+        frags.push_back(wo);
         return;
       }
       if (wo && kernel.getKind() == KernelKind::Adaptive) {
@@ -413,6 +472,10 @@ struct OutlineGpuKernelsPass
 
     for (WeightOnlyMatmulOp op : woMmas)
       if (failed(buildWeightOnlyMma(op, "qc.launch")))
+        return signalPassFailure();
+
+    for (WeightOnlyMatmulOp op : frags)
+      if (failed(buildFragFamily(op)))
         return signalPassFailure();
 
     // gemv_mma: the GEMV family for M < threshold, the weight-only

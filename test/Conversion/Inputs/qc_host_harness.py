@@ -151,6 +151,20 @@ def pack_weight(q, bits, layout, tile_n=1, tile_k=1):
                 tiles.append(u[tr * tile_n:(tr + 1) * tile_n,
                                tc * tile_k:(tc + 1) * tile_k].reshape(-1))
         seq = np.concatenate(tiles)
+    elif layout == "mma_frag":
+        # Element (n, k), n = 16 nt + 8 tile + g, k = unit_k ku + 16 s +
+        # 8 reg + 2 t + h, goes to lane 4 g + t of unit (nt, ku); INT4:
+        # word s, nibble 4 h + 2 tile + reg; INT8: word 2 s + tile, byte
+        # 2 h + reg (qc/Dialect/QC/IR/FragLayout.h), built by reshaping.
+        if bits == 4:
+            a = u.reshape(n // 16, 2, 8, k // 64, 4, 2, 4, 2)
+            #             nt   tile g  ku      s  reg t  h
+            seq = a.transpose(0, 3, 2, 6, 4, 7, 1, 5).reshape(-1)
+            #                nt ku g  t  s  h tile reg
+        else:
+            a = u.reshape(n // 16, 2, 8, k // 32, 2, 2, 4, 2)
+            seq = a.transpose(0, 3, 2, 6, 4, 1, 7, 5).reshape(-1)
+            #                nt ku g  t  s tile h reg
     else:
         raise ValueError(layout)
     if bits == 8:

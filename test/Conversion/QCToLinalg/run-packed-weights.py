@@ -1,6 +1,7 @@
 # Numeric test of qc.wo_matmul and qc.dequantize_weight on the host: every
 # int4/int8 x per-tensor/per-channel/per-group x sym/asym x layout, f32 and
-# f16 scales, against a float64 numpy reference; M = 1, 3, 17, 64.
+# f16 scales, against a float64 numpy reference; M = 1, 3, 17, 64. The
+# mma_frag layout (whole 16 x 64 / 16 x 32 units: N = 32) too.
 # UNSUPPORTED: asan
 # RUN: rm -rf %t && mkdir -p %t && %python %s %t | FileCheck %s
 # CHECK: ALL PASSED
@@ -20,18 +21,20 @@ rng = h.make_rng()
 configs = []
 for bits, gran, sym, layout in itertools.product(
         [4, 8], ["per_tensor", "per_channel", "per_group"], [True, False],
-        ["unpacked", "row_major", "tiled"]):
+        ["unpacked", "row_major", "tiled", "mma_frag"]):
     configs.append(dict(bits=bits, gran=gran, sym=sym, layout=layout,
-                        sdt="f16" if len(configs) % 3 == 2 else "f32"))
+                        sdt="f16" if len(configs) % 3 == 2 else "f32",
+                        n=32 if layout == "mma_frag" else N))
 
 funcs = []
 for i, c in enumerate(configs):
+    N = c["n"]
     rows = 1 if c["gran"] == "per_tensor" else N
     g = K // GROUP if c["gran"] == "per_group" else 1
     nbytes = N * K * c["bits"] // 8
     dtype = "tensor<%dx%dxi8>" % (N, K) if c["layout"] == "unpacked" else "tensor<%dxi8>" % nbytes
     lay = {"unpacked": "#qc.layout<unpacked>", "row_major": "#qc.layout<row_major>",
-           "tiled": "#qc.layout<tiled, tile_n = %d, tile_k = %d>" % (TN, TK)}[c["layout"]]
+           "mma_frag": "#qc.layout<mma_frag>", "tiled": "#qc.layout<tiled, tile_n = %d, tile_k = %d>" % (TN, TK)}[c["layout"]]
     scheme = "#qc.scheme<weight = i%d, granularity = %s%s%s>" % (
         c["bits"], c["gran"], ", group_size = %d" % GROUP if c["gran"] == "per_group" else "",
         "" if c["sym"] else ", symmetric = false")
@@ -54,6 +57,7 @@ func.func @dq{i}(%d: {dtype}, %s: {st}{zarg}) -> tensor<{N}x{K}xf32> {{
 }}""")
 
 # f16 activations, bias and result (f32 accumulation, one rounding).
+N = 30
 funcs.append(f"""
 func.func @wo_f16(%x: tensor<?x?x{K}xf16>, %d: tensor<{N * K // 2}xi8>, %s: tensor<{N}x{K // GROUP}xf16>, %b: tensor<{N}xf16>) -> tensor<?x?x{N}xf16> {{
   %pw = qc.packed_weight %d, %s {{layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = {GROUP}>}} : tensor<{N * K // 2}xi8>, tensor<{N}x{K // GROUP}xf16> -> !qc.packed<{N}x{K}xi4>
@@ -64,6 +68,7 @@ func.func @wo_f16(%x: tensor<?x?x{K}xf16>, %d: tensor<{N * K // 2}xi8>, %s: tens
 lib = h.build("\n".join(funcs), workdir=sys.argv[1])
 
 for i, c in enumerate(configs):
+    N = c["n"]
     q, s, z = h.random_quantized(rng, N, K, c["bits"], c["gran"], GROUP, c["sym"])
     if c["sdt"] == "f16":
         s = s.astype(np.float16)
@@ -82,6 +87,7 @@ for i, c in enumerate(configs):
         absref = np.abs(x.astype(np.float64)) @ np.abs(wref).T + np.abs(b)
         h.check_matmul("wo_matmul %s M=%d" % (tag, m), y, ref, absref)
 
+N = 30
 q, s, _ = h.random_quantized(rng, N, K, 4, "per_group", GROUP, True)
 s = s.astype(np.float16)
 wref = h.dequant_reference(q, s.astype(np.float32), None, "per_group", GROUP)

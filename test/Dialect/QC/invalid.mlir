@@ -690,6 +690,30 @@ func.func @packed_tile_does_not_divide(%d: tensor<1536xi8>, %s: tensor<24x1xf32>
 
 // -----
 
+func.func @packed_frag_does_not_fit(%d: tensor<1536xi8>, %s: tensor<24x1xf32>) {
+  // expected-error@+1 {{the mma_frag layout needs N % 16 == 0 and K % 64 == 0, got 24x128}}
+  %0 = qc.packed_weight %d, %s {layout = #qc.layout<mma_frag>, scheme = #qc.scheme<weight = i4>} : tensor<1536xi8>, tensor<24x1xf32> -> !qc.packed<24x128xi4>
+  return
+}
+
+// -----
+
+func.func @packed_frag_k_i8(%d: tensor<768xi8>, %s: tensor<16x1xf32>) {
+  // expected-error@+1 {{the mma_frag layout needs N % 16 == 0 and K % 32 == 0, got 16x48}}
+  %0 = qc.packed_weight %d, %s {layout = #qc.layout<mma_frag>, scheme = #qc.scheme<weight = i8>} : tensor<768xi8>, tensor<16x1xf32> -> !qc.packed<16x48xi8>
+  return
+}
+
+// -----
+
+func.func @layout_frag_tiles(%d: tensor<1024xi8>, %s: tensor<16x1xf32>) {
+  // expected-error@+1 {{tile_n and tile_k are only allowed with the tiled layout}}
+  %0 = qc.packed_weight %d, %s {layout = #qc.layout<mma_frag, tile_n = 16, tile_k = 64>, scheme = #qc.scheme<weight = i8>} : tensor<1024xi8>, tensor<16x1xf32> -> !qc.packed<16x64xi8>
+  return
+}
+
+// -----
+
 func.func @packed_tile_k_does_not_divide(%d: tensor<1536xi8>, %s: tensor<16x1xf32>) {
   // expected-error@+1 {{tile 16x64 does not divide the 16x96 weight}}
   %0 = qc.packed_weight %d, %s {layout = #qc.layout<tiled, tile_n = 16, tile_k = 64>, scheme = #qc.scheme<weight = i8>} : tensor<1536xi8>, tensor<16x1xf32> -> !qc.packed<16x96xi8>
@@ -1394,6 +1418,70 @@ func.func @kernel_gemv_tiling_on_mma(%x: tensor<?x64xf16>, %w: !qc.packed<32x64x
 
 // -----
 
+func.func @kernel_frag_tiling_on_gemv(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{kernel 'gemv' has no fragment-layout side for a frag tiling}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<gemv, target = "sm_90", frag = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 2, m_tiles = [16, 32]>>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @kernel_mma_tiling_on_frag(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{kernel 'frag' has no tensor-core side for an mma tiling}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<frag, target = "sm_90", mma = #qc.mma_tiling<block_m = 128, block_n = 128, block_k = 32, warps_m = 2, warps_n = 4, stages = 2>>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @kernel_frag_on_host(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{kernel 'frag' is not available on target 'host'}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<frag, target = "host">} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @frag_tiling_warps(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{frag tiling: warps_k must be in [1, 16], got 0}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 0, n_blocks = 4, stages = 3, split_k = 1, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @frag_tiling_blocks(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{frag tiling: n_blocks must be 1, 2 or 4, got 3}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 3, stages = 3, split_k = 1, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @frag_tiling_stages(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{frag tiling: stages must be in [2, 8], got 1}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 1, split_k = 1, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @frag_tiling_split(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{frag tiling: split_k must be positive, got 0}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 0, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @frag_tiling_m_tile(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{frag tiling: m_tiles must be 16, 32 or 64, got 8}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 1, m_tiles = [8, 16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
 func.func @kernel_mma_tiling_on_gemv(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
   // expected-error@+1 {{kernel 'gemv' has no tensor-core side for an mma tiling}}
   %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<gemv, target = "sm_90", mma = #qc.mma_tiling<block_m = 128, block_n = 128, block_k = 32, warps_m = 2, warps_n = 4, stages = 2>>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
@@ -1485,6 +1573,14 @@ func.func @launch_block(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
 func.func @launch_tile(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
   // expected-error@+1 {{launch: tile_n and tile_m must be both positive (a matmul) or both absent (a row kernel)}}
   %0 = qc.wo_matmul %x, %w {layer = "a", qc.launch = #qc.launch<@m::@k, block = 128, tile_n = 8>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @launch_split_k(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{launch: split_k must be positive, and above 1 only for a matmul family with m_tiles}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.launch = #qc.launch<@m::@k, block = 128, tile_n = 64, tile_m = 16, split_k = 4>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
   return
 }
 

@@ -3,11 +3,18 @@
 # CHECK: pack tiled 16x64: 4 weights match numpy
 # CHECK: pack tiled 8x32: 4 weights match numpy
 # CHECK: pack tiled 32x128: 4 weights match numpy
+# CHECK: pack mma_frag: 4 weights match numpy
+# CHECK: repack row_major -> mma_frag for frag kernels: 4 weights match numpy
+# CHECK: repack tiled -> mma_frag for frag kernels: 4 weights match numpy
 #
 # qc-pack-weights byte layout (QCAttrs.td) against numpy on fresh random
 # integers: row_major and tiled (tiles in row-major tile order, row-major
 # inside a tile), INT4 two per byte with the even element in the low nibble.
-# The numpy reference builds tiles with reshape/transpose, not index math.
+# mma_frag (FragLayout.h): 16 x 64 (INT4) / 16 x 32 (INT8) units of 32
+# lanes x 16 bytes in mma.sync B fragment order, both packed from unpacked
+# data and repacked (row_major / tiled bytes of weights whose matmuls run the
+# frag kernel). The numpy reference builds tiles and fragments with
+# reshape/transpose, not index math.
 
 import os
 import sys
@@ -15,6 +22,10 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "Inputs"))
 import numpy as np
 import qcnum
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
+                                "Conversion", "Inputs"))
+import qc_host_harness  # noqa: E402
 
 seed, rng = qcnum.make_rng()
 workdir = sys.argv[1]
@@ -52,6 +63,11 @@ for name, (bits, sym, q) in weights.items():
 lines += ["  return", "}"]
 ir = "\n".join(lines) + "\n"
 
+
+def ref_frag(q, bits):
+    """mma_frag bytes: the reshape/transpose reference of the host tests."""
+    return qc_host_harness.pack_weight(q, bits, "mma_frag")
+
 for layout, tn, tk in (("row_major", N, K), ("tiled", 16, 64), ("tiled", 8, 32), ("tiled", 32, 128)):
     args = ["--qc-pack-weights=layout=%s tile-n=%d tile-k=%d" % (layout, tn, tk)]
     packed = qcnum.parse_packed(qcnum.run_opt(args, ir, workdir))
@@ -65,3 +81,30 @@ for layout, tn, tk in (("row_major", N, K), ("tiled", 16, 64), ("tiled", 8, 32),
             qcnum.fail(seed, "%s %s %dx%d: bytes differ" % (name, layout, tn, tk))
     label = layout if layout == "row_major" else "%s %dx%d" % (layout, tn, tk)
     print("pack %s: %d weights match numpy" % (label, len(weights)))
+
+
+def check_frag(text, label):
+    packed = qcnum.parse_packed(text)
+    for name, (bits, sym, q) in weights.items():
+        pw = packed[name]
+        if "#qc.layout<mma_frag>" not in pw["attrs"]:
+            qcnum.fail(seed, "%s: no mma_frag layout in %s" % (name, pw["attrs"]))
+        want = ref_frag(q, bits)
+        if pw["data"].shape != want.shape or not np.array_equal(pw["data"], want):
+            qcnum.fail(seed, "%s %s: bytes differ" % (name, label))
+    print("%s: %d weights match numpy" % (label, len(weights)))
+
+
+check_frag(qcnum.run_opt(["--qc-pack-weights=layout=mma_frag"], ir, workdir),
+           "pack mma_frag")
+# Weights whose matmuls run the frag kernel are repacked whatever the option.
+frag_kernel = '{kernel = #qc.kernel<frag, target = "sm_90">, layer ='
+for layout, opts in (("row_major", "layout=row_major"),
+                     ("tiled", "layout=tiled tile-n=16 tile-k=64")):
+    first = qcnum.run_opt(["--qc-pack-weights=" + opts], ir, workdir)
+    # (The frag kind takes f16 activations.)
+    first = first.replace("{layer =", frag_kernel).replace(
+        "tensor<?x256xf32>", "tensor<?x256xf16>").replace(
+        "tensor<?x64xf32>", "tensor<?x64xf16>")
+    second = qcnum.run_opt(["--qc-pack-weights"], first, workdir)
+    check_frag(second, "repack %s -> mma_frag for frag kernels" % layout)

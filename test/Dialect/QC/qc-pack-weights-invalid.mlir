@@ -2,7 +2,7 @@
 // RUN: echo "" | not quant-opt --qc-pack-weights=layout=zigzag 2>&1 | FileCheck %s --check-prefix=LAYOUT
 // RUN: echo "" | not quant-opt --qc-pack-weights="layout=tiled tile-k=3" 2>&1 | FileCheck %s --check-prefix=TILE
 
-// LAYOUT: error: qc-pack-weights: unknown layout 'zigzag'; expected row_major, tiled or auto
+// LAYOUT: error: qc-pack-weights: unknown layout 'zigzag'; expected row_major, tiled, mma_frag or auto
 // TILE: error: qc-pack-weights: tile-n must be positive and tile-k positive and even, got 16x3
 
 func.func @odd_k(%x: tensor<?x3xf32>) -> tensor<?x2xf32> {

@@ -5,7 +5,7 @@
 
 // TARGET: error: qc-select-matmul: unknown target 'sm_70'; expected host, sm_80 or sm_90
 // RANGE: error: qc-select-matmul: need 1 <= min-batch <= max-batch, got 8 and 4
-// KIND: error: qc-select-matmul: unknown weight-only-kernel 'int8'; expected auto, gemv, mma or gemv_mma
+// KIND: error: qc-select-matmul: unknown weight-only-kernel 'int8'; expected auto, gemv, mma, gemv_mma or frag
 
 func.func @adaptive_int4(%x: tensor<?x4xf32>, %d: tensor<2x4xi8>, %s: tensor<2x1xf32>) -> tensor<?x2xf32> {
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4>} : tensor<2x4xi8>, tensor<2x1xf32> -> !qc.packed<2x4xi4>

@@ -121,6 +121,11 @@ struct PackedWeightAccess {
   mlir::Value loadQuantized(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value row, mlir::Value k0, int64_t vl) const;
 
+  /// loadQuantized for the mma_frag layout: one element at a time.
+  mlir::Value loadFragQuantized(mlir::OpBuilder &b, mlir::Location loc,
+                                mlir::Value row, mlir::Value k0,
+                                int64_t vl) const;
+
   /// (q - z) as vector<vl x f32>, times the scale when `applyScale`.
   mlir::Value loadDequantized(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value row, mlir::Value k0, int64_t vl,

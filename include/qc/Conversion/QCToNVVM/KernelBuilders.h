@@ -66,6 +66,23 @@ buildWeightOnlyMmaKernel(mlir::OpBuilder &builder, mlir::Location loc,
                          llvm::StringRef name,
                          const WeightOnlyMmaKernelConfig &cfg);
 
+/// Builds `gpu.func @name(x, w, scales, zeros, bias, y: !llvm.ptr<1>, m:
+/// i32, ws: !llvm.ptr<1> [, r: !llvm.ptr<1>])`: the frag family
+/// (WeightOnlyFragKernelConfig). Grid (channel tiles x S, ceil(M / mTile)),
+/// block 32 x warpsK; with S > 1 it writes ws [S, M, N] f32 instead of y.
+mlir::gpu::GPUFuncOp
+buildWeightOnlyFragKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                          llvm::StringRef name,
+                          const WeightOnlyFragKernelConfig &cfg);
+
+/// Builds `gpu.func @name(ws, bias, y: !llvm.ptr<1>, m: i32 [, r:
+/// !llvm.ptr<1>])`: the frag family's split-K reduction
+/// (FragReduceKernelConfig).
+mlir::gpu::GPUFuncOp buildFragReduceKernel(mlir::OpBuilder &builder,
+                                           mlir::Location loc,
+                                           llvm::StringRef name,
+                                           const FragReduceKernelConfig &cfg);
+
 /// The MLIR element type of `e`.
 inline mlir::Type kernelElemType(mlir::Builder &b, KernelElem e) {
   switch (e) {

@@ -185,6 +185,31 @@ GemvTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 }
 
 LogicalResult
+FragTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       int64_t warpsK, int64_t nBlocks, int64_t stages,
+                       int64_t splitK, ArrayRef<int64_t> mTiles) {
+  if (warpsK < 1 || warpsK > 16)
+    return emitError() << "frag tiling: warps_k must be in [1, 16], got "
+                       << warpsK;
+  if (nBlocks != 1 && nBlocks != 2 && nBlocks != 4)
+    return emitError() << "frag tiling: n_blocks must be 1, 2 or 4, got "
+                       << nBlocks;
+  if (stages < 2 || stages > 8)
+    return emitError() << "frag tiling: stages must be in [2, 8], got "
+                       << stages;
+  if (splitK < 1)
+    return emitError() << "frag tiling: split_k must be positive, got "
+                       << splitK;
+  if (failed(verifyMTiles(emitError, mTiles)))
+    return failure();
+  for (int64_t t : mTiles)
+    if (t != 16 && t != 32 && t != 64)
+      return emitError() << "frag tiling: m_tiles must be 16, 32 or 64, got "
+                         << t;
+  return success();
+}
+
+LogicalResult
 MmaTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                       int64_t blockM, int64_t blockN, int64_t blockK,
                       int64_t warpsM, int64_t warpsN, int64_t stages) {
@@ -203,7 +228,8 @@ MmaTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult LaunchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  SymbolRefAttr kernel, int64_t block,
                                  int64_t tileN, int64_t tileM,
-                                 ArrayRef<int64_t> mTiles, bool residual) {
+                                 ArrayRef<int64_t> mTiles, bool residual,
+                                 int64_t splitK) {
   if (kernel.getNestedReferences().size() != 1)
     return emitError() << "launch: the kernel must be @module::@kernel";
   if (block < 1 || block > 1024)
@@ -215,6 +241,9 @@ LogicalResult LaunchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return failure();
   if (!mTiles.empty() && tileM != 1)
     return emitError() << "launch: a family with m_tiles has tile_m = 1";
+  if (splitK < 1 || (splitK > 1 && (tileN == 0 || mTiles.empty())))
+    return emitError() << "launch: split_k must be positive, and above 1 "
+                          "only for a matmul family with m_tiles";
   return success();
 }
 
@@ -267,7 +296,7 @@ LogicalResult QCDialect::verifyOperationAttribute(Operation *op,
 LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  KernelKind kind, StringRef target,
                                  int64_t threshold, GemvTilingAttr gemv,
-                                 MmaTilingAttr mma) {
+                                 MmaTilingAttr mma, FragTilingAttr frag) {
   const ::qc::TargetInfo *info = ::qc::lookupTarget(target);
   if (!info)
     return emitError() << "unknown target '" << target << "'; expected "
@@ -285,13 +314,17 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   }
   bool gemvSide = kind == KernelKind::Gemv || kind == KernelKind::GemvMma ||
                   kind == KernelKind::Adaptive;
-  bool mmaSide = kind != KernelKind::Host && kind != KernelKind::Gemv;
+  bool mmaSide = kind != KernelKind::Host && kind != KernelKind::Gemv &&
+                 kind != KernelKind::Frag;
   if (gemv && !gemvSide)
     return emitError() << "kernel '" << stringifyKernelKind(kind)
                        << "' has no GEMV side for a gemv tiling";
   if (mma && !mmaSide)
     return emitError() << "kernel '" << stringifyKernelKind(kind)
                        << "' has no tensor-core side for an mma tiling";
+  if (frag && kind != KernelKind::Frag)
+    return emitError() << "kernel '" << stringifyKernelKind(kind)
+                       << "' has no fragment-layout side for a frag tiling";
   return success();
 }
 

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Dialect/QC/IR/QC.h"
+#include "qc/Dialect/QC/IR/FragLayout.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
@@ -361,6 +362,10 @@ LogicalResult PackedWeightOp::verify() {
                << layout.getTileN() << "x" << layout.getTileK()
                << " does not divide the " << n << "x" << k << " weight";
     }
+    if (layout.getKind() == LayoutKind::MmaFrag && !fragLayoutFits(n, k, bits))
+      return emitOpError("the mma_frag layout needs N % ")
+             << kFragUnitN << " == 0 and K % " << fragUnitK(bits)
+             << " == 0, got " << n << "x" << k;
     int64_t bytes = n * k * bits / 8;
     if (data.getRank() != 1 || data.getDimSize(0) != bytes)
       return emitOpError("packed data must be a flat tensor of ")
@@ -472,7 +477,8 @@ LogicalResult WeightOnlyMatmulOp::verify() {
                            "per_channel or per_tensor scales");
     }
     if ((kernel.getKind() == KernelKind::Mma ||
-         kernel.getKind() == KernelKind::GemvMma) &&
+         kernel.getKind() == KernelKind::GemvMma ||
+         kernel.getKind() == KernelKind::Frag) &&
         !getInput().getType().getElementType().isF16())
       return emitOpError("kernel '") << stringifyKernelKind(kernel.getKind())
                                      << "' needs f16 activations, got "

@@ -5,10 +5,12 @@
 //===----------------------------------------------------------------------===//
 //
 // qc-pack-weights: unpacked (one integer per byte, N x K) qc.packed_weight
-// data becomes the flat row_major or tiled byte layout of QCAttrs.td.
+// data becomes the flat row_major, tiled or mma_frag byte layout of
+// QCAttrs.td; a weight that only `frag` kernels read is (re)packed mma_frag.
 //
 //===----------------------------------------------------------------------===//
 
+#include "qc/Dialect/QC/IR/FragLayout.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
@@ -43,6 +45,59 @@ static std::vector<int8_t> packBytes(ArrayRef<int8_t> q, int64_t n, int64_t k,
   return std::vector<int8_t>(out.begin(), out.end());
 }
 
+/// Packs the N x K integers `q` into the mma_frag bytes (FragLayout.h).
+static std::vector<int8_t> packFragBytes(ArrayRef<int8_t> q, int64_t n,
+                                         int64_t k, unsigned bits) {
+  std::vector<uint8_t> out(n * k * bits / 8, 0);
+  FragIntOps ops;
+  uint8_t mask = bits == 8 ? 0xff : 0xf;
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < k; ++c) {
+      FragPosition<int64_t> p = fragPosition(ops, bits, k, r, c);
+      out[p.byte] |= (static_cast<uint8_t>(q[r * k + c]) & mask) << p.shift;
+    }
+  return std::vector<int8_t>(out.begin(), out.end());
+}
+
+/// The N x K integers of packed `bytes` in `layout` (row_major or tiled),
+/// INT4 fields sign-extended when `symmetric` (the unpacked convention).
+static std::vector<int8_t> unpackBytes(ArrayRef<int8_t> bytes, int64_t n,
+                                       int64_t k, unsigned bits,
+                                       bool symmetric, LayoutAttr layout) {
+  int64_t tileN = n, tileK = k;
+  if (layout.getKind() == LayoutKind::Tiled) {
+    tileN = layout.getTileN();
+    tileK = layout.getTileK();
+  }
+  std::vector<int8_t> q(n * k);
+  int64_t tilesK = k / tileK;
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < k; ++c) {
+      int64_t t = (r / tileN) * tilesK + c / tileK;
+      int64_t idx = t * tileN * tileK + (r % tileN) * tileK + c % tileK;
+      if (bits == 8) {
+        q[r * k + c] = bytes[idx];
+        continue;
+      }
+      uint8_t v = (static_cast<uint8_t>(bytes[idx / 2]) >> (idx % 2 ? 4 : 0)) &
+                  0xf;
+      q[r * k + c] = symmetric && v >= 8 ? int8_t(v) - 16 : int8_t(v);
+    }
+  return q;
+}
+
+/// True when every user of `op` is a weight-only matmul whose kernel is the
+/// `frag` family (which reads only mma_frag bytes).
+static bool onlyFragUsers(PackedWeightOp op) {
+  if (op->use_empty())
+    return false;
+  return llvm::all_of(op->getUsers(), [](Operation *user) {
+    auto wo = dyn_cast<WeightOnlyMatmulOp>(user);
+    return wo && wo.getKernelAttr() &&
+           wo.getKernelAttr().getKind() == KernelKind::Frag;
+  });
+}
+
 namespace {
 struct PackWeightsPass
     : public mlir::qc::impl::QCPackWeightsPassBase<PackWeightsPass> {
@@ -54,12 +109,13 @@ struct PackWeightsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (layout != "row_major" && layout != "tiled" && layout != "auto") {
+    if (layout != "row_major" && layout != "tiled" && layout != "auto" &&
+        layout != "mma_frag") {
       module.emitError() << "qc-pack-weights: unknown layout '" << layout
-                         << "'; expected row_major, tiled or auto";
+                         << "'; expected row_major, tiled, mma_frag or auto";
       return signalPassFailure();
     }
-    if (layout != "row_major" && (tileN <= 0 || tileK <= 0 || tileK % 2 != 0)) {
+    if (layout == "tiled" && (tileN <= 0 || tileK <= 0 || tileK % 2 != 0)) {
       module.emitError() << "qc-pack-weights: tile-n must be positive and "
                             "tile-k positive and even, got "
                          << int64_t(tileN) << "x" << int64_t(tileK);
@@ -67,30 +123,64 @@ struct PackWeightsPass
     }
     bool ok = true;
     module.walk([&](PackedWeightOp op) {
-      if (op.getLayout().getKind() != LayoutKind::Unpacked)
-        return;
       PackedWeightType t = op.getResult().getType();
       int64_t n = t.getN(), k = t.getK();
       unsigned bits = op.getScheme().getWeightBits();
+      LayoutKind from = op.getLayout().getKind();
+      bool fragUsers = onlyFragUsers(op);
+      if (from == LayoutKind::MmaFrag ||
+          (from != LayoutKind::Unpacked && !fragUsers))
+        return;
+      if (fragUsers && !fragLayoutFits(n, k, bits)) {
+        op.emitError() << "qc-pack-weights: the frag kernel needs an mma_frag "
+                          "weight, but "
+                       << n << "x" << k << " i" << bits
+                       << " is not whole units of 16 x "
+                       << fragUnitK(bits == 8 ? 8 : 4);
+        ok = false;
+        return;
+      }
       auto cst = op.getData().getDefiningOp<arith::ConstantOp>();
       auto dense = cst ? dyn_cast<DenseElementsAttr>(cst.getValue())
                        : DenseElementsAttr();
       if (!dense) {
-        op.emitError("qc-pack-weights: the unpacked data is not a dense "
-                     "constant");
+        op.emitError() << "qc-pack-weights: the "
+                       << (from == LayoutKind::Unpacked ? "unpacked" : "packed")
+                       << " data is not a dense constant";
         ok = false;
         return;
       }
-      if (bits == 4 && k % 2 != 0) {
+      if (from == LayoutKind::Unpacked && bits == 4 && k % 2 != 0) {
         op.emitError() << "qc-pack-weights: int4 weight with odd K = " << k
                        << " cannot be packed two per byte";
         ok = false;
         return;
       }
+      SmallVector<int8_t> q;
+      q.reserve(n * k);
+      for (int8_t v : dense.getValues<int8_t>())
+        q.push_back(v);
+      if (from != LayoutKind::Unpacked) {
+        std::vector<int8_t> unpacked =
+            unpackBytes(q, n, k, bits, op.getScheme().getSymmetric(),
+                        op.getLayout());
+        q.assign(unpacked.begin(), unpacked.end());
+      }
+      bool frag = fragUsers;
+      if (!frag && layout == "mma_frag") {
+        if (fragLayoutFits(n, k, bits))
+          frag = true;
+        else
+          op.emitWarning() << "the mma_frag layout needs N % 16 == 0 and K % "
+                           << fragUnitK(bits == 8 ? 8 : 4) << " == 0, not "
+                           << n << "x" << k << "; using row_major";
+      }
       int64_t tn = n, tk = k;
       LayoutAttr newLayout =
-          LayoutAttr::get(op.getContext(), LayoutKind::RowMajor, 1, 1);
-      if (wantsTiles(op)) {
+          LayoutAttr::get(op.getContext(), frag ? LayoutKind::MmaFrag
+                                                : LayoutKind::RowMajor,
+                          1, 1);
+      if (!frag && wantsTiles(op)) {
         if (n % tileN == 0 && k % tileK == 0) {
           tn = tileN;
           tk = tileK;
@@ -102,11 +192,8 @@ struct PackWeightsPass
                            << " weight; using row_major";
         }
       }
-      SmallVector<int8_t> q;
-      q.reserve(n * k);
-      for (int8_t v : dense.getValues<int8_t>())
-        q.push_back(v);
-      std::vector<int8_t> bytes = packBytes(q, n, k, bits, tn, tk);
+      std::vector<int8_t> bytes = frag ? packFragBytes(q, n, k, bits)
+                                       : packBytes(q, n, k, bits, tn, tk);
       OpBuilder b(op);
       auto type = RankedTensorType::get({static_cast<int64_t>(bytes.size())},
                                         b.getI8Type());

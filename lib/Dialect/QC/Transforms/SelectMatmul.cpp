@@ -76,13 +76,21 @@ struct SelectMatmulPass
     o.mmaWarpsM = mmaWarpsM;
     o.mmaWarpsN = mmaWarpsN;
     o.mmaStages = mmaStages;
+    o.fragWarpsK = fragWarpsK;
+    o.fragNBlocks = fragNBlocks;
+    o.fragStages = fragStages;
+    o.fragSplitK = fragSplitK;
+    o.fragMTiles.assign(fragMTiles.begin(), fragMTiles.end());
     return o;
   }
 
   /// The kernel attribute of `kind` with its tilings (none on the host).
-  KernelAttr kernel(KernelKind kind, int64_t threshold = 0) {
+  KernelAttr kernel(KernelKind kind, int64_t threshold = 0,
+                    Value packed = {}) {
     auto attr = KernelAttr::get(&getContext(), kind, target, threshold);
-    return target == "host" ? attr : ::qc::withTilings(attr, tilingOptions());
+    return target == "host"
+               ? attr
+               : ::qc::withTilings(attr, tilingOptions(), packed);
   }
 
   void runOnOperation() override {
@@ -99,10 +107,11 @@ struct SelectMatmulPass
       return signalPassFailure();
     }
     if (weightOnlyKernel != "auto" && weightOnlyKernel != "gemv" &&
-        weightOnlyKernel != "mma" && weightOnlyKernel != "gemv_mma") {
+        weightOnlyKernel != "mma" && weightOnlyKernel != "gemv_mma" &&
+        weightOnlyKernel != "frag") {
       module.emitError() << "qc-select-matmul: unknown weight-only-kernel '"
                          << weightOnlyKernel
-                         << "'; expected auto, gemv, mma or gemv_mma";
+                         << "'; expected auto, gemv, mma, gemv_mma or frag";
       return signalPassFailure();
     }
     bool gpu = target != "host";
@@ -120,7 +129,16 @@ struct SelectMatmulPass
           o.mmaBlockKBytes <= 0 || o.mmaBlockKBytes % 2 ||
           failed(MmaTilingAttr::verifyInvariants(
               diag, o.mmaBlockM, o.mmaBlockN, o.mmaBlockKBytes / 2, o.mmaWarpsM,
-              o.mmaWarpsN, o.mmaStages))) {
+              o.mmaWarpsN, o.mmaStages)) ||
+          failed(FragTilingAttr::verifyInvariants(
+              diag, o.fragWarpsK, o.fragNBlocks ? o.fragNBlocks : 1,
+              o.fragStages, o.fragSplitK ? o.fragSplitK : 1,
+              o.fragMTiles.empty() ? SmallVector<int64_t>{16} : [&] {
+                SmallVector<int64_t> t = o.fragMTiles;
+                llvm::sort(t);
+                t.erase(std::unique(t.begin(), t.end()), t.end());
+                return t;
+              }()))) {
         if (o.mmaBlockKBytes <= 0 || o.mmaBlockKBytes % 2)
           diag() << "mma-block-k-bytes must be a positive even number";
         return signalPassFailure();
@@ -156,6 +174,17 @@ struct SelectMatmulPass
           return;
         }
         KernelKind kind = KernelKind::Host;
+        if (gpu && weightOnlyKernel == "frag") {
+          // The frag kernel where it runs the layer (its weight, read by
+          // this op only, is repacked mma_frag); else the cost model.
+          KernelAttr frag = kernel(KernelKind::Frag, 0, wo.getWeight());
+          PackedWeightOp def = getPackedWeightDef(wo.getWeight());
+          if (frag.getFrag() && def && def->hasOneUse() &&
+              ::qc::weightOnlyFragUnsupported(wo, frag.getFrag()).empty()) {
+            wo.setKernelAttr(frag);
+            return;
+          }
+        }
         if (gpu) {
           std::string noMma = ::qc::weightOnlyMmaUnsupported(wo);
           if (weightOnlyKernel == "gemv") {

@@ -40,7 +40,8 @@ def QC_LayoutKind : I32EnumAttr<"LayoutKind",
     "storage layout of quantized weight data", [
       I32EnumAttrCase<"Unpacked", 0, "unpacked">,
       I32EnumAttrCase<"RowMajor", 1, "row_major">,
-      I32EnumAttrCase<"Tiled", 2, "tiled">
+      I32EnumAttrCase<"Tiled", 2, "tiled">,
+      I32EnumAttrCase<"MmaFrag", 3, "mma_frag">
     ]> {
   let cppNamespace = "::mlir::qc";
   let genSpecializedAttr = 0;
@@ -54,7 +55,8 @@ def QC_KernelKind : I32EnumAttr<"KernelKind",
       I32EnumAttrCase<"Int8Mma", 3, "int8_mma">,
       I32EnumAttrCase<"Fp16Mma", 4, "fp16_mma">,
       I32EnumAttrCase<"Adaptive", 5, "adaptive">,
-      I32EnumAttrCase<"GemvMma", 6, "gemv_mma">
+      I32EnumAttrCase<"GemvMma", 6, "gemv_mma">,
+      I32EnumAttrCase<"Frag", 7, "frag">
     ]> {
   let cppNamespace = "::mlir::qc";
   let genSpecializedAttr = 0;
@@ -141,8 +143,19 @@ def QC_LayoutAttr : QC_Attr<"Layout", "layout"> {
     - `tiled`: the N x K matrix is cut into `tile_n` x `tile_k` tiles stored
       contiguously in row-major tile order; inside a tile, row-major packing
       as above. Kernels read whole tiles with wide loads.
+    - `mma_frag`: the order in which the `frag` kernel's threads consume
+      the weight as mma.sync m16n8k16 B fragments (qc/Dialect/QC/IR/
+      FragLayout.h, docs/weight-layouts.md): the matrix is cut into units of
+      16 output channels x 64 (INT4) or 32 (INT8) input channels, 512 bytes
+      each, stored unit row by unit row (all K units of channels 0-15
+      first); inside a unit, lane l of a warp owns bytes [16 l, 16 l + 16):
+      one 16-byte load is directly its B fragments for the unit, the pairs
+      of each f16x2 register in the two 4-bit (8-bit) fields that one
+      shift-and-mask extracts. Needs N % 16 == 0 and K a multiple of the
+      unit.
 
-    Example: `#qc.layout<tiled, tile_n = 16, tile_k = 64>`
+    Example: `#qc.layout<tiled, tile_n = 16, tile_k = 64>`,
+    `#qc.layout<mma_frag>`
   }];
   let parameters = (ins
     "::mlir::qc::LayoutKind":$kind,
@@ -207,6 +220,31 @@ def QC_MmaTilingAttr : QC_Attr<"MmaTiling", "mma_tiling"> {
   let genVerifyDecl = 1;
 }
 
+def QC_FragTilingAttr : QC_Attr<"FragTiling", "frag_tiling"> {
+  let summary = "Tiling of the weight-only fragment-layout tensor-core family";
+  let description = [{
+    How `buildWeightOnlyFragKernel` cuts one layer (KernelConfigs.h,
+    `WeightOnlyFragKernelConfig`): a CTA of `warps_k` warps owns
+    `n_blocks` x 16 output channels; its warps take consecutive K units
+    (one 16-byte weight load per lane and 16-channel block each) and add
+    their partial sums through shared memory at the end; `split_k` CTAs
+    share one channel block's K range (their f32 partial sums are added by
+    a second, reduction kernel); activations reach shared memory through a
+    `stages`-deep cp.async pipeline. One kernel variant per M tile of
+    `m_tiles` (16, 32 or 64 rows; the launch picks the smallest tile >= M,
+    else the largest, and walks M in tiles). Chosen by `qc-select-matmul`
+    (options `frag-*`; `split_k` from the target's SM count).
+
+    Example: `#qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3,
+    split_k = 2, m_tiles = [16, 32, 64]>`
+  }];
+  let parameters = (ins "int64_t":$warps_k, "int64_t":$n_blocks,
+                        "int64_t":$stages, "int64_t":$split_k,
+                        QC_I64ListParameter:$m_tiles);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 def QC_KernelAttr : QC_Attr<"Kernel", "kernel"> {
   let summary = "The matmul kernel chosen for a fused quantized matmul";
   let description = [{
@@ -218,11 +256,13 @@ def QC_KernelAttr : QC_Attr<"Kernel", "kernel"> {
     `threshold` run the GEMV family and M >= `threshold` the weight-only
     tensor-core kernel: the same arithmetic (one packed weight, the same
     scales), a different kernel per batch size, so that one function serves
-    batch-1 decode and a 512-token prefill.
+    batch-1 decode and a 512-token prefill. `frag` (a weight-only matmul
+    whose weight is packed `#qc.layout<mma_frag>`) runs every M on the
+    fragment-layout tensor-core kernel.
 
     `gemv` and `mma` are the tilings of the GEMV side and of the
     tensor-core side (gemv: `gemv`; mma, int8_mma, fp16_mma: `mma`;
-    gemv_mma and adaptive: both), chosen per layer by `qc-select-matmul`;
+    gemv_mma and adaptive: both; frag: `frag`), chosen per layer by `qc-select-matmul`;
     a kernel without them (hand-written IR) is built with the kernel
     family's defaults (qc/Kernels/KernelFamilies.h).
 
@@ -238,16 +278,17 @@ def QC_KernelAttr : QC_Attr<"Kernel", "kernel"> {
     StringRefParameter<"compilation target", "\"host\"">:$target,
     DefaultValuedParameter<"int64_t", "0">:$threshold,
     OptionalParameter<"::mlir::qc::GemvTilingAttr">:$gemv,
-    OptionalParameter<"::mlir::qc::MmaTilingAttr">:$mma
+    OptionalParameter<"::mlir::qc::MmaTilingAttr">:$mma,
+    OptionalParameter<"::mlir::qc::FragTilingAttr">:$frag
   );
   let assemblyFormat =
-      "`<` $kind (`,` struct($target, $threshold, $gemv, $mma)^)? `>`";
+      "`<` $kind (`,` struct($target, $threshold, $gemv, $mma, $frag)^)? `>`";
   let genVerifyDecl = 1;
   let builders = [
     AttrBuilder<(ins "::mlir::qc::KernelKind":$kind, "::llvm::StringRef":$target,
                      CArg<"int64_t", "0">:$threshold), [{
       return $_get($_ctxt, kind, target, threshold, GemvTilingAttr(),
-                   MmaTilingAttr());
+                   MmaTilingAttr(), FragTilingAttr());
     }]>
   ];
 }
@@ -266,7 +307,10 @@ def QC_LaunchAttr : QC_Attr<"Launch", "launch"> {
     of `m_tiles` (then the grid's M extent is ceil(M / T)). Row kernels
     (norms, activation quantization, argmax, sampling) have no tile: one
     CTA per row. `residual` says the kernel's epilogue adds the residual
-    that follows the matmul (an extra last argument).
+    that follows the matmul (an extra last argument). `split_k` > 1 (the
+    frag family): `split_k` CTAs per channel tile write f32 partial sums
+    [split_k, M, N] and `<kernel>_reduce` adds them (grid x ceil(N / tile_n)
+    * split_k).
 
     Example: `#qc.launch<@qc_kernels_sm_90::@up_gemv, block = 128,
     tile_n = 8, tile_m = 1, m_tiles = [1, 2, 4, 8], residual = true>`
@@ -277,10 +321,12 @@ def QC_LaunchAttr : QC_Attr<"Launch", "launch"> {
     DefaultValuedParameter<"int64_t", "0">:$tile_n,
     DefaultValuedParameter<"int64_t", "0">:$tile_m,
     QC_OptionalI64ListParameter:$m_tiles,
-    DefaultValuedParameter<"bool", "false">:$residual
+    DefaultValuedParameter<"bool", "false">:$residual,
+    DefaultValuedParameter<"int64_t", "1">:$split_k
   );
   let assemblyFormat =
-      "`<` $kernel `,` struct($block, $tile_n, $tile_m, $m_tiles, $residual) `>`";
+      "`<` $kernel `,` struct($block, $tile_n, $tile_m, $m_tiles, $residual, "
+      "$split_k) `>`";
   let genVerifyDecl = 1;
 }
 

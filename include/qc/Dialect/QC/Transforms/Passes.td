@@ -178,10 +178,17 @@ def QCPackWeightsPass : Pass<"qc-pack-weights", "::mlir::ModuleOp"> {
     `#qc.layout<tiled, tile_n, tile_k>` (QCAttrs.td): INT4 two values per
     byte, the even k in the low nibble; tiles in row-major tile order. A
     weight the tiles do not divide falls back to row_major with a warning.
-    `layout=auto` gives row_major for every weight: all GPU kernels (gemv,
+    `layout=auto` gives row_major for every weight: the GPU kernels (gemv,
     mma, int8_mma, fp16_mma, adaptive; KernelBuilders.h) read row_major
-    bytes, and the host kernels read both. (It used to tile weights of GPU
-    tensor-core kernels, which those kernels cannot read.)
+    bytes, and the host kernels read every layout.
+
+    A weight whose every consumer runs the `frag` kernel (`#qc.kernel<frag,
+    ...>`, set by `qc-select-matmul`) is stored `#qc.layout<mma_frag>`
+    whatever `layout` says, repacked from row_major or tiled bytes if it was
+    packed before selection (qc-quantize-pipeline runs this pass again after
+    `qc-select-matmul` for that); `layout=mma_frag` stores every weight that
+    is whole 16 x 64 (INT4) / 16 x 32 (INT8) units so (a warning and
+    row_major for others).
 
     Example:
 
@@ -195,8 +202,8 @@ def QCPackWeightsPass : Pass<"qc-pack-weights", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"layout", "layout", "std::string", /*default=*/"\"row_major\"",
-           "Target layout: row_major, tiled, or auto (row_major: what every "
-           "GPU kernel reads)">,
+           "Target layout: row_major, tiled, mma_frag, or auto (row_major, "
+           "mma_frag for weights of frag kernels)">,
     Option<"tileN", "tile-n", "int64_t", /*default=*/"16",
            "Tile rows (output channels) for the tiled layout">,
     Option<"tileK", "tile-k", "int64_t", /*default=*/"64",
@@ -307,7 +314,14 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
       bytes, group size a multiple of 8), else `gemv`.
       `weight-only-kernel=gemv|mma|gemv_mma` forces the kind (an error
       where `mma` cannot be built; a forced `gemv_mma` keeps its threshold
-      inside (min-batch, max-batch]);
+      inside (min-batch, max-batch]); `weight-only-kernel=frag` gives every
+      weight-only layer the frag kernel can run (f16 activations and scales,
+      N % 16, K % 64 for INT4 or 32 for INT8, group size % 16, a weight
+      read by no other op) the `frag` kind with its `#qc.frag_tiling`
+      (options `frag-*`; split_k from the target's SM count), the others
+      the cost model's choice; their weights are then repacked mma_frag by
+      qc-pack-weights. (`auto` does not choose `frag` yet: its cost model
+      is not calibrated.)
     - `qc.int8_matmul`: `int8_mma` (there is no INT8 GEMV); a shape the
       INT8 GEMM cannot run (K % 16 != 0) is an error;
     - `adaptive` with the threshold of `qc.batch_threshold` (set by a
@@ -367,6 +381,19 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
            "Tensor-core tiling: warps along N per CTA">,
     Option<"mmaStages", "mma-stages", "int64_t", "2",
            "Tensor-core tiling: cp.async pipeline stages">,
+    Option<"fragWarpsK", "frag-warps-k", "int64_t", "4",
+           "Frag tiling: warps per CTA, splitting the CTA's K units">,
+    Option<"fragNBlocks", "frag-n-blocks", "int64_t", "0",
+           "Frag tiling: 16-channel blocks per CTA (1, 2 or 4; 0: the widest "
+           "that divides N)">,
+    Option<"fragStages", "frag-stages", "int64_t", "3",
+           "Frag tiling: cp.async stages of the activations">,
+    Option<"fragSplitK", "frag-split-k", "int64_t", "0",
+           "Frag tiling: CTAs per channel tile along K (0: from the target's "
+           "SM count)">,
+    ListOption<"fragMTiles", "frag-m-tiles", "int64_t",
+               "Frag tiling: one variant per M tile of 16, 32 or 64 rows "
+               "(default 16,32)">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect"];
 }
