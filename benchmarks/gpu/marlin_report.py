@@ -7,7 +7,8 @@ Marlin (marlin_compare.py MARLIN lines), one run, one card.
 For every W4A16-g128 shape and M: the qc kernel qc-select-matmul picks
 (`sel`: the GEMV below the gemv_mma threshold, the default-tiled mma kernel
 from it on; recorded in cases.json by gen_cases.py), the best qc variant
-timed, cuBLAS fp16 and Marlin (all CUDA-graph device time, us), the ratios,
+timed, the best frag tiling (tags f*), cuBLAS fp16 and Marlin (all
+CUDA-graph device time, us), the ratios,
 and at M = 1 the weight bytes / time as a fraction of `--read-bw` (the
 measured read bandwidth of the card, TB/s). W8A16 rows vs cuBLAS only.
 """
@@ -36,8 +37,8 @@ def main():
         elif p[:1] == ["MARLIN"]:
             base[(int(p[2]), int(p[3]), int(p[1]))] = (float(p[4]), float(p[5]))
     print(f"{'W':>3} {'N x K':>12} {'M':>4} {'sel':>9} {'qc sel':>8} {'best':>8} "
-          f"{'(tag)':>14} {'fp16':>8} {'marlin':>8} {'sel/fp16':>8} {'sel/marl':>8} "
-          f"{'best/marl':>9} {'%bw':>5}")
+          f"{'(tag)':>14} {'frag':>8} {'fp16':>8} {'marlin':>8} {'sel/fp16':>8} {'sel/marl':>8} "
+          f"{'best/marl':>9} {'frag/fp16':>9} {'frag/marl':>9} {'%bw':>5} {'%bw frag':>8}")
     for key in sorted(qc, key=lambda t: (t[0], t[1], t[2], t[3])):
         bits, n, k, m = key
         row = dict(qc[key])
@@ -47,15 +48,20 @@ def main():
         sel = row.get(sel_tag, float("nan"))
         best_tag = min(row, key=row.get)
         best = row[best_tag]
+        # The frag family (tags f*, gen_cases.SMALL_M_FRAG): its best tiling.
+        frag_tags = [t for t in row if t.startswith("f")]
+        frag = min((row[t] for t in frag_tags), default=float("nan"))
         fp16, mar = base.get((n, k, m), (float("nan"), float("nan")))
         if bits != 4:
             mar = float("nan")
         wbytes = n * k * bits / 8 + n * (k // 128 if bits == 4 else 1) * 2
         bw = f"{100 * wbytes / (sel * 1e-6) / (args.read_bw * 1e12):4.0f}" if m == 1 else ""
+        fbw = f"{100 * wbytes / (frag * 1e-6) / (args.read_bw * 1e12):4.0f}" if m == 1 else ""
         label = f"{kind}@{th}" if kind == "gemv_mma" else kind
         print(f"{bits:>3} {f'{n}x{k}':>12} {m:>4} {label:>9} {sel:8.1f} {best:8.1f} "
-              f"{'(' + best_tag + ')':>14} {fp16:8.1f} {mar:8.1f} {fp16 / sel:7.2f}x "
-              f"{mar / sel:7.2f}x {mar / best:8.2f}x {bw:>5}")
+              f"{'(' + best_tag + ')':>14} {frag:8.1f} {fp16:8.1f} {mar:8.1f} {fp16 / sel:7.2f}x "
+              f"{mar / sel:7.2f}x {mar / best:8.2f}x {fp16 / frag:8.2f}x {mar / frag:8.2f}x "
+              f"{bw:>5} {fbw:>8}")
 
 
 if __name__ == "__main__":

@@ -231,6 +231,8 @@ std::string qc::WeightOnlyFragKernelConfig::finalize() {
            std::to_string(16 * nBlocks) + " channels (n_blocks x 16)";
   if (warpsK < 1 || warpsK > 16 || stages < 2)
     return "warps_k must be in [1, 16] and stages at least 2";
+  if (prefetch < 1 || prefetch > 4)
+    return "the weight prefetch depth must be in [1, 4]";
   if (numAcc() > 64)
     return "an M tile of " + std::to_string(mTile) + " with " +
            std::to_string(nBlocks) +

@@ -8,6 +8,7 @@
 #include "qc/Kernels/KernelFamilies.h"
 #include "qc/Dialect/QC/IR/FragLayout.h"
 
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -571,6 +572,21 @@ rowSelectConfig(RankedTensorType input, bool sample, std::string &reason) {
   return cfg;
 }
 
+bool fragScalesRoundToF16(PackedWeightOp pw) {
+  Type elem = pw.getScales().getType().getElementType();
+  if (elem.isF16())
+    return true;
+  DenseFPElementsAttr values;
+  if (!elem.isF32() || !matchPattern(pw.getScales(), m_Constant(&values)))
+    return false;
+  for (APFloat v : values.getValues<APFloat>()) {
+    float f = std::fabs(v.convertToFloat());
+    if (!(f == 0.0f || (f >= 0x1p-14f && f <= 65504.0f)))
+      return false;
+  }
+  return true;
+}
+
 /// The frag config of `op` for M tile `mTile`; `checkLayout` requires the
 /// weight to be packed mma_frag already.
 static FailureOr<WeightOnlyFragKernelConfig>
@@ -590,8 +606,13 @@ fragConfigOf(WeightOnlyMatmulOp op, FragTilingAttr tiling, int64_t mTile,
     reason = "the frag kernel needs f16 activations and results";
     return failure();
   }
-  if (!pw.getScales().getType().getElementType().isF16()) {
-    reason = "the frag kernel needs f16 scales";
+  // f16 scales; before packing, f32 constant scales that qc-pack-weights
+  // will round to f16 (normal f16 range) will do.
+  if (!pw.getScales().getType().getElementType().isF16() &&
+      (checkLayout || !fragScalesRoundToF16(pw))) {
+    reason = checkLayout ? "the frag kernel needs f16 scales"
+                         : "the frag kernel needs f16 scales, and these f32 "
+                           "scales are not constants in the normal f16 range";
     return failure();
   }
   if (op.getBias() && !elemType(op.getBias()).isF16()) {

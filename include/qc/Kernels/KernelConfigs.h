@@ -305,8 +305,8 @@ struct WeightOnlyMmaKernelConfig {
 /// for INT4, 32 for INT8) into S contiguous ranges; inside a CTA, warp w
 /// takes units w, w + warpsK, ... of its range.
 /// Memory path: each lane loads its 16 bytes of a unit per channel block
-/// straight from global memory into registers (ld.global.nc, one unit
-/// ahead: the weights never touch shared memory); activations for the
+/// straight from global memory into registers (ld.global.nc, `prefetch`
+/// units ahead: the weights never touch shared memory); activations for the
 /// warpsK units of one step are staged by cp.async (`stages` deep, zero
 /// fill past M and past the CTA's K range) and read with ldmatrix.x4.
 /// Instructions: per 32-bit word a shift/and/or per f16x2 pair, HSUB2 of
@@ -331,6 +331,10 @@ struct WeightOnlyFragKernelConfig {
   /// the workspace; with S > 1 the reduction kernel adds it).
   bool hasResidual = false;
   int64_t mTile = 16, nBlocks = 4, warpsK = 4, stages = 3;
+  /// Weight units each warp has in flight (registers) ahead of the one it
+  /// multiplies: one unit's loads cannot cover the DRAM latency (H100 run
+  /// of 2026-12-07: 1.9 TB/s at M = 1 with one).
+  int64_t prefetch = 2;
 
   std::string finalize();
   /// Input channels per mma_frag unit.

@@ -205,6 +205,9 @@ std::string weightOnlyMmaUnsupported(mlir::qc::WeightOnlyMatmulOp op);
 /// shape; the weight is repacked mma_frag after selection), "" when it can.
 std::string weightOnlyFragUnsupported(mlir::qc::WeightOnlyMatmulOp op,
                                       mlir::qc::FragTilingAttr tiling);
+/// Whether `pw`'s scales are f16, or f32 constants in the normal f16 range
+/// (which qc-pack-weights rounds to f16 when it packs the weight mma_frag).
+bool fragScalesRoundToF16(mlir::qc::PackedWeightOp pw);
 /// Why the INT8 GEMM cannot run the INT8 `packed` weight ("" when it can).
 std::string int8GemmUnsupported(mlir::Value packed);
 /// Whether the fp16 GEMM runs the unquantized linear `op`.

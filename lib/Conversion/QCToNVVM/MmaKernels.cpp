@@ -936,16 +936,24 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
     }
     NVVM::CpAsyncCommitGroupOp::create(b);
   }
+  // The weights of the warp's first `prefetch` units are in flight before
+  // the loop; each iteration multiplies the oldest set and loads the unit
+  // `prefetch` steps ahead.
+  const int64_t depth = cfg.prefetch;
   SmallVector<Value> init(atom.numAcc(), atom.accZero());
-  SmallVector<Value> w0 = loadW(e.add(uBeg, warp));
-  init.append(w0.begin(), w0.end());
+  for (int64_t d = 0; d < depth; ++d) {
+    SmallVector<Value> wd = loadW(e.add(e.add(uBeg, warp), d * warps));
+    init.append(wd.begin(), wd.end());
+  }
   auto loop = scf::ForOp::create(b, e.cst(0), nSteps, e.cst(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value c = loop.getInductionVar();
     SmallVector<Value> acc(loop.getRegionIterArgs().take_front(atom.numAcc()));
-    SmallVector<Value> cur(loop.getRegionIterArgs().drop_front(atom.numAcc()));
+    SmallVector<Value> inFlight(
+        loop.getRegionIterArgs().drop_front(atom.numAcc()));
+    SmallVector<Value> cur(inFlight.begin(), inFlight.begin() + nB);
     NVVM::CpAsyncWaitGroupOp::create(b, cfg.stages - 2);
     NVVM::Barrier0Op::create(b);
     Value next = e.add(c, cfg.stages - 1);
@@ -957,8 +965,9 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
     }
     NVVM::CpAsyncCommitGroupOp::create(b);
     Value u = e.add(e.add(uBeg, e.mul(c, warps)), warp);
-    // The next unit's weights are in flight while this one is multiplied.
-    SmallVector<Value> nextW = loadW(e.add(u, warps));
+    // The unit `depth` steps ahead is in flight while this one is
+    // multiplied.
+    SmallVector<Value> nextW = loadW(e.add(u, depth * warps));
     Value uc = e.umin(u, e.cst(units - 1));
     Value aBase = e.add(e.mul(e.urem(c, cfg.stages), aStage),
                         e.add(e.mul(warp, unitK * 2), atom.aLaneOff));
@@ -1007,6 +1016,7 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
                      MutableArrayRef<Value>(&acc[atom.accIndex(i, j, 0, 0)], 4));
         }
     }
+    acc.append(inFlight.begin() + nB, inFlight.end());
     acc.append(nextW.begin(), nextW.end());
     scf::YieldOp::create(b, acc);
   }

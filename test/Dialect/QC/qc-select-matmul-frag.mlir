@@ -16,30 +16,35 @@
 // H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 9, m_tiles = [16, 32]>>{{.*}}layer = "big"
 // A100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_80", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 7, m_tiles = [16, 32]>>{{.*}}layer = "big"
 // OPTS: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 2, n_blocks = 2, stages = 4, split_k = 3, m_tiles = [16, 64]>>{{.*}}layer = "big"
-// 48 x 512 i8 per channel: 48 is not a multiple of 64 channels, so 1 block
-// of 16 (3 tiles); 16 units / 4 warps caps the split at 4.
+// 48 x 512 i8 per channel, f32 scales (constants in the f16 range: rounded
+// to f16 when packed): 48 is not a multiple of 64 channels, so 1 block of
+// 16 (3 tiles); 16 units / 4 warps caps the split at 4.
 // H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 1, stages = 3, split_k = 4, m_tiles = [16, 32]>>{{.*}}layer = "i8"
 // N = 40 is not whole 16-channel units: the cost model's kind.
 // H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, {{.*}}layer = "odd"
 // f32 activations: no frag kernel.
 // H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, {{.*}}layer = "f32"
+// f32 scales below the normal f16 range (1e-6) cannot be rounded to f16.
+// H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, {{.*}}layer = "tiny"
 
 // BAD: error: qc-select-matmul: frag tiling: m_tiles must be 16, 32 or 64, got 8
 
 // PACK-LABEL: func @layers
 // PACK: qc.packed_weight {{.*}}layout = #qc.layout<mma_frag>{{.*}} -> !qc.packed<4096x4096xi4>
-// PACK: qc.packed_weight {{.*}}layout = #qc.layout<mma_frag>{{.*}} -> !qc.packed<48x512xi8>
+// PACK: %[[S2:.*]] = arith.constant dense<9.997550e-02> : tensor<48x1xf16>
+// PACK: qc.packed_weight %{{.*}}, %[[S2]] {{.*}}layout = #qc.layout<mma_frag>{{.*}} -> !qc.packed<48x512xi8>
 // PACK: qc.packed_weight {{.*}}layout = #qc.layout<row_major>{{.*}} -> !qc.packed<40x512xi8>
-// PACK: qc.packed_weight {{.*}}layout = #qc.layout<row_major>{{.*}} -> !qc.packed<64x512xi8>
+// PACK: qc.packed_weight {{.*}}layout = #qc.layout<row_major>{{.*}} : {{.*}}tensor<64x1xf32> -> !qc.packed<64x512xi8>
+// PACK: qc.packed_weight {{.*}}layout = #qc.layout<row_major>{{.*}} : {{.*}}tensor<64x1xf32> -> !qc.packed<64x512xi8>
 
-func.func @layers(%x: tensor<?x4096xf16>, %x2: tensor<?x512xf16>, %x3: tensor<?x512xf32>) -> (tensor<?x4096xf16>, tensor<?x48xf16>, tensor<?x40xf16>, tensor<?x64xf32>) {
+func.func @layers(%x: tensor<?x4096xf16>, %x2: tensor<?x512xf16>, %x3: tensor<?x512xf32>) -> (tensor<?x4096xf16>, tensor<?x48xf16>, tensor<?x40xf16>, tensor<?x64xf32>, tensor<?x64xf16>) {
   %d = arith.constant dense<1> : tensor<4096x4096xi8>
   %s = arith.constant dense<1.0> : tensor<4096x32xf16>
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 128>} : tensor<4096x4096xi8>, tensor<4096x32xf16> -> !qc.packed<4096x4096xi4>
   %y = qc.wo_matmul %x, %pw {layer = "big"} : tensor<?x4096xf16>, !qc.packed<4096x4096xi4> -> tensor<?x4096xf16>
   %d2 = arith.constant dense<3> : tensor<48x512xi8>
-  %s2 = arith.constant dense<1.0> : tensor<48x1xf16>
-  %pw2 = qc.packed_weight %d2, %s2 {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8>} : tensor<48x512xi8>, tensor<48x1xf16> -> !qc.packed<48x512xi8>
+  %s2 = arith.constant dense<0.100000001> : tensor<48x1xf32>
+  %pw2 = qc.packed_weight %d2, %s2 {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8>} : tensor<48x512xi8>, tensor<48x1xf32> -> !qc.packed<48x512xi8>
   %y2 = qc.wo_matmul %x2, %pw2 {layer = "i8"} : tensor<?x512xf16>, !qc.packed<48x512xi8> -> tensor<?x48xf16>
   %d3 = arith.constant dense<3> : tensor<40x512xi8>
   %s3 = arith.constant dense<1.0> : tensor<40x1xf16>
@@ -49,5 +54,9 @@ func.func @layers(%x: tensor<?x4096xf16>, %x2: tensor<?x512xf16>, %x3: tensor<?x
   %s4 = arith.constant dense<1.0> : tensor<64x1xf32>
   %pw4 = qc.packed_weight %d4, %s4 {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8>} : tensor<64x512xi8>, tensor<64x1xf32> -> !qc.packed<64x512xi8>
   %y4 = qc.wo_matmul %x3, %pw4 {layer = "f32"} : tensor<?x512xf32>, !qc.packed<64x512xi8> -> tensor<?x64xf32>
-  return %y, %y2, %y3, %y4 : tensor<?x4096xf16>, tensor<?x48xf16>, tensor<?x40xf16>, tensor<?x64xf32>
+  %d5 = arith.constant dense<3> : tensor<64x512xi8>
+  %s5 = arith.constant dense<1.0e-06> : tensor<64x1xf32>
+  %pw5 = qc.packed_weight %d5, %s5 {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8>} : tensor<64x512xi8>, tensor<64x1xf32> -> !qc.packed<64x512xi8>
+  %y5 = qc.wo_matmul %x2, %pw5 {layer = "tiny"} : tensor<?x512xf16>, !qc.packed<64x512xi8> -> tensor<?x64xf16>
+  return %y, %y2, %y3, %y4, %y5 : tensor<?x4096xf16>, tensor<?x48xf16>, tensor<?x40xf16>, tensor<?x64xf32>, tensor<?x64xf16>
 }

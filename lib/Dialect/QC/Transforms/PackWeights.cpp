@@ -98,6 +98,33 @@ static bool onlyFragUsers(PackedWeightOp op) {
   });
 }
 
+/// Replaces the f32 constant scales of `op` by f16 ones (round to nearest
+/// even); fails when one is not 0 or in the normal f16 range.
+static LogicalResult roundScalesToF16(PackedWeightOp op) {
+  auto cst = op.getScales().getDefiningOp<arith::ConstantOp>();
+  auto dense = cst ? dyn_cast<DenseFPElementsAttr>(cst.getValue())
+                   : DenseFPElementsAttr();
+  if (!dense || !dense.getElementType().isF32())
+    return failure();
+  SmallVector<APFloat> halves;
+  for (APFloat v : dense.getValues<APFloat>()) {
+    float f = std::fabs(v.convertToFloat());
+    if (!(f == 0.0f || (f >= 0x1p-14f && f <= 65504.0f)))
+      return failure();
+    bool lost;
+    v.convert(APFloat::IEEEhalf(), APFloat::rmNearestTiesToEven, &lost);
+    halves.push_back(v);
+  }
+  OpBuilder b(op);
+  auto type = RankedTensorType::get(dense.getType().getShape(), b.getF16Type());
+  Value scales = arith::ConstantOp::create(
+      b, op.getLoc(), DenseElementsAttr::get(type, halves));
+  op.getScalesMutable().assign(scales);
+  if (cst->use_empty())
+    cst->erase();
+  return success();
+}
+
 namespace {
 struct PackWeightsPass
     : public mlir::qc::impl::QCPackWeightsPassBase<PackWeightsPass> {
@@ -194,6 +221,18 @@ struct PackWeightsPass
       }
       std::vector<int8_t> bytes = frag ? packFragBytes(q, n, k, bits)
                                        : packBytes(q, n, k, bits, tn, tk);
+      // The frag kernel reads f16 scales: f32 constants are rounded once
+      // (to nearest even) here, so the host module computes with the same
+      // values.
+      if (fragUsers && !op.getScales().getType().getElementType().isF16()) {
+        if (failed(roundScalesToF16(op))) {
+          op.emitError() << "qc-pack-weights: the frag kernel needs f16 "
+                            "scales; these are not f32 constants in the "
+                            "normal f16 range";
+          ok = false;
+          return;
+        }
+      }
       OpBuilder b(op);
       auto type = RankedTensorType::get({static_cast<int64_t>(bytes.size())},
                                         b.getI8Type());
