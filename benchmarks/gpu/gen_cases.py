@@ -273,6 +273,9 @@ SMALL_M_FRAG = {
     "fm64": "frag-m-tiles=16,32,64 frag-warps-k=2",
     "fw8": "frag-warps-k=8 frag-m-tiles=16",
     "fw2": "frag-warps-k=2",
+    "fp2": "frag-prefetch=2",
+    "fp3": "frag-prefetch=3",
+    "fw2p2": "frag-warps-k=2 frag-prefetch=2",
 }
 # What --small-m builds (run 1 of 2026-11-26 also timed t16, r1t16 and
 # W8A16 t16: slower than t8 at every M, see the results NOTES).
@@ -395,6 +398,7 @@ def main():
                 continue
             for tag, opts in (("fd", ""), ("fs1", "frag-split-k=1"),
                               ("fs3", "frag-split-k=3"),
+                              ("fp3", "frag-prefetch=3 frag-split-k=2"),
                               ("fm64", "frag-m-tiles=16,32,64 frag-warps-k=2 frag-split-k=2")):
                 cases.append(dict(n=n, k=k, bits=bits, group=group, sym=sym,
                                   per_tensor=False, bias=(n % 32 == 0),

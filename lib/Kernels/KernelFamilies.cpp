@@ -241,7 +241,9 @@ FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target,
                                  std::min<int64_t>(16, std::max<int64_t>(
                                                            1, units / warpsK)));
   }
-  return FragTilingAttr::get(ctx, warpsK, nBlocks, stages, splitK, tiles);
+  int64_t prefetch = o.fragPrefetch ? o.fragPrefetch : 1;
+  return FragTilingAttr::get(ctx, warpsK, nBlocks, stages, splitK, prefetch,
+                             tiles);
 }
 
 KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
@@ -637,6 +639,7 @@ fragConfigOf(WeightOnlyMatmulOp op, FragTilingAttr tiling, int64_t mTile,
   cfg.mTile = mTile;
   cfg.nBlocks = tiling.getNBlocks();
   cfg.warpsK = tiling.getWarpsK();
+  cfg.prefetch = tiling.getPrefetch();
   // Fewer stages where this M tile's activations would not fit.
   int64_t fit = kMaxStaticSharedBytes / (mTile * cfg.aStride());
   cfg.stages = std::min<int64_t>(tiling.getStages(), fit);

@@ -332,9 +332,10 @@ struct WeightOnlyFragKernelConfig {
   bool hasResidual = false;
   int64_t mTile = 16, nBlocks = 4, warpsK = 4, stages = 3;
   /// Weight units each warp has in flight (registers) ahead of the one it
-  /// multiplies: one unit's loads cannot cover the DRAM latency (H100 run
-  /// of 2026-12-07: 1.9 TB/s at M = 1 with one).
-  int64_t prefetch = 2;
+  /// multiplies. One (the default) is what was measured (H100, 2026-12-07:
+  /// 1.9 TB/s at M = 1 on 28672 x 8192, latency-bound); deeper is built and
+  /// assembled but not yet measured.
+  int64_t prefetch = 1;
 
   std::string finalize();
   /// Input channels per mma_frag unit.

@@ -113,7 +113,8 @@ struct TilingOptions {
   llvm::SmallVector<int64_t> gemvMTiles;
   int64_t mmaBlockM = 0, mmaBlockN = 0, mmaBlockKBytes = 0, mmaWarpsM = 0,
           mmaWarpsN = 0, mmaStages = 0;
-  int64_t fragWarpsK = 0, fragNBlocks = 0, fragStages = 0, fragSplitK = 0;
+  int64_t fragWarpsK = 0, fragNBlocks = 0, fragStages = 0, fragSplitK = 0,
+          fragPrefetch = 0;
   llvm::SmallVector<int64_t> fragMTiles;
 };
 
@@ -129,7 +130,8 @@ mlir::qc::MmaTilingAttr mmaTiling(mlir::MLIRContext *ctx, int64_t elemBytes,
 
 /// The frag tiling of an `n` x `k` weight of `bits` bits on `target` from
 /// `options` (defaults: 4 warps along K, the widest of 4/2/1 channel blocks
-/// that divides N (2 with an M tile of 64), 3 stages, M tiles 16 and 32, and
+/// that divides N (2 with an M tile of 64), 3 stages, one weight unit in
+/// flight per warp (the depth measured on an H100), M tiles 16 and 32, and
 /// split_k = the CTAs per channel tile that fill about four CTAs per SM,
 /// at most 16 and at least warps_k units per split).
 mlir::qc::FragTilingAttr fragTiling(mlir::MLIRContext *ctx,

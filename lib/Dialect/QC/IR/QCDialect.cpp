@@ -187,7 +187,8 @@ GemvTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult
 FragTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        int64_t warpsK, int64_t nBlocks, int64_t stages,
-                       int64_t splitK, ArrayRef<int64_t> mTiles) {
+                       int64_t splitK, int64_t prefetch,
+                       ArrayRef<int64_t> mTiles) {
   if (warpsK < 1 || warpsK > 16)
     return emitError() << "frag tiling: warps_k must be in [1, 16], got "
                        << warpsK;
@@ -200,6 +201,9 @@ FragTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (splitK < 1)
     return emitError() << "frag tiling: split_k must be positive, got "
                        << splitK;
+  if (prefetch < 1 || prefetch > 4)
+    return emitError() << "frag tiling: prefetch must be in [1, 4], got "
+                       << prefetch;
   if (failed(verifyMTiles(emitError, mTiles)))
     return failure();
   for (int64_t t : mTiles)

@@ -80,6 +80,7 @@ struct SelectMatmulPass
     o.fragNBlocks = fragNBlocks;
     o.fragStages = fragStages;
     o.fragSplitK = fragSplitK;
+    o.fragPrefetch = fragPrefetch;
     o.fragMTiles.assign(fragMTiles.begin(), fragMTiles.end());
     return o;
   }
@@ -132,7 +133,7 @@ struct SelectMatmulPass
               o.mmaWarpsN, o.mmaStages)) ||
           failed(FragTilingAttr::verifyInvariants(
               diag, o.fragWarpsK, o.fragNBlocks ? o.fragNBlocks : 1,
-              o.fragStages, o.fragSplitK ? o.fragSplitK : 1,
+              o.fragStages, o.fragSplitK ? o.fragSplitK : 1, o.fragPrefetch,
               o.fragMTiles.empty() ? SmallVector<int64_t>{16} : [&] {
                 SmallVector<int64_t> t = o.fragMTiles;
                 llvm::sort(t);
