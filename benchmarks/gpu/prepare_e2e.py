@@ -71,6 +71,12 @@ def main():
     ap.add_argument("--reuse-host", action="store_true",
                     help="keep DEST/LABEL.expect.json (the host module's numerics did not "
                          "change) and compile only for sm_90")
+    ap.add_argument("--weight-only-kernel", default="auto",
+                    help="quant-compile --weight-only-kernel for the sm_90 modules "
+                         "(auto, gemv, mma, gemv_mma or frag)")
+    ap.add_argument("--gemv-norm-prologue", action="store_true",
+                    help="quant-compile --gemv-norm-prologue for the sm_90 modules (the "
+                         "RMSNorm before q/k/v and gate/up fused into the GEMV)")
     ap.add_argument("--append", action="store_true",
                     help="add the models to DEST's manifest instead of starting anew")
     a = ap.parse_args()
@@ -78,6 +84,9 @@ def main():
     from quant import data
 
     dest, work = Path(a.dest), Path(a.work)
+    gpu_args = ["--weight-only-kernel=" + a.weight_only_kernel]
+    if a.gemv_norm_prologue:
+        gpu_args.append("--gemv-norm-prologue")
     manifest = []
     if a.append and (dest / "manifest.json").exists():
         manifest = json.loads((dest / "manifest.json").read_text())
@@ -102,7 +111,7 @@ def main():
             if a.reuse_host and (dest / f"{label}.expect.json").exists():
                 print(f"{label}: host greedy tokens kept from {dest}", flush=True)
                 prefix = quant.compile(ir, policy=ROOT / policy, target="sm_90",
-                                       out=work / f"{label}.sm_90")
+                                       out=work / f"{label}.sm_90", extra_args=gpu_args)
                 manifest = [m for m in manifest if m["label"] != label]
                 for ext in (".so", ".h", ".quant.json"):
                     shutil.copy(str(prefix) + ext, dest / "modules" / f"{label}.sm_90{ext}")
@@ -132,7 +141,7 @@ def main():
             ir = quant.ModelIR.open(mlir)
             # The checkpoint is synthetic: no host reference tokens.
         prefix = quant.compile(ir, policy=ROOT / policy, target="sm_90",
-                               out=work / f"{label}.sm_90")
+                               out=work / f"{label}.sm_90", extra_args=gpu_args)
         for ext in (".so", ".h", ".quant.json"):
             shutil.copy(str(prefix) + ext, dest / "modules" / f"{label}.sm_90{ext}")
         qcw = Path(str(prefix) + ".qcw")

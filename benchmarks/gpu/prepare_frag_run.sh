@@ -6,7 +6,8 @@
 #   $DEST/mc       a subset of the frag cases for compute-sanitizer memcheck
 #   $DEST/marlin   the M = 1..256 sweep (GEMV t8, frag tilings, W4A16 g128
 #                  and W8A16) with the anchors' Marlin for run_marlin.sh
-#   $DEST/mod      the GPU module correctness matrix of the frag programs
+#   $DEST/mod      the GPU module correctness matrix of the frag programs and
+#                  of the GEMV norm prologue (*_np variants)
 #                  (prepare_module_run.sh; module_correctness.sh PART=matrix)
 # usage: prepare_frag_run.sh [DEST]   (default <repo>/.gpu-run-frag: the
 # device tool carries it with carry=[".gpu-run-frag"])
@@ -29,6 +30,6 @@ python3 "$gen" --out "$dest/marlin" --mma none --small-m gemv,gemv8,frag,frag8 \
 mkdir -p "$dest/marlin/anchors"
 cp -r "$root/../shared/anchors/marlin" "$root/../shared/anchors/marlin_bench.py" \
   "$dest/marlin/anchors/"
-PROGRAMS='frag|w4g32a_k192|w8_k224|w8t_k64|w4g32_k1024|w8_k96_n1024' \
+PROGRAMS='frag|w4g32a_k192|w8_k224|w8t_k64|w4g32_k1024|w8_k96_n1024|w8_k200_n136$|w4g128_k128_n384_f16$|w4g32a_k160_n96_f16$' \
   NO_ATTENTION=1 bash "$root/benchmarks/gpu/prepare_module_run.sh" "$dest/mod"
 du -sh "$dest"

@@ -35,9 +35,12 @@ for f in "$mat"/*.mlir; do
   quant-compile "$f" "${flags[@]}" --target host -o "$mat/$n.host"
   for v in $(awk -v n="$n" '$1 == n { print $2 }' "$mat/cases.txt" | sort -u); do
     extra=()
+    kern="$v"
+    # <kind>_np: the GEMV with the fused RMSNorm prologue.
+    case "$v" in *_np) kern="${v%_np}"; extra+=(--gemv-norm-prologue) ;; esac
     # gemv_mma: threshold inside M = 1 .. 16 (gpu_cases.py MATRIX).
-    [ "$v" = gemv_mma ] && extra=(--max-batch 16)
-    quant-compile "$f" "${flags[@]}" --target sm_90 --weight-only-kernel="$v" \
+    [ "$kern" = gemv_mma ] && extra+=(--max-batch 16)
+    quant-compile "$f" "${flags[@]}" --target sm_90 --weight-only-kernel="$kern" \
       "${extra[@]}" -o "$mat/$n.$v.sm_90"
   done
   echo "compiled $n"

@@ -121,7 +121,7 @@ std::string qc::GemvKernelConfig::finalize() {
   if (groupSize % (vecBytes * 8 / bits) != 0)
     return "a weight load would straddle two scale groups";
   if (normPrologue) {
-    if (mTile * k * (actF16 ? 2 : 4) > kMaxStaticSharedBytes)
+    if (normSharedBytes() > kMaxStaticSharedBytes)
       return "the fused norm's " + std::to_string(mTile) + " rows of " +
              std::to_string(k) + " activations exceed 48 KiB of shared memory";
     if (!(normEpsilon >= 0.0f && std::isfinite(normEpsilon)))

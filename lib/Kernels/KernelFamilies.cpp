@@ -753,12 +753,14 @@ AttentionLaunchAttr attentionLaunch(SymbolRefAttr kernel,
                                   cfg.recordFloats(), cfg.maxSplitT);
 }
 
-SmallVector<KernelArg> weightOnlyArgs(bool residual) {
+SmallVector<KernelArg> weightOnlyArgs(bool residual, bool norm) {
   SmallVector<KernelArg> args = {
       KernelArg::Input, KernelArg::Weight, KernelArg::Scales, KernelArg::Zeros,
       KernelArg::Bias,  KernelArg::Output, KernelArg::Rows};
   if (residual)
     args.push_back(KernelArg::Residual);
+  if (norm)
+    args.push_back(KernelArg::NormWeight);
   return args;
 }
 

@@ -79,8 +79,15 @@ static cl::opt<std::string> algorithm("algorithm",
 static cl::opt<std::string> weightOnlyKernel(
     "weight-only-kernel",
     cl::desc("Weight-only matmul kernel on GPU targets: auto (cost model), "
-             "gemv, mma or gemv_mma (qc-select-matmul weight-only-kernel=)"),
+             "gemv, mma, gemv_mma or frag (qc-select-matmul "
+             "weight-only-kernel=)"),
     cl::init("auto"), cl::cat(category));
+static cl::opt<bool> gemvNormPrologue(
+    "gemv-norm-prologue",
+    cl::desc("GPU targets: the GEMV also normalizes its input where an RMSNorm "
+             "feeds only that matmul (one launch instead of two; "
+             "qc-outline-gpu-kernels norm-prologue)"),
+    cl::init(false), cl::cat(category));
 static cl::opt<int64_t> maxBatch(
     "max-batch",
     cl::desc("Largest expected number of rows M of a matmul (batch x tokens "
@@ -554,6 +561,7 @@ int main(int argc, char **argv) {
     gpuOptions.chip = targetName.getValue();
     gpuOptions.format = gpuFormat;
     gpuOptions.toolkit = toolkit;
+    gpuOptions.normPrologue = gemvNormPrologue;
     qc::ExternalizeWeightsOptions all = externalize;
     all.thresholdBytes = 1;
     qc::buildGpuLoweringPipeline(lowerPm, gpuOptions,

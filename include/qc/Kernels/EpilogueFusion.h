@@ -4,15 +4,17 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The one definition of which glue op a GEMV epilogue absorbs, asked by
-// qc-outline-gpu-kernels (builds the kernel with the fused epilogue) and
-// qc-lower-gpu-launches (passes the extra operand and drops the glue op), so
-// the two decisions cannot disagree.
+// The one definition of which glue op a GEMV epilogue (or prologue)
+// absorbs, asked by qc-outline-gpu-kernels (builds the kernel with the
+// fused epilogue / prologue) and qc-lower-gpu-launches (passes the extra
+// operand and drops the glue op), so the two decisions cannot disagree.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef QC_KERNELS_EPILOGUEFUSION_H
 #define QC_KERNELS_EPILOGUEFUSION_H
+
+#include "qc/Dialect/QC/IR/QC.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -61,6 +63,19 @@ inline ResidualAdd residualAddUser(mlir::Value y) {
         (sum.getLhs() == a1 && sum.getRhs() == a0)))
     return {};
   return {add, in0 == y ? in1 : in0};
+}
+
+/// The RMSNorm a GEMV prologue absorbs (GemvKernelConfig::normPrologue):
+/// the qc.rms_norm defining `op`'s input when the matmul is its only user,
+/// the norm runs on the GPU (qc-outline-gpu-kernels gave it its row
+/// kernel: `qc.launch`, which the rows the prologue does not take still
+/// use) and its input has the matmul's activation type; else null.
+inline mlir::qc::RMSNormOp normProducer(mlir::qc::WeightOnlyMatmulOp op) {
+  auto norm = op.getInput().getDefiningOp<mlir::qc::RMSNormOp>();
+  if (!norm || !norm->hasOneUse() || !norm->hasAttr("qc.launch") ||
+      norm.getInput().getType() != op.getInput().getType())
+    return {};
+  return norm;
 }
 
 } // namespace qc

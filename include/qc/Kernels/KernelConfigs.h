@@ -127,6 +127,11 @@ struct GemvKernelConfig {
   /// Grid size for M rows: {ceil(n / (warps * rowsPerWarp)), ceil(M / mTile)}.
   std::array<int64_t, 2> grid(int64_t m) const;
   int64_t blockSize() const { return 32 * warpsPerBlock; }
+  /// Static shared memory of the norm prologue: the normalized M tile
+  /// (activation type) and one partial sum per row and warp.
+  int64_t normSharedBytes() const {
+    return mTile * k * (actF16 ? 2 : 4) + mTile * warpsPerBlock * 4;
+  }
 };
 
 /// Tiling of the tensor-core GEMM kernels (mma.sync), shared by the INT8,

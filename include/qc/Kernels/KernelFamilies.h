@@ -239,8 +239,9 @@ mlir::qc::AttentionLaunchAttr
 attentionLaunch(mlir::SymbolRefAttr kernel,
                 const CacheAttentionKernelConfig &cfg);
 
-/// Arguments of the weight-only kernels (GEMV and tensor-core: one ABI).
-llvm::SmallVector<KernelArg> weightOnlyArgs(bool residual);
+/// Arguments of the weight-only kernels (GEMV and tensor-core: one ABI);
+/// a GEMV with the fused norm prologue takes the norm weight last.
+llvm::SmallVector<KernelArg> weightOnlyArgs(bool residual, bool norm = false);
 /// Arguments of the frag kernels: the weight-only ones without the
 /// residual, the workspace, then the residual.
 llvm::SmallVector<KernelArg> weightOnlyFragArgs(bool residual);

@@ -68,6 +68,7 @@ void ::qc::buildGpuLoweringPipeline(
   // The chip also gives the glue kernels (norms) their target.
   mlir::qc::QCOutlineGpuKernelsOptions outline;
   outline.chip = chip;
+  outline.normPrologue = options.normPrologue;
   pm.addPass(mlir::qc::createQCOutlineGpuKernels(outline));
   pm.addPass(mlir::qc::createQCLowerGpuLaunches());
   pm.addPass(mlir::qc::createQCGpuLowerFloatLinear());

@@ -360,11 +360,12 @@ struct Lowering {
   /// (::qc::weightOnlyArgs). Returns y (M x N).
   Value weightOnly(ImplicitLocOpBuilder &b, WeightOnlyMatmulOp op,
                    PackedWeightOp pw, Value x, LaunchRecord record,
-                   Value residualRows = {}) {
+                   Value residualRows = {}, Value normWeight = {}) {
     using ::qc::KernelArg;
     SmallVector<Value> inputs;
     bindArgs(
-        b.getContext(), ::qc::weightOnlyArgs(bool(residualRows)),
+        b.getContext(),
+        ::qc::weightOnlyArgs(bool(residualRows), bool(normWeight)),
         {KernelArg::Output},
         [&](KernelArg arg) -> Value {
           switch (arg) {
@@ -380,6 +381,8 @@ struct Lowering {
             return op.getBias();
           case KernelArg::Residual:
             return residualRows;
+          case KernelArg::NormWeight:
+            return normWeight;
           default:
             return {};
           }
@@ -585,6 +588,29 @@ struct Lowering {
     return success();
   }
 
+  /// The row norm kernel of `norm` (its `qc.launch`) on rows `xRows`;
+  /// returns the normalized rows (the GEMV prologue's fallback).
+  FailureOr<Value> normRows(ImplicitLocOpBuilder &b, Operation *anchor,
+                            RMSNormOp norm, Value xRows, std::string &reason) {
+    using ::qc::KernelArg;
+    FailureOr<LaunchAttr> kernel =
+        readLaunch(norm, "qc.launch", false, false, reason);
+    if (failed(kernel))
+      return failure();
+    LaunchRecord record = rowRecord(*kernel);
+    SmallVector<Value> inputs;
+    bindArgs(
+        b.getContext(), ::qc::rowNormArgs(), {KernelArg::Output},
+        [&](KernelArg arg) -> Value {
+          return arg == KernelArg::Input        ? xRows
+                 : arg == KernelArg::NormWeight ? norm.getWeight()
+                                                : Value();
+        },
+        inputs, record);
+    return emitLaunch(b, anchor, symbols, counter, record, inputs,
+                      {cast<RankedTensorType>(xRows.getType())})[0];
+  }
+
   /// qc.argmax with the row argmax kernel: arguments (x, out, M) on rows x
   /// (M x K), out M x 1 i64.
   LogicalResult lower(ArgMaxOp op, std::string &reason) {
@@ -735,9 +761,28 @@ struct Lowering {
       if (failed(mma))
         return failure();
     }
+    // The RMSNorm feeding it, fused into the GEMV family's prologue
+    // (`qc.norm_launch`): the GEMV side reads the norm's input; the other
+    // side (M >= threshold) runs the norm kernel first.
+    RMSNormOp fusedNorm;
+    FailureOr<LaunchAttr> normGemv = failure();
+    if (op->hasAttr("qc.norm_launch")) {
+      normGemv = readLaunch(op, "qc.norm_launch", true, true, reason);
+      if (failed(normGemv))
+        return failure();
+      fusedNorm = ::qc::normProducer(op);
+      if (!fusedNorm || (kind != KernelKind::Gemv &&
+                         kind != KernelKind::GemvMma &&
+                         kind != KernelKind::Adaptive)) {
+        reason = "'qc.norm_launch' needs a gemv, gemv_mma or adaptive matmul "
+                 "whose input is a GPU qc.rms_norm it alone reads";
+        return failure();
+      }
+    }
     int64_t n = pw.getResult().getType().getN();
     ImplicitLocOpBuilder b(op.getLoc(), op);
-    Value x = toRows(b, op.getInput());
+    Value shapeSrc = fusedNorm ? fusedNorm.getInput() : op.getInput();
+    Value x = toRows(b, shapeSrc);
     Value y;
     // Kernels built with the residual epilogue absorb the add that follows;
     // both sides of a gemv_mma agree (qc-outline-gpu-kernels).
@@ -754,10 +799,25 @@ struct Lowering {
       }
     }
     Value residualRows = residual.add ? toRows(b, residual.other) : Value();
+    // The GEMV side on rows x (the norm's input when fused), and the rows
+    // the other side reads (the norm kernel's output when fused).
+    auto gemvSide = [&](ImplicitLocOpBuilder &bb) -> Value {
+      if (fusedNorm)
+        return weightOnly(bb, op, pw, x, matmulRecord(*normGemv, n),
+                          residualRows, fusedNorm.getWeight());
+      return weightOnly(bb, op, pw, x, matmulRecord(*main, n), residualRows);
+    };
+    std::string normReason;
+    auto largeSideRows = [&](ImplicitLocOpBuilder &bb) -> Value {
+      if (!fusedNorm)
+        return x;
+      FailureOr<Value> xn = normRows(bb, op, fusedNorm, x, normReason);
+      return succeeded(xn) ? *xn : Value();
+    };
     if (kind == KernelKind::Frag) {
       y = fragMatmul(b, op, pw, x, *main, residualRows);
     } else if (kind == KernelKind::Gemv) {
-      y = weightOnly(b, op, pw, x, matmulRecord(*main, n), residualRows);
+      y = gemvSide(b);
     } else if (kind == KernelKind::Mma) {
       y = weightOnly(b, op, pw, x, matmulRecord(*main, n), residualRows);
     } else {
@@ -772,17 +832,22 @@ struct Lowering {
                                       /*withElseRegion=*/true);
       ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
                               branch.thenBlock()->end());
-      Value r = weightOnly(tb, op, pw, x, matmulRecord(*main, n), residualRows);
+      Value r = gemvSide(tb);
       scf::YieldOp::create(tb,
                            tensor::CastOp::create(tb, yType, r).getResult());
       ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
                               branch.elseBlock()->end());
+      Value xl = largeSideRows(eb);
+      if (!xl) {
+        reason = normReason;
+        return failure();
+      }
       if (kind == KernelKind::GemvMma) {
-        r = weightOnly(eb, op, pw, x, matmulRecord(*mma, n), residualRows);
+        r = weightOnly(eb, op, pw, xl, matmulRecord(*mma, n), residualRows);
       } else {
         auto scalesType =
             RankedTensorType::get({ShapedType::kDynamic}, eb.getF32Type());
-        auto [q, s] = actQuant(eb, op, x, *quant, scalesType);
+        auto [q, s] = actQuant(eb, op, xl, *quant, scalesType);
         r = int8Gemm(eb, op, q, s, pw, op.getBias(), outElem, *gemm);
       }
       scf::YieldOp::create(eb,
@@ -793,7 +858,7 @@ struct Lowering {
       if (rowsType != yType)
         y = tensor::CastOp::create(b, rowsType, y);
     }
-    Value result = fromRows(b, y, op.getInput(), op.getType());
+    Value result = fromRows(b, y, shapeSrc, op.getType());
     if (residual.add) {
       residual.add->getResult(0).replaceAllUsesWith(result);
       residual.add.erase();
@@ -801,6 +866,8 @@ struct Lowering {
       op.replaceAllUsesWith(result);
     }
     op.erase();
+    if (fusedNorm)
+      fusedNorm.erase();
     return success();
   }
 
@@ -1061,6 +1128,11 @@ struct LowerGpuLaunchesPass
       // one when the module targets a GPU).
       if (isa<RMSNormOp, LayerNormOp, CacheAttentionOp, ArgMaxOp, SampleOp>(
               op)) {
+        // A norm fused into its GEMV's prologue is lowered with the GEMV.
+        if (auto rms = dyn_cast<RMSNormOp>(op); rms && rms->hasOneUse())
+          if (auto wo = dyn_cast<WeightOnlyMatmulOp>(*rms->user_begin());
+              wo && wo->hasAttr("qc.norm_launch"))
+            return;
         if (op->hasAttr("qc.launch"))
           ops.push_back(op);
         return;

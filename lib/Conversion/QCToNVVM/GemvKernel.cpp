@@ -11,12 +11,15 @@
 
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 
+#include "InlinePtx.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/SymbolTable.h"
 
 using namespace mlir;
 
@@ -47,10 +50,12 @@ struct GemvEmitter {
   Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
   Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
 
-  /// Address of element `idx` (i32) of `elemTy` at `base`.
+  /// Address of element `idx` (i32) of `elemTy` at `base` (global or
+  /// shared).
   Value gep(Value base, Type elemTy, Value idx) {
     Value wide = arith::ExtUIOp::create(b, i64, idx);
-    return LLVM::GEPOp::create(b, ptr, elemTy, base, ValueRange{wide});
+    return LLVM::GEPOp::create(b, base.getType(), elemTy, base,
+                               ValueRange{wide});
   }
   Value load(Type ty, Value addr, unsigned align) {
     return LLVM::LoadOp::create(b, ty, addr, align);
@@ -121,6 +126,130 @@ struct GemvEmitter {
     return math::FmaOp::create(b, a, x, acc);
   }
 };
+
+/// The fused RMSNorm prologue (GemvKernelConfig::normPrologue): the CTA
+/// normalizes the M tile's rows of `x` (clamped row indices `xRow`) into
+/// the shared array `xNormName` and returns its address. Pass 1: each
+/// thread sums the squares of its vectors of every row (f32), butterfly
+/// shuffles reduce the warp, lane 0 writes the warp's partial to
+/// `partName`, a barrier, every thread adds the warps' partials in warp
+/// order: denom = sqrt(sum / K + eps). Pass 2: y = x / denom * g per
+/// element in f32 (the row norm kernel's arithmetic), rounded once to the
+/// activation type, stored to shared memory; a barrier.
+Value emitNormPrologue(ImplicitLocOpBuilder &b, GemvEmitter &e,
+                       const qc::GemvKernelConfig &cfg, Value x, Value g,
+                       ArrayRef<Value> xRow, Value tid, Value lane, Value warp,
+                       StringRef xNormName, StringRef partName) {
+  MLIRContext *ctx = b.getContext();
+  auto ptr3 = LLVM::LLVMPointerType::get(ctx, 3);
+  Value xs = LLVM::AddressOfOp::create(b, ptr3, xNormName);
+  Value parts = LLVM::AddressOfOp::create(b, ptr3, partName);
+  const int64_t MT = cfg.mTile, W = cfg.warpsPerBlock;
+  Type actTy = cfg.actF16 ? e.f16 : e.f32;
+  const int64_t eb = cfg.actF16 ? 2 : 4;
+  Type gTy = qc::kernelElemType(b, cfg.normWeight);
+  const int64_t vec = qc::widestRowVector(cfg.k, std::max<int64_t>(
+                                                     eb, qc::kernelElemBytes(
+                                                             cfg.normWeight)));
+  const int64_t nv = cfg.k / vec;
+  auto vecTy = [&](Type t) -> Type {
+    return vec == 1 ? t : Type(VectorType::get({vec}, t));
+  };
+  auto elems = [&](Value v) {
+    SmallVector<Value> out;
+    if (vec == 1)
+      return SmallVector<Value>{v};
+    for (int64_t j = 0; j < vec; ++j)
+      out.push_back(LLVM::ExtractElementOp::create(b, v, e.cst(j)));
+    return out;
+  };
+  auto widen = [&](Value v) -> Value {
+    return v.getType() == e.f32 ? v : arith::ExtFOp::create(b, e.f32, v);
+  };
+  auto loadVec = [&](Value base, Type t, Value idx) {
+    int64_t bytes = vec * t.getIntOrFloatBitWidth() / 8;
+    return e.load(vecTy(t), e.gep(base, t, idx), bytes);
+  };
+  Value step = e.cst(cfg.blockSize());
+
+  // Pass 1: sums of squares.
+  SmallVector<Value> zero(MT, e.cstF(0.0));
+  auto sumLoop = scf::ForOp::create(b, tid, e.cst(nv), step, zero);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(sumLoop.getBody());
+    Value j = sumLoop.getInductionVar();
+    SmallVector<Value> acc(sumLoop.getRegionIterArgs());
+    for (int64_t i = 0; i < MT; ++i) {
+      Value v = loadVec(
+          x, actTy, e.add(e.mul(xRow[i], e.cst(cfg.k)), e.mul(j, e.cst(vec))));
+      for (Value el : elems(v)) {
+        // Square and add (no fma): the row norm kernel's arithmetic.
+        Value f = widen(el);
+        acc[i] = arith::AddFOp::create(b, acc[i], arith::MulFOp::create(b, f, f));
+      }
+    }
+    scf::YieldOp::create(b, acc);
+  }
+  SmallVector<Value> sums(sumLoop.getResults());
+  for (Value &sum : sums)
+    for (int64_t off : {16, 8, 4, 2, 1}) {
+      Value other = NVVM::ShflOp::create(
+          b, e.f32, e.cst(-1), sum, e.cst(off), e.cst(0x1f),
+          NVVM::ShflKindAttr::get(ctx, NVVM::ShflKind::bfly), UnitAttr());
+      sum = arith::AddFOp::create(b, sum, other);
+    }
+  Value isLane0 =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, e.cst(0));
+  auto ifLane0 = scf::IfOp::create(b, isLane0, false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifLane0.thenBlock());
+    for (int64_t i = 0; i < MT; ++i)
+      LLVM::StoreOp::create(
+          b, sums[i], e.gep(parts, e.f32, e.add(e.cst(i * W), warp)), 4);
+  }
+  NVVM::Barrier0Op::create(b);
+  SmallVector<Value> denom(MT);
+  Value kf = e.cstF(double(cfg.k)), eps = e.cstF(cfg.normEpsilon);
+  for (int64_t i = 0; i < MT; ++i) {
+    Value tot = e.load(e.f32, e.gep(parts, e.f32, e.cst(i * W)), 4);
+    for (int64_t wi = 1; wi < W; ++wi)
+      tot = arith::AddFOp::create(
+          b, tot, e.load(e.f32, e.gep(parts, e.f32, e.cst(i * W + wi)), 4));
+    Value mean = arith::DivFOp::create(b, tot, kf);
+    denom[i] = qc::detail::ptxUnaryF32(b, "sqrt.rn.f32",
+                                       arith::AddFOp::create(b, mean, eps));
+  }
+
+  // Pass 2: y = x / denom * g, rounded once, into shared memory.
+  auto normLoop = scf::ForOp::create(b, tid, e.cst(nv), step);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(normLoop.getBody());
+    Value j = normLoop.getInductionVar();
+    Value k0 = e.mul(j, e.cst(vec));
+    SmallVector<Value> gv = elems(loadVec(g, gTy, k0));
+    for (int64_t i = 0; i < MT; ++i) {
+      SmallVector<Value> xv = elems(
+          loadVec(x, actTy, e.add(e.mul(xRow[i], e.cst(cfg.k)), k0)));
+      Value out = vec == 1 ? Value() : LLVM::UndefOp::create(b, vecTy(actTy));
+      for (int64_t el = 0; el < vec; ++el) {
+        Value v = arith::DivFOp::create(b, widen(xv[el]), denom[i]);
+        v = arith::MulFOp::create(b, v, widen(gv[el]));
+        if (cfg.actF16)
+          v = arith::TruncFOp::create(b, e.f16, v);
+        out = vec == 1 ? v
+                       : LLVM::InsertElementOp::create(b, out, v, e.cst(el))
+                             .getResult();
+      }
+      LLVM::StoreOp::create(
+          b, out, e.gep(xs, actTy, e.add(e.cst(i * cfg.k), k0)), vec * eb);
+    }
+  }
+  NVVM::Barrier0Op::create(b);
+  return xs;
+}
 } // namespace
 
 gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
@@ -132,6 +261,25 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
   SmallVector<Type> argTypes = {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, i32};
   if (cfg.hasResidual)
     argTypes.push_back(ptrTy);
+  if (cfg.normPrologue)
+    argTypes.push_back(ptrTy);
+  // The norm prologue's shared arrays, next to the kernel.
+  std::string xNormName, partName;
+  if (cfg.normPrologue) {
+    Operation *parent = builder.getInsertionBlock()->getParentOp();
+    auto declare = [&](StringRef suffix, int64_t bytes) {
+      std::string sym = (name + suffix).str();
+      for (int i = 1; SymbolTable::lookupSymbolIn(parent, sym); ++i)
+        sym = (name + suffix + "_" + Twine(i)).str();
+      LLVM::GlobalOp::create(builder, loc,
+                             LLVM::LLVMArrayType::get(builder.getI8Type(), bytes),
+                             /*isConstant=*/false, LLVM::Linkage::Internal, sym,
+                             Attribute(), /*alignment=*/16, /*addrSpace=*/3);
+      return sym;
+    };
+    xNormName = declare("_xnorm", cfg.mTile * cfg.k * (cfg.actF16 ? 2 : 4));
+    partName = declare("_xpart", cfg.mTile * cfg.warpsPerBlock * 4);
+  }
   auto fnType = builder.getFunctionType(argTypes, {});
   auto func = gpu::GPUFuncOp::create(builder, loc, name, fnType);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
@@ -145,7 +293,8 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
   auto args = func.getArguments();
   Value x = args[0], w = args[1], scales = args[2], zeros = args[3],
         bias = args[4], y = args[5], m = args[6],
-        residual = cfg.hasResidual ? args[7] : Value();
+        residual = cfg.hasResidual ? args[7] : Value(),
+        normWeight = cfg.normPrologue ? args.back() : Value();
 
   const int64_t kValsPerLoad = cfg.vecBytes * 8 / cfg.bits;
   const int64_t rowBytes = cfg.k * cfg.bits / 8;
@@ -176,6 +325,18 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
         arith::MinSIOp::create(b, e.add(nBase, e.cst(r)), e.cst(cfg.n - 1)));
   for (int64_t i = 0; i < MT; ++i)
     xRow.push_back(arith::MinSIOp::create(b, e.add(m0, e.cst(i)), mLast));
+
+  // With the norm prologue the main loop reads the normalized rows from
+  // shared memory (row i of the tile at i * K); else x's rows from global
+  // memory.
+  Value actBase = x;
+  SmallVector<Value> actRow(xRow);
+  if (cfg.normPrologue) {
+    actBase = emitNormPrologue(b, e, cfg, x, normWeight, xRow, tid, lane, warp,
+                               xNormName, partName);
+    for (int64_t i = 0; i < MT; ++i)
+      actRow[i] = e.cst(i);
+  }
 
   // Packed f16 math needs whole 32-bit weight words and f16 activations.
   const bool useHalf = cfg.halfMath && cfg.actF16 && cfg.vecBytes >= 4;
@@ -245,8 +406,9 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
         // f16x2 path. Activation pieces stay packed f16 vectors.
         SmallVector<SmallVector<Value>> xp(MT);
         for (int64_t i = 0; i < MT; ++i)
-          xp[i] = e.loadActPieces(x, e.add(e.mul(xRow[i], e.cst(cfg.k)), kBase),
-                                  kValsPerLoad);
+          xp[i] = e.loadActPieces(
+              actBase, e.add(e.mul(actRow[i], e.cst(cfg.k)), kBase),
+              kValsPerLoad);
         const int64_t piece = std::min<int64_t>(kValsPerLoad, 8);
         auto h2 = VectorType::get({2}, e.f16);
         // (1024 + zero) splat: OR-ing u into the f16 mantissa of 1024 gives
@@ -329,7 +491,8 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
         }
         SmallVector<SmallVector<Value>> xs(MT);
         for (int64_t i = 0; i < MT; ++i)
-          xs[i] = e.loadActs(x, e.add(e.mul(xRow[i], e.cst(cfg.k)), kBase),
+          xs[i] = e.loadActs(actBase,
+                             e.add(e.mul(actRow[i], e.cst(cfg.k)), kBase),
                              kValsPerLoad);
         const int64_t perWord =
             std::min<int64_t>(32, cfg.vecBytes * 8) / cfg.bits;

@@ -137,6 +137,47 @@ struct OutlineGpuKernelsPass
     }
     op->setAttr("qc.launch",
                 ::qc::gemvLaunch(kernelRef(gm, family), last, tiles));
+    return buildNormGemvFamily(op, gm, family, tiling, residual);
+  }
+
+  /// With `norm-prologue`: the GEMV variants that normalize their input
+  /// first (EpilogueFusion.h normProducer), for the M tiles of `tiling`
+  /// whose rows fit shared memory, recorded as `qc.norm_launch`.
+  LogicalResult buildNormGemvFamily(WeightOnlyMatmulOp op, gpu::GPUModuleOp gm,
+                                    StringRef family, GemvTilingAttr tiling,
+                                    bool residual) {
+    RMSNormOp norm = normPrologue ? ::qc::normProducer(op) : RMSNormOp();
+    if (!norm)
+      return success();
+    FailureOr<::qc::KernelElem> gElem = ::qc::kernelElemOf(
+        cast<ShapedType>(norm.getWeight().getType()).getElementType());
+    if (failed(gElem))
+      return success();
+    SmallVector<int64_t> fused;
+    ::qc::GemvKernelConfig last;
+    for (int64_t tile : tiling.getMTiles()) {
+      std::string reason;
+      FailureOr<::qc::GemvKernelConfig> cfg =
+          ::qc::gemvConfig(op, tiling, tile, reason);
+      if (failed(cfg))
+        continue;
+      cfg->hasResidual = residual;
+      cfg->normPrologue = true;
+      cfg->normEpsilon =
+          static_cast<float>(norm.getEpsilon().convertToDouble());
+      cfg->normWeight = *gElem;
+      if (!cfg->finalize().empty())
+        continue; // e.g. the tile's rows exceed 48 KiB
+      OpBuilder b = kernelBuilder(gm);
+      ::qc::buildWeightOnlyGemvKernel(
+          b, op.getLoc(), (family + "_norm_mt" + Twine(tile)).str(), *cfg);
+      fused.push_back(tile);
+      last = *cfg;
+    }
+    if (!fused.empty())
+      op->setAttr("qc.norm_launch",
+                  ::qc::gemvLaunch(kernelRef(gm, (family + "_norm").str()),
+                                   last, fused));
     return success();
   }
 

@@ -40,6 +40,12 @@ struct GpuLoweringPipelineOptions
       llvm::cl::desc("Unused by the GPU path (every constant buffer goes to "
                      "device memory); kept for symmetry"),
       llvm::cl::init(1)};
+  Option<bool> normPrologue{
+      *this, "norm-prologue",
+      llvm::cl::desc("GEMV variants that normalize their input in a prologue "
+                     "where a qc.rms_norm feeds only the matmul "
+                     "(qc-outline-gpu-kernels norm-prologue)"),
+      llvm::cl::init(false)};
   Option<int64_t> glueBlockSize{
       *this, "glue-block-size",
       llvm::cl::desc("Most threads of a block of a glue kernel "

@@ -41,6 +41,14 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     - `fp16_mma` on `qc.linear`: buildFp16GemmKernel (mma.sync m16n8k16);
     - `gemv_mma` on `qc.wo_matmul`: the gemv family (`qc.launch`) and the
       weight-only mma kernel (`qc.mma_launch`);
+    - with `norm-prologue`, on a gemv / gemv_mma `qc.wo_matmul` whose input
+      is a GPU `qc.rms_norm` read by it alone: a second gemv family
+      `<layer>_gemv_norm_mt<T>` (GemvKernelConfig::normPrologue: each CTA
+      normalizes its M tile's rows into shared memory first; the norm
+      weight is the last argument) for the M tiles whose rows fit 48 KiB,
+      recorded as `qc.norm_launch`;
+    - `frag` on `qc.wo_matmul`: buildWeightOnlyFragKernel per M tile and,
+      with split_k > 1, buildFragReduceKernel;
     - `adaptive` on `qc.wo_matmul`: both kernel sets: the gemv family
       (`qc.launch`), the INT8 GEMM for per-token activations
       (`qc.int8_launch`) and a dynamic per-token activation quantization of
@@ -99,6 +107,11 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     Option<"fuseResidual", "fuse-residual", "bool", "true",
            "Fuse a residual add that is the only user of a gemv matmul "
            "into its epilogue (EpilogueFusion.h; false: keep the glue add)">,
+    Option<"normPrologue", "norm-prologue", "bool", "false",
+           "Also build GEMV variants that normalize their input in a "
+           "prologue when a GPU qc.rms_norm feeds only this matmul "
+           "(EpilogueFusion.h normProducer; recorded as qc.norm_launch; "
+           "off until measured on a GPU)">,
   ];
 }
 

@@ -90,7 +90,8 @@ TOL = {
 }
 
 # name, K, N, scheme, dtype, GPU variants (quant-compile
-# --weight-only-kernel: the forced weight-only kernel, "gemv_mma" compiled
+# --weight-only-kernel: the forced weight-only kernel; "<kind>_np" adds
+# --gemv-norm-prologue (the up GEMV normalizes its input), "gemv_mma" compiled
 # with --max-batch 16 so that M = 1, 3 take the GEMV family and M >= 16 the
 # tensor-core kernel, both with the residual epilogue; "auto" for W8A8,
 # fp16 and adaptive programs). K and N are not powers of two where the
@@ -101,11 +102,12 @@ MATRIX = [
     ("w4g128_k128_n384", 128, 384, "w4g128", "f32", ["gemv"]),
     ("w4g32_k96_n160", 96, 160, "w4g32", "f32", ["gemv"]),
     ("w4g32a_k160_n96", 160, 96, "w4g32a", "f32", ["gemv"]),
-    ("w8_k200_n136", 200, 136, "w8", "f32", ["gemv"]),
+    ("w8_k200_n136", 200, 136, "w8", "f32", ["gemv", "gemv_np"]),
     ("w8t_k72_n40", 72, 40, "w8t", "f32", ["gemv"]),
-    ("w4g128_k128_n384_f16", 128, 384, "w4g128", "f16", ["gemv", "mma", "gemv_mma"]),
+    ("w4g128_k128_n384_f16", 128, 384, "w4g128", "f16",
+     ["gemv", "mma", "gemv_mma", "gemv_mma_np"]),
     ("w4g32_k96_n160_f16", 96, 160, "w4g32", "f16", ["gemv", "mma"]),
-    ("w4g32a_k160_n96_f16", 160, 96, "w4g32a", "f16", ["gemv", "mma"]),
+    ("w4g32a_k160_n96_f16", 160, 96, "w4g32a", "f16", ["gemv", "mma", "gemv_np"]),
     ("w8_k208_n144_f16", 208, 144, "w8", "f16", ["gemv", "mma", "gemv_mma"]),
     ("w8t_k80_n48_f16", 80, 48, "w8t", "f16", ["gemv", "mma"]),
     ("w8a8d_k112_n176", 112, 176, "w8a8d", "f32", ["auto"]),
@@ -218,6 +220,8 @@ def tolerance(scheme, dtype, variant):
         return TOL[(dtype, "fp16")]
     if dtype == "f32":
         return TOL[("f32", "gemv")]
+    # <kind>_np: the kind with the GEMV's fused RMSNorm prologue.
+    variant = variant[:-3] if variant.endswith("_np") else variant
     return TOL[(dtype, "mma" if variant == "gemv_mma" else variant)]
 
 

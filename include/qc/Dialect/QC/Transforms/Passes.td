@@ -356,8 +356,8 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
            "prompt's prefill is M = its length)">,
     Option<"weightOnlyKernel", "weight-only-kernel", "std::string",
            /*default=*/"\"auto\"",
-           "Weight-only kernel on GPUs: auto (cost model), gemv, mma or "
-           "gemv_mma">,
+           "Weight-only kernel on GPUs: auto (cost model), gemv, mma, "
+           "gemv_mma or frag">,
     Option<"gemvWarps", "gemv-warps", "int64_t", "4",
            "GEMV tiling: warps per CTA">,
     Option<"gemvRowsPerWarp", "gemv-rows-per-warp", "int64_t", "2",
