@@ -276,6 +276,10 @@ SMALL_M_FRAG = {
     "fp2": "frag-prefetch=2",
     "fp3": "frag-prefetch=3",
     "fw2p2": "frag-warps-k=2 frag-prefetch=2",
+    # (fp3, and fu2 / fp2u2 with 4 channel blocks, spill a few bytes at M
+    # tile 32: ptxas -v.)
+    "fu2": "frag-warps-k=2 frag-step-units=2 frag-n-blocks=2",
+    "fp2u2": "frag-warps-k=2 frag-prefetch=2 frag-step-units=2 frag-n-blocks=2",
 }
 # What --small-m builds (run 1 of 2026-11-26 also timed t16, r1t16 and
 # W8A16 t16: slower than t8 at every M, see the results NOTES).
@@ -399,7 +403,11 @@ def main():
             for tag, opts in (("fd", ""), ("fs1", "frag-split-k=1"),
                               ("fs3", "frag-split-k=3"),
                               ("fp3", "frag-prefetch=3 frag-split-k=2"),
+                              ("fu2", "frag-warps-k=2 frag-step-units=2 frag-prefetch=2 "
+                                      "frag-n-blocks=2"),
                               ("fm64", "frag-m-tiles=16,32,64 frag-warps-k=2 frag-split-k=2")):
+                if "frag-n-blocks=2" in opts and n % 32:
+                    continue  # 2 channel blocks need N % 32 == 0
                 cases.append(dict(n=n, k=k, bits=bits, group=group, sym=sym,
                                   per_tensor=False, bias=(n % 32 == 0),
                                   act_f16=True, scale_f16=True, kind="check",

@@ -233,6 +233,8 @@ std::string qc::WeightOnlyFragKernelConfig::finalize() {
     return "warps_k must be in [1, 16] and stages at least 2";
   if (prefetch < 1 || prefetch > 4)
     return "the weight prefetch depth must be in [1, 4]";
+  if (stepUnits < 1 || stepUnits > 4)
+    return "the units per step must be in [1, 4]";
   if (numAcc() > 64)
     return "an M tile of " + std::to_string(mTile) + " with " +
            std::to_string(nBlocks) +

@@ -242,8 +242,9 @@ FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target,
                                                            1, units / warpsK)));
   }
   int64_t prefetch = o.fragPrefetch ? o.fragPrefetch : 1;
+  int64_t stepUnits = o.fragStepUnits ? o.fragStepUnits : 1;
   return FragTilingAttr::get(ctx, warpsK, nBlocks, stages, splitK, prefetch,
-                             tiles);
+                             stepUnits, tiles);
 }
 
 KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
@@ -640,6 +641,7 @@ fragConfigOf(WeightOnlyMatmulOp op, FragTilingAttr tiling, int64_t mTile,
   cfg.nBlocks = tiling.getNBlocks();
   cfg.warpsK = tiling.getWarpsK();
   cfg.prefetch = tiling.getPrefetch();
+  cfg.stepUnits = tiling.getStepUnits();
   // Fewer stages where this M tile's activations would not fit.
   int64_t fit = kMaxStaticSharedBytes / (mTile * cfg.aStride());
   cfg.stages = std::min<int64_t>(tiling.getStages(), fit);

@@ -341,6 +341,9 @@ struct WeightOnlyFragKernelConfig {
   /// 1.9 TB/s at M = 1 on 28672 x 8192, latency-bound); deeper is built and
   /// assembled but not yet measured.
   int64_t prefetch = 1;
+  /// Units each warp multiplies per pipeline step (one barrier per step):
+  /// a step stages warpsK x stepUnits units of activations.
+  int64_t stepUnits = 1;
 
   std::string finalize();
   /// Input channels per mma_frag unit.
@@ -352,7 +355,7 @@ struct WeightOnlyFragKernelConfig {
   /// f32 accumulators per lane.
   int64_t numAcc() const { return (mTile / 16) * nBlocks * 2 * 4; }
   /// Bytes of a padded activation row in shared memory (one step).
-  int64_t aStride() const { return warpsK * unitK() * 2 + 16; }
+  int64_t aStride() const { return warpsK * stepUnits * unitK() * 2 + 16; }
   /// Static shared memory in bytes: the activation stages, reused for the
   /// warps' accumulators at the end.
   int64_t sharedBytes() const {

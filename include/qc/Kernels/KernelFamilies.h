@@ -114,7 +114,7 @@ struct TilingOptions {
   int64_t mmaBlockM = 0, mmaBlockN = 0, mmaBlockKBytes = 0, mmaWarpsM = 0,
           mmaWarpsN = 0, mmaStages = 0;
   int64_t fragWarpsK = 0, fragNBlocks = 0, fragStages = 0, fragSplitK = 0,
-          fragPrefetch = 0;
+          fragPrefetch = 0, fragStepUnits = 0;
   llvm::SmallVector<int64_t> fragMTiles;
 };
 

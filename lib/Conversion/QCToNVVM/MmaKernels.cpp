@@ -848,19 +848,21 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
       splits);
   Value uBeg = e.umin(e.mul(split, perSplit), e.cst(units));
   Value uEnd = e.umin(e.add(uBeg, perSplit), e.cst(units));
-  Value nSteps =
-      e.udiv(e.add(arith::SubIOp::create(b, uEnd, uBeg), e.cst(warps - 1)),
-             warps);
+  // A step covers W x su units: warp w takes units w su .. w su + su - 1.
+  const int64_t su = cfg.stepUnits, stepUnits = warps * su;
+  Value nSteps = e.udiv(
+      e.add(arith::SubIOp::create(b, uEnd, uBeg), e.cst(stepUnits - 1)),
+      stepUnits);
 
-  // Activations: step c stages K units [uBeg + c W, uBeg + (c + 1) W) of the
-  // tile's rows; bytes past the CTA's range (and rows past M) are zero, so
-  // the clamped weights of a missing unit multiply zeros.
+  // Activations: step c stages K units [uBeg + c W su, uBeg + (c + 1) W su)
+  // of the tile's rows; bytes past the CTA's range (and rows past M) are
+  // zero, so the clamped weights of a missing unit multiply zeros.
   Value kLimit = e.mul(uEnd, unitK * 2);
   auto loadA = [&](Value c, Value stage) {
-    Value kBase = e.mul(e.add(uBeg, e.mul(c, warps)), unitK * 2);
+    Value kBase = e.mul(e.add(uBeg, e.mul(c, stepUnits)), unitK * 2);
     copyRowsAsync(e, tid, threads, x, cfg.mTile, m0, m,
                   e.byteGep(smem, e.mul(stage, aStage)), cfg.k * 2, kBase,
-                  kLimit, warps * unitK * 2, aStride);
+                  kLimit, stepUnits * unitK * 2, aStride);
   };
   // Weights: the lane's 16 bytes of unit u (clamped into the weight) of
   // each channel block, read-only (ld.global.nc).
@@ -941,10 +943,12 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
   // `prefetch` steps ahead.
   const int64_t depth = cfg.prefetch;
   SmallVector<Value> init(atom.numAcc(), atom.accZero());
-  for (int64_t d = 0; d < depth; ++d) {
-    SmallVector<Value> wd = loadW(e.add(e.add(uBeg, warp), d * warps));
-    init.append(wd.begin(), wd.end());
-  }
+  Value warpFirst = e.add(uBeg, e.mul(warp, su));
+  for (int64_t d = 0; d < depth; ++d)
+    for (int64_t j = 0; j < su; ++j) {
+      SmallVector<Value> wd = loadW(e.add(warpFirst, d * stepUnits + j));
+      init.append(wd.begin(), wd.end());
+    }
   auto loop = scf::ForOp::create(b, e.cst(0), nSteps, e.cst(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -953,7 +957,6 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
     SmallVector<Value> acc(loop.getRegionIterArgs().take_front(atom.numAcc()));
     SmallVector<Value> inFlight(
         loop.getRegionIterArgs().drop_front(atom.numAcc()));
-    SmallVector<Value> cur(inFlight.begin(), inFlight.begin() + nB);
     NVVM::CpAsyncWaitGroupOp::create(b, cfg.stages - 2);
     NVVM::Barrier0Op::create(b);
     Value next = e.add(c, cfg.stages - 1);
@@ -964,13 +967,20 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
       loadA(next, e.urem(next, cfg.stages));
     }
     NVVM::CpAsyncCommitGroupOp::create(b);
-    Value u = e.add(e.add(uBeg, e.mul(c, warps)), warp);
-    // The unit `depth` steps ahead is in flight while this one is
+    Value u0 = e.add(warpFirst, e.mul(c, stepUnits));
+    // The units `depth` steps ahead are in flight while these are
     // multiplied.
-    SmallVector<Value> nextW = loadW(e.add(u, depth * warps));
-    Value uc = e.umin(u, e.cst(units - 1));
+    SmallVector<Value> nextW;
+    for (int64_t j = 0; j < su; ++j) {
+      SmallVector<Value> wj = loadW(e.add(u0, depth * stepUnits + j));
+      nextW.append(wj.begin(), wj.end());
+    }
+    for (int64_t uj = 0; uj < su; ++uj) {
+    ArrayRef<Value> cur = ArrayRef<Value>(inFlight).slice(uj * nB, nB);
+    Value uc = e.umin(e.add(u0, uj), e.cst(units - 1));
     Value aBase = e.add(e.mul(e.urem(c, cfg.stages), aStage),
-                        e.add(e.mul(warp, unitK * 2), atom.aLaneOff));
+                        e.add(e.mul(warp, su * unitK * 2),
+                              e.add(atom.aLaneOff, uj * unitK * 2)));
     SmallVector<std::pair<Value, Value>> params(2 * nB);
     SmallVector<Value> words(nB * 4);
     for (int64_t blk = 0; blk < nB; ++blk)
@@ -1016,7 +1026,8 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
                      MutableArrayRef<Value>(&acc[atom.accIndex(i, j, 0, 0)], 4));
         }
     }
-    acc.append(inFlight.begin() + nB, inFlight.end());
+    } // units of this warp's step
+    acc.append(inFlight.begin() + su * nB, inFlight.end());
     acc.append(nextW.begin(), nextW.end());
     scf::YieldOp::create(b, acc);
   }

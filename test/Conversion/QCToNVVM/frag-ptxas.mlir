@@ -3,7 +3,8 @@
 // schemes qc-select-matmul gives the frag kind assemble with ptxas for sm_80
 // and sm_90 without spills: INT4 groups of 128 (bias), INT4 asymmetric
 // groups of 32, INT8 per channel with the residual add fused, and M tiles
-// 16/32/64 with 2 warps and two weight units in flight. (The weights are declared mma_frag: no
+// 16/32/64 with 2 warps and two weight units in flight; and two units per
+// step (2 warps, 2 channel blocks) with two steps in flight. (The weights are declared mma_frag: no
 // qc-pack-weights here.)
 // RUN: quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90 weight-only-kernel=frag},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
 // RUN:   | %python %S/Inputs/extract_ptx.py > %t.sm90.ptx
@@ -20,6 +21,10 @@
 // RUN: %ptxas -arch=sm_90 -v %t.m64.ptx -o %t.m64.cubin 2> %t.m64.log
 // RUN: FileCheck %s --check-prefix=M64 < %t.m64.log
 // RUN: grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.m64.log | FileCheck %s --check-prefix=SPILLS64
+// RUN: quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90 weight-only-kernel=frag frag-warps-k=2 frag-step-units=2 frag-prefetch=2 frag-n-blocks=2},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
+// RUN:   | %python %S/Inputs/extract_ptx.py > %t.u2.ptx
+// RUN: %ptxas -arch=sm_90 -v %t.u2.ptx -o %t.u2.cubin 2> %t.u2.log
+// RUN: grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.u2.log | FileCheck %s --check-prefix=SPILLS
 
 // SM-DAG: Compiling entry function 'g128_frag_mt16'
 // SM-DAG: Compiling entry function 'g128_frag_mt32'

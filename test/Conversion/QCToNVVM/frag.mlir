@@ -61,6 +61,6 @@
 
 func.func @w4(%x: tensor<?x256xf16>, %d: tensor<8192xi8>, %s: tensor<64x2xf16>, %b: tensor<64xf16>) -> tensor<?x64xf16> {
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<mma_frag>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 128>} : tensor<8192xi8>, tensor<64x2xf16> -> !qc.packed<64x256xi4>
-  %y = qc.wo_matmul %x, %pw, %b {layer = "up", kernel = #qc.kernel<frag, target = "sm_90", frag = #qc.frag_tiling<warps_k = 2, n_blocks = 2, stages = 3, split_k = 2, prefetch = 1, m_tiles = [16, 32]>>} : tensor<?x256xf16>, !qc.packed<64x256xi4>, tensor<64xf16> -> tensor<?x64xf16>
+  %y = qc.wo_matmul %x, %pw, %b {layer = "up", kernel = #qc.kernel<frag, target = "sm_90", frag = #qc.frag_tiling<warps_k = 2, n_blocks = 2, stages = 3, split_k = 2, prefetch = 1, step_units = 1, m_tiles = [16, 32]>>} : tensor<?x256xf16>, !qc.packed<64x256xi4>, tensor<64xf16> -> tensor<?x64xf16>
   return %y : tensor<?x64xf16>
 }

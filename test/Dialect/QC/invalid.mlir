@@ -1420,7 +1420,7 @@ func.func @kernel_gemv_tiling_on_mma(%x: tensor<?x64xf16>, %w: !qc.packed<32x64x
 
 func.func @kernel_frag_tiling_on_gemv(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
   // expected-error@+1 {{kernel 'gemv' has no fragment-layout side for a frag tiling}}
-  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<gemv, target = "sm_90", frag = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 2, prefetch = 1, m_tiles = [16, 32]>>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<gemv, target = "sm_90", frag = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 2, prefetch = 1, step_units = 1, m_tiles = [16, 32]>>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
   return
 }
 
@@ -1444,7 +1444,7 @@ func.func @kernel_frag_on_host(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
 
 func.func @frag_tiling_warps(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
   // expected-error@+1 {{frag tiling: warps_k must be in [1, 16], got 0}}
-  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 0, n_blocks = 4, stages = 3, split_k = 1, prefetch = 1, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 0, n_blocks = 4, stages = 3, split_k = 1, prefetch = 1, step_units = 1, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
   return
 }
 
@@ -1452,7 +1452,7 @@ func.func @frag_tiling_warps(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
 
 func.func @frag_tiling_blocks(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
   // expected-error@+1 {{frag tiling: n_blocks must be 1, 2 or 4, got 3}}
-  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 3, stages = 3, split_k = 1, prefetch = 1, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 3, stages = 3, split_k = 1, prefetch = 1, step_units = 1, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
   return
 }
 
@@ -1460,7 +1460,7 @@ func.func @frag_tiling_blocks(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
 
 func.func @frag_tiling_stages(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
   // expected-error@+1 {{frag tiling: stages must be in [2, 8], got 1}}
-  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 1, split_k = 1, prefetch = 1, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 1, split_k = 1, prefetch = 1, step_units = 1, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
   return
 }
 
@@ -1468,7 +1468,7 @@ func.func @frag_tiling_stages(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
 
 func.func @frag_tiling_split(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
   // expected-error@+1 {{frag tiling: split_k must be positive, got 0}}
-  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 0, prefetch = 1, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 0, prefetch = 1, step_units = 1, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
   return
 }
 
@@ -1476,7 +1476,15 @@ func.func @frag_tiling_split(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
 
 func.func @frag_tiling_prefetch(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
   // expected-error@+1 {{frag tiling: prefetch must be in [1, 4], got 0}}
-  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 1, prefetch = 0, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 1, prefetch = 0, step_units = 1, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @frag_tiling_step_units(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{frag tiling: step_units must be in [1, 4], got 5}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 1, prefetch = 1, step_units = 5, m_tiles = [16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
   return
 }
 
@@ -1484,7 +1492,7 @@ func.func @frag_tiling_prefetch(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) 
 
 func.func @frag_tiling_m_tile(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
   // expected-error@+1 {{frag tiling: m_tiles must be 16, 32 or 64, got 8}}
-  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 1, prefetch = 1, m_tiles = [8, 16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 1, prefetch = 1, step_units = 1, m_tiles = [8, 16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
   return
 }
 

@@ -97,9 +97,9 @@ func.func @weights(%x: tensor<?x64xf32>, %d4: tensor<1024xi8>, %s4: tensor<32x2x
 func.func @frag(%x: tensor<?x64xf16>, %d: tensor<1024xi8>, %s: tensor<32x1xf16>) -> tensor<?x32xf16> {
   // CHECK: qc.packed_weight {{.*}}layout = #qc.layout<mma_frag>{{.*}} -> !qc.packed<32x64xi4>
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<mma_frag>, scheme = #qc.scheme<weight = i4>} : tensor<1024xi8>, tensor<32x1xf16> -> !qc.packed<32x64xi4>
-  // CHECK: kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 2, stages = 3, split_k = 2, prefetch = 1, m_tiles = [16, 32]>>
+  // CHECK: kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 2, stages = 3, split_k = 2, prefetch = 1, step_units = 1, m_tiles = [16, 32]>>
   // CHECK-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90::@f_frag, block = 128, tile_n = 32, tile_m = 1, m_tiles = [16, 32], split_k = 2>
-  %y = qc.wo_matmul %x, %pw {layer = "f", kernel = #qc.kernel<frag, target = "sm_90", frag = #qc.frag_tiling<warps_k = 4, n_blocks = 2, stages = 3, split_k = 2, prefetch = 1, m_tiles = [16, 32]>>, qc.launch = #qc.launch<@qc_kernels_sm_90::@f_frag, block = 128, tile_n = 32, tile_m = 1, m_tiles = [16, 32], split_k = 2>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  %y = qc.wo_matmul %x, %pw {layer = "f", kernel = #qc.kernel<frag, target = "sm_90", frag = #qc.frag_tiling<warps_k = 4, n_blocks = 2, stages = 3, split_k = 2, prefetch = 1, step_units = 1, m_tiles = [16, 32]>>, qc.launch = #qc.launch<@qc_kernels_sm_90::@f_frag, block = 128, tile_n = 32, tile_m = 1, m_tiles = [16, 32], split_k = 2>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
   return %y : tensor<?x32xf16>
 }
 

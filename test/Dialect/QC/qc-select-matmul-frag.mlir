@@ -14,13 +14,13 @@
 // 4096 x 4096 i4 g128: 64 channel tiles of 64; ceil(528 / 64) = 9 splits
 // (sm_80: ceil(432 / 64) = 7).
 // H100-LABEL: func @layers
-// H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 9, prefetch = 1, m_tiles = [16, 32]>>{{.*}}layer = "big"
-// A100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_80", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 7, prefetch = 1, m_tiles = [16, 32]>>{{.*}}layer = "big"
-// OPTS: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 2, n_blocks = 2, stages = 4, split_k = 3, prefetch = 3, m_tiles = [16, 64]>>{{.*}}layer = "big"
+// H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 9, prefetch = 1, step_units = 1, m_tiles = [16, 32]>>{{.*}}layer = "big"
+// A100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_80", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 7, prefetch = 1, step_units = 1, m_tiles = [16, 32]>>{{.*}}layer = "big"
+// OPTS: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 2, n_blocks = 2, stages = 4, split_k = 3, prefetch = 3, step_units = 1, m_tiles = [16, 64]>>{{.*}}layer = "big"
 // 48 x 512 i8 per channel, f32 scales (constants in the f16 range: rounded
 // to f16 when packed): 48 is not a multiple of 64 channels, so 1 block of
 // 16 (3 tiles); 16 units / 4 warps caps the split at 4.
-// H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 1, stages = 3, split_k = 4, prefetch = 1, m_tiles = [16, 32]>>{{.*}}layer = "i8"
+// H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 1, stages = 3, split_k = 4, prefetch = 1, step_units = 1, m_tiles = [16, 32]>>{{.*}}layer = "i8"
 // N = 40 is not whole 16-channel units: the cost model's kind.
 // H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, {{.*}}layer = "odd"
 // f32 activations: no frag kernel.

@@ -187,7 +187,7 @@ GemvTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult
 FragTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        int64_t warpsK, int64_t nBlocks, int64_t stages,
-                       int64_t splitK, int64_t prefetch,
+                       int64_t splitK, int64_t prefetch, int64_t stepUnits,
                        ArrayRef<int64_t> mTiles) {
   if (warpsK < 1 || warpsK > 16)
     return emitError() << "frag tiling: warps_k must be in [1, 16], got "
@@ -204,6 +204,9 @@ FragTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (prefetch < 1 || prefetch > 4)
     return emitError() << "frag tiling: prefetch must be in [1, 4], got "
                        << prefetch;
+  if (stepUnits < 1 || stepUnits > 4)
+    return emitError() << "frag tiling: step_units must be in [1, 4], got "
+                       << stepUnits;
   if (failed(verifyMTiles(emitError, mTiles)))
     return failure();
   for (int64_t t : mTiles)

@@ -81,6 +81,7 @@ struct SelectMatmulPass
     o.fragStages = fragStages;
     o.fragSplitK = fragSplitK;
     o.fragPrefetch = fragPrefetch;
+    o.fragStepUnits = fragStepUnits;
     o.fragMTiles.assign(fragMTiles.begin(), fragMTiles.end());
     return o;
   }
@@ -134,6 +135,7 @@ struct SelectMatmulPass
           failed(FragTilingAttr::verifyInvariants(
               diag, o.fragWarpsK, o.fragNBlocks ? o.fragNBlocks : 1,
               o.fragStages, o.fragSplitK ? o.fragSplitK : 1, o.fragPrefetch,
+              o.fragStepUnits,
               o.fragMTiles.empty() ? SmallVector<int64_t>{16} : [&] {
                 SmallVector<int64_t> t = o.fragMTiles;
                 llvm::sort(t);

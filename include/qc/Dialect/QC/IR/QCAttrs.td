@@ -231,17 +231,20 @@ def QC_FragTilingAttr : QC_Attr<"FragTiling", "frag_tiling"> {
     share one channel block's K range (their f32 partial sums are added by
     a second, reduction kernel); activations reach shared memory through a
     `stages`-deep cp.async pipeline; each warp keeps the weights of
-    `prefetch` units in flight in registers. One kernel variant per M tile of
+    `prefetch` steps of weight units in flight in registers and multiplies
+    `step_units` units per step (one barrier per step). One kernel variant
+    per M tile of
     `m_tiles` (16, 32 or 64 rows; the launch picks the smallest tile >= M,
     else the largest, and walks M in tiles). Chosen by `qc-select-matmul`
     (options `frag-*`; `split_k` from the target's SM count).
 
     Example: `#qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3,
-    split_k = 2, prefetch = 1, m_tiles = [16, 32, 64]>`
+    split_k = 2, prefetch = 1, step_units = 1, m_tiles = [16, 32, 64]>`
   }];
   let parameters = (ins "int64_t":$warps_k, "int64_t":$n_blocks,
                         "int64_t":$stages, "int64_t":$split_k,
-                        "int64_t":$prefetch, QC_I64ListParameter:$m_tiles);
+                        "int64_t":$prefetch, "int64_t":$step_units,
+                        QC_I64ListParameter:$m_tiles);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

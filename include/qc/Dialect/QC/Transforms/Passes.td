@@ -392,7 +392,11 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
            "Frag tiling: CTAs per channel tile along K (0: from the target's "
            "SM count)">,
     Option<"fragPrefetch", "frag-prefetch", "int64_t", "1",
-           "Frag tiling: weight units each warp keeps in flight (1-4)">,
+           "Frag tiling: steps of weight units each warp keeps in flight "
+           "(1-4)">,
+    Option<"fragStepUnits", "frag-step-units", "int64_t", "1",
+           "Frag tiling: units each warp multiplies per pipeline step "
+           "(1-4)">,
     ListOption<"fragMTiles", "frag-m-tiles", "int64_t",
                "Frag tiling: one variant per M tile of 16, 32 or 64 rows "
                "(default 16,32)">,
