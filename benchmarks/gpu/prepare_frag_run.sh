@@ -26,7 +26,7 @@ for c in $(awk '{print $1}' "$dest/mc/cases.txt"); do
   cp "$dest/chk/$c.ptx" "$dest/mc/"
 done
 python3 "$gen" --out "$dest/marlin" --mma none --small-m gemv,gemv8,frag,frag8 \
-  --small-m-tags t8,fd,fw2,fp2,fp3,fw2p2,fu2,fp2u2
+  --small-m-tags t8,fd,fw2,fp2,fu2
 mkdir -p "$dest/marlin/anchors"
 cp -r "$root/../shared/anchors/marlin" "$root/../shared/anchors/marlin_bench.py" \
   "$dest/marlin/anchors/"
