@@ -1131,7 +1131,8 @@ struct LowerGpuLaunchesPass
         // A norm fused into its GEMV's prologue is lowered with the GEMV.
         if (auto rms = dyn_cast<RMSNormOp>(op); rms && rms->hasOneUse())
           if (auto wo = dyn_cast<WeightOnlyMatmulOp>(*rms->user_begin());
-              wo && wo->hasAttr("qc.norm_launch"))
+              wo && wo->hasAttr("qc.norm_launch") &&
+              ::qc::normProducer(wo) == rms)
             return;
         if (op->hasAttr("qc.launch"))
           ops.push_back(op);

@@ -6,6 +6,7 @@
 # CHECK: pack mma_frag: 4 weights match numpy
 # CHECK: repack row_major -> mma_frag for frag kernels: 4 weights match numpy
 # CHECK: repack tiled -> mma_frag for frag kernels: 4 weights match numpy
+# CHECK: repack mma_frag -> row_major for gemv kernels: 4 weights match numpy
 #
 # qc-pack-weights byte layout (QCAttrs.td) against numpy on fresh random
 # integers: row_major and tiled (tiles in row-major tile order, row-major
@@ -108,3 +109,19 @@ for layout, opts in (("row_major", "layout=row_major"),
         "tensor<?x64xf32>", "tensor<?x64xf16>")
     second = qcnum.run_opt(["--qc-pack-weights"], first, workdir)
     check_frag(second, "repack %s -> mma_frag for frag kernels" % layout)
+
+# mma_frag bytes whose matmuls then get another GPU kernel (gemv) go back to
+# row_major.
+gemv_kernel = '{kernel = #qc.kernel<gemv, target = "sm_90">, layer ='
+first = qcnum.run_opt(["--qc-pack-weights=layout=mma_frag"], ir, workdir)
+second = qcnum.run_opt(["--qc-pack-weights"],
+                       first.replace("{layer =", gemv_kernel), workdir)
+packed = qcnum.parse_packed(second)
+for name, (bits, sym, q) in weights.items():
+    pw = packed[name]
+    if "#qc.layout<row_major>" not in pw["attrs"]:
+        qcnum.fail(seed, "%s: no row_major layout in %s" % (name, pw["attrs"]))
+    want = ref_pack(q, bits, N, K)
+    if pw["data"].shape != want.shape or not np.array_equal(pw["data"], want):
+        qcnum.fail(seed, "%s mma_frag -> row_major: bytes differ" % name)
+print("repack mma_frag -> row_major for gemv kernels: %d weights match numpy" % len(weights))

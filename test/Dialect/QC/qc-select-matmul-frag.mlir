@@ -4,6 +4,7 @@
 // RUN: not quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag frag-m-tiles=8" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag frag-prefetch=5" 2>&1 | FileCheck %s --check-prefix=BADPF
 // RUN: quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag" --qc-pack-weights | FileCheck %s --check-prefix=PACK
+// RUN: quant-opt %s --qc-pack-weights=layout=mma_frag --qc-select-matmul="target=sm_90 weight-only-kernel=frag" --qc-pack-weights | FileCheck %s --check-prefix=EARLY
 
 // weight-only-kernel=frag: every weight-only layer the frag kernel runs gets
 // the frag kind and its tiling; split_k fills about four CTAs per SM (132 on
@@ -38,6 +39,14 @@
 // PACK: qc.packed_weight {{.*}}layout = #qc.layout<row_major>{{.*}} -> !qc.packed<40x512xi8>
 // PACK: qc.packed_weight {{.*}}layout = #qc.layout<row_major>{{.*}} : {{.*}}tensor<64x1xf32> -> !qc.packed<64x512xi8>
 // PACK: qc.packed_weight {{.*}}layout = #qc.layout<row_major>{{.*}} : {{.*}}tensor<64x1xf32> -> !qc.packed<64x512xi8>
+
+// Packed mma_frag before selection: the frag layer's f32 scales are still
+// rounded to f16 afterwards, and mma_frag weights of other GPU kernels
+// (f32 activations: gemv) go back to row_major.
+// EARLY-LABEL: func @layers
+// EARLY: %[[S2:.*]] = arith.constant dense<9.997550e-02> : tensor<48x1xf16>
+// EARLY: qc.packed_weight %{{.*}}, %[[S2]] {{.*}}layout = #qc.layout<mma_frag>{{.*}} -> !qc.packed<48x512xi8>
+// EARLY: qc.packed_weight {{.*}}layout = #qc.layout<row_major>{{.*}} : {{.*}}tensor<64x1xf32> -> !qc.packed<64x512xi8>
 
 func.func @layers(%x: tensor<?x4096xf16>, %x2: tensor<?x512xf16>, %x3: tensor<?x512xf32>) -> (tensor<?x4096xf16>, tensor<?x48xf16>, tensor<?x40xf16>, tensor<?x64xf32>, tensor<?x64xf16>) {
   %d = arith.constant dense<1> : tensor<4096x4096xi8>

@@ -59,17 +59,33 @@ static std::vector<int8_t> packFragBytes(ArrayRef<int8_t> q, int64_t n,
   return std::vector<int8_t>(out.begin(), out.end());
 }
 
-/// The N x K integers of packed `bytes` in `layout` (row_major or tiled),
-/// INT4 fields sign-extended when `symmetric` (the unpacked convention).
+/// The N x K integers of packed `bytes` in `layout` (row_major, tiled or
+/// mma_frag), INT4 fields sign-extended when `symmetric` (the unpacked
+/// convention).
 static std::vector<int8_t> unpackBytes(ArrayRef<int8_t> bytes, int64_t n,
                                        int64_t k, unsigned bits,
                                        bool symmetric, LayoutAttr layout) {
+  std::vector<int8_t> q(n * k);
+  if (layout.getKind() == LayoutKind::MmaFrag) {
+    FragIntOps ops;
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < k; ++c) {
+        FragPosition<int64_t> p = fragPosition(ops, bits, k, r, c);
+        uint8_t v = static_cast<uint8_t>(bytes[p.byte]) >> p.shift;
+        if (bits == 8) {
+          q[r * k + c] = static_cast<int8_t>(v);
+          continue;
+        }
+        v &= 0xf;
+        q[r * k + c] = symmetric && v >= 8 ? int8_t(v) - 16 : int8_t(v);
+      }
+    return q;
+  }
   int64_t tileN = n, tileK = k;
   if (layout.getKind() == LayoutKind::Tiled) {
     tileN = layout.getTileN();
     tileK = layout.getTileK();
   }
-  std::vector<int8_t> q(n * k);
   int64_t tilesK = k / tileK;
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < k; ++c) {
@@ -155,8 +171,30 @@ struct PackWeightsPass
       unsigned bits = op.getScheme().getWeightBits();
       LayoutKind from = op.getLayout().getKind();
       bool fragUsers = onlyFragUsers(op);
-      if (from == LayoutKind::MmaFrag ||
-          (from != LayoutKind::Unpacked && !fragUsers))
+      if (from == LayoutKind::MmaFrag && fragUsers) {
+        // Already in place (layout=mma_frag before selection): only the
+        // scales the frag kernel reads as f16 may remain to round.
+        if (!op.getScales().getType().getElementType().isF16() &&
+            failed(roundScalesToF16(op))) {
+          op.emitError() << "qc-pack-weights: the frag kernel needs f16 "
+                            "scales; these are not f32 constants in the "
+                            "normal f16 range";
+          ok = false;
+        }
+        return;
+      }
+      // mma_frag bytes that GPU kernels of other families read go back to
+      // row_major (host kernels read every layout).
+      bool otherGpuUsers =
+          from == LayoutKind::MmaFrag &&
+          llvm::any_of(op->getUsers(), [](Operation *user) {
+            auto kernel = user->getAttrOfType<KernelAttr>("kernel");
+            return kernel && kernel.getKind() != KernelKind::Host &&
+                   kernel.getKind() != KernelKind::Frag;
+          });
+      if ((from == LayoutKind::MmaFrag && !otherGpuUsers) ||
+          (from != LayoutKind::Unpacked && from != LayoutKind::MmaFrag &&
+           !fragUsers))
         return;
       if (fragUsers && !fragLayoutFits(n, k, bits)) {
         op.emitError() << "qc-pack-weights: the frag kernel needs an mma_frag "
@@ -194,7 +232,7 @@ struct PackWeightsPass
         q.assign(unpacked.begin(), unpacked.end());
       }
       bool frag = fragUsers;
-      if (!frag && layout == "mma_frag") {
+      if (!frag && layout == "mma_frag" && !otherGpuUsers) {
         if (fragLayoutFits(n, k, bits))
           frag = true;
         else
@@ -207,7 +245,7 @@ struct PackWeightsPass
           LayoutAttr::get(op.getContext(), frag ? LayoutKind::MmaFrag
                                                 : LayoutKind::RowMajor,
                           1, 1);
-      if (!frag && wantsTiles(op)) {
+      if (!frag && !otherGpuUsers && wantsTiles(op)) {
         if (n % tileN == 0 && k % tileK == 0) {
           tn = tileN;
           tk = tileK;
