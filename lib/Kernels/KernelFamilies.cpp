@@ -232,17 +232,19 @@ FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target,
       nBlocks /= 2;
   }
   int64_t stages = o.fragStages ? o.fragStages : 3;
+  int64_t prefetch = o.fragPrefetch ? o.fragPrefetch : 1;
+  int64_t stepUnits = o.fragStepUnits ? o.fragStepUnits : 1;
   int64_t splitK = o.fragSplitK;
   if (!splitK) {
+    // At least one whole step (warps_k x step_units units) per split.
     int64_t tilesN = std::max<int64_t>(1, n / (16 * nBlocks));
     int64_t units = std::max<int64_t>(1, k / (256 / int64_t(bits)));
     splitK = (4 * target.smCount + tilesN - 1) / tilesN;
-    splitK = std::clamp<int64_t>(splitK, 1,
-                                 std::min<int64_t>(16, std::max<int64_t>(
-                                                           1, units / warpsK)));
+    splitK = std::clamp<int64_t>(
+        splitK, 1,
+        std::min<int64_t>(16,
+                          std::max<int64_t>(1, units / (warpsK * stepUnits))));
   }
-  int64_t prefetch = o.fragPrefetch ? o.fragPrefetch : 1;
-  int64_t stepUnits = o.fragStepUnits ? o.fragStepUnits : 1;
   return FragTilingAttr::get(ctx, warpsK, nBlocks, stages, splitK, prefetch,
                              stepUnits, tiles);
 }

@@ -133,7 +133,8 @@ mlir::qc::MmaTilingAttr mmaTiling(mlir::MLIRContext *ctx, int64_t elemBytes,
 /// that divides N (2 with an M tile of 64), 3 stages, one weight unit in
 /// flight per warp (the depth measured on an H100), M tiles 16 and 32, and
 /// split_k = the CTAs per channel tile that fill about four CTAs per SM,
-/// at most 16 and at least warps_k units per split).
+/// at most 16 and at least one step (warps_k x step_units units) per
+/// split).
 mlir::qc::FragTilingAttr fragTiling(mlir::MLIRContext *ctx,
                                     const TargetInfo &target, int64_t n,
                                     int64_t k, unsigned bits,
