@@ -596,7 +596,7 @@ int main(int argc, char **argv) {
         : c.kind == "times"
             ? std::vector<long>{1, 2, 4, 8, 16, 32, 64, 128, 256}
         : c.kind == "time"  ? std::vector<long>{1, 16, 64}
-                            : std::vector<long>{1, 3, 16, 64, 333};
+                            : std::vector<long>{1, 3, 16, 64, 129, 333};
     for (long m : ms) {
       long eb = c.actF16 ? 2 : 4;
       std::vector<float> xF(m * c.k);
