@@ -55,15 +55,16 @@ struct Case {
 
 /// Row-major packed bytes `w` (N x K of `bits`, INT4 two per byte, the even
 /// k in the low nibble) re-laid out as mma_frag (FragLayout.h).
-static std::vector<uint8_t> toFragLayout(const std::vector<uint8_t> &w,
-                                         long n, long k, long bits) {
+static std::vector<uint8_t> toFragLayout(const std::vector<uint8_t> &w, long n,
+                                         long k, long bits) {
   std::vector<uint8_t> out(w.size(), 0);
   mlir::qc::FragIntOps ops;
   for (long r = 0; r < n; ++r)
     for (long c = 0; c < k; ++c) {
       size_t flat = (size_t)r * k + c;
-      uint8_t v = bits == 8 ? w[flat]
-                            : ((flat & 1) ? w[flat / 2] >> 4 : w[flat / 2] & 15);
+      uint8_t v = bits == 8
+                      ? w[flat]
+                      : ((flat & 1) ? w[flat / 2] >> 4 : w[flat / 2] & 15);
       auto p = mlir::qc::fragPosition(ops, (unsigned)bits, k, (int64_t)r,
                                       (int64_t)c);
       out[p.byte] |= (uint8_t)(v << p.shift);
@@ -202,9 +203,8 @@ static double timeLaunches(CUfunction fn, unsigned gx, unsigned gy,
 /// median / L. The method of ../shared/anchors/marlin_bench.py's graph
 /// mode, so qc and the PyTorch columns are timed the same way.
 template <typename F, typename G>
-static double timeGraph(CUfunction fn, unsigned gx, unsigned gy,
-                        unsigned block, void **params, int copies, F before,
-                        G after) {
+static double timeGraph(CUfunction fn, unsigned gx, unsigned gy, unsigned block,
+                        void **params, int copies, F before, G after) {
   int launches = copies * ((20 + copies - 1) / copies);
   CUstream s;
   CHECK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
@@ -531,8 +531,8 @@ int main(int argc, char **argv) {
     std::vector<CUfunction> fns;
     CUfunction reduceFn = nullptr;
     if (c.frag() && c.splitK > 1)
-      CHECK(cuModuleGetFunction(&reduceFn, mod,
-                                (c.kernel + "_reduce").c_str()));
+      CHECK(
+          cuModuleGetFunction(&reduceFn, mod, (c.kernel + "_reduce").c_str()));
     for (long t : c.mTiles) {
       CUfunction f;
       // GEMV families have one kernel per M tile; the mma kernel is one.
@@ -592,11 +592,11 @@ int main(int argc, char **argv) {
     }
 
     std::vector<long> ms =
-        c.kind == "timep"   ? std::vector<long>{1024, 4096}
+        c.kind == "timep" ? std::vector<long>{1024, 4096}
         : c.kind == "times"
             ? std::vector<long>{1, 2, 4, 8, 16, 32, 64, 128, 256}
-        : c.kind == "time"  ? std::vector<long>{1, 16, 64}
-                            : std::vector<long>{1, 3, 16, 64, 129, 333};
+        : c.kind == "time" ? std::vector<long>{1, 16, 64}
+                           : std::vector<long>{1, 3, 16, 64, 129, 333};
     for (long m : ms) {
       long eb = c.actF16 ? 2 : 4;
       std::vector<float> xF(m * c.k);
@@ -722,8 +722,9 @@ int main(int argc, char **argv) {
 
       double us = 0, gbs = 0;
       if (timed) {
-        us = timeGraph(fn, gx, gy, c.block, params, copies,
-                       [&](int i) { wp = dW[i % copies]->ptr; }, reduce);
+        us = timeGraph(
+            fn, gx, gy, c.block, params, copies,
+            [&](int i) { wp = dW[i % copies]->ptr; }, reduce);
         gbs = (wBytes + scalesF.size() * (c.scaleF16 ? 2 : 4)) / (us * 1e3);
       }
       std::printf("%-34s %5ld %10.2e %10.2e %9.1f %8.0f %s\n", c.name.c_str(),

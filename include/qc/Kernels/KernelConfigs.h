@@ -359,8 +359,7 @@ struct WeightOnlyFragKernelConfig {
   /// Static shared memory in bytes: the activation stages, reused for the
   /// warps' accumulators at the end.
   int64_t sharedBytes() const {
-    return std::max(stages * mTile * aStride(),
-                    warpsK * numAcc() * 32 * 4);
+    return std::max(stages * mTile * aStride(), warpsK * numAcc() * 32 * 4);
   }
 };
 

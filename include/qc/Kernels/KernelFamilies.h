@@ -231,8 +231,7 @@ mlir::qc::LaunchAttr mmaLaunch(mlir::SymbolRefAttr kernel,
 /// with `split_k` > 1 also `<kernel>_reduce`).
 mlir::qc::LaunchAttr fragLaunch(mlir::SymbolRefAttr kernel,
                                 const WeightOnlyFragKernelConfig &cfg,
-                                llvm::ArrayRef<int64_t> mTiles,
-                                int64_t splitK);
+                                llvm::ArrayRef<int64_t> mTiles, int64_t splitK);
 /// The launch record of a row kernel (one CTA of `threads` per row).
 mlir::qc::LaunchAttr rowLaunch(mlir::SymbolRefAttr kernel, int64_t threads);
 /// The launch record of the decode attention kernels.

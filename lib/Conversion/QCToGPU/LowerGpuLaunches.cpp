@@ -441,8 +441,8 @@ struct Lowering {
                inputOf(split), inputs, r);
       if (!split)
         return emitLaunch(bb, op, symbols, counter, r, inputs, {yType})[0];
-      auto wsType = RankedTensorType::get({s, ShapedType::kDynamic, n},
-                                          bb.getF32Type());
+      auto wsType =
+          RankedTensorType::get({s, ShapedType::kDynamic, n}, bb.getF32Type());
       Value m = tensor::DimOp::create(bb, x, 0);
       return emitLaunch(bb, op, symbols, counter, r, inputs, {wsType},
                         {SmallVector<Value>{m}})[0];
@@ -477,8 +477,8 @@ struct Lowering {
       bindArgs(
           ctx, ::qc::fragReduceArgs(bool(residualRows)), {KernelArg::Output},
           [&](KernelArg arg) -> Value {
-            return arg == KernelArg::Workspace ? ws
-                   : arg == KernelArg::Bias    ? op.getBias()
+            return arg == KernelArg::Workspace  ? ws
+                   : arg == KernelArg::Bias     ? op.getBias()
                    : arg == KernelArg::Residual ? residualRows
                                                 : Value();
           },
@@ -486,15 +486,17 @@ struct Lowering {
       for (Attribute &a : red.args)
         if (a == mArg(ctx))
           a = StringAttr::get(ctx, "dim:0:1");
-      Value y = emitLaunch(tb, op, symbols, counter, red, inputs, {dynType},
-                           {SmallVector<Value>{tensor::DimOp::create(tb, x, 0)}})[0];
+      Value y =
+          emitLaunch(tb, op, symbols, counter, red, inputs, {dynType},
+                     {SmallVector<Value>{tensor::DimOp::create(tb, x, 0)}})[0];
       scf::YieldOp::create(tb, y);
     }
     {
       ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
                               branch.elseBlock()->end());
       Value y = launchMain(eb, 1);
-      scf::YieldOp::create(eb, tensor::CastOp::create(eb, dynType, y).getResult());
+      scf::YieldOp::create(eb,
+                           tensor::CastOp::create(eb, dynType, y).getResult());
     }
     Value y = branch.getResult(0);
     if (yType != dynType)
@@ -771,9 +773,9 @@ struct Lowering {
       if (failed(normGemv))
         return failure();
       fusedNorm = ::qc::normProducer(op);
-      if (!fusedNorm || (kind != KernelKind::Gemv &&
-                         kind != KernelKind::GemvMma &&
-                         kind != KernelKind::Adaptive)) {
+      if (!fusedNorm ||
+          (kind != KernelKind::Gemv && kind != KernelKind::GemvMma &&
+           kind != KernelKind::Adaptive)) {
         reason = "'qc.norm_launch' needs a gemv, gemv_mma or adaptive matmul "
                  "whose input is a GPU qc.rms_norm it alone reads";
         return failure();

@@ -358,9 +358,15 @@ struct FragIndexOps {
   OpBuilder &b;
   Location loc;
   Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value div(Value a, int64_t d) { return arith::DivUIOp::create(b, loc, a, c(d)); }
-  Value rem(Value a, int64_t d) { return arith::RemUIOp::create(b, loc, a, c(d)); }
-  Value mul(Value a, int64_t d) { return arith::MulIOp::create(b, loc, a, c(d)); }
+  Value div(Value a, int64_t d) {
+    return arith::DivUIOp::create(b, loc, a, c(d));
+  }
+  Value rem(Value a, int64_t d) {
+    return arith::RemUIOp::create(b, loc, a, c(d));
+  }
+  Value mul(Value a, int64_t d) {
+    return arith::MulIOp::create(b, loc, a, c(d));
+  }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
 };
 } // namespace
@@ -387,12 +393,12 @@ Value PackedWeightAccess::loadFragQuantized(OpBuilder &b, Location loc,
     if (scheme.getSymmetric()) {
       // Move the field to the top nibble, then sign-extend it down.
       Value up = arith::SubIOp::create(b, loc, four, shift);
-      v = arith::ShRSIOp::create(
-          b, loc, arith::ShLIOp::create(b, loc, byte, up), four);
+      v = arith::ShRSIOp::create(b, loc,
+                                 arith::ShLIOp::create(b, loc, byte, up), four);
     } else {
-      v = arith::AndIOp::create(
-          b, loc, arith::ShRUIOp::create(b, loc, byte, shift),
-          arith::ConstantIntOp::create(b, loc, i8, 0x0F));
+      v = arith::AndIOp::create(b, loc,
+                                arith::ShRUIOp::create(b, loc, byte, shift),
+                                arith::ConstantIntOp::create(b, loc, i8, 0x0F));
     }
     elems.push_back(v);
   }

@@ -148,9 +148,8 @@ Value emitNormPrologue(ImplicitLocOpBuilder &b, GemvEmitter &e,
   Type actTy = cfg.actF16 ? e.f16 : e.f32;
   const int64_t eb = cfg.actF16 ? 2 : 4;
   Type gTy = qc::kernelElemType(b, cfg.normWeight);
-  const int64_t vec = qc::widestRowVector(cfg.k, std::max<int64_t>(
-                                                     eb, qc::kernelElemBytes(
-                                                             cfg.normWeight)));
+  const int64_t vec = qc::widestRowVector(
+      cfg.k, std::max<int64_t>(eb, qc::kernelElemBytes(cfg.normWeight)));
   const int64_t nv = cfg.k / vec;
   auto vecTy = [&](Type t) -> Type {
     return vec == 1 ? t : Type(VectorType::get({vec}, t));
@@ -186,7 +185,8 @@ Value emitNormPrologue(ImplicitLocOpBuilder &b, GemvEmitter &e,
       for (Value el : elems(v)) {
         // Square and add (no fma): the row norm kernel's arithmetic.
         Value f = widen(el);
-        acc[i] = arith::AddFOp::create(b, acc[i], arith::MulFOp::create(b, f, f));
+        acc[i] =
+            arith::AddFOp::create(b, acc[i], arith::MulFOp::create(b, f, f));
       }
     }
     scf::YieldOp::create(b, acc);
@@ -206,8 +206,8 @@ Value emitNormPrologue(ImplicitLocOpBuilder &b, GemvEmitter &e,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifLane0.thenBlock());
     for (int64_t i = 0; i < MT; ++i)
-      LLVM::StoreOp::create(
-          b, sums[i], e.gep(parts, e.f32, e.add(e.cst(i * W), warp)), 4);
+      LLVM::StoreOp::create(b, sums[i],
+                            e.gep(parts, e.f32, e.add(e.cst(i * W), warp)), 4);
   }
   NVVM::Barrier0Op::create(b);
   SmallVector<Value> denom(MT);
@@ -231,8 +231,8 @@ Value emitNormPrologue(ImplicitLocOpBuilder &b, GemvEmitter &e,
     Value k0 = e.mul(j, e.cst(vec));
     SmallVector<Value> gv = elems(loadVec(g, gTy, k0));
     for (int64_t i = 0; i < MT; ++i) {
-      SmallVector<Value> xv = elems(
-          loadVec(x, actTy, e.add(e.mul(xRow[i], e.cst(cfg.k)), k0)));
+      SmallVector<Value> xv =
+          elems(loadVec(x, actTy, e.add(e.mul(xRow[i], e.cst(cfg.k)), k0)));
       Value out = vec == 1 ? Value() : LLVM::UndefOp::create(b, vecTy(actTy));
       for (int64_t el = 0; el < vec; ++el) {
         Value v = arith::DivFOp::create(b, widen(xv[el]), denom[i]);
@@ -271,10 +271,10 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
       std::string sym = (name + suffix).str();
       for (int i = 1; SymbolTable::lookupSymbolIn(parent, sym); ++i)
         sym = (name + suffix + "_" + Twine(i)).str();
-      LLVM::GlobalOp::create(builder, loc,
-                             LLVM::LLVMArrayType::get(builder.getI8Type(), bytes),
-                             /*isConstant=*/false, LLVM::Linkage::Internal, sym,
-                             Attribute(), /*alignment=*/16, /*addrSpace=*/3);
+      LLVM::GlobalOp::create(
+          builder, loc, LLVM::LLVMArrayType::get(builder.getI8Type(), bytes),
+          /*isConstant=*/false, LLVM::Linkage::Internal, sym, Attribute(),
+          /*alignment=*/16, /*addrSpace=*/3);
       return sym;
     };
     xNormName = declare("_xnorm", cfg.mTile * cfg.k * (cfg.actF16 ? 2 : 4));
@@ -406,9 +406,9 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
         // f16x2 path. Activation pieces stay packed f16 vectors.
         SmallVector<SmallVector<Value>> xp(MT);
         for (int64_t i = 0; i < MT; ++i)
-          xp[i] = e.loadActPieces(
-              actBase, e.add(e.mul(actRow[i], e.cst(cfg.k)), kBase),
-              kValsPerLoad);
+          xp[i] = e.loadActPieces(actBase,
+                                  e.add(e.mul(actRow[i], e.cst(cfg.k)), kBase),
+                                  kValsPerLoad);
         const int64_t piece = std::min<int64_t>(kValsPerLoad, 8);
         auto h2 = VectorType::get({2}, e.f16);
         // (1024 + zero) splat: OR-ing u into the f16 mantissa of 1024 gives
@@ -491,9 +491,9 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
         }
         SmallVector<SmallVector<Value>> xs(MT);
         for (int64_t i = 0; i < MT; ++i)
-          xs[i] = e.loadActs(actBase,
-                             e.add(e.mul(actRow[i], e.cst(cfg.k)), kBase),
-                             kValsPerLoad);
+          xs[i] =
+              e.loadActs(actBase, e.add(e.mul(actRow[i], e.cst(cfg.k)), kBase),
+                         kValsPerLoad);
         const int64_t perWord =
             std::min<int64_t>(32, cfg.vecBytes * 8) / cfg.bits;
         const uint32_t fieldMask = (1u << cfg.bits) - 1;

@@ -283,8 +283,8 @@ void copyRowsAsync(Emitter &e, Value tid, int64_t threads, Value src,
     Value off = arith::AddIOp::create(
         e.b, arith::MulIOp::create(e.b, e.wide(safeRow), e.cst64(srcRowBytes)),
         e.wide(safeK));
-    Value size = e.select(arith::AndIOp::create(e.b, rowOk, kOk), e.cst(16),
-                          e.cst(0));
+    Value size =
+        e.select(arith::AndIOp::create(e.b, rowOk, kOk), e.cst(16), e.cst(0));
     Value dst = e.byteGep(dstBase, e.add(e.mul(r, dstStride), e.mul(cc, 16)));
     NVVM::CpAsyncOp::create(e.b, dst, e.byteGep(src, off), 16,
                             NVVM::LoadCacheModifierKind::CG, size);
@@ -340,8 +340,7 @@ struct CpAsyncTileStager {
     copyRowsAsync(e, tid, threads, x, t.blockM, m0, m, aBase, rowBytes,
                   e.mul(kt, tileKBytes), e.cst(rowBytes), tileKBytes, stride);
     copyRowsAsync(e, tid, threads, w, t.blockN, n0, e.cst(n), bBase, wRowBytes,
-                  e.mul(kt, wTileBytes), e.cst(wRowBytes), wTileBytes,
-                  wStride);
+                  e.mul(kt, wTileBytes), e.cst(wRowBytes), wTileBytes, wStride);
   }
 
   /// Closes the copies issued since the last commit into one group.
@@ -610,8 +609,8 @@ gpu::GPUFuncOp qc::buildFp16GemmKernel(OpBuilder &builder, Location loc,
   SmallVector<Value> acc = ml.emit(x, w, m, smemName);
   emitEpilogue(
       e, ml.atom, ml.origin(), acc, y, bias, cfg.hasBias,
-      cfg.outF16 ? e.f16 : e.f32,
-      [](Value) { return Value(); }, [](Value) { return Value(); });
+      cfg.outF16 ? e.f16 : e.f32, [](Value) { return Value(); },
+      [](Value) { return Value(); });
   gpu::ReturnOp::create(b);
   return func;
 }
@@ -788,8 +787,7 @@ qc::buildWeightOnlyMmaKernel(OpBuilder &builder, Location loc, StringRef name,
   SmallVector<Value> acc = ml.emit(x, w, m, smemName);
   emitEpilogue(
       e, ml.atom, ml.origin(), acc, y, bias, cfg.hasBias, e.f16,
-      [](Value) { return Value(); },
-      [](Value) { return Value(); }, residual);
+      [](Value) { return Value(); }, [](Value) { return Value(); }, residual);
   gpu::ReturnOp::create(b);
   return func;
 }
@@ -841,8 +839,8 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
   Value nTile = arith::DivUIOp::create(b, bx, splits);
   Value split = arith::RemUIOp::create(b, bx, splits);
   Value n0 = e.mul(nTile, 16 * nB);
-  Value m0 = e.mul(e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::y)),
-                   cfg.mTile);
+  Value m0 =
+      e.mul(e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::y)), cfg.mTile);
   Value perSplit = arith::DivUIOp::create(
       b, e.add(e.cst(units), arith::SubIOp::create(b, splits, e.cst(1))),
       splits);
@@ -850,9 +848,9 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
   Value uEnd = e.umin(e.add(uBeg, perSplit), e.cst(units));
   // A step covers W x su units: warp w takes units w su .. w su + su - 1.
   const int64_t su = cfg.stepUnits, stepUnits = warps * su;
-  Value nSteps = e.udiv(
-      e.add(arith::SubIOp::create(b, uEnd, uBeg), e.cst(stepUnits - 1)),
-      stepUnits);
+  Value nSteps =
+      e.udiv(e.add(arith::SubIOp::create(b, uEnd, uBeg), e.cst(stepUnits - 1)),
+             stepUnits);
 
   // Activations: step c stages K units [uBeg + c W su, uBeg + (c + 1) W su)
   // of the tile's rows; bytes past the CTA's range (and rows past M) are
@@ -870,8 +868,7 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
     SmallVector<Value> words;
     u = e.umin(u, e.cst(units - 1));
     for (int64_t blk = 0; blk < nB; ++blk) {
-      Value unit =
-          e.add(e.mul(e.add(e.mul(nTile, nB), blk), units), u);
+      Value unit = e.add(e.mul(e.add(e.mul(nTile, nB), blk), units), u);
       Value off = arith::AddIOp::create(
           b, arith::MulIOp::create(b, e.wide(unit), e.cst64(512)),
           e.wide(e.mul(lane, 16)));
@@ -976,56 +973,57 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
       nextW.append(wj.begin(), wj.end());
     }
     for (int64_t uj = 0; uj < su; ++uj) {
-    ArrayRef<Value> cur = ArrayRef<Value>(inFlight).slice(uj * nB, nB);
-    Value uc = e.umin(e.add(u0, uj), e.cst(units - 1));
-    Value aBase = e.add(e.mul(e.urem(c, cfg.stages), aStage),
-                        e.add(e.mul(warp, su * unitK * 2),
-                              e.add(atom.aLaneOff, uj * unitK * 2)));
-    SmallVector<std::pair<Value, Value>> params(2 * nB);
-    SmallVector<Value> words(nB * 4);
-    for (int64_t blk = 0; blk < nB; ++blk)
-      for (int64_t q = 0; q < 4; ++q) {
-        Value word = LLVM::ExtractElementOp::create(b, cur[blk], e.cst(q));
-        if (cfg.symmetric)
-          word = arith::XOrIOp::create(b, word,
-                                       e.cst(static_cast<int32_t>(signFlip)));
-        words[blk * 4 + q] = word;
-      }
-    for (int64_t s = 0; s < steps; ++s) {
-      if (newGroupAt(s)) {
-        Value grp =
-            e.udiv(e.add(e.mul(uc, unitK), e.cst(16 * s)), cfg.groupSize);
-        for (int64_t blk = 0; blk < nB; ++blk)
-          for (int64_t tile = 0; tile < 2; ++tile)
-            params[blk * 2 + tile] =
-                groupParams(e.add(n0, e.add(g, blk * 16 + tile * 8)), grp);
-      }
-      SmallVector<SmallVector<Value>> a(mi);
-      for (int64_t i = 0; i < mi; ++i) {
-        SmallVector<Value> regs;
-        atom.ldmatrixX4(
-            e.byteGep(smem, e.add(aBase, i * 16 * aStride + s * 32)), regs);
-        for (Value r : regs)
-          a[i].push_back(LLVM::BitcastOp::create(b, h2, r));
-      }
+      ArrayRef<Value> cur = ArrayRef<Value>(inFlight).slice(uj * nB, nB);
+      Value uc = e.umin(e.add(u0, uj), e.cst(units - 1));
+      Value aBase = e.add(e.mul(e.urem(c, cfg.stages), aStage),
+                          e.add(e.mul(warp, su * unitK * 2),
+                                e.add(atom.aLaneOff, uj * unitK * 2)));
+      SmallVector<std::pair<Value, Value>> params(2 * nB);
+      SmallVector<Value> words(nB * 4);
       for (int64_t blk = 0; blk < nB; ++blk)
-        for (int64_t tile = 0; tile < 2; ++tile) {
-          auto [sc, zSub] = params[blk * 2 + tile];
-          SmallVector<Value> frag;
-          for (int64_t r = 0; r < 2; ++r) {
-            if (cfg.bits == 4)
-              frag.push_back(pairOf(words[blk * 4 + s], 4 * (2 * tile + r),
-                                    zSub, sc));
-            else
-              frag.push_back(
-                  pairOf(words[blk * 4 + 2 * s + tile], 8 * r, zSub, sc));
-          }
-          int64_t j = blk * 2 + tile;
-          for (int64_t i = 0; i < mi; ++i)
-            atom.mma(a[i], frag,
-                     MutableArrayRef<Value>(&acc[atom.accIndex(i, j, 0, 0)], 4));
+        for (int64_t q = 0; q < 4; ++q) {
+          Value word = LLVM::ExtractElementOp::create(b, cur[blk], e.cst(q));
+          if (cfg.symmetric)
+            word = arith::XOrIOp::create(b, word,
+                                         e.cst(static_cast<int32_t>(signFlip)));
+          words[blk * 4 + q] = word;
         }
-    }
+      for (int64_t s = 0; s < steps; ++s) {
+        if (newGroupAt(s)) {
+          Value grp =
+              e.udiv(e.add(e.mul(uc, unitK), e.cst(16 * s)), cfg.groupSize);
+          for (int64_t blk = 0; blk < nB; ++blk)
+            for (int64_t tile = 0; tile < 2; ++tile)
+              params[blk * 2 + tile] =
+                  groupParams(e.add(n0, e.add(g, blk * 16 + tile * 8)), grp);
+        }
+        SmallVector<SmallVector<Value>> a(mi);
+        for (int64_t i = 0; i < mi; ++i) {
+          SmallVector<Value> regs;
+          atom.ldmatrixX4(
+              e.byteGep(smem, e.add(aBase, i * 16 * aStride + s * 32)), regs);
+          for (Value r : regs)
+            a[i].push_back(LLVM::BitcastOp::create(b, h2, r));
+        }
+        for (int64_t blk = 0; blk < nB; ++blk)
+          for (int64_t tile = 0; tile < 2; ++tile) {
+            auto [sc, zSub] = params[blk * 2 + tile];
+            SmallVector<Value> frag;
+            for (int64_t r = 0; r < 2; ++r) {
+              if (cfg.bits == 4)
+                frag.push_back(
+                    pairOf(words[blk * 4 + s], 4 * (2 * tile + r), zSub, sc));
+              else
+                frag.push_back(
+                    pairOf(words[blk * 4 + 2 * s + tile], 8 * r, zSub, sc));
+            }
+            int64_t j = blk * 2 + tile;
+            for (int64_t i = 0; i < mi; ++i)
+              atom.mma(
+                  a[i], frag,
+                  MutableArrayRef<Value>(&acc[atom.accIndex(i, j, 0, 0)], 4));
+          }
+      }
     } // units of this warp's step
     acc.append(inFlight.begin() + su * nB, inFlight.end());
     acc.append(nextW.begin(), nextW.end());
@@ -1072,8 +1070,7 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
     b.setInsertionPointToStart(ifOne.thenBlock());
     emitEpilogue(
         e, atom, at, acc, y, bias, cfg.hasBias, e.f16,
-        [](Value) { return Value(); }, [](Value) { return Value(); },
-        residual);
+        [](Value) { return Value(); }, [](Value) { return Value(); }, residual);
     // S > 1: f32 partial sums into ws[split] (an M x N slice; rows past M
     // are dropped), added by the reduction kernel.
     b.setInsertionPointToStart(ifOne.elseBlock());
@@ -1101,11 +1098,11 @@ gpu::GPUFuncOp qc::buildFragReduceKernel(OpBuilder &builder, Location loc,
   Value ws = args[0], bias = args[1], y = args[2], m = args[3];
   Value residual = cfg.hasResidual ? args[4] : Value();
   Value tid = e.toI32(gpu::ThreadIdOp::create(b, gpu::Dimension::x));
-  Value col = e.mul(
-      e.add(e.mul(e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::x)),
-                  cfg.threads),
-            tid),
-      2);
+  Value col =
+      e.mul(e.add(e.mul(e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::x)),
+                        cfg.threads),
+                  tid),
+            2);
   Value row = e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::y));
   auto ifIn = scf::IfOp::create(b, e.ult(col, cfg.n), false);
   b.setInsertionPointToStart(ifIn.thenBlock());
@@ -1125,7 +1122,8 @@ gpu::GPUFuncOp qc::buildFragReduceKernel(OpBuilder &builder, Location loc,
   if (residual)
     sum = arith::AddFOp::create(
         b, sum,
-        arith::ExtFOp::create(b, f2, e.load(h2, e.gep(residual, e.f16, idx), 4)));
+        arith::ExtFOp::create(b, f2,
+                              e.load(h2, e.gep(residual, e.f16, idx), 4)));
   LLVM::StoreOp::create(b, arith::TruncFOp::create(b, h2, sum),
                         e.gep(y, e.f16, idx), 4);
   b.setInsertionPointAfter(ifIn);

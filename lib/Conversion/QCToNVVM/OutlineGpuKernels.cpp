@@ -91,9 +91,9 @@ struct OutlineGpuKernelsPass
   /// reads this matmul alone and whose other operand is available before.
   bool residualEpilogue(WeightOnlyMatmulOp op) {
     KernelKind kind = op.getKernelAttr().getKind();
-    if (!fuseResidual || (kind != KernelKind::Gemv && kind != KernelKind::Mma &&
-                          kind != KernelKind::GemvMma &&
-                          kind != KernelKind::Frag))
+    if (!fuseResidual ||
+        (kind != KernelKind::Gemv && kind != KernelKind::Mma &&
+         kind != KernelKind::GemvMma && kind != KernelKind::Frag))
       return false;
     ::qc::ResidualAdd add = ::qc::residualAddUser(op.getResult());
     return add.add && DominanceInfo().properlyDominates(add.other, op);
@@ -190,8 +190,8 @@ struct OutlineGpuKernelsPass
     if (!tiling)
       return op.emitError("cannot build the frag kernel for layer '")
              << op.getLayer() << "': its #qc.kernel has no frag tiling";
-    gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(),
-                                                  kernel.getTarget());
+    gpu::GPUModuleOp gm =
+        getOrCreateKernelModule(getOperation(), kernel.getTarget());
     ArrayRef<int64_t> tiles = tiling.getMTiles();
     std::string family = kernelName(gm, op.getLayer(), "frag");
     for (int i = 1;
@@ -229,9 +229,8 @@ struct OutlineGpuKernelsPass
       OpBuilder b = kernelBuilder(gm);
       ::qc::buildFragReduceKernel(b, op.getLoc(), family + "_reduce", red);
     }
-    op->setAttr("qc.launch",
-                ::qc::fragLaunch(kernelRef(gm, family), last, tiles,
-                                 tiling.getSplitK()));
+    op->setAttr("qc.launch", ::qc::fragLaunch(kernelRef(gm, family), last,
+                                              tiles, tiling.getSplitK()));
     return success();
   }
 

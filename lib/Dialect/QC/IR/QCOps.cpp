@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qc/Dialect/QC/IR/QC.h"
 #include "qc/Dialect/QC/IR/FragLayout.h"
+#include "qc/Dialect/QC/IR/QC.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"

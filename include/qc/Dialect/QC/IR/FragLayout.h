@@ -51,17 +51,14 @@ inline bool fragLayoutFits(int64_t n, int64_t k, unsigned bits) {
 
 /// Where element (row, col) of a `bits`-bit weight with `k` input channels
 /// lives: byte offset `byte`, its value in bits [shift, shift + bits).
-template <typename V> struct FragPosition {
-  V byte, shift;
-};
+template <typename V> struct FragPosition { V byte, shift; };
 
 /// The mma_frag position of (row, col), written once for any integer-like
 /// value: `ops` supplies div(V, c), rem(V, c), mul(V, c) and add(V, V) for
 /// non-negative V and positive constants c (plain integers for packing, arith
 /// ops for the host lowering).
 template <typename V, typename Ops>
-FragPosition<V> fragPosition(Ops &ops, unsigned bits, int64_t k, V row,
-                             V col) {
+FragPosition<V> fragPosition(Ops &ops, unsigned bits, int64_t k, V row, V col) {
   int64_t unitK = fragUnitK(bits);
   V nt = ops.div(row, kFragUnitN), nr = ops.rem(row, kFragUnitN);
   V tile = ops.div(nr, 8), g = ops.rem(nr, 8);
