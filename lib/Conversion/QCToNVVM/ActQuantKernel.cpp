@@ -11,6 +11,8 @@
 
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 
+#include "SharedMemory.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -35,17 +37,9 @@ gpu::GPUFuncOp qc::buildActQuantKernel(OpBuilder &builder, Location loc,
 
   // Shared memory for the cross-warp max (dynamic mode only).
   std::string smemName;
-  if (cfg.dynamicPerToken) {
-    Operation *parent = builder.getInsertionBlock()->getParentOp();
-    smemName = (name + "_smem").str();
-    for (int i = 1; SymbolTable::lookupSymbolIn(parent, smemName); ++i)
-      smemName = (name + "_smem_" + Twine(i)).str();
-    LLVM::GlobalOp::create(builder, loc,
-                           LLVM::LLVMArrayType::get(f32, numWarps),
-                           /*isConstant=*/false, LLVM::Linkage::Internal,
-                           smemName, Attribute(), /*alignment=*/16,
-                           /*addrSpace=*/3);
-  }
+  if (cfg.dynamicPerToken)
+    smemName = qc::detail::declareSharedArray(
+        builder, loc, (name + "_smem").str(), f32, numWarps);
 
   auto fnType = builder.getFunctionType({ptr1, ptr1, ptr1, i32}, {});
   auto func = gpu::GPUFuncOp::create(builder, loc, name, fnType);

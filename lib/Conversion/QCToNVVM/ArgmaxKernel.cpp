@@ -12,6 +12,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
+
+#include "SharedMemory.h"
 #include "qc/Dialect/QC/Utils/Sampling.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -46,17 +48,11 @@ static gpu::GPUFuncOp buildRowSelect(OpBuilder &builder, Location loc,
   // Shared memory: one (value, index) pair per warp; for sampling the
   // radix select's 256-bin histogram and its (prefix, remaining k) pair.
   std::string valName, idxName, histName, selName;
-  Operation *parent = builder.getInsertionBlock()->getParentOp();
   /// An addrspace(3) array `<name>_smem_<what>` (uniquified); its symbol.
   auto shared = [&](StringRef what, Type elem, int64_t count,
                     int64_t align) -> std::string {
-    std::string base = (name + "_smem_" + what).str(), n = base;
-    for (int i = 1; SymbolTable::lookupSymbolIn(parent, n); ++i)
-      n = base + "_" + std::to_string(i);
-    LLVM::GlobalOp::create(builder, loc, LLVM::LLVMArrayType::get(elem, count),
-                           /*isConstant=*/false, LLVM::Linkage::Internal, n,
-                           Attribute(), align, /*addrSpace=*/3);
-    return n;
+    return qc::detail::declareSharedArray(
+        builder, loc, (name + "_smem_" + what).str(), elem, count, align);
   };
   if (sample) {
     histName = shared("hist", i32, 256, 16);

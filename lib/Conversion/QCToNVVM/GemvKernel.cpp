@@ -12,6 +12,7 @@
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 
 #include "InlinePtx.h"
+#include "SharedMemory.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -266,16 +267,9 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
   // The norm prologue's shared arrays, next to the kernel.
   std::string xNormName, partName;
   if (cfg.normPrologue) {
-    Operation *parent = builder.getInsertionBlock()->getParentOp();
     auto declare = [&](StringRef suffix, int64_t bytes) {
-      std::string sym = (name + suffix).str();
-      for (int i = 1; SymbolTable::lookupSymbolIn(parent, sym); ++i)
-        sym = (name + suffix + "_" + Twine(i)).str();
-      LLVM::GlobalOp::create(
-          builder, loc, LLVM::LLVMArrayType::get(builder.getI8Type(), bytes),
-          /*isConstant=*/false, LLVM::Linkage::Internal, sym, Attribute(),
-          /*alignment=*/16, /*addrSpace=*/3);
-      return sym;
+      return qc::detail::declareSharedArray(builder, loc, (name + suffix).str(),
+                                            builder.getI8Type(), bytes);
     };
     xNormName = declare("_xnorm", cfg.mTile * cfg.k * (cfg.actF16 ? 2 : 4));
     partName = declare("_xpart", cfg.mTile * cfg.warpsPerBlock * 4);

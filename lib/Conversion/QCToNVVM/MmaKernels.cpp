@@ -15,6 +15,8 @@
 
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 
+#include "SharedMemory.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -93,15 +95,8 @@ struct Emitter {
 /// inside the gpu.module) and returns its symbol name.
 std::string declareShared(OpBuilder &builder, Location loc, StringRef name,
                           int64_t bytes) {
-  Operation *parent = builder.getInsertionBlock()->getParentOp();
-  std::string symbol = (name + "_smem").str();
-  for (int i = 1; SymbolTable::lookupSymbolIn(parent, symbol); ++i)
-    symbol = (name + "_smem_" + Twine(i)).str();
-  auto ty = LLVM::LLVMArrayType::get(builder.getI8Type(), bytes);
-  LLVM::GlobalOp::create(builder, loc, ty, /*isConstant=*/false,
-                         LLVM::Linkage::Internal, symbol, Attribute(),
-                         /*alignment=*/16, /*addrSpace=*/3);
-  return symbol;
+  return qc::detail::declareSharedArray(builder, loc, (name + "_smem").str(),
+                                        builder.getI8Type(), bytes);
 }
 
 /// Creates the kernel function with its launch bounds.

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "InlinePtx.h"
+#include "SharedMemory.h"
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -41,16 +42,9 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
 
   // Shared memory: one f32 per warp and reduction (multi-warp rows only).
   std::string smemName;
-  if (numWarps > 1) {
-    Operation *parent = builder.getInsertionBlock()->getParentOp();
-    smemName = (name + "_smem").str();
-    for (int i = 1; SymbolTable::lookupSymbolIn(parent, smemName); ++i)
-      smemName = (name + "_smem_" + Twine(i)).str();
-    LLVM::GlobalOp::create(
-        builder, loc, LLVM::LLVMArrayType::get(f32, numReductions * numWarps),
-        /*isConstant=*/false, LLVM::Linkage::Internal, smemName, Attribute(),
-        /*alignment=*/16, /*addrSpace=*/3);
-  }
+  if (numWarps > 1)
+    smemName = qc::detail::declareSharedArray(
+        builder, loc, (name + "_smem").str(), f32, numReductions * numWarps);
 
   auto fnType = builder.getFunctionType({ptr1, ptr1, ptr1, ptr1, i32}, {});
   auto func = gpu::GPUFuncOp::create(builder, loc, name, fnType);
