@@ -99,6 +99,68 @@ std::string declareShared(OpBuilder &builder, Location loc, StringRef name,
                                         builder.getI8Type(), bytes);
 }
 
+/// The f16x2 magic-number dequantization of the weight-only tensor-core
+/// kernels (f16 scales; GemvKernel.cpp has the GEMV's own): OR-ing a field
+/// u into the mantissa of 1024 gives the f16 1024 + u exactly, one HSUB2 of
+/// (1024 + z) yields u - z exactly and one HMUL2 by the scale rounds the
+/// exact product once: the same f16 values as an f32 path, in about a fifth
+/// of the instructions (no int->float or float->half converts). Symmetric
+/// fields are first made unsigned by flipping their sign bits (u = q +
+/// 2^(bits-1), z = 2^(bits-1)). A 32-bit op extracts a pair: INT4 nibbles
+/// (j, j + 4), INT8 bytes (j, j + 2) of a word (`pair` at shift bits x j).
+struct HalfDequant {
+  Emitter &e;
+  unsigned bits;
+  bool symmetric;
+  VectorType h2;
+
+  HalfDequant(Emitter &e, unsigned bits, bool symmetric)
+      : e(e), bits(bits), symmetric(symmetric),
+        h2(VectorType::get({2}, e.f16)) {}
+
+  /// f16x2 whose halves are both the 16-bit pattern `h16` (an i32).
+  Value splat(Value h16) {
+    Value both = arith::OrIOp::create(
+        e.b, h16, arith::ShLIOp::create(e.b, h16, e.cst(16)));
+    return LLVM::BitcastOp::create(e.b, h2, both);
+  }
+  /// The (scale, 1024 + zero point) splats at element `idx` of the f16
+  /// `scales` and u8 `zeros`.
+  std::pair<Value, Value> params(Value scales, Value zeros, Value idx) {
+    Value sBits = arith::ExtUIOp::create(
+        e.b, e.i32,
+        LLVM::BitcastOp::create(e.b, e.b.getI16Type(),
+                                e.load(e.f16, e.gep(scales, e.f16, idx), 2)));
+    Value sc = splat(sBits);
+    Value z = symmetric
+                  ? e.cst(int64_t(1) << (bits - 1))
+                  : arith::ExtUIOp::create(
+                        e.b, e.i32, e.load(e.i8, e.gep(zeros, e.i8, idx), 1))
+                        .getResult();
+    return {sc, splat(arith::OrIOp::create(e.b, z, e.cst(0x6400)))};
+  }
+  /// `word` with its fields made unsigned.
+  Value unsignedWord(Value word) {
+    if (!symmetric)
+      return word;
+    uint32_t signFlip = bits == 4 ? 0x88888888u : 0x80808080u;
+    return arith::XOrIOp::create(e.b, word,
+                                 e.cst(static_cast<int32_t>(signFlip)));
+  }
+  /// The pair at bit `shift` of an unsigned word as f16x2 (q - z) * s.
+  Value pair(Value word, int64_t shift, Value zSub, Value sc) {
+    uint32_t pairMask = bits == 4 ? 0x000F000Fu : 0x00FF00FFu;
+    Value f = shift
+                  ? arith::ShRUIOp::create(e.b, word, e.cst(shift)).getResult()
+                  : word;
+    f = arith::AndIOp::create(e.b, f, e.cst(static_cast<int32_t>(pairMask)));
+    f = arith::OrIOp::create(e.b, f, e.cst(0x64006400));
+    Value q =
+        arith::SubFOp::create(e.b, LLVM::BitcastOp::create(e.b, h2, f), zSub);
+    return arith::MulFOp::create(e.b, q, sc);
+  }
+};
+
 /// Creates the kernel function with its launch bounds.
 gpu::GPUFuncOp createKernel(OpBuilder &builder, Location loc, StringRef name,
                             ArrayRef<Type> args, int64_t blockSize) {
@@ -675,30 +737,10 @@ qc::buildWeightOnlyMmaKernel(OpBuilder &builder, Location loc, StringRef name,
       }
     return vec;
   };
-  // f16x2 path (f16 scales): OR-ing a field u into the mantissa of 1024
-  // gives the f16 1024 + u exactly, one HSUB2 of (1024 + z) yields u - z
-  // exactly and one HMUL2 by the scale rounds the exact product once: the
-  // same f16 values as the f32 path, in about a fifth of the instructions
-  // (no int->float or float->half converts). Symmetric fields are first made
-  // unsigned by flipping their sign bits (u = q + 2^(bits-1), z = 2^(bits-1)).
-  auto h2 = VectorType::get({2}, e.f16);
-  auto splatHalfWord = [&](Value h16) -> Value {
-    Value both =
-        arith::OrIOp::create(b, h16, arith::ShLIOp::create(b, h16, e.cst(16)));
-    return LLVM::BitcastOp::create(b, h2, both);
-  };
+  // f16x2 path (f16 scales): HalfDequant, then back to k order.
+  HalfDequant hd(e, cfg.bits, cfg.symmetric);
   auto dequantHalf = [&](Value rawAddr, Value sIdx) -> Value {
-    Value sBits = arith::ExtUIOp::create(
-        b, e.i32,
-        LLVM::BitcastOp::create(b, b.getI16Type(),
-                                e.load(e.f16, e.gep(scales, e.f16, sIdx), 2)));
-    Value sc = splatHalfWord(sBits);
-    Value z = cfg.symmetric
-                  ? e.cst(int64_t(1) << (cfg.bits - 1))
-                  : arith::ExtUIOp::create(
-                        b, e.i32, e.load(e.i8, e.gep(zeros, e.i8, sIdx), 1))
-                        .getResult();
-    Value zSub = splatHalfWord(arith::OrIOp::create(b, z, e.cst(0x6400)));
+    auto [sc, zSub] = hd.params(scales, zeros, sIdx);
     SmallVector<Value> words;
     if (cfg.bits == 8) {
       Value v = e.load(VectorType::get({2}, e.i32), rawAddr, 8);
@@ -707,26 +749,12 @@ qc::buildWeightOnlyMmaKernel(OpBuilder &builder, Location loc, StringRef name,
     } else {
       words.push_back(e.load(e.i32, rawAddr, 4));
     }
-    const uint32_t signFlip = cfg.bits == 4 ? 0x88888888u : 0x80808080u;
-    const uint32_t pairMask = cfg.bits == 4 ? 0x000F000Fu : 0x00FF00FFu;
-    // Pairs one 32-bit op extracts: int4 nibbles (j, j + 4), int8 bytes
-    // (j, j + 2) of a word.
     const int64_t pairsPerWord = cfg.bits == 4 ? 4 : 2;
     SmallVector<Value> pairs;
     for (Value word : words) {
-      if (cfg.symmetric)
-        word = arith::XOrIOp::create(b, word,
-                                     e.cst(static_cast<int32_t>(signFlip)));
-      for (int64_t j = 0; j < pairsPerWord; ++j) {
-        Value f = j == 0 ? word
-                         : arith::ShRUIOp::create(b, word, e.cst(cfg.bits * j))
-                               .getResult();
-        f = arith::AndIOp::create(b, f, e.cst(static_cast<int32_t>(pairMask)));
-        f = arith::OrIOp::create(b, f, e.cst(0x64006400));
-        Value q =
-            arith::SubFOp::create(b, LLVM::BitcastOp::create(b, h2, f), zSub);
-        pairs.push_back(arith::MulFOp::create(b, q, sc));
-      }
+      word = hd.unsignedWord(word);
+      for (int64_t j = 0; j < pairsPerWord; ++j)
+        pairs.push_back(hd.pair(word, cfg.bits * j, zSub, sc));
     }
     // Back to k order with shuffles (byte permutes).
     auto cat = [&](Value lo, Value hi, ArrayRef<int32_t> mask) -> Value {
@@ -815,7 +843,6 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
   const int64_t steps = unitK / 16, threads = cfg.blockSize();
   const int64_t aStride = cfg.aStride(), aStage = cfg.mTile * aStride;
   const int64_t numGroups = cfg.k / cfg.groupSize;
-  const int64_t nj = 2 * nB;
   auto v4i32 = VectorType::get({4}, e.i32);
   auto h2 = VectorType::get({2}, e.f16);
 
@@ -874,37 +901,13 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
     return words;
   };
 
-  // f16x2 constants of the dequantization (see buildWeightOnlyMmaKernel).
-  auto splatHalfWord = [&](Value h16) -> Value {
-    Value both =
-        arith::OrIOp::create(b, h16, arith::ShLIOp::create(b, h16, e.cst(16)));
-    return LLVM::BitcastOp::create(b, h2, both);
-  };
+  // The dequantization of buildWeightOnlyMmaKernel (HalfDequant).
+  HalfDequant hd(e, cfg.bits, cfg.symmetric);
   Value g = atom.laneRow();
   // The scale (and 1024 + zero point) of channel row `row` at group `grp`.
   auto groupParams = [&](Value row, Value grp) -> std::pair<Value, Value> {
     Value idx = cfg.perTensor ? e.cst(0) : e.add(e.mul(row, numGroups), grp);
-    Value sBits = arith::ExtUIOp::create(
-        b, e.i32,
-        LLVM::BitcastOp::create(b, b.getI16Type(),
-                                e.load(e.f16, e.gep(scales, e.f16, idx), 2)));
-    Value z = cfg.symmetric
-                  ? e.cst(int64_t(1) << (cfg.bits - 1))
-                  : arith::ExtUIOp::create(
-                        b, e.i32, e.load(e.i8, e.gep(zeros, e.i8, idx), 1))
-                        .getResult();
-    return {splatHalfWord(sBits),
-            splatHalfWord(arith::OrIOp::create(b, z, e.cst(0x6400)))};
-  };
-  const uint32_t signFlip = cfg.bits == 4 ? 0x88888888u : 0x80808080u;
-  const uint32_t pairMask = cfg.bits == 4 ? 0x000F000Fu : 0x00FF00FFu;
-  auto pairOf = [&](Value word, int64_t shift, Value zSub, Value sc) -> Value {
-    Value f = shift ? arith::ShRUIOp::create(b, word, e.cst(shift)).getResult()
-                    : word;
-    f = arith::AndIOp::create(b, f, e.cst(static_cast<int32_t>(pairMask)));
-    f = arith::OrIOp::create(b, f, e.cst(0x64006400));
-    Value q = arith::SubFOp::create(b, LLVM::BitcastOp::create(b, h2, f), zSub);
-    return arith::MulFOp::create(b, q, sc);
+    return hd.params(scales, zeros, idx);
   };
   // Which K steps of a unit start a new scale group: all of them in
   // general, only step 0 when groups hold whole units, every groupSize / 16
@@ -977,11 +980,8 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
       SmallVector<Value> words(nB * 4);
       for (int64_t blk = 0; blk < nB; ++blk)
         for (int64_t q = 0; q < 4; ++q) {
-          Value word = LLVM::ExtractElementOp::create(b, cur[blk], e.cst(q));
-          if (cfg.symmetric)
-            word = arith::XOrIOp::create(b, word,
-                                         e.cst(static_cast<int32_t>(signFlip)));
-          words[blk * 4 + q] = word;
+          words[blk * 4 + q] = hd.unsignedWord(
+              LLVM::ExtractElementOp::create(b, cur[blk], e.cst(q)));
         }
       for (int64_t s = 0; s < steps; ++s) {
         if (newGroupAt(s)) {
@@ -1007,10 +1007,10 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
             for (int64_t r = 0; r < 2; ++r) {
               if (cfg.bits == 4)
                 frag.push_back(
-                    pairOf(words[blk * 4 + s], 4 * (2 * tile + r), zSub, sc));
+                    hd.pair(words[blk * 4 + s], 4 * (2 * tile + r), zSub, sc));
               else
                 frag.push_back(
-                    pairOf(words[blk * 4 + 2 * s + tile], 8 * r, zSub, sc));
+                    hd.pair(words[blk * 4 + 2 * s + tile], 8 * r, zSub, sc));
             }
             int64_t j = blk * 2 + tile;
             for (int64_t i = 0; i < mi; ++i)
