@@ -88,7 +88,7 @@ std::string qc::CacheAttentionKernelConfig::finalize() {
   return "";
 }
 
-std::string qc::GemvKernelConfig::finalize() {
+std::string qc::WeightOnlyWeightConfig::checkWeight() {
   if (bits != 4 && bits != 8)
     return "weight bits must be 4 or 8";
   if (n <= 0 || k <= 0)
@@ -97,6 +97,12 @@ std::string qc::GemvKernelConfig::finalize() {
     groupSize = k;
   if (k % groupSize != 0)
     return "group size " + std::to_string(groupSize) + " does not divide K";
+  return "";
+}
+
+std::string qc::GemvKernelConfig::finalize() {
+  if (std::string err = checkWeight(); !err.empty())
+    return err;
   if ((k * bits) % 8 != 0)
     return "int4 rows need an even K";
   if (warpsPerBlock <= 0 || rowsPerWarp <= 0 || mTile <= 0 ||
@@ -178,14 +184,8 @@ std::string qc::Fp16GemmKernelConfig::finalize() {
 }
 
 std::string qc::WeightOnlyMmaKernelConfig::finalize() {
-  if (bits != 4 && bits != 8)
-    return "weight bits must be 4 or 8";
-  if (n <= 0 || k <= 0)
-    return "N and K must be positive";
-  if (groupSize == 0 || perTensor)
-    groupSize = k;
-  if (k % groupSize != 0)
-    return "group size " + std::to_string(groupSize) + " does not divide K";
+  if (std::string err = checkWeight(); !err.empty())
+    return err;
   if (groupSize % 8 != 0)
     return "the group size must be a multiple of 8";
   if ((k * bits / 8) % 16 != 0 || (k * bits) % 8 != 0)
@@ -208,14 +208,8 @@ std::string qc::WeightOnlyMmaKernelConfig::finalize() {
 }
 
 std::string qc::WeightOnlyFragKernelConfig::finalize() {
-  if (bits != 4 && bits != 8)
-    return "weight bits must be 4 or 8";
-  if (n <= 0 || k <= 0)
-    return "N and K must be positive";
-  if (groupSize == 0 || perTensor)
-    groupSize = k;
-  if (k % groupSize != 0)
-    return "group size " + std::to_string(groupSize) + " does not divide K";
+  if (std::string err = checkWeight(); !err.empty())
+    return err;
   if (groupSize % 16 != 0)
     return "the group size must be a multiple of 16 (one scale per mma K "
            "step)";

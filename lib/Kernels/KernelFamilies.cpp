@@ -216,9 +216,8 @@ MmaTilingAttr mmaTiling(MLIRContext *ctx, int64_t elemBytes,
                             pick(o.mmaStages, 2));
 }
 
-FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target,
-                          int64_t n, int64_t k, unsigned bits,
-                          const TilingOptions &o) {
+FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target, int64_t n,
+                          int64_t k, unsigned bits, const TilingOptions &o) {
   SmallVector<int64_t> tiles = o.fragMTiles;
   if (tiles.empty())
     tiles = {16, 32};
@@ -289,6 +288,23 @@ static MmaTileConfig tileOf(MmaTilingAttr t) {
 // Configs from ops
 //===----------------------------------------------------------------------===//
 
+/// The weight facts of `pw` (and whether there is a `bias`) that every
+/// weight-only config starts from.
+static ::qc::WeightOnlyWeightConfig weightOf(PackedWeightOp pw, Value bias) {
+  SchemeAttr scheme = pw.getScheme();
+  ::qc::WeightOnlyWeightConfig w;
+  w.n = pw.getResult().getType().getN();
+  w.k = pw.getResult().getType().getK();
+  w.bits = scheme.getWeightBits();
+  w.perTensor = scheme.getGranularity() == Granularity::PerTensor;
+  w.groupSize = scheme.getGranularity() == Granularity::PerGroup
+                    ? scheme.getGroupSize()
+                    : w.k;
+  w.symmetric = scheme.getSymmetric();
+  w.hasBias = static_cast<bool>(bias);
+  return w;
+}
+
 /// Derives the GEMV config from a weight-only matmul; on failure returns the
 /// reason.
 FailureOr<GemvKernelConfig> gemvConfig(WeightOnlyMatmulOp op,
@@ -304,17 +320,8 @@ FailureOr<GemvKernelConfig> gemvConfig(WeightOnlyMatmulOp op,
              stringifyLayoutKind(pw.getLayout().getKind()).str() + "'";
     return failure();
   }
-  SchemeAttr scheme = pw.getScheme();
   GemvKernelConfig cfg;
-  cfg.n = pw.getResult().getType().getN();
-  cfg.k = pw.getResult().getType().getK();
-  cfg.bits = scheme.getWeightBits();
-  cfg.perTensor = scheme.getGranularity() == Granularity::PerTensor;
-  cfg.groupSize = scheme.getGranularity() == Granularity::PerGroup
-                      ? scheme.getGroupSize()
-                      : cfg.k;
-  cfg.symmetric = scheme.getSymmetric();
-  cfg.hasBias = static_cast<bool>(op.getBias());
+  static_cast<::qc::WeightOnlyWeightConfig &>(cfg) = weightOf(pw, op.getBias());
   Type act = op.getInput().getType().getElementType();
   if (!act.isF16() && !act.isF32()) {
     reason = "GPU kernels take f16 or f32 activations";
@@ -542,13 +549,7 @@ FailureOr<WeightOnlyMmaKernelConfig> weightOnlyMmaConfig(WeightOnlyMatmulOp op,
     return failure();
   }
   WeightOnlyMmaKernelConfig cfg;
-  cfg.n = g->n;
-  cfg.k = g->k;
-  cfg.bits = g->bits;
-  cfg.groupSize = g->groupSize;
-  cfg.perTensor = g->perTensor;
-  cfg.symmetric = g->symmetric;
-  cfg.hasBias = g->hasBias;
+  static_cast<::qc::WeightOnlyWeightConfig &>(cfg) = *g;
   cfg.scaleF16 = g->scaleF16;
   cfg.tile = tileOf(tiling ? tiling : mmaTiling(op.getContext(), 2));
   reason = cfg.finalize();
@@ -628,17 +629,8 @@ fragConfigOf(WeightOnlyMatmulOp op, FragTilingAttr tiling, int64_t mTile,
     reason = "no frag tiling (qc-select-matmul sets it)";
     return failure();
   }
-  SchemeAttr scheme = pw.getScheme();
   WeightOnlyFragKernelConfig cfg;
-  cfg.n = pw.getResult().getType().getN();
-  cfg.k = pw.getResult().getType().getK();
-  cfg.bits = scheme.getWeightBits();
-  cfg.perTensor = scheme.getGranularity() == Granularity::PerTensor;
-  cfg.groupSize = scheme.getGranularity() == Granularity::PerGroup
-                      ? scheme.getGroupSize()
-                      : cfg.k;
-  cfg.symmetric = scheme.getSymmetric();
-  cfg.hasBias = static_cast<bool>(op.getBias());
+  static_cast<::qc::WeightOnlyWeightConfig &>(cfg) = weightOf(pw, op.getBias());
   cfg.mTile = mTile;
   cfg.nBlocks = tiling.getNBlocks();
   cfg.warpsK = tiling.getWarpsK();
@@ -685,15 +677,9 @@ std::string weightOnlyMmaUnsupported(WeightOnlyMatmulOp op) {
   PackedWeightOp def = getPackedWeightDef(op.getWeight());
   if (!def)
     return "the weight must come from qc.packed_weight";
-  SchemeAttr scheme = def.getScheme();
   WeightOnlyMmaKernelConfig cfg;
-  cfg.n = def.getResult().getType().getN();
-  cfg.k = def.getResult().getType().getK();
-  cfg.bits = scheme.getWeightBits();
-  cfg.perTensor = scheme.getGranularity() == Granularity::PerTensor;
-  cfg.groupSize = scheme.getGranularity() == Granularity::PerGroup
-                      ? scheme.getGroupSize()
-                      : cfg.k;
+  static_cast<::qc::WeightOnlyWeightConfig &>(cfg) =
+      weightOf(def, op.getBias());
   cfg.tile = tileOf(mmaTiling(op.getContext(), 2));
   return cfg.finalize();
 }
@@ -741,8 +727,8 @@ LaunchAttr fragLaunch(SymbolRefAttr kernel,
                       const WeightOnlyFragKernelConfig &cfg,
                       ArrayRef<int64_t> mTiles, int64_t splitK) {
   return LaunchAttr::get(kernel.getContext(), kernel, cfg.blockSize(),
-                         16 * cfg.nBlocks, /*tileM=*/1, mTiles,
-                         cfg.hasResidual, splitK);
+                         16 * cfg.nBlocks, /*tileM=*/1, mTiles, cfg.hasResidual,
+                         splitK);
 }
 
 LaunchAttr rowLaunch(SymbolRefAttr kernel, int64_t threads) {

@@ -73,7 +73,10 @@ inline constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 /// benchmarks/gpu/results/2026-11-26-h200-small-m/NOTES.md.
 inline constexpr std::array<int64_t, 4> kDefaultGemvRowTiles = {1, 2, 4, 8};
 
-struct GemvKernelConfig {
+/// The packed weight every weight-only family's config starts from: an N x
+/// K weight of `bits` bits with one scale (and zero point) per output
+/// channel and group of `groupSize` input channels, or for the whole tensor.
+struct WeightOnlyWeightConfig {
   int64_t n = 0, k = 0;
   /// Weight bits: 4 or 8.
   unsigned bits = 4;
@@ -83,6 +86,13 @@ struct GemvKernelConfig {
   bool perTensor = false;
   bool symmetric = true;
   bool hasBias = false;
+
+  /// Checks the bits and the shape and sets groupSize to K for per-channel
+  /// and per-tensor scales; returns an error message or "".
+  std::string checkWeight();
+};
+
+struct GemvKernelConfig : WeightOnlyWeightConfig {
   /// Epilogue: y = r + (x W^T + b) with the residual r [M, N] (activation
   /// type) read by lane 0 next to the bias: the residual add of a decoder
   /// block fused (EpilogueFusion.h). Same rounding as the separate add: the
@@ -269,14 +279,7 @@ struct ActQuantKernelConfig {
 /// Requirements: K * bits / 8 % 16 == 0 (K % 16 for INT8, K % 32 for INT4),
 /// group size % 8 == 0, f16 activations; any N and M. Kernel arguments are
 /// those of the GEMV kernel, so one launch ABI serves both.
-struct WeightOnlyMmaKernelConfig {
-  int64_t n = 0, k = 0;
-  unsigned bits = 4;
-  /// Input channels per scale; k for per-channel.
-  int64_t groupSize = 0;
-  bool perTensor = false;
-  bool symmetric = true;
-  bool hasBias = false;
+struct WeightOnlyMmaKernelConfig : WeightOnlyWeightConfig {
   /// Scale element type f16, else f32 (zero points are u8 bit patterns).
   bool scaleF16 = false;
   /// With f16 scales: dequantize two values per 32-bit op (magic number 1024
@@ -324,14 +327,7 @@ struct WeightOnlyMmaKernelConfig {
 /// (deterministic).
 /// Requirements: N % (16 nBlocks) == 0, K % kUnit == 0, group size a
 /// multiple of 16 (or per-channel / per-tensor), f16 scales.
-struct WeightOnlyFragKernelConfig {
-  int64_t n = 0, k = 0;
-  unsigned bits = 4;
-  /// Input channels per scale; k for per-channel.
-  int64_t groupSize = 0;
-  bool perTensor = false;
-  bool symmetric = true;
-  bool hasBias = false;
+struct WeightOnlyFragKernelConfig : WeightOnlyWeightConfig {
   /// Epilogue: y = r + (x W^T + b), r [M, N] f16 the last argument (after
   /// the workspace; with S > 1 the reduction kernel adds it).
   bool hasResidual = false;
