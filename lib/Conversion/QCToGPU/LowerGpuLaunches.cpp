@@ -351,6 +351,41 @@ void bindArgs(MLIRContext *ctx, ArrayRef<::qc::KernelArg> args,
   }
 }
 
+/// What the weight-only kernels' arguments (::qc::weightOnlyArgs,
+/// ::qc::weightOnlyFragArgs) are bound to; a null value is passed as a null
+/// pointer.
+struct WeightOnlyOperands {
+  Value x, weight, scales, zeros, bias, residual, normWeight;
+
+  WeightOnlyOperands(Value x, PackedWeightOp pw, Value bias, Value residual,
+                     Value normWeight = {})
+      : x(x), weight(pw.getData()), scales(pw.getScales()),
+        zeros(pw.getZeros()), bias(bias), residual(residual),
+        normWeight(normWeight) {}
+
+  Value operator()(::qc::KernelArg arg) const {
+    using ::qc::KernelArg;
+    switch (arg) {
+    case KernelArg::Input:
+      return x;
+    case KernelArg::Weight:
+      return weight;
+    case KernelArg::Scales:
+      return scales;
+    case KernelArg::Zeros:
+      return zeros;
+    case KernelArg::Bias:
+      return bias;
+    case KernelArg::Residual:
+      return residual;
+    case KernelArg::NormWeight:
+      return normWeight;
+    default:
+      return {};
+    }
+  }
+};
+
 /// The context of one pass run: symbol table and stub counter.
 struct Lowering {
   SymbolTable &symbols;
@@ -363,31 +398,11 @@ struct Lowering {
                    Value residualRows = {}, Value normWeight = {}) {
     using ::qc::KernelArg;
     SmallVector<Value> inputs;
-    bindArgs(
-        b.getContext(),
-        ::qc::weightOnlyArgs(bool(residualRows), bool(normWeight)),
-        {KernelArg::Output},
-        [&](KernelArg arg) -> Value {
-          switch (arg) {
-          case KernelArg::Input:
-            return x;
-          case KernelArg::Weight:
-            return pw.getData();
-          case KernelArg::Scales:
-            return pw.getScales();
-          case KernelArg::Zeros:
-            return pw.getZeros();
-          case KernelArg::Bias:
-            return op.getBias();
-          case KernelArg::Residual:
-            return residualRows;
-          case KernelArg::NormWeight:
-            return normWeight;
-          default:
-            return {};
-          }
-        },
-        inputs, record);
+    bindArgs(b.getContext(),
+             ::qc::weightOnlyArgs(bool(residualRows), bool(normWeight)),
+             {KernelArg::Output},
+             WeightOnlyOperands(x, pw, op.getBias(), residualRows, normWeight),
+             inputs, record);
     auto yType = RankedTensorType::get(
         {cast<RankedTensorType>(x.getType()).getShape()[0], record.n},
         op.getType().getElementType());
@@ -410,25 +425,10 @@ struct Lowering {
     Type outElem = op.getType().getElementType();
     auto xType = cast<RankedTensorType>(x.getType());
     auto yType = RankedTensorType::get({xType.getShape()[0], n}, outElem);
+    // With split-K the reduction kernel adds bias and residual.
     auto inputOf = [&](bool split) {
-      return [&, split](KernelArg arg) -> Value {
-        switch (arg) {
-        case KernelArg::Input:
-          return x;
-        case KernelArg::Weight:
-          return pw.getData();
-        case KernelArg::Scales:
-          return pw.getScales();
-        case KernelArg::Zeros:
-          return pw.getZeros();
-        case KernelArg::Bias:
-          return split ? Value() : op.getBias();
-        case KernelArg::Residual:
-          return split ? Value() : residualRows;
-        default:
-          return {};
-        }
-      };
+      return WeightOnlyOperands(x, pw, split ? Value() : op.getBias(),
+                                split ? Value() : residualRows);
     };
     // One launch of the M-tile variants with `s` CTAs per channel tile.
     auto launchMain = [&](ImplicitLocOpBuilder &bb, int64_t s) -> Value {
