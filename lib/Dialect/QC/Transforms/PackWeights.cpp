@@ -23,80 +23,58 @@ namespace mlir::qc {
 using namespace mlir;
 using namespace mlir::qc;
 
-/// Packs the N x K integers `q` into bytes of `layout`: element (n, k) has
-/// linear index t * tileN * tileK + (n % tileN) * tileK + k % tileK with
-/// t = (n / tileN) * (K / tileK) + k / tileK (row_major is one N x K tile);
-/// INT4 puts the even index in the low nibble.
-static std::vector<int8_t> packBytes(ArrayRef<int8_t> q, int64_t n, int64_t k,
-                                     unsigned bits, int64_t tileN,
-                                     int64_t tileK) {
-  std::vector<uint8_t> out(n * k * bits / 8, 0);
-  int64_t tilesK = k / tileK;
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t c = 0; c < k; ++c) {
-      int64_t t = (r / tileN) * tilesK + c / tileK;
-      int64_t idx = t * tileN * tileK + (r % tileN) * tileK + c % tileK;
-      uint8_t v = static_cast<uint8_t>(q[r * k + c]);
-      if (bits == 8)
-        out[idx] = v;
-      else
-        out[idx / 2] |= (v & 0xf) << (idx % 2 ? 4 : 0);
-    }
-  return std::vector<int8_t>(out.begin(), out.end());
-}
-
-/// Packs the N x K integers `q` into the mma_frag bytes (FragLayout.h).
-static std::vector<int8_t> packFragBytes(ArrayRef<int8_t> q, int64_t n,
-                                         int64_t k, unsigned bits) {
-  std::vector<uint8_t> out(n * k * bits / 8, 0);
-  FragIntOps ops;
-  uint8_t mask = bits == 8 ? 0xff : 0xf;
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t c = 0; c < k; ++c) {
-      FragPosition<int64_t> p = fragPosition(ops, bits, k, r, c);
-      out[p.byte] |= (static_cast<uint8_t>(q[r * k + c]) & mask) << p.shift;
-    }
-  return std::vector<int8_t>(out.begin(), out.end());
-}
-
-/// The N x K integers of packed `bytes` in `layout` (row_major, tiled or
-/// mma_frag), INT4 fields sign-extended when `symmetric` (the unpacked
-/// convention).
-static std::vector<int8_t> unpackBytes(ArrayRef<int8_t> bytes, int64_t n,
-                                       int64_t k, unsigned bits,
-                                       bool symmetric, LayoutAttr layout) {
-  std::vector<int8_t> q(n * k);
+/// Where element (r, c) of an N x K weight of `bits` bits lives in `layout`
+/// (the byte and the bit its field starts at). row_major and tiled: linear
+/// index t * tileN * tileK + (r % tileN) * tileK + c % tileK with t = (r /
+/// tileN) * (K / tileK) + c / tileK (row_major is one N x K tile), INT4 two
+/// per byte with the even index in the low nibble; mma_frag: FragLayout.h.
+static FragPosition<int64_t> elementPosition(LayoutAttr layout, unsigned bits,
+                                             int64_t n, int64_t k, int64_t r,
+                                             int64_t c) {
   if (layout.getKind() == LayoutKind::MmaFrag) {
     FragIntOps ops;
-    for (int64_t r = 0; r < n; ++r)
-      for (int64_t c = 0; c < k; ++c) {
-        FragPosition<int64_t> p = fragPosition(ops, bits, k, r, c);
-        uint8_t v = static_cast<uint8_t>(bytes[p.byte]) >> p.shift;
-        if (bits == 8) {
-          q[r * k + c] = static_cast<int8_t>(v);
-          continue;
-        }
-        v &= 0xf;
-        q[r * k + c] = symmetric && v >= 8 ? int8_t(v) - 16 : int8_t(v);
-      }
-    return q;
+    return fragPosition(ops, bits, k, r, c);
   }
   int64_t tileN = n, tileK = k;
   if (layout.getKind() == LayoutKind::Tiled) {
     tileN = layout.getTileN();
     tileK = layout.getTileK();
   }
-  int64_t tilesK = k / tileK;
+  int64_t t = (r / tileN) * (k / tileK) + c / tileK;
+  int64_t idx = t * tileN * tileK + (r % tileN) * tileK + c % tileK;
+  if (bits == 8)
+    return {idx, 0};
+  return {idx / 2, idx % 2 ? 4 : 0};
+}
+
+/// Packs the N x K integers `q` into the bytes of `layout`.
+static std::vector<int8_t> packBytes(ArrayRef<int8_t> q, int64_t n, int64_t k,
+                                     unsigned bits, LayoutAttr layout) {
+  std::vector<uint8_t> out(n * k * bits / 8, 0);
+  uint8_t mask = bits == 8 ? 0xff : 0xf;
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < k; ++c) {
-      int64_t t = (r / tileN) * tilesK + c / tileK;
-      int64_t idx = t * tileN * tileK + (r % tileN) * tileK + c % tileK;
+      FragPosition<int64_t> p = elementPosition(layout, bits, n, k, r, c);
+      out[p.byte] |= (static_cast<uint8_t>(q[r * k + c]) & mask) << p.shift;
+    }
+  return std::vector<int8_t>(out.begin(), out.end());
+}
+
+/// The N x K integers of packed `bytes` in `layout`, INT4 fields
+/// sign-extended when `symmetric` (the unpacked convention).
+static std::vector<int8_t> unpackBytes(ArrayRef<int8_t> bytes, int64_t n,
+                                       int64_t k, unsigned bits, bool symmetric,
+                                       LayoutAttr layout) {
+  std::vector<int8_t> q(n * k);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < k; ++c) {
+      FragPosition<int64_t> p = elementPosition(layout, bits, n, k, r, c);
+      uint8_t v = static_cast<uint8_t>(bytes[p.byte]) >> p.shift;
       if (bits == 8) {
-        q[r * k + c] = bytes[idx];
+        q[r * k + c] = static_cast<int8_t>(v);
         continue;
       }
-      uint8_t v = (static_cast<uint8_t>(bytes[idx / 2]) >> (idx % 2 ? 4 : 0)) &
-                  0xf;
+      v &= 0xf;
       q[r * k + c] = symmetric && v >= 8 ? int8_t(v) - 16 : int8_t(v);
     }
   return q;
@@ -226,9 +204,8 @@ struct PackWeightsPass
       for (int8_t v : dense.getValues<int8_t>())
         q.push_back(v);
       if (from != LayoutKind::Unpacked) {
-        std::vector<int8_t> unpacked =
-            unpackBytes(q, n, k, bits, op.getScheme().getSymmetric(),
-                        op.getLayout());
+        std::vector<int8_t> unpacked = unpackBytes(
+            q, n, k, bits, op.getScheme().getSymmetric(), op.getLayout());
         q.assign(unpacked.begin(), unpacked.end());
       }
       bool frag = fragUsers;
@@ -237,18 +214,14 @@ struct PackWeightsPass
           frag = true;
         else
           op.emitWarning() << "the mma_frag layout needs N % 16 == 0 and K % "
-                           << fragUnitK(bits == 8 ? 8 : 4) << " == 0, not "
-                           << n << "x" << k << "; using row_major";
+                           << fragUnitK(bits == 8 ? 8 : 4) << " == 0, not " << n
+                           << "x" << k << "; using row_major";
       }
-      int64_t tn = n, tk = k;
-      LayoutAttr newLayout =
-          LayoutAttr::get(op.getContext(), frag ? LayoutKind::MmaFrag
-                                                : LayoutKind::RowMajor,
-                          1, 1);
+      LayoutAttr newLayout = LayoutAttr::get(
+          op.getContext(), frag ? LayoutKind::MmaFrag : LayoutKind::RowMajor, 1,
+          1);
       if (!frag && !otherGpuUsers && wantsTiles(op)) {
         if (n % tileN == 0 && k % tileK == 0) {
-          tn = tileN;
-          tk = tileK;
           newLayout =
               LayoutAttr::get(op.getContext(), LayoutKind::Tiled, tileN, tileK);
         } else {
@@ -257,8 +230,7 @@ struct PackWeightsPass
                            << " weight; using row_major";
         }
       }
-      std::vector<int8_t> bytes = frag ? packFragBytes(q, n, k, bits)
-                                       : packBytes(q, n, k, bits, tn, tk);
+      std::vector<int8_t> bytes = packBytes(q, n, k, bits, newLayout);
       // The frag kernel reads f16 scales: f32 constants are rounded once
       // (to nearest even) here, so the host module computes with the same
       // values.
