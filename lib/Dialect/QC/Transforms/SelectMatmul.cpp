@@ -87,12 +87,10 @@ struct SelectMatmulPass
   }
 
   /// The kernel attribute of `kind` with its tilings (none on the host).
-  KernelAttr kernel(KernelKind kind, int64_t threshold = 0,
-                    Value packed = {}) {
+  KernelAttr kernel(KernelKind kind, int64_t threshold = 0, Value packed = {}) {
     auto attr = KernelAttr::get(&getContext(), kind, target, threshold);
-    return target == "host"
-               ? attr
-               : ::qc::withTilings(attr, tilingOptions(), packed);
+    return target == "host" ? attr
+                            : ::qc::withTilings(attr, tilingOptions(), packed);
   }
 
   void runOnOperation() override {
