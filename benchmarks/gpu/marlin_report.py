@@ -14,6 +14,7 @@ measured read bandwidth of the card, TB/s). W8A16 rows vs cuBLAS only.
 """
 import argparse
 import json
+import math
 import os
 from collections import defaultdict
 
@@ -35,7 +36,12 @@ def main():
             qc[key][c.get("tag", "?")] = float(p[7])
             qc[key]["_sel"] = (c.get("select_kind"), c.get("select_threshold"))
         elif p[:1] == ["MARLIN"]:
-            base[(int(p[2]), int(p[3]), int(p[1]))] = (float(p[4]), float(p[5]))
+            # One line per baseline process (fp16 or Marlin, nan for the
+            # other): keep the measured value of each column.
+            key = (int(p[2]), int(p[3]), int(p[1]))
+            old = base.get(key, (float("nan"), float("nan")))
+            new = (float(p[4]), float(p[5]))
+            base[key] = tuple(o if math.isnan(v) else v for o, v in zip(old, new))
     print(f"{'W':>3} {'N x K':>12} {'M':>4} {'sel':>9} {'qc sel':>8} {'best':>8} "
           f"{'(tag)':>14} {'frag':>8} {'fp16':>8} {'marlin':>8} {'sel/fp16':>8} {'sel/marl':>8} "
           f"{'best/marl':>9} {'frag/fp16':>9} {'frag/marl':>9} {'%bw':>5} {'%bw frag':>8}")
