@@ -280,6 +280,14 @@ SMALL_M_FRAG = {
     # tile 32: ptxas -v.)
     "fu2": "frag-warps-k=2 frag-step-units=2 frag-n-blocks=2",
     "fp2u2": "frag-warps-k=2 frag-prefetch=2 frag-step-units=2 frag-n-blocks=2",
+    # Tensor cores only (the default before the dot path).
+    "fm16": "frag-m-tiles=16,32",
+    # The dot path (M tiles below 16: CUDA cores on the same bytes).
+    "f1": "frag-m-tiles=1,2,4,16,32",
+    "f1p2": "frag-m-tiles=1,2,4,16,32 frag-prefetch=2",
+    "f1w8": "frag-m-tiles=1,2,4,16,32 frag-warps-k=8",
+    "f1n2": "frag-m-tiles=1,2,4,16,32 frag-n-blocks=2 frag-prefetch=2",
+    "f1u2": "frag-m-tiles=1,2,4,16,32 frag-step-units=2 frag-prefetch=2",
 }
 # What --small-m builds (run 1 of 2026-11-26 also timed t16, r1t16 and
 # W8A16 t16: slower than t8 at every M, see the results NOTES).
@@ -405,7 +413,13 @@ def main():
                               ("fp3", "frag-prefetch=3 frag-split-k=2"),
                               ("fu2", "frag-warps-k=2 frag-step-units=2 frag-prefetch=2 "
                                       "frag-n-blocks=2"),
-                              ("fm64", "frag-m-tiles=16,32,64 frag-warps-k=2 frag-split-k=2")):
+                              ("fm64", "frag-m-tiles=16,32,64 frag-warps-k=2 frag-split-k=2"),
+                              # The dot path: M = 1 (tile 1), 3 (tile 4, a
+                              # masked row), split and unsplit.
+                              ("f1", "frag-m-tiles=1,2,4,16,32 frag-split-k=2"),
+                              ("f1s1", "frag-m-tiles=1,4,16 frag-split-k=1 frag-prefetch=2"),
+                              ("f1u2", "frag-m-tiles=1,8,16 frag-warps-k=2 frag-step-units=2 "
+                                       "frag-prefetch=2 frag-n-blocks=2")):
                 if "frag-n-blocks=2" in opts and n % 32:
                     continue  # 2 channel blocks need N % 32 == 0
                 cases.append(dict(n=n, k=k, bits=bits, group=group, sym=sym,

@@ -4,7 +4,7 @@
 #   $DEST/chk      gen_cases --gemv check --mma check (every kernel family's
 #                  correctness cases, the frag family's included)
 #   $DEST/mc       a subset of the frag cases for compute-sanitizer memcheck
-#   $DEST/marlin   the M = 1..256 sweep (GEMV t8, frag tilings, W4A16 g128
+#   $DEST/marlin   the M = 1..256 sweep (GEMV t8, frag tilings $SWEEP_TAGS, W4A16 g128
 #                  and W8A16) with the anchors' Marlin for run_marlin.sh
 #   $DEST/mod      the GPU module correctness matrix of the frag programs and
 #                  of the GEMV norm prologue (*_np variants)
@@ -20,13 +20,15 @@ rm -rf "$dest"
 mkdir -p "$dest"
 python3 "$gen" --out "$dest/chk" --gemv check --mma check
 mkdir -p "$dest/mc"
-grep -E "_frag " "$dest/chk/cases.txt" | awk 'NR % 8 == 1' > "$dest/mc/cases.txt"
+{ grep -E "_frag " "$dest/chk/cases.txt" | grep -v "_f1" | awk 'NR % 8 == 1'
+  grep -E "_f1[a-z0-9]*_frag " "$dest/chk/cases.txt" | awk 'NR % 4 == 1'; } \
+  > "$dest/mc/cases.txt"
 : > "$dest/mc/mma_cases.txt"
 for c in $(awk '{print $1}' "$dest/mc/cases.txt"); do
   cp "$dest/chk/$c.ptx" "$dest/mc/"
 done
 python3 "$gen" --out "$dest/marlin" --mma none --small-m gemv,gemv8,frag,frag8 \
-  --small-m-tags t8,fd,fw2,fp2,fu2
+  --small-m-tags "${SWEEP_TAGS:-t8,fd,fm16,fp2,f1,f1p2,f1w8,f1n2}"
 mkdir -p "$dest/marlin/anchors"
 cp -r "$root/../shared/anchors/marlin" "$root/../shared/anchors/marlin_bench.py" \
   "$dest/marlin/anchors/"

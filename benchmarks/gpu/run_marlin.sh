@@ -27,7 +27,8 @@ fi
 grep -E "FAIL|failures" "$out/harness.log"
 python3 "$here/marlin_compare.py" "$cases/anchors" --which fp16 > "$out/marlin.log" 2>&1 || status=1
 marlin_ok=0
-for arch in default 9.0 "8.0+PTX"; do
+# MARLIN_ARCHS: the builds to try (default below; empty: no Marlin column).
+for arch in ${MARLIN_ARCHS-default 9.0 8.0+PTX}; do
   echo "MARLIN_BUILD arch=$arch" >> "$out/marlin.log"
   (if [ "$arch" != default ]; then export TORCH_CUDA_ARCH_LIST="$arch"; fi
    export MARLIN_BUILD="/tmp/marlin_build_${arch//[^0-9a-zA-Z]/_}"
@@ -49,7 +50,7 @@ PY
     ) 2>&1 | grep -vE "^\[|nvcc|g\+\+" | head -40 >> "$out/marlin.log"
   fi
 done
-[ $marlin_ok = 1 ] || status=1
+[ $marlin_ok = 1 ] || [ -z "${MARLIN_ARCHS-x}" ] || status=1
 grep -E "CHECK|READBW|device|MARLIN_BUILD" "$out/marlin.log"
 bw=$(awk '/^READBW/ {print $2; exit}' "$out/marlin.log")
 cat "$out/harness.log" "$out/marlin.log" > "$out/all.log"

@@ -11,6 +11,8 @@
 
 #include "qc/Kernels/KernelConfigs.h"
 
+#include "llvm/ADT/STLExtras.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -216,8 +218,8 @@ std::string qc::WeightOnlyFragKernelConfig::finalize() {
   if (k % unitK() != 0)
     return "K = " + std::to_string(k) + " is not a multiple of the " +
            std::to_string(unitK()) + "-channel mma_frag unit";
-  if (mTile != 16 && mTile != 32 && mTile != 64)
-    return "the M tile must be 16, 32 or 64";
+  if (!llvm::is_contained({1, 2, 4, 8, 16, 32, 64}, mTile))
+    return "the M tile must be 1, 2, 4, 8 (dot path), 16, 32 or 64";
   if (nBlocks != 1 && nBlocks != 2 && nBlocks != 4)
     return "n_blocks must be 1, 2 or 4";
   if (n % (16 * nBlocks) != 0)

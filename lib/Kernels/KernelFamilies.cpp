@@ -219,8 +219,9 @@ MmaTilingAttr mmaTiling(MLIRContext *ctx, int64_t elemBytes,
 FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target, int64_t n,
                           int64_t k, unsigned bits, const TilingOptions &o) {
   SmallVector<int64_t> tiles = o.fragMTiles;
+  // Decode rows (M = 1) on the CUDA-core dot path, 2..32 on tensor cores.
   if (tiles.empty())
-    tiles = {16, 32};
+    tiles = {1, 16, 32};
   llvm::sort(tiles);
   tiles.erase(std::unique(tiles.begin(), tiles.end()), tiles.end());
   int64_t warpsK = o.fragWarpsK ? o.fragWarpsK : 4;

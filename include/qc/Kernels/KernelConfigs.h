@@ -307,7 +307,8 @@ struct WeightOnlyMmaKernelConfig : WeightOnlyWeightConfig {
 /// `#qc.layout<mma_frag>` (qc/Dialect/QC/IR/FragLayout.h).
 ///
 /// Tiling: a CTA of `warpsK` warps owns `nBlocks` x 16 output channels and
-/// `mTile` rows (16, 32 or 64: mma m16 tiles); grid x = channel tiles x the
+/// `mTile` rows (16, 32 or 64: mma m16 tiles; 1, 2, 4 or 8: the dot path
+/// below); grid x = channel tiles x the
 /// run-time split count S (gridDim.x / channel tiles), grid y = M tiles. The
 /// S CTAs of a channel tile cut its K units (16 x kUnit weights, kUnit 64
 /// for INT4, 32 for INT8) into S contiguous ranges; inside a CTA, warp w
@@ -325,6 +326,18 @@ struct WeightOnlyMmaKernelConfig : WeightOnlyWeightConfig {
 /// residual, f16 store); with S > 1 f32 partial sums ws[split, m, n] that
 /// the reduction kernel (FragReduceKernelConfig) adds in split order
 /// (deterministic).
+/// The dot path (mTile < 16, the decode rows): the same CTAs, units, weight
+/// loads and dequantization, but no tensor cores, no activation stages and
+/// no barrier in the main loop. Lane l's 16 bytes of a unit are the B
+/// fragments of channels g and g + 8 (g = l / 4) of each channel block at
+/// the K pairs 16 s + 2 (l % 4) + 8 r (+0, +1); the lane loads the matching
+/// f16x2 activation pairs of its mTile rows itself (ld.global.nc, 4 bytes
+/// each, L1/L2 hits: every CTA reads the same rows), multiplies the
+/// dequantized pairs into one f16x2 partial per row, channel and unit
+/// (fma.rn.f16x2, 8 (INT4) / 4 (INT8) pairs: the GEMV's packed math on
+/// scaled weights) and adds it to an f32 accumulator. Four lanes share a
+/// channel: two butterfly shuffles add them, the warps meet in shared
+/// memory, and the epilogue (or the split-K workspace) is the mma path's.
 /// Requirements: N % (16 nBlocks) == 0, K % kUnit == 0, group size a
 /// multiple of 16 (or per-channel / per-tensor), f16 scales.
 struct WeightOnlyFragKernelConfig : WeightOnlyWeightConfig {
@@ -348,14 +361,20 @@ struct WeightOnlyFragKernelConfig : WeightOnlyWeightConfig {
   /// Output channel tiles (grid x without split).
   int64_t channelTiles() const { return n / (16 * nBlocks); }
   int64_t blockSize() const { return 32 * warpsK; }
-  /// f32 accumulators per lane.
-  int64_t numAcc() const { return (mTile / 16) * nBlocks * 2 * 4; }
+  /// The CUDA-core dot path (M tiles below one mma tile).
+  bool dotPath() const { return mTile < 16; }
+  /// f32 accumulators per lane: per row, channel block and 8-channel tile
+  /// (dot path), or the m16n8 mma accumulators.
+  int64_t numAcc() const {
+    return dotPath() ? mTile * nBlocks * 2 : (mTile / 16) * nBlocks * 2 * 4;
+  }
   /// Bytes of a padded activation row in shared memory (one step).
   int64_t aStride() const { return warpsK * stepUnits * unitK() * 2 + 16; }
   /// Static shared memory in bytes: the activation stages, reused for the
   /// warps' accumulators at the end.
   int64_t sharedBytes() const {
-    return std::max(stages * mTile * aStride(), warpsK * numAcc() * 32 * 4);
+    int64_t reduce = warpsK * numAcc() * 32 * 4;
+    return dotPath() ? reduce : std::max(stages * mTile * aStride(), reduce);
   }
 };
 

@@ -819,6 +819,225 @@ qc::buildWeightOnlyMmaKernel(OpBuilder &builder, Location loc, StringRef name,
 // The frag family: weights in mma fragment order, straight to registers
 //===----------------------------------------------------------------------===//
 
+namespace {
+/// What the frag kernel's dot path shares with the tensor-core path: the
+/// kernel arguments, the lane's place and the CTA's share of the work.
+struct FragDotContext {
+  Value x, y, bias, m, ws, residual, smem;
+  Value lane, warp, g, m0, n0, split, splits, uBeg, uEnd, nSteps;
+};
+
+/// The main loop, reductions and epilogue of the frag kernel's dot path
+/// (WeightOnlyFragKernelConfig::dotPath, M tiles of 1..8 rows). Per step
+/// each warp multiplies its `stepUnits` units: lane l holds, per channel
+/// block, the B fragments of channels g and g + 8 at the K pairs
+/// 16 s + 2 (l % 4) + 8 r, so it loads the same K pairs of its rows' own
+/// activations (4-byte ld.global.nc) and accumulates the dequantized pairs
+/// times them with fma.rn.f16x2 into one f16x2 per row, channel and unit,
+/// widened into an f32 accumulator. Units past the CTA's range read clamped
+/// weights and zero activations. No barrier until the end: the 4 lanes of
+/// a channel add by butterfly shuffles, the warps through shared memory (in
+/// warp order), and warp 0 stores (S = 1: bias, residual, f16; S > 1: f32
+/// partial sums into ws[split]).
+void emitFragDotPath(
+    Emitter &e, const qc::WeightOnlyFragKernelConfig &cfg,
+    const FragDotContext &c, function_ref<SmallVector<Value>(Value)> loadW,
+    function_ref<std::pair<Value, Value>(Value, Value)> groupParams,
+    function_ref<bool(int64_t)> newGroupAt, HalfDequant &hd) {
+  ImplicitLocOpBuilder &b = e.b;
+  const int64_t rows = cfg.mTile, nB = cfg.nBlocks, warps = cfg.warpsK;
+  const int64_t unitK = cfg.unitK(), units = cfg.units();
+  const int64_t steps = unitK / 16, su = cfg.stepUnits;
+  const int64_t stepUnits = warps * su, numAcc = cfg.numAcc();
+  auto h2 = VectorType::get({2}, e.f16);
+  auto accIndex = [&](int64_t i, int64_t blk, int64_t tile) {
+    return (i * nB + blk) * 2 + tile;
+  };
+  Value q = e.urem(c.lane, 4);
+  // Element offsets of the tile's rows in x (rows past M read row M - 1:
+  // finite values, never stored).
+  Value mLast = arith::SubIOp::create(b, c.m, e.cst(1));
+  SmallVector<Value> xRow(rows);
+  for (int64_t i = 0; i < rows; ++i)
+    xRow[i] = e.mul(e.umin(e.add(c.m0, i), mLast), cfg.k);
+  Value zeroPair = arith::ConstantOp::create(
+      b, h2, DenseElementsAttr::get(h2, b.getF16FloatAttr(0.0)));
+
+  const int64_t depth = cfg.prefetch;
+  SmallVector<Value> init(numAcc, arith::ConstantOp::create(
+                                      b, e.f32, b.getF32FloatAttr(0.0)));
+  Value warpFirst = e.add(c.uBeg, e.mul(c.warp, su));
+  for (int64_t d = 0; d < depth; ++d)
+    for (int64_t j = 0; j < su; ++j) {
+      SmallVector<Value> wd = loadW(e.add(warpFirst, d * stepUnits + j));
+      init.append(wd.begin(), wd.end());
+    }
+  auto loop = scf::ForOp::create(b, e.cst(0), c.nSteps, e.cst(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value step = loop.getInductionVar();
+    SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
+    SmallVector<Value> inFlight(loop.getRegionIterArgs().drop_front(numAcc));
+    Value u0 = e.add(warpFirst, e.mul(step, stepUnits));
+    SmallVector<Value> nextW;
+    for (int64_t j = 0; j < su; ++j) {
+      SmallVector<Value> wj = loadW(e.add(u0, depth * stepUnits + j));
+      nextW.append(wj.begin(), wj.end());
+    }
+    for (int64_t uj = 0; uj < su; ++uj) {
+      ArrayRef<Value> cur = ArrayRef<Value>(inFlight).slice(uj * nB, nB);
+      Value uRaw = e.add(u0, uj);
+      Value valid = e.ult(uRaw, c.uEnd);
+      Value uc = e.umin(uRaw, e.cst(units - 1));
+      // The lane's activation pairs of this unit: [row][step][r].
+      Value kLane = e.add(e.mul(uc, unitK), e.mul(q, 2));
+      SmallVector<Value> xp(rows * steps * 2);
+      for (int64_t i = 0; i < rows; ++i) {
+        // One address per row; the pairs are constant offsets from it.
+        Value base = e.gep(c.x, e.f16, e.add(xRow[i], kLane));
+        for (int64_t s = 0; s < steps; ++s)
+          for (int64_t r = 0; r < 2; ++r) {
+            Value addr = LLVM::GEPOp::create(
+                b, base.getType(), e.f16, base,
+                ArrayRef<LLVM::GEPArg>{int32_t(16 * s + 8 * r)});
+            auto ld = LLVM::LoadOp::create(b, h2, addr, 4);
+            ld.setInvariant(true);
+            xp[(i * steps + s) * 2 + r] = e.select(valid, ld, zeroPair);
+          }
+      }
+      SmallVector<Value> words(nB * 4);
+      for (int64_t blk = 0; blk < nB; ++blk)
+        for (int64_t w = 0; w < 4; ++w)
+          words[blk * 4 + w] = hd.unsignedWord(
+              LLVM::ExtractElementOp::create(b, cur[blk], e.cst(w)));
+      SmallVector<std::pair<Value, Value>> params(2 * nB);
+      SmallVector<Value> part(numAcc);
+      for (int64_t s = 0; s < steps; ++s) {
+        if (newGroupAt(s)) {
+          Value grp =
+              e.udiv(e.add(e.mul(uc, unitK), e.cst(16 * s)), cfg.groupSize);
+          for (int64_t blk = 0; blk < nB; ++blk)
+            for (int64_t tile = 0; tile < 2; ++tile)
+              params[blk * 2 + tile] = groupParams(
+                  e.add(c.n0, e.add(c.g, blk * 16 + tile * 8)), grp);
+        }
+        for (int64_t blk = 0; blk < nB; ++blk)
+          for (int64_t tile = 0; tile < 2; ++tile) {
+            auto [sc, zSub] = params[blk * 2 + tile];
+            for (int64_t r = 0; r < 2; ++r) {
+              Value wv =
+                  cfg.bits == 4
+                      ? hd.pair(words[blk * 4 + s], 4 * (2 * tile + r), zSub,
+                                sc)
+                      : hd.pair(words[blk * 4 + 2 * s + tile], 8 * r, zSub, sc);
+              for (int64_t i = 0; i < rows; ++i) {
+                // mul + add with `contract`: fma.rn.f16x2 (the GEMV's form).
+                Value prod =
+                    arith::MulFOp::create(b, wv, xp[(i * steps + s) * 2 + r],
+                                          arith::FastMathFlags::contract);
+                Value &p = part[accIndex(i, blk, tile)];
+                p = p ? arith::AddFOp::create(b, p, prod,
+                                              arith::FastMathFlags::contract)
+                            .getResult()
+                      : prod;
+              }
+            }
+          }
+      }
+      for (int64_t a = 0; a < numAcc; ++a) {
+        Value lo = arith::ExtFOp::create(
+            b, e.f32, LLVM::ExtractElementOp::create(b, part[a], e.cst(0)).getResult());
+        Value hi = arith::ExtFOp::create(
+            b, e.f32, LLVM::ExtractElementOp::create(b, part[a], e.cst(1)).getResult());
+        acc[a] =
+            arith::AddFOp::create(b, acc[a], arith::AddFOp::create(b, lo, hi));
+      }
+    }
+    acc.append(inFlight.begin() + su * nB, inFlight.end());
+    acc.append(nextW.begin(), nextW.end());
+    scf::YieldOp::create(b, acc);
+  }
+  SmallVector<Value> acc(loop.getResults().take_front(numAcc));
+
+  // The 4 lanes of a channel (l % 4) add by butterfly shuffles.
+  for (Value &a : acc)
+    for (int64_t off : {1, 2}) {
+      Value other = NVVM::ShflOp::create(
+          b, e.f32, e.cst(-1), a, e.cst(off), e.cst(0x1f),
+          NVVM::ShflKindAttr::get(e.ctx, NVVM::ShflKind::bfly), UnitAttr());
+      a = arith::AddFOp::create(b, a, other);
+    }
+  // The warps meet in shared memory: warp w > 0 writes slot [w - 1][a][lane],
+  // warp 0 adds them in warp order.
+  auto slot = [&](Value wIdx, int64_t a) {
+    return e.add(e.mul(e.add(e.mul(wIdx, numAcc), e.cst(a)), 32), c.lane);
+  };
+  if (warps > 1) {
+    Value notWarp0 =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ne, c.warp, e.cst(0));
+    auto ifStore = scf::IfOp::create(b, notWarp0, false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifStore.thenBlock());
+      Value wIdx = arith::SubIOp::create(b, c.warp, e.cst(1));
+      for (int64_t a = 0; a < numAcc; ++a)
+        LLVM::StoreOp::create(b, acc[a], e.gep(c.smem, e.f32, slot(wIdx, a)),
+                              4);
+    }
+    NVVM::Barrier0Op::create(b);
+  }
+  Value isWarp0 =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c.warp, e.cst(0));
+  auto ifWarp0 = scf::IfOp::create(b, isWarp0, false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifWarp0.thenBlock());
+  for (int64_t a = 0; a < numAcc; ++a)
+    for (int64_t wi = 0; wi < warps - 1; ++wi)
+      acc[a] = arith::AddFOp::create(
+          b, acc[a],
+          e.load(e.f32, e.gep(c.smem, e.f32, slot(e.cst(wi), a)), 4));
+  // Every lane of a channel holds its sum; lane q stores the 8-channel
+  // tiles j = 2 blk + tile with j % 4 == q.
+  Value one =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c.splits, e.cst(1));
+  Value wsSlice = e.gep(c.ws, e.f32, e.mul(e.mul(c.split, c.m), cfg.n));
+  for (int64_t blk = 0; blk < nB; ++blk)
+    for (int64_t tile = 0; tile < 2; ++tile) {
+      int64_t j = blk * 2 + tile;
+      Value col = e.add(c.n0, e.add(c.g, blk * 16 + tile * 8));
+      Value mine = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, q,
+                                         e.cst(j % 4));
+      auto ifMine = scf::IfOp::create(b, mine, false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(ifMine.thenBlock());
+      Value bias = cfg.hasBias ? e.loadF32(c.bias, e.f16, col) : Value();
+      for (int64_t i = 0; i < rows; ++i) {
+        Value row = e.add(c.m0, i);
+        auto ifRow = scf::IfOp::create(b, e.ult(row, c.m), false);
+        OpBuilder::InsertionGuard g3(b);
+        b.setInsertionPointToStart(ifRow.thenBlock());
+        Value idx = e.add(e.mul(row, cfg.n), col);
+        Value v = acc[accIndex(i, blk, tile)];
+        auto ifOne = scf::IfOp::create(b, one, true);
+        b.setInsertionPointToStart(ifOne.thenBlock());
+        Value out = v;
+        if (bias)
+          out = arith::AddFOp::create(b, out, bias);
+        if (c.residual)
+          out = arith::AddFOp::create(b, out,
+                                      e.loadF32(c.residual, e.f16, idx));
+        LLVM::StoreOp::create(b, arith::TruncFOp::create(b, e.f16, out),
+                              e.gep(c.y, e.f16, idx), 2);
+        // S > 1: the f32 partial sum; the reduction kernel adds bias and
+        // residual.
+        b.setInsertionPointToStart(ifOne.elseBlock());
+        LLVM::StoreOp::create(b, v, e.gep(wsSlice, e.f32, idx), 4);
+      }
+    }
+}
+} // namespace
+
 gpu::GPUFuncOp
 qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
                               const WeightOnlyFragKernelConfig &cfg) {
@@ -850,8 +1069,6 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
   Value tid = e.toI32(gpu::ThreadIdOp::create(b, gpu::Dimension::x));
   Value lane = arith::AndIOp::create(b, tid, e.cst(31));
   Value warp = arith::ShRUIOp::create(b, tid, e.cst(5));
-  MmaSyncAtom atom(e, /*elemBytes=*/2, cfg.mTile, 16 * nB, aStride);
-  atom.init(lane);
 
   // Which channels, rows and K units this CTA owns: S = gridDim.x / channel
   // tiles splits each channel tile's units into S contiguous ranges.
@@ -874,16 +1091,6 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
       e.udiv(e.add(arith::SubIOp::create(b, uEnd, uBeg), e.cst(stepUnits - 1)),
              stepUnits);
 
-  // Activations: step c stages K units [uBeg + c W su, uBeg + (c + 1) W su)
-  // of the tile's rows; bytes past the CTA's range (and rows past M) are
-  // zero, so the clamped weights of a missing unit multiply zeros.
-  Value kLimit = e.mul(uEnd, unitK * 2);
-  auto loadA = [&](Value c, Value stage) {
-    Value kBase = e.mul(e.add(uBeg, e.mul(c, stepUnits)), unitK * 2);
-    copyRowsAsync(e, tid, threads, x, cfg.mTile, m0, m,
-                  e.byteGep(smem, e.mul(stage, aStage)), cfg.k * 2, kBase,
-                  kLimit, stepUnits * unitK * 2, aStride);
-  };
   // Weights: the lane's 16 bytes of unit u (clamped into the weight) of
   // each channel block, read-only (ld.global.nc).
   auto loadW = [&](Value u) {
@@ -903,7 +1110,8 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
 
   // The dequantization of buildWeightOnlyMmaKernel (HalfDequant).
   HalfDequant hd(e, cfg.bits, cfg.symmetric);
-  Value g = atom.laneRow();
+  // The lane's channel row in an 8-channel tile (mma's groupID).
+  Value g = e.udiv(lane, 4);
   // The scale (and 1024 + zero point) of channel row `row` at group `grp`.
   auto groupParams = [&](Value row, Value grp) -> std::pair<Value, Value> {
     Value idx = cfg.perTensor ? e.cst(0) : e.add(e.mul(row, numGroups), grp);
@@ -922,6 +1130,27 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
     return true;
   };
 
+  if (cfg.dotPath()) {
+    emitFragDotPath(e, cfg, FragDotContext{x, y, bias, m, ws, residual, smem,
+                                           lane, warp, g, m0, n0, split,
+                                           splits, uBeg, uEnd, nSteps},
+                    loadW, groupParams, newGroupAt, hd);
+    gpu::ReturnOp::create(b);
+    return func;
+  }
+
+  MmaSyncAtom atom(e, /*elemBytes=*/2, cfg.mTile, 16 * nB, aStride);
+  atom.init(lane);
+  // Activations: step c stages K units [uBeg + c W su, uBeg + (c + 1) W su)
+  // of the tile's rows; bytes past the CTA's range (and rows past M) are
+  // zero, so the clamped weights of a missing unit multiply zeros.
+  Value kLimit = e.mul(uEnd, unitK * 2);
+  auto loadA = [&](Value c, Value stage) {
+    Value kBase = e.mul(e.add(uBeg, e.mul(c, stepUnits)), unitK * 2);
+    copyRowsAsync(e, tid, threads, x, cfg.mTile, m0, m,
+                  e.byteGep(smem, e.mul(stage, aStage)), cfg.k * 2, kBase,
+                  kLimit, stepUnits * unitK * 2, aStride);
+  };
   // Prologue: stages - 1 activation steps in flight (empty groups keep the
   // count cp.async.wait_group relies on).
   for (int64_t st = 0; st < cfg.stages - 1; ++st) {

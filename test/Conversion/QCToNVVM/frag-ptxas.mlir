@@ -25,19 +25,33 @@
 // RUN:   | %python %S/Inputs/extract_ptx.py > %t.u2.ptx
 // RUN: %ptxas -arch=sm_90 -v %t.u2.ptx -o %t.u2.cubin 2> %t.u2.log
 // RUN: grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.u2.log | FileCheck %s --check-prefix=SPILLS
+// RUN: quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90 weight-only-kernel=frag frag-m-tiles=1,2,4,8,16 frag-warps-k=2 frag-step-units=2 frag-prefetch=2 frag-n-blocks=2},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
+// RUN:   | %python %S/Inputs/extract_ptx.py > %t.dot.ptx
+// RUN: %ptxas -arch=sm_90 -v %t.dot.ptx -o %t.dot.cubin 2> %t.dot.log
+// RUN: FileCheck %s --check-prefix=DOT < %t.dot.log
+// RUN: grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.dot.log | FileCheck %s --check-prefix=SPILLSDOT
 
+// SM-DAG: Compiling entry function 'g128_frag_mt1'
 // SM-DAG: Compiling entry function 'g128_frag_mt16'
 // SM-DAG: Compiling entry function 'g128_frag_mt32'
 // SM-DAG: Compiling entry function 'g128_frag_reduce'
+// SM-DAG: Compiling entry function 'g32a_frag_mt1'
 // SM-DAG: Compiling entry function 'g32a_frag_mt16'
 // SM-DAG: Compiling entry function 'g32a_frag_mt32'
 // SM-DAG: Compiling entry function 'g32a_frag_reduce'
+// SM-DAG: Compiling entry function 'pc8_frag_mt1'
 // SM-DAG: Compiling entry function 'pc8_frag_mt16'
 // SM-DAG: Compiling entry function 'pc8_frag_mt32'
 // SM-DAG: Compiling entry function 'pc8_frag_reduce'
-// SPILLS: {{^9$}}
+// SPILLS: {{^12$}}
 // M64-DAG: Compiling entry function 'g128_frag_mt64'
 // SPILLS64: {{^12$}}
+// DOT-DAG: Compiling entry function 'g128_frag_mt1'
+// DOT-DAG: Compiling entry function 'g128_frag_mt2'
+// DOT-DAG: Compiling entry function 'g128_frag_mt4'
+// DOT-DAG: Compiling entry function 'g128_frag_mt8'
+// DOT-DAG: Compiling entry function 'pc8_frag_mt8'
+// SPILLSDOT: {{^18$}}
 
 #map = affine_map<(d0, d1) -> (d0, d1)>
 func.func @f(%x: tensor<?x4096xf16>, %d: tensor<8388608xi8>, %s: tensor<4096x32xf16>, %b: tensor<4096xf16>,

@@ -1,4 +1,5 @@
 // RUN: quant-opt %s --qc-outline-gpu-kernels | FileCheck %s --enable-var-scope
+// RUN: quant-opt %s --qc-outline-gpu-kernels | FileCheck %s --check-prefix=DOT --enable-var-scope
 // RUN: quant-opt %s --qc-outline-gpu-kernels --qc-lower-gpu-launches | FileCheck %s --check-prefix=LAUNCH --enable-var-scope
 
 // The frag family (buildWeightOnlyFragKernel): one variant per M tile, each
@@ -62,5 +63,40 @@
 func.func @w4(%x: tensor<?x256xf16>, %d: tensor<8192xi8>, %s: tensor<64x2xf16>, %b: tensor<64xf16>) -> tensor<?x64xf16> {
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<mma_frag>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 128>} : tensor<8192xi8>, tensor<64x2xf16> -> !qc.packed<64x256xi4>
   %y = qc.wo_matmul %x, %pw, %b {layer = "up", kernel = #qc.kernel<frag, target = "sm_90", frag = #qc.frag_tiling<warps_k = 2, n_blocks = 2, stages = 3, split_k = 2, prefetch = 1, step_units = 1, m_tiles = [16, 32]>>} : tensor<?x256xf16>, !qc.packed<64x256xi4>, tensor<64xf16> -> tensor<?x64xf16>
+  return %y : tensor<?x64xf16>
+}
+
+// The dot path (M tile 1): no cp.async stage, no ldmatrix, no mma and no
+// barrier in the main loop. Per unit: the lane's 16-byte weight load per
+// channel block, its 4-byte activation pairs (ld.global.nc), the same
+// dequantization (HSUB2, HMUL2), packed f16x2 products added into one
+// f16x2 partial, widened into the f32 accumulator. Shared memory holds only
+// the warps' sums: 2 warps x (1 row x 2 blocks x 2 tiles) x 32 lanes x 4 B.
+// DOT: llvm.mlir.global internal @dn_frag_mt1_smem() {{.*}} : !llvm.array<1024 x i8>
+// DOT-LABEL: gpu.func @dn_frag_mt1(
+// DOT-NOT: nvvm.cp.async
+// DOT: llvm.load %{{.*}} invariant {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
+// DOT: scf.for
+// DOT-NOT: nvvm.barrier0
+// DOT: llvm.load %{{.*}} invariant {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
+// DOT: %[[XP:.*]] = llvm.load %{{.*}} invariant {alignment = 4 : i64} : !llvm.ptr<1> -> vector<2xf16>
+// DOT: %[[XS:.*]] = arith.select %{{.*}}, %[[XP]], %{{.*}} : vector<2xf16>
+// DOT: %[[Q:.*]] = arith.subf %{{.*}}, %{{.*}} : vector<2xf16>
+// DOT: %[[WV:.*]] = arith.mulf %[[Q]], %{{.*}} : vector<2xf16>
+// DOT: %[[P:.*]] = arith.mulf %[[WV]], %[[XS]] fastmath<contract> : vector<2xf16>
+// DOT: arith.addf %{{.*}}, %{{.*}} fastmath<contract> : vector<2xf16>
+// DOT: arith.extf %{{.*}} : f16 to f32
+// DOT: scf.yield
+// DOT-NOT: nvvm.mma.sync
+// The 4 lanes of a channel, then the warps.
+// DOT: nvvm.shfl.sync bfly %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : f32 -> f32
+// DOT: nvvm.barrier0
+// DOT: arith.truncf %{{.*}} : f32 to f16
+// DOT: gpu.return
+// DOT-LABEL: gpu.func @dn_frag_mt16(
+// DOT: nvvm.mma.sync
+func.func @dot(%x: tensor<?x256xf16>, %d: tensor<8192xi8>, %s: tensor<64x8xf16>, %b: tensor<64xf16>) -> tensor<?x64xf16> {
+  %pw = qc.packed_weight %d, %s {layout = #qc.layout<mma_frag>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 32>} : tensor<8192xi8>, tensor<64x8xf16> -> !qc.packed<64x256xi4>
+  %y = qc.wo_matmul %x, %pw, %b {layer = "dn", kernel = #qc.kernel<frag, target = "sm_90", frag = #qc.frag_tiling<warps_k = 2, n_blocks = 2, stages = 3, split_k = 1, prefetch = 2, step_units = 1, m_tiles = [1, 16]>>} : tensor<?x256xf16>, !qc.packed<64x256xi4>, tensor<64xf16> -> tensor<?x64xf16>
   return %y : tensor<?x64xf16>
 }

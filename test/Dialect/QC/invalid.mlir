@@ -1491,8 +1491,8 @@ func.func @frag_tiling_step_units(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>
 // -----
 
 func.func @frag_tiling_m_tile(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
-  // expected-error@+1 {{frag tiling: m_tiles must be 16, 32 or 64, got 8}}
-  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 1, prefetch = 1, step_units = 1, m_tiles = [8, 16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  // expected-error@+1 {{frag tiling: m_tiles must be 1, 2, 4, 8 (the dot path), 16, 32 or 64, got 12}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3, split_k = 1, prefetch = 1, step_units = 1, m_tiles = [12, 16]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
   return
 }
 

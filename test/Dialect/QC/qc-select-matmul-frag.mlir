@@ -1,7 +1,7 @@
 // RUN: quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag" | FileCheck %s --check-prefix=H100 --enable-var-scope
 // RUN: quant-opt %s --qc-select-matmul="target=sm_80 weight-only-kernel=frag" | FileCheck %s --check-prefix=A100
 // RUN: quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag frag-warps-k=2 frag-n-blocks=2 frag-stages=4 frag-split-k=3 frag-prefetch=3 frag-m-tiles=64,16" | FileCheck %s --check-prefix=OPTS
-// RUN: not quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag frag-m-tiles=8" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag frag-m-tiles=12" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag frag-prefetch=5" 2>&1 | FileCheck %s --check-prefix=BADPF
 // RUN: quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag" --qc-pack-weights | FileCheck %s --check-prefix=PACK
 // RUN: quant-opt %s --qc-pack-weights=layout=mma_frag --qc-select-matmul="target=sm_90 weight-only-kernel=frag" --qc-pack-weights | FileCheck %s --check-prefix=EARLY
@@ -15,13 +15,13 @@
 // 4096 x 4096 i4 g128: 64 channel tiles of 64; ceil(528 / 64) = 9 splits
 // (sm_80: ceil(432 / 64) = 7).
 // H100-LABEL: func @layers
-// H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 9, prefetch = 1, step_units = 1, m_tiles = [16, 32]>>{{.*}}layer = "big"
-// A100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_80", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 7, prefetch = 1, step_units = 1, m_tiles = [16, 32]>>{{.*}}layer = "big"
+// H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 9, prefetch = 1, step_units = 1, m_tiles = [1, 16, 32]>>{{.*}}layer = "big"
+// A100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_80", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 7, prefetch = 1, step_units = 1, m_tiles = [1, 16, 32]>>{{.*}}layer = "big"
 // OPTS: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 2, n_blocks = 2, stages = 4, split_k = 3, prefetch = 3, step_units = 1, m_tiles = [16, 64]>>{{.*}}layer = "big"
 // 48 x 512 i8 per channel, f32 scales (constants in the f16 range: rounded
 // to f16 when packed): 48 is not a multiple of 64 channels, so 1 block of
 // 16 (3 tiles); 16 units / 4 warps caps the split at 4.
-// H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 1, stages = 3, split_k = 4, prefetch = 1, step_units = 1, m_tiles = [16, 32]>>{{.*}}layer = "i8"
+// H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 1, stages = 3, split_k = 4, prefetch = 1, step_units = 1, m_tiles = [1, 16, 32]>>{{.*}}layer = "i8"
 // N = 40 is not whole 16-channel units: the cost model's kind.
 // H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, {{.*}}layer = "odd"
 // f32 activations: no frag kernel.
@@ -29,7 +29,7 @@
 // f32 scales below the normal f16 range (1e-6) cannot be rounded to f16.
 // H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, {{.*}}layer = "tiny"
 
-// BAD: error: qc-select-matmul: frag tiling: m_tiles must be 16, 32 or 64, got 8
+// BAD: error: qc-select-matmul: frag tiling: m_tiles must be 1, 2, 4, 8 (the dot path), 16, 32 or 64, got 12
 // BADPF: error: qc-select-matmul: frag tiling: prefetch must be in [1, 4], got 5
 
 // PACK-LABEL: func @layers

@@ -210,8 +210,9 @@ FragTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (failed(verifyMTiles(emitError, mTiles)))
     return failure();
   for (int64_t t : mTiles)
-    if (t != 16 && t != 32 && t != 64)
-      return emitError() << "frag tiling: m_tiles must be 16, 32 or 64, got "
+    if (!llvm::is_contained({1, 2, 4, 8, 16, 32, 64}, t))
+      return emitError() << "frag tiling: m_tiles must be 1, 2, 4, 8 (the "
+                            "dot path), 16, 32 or 64, got "
                          << t;
   return success();
 }

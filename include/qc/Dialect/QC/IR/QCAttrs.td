@@ -234,8 +234,9 @@ def QC_FragTilingAttr : QC_Attr<"FragTiling", "frag_tiling"> {
     `prefetch` steps of weight units in flight in registers and multiplies
     `step_units` units per step (one barrier per step). One kernel variant
     per M tile of
-    `m_tiles` (16, 32 or 64 rows; the launch picks the smallest tile >= M,
-    else the largest, and walks M in tiles). Chosen by `qc-select-matmul`
+    `m_tiles` (16, 32 or 64 rows: tensor cores; 1, 2, 4 or 8 rows: the
+    CUDA-core dot path on the same bytes, for decode; the launch picks the
+    smallest tile >= M, else the largest, and walks M in tiles). Chosen by `qc-select-matmul`
     (options `frag-*`; `split_k` from the target's SM count).
 
     Example: `#qc.frag_tiling<warps_k = 4, n_blocks = 4, stages = 3,
