@@ -285,7 +285,7 @@ SMALL_M_FRAG = {
     # The dot path (M tiles below 16: CUDA cores on the same bytes).
     "f1": "frag-m-tiles=1,2,4,16,32",
     "f1p2": "frag-m-tiles=1,2,4,16,32 frag-prefetch=2",
-    "f1w8": "frag-m-tiles=1,2,4,16,32 frag-warps-k=8",
+    "f1w8": "frag-m-tiles=1,2,4,16 frag-warps-k=8",
     "f1n2": "frag-m-tiles=1,2,4,16,32 frag-n-blocks=2 frag-prefetch=2",
     "f1u2": "frag-m-tiles=1,2,4,16,32 frag-step-units=2 frag-prefetch=2",
 }

@@ -75,8 +75,8 @@ const char *kernelArgName(KernelArg arg) {
 
 MatmulShape matmulShape(Value packed) {
   auto t = cast<PackedWeightType>(packed.getType());
-  MatmulShape s{double(t.getN()), double(t.getK()), 0};
   unsigned bits = t.getElementType().getIntOrFloatBitWidth();
+  MatmulShape s{double(t.getN()), double(t.getK()), 0, bits};
   s.weightBytes = s.n * s.k * bits / 8;
   if (PackedWeightOp def = getPackedWeightDef(packed)) {
     double params = double(def.getScales().getType().getNumElements());
@@ -119,13 +119,41 @@ static double costGemvMma(const TargetInfo &g, const MatmulShape &s, double m) {
   return std::min(costGemv(g, s, m), costWoMma(g, s, m));
 }
 
-/// The frag kernel: each M tile (32 rows) streams the weight once at the
-/// GEMV's bandwidth efficiency (16-byte loads straight to registers), the
-/// mma work padded to m16.
+/// A kernel launch inside a CUDA graph, launch gap included (H100,
+/// 2026-12-07 run 3 profile: ~2 us per kernel of a decode step).
+static constexpr double kLaunchSeconds = 2e-6;
+
+int64_t fragSplitK(const TargetInfo &target, int64_t n, int64_t k,
+                   unsigned bits, int64_t nBlocks, int64_t warpsK,
+                   int64_t stepUnits) {
+  int64_t tilesN = std::max<int64_t>(1, n / (16 * nBlocks));
+  int64_t units = std::max<int64_t>(1, k / (256 / int64_t(bits ? bits : 4)));
+  int64_t steps = units / (warpsK * stepUnits);
+  // A short K walk is cheaper than the reduction kernel's launch.
+  if (steps <= 8)
+    return 1;
+  int64_t splitK = (4 * target.smCount + tilesN - 1) / tilesN;
+  return std::clamp<int64_t>(
+      splitK, 1, std::min<int64_t>(16, std::max<int64_t>(1, steps)));
+}
+
+/// The frag kernel (H100 figures of 2026-12-07, benchmarks/gpu/results/
+/// 2026-12-07-h100-frag): M = 1 runs the dot path, which streams the weight
+/// at ~0.87 of the GEMV's efficiency (0.83-1.28x the GEMV's time over the
+/// Llama shapes); the tensor-core tiles (16 / 32 rows) stream it once per
+/// 32 rows at ~0.7 of it (flat from M = 2 to 16), and their mma.sync work
+/// with the per-tile dequantization reaches ~0.27 of the table's fp16 tensor
+/// rate (~200 TFLOP/s at M = 64..256). Split-K adds the reduction launch.
 static double costFrag(const TargetInfo &g, const MatmulShape &s, double m) {
-  double bytes = s.weightBytes * std::ceil(m / 32) + 2 * m * s.k + 2 * m * s.n;
-  return std::max(bytes / (g.dramBandwidth * g.gemvBandwidthEff),
-                  2 * roundUp(m, 16) * s.n * s.k / g.fp16TensorFlops);
+  bool dot = m <= 1;
+  double passes = dot ? 1 : std::ceil(m / 32);
+  double eff = g.gemvBandwidthEff * (dot ? 0.87 : 0.7);
+  double bytes = s.weightBytes * passes + 2 * m * s.k + 2 * m * s.n;
+  double t = std::max(
+      bytes / (g.dramBandwidth * eff),
+      dot ? 0.0 : 2 * roundUp(m, 16) * s.n * s.k / (0.27 * g.fp16TensorFlops));
+  int64_t split = fragSplitK(g, int64_t(s.n), int64_t(s.k), s.bits, 4, 4, 1);
+  return t + (split > 1 && m <= 32 ? kLaunchSeconds : 0.0);
 }
 
 int64_t gemvMmaCrossover(const TargetInfo &target, const MatmulShape &shape,
@@ -235,16 +263,8 @@ FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target, int64_t n,
   int64_t prefetch = o.fragPrefetch ? o.fragPrefetch : 1;
   int64_t stepUnits = o.fragStepUnits ? o.fragStepUnits : 1;
   int64_t splitK = o.fragSplitK;
-  if (!splitK) {
-    // At least one whole step (warps_k x step_units units) per split.
-    int64_t tilesN = std::max<int64_t>(1, n / (16 * nBlocks));
-    int64_t units = std::max<int64_t>(1, k / (256 / int64_t(bits)));
-    splitK = (4 * target.smCount + tilesN - 1) / tilesN;
-    splitK = std::clamp<int64_t>(
-        splitK, 1,
-        std::min<int64_t>(16,
-                          std::max<int64_t>(1, units / (warpsK * stepUnits))));
-  }
+  if (!splitK)
+    splitK = fragSplitK(target, n, k, bits, nBlocks, warpsK, stepUnits);
   return FragTilingAttr::get(ctx, warpsK, nBlocks, stages, splitK, prefetch,
                              stepUnits, tiles);
 }

@@ -66,6 +66,8 @@ struct MatmulShape {
   /// Output channels, input channels, and the bytes of the packed weight
   /// plus its scales and zero points.
   double n, k, weightBytes;
+  /// Bits per weight value (4 or 8; 0 when unknown).
+  unsigned bits = 0;
 };
 
 /// The MatmulShape of a qc.packed value (its defining qc.packed_weight's
@@ -128,13 +130,19 @@ mlir::qc::GemvTilingAttr gemvTiling(mlir::MLIRContext *ctx,
 mlir::qc::MmaTilingAttr mmaTiling(mlir::MLIRContext *ctx, int64_t elemBytes,
                                   const TilingOptions &options = {});
 
+/// The frag family's default split_k: enough CTAs for 4 per SM of `target`
+/// (at most 16, at least one step of warpsK x stepUnits units each), and 1
+/// where a CTA's whole K walk is at most 8 steps (then the reduction
+/// kernel's launch costs more than the split saves).
+int64_t fragSplitK(const TargetInfo &target, int64_t n, int64_t k,
+                   unsigned bits, int64_t nBlocks, int64_t warpsK,
+                   int64_t stepUnits);
+
 /// The frag tiling of an `n` x `k` weight of `bits` bits on `target` from
 /// `options` (defaults: 4 warps along K, the widest of 4/2/1 channel blocks
 /// that divides N (2 with an M tile of 64), 3 stages, one weight unit in
-/// flight per warp (the depth measured on an H100), M tiles 16 and 32, and
-/// split_k = the CTAs per channel tile that fill about four CTAs per SM,
-/// at most 16 and at least one step (warps_k x step_units units) per
-/// split).
+/// flight per warp (the depth measured on an H100), M tiles 1 (the dot
+/// path), 16 and 32, and split_k from fragSplitK).
 mlir::qc::FragTilingAttr fragTiling(mlir::MLIRContext *ctx,
                                     const TargetInfo &target, int64_t n,
                                     int64_t k, unsigned bits,

@@ -864,8 +864,8 @@ void emitFragDotPath(
       b, h2, DenseElementsAttr::get(h2, b.getF16FloatAttr(0.0)));
 
   const int64_t depth = cfg.prefetch;
-  SmallVector<Value> init(numAcc, arith::ConstantOp::create(
-                                      b, e.f32, b.getF32FloatAttr(0.0)));
+  SmallVector<Value> init(
+      numAcc, arith::ConstantOp::create(b, e.f32, b.getF32FloatAttr(0.0)));
   Value warpFirst = e.add(c.uBeg, e.mul(c.warp, su));
   for (int64_t d = 0; d < depth; ++d)
     for (int64_t j = 0; j < su; ++j) {
@@ -926,11 +926,10 @@ void emitFragDotPath(
           for (int64_t tile = 0; tile < 2; ++tile) {
             auto [sc, zSub] = params[blk * 2 + tile];
             for (int64_t r = 0; r < 2; ++r) {
-              Value wv =
-                  cfg.bits == 4
-                      ? hd.pair(words[blk * 4 + s], 4 * (2 * tile + r), zSub,
-                                sc)
-                      : hd.pair(words[blk * 4 + 2 * s + tile], 8 * r, zSub, sc);
+              Value wv = cfg.bits == 4 ? hd.pair(words[blk * 4 + s],
+                                                 4 * (2 * tile + r), zSub, sc)
+                                       : hd.pair(words[blk * 4 + 2 * s + tile],
+                                                 8 * r, zSub, sc);
               for (int64_t i = 0; i < rows; ++i) {
                 // mul + add with `contract`: fma.rn.f16x2 (the GEMV's form).
                 Value prod =
@@ -947,9 +946,11 @@ void emitFragDotPath(
       }
       for (int64_t a = 0; a < numAcc; ++a) {
         Value lo = arith::ExtFOp::create(
-            b, e.f32, LLVM::ExtractElementOp::create(b, part[a], e.cst(0)).getResult());
+            b, e.f32,
+            LLVM::ExtractElementOp::create(b, part[a], e.cst(0)).getResult());
         Value hi = arith::ExtFOp::create(
-            b, e.f32, LLVM::ExtractElementOp::create(b, part[a], e.cst(1)).getResult());
+            b, e.f32,
+            LLVM::ExtractElementOp::create(b, part[a], e.cst(1)).getResult());
         acc[a] =
             arith::AddFOp::create(b, acc[a], arith::AddFOp::create(b, lo, hi));
       }
@@ -1006,8 +1007,8 @@ void emitFragDotPath(
     for (int64_t tile = 0; tile < 2; ++tile) {
       int64_t j = blk * 2 + tile;
       Value col = e.add(c.n0, e.add(c.g, blk * 16 + tile * 8));
-      Value mine = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, q,
-                                         e.cst(j % 4));
+      Value mine =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::eq, q, e.cst(j % 4));
       auto ifMine = scf::IfOp::create(b, mine, false);
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(ifMine.thenBlock());
@@ -1025,8 +1026,8 @@ void emitFragDotPath(
         if (bias)
           out = arith::AddFOp::create(b, out, bias);
         if (c.residual)
-          out = arith::AddFOp::create(b, out,
-                                      e.loadF32(c.residual, e.f16, idx));
+          out =
+              arith::AddFOp::create(b, out, e.loadF32(c.residual, e.f16, idx));
         LLVM::StoreOp::create(b, arith::TruncFOp::create(b, e.f16, out),
                               e.gep(c.y, e.f16, idx), 2);
         // S > 1: the f32 partial sum; the reduction kernel adds bias and
@@ -1131,9 +1132,10 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
   };
 
   if (cfg.dotPath()) {
-    emitFragDotPath(e, cfg, FragDotContext{x, y, bias, m, ws, residual, smem,
-                                           lane, warp, g, m0, n0, split,
-                                           splits, uBeg, uEnd, nSteps},
+    emitFragDotPath(e, cfg,
+                    FragDotContext{x, y, bias, m, ws, residual, smem, lane,
+                                   warp, g, m0, n0, split, splits, uBeg, uEnd,
+                                   nSteps},
                     loadW, groupParams, newGroupAt, hd);
     gpu::ReturnOp::create(b);
     return func;

@@ -1,10 +1,12 @@
 // REQUIRES: ptxas
 // The frag kernels (every M tile variant and the split-K reduction) of the
 // schemes qc-select-matmul gives the frag kind assemble with ptxas for sm_80
-// and sm_90 without spills: INT4 groups of 128 (bias), INT4 asymmetric
-// groups of 32, INT8 per channel with the residual add fused, and M tiles
-// 16/32/64 with 2 warps and two weight units in flight; and two units per
-// step (2 warps, 2 channel blocks) with two steps in flight. (The weights are declared mma_frag: no
+// and sm_90 without spills: INT4 groups of 128 (bias; split by default),
+// INT4 asymmetric groups of 32 and INT8 per channel with the residual add
+// fused (K = 512: too short to split by default); M tiles 16/32/64 with 2
+// warps, two weight units in flight and split_k = 2 (every layer's
+// reduction, the residual one included); and two units per step (2 warps,
+// 2 channel blocks) with two steps in flight. (The weights are declared mma_frag: no
 // qc-pack-weights here.)
 // RUN: quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90 weight-only-kernel=frag},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
 // RUN:   | %python %S/Inputs/extract_ptx.py > %t.sm90.ptx
@@ -16,7 +18,7 @@
 // RUN: %ptxas -arch=sm_80 -v %t.sm80.ptx -o %t.sm80.cubin 2> %t.sm80.log
 // RUN: FileCheck %s --check-prefix=SM < %t.sm80.log
 // RUN: grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.sm80.log | FileCheck %s --check-prefix=SPILLS
-// RUN: quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90 weight-only-kernel=frag frag-warps-k=2 frag-prefetch=2 frag-m-tiles=16,32,64},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
+// RUN: quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90 weight-only-kernel=frag frag-warps-k=2 frag-prefetch=2 frag-m-tiles=16,32,64 frag-split-k=2},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
 // RUN:   | %python %S/Inputs/extract_ptx.py > %t.m64.ptx
 // RUN: %ptxas -arch=sm_90 -v %t.m64.ptx -o %t.m64.cubin 2> %t.m64.log
 // RUN: FileCheck %s --check-prefix=M64 < %t.m64.log
@@ -38,12 +40,10 @@
 // SM-DAG: Compiling entry function 'g32a_frag_mt1'
 // SM-DAG: Compiling entry function 'g32a_frag_mt16'
 // SM-DAG: Compiling entry function 'g32a_frag_mt32'
-// SM-DAG: Compiling entry function 'g32a_frag_reduce'
 // SM-DAG: Compiling entry function 'pc8_frag_mt1'
 // SM-DAG: Compiling entry function 'pc8_frag_mt16'
 // SM-DAG: Compiling entry function 'pc8_frag_mt32'
-// SM-DAG: Compiling entry function 'pc8_frag_reduce'
-// SPILLS: {{^12$}}
+// SPILLS: {{^10$}}
 // M64-DAG: Compiling entry function 'g128_frag_mt64'
 // SPILLS64: {{^12$}}
 // DOT-DAG: Compiling entry function 'g128_frag_mt1'
@@ -51,7 +51,7 @@
 // DOT-DAG: Compiling entry function 'g128_frag_mt4'
 // DOT-DAG: Compiling entry function 'g128_frag_mt8'
 // DOT-DAG: Compiling entry function 'pc8_frag_mt8'
-// SPILLSDOT: {{^18$}}
+// SPILLSDOT: {{^16$}}
 
 #map = affine_map<(d0, d1) -> (d0, d1)>
 func.func @f(%x: tensor<?x4096xf16>, %d: tensor<8388608xi8>, %s: tensor<4096x32xf16>, %b: tensor<4096xf16>,

@@ -20,8 +20,9 @@
 // OPTS: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 2, n_blocks = 2, stages = 4, split_k = 3, prefetch = 3, step_units = 1, m_tiles = [16, 64]>>{{.*}}layer = "big"
 // 48 x 512 i8 per channel, f32 scales (constants in the f16 range: rounded
 // to f16 when packed): 48 is not a multiple of 64 channels, so 1 block of
-// 16 (3 tiles); 16 units / 4 warps caps the split at 4.
-// H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 1, stages = 3, split_k = 4, prefetch = 1, step_units = 1, m_tiles = [1, 16, 32]>>{{.*}}layer = "i8"
+// 16 (3 tiles); 16 units / 4 warps are 4 steps per CTA, too short a K walk
+// to pay for the reduction kernel: no split.
+// H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 1, stages = 3, split_k = 1, prefetch = 1, step_units = 1, m_tiles = [1, 16, 32]>>{{.*}}layer = "i8"
 // N = 40 is not whole 16-channel units: the cost model's kind.
 // H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, {{.*}}layer = "odd"
 // f32 activations: no frag kernel.

@@ -4,6 +4,8 @@
 // RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_80 min-batch=1 max-batch=1" | FileCheck %s --check-prefix=A100
 // RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1024 max-batch=4096 weight-only-kernel=gemv" | FileCheck %s --check-prefix=GEMV
 // RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90" | FileCheck %s --check-prefix=RANGE
+// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 frag-in-auto=true" | FileCheck %s --check-prefix=AUTOFRAG
+// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 frag-in-auto=true max-batch=1" | FileCheck %s --check-prefix=AUTOFRAG1
 // RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 gemv-warps=8 gemv-rows-per-warp=1 gemv-chunks=2 gemv-m-tiles=4,1 mma-block-m=16 mma-block-n=64 mma-block-k-bytes=256 mma-warps-m=1 mma-warps-n=4 mma-stages=3" | FileCheck %s --check-prefix=TILE
 // (@mma_limits cannot take a forced mma: qc-select-matmul-force-invalid.mlir.)
 // RUN: not quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1 max-batch=1 weight-only-kernel=mma" 2>/dev/null | FileCheck %s --check-prefix=MMA
@@ -30,15 +32,25 @@
 // The default range (M = 1 .. 512: decode and a prompt's prefill through one
 // function) spans the crossover: GEMV below it, the tensor-core kernel from
 // it on; by the model the crossover of a 4096 x 4096 W4 layer lies between
-// the GEMV's 8-row tile and the mma kernel's 128-row tile.
+// the GEMV's 8-row tile and the mma kernel's 128-row tile. With
+// frag-in-auto the frag family (dot path at M = 1, tensor cores from M = 2
+// on the same mma_frag bytes: within ~15% of the GEMV at M = 1, several
+// times faster than both at M = 2..64) wins the range.
 // RANGE-LABEL: func @layers
 // RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = {{(9|[1-9][0-9]|1[01][0-9]|12[0-8])}}, {{.*}}>{{.*}}layer = "w4"
+// AUTOFRAG-LABEL: func @layers
+// AUTOFRAG: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <{{.*}}m_tiles = [1, 16, 32]>>{{.*}}layer = "w4"
+// Decode only (M = 1): the GEMV still.
+// AUTOFRAG1-LABEL: func @layers
+// AUTOFRAG1: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90"{{.*}}layer = "w4"
 // RANGE: qc.int8_matmul {{.*}}kernel = #qc.kernel<int8_mma, target = "sm_90", {{.*}}>{{.*}}layer = "w8a8"
 // The tiling options reach every kernel, in the units of its side (block K
-// in f16 elements for gemv_mma, bytes for INT8); the M tiles sorted.
+// in f16 elements for gemv_mma (@mma_limits), bytes for INT8); the M tiles
+// sorted.
 // TILE-LABEL: func @layers
 // TILE: kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = {{[0-9]+}}, gemv = <warps = 8, rows_per_warp = 1, chunks = 2, m_tiles = [1, 4]>, mma = <block_m = 16, block_n = 64, block_k = 128, warps_m = 1, warps_n = 4, stages = 3>>{{.*}}layer = "w4"
 // TILE: kernel = #qc.kernel<int8_mma, target = "sm_90", mma = <block_m = 16, block_n = 64, block_k = 256, warps_m = 1, warps_n = 4, stages = 3>>{{.*}}layer = "w8a8"
+// TILE: kernel = #qc.kernel<adaptive, target = "sm_90", threshold = 64, gemv = <warps = 8, rows_per_warp = 1, chunks = 2, m_tiles = [1, 4]>, mma = <block_m = 16, block_n = 64, block_k = 256, warps_m = 1, warps_n = 4, stages = 3>>{{.*}}layer = "ad"
 
 // A100-LABEL: func @layers
 // A100: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_80", {{.*}}>{{.*}}layer = "w4"
@@ -74,6 +86,8 @@ func.func @layers(%x: tensor<?x4096xf16>, %d4: tensor<4096x4096xi8>, %s4: tensor
 // RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90", {{.*}}>{{.*}}layer = "f32act"
 // RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90", {{.*}}>{{.*}}layer = "k48"
 // RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = {{[0-9]+}}, {{.*}}>{{.*}}layer = "k64"
+// TILE-LABEL: func @mma_limits
+// TILE: kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = {{[0-9]+}}, gemv = <warps = 8, rows_per_warp = 1, chunks = 2, m_tiles = [1, 4]>, mma = <block_m = 16, block_n = 64, block_k = 128, warps_m = 1, warps_n = 4, stages = 3>>{{.*}}layer = "k64"
 // GEMV-LABEL: func @mma_limits
 // GEMV-COUNT-3: kernel = #qc.kernel<gemv, target = "sm_90", gemv =
 func.func @mma_limits(%x32: tensor<?x64xf32>, %x48: tensor<?x48xf16>, %x64: tensor<?x64xf16>,

@@ -175,13 +175,19 @@ struct SelectMatmulPass
           return;
         }
         KernelKind kind = KernelKind::Host;
-        if (gpu && weightOnlyKernel == "frag") {
-          // The frag kernel where it runs the layer (its weight, read by
-          // this op only, is repacked mma_frag); else the cost model.
+        // The frag kernel where it can run the layer (its weight, read by
+        // this op only, is repacked mma_frag), else null.
+        auto fragKernel = [&]() -> KernelAttr {
           KernelAttr frag = kernel(KernelKind::Frag, 0, wo.getWeight());
           PackedWeightOp def = getPackedWeightDef(wo.getWeight());
           if (frag.getFrag() && def && def->hasOneUse() &&
-              ::qc::weightOnlyFragUnsupported(wo, frag.getFrag()).empty()) {
+              ::qc::weightOnlyFragUnsupported(wo, frag.getFrag()).empty())
+            return frag;
+          return {};
+        };
+        if (gpu && weightOnlyKernel == "frag") {
+          // Forced: frag where it runs the layer, else the cost model.
+          if (KernelAttr frag = fragKernel()) {
             wo.setKernelAttr(frag);
             return;
           }
@@ -215,9 +221,19 @@ struct SelectMatmulPass
             kind = KernelKind::Gemv;
           } else {
             ::qc::MatmulShape shape = ::qc::matmulShape(wo.getWeight());
-            kind =
-                choose({KernelKind::Gemv, KernelKind::Mma, KernelKind::GemvMma},
-                       shape);
+            SmallVector<KernelKind> candidates = {
+                KernelKind::Gemv, KernelKind::Mma, KernelKind::GemvMma};
+            KernelAttr frag =
+                fragInAuto && ::qc::lookupTarget(target)->allows("frag")
+                    ? fragKernel()
+                    : KernelAttr();
+            if (frag)
+              candidates.push_back(KernelKind::Frag);
+            kind = choose(candidates, shape);
+            if (kind == KernelKind::Frag) {
+              wo.setKernelAttr(frag);
+              return;
+            }
             if (kind == KernelKind::GemvMma) {
               int64_t at = ::qc::gemvMmaCrossover(*::qc::lookupTarget(target),
                                                   shape, maxBatch);
