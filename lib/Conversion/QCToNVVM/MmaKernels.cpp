@@ -820,11 +820,168 @@ qc::buildWeightOnlyMmaKernel(OpBuilder &builder, Location loc, StringRef name,
 //===----------------------------------------------------------------------===//
 
 namespace {
+/// The weight side both paths of the frag kernel share: the lane's 16-byte
+/// loads of mma_frag units (ld.global.nc, clamped into the weight), their
+/// prefetch pipeline (`prefetch` steps of `stepUnits` units per warp in
+/// flight, carried through the main loop), and the dequantization of a
+/// unit's K steps (HalfDequant, the group parameters where a group starts).
+struct FragWeightStream {
+  Emitter &e;
+  const qc::WeightOnlyFragKernelConfig &cfg;
+  Value w, scales, zeros, lane, nTile, n0;
+  /// The lane's channel row in an 8-channel tile (mma's groupID).
+  Value g;
+  /// The first unit of this warp's steps.
+  Value warpFirst;
+  HalfDequant hd;
+
+  FragWeightStream(Emitter &e, const qc::WeightOnlyFragKernelConfig &cfg,
+                   Value w, Value scales, Value zeros, Value lane, Value nTile,
+                   Value n0, Value warpFirst)
+      : e(e), cfg(cfg), w(w), scales(scales), zeros(zeros), lane(lane),
+        nTile(nTile), n0(n0), g(e.udiv(lane, 4)), warpFirst(warpFirst),
+        hd(e, cfg.bits, cfg.symmetric) {}
+
+  int64_t stepUnits() const { return cfg.warpsK * cfg.stepUnits; }
+  /// Vectors per step in flight (one per unit of the warp's step and
+  /// channel block).
+  int64_t perStep() const { return cfg.stepUnits * cfg.nBlocks; }
+
+  /// The lane's 16 bytes of unit `u` (clamped into the weight) of each
+  /// channel block.
+  SmallVector<Value> load(Value u) {
+    ImplicitLocOpBuilder &b = e.b;
+    auto v4i32 = VectorType::get({4}, e.i32);
+    const int64_t units = cfg.units();
+    SmallVector<Value> words;
+    u = e.umin(u, e.cst(units - 1));
+    for (int64_t blk = 0; blk < cfg.nBlocks; ++blk) {
+      Value unit =
+          e.add(e.mul(e.add(e.mul(nTile, cfg.nBlocks), blk), units), u);
+      Value off = arith::AddIOp::create(
+          b, arith::MulIOp::create(b, e.wide(unit), e.cst64(512)),
+          e.wide(e.mul(lane, 16)));
+      auto ld = LLVM::LoadOp::create(b, v4i32, e.byteGep(w, off), 16);
+      ld.setInvariant(true);
+      words.push_back(ld);
+    }
+    return words;
+  }
+  /// The units of the warp's first `prefetch` steps, loaded before the loop.
+  SmallVector<Value> prologue() {
+    SmallVector<Value> inFlight;
+    for (int64_t d = 0; d < cfg.prefetch; ++d)
+      for (int64_t j = 0; j < cfg.stepUnits; ++j) {
+        SmallVector<Value> wd = load(e.add(warpFirst, d * stepUnits() + j));
+        inFlight.append(wd.begin(), wd.end());
+      }
+    return inFlight;
+  }
+  /// The units `prefetch` steps ahead of the step whose first unit is `u0`.
+  SmallVector<Value> loadAhead(Value u0) {
+    SmallVector<Value> ahead;
+    for (int64_t j = 0; j < cfg.stepUnits; ++j) {
+      SmallVector<Value> wj = load(e.add(u0, cfg.prefetch * stepUnits() + j));
+      ahead.append(wj.begin(), wj.end());
+    }
+    return ahead;
+  }
+  /// Appends the next iteration's in-flight set to `yield`: this step's
+  /// units dropped, `ahead` added.
+  void advance(SmallVector<Value> &yield, ArrayRef<Value> inFlight,
+               ArrayRef<Value> ahead) const {
+    yield.append(inFlight.begin() + perStep(), inFlight.end());
+    yield.append(ahead.begin(), ahead.end());
+  }
+  /// The unsigned 32-bit words [blk * 4 + i] of one unit's vectors.
+  SmallVector<Value> words(ArrayRef<Value> unit) {
+    SmallVector<Value> out(cfg.nBlocks * 4);
+    for (int64_t blk = 0; blk < cfg.nBlocks; ++blk)
+      for (int64_t i = 0; i < 4; ++i)
+        out[blk * 4 + i] = hd.unsignedWord(
+            LLVM::ExtractElementOp::create(e.b, unit[blk], e.cst(i)));
+    return out;
+  }
+  /// Which K steps of a unit start a new scale group: all of them in
+  /// general, only step 0 when groups hold whole units, every groupSize / 16
+  /// steps when units hold whole groups.
+  bool newGroupAt(int64_t s) const {
+    if (s == 0)
+      return true;
+    if (cfg.groupSize % cfg.unitK() == 0)
+      return false;
+    if (cfg.unitK() % cfg.groupSize == 0)
+      return (16 * s) % cfg.groupSize == 0;
+    return true;
+  }
+  /// Where step `s` of unit `uc` starts a group: the (scale, 1024 + zero
+  /// point) splats [blk * 2 + tile] of the lane's channels at it.
+  void paramsAt(Value uc, int64_t s,
+                MutableArrayRef<std::pair<Value, Value>> params) {
+    if (!newGroupAt(s))
+      return;
+    Value grp =
+        e.udiv(e.add(e.mul(uc, cfg.unitK()), e.cst(16 * s)), cfg.groupSize);
+    const int64_t numGroups = cfg.k / cfg.groupSize;
+    for (int64_t blk = 0; blk < cfg.nBlocks; ++blk)
+      for (int64_t tile = 0; tile < 2; ++tile) {
+        Value row = e.add(n0, e.add(g, blk * 16 + tile * 8));
+        Value idx =
+            cfg.perTensor ? e.cst(0) : e.add(e.mul(row, numGroups), grp);
+        params[blk * 2 + tile] = hd.params(scales, zeros, idx);
+      }
+  }
+  /// The dequantized f16x2 B-fragment register `r` of channel block `blk`,
+  /// 8-channel tile `tile`, at K step `s` (INT4: nibbles 2 tile + r (+4) of
+  /// word s; INT8: bytes r (+2) of word 2 s + tile).
+  Value pair(ArrayRef<Value> words, int64_t blk, int64_t tile, int64_t s,
+             int64_t r, std::pair<Value, Value> param) {
+    auto [sc, zSub] = param;
+    return cfg.bits == 4
+               ? hd.pair(words[blk * 4 + s], 4 * (2 * tile + r), zSub, sc)
+               : hd.pair(words[blk * 4 + 2 * s + tile], 8 * r, zSub, sc);
+  }
+};
+
+/// The warps of a CTA add their f32 accumulators `acc` through the shared
+/// memory `smem`: warp w > 0 writes slot [w - 1][a][lane], a barrier, and
+/// warp 0 adds them in warp order (deterministic). Leaves the builder inside
+/// warp 0's branch, `acc` holding the sums there.
+void sumWarpsIntoWarp0(Emitter &e, Value smem, MutableArrayRef<Value> acc,
+                       Value warp, Value lane, int64_t warps) {
+  ImplicitLocOpBuilder &b = e.b;
+  const int64_t numAcc = acc.size();
+  auto slot = [&](Value wIdx, int64_t a) {
+    return e.add(e.mul(e.add(e.mul(wIdx, numAcc), e.cst(a)), 32), lane);
+  };
+  if (warps > 1) {
+    Value notWarp0 =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ne, warp, e.cst(0));
+    auto ifStore = scf::IfOp::create(b, notWarp0, false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifStore.thenBlock());
+      Value wIdx = arith::SubIOp::create(b, warp, e.cst(1));
+      for (int64_t a = 0; a < numAcc; ++a)
+        LLVM::StoreOp::create(b, acc[a], e.gep(smem, e.f32, slot(wIdx, a)), 4);
+    }
+    NVVM::Barrier0Op::create(b);
+  }
+  Value isWarp0 =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, warp, e.cst(0));
+  auto ifWarp0 = scf::IfOp::create(b, isWarp0, false);
+  b.setInsertionPointToStart(ifWarp0.thenBlock());
+  for (int64_t a = 0; a < numAcc; ++a)
+    for (int64_t wi = 0; wi < warps - 1; ++wi)
+      acc[a] = arith::AddFOp::create(
+          b, acc[a], e.load(e.f32, e.gep(smem, e.f32, slot(e.cst(wi), a)), 4));
+}
+
 /// What the frag kernel's dot path shares with the tensor-core path: the
 /// kernel arguments, the lane's place and the CTA's share of the work.
 struct FragDotContext {
   Value x, y, bias, m, ws, residual, smem;
-  Value lane, warp, g, m0, n0, split, splits, uBeg, uEnd, nSteps;
+  Value lane, warp, m0, split, splits, uEnd, nSteps;
 };
 
 /// The main loop, reductions and epilogue of the frag kernel's dot path
@@ -839,16 +996,12 @@ struct FragDotContext {
 /// a channel add by butterfly shuffles, the warps through shared memory (in
 /// warp order), and warp 0 stores (S = 1: bias, residual, f16; S > 1: f32
 /// partial sums into ws[split]).
-void emitFragDotPath(
-    Emitter &e, const qc::WeightOnlyFragKernelConfig &cfg,
-    const FragDotContext &c, function_ref<SmallVector<Value>(Value)> loadW,
-    function_ref<std::pair<Value, Value>(Value, Value)> groupParams,
-    function_ref<bool(int64_t)> newGroupAt, HalfDequant &hd) {
+void emitFragDotPath(Emitter &e, const qc::WeightOnlyFragKernelConfig &cfg,
+                     const FragDotContext &c, FragWeightStream &wts) {
   ImplicitLocOpBuilder &b = e.b;
-  const int64_t rows = cfg.mTile, nB = cfg.nBlocks, warps = cfg.warpsK;
+  const int64_t rows = cfg.mTile, nB = cfg.nBlocks;
   const int64_t unitK = cfg.unitK(), units = cfg.units();
-  const int64_t steps = unitK / 16, su = cfg.stepUnits;
-  const int64_t stepUnits = warps * su, numAcc = cfg.numAcc();
+  const int64_t steps = unitK / 16, numAcc = cfg.numAcc();
   auto h2 = VectorType::get({2}, e.f16);
   auto accIndex = [&](int64_t i, int64_t blk, int64_t tile) {
     return (i * nB + blk) * 2 + tile;
@@ -863,15 +1016,10 @@ void emitFragDotPath(
   Value zeroPair = arith::ConstantOp::create(
       b, h2, DenseElementsAttr::get(h2, b.getF16FloatAttr(0.0)));
 
-  const int64_t depth = cfg.prefetch;
   SmallVector<Value> init(
       numAcc, arith::ConstantOp::create(b, e.f32, b.getF32FloatAttr(0.0)));
-  Value warpFirst = e.add(c.uBeg, e.mul(c.warp, su));
-  for (int64_t d = 0; d < depth; ++d)
-    for (int64_t j = 0; j < su; ++j) {
-      SmallVector<Value> wd = loadW(e.add(warpFirst, d * stepUnits + j));
-      init.append(wd.begin(), wd.end());
-    }
+  SmallVector<Value> first = wts.prologue();
+  init.append(first.begin(), first.end());
   auto loop = scf::ForOp::create(b, e.cst(0), c.nSteps, e.cst(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -879,13 +1027,9 @@ void emitFragDotPath(
     Value step = loop.getInductionVar();
     SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
     SmallVector<Value> inFlight(loop.getRegionIterArgs().drop_front(numAcc));
-    Value u0 = e.add(warpFirst, e.mul(step, stepUnits));
-    SmallVector<Value> nextW;
-    for (int64_t j = 0; j < su; ++j) {
-      SmallVector<Value> wj = loadW(e.add(u0, depth * stepUnits + j));
-      nextW.append(wj.begin(), wj.end());
-    }
-    for (int64_t uj = 0; uj < su; ++uj) {
+    Value u0 = e.add(wts.warpFirst, e.mul(step, wts.stepUnits()));
+    SmallVector<Value> ahead = wts.loadAhead(u0);
+    for (int64_t uj = 0; uj < cfg.stepUnits; ++uj) {
       ArrayRef<Value> cur = ArrayRef<Value>(inFlight).slice(uj * nB, nB);
       Value uRaw = e.add(u0, uj);
       Value valid = e.ult(uRaw, c.uEnd);
@@ -906,30 +1050,16 @@ void emitFragDotPath(
             xp[(i * steps + s) * 2 + r] = e.select(valid, ld, zeroPair);
           }
       }
-      SmallVector<Value> words(nB * 4);
-      for (int64_t blk = 0; blk < nB; ++blk)
-        for (int64_t w = 0; w < 4; ++w)
-          words[blk * 4 + w] = hd.unsignedWord(
-              LLVM::ExtractElementOp::create(b, cur[blk], e.cst(w)));
+      SmallVector<Value> words = wts.words(cur);
       SmallVector<std::pair<Value, Value>> params(2 * nB);
       SmallVector<Value> part(numAcc);
       for (int64_t s = 0; s < steps; ++s) {
-        if (newGroupAt(s)) {
-          Value grp =
-              e.udiv(e.add(e.mul(uc, unitK), e.cst(16 * s)), cfg.groupSize);
-          for (int64_t blk = 0; blk < nB; ++blk)
-            for (int64_t tile = 0; tile < 2; ++tile)
-              params[blk * 2 + tile] = groupParams(
-                  e.add(c.n0, e.add(c.g, blk * 16 + tile * 8)), grp);
-        }
+        wts.paramsAt(uc, s, params);
         for (int64_t blk = 0; blk < nB; ++blk)
-          for (int64_t tile = 0; tile < 2; ++tile) {
-            auto [sc, zSub] = params[blk * 2 + tile];
+          for (int64_t tile = 0; tile < 2; ++tile)
             for (int64_t r = 0; r < 2; ++r) {
-              Value wv = cfg.bits == 4 ? hd.pair(words[blk * 4 + s],
-                                                 4 * (2 * tile + r), zSub, sc)
-                                       : hd.pair(words[blk * 4 + 2 * s + tile],
-                                                 8 * r, zSub, sc);
+              Value wv =
+                  wts.pair(words, blk, tile, s, r, params[blk * 2 + tile]);
               for (int64_t i = 0; i < rows; ++i) {
                 // mul + add with `contract`: fma.rn.f16x2 (the GEMV's form).
                 Value prod =
@@ -942,7 +1072,6 @@ void emitFragDotPath(
                       : prod;
               }
             }
-          }
       }
       for (int64_t a = 0; a < numAcc; ++a) {
         Value lo = arith::ExtFOp::create(
@@ -955,8 +1084,7 @@ void emitFragDotPath(
             arith::AddFOp::create(b, acc[a], arith::AddFOp::create(b, lo, hi));
       }
     }
-    acc.append(inFlight.begin() + su * nB, inFlight.end());
-    acc.append(nextW.begin(), nextW.end());
+    wts.advance(acc, inFlight, ahead);
     scf::YieldOp::create(b, acc);
   }
   SmallVector<Value> acc(loop.getResults().take_front(numAcc));
@@ -969,35 +1097,8 @@ void emitFragDotPath(
           NVVM::ShflKindAttr::get(e.ctx, NVVM::ShflKind::bfly), UnitAttr());
       a = arith::AddFOp::create(b, a, other);
     }
-  // The warps meet in shared memory: warp w > 0 writes slot [w - 1][a][lane],
-  // warp 0 adds them in warp order.
-  auto slot = [&](Value wIdx, int64_t a) {
-    return e.add(e.mul(e.add(e.mul(wIdx, numAcc), e.cst(a)), 32), c.lane);
-  };
-  if (warps > 1) {
-    Value notWarp0 =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ne, c.warp, e.cst(0));
-    auto ifStore = scf::IfOp::create(b, notWarp0, false);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifStore.thenBlock());
-      Value wIdx = arith::SubIOp::create(b, c.warp, e.cst(1));
-      for (int64_t a = 0; a < numAcc; ++a)
-        LLVM::StoreOp::create(b, acc[a], e.gep(c.smem, e.f32, slot(wIdx, a)),
-                              4);
-    }
-    NVVM::Barrier0Op::create(b);
-  }
-  Value isWarp0 =
-      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c.warp, e.cst(0));
-  auto ifWarp0 = scf::IfOp::create(b, isWarp0, false);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(ifWarp0.thenBlock());
-  for (int64_t a = 0; a < numAcc; ++a)
-    for (int64_t wi = 0; wi < warps - 1; ++wi)
-      acc[a] = arith::AddFOp::create(
-          b, acc[a],
-          e.load(e.f32, e.gep(c.smem, e.f32, slot(e.cst(wi), a)), 4));
+  sumWarpsIntoWarp0(e, c.smem, acc, c.warp, c.lane, cfg.warpsK);
   // Every lane of a channel holds its sum; lane q stores the 8-channel
   // tiles j = 2 blk + tile with j % 4 == q.
   Value one =
@@ -1006,7 +1107,7 @@ void emitFragDotPath(
   for (int64_t blk = 0; blk < nB; ++blk)
     for (int64_t tile = 0; tile < 2; ++tile) {
       int64_t j = blk * 2 + tile;
-      Value col = e.add(c.n0, e.add(c.g, blk * 16 + tile * 8));
+      Value col = e.add(wts.n0, e.add(wts.g, blk * 16 + tile * 8));
       Value mine =
           arith::CmpIOp::create(b, arith::CmpIPredicate::eq, q, e.cst(j % 4));
       auto ifMine = scf::IfOp::create(b, mine, false);
@@ -1058,12 +1159,10 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
         bias = args[4], y = args[5], m = args[6], ws = args[7];
   Value residual = cfg.hasResidual ? args[8] : Value();
 
-  const int64_t warps = cfg.warpsK, nB = cfg.nBlocks, mi = cfg.mTile / 16;
+  const int64_t nB = cfg.nBlocks, mi = cfg.mTile / 16;
   const int64_t unitK = cfg.unitK(), units = cfg.units();
   const int64_t steps = unitK / 16, threads = cfg.blockSize();
   const int64_t aStride = cfg.aStride(), aStage = cfg.mTile * aStride;
-  const int64_t numGroups = cfg.k / cfg.groupSize;
-  auto v4i32 = VectorType::get({4}, e.i32);
   auto h2 = VectorType::get({2}, e.f16);
 
   Value smem = LLVM::AddressOfOp::create(b, e.ptr3, smemName);
@@ -1087,56 +1186,18 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
   Value uBeg = e.umin(e.mul(split, perSplit), e.cst(units));
   Value uEnd = e.umin(e.add(uBeg, perSplit), e.cst(units));
   // A step covers W x su units: warp w takes units w su .. w su + su - 1.
-  const int64_t su = cfg.stepUnits, stepUnits = warps * su;
+  const int64_t su = cfg.stepUnits, stepUnits = cfg.warpsK * su;
   Value nSteps =
       e.udiv(e.add(arith::SubIOp::create(b, uEnd, uBeg), e.cst(stepUnits - 1)),
              stepUnits);
-
-  // Weights: the lane's 16 bytes of unit u (clamped into the weight) of
-  // each channel block, read-only (ld.global.nc).
-  auto loadW = [&](Value u) {
-    SmallVector<Value> words;
-    u = e.umin(u, e.cst(units - 1));
-    for (int64_t blk = 0; blk < nB; ++blk) {
-      Value unit = e.add(e.mul(e.add(e.mul(nTile, nB), blk), units), u);
-      Value off = arith::AddIOp::create(
-          b, arith::MulIOp::create(b, e.wide(unit), e.cst64(512)),
-          e.wide(e.mul(lane, 16)));
-      auto ld = LLVM::LoadOp::create(b, v4i32, e.byteGep(w, off), 16);
-      ld.setInvariant(true);
-      words.push_back(ld);
-    }
-    return words;
-  };
-
-  // The dequantization of buildWeightOnlyMmaKernel (HalfDequant).
-  HalfDequant hd(e, cfg.bits, cfg.symmetric);
-  // The lane's channel row in an 8-channel tile (mma's groupID).
-  Value g = e.udiv(lane, 4);
-  // The scale (and 1024 + zero point) of channel row `row` at group `grp`.
-  auto groupParams = [&](Value row, Value grp) -> std::pair<Value, Value> {
-    Value idx = cfg.perTensor ? e.cst(0) : e.add(e.mul(row, numGroups), grp);
-    return hd.params(scales, zeros, idx);
-  };
-  // Which K steps of a unit start a new scale group: all of them in
-  // general, only step 0 when groups hold whole units, every groupSize / 16
-  // steps when units hold whole groups.
-  auto newGroupAt = [&](int64_t s) {
-    if (s == 0)
-      return true;
-    if (cfg.groupSize % unitK == 0)
-      return false;
-    if (unitK % cfg.groupSize == 0)
-      return (16 * s) % cfg.groupSize == 0;
-    return true;
-  };
+  Value warpFirst = e.add(uBeg, e.mul(warp, su));
+  FragWeightStream wts(e, cfg, w, scales, zeros, lane, nTile, n0, warpFirst);
 
   if (cfg.dotPath()) {
     emitFragDotPath(e, cfg,
                     FragDotContext{x, y, bias, m, ws, residual, smem, lane,
-                                   warp, g, m0, n0, split, splits, uBeg, uEnd,
-                                   nSteps},
-                    loadW, groupParams, newGroupAt, hd);
+                                   warp, m0, split, splits, uEnd, nSteps},
+                    wts);
     gpu::ReturnOp::create(b);
     return func;
   }
@@ -1164,17 +1225,12 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
     }
     NVVM::CpAsyncCommitGroupOp::create(b);
   }
-  // The weights of the warp's first `prefetch` units are in flight before
-  // the loop; each iteration multiplies the oldest set and loads the unit
+  // The weights of the warp's first `prefetch` steps are in flight before
+  // the loop; each iteration multiplies the oldest set and loads the units
   // `prefetch` steps ahead.
-  const int64_t depth = cfg.prefetch;
   SmallVector<Value> init(atom.numAcc(), atom.accZero());
-  Value warpFirst = e.add(uBeg, e.mul(warp, su));
-  for (int64_t d = 0; d < depth; ++d)
-    for (int64_t j = 0; j < su; ++j) {
-      SmallVector<Value> wd = loadW(e.add(warpFirst, d * stepUnits + j));
-      init.append(wd.begin(), wd.end());
-    }
+  SmallVector<Value> first = wts.prologue();
+  init.append(first.begin(), first.end());
   auto loop = scf::ForOp::create(b, e.cst(0), nSteps, e.cst(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -1194,13 +1250,9 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
     }
     NVVM::CpAsyncCommitGroupOp::create(b);
     Value u0 = e.add(warpFirst, e.mul(c, stepUnits));
-    // The units `depth` steps ahead are in flight while these are
+    // The units `prefetch` steps ahead are in flight while these are
     // multiplied.
-    SmallVector<Value> nextW;
-    for (int64_t j = 0; j < su; ++j) {
-      SmallVector<Value> wj = loadW(e.add(u0, depth * stepUnits + j));
-      nextW.append(wj.begin(), wj.end());
-    }
+    SmallVector<Value> ahead = wts.loadAhead(u0);
     for (int64_t uj = 0; uj < su; ++uj) {
       ArrayRef<Value> cur = ArrayRef<Value>(inFlight).slice(uj * nB, nB);
       Value uc = e.umin(e.add(u0, uj), e.cst(units - 1));
@@ -1208,21 +1260,9 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
                           e.add(e.mul(warp, su * unitK * 2),
                                 e.add(atom.aLaneOff, uj * unitK * 2)));
       SmallVector<std::pair<Value, Value>> params(2 * nB);
-      SmallVector<Value> words(nB * 4);
-      for (int64_t blk = 0; blk < nB; ++blk)
-        for (int64_t q = 0; q < 4; ++q) {
-          words[blk * 4 + q] = hd.unsignedWord(
-              LLVM::ExtractElementOp::create(b, cur[blk], e.cst(q)));
-        }
+      SmallVector<Value> words = wts.words(cur);
       for (int64_t s = 0; s < steps; ++s) {
-        if (newGroupAt(s)) {
-          Value grp =
-              e.udiv(e.add(e.mul(uc, unitK), e.cst(16 * s)), cfg.groupSize);
-          for (int64_t blk = 0; blk < nB; ++blk)
-            for (int64_t tile = 0; tile < 2; ++tile)
-              params[blk * 2 + tile] =
-                  groupParams(e.add(n0, e.add(g, blk * 16 + tile * 8)), grp);
-        }
+        wts.paramsAt(uc, s, params);
         SmallVector<SmallVector<Value>> a(mi);
         for (int64_t i = 0; i < mi; ++i) {
           SmallVector<Value> regs;
@@ -1233,16 +1273,10 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
         }
         for (int64_t blk = 0; blk < nB; ++blk)
           for (int64_t tile = 0; tile < 2; ++tile) {
-            auto [sc, zSub] = params[blk * 2 + tile];
             SmallVector<Value> frag;
-            for (int64_t r = 0; r < 2; ++r) {
-              if (cfg.bits == 4)
-                frag.push_back(
-                    hd.pair(words[blk * 4 + s], 4 * (2 * tile + r), zSub, sc));
-              else
-                frag.push_back(
-                    hd.pair(words[blk * 4 + 2 * s + tile], 8 * r, zSub, sc));
-            }
+            for (int64_t r = 0; r < 2; ++r)
+              frag.push_back(
+                  wts.pair(words, blk, tile, s, r, params[blk * 2 + tile]));
             int64_t j = blk * 2 + tile;
             for (int64_t i = 0; i < mi; ++i)
               atom.mma(
@@ -1251,8 +1285,7 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
           }
       }
     } // units of this warp's step
-    acc.append(inFlight.begin() + su * nB, inFlight.end());
-    acc.append(nextW.begin(), nextW.end());
+    wts.advance(acc, inFlight, ahead);
     scf::YieldOp::create(b, acc);
   }
   SmallVector<Value> acc(loop.getResults().take_front(atom.numAcc()));
@@ -1260,35 +1293,10 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
   NVVM::Barrier0Op::create(b);
 
   // The warps' partial sums meet in shared memory (the activation stages
-  // are free now): warp w > 0 writes slot [w - 1][a][lane], warp 0 adds
-  // them in warp order and writes the result.
-  auto slot = [&](Value wIdx, int64_t a) {
-    return e.add(e.mul(e.add(e.mul(wIdx, atom.numAcc()), e.cst(a)), 32), lane);
-  };
-  if (warps > 1) {
-    Value notWarp0 =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ne, warp, e.cst(0));
-    auto ifStore = scf::IfOp::create(b, notWarp0, false);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifStore.thenBlock());
-      Value wIdx = arith::SubIOp::create(b, warp, e.cst(1));
-      for (int64_t a = 0; a < atom.numAcc(); ++a)
-        LLVM::StoreOp::create(b, acc[a], e.gep(smem, e.f32, slot(wIdx, a)), 4);
-    }
-    NVVM::Barrier0Op::create(b);
-  }
-  Value isWarp0 =
-      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, warp, e.cst(0));
-  auto ifWarp0 = scf::IfOp::create(b, isWarp0, false);
+  // are free now); warp 0 writes the result.
   {
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifWarp0.thenBlock());
-    for (int64_t a = 0; a < atom.numAcc(); ++a)
-      for (int64_t wi = 0; wi < warps - 1; ++wi)
-        acc[a] = arith::AddFOp::create(
-            b, acc[a],
-            e.load(e.f32, e.gep(smem, e.f32, slot(e.cst(wi), a)), 4));
+    sumWarpsIntoWarp0(e, smem, acc, warp, lane, cfg.warpsK);
     WarpTileOrigin at{m0, n0, m, cfg.n};
     auto ifOne = scf::IfOp::create(
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, splits, e.cst(1)),
