@@ -167,6 +167,33 @@ bindParams(const std::string &args,
   return params;
 }
 
+/// One launch of `fn` on stream `s`; `cluster` > 1: thread-block clusters of
+/// that many CTAs along x (cuLaunchKernelEx), as qcrt's
+/// mgpuLaunchClusterKernel launches the frag family's split-K on sm_90.
+static void launch(CUfunction fn, unsigned gx, unsigned gy, unsigned block,
+                   CUstream s, void **params, unsigned cluster = 1) {
+  if (cluster <= 1) {
+    CHECK(cuLaunchKernel(fn, gx, gy, 1, block, 1, 1, 0, s, params, nullptr));
+    return;
+  }
+  CUlaunchAttribute attr = {};
+  attr.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+  attr.value.clusterDim.x = cluster;
+  attr.value.clusterDim.y = 1;
+  attr.value.clusterDim.z = 1;
+  CUlaunchConfig cfg = {};
+  cfg.gridDimX = gx;
+  cfg.gridDimY = gy;
+  cfg.gridDimZ = 1;
+  cfg.blockDimX = block;
+  cfg.blockDimY = 1;
+  cfg.blockDimZ = 1;
+  cfg.hStream = s;
+  cfg.attrs = &attr;
+  cfg.numAttrs = 1;
+  CHECK(cuLaunchKernelEx(&cfg, fn, params, nullptr));
+}
+
 /// Median time (us) of one launch, over repetitions of 20 launches; `before`
 /// runs before each launch (weight rotation).
 template <typename F>
@@ -204,13 +231,14 @@ static double timeLaunches(CUfunction fn, unsigned gx, unsigned gy,
 /// mode, so qc and the PyTorch columns are timed the same way.
 template <typename F, typename G>
 static double timeGraph(CUfunction fn, unsigned gx, unsigned gy, unsigned block,
-                        void **params, int copies, F before, G after) {
+                        void **params, int copies, F before, G after,
+                        unsigned cluster = 1) {
   int launches = copies * ((20 + copies - 1) / copies);
   CUstream s;
   CHECK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
   for (int l = 0; l < 3; ++l) { // warm-up outside the capture
     before(l);
-    CHECK(cuLaunchKernel(fn, gx, gy, 1, block, 1, 1, 0, s, params, nullptr));
+    launch(fn, gx, gy, block, s, params, cluster);
     after(s);
   }
   CHECK(cuStreamSynchronize(s));
@@ -218,7 +246,7 @@ static double timeGraph(CUfunction fn, unsigned gx, unsigned gy, unsigned block,
   CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
   for (int l = 0; l < launches; ++l) {
     before(l); // kernel parameters are copied at capture
-    CHECK(cuLaunchKernel(fn, gx, gy, 1, block, 1, 1, 0, s, params, nullptr));
+    launch(fn, gx, gy, block, s, params, cluster);
     after(s); // a second kernel of the same step (split-K reduction)
   }
   CHECK(cuStreamEndCapture(s, &g));
@@ -529,10 +557,14 @@ int main(int argc, char **argv) {
     CUmodule mod;
     CHECK(cuModuleLoadData(&mod, ptx.c_str()));
     std::vector<CUfunction> fns;
+    // A frag family with split_k > 1 has `<kernel>_reduce`, or (sm_90)
+    // splits through thread-block clusters and has none.
     CUfunction reduceFn = nullptr;
-    if (c.frag() && c.splitK > 1)
-      CHECK(
-          cuModuleGetFunction(&reduceFn, mod, (c.kernel + "_reduce").c_str()));
+    if (c.frag() && c.splitK > 1 &&
+        cuModuleGetFunction(&reduceFn, mod, (c.kernel + "_reduce").c_str()) !=
+            CUDA_SUCCESS)
+      reduceFn = nullptr;
+    bool clusterSplit = c.frag() && c.splitK > 1 && !reduceFn;
     for (long t : c.mTiles) {
       CUfunction f;
       // GEMV families have one kernel per M tile; the mma kernel is one.
@@ -613,9 +645,11 @@ int main(int argc, char **argv) {
       CUdeviceptr wp = dW[0]->ptr;
       // The frag family splits K over S CTAs for M <= its largest M tile
       // (qc-lower-gpu-launches' rule): partial sums in the workspace, then
-      // the reduction kernel.
+      // the reduction kernel; or one cluster of S CTAs per channel tile.
       long splits = c.frag() && m <= c.mTiles.back() ? c.splitK : 1;
-      DeviceBuffer dWs(splits > 1 ? (size_t)splits * m * c.n * 4 : 4);
+      unsigned cluster = clusterSplit && splits > 1 ? (unsigned)splits : 1;
+      DeviceBuffer dWs(
+          splits > 1 && !clusterSplit ? (size_t)splits * m * c.n * 4 : 4);
       CUdeviceptr noPtr = 0;
       std::vector<void *> bound = bindParams(c.args, {{"input", &dX.ptr},
                                                       {"weight", &wp},
@@ -628,13 +662,13 @@ int main(int argc, char **argv) {
                                                       {"residual", &noPtr}});
       void **params = bound.data();
       std::vector<void *> reduceBound;
-      if (splits > 1)
+      if (splits > 1 && !clusterSplit)
         reduceBound = bindParams(c.reduceArgs, {{"workspace", &dWs.ptr},
                                                 {"bias", &dBias.ptr},
                                                 {"output", &dY.ptr},
                                                 {"rows", &mi}});
       auto reduce = [&](CUstream s) {
-        if (splits <= 1)
+        if (splits <= 1 || clusterSplit)
           return;
         unsigned rx = (unsigned)((c.n + c.reduceTileN - 1) / c.reduceTileN);
         CHECK(cuLaunchKernel(reduceFn, rx, (unsigned)m, 1,
@@ -653,8 +687,7 @@ int main(int argc, char **argv) {
       unsigned gx =
           (unsigned)(((c.n + c.rowsPerBlock - 1) / c.rowsPerBlock) * splits);
       unsigned gy = (unsigned)((m + mTile - 1) / mTile);
-      CHECK(cuLaunchKernel(fn, gx, gy, 1, c.block, 1, 1, 0, nullptr, params,
-                           nullptr));
+      launch(fn, gx, gy, c.block, nullptr, params, cluster);
       reduce(nullptr);
       CHECK(cuCtxSynchronize());
       std::vector<uint8_t> yRaw(dY.bytes);
@@ -724,7 +757,7 @@ int main(int argc, char **argv) {
       if (timed) {
         us = timeGraph(
             fn, gx, gy, c.block, params, copies,
-            [&](int i) { wp = dW[i % copies]->ptr; }, reduce);
+            [&](int i) { wp = dW[i % copies]->ptr; }, reduce, cluster);
         gbs = (wBytes + scalesF.size() * (c.scaleF16 ? 2 : 4)) / (us * 1e3);
       }
       std::printf("%-34s %5ld %10.2e %10.2e %9.1f %8.0f %s\n", c.name.c_str(),

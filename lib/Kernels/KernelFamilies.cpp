@@ -133,8 +133,13 @@ int64_t fragSplitK(const TargetInfo &target, int64_t n, int64_t k,
   if (steps <= 8)
     return 1;
   int64_t splitK = (4 * target.smCount + tilesN - 1) / tilesN;
+  int64_t most = target.clusters ? kMaxFragClusterSplit : 16;
   return std::clamp<int64_t>(
-      splitK, 1, std::min<int64_t>(16, std::max<int64_t>(1, steps)));
+      splitK, 1, std::min<int64_t>(most, std::max<int64_t>(1, steps)));
+}
+
+bool fragClusterSplit(const TargetInfo &target, int64_t splitK) {
+  return target.clusters && splitK > 1 && splitK <= kMaxFragClusterSplit;
 }
 
 /// The frag kernel (H100 figures of 2026-12-07, benchmarks/gpu/results/
@@ -143,7 +148,8 @@ int64_t fragSplitK(const TargetInfo &target, int64_t n, int64_t k,
 /// Llama shapes); the tensor-core tiles (16 / 32 rows) stream it once per
 /// 32 rows at ~0.7 of it (flat from M = 2 to 16), and their mma.sync work
 /// with the per-tile dequantization reaches ~0.27 of the table's fp16 tensor
-/// rate (~200 TFLOP/s at M = 64..256). Split-K adds the reduction launch.
+/// rate (~200 TFLOP/s at M = 64..256). Split-K adds the reduction launch
+/// (none where the splits meet in a cluster's shared memory).
 static double costFrag(const TargetInfo &g, const MatmulShape &s, double m) {
   bool dot = m <= 1;
   double passes = dot ? 1 : std::ceil(m / 32);
@@ -153,7 +159,8 @@ static double costFrag(const TargetInfo &g, const MatmulShape &s, double m) {
       bytes / (g.dramBandwidth * eff),
       dot ? 0.0 : 2 * roundUp(m, 16) * s.n * s.k / (0.27 * g.fp16TensorFlops));
   int64_t split = fragSplitK(g, int64_t(s.n), int64_t(s.k), s.bits, 4, 4, 1);
-  return t + (split > 1 && m <= 32 ? kLaunchSeconds : 0.0);
+  bool reduceLaunch = split > 1 && !fragClusterSplit(g, split);
+  return t + (reduceLaunch && m <= 32 ? kLaunchSeconds : 0.0);
 }
 
 int64_t gemvMmaCrossover(const TargetInfo &target, const MatmulShape &shape,
@@ -657,6 +664,9 @@ fragConfigOf(WeightOnlyMatmulOp op, FragTilingAttr tiling, int64_t mTile,
   cfg.warpsK = tiling.getWarpsK();
   cfg.prefetch = tiling.getPrefetch();
   cfg.stepUnits = tiling.getStepUnits();
+  if (KernelAttr kernel = op.getKernelAttr())
+    if (const TargetInfo *target = lookupTarget(kernel.getTarget()))
+      cfg.clusterSplit = fragClusterSplit(*target, tiling.getSplitK());
   // Fewer stages where this M tile's activations would not fit.
   int64_t fit = kMaxStaticSharedBytes / (mTile * cfg.aStride());
   cfg.stages = std::min<int64_t>(tiling.getStages(), fit);

@@ -418,28 +418,76 @@ QCRT_API CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
   return function;
 }
 
+namespace {
+/// What every launch checks first: a live context, a non-empty grid, and
+/// the dynamic shared memory limit raised where the kernel needs more than
+/// the default 48 KiB. False: nothing to launch (or an error recorded).
+bool prepareLaunch(CUfunction function, intptr_t gridX, intptr_t gridY,
+                   intptr_t gridZ, int32_t smem) {
+  if (failed() || !function)
+    return false;
+  if (gridX == 0 || gridY == 0 || gridZ == 0)
+    return false; // an empty grid: nothing to do (e.g. zero tokens)
+  if (!useContext())
+    return false;
+  return smem <= 48 * 1024 ||
+         QCRT_CU(cuFuncSetAttribute(
+                     function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                     smem),
+                 "raising the dynamic shared memory limit");
+}
+
+std::string launchShape(intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                        intptr_t blockX, intptr_t blockY, intptr_t blockZ) {
+  return format("grid (%ld, %ld, %ld), block (%ld, %ld, %ld)", (long)gridX,
+                (long)gridY, (long)gridZ, (long)blockX, (long)blockY,
+                (long)blockZ);
+}
+} // namespace
+
 QCRT_API void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
                                intptr_t gridY, intptr_t gridZ, intptr_t blockX,
                                intptr_t blockY, intptr_t blockZ, int32_t smem,
                                CUstream stream, void **params, void **extra,
                                size_t /*paramsCount*/) {
-  if (failed() || !function)
-    return;
-  if (gridX == 0 || gridY == 0 || gridZ == 0)
-    return; // an empty grid: nothing to do (e.g. zero tokens)
-  if (!useContext())
-    return;
-  if (smem > 48 * 1024 &&
-      !QCRT_CU(
-          cuFuncSetAttribute(
-              function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem),
-          "raising the dynamic shared memory limit"))
+  if (!prepareLaunch(function, gridX, gridY, gridZ, smem))
     return;
   QCRT_CU(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
                          smem, stream, params, extra),
-          format("grid (%ld, %ld, %ld), block (%ld, %ld, %ld)", (long)gridX,
-                 (long)gridY, (long)gridZ, (long)blockX, (long)blockY,
-                 (long)blockZ)
+          launchShape(gridX, gridY, gridZ, blockX, blockY, blockZ).c_str());
+}
+
+/// A launch whose CTAs form thread-block clusters of clusterX x clusterY x
+/// clusterZ (gpu.launch_func with `clusters in`; sm_90): cuLaunchKernelEx
+/// with the cluster-dimension attribute. Captured into graphs like any
+/// launch.
+QCRT_API void mgpuLaunchClusterKernel(
+    CUfunction function, intptr_t clusterX, intptr_t clusterY,
+    intptr_t clusterZ, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+    intptr_t blockX, intptr_t blockY, intptr_t blockZ, int32_t smem,
+    CUstream stream, void **params, void **extra, size_t /*paramsCount*/) {
+  if (!prepareLaunch(function, gridX, gridY, gridZ, smem))
+    return;
+  CUlaunchAttribute cluster = {};
+  cluster.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+  cluster.value.clusterDim.x = unsigned(clusterX);
+  cluster.value.clusterDim.y = unsigned(clusterY);
+  cluster.value.clusterDim.z = unsigned(clusterZ);
+  CUlaunchConfig config = {};
+  config.gridDimX = unsigned(gridX);
+  config.gridDimY = unsigned(gridY);
+  config.gridDimZ = unsigned(gridZ);
+  config.blockDimX = unsigned(blockX);
+  config.blockDimY = unsigned(blockY);
+  config.blockDimZ = unsigned(blockZ);
+  config.sharedMemBytes = unsigned(smem);
+  config.hStream = stream;
+  config.attrs = &cluster;
+  config.numAttrs = 1;
+  QCRT_CU(cuLaunchKernelEx(&config, function, params, extra),
+          (launchShape(gridX, gridY, gridZ, blockX, blockY, blockZ) +
+           format(", cluster (%ld, %ld, %ld)", (long)clusterX, (long)clusterY,
+                  (long)clusterZ))
               .c_str());
 }
 
@@ -621,6 +669,12 @@ QCRT_API CUfunction mgpuModuleGetFunction(CUmodule, const char *) {
 QCRT_API void mgpuLaunchKernel(CUfunction, intptr_t, intptr_t, intptr_t,
                                intptr_t, intptr_t, intptr_t, int32_t, CUstream,
                                void **, void **, size_t) {
+  recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
+}
+QCRT_API void mgpuLaunchClusterKernel(CUfunction, intptr_t, intptr_t, intptr_t,
+                                      intptr_t, intptr_t, intptr_t, intptr_t,
+                                      intptr_t, intptr_t, int32_t, CUstream,
+                                      void **, void **, size_t) {
   recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
 }
 QCRT_API CUstream mgpuStreamCreate() { return nullptr; }

@@ -317,7 +317,8 @@ static int listTargets(llvm::StringRef format) {
         o["features"] = llvm::json::Object{
             {"cp_async", t.cpAsync}, {"ldmatrix", t.ldmatrix},
             {"mma_sync", t.mmaSync}, {"wgmma", t.wgmma},
-            {"tma", t.tma},          {"fp8", t.fp8}};
+            {"tma", t.tma},          {"fp8", t.fp8},
+            {"clusters", t.clusters}};
         o["sm_count"] = t.smCount;
         o["static_shared_bytes"] = t.staticSharedBytes;
         o["max_shared_bytes_per_block"] = t.maxSharedBytesPerBlock;
@@ -350,7 +351,8 @@ static int listTargets(llvm::StringRef format) {
                             {t.mmaSync, "mma.sync"},
                             {t.wgmma, "wgmma"},
                             {t.tma, "tma"},
-                            {t.fp8, "fp8"}})
+                            {t.fp8, "fp8"},
+                            {t.clusters, "clusters"}})
       if (on)
         features += (features.empty() ? "" : ",") + std::string(name);
     if (!t.gpu) {

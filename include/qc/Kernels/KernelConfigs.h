@@ -353,6 +353,14 @@ struct WeightOnlyFragKernelConfig : WeightOnlyWeightConfig {
   /// Units each warp multiplies per pipeline step (one barrier per step):
   /// a step stages warpsK x stepUnits units of activations.
   int64_t stepUnits = 1;
+  /// Split-K through a thread-block cluster (sm_90): the S CTAs of a channel
+  /// tile are launched as one cluster of S along x (S <= 8); each writes its
+  /// summed accumulators into its own shared memory, and after a cluster
+  /// barrier the first CTA adds the others' (mapa + ld.shared::cluster, in
+  /// split order) and runs the epilogue (bias, residual, f16): one launch,
+  /// no workspace. Without it, S > 1 writes f32 partial sums to a workspace
+  /// that the reduction kernel adds.
+  bool clusterSplit = false;
 
   std::string finalize();
   /// Input channels per mma_frag unit.
@@ -371,7 +379,8 @@ struct WeightOnlyFragKernelConfig : WeightOnlyWeightConfig {
   /// Bytes of a padded activation row in shared memory (one step).
   int64_t aStride() const { return warpsK * stepUnits * unitK() * 2 + 16; }
   /// Static shared memory in bytes: the activation stages, reused for the
-  /// warps' accumulators at the end.
+  /// warps' accumulators at the end (warps - 1 slots, and the last one for
+  /// the CTA's sums a cluster reads).
   int64_t sharedBytes() const {
     int64_t reduce = warpsK * numAcc() * 32 * 4;
     return dotPath() ? reduce : std::max(stages * mTile * aStride(), reduce);

@@ -131,12 +131,23 @@ mlir::qc::MmaTilingAttr mmaTiling(mlir::MLIRContext *ctx, int64_t elemBytes,
                                   const TilingOptions &options = {});
 
 /// The frag family's default split_k: enough CTAs for 4 per SM of `target`
-/// (at most 16, at least one step of warpsK x stepUnits units each), and 1
-/// where a CTA's whole K walk is at most 8 steps (then the reduction
-/// kernel's launch costs more than the split saves).
+/// (at most 16, or kMaxFragClusterSplit where the target has clusters; at
+/// least one step of warpsK x stepUnits units each), and 1 where a CTA's
+/// whole K walk is at most 8 steps (then the reduction costs more than the
+/// split saves).
 int64_t fragSplitK(const TargetInfo &target, int64_t n, int64_t k,
                    unsigned bits, int64_t nBlocks, int64_t warpsK,
                    int64_t stepUnits);
+
+/// The largest split_k whose CTAs form one thread-block cluster (the
+/// portable cluster size of sm_90).
+inline constexpr int64_t kMaxFragClusterSplit = 8;
+
+/// Whether the `splitK` CTAs of a frag channel tile add their partial sums
+/// through distributed shared memory as one thread-block cluster (one
+/// launch, no workspace) rather than through a workspace and the reduction
+/// kernel: on targets with clusters, for 1 < splitK <= kMaxFragClusterSplit.
+bool fragClusterSplit(const TargetInfo &target, int64_t splitK);
 
 /// The frag tiling of an `n` x `k` weight of `bits` bits on `target` from
 /// `options` (defaults: 4 warps along K, the widest of 4/2/1 channel blocks

@@ -39,6 +39,10 @@ struct TargetInfo {
   int ptxVersion;
   /// Instruction features kernels may use.
   bool cpAsync, ldmatrix, mmaSync, wgmma, tma, fp8;
+  /// Thread-block clusters with distributed shared memory (sm_90): the
+  /// CTAs of a cluster read each other's shared memory, so split-K partial
+  /// sums meet there instead of in a workspace and a second launch.
+  bool clusters;
   /// Streaming multiprocessors of the reference part (split-K/stream-K,
   /// flash-decoding chunking size their grids to fill them).
   int smCount;
@@ -99,6 +103,7 @@ inline constexpr TargetInfo kTargets[] = {
      /*wgmma=*/false,
      /*tma=*/false,
      /*fp8=*/false,
+     /*clusters=*/false,
      0,
      0,
      0,
@@ -116,7 +121,8 @@ inline constexpr TargetInfo kTargets[] = {
      /*mmaSync=*/true,
      /*wgmma=*/false,
      /*tma=*/false,
-     /*fp8=*/false, 108, 48 * 1024, 163 * 1024, 1.9e12, 0.9, 0.82, 19.5e12,
+     /*fp8=*/false,
+     /*clusters=*/false, 108, 48 * 1024, 163 * 1024, 1.9e12, 0.9, 0.82, 19.5e12,
      0.9 * 312e12,
      // Not measured on an A100: the H200 figures.
      0.35, 0.74e-6, "gemv,mma,int8_mma,fp16_mma,adaptive,gemv_mma,frag"},
@@ -134,6 +140,7 @@ inline constexpr TargetInfo kTargets[] = {
      /*wgmma=*/false,
      /*tma=*/true,
      /*fp8=*/false,
+     /*clusters=*/true,
      132,
      48 * 1024,
      227 * 1024,

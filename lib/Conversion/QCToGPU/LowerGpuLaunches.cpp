@@ -68,6 +68,8 @@ struct LaunchRecord {
   SmallVector<int64_t, 3> gridTile = {1, 1};
   SmallVector<Attribute> args;
   SmallVector<int64_t> mTiles;
+  /// CTAs per thread-block cluster along x (1: a plain launch).
+  int64_t cluster = 1;
 
   DictionaryAttr toAttr(MLIRContext *ctx) const {
     Builder b(ctx);
@@ -82,6 +84,9 @@ struct LaunchRecord {
     if (!mTiles.empty())
       entries.push_back(
           b.getNamedAttr("m_tiles", b.getDenseI64ArrayAttr(mTiles)));
+    if (cluster > 1)
+      entries.push_back(
+          b.getNamedAttr("cluster", b.getI64IntegerAttr(cluster)));
     return b.getDictionaryAttr(entries);
   }
 
@@ -108,6 +113,12 @@ struct LaunchRecord {
     auto tile = dict.getAs<DenseI64ArrayAttr>("grid_tile");
     auto args = dict.getAs<ArrayAttr>("args");
     auto tiles = dict.getAs<DenseI64ArrayAttr>("m_tiles");
+    if (auto cluster = dict.get("cluster")) {
+      auto c = dyn_cast<IntegerAttr>(cluster);
+      if (!c || c.getInt() < 2 || c.getInt() > ::qc::kMaxFragClusterSplit)
+        return failure();
+      r.cluster = c.getInt();
+    }
     if (!r.kernel || r.kernel.getNestedReferences().size() != 1 || !block ||
         block.getInt() <= 0 || !n || n.getInt() < 0 || !grid ||
         grid.size() < 2 || grid.size() > 3 || !tile ||
@@ -410,10 +421,12 @@ struct Lowering {
   }
 
   /// The frag family on rows `x` (::qc::weightOnlyFragArgs): with split_k S
-  /// > 1 and M at most the largest M tile, S CTAs per channel tile write
-  /// f32 partial sums ws [S, M, N] and `<kernel>_reduce` adds them (bias
-  /// and residual there); otherwise one launch with S = 1 and the epilogue
-  /// in the kernel. Returns y (M x N).
+  /// > 1 and M at most the largest M tile, S CTAs per channel tile either
+  /// form one thread-block cluster and add their sums in shared memory
+  /// (::qc::fragClusterSplit: one launch) or write f32 partial sums ws [S,
+  /// M, N] that `<kernel>_reduce` adds (bias and residual there); otherwise
+  /// one launch with S = 1 and the epilogue in the kernel. Returns y (M x
+  /// N).
   Value fragMatmul(ImplicitLocOpBuilder &b, WeightOnlyMatmulOp op,
                    PackedWeightOp pw, Value x, LaunchAttr k,
                    Value residualRows) {
@@ -430,12 +443,17 @@ struct Lowering {
       return WeightOnlyOperands(x, pw, split ? Value() : op.getBias(),
                                 split ? Value() : residualRows);
     };
+    const ::qc::TargetInfo *target =
+        ::qc::lookupTarget(op.getKernelAttr().getTarget());
+    bool cluster = target && ::qc::fragClusterSplit(*target, splits);
     // One launch of the M-tile variants with `s` CTAs per channel tile.
     auto launchMain = [&](ImplicitLocOpBuilder &bb, int64_t s) -> Value {
       LaunchRecord r = matmulRecord(k, tilesN * s);
       r.gridTile = {1, 1};
+      if (cluster && s > 1)
+        r.cluster = s;
       SmallVector<Value> inputs;
-      bool split = s > 1;
+      bool split = s > 1 && !cluster;
       bindArgs(ctx, ::qc::weightOnlyFragArgs(k.getResidual()),
                {split ? KernelArg::Workspace : KernelArg::Output},
                inputOf(split), inputs, r);
@@ -460,6 +478,19 @@ struct Lowering {
     {
       ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
                               branch.thenBlock()->end());
+      auto toDyn = [&](ImplicitLocOpBuilder &bb, Value v) -> Value {
+        return v.getType() == dynType
+                   ? v
+                   : tensor::CastOp::create(bb, dynType, v).getResult();
+      };
+      if (cluster) {
+        scf::YieldOp::create(tb, toDyn(tb, launchMain(tb, splits)));
+        ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
+                                branch.elseBlock()->end());
+        scf::YieldOp::create(eb, toDyn(eb, launchMain(eb, 1)));
+        Value out = branch.getResult(0);
+        return yType != dynType ? tensor::CastOp::create(b, yType, out) : out;
+      }
       Value ws = launchMain(tb, splits);
       // The reduction: rows are dim 1 of the workspace (operand 0).
       LaunchRecord red;
@@ -1054,11 +1085,15 @@ LogicalResult expandLaunch(func::CallOp call) {
     }
     auto symbol = SymbolRefAttr::get(
         kernelModule, {FlatSymbolRefAttr::get(lb.getContext(), kernel)});
+    std::optional<gpu::KernelDim3> cluster;
+    if (record->cluster > 1)
+      cluster = gpu::KernelDim3{
+          arith::ConstantIndexOp::create(lb, record->cluster), one, one};
     gpu::LaunchFuncOp::create(lb, symbol,
                               gpu::KernelDim3{grid[0], grid[1], grid[2]},
                               gpu::KernelDim3{blockX, one, one},
                               /*dynamicSharedMemorySize=*/Value(), args,
-                              /*asyncObject=*/Value());
+                              /*asyncObject=*/Value(), cluster);
   };
   // if (M > 0) { launch } -- with M tiles:
   // if (M > 0) { if (M <= t0) launch t0 else if (M <= t1) ... else tLast }

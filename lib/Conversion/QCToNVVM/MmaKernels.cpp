@@ -977,6 +977,77 @@ void sumWarpsIntoWarp0(Emitter &e, Value smem, MutableArrayRef<Value> acc,
           b, acc[a], e.load(e.f32, e.gep(smem, e.f32, slot(e.cst(wi), a)), 4));
 }
 
+/// Split-K through a thread-block cluster
+/// (WeightOnlyFragKernelConfig::clusterSplit). Called inside warp 0's branch
+/// of sumWarpsIntoWarp0 with the CTA's sums in `acc`; `epilogue(acc)` emits
+/// the final stores. With one split (the launch without a cluster) warp 0
+/// runs the epilogue directly. Otherwise warp 0 stores its sums into the
+/// free slot [warps - 1] of `smem`, every thread of the cluster meets at a
+/// cluster barrier (release / acquire), and split 0's warp 0 adds the other
+/// splits' slots (mapa to their shared memory, ld.shared::cluster) to its
+/// own in split order (deterministic) and runs the epilogue; a second
+/// cluster barrier keeps every CTA, and so its shared memory, alive until
+/// then. Leaves the builder after these, outside warp 0's branch.
+void sumSplitsThroughCluster(Emitter &e, Value smem, ArrayRef<Value> acc,
+                             Value warp, Value lane, Value split, Value splits,
+                             int64_t warps,
+                             function_ref<void(ArrayRef<Value>)> epilogue) {
+  ImplicitLocOpBuilder &b = e.b;
+  const int64_t numAcc = acc.size();
+  Operation *ifWarp0 = b.getInsertionBlock()->getParentOp();
+  auto slot = [&](int64_t a) {
+    return e.gep(smem, e.f32,
+                 e.add(e.mul(e.cst((warps - 1) * numAcc + a), 32), lane));
+  };
+  Value single =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, splits, e.cst(1));
+  auto ifSingle = scf::IfOp::create(b, single, true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifSingle.thenBlock());
+    epilogue(acc);
+    b.setInsertionPointToStart(ifSingle.elseBlock());
+    for (int64_t a = 0; a < numAcc; ++a)
+      LLVM::StoreOp::create(b, acc[a], slot(a), 4);
+  }
+  b.setInsertionPointAfter(ifWarp0);
+  // Uniform over the grid: every thread of a cluster takes it or none does.
+  Value several =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ne, splits, e.cst(1));
+  auto ifSplit = scf::IfOp::create(b, several, false);
+  b.setInsertionPointToStart(ifSplit.thenBlock());
+  NVVM::ClusterArriveOp::create(b, UnitAttr());
+  NVVM::ClusterWaitOp::create(b, UnitAttr());
+  {
+    OpBuilder::InsertionGuard guard(b);
+    Value first = arith::AndIOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, warp, e.cst(0)),
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, split, e.cst(0)));
+    auto ifFirst = scf::IfOp::create(b, first, false);
+    b.setInsertionPointToStart(ifFirst.thenBlock());
+    auto ptr7 = LLVM::LLVMPointerType::get(e.ctx, 7);
+    SmallVector<Value> sum(numAcc);
+    for (int64_t a = 0; a < numAcc; ++a)
+      sum[a] = e.load(e.f32, slot(a), 4);
+    auto forOthers = scf::ForOp::create(b, e.cst(1), splits, e.cst(1), sum);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(forOthers.getBody());
+      Value rank = forOthers.getInductionVar();
+      SmallVector<Value> next(forOthers.getRegionIterArgs());
+      for (int64_t a = 0; a < numAcc; ++a) {
+        Value remote = NVVM::MapaOp::create(b, ptr7, slot(a), rank);
+        next[a] = arith::AddFOp::create(b, next[a], e.load(e.f32, remote, 4));
+      }
+      scf::YieldOp::create(b, next);
+    }
+    epilogue(SmallVector<Value>(forOthers.getResults()));
+  }
+  NVVM::ClusterArriveOp::create(b, UnitAttr());
+  NVVM::ClusterWaitOp::create(b, UnitAttr());
+  b.setInsertionPointAfter(ifSplit);
+}
+
 /// What the frag kernel's dot path shares with the tensor-core path: the
 /// kernel arguments, the lane's place and the CTA's share of the work.
 struct FragDotContext {
@@ -1100,43 +1171,57 @@ void emitFragDotPath(Emitter &e, const qc::WeightOnlyFragKernelConfig &cfg,
   OpBuilder::InsertionGuard guard(b);
   sumWarpsIntoWarp0(e, c.smem, acc, c.warp, c.lane, cfg.warpsK);
   // Every lane of a channel holds its sum; lane q stores the 8-channel
-  // tiles j = 2 blk + tile with j % 4 == q.
-  Value one =
-      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c.splits, e.cst(1));
-  Value wsSlice = e.gep(c.ws, e.f32, e.mul(e.mul(c.split, c.m), cfg.n));
-  for (int64_t blk = 0; blk < nB; ++blk)
-    for (int64_t tile = 0; tile < 2; ++tile) {
-      int64_t j = blk * 2 + tile;
-      Value col = e.add(wts.n0, e.add(wts.g, blk * 16 + tile * 8));
-      Value mine =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::eq, q, e.cst(j % 4));
-      auto ifMine = scf::IfOp::create(b, mine, false);
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(ifMine.thenBlock());
-      Value bias = cfg.hasBias ? e.loadF32(c.bias, e.f16, col) : Value();
-      for (int64_t i = 0; i < rows; ++i) {
-        Value row = e.add(c.m0, i);
-        auto ifRow = scf::IfOp::create(b, e.ult(row, c.m), false);
-        OpBuilder::InsertionGuard g3(b);
-        b.setInsertionPointToStart(ifRow.thenBlock());
-        Value idx = e.add(e.mul(row, cfg.n), col);
-        Value v = acc[accIndex(i, blk, tile)];
-        auto ifOne = scf::IfOp::create(b, one, true);
-        b.setInsertionPointToStart(ifOne.thenBlock());
-        Value out = v;
-        if (bias)
-          out = arith::AddFOp::create(b, out, bias);
-        if (c.residual)
-          out =
-              arith::AddFOp::create(b, out, e.loadF32(c.residual, e.f16, idx));
-        LLVM::StoreOp::create(b, arith::TruncFOp::create(b, e.f16, out),
-                              e.gep(c.y, e.f16, idx), 2);
-        // S > 1: the f32 partial sum; the reduction kernel adds bias and
-        // residual.
-        b.setInsertionPointToStart(ifOne.elseBlock());
-        LLVM::StoreOp::create(b, v, e.gep(wsSlice, e.f32, idx), 4);
+  // tiles j = 2 blk + tile with j % 4 == q. `one` (S == 1) picks between
+  // the result and the f32 partial sum into ws[split]; null: the result.
+  auto emitStores = [&](ArrayRef<Value> sums, Value one) {
+    Value wsSlice =
+        one ? e.gep(c.ws, e.f32, e.mul(e.mul(c.split, c.m), cfg.n)) : Value();
+    for (int64_t blk = 0; blk < nB; ++blk)
+      for (int64_t tile = 0; tile < 2; ++tile) {
+        int64_t j = blk * 2 + tile;
+        Value col = e.add(wts.n0, e.add(wts.g, blk * 16 + tile * 8));
+        Value mine =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::eq, q, e.cst(j % 4));
+        auto ifMine = scf::IfOp::create(b, mine, false);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(ifMine.thenBlock());
+        Value bias = cfg.hasBias ? e.loadF32(c.bias, e.f16, col) : Value();
+        for (int64_t i = 0; i < rows; ++i) {
+          Value row = e.add(c.m0, i);
+          auto ifRow = scf::IfOp::create(b, e.ult(row, c.m), false);
+          OpBuilder::InsertionGuard g3(b);
+          b.setInsertionPointToStart(ifRow.thenBlock());
+          Value idx = e.add(e.mul(row, cfg.n), col);
+          Value v = sums[accIndex(i, blk, tile)];
+          scf::IfOp ifOne;
+          if (one) {
+            ifOne = scf::IfOp::create(b, one, true);
+            b.setInsertionPointToStart(ifOne.thenBlock());
+          }
+          Value out = v;
+          if (bias)
+            out = arith::AddFOp::create(b, out, bias);
+          if (c.residual)
+            out = arith::AddFOp::create(b, out,
+                                        e.loadF32(c.residual, e.f16, idx));
+          LLVM::StoreOp::create(b, arith::TruncFOp::create(b, e.f16, out),
+                                e.gep(c.y, e.f16, idx), 2);
+          if (!one)
+            continue;
+          // S > 1: the f32 partial sum; the reduction kernel adds bias and
+          // residual.
+          b.setInsertionPointToStart(ifOne.elseBlock());
+          LLVM::StoreOp::create(b, v, e.gep(wsSlice, e.f32, idx), 4);
+        }
       }
-    }
+  };
+  if (cfg.clusterSplit)
+    sumSplitsThroughCluster(
+        e, c.smem, acc, c.warp, c.lane, c.split, c.splits, cfg.warpsK,
+        [&](ArrayRef<Value> sums) { emitStores(sums, Value()); });
+  else
+    emitStores(acc, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c.splits,
+                                          e.cst(1)));
 }
 } // namespace
 
@@ -1298,6 +1383,17 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
     OpBuilder::InsertionGuard guard(b);
     sumWarpsIntoWarp0(e, smem, acc, warp, lane, cfg.warpsK);
     WarpTileOrigin at{m0, n0, m, cfg.n};
+    if (cfg.clusterSplit) {
+      sumSplitsThroughCluster(e, smem, acc, warp, lane, split, splits,
+                              cfg.warpsK, [&](ArrayRef<Value> sums) {
+                                emitEpilogue(
+                                    e, atom, at, sums, y, bias, cfg.hasBias,
+                                    e.f16, [](Value) { return Value(); },
+                                    [](Value) { return Value(); }, residual);
+                              });
+      gpu::ReturnOp::create(b);
+      return func;
+    }
     auto ifOne = scf::IfOp::create(
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, splits, e.cst(1)),
         true);

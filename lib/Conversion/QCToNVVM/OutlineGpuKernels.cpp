@@ -182,7 +182,8 @@ struct OutlineGpuKernelsPass
   }
 
   /// Builds the frag family of `op` (one kernel per M tile of its tiling,
-  /// and the split-K reduction when split_k > 1) and records it as
+  /// and the split-K reduction when split_k > 1 and the splits do not meet
+  /// in a thread-block cluster) and records it as
   /// `qc.launch`.
   LogicalResult buildFragFamily(WeightOnlyMatmulOp op) {
     KernelAttr kernel = op.getKernelAttr();
@@ -217,7 +218,7 @@ struct OutlineGpuKernelsPass
           b, op.getLoc(), family + "_mt" + std::to_string(tile), *cfg);
       last = *cfg;
     }
-    if (tiling.getSplitK() > 1) {
+    if (tiling.getSplitK() > 1 && !last.clusterSplit) {
       ::qc::FragReduceKernelConfig red;
       red.n = last.n;
       red.splits = tiling.getSplitK();

@@ -1,22 +1,25 @@
 // REQUIRES: ptxas
-// The frag kernels (every M tile variant and the split-K reduction) of the
-// schemes qc-select-matmul gives the frag kind assemble with ptxas for sm_80
-// and sm_90 without spills: INT4 groups of 128 (bias; split by default),
+// The frag kernels (every M tile variant, and on sm_80 the split-K
+// reduction; sm_90 splits through thread-block clusters) of the schemes
+// qc-select-matmul gives the frag kind assemble with ptxas for sm_80 and
+// sm_90 without spills: INT4 groups of 128 (bias; split by default),
 // INT4 asymmetric groups of 32 and INT8 per channel with the residual add
 // fused (K = 512: too short to split by default); M tiles 16/32/64 with 2
-// warps, two weight units in flight and split_k = 2 (every layer's
-// reduction, the residual one included); and two units per step (2 warps,
+// warps, two weight units in flight and split_k = 2 (every layer split,
+// the residual one included); and two units per step (2 warps,
 // 2 channel blocks) with two steps in flight. (The weights are declared mma_frag: no
 // qc-pack-weights here.)
 // RUN: quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90 weight-only-kernel=frag},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
 // RUN:   | %python %S/Inputs/extract_ptx.py > %t.sm90.ptx
 // RUN: %ptxas -arch=sm_90 -v %t.sm90.ptx -o %t.sm90.cubin 2> %t.sm90.log
-// RUN: FileCheck %s --check-prefix=SM < %t.sm90.log
-// RUN: grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.sm90.log | FileCheck %s --check-prefix=SPILLS
+// RUN: FileCheck %s --check-prefixes=SM,SM90 < %t.sm90.log
+// RUN: FileCheck %s --check-prefix=CLUSTER < %t.sm90.ptx
+// RUN: grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.sm90.log | FileCheck %s --check-prefix=SPILLS90
 // RUN: sed 's/sm_90/sm_80/g' %s | quant-opt --pass-pipeline="builtin.module(qc-select-matmul{target=sm_80 weight-only-kernel=frag},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
 // RUN:   | %python %S/Inputs/extract_ptx.py > %t.sm80.ptx
 // RUN: %ptxas -arch=sm_80 -v %t.sm80.ptx -o %t.sm80.cubin 2> %t.sm80.log
-// RUN: FileCheck %s --check-prefix=SM < %t.sm80.log
+// RUN: FileCheck %s --check-prefixes=SM,SM80 < %t.sm80.log
+// RUN: not grep -q "cluster" %t.sm80.ptx
 // RUN: grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.sm80.log | FileCheck %s --check-prefix=SPILLS
 // RUN: quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90 weight-only-kernel=frag frag-warps-k=2 frag-prefetch=2 frag-m-tiles=16,32,64 frag-split-k=2},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
 // RUN:   | %python %S/Inputs/extract_ptx.py > %t.m64.ptx
@@ -26,7 +29,7 @@
 // RUN: quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90 weight-only-kernel=frag frag-warps-k=2 frag-step-units=2 frag-prefetch=2 frag-n-blocks=2},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
 // RUN:   | %python %S/Inputs/extract_ptx.py > %t.u2.ptx
 // RUN: %ptxas -arch=sm_90 -v %t.u2.ptx -o %t.u2.cubin 2> %t.u2.log
-// RUN: grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.u2.log | FileCheck %s --check-prefix=SPILLS
+// RUN: grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.u2.log | FileCheck %s --check-prefix=SPILLS90
 // RUN: quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90 weight-only-kernel=frag frag-m-tiles=1,2,4,8,16 frag-warps-k=2 frag-step-units=2 frag-prefetch=2 frag-n-blocks=2},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
 // RUN:   | %python %S/Inputs/extract_ptx.py > %t.dot.ptx
 // RUN: %ptxas -arch=sm_90 -v %t.dot.ptx -o %t.dot.cubin 2> %t.dot.log
@@ -36,7 +39,7 @@
 // SM-DAG: Compiling entry function 'g128_frag_mt1'
 // SM-DAG: Compiling entry function 'g128_frag_mt16'
 // SM-DAG: Compiling entry function 'g128_frag_mt32'
-// SM-DAG: Compiling entry function 'g128_frag_reduce'
+// SM80-DAG: Compiling entry function 'g128_frag_reduce'
 // SM-DAG: Compiling entry function 'g32a_frag_mt1'
 // SM-DAG: Compiling entry function 'g32a_frag_mt16'
 // SM-DAG: Compiling entry function 'g32a_frag_mt32'
@@ -44,14 +47,24 @@
 // SM-DAG: Compiling entry function 'pc8_frag_mt16'
 // SM-DAG: Compiling entry function 'pc8_frag_mt32'
 // SPILLS: {{^10$}}
+// SPILLS90: {{^9$}}
+// sm_90 splits through thread-block clusters: no reduction kernel; the
+// partial sums cross CTAs by mapa + ld.shared::cluster between cluster
+// barriers.
+// SM90-NOT: Compiling entry function '{{.*}}_reduce'
+// CLUSTER: barrier.cluster.arrive
+// CLUSTER: barrier.cluster.wait
+// CLUSTER: mapa.shared::cluster
+// CLUSTER: ld.shared::cluster.b32
+// CLUSTER: barrier.cluster.arrive
 // M64-DAG: Compiling entry function 'g128_frag_mt64'
-// SPILLS64: {{^12$}}
+// SPILLS64: {{^9$}}
 // DOT-DAG: Compiling entry function 'g128_frag_mt1'
 // DOT-DAG: Compiling entry function 'g128_frag_mt2'
 // DOT-DAG: Compiling entry function 'g128_frag_mt4'
 // DOT-DAG: Compiling entry function 'g128_frag_mt8'
 // DOT-DAG: Compiling entry function 'pc8_frag_mt8'
-// SPILLSDOT: {{^16$}}
+// SPILLSDOT: {{^15$}}
 
 #map = affine_map<(d0, d1) -> (d0, d1)>
 func.func @f(%x: tensor<?x4096xf16>, %d: tensor<8388608xi8>, %s: tensor<4096x32xf16>, %b: tensor<4096xf16>,

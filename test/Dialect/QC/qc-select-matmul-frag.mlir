@@ -8,14 +8,14 @@
 
 // weight-only-kernel=frag: every weight-only layer the frag kernel runs gets
 // the frag kind and its tiling; split_k fills about four CTAs per SM (132 on
-// sm_90, 108 on sm_80) over the channel tiles, at most 16 and at least
-// warps_k units per split. Layers it cannot run keep the cost model's kind,
+// sm_90, 108 on sm_80) over the channel tiles, at most 16 (8, one
+// thread-block cluster, on sm_90) and at least warps_k units per split. Layers it cannot run keep the cost model's kind,
 // and only the frag layers' weights are repacked mma_frag.
 
-// 4096 x 4096 i4 g128: 64 channel tiles of 64; ceil(528 / 64) = 9 splits
-// (sm_80: ceil(432 / 64) = 7).
+// 4096 x 4096 i4 g128: 64 channel tiles of 64; ceil(528 / 64) = 9 splits,
+// capped at the cluster size 8 on sm_90 (sm_80: ceil(432 / 64) = 7).
 // H100-LABEL: func @layers
-// H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 9, prefetch = 1, step_units = 1, m_tiles = [1, 16, 32]>>{{.*}}layer = "big"
+// H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 8, prefetch = 1, step_units = 1, m_tiles = [1, 16, 32]>>{{.*}}layer = "big"
 // A100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_80", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 7, prefetch = 1, step_units = 1, m_tiles = [1, 16, 32]>>{{.*}}layer = "big"
 // OPTS: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 2, n_blocks = 2, stages = 4, split_k = 3, prefetch = 3, step_units = 1, m_tiles = [16, 64]>>{{.*}}layer = "big"
 // 48 x 512 i8 per channel, f32 scales (constants in the f16 range: rounded
