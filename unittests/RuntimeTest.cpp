@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qc/Runtime/PtxEntries.h"
 #include "qc/Runtime/XXHash64.h"
 #include "qc/Runtime/qcrt.h"
 
@@ -69,6 +70,67 @@ TEST(XXHash64, MatchesLLVM) {
   }
 }
 
+TEST(PtxEntries, KernelsWaitingForPredecessor) {
+  // As the NVPTX back end prints them: parameters are read (ld.param)
+  // before the wait, device memory only after it.
+  const char *ptx = R"(
+.version 8.0
+.target sm_90
+.address_size 64
+.func helper(.param .b64 p) { griddepcontrol.wait; ret; }
+.visible .entry waits(
+	.param .u64 waits_param_0
+)
+{
+	ld.param.u64 	%rd1, [waits_param_0];
+	griddepcontrol.wait;
+	griddepcontrol.launch_dependents;
+	ld.global.nc.f32 	%f1, [%rd1];
+	ret;
+}
+.visible .entry plain(
+	.param .u64 plain_param_0
+)
+{
+	ld.param.u64 	%rd1, [plain_param_0];
+	ld.global.f32 	%f1, [%rd1];
+	ret;
+}
+.visible .entry late(
+	.param .u64 late_param_0
+)
+{
+	ld.param.u64 	%rd1, [late_param_0];
+	ld.global.nc.v4.u32 	{%r1, %r2, %r3, %r4}, [%rd1];
+	griddepcontrol.wait;
+	st.global.u32 	[%rd1], %r1;
+	ret;
+}
+.visible .entry storesFirst()
+{
+	st.shared.u32 	[%r1], %r2;
+	griddepcontrol.wait;
+	ret;
+}
+.visible .entry copiesFirst()
+{
+	cp.async.cg.shared.global [%r1], [%rd1], 16;
+	griddepcontrol.wait;
+	ret;
+}
+.visible .entry last()
+{
+	griddepcontrol.wait;
+	ret;
+}
+)";
+  std::vector<std::string> names = qc::kernelsWaitingForPredecessor(ptx);
+  EXPECT_EQ(names, (std::vector<std::string>{"waits", "last"}));
+  EXPECT_TRUE(qc::kernelsWaitingForPredecessor("").empty());
+  EXPECT_TRUE(qc::kernelsWaitingForPredecessor(".entry").empty());
+  EXPECT_TRUE(qc::kernelsWaitingForPredecessor(".entry (").empty());
+}
+
 TEST(TensorBytes, OverflowAndLimits) {
   qcrt_tensor t = {};
   t.dtype = QCRT_F32;
@@ -109,8 +171,7 @@ TEST(Npy, WrappingShapeIsRejected) {
       0);
   qcrt_tensor t;
   EXPECT_EQ(qcrt_npy_read(path.c_str(), &t), QCRT_ERR_FORMAT);
-  EXPECT_NE(std::string(qcrt_last_error()).find("too large"),
-            std::string::npos)
+  EXPECT_NE(std::string(qcrt_last_error()).find("too large"), std::string::npos)
       << qcrt_last_error();
   EXPECT_EQ(t.data, nullptr);
   remove(path.c_str());
@@ -121,7 +182,8 @@ TEST(Npy, HostileHeaders) {
       "{'descr': '<f4', 'fortran_order': False, 'shape': "
       "(99999999999999999999999, ), }",
       "{'descr': '<f4', 'fortran_order': False, 'shape': (-1, ), }",
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), "
+      "}",
       "{'descr': '<f4', 'fortran_order': False, 'shape': (3",
       "{'descr': '<f4', 'fortran_order': False, }",
       "{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }",
@@ -139,9 +201,9 @@ TEST(Npy, HostileHeaders) {
     remove(path.c_str());
   }
   // A good one still reads.
-  std::string path = writeNpy(
-      "good.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }",
-      8);
+  std::string path =
+      writeNpy("good.npy",
+               "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 8);
   qcrt_tensor t;
   ASSERT_EQ(qcrt_npy_read(path.c_str(), &t), QCRT_OK) << qcrt_last_error();
   EXPECT_EQ(t.rank, 1);

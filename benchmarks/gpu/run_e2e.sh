@@ -9,7 +9,9 @@
 #   PROFILE=1: also the ncu per-kernel breakdown of one decode step and a
 #   memcheck of a short decode; PROFILE_MATCH=REGEX: profile only the
 #   modules whose label matches; PROFILE_ONLY=1: only that;
-#   NO_ANCHOR=1: skip the gpt-fast baselines.
+#   NO_ANCHOR=1: skip the gpt-fast baselines; MODULES=REGEX: only the
+#   modules whose label matches; QCRT_DEPENDENT_LAUNCH=0: every kernel
+#   launched plainly (the A/B of programmatic dependent launch).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 if [ "${1:-}" = --stash ]; then
@@ -45,7 +47,11 @@ for m in json.load(open(os.path.join(here, "manifest.json"))):
                         os.path.join(here, m["sample"]), q], check=True, stdout=sys.stderr)
     print(f"--module {m['label']}={os.path.join(here, m['prefix'])}")
 PY
-while read -r a b; do args+=("$a" "$b"); done < /tmp/e2e-modules.txt
+# MODULES=REGEX: only the modules whose label matches.
+while read -r a b; do
+  label="${b%%=*}"
+  [[ "$label" =~ ${MODULES:-.} ]] && args+=("$a" "$b")
+done < /tmp/e2e-modules.txt
 # A weights file expanded from a sample keeps the original's section
 # checksums (qcw_sample.py): skip the check for these speed runs.
 grep -q '"sample"' "$here/manifest.json" && export QCRT_VERIFY_WEIGHTS=0

@@ -24,10 +24,13 @@
 
 #include "Internal.h"
 
+#include "qc/Runtime/PtxEntries.h"
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
 #include <dlfcn.h>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -98,6 +101,36 @@ struct Driver {
 };
 
 Driver driver;
+
+/// Programmatic dependent launch (docs/gpu-module.md): the kernels whose
+/// PTX waits for their predecessor first (qc::kernelsWaitingForPredecessor
+/// over the PTX JIT-loaded per module), and the functions handed out for
+/// them. Modules load and launch from any thread.
+struct DependentLaunch {
+  /// The kernels of one device-code module that wait first.
+  struct Kernels {
+    bool fromPtx = false; // names read from its PTX (else from the info)
+    bool all = false;     // every kernel (the module info's promise)
+    std::set<std::string> names;
+  };
+  std::mutex mutex;
+  std::map<CUmodule, Kernels> modules;
+  std::set<CUfunction> functions;
+};
+DependentLaunch dependent;
+
+/// The device-code modules loaded on this thread since
+/// cudaBeginModuleLoads (null: not collecting).
+thread_local std::vector<void *> *moduleLoads = nullptr;
+
+/// QCRT_DEPENDENT_LAUNCH=0 launches every kernel plainly (debugging).
+bool dependentLaunchEnabled() {
+  static const bool enabled = [] {
+    const char *env = getenv("QCRT_DEPENDENT_LAUNCH");
+    return !(env && std::string(env) == "0");
+  }();
+  return enabled;
+}
 std::once_flag driverOnce;
 std::string driverError; // why libcuda could not be used ("" if it can)
 CUdevice device = 0;
@@ -374,13 +407,39 @@ bool qcrt::cudaAvailable() { return true; }
 // The mgpu* ABI of MLIR's gpu-to-llvm lowering
 //===----------------------------------------------------------------------===//
 
+void qcrt::cudaBeginModuleLoads() {
+  delete moduleLoads;
+  moduleLoads = new std::vector<void *>();
+}
+
+std::vector<void *> qcrt::cudaEndModuleLoads() {
+  std::vector<void *> loaded;
+  if (moduleLoads)
+    loaded.swap(*moduleLoads);
+  delete moduleLoads;
+  moduleLoads = nullptr;
+  return loaded;
+}
+
+void qcrt::cudaAllowDependentLaunch(const std::vector<void *> &modules) {
+  std::lock_guard<std::mutex> lock(dependent.mutex);
+  for (void *m : modules) {
+    DependentLaunch::Kernels &k = dependent.modules[static_cast<CUmodule>(m)];
+    if (!k.fromPtx)
+      k.all = true;
+  }
+}
+
 extern "C" {
 
 QCRT_API CUmodule mgpuModuleLoad(void *data, size_t /*size*/) {
   CUmodule module = nullptr;
   if (failed() || !useContext())
     return nullptr;
-  QCRT_CU(cuModuleLoadData(&module, data), "loading the module's device code");
+  if (QCRT_CU(cuModuleLoadData(&module, data),
+              "loading the module's device code") &&
+      moduleLoads)
+    moduleLoads->push_back(module);
   return module;
 }
 
@@ -397,10 +456,24 @@ QCRT_API CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
   if (r != CUDA_SUCCESS)
     check(r, "cuModuleLoadDataEx",
           format("JIT-compiling the module's PTX: %s", log).c_str());
+  else {
+    if (moduleLoads)
+      moduleLoads->push_back(module);
+    std::vector<std::string> waiting =
+        qc::kernelsWaitingForPredecessor(static_cast<const char *>(data));
+    std::lock_guard<std::mutex> lock(dependent.mutex);
+    DependentLaunch::Kernels &k = dependent.modules[module];
+    k.fromPtx = true;
+    k.names = std::set<std::string>(waiting.begin(), waiting.end());
+  }
   return module;
 }
 
 QCRT_API void mgpuModuleUnload(CUmodule module) {
+  {
+    std::lock_guard<std::mutex> lock(dependent.mutex);
+    dependent.modules.erase(module);
+  }
   if (module && useContext())
     QCRT_CU(cuModuleUnload(module), "");
 }
@@ -414,7 +487,13 @@ QCRT_API CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
                 format("kernel '%s': its device code is not loaded", name));
     return nullptr;
   }
-  QCRT_CU(cuModuleGetFunction(&function, module, name), name);
+  if (QCRT_CU(cuModuleGetFunction(&function, module, name), name)) {
+    std::lock_guard<std::mutex> lock(dependent.mutex);
+    auto it = dependent.modules.find(module);
+    if (it != dependent.modules.end() &&
+        (it->second.all || it->second.names.count(name)))
+      dependent.functions.insert(function);
+  }
   return function;
 }
 
@@ -445,34 +524,47 @@ std::string launchShape(intptr_t gridX, intptr_t gridY, intptr_t gridZ,
 }
 } // namespace
 
-QCRT_API void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
-                               intptr_t gridY, intptr_t gridZ, intptr_t blockX,
-                               intptr_t blockY, intptr_t blockZ, int32_t smem,
-                               CUstream stream, void **params, void **extra,
-                               size_t /*paramsCount*/) {
+namespace {
+/// One launch through cuLaunchKernelEx: clusters of `cluster` CTAs (x, y, z;
+/// null: none) and, for a kernel whose PTX waits for its predecessor, the
+/// programmatic-stream-serialization attribute (it may start while the
+/// kernel before it on the stream finishes; sm_90). Captured into graphs
+/// like any launch (the edge becomes a programmatic one).
+void launch(CUfunction function, const intptr_t *cluster, intptr_t gridX,
+            intptr_t gridY, intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+            intptr_t blockZ, int32_t smem, CUstream stream, void **params,
+            void **extra) {
   if (!prepareLaunch(function, gridX, gridY, gridZ, smem))
     return;
-  QCRT_CU(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
-                         smem, stream, params, extra),
-          launchShape(gridX, gridY, gridZ, blockX, blockY, blockZ).c_str());
-}
-
-/// A launch whose CTAs form thread-block clusters of clusterX x clusterY x
-/// clusterZ (gpu.launch_func with `clusters in`; sm_90): cuLaunchKernelEx
-/// with the cluster-dimension attribute. Captured into graphs like any
-/// launch.
-QCRT_API void mgpuLaunchClusterKernel(
-    CUfunction function, intptr_t clusterX, intptr_t clusterY,
-    intptr_t clusterZ, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
-    intptr_t blockX, intptr_t blockY, intptr_t blockZ, int32_t smem,
-    CUstream stream, void **params, void **extra, size_t /*paramsCount*/) {
-  if (!prepareLaunch(function, gridX, gridY, gridZ, smem))
+  bool early = false;
+  if (dependentLaunchEnabled()) {
+    std::lock_guard<std::mutex> lock(dependent.mutex);
+    early = dependent.functions.count(function) != 0;
+  }
+  CUlaunchAttribute attrs[2] = {};
+  unsigned numAttrs = 0;
+  if (cluster) {
+    CUlaunchAttribute &a = attrs[numAttrs++];
+    a.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    a.value.clusterDim.x = unsigned(cluster[0]);
+    a.value.clusterDim.y = unsigned(cluster[1]);
+    a.value.clusterDim.z = unsigned(cluster[2]);
+  }
+  if (early) {
+    CUlaunchAttribute &a = attrs[numAttrs++];
+    a.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    a.value.programmaticStreamSerializationAllowed = 1;
+  }
+  std::string what = launchShape(gridX, gridY, gridZ, blockX, blockY, blockZ);
+  if (cluster)
+    what += format(", cluster (%ld, %ld, %ld)", (long)cluster[0],
+                   (long)cluster[1], (long)cluster[2]);
+  if (!numAttrs) {
+    QCRT_CU(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
+                           blockZ, smem, stream, params, extra),
+            what.c_str());
     return;
-  CUlaunchAttribute cluster = {};
-  cluster.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-  cluster.value.clusterDim.x = unsigned(clusterX);
-  cluster.value.clusterDim.y = unsigned(clusterY);
-  cluster.value.clusterDim.z = unsigned(clusterZ);
+  }
   CUlaunchConfig config = {};
   config.gridDimX = unsigned(gridX);
   config.gridDimY = unsigned(gridY);
@@ -482,13 +574,31 @@ QCRT_API void mgpuLaunchClusterKernel(
   config.blockDimZ = unsigned(blockZ);
   config.sharedMemBytes = unsigned(smem);
   config.hStream = stream;
-  config.attrs = &cluster;
-  config.numAttrs = 1;
-  QCRT_CU(cuLaunchKernelEx(&config, function, params, extra),
-          (launchShape(gridX, gridY, gridZ, blockX, blockY, blockZ) +
-           format(", cluster (%ld, %ld, %ld)", (long)clusterX, (long)clusterY,
-                  (long)clusterZ))
-              .c_str());
+  config.attrs = attrs;
+  config.numAttrs = numAttrs;
+  QCRT_CU(cuLaunchKernelEx(&config, function, params, extra), what.c_str());
+}
+} // namespace
+
+QCRT_API void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
+                               intptr_t gridY, intptr_t gridZ, intptr_t blockX,
+                               intptr_t blockY, intptr_t blockZ, int32_t smem,
+                               CUstream stream, void **params, void **extra,
+                               size_t /*paramsCount*/) {
+  launch(function, nullptr, gridX, gridY, gridZ, blockX, blockY, blockZ, smem,
+         stream, params, extra);
+}
+
+/// A launch whose CTAs form thread-block clusters of clusterX x clusterY x
+/// clusterZ (gpu.launch_func with `clusters in`; sm_90).
+QCRT_API void mgpuLaunchClusterKernel(
+    CUfunction function, intptr_t clusterX, intptr_t clusterY,
+    intptr_t clusterZ, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+    intptr_t blockX, intptr_t blockY, intptr_t blockZ, int32_t smem,
+    CUstream stream, void **params, void **extra, size_t /*paramsCount*/) {
+  const intptr_t cluster[3] = {clusterX, clusterY, clusterZ};
+  launch(function, cluster, gridX, gridY, gridZ, blockX, blockY, blockZ, smem,
+         stream, params, extra);
 }
 
 QCRT_API CUstream mgpuStreamCreate() {
@@ -651,6 +761,9 @@ void qcrt::cudaDestroyStream(void *) {}
 void qcrt::cudaFreeAsync(void *, void *) {}
 std::vector<void *> qcrt::cudaEndRun() { return {}; }
 bool qcrt::cudaAvailable() { return false; }
+void qcrt::cudaBeginModuleLoads() {}
+std::vector<void *> qcrt::cudaEndModuleLoads() { return {}; }
+void qcrt::cudaAllowDependentLaunch(const std::vector<void *> &) {}
 
 extern "C" {
 QCRT_API CUmodule mgpuModuleLoad(void *, size_t) {

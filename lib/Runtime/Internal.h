@@ -80,6 +80,15 @@ qcrt_status cudaTakeError();
 /// ("sm_90"); `what` prefixes messages. Clears the sticky error.
 qcrt_status cudaPrepareDevice(const std::string &target,
                               const std::string &what);
+/// Brackets the dlopen of a GPU module: cudaEndModuleLoads returns the
+/// device-code modules (CUmodule) its constructors loaded on this thread.
+void cudaBeginModuleLoads();
+std::vector<void *> cudaEndModuleLoads();
+/// The module info promises that every kernel of these device-code modules
+/// waits for its predecessor first ("dependent_launch": true): qcrt may
+/// launch them with programmatic dependent launch. Modules loaded from PTX
+/// keep what their PTX shows (qc::kernelsWaitingForPredecessor).
+void cudaAllowDependentLaunch(const std::vector<void *> &modules);
 /// Device allocation (nullptr for 0 bytes or on error) and release.
 void *cudaAlloc(uint64_t bytes, const char *what);
 void cudaFree(void *pointer);

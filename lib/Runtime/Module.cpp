@@ -179,6 +179,9 @@ struct qcrt_module {
   std::string identityHex;
   /// GPU modules: each weight's device copy (the weight global holds it).
   bool gpu = false;
+  /// Every kernel waits for its predecessor first (module info
+  /// "dependent_launch"; docs/gpu-module.md).
+  bool dependentLaunch = false;
   std::vector<void *> deviceWeights;
   /// CUDA graphs by run key (function, input pointers and shapes), the
   /// runtime's capture stream and counters.
@@ -241,6 +244,8 @@ static qcrt_status parseModuleInfo(qcrt_module &m, const std::string &soPath) {
                        "digits)",
                        soPath.c_str()));
   m.identityHex = identity->str;
+  if (const Json *dl = info.get("dependent_launch"))
+    m.dependentLaunch = dl->kind == Json::Bool && dl->boolean;
   const Json *functions = info.get("functions");
   const Json *weights = info.get("weights");
   if (!functions || functions->kind != Json::Array || !weights ||
@@ -964,7 +969,12 @@ qcrt_status qcrt_module_load_ex(const char *prefix,
   cudaClearError();
   // RTLD_NOW: an unresolved symbol (e.g. qcrt_observe) fails here, not
   // mid-run. RTLD_LOCAL: modules do not see each other's globals.
+  if (m->gpu)
+    cudaBeginModuleLoads();
   m->handle = dlopen(openPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  std::vector<void *> deviceCode;
+  if (m->gpu)
+    deviceCode = cudaEndModuleLoads();
   if (!m->handle) {
     const char *why = dlerror();
     cudaClearError();
@@ -1001,6 +1011,8 @@ qcrt_status qcrt_module_load_ex(const char *prefix,
     status = fail(deviceStatus, deviceWhy);
   if (status == QCRT_OK)
     status = loadWeights(*m, qcwPath, soPath, verifyWeightChecksums(options));
+  if (status == QCRT_OK && m->dependentLaunch)
+    cudaAllowDependentLaunch(deviceCode);
   if (status != QCRT_OK) {
     dlclose(m->handle);
     for (void *p : m->deviceWeights)

@@ -52,7 +52,8 @@ std::string qc::gpuBinaryFormat(StringRef toolkit) {
   return "isa";
 }
 
-std::string qc::addGpuModuleInfo(StringRef infoJson, StringRef format) {
+std::string qc::addGpuModuleInfo(StringRef infoJson, StringRef format,
+                                 bool dependentLaunch) {
   Expected<json::Value> parsed = json::parse(infoJson);
   if (!parsed) {
     consumeError(parsed.takeError());
@@ -61,6 +62,7 @@ std::string qc::addGpuModuleInfo(StringRef infoJson, StringRef format) {
   if (json::Object *object = parsed->getAsObject()) {
     (*object)["weight_storage"] = "device";
     (*object)["device_code"] = format.str();
+    (*object)["dependent_launch"] = dependentLaunch;
   }
   std::string text;
   raw_string_ostream os(text);

@@ -315,10 +315,10 @@ static int listTargets(llvm::StringRef format) {
             llvm::formatv("{0}.{1}", t.ccMajor, t.ccMinor).str();
         o["ptx_version"] = t.ptxVersion;
         o["features"] = llvm::json::Object{
-            {"cp_async", t.cpAsync}, {"ldmatrix", t.ldmatrix},
-            {"mma_sync", t.mmaSync}, {"wgmma", t.wgmma},
-            {"tma", t.tma},          {"fp8", t.fp8},
-            {"clusters", t.clusters}};
+            {"cp_async", t.cpAsync},  {"ldmatrix", t.ldmatrix},
+            {"mma_sync", t.mmaSync},  {"wgmma", t.wgmma},
+            {"tma", t.tma},           {"fp8", t.fp8},
+            {"clusters", t.clusters}, {"dependent_launch", t.dependentLaunch}};
         o["sm_count"] = t.smCount;
         o["static_shared_bytes"] = t.staticSharedBytes;
         o["max_shared_bytes_per_block"] = t.maxSharedBytesPerBlock;
@@ -352,7 +352,8 @@ static int listTargets(llvm::StringRef format) {
                             {t.wgmma, "wgmma"},
                             {t.tma, "tma"},
                             {t.fp8, "fp8"},
-                            {t.clusters, "clusters"}})
+                            {t.clusters, "clusters"},
+                            {t.dependentLaunch, "pdl"}})
       if (on)
         features += (features.empty() ? "" : ",") + std::string(name);
     if (!t.gpu) {
@@ -546,6 +547,9 @@ int main(int argc, char **argv) {
   // tagged globals (the lowering drops tags); after: large constants.
   lowerPm.addPass(qc::createExternalizeWeights(externalize));
   std::string gpuFormat;
+  // Whether qc-lower-to-gpu made every kernel wait for its predecessor
+  // (qc-gpu-dependent-launch; the module info tells qcrt).
+  bool dependentLaunch = false;
   if (gpu) {
     // GPU modules (docs/gpu-module.md): every constant buffer goes to the
     // .qcw file and device memory, externalized at the memref level.
@@ -564,6 +568,9 @@ int main(int argc, char **argv) {
     gpuOptions.format = gpuFormat;
     gpuOptions.toolkit = toolkit;
     gpuOptions.normPrologue = gemvNormPrologue;
+    const qc::TargetInfo *gpuTarget = qc::lookupGpuTarget(targetName);
+    dependentLaunch =
+        gpuOptions.dependentLaunch && gpuTarget && gpuTarget->dependentLaunch;
     qc::ExternalizeWeightsOptions all = externalize;
     all.thresholdBytes = 1;
     qc::buildGpuLoweringPipeline(lowerPm, gpuOptions,
@@ -608,8 +615,9 @@ int main(int argc, char **argv) {
       qc::computeModuleIdentity(*module, targetName, resolvedCpu, weights);
   std::string info =
       qc::moduleInfoJson(targetName, resolvedCpu, entryPoints, weights);
-  if (gpu)
-    info = qc::addGpuModuleInfo(info, gpuFormat);
+  if (gpu) {
+    info = qc::addGpuModuleInfo(info, gpuFormat, dependentLaunch);
+  }
   info = qc::addModuleIdentity(info, identity);
   if (failed(qc::buildModuleInterface(*module, entryPoints, info)))
     return 1;

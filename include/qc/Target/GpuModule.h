@@ -50,8 +50,11 @@ std::string findCudaToolkit(llvm::StringRef explicitPath);
 std::string gpuBinaryFormat(llvm::StringRef toolkit);
 
 /// Adds the GPU fields to a qc_module_info JSON object: "weight_storage":
-/// "device" and "device_code": format.
-std::string addGpuModuleInfo(llvm::StringRef infoJson, llvm::StringRef format);
+/// "device", "device_code": format and "dependent_launch": whether every
+/// kernel waits for its predecessor first (qc-gpu-dependent-launch ran), so
+/// that qcrt may launch them early (docs/gpu-module.md).
+std::string addGpuModuleInfo(llvm::StringRef infoJson, llvm::StringRef format,
+                             bool dependentLaunch);
 
 /// The header comment of a GPU module, placed before the generated header.
 std::string gpuHeaderNote(llvm::StringRef target, llvm::StringRef format);

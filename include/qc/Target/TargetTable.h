@@ -43,6 +43,10 @@ struct TargetInfo {
   /// CTAs of a cluster read each other's shared memory, so split-K partial
   /// sums meet there instead of in a workspace and a second launch.
   bool clusters;
+  /// Programmatic dependent launch (sm_90): a kernel may start while the
+  /// one before it finishes, and waits for it (griddepcontrol) before
+  /// touching memory; hides the launch gap between a step's kernels.
+  bool dependentLaunch;
   /// Streaming multiprocessors of the reference part (split-K/stream-K,
   /// flash-decoding chunking size their grids to fill them).
   int smCount;
@@ -104,6 +108,7 @@ inline constexpr TargetInfo kTargets[] = {
      /*tma=*/false,
      /*fp8=*/false,
      /*clusters=*/false,
+     /*dependentLaunch=*/false,
      0,
      0,
      0,
@@ -122,7 +127,8 @@ inline constexpr TargetInfo kTargets[] = {
      /*wgmma=*/false,
      /*tma=*/false,
      /*fp8=*/false,
-     /*clusters=*/false, 108, 48 * 1024, 163 * 1024, 1.9e12, 0.9, 0.82, 19.5e12,
+     /*clusters=*/false,
+     /*dependentLaunch=*/false, 108, 48 * 1024, 163 * 1024, 1.9e12, 0.9, 0.82, 19.5e12,
      0.9 * 312e12,
      // Not measured on an A100: the H200 figures.
      0.35, 0.74e-6, "gemv,mma,int8_mma,fp16_mma,adaptive,gemv_mma,frag"},
@@ -141,6 +147,7 @@ inline constexpr TargetInfo kTargets[] = {
      /*tma=*/true,
      /*fp8=*/false,
      /*clusters=*/true,
+     /*dependentLaunch=*/true,
      132,
      48 * 1024,
      227 * 1024,

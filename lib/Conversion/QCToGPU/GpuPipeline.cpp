@@ -22,6 +22,7 @@
 //   gpu-kernel-outlining
 //   qc-gpu-merge-kernel-modules one module for the glue kernels, each once
 //   qc-gpu-check-host-code      no host access to device buffers left
+//   [qc-gpu-dependent-launch]   kernels wait for their predecessor (sm_90)
 //   nvvm-attach-target, scf/affine lowering, convert-gpu-to-nvvm
 //   host -> LLVM (memref, func, arith, cf, math, gpu-to-llvm)
 //   gpu-module-to-binary        PTX / cubin / fatbin in gpu.binary ops
@@ -97,6 +98,8 @@ void ::qc::buildGpuLoweringPipeline(
                   "convert-parallel-loops-to-gpu,gpu-kernel-outlining");
   pm.addPass(mlir::qc::createQCGpuMergeKernelModules());
   pm.addPass(mlir::qc::createQCGpuCheckHostCode());
+  if (options.dependentLaunch && target->dependentLaunch)
+    pm.addPass(mlir::qc::createQCGpuDependentLaunch());
   addPipeline(pm, "nvvm-attach-target{chip=" + chip + " features=" + features +
                       " O=3},lower-affine,convert-scf-to-cf,"
                       "gpu.module(convert-gpu-to-nvvm),"

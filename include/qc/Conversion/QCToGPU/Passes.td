@@ -334,4 +334,45 @@ def QCGpuDropBinaryTimings
   }];
 }
 
+def QCGpuDependentLaunch
+    : Pass<"qc-gpu-dependent-launch", "mlir::ModuleOp"> {
+  let summary = "Lets every GPU kernel start while the kernel before it "
+                "finishes (programmatic dependent launch, sm_90)";
+  let description = [{
+    Inside a decode step the kernels run back to back, and each launch
+    costs ~2 us between the end of one kernel and the start of the next
+    (H100 run 3 profile: ~115 us of a 561 us 7B-shaped step). With
+    programmatic dependent launch (sm_90), a kernel launched with the
+    programmatic-stream-serialization attribute may start before the
+    kernel it follows has finished, as long as it waits for it before
+    touching memory.
+
+    This pass makes every kernel of every `gpu.module` safe for that: its
+    first operations are `griddepcontrol.wait` (wait until the previous
+    grid has completed and its writes are visible: nothing is read or
+    written before) and `griddepcontrol.launch_dependents` (the next kernel
+    may be scheduled once every CTA of this one has started). The runtime
+    (qcrt) launches with the attribute exactly the kernels whose PTX waits
+    (docs/gpu-module.md), so a module without this pass, or one loaded as a
+    cubin, keeps plain launches. Run it only for targets with dependent
+    launch (TargetInfo::dependentLaunch); qc-lower-to-gpu does.
+
+    Example:
+
+    ```mlir
+    gpu.func @k(%a: !llvm.ptr<1>) kernel { BODY }
+    // becomes
+    gpu.func @k(%a: !llvm.ptr<1>) kernel {
+      nvvm.griddepcontrol wait
+      nvvm.griddepcontrol launch_dependents
+      BODY
+    }
+    ```
+  }];
+  let statistics = [
+    Statistic<"numKernels", "kernels", "Kernels that wait on their predecessor">,
+  ];
+  let dependentDialects = ["mlir::NVVM::NVVMDialect"];
+}
+
 #endif // QC_CONVERSION_QCTOGPU_PASSES_TD

@@ -46,6 +46,12 @@ struct GpuLoweringPipelineOptions
                      "where a qc.rms_norm feeds only the matmul "
                      "(qc-outline-gpu-kernels norm-prologue)"),
       llvm::cl::init(false)};
+  Option<bool> dependentLaunch{
+      *this, "dependent-launch",
+      llvm::cl::desc("On targets with programmatic dependent launch (sm_90): "
+                     "every kernel waits for the one before it at its start "
+                     "(qc-gpu-dependent-launch), so qcrt launches it early"),
+      llvm::cl::init(true)};
   Option<int64_t> glueBlockSize{
       *this, "glue-block-size",
       llvm::cl::desc("Most threads of a block of a glue kernel "
