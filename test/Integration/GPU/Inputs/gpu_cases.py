@@ -119,18 +119,24 @@ MATRIX = [
     ("ad8_k80_n208_f16", 80, 208, "ad8", "f16", ["auto"]),
     ("multi_block_k32", 32, 64, "multi", "f32", ["auto"]),
     # The frag kernel (mma_frag weights repacked after selection, scales
-    # rounded to f16; split-K
-    # for M <= 32 with the reduction kernel, M tiles above): shapes of whole
+    # rounded to f16; split-K for M <= 32, M tiles above): shapes of whole
     # 16 x 64 (INT4) / 16 x 32 (INT8) units for both layers, and one whose
     # down layer (K = 48) falls back to the selector's kind.
     ("w4g128_k128_n384_f16_frag", 128, 384, "w4g128", "f16", ["frag"]),
     ("w4g32a_k192_n320_f16", 192, 320, "w4g32a", "f16", ["frag"]),
     ("w8_k224_n96_f16", 224, 96, "w8", "f16", ["frag"]),
     ("w8t_k64_n48_f16", 64, 48, "w8t", "f16", ["frag"]),
-    # Split-K (M <= 32): up of K = 1024 in 4 splits (down falls back);
-    # down of K = 1024 in 8 splits with the residual added by the reduction.
+    # K walks of at most 8 steps per CTA (fragSplitK: no split): K = 1024
+    # INT4 (4 steps), K = 1024 INT8 (8 steps).
     ("w4g32_k1024_n160_f16", 1024, 160, "w4g32", "f16", ["frag"]),
     ("w8_k96_n1024_f16", 96, 1024, "w8", "f16", ["frag"]),
+    # Split-K (M <= 32; sm_90: one thread-block cluster of 8 per channel
+    # tile, the sums added in distributed shared memory): the down layers
+    # (K = N = 4096 INT4 g128, 2048 INT8 per channel) with the residual in
+    # the split's epilogue. (A narrow model width keeps the references of
+    # M = 4096 small.)
+    ("w4g128_k256_n4096_f16_fragsplit", 256, 4096, "w4g128", "f16", ["frag"]),
+    ("w8_k128_n2048_f16_fragsplit", 128, 2048, "w8", "f16", ["frag"]),
 ]
 
 # Glue kernels: name, kind (rms | ln), K, dtype; every norm program runs M
