@@ -77,6 +77,9 @@ def main():
     ap.add_argument("--gemv-norm-prologue", action="store_true",
                     help="quant-compile --gemv-norm-prologue for the sm_90 modules (the "
                          "RMSNorm before q/k/v and gate/up fused into the GEMV)")
+    ap.add_argument("--gemv-swiglu-epilogue", action="store_true",
+                    help="quant-compile --gemv-swiglu-epilogue for the sm_90 modules (the "
+                         "gated MLP's SiLU * mul fused into the gate / up GEMV)")
     ap.add_argument("--append", action="store_true",
                     help="add the models to DEST's manifest instead of starting anew")
     a = ap.parse_args()
@@ -87,6 +90,8 @@ def main():
     gpu_args = ["--weight-only-kernel=" + a.weight_only_kernel]
     if a.gemv_norm_prologue:
         gpu_args.append("--gemv-norm-prologue")
+    if a.gemv_swiglu_epilogue:
+        gpu_args.append("--gemv-swiglu-epilogue")
     manifest = []
     if a.append and (dest / "manifest.json").exists():
         manifest = json.loads((dest / "manifest.json").read_text())

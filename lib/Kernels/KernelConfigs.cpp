@@ -128,6 +128,9 @@ std::string qc::GemvKernelConfig::finalize() {
     return "int4 needs whole bytes per load";
   if (groupSize % (vecBytes * 8 / bits) != 0)
     return "a weight load would straddle two scale groups";
+  if (swiGlu && (rowsPerWarp % 2 != 0 || n % 2 != 0 || hasResidual))
+    return "the SwiGLU epilogue needs an even number of rows per warp, an "
+           "even N (gate and up halves) and no residual epilogue";
   if (normPrologue) {
     if (normSharedBytes() > kMaxStaticSharedBytes)
       return "the fused norm's " + std::to_string(mTile) + " rows of " +
@@ -139,8 +142,8 @@ std::string qc::GemvKernelConfig::finalize() {
 }
 
 std::array<int64_t, 2> qc::GemvKernelConfig::grid(int64_t m) const {
-  int64_t rowsPerBlock = warpsPerBlock * rowsPerWarp;
-  return {(n + rowsPerBlock - 1) / rowsPerBlock, (m + mTile - 1) / mTile};
+  int64_t perBlock = warpsPerBlock * rowsPerWarp / (swiGlu ? 2 : 1);
+  return {(outChannels() + perBlock - 1) / perBlock, (m + mTile - 1) / mTile};
 }
 
 std::string qc::MmaTileConfig::check(int64_t k, int64_t elemBytes, int64_t mmaK,

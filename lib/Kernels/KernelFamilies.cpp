@@ -743,15 +743,16 @@ bool fp16GemmFits(LinearOp op) {
 
 LaunchAttr gemvLaunch(SymbolRefAttr kernel, const GemvKernelConfig &cfg,
                       ArrayRef<int64_t> mTiles) {
-  return LaunchAttr::get(kernel.getContext(), kernel, cfg.blockSize(),
-                         cfg.warpsPerBlock * cfg.rowsPerWarp, /*tileM=*/1,
-                         mTiles, cfg.hasResidual, 1);
+  // SwiGLU: a warp's rows are gate / up pairs, one output channel each.
+  int64_t channels = cfg.warpsPerBlock * cfg.rowsPerWarp / (cfg.swiGlu ? 2 : 1);
+  return LaunchAttr::get(kernel.getContext(), kernel, cfg.blockSize(), channels,
+                         /*tileM=*/1, mTiles, cfg.hasResidual, 1, cfg.swiGlu);
 }
 
 LaunchAttr mmaLaunch(SymbolRefAttr kernel, const MmaTileConfig &tile,
                      bool residual) {
   return LaunchAttr::get(kernel.getContext(), kernel, tile.blockSize(),
-                         tile.blockN, tile.blockM, {}, residual, 1);
+                         tile.blockN, tile.blockM, {}, residual, 1, false);
 }
 
 LaunchAttr fragLaunch(SymbolRefAttr kernel,
@@ -759,12 +760,12 @@ LaunchAttr fragLaunch(SymbolRefAttr kernel,
                       ArrayRef<int64_t> mTiles, int64_t splitK) {
   return LaunchAttr::get(kernel.getContext(), kernel, cfg.blockSize(),
                          16 * cfg.nBlocks, /*tileM=*/1, mTiles, cfg.hasResidual,
-                         splitK);
+                         splitK, false);
 }
 
 LaunchAttr rowLaunch(SymbolRefAttr kernel, int64_t threads) {
   return LaunchAttr::get(kernel.getContext(), kernel, threads, 0, 0, {}, false,
-                         1);
+                         1, false);
 }
 
 AttentionLaunchAttr attentionLaunch(SymbolRefAttr kernel,

@@ -88,6 +88,12 @@ static cl::opt<bool> gemvNormPrologue(
              "feeds only that matmul (one launch instead of two; "
              "qc-outline-gpu-kernels norm-prologue)"),
     cl::init(false), cl::cat(category));
+static cl::opt<bool> gemvSwiGluEpilogue(
+    "gemv-swiglu-epilogue",
+    cl::desc("GPU targets: the GEMV of the fused gate / up projections "
+             "writes silu(gate) * up itself (no SiLU * mul glue kernel); off "
+             "until measured on a GPU"),
+    cl::init(false), cl::cat(category));
 static cl::opt<int64_t> maxBatch(
     "max-batch",
     cl::desc("Largest expected number of rows M of a matmul (batch x tokens "
@@ -568,6 +574,7 @@ int main(int argc, char **argv) {
     gpuOptions.format = gpuFormat;
     gpuOptions.toolkit = toolkit;
     gpuOptions.normPrologue = gemvNormPrologue;
+    gpuOptions.swiGluEpilogue = gemvSwiGluEpilogue;
     const qc::TargetInfo *gpuTarget = qc::lookupGpuTarget(targetName);
     dependentLaunch =
         gpuOptions.dependentLaunch && gpuTarget && gpuTarget->dependentLaunch;

@@ -110,6 +110,13 @@ struct GemvKernelConfig : WeightOnlyWeightConfig {
   /// kernel argument. Needs mTile * K activations in 48 KiB.
   bool normPrologue = false;
   float normEpsilon = 1e-5f;
+  /// Epilogue: the gated MLP's SiLU * mul fused (EpilogueFusion.h
+  /// swiGluUser). The weight's N rows are gate [0, N/2) and up [N/2, N); a
+  /// warp's rowsPerWarp rows are rowsPerWarp / 2 gate rows j and the up rows
+  /// N/2 + j, and lane 0 writes y[m, j] = silu(g) * u with g and u rounded
+  /// to the activation type first and silu in f32 (the glue's arithmetic):
+  /// y has N/2 channels. Needs an even rowsPerWarp and no residual.
+  bool swiGlu = false;
   KernelElem normWeight = KernelElem::F32;
   /// Activation/result element type: f16 or f32.
   bool actF16 = true;
@@ -134,7 +141,10 @@ struct GemvKernelConfig : WeightOnlyWeightConfig {
   /// Picks vecBytes when 0 and checks the shape; returns an error message or
   /// the empty string.
   std::string finalize();
-  /// Grid size for M rows: {ceil(n / (warps * rowsPerWarp)), ceil(M / mTile)}.
+  /// Output channels: n, or n / 2 with the SwiGLU epilogue.
+  int64_t outChannels() const { return swiGlu ? n / 2 : n; }
+  /// Grid size for M rows: {ceil(outChannels / channels per CTA), ceil(M /
+  /// mTile)}.
   std::array<int64_t, 2> grid(int64_t m) const;
   int64_t blockSize() const { return 32 * warpsPerBlock; }
   /// Static shared memory of the norm prologue: the normalized M tile

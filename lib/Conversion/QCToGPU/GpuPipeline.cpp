@@ -70,6 +70,7 @@ void ::qc::buildGpuLoweringPipeline(
   mlir::qc::QCOutlineGpuKernelsOptions outline;
   outline.chip = chip;
   outline.normPrologue = options.normPrologue;
+  outline.swiGluEpilogue = options.swiGluEpilogue;
   pm.addPass(mlir::qc::createQCOutlineGpuKernels(outline));
   pm.addPass(mlir::qc::createQCLowerGpuLaunches());
   pm.addPass(mlir::qc::createQCGpuLowerFloatLinear());

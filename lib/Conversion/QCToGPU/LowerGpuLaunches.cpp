@@ -25,6 +25,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -832,13 +833,54 @@ struct Lowering {
       }
     }
     Value residualRows = residual.add ? toRows(b, residual.other) : Value();
+    // A GEMV family with the SwiGLU epilogue writes silu(gate) * up: N / 2
+    // channels in place of the glue that reads the matmul alone.
+    ::qc::SwiGluUse swiGlu;
+    if (main->getSwiglu() || (succeeded(normGemv) && normGemv->getSwiglu())) {
+      swiGlu = ::qc::swiGluUser(op.getResult());
+      bool gemvSides =
+          main->getSwiglu() && (failed(normGemv) || normGemv->getSwiglu());
+      if (!swiGlu.glue || !gemvSides ||
+          (kind != KernelKind::Gemv && kind != KernelKind::GemvMma)) {
+        reason = "the kernel has a SwiGLU epilogue, but the matmul is not a "
+                 "gemv/gemv_mma whose output only the SiLU * mul glue reads";
+        return failure();
+      }
+    }
+    int64_t gemvN = swiGlu.glue ? n / 2 : n;
     // The GEMV side on rows x (the norm's input when fused), and the rows
     // the other side reads (the norm kernel's output when fused).
     auto gemvSide = [&](ImplicitLocOpBuilder &bb) -> Value {
       if (fusedNorm)
-        return weightOnly(bb, op, pw, x, matmulRecord(*normGemv, n),
+        return weightOnly(bb, op, pw, x, matmulRecord(*normGemv, gemvN),
                           residualRows, fusedNorm.getWeight());
-      return weightOnly(bb, op, pw, x, matmulRecord(*main, n), residualRows);
+      return weightOnly(bb, op, pw, x, matmulRecord(*main, gemvN),
+                        residualRows);
+    };
+    // The large-M side's result through the SiLU * mul glue (a copy of it
+    // on these rows) where the GEMV side absorbed it.
+    auto afterGlue = [&](ImplicitLocOpBuilder &bb, Value r) -> Value {
+      if (!swiGlu.glue)
+        return r;
+      Value m = tensor::DimOp::create(bb, r, 0);
+      auto half = [&](int64_t col) {
+        return tensor::ExtractSliceOp::create(
+            bb, r,
+            ArrayRef<OpFoldResult>{bb.getIndexAttr(0), bb.getIndexAttr(col)},
+            ArrayRef<OpFoldResult>{m, bb.getIndexAttr(gemvN)},
+            ArrayRef<OpFoldResult>{bb.getIndexAttr(1), bb.getIndexAttr(1)});
+      };
+      Type elem = op.getType().getElementType();
+      Value init = tensor::EmptyOp::create(
+          bb, ArrayRef<OpFoldResult>{m, bb.getIndexAttr(gemvN)}, elem);
+      IRMapping map;
+      map.map(swiGlu.gate.getResult(), half(0));
+      map.map(swiGlu.up.getResult(), half(gemvN));
+      map.map(swiGlu.glue.getDpsInitOperand(0)->get(), init);
+      Operation *copy = bb.clone(*swiGlu.glue, map);
+      copy->getResult(0).setType(
+          RankedTensorType::get({ShapedType::kDynamic, gemvN}, elem));
+      return copy->getResult(0);
     };
     std::string normReason;
     auto largeSideRows = [&](ImplicitLocOpBuilder &bb) -> Value {
@@ -856,7 +898,8 @@ struct Lowering {
     } else {
       // M < threshold: the GEMV family; else the large-M side.
       Type outElem = op.getType().getElementType();
-      auto yType = RankedTensorType::get({ShapedType::kDynamic, n}, outElem);
+      auto yType =
+          RankedTensorType::get({ShapedType::kDynamic, gemvN}, outElem);
       Value m = tensor::DimOp::create(b, x, 0);
       Value small = arith::CmpIOp::create(
           b, arith::CmpIPredicate::slt, m,
@@ -876,7 +919,8 @@ struct Lowering {
         return failure();
       }
       if (kind == KernelKind::GemvMma) {
-        r = weightOnly(eb, op, pw, xl, matmulRecord(*mma, n), residualRows);
+        r = afterGlue(eb, weightOnly(eb, op, pw, xl, matmulRecord(*mma, n),
+                                     residualRows));
       } else {
         auto scalesType =
             RankedTensorType::get({ShapedType::kDynamic}, eb.getF32Type());
@@ -887,9 +931,30 @@ struct Lowering {
                            tensor::CastOp::create(eb, yType, r).getResult());
       y = branch.getResult(0);
       auto rowsType = RankedTensorType::get(
-          {cast<RankedTensorType>(x.getType()).getShape()[0], n}, outElem);
+          {cast<RankedTensorType>(x.getType()).getShape()[0], gemvN}, outElem);
       if (rowsType != yType)
         y = tensor::CastOp::create(b, rowsType, y);
+    }
+    if (swiGlu.glue) {
+      // y is the glue's result (rank 2, as swiGluUser requires).
+      Type glueType = swiGlu.glue->getResult(0).getType();
+      Value result = y.getType() == glueType
+                         ? y
+                         : tensor::CastOp::create(b, glueType, y).getResult();
+      swiGlu.glue->getResult(0).replaceAllUsesWith(result);
+      swiGlu.glue.erase();
+      swiGlu.gate.erase();
+      swiGlu.up.erase();
+      // What still reads y is its row count (swiGluUser): the input's.
+      Value rows = tensor::DimOp::create(b, shapeSrc, 0);
+      for (Operation *user : llvm::make_early_inc_range(op->getUsers())) {
+        user->getResult(0).replaceAllUsesWith(rows);
+        user->erase();
+      }
+      op.erase();
+      if (fusedNorm)
+        fusedNorm.erase();
+      return success();
     }
     Value result = fromRows(b, y, shapeSrc, op.getType());
     if (residual.add) {

@@ -306,17 +306,23 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
   Value warp = arith::ShRUIOp::create(b, tid, e.cst(5));
   Value bx = toI32(gpu::BlockIdOp::create(b, gpu::Dimension::x));
   Value by = toI32(gpu::BlockIdOp::create(b, gpu::Dimension::y));
+  // The warp's first output channel; with the SwiGLU epilogue a warp owns
+  // R / 2 channels j, each from gate row j and up row F + j (F = N / 2).
+  const int64_t perWarp = cfg.swiGlu ? R / 2 : R, outN = cfg.outChannels();
   Value nBase =
-      e.mul(e.add(e.mul(bx, e.cst(cfg.warpsPerBlock)), warp), e.cst(R));
+      e.mul(e.add(e.mul(bx, e.cst(cfg.warpsPerBlock)), warp), e.cst(perWarp));
   Value m0 = e.mul(by, e.cst(MT));
   Value mLast = arith::SubIOp::create(b, m, e.cst(1));
 
   // Rows past N or M are clamped for loads (always in bounds, no divergent
   // branches in the hot loop) and masked at the store.
   SmallVector<Value> nRow, xRow;
-  for (int64_t r = 0; r < R; ++r)
-    nRow.push_back(
-        arith::MinSIOp::create(b, e.add(nBase, e.cst(r)), e.cst(cfg.n - 1)));
+  for (int64_t r = 0; r < R; ++r) {
+    int64_t half = r / perWarp; // 1: the up half (SwiGLU)
+    Value ch = arith::MinSIOp::create(b, e.add(nBase, e.cst(r % perWarp)),
+                                      e.cst(outN - 1));
+    nRow.push_back(half ? e.add(ch, e.cst(outN)) : ch);
+  }
   for (int64_t i = 0; i < MT; ++i)
     xRow.push_back(arith::MinSIOp::create(b, e.add(m0, e.cst(i)), mLast));
 
@@ -537,7 +543,45 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
   Value isLane0 =
       arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, e.cst(0));
   auto ifLane0 = scf::IfOp::create(b, isLane0, /*withElseRegion=*/false);
-  {
+  if (cfg.swiGlu) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifLane0.thenBlock());
+    // The matmul's value of row `r`, M row i: + bias, rounded to the
+    // activation type (the matmul's result the glue would read), in f32.
+    auto rowValue = [&](int64_t i, int64_t r) {
+      Value v = sums[i * R + r];
+      if (cfg.hasBias)
+        v = arith::AddFOp::create(b, v, e.loadF32(bias, actTy, nRow[r]));
+      if (cfg.actF16)
+        v = arith::ExtFOp::create(
+            b, e.f32, arith::TruncFOp::create(b, e.f16, v).getResult());
+      return v;
+    };
+    Value one = e.cstF(1.0);
+    for (int64_t p = 0; p < perWarp; ++p) {
+      Value jIdx = e.add(nBase, e.cst(p));
+      Value jOk = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, jIdx,
+                                        e.cst(outN));
+      for (int64_t i = 0; i < MT; ++i) {
+        Value mIdx = e.add(m0, e.cst(i));
+        Value mOk =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::slt, mIdx, m);
+        auto ifOk = scf::IfOp::create(b, arith::AndIOp::create(b, jOk, mOk),
+                                      /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(ifOk.thenBlock());
+        // silu(g) * u as the glue computes it: g / (1 + exp(-g)) * u.
+        Value g = rowValue(i, p), u = rowValue(i, perWarp + p);
+        Value den = arith::AddFOp::create(
+            b, math::ExpOp::create(b, arith::NegFOp::create(b, g)), one);
+        Value v = arith::MulFOp::create(b, arith::DivFOp::create(b, g, den), u);
+        if (cfg.actF16)
+          v = arith::TruncFOp::create(b, e.f16, v);
+        Value yIdx = e.add(e.mul(mIdx, e.cst(outN)), jIdx);
+        LLVM::StoreOp::create(b, v, e.gep(y, actTy, yIdx), cfg.actF16 ? 2 : 4);
+      }
+    }
+  } else {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifLane0.thenBlock());
     for (int64_t r = 0; r < R; ++r) {

@@ -99,6 +99,17 @@ struct OutlineGpuKernelsPass
     return add.add && DominanceInfo().properlyDominates(add.other, op);
   }
 
+  /// Whether `op`'s GEMV family writes silu(gate) * up (the SiLU * mul glue
+  /// that alone reads its output absorbed; `swiglu-epilogue`): gemv and
+  /// gemv_mma (whose mma side keeps the glue), an even rows_per_warp.
+  bool fuseSwiGlu(WeightOnlyMatmulOp op, GemvTilingAttr tiling) {
+    KernelKind kind = op.getKernelAttr().getKind();
+    return swiGluEpilogue &&
+           (kind == KernelKind::Gemv || kind == KernelKind::GemvMma) &&
+           tiling.getRowsPerWarp() % 2 == 0 &&
+           ::qc::swiGluUser(op.getResult()).glue;
+  }
+
   /// Builds the GEMV family of `op` (one kernel per M tile of its tiling)
   /// and records it as `qc.launch`.
   LogicalResult buildGemvFamily(WeightOnlyMatmulOp op) {
@@ -118,6 +129,7 @@ struct OutlineGpuKernelsPass
          gm.lookupSymbol(family + "_mt" + std::to_string(tiles.front())); ++i)
       family = base + "_" + std::to_string(i);
     bool residual = residualEpilogue(op);
+    bool swiGlu = fuseSwiGlu(op, tiling);
     ::qc::GemvKernelConfig last;
     for (int64_t tile : tiles) {
       std::string reason;
@@ -125,6 +137,7 @@ struct OutlineGpuKernelsPass
           ::qc::gemvConfig(op, tiling, tile, reason);
       if (succeeded(cfg)) {
         cfg->hasResidual = residual;
+        cfg->swiGlu = swiGlu;
         reason = cfg->finalize();
       }
       if (!reason.empty())
@@ -137,7 +150,7 @@ struct OutlineGpuKernelsPass
     }
     op->setAttr("qc.launch",
                 ::qc::gemvLaunch(kernelRef(gm, family), last, tiles));
-    return buildNormGemvFamily(op, gm, family, tiling, residual);
+    return buildNormGemvFamily(op, gm, family, tiling, residual, swiGlu);
   }
 
   /// With `norm-prologue`: the GEMV variants that normalize their input
@@ -145,7 +158,7 @@ struct OutlineGpuKernelsPass
   /// whose rows fit shared memory, recorded as `qc.norm_launch`.
   LogicalResult buildNormGemvFamily(WeightOnlyMatmulOp op, gpu::GPUModuleOp gm,
                                     StringRef family, GemvTilingAttr tiling,
-                                    bool residual) {
+                                    bool residual, bool swiGlu) {
     RMSNormOp norm = normPrologue ? ::qc::normProducer(op) : RMSNormOp();
     if (!norm)
       return success();
@@ -162,6 +175,7 @@ struct OutlineGpuKernelsPass
       if (failed(cfg))
         continue;
       cfg->hasResidual = residual;
+      cfg->swiGlu = swiGlu;
       cfg->normPrologue = true;
       cfg->normEpsilon =
           static_cast<float>(norm.getEpsilon().convertToDouble());

@@ -69,3 +69,14 @@ func.func @act_quant_not_outlined(%x: tensor<?x64xf32>, %d: tensor<2048xi8>, %s:
   %y = qc.int8_matmul %q, %qs, %pw {layer = "o", kernel = #qc.kernel<int8_mma, target = "sm_90">, qc.launch = #qc.launch<@qc_kernels_sm_90::@o_int8_mma, block = 256, tile_n = 128, tile_m = 128>} : tensor<?x64xi8>, tensor<?xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
+
+// -----
+
+// A GEMV family built with the SwiGLU epilogue on a matmul whose output is
+// not read by the SiLU * mul glue alone.
+func.func @swiglu_without_glue(%x: tensor<?x48xf32>, %d: tensor<1536xi8>, %s: tensor<32x1xf32>) -> tensor<?x32xf32> {
+  %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8>} : tensor<1536xi8>, tensor<32x1xf32> -> !qc.packed<32x48xi8>
+  // expected-error @below {{layer 'gu': GPU kernel 'gemv' for sm_90: the kernel has a SwiGLU epilogue, but the matmul is not a gemv/gemv_mma whose output only the SiLU * mul glue reads}}
+  %y = qc.wo_matmul %x, %pw {layer = "gu", kernel = #qc.kernel<gemv, target = "sm_90", threshold = 0>, qc.launch = #qc.launch<@qc_kernels_sm_90::@gu_gemv, block = 128, tile_n = 4, tile_m = 1, m_tiles = [1, 2, 4, 8], swiglu = true>} : tensor<?x48xf32>, !qc.packed<32x48xi8> -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}

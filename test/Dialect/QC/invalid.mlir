@@ -1602,6 +1602,14 @@ func.func @launch_split_k(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
 
 // -----
 
+func.func @launch_swiglu(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{launch: swiglu is an epilogue of a GEMV family (m_tiles, no residual, no split)}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.launch = #qc.launch<@m::@k, block = 128, tile_n = 4, tile_m = 1, m_tiles = [1, 2], residual = true, swiglu = true>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
 func.func @launch_m_tiles(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
   // expected-error@+1 {{launch: a family with m_tiles has tile_m = 1}}
   %0 = qc.wo_matmul %x, %w {layer = "a", qc.launch = #qc.launch<@m::@k, block = 128, tile_n = 8, tile_m = 4, m_tiles = [1, 4]>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>

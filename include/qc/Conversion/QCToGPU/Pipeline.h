@@ -46,6 +46,12 @@ struct GpuLoweringPipelineOptions
                      "where a qc.rms_norm feeds only the matmul "
                      "(qc-outline-gpu-kernels norm-prologue)"),
       llvm::cl::init(false)};
+  Option<bool> swiGluEpilogue{
+      *this, "swiglu-epilogue",
+      llvm::cl::desc("GEMV families of the fused gate / up projections write "
+                     "silu(gate) * up (qc-outline-gpu-kernels "
+                     "swiglu-epilogue)"),
+      llvm::cl::init(false)};
   Option<bool> dependentLaunch{
       *this, "dependent-launch",
       llvm::cl::desc("On targets with programmatic dependent launch (sm_90): "

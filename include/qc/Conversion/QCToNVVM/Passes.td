@@ -47,6 +47,12 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
       normalizes its M tile's rows into shared memory first; the norm
       weight is the last argument) for the M tiles whose rows fit 48 KiB,
       recorded as `qc.norm_launch`;
+    - with `swiglu-epilogue`, on a gemv / gemv_mma `qc.wo_matmul` whose
+      output (gate and up fused by qc-fuse-sibling-matmuls) feeds only the
+      gated MLP's SiLU * mul (EpilogueFusion.h swiGluUser): the gemv
+      family (and its norm variants) writes silu(gate) * up itself
+      (GemvKernelConfig::swiGlu; `swiglu = true` in its `#qc.launch`); the
+      mma side of gemv_mma keeps the glue;
     - `frag` on `qc.wo_matmul`: buildWeightOnlyFragKernel per M tile and,
       with split_k > 1, buildFragReduceKernel;
     - `adaptive` on `qc.wo_matmul`: both kernel sets: the gemv family
@@ -112,6 +118,10 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
            "prologue when a GPU qc.rms_norm feeds only this matmul "
            "(EpilogueFusion.h normProducer; recorded as qc.norm_launch; "
            "off until measured on a GPU)">,
+    Option<"swiGluEpilogue", "swiglu-epilogue", "bool", "false",
+           "GEMV families whose output feeds only the gated MLP's SiLU * "
+           "mul write silu(gate) * up themselves (EpilogueFusion.h "
+           "swiGluUser; off until measured on a GPU)">,
   ];
 }
 

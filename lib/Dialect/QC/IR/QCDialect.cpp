@@ -237,7 +237,7 @@ LogicalResult LaunchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  SymbolRefAttr kernel, int64_t block,
                                  int64_t tileN, int64_t tileM,
                                  ArrayRef<int64_t> mTiles, bool residual,
-                                 int64_t splitK) {
+                                 int64_t splitK, bool swiglu) {
   if (kernel.getNestedReferences().size() != 1)
     return emitError() << "launch: the kernel must be @module::@kernel";
   if (block < 1 || block > 1024)
@@ -252,6 +252,9 @@ LogicalResult LaunchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (splitK < 1 || (splitK > 1 && (tileN == 0 || mTiles.empty())))
     return emitError() << "launch: split_k must be positive, and above 1 "
                           "only for a matmul family with m_tiles";
+  if (swiglu && (mTiles.empty() || residual || splitK != 1))
+    return emitError() << "launch: swiglu is an epilogue of a GEMV family "
+                          "(m_tiles, no residual, no split)";
   return success();
 }
 

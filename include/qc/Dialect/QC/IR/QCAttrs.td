@@ -315,7 +315,10 @@ def QC_LaunchAttr : QC_Attr<"Launch", "launch"> {
     that follows the matmul (an extra last argument). `split_k` > 1 (the
     frag family): `split_k` CTAs per channel tile write f32 partial sums
     [split_k, M, N] and `<kernel>_reduce` adds them (grid x ceil(N / tile_n)
-    * split_k).
+    * split_k). `swiglu` (a GEMV family): the matmul's 2F output channels are
+    the gate [0, F) and up [F, 2F) halves of a gated MLP, and the epilogue
+    writes silu(gate) * up, F channels (`tile_n` of them per CTA), in place
+    of the glue that followed (EpilogueFusion.h swiGluUser).
 
     Example: `#qc.launch<@qc_kernels_sm_90::@up_gemv, block = 128,
     tile_n = 8, tile_m = 1, m_tiles = [1, 2, 4, 8], residual = true>`
@@ -327,11 +330,12 @@ def QC_LaunchAttr : QC_Attr<"Launch", "launch"> {
     DefaultValuedParameter<"int64_t", "0">:$tile_m,
     QC_OptionalI64ListParameter:$m_tiles,
     DefaultValuedParameter<"bool", "false">:$residual,
-    DefaultValuedParameter<"int64_t", "1">:$split_k
+    DefaultValuedParameter<"int64_t", "1">:$split_k,
+    DefaultValuedParameter<"bool", "false">:$swiglu
   );
   let assemblyFormat =
       "`<` $kernel `,` struct($block, $tile_n, $tile_m, $m_tiles, $residual, "
-      "$split_k) `>`";
+      "$split_k, $swiglu) `>`";
   let genVerifyDecl = 1;
 }
 
