@@ -36,8 +36,10 @@ for f in "$mat"/*.mlir; do
   for v in $(awk -v n="$n" '$1 == n { print $2 }' "$mat/cases.txt" | sort -u); do
     extra=()
     kern="$v"
-    # <kind>_np: the GEMV with the fused RMSNorm prologue.
-    case "$v" in *_np) kern="${v%_np}"; extra+=(--gemv-norm-prologue) ;; esac
+    # <kind>_sw: the GEMV with the fused SiLU * mul epilogue; <kind>_np:
+    # with the fused RMSNorm prologue (gemv_np_sw: both).
+    case "$kern" in *_sw) kern="${kern%_sw}"; extra+=(--gemv-swiglu-epilogue) ;; esac
+    case "$kern" in *_np) kern="${kern%_np}"; extra+=(--gemv-norm-prologue) ;; esac
     # gemv_mma: threshold inside M = 1 .. 16 (gpu_cases.py MATRIX).
     [ "$kern" = gemv_mma ] && extra+=(--max-batch 16)
     quant-compile "$f" "${flags[@]}" --target sm_90 --weight-only-kernel="$kern" \
