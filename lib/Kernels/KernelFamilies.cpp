@@ -666,7 +666,9 @@ fragConfigOf(WeightOnlyMatmulOp op, FragTilingAttr tiling, int64_t mTile,
   cfg.stepUnits = tiling.getStepUnits();
   if (KernelAttr kernel = op.getKernelAttr())
     if (const TargetInfo *target = lookupTarget(kernel.getTarget()))
-      cfg.clusterSplit = fragClusterSplit(*target, tiling.getSplitK());
+      cfg.clusterSplit = fragClusterSplit(*target, tiling.getSplitK())
+                             ? tiling.getSplitK()
+                             : 0;
   // Fewer stages where this M tile's activations would not fit.
   int64_t fit = kMaxStaticSharedBytes / (mTile * cfg.aStride());
   cfg.stages = std::min<int64_t>(tiling.getStages(), fit);

@@ -363,14 +363,16 @@ struct WeightOnlyFragKernelConfig : WeightOnlyWeightConfig {
   /// Units each warp multiplies per pipeline step (one barrier per step):
   /// a step stages warpsK x stepUnits units of activations.
   int64_t stepUnits = 1;
-  /// Split-K through a thread-block cluster (sm_90): the S CTAs of a channel
-  /// tile are launched as one cluster of S along x (S <= 8); each writes its
-  /// summed accumulators into its own shared memory, and after a cluster
-  /// barrier the first CTA adds the others' (mapa + ld.shared::cluster, in
-  /// split order) and runs the epilogue (bias, residual, f16): one launch,
-  /// no workspace. Without it, S > 1 writes f32 partial sums to a workspace
-  /// that the reduction kernel adds.
-  bool clusterSplit = false;
+  /// Split-K through a thread-block cluster (sm_90), 0 for none: the S =
+  /// clusterSplit CTAs of a channel tile are launched as one cluster of S
+  /// along x (S <= 8); each writes its summed accumulators into its own
+  /// shared memory, and after a cluster barrier the first CTA loads all the
+  /// others' at once (mapa + ld.shared::cluster, S known here: one
+  /// round-trip of latency), adds them in split order and runs the
+  /// epilogue (bias, residual, f16): one launch, no workspace. Without it,
+  /// S > 1 writes f32 partial sums to a workspace that the reduction kernel
+  /// adds.
+  int64_t clusterSplit = 0;
 
   std::string finalize();
   /// Input channels per mma_frag unit.

@@ -981,16 +981,17 @@ void sumWarpsIntoWarp0(Emitter &e, Value smem, MutableArrayRef<Value> acc,
 /// (WeightOnlyFragKernelConfig::clusterSplit). Called inside warp 0's branch
 /// of sumWarpsIntoWarp0 with the CTA's sums in `acc`; `epilogue(acc)` emits
 /// the final stores. With one split (the launch without a cluster) warp 0
-/// runs the epilogue directly. Otherwise warp 0 stores its sums into the
-/// free slot [warps - 1] of `smem`, every thread of the cluster meets at a
-/// cluster barrier (release / acquire), and split 0's warp 0 adds the other
-/// splits' slots (mapa to their shared memory, ld.shared::cluster) to its
-/// own in split order (deterministic) and runs the epilogue; a second
+/// runs the epilogue directly. Otherwise (`clusterSize` splits) warp 0
+/// stores its sums into the free slot [warps - 1] of `smem`, every thread of
+/// the cluster meets at a cluster barrier (release / acquire), and split 0's
+/// warp 0 loads every split's slots at once (mapa to their shared memory,
+/// ld.shared::cluster), adds them in split order (deterministic) and runs
+/// the epilogue; a second
 /// cluster barrier keeps every CTA, and so its shared memory, alive until
 /// then. Leaves the builder after these, outside warp 0's branch.
 void sumSplitsThroughCluster(Emitter &e, Value smem, ArrayRef<Value> acc,
                              Value warp, Value lane, Value split, Value splits,
-                             int64_t warps,
+                             int64_t warps, int64_t clusterSize,
                              function_ref<void(ArrayRef<Value>)> epilogue) {
   ImplicitLocOpBuilder &b = e.b;
   const int64_t numAcc = acc.size();
@@ -1026,22 +1027,25 @@ void sumSplitsThroughCluster(Emitter &e, Value smem, ArrayRef<Value> acc,
     auto ifFirst = scf::IfOp::create(b, first, false);
     b.setInsertionPointToStart(ifFirst.thenBlock());
     auto ptr7 = LLVM::LLVMPointerType::get(e.ctx, 7);
-    SmallVector<Value> sum(numAcc);
+    // Every split's sums are loaded before the first add (the cluster has
+    // `clusterSize` CTAs: one round trip of DSMEM latency), then added in
+    // split order.
+    SmallVector<Value> slots(numAcc);
     for (int64_t a = 0; a < numAcc; ++a)
-      sum[a] = e.load(e.f32, slot(a), 4);
-    auto forOthers = scf::ForOp::create(b, e.cst(1), splits, e.cst(1), sum);
-    {
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(forOthers.getBody());
-      Value rank = forOthers.getInductionVar();
-      SmallVector<Value> next(forOthers.getRegionIterArgs());
-      for (int64_t a = 0; a < numAcc; ++a) {
-        Value remote = NVVM::MapaOp::create(b, ptr7, slot(a), rank);
-        next[a] = arith::AddFOp::create(b, next[a], e.load(e.f32, remote, 4));
-      }
-      scf::YieldOp::create(b, next);
-    }
-    epilogue(SmallVector<Value>(forOthers.getResults()));
+      slots[a] = slot(a);
+    SmallVector<SmallVector<Value>> parts(clusterSize);
+    for (int64_t r = 0; r < clusterSize; ++r)
+      for (int64_t a = 0; a < numAcc; ++a)
+        parts[r].push_back(e.load(
+            e.f32,
+            r ? NVVM::MapaOp::create(b, ptr7, slots[a], e.cst(r)).getResult()
+              : slots[a],
+            4));
+    SmallVector<Value> sum(parts[0]);
+    for (int64_t r = 1; r < clusterSize; ++r)
+      for (int64_t a = 0; a < numAcc; ++a)
+        sum[a] = arith::AddFOp::create(b, sum[a], parts[r][a]);
+    epilogue(sum);
   }
   NVVM::ClusterArriveOp::create(b, UnitAttr());
   NVVM::ClusterWaitOp::create(b, UnitAttr());
@@ -1218,6 +1222,7 @@ void emitFragDotPath(Emitter &e, const qc::WeightOnlyFragKernelConfig &cfg,
   if (cfg.clusterSplit)
     sumSplitsThroughCluster(
         e, c.smem, acc, c.warp, c.lane, c.split, c.splits, cfg.warpsK,
+        cfg.clusterSplit,
         [&](ArrayRef<Value> sums) { emitStores(sums, Value()); });
   else
     emitStores(acc, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c.splits,
@@ -1385,7 +1390,8 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
     WarpTileOrigin at{m0, n0, m, cfg.n};
     if (cfg.clusterSplit) {
       sumSplitsThroughCluster(e, smem, acc, warp, lane, split, splits,
-                              cfg.warpsK, [&](ArrayRef<Value> sums) {
+                              cfg.warpsK, cfg.clusterSplit,
+                              [&](ArrayRef<Value> sums) {
                                 emitEpilogue(
                                     e, atom, at, sums, y, bias, cfg.hasBias,
                                     e.f16, [](Value) { return Value(); },

@@ -58,9 +58,12 @@ func.func @dot(%x: tensor<?x256xf16>, %d: tensor<8192xi8>, %s: tensor<64x8xf16>,
 // CLUSTER: scf.if %[[SEVERAL]] {
 // CLUSTER: nvvm.cluster.arrive
 // CLUSTER: nvvm.cluster.wait
-// CLUSTER: scf.for %[[RANK:[^ ]*]] = %c1_i32{{[_0-9]*}} to
-// CLUSTER: %[[REMOTE:.*]] = nvvm.mapa %{{.*}}, %[[RANK]] : !llvm.ptr<3> -> !llvm.ptr<7>
-// CLUSTER: llvm.load %[[REMOTE]] {alignment = 4 : i64} : !llvm.ptr<7> -> f32
+// Split 1's sums (split_k = 2) are loaded through the cluster window
+// before the adds.
+// CLUSTER: %[[C1:.*]] = arith.constant 1 : i32
+// CLUSTER: %[[REMOTE:.*]] = nvvm.mapa %{{.*}}, %[[C1]] : !llvm.ptr<3> -> !llvm.ptr<7>
+// CLUSTER: %[[PART:.*]] = llvm.load %[[REMOTE]] {alignment = 4 : i64} : !llvm.ptr<7> -> f32
+// CLUSTER: arith.addf %{{.*}}, %[[PART]] : f32
 // CLUSTER: arith.truncf
 // CLUSTER: nvvm.cluster.arrive
 // CLUSTER: nvvm.cluster.wait
