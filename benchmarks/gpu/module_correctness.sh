@@ -73,7 +73,7 @@ for c in "w4g32_k96_n160 gemv 3" "w8_k200_n136 gemv 333" "w4g32a_k160_n96_f16 mm
          "rms_k4097 auto 333" "ln_k4096_f16 auto 64" "attn_t7_h9kv3_d64 auto 3" \
          "attn_t1_h8kv2_d128_f16 auto 1" "attn_t20_h9kv3_d64 auto 3" \
          "w8_k96_n1024_f16 frag 3" "w4g32_k1024_n160_f16 frag 333" \
-         "w4g128_k128_n384_f16 gemv_mma_np 3" "w8_k200_n136 gemv_np 64"; do
+         "w4g128_k128_n384_f16 gemv_mma_np 1" "w8_k200_n136 gemv_np 1"; do
   set -- $c
   [ -f "$cases/$1.$2.sm_90.so" ] || { echo "memcheck $1 $2 m$3: not prepared"; continue; }
   s=$(seed_of "$1" "$2" "$3")

@@ -190,6 +190,18 @@ inline SwiGluUse swiGluUser(mlir::Value y) {
   return {};
 }
 
+/// Where the GEMV's RMSNorm prologue pays (H100 run 4, docs/performance.md):
+/// every CTA of the layer repeats the row pass over its M tile, so it won
+/// only for one row of a short K (SmolLM2, K = 576: -9% per decode step)
+/// and lost with 8 rows (+13..65%) or a long K (K = 4096 at M = 1: +7%).
+/// The fused variants are built for the M tile 1 and K <= 1024;
+/// qc-lower-gpu-launches runs the norm kernel and the plain family for more
+/// rows.
+inline constexpr int64_t kNormPrologueMaxK = 1024;
+inline bool normProloguePays(int64_t mTile, int64_t k) {
+  return mTile == 1 && k <= kNormPrologueMaxK;
+}
+
 /// The RMSNorm a GEMV prologue absorbs (GemvKernelConfig::normPrologue):
 /// the qc.rms_norm defining `op`'s input when the matmul is its only user,
 /// the norm runs on the GPU (qc-outline-gpu-kernels gave it its row

@@ -850,12 +850,45 @@ struct Lowering {
     int64_t gemvN = swiGlu.glue ? n / 2 : n;
     // The GEMV side on rows x (the norm's input when fused), and the rows
     // the other side reads (the norm kernel's output when fused).
+    std::string normReason;
+    auto largeSideRows = [&](ImplicitLocOpBuilder &bb) -> Value {
+      if (!fusedNorm)
+        return x;
+      FailureOr<Value> xn = normRows(bb, op, fusedNorm, x, normReason);
+      return succeeded(xn) ? *xn : Value();
+    };
+    // Null when the norm kernel cannot be launched (normReason).
     auto gemvSide = [&](ImplicitLocOpBuilder &bb) -> Value {
-      if (fusedNorm)
-        return weightOnly(bb, op, pw, x, matmulRecord(*normGemv, gemvN),
-                          residualRows, fusedNorm.getWeight());
-      return weightOnly(bb, op, pw, x, matmulRecord(*main, gemvN),
-                        residualRows);
+      if (!fusedNorm)
+        return weightOnly(bb, op, pw, x, matmulRecord(*main, gemvN),
+                          residualRows);
+      // The fused family takes M up to its largest tile (EpilogueFusion.h
+      // normProloguePays); more rows run the norm kernel, then the plain
+      // family.
+      auto dynType = RankedTensorType::get({ShapedType::kDynamic, gemvN},
+                                           op.getType().getElementType());
+      Value m = tensor::DimOp::create(bb, x, 0);
+      Value fits = arith::CmpIOp::create(
+          bb, arith::CmpIPredicate::ule, m,
+          arith::ConstantIndexOp::create(bb, normGemv->getMTiles().back()));
+      auto branch = scf::IfOp::create(bb, TypeRange{dynType}, fits,
+                                      /*withElseRegion=*/true);
+      ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
+                              branch.thenBlock()->end());
+      Value fused = weightOnly(tb, op, pw, x, matmulRecord(*normGemv, gemvN),
+                               residualRows, fusedNorm.getWeight());
+      scf::YieldOp::create(
+          tb, tensor::CastOp::create(tb, dynType, fused).getResult());
+      ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
+                              branch.elseBlock()->end());
+      Value xn = largeSideRows(eb);
+      if (!xn)
+        return Value();
+      Value plain =
+          weightOnly(eb, op, pw, xn, matmulRecord(*main, gemvN), residualRows);
+      scf::YieldOp::create(
+          eb, tensor::CastOp::create(eb, dynType, plain).getResult());
+      return branch.getResult(0);
     };
     // The large-M side's result through the SiLU * mul glue (a copy of it
     // on these rows) where the GEMV side absorbed it.
@@ -882,17 +915,14 @@ struct Lowering {
           RankedTensorType::get({ShapedType::kDynamic, gemvN}, elem));
       return copy->getResult(0);
     };
-    std::string normReason;
-    auto largeSideRows = [&](ImplicitLocOpBuilder &bb) -> Value {
-      if (!fusedNorm)
-        return x;
-      FailureOr<Value> xn = normRows(bb, op, fusedNorm, x, normReason);
-      return succeeded(xn) ? *xn : Value();
-    };
     if (kind == KernelKind::Frag) {
       y = fragMatmul(b, op, pw, x, *main, residualRows);
     } else if (kind == KernelKind::Gemv) {
       y = gemvSide(b);
+      if (!y) {
+        reason = normReason;
+        return failure();
+      }
     } else if (kind == KernelKind::Mma) {
       y = weightOnly(b, op, pw, x, matmulRecord(*main, n), residualRows);
     } else {
@@ -909,6 +939,10 @@ struct Lowering {
       ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
                               branch.thenBlock()->end());
       Value r = gemvSide(tb);
+      if (!r) {
+        reason = normReason;
+        return failure();
+      }
       scf::YieldOp::create(tb,
                            tensor::CastOp::create(tb, yType, r).getResult());
       ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),

@@ -172,7 +172,7 @@ struct OutlineGpuKernelsPass
       std::string reason;
       FailureOr<::qc::GemvKernelConfig> cfg =
           ::qc::gemvConfig(op, tiling, tile, reason);
-      if (failed(cfg))
+      if (failed(cfg) || !::qc::normProloguePays(tile, cfg->k))
         continue;
       cfg->hasResidual = residual;
       cfg->swiGlu = swiGlu;

@@ -5,17 +5,20 @@
 // qc-outline-gpu-kernels norm-prologue=true: a GPU qc.rms_norm read only by
 // a gemv / gemv_mma matmul gets fused into GEMV variants that normalize
 // their M tile's rows into shared memory first (GemvKernelConfig::
-// normPrologue); the launch takes the norm's input and weight. gemv_mma:
-// M < threshold runs the fused GEMV, larger M the norm kernel and then the
-// tensor-core kernel. Off by default: the norm stays its own launch.
+// normPrologue) for the M tile 1 and K <= 1024 only (EpilogueFusion.h
+// normProloguePays: where it measured faster); the launch takes the norm's
+// input and weight for M = 1, more rows run the norm kernel and the plain
+// family. gemv_mma: M < threshold runs that, larger M the norm kernel and
+// then the tensor-core kernel. Off by default: the norm stays its own
+// launch.
 
 // OUTLINE-LABEL: func.func @gemv_mma
-// OUTLINE: qc.wo_matmul {{.*}}qc.norm_launch = #qc.launch<@qc_kernels_sm_90::@qkv_gemv_norm, block = 128, tile_n = 8, tile_m = 1, m_tiles = [1, 2, 4, 8]>
-// The M tile 8 variant: 8 rows x 256 f16 + 8 rows x 4 warps partial sums.
-// OUTLINE: llvm.mlir.global internal @qkv_gemv_norm_mt8_xnorm() {{.*}} : !llvm.array<4096 x i8>
-// OUTLINE: llvm.mlir.global internal @qkv_gemv_norm_mt8_xpart() {{.*}} : !llvm.array<128 x i8>
-// OUTLINE: gpu.func @qkv_gemv_norm_mt8(%{{.*}}: !llvm.ptr<1>, %[[W:.*]]: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %[[G:.*]]: !llvm.ptr<1>)
-// OUTLINE: %[[XS:.*]] = llvm.mlir.addressof @qkv_gemv_norm_mt8_xnorm : !llvm.ptr<3>
+// OUTLINE: qc.wo_matmul {{.*}}qc.norm_launch = #qc.launch<@qc_kernels_sm_90::@qkv_gemv_norm, block = 128, tile_n = 8, tile_m = 1, m_tiles = [1]>
+// The M tile 1 variant: 1 row x 256 f16 + 1 row x 4 warps partial sums.
+// OUTLINE: llvm.mlir.global internal @qkv_gemv_norm_mt1_xnorm() {{.*}} : !llvm.array<512 x i8>
+// OUTLINE: llvm.mlir.global internal @qkv_gemv_norm_mt1_xpart() {{.*}} : !llvm.array<16 x i8>
+// OUTLINE: gpu.func @qkv_gemv_norm_mt1(%{{.*}}: !llvm.ptr<1>, %[[W:.*]]: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %[[G:.*]]: !llvm.ptr<1>)
+// OUTLINE: %[[XS:.*]] = llvm.mlir.addressof @qkv_gemv_norm_mt1_xnorm : !llvm.ptr<3>
 // Pass 1: squares summed per thread, butterflies, one partial per warp.
 // OUTLINE: scf.for
 // OUTLINE: arith.mulf
@@ -40,8 +43,13 @@
 // CHECK: %[[ROWS:.*]] = tensor.collapse_shape %[[X]]
 // CHECK: %[[SMALL:.*]] = arith.cmpi slt, %{{.*}}, %c16
 // CHECK: scf.if %[[SMALL]]
+// CHECK: %[[ONE:.*]] = arith.cmpi ule, %{{.*}}, %c1
+// CHECK: scf.if %[[ONE]]
 // CHECK: bufferization.to_buffer %[[ROWS]]
-// CHECK: qc.gpu_launch = {args = [0, 1, 2, "null", "null", 4, "m", 3], {{.*}}kernel = @qc_kernels_sm_90::@qkv_gemv_norm, m_tiles = array<i64: 1, 2, 4, 8>
+// CHECK: qc.gpu_launch = {args = [0, 1, 2, "null", "null", 4, "m", 3], {{.*}}kernel = @qc_kernels_sm_90::@qkv_gemv_norm, m_tiles = array<i64: 1>
+// CHECK: } else {
+// CHECK: kernel = @qc_kernels_sm_90::@rms_norm_k256
+// CHECK: kernel = @qc_kernels_sm_90::@qkv_gemv, m_tiles = array<i64: 1, 2, 4, 8>
 // CHECK: } else {
 // CHECK: kernel = @qc_kernels_sm_90::@rms_norm_k256
 // CHECK: kernel = @qc_kernels_sm_90::@qkv_wo_mma
@@ -63,32 +71,46 @@ func.func @gemv_mma(%x: tensor<?x?x256xf16>, %g: tensor<256xf16>, %d: tensor<327
 
 // -----
 
-// gemv: the fused family serves every M (each CTA normalizes its own M
-// tile); the norm disappears. M tiles whose rows do not fit 48 KiB
-// (K = 4096 f32: 16 KiB a row, so 8 rows) get no fused variant; then M
-// tiles 1, 2 are fused and the launch walks M in 2-row tiles.
+// gemv: M = 1 runs the fused variant; more rows the norm kernel and the
+// plain family; the norm op disappears either way.
 // OUTLINE-LABEL: func.func @gemv_f32
-// OUTLINE: qc.norm_launch = #qc.launch<@qc_kernels_sm_90::@up_gemv_norm, block = 128, tile_n = 8, tile_m = 1, m_tiles = [1, 2]>
+// OUTLINE: qc.norm_launch = #qc.launch<@qc_kernels_sm_90::@up_gemv_norm, block = 128, tile_n = 8, tile_m = 1, m_tiles = [1]>
 // CHECK-LABEL: func.func @gemv_f32
-// CHECK-NOT: scf.if
-// CHECK: qc.gpu_launch = {args = [0, 1, 2, "null", "null", 4, "m", 3], {{.*}}kernel = @qc_kernels_sm_90::@up_gemv_norm, m_tiles = array<i64: 1, 2>
-// CHECK-NOT: rms_norm
+// CHECK: %[[ONE:.*]] = arith.cmpi ule, %{{.*}}, %c1
+// CHECK: scf.if %[[ONE]]
+// CHECK: kernel = @qc_kernels_sm_90::@up_gemv_norm, m_tiles = array<i64: 1>
+// CHECK: } else {
+// CHECK: kernel = @qc_kernels_sm_90::@rms_norm_k1024
+// CHECK: kernel = @qc_kernels_sm_90::@up_gemv, m_tiles = array<i64: 1, 2, 4>
+// CHECK-NOT: qc.rms_norm
 // CHECK: return
+
+// A long K (4096 > 1024): no fused variant, the norm stays a launch.
+// OUTLINE-LABEL: func.func @long_k
+// OUTLINE-NOT: qc.norm_launch
+// OUTLINE: return
 
 // A norm with a second user stays a launch of its own.
 // OUTLINE-LABEL: func.func @shared_norm
 // OUTLINE-NOT: qc.norm_launch
 // OUTLINE: return
-func.func @gemv_f32(%x: tensor<?x4096xf32>, %g: tensor<4096xf32>, %d: tensor<65536xi8>, %s: tensor<32x1xf32>) -> tensor<?x32xf32> {
-  %h = qc.rms_norm %x, %g {epsilon = 1.0e-6 : f64} : tensor<?x4096xf32>, tensor<4096xf32>
-  %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4>} : tensor<65536xi8>, tensor<32x1xf32> -> !qc.packed<32x4096xi4>
-  %y = qc.wo_matmul %h, %pw {layer = "up", kernel = #qc.kernel<gemv, target = "sm_90", gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 2, 4]>>} : tensor<?x4096xf32>, !qc.packed<32x4096xi4> -> tensor<?x32xf32>
+func.func @gemv_f32(%x: tensor<?x1024xf32>, %g: tensor<1024xf32>, %d: tensor<16384xi8>, %s: tensor<32x1xf32>) -> tensor<?x32xf32> {
+  %h = qc.rms_norm %x, %g {epsilon = 1.0e-6 : f64} : tensor<?x1024xf32>, tensor<1024xf32>
+  %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4>} : tensor<16384xi8>, tensor<32x1xf32> -> !qc.packed<32x1024xi4>
+  %y = qc.wo_matmul %h, %pw {layer = "up", kernel = #qc.kernel<gemv, target = "sm_90", gemv = #qc.gemv_tiling<warps = 4, rows_per_warp = 2, chunks = 1, m_tiles = [1, 2, 4]>>} : tensor<?x1024xf32>, !qc.packed<32x1024xi4> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
 
-func.func @shared_norm(%x: tensor<?x4096xf32>, %g: tensor<4096xf32>, %d: tensor<65536xi8>, %s: tensor<32x1xf32>) -> (tensor<?x32xf32>, tensor<?x4096xf32>) {
+func.func @long_k(%x: tensor<?x4096xf32>, %g: tensor<4096xf32>, %d: tensor<65536xi8>, %s: tensor<32x1xf32>) -> tensor<?x32xf32> {
   %h = qc.rms_norm %x, %g {epsilon = 1.0e-6 : f64} : tensor<?x4096xf32>, tensor<4096xf32>
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4>} : tensor<65536xi8>, tensor<32x1xf32> -> !qc.packed<32x4096xi4>
-  %y = qc.wo_matmul %h, %pw {layer = "up2", kernel = #qc.kernel<gemv, target = "sm_90">} : tensor<?x4096xf32>, !qc.packed<32x4096xi4> -> tensor<?x32xf32>
-  return %y, %h : tensor<?x32xf32>, tensor<?x4096xf32>
+  %y = qc.wo_matmul %h, %pw {layer = "up3", kernel = #qc.kernel<gemv, target = "sm_90">} : tensor<?x4096xf32>, !qc.packed<32x4096xi4> -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+func.func @shared_norm(%x: tensor<?x1024xf32>, %g: tensor<1024xf32>, %d: tensor<16384xi8>, %s: tensor<32x1xf32>) -> (tensor<?x32xf32>, tensor<?x1024xf32>) {
+  %h = qc.rms_norm %x, %g {epsilon = 1.0e-6 : f64} : tensor<?x1024xf32>, tensor<1024xf32>
+  %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4>} : tensor<16384xi8>, tensor<32x1xf32> -> !qc.packed<32x1024xi4>
+  %y = qc.wo_matmul %h, %pw {layer = "up2", kernel = #qc.kernel<gemv, target = "sm_90">} : tensor<?x1024xf32>, !qc.packed<32x1024xi4> -> tensor<?x32xf32>
+  return %y, %h : tensor<?x32xf32>, tensor<?x1024xf32>
 }

@@ -45,7 +45,8 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
       is a GPU `qc.rms_norm` read by it alone: a second gemv family
       `<layer>_gemv_norm_mt<T>` (GemvKernelConfig::normPrologue: each CTA
       normalizes its M tile's rows into shared memory first; the norm
-      weight is the last argument) for the M tiles whose rows fit 48 KiB,
+      weight is the last argument) for the M tile 1 when K <= 1024
+      (EpilogueFusion.h normProloguePays: where it measured faster),
       recorded as `qc.norm_launch`;
     - with `swiglu-epilogue`, on a gemv / gemv_mma `qc.wo_matmul` whose
       output (gate and up fused by qc-fuse-sibling-matmuls) feeds only the
