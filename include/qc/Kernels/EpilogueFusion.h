@@ -76,7 +76,7 @@ inline ResidualAdd residualAddUser(mlir::Value y) {
 /// `glue`, a linalg.generic of those two inputs (gate first) with identity maps
 /// and parallel loops whose body is the importers' SiLU * mul: `trunc?(div(a,
 /// add(exp(neg(a)), 1)) * ext?(up))` with `a = ext?(gate)` (ext / trunc between
-/// the activation type and f32, absent for f32).
+/// the activation type and f32, absent for f32): the SiLU * mul in f32.
 struct SwiGluUse {
   mlir::linalg::GenericOp glue;
   mlir::tensor::ExtractSliceOp gate, up;
@@ -172,9 +172,10 @@ inline SwiGluUse swiGluUser(mlir::Value y) {
     auto div = silu.getDefiningOp<arith::DivFOp>();
     if (!div || detail::skipExt(div.getLhs()) != gIn)
       continue;
+    // The epilogue computes silu in f32 (as the importers' glue does).
     Value a = div.getLhs();
     auto add = div.getRhs().getDefiningOp<arith::AddFOp>();
-    if (!add)
+    if (!add || !a.getType().isF32() || !up.getType().isF32())
       continue;
     for (auto [e, c] : {std::pair{add.getLhs(), add.getRhs()},
                         std::pair{add.getRhs(), add.getLhs()}}) {
