@@ -128,8 +128,8 @@ inline constexpr TargetInfo kTargets[] = {
      /*tma=*/false,
      /*fp8=*/false,
      /*clusters=*/false,
-     /*dependentLaunch=*/false, 108, 48 * 1024, 163 * 1024, 1.9e12, 0.9, 0.82, 19.5e12,
-     0.9 * 312e12,
+     /*dependentLaunch=*/false, 108, 48 * 1024, 163 * 1024, 1.9e12, 0.9, 0.82,
+     19.5e12, 0.9 * 312e12,
      // Not measured on an A100: the H200 figures.
      0.35, 0.74e-6, "gemv,mma,int8_mma,fp16_mma,adaptive,gemv_mma,frag"},
     // wgmma and FP8 tensor cores need the arch-specific sm_90a (its own
