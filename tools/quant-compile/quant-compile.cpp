@@ -575,9 +575,7 @@ int main(int argc, char **argv) {
     gpuOptions.toolkit = toolkit;
     gpuOptions.normPrologue = gemvNormPrologue;
     gpuOptions.swiGluEpilogue = gemvSwiGluEpilogue;
-    const qc::TargetInfo *gpuTarget = qc::lookupGpuTarget(targetName);
-    dependentLaunch =
-        gpuOptions.dependentLaunch && gpuTarget && gpuTarget->dependentLaunch;
+    dependentLaunch = qc::runsDependentLaunch(gpuOptions);
     qc::ExternalizeWeightsOptions all = externalize;
     all.thresholdBytes = 1;
     qc::buildGpuLoweringPipeline(lowerPm, gpuOptions,
@@ -622,9 +620,8 @@ int main(int argc, char **argv) {
       qc::computeModuleIdentity(*module, targetName, resolvedCpu, weights);
   std::string info =
       qc::moduleInfoJson(targetName, resolvedCpu, entryPoints, weights);
-  if (gpu) {
+  if (gpu)
     info = qc::addGpuModuleInfo(info, gpuFormat, dependentLaunch);
-  }
   info = qc::addModuleIdentity(info, identity);
   if (failed(qc::buildModuleInterface(*module, entryPoints, info)))
     return 1;

@@ -25,6 +25,36 @@
 
 namespace qc {
 
+namespace detail {
+/// True when `op` is elementwise: identity indexing maps, parallel loops.
+inline bool elementwise(mlir::linalg::GenericOp op) {
+  using namespace mlir;
+  return llvm::all_of(op.getIndexingMapsArray(),
+                      [](AffineMap map) { return map.isIdentity(); }) &&
+         llvm::all_of(op.getIteratorTypesArray(), [](utils::IteratorType it) {
+           return it == utils::IteratorType::parallel;
+         });
+}
+/// `v` without an arith.extf to f32 in front (f16 activations).
+inline mlir::Value skipExt(mlir::Value v) {
+  if (auto ext = v.getDefiningOp<mlir::arith::ExtFOp>())
+    return ext.getIn();
+  return v;
+}
+/// True when `slice` takes all rows of its source: a static extent equal
+/// to the source's, or `tensor.dim %source, 0`.
+inline bool allRows(mlir::tensor::ExtractSliceOp slice) {
+  using namespace mlir;
+  OpFoldResult size = slice.getMixedSizes()[0];
+  if (auto attr = dyn_cast<Attribute>(size))
+    return cast<IntegerAttr>(attr).getInt() ==
+           slice.getSourceType().getDimSize(0);
+  auto dim = cast<Value>(size).getDefiningOp<tensor::DimOp>();
+  std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+  return dim && dim.getSource() == slice.getSource() && index && *index == 0;
+}
+} // namespace detail
+
 /// A residual add a GEMV epilogue absorbs: `add` computes `other + y`
 /// elementwise (a linalg.generic of two inputs of y's type, identity maps,
 /// all loops parallel, body one arith.addf of the two inputs) and is the
@@ -43,12 +73,8 @@ inline ResidualAdd residualAddUser(mlir::Value y) {
   if (!add || add.getNumDpsInputs() != 2 || add.getNumDpsInits() != 1 ||
       add->getNumResults() != 1 || add->getResult(0).getType() != y.getType())
     return {};
-  for (AffineMap map : add.getIndexingMapsArray())
-    if (!map.isIdentity())
-      return {};
-  for (utils::IteratorType it : add.getIteratorTypesArray())
-    if (it != utils::IteratorType::parallel)
-      return {};
+  if (!detail::elementwise(add))
+    return {};
   Value in0 = add.getDpsInputOperand(0)->get(),
         in1 = add.getDpsInputOperand(1)->get();
   if (in0.getType() != y.getType() || in1.getType() != y.getType() ||
@@ -81,27 +107,6 @@ struct SwiGluUse {
   mlir::linalg::GenericOp glue;
   mlir::tensor::ExtractSliceOp gate, up;
 };
-
-namespace detail {
-/// `v` without an arith.extf to f32 in front (f16 activations).
-inline mlir::Value skipExt(mlir::Value v) {
-  if (auto ext = v.getDefiningOp<mlir::arith::ExtFOp>())
-    return ext.getIn();
-  return v;
-}
-/// True when `slice` takes all rows of its source: a static extent equal
-/// to the source's, or `tensor.dim %source, 0`.
-inline bool allRows(mlir::tensor::ExtractSliceOp slice) {
-  using namespace mlir;
-  OpFoldResult size = slice.getMixedSizes()[0];
-  if (auto attr = dyn_cast<Attribute>(size))
-    return cast<IntegerAttr>(attr).getInt() ==
-           slice.getSourceType().getDimSize(0);
-  auto dim = cast<Value>(size).getDefiningOp<tensor::DimOp>();
-  std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
-  return dim && dim.getSource() == slice.getSource() && index && *index == 0;
-}
-} // namespace detail
 
 /// The SiLU * mul glue that alone reads `y`, or {} (null glue).
 inline SwiGluUse swiGluUser(mlir::Value y) {
@@ -148,12 +153,8 @@ inline SwiGluUse swiGluUser(mlir::Value y) {
       glue.getDpsInputOperand(1)->get() != slices[1].getResult() ||
       glue->getResult(0).getType() != slices[0].getType())
     return {};
-  for (AffineMap map : glue.getIndexingMapsArray())
-    if (!map.isIdentity())
-      return {};
-  for (utils::IteratorType it : glue.getIteratorTypesArray())
-    if (it != utils::IteratorType::parallel)
-      return {};
+  if (!detail::elementwise(glue))
+    return {};
   Block &body = glue.getRegion().front();
   Value gIn = body.getArgument(0), uIn = body.getArgument(1);
   auto yield = cast<linalg::YieldOp>(body.getTerminator());

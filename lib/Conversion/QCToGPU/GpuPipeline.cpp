@@ -99,7 +99,7 @@ void ::qc::buildGpuLoweringPipeline(
                   "convert-parallel-loops-to-gpu,gpu-kernel-outlining");
   pm.addPass(mlir::qc::createQCGpuMergeKernelModules());
   pm.addPass(mlir::qc::createQCGpuCheckHostCode());
-  if (options.dependentLaunch && target->dependentLaunch)
+  if (::qc::runsDependentLaunch(options))
     pm.addPass(mlir::qc::createQCGpuDependentLaunch());
   addPipeline(pm, "nvvm-attach-target{chip=" + chip + " features=" + features +
                       " O=3},lower-affine,convert-scf-to-cf,"
@@ -118,6 +118,12 @@ void ::qc::buildGpuLoweringPipeline(
   addPipeline(pm, binary + "},canonicalize");
   // The same input compiles to the same module bit for bit.
   pm.addPass(mlir::qc::createQCGpuDropBinaryTimings());
+}
+
+bool ::qc::runsDependentLaunch(
+    const ::qc::GpuLoweringPipelineOptions &options) {
+  const ::qc::TargetInfo *target = ::qc::lookupGpuTarget(options.chip);
+  return options.dependentLaunch && target && target->dependentLaunch;
 }
 
 void ::qc::registerGpuLoweringPipeline() {

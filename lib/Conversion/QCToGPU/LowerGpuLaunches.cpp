@@ -476,24 +476,14 @@ struct Lowering {
     auto dynType = RankedTensorType::get({ShapedType::kDynamic, n}, outElem);
     auto branch = scf::IfOp::create(b, TypeRange{dynType}, small,
                                     /*withElseRegion=*/true);
-    {
-      ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
-                              branch.thenBlock()->end());
-      auto toDyn = [&](ImplicitLocOpBuilder &bb, Value v) -> Value {
-        return v.getType() == dynType
-                   ? v
-                   : tensor::CastOp::create(bb, dynType, v).getResult();
-      };
-      if (cluster) {
-        scf::YieldOp::create(tb, toDyn(tb, launchMain(tb, splits)));
-        ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
-                                branch.elseBlock()->end());
-        scf::YieldOp::create(eb, toDyn(eb, launchMain(eb, 1)));
-        Value out = branch.getResult(0);
-        return yType != dynType ? tensor::CastOp::create(b, yType, out) : out;
-      }
-      Value ws = launchMain(tb, splits);
-      // The reduction: rows are dim 1 of the workspace (operand 0).
+    auto toDyn = [&](ImplicitLocOpBuilder &bb, Value v) -> Value {
+      return v.getType() == dynType
+                 ? v
+                 : tensor::CastOp::create(bb, dynType, v).getResult();
+    };
+    // The workspace's partial sums added by `<kernel>_reduce` (bias and
+    // residual there); rows are dim 1 of the workspace (operand 0).
+    auto reduceSplits = [&](ImplicitLocOpBuilder &bb, Value ws) -> Value {
       LaunchRecord red;
       StringAttr module = k.getKernel().getRootReference();
       std::string name =
@@ -518,17 +508,23 @@ struct Lowering {
       for (Attribute &a : red.args)
         if (a == mArg(ctx))
           a = StringAttr::get(ctx, "dim:0:1");
-      Value y =
-          emitLaunch(tb, op, symbols, counter, red, inputs, {dynType},
-                     {SmallVector<Value>{tensor::DimOp::create(tb, x, 0)}})[0];
-      scf::YieldOp::create(tb, y);
+      return emitLaunch(
+          bb, op, symbols, counter, red, inputs, {dynType},
+          {SmallVector<Value>{tensor::DimOp::create(bb, x, 0)}})[0];
+    };
+    {
+      // A cluster adds its splits itself; else the reduction kernel.
+      ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
+                              branch.thenBlock()->end());
+      Value y = launchMain(tb, splits);
+      if (!cluster)
+        y = reduceSplits(tb, y);
+      scf::YieldOp::create(tb, toDyn(tb, y));
     }
     {
       ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
                               branch.elseBlock()->end());
-      Value y = launchMain(eb, 1);
-      scf::YieldOp::create(eb,
-                           tensor::CastOp::create(eb, dynType, y).getResult());
+      scf::YieldOp::create(eb, toDyn(eb, launchMain(eb, 1)));
     }
     Value y = branch.getResult(0);
     if (yType != dynType)

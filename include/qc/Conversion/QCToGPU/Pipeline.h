@@ -65,6 +65,11 @@ struct GpuLoweringPipelineOptions
       llvm::cl::init(256)};
 };
 
+/// Whether buildGpuLoweringPipeline runs qc-gpu-dependent-launch (every
+/// kernel waits for its predecessor): the option and a target with
+/// dependent launch. The module info says so (quant-compile).
+bool runsDependentLaunch(const GpuLoweringPipelineOptions &options);
+
 /// Appends the passes lowering a quantized module (after
 /// qc-outline-gpu-kernels) to the LLVM dialect with GPU kernels serialized
 /// into gpu.binary ops: GPU launches for the qc matmuls, bufferization,
