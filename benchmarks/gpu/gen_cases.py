@@ -248,6 +248,13 @@ SMALL_M_GEMV = {
     "t8u2": "gemv-rows-per-warp=2 gemv-chunks=2 gemv-m-tiles=1,2,4,8",
     "r4t8": "gemv-rows-per-warp=4 gemv-m-tiles=1,2,4,8",
     "r1t8": "gemv-rows-per-warp=1 gemv-m-tiles=1,2,4,8",
+    # Bytes in flight and grid size at M = 1 (run 5: the 7B down / o
+    # projections reach 1.1 TB/s with 512 CTAs of 8 rows).
+    "r1u2t8": "gemv-rows-per-warp=1 gemv-chunks=2 gemv-m-tiles=1,2,4,8",
+    "r1u4t8": "gemv-rows-per-warp=1 gemv-chunks=4 gemv-m-tiles=1,2,4,8",
+    "r2u4t8": "gemv-rows-per-warp=2 gemv-chunks=4 gemv-m-tiles=1,2,4,8",
+    "w2r2t8": "gemv-warps=2 gemv-rows-per-warp=2 gemv-m-tiles=1,2,4,8",
+    "w8r1u2t8": "gemv-warps=8 gemv-rows-per-warp=1 gemv-chunks=2 gemv-m-tiles=1,2,4,8",
 }
 SMALL_M_MMA = {
     # tag: (block M, block N, block K (f16 elements), warps M, warps N, stages)
@@ -304,7 +311,8 @@ def small_m_cases(which, tags="", shapes=""):
     """M = 1..256 (harness "times"). `which`: comma-separated subset of gemv,
     gemv8, mma, frag (W4A16 g128), frag8 (W8A16 per channel) (or all); `tags`:
     the variants to build (default: SMALL_M_GEMV_SWEEP and every mma tiling);
-    `shapes`: NxK,NxK,... (default: the Llama 7B and 70B linears)."""
+    `shapes`: NxK,NxK,... or NxKgG for W4 groups of G (default: the Llama
+    7B and 70B linears, groups of 128)."""
     sel = set(which.split(","))
     if "all" in sel:
         sel = {"gemv", "gemv8", "mma", "frag", "frag8"}
@@ -317,22 +325,27 @@ def small_m_cases(which, tags="", shapes=""):
     shape_list = [(8192, 8192), (28672, 8192), (8192, 28672), (4096, 4096),
                   (11008, 4096), (4096, 11008)]
     if shapes:
-        shape_list = [tuple(int(v) for v in sh.split("x"))
+        shape_list = [tuple(int(v) for v in sh.split("g")[0].split("x"))
                       for sh in shapes.split(",")]
+        # NxKgG: W4 groups of G (default 128).
+        groups = [int(sh.split("g")[1]) if "g" in sh else 128
+                  for sh in shapes.split(",")]
+    else:
+        groups = [128] * len(shape_list)
     cases = []
     base = dict(sym=True, per_tensor=False, bias=False, act_f16=True,
                 scale_f16=True, kind="times")
-    for (n, k) in shape_list:
+    for (n, k), g4 in zip(shape_list, groups):
         if "gemv" in sel:
             for tag in gemv_tags:
                 opts = SMALL_M_GEMV[tag]
-                cases.append(dict(base, n=n, k=k, bits=4, group=128, opts=opts,
+                cases.append(dict(base, n=n, k=k, bits=4, group=g4, opts=opts,
                                   tag=tag))
         if "gemv8" in sel:
             for tag in gemv_tags:
                 cases.append(dict(base, n=n, k=k, bits=8, group=0,
                                   opts=SMALL_M_GEMV[tag], tag=tag))
-        for fsel, bits, group in (("frag", 4, 128), ("frag8", 8, 0)):
+        for fsel, bits, group in (("frag", 4, g4), ("frag8", 8, 0)):
             if fsel in sel:
                 for tag in frag_tags:
                     cases.append(dict(base, n=n, k=k, bits=bits, group=group,

@@ -1179,6 +1179,25 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
     if (!t.data && bytes > 0)
       return fail(QCRT_ERR_INVALID_ARG, where + " (null data)");
   }
+  // The in-place ABI: a buffer the run updates overlaps no other input (the
+  // compiler schedules its writes as independent of every other argument).
+  for (int32_t i : f->inplace) {
+    auto range = [&](int32_t k) {
+      const qcrt_tensor &t = inputs[k];
+      auto lo = reinterpret_cast<uintptr_t>(t.data);
+      return std::make_pair(lo, lo + qcrt_tensor_numel(&t) *
+                                         qcrt_dtype_size(t.dtype));
+    };
+    auto [lo, hi] = range(i);
+    for (int32_t j = 0; j < n_inputs && lo < hi; ++j) {
+      auto [lo2, hi2] = range(j);
+      if (j != i && lo2 < hi2 && lo < hi2 && lo2 < hi)
+        return fail(QCRT_ERR_INVALID_ARG,
+                    format("function '%s' input %d is updated in place and "
+                           "must not overlap input %d",
+                           f->name.c_str(), i, j));
+    }
+  }
 
   bool graph = options &&
                options->struct_size >=

@@ -93,6 +93,9 @@ void ::qc::buildGpuLoweringPipeline(
   pm.addPass(mlir::qc::createQCGpuDeviceMemory());
   pm.addPass(mlir::qc::createQCGpuSerialGlue());
   addPipeline(pm, "func.func(convert-linalg-to-parallel-loops)");
+  // Independent neighbouring loops (the queries' RoPE and the cache
+  // writes of a block) become one kernel.
+  pm.addPass(mlir::qc::createQCGpuFuseSiblingLoops());
   pm.addPass(mlir::qc::createQCGpuTileGlue(
       mlir::qc::QCGpuTileGlueOptions{options.glueBlockSize}));
   addPipeline(pm, "func.func(gpu-map-parallel-loops),"

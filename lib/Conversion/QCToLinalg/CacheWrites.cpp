@@ -82,35 +82,58 @@ bool noWritesBetween(Operation *from, Operation *to,
   return true;
 }
 
+/// True when `gen` overwrites all of `buf` without reading it: `buf` is its
+/// only output, through an identity map over parallel loops, and the
+/// output block argument is unused.
+bool overwritesAll(linalg::GenericOp gen, Value buf) {
+  return gen.getNumDpsInits() == 1 && gen.getDpsInitOperand(0)->get() == buf &&
+         gen->getNumResults() == 0 &&
+         gen.getNumParallelLoops() == gen.getNumLoops() &&
+         gen.getMatchingIndexingMap(gen.getDpsInitOperand(0)).isIdentity() &&
+         gen.getRegion().front().getArguments().back().use_empty();
+}
+
 /// The elementwise producer the cache write computes in its own loop (the
 /// RoPE of the new keys): a linalg.generic on buffers, before `op` in its
-/// block, whose only output is `op`'s rows (a memref.alloc read by nothing
-/// else), with an identity output map, parallel loops over the rows' four
-/// dimensions, projected-permutation input maps, an unused output block
-/// argument, and no write to its inputs between it and `op`. Null if none.
+/// block, that overwrites all of `op`'s rows (a memref.alloc), parallel
+/// loops over the rows' four dimensions, projected-permutation input maps,
+/// and no write to its inputs between it and `op`. The rows it writes must
+/// die at `op`: the alloc's other users (bufferization reuses one buffer for
+/// the keys of every block) come after `op` in the block, the first of them
+/// overwriting all of it. Null if none.
 linalg::GenericOp fusableProducer(mlir::qc::CacheWriteOp op) {
   Value rows = op.getRows();
   auto alloc = rows.getDefiningOp<memref::AllocOp>();
   if (!alloc)
     return {};
+  // The last user before `op` is the producer; the first after it must
+  // overwrite the buffer.
   linalg::GenericOp gen;
+  Operation *next = nullptr;
   for (Operation *user : alloc->getUsers()) {
     if (user == op.getOperation())
       continue;
-    auto g = dyn_cast<linalg::GenericOp>(user);
-    if (!g || gen)
+    // Direct readers and writers only: a view could read the rows later.
+    if (user->getBlock() != op->getBlock() ||
+        !isa<linalg::GenericOp, mlir::qc::CacheWriteOp>(user))
       return {};
-    gen = g;
+    if (user->isBeforeInBlock(op)) {
+      if (!gen || gen->isBeforeInBlock(user))
+        gen = dyn_cast<linalg::GenericOp>(user);
+      if (!gen)
+        return {};
+    } else if (!next || user->isBeforeInBlock(next)) {
+      next = user;
+    }
   }
-  if (!gen || gen->getBlock() != op->getBlock() || !gen->isBeforeInBlock(op) ||
-      gen.getNumDpsInits() != 1 || gen.getDpsInitOperand(0)->get() != rows ||
-      gen->getNumResults() != 0 || gen.getNumLoops() != 4 ||
-      !gen.getMatchingIndexingMap(gen.getDpsInitOperand(0)).isIdentity() ||
-      gen.getNumParallelLoops() != 4)
+  if (!gen || !overwritesAll(gen, rows) || gen.getNumLoops() != 4)
     return {};
+  if (next) {
+    auto over = dyn_cast<linalg::GenericOp>(next);
+    if (!over || !overwritesAll(over, rows))
+      return {};
+  }
   Block &body = gen.getRegion().front();
-  if (!body.getArguments().back().use_empty())
-    return {};
   llvm::SmallDenseSet<Value> roots;
   for (OpOperand *in : gen.getDpsInputOperands()) {
     if (!gen.getMatchingIndexingMap(in).isProjectedPermutation())

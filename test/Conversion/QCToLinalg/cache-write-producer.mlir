@@ -102,3 +102,62 @@ func.func @not_shared(%k: memref<?x?x3x64xf32>, %v: memref<?x?x3x64xf32>, %pos: 
   qc.cache_write %k into %vc at %pos {layer = 1 : i64} : memref<?x?x3x64xf32>, memref<?xi64> -> memref<2x?x3x512x64xf32>
   return
 }
+
+// -----
+
+// One rows buffer for the keys of two blocks (bufferization reuses it): each
+// block's RoPE is fused into its own cache write, since the rows written
+// for block 0 die at block 0's write (block 1's producer overwrites them);
+// the buffer stays for nothing and goes.
+// CHECK-LABEL: func.func @reused_rows
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: linalg.generic
+// CHECK: scf.parallel
+// CHECK: math.cos
+// CHECK: memref.store
+// CHECK: scf.parallel
+// CHECK: math.cos
+// CHECK: memref.store
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+func.func @reused_rows(%x: memref<?x?x3x64xf32>, %y: memref<?x?x3x64xf32>, %pos: memref<?xi64>, %cache: memref<2x?x3x512x64xf32>, %b: index, %t: index) {
+  %rows = memref.alloc(%b, %t) : memref<?x?x3x64xf32>
+  linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x : memref<?x?x3x64xf32>) outs(%rows : memref<?x?x3x64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %c = math.cos %v : f32
+    linalg.yield %c : f32
+  }
+  qc.cache_write %rows into %cache at %pos {layer = 0 : i64} : memref<?x?x3x64xf32>, memref<?xi64> -> memref<2x?x3x512x64xf32>
+  linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%y : memref<?x?x3x64xf32>) outs(%rows : memref<?x?x3x64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %c = math.cos %v : f32
+    linalg.yield %c : f32
+  }
+  qc.cache_write %rows into %cache at %pos {layer = 1 : i64} : memref<?x?x3x64xf32>, memref<?xi64> -> memref<2x?x3x512x64xf32>
+  return
+}
+
+// -----
+
+// Not fused: the rows are read again after the write (another consumer
+// needs the producer's values in the buffer).
+// CHECK-LABEL: func.func @rows_read_after
+// CHECK: linalg.generic
+// CHECK: scf.parallel
+// CHECK: linalg.generic
+#map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+func.func @rows_read_after(%x: memref<?x?x3x64xf32>, %out: memref<?x?x3x64xf32>, %pos: memref<?xi64>, %cache: memref<2x?x3x512x64xf32>, %b: index, %t: index) {
+  %rows = memref.alloc(%b, %t) : memref<?x?x3x64xf32>
+  linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x : memref<?x?x3x64xf32>) outs(%rows : memref<?x?x3x64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %c = math.cos %v : f32
+    linalg.yield %c : f32
+  }
+  qc.cache_write %rows into %cache at %pos {layer = 0 : i64} : memref<?x?x3x64xf32>, memref<?xi64> -> memref<2x?x3x512x64xf32>
+  linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%rows : memref<?x?x3x64xf32>) outs(%out : memref<?x?x3x64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  return
+}

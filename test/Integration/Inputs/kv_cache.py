@@ -123,6 +123,16 @@ def run(prefix, seed):
     except RuntimeError_ as e:
         assert "not writable" in str(e), str(e)
         print("refused: not writable")
+    # The same buffer as both caches (in-place buffers overlap no other
+    # argument): refused by qcrt_run, the caches untouched.
+    before = k_cache.copy()
+    try:
+        m.run("step", q, k, k, k_cache, k_cache, pos)
+        sys.exit("overlapping in-place arguments were accepted")
+    except RuntimeError_ as e:
+        assert "input 3 is updated in place and must not overlap input 4" in str(e), str(e)
+        assert (k_cache == before).all()
+        print("refused: overlapping")
 
 
 def main():

@@ -239,6 +239,51 @@ def QCGpuSerialGlue : Pass<"qc-gpu-serial-glue", "mlir::ModuleOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
+def QCGpuFuseSiblingLoops
+    : Pass<"qc-gpu-fuse-sibling-loops", "mlir::ModuleOp"> {
+  let summary = "Runs independent neighbouring glue loops as one kernel";
+  let description = [{
+    Runs on the host functions' `scf.parallel` loops after
+    `convert-linalg-to-parallel-loops`, before `qc-gpu-tile-glue`: each
+    loop becomes one glue kernel, and a decode step of a Llama block has
+    two loops back to back that do not depend on each other (the queries'
+    RoPE; the keys' RoPE with the K and V cache writes). Every launch costs
+    a few microseconds of a step, so such neighbours become one loop (one
+    kernel):
+
+    - both are outermost `scf.parallel` loops of one block with lower
+      bounds 0, steps 1, no reductions and no nested `scf.parallel`, of
+      the same rank;
+    - their trip counts are equal in every dimension (shown equal through
+      constants, `memref.dim` and the sizes of allocations and views) but
+      at most one; the fused loop runs over the sum of that dimension and
+      an `scf.if` picks the first loop's body below its trip count and the
+      second's (index shifted) above; with all counts equal the bodies run
+      one after the other;
+    - neither writes a buffer the other reads or writes (buffers compared
+      by the allocation or argument under their views: allocations are
+      distinct from everything else, so are in-place arguments, which the
+      module ABI forbids to overlap another argument), and the first
+      may move down to the second: the operations between them only
+      allocate, synchronize (`gpu.wait`) or touch other buffers.
+
+    Chains fuse one after the other. Example (queries' RoPE, 32 heads, and
+    the cache writes, 8 KV heads):
+
+    ```mlir
+    scf.parallel (%b, %t, %h, %d) = (%c0, %c0, %c0, %c0) to (%B, %T, %c32, %c128) step (...) { Q }
+    scf.parallel (%b, %t, %h, %d) = (%c0, %c0, %c0, %c0) to (%B, %T, %c8, %c128) step (...) { KV }
+    // becomes
+    scf.parallel (%b, %t, %h, %d) = (%c0, %c0, %c0, %c0) to (%B, %T, %c40, %c128) step (...) {
+      %q = arith.cmpi ult, %h, %c32 : index
+      scf.if %q { Q } else { %h2 = arith.subi %h, %c32 : index  KV(%h2) }
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def QCGpuTileGlue : Pass<"qc-gpu-tile-glue", "mlir::ModuleOp"> {
   let summary = "Tiles the glue's parallel loops into blocks of threads";
   let description = [{
