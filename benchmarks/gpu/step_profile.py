@@ -27,8 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 
 def kind(name):
     n = name.lower()
-    for pat, k in (("gemv|wo_mma|int8_mma|fp16_mma|act_quant|mma", "matmul"),
-                   ("attention|attn", "attention"), ("norm", "norm")):
+    # Matmul kernels first: their names carry the layer names (attn_q, ...).
+    for pat, k in (("gemv|wo_mma|int8_mma|fp16_mma|act_quant|mma|_frag_|frag_reduce",
+                    "matmul"),
+                   ("attention", "attention"), ("norm", "norm")):
         if re.search(pat, n):
             return k
     return "other glue"

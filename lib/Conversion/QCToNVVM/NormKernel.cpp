@@ -106,6 +106,7 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
     Value valid; // null when always in the row
     Value col;   // element index in the row (i32)
     SmallVector<Value> xs;
+    SmallVector<Value> ws, bs; // the weight (and bias) at the same columns
   };
   SmallVector<Slot> slotsData;
   for (int64_t s = 0; s < slots; ++s) {
@@ -114,22 +115,37 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
     slot.col = arith::MulIOp::create(b, c, cst(V));
     Value idx = arith::AddIOp::create(b, rowBase,
                                       arith::ExtUIOp::create(b, i64, slot.col));
+    // The weight (and bias) are loaded with the row, before the reductions:
+    // their latency overlaps the row's instead of following the barriers.
+    auto loadAll = [&]() {
+      SmallVector<Value> all = loadVec(x, cfg.io, idx);
+      llvm::append_range(all, loadVec(w, cfg.weight, slot.col));
+      if (cfg.layerNorm)
+        llvm::append_range(all, loadVec(bias, cfg.bias, slot.col));
+      return all;
+    };
+    SmallVector<Value> all;
     if ((s + 1) * cfg.threads <= vecs) {
-      slot.xs = loadVec(x, cfg.io, idx);
+      all = loadAll();
     } else {
       slot.valid =
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, cst(vecs));
-      SmallVector<Type> types(V, f32);
+      int64_t n = V * (cfg.layerNorm ? 3 : 2);
+      SmallVector<Type> types(n, f32);
       auto ifOp = scf::IfOp::create(b, types, slot.valid, true);
       {
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPointToStart(ifOp.thenBlock());
-        scf::YieldOp::create(b, loadVec(x, cfg.io, idx));
+        scf::YieldOp::create(b, loadAll());
         b.setInsertionPointToStart(ifOp.elseBlock());
-        scf::YieldOp::create(b, SmallVector<Value>(V, cstF(0.0f)));
+        scf::YieldOp::create(b, SmallVector<Value>(n, cstF(0.0f)));
       }
-      slot.xs.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+      all.assign(ifOp.getResults().begin(), ifOp.getResults().end());
     }
+    slot.xs.assign(all.begin(), all.begin() + V);
+    slot.ws.assign(all.begin() + V, all.begin() + 2 * V);
+    if (cfg.layerNorm)
+      slot.bs.assign(all.begin() + 2 * V, all.end());
     slotsData.push_back(std::move(slot));
   }
 
@@ -211,9 +227,7 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
       auto ifOp = scf::IfOp::create(b, slot.valid, false);
       b.setInsertionPointToStart(ifOp.thenBlock());
     }
-    SmallVector<Value> ws = loadVec(w, cfg.weight, slot.col), bs;
-    if (cfg.layerNorm)
-      bs = loadVec(bias, cfg.bias, slot.col);
+    ArrayRef<Value> ws = slot.ws, bs = slot.bs;
     SmallVector<Value> outs;
     for (int64_t i = 0; i < V; ++i) {
       Value v = slot.xs[i];

@@ -4,9 +4,10 @@
 
 // qc.rms_norm on a GPU target: one CTA per row. K = 4096 f16 rows: 16-byte
 // loads (8 x f16), 512 vectors -> 128 threads holding 4 vectors each (no
-// bound checks), warp butterfly sum + one shared f32 per warp, the weight
-// applied from f32 parameters in the same pass, 16-byte stores. Norms of
-// one shape share the kernel.
+// bound checks), each with its f32 weights (two 16-byte loads per vector,
+// issued with the row's loads, before the reduction's barrier), warp
+// butterfly sum + one shared f32 per warp, 16-byte stores. Norms of one
+// shape share the kernel.
 
 // CHECK-LABEL: func.func @rms_f16
 // CHECK: qc.rms_norm
@@ -18,6 +19,8 @@
 // CHECK: gpu.func @rms_norm_k4096(%[[X:.*]]: !llvm.ptr<1>, %[[W:.*]]: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %[[Y:.*]]: !llvm.ptr<1>, %{{.*}}: i32) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
 // CHECK: %[[P0:.*]] = llvm.getelementptr %[[X]][%{{.*}}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f16
 // CHECK: llvm.load %[[P0]] {alignment = 16 : i64} : !llvm.ptr<1> -> vector<8xf16>
+// CHECK: %[[PW:.*]] = llvm.getelementptr %[[W]][%{{.*}}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, f32
+// CHECK: llvm.load %[[PW]] {alignment = 16 : i64} : !llvm.ptr<1> -> vector<8xf32>
 // CHECK-COUNT-3: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<8xf16>
 // CHECK-NOT: scf.if
 // CHECK: nvvm.shfl.sync bfly
@@ -25,7 +28,7 @@
 // CHECK: llvm.mlir.addressof @rms_norm_k4096_smem : !llvm.ptr<3>
 // CHECK: nvvm.barrier0
 // CHECK: llvm.inline_asm "sqrt.rn.f32 $0, $1;"
-// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<8xf32>
+// CHECK-NOT: llvm.load {{.*}} : !llvm.ptr<1>
 // CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 16 : i64} : vector<8xf16>, !llvm.ptr<1>
 // CHECK-NOT: gpu.func
 
@@ -49,7 +52,8 @@ func.func @rms_f16(%x: tensor<?x?x4096xf16>, %g: tensor<4096xf32>) -> tensor<?x?
 // CHECK-SAME: qc.launch = #qc.launch<@{{.*}}, block = 32>
 // CHECK: gpu.func @rms_norm_k64(%[[X:.*]]: !llvm.ptr<1>,
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %{{.*}} : i32
-// CHECK: scf.if %[[IN]] -> (f32, f32, f32, f32)
+// CHECK: scf.if %[[IN]] -> (f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
 // CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
 // CHECK: nvvm.shfl.sync bfly
 // CHECK-NOT: nvvm.barrier0
@@ -71,13 +75,14 @@ func.func @rms_small(%x: tensor<?x64xf32>, %g: tensor<64xf32>) -> tensor<?x64xf3
 // CHECK-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90::@layer_norm_k4097, block = 1024>
 // CHECK: llvm.mlir.global internal @layer_norm_k4097_smem() {{.*}} : !llvm.array<64 x f32>
 // CHECK: gpu.func @layer_norm_k4097(%[[X:.*]]: !llvm.ptr<1>, %[[W:.*]]: !llvm.ptr<1>, %[[B:.*]]: !llvm.ptr<1>, %[[Y:.*]]: !llvm.ptr<1>, %{{.*}}: i32)
-// CHECK-COUNT-4: llvm.load %{{.*}} : !llvm.ptr<1> -> f32
+// CHECK: llvm.load %{{.*}} : !llvm.ptr<1> -> f32
+// CHECK: %[[PB:.*]] = llvm.getelementptr %[[B]][%{{.*}}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, f32
+// CHECK: llvm.load %[[PB]]
 // CHECK: scf.if
 // CHECK: nvvm.barrier0
 // CHECK: arith.subf
 // CHECK: nvvm.barrier0
-// CHECK: %[[PB:.*]] = llvm.getelementptr %[[B]][%{{.*}}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, f32
-// CHECK: llvm.load %[[PB]]
+// CHECK-NOT: llvm.load {{.*}} : !llvm.ptr<1>
 // CHECK: llvm.store %{{.*}}, %{{.*}} : f32, !llvm.ptr<1>
 func.func @ln_odd(%x: tensor<?x4097xf32>, %g: tensor<4097xf32>, %b: tensor<4097xf32>) -> tensor<?x4097xf32> {
   %y = qc.layer_norm %x, %g, %b {epsilon = 1.0e-12 : f64} : tensor<?x4097xf32>, tensor<4097xf32>, tensor<4097xf32>
