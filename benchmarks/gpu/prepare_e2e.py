@@ -56,7 +56,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dest")
-    ap.add_argument("models", nargs="+")
+    ap.add_argument("models", nargs="*")
+    ap.add_argument("--refresh-runtime", action="store_true",
+                    help="only copy the current runtime, Python package and scripts into DEST")
     ap.add_argument("--work", default="/tmp/quant-e2e")
     ap.add_argument("--max-seq", type=int, default=512)
     ap.add_argument("--check-tokens", type=int, default=64)
@@ -83,6 +85,9 @@ def main():
     ap.add_argument("--append", action="store_true",
                     help="add the models to DEST's manifest instead of starting anew")
     a = ap.parse_args()
+    if a.refresh_runtime:
+        copy_runtime(Path(a.dest))
+        return
     import quant
     from quant import data
 
@@ -160,8 +165,14 @@ def main():
             entry["sample"] = sample.name
         manifest.append(entry)
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    copy_runtime(dest, a.anchor)
+
+
+def copy_runtime(dest, anchor=None):
+    """The runtime sources, the Python package and the scripts (and the
+    anchors) into `dest`: what the GPU machine builds and runs."""
     rt = dest / "rt"
-    for d in (rt, dest / "python", dest / "anchors"):
+    for d in (rt, dest / "python") + ((dest / "anchors",) if anchor else ()):
         if d.exists():
             shutil.rmtree(d)
     shutil.copytree(ROOT / "lib/Runtime", rt / "lib/Runtime")
@@ -173,8 +184,8 @@ def main():
                     ignore=shutil.ignore_patterns("__pycache__"))
     for f in ("e2e_decode.py", "run_e2e.sh", "qcw_sample.py", "step_profile.py"):
         shutil.copy(ROOT / "benchmarks/gpu" / f, dest / f)
-    if a.anchor:
-        shutil.copytree(a.anchor, dest / "anchors", ignore=shutil.ignore_patterns("marlin*"))
+    if anchor:
+        shutil.copytree(anchor, dest / "anchors", ignore=shutil.ignore_patterns("marlin*"))
     size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
     print(f"prepared {dest}: {size / 2**20:.1f} MiB", flush=True)
 

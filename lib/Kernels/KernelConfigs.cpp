@@ -90,6 +90,19 @@ std::string qc::CacheAttentionKernelConfig::finalize() {
   return "";
 }
 
+std::string qc::CacheAttentionKernelConfig::prefillUnsupported() const {
+  if (!prefill)
+    return "the prefill kernel is off";
+  if (query == KernelElem::F32 || cache != query)
+    return "the prefill kernel needs f16 or bf16 queries and caches of the "
+           "same type";
+  if (headDim != 64 && headDim != 128)
+    return "the prefill kernel needs D in {64, 128}";
+  if (group() > prefillRows)
+    return "the prefill kernel needs at most 64 query heads per KV head";
+  return "";
+}
+
 std::string qc::WeightOnlyWeightConfig::checkWeight() {
   if (bits != 4 && bits != 8)
     return "weight bits must be 4 or 8";

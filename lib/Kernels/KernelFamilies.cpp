@@ -150,6 +150,12 @@ bool fragClusterSplit(const TargetInfo &target, int64_t splitK) {
 /// with the per-tile dequantization reaches ~0.27 of the table's fp16 tensor
 /// rate (~200 TFLOP/s at M = 64..256). Split-K adds the reduction launch
 /// (none where the splits meet in a cluster's shared memory).
+/// The frag kernel's time above the GEMV's that no byte or FLOP count
+/// explains (H100, 2026-12-07 run 5 sweep, benchmarks/gpu/results/
+/// 2026-12-07-h100-run5): +2.3..3.1 us at M = 1 on the Llama-7B and
+/// SmolLM2 shapes, a floor of ~4.6 us where the GEMV takes 2-4 us.
+static constexpr double kFragFixedSeconds = 2.5e-6;
+
 static double costFrag(const TargetInfo &g, const MatmulShape &s, double m) {
   bool dot = m <= 1;
   double passes = dot ? 1 : std::ceil(m / 32);
@@ -160,7 +166,8 @@ static double costFrag(const TargetInfo &g, const MatmulShape &s, double m) {
       dot ? 0.0 : 2 * roundUp(m, 16) * s.n * s.k / (0.27 * g.fp16TensorFlops));
   int64_t split = fragSplitK(g, int64_t(s.n), int64_t(s.k), s.bits, 4, 4, 1);
   bool reduceLaunch = split > 1 && !fragClusterSplit(g, split);
-  return t + (reduceLaunch && m <= 32 ? kLaunchSeconds : 0.0);
+  return t + kFragFixedSeconds +
+         (reduceLaunch && m <= 32 ? kLaunchSeconds : 0.0);
 }
 
 int64_t gemvMmaCrossover(const TargetInfo &target, const MatmulShape &shape,
@@ -772,9 +779,11 @@ LaunchAttr rowLaunch(SymbolRefAttr kernel, int64_t threads) {
 
 AttentionLaunchAttr attentionLaunch(SymbolRefAttr kernel,
                                     const CacheAttentionKernelConfig &cfg) {
-  return AttentionLaunchAttr::get(kernel.getContext(), kernel, cfg.numChunks(),
-                                  cfg.kvHeads, cfg.heads, cfg.headDim,
-                                  cfg.recordFloats(), cfg.maxSplitT);
+  // prefill_tokens 0: no prefill kernel (the pair serves every T).
+  return AttentionLaunchAttr::get(
+      kernel.getContext(), kernel, cfg.numChunks(), cfg.kvHeads, cfg.heads,
+      cfg.headDim, cfg.recordFloats(), cfg.maxSplitT,
+      cfg.usesPrefillKernel() ? cfg.prefillTokens() : 0);
 }
 
 SmallVector<KernelArg> weightOnlyArgs(bool residual, bool norm) {

@@ -383,6 +383,21 @@ void *qcrt::cudaCreateStream() {
   return stream;
 }
 
+bool qcrt::cudaStreamOrder(void *signaler, void *waiter) {
+  if (failed() || !useContext())
+    return false;
+  // One event per thread suffices: a wait takes the event's state at the
+  // time it is enqueued.
+  static thread_local CUevent event = nullptr;
+  if (!event && !QCRT_CU(cuEventCreate(&event, CU_EVENT_DISABLE_TIMING),
+                         "creating the runtime's ordering event"))
+    return false;
+  CUstream from = signaler ? static_cast<CUstream>(signaler) : CU_STREAM_LEGACY;
+  CUstream to = waiter ? static_cast<CUstream>(waiter) : CU_STREAM_LEGACY;
+  return QCRT_CU(cuEventRecord(event, from), "ordering two streams") &&
+         QCRT_CU(cuStreamWaitEvent(to, event, 0), "ordering two streams");
+}
+
 void qcrt::cudaDestroyStream(void *stream) {
   if (stream && useContext())
     driver.cuStreamDestroy_v2(static_cast<CUstream>(stream));
@@ -402,6 +417,7 @@ std::vector<void *> qcrt::cudaEndRun() {
 }
 
 bool qcrt::cudaAvailable() { return true; }
+bool qcrt::cudaStarted() { return context != nullptr; }
 
 //===----------------------------------------------------------------------===//
 // The mgpu* ABI of MLIR's gpu-to-llvm lowering
@@ -757,10 +773,12 @@ void *qcrt::cudaEndCapture(void *, bool) { return nullptr; }
 bool qcrt::cudaGraphLaunch(void *, void *) { return false; }
 void qcrt::cudaGraphRelease(void *) {}
 void *qcrt::cudaCreateStream() { return nullptr; }
+bool qcrt::cudaStreamOrder(void *, void *) { return false; }
 void qcrt::cudaDestroyStream(void *) {}
 void qcrt::cudaFreeAsync(void *, void *) {}
 std::vector<void *> qcrt::cudaEndRun() { return {}; }
 bool qcrt::cudaAvailable() { return false; }
+bool qcrt::cudaStarted() { return false; }
 void qcrt::cudaBeginModuleLoads() {}
 std::vector<void *> qcrt::cudaEndModuleLoads() { return {}; }
 void qcrt::cudaAllowDependentLaunch(const std::vector<void *> &) {}

@@ -123,6 +123,12 @@ void *cudaCreateStream();
 void cudaDestroyStream(void *stream);
 /// Stream-ordered free on `stream` (the run's temporaries inside a capture).
 void cudaFreeAsync(void *pointer, void *stream);
+/// Whether this process has a CUDA context yet (device work was enqueued).
+bool cudaStarted();
+/// Makes later work on `waiter` wait for the work enqueued so far on
+/// `signaler` (an event recorded and waited on; nothing blocks the host).
+/// Null stands for the legacy default stream.
+bool cudaStreamOrder(void *signaler, void *waiter);
 
 } // namespace qcrt
 

@@ -858,31 +858,49 @@ static bool captureRun(const Function &f, const qcrt_tensor *inputs,
 static qcrt_status runGpuGraph(qcrt_module &m, const Function &f,
                                const qcrt_tensor *inputs, int32_t nInputs,
                                qcrt_tensor *outputs, int32_t nOutputs,
-                               void *stream);
+                               void *stream, bool asyncReplay);
 
 static qcrt_status runGpuGraph(qcrt_module &m, const Function &f,
                                const qcrt_tensor *inputs, int32_t nInputs,
                                qcrt_tensor *outputs, int32_t nOutputs,
-                               void *stream) {
+                               void *stream, bool asyncReplay) {
   if (qcrt_status s = cudaPrepareDevice(m.target, m.prefix))
     return s;
-  if (!stream) {
-    // Graphs cannot capture the legacy default stream: use one of the
-    // module's, after the default stream's earlier work (the inputs).
+  // Graphs cannot capture the legacy default stream: without a stream of
+  // the caller's, runs go to one of the module's, after the default
+  // stream's earlier work (the inputs).
+  bool own = !stream;
+  if (own) {
     if (!m.graphStream)
       m.graphStream = cudaCreateStream();
-    cudaSynchronize(nullptr, "waiting for the inputs");
     if (qcrt_status s = cudaTakeError())
       return s;
     stream = m.graphStream;
   }
   std::string key = graphKey(f, inputs, nInputs) + format("|s%p", stream);
   auto found = m.graphs.find(key);
-  if (found != m.graphs.end() && found->second.exec) {
+  bool replay = found != m.graphs.end() && found->second.exec;
+  // An asynchronous replay waits for the default stream's work on the
+  // device, and the default stream's later work waits for it; everything
+  // else waits on the host.
+  if (own && !(replay && asyncReplay)) {
+    cudaSynchronize(nullptr, "waiting for the inputs");
+    if (qcrt_status s = cudaTakeError())
+      return s;
+  }
+  if (replay) {
     CapturedRun &run = found->second;
     std::string what = "replaying '" + f.name + "'";
-    cudaGraphLaunch(run.exec, stream);
-    cudaSynchronize(stream, what.c_str());
+    if (asyncReplay) {
+      if (own)
+        cudaStreamOrder(nullptr, stream);
+      cudaGraphLaunch(run.exec, stream);
+      if (own)
+        cudaStreamOrder(stream, nullptr);
+    } else {
+      cudaGraphLaunch(run.exec, stream);
+      cudaSynchronize(stream, what.c_str());
+    }
     if (qcrt_status s = cudaTakeError())
       return fail(s, format("%s: %s", what.c_str(), qcrt_last_error()));
     for (int32_t o = 0; o < nOutputs; ++o)
@@ -1205,9 +1223,14 @@ qcrt_status qcrt_module_run_ex(qcrt_module *module, const char *function,
                options->graph == 1;
   if (const char *env = getenv("QCRT_GRAPHS"))
     graph = graph && strcmp(env, "0") != 0;
+  bool asyncReplay =
+      graph &&
+      options->struct_size >= offsetof(qcrt_run_options, async_replay) +
+                                  sizeof(options->async_replay) &&
+      options->async_replay == 1;
   if (module->gpu && graph && runDevice == QCRT_DEVICE_CUDA && !f->hostSync)
     return runGpuGraph(*module, *f, inputs, n_inputs, outputs, n_outputs,
-                       options->stream);
+                       options->stream, asyncReplay);
   if (module->gpu)
     return runGpu(*module, *f, inputs, n_inputs, outputs, n_outputs,
                   runDevice == QCRT_DEVICE_CUDA,
@@ -1362,6 +1385,39 @@ qcrt_status qcrt_tensor_copy(const qcrt_tensor *src, qcrt_tensor *dst) {
   cudaCopy(dst->data, src->data, bytes, kind, nullptr, "qcrt_tensor_copy");
   if (kind == kCopyDeviceToDevice)
     cudaSynchronize(nullptr, "qcrt_tensor_copy");
+  return cudaTakeError();
+}
+
+qcrt_status qcrt_tensor_copy_async(const qcrt_tensor *src, qcrt_tensor *dst) {
+  if (!src || !dst || src->device != QCRT_DEVICE_CUDA ||
+      dst->device != QCRT_DEVICE_CUDA)
+    return fail(QCRT_ERR_INVALID_ARG,
+                "qcrt_tensor_copy_async: copies between CUDA tensors only "
+                "(qcrt_tensor_copy takes host tensors)");
+  if (src->dtype != dst->dtype || src->rank != dst->rank || src->rank < 0 ||
+      src->rank > QCRT_MAX_RANK)
+    return fail(QCRT_ERR_INVALID_ARG, "qcrt_tensor_copy_async: needs two "
+                                      "tensors of one dtype and rank");
+  for (int32_t d = 0; d < src->rank; ++d)
+    if (src->shape[d] != dst->shape[d])
+      return fail(QCRT_ERR_INVALID_ARG,
+                  "qcrt_tensor_copy_async: the shapes differ (" +
+                      shapeString(src->shape, src->rank) + " vs " +
+                      shapeString(dst->shape, dst->rank) + ")");
+  uint64_t bytes = qcrt_tensor_numel(src) * qcrt_dtype_size(src->dtype);
+  if (bytes && (!src->data || !dst->data))
+    return fail(QCRT_ERR_INVALID_ARG, "qcrt_tensor_copy_async: null data");
+  cudaClearError();
+  cudaCopy(dst->data, src->data, bytes, kCopyDeviceToDevice, nullptr,
+           "qcrt_tensor_copy_async");
+  return cudaTakeError();
+}
+
+qcrt_status qcrt_synchronize(void) {
+  if (!cudaStarted()) // nothing was ever enqueued
+    return QCRT_OK;
+  cudaClearError();
+  cudaSynchronize(nullptr, "qcrt_synchronize");
   return cudaTakeError();
 }
 

@@ -37,7 +37,8 @@ class _Tensor(ctypes.Structure):
 
 class _RunOptions(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_uint32), ("device", ctypes.c_int),
-                ("stream", ctypes.c_void_p), ("graph", ctypes.c_int32)]
+                ("stream", ctypes.c_void_p), ("graph", ctypes.c_int32),
+                ("async_replay", ctypes.c_int32)]
 
 
 _HOST, _CUDA = 0, 1
@@ -83,6 +84,12 @@ class DeviceTensor:
         """Overwrites the device data with the numpy array `a` (same shape)."""
         a = np.require(a, dtype=self.dtype, requirements="C")
         _check(lib().qcrt_tensor_copy(ctypes.byref(_describe(a)), ctypes.byref(self.t)))
+
+    def copy_from_device(self, src):
+        """Enqueues a copy of the DeviceTensor `src` (same dtype and shape)
+        into this one without waiting (qcrt_tensor_copy_async): in order with
+        asynchronous graph replays; `synchronize()` or a read waits for it."""
+        _check(lib().qcrt_tensor_copy_async(ctypes.byref(src.t), ctypes.byref(self.t)))
 
     def numpy(self):
         out = np.empty(self.shape, self.dtype)
@@ -143,6 +150,8 @@ def lib():
         L.qcrt_tensor_to_device.argtypes = [ctypes.POINTER(_Tensor), ctypes.POINTER(_Tensor)]
         L.qcrt_tensor_to_host.argtypes = [ctypes.POINTER(_Tensor), ctypes.POINTER(_Tensor)]
         L.qcrt_tensor_copy.argtypes = [ctypes.POINTER(_Tensor), ctypes.POINTER(_Tensor)]
+        L.qcrt_tensor_copy_async.argtypes = [ctypes.POINTER(_Tensor), ctypes.POINTER(_Tensor)]
+        L.qcrt_synchronize.argtypes = []
         L.qcrt_module_graph_stats.argtypes = [ctypes.c_void_p] + [
             ctypes.POINTER(ctypes.c_int64)] * 3
         _lib = L
@@ -191,11 +200,13 @@ class Module:
         lib().qcrt_module_graph_stats(self._h, *[ctypes.byref(x) for x in v])
         return tuple(x.value for x in v)
 
-    def run_device(self, function, *args, graph=False):
+    def run_device(self, function, *args, graph=False, async_replay=False):
         """Runs a GPU module's `function` on DeviceTensors, returning
         DeviceTensors; in-place arguments are updated in device memory.
         `graph`: capture the run as a CUDA graph on first use and replay
-        it when the same tensors come again (qcrt_run_options.graph)."""
+        it when the same tensors come again (qcrt_run_options.graph).
+        `async_replay`: a replay returns once enqueued (its outputs are
+        valid in stream order; `synchronize()` or a read waits)."""
         L = lib()
         ni, no = ctypes.c_int32(), ctypes.c_int32()
         _check(L.qcrt_module_function_arity(self._h, function.encode(),
@@ -208,7 +219,8 @@ class Module:
                 raise RuntimeError_(f"{function} input {k}: a DeviceTensor is needed")
             ins[k] = a.t
         outs = (_Tensor * max(1, no.value))()
-        opts = _RunOptions(ctypes.sizeof(_RunOptions), _CUDA, None, 1 if graph else 0)
+        opts = _RunOptions(ctypes.sizeof(_RunOptions), _CUDA, None, 1 if graph else 0,
+                           1 if async_replay else 0)
         _check(L.qcrt_module_run_ex(self._h, function.encode(), ins, len(args), outs,
                                     no.value, ctypes.byref(opts)))
         return [DeviceTensor(outs[k]) for k in range(no.value)]
@@ -270,15 +282,39 @@ class Module:
                                   DeviceTensor.from_numpy(np.zeros(B, np.int64)))
             return staged[(B, T)]
 
-        def run(tok, p, q, graph):
-            (logits,) = self.run_device(decode, tok, p, *caches, graph=graph)
+        def run(tok, p, q, graph, async_replay=False):
+            (logits,) = self.run_device(decode, tok, p, *caches, graph=graph,
+                                        async_replay=async_replay)
             if params is None:
-                (ids,) = self.run_device(greedy, logits, graph=graph)
+                (ids,) = self.run_device(greedy, logits, graph=graph,
+                                         async_replay=async_replay)
             else:
-                (ids,) = self.run_device(sample, logits, *params, q, graph=graph)
+                (ids,) = self.run_device(sample, logits, *params, q, graph=graph,
+                                         async_replay=async_replay)
             logits.free()
             last["ids"] = ids
             return ids
+
+        positions = {}
+
+        def position_rows(B):
+            """Device table of positions: row k holds k for each of B
+            sequences (a step's pos is copied from it on the device)."""
+            if B not in positions:
+                S = cache_shape[3]
+                table = np.repeat(np.arange(S + 1, dtype=np.int64)[:, None], B, axis=1)
+                positions[B] = DeviceTensor.from_numpy(table)
+            return positions[B]
+
+        def row(table, k):
+            """Row k of a device table as a DeviceTensor view (not owned)."""
+            t = _Tensor()
+            t.dtype, t.rank, t.device, t.owner = table.t.dtype, 1, _CUDA, None
+            t.shape[0] = table.t.shape[1]
+            t.data = table.t.data + k * table.t.shape[1] * table.dtype.itemsize
+            view = DeviceTensor(t)  # owner NULL: freeing it frees nothing
+            view.table = table  # keeps the table alive
+            return view
 
         def stage(B, T, pos):
             tok, p, q = buffers(B, T)
@@ -294,13 +330,30 @@ class Module:
             tok.copy_from(tokens)
             return run(tok, p, q, graphs and T == 1).numpy()
 
-        def next_step(pos, read=True):
+        def next_step(pos, read=True, wait=True):
             """One T = 1 step on the previous step's choice (no host -> device
-            token copy); returns the new choice (None with read=False)."""
+            token copy); returns the new choice (None with read=False).
+            With wait=False (graphs only) nothing waits on the host: the
+            token, the position (from a device table) and both replays are
+            enqueued in stream order, so steps follow each other on the
+            device without a round trip; a read (or `synchronize()`)
+            waits for everything enqueued before it."""
             ids = last["ids"]
-            tok, p, q = stage(ids.shape[0], 1, pos)
-            _check(lib().qcrt_tensor_copy(ctypes.byref(ids.t), ctypes.byref(tok.t)))
-            ids = run(tok, p, q, graphs)
+            B = ids.shape[0]
+            if wait or not graphs:
+                tok, p, q = stage(B, 1, pos)
+                _check(lib().qcrt_tensor_copy(ctypes.byref(ids.t), ctypes.byref(tok.t)))
+                ids = run(tok, p, q, graphs)
+            else:
+                tok, p, q = buffers(B, 1)
+                table = position_rows(B)
+                if pos + 1 >= table.shape[0]:
+                    raise RuntimeError_(f"position {pos} is past the cache ({table.shape[0] - 1})")
+                tok.copy_from_device(ids)
+                p.copy_from_device(row(table, pos))
+                if params is not None:
+                    q.copy_from_device(row(table, pos + 1))
+                ids = run(tok, p, q, graphs, async_replay=True)
             return ids.numpy() if read else None
 
         step.next = next_step
@@ -381,6 +434,12 @@ class Module:
             for t in outs[:no.value]:
                 L.qcrt_tensor_free(ctypes.byref(t))
         return result
+
+
+def synchronize():
+    """Waits for the device work the runtime enqueued without waiting
+    (asynchronous replays and copies) and raises on its first failure."""
+    _check(lib().qcrt_synchronize())
 
 
 def write_stats(path):

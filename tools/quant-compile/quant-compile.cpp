@@ -94,6 +94,13 @@ static cl::opt<bool> gemvSwiGluEpilogue(
              "writes silu(gate) * up itself (no SiLU * mul glue kernel); off "
              "until measured on a GPU"),
     cl::init(false), cl::cat(category));
+static cl::opt<bool> attentionPrefill(
+    "attention-prefill-kernel",
+    cl::desc("GPU targets: qc.cache_attention of more than 16 query tokens "
+             "runs the tensor-core prefill kernel where it applies (16-bit "
+             "queries and caches, D 64 or 128; default on; false: the "
+             "flash-decoding pair for every T)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<int64_t> maxBatch(
     "max-batch",
     cl::desc("Largest expected number of rows M of a matmul (batch x tokens "
@@ -575,6 +582,7 @@ int main(int argc, char **argv) {
     gpuOptions.toolkit = toolkit;
     gpuOptions.normPrologue = gemvNormPrologue;
     gpuOptions.swiGluEpilogue = gemvSwiGluEpilogue;
+    gpuOptions.attentionPrefill = attentionPrefill;
     dependentLaunch = qc::runsDependentLaunch(gpuOptions);
     qc::ExternalizeWeightsOptions all = externalize;
     all.thresholdBytes = 1;

@@ -522,6 +522,14 @@ struct RowArgmaxKernelConfig {
 /// (prefill) use one chunk of S keys instead (the kernels read T), so the
 /// workspace stays B * T * H * (D + 4) floats; for T <= maxSplitT it is
 /// B * T * H * numChunks * (D + 4) floats (workspaceChunks(T)).
+///
+/// Prefill (T > maxSplitT) takes a third kernel instead when
+/// prefillUnsupported() is empty: `<name>_prefill`, FlashAttention-2
+/// forward on tensor cores (buildPrefillAttentionKernel), grid (KV,
+/// ceil(T / prefillTokens()), B), 4 warps: one CTA owns the prefillRows
+/// query rows (t, g) of prefillTokens() consecutive tokens x the G heads of
+/// one KV head and streams that head's keys in tiles of prefillKeys; no
+/// workspace.
 struct CacheAttentionKernelConfig {
   int64_t heads = 0, kvHeads = 0, seqLen = 0, headDim = 0, layer = 0;
   float scale = 1.0f;
@@ -532,6 +540,11 @@ struct CacheAttentionKernelConfig {
   int64_t targetCtas = 132;
   /// Largest T that splits the sequence into chunks.
   int64_t maxSplitT = 16;
+  /// Prefill kernel (T > maxSplitT): query rows per CTA (16 per warp) and
+  /// keys per shared-memory tile; `prefill` false keeps the partial /
+  /// combine pair for every T (the reference path).
+  static constexpr int64_t prefillRows = 64, prefillKeys = 64;
+  bool prefill = true;
 
   std::string finalize();
   int64_t group() const { return heads / kvHeads; }
@@ -540,6 +553,22 @@ struct CacheAttentionKernelConfig {
   int64_t numChunks() const { return (seqLen + chunkLen - 1) / chunkLen; }
   /// Floats per workspace record: o[D], m, l, padding to 16 bytes.
   int64_t recordFloats() const { return headDim + 4; }
+
+  /// Why the prefill kernel does not run T > maxSplitT ("" when it does):
+  /// the one home of that choice (outlining and the launch follow it). It
+  /// needs `prefill`, 16-bit queries and caches of one type (f16 or bf16:
+  /// the mma.sync operands; f32 queries keep the pair), D in {64, 128}
+  /// and G <= prefillRows.
+  std::string prefillUnsupported() const;
+  bool usesPrefillKernel() const { return prefillUnsupported().empty(); }
+  /// Tokens per prefill CTA: its rows are (t, g) pairs, t-major, so
+  /// floor(prefillRows / G) tokens (rows past tokens x G idle).
+  int64_t prefillTokens() const { return prefillRows / group(); }
+  /// Bytes of the prefill kernel's static shared memory: one K and one V
+  /// tile of prefillKeys rows of D elements, each row padded by 16 bytes.
+  int64_t prefillSharedBytes() const {
+    return 2 * prefillKeys * (headDim * 2 + 16);
+  }
 };
 
 } // namespace qc

@@ -105,6 +105,16 @@ typedef struct qcrt_run_options {
    * the same graph or the module's unload. $QCRT_GRAPHS=0 turns graphs off.
    * Read only when struct_size covers it. */
   int32_t graph;
+  /* 1 (with graph = 1): a replay returns once it is enqueued, without
+   * waiting for it. Its outputs are then valid for work that runs after it
+   * in stream order: later runs and qcrt_tensor_copy_async with no stream
+   * of their own (the legacy default stream is ordered after the replay),
+   * or a synchronizing call (qcrt_tensor_copy, qcrt_synchronize), which
+   * also reports a failure of the replay. Runs that capture (the first on a
+   * set of buffers) still complete before returning. Lets a decode loop
+   * enqueue step after step with no host round trip between them. Read
+   * only when struct_size covers it. */
+  int32_t async_replay;
 } qcrt_run_options;
 
 typedef struct qcrt_module qcrt_module;
@@ -275,6 +285,16 @@ QCRT_API qcrt_status qcrt_tensor_to_host(const qcrt_tensor *src,
  *  or CUDA on either side; complete on return): the way to update a device
  *  input in place between graph replays. */
 QCRT_API qcrt_status qcrt_tensor_copy(const qcrt_tensor *src, qcrt_tensor *dst);
+/** Enqueues a copy of the CUDA tensor `src` into the CUDA tensor `dst`
+ *  (same dtype and shape) on the legacy default stream and returns without
+ *  waiting: in order with asynchronous replays (qcrt_run_options.
+ *  async_replay) and other work of the default stream. Host tensors are
+ *  refused (QCRT_ERR_INVALID_ARG). */
+QCRT_API qcrt_status qcrt_tensor_copy_async(const qcrt_tensor *src,
+                                            qcrt_tensor *dst);
+/** Waits for all work the runtime enqueued on the device (asynchronous
+ *  replays and copies) and reports the first failure among it. */
+QCRT_API qcrt_status qcrt_synchronize(void);
 /** Graph statistics of a loaded module: graphs captured, runs replayed from
  *  a graph, and captures that failed (the function then runs without one). */
 QCRT_API void qcrt_module_graph_stats(const qcrt_module *module,

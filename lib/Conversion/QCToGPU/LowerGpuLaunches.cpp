@@ -690,6 +690,10 @@ struct Lowering {
   /// after its last use), then
   ///   partial (q, kc, vc, pos, ws, T, B_cache); grid (chunks * KV, T, B);
   ///   combine (ws, pos, out, T); grid (H, T, B), block D.
+  /// With `prefill_tokens` (the tensor-core prefill kernel was built) that
+  /// pair runs for T <= max_split_t only, and T > max_split_t runs
+  ///   prefill (q, kc, vc, pos, out, T, B_cache); grid (KV, ceil(T /
+  ///   prefill_tokens), B), block 128; no workspace.
   LogicalResult lower(CacheAttentionOp op, std::string &reason) {
     auto kernel = op->getAttrOfType<AttentionLaunchAttr>("qc.launch");
     if (!kernel) {
@@ -700,23 +704,7 @@ struct Lowering {
     ImplicitLocOpBuilder b(op.getLoc(), op);
     MLIRContext *ctx = b.getContext();
     Value q = op.getQuery();
-    auto qType = cast<RankedTensorType>(q.getType());
-    auto dimOf = [&](Value v, int64_t d) -> Value {
-      return tensor::DimOp::create(b, v, d);
-    };
-    auto cIdx = [&](int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(b, v);
-    };
-    Value batch = dimOf(q, 0), tokens = dimOf(q, 1);
-    Value split = arith::CmpIOp::create(b, arith::CmpIPredicate::ule, tokens,
-                                        cIdx(kernel.getMaxSplitT()));
-    Value chunks =
-        arith::SelectOp::create(b, split, cIdx(kernel.getChunks()), cIdx(1));
-    Value rows = arith::MulIOp::create(
-        b, arith::MulIOp::create(b, batch, tokens),
-        arith::MulIOp::create(b, cIdx(kernel.getHeads()), chunks));
-    auto wsType = RankedTensorType::get(
-        {ShapedType::kDynamic, kernel.getRecord()}, b.getF32Type());
+    auto outType = cast<RankedTensorType>(op.getType());
     StringAttr module = kernel.getKernel().getRootReference();
     StringRef base = kernel.getKernel().getLeafReference().getValue();
     auto sym = [&](StringRef suffix) {
@@ -726,38 +714,91 @@ struct Lowering {
     auto word = [&](StringRef w) -> Attribute {
       return StringAttr::get(ctx, w);
     };
+    auto cIdx = [&](ImplicitLocOpBuilder &bb, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(bb, v);
+    };
+    // The output's dynamic sizes: those of the query.
+    auto outSizes = [&](ImplicitLocOpBuilder &bb) {
+      SmallVector<Value> sizes;
+      for (int64_t d = 0; d < outType.getRank(); ++d)
+        if (outType.isDynamicDim(d))
+          sizes.push_back(tensor::DimOp::create(bb, q, d));
+      return sizes;
+    };
 
-    LaunchRecord partial;
-    partial.kernel = sym("_partial");
-    partial.block = 32; // one warp per CTA (buildCacheAttentionKernels)
-    partial.n = kernel.getChunks() * kernel.getKvHeads();
-    partial.grid = {"n", "dim:0:1", "dim:0:0"};
-    partial.gridTile = {1, 1, 1};
-    partial.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
-                    operand(ctx, 3), operand(ctx, 4), word("dim:0:1"),
-                    word("dim:1:1")};
-    Value ws = emitLaunch(b, op, symbols, counter, partial,
-                          {q, op.getKCache(), op.getVCache(), op.getPos()},
-                          {wsType}, {SmallVector<Value>{rows}})[0];
+    // The flash-decoding pair (every T without the prefill kernel).
+    auto decode = [&](ImplicitLocOpBuilder &bb) -> Value {
+      Value batch = tensor::DimOp::create(bb, q, 0);
+      Value tokens = tensor::DimOp::create(bb, q, 1);
+      Value split = arith::CmpIOp::create(bb, arith::CmpIPredicate::ule, tokens,
+                                          cIdx(bb, kernel.getMaxSplitT()));
+      Value chunks = arith::SelectOp::create(
+          bb, split, cIdx(bb, kernel.getChunks()), cIdx(bb, 1));
+      Value rows = arith::MulIOp::create(
+          bb, arith::MulIOp::create(bb, batch, tokens),
+          arith::MulIOp::create(bb, cIdx(bb, kernel.getHeads()), chunks));
+      auto wsType = RankedTensorType::get(
+          {ShapedType::kDynamic, kernel.getRecord()}, bb.getF32Type());
 
-    LaunchRecord combine;
-    combine.kernel = sym("_combine");
-    combine.block = kernel.getHeadDim();
-    combine.n = kernel.getHeads();
-    combine.grid = {"n", "dim:2:1", "dim:2:0"};
-    combine.gridTile = {1, 1, 1};
-    combine.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
-                    word("dim:2:1")};
-    auto outType = cast<RankedTensorType>(op.getType());
-    SmallVector<Value> outSizes;
-    for (int64_t d = 0; d < outType.getRank(); ++d)
-      if (outType.isDynamicDim(d))
-        outSizes.push_back(dimOf(q, d));
-    Value out = emitLaunch(b, op, symbols, counter, combine, {ws, op.getPos()},
-                           {outType}, {outSizes})[0];
-    op.replaceAllUsesWith(out);
+      LaunchRecord partial;
+      partial.kernel = sym("_partial");
+      partial.block = 32; // one warp per CTA (buildCacheAttentionKernels)
+      partial.n = kernel.getChunks() * kernel.getKvHeads();
+      partial.grid = {"n", "dim:0:1", "dim:0:0"};
+      partial.gridTile = {1, 1, 1};
+      partial.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
+                      operand(ctx, 3), operand(ctx, 4), word("dim:0:1"),
+                      word("dim:1:1")};
+      Value ws = emitLaunch(bb, op, symbols, counter, partial,
+                            {q, op.getKCache(), op.getVCache(), op.getPos()},
+                            {wsType}, {SmallVector<Value>{rows}})[0];
+
+      LaunchRecord combine;
+      combine.kernel = sym("_combine");
+      combine.block = kernel.getHeadDim();
+      combine.n = kernel.getHeads();
+      combine.grid = {"n", "dim:2:1", "dim:2:0"};
+      combine.gridTile = {1, 1, 1};
+      combine.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
+                      word("dim:2:1")};
+      return emitLaunch(bb, op, symbols, counter, combine, {ws, op.getPos()},
+                        {outType}, {outSizes(bb)})[0];
+    };
+    if (kernel.getPrefillTokens() == 0) {
+      op.replaceAllUsesWith(decode(b));
+      op.erase();
+      return success();
+    }
+
+    Value tokens = tensor::DimOp::create(b, q, 1);
+    Value split = arith::CmpIOp::create(b, arith::CmpIPredicate::ule, tokens,
+                                        cIdx(b, kernel.getMaxSplitT()));
+    auto branch = scf::IfOp::create(b, TypeRange{outType}, split,
+                                    /*withElseRegion=*/true);
+    {
+      ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
+                              branch.thenBlock()->end());
+      scf::YieldOp::create(tb, decode(tb));
+    }
+    {
+      ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
+                              branch.elseBlock()->end());
+      LaunchRecord prefill;
+      prefill.kernel = sym("_prefill");
+      prefill.block = 128; // 4 warps (buildPrefillAttentionKernel)
+      prefill.n = kernel.getKvHeads();
+      prefill.grid = {"n", "dim:0:1", "dim:0:0"};
+      prefill.gridTile = {1, kernel.getPrefillTokens(), 1};
+      prefill.args = {operand(ctx, 0), operand(ctx, 1), operand(ctx, 2),
+                      operand(ctx, 3), operand(ctx, 4), word("dim:0:1"),
+                      word("dim:1:1")};
+      Value out = emitLaunch(eb, op, symbols, counter, prefill,
+                             {q, op.getKCache(), op.getVCache(), op.getPos()},
+                             {outType}, {outSizes(eb)})[0];
+      scf::YieldOp::create(eb, out);
+    }
+    op.replaceAllUsesWith(branch.getResult(0));
     op.erase();
-    (void)qType;
     return success();
   }
 

@@ -404,8 +404,10 @@ struct OutlineGpuKernelsPass
   /// Row argmax / sampling kernels built so far, by config.
   std::map<std::string, std::string> argmaxKernels, sampleKernels;
 
-  /// Builds the decode attention kernels of a qc.cache_attention for `chip`
-  /// (`<name>_partial`, `<name>_combine`) and records them with what the
+  /// Builds the attention kernels of a qc.cache_attention for `chip`
+  /// (`<name>_partial`, `<name>_combine` and, where
+  /// CacheAttentionKernelConfig::usesPrefillKernel says so, the tensor-core
+  /// `<name>_prefill` for T > max_split_t) and records them with what the
   /// launch needs; a shape the kernels do not take keeps the linalg glue,
   /// with a remark.
   void buildCacheAttention(CacheAttentionOp op, StringRef chip) {
@@ -417,26 +419,32 @@ struct OutlineGpuKernelsPass
           << chip << ": " << reason;
       return;
     }
+    cfg->prefill = attentionPrefill;
+    bool prefill = cfg->usesPrefillKernel();
     gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
     std::string key;
     llvm::raw_string_ostream(key)
         << cfg->heads << '_' << cfg->kvHeads << '_' << cfg->seqLen << '_'
         << cfg->headDim << '_' << cfg->layer << '_'
         << llvm::bit_cast<uint32_t>(cfg->scale) << '_' << int(cfg->query)
-        << int(cfg->cache) << '_' << cfg->chunkLen;
+        << int(cfg->cache) << '_' << cfg->chunkLen << '_' << prefill;
     std::string &name = attentionKernels[key];
     if (name.empty()) {
       OpBuilder b = kernelBuilder(gm);
       name =
           kernelName(gm, "cache_attention", "l" + std::to_string(cfg->layer));
-      // Both kernels' names must be free.
+      // Every kernel's name must be free.
       for (int i = 1; gm.lookupSymbol(name + "_partial") ||
-                      gm.lookupSymbol(name + "_combine");
+                      gm.lookupSymbol(name + "_combine") ||
+                      gm.lookupSymbol(name + "_prefill");
            ++i)
         name = kernelName(gm, "cache_attention",
                           "l" + std::to_string(cfg->layer) + "_" +
                               std::to_string(i));
       ::qc::buildCacheAttentionKernels(b, op.getLoc(), name, *cfg);
+      if (prefill)
+        ::qc::buildPrefillAttentionKernel(b, op.getLoc(), name + "_prefill",
+                                          *cfg);
     }
     op->setAttr("qc.launch", ::qc::attentionLaunch(kernelRef(gm, name), *cfg));
   }

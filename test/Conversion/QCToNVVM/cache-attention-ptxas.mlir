@@ -1,6 +1,7 @@
 // REQUIRES: ptxas
-// Assembles the decode attention kernels (f32 D = 64, f16 D = 128) with
-// ptxas for sm_90 and sm_80, without spills.
+// Assembles the decode attention kernels (f32 D = 64, f16 D = 128; the
+// latter with its tensor-core prefill kernel, prefill-attention-ptxas.mlir)
+// with ptxas for sm_90 and sm_80, without spills.
 // RUN: quant-opt %s --pass-pipeline="builtin.module(qc-outline-gpu-kernels{chip=sm_90},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
 // RUN:   | %python %S/Inputs/extract_ptx.py > %t.sm90.ptx
 // RUN: FileCheck %s --check-prefix=PTX < %t.sm90.ptx
@@ -23,7 +24,8 @@
 // SM90-DAG: Compiling entry function 'cache_attention_l3_combine' for 'sm_90'
 // SM90-DAG: Compiling entry function 'cache_attention_l0_partial' for 'sm_90'
 // SM90-DAG: Compiling entry function 'cache_attention_l0_combine' for 'sm_90'
-// SPILLS: 4
+// SM90-DAG: Compiling entry function 'cache_attention_l0_prefill' for 'sm_90'
+// SPILLS: 5
 // SM80-DAG: Compiling entry function 'cache_attention_l3_partial' for 'sm_80'
 // SM80-DAG: Compiling entry function 'cache_attention_l0_partial' for 'sm_80'
 

@@ -58,11 +58,13 @@ func.func @attn(%q: tensor<?x?x9x64xf32>, %kc: tensor<30x?x3x512x64xf32>, %vc: t
 // -----
 
 // f16, D = 128, G = 4, S = 4096, KV = 8: 16-bit rows of 8 bytes per lane;
-// chunks of 128 keys (32 x 8 = 256 CTAs); the result stored as f16.
+// chunks of 128 keys (32 x 8 = 256 CTAs); the result stored as f16. The
+// tensor-core prefill kernel is built too (prefill-attention.mlir): 64 / G =
+// 16 tokens per CTA.
 
 // CHECK-LABEL: func.func @attn_f16
 // CHECK: qc.cache_attention
-// CHECK-SAME: qc.launch = #qc.attention_launch<@{{.*}}, chunks = 32, kv_heads = 8, heads = 32, head_dim = 128, record = 132, max_split_t = 16>
+// CHECK-SAME: qc.launch = #qc.attention_launch<@{{.*}}, chunks = 32, kv_heads = 8, heads = 32, head_dim = 128, record = 132, max_split_t = 16, prefill_tokens = 16>
 // CHECK: gpu.func @cache_attention_l0_partial(
 // CHECK: llvm.load %{{.*}} {alignment = 8 : i64} : !llvm.ptr<1> -> vector<4xf16>
 // CHECK: gpu.func @cache_attention_l0_combine(

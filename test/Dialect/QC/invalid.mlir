@@ -1634,6 +1634,14 @@ func.func @attention_launch_heads(%q: tensor<?x?x9x64xf32>, %k: tensor<30x?x3x51
 
 // -----
 
+func.func @attention_launch_prefill_tokens(%q: tensor<?x?x9x64xf16>, %k: tensor<30x?x3x512x64xf16>, %v: tensor<30x?x3x512x64xf16>, %pos: tensor<?xi64>) {
+  // expected-error@+1 {{attention launch: prefill_tokens must be in [0, 64] (0: no prefill kernel)}}
+  %0 = qc.cache_attention %q, %k, %v, %pos {layer = 3 : i64, scale = 0.125 : f32, qc.launch = #qc.attention_launch<@m::@k, chunks = 64, kv_heads = 3, heads = 9, head_dim = 64, record = 68, max_split_t = 16, prefill_tokens = 65>} : tensor<?x?x9x64xf16>, tensor<30x?x3x512x64xf16>, tensor<30x?x3x512x64xf16>, tensor<?xi64> -> tensor<?x?x9x64xf16>
+  return
+}
+
+// -----
+
 func.func @batch_threshold(%x: tensor<?x64xf32>, %w: tensor<32x64xf32>) {
   // expected-error@+1 {{'qc.batch_threshold' must be a positive integer}}
   %0 = qc.linear %x, %w {layer = "a", qc.batch_threshold = 0 : i64} : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>

@@ -3,10 +3,10 @@
 // RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1024 max-batch=4096" | FileCheck %s --check-prefix=PREFILL
 // RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_80 min-batch=1 max-batch=1" | FileCheck %s --check-prefix=A100
 // RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1024 max-batch=4096 weight-only-kernel=gemv" | FileCheck %s --check-prefix=GEMV
-// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90" | FileCheck %s --check-prefix=RANGE
-// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 frag-in-auto=true" | FileCheck %s --check-prefix=AUTOFRAG
-// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 frag-in-auto=true max-batch=1" | FileCheck %s --check-prefix=AUTOFRAG1
-// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 gemv-warps=8 gemv-rows-per-warp=1 gemv-chunks=2 gemv-m-tiles=4,1 mma-block-m=16 mma-block-n=64 mma-block-k-bytes=256 mma-warps-m=1 mma-warps-n=4 mma-stages=3" | FileCheck %s --check-prefix=TILE
+// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 frag-in-auto=false" | FileCheck %s --check-prefix=RANGE
+// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90" | FileCheck %s --check-prefix=AUTOFRAG
+// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 max-batch=1" | FileCheck %s --check-prefix=AUTOFRAG1
+// RUN: quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 frag-in-auto=false gemv-warps=8 gemv-rows-per-warp=1 gemv-chunks=2 gemv-m-tiles=4,1 mma-block-m=16 mma-block-n=64 mma-block-k-bytes=256 mma-warps-m=1 mma-warps-n=4 mma-stages=3" | FileCheck %s --check-prefix=TILE
 // (@mma_limits cannot take a forced mma: qc-select-matmul-force-invalid.mlir.)
 // RUN: not quant-opt %s -split-input-file --qc-select-matmul="target=sm_90 min-batch=1 max-batch=1 weight-only-kernel=mma" 2>/dev/null | FileCheck %s --check-prefix=MMA
 // The cost model (docs/passes.md): at M = 1 every kernel is bound by the
@@ -30,12 +30,12 @@
 // PREFILL: qc.int8_matmul {{.*}}kernel = #qc.kernel<int8_mma, target = "sm_90", {{.*}}>{{.*}}layer = "w8a8"
 
 // The default range (M = 1 .. 512: decode and a prompt's prefill through one
-// function) spans the crossover: GEMV below it, the tensor-core kernel from
-// it on; by the model the crossover of a 4096 x 4096 W4 layer lies between
-// the GEMV's 8-row tile and the mma kernel's 128-row tile. With
-// frag-in-auto the frag family (dot path at M = 1, tensor cores from M = 2
-// on the same mma_frag bytes: within ~15% of the GEMV at M = 1, several
-// times faster than both at M = 2..64) wins the range.
+// function) spans the crossover: without the frag family, GEMV below it,
+// the tensor-core kernel from it on; by the model the crossover of a 4096 x
+// 4096 W4 layer lies between the GEMV's 8-row tile and the mma kernel's
+// 128-row tile. The frag family (the default: dot path at M = 1, tensor
+// cores from M = 2 on the same mma_frag bytes; H100 run 5: ~3 us above the
+// GEMV at M = 1, 1.4-9x faster than it from M = 8) wins the range.
 // RANGE-LABEL: func @layers
 // RANGE: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv_mma, target = "sm_90", threshold = {{(9|[1-9][0-9]|1[01][0-9]|12[0-8])}}, {{.*}}>{{.*}}layer = "w4"
 // AUTOFRAG-LABEL: func @layers
@@ -122,4 +122,18 @@ func.func @unquantized(%x: tensor<?x16xf16>, %w: tensor<24x16xf16>, %b: tensor<2
   %y1 = qc.linear %x32, %w32 {layer = "f"} : (tensor<?x16xf32>, tensor<24x16xf32>) -> tensor<?x24xf32>
   %y2 = qc.linear %x12, %w12 {layer = "k12"} : (tensor<?x12xf16>, tensor<24x12xf16>) -> tensor<?x24xf16>
   return %y0, %y1, %y2 : tensor<?x24xf16>, tensor<?x24xf32>, tensor<?x24xf16>
+}
+
+// -----
+
+// A small layer (SmolLM2's 576 x 576, groups of 64): the frag kernel's
+// fixed cost (~4.6 us where the GEMV takes 2-4 us, H100 run 5) loses the
+// decode range, so the default range takes gemv_mma.
+// HOST-LABEL: func @small_layer
+// AUTOFRAG-LABEL: func @small_layer
+// AUTOFRAG: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv_mma, target = "sm_90"
+func.func @small_layer(%x: tensor<?x576xf16>, %d: tensor<576x576xi8>, %s: tensor<576x9xf16>) -> tensor<?x576xf16> {
+  %pw = qc.packed_weight %d, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 64>} : tensor<576x576xi8>, tensor<576x9xf16> -> !qc.packed<576x576xi4>
+  %y = qc.wo_matmul %x, %pw {layer = "small"} : tensor<?x576xf16>, !qc.packed<576x576xi4> -> tensor<?x576xf16>
+  return %y : tensor<?x576xf16>
 }

@@ -133,6 +133,20 @@ def run(prefix, seed):
         assert "input 3 is updated in place and must not overlap input 4" in str(e), str(e)
         assert (k_cache == before).all()
         print("refused: overlapping")
+    # The asynchronous copy takes CUDA tensors only; synchronize() without
+    # enqueued device work (or without CUDA) returns at once.
+    import ctypes
+    from quant import runtime as rt
+    a, b = np.zeros(4, np.float32), np.zeros(4, np.float32)
+    st = rt.lib().qcrt_tensor_copy_async(ctypes.byref(rt._describe(a)), ctypes.byref(rt._describe(b)))
+    try:
+        rt._check(st)
+        sys.exit("an asynchronous copy of host tensors was accepted")
+    except RuntimeError_ as e:
+        assert "copies between CUDA tensors only" in str(e), str(e)
+        print("refused: async host copy")
+    rt.synchronize()
+    print("synchronize ok")
 
 
 def main():

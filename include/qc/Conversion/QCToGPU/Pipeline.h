@@ -52,6 +52,12 @@ struct GpuLoweringPipelineOptions
                      "silu(gate) * up (qc-outline-gpu-kernels "
                      "swiglu-epilogue)"),
       llvm::cl::init(false)};
+  Option<bool> attentionPrefill{
+      *this, "attention-prefill",
+      llvm::cl::desc("qc.cache_attention of more than max_split_t tokens "
+                     "runs the tensor-core prefill kernel where it applies "
+                     "(qc-outline-gpu-kernels attention-prefill)"),
+      llvm::cl::init(true)};
   Option<bool> dependentLaunch{
       *this, "dependent-launch",
       llvm::cl::desc("On targets with programmatic dependent launch (sm_90): "

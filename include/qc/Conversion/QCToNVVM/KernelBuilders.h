@@ -138,6 +138,42 @@ mlir::gpu::GPUFuncOp buildRowSampleKernel(mlir::OpBuilder &builder,
 void buildCacheAttentionKernels(mlir::OpBuilder &builder, mlir::Location loc,
                                 llvm::StringRef name,
                                 const CacheAttentionKernelConfig &cfg);
+
+/// Builds `gpu.func @name(q, kc, vc, pos, out: !llvm.ptr<1>, t: i32,
+/// cache_b: i32)`, the causal prefill attention of qc.cache_attention on
+/// tensor cores (FlashAttention-2 forward over the cache) for `cfg` when
+/// cfg.usesPrefillKernel() (16-bit queries and caches of one type, D in
+/// {64, 128}), and its static shared memory (an addrspace(3) llvm global,
+/// cfg.prefillSharedBytes(): 34 KiB for D = 128) next to it. The same
+/// semantics and output layout (B x T x H x D, the query type) as
+/// buildCacheAttentionKernels; no workspace.
+///
+/// Tiling: CTA (kv head, query tile, b) of 4 warps owns 64 query rows, the
+/// (t, g) pairs (t-major) of TQ = cfg.prefillTokens() = floor(64 / G)
+/// consecutive tokens x the G query heads of its KV head, so one K / V tile
+/// serves the G heads; warp w owns rows 16w .. 16w + 15 (rows past TQ x G
+/// or T idle). Query tiles are walked from the last (most keys) down.
+/// Memory path: the warp's Q fragments are loaded once from global memory
+/// into registers (A operands of every k16 step); key tiles of 64 keys x D
+/// of K and V are staged into one shared K tile and one shared V tile
+/// (rows padded by 16 bytes: conflict-free ldmatrix) with 16-byte
+/// cp.async.cg copies, K tile j + 1 in flight during P V of tile j and V
+/// tile j during Q K^T of tile j (single-buffered each: fits 48 KiB of
+/// static shared memory for D = 128); keys past the CTA's last visible key
+/// are zero-filled. Instructions: S = Q K^T and O += P V with mma.sync
+/// m16n8k16 (f16 or bf16 in, f32 accumulate), K through ldmatrix.x4 and V
+/// through ldmatrix.x4.trans; S scaled by scale * log2(e) in f32, online
+/// softmax in registers (row max / sum over the quad with shuffles,
+/// ex2.approx), P rounded to 16 bits in registers as the A operand of
+/// P V. Causal: query (b, t) at p = pos[b] + t sees keys 0 .. min(p, S -
+/// 1); tiles past the CTA's last visible key are not visited, tiles past
+/// its first token's keys are masked element-wise. Output o / l (0 for a
+/// query with no key). Launch: grid (KV, ceil(T / TQ), B), block 128;
+/// none when B * T = 0.
+mlir::gpu::GPUFuncOp
+buildPrefillAttentionKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                            llvm::StringRef name,
+                            const CacheAttentionKernelConfig &cfg);
 } // namespace qc
 
 #endif // QC_CONVERSION_QCTONVVM_KERNELBUILDERS_H

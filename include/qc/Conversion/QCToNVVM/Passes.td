@@ -75,9 +75,14 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     - `qc.cache_attention`: buildCacheAttentionKernels (flash-decoding:
       `<k>_partial` per key chunk, `<k>_combine`), recorded as `qc.launch =
       #qc.attention_launch<@..., chunks, kv_heads, heads, head_dim, record,
-      max_split_t>` (see qc-lower-gpu-launches); shapes the kernels do not take (D not
+      max_split_t[, prefill_tokens]>` (see qc-lower-gpu-launches); shapes the kernels do not take (D not
       32 x a power of two, dynamic H/KV/S/D) keep the linalg glue with a
-      remark; `attention-kernels=false` keeps it for all.
+      remark; `attention-kernels=false` keeps it for all. Where
+      CacheAttentionKernelConfig::usesPrefillKernel (16-bit queries and
+      caches of one type, D in {64, 128}) also
+      buildPrefillAttentionKernel (`<k>_prefill`, FlashAttention-2 on
+      tensor cores), run for T > max_split_t (`prefill_tokens` tokens per
+      CTA); `attention-prefill=false` leaves it out.
 
     Example:
 
@@ -111,6 +116,11 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
     Option<"attentionKernels_", "attention-kernels", "bool", "true",
            "Build the decode attention kernels for qc.cache_attention on a "
            "GPU target (false: keep the linalg glue)">,
+    Option<"attentionPrefill", "attention-prefill", "bool", "true",
+           "Also build the tensor-core prefill attention kernel where it "
+           "applies (CacheAttentionKernelConfig::usesPrefillKernel) and run "
+           "it for queries of more than max_split_t tokens (false: the "
+           "partial / combine pair for every T)">,
     Option<"fuseResidual", "fuse-residual", "bool", "true",
            "Fuse a residual add that is the only user of a gemv matmul "
            "into its epilogue (EpilogueFusion.h; false: keep the glue add)">,

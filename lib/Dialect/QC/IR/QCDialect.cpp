@@ -258,11 +258,10 @@ LogicalResult LaunchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
-LogicalResult
-AttentionLaunchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                            SymbolRefAttr kernel, int64_t chunks,
-                            int64_t kvHeads, int64_t heads, int64_t headDim,
-                            int64_t record, int64_t maxSplitT) {
+LogicalResult AttentionLaunchAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, SymbolRefAttr kernel,
+    int64_t chunks, int64_t kvHeads, int64_t heads, int64_t headDim,
+    int64_t record, int64_t maxSplitT, int64_t prefillTokens) {
   if (kernel.getNestedReferences().size() != 1)
     return emitError() << "attention launch: the kernel must be "
                           "@module::@kernel";
@@ -275,6 +274,9 @@ AttentionLaunchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (headDim > 1024 || record < headDim)
     return emitError() << "attention launch: head_dim must be at most 1024 "
                           "and record at least head_dim";
+  if (prefillTokens < 0 || prefillTokens > 64)
+    return emitError() << "attention launch: prefill_tokens must be in [0, "
+                          "64] (0: no prefill kernel)";
   return success();
 }
 

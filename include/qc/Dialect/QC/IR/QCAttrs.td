@@ -348,19 +348,36 @@ def QC_AttentionLaunchAttr : QC_Attr<"AttentionLaunch", "attention_launch"> {
     per sequence for queries of at most `max_split_t` tokens (else one),
     `kv_heads` and `heads`, the head dimension `head_dim` (the combine
     kernel's CTA size) and `record`, the f32 workspace record per query head
-    and chunk. The partial kernel runs one warp per CTA.
+    and chunk. The partial kernel runs one warp per CTA. A nonzero
+    `prefill_tokens` says that `<kernel>_prefill` (the tensor-core prefill
+    kernel, buildPrefillAttentionKernel) was built too and runs queries of
+    more than `max_split_t` tokens instead of the pair, `prefill_tokens`
+    tokens per CTA (grid (kv_heads, ceil(T / prefill_tokens), B), 128
+    threads).
 
     Example: `#qc.attention_launch<@qc_kernels_sm_90::@cache_attention_l0,
     chunks = 32, kv_heads = 8, heads = 32, head_dim = 128, record = 132,
-    max_split_t = 16>`
+    max_split_t = 16, prefill_tokens = 16>`
   }];
   let parameters = (ins
     "::mlir::SymbolRefAttr":$kernel,
     "int64_t":$chunks, "int64_t":$kv_heads, "int64_t":$heads,
-    "int64_t":$head_dim, "int64_t":$record, "int64_t":$max_split_t
+    "int64_t":$head_dim, "int64_t":$record, "int64_t":$max_split_t,
+    DefaultValuedParameter<"int64_t", "0">:$prefill_tokens
   );
+  let builders = [
+    // Without the prefill kernel.
+    AttrBuilder<(ins "::mlir::SymbolRefAttr":$kernel, "int64_t":$chunks,
+                     "int64_t":$kv_heads, "int64_t":$heads,
+                     "int64_t":$head_dim, "int64_t":$record,
+                     "int64_t":$max_split_t), [{
+      return $_get($_ctxt, kernel, chunks, kv_heads, heads, head_dim, record,
+                   max_split_t, /*prefill_tokens=*/0);
+    }]>
+  ];
   let assemblyFormat = "`<` $kernel `,` struct($chunks, $kv_heads, $heads, "
-                       "$head_dim, $record, $max_split_t) `>`";
+                       "$head_dim, $record, $max_split_t, $prefill_tokens) "
+                       "`>`";
   let genVerifyDecl = 1;
 }
 

@@ -358,11 +358,11 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
            /*default=*/"\"auto\"",
            "Weight-only kernel on GPUs: auto (cost model), gemv, mma, "
            "gemv_mma or frag">,
-    Option<"fragInAuto", "frag-in-auto", "bool", /*default=*/"false",
+    Option<"fragInAuto", "frag-in-auto", "bool", /*default=*/"true",
            "Let `auto` choose the frag family where it fits (f16 "
            "activations, whole mma_frag units, a weight read by this layer "
-           "only) and the cost model prefers it (off until an end-to-end "
-           "A/B on a GPU confirms the model)">,
+           "only) and the cost model prefers it (H100 run 5: 7B-shaped "
+           "layers over M = 1..512; false keeps gemv / mma / gemv_mma)">,
     Option<"gemvWarps", "gemv-warps", "int64_t", "4",
            "GEMV tiling: warps per CTA">,
     Option<"gemvRowsPerWarp", "gemv-rows-per-warp", "int64_t", "2",
