@@ -118,6 +118,16 @@ TEST(PtxEntries, KernelsWaitingForPredecessor) {
 	griddepcontrol.wait;
 	ret;
 }
+.visible .entry prefetchesFirst(
+	.param .u64 prefetchesFirst_param_0
+)
+{
+	ld.param.u64 	%rd1, [prefetchesFirst_param_0];
+	cp.async.bulk.prefetch.L2.global 	[%rd1], 2048;
+	griddepcontrol.wait;
+	ld.global.nc.v4.u32 	{%r1, %r2, %r3, %r4}, [%rd1];
+	ret;
+}
 .visible .entry last()
 {
 	griddepcontrol.wait;
@@ -125,7 +135,8 @@ TEST(PtxEntries, KernelsWaitingForPredecessor) {
 }
 )";
   std::vector<std::string> names = qc::kernelsWaitingForPredecessor(ptx);
-  EXPECT_EQ(names, (std::vector<std::string>{"waits", "last"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"waits", "prefetchesFirst", "last"}));
   EXPECT_TRUE(qc::kernelsWaitingForPredecessor("").empty());
   EXPECT_TRUE(qc::kernelsWaitingForPredecessor(".entry").empty());
   EXPECT_TRUE(qc::kernelsWaitingForPredecessor(".entry (").empty());

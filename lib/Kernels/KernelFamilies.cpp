@@ -370,6 +370,9 @@ FailureOr<GemvKernelConfig> gemvConfig(WeightOnlyMatmulOp op,
   cfg.rowsPerWarp = tiling.getRowsPerWarp();
   cfg.chunksPerIter = tiling.getChunks();
   cfg.mTile = mTile;
+  if (KernelAttr kernel = op.getKernelAttr())
+    if (const TargetInfo *target = lookupTarget(kernel.getTarget()))
+      cfg.l2Prefetch = target->dependentLaunch;
   reason = cfg.finalize();
   if (!reason.empty())
     return failure();
@@ -672,10 +675,12 @@ fragConfigOf(WeightOnlyMatmulOp op, FragTilingAttr tiling, int64_t mTile,
   cfg.prefetch = tiling.getPrefetch();
   cfg.stepUnits = tiling.getStepUnits();
   if (KernelAttr kernel = op.getKernelAttr())
-    if (const TargetInfo *target = lookupTarget(kernel.getTarget()))
+    if (const TargetInfo *target = lookupTarget(kernel.getTarget())) {
       cfg.clusterSplit = fragClusterSplit(*target, tiling.getSplitK())
                              ? tiling.getSplitK()
                              : 0;
+      cfg.l2Prefetch = target->dependentLaunch;
+    }
   // Fewer stages where this M tile's activations would not fit.
   int64_t fit = kMaxStaticSharedBytes / (mTile * cfg.aStride());
   cfg.stages = std::min<int64_t>(tiling.getStages(), fit);

@@ -27,8 +27,11 @@ namespace qc {
 
 /// The names of the `.entry` functions of `ptx` whose body (up to the next
 /// `.entry`, `.func` or the end) executes `griddepcontrol.wait` before any
-/// load, store, atomic or asynchronous copy. Comments are not parsed: the
-/// text comes from the NVPTX back end.
+/// load, store, atomic or asynchronous copy. An L2 prefetch
+/// (`cp.async.bulk.prefetch`, the matmul kernels' weight prologue) may come
+/// first: it produces no value and L2 is coherent, so it cannot observe a
+/// predecessor's write early. Comments are not parsed: the text comes from
+/// the NVPTX back end.
 inline std::vector<std::string>
 kernelsWaitingForPredecessor(std::string_view ptx) {
   std::vector<std::string> names;
@@ -64,8 +67,10 @@ kernelsWaitingForPredecessor(std::string_view ptx) {
       for (size_t i = before.find(op); i != std::string_view::npos;
            i = before.find(op, i + 1))
         if (i == 0 || isSpace(before[i - 1])) {
-          // `ld.param` reads the launch parameters, not device memory.
-          if (before.substr(i, 8) != "ld.param")
+          // `ld.param` reads the launch parameters, not device memory; an
+          // L2 prefetch reads nothing into the kernel.
+          if (before.substr(i, 8) != "ld.param" &&
+              before.substr(i, 22) != "cp.async.bulk.prefetch")
             early = true;
         }
     }

@@ -326,6 +326,26 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
   for (int64_t i = 0; i < MT; ++i)
     xRow.push_back(arith::MinSIOp::create(b, e.add(m0, e.cst(i)), mLast));
 
+  // Before the wait for the previous kernel (dependent launch): lane 0 of
+  // each warp of the first M tile prefetches its rows into L2.
+  if (cfg.l2Prefetch && rowBytes % 16 == 0) {
+    Value first = arith::AndIOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, e.cst(0)),
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, by, e.cst(0)));
+    auto ifFirst = scf::IfOp::create(b, first, false);
+    ifFirst->setAttr(::qc::kWaitAfterAttrName, b.getUnitAttr());
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifFirst.thenBlock());
+    for (int64_t r = 0; r < R; ++r) {
+      Value off = arith::MulIOp::create(
+          b, arith::ExtUIOp::create(b, e.i64, nRow[r]),
+          arith::ConstantIntOp::create(b, e.i64, rowBytes));
+      Value addr =
+          LLVM::GEPOp::create(b, w.getType(), e.i8, w, ValueRange{off});
+      NVVM::CpAsyncBulkPrefetchOp::create(b, addr, e.cst(rowBytes), Value());
+    }
+  }
+
   // With the norm prologue the main loop reads the normalized rows from
   // shared memory (row i of the tile at i * K); else x's rows from global
   // memory.

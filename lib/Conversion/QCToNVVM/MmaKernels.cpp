@@ -1283,6 +1283,27 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
   Value warpFirst = e.add(uBeg, e.mul(warp, su));
   FragWeightStream wts(e, cfg, w, scales, zeros, lane, nTile, n0, warpFirst);
 
+  // Before the wait for the previous kernel (dependent launch): thread 0 of
+  // the first M tile's CTA prefetches the CTA's units of each channel block
+  // (contiguous, 512 bytes each) into L2.
+  if (cfg.l2Prefetch) {
+    Value by = e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::y));
+    Value first = arith::AndIOp::create(
+        b, arith::AndIOp::create(b, e.ult(tid, e.cst(1)), e.ult(by, e.cst(1))),
+        e.ult(uBeg, uEnd));
+    auto ifFirst = scf::IfOp::create(b, first, false);
+    ifFirst->setAttr(::qc::kWaitAfterAttrName, b.getUnitAttr());
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifFirst.thenBlock());
+    Value bytes = e.mul(arith::SubIOp::create(b, uEnd, uBeg), 512);
+    for (int64_t blk = 0; blk < nB; ++blk) {
+      Value unit = e.add(e.mul(e.add(e.mul(nTile, nB), blk), units), uBeg);
+      Value addr =
+          e.byteGep(w, arith::MulIOp::create(b, e.wide(unit), e.cst64(512)));
+      NVVM::CpAsyncBulkPrefetchOp::create(b, addr, bytes, Value());
+    }
+  }
+
   if (cfg.dotPath()) {
     emitFragDotPath(e, cfg,
                     FragDotContext{x, y, bias, m, ws, residual, smem, lane,

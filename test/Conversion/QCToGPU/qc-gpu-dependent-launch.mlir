@@ -18,6 +18,23 @@ module attributes {gpu.container_module} {
       llvm.store %v, %b : f32, !llvm.ptr<1>
       gpu.return
     }
+    // A weight prefetch marked qc.dependent_wait_after (the matmul
+    // builders' L2 prologue) runs before the wait; the mark goes.
+    // CHECK-LABEL: gpu.func @prefetching(
+    // CHECK-NEXT: scf.if
+    // CHECK-NEXT: nvvm.cp.async.bulk.prefetch
+    // CHECK-NEXT: }
+    // CHECK-NOT: qc.dependent_wait_after
+    // CHECK-NEXT: nvvm.griddepcontrol wait
+    // CHECK-NEXT: nvvm.griddepcontrol launch_dependents
+    // CHECK-NEXT: llvm.load
+    gpu.func @prefetching(%w: !llvm.ptr<1>, %x: !llvm.ptr<1>, %c: i1, %n: i32) kernel {
+      scf.if %c {
+        nvvm.cp.async.bulk.prefetch %w, %n : !llvm.ptr<1>
+      } {qc.dependent_wait_after}
+      %v = llvm.load %x : !llvm.ptr<1> -> f32
+      gpu.return
+    }
     // CHECK-LABEL: gpu.func @helper(
     // CHECK-NOT: nvvm.griddepcontrol
     // CHECK: gpu.return
@@ -36,5 +53,5 @@ module attributes {gpu.container_module} {
   }
 }
 
-// TWICE-COUNT-2: nvvm.griddepcontrol wait
+// TWICE-COUNT-3: nvvm.griddepcontrol wait
 // TWICE-NOT: nvvm.griddepcontrol wait

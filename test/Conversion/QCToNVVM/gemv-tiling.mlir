@@ -9,7 +9,15 @@
 
 // CHECK-LABEL: func.func @f
 // CHECK: qc.launch = #qc.launch<@qc_kernels_sm_90::@a_gemv, block = 128, tile_n = 8, tile_m = 1, m_tiles = [1, 8]>
+// On sm_90 (dependent launch) lane 0 of each warp of the first M tile
+// first prefetches its 2 rows (2 KiB each) into L2, in an scf.if marked for
+// qc-gpu-dependent-launch's wait to follow; the loads come after.
 // CHECK: gpu.func @a_gemv_mt1(
+// CHECK: scf.if
+// CHECK: %[[ROW:.*]] = arith.constant 2048 : i32
+// CHECK: nvvm.cp.async.bulk.prefetch %{{.*}}, %[[ROW]] : <1>
+// CHECK: nvvm.cp.async.bulk.prefetch
+// CHECK: } {qc.dependent_wait_after}
 // CHECK: llvm.load {{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
 // CHECK: gpu.func @a_gemv_mt8(
 // CHECK: llvm.load {{.*}} {alignment = 8 : i64} : !llvm.ptr<1> -> vector<2xi32>

@@ -399,7 +399,10 @@ def QCGpuDependentLaunch
     may be scheduled once every CTA of this one has started). The runtime
     (qcrt) launches with the attribute exactly the kernels whose PTX waits
     (docs/gpu-module.md), so a module without this pass, or one loaded as a
-    cubin, keeps plain launches. Run it only for targets with dependent
+    cubin, keeps plain launches. A kernel whose entry block has an operation marked
+    `qc.dependent_wait_after` (the matmul builders' L2 prefetch of their
+    weights, which no kernel writes) gets the wait right after that
+    operation instead, and the mark is removed. Run it only for targets with dependent
     launch (TargetInfo::dependentLaunch); qc-lower-to-gpu does.
 
     Example:

@@ -24,6 +24,14 @@
 
 namespace qc {
 
+/// Marks the top-level operation of a kernel's entry block after which
+/// qc-gpu-dependent-launch waits for the previous kernel (instead of at the
+/// kernel's first operation): what precedes it touches only memory no
+/// earlier kernel writes (the weight prefetch of
+/// WeightOnlyWeightConfig::l2Prefetch).
+inline constexpr llvm::StringLiteral kWaitAfterAttrName =
+    "qc.dependent_wait_after";
+
 /// Builds `gpu.func @name(x, w, scales, zeros, bias, y: !llvm.ptr<1>, m: i32
 /// [, residual: !llvm.ptr<1>])` computing y[m, n] = sum_k x[m, k] *
 /// (q[n, k] - z[n, g]) * s[n, g] (+ b[n]) (+ r[m, n]) over row_major packed
