@@ -79,6 +79,9 @@ def main():
     ap.add_argument("--gemv-norm-prologue", action="store_true",
                     help="quant-compile --gemv-norm-prologue for the sm_90 modules (the "
                          "RMSNorm before q/k/v and gate/up fused into the GEMV)")
+    ap.add_argument("--weight-prefetch", action="store_true",
+                    help="quant-compile --weight-prefetch for the sm_90 modules (weights "
+                         "prefetched into L2 before the dependent-launch wait)")
     ap.add_argument("--gemv-swiglu-epilogue", action="store_true",
                     help="quant-compile --gemv-swiglu-epilogue for the sm_90 modules (the "
                          "gated MLP's SiLU * mul fused into the gate / up GEMV)")
@@ -97,6 +100,8 @@ def main():
         gpu_args.append("--gemv-norm-prologue")
     if a.gemv_swiglu_epilogue:
         gpu_args.append("--gemv-swiglu-epilogue")
+    if a.weight_prefetch:
+        gpu_args.append("--weight-prefetch")
     manifest = []
     if a.append and (dest / "manifest.json").exists():
         manifest = json.loads((dest / "manifest.json").read_text())

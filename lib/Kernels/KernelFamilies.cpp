@@ -370,9 +370,6 @@ FailureOr<GemvKernelConfig> gemvConfig(WeightOnlyMatmulOp op,
   cfg.rowsPerWarp = tiling.getRowsPerWarp();
   cfg.chunksPerIter = tiling.getChunks();
   cfg.mTile = mTile;
-  if (KernelAttr kernel = op.getKernelAttr())
-    if (const TargetInfo *target = lookupTarget(kernel.getTarget()))
-      cfg.l2Prefetch = target->dependentLaunch;
   reason = cfg.finalize();
   if (!reason.empty())
     return failure();
@@ -679,7 +676,6 @@ fragConfigOf(WeightOnlyMatmulOp op, FragTilingAttr tiling, int64_t mTile,
       cfg.clusterSplit = fragClusterSplit(*target, tiling.getSplitK())
                              ? tiling.getSplitK()
                              : 0;
-      cfg.l2Prefetch = target->dependentLaunch;
     }
   // Fewer stages where this M tile's activations would not fit.
   int64_t fit = kMaxStaticSharedBytes / (mTile * cfg.aStride());

@@ -94,6 +94,12 @@ static cl::opt<bool> gemvSwiGluEpilogue(
              "writes silu(gate) * up itself (no SiLU * mul glue kernel); off "
              "until measured on a GPU"),
     cl::init(false), cl::cat(category));
+static cl::opt<bool> weightPrefetch(
+    "weight-prefetch",
+    cl::desc("GPU targets with dependent launch (sm_90): the GEMV and frag "
+             "kernels prefetch their weights into L2 before waiting for the "
+             "previous kernel; off until measured on a GPU"),
+    cl::init(false), cl::cat(category));
 static cl::opt<bool> attentionPrefill(
     "attention-prefill-kernel",
     cl::desc("GPU targets: qc.cache_attention of more than 16 query tokens "
@@ -582,6 +588,7 @@ int main(int argc, char **argv) {
     gpuOptions.toolkit = toolkit;
     gpuOptions.normPrologue = gemvNormPrologue;
     gpuOptions.swiGluEpilogue = gemvSwiGluEpilogue;
+    gpuOptions.weightPrefetch = weightPrefetch;
     gpuOptions.attentionPrefill = attentionPrefill;
     dependentLaunch = qc::runsDependentLaunch(gpuOptions);
     qc::ExternalizeWeightsOptions all = externalize;

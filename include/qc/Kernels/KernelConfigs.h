@@ -78,12 +78,13 @@ inline constexpr std::array<int64_t, 4> kDefaultGemvRowTiles = {1, 2, 4, 8};
 /// channel and group of `groupSize` input channels, or for the whole tensor.
 struct WeightOnlyWeightConfig {
   int64_t n = 0, k = 0;
-  /// Targets with programmatic dependent launch (TargetInfo::dependentLaunch,
-  /// sm_90): the kernel starts by prefetching its CTA's weight bytes into L2
-  /// (cp.async.bulk.prefetch.L2) and marks that prologue
+  /// The kernel starts by prefetching its CTA's weight bytes into L2
+  /// (cp.async.bulk.prefetch.L2, sm_90) and marks that prologue
   /// (kWaitAfterAttrName) so that qc-gpu-dependent-launch puts the wait for
   /// the previous kernel after it: the weights, which no earlier kernel
-  /// writes, stream in while that kernel finishes.
+  /// writes, stream in while that kernel finishes. Set by
+  /// qc-outline-gpu-kernels `weight-prefetch` on targets with dependent
+  /// launch (TargetInfo::dependentLaunch).
   bool l2Prefetch = false;
   /// Weight bits: 4 or 8.
   unsigned bits = 4;

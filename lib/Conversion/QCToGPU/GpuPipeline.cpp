@@ -71,6 +71,7 @@ void ::qc::buildGpuLoweringPipeline(
   outline.chip = chip;
   outline.normPrologue = options.normPrologue;
   outline.swiGluEpilogue = options.swiGluEpilogue;
+  outline.weightPrefetch = options.weightPrefetch;
   outline.attentionPrefill = options.attentionPrefill;
   pm.addPass(mlir::qc::createQCOutlineGpuKernels(outline));
   pm.addPass(mlir::qc::createQCLowerGpuLaunches());

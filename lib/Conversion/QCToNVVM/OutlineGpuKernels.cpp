@@ -138,6 +138,7 @@ struct OutlineGpuKernelsPass
       if (succeeded(cfg)) {
         cfg->hasResidual = residual;
         cfg->swiGlu = swiGlu;
+        cfg->l2Prefetch = prefetchesWeights(kernel.getTarget());
         reason = cfg->finalize();
       }
       if (!reason.empty())
@@ -176,6 +177,7 @@ struct OutlineGpuKernelsPass
         continue;
       cfg->hasResidual = residual;
       cfg->swiGlu = swiGlu;
+      cfg->l2Prefetch = prefetchesWeights(op.getKernelAttr().getTarget());
       cfg->normPrologue = true;
       cfg->normEpsilon =
           static_cast<float>(norm.getEpsilon().convertToDouble());
@@ -193,6 +195,14 @@ struct OutlineGpuKernelsPass
                   ::qc::gemvLaunch(kernelRef(gm, (family + "_norm").str()),
                                    last, fused));
     return success();
+  }
+
+  /// Whether the weight-only kernels for `target` prefetch their weights
+  /// before the dependent-launch wait (`weight-prefetch`, targets with
+  /// dependent launch only: the prefetch is an sm_90 instruction).
+  bool prefetchesWeights(StringRef target) {
+    const ::qc::TargetInfo *t = ::qc::lookupTarget(target);
+    return weightPrefetch && t && t->dependentLaunch;
   }
 
   /// Builds the frag family of `op` (one kernel per M tile of its tiling,
@@ -222,6 +232,7 @@ struct OutlineGpuKernelsPass
           ::qc::weightOnlyFragConfig(op, tiling, tile, reason);
       if (succeeded(cfg)) {
         cfg->hasResidual = residual;
+        cfg->l2Prefetch = prefetchesWeights(kernel.getTarget());
         reason = cfg->finalize();
       }
       if (!reason.empty())

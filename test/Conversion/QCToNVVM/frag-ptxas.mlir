@@ -15,6 +15,17 @@
 // RUN: FileCheck %s --check-prefixes=SM,SM90 < %t.sm90.log
 // RUN: FileCheck %s --check-prefix=CLUSTER < %t.sm90.ptx
 // RUN: grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.sm90.log | FileCheck %s --check-prefix=SPILLS90
+// With weight-prefetch (sm_90): the L2 bulk prefetch assembles and comes
+// before any other memory access of the frag and GEMV kernels.
+// RUN: quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90 weight-only-kernel=frag},qc-outline-gpu-kernels{weight-prefetch},qc-gpu-dependent-launch,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
+// RUN:   | %python %S/Inputs/extract_ptx.py > %t.pf.ptx
+// RUN: %ptxas -arch=sm_90 %t.pf.ptx -o %t.pf.cubin
+// RUN: FileCheck %s --check-prefix=PF < %t.pf.ptx
+// PF: .entry
+// PF-NOT: ld.global
+// PF: cp.async.bulk.prefetch.L2.global
+// PF-NOT: ld.global
+// PF: griddepcontrol.wait
 // RUN: sed 's/sm_90/sm_80/g' %s | quant-opt --pass-pipeline="builtin.module(qc-select-matmul{target=sm_80 weight-only-kernel=frag},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
 // RUN:   | %python %S/Inputs/extract_ptx.py > %t.sm80.ptx
 // RUN: %ptxas -arch=sm_80 -v %t.sm80.ptx -o %t.sm80.cubin 2> %t.sm80.log

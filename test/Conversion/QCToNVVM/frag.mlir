@@ -1,4 +1,5 @@
 // RUN: quant-opt %s --qc-outline-gpu-kernels | FileCheck %s --check-prefix=DOT --enable-var-scope
+// RUN: quant-opt %s --qc-outline-gpu-kernels=weight-prefetch | FileCheck %s --check-prefix=PF --enable-var-scope
 // RUN: quant-opt %s --qc-outline-gpu-kernels | FileCheck %s --check-prefix=CLUSTER --enable-var-scope
 // RUN: quant-opt %s --qc-outline-gpu-kernels --qc-lower-gpu-launches | FileCheck %s --check-prefix=CLAUNCH --enable-var-scope
 
@@ -13,14 +14,17 @@
 // f16x2 partial, widened into the f32 accumulator. Shared memory holds only
 // the warps' sums: 2 warps x (1 row x 2 blocks x 2 tiles) x 32 lanes x 4 B.
 // DOT: llvm.mlir.global internal @dn_frag_mt1_smem() {{.*}} : !llvm.array<1024 x i8>
-// On sm_90 (dependent launch) thread 0 of the first M tile first
-// prefetches the CTA's units of each channel block into L2, in an scf.if
-// marked for qc-gpu-dependent-launch's wait to follow.
+// With weight-prefetch on sm_90 (dependent launch) thread 0 of the first M
+// tile first prefetches the CTA's units of each channel block into L2, in
+// an scf.if marked for qc-gpu-dependent-launch's wait to follow.
+// PF-LABEL: gpu.func @dn_frag_mt1(
+// PF: scf.if
+// PF: nvvm.cp.async.bulk.prefetch %{{.*}}, %{{.*}} : <1>
+// PF: nvvm.cp.async.bulk.prefetch %{{.*}}, %{{.*}} : <1>
+// PF: } {qc.dependent_wait_after}
+// PF-NOT: nvvm.cp.async
+// PF: llvm.load %{{.*}} invariant {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
 // DOT-LABEL: gpu.func @dn_frag_mt1(
-// DOT: scf.if
-// DOT: nvvm.cp.async.bulk.prefetch %{{.*}}, %{{.*}} : <1>
-// DOT: nvvm.cp.async.bulk.prefetch %{{.*}}, %{{.*}} : <1>
-// DOT: } {qc.dependent_wait_after}
 // DOT-NOT: nvvm.cp.async
 // DOT: llvm.load %{{.*}} invariant {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
 // DOT: scf.for

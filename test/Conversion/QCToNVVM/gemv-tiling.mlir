@@ -1,4 +1,5 @@
-// RUN: quant-opt %s --split-input-file --qc-outline-gpu-kernels | FileCheck %s
+// RUN: quant-opt %s --split-input-file --qc-outline-gpu-kernels | FileCheck %s --check-prefixes=CHECK,NOPF
+// RUN: quant-opt %s --split-input-file --qc-outline-gpu-kernels=weight-prefetch | FileCheck %s --check-prefixes=CHECK,PF
 
 // The GEMV family builds one variant per M tile of the kernel's
 // #qc.gemv_tiling, each with its own config: the weight load width follows
@@ -9,15 +10,17 @@
 
 // CHECK-LABEL: func.func @f
 // CHECK: qc.launch = #qc.launch<@qc_kernels_sm_90::@a_gemv, block = 128, tile_n = 8, tile_m = 1, m_tiles = [1, 8]>
-// On sm_90 (dependent launch) lane 0 of each warp of the first M tile
-// first prefetches its 2 rows (2 KiB each) into L2, in an scf.if marked for
-// qc-gpu-dependent-launch's wait to follow; the loads come after.
+// With weight-prefetch on sm_90 (dependent launch) lane 0 of each warp of
+// the first M tile first prefetches its 2 rows (2 KiB each) into L2, in an
+// scf.if marked for qc-gpu-dependent-launch's wait to follow; the loads
+// come after. Without it, no prefetch.
 // CHECK: gpu.func @a_gemv_mt1(
-// CHECK: scf.if
-// CHECK: %[[ROW:.*]] = arith.constant 2048 : i32
-// CHECK: nvvm.cp.async.bulk.prefetch %{{.*}}, %[[ROW]] : <1>
-// CHECK: nvvm.cp.async.bulk.prefetch
-// CHECK: } {qc.dependent_wait_after}
+// NOPF-NOT: nvvm.cp.async.bulk.prefetch
+// PF: scf.if
+// PF: %[[ROW:.*]] = arith.constant 2048 : i32
+// PF: nvvm.cp.async.bulk.prefetch %{{.*}}, %[[ROW]] : <1>
+// PF: nvvm.cp.async.bulk.prefetch
+// PF: } {qc.dependent_wait_after}
 // CHECK: llvm.load {{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
 // CHECK: gpu.func @a_gemv_mt8(
 // CHECK: llvm.load {{.*}} {alignment = 8 : i64} : !llvm.ptr<1> -> vector<2xi32>

@@ -52,6 +52,12 @@ struct GpuLoweringPipelineOptions
                      "silu(gate) * up (qc-outline-gpu-kernels "
                      "swiglu-epilogue)"),
       llvm::cl::init(false)};
+  Option<bool> weightPrefetch{
+      *this, "weight-prefetch",
+      llvm::cl::desc("GEMV and frag kernels prefetch their weights into L2 "
+                     "before the dependent-launch wait "
+                     "(qc-outline-gpu-kernels weight-prefetch)"),
+      llvm::cl::init(false)};
   Option<bool> attentionPrefill{
       *this, "attention-prefill",
       llvm::cl::desc("qc.cache_attention of more than max_split_t tokens "

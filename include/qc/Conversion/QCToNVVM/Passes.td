@@ -133,6 +133,11 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
            "GEMV families whose output feeds only the gated MLP's SiLU * "
            "mul write silu(gate) * up themselves (EpilogueFusion.h "
            "swiGluUser; off until measured on a GPU)">,
+    Option<"weightPrefetch", "weight-prefetch", "bool", "false",
+           "On targets with dependent launch (sm_90), GEMV and frag kernels "
+           "prefetch their CTA's weights into L2 before waiting for the "
+           "previous kernel (WeightOnlyWeightConfig::l2Prefetch; off until "
+           "measured on a GPU)">,
   ];
 }
 
