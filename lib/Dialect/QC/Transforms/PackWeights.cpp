@@ -14,6 +14,7 @@
 #include "qc/Dialect/QC/Transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Threading.h"
 
 namespace mlir::qc {
 #define GEN_PASS_DEF_QCPACKWEIGHTSPASS
@@ -47,37 +48,146 @@ static FragPosition<int64_t> elementPosition(LayoutAttr layout, unsigned bits,
   return {idx / 2, idx % 2 ? 4 : 0};
 }
 
+/// Rows that never share a packed byte with rows outside their block: an
+/// mma_frag unit row (16 channels), a tile row, or the whole weight.
+static int64_t rowBlock(LayoutAttr layout, int64_t n) {
+  if (layout.getKind() == LayoutKind::MmaFrag && n % 16 == 0)
+    return 16;
+  if (layout.getKind() == LayoutKind::Tiled && layout.getTileN() > 0 &&
+      n % layout.getTileN() == 0)
+    return layout.getTileN();
+  return n;
+}
+
+/// mma_frag positions as row part + column part: fragPosition(r, c) is
+/// unit * 512 + its value at (r % 16, 0) + its value at (0, c % unitK), the
+/// shift coming from the column alone (FragLayout.h), so two small tables
+/// of fragPosition's own values replace its divisions per element.
+struct FragTables {
+  int64_t unitK, unitsPerRow;
+  SmallVector<int64_t> rowByte, colByte, colShift;
+  FragTables(unsigned bits, int64_t k)
+      : unitK(fragUnitK(bits)), unitsPerRow(k / fragUnitK(bits)) {
+    FragIntOps ops;
+    for (int64_t nr = 0; nr < kFragUnitN; ++nr)
+      rowByte.push_back(fragPosition(ops, bits, k, nr, int64_t(0)).byte);
+    for (int64_t kr = 0; kr < unitK; ++kr) {
+      FragPosition<int64_t> p = fragPosition(ops, bits, k, int64_t(0), kr);
+      colByte.push_back(p.byte);
+      colShift.push_back(p.shift);
+    }
+  }
+  FragPosition<int64_t> at(int64_t r, int64_t c) const {
+    int64_t unit = (r / kFragUnitN) * unitsPerRow + c / unitK;
+    return {unit * kFragUnitBytes + rowByte[r % kFragUnitN] +
+                colByte[c % unitK],
+            colShift[c % unitK]};
+  }
+};
+
+/// Runs `body(r)` for every row, `block` rows at a time in parallel (the
+/// caller's blocks must own disjoint bytes).
+static void forEachRow(MLIRContext *ctx, int64_t block, int64_t n,
+                       function_ref<void(int64_t)> body) {
+  block = std::clamp<int64_t>(block, 1, std::max<int64_t>(n, 1));
+  parallelFor(ctx, 0, (n + block - 1) / block, [&](size_t b) {
+    for (int64_t r = b * block; r < std::min<int64_t>(n, (b + 1) * block); ++r)
+      body(r);
+  });
+}
+
+/// Row slices for the linear row_major paths (whole rows own whole bytes).
+static int64_t linearBlock(int64_t n) { return (n + 63) / 64; }
+
 /// Packs the N x K integers `q` into the bytes of `layout`.
-static std::vector<int8_t> packBytes(ArrayRef<int8_t> q, int64_t n, int64_t k,
-                                     unsigned bits, LayoutAttr layout) {
-  std::vector<uint8_t> out(n * k * bits / 8, 0);
+static std::vector<int8_t> packBytes(MLIRContext *ctx, ArrayRef<int8_t> q,
+                                     int64_t n, int64_t k, unsigned bits,
+                                     LayoutAttr layout) {
+  std::vector<int8_t> out(n * k * bits / 8, 0);
+  if (layout.getKind() == LayoutKind::RowMajor && bits == 8) {
+    std::copy(q.begin(), q.end(), out.begin());
+    return out;
+  }
+  auto *o = reinterpret_cast<uint8_t *>(out.data());
+  if (layout.getKind() == LayoutKind::RowMajor && k % 2 == 0) {
+    // Two per byte along the flat index, the even one in the low nibble
+    // (K is even, so a byte never spans two rows).
+    forEachRow(ctx, linearBlock(n), n, [&](int64_t r) {
+      for (int64_t i = r * k; i < (r + 1) * k; i += 2)
+        o[i / 2] =
+            (uint8_t(q[i]) & 0xf) | uint8_t((uint8_t(q[i + 1]) & 0xf) << 4);
+    });
+    return out;
+  }
   uint8_t mask = bits == 8 ? 0xff : 0xf;
-  for (int64_t r = 0; r < n; ++r)
+  if (layout.getKind() == LayoutKind::MmaFrag) {
+    FragTables frag(bits, k);
+    forEachRow(ctx, rowBlock(layout, n), n, [&](int64_t r) {
+      for (int64_t c = 0; c < k; ++c) {
+        FragPosition<int64_t> p = frag.at(r, c);
+        o[p.byte] |= (static_cast<uint8_t>(q[r * k + c]) & mask) << p.shift;
+      }
+    });
+    return out;
+  }
+  forEachRow(ctx, rowBlock(layout, n), n, [&](int64_t r) {
     for (int64_t c = 0; c < k; ++c) {
       FragPosition<int64_t> p = elementPosition(layout, bits, n, k, r, c);
-      out[p.byte] |= (static_cast<uint8_t>(q[r * k + c]) & mask) << p.shift;
+      o[p.byte] |= (static_cast<uint8_t>(q[r * k + c]) & mask) << p.shift;
     }
-  return std::vector<int8_t>(out.begin(), out.end());
+  });
+  return out;
 }
 
 /// The N x K integers of packed `bytes` in `layout`, INT4 fields
 /// sign-extended when `symmetric` (the unpacked convention).
-static std::vector<int8_t> unpackBytes(ArrayRef<int8_t> bytes, int64_t n,
-                                       int64_t k, unsigned bits, bool symmetric,
-                                       LayoutAttr layout) {
+static std::vector<int8_t> unpackBytes(MLIRContext *ctx, ArrayRef<int8_t> bytes,
+                                       int64_t n, int64_t k, unsigned bits,
+                                       bool symmetric, LayoutAttr layout) {
   std::vector<int8_t> q(n * k);
-  for (int64_t r = 0; r < n; ++r)
+  auto field = [&](uint8_t v) -> int8_t {
+    if (bits == 8)
+      return static_cast<int8_t>(v);
+    v &= 0xf;
+    return symmetric && v >= 8 ? int8_t(v) - 16 : int8_t(v);
+  };
+  if (layout.getKind() == LayoutKind::RowMajor && (bits == 8 || k % 2 == 0)) {
+    forEachRow(ctx, linearBlock(n), n, [&](int64_t r) {
+      for (int64_t i = r * k; i < (r + 1) * k; ++i)
+        q[i] = bits == 8 ? bytes[i]
+                         : field(uint8_t(bytes[i / 2]) >> (i % 2 ? 4 : 0));
+    });
+    return q;
+  }
+  if (layout.getKind() == LayoutKind::MmaFrag) {
+    FragTables frag(bits, k);
+    forEachRow(ctx, rowBlock(layout, n), n, [&](int64_t r) {
+      for (int64_t c = 0; c < k; ++c) {
+        FragPosition<int64_t> p = frag.at(r, c);
+        q[r * k + c] = field(static_cast<uint8_t>(bytes[p.byte]) >> p.shift);
+      }
+    });
+    return q;
+  }
+  forEachRow(ctx, rowBlock(layout, n), n, [&](int64_t r) {
     for (int64_t c = 0; c < k; ++c) {
       FragPosition<int64_t> p = elementPosition(layout, bits, n, k, r, c);
-      uint8_t v = static_cast<uint8_t>(bytes[p.byte]) >> p.shift;
-      if (bits == 8) {
-        q[r * k + c] = static_cast<int8_t>(v);
-        continue;
-      }
-      v &= 0xf;
-      q[r * k + c] = symmetric && v >= 8 ? int8_t(v) - 16 : int8_t(v);
+      q[r * k + c] = field(static_cast<uint8_t>(bytes[p.byte]) >> p.shift);
     }
+  });
   return q;
+}
+
+/// The int8 elements of `dense` without per-element iteration.
+static ArrayRef<int8_t> int8Data(DenseElementsAttr dense,
+                                 SmallVectorImpl<int8_t> &storage) {
+  if (dense.isSplat()) {
+    storage.assign(dense.getNumElements(), dense.getSplatValue<int8_t>());
+    return storage;
+  }
+  ArrayRef<char> raw = dense.getRawData();
+  return ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(raw.data()),
+                          raw.size());
 }
 
 /// True when every user of `op` is a weight-only matmul whose kernel is the
@@ -199,14 +309,13 @@ struct PackWeightsPass
         ok = false;
         return;
       }
-      SmallVector<int8_t> q;
-      q.reserve(n * k);
-      for (int8_t v : dense.getValues<int8_t>())
-        q.push_back(v);
+      SmallVector<int8_t> splat;
+      ArrayRef<int8_t> q = int8Data(dense, splat);
+      std::vector<int8_t> unpacked;
       if (from != LayoutKind::Unpacked) {
-        std::vector<int8_t> unpacked = unpackBytes(
-            q, n, k, bits, op.getScheme().getSymmetric(), op.getLayout());
-        q.assign(unpacked.begin(), unpacked.end());
+        unpacked = unpackBytes(&getContext(), q, n, k, bits,
+                               op.getScheme().getSymmetric(), op.getLayout());
+        q = unpacked;
       }
       bool frag = fragUsers;
       if (!frag && layout == "mma_frag" && !otherGpuUsers) {
@@ -230,7 +339,8 @@ struct PackWeightsPass
                            << " weight; using row_major";
         }
       }
-      std::vector<int8_t> bytes = packBytes(q, n, k, bits, newLayout);
+      std::vector<int8_t> bytes =
+          packBytes(&getContext(), q, n, k, bits, newLayout);
       // The frag kernel reads f16 scales: f32 constants are rounded once
       // (to nearest even) here, so the host module computes with the same
       // values.
