@@ -48,7 +48,25 @@ std::string mlir::qc::resolveInputRelativePath(Location loc, StringRef path) {
   return std::string(full);
 }
 
-/// Decodes `count` little-endian elements of `elt` from `raw`.
+/// The f32 value of the IEEE half `h` (exact: every half is a float).
+static float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f,
+           man = h & 0x3ff, bits;
+  if (exp == 0) {
+    float f = std::ldexp(static_cast<float>(man), -24); // zero or subnormal
+    return sign ? -f : f;
+  }
+  if (exp == 31)
+    bits = sign | 0x7f800000u | (man << 13); // inf, nan
+  else
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+/// Decodes `count` little-endian elements of `elt` from `raw` (the element
+/// type is dispatched once, not per element).
 static LogicalResult decodeRaw(ArrayRef<char> raw, Type elt, int64_t count,
                                std::vector<double> &out, std::string &err) {
   unsigned bytes = elt.getIntOrFloatBitWidth() / 8;
@@ -59,24 +77,33 @@ static LogicalResult decodeRaw(ArrayRef<char> raw, Type elt, int64_t count,
   }
   out.resize(count);
   const char *p = raw.data();
-  for (int64_t i = 0; i < count; ++i, p += bytes) {
-    if (elt.isF32()) {
+  auto u16 = [&](int64_t i) {
+    return uint16_t(uint8_t(p[2 * i]) | (uint16_t(uint8_t(p[2 * i + 1])) << 8));
+  };
+  if (elt.isF32()) {
+    for (int64_t i = 0; i < count; ++i) {
       float f;
-      std::memcpy(&f, p, 4);
+      std::memcpy(&f, p + 4 * i, 4);
       out[i] = f;
-    } else if (elt.isF64()) {
-      std::memcpy(&out[i], p, 8);
-    } else if (elt.isF16() || elt.isBF16()) {
-      uint16_t bits = uint8_t(p[0]) | (uint16_t(uint8_t(p[1])) << 8);
-      llvm::APFloat f(cast<FloatType>(elt).getFloatSemantics(),
-                      llvm::APInt(16, bits));
-      out[i] = f.convertToDouble();
-    } else if (elt.isSignlessInteger(8)) {
-      out[i] = static_cast<int8_t>(*p);
-    } else {
-      err = "has unsupported element type";
-      return failure();
     }
+  } else if (elt.isF64()) {
+    std::memcpy(out.data(), p, count * 8);
+  } else if (elt.isF16()) {
+    for (int64_t i = 0; i < count; ++i)
+      out[i] = halfToFloat(u16(i));
+  } else if (elt.isBF16()) {
+    for (int64_t i = 0; i < count; ++i) {
+      uint32_t bits = uint32_t(u16(i)) << 16;
+      float f;
+      std::memcpy(&f, &bits, 4);
+      out[i] = f;
+    }
+  } else if (elt.isSignlessInteger(8)) {
+    for (int64_t i = 0; i < count; ++i)
+      out[i] = static_cast<int8_t>(p[i]);
+  } else {
+    err = "has unsupported element type";
+    return failure();
   }
   return success();
 }
