@@ -291,6 +291,10 @@ void *qcrt::cudaAlloc(uint64_t bytes, const char *what) {
 void qcrt::cudaFree(void *pointer) {
   if (!pointer || !useContext())
     return;
+  // Work enqueued without waiting (asynchronous replays, qcrt_tensor_copy_
+  // async) is ordered before the default stream: let it finish with the
+  // buffer before it goes.
+  QCRT_CU(cuStreamSynchronize(CU_STREAM_LEGACY), "before freeing a buffer");
   QCRT_CU(cuMemFree_v2(reinterpret_cast<CUdeviceptr>(pointer)), "cuMemFree");
 }
 

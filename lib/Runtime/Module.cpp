@@ -1045,6 +1045,12 @@ qcrt_status qcrt_module_load_ex(const char *prefix,
 void qcrt_module_unload(qcrt_module *module) {
   if (!module)
     return;
+  // Replays enqueued without waiting may still run the module's code.
+  if (module->gpu && cudaStarted()) {
+    if (module->graphStream)
+      cudaSynchronize(module->graphStream, "unloading a module");
+    cudaSynchronize(nullptr, "unloading a module");
+  }
   if (module->handle)
     dlclose(module->handle);
   for (auto &entry : module->graphs) {

@@ -112,8 +112,11 @@ typedef struct qcrt_run_options {
    * or a synchronizing call (qcrt_tensor_copy, qcrt_synchronize), which
    * also reports a failure of the replay. Runs that capture (the first on a
    * set of buffers) still complete before returning. Lets a decode loop
-   * enqueue step after step with no host round trip between them. Read
-   * only when struct_size covers it. */
+   * enqueue step after step with no host round trip between them. With a
+   * stream of the caller's (`stream` set) the replay is only ordered on that
+   * stream: the caller orders or synchronizes it with other work
+   * (qcrt_tensor_copy_async and qcrt_synchronize use the default stream).
+   * Read only when struct_size covers it. */
   int32_t async_replay;
 } qcrt_run_options;
 

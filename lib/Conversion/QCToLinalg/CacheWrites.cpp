@@ -83,10 +83,11 @@ bool noWritesBetween(Operation *from, Operation *to,
 }
 
 /// True when `gen` overwrites all of `buf` without reading it: `buf` is its
-/// only output, through an identity map over parallel loops, and the
-/// output block argument is unused.
+/// only output, through an identity map over parallel loops, the output
+/// block argument is unused, and `buf` is none of its inputs.
 bool overwritesAll(linalg::GenericOp gen, Value buf) {
   return gen.getNumDpsInits() == 1 && gen.getDpsInitOperand(0)->get() == buf &&
+         !llvm::is_contained(gen.getDpsInputs(), buf) &&
          gen->getNumResults() == 0 &&
          gen.getNumParallelLoops() == gen.getNumLoops() &&
          gen.getMatchingIndexingMap(gen.getDpsInitOperand(0)).isIdentity() &&

@@ -161,3 +161,29 @@ func.func @rows_read_after(%x: memref<?x?x3x64xf32>, %out: memref<?x?x3x64xf32>,
   }
   return
 }
+
+// -----
+
+// Not fused: the user after the write writes the whole buffer but also
+// reads it (an in-place elementwise op on the new keys), so the rows the
+// producer wrote are still needed there.
+// CHECK-LABEL: func.func @rows_updated_in_place_after
+// CHECK: linalg.generic
+// CHECK: scf.parallel
+// CHECK: linalg.generic
+#map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+func.func @rows_updated_in_place_after(%x: memref<?x?x3x64xf32>, %pos: memref<?xi64>, %cache: memref<2x?x3x512x64xf32>, %b: index, %t: index) {
+  %rows = memref.alloc(%b, %t) : memref<?x?x3x64xf32>
+  linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x : memref<?x?x3x64xf32>) outs(%rows : memref<?x?x3x64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %c = math.cos %v : f32
+    linalg.yield %c : f32
+  }
+  qc.cache_write %rows into %cache at %pos {layer = 0 : i64} : memref<?x?x3x64xf32>, memref<?xi64> -> memref<2x?x3x512x64xf32>
+  linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%rows : memref<?x?x3x64xf32>) outs(%rows : memref<?x?x3x64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %d = arith.addf %v, %v : f32
+    linalg.yield %d : f32
+  }
+  return
+}
