@@ -92,12 +92,24 @@ Accesses accessesOf(Operation *op) {
 /// Alias rule between two roots of one function: an allocation aliases
 /// only itself, so does an in-place argument (the module ABI: the caller's
 /// in-place buffer overlaps no other argument), and distinct globals are
-/// distinct; anything else may alias.
+/// distinct; anything else, and any root the rule cannot name, may alias.
 struct AliasRule {
   llvm::SmallDenseSet<Value> inPlaceArgs;
 
+  /// A root this rule can name: an allocation, a function argument, a
+  /// global, or a descriptor cast from LLVM values (the weight
+  /// externalization's constant tables). Anything else (a memref carried
+  /// through scf.for, selected, returned by a call) may be any buffer.
+  static bool isNamed(Value v) {
+    if (isFresh(v) || v.getDefiningOp<memref::GetGlobalOp>() ||
+        v.getDefiningOp<UnrealizedConversionCastOp>())
+      return true;
+    auto arg = dyn_cast<BlockArgument>(v);
+    return arg && isa<func::FuncOp>(arg.getOwner()->getParentOp());
+  }
+
   bool mayAlias(Value a, Value b) const {
-    if (a == b)
+    if (a == b || !isNamed(a) || !isNamed(b))
       return true;
     if (isFresh(a) || isFresh(b) || inPlaceArgs.contains(a) ||
         inPlaceArgs.contains(b))

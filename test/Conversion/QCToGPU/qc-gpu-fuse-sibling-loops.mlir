@@ -176,3 +176,33 @@ func.func @write_between(%m: index, %f: f32) {
   "test.use"(%a, %b) : (memref<?x64xf32>, memref<?x64xf32>) -> ()
   return
 }
+
+// -----
+
+// Not fused: the first loop writes a buffer chosen at run time (a select of
+// two allocations: the rule cannot name it), which may be the one the
+// second loop reads.
+
+// CHECK-LABEL: func.func @unnamed_root
+// CHECK-COUNT-2: scf.parallel
+func.func @unnamed_root(%m: index, %c: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %a = memref.alloc(%m) : memref<?x64xf32>
+  %b = memref.alloc(%m) : memref<?x64xf32>
+  %out = memref.alloc(%m) : memref<?x64xf32>
+  %s = arith.select %c, %a, %b : memref<?x64xf32>
+  %f = arith.constant 1.0 : f32
+  scf.parallel (%i, %j) = (%c0, %c0) to (%m, %c64) step (%c1, %c1) {
+    memref.store %f, %s[%i, %j] : memref<?x64xf32>
+    scf.reduce
+  }
+  scf.parallel (%i, %j) = (%c0, %c0) to (%m, %c64) step (%c1, %c1) {
+    %v = memref.load %a[%i, %j] : memref<?x64xf32>
+    memref.store %v, %out[%i, %j] : memref<?x64xf32>
+    scf.reduce
+  }
+  "test.use"(%out) : (memref<?x64xf32>) -> ()
+  return
+}
