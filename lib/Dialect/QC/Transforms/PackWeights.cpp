@@ -178,6 +178,25 @@ static std::vector<int8_t> unpackBytes(MLIRContext *ctx, ArrayRef<int8_t> bytes,
   return q;
 }
 
+/// row_major bytes of an N x K weight repacked mma_frag directly: each
+/// field keeps its bits (what unpacking and packing again would give).
+static std::vector<int8_t> rowMajorToFrag(MLIRContext *ctx, ArrayRef<int8_t> in,
+                                          int64_t n, int64_t k, unsigned bits) {
+  std::vector<int8_t> out(n * k * bits / 8, 0);
+  auto *o = reinterpret_cast<uint8_t *>(out.data());
+  auto *src = reinterpret_cast<const uint8_t *>(in.data());
+  FragTables frag(bits, k);
+  forEachRow(ctx, kFragUnitN, n, [&](int64_t r) {
+    for (int64_t c = 0; c < k; ++c) {
+      int64_t i = r * k + c;
+      uint8_t v = bits == 8 ? src[i] : (src[i / 2] >> (i % 2 ? 4 : 0)) & 0xf;
+      FragPosition<int64_t> p = frag.at(r, c);
+      o[p.byte] |= v << p.shift;
+    }
+  });
+  return out;
+}
+
 /// The int8 elements of `dense` without per-element iteration.
 static ArrayRef<int8_t> int8Data(DenseElementsAttr dense,
                                  SmallVectorImpl<int8_t> &storage) {
@@ -311,12 +330,7 @@ struct PackWeightsPass
       }
       SmallVector<int8_t> splat;
       ArrayRef<int8_t> q = int8Data(dense, splat);
-      std::vector<int8_t> unpacked;
-      if (from != LayoutKind::Unpacked) {
-        unpacked = unpackBytes(&getContext(), q, n, k, bits,
-                               op.getScheme().getSymmetric(), op.getLayout());
-        q = unpacked;
-      }
+      ArrayRef<int8_t> packedIn = q;
       bool frag = fragUsers;
       if (!frag && layout == "mma_frag" && !otherGpuUsers) {
         if (fragLayoutFits(n, k, bits))
@@ -339,8 +353,20 @@ struct PackWeightsPass
                            << " weight; using row_major";
         }
       }
-      std::vector<int8_t> bytes =
-          packBytes(&getContext(), q, n, k, bits, newLayout);
+      std::vector<int8_t> bytes;
+      if (from == LayoutKind::RowMajor &&
+          newLayout.getKind() == LayoutKind::MmaFrag) {
+        // The selection's repack: fields move as they are (no unpacked copy).
+        bytes = rowMajorToFrag(&getContext(), packedIn, n, k, bits);
+      } else {
+        std::vector<int8_t> unpacked;
+        if (from != LayoutKind::Unpacked) {
+          unpacked = unpackBytes(&getContext(), packedIn, n, k, bits,
+                                 op.getScheme().getSymmetric(), op.getLayout());
+          q = unpacked;
+        }
+        bytes = packBytes(&getContext(), q, n, k, bits, newLayout);
+      }
       // The frag kernel reads f16 scales: f32 constants are rounded once
       // (to nearest even) here, so the host module computes with the same
       // values.
