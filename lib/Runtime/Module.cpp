@@ -929,6 +929,27 @@ static qcrt_status runGpuGraph(qcrt_module &m, const Function &f,
   return QCRT_OK;
 }
 
+/// The checks both tensor copies make: two tensors of one dtype, rank and
+/// shape, with data unless empty; `bytes` is their size. `fn` names the
+/// caller in the message.
+static qcrt_status checkCopy(const char *fn, const qcrt_tensor *src,
+                             const qcrt_tensor *dst, uint64_t &bytes) {
+  if (!src || !dst || src->dtype != dst->dtype || src->rank != dst->rank ||
+      src->rank < 0 || src->rank > QCRT_MAX_RANK)
+    return fail(QCRT_ERR_INVALID_ARG,
+                format("%s: needs two tensors of one dtype and rank", fn));
+  for (int32_t d = 0; d < src->rank; ++d)
+    if (src->shape[d] != dst->shape[d])
+      return fail(QCRT_ERR_INVALID_ARG,
+                  format("%s: the shapes differ (", fn) +
+                      shapeString(src->shape, src->rank) + " vs " +
+                      shapeString(dst->shape, dst->rank) + ")");
+  bytes = qcrt_tensor_numel(src) * qcrt_dtype_size(src->dtype);
+  if (bytes && (!src->data || !dst->data))
+    return fail(QCRT_ERR_INVALID_ARG, format("%s: null data", fn));
+  return QCRT_OK;
+}
+
 extern "C" {
 
 qcrt_status qcrt_module_load(const char *prefix, qcrt_module **module) {
@@ -1364,19 +1385,9 @@ void qcrt_module_graph_stats(const qcrt_module *module, int64_t *captured,
 }
 
 qcrt_status qcrt_tensor_copy(const qcrt_tensor *src, qcrt_tensor *dst) {
-  if (!src || !dst || src->dtype != dst->dtype || src->rank != dst->rank ||
-      src->rank < 0 || src->rank > QCRT_MAX_RANK)
-    return fail(QCRT_ERR_INVALID_ARG,
-                "qcrt_tensor_copy: needs two tensors of one dtype and rank");
-  for (int32_t d = 0; d < src->rank; ++d)
-    if (src->shape[d] != dst->shape[d])
-      return fail(QCRT_ERR_INVALID_ARG,
-                  "qcrt_tensor_copy: the shapes differ (" +
-                      shapeString(src->shape, src->rank) + " vs " +
-                      shapeString(dst->shape, dst->rank) + ")");
-  uint64_t bytes = qcrt_tensor_numel(src) * qcrt_dtype_size(src->dtype);
-  if (bytes && (!src->data || !dst->data))
-    return fail(QCRT_ERR_INVALID_ARG, "qcrt_tensor_copy: null data");
+  uint64_t bytes = 0;
+  if (qcrt_status s = checkCopy("qcrt_tensor_copy", src, dst, bytes))
+    return s;
   bool fromDevice = src->device == QCRT_DEVICE_CUDA;
   bool toDevice = dst->device == QCRT_DEVICE_CUDA;
   if (!fromDevice && !toDevice) {
@@ -1400,19 +1411,9 @@ qcrt_status qcrt_tensor_copy_async(const qcrt_tensor *src, qcrt_tensor *dst) {
     return fail(QCRT_ERR_INVALID_ARG,
                 "qcrt_tensor_copy_async: copies between CUDA tensors only "
                 "(qcrt_tensor_copy takes host tensors)");
-  if (src->dtype != dst->dtype || src->rank != dst->rank || src->rank < 0 ||
-      src->rank > QCRT_MAX_RANK)
-    return fail(QCRT_ERR_INVALID_ARG, "qcrt_tensor_copy_async: needs two "
-                                      "tensors of one dtype and rank");
-  for (int32_t d = 0; d < src->rank; ++d)
-    if (src->shape[d] != dst->shape[d])
-      return fail(QCRT_ERR_INVALID_ARG,
-                  "qcrt_tensor_copy_async: the shapes differ (" +
-                      shapeString(src->shape, src->rank) + " vs " +
-                      shapeString(dst->shape, dst->rank) + ")");
-  uint64_t bytes = qcrt_tensor_numel(src) * qcrt_dtype_size(src->dtype);
-  if (bytes && (!src->data || !dst->data))
-    return fail(QCRT_ERR_INVALID_ARG, "qcrt_tensor_copy_async: null data");
+  uint64_t bytes = 0;
+  if (qcrt_status s = checkCopy("qcrt_tensor_copy_async", src, dst, bytes))
+    return s;
   cudaClearError();
   cudaCopy(dst->data, src->data, bytes, kCopyDeviceToDevice, nullptr,
            "qcrt_tensor_copy_async");

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../QCToLinalg/Utils.h"
 #include "qc/Conversion/QCToGPU/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -29,19 +30,10 @@ namespace mlir::qc {
 } // namespace mlir::qc
 
 using namespace mlir;
+using ::qc::detail::extentOf;
+using ::qc::detail::rootBuffer;
 
 namespace {
-
-/// The buffer under a chain of views (subview, reshapes, casts).
-Value rootOf(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    auto view = dyn_cast<ViewLikeOpInterface>(def);
-    if (!view)
-      break;
-    v = view.getViewSource();
-  }
-  return v;
-}
 
 /// True when `v` is the result of an allocation (memref.alloc, gpu.alloc,
 /// ...): a buffer no other value aliases.
@@ -77,7 +69,7 @@ Accesses accessesOf(Operation *op) {
       continue;
     }
     // Buffers allocated inside the operation are its own.
-    Value root = rootOf(v);
+    Value root = rootBuffer(v);
     if (op->isProperAncestor(root.getParentBlock()->getParentOp()) ||
         (root.getDefiningOp() && op->isAncestor(root.getDefiningOp())))
       continue;
@@ -130,11 +122,6 @@ struct AliasRule {
   }
 };
 
-/// Extent `i` of memref `v` as a constant or the SSA value it was built
-/// from (through allocation sizes, expand_shape output shapes, same-rank
-/// subview sizes and memref.dim); null when unknown.
-OpFoldResult extentOf(Value v, int64_t i);
-
 /// A loop bound resolved as far as extentOf can: equal results mean equal
 /// trip counts.
 OpFoldResult resolve(OpFoldResult r) {
@@ -155,27 +142,6 @@ OpFoldResult resolve(OpFoldResult r) {
     r = inner;
   }
   return r;
-}
-
-OpFoldResult extentOf(Value v, int64_t i) {
-  auto t = cast<MemRefType>(v.getType());
-  if (!t.isDynamicDim(i))
-    return IntegerAttr::get(IndexType::get(v.getContext()), t.getDimSize(i));
-  Operation *def = v.getDefiningOp();
-  if (!def)
-    return {};
-  if (auto a = dyn_cast<memref::AllocOp>(def))
-    return a.getDynamicSizes()[t.getDynamicDimIndex(i)];
-  if (auto a = dyn_cast<gpu::AllocOp>(def))
-    return a.getDynamicSizes()[t.getDynamicDimIndex(i)];
-  if (auto e = dyn_cast<memref::ExpandShapeOp>(def))
-    return e.getMixedOutputShape()[i];
-  if (auto sv = dyn_cast<memref::SubViewOp>(def);
-      sv && sv.getSourceType().getRank() == t.getRank())
-    return sv.getMixedSizes()[i];
-  if (auto c = dyn_cast<memref::CastOp>(def))
-    return extentOf(c.getSource(), i);
-  return {};
 }
 
 bool sameExtent(Value a, Value b) {

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Utils.h"
 #include "qc/Conversion/Passes.h"
 #include "qc/Dialect/QC/IR/QC.h"
 
@@ -32,6 +33,8 @@ namespace qc {
 } // namespace qc
 
 using namespace mlir;
+using ::qc::detail::extentOf;
+using ::qc::detail::rootBuffer;
 
 namespace {
 
@@ -48,17 +51,6 @@ Value convertFloat(OpBuilder &b, Location loc, Value v, Type to) {
   if (fw < tw)
     return arith::ExtFOp::create(b, loc, to, v);
   return arith::TruncFOp::create(b, loc, to, v);
-}
-
-/// The buffer a view chain (subview, reshapes, casts) starts from.
-Value rootBuffer(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    auto view = dyn_cast<ViewLikeOpInterface>(def);
-    if (!view)
-      break;
-    v = view.getViewSource();
-  }
-  return v;
 }
 
 /// True when no op strictly between `from` and `to` (same block, `from`
@@ -177,31 +169,6 @@ Value inlineProducer(OpBuilder &b, Location loc, linalg::GenericOp gen,
     b.clone(o, map);
   }
   return map.lookup(body.getTerminator()->getOperand(0));
-}
-
-/// Dimension `i` of memref `v` as a static size or the SSA value it was
-/// built from (through memref.dim, allocs, expand_shape output shapes and
-/// subview sizes); null when unknown.
-OpFoldResult extentOf(Value v, int64_t i) {
-  auto t = cast<MemRefType>(v.getType());
-  if (!t.isDynamicDim(i))
-    return IntegerAttr::get(IndexType::get(v.getContext()), t.getDimSize(i));
-  OpFoldResult r;
-  if (auto a = v.getDefiningOp<memref::AllocOp>())
-    r = a.getDynamicSizes()[t.getDynamicDimIndex(i)];
-  else if (auto e = v.getDefiningOp<memref::ExpandShapeOp>())
-    r = e.getMixedOutputShape()[i];
-  else if (auto sv = v.getDefiningOp<memref::SubViewOp>();
-           sv && sv.getSourceType().getRank() == t.getRank())
-    r = sv.getMixedSizes()[i];
-  else
-    return {};
-  if (auto val = dyn_cast<Value>(r))
-    if (auto dim = val.getDefiningOp<memref::DimOp>())
-      if (std::optional<int64_t> d = getConstantIntValue(dim.getDimension()))
-        if (OpFoldResult inner = extentOf(dim.getSource(), *d))
-          return inner;
-  return r;
 }
 
 /// True when write `b` can share write `a`'s loop (the V cache write next

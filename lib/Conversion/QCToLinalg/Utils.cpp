@@ -8,10 +8,13 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
 
@@ -236,6 +239,43 @@ int64_t chooseFloatVectorWidth(int64_t k) {
   while (k % v)
     v /= 2;
   return v;
+}
+
+Value rootBuffer(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    auto view = dyn_cast<ViewLikeOpInterface>(def);
+    if (!view)
+      break;
+    v = view.getViewSource();
+  }
+  return v;
+}
+
+OpFoldResult extentOf(Value v, int64_t i) {
+  auto t = cast<MemRefType>(v.getType());
+  if (!t.isDynamicDim(i))
+    return IntegerAttr::get(IndexType::get(v.getContext()), t.getDimSize(i));
+  OpFoldResult r;
+  Operation *def = v.getDefiningOp();
+  if (auto a = dyn_cast_or_null<memref::AllocOp>(def))
+    r = a.getDynamicSizes()[t.getDynamicDimIndex(i)];
+  else if (auto a = dyn_cast_or_null<gpu::AllocOp>(def))
+    r = a.getDynamicSizes()[t.getDynamicDimIndex(i)];
+  else if (auto e = dyn_cast_or_null<memref::ExpandShapeOp>(def))
+    r = e.getMixedOutputShape()[i];
+  else if (auto sv = dyn_cast_or_null<memref::SubViewOp>(def);
+           sv && sv.getSourceType().getRank() == t.getRank())
+    r = sv.getMixedSizes()[i];
+  else if (auto c = dyn_cast_or_null<memref::CastOp>(def))
+    return extentOf(c.getSource(), i);
+  else
+    return {};
+  if (auto val = dyn_cast<Value>(r))
+    if (auto dim = val.getDefiningOp<memref::DimOp>())
+      if (std::optional<int64_t> d = getConstantIntValue(dim.getDimension()))
+        if (OpFoldResult inner = extentOf(dim.getSource(), *d))
+          return inner;
+  return r;
 }
 
 } // namespace qc::detail

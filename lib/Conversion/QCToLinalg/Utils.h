@@ -8,6 +8,7 @@
 #define QC_LIB_CONVERSION_QCTOLINALG_UTILS_H
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/Value.h"
 
 #include <functional>
@@ -76,6 +77,14 @@ mlir::Value quantizeRows(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
 
 /// Picks the largest power-of-two chunk length <= 16 that divides k.
 int64_t chooseFloatVectorWidth(int64_t k);
+
+/// The buffer under a chain of views (subview, reshapes, casts).
+mlir::Value rootBuffer(mlir::Value v);
+
+/// Dimension `i` of memref `v` as a static size or the SSA value it was
+/// built from (through allocation sizes, expand_shape output shapes,
+/// same-rank subview sizes, casts and memref.dim); null when unknown.
+mlir::OpFoldResult extentOf(mlir::Value v, int64_t i);
 
 } // namespace qc::detail
 

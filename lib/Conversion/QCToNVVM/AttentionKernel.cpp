@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "InlinePtx.h"
+#include "KernelFunc.h"
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -25,6 +26,7 @@
 
 using namespace mlir;
 
+using qc::detail::createKernelFunc;
 using qc::detail::ptxUnaryF32;
 
 namespace {
@@ -96,16 +98,6 @@ struct Emitter {
   }
 };
 
-gpu::GPUFuncOp makeKernel(OpBuilder &builder, Location loc, StringRef name,
-                          ArrayRef<Type> args, int64_t block) {
-  auto func = gpu::GPUFuncOp::create(builder, loc, name,
-                                     builder.getFunctionType(args, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                builder.getUnitAttr());
-  func.setKnownBlockSizeAttr(
-      builder.getDenseI32ArrayAttr({static_cast<int32_t>(block), 1, 1}));
-  return func;
-}
 } // namespace
 
 void qc::buildCacheAttentionKernels(OpBuilder &builder, Location loc,
@@ -139,8 +131,8 @@ void qc::buildCacheAttentionKernels(OpBuilder &builder, Location loc,
   //===--------------------------------------------------------------------===//
   {
     gpu::GPUFuncOp func =
-        makeKernel(builder, loc, (name + "_partial").str(),
-                   {ptr1, ptr1, ptr1, ptr1, ptr1, i32, i32}, 32);
+        createKernelFunc(builder, loc, (name + "_partial").str(),
+                         {ptr1, ptr1, ptr1, ptr1, ptr1, i32, i32}, 32);
     ImplicitLocOpBuilder b(loc, builder);
     b.setInsertionPointToStart(&func.getBody().front());
     Emitter e{b, i32, i64, f32};
@@ -262,8 +254,8 @@ void qc::buildCacheAttentionKernels(OpBuilder &builder, Location loc,
   // Combine kernel: D threads per (h, t, b).
   //===--------------------------------------------------------------------===//
   {
-    gpu::GPUFuncOp func = makeKernel(builder, loc, (name + "_combine").str(),
-                                     {ptr1, ptr1, ptr1, i32}, D);
+    gpu::GPUFuncOp func = createKernelFunc(
+        builder, loc, (name + "_combine").str(), {ptr1, ptr1, ptr1, i32}, D);
     ImplicitLocOpBuilder b(loc, builder);
     b.setInsertionPointToStart(&func.getBody().front());
     Emitter e{b, i32, i64, f32};

@@ -15,6 +15,7 @@
 
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 
+#include "KernelFunc.h"
 #include "SharedMemory.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -28,6 +29,7 @@
 #include <optional>
 
 using namespace mlir;
+using qc::detail::createKernelFunc;
 
 namespace {
 /// The builder and the types the kernel bodies use.
@@ -160,18 +162,6 @@ struct HalfDequant {
     return arith::MulFOp::create(e.b, q, sc);
   }
 };
-
-/// Creates the kernel function with its launch bounds.
-gpu::GPUFuncOp createKernel(OpBuilder &builder, Location loc, StringRef name,
-                            ArrayRef<Type> args, int64_t blockSize) {
-  auto fnType = builder.getFunctionType(args, {});
-  auto func = gpu::GPUFuncOp::create(builder, loc, name, fnType);
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                builder.getUnitAttr());
-  func.setKnownBlockSizeAttr(
-      builder.getDenseI32ArrayAttr({static_cast<int32_t>(blockSize), 1, 1}));
-  return func;
-}
 
 /// What the shared main loop needs to know about one GEMM.
 struct MmaGemmSpec {
@@ -607,7 +597,7 @@ gpu::GPUFuncOp qc::buildInt8GemmKernel(OpBuilder &builder, Location loc,
   std::string smemName =
       declareShared(builder, loc, name, cfg.tile.sharedBytes(1));
   auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
-  auto func = createKernel(
+  auto func = createKernelFunc(
       builder, loc, name,
       {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
       cfg.tile.blockSize());
@@ -652,9 +642,9 @@ gpu::GPUFuncOp qc::buildFp16GemmKernel(OpBuilder &builder, Location loc,
   std::string smemName =
       declareShared(builder, loc, name, cfg.tile.sharedBytes(2));
   auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
-  auto func = createKernel(builder, loc, name,
-                           {ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
-                           cfg.tile.blockSize());
+  auto func = createKernelFunc(
+      builder, loc, name, {ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
+      cfg.tile.blockSize());
   ImplicitLocOpBuilder b(loc, builder);
   b.setInsertionPointToStart(&func.getBody().front());
   Emitter e(b);
@@ -681,7 +671,8 @@ qc::buildWeightOnlyMmaKernel(OpBuilder &builder, Location loc, StringRef name,
       ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()};
   if (cfg.hasResidual)
     argTypes.push_back(ptrTy);
-  auto func = createKernel(builder, loc, name, argTypes, cfg.tile.blockSize());
+  auto func =
+      createKernelFunc(builder, loc, name, argTypes, cfg.tile.blockSize());
   ImplicitLocOpBuilder b(loc, builder);
   b.setInsertionPointToStart(&func.getBody().front());
   Emitter e(b);
@@ -1240,7 +1231,7 @@ qc::buildWeightOnlyFragKernel(OpBuilder &builder, Location loc, StringRef name,
   argTypes.push_back(ptrTy);
   if (cfg.hasResidual)
     argTypes.push_back(ptrTy);
-  auto func = createKernel(builder, loc, name, argTypes, cfg.blockSize());
+  auto func = createKernelFunc(builder, loc, name, argTypes, cfg.blockSize());
   ImplicitLocOpBuilder b(loc, builder);
   b.setInsertionPointToStart(&func.getBody().front());
   Emitter e(b);
@@ -1447,7 +1438,7 @@ gpu::GPUFuncOp qc::buildFragReduceKernel(OpBuilder &builder, Location loc,
   SmallVector<Type> argTypes = {ptrTy, ptrTy, ptrTy, builder.getI32Type()};
   if (cfg.hasResidual)
     argTypes.push_back(ptrTy);
-  auto func = createKernel(builder, loc, name, argTypes, cfg.threads);
+  auto func = createKernelFunc(builder, loc, name, argTypes, cfg.threads);
   ImplicitLocOpBuilder b(loc, builder);
   b.setInsertionPointToStart(&func.getBody().front());
   Emitter e(b);

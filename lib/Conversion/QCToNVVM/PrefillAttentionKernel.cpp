@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "InlinePtx.h"
+#include "KernelFunc.h"
 #include "SharedMemory.h"
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 
@@ -25,6 +26,7 @@
 
 using namespace mlir;
 
+using qc::detail::createKernelFunc;
 using qc::detail::ptxUnaryF32;
 
 namespace {
@@ -148,16 +150,6 @@ struct MmaAtom {
   }
 };
 
-gpu::GPUFuncOp makeKernel(OpBuilder &builder, Location loc, StringRef name,
-                          ArrayRef<Type> args, int64_t block) {
-  auto func = gpu::GPUFuncOp::create(builder, loc, name,
-                                     builder.getFunctionType(args, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                builder.getUnitAttr());
-  func.setKnownBlockSizeAttr(
-      builder.getDenseI32ArrayAttr({static_cast<int32_t>(block), 1, 1}));
-  return func;
-}
 } // namespace
 
 gpu::GPUFuncOp
@@ -185,7 +177,7 @@ qc::buildPrefillAttentionKernel(OpBuilder &builder, Location loc,
   std::string smemName = qc::detail::declareSharedArray(
       builder, loc, (name + "_smem").str(), builder.getI8Type(),
       cfg.prefillSharedBytes());
-  gpu::GPUFuncOp func = makeKernel(
+  gpu::GPUFuncOp func = createKernelFunc(
       builder, loc, name, {ptr1, ptr1, ptr1, ptr1, ptr1, i32, i32}, threads);
   ImplicitLocOpBuilder b(loc, builder);
   b.setInsertionPointToStart(&func.getBody().front());
