@@ -87,11 +87,14 @@ def case_ir(c):
         args.append(f"%b: tensor<{n}x{act}>")
         bias, btype = ", %b", f", tensor<{n}x{act}>"
     sch = scheme_text(bits, c["group"], c["sym"], c["per_tensor"])
-    # The frag kernel reads mma_frag bytes (the harness packs them).
-    layout = "mma_frag" if c.get("kernel_kind") == "frag" else "row_major"
+    # The frag kernel reads mma_frag bytes (the harness packs them); its
+    # wgmma variant ("frag_wgmma", sm_90a) too.
+    kind = c.get("kernel_kind", "gemv")
+    layout = "mma_frag" if kind in ("frag", "frag_wgmma") else "row_major"
+    kind = "frag" if kind == "frag_wgmma" else kind
     return f"""func.func @f({", ".join(args)}) -> tensor<?x{n}x{act}> {{
   %pw = qc.packed_weight {ops} {{layout = #qc.layout<{layout}>, scheme = {sch}}} : {types} -> !qc.packed<{n}x{k}xi{bits}>
-  %y = qc.wo_matmul %x, %pw{bias} {{layer = "{c['name']}", kernel = #qc.kernel<{c.get('kernel_kind', 'gemv')}, target = "{c['chip']}">}} : tensor<?x{k}x{act}>, !qc.packed<{n}x{k}xi{bits}>{btype} -> tensor<?x{n}x{act}>
+  %y = qc.wo_matmul %x, %pw{bias} {{layer = "{c['name']}", kernel = #qc.kernel<{kind}, target = "{c['chip']}">}} : tensor<?x{k}x{act}>, !qc.packed<{n}x{k}xi{bits}>{btype} -> tensor<?x{n}x{act}>
   return %y : tensor<?x{n}x{act}>
 }}
 """
@@ -210,16 +213,38 @@ def unescape_mlir(s):
     return out.decode()
 
 
+# The frag family's wgmma variant (sm_90a), recorded as qc.mma_launch.
+WGMMA_LAUNCH = re.compile(r"qc\.mma_launch = #qc\.launch<@\w+::@(\w+), "
+                          r"block = (\d+), tile_n = (\d+), tile_m = (\d+)"
+                          r"(?:, shared_bytes = (\d+))?")
+
+
 def compile_case(quant_opt, c, out_dir, opts, args):
     opts = c.get("opts", opts)
     kind = c.get("kernel_kind", "gemv")
+    wgmma = kind == "frag_wgmma"
+    if wgmma:
+        c = dict(c, chip="sm_90a")
     res = subprocess.run([quant_opt, "--pass-pipeline=" + PIPELINE.format(
-        chip=c["chip"], kind=f"weight-only-kernel={kind} ",
+        chip=c["chip"], kind=f"weight-only-kernel={'frag' if wgmma else kind} ",
         opts=opts)], input=case_ir(c), capture_output=True, text=True)
     if res.returncode != 0:
         sys.exit(f"quant-opt failed for {c['name']}:\n{res.stderr}")
     m = re.search(r'assembly = "((?:[^"\\]|\\.)*)"', res.stdout)
     found = launches(res.stdout)
+    if wgmma:
+        # One kernel (grid M tile = tile_m) with the mma family's arguments;
+        # the harness packs mma_frag bytes for kernels named *_frag*.
+        w = WGMMA_LAUNCH.search(res.stdout)
+        if not (m and w):
+            sys.exit(f"no wgmma variant in quant-opt output for {c['name']}")
+        with open(os.path.join(out_dir, c["name"] + ".ptx"), "w") as f:
+            f.write(unescape_mlir(m.group(1)))
+        return dict(c, kernel=w.group(1), block=int(w.group(2)),
+                    rows_per_block=int(w.group(3)), m_tiles=w.group(4),
+                    args=",".join(args["mma"]["args"]), split_k=1,
+                    reduce_args="-", reduce_block=0, reduce_tile_n=0,
+                    smem=int(w.group(5) or 0))
     if not (m and found):
         sys.exit(f"could not find the kernel in quant-opt output for {c['name']}")
     kernel, block, tile_n, tile_m, m_tiles, split_k = found[0]
@@ -299,6 +324,19 @@ SMALL_M_FRAG = {
 # What --small-m builds (run 1 of 2026-11-26 also timed t16, r1t16 and
 # W8A16 t16: slower than t8 at every M, see the results NOTES).
 SMALL_M_GEMV_SWEEP = ("t4", "t8")
+
+
+# Tilings of the frag family's wgmma variant (qc-select-matmul wgmma-*
+# options; "fw": the default, 128 tokens x 128 channels, 4 stages with one
+# wgmma group in flight).
+WGMMA_TILINGS = {
+    "fw": "",
+    "fw3": "wgmma-stages=3",
+    "fw6": "wgmma-stages=6",
+    "fwc64": "wgmma-channels=64",
+    "fwt256": "wgmma-tokens=256",
+    "fwt64": "wgmma-tokens=64 wgmma-stages=6",
+}
 
 
 def mma_opts(t):
@@ -442,10 +480,32 @@ def main():
     cases.append(dict(n=208, k=512, bits=8, group=0, sym=True, per_tensor=True,
                       bias=True, act_f16=True, scale_f16=True, kind="check",
                       kernel_kind="frag", opts="", tag="fd"))
+    # The frag family's wgmma variant (sm_90a; N % 64): every scheme it
+    # takes, one and two warpgroups, M tails and K tails (INT8 K % 64 = 32).
+    for bits in (4, 8):
+        for (n, k, group, sym) in [(320, 448, 64, False), (1024, 1024, 128, True),
+                                   (192, 512, 0, True), (128, 256, 32, False),
+                                   (64, 320, 16, True), (256, 96, 32, True)]:
+            if k % (256 // bits):
+                continue
+            cases.append(dict(n=n, k=k, bits=bits, group=group, sym=sym,
+                              per_tensor=False, bias=(n % 128 == 0),
+                              act_f16=True, scale_f16=True, kind="check",
+                              kernel_kind="frag_wgmma", tag="fw"))
+    cases.append(dict(n=192, k=512, bits=8, group=0, sym=True, per_tensor=True,
+                      bias=True, act_f16=True, scale_f16=True, kind="check",
+                      kernel_kind="frag_wgmma", tag="fw"))
     for (n, k) in [(4096, 4096), (11008, 4096), (8192, 8192), (28672, 8192)]:
         cases.append(dict(n=n, k=k, bits=4, group=128, sym=True, per_tensor=False,
                           bias=False, act_f16=True, scale_f16=True, kind="timep",
                           kernel_kind="mma"))
+        for tag, opts in WGMMA_TILINGS.items():
+            cases.append(dict(n=n, k=k, bits=4, group=128, sym=True, per_tensor=False,
+                              bias=False, act_f16=True, scale_f16=True, kind="timep",
+                              kernel_kind="frag_wgmma", tag=tag, opts=opts))
+        cases.append(dict(n=n, k=k, bits=4, group=128, sym=True, per_tensor=False,
+                          bias=False, act_f16=True, scale_f16=True, kind="timep",
+                          kernel_kind="frag", opts="frag-m-tiles=16,32", tag="f32"))
     # Timing shapes (Llama 7B / 70B linears), W4A16 g128 and W8A16.
     for (n, k) in [(4096, 4096), (11008, 4096), (4096, 11008), (8192, 8192),
                    (28672, 8192), (8192, 28672)]:
@@ -481,10 +541,11 @@ def main():
     fields = ["name", "kernel", "kind", "n", "k", "bits", "group", "sym",
               "per_tensor", "bias", "act_f16", "scale_f16", "block",
               "rows_per_block", "m_tiles", "args", "split_k", "reduce_args",
-              "reduce_block", "reduce_tile_n"]
+              "reduce_block", "reduce_tile_n", "smem"]
     with open(os.path.join(args.out, "cases.txt"), "w") as f:
         for c in out:
-            f.write(" ".join(str(int(c[k]) if isinstance(c[k], bool) else c[k])
+            f.write(" ".join(str(int(c.get(k, 0)) if isinstance(c.get(k, 0), bool)
+                                 else c.get(k, 0))
                              for k in fields) + "\n")
     # Tensor-core cases, in their own list (harness.cpp, second part).
     mcases = [c for c in mma_cases()

@@ -50,7 +50,14 @@ struct Case {
   /// tile) and its reduction kernel `<kernel>_reduce`.
   long splitK = 1, reduceBlock = 0, reduceTileN = 0;
   std::string reduceArgs;
+  /// Dynamic shared memory of the main kernel (the wgmma variant's stages).
+  long smem = 0;
   bool frag() const { return args.find("workspace") != std::string::npos; }
+  /// Weights packed mma_frag: the frag family, its wgmma variant included
+  /// (kernels named <layer>_frag*).
+  bool fragLayout() const {
+    return frag() || kernel.find("_frag") != std::string::npos;
+  }
 };
 
 /// Row-major packed bytes `w` (N x K of `bits`, INT4 two per byte, the even
@@ -171,9 +178,13 @@ bindParams(const std::string &args,
 /// that many CTAs along x (cuLaunchKernelEx), as qcrt's
 /// mgpuLaunchClusterKernel launches the frag family's split-K on sm_90.
 static void launch(CUfunction fn, unsigned gx, unsigned gy, unsigned block,
-                   CUstream s, void **params, unsigned cluster = 1) {
+                   CUstream s, void **params, unsigned cluster = 1,
+                   unsigned smem = 0) {
+  if (smem > 48 * 1024)
+    CHECK(cuFuncSetAttribute(
+        fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)smem));
   if (cluster <= 1) {
-    CHECK(cuLaunchKernel(fn, gx, gy, 1, block, 1, 1, 0, s, params, nullptr));
+    CHECK(cuLaunchKernel(fn, gx, gy, 1, block, 1, 1, smem, s, params, nullptr));
     return;
   }
   CUlaunchAttribute attr = {};
@@ -232,13 +243,13 @@ static double timeLaunches(CUfunction fn, unsigned gx, unsigned gy,
 template <typename F, typename G>
 static double timeGraph(CUfunction fn, unsigned gx, unsigned gy, unsigned block,
                         void **params, int copies, F before, G after,
-                        unsigned cluster = 1) {
+                        unsigned cluster = 1, unsigned smem = 0) {
   int launches = copies * ((20 + copies - 1) / copies);
   CUstream s;
   CHECK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
   for (int l = 0; l < 3; ++l) { // warm-up outside the capture
     before(l);
-    launch(fn, gx, gy, block, s, params, cluster);
+    launch(fn, gx, gy, block, s, params, cluster, smem);
     after(s);
   }
   CHECK(cuStreamSynchronize(s));
@@ -246,7 +257,7 @@ static double timeGraph(CUfunction fn, unsigned gx, unsigned gy, unsigned block,
   CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
   for (int l = 0; l < launches; ++l) {
     before(l); // kernel parameters are copied at capture
-    launch(fn, gx, gy, block, s, params, cluster);
+    launch(fn, gx, gy, block, s, params, cluster, smem);
     after(s); // a second kernel of the same step (split-K reduction)
   }
   CHECK(cuStreamEndCapture(s, &g));
@@ -541,6 +552,8 @@ int main(int argc, char **argv) {
     std::string tiles;
     ss >> tiles >> c.args >> c.splitK >> c.reduceArgs >> c.reduceBlock >>
         c.reduceTileN;
+    if (!(ss >> c.smem))
+      c.smem = 0;
     std::stringstream ts(tiles);
     for (std::string t; std::getline(ts, t, ',');)
       c.mTiles.push_back(std::stol(t));
@@ -567,10 +580,13 @@ int main(int argc, char **argv) {
     bool clusterSplit = c.frag() && c.splitK > 1 && !reduceFn;
     for (long t : c.mTiles) {
       CUfunction f;
-      // GEMV families have one kernel per M tile; the mma kernel is one.
-      std::string sym = c.name.find("_womma") != std::string::npos
-                            ? c.kernel
-                            : c.kernel + "_mt" + std::to_string(t);
+      // GEMV families have one kernel per M tile; the mma kernel and the
+      // frag family's wgmma variant are one.
+      bool single = c.name.find("_womma") != std::string::npos ||
+                    c.kernel.size() > 6 &&
+                        c.kernel.compare(c.kernel.size() - 6, 6, "_wgmma") == 0;
+      std::string sym =
+          single ? c.kernel : c.kernel + "_mt" + std::to_string(t);
       CHECK(cuModuleGetFunction(&f, mod, sym.c_str()));
       fns.push_back(f);
     }
@@ -617,7 +633,7 @@ int main(int argc, char **argv) {
     int copies = timed ? (int)std::max<size_t>(2, 240000000 / wBytes + 1) : 1;
     std::vector<DeviceBuffer *> dW;
     std::vector<uint8_t> wDev =
-        c.frag() ? toFragLayout(w, c.n, c.k, c.bits) : w;
+        c.fragLayout() ? toFragLayout(w, c.n, c.k, c.bits) : w;
     for (int i = 0; i < copies; ++i) {
       dW.push_back(new DeviceBuffer(wBytes));
       dW.back()->upload(wDev.data());
@@ -687,7 +703,7 @@ int main(int argc, char **argv) {
       unsigned gx =
           (unsigned)(((c.n + c.rowsPerBlock - 1) / c.rowsPerBlock) * splits);
       unsigned gy = (unsigned)((m + mTile - 1) / mTile);
-      launch(fn, gx, gy, c.block, nullptr, params, cluster);
+      launch(fn, gx, gy, c.block, nullptr, params, cluster, (unsigned)c.smem);
       reduce(nullptr);
       CHECK(cuCtxSynchronize());
       std::vector<uint8_t> yRaw(dY.bytes);
@@ -757,7 +773,8 @@ int main(int argc, char **argv) {
       if (timed) {
         us = timeGraph(
             fn, gx, gy, c.block, params, copies,
-            [&](int i) { wp = dW[i % copies]->ptr; }, reduce, cluster);
+            [&](int i) { wp = dW[i % copies]->ptr; }, reduce, cluster,
+            (unsigned)c.smem);
         gbs = (wBytes + scalesF.size() * (c.scaleF16 ? 2 : 4)) / (us * 1e3);
       }
       std::printf("%-34s %5ld %10.2e %10.2e %9.1f %8.0f %s\n", c.name.c_str(),

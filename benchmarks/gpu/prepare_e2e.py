@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Prepares the end-to-end decode benchmark (e2e_decode.py) on the compile
-machine: compiles models for sm_90, computes the host module's greedy tokens
+machine: compiles models for --target (sm_90a), computes the host module's greedy tokens
 for the equality check, and puts into DEST everything run_e2e.sh needs on the
 GPU machine (qcrt sources, the python package, the scripts, a copy of the
 gpt-fast anchor when --anchor is given). Weights files larger than one device
@@ -59,6 +59,9 @@ def main():
     ap.add_argument("models", nargs="*")
     ap.add_argument("--refresh-runtime", action="store_true",
                     help="only copy the current runtime, Python package and scripts into DEST")
+    ap.add_argument("--target", default="sm_90a", choices=["sm_90", "sm_90a"],
+                    help="GPU target of the modules (sm_90a: what --target auto picks on "
+                         "Hopper, with the wgmma kernels; sm_90: without them)")
     ap.add_argument("--work", default="/tmp/quant-e2e")
     ap.add_argument("--max-seq", type=int, default=512)
     ap.add_argument("--check-tokens", type=int, default=64)
@@ -125,12 +128,12 @@ def main():
                                     activations=a.activations)
             if a.reuse_host and (dest / f"{label}.expect.json").exists():
                 print(f"{label}: host greedy tokens kept from {dest}", flush=True)
-                prefix = quant.compile(ir, policy=ROOT / policy, target="sm_90",
-                                       out=work / f"{label}.sm_90", extra_args=gpu_args)
+                prefix = quant.compile(ir, policy=ROOT / policy, target=a.target,
+                                       out=work / f"{label}.{a.target}", extra_args=gpu_args)
                 manifest = [m for m in manifest if m["label"] != label]
                 for ext in (".so", ".h", ".quant.json"):
-                    shutil.copy(str(prefix) + ext, dest / "modules" / f"{label}.sm_90{ext}")
-                entry = {"label": label, "prefix": f"modules/{label}.sm_90"}
+                    shutil.copy(str(prefix) + ext, dest / "modules" / f"{label}.{a.target}{ext}")
+                entry = {"label": label, "prefix": f"modules/{label}.{a.target}"}
                 qcw = Path(str(prefix) + ".qcw")
                 entry["qcw_bytes"] = qcw.stat().st_size
                 entry.update(split_parts(qcw, dest, label, a.part_mb))
@@ -155,12 +158,12 @@ def main():
             subprocess.run(cmd, check=True)
             ir = quant.ModelIR.open(mlir)
             # The checkpoint is synthetic: no host reference tokens.
-        prefix = quant.compile(ir, policy=ROOT / policy, target="sm_90",
-                               out=work / f"{label}.sm_90", extra_args=gpu_args)
+        prefix = quant.compile(ir, policy=ROOT / policy, target=a.target,
+                               out=work / f"{label}.{a.target}", extra_args=gpu_args)
         for ext in (".so", ".h", ".quant.json"):
-            shutil.copy(str(prefix) + ext, dest / "modules" / f"{label}.sm_90{ext}")
+            shutil.copy(str(prefix) + ext, dest / "modules" / f"{label}.{a.target}{ext}")
         qcw = Path(str(prefix) + ".qcw")
-        entry = {"label": label, "prefix": f"modules/{label}.sm_90", "qcw_bytes": qcw.stat().st_size}
+        entry = {"label": label, "prefix": f"modules/{label}.{a.target}", "qcw_bytes": qcw.stat().st_size}
         if kind == "smollm2" and not a.sample:
             entry.update(split_parts(qcw, dest, label, a.part_mb))
         else:

@@ -36,13 +36,17 @@ for f in "$mat"/*.mlir; do
   for v in $(awk -v n="$n" '$1 == n { print $2 }' "$mat/cases.txt" | sort -u); do
     extra=()
     kern="$v"
+    tgt=sm_90
+    # <kind>_90a: for the arch-specific sm_90a (wgmma kernels); the file
+    # keeps the .sm_90 label module_correctness.sh looks for.
+    case "$kern" in *_90a) kern="${kern%_90a}"; tgt=sm_90a ;; esac
     # <kind>_sw: the GEMV with the fused SiLU * mul epilogue; <kind>_np:
     # with the fused RMSNorm prologue (gemv_np_sw: both).
     case "$kern" in *_sw) kern="${kern%_sw}"; extra+=(--gemv-swiglu-epilogue) ;; esac
     case "$kern" in *_np) kern="${kern%_np}"; extra+=(--gemv-norm-prologue) ;; esac
     # gemv_mma: threshold inside M = 1 .. 16 (gpu_cases.py MATRIX).
     [ "$kern" = gemv_mma ] && extra+=(--max-batch 16)
-    quant-compile "$f" "${flags[@]}" --target sm_90 --weight-only-kernel="$kern" \
+    quant-compile "$f" "${flags[@]}" --target "$tgt" --weight-only-kernel="$kern" \
       "${extra[@]}" -o "$mat/$n.$v.sm_90"
   done
   echo "compiled $n"

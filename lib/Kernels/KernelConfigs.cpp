@@ -257,6 +257,32 @@ std::string qc::WeightOnlyFragKernelConfig::finalize() {
   return "";
 }
 
+std::string qc::WeightOnlyWgmmaKernelConfig::finalize() {
+  if (std::string err = checkWeight(); !err.empty())
+    return err;
+  if (groupSize % 16 != 0)
+    return "the group size must be a multiple of 16 (one scale per wgmma K "
+           "step)";
+  if (k % unitK() != 0 || k % 8 != 0)
+    return "K = " + std::to_string(k) + " is not a multiple of the " +
+           std::to_string(unitK()) + "-channel mma_frag unit";
+  if (warpgroups != 1 && warpgroups != 2)
+    return "warpgroups must be 1 or 2";
+  if (n % channelsPerCta() != 0)
+    return "N = " + std::to_string(n) + " is not a multiple of " +
+           std::to_string(channelsPerCta()) + " channels (64 per warpgroup)";
+  if (!llvm::is_contained({64, 128, 256}, tokens))
+    return "the token tile (wgmma N) must be 64, 128 or 256";
+  if (stages < 2)
+    return "stages must be at least 2";
+  if (prefetch < 1 || prefetch > 4)
+    return "the weight prefetch depth must be in [1, 4]";
+  if (sharedBytes() > 227 * 1024)
+    return "tiles need " + std::to_string(sharedBytes()) +
+           " bytes of shared memory, over the 227 KiB limit";
+  return "";
+}
+
 std::string qc::FragReduceKernelConfig::finalize() {
   if (n <= 0 || n % 2 != 0)
     return "N must be positive and even";

@@ -170,6 +170,34 @@ static double costFrag(const TargetInfo &g, const MatmulShape &s, double m) {
          (reduceLaunch && m <= 32 ? kLaunchSeconds : 0.0);
 }
 
+/// The frag family's wgmma variant (sm_90a): 128-token tiles each stream
+/// the weight once (L2 absorbs most re-reads); tensor time at the target's
+/// wgmma throughput with M padded to the tile.
+static double costFragWgmma(const TargetInfo &g, const MatmulShape &s,
+                            double m) {
+  double bytes = s.weightBytes * std::ceil(m / 128) + 2 * m * s.k + 2 * m * s.n;
+  return std::max(bytes / (g.dramBandwidth * g.gemvBandwidthEff * 0.7),
+                  2 * roundUp(m, 128) * s.n * s.k / g.wgmmaFlops) +
+         kFragFixedSeconds;
+}
+
+int64_t fragWgmmaCrossover(const TargetInfo &target, const MatmulShape &shape) {
+  if (!target.wgmma || target.wgmmaFlops <= 0)
+    return 0;
+  for (int64_t m = 1; m <= 8192; ++m)
+    if (costFragWgmma(target, shape, double(m)) <
+        costFrag(target, shape, double(m)))
+      return m;
+  return 0;
+}
+
+/// The frag family as selected: its wgmma variant from the crossover on.
+static double costFragFamily(const TargetInfo &g, const MatmulShape &s,
+                             double m) {
+  int64_t at = fragWgmmaCrossover(g, s);
+  return at && m >= double(at) ? costFragWgmma(g, s, m) : costFrag(g, s, m);
+}
+
 int64_t gemvMmaCrossover(const TargetInfo &target, const MatmulShape &shape,
                          int64_t limit) {
   for (int64_t m = 1; m <= limit; ++m)
@@ -220,8 +248,9 @@ static const MatmulFamily kFamilies[] = {
      "CTAs with a reduction kernel, M tiles 16/32",
      "qc.wo_matmul (i4/i8, f16 activations and scales, N % 16, K % 64 (i4) "
      "or 32 (i8), group size % 16)",
-     "buildWeightOnlyFragKernel + buildFragReduceKernel", false, false,
-     costFrag, /*fragSide=*/true},
+     "buildWeightOnlyFragKernel + buildFragReduceKernel (+ "
+     "buildWeightOnlyWgmmaKernel from threshold on, sm_90a)",
+     false, false, costFragFamily, /*fragSide=*/true},
 };
 
 ArrayRef<MatmulFamily> matmulFamilies() { return kFamilies; }
@@ -283,6 +312,19 @@ FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target, int64_t n,
                              stepUnits, tiles);
 }
 
+MmaTilingAttr fragWgmmaTiling(MLIRContext *ctx, const TargetInfo &target,
+                              int64_t n, int64_t k, const TilingOptions &o) {
+  if (!target.wgmma || n % 64 != 0)
+    return {};
+  int64_t blockN = o.wgmmaChannels ? o.wgmmaChannels : n % 128 == 0 ? 128 : 64;
+  if (n % blockN != 0)
+    blockN = 64;
+  return MmaTilingAttr::get(ctx, /*blockM=*/o.wgmmaTokens ? o.wgmmaTokens : 128,
+                            blockN, /*blockK=*/64, /*warpsM=*/1,
+                            /*warpsN=*/blockN / 16,
+                            /*stages=*/o.wgmmaStages ? o.wgmmaStages : 4);
+}
+
 KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
                        Value packed) {
   const MatmulFamily &f = matmulFamily(kernel.getKind());
@@ -303,8 +345,21 @@ KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
       frag = fragTiling(ctx, *target, t.getN(), t.getK(),
                         t.getElementType().getIntOrFloatBitWidth(), options);
   }
-  return KernelAttr::get(ctx, kernel.getKind(), kernel.getTarget(),
-                         kernel.getThreshold(), gemv, mma, frag);
+  int64_t threshold = kernel.getThreshold();
+  // The frag family's wgmma variant from the cost model's crossover on.
+  if (f.fragSide && !mma && packed)
+    if (const TargetInfo *target = lookupTarget(kernel.getTarget())) {
+      auto t = cast<PackedWeightType>(packed.getType());
+      int64_t at = fragWgmmaCrossover(*target, matmulShape(packed));
+      if (MmaTilingAttr w =
+              fragWgmmaTiling(ctx, *target, t.getN(), t.getK(), options);
+          w && at > 0) {
+        mma = w;
+        threshold = at;
+      }
+    }
+  return KernelAttr::get(ctx, kernel.getKind(), kernel.getTarget(), threshold,
+                         gemv, mma, frag);
 }
 
 /// The builders' tile config of `t`.
@@ -692,6 +747,37 @@ weightOnlyFragConfig(WeightOnlyMatmulOp op, FragTilingAttr tiling,
   return fragConfigOf(op, tiling, mTile, /*checkLayout=*/true, reason);
 }
 
+FailureOr<WeightOnlyWgmmaKernelConfig>
+weightOnlyWgmmaConfig(WeightOnlyMatmulOp op, MmaTilingAttr tiling,
+                      std::string &reason) {
+  // The frag variants' checks (layout, f16 activations, scales and bias).
+  FragTilingAttr frag =
+      op.getKernelAttr() ? op.getKernelAttr().getFrag() : FragTilingAttr();
+  if (failed(fragConfigOf(op, frag, 16, /*checkLayout=*/true, reason)))
+    return failure();
+  if (!tiling) {
+    reason = "no mma tiling for the wgmma variant";
+    return failure();
+  }
+  if (tiling.getBlockK() != 64 || tiling.getWarpsM() != 1 ||
+      tiling.getWarpsN() * 16 != tiling.getBlockN()) {
+    reason = "the wgmma variant's mma tiling must be block_k = 64, warps_m = "
+             "1, warps_n = block_n / 16 (4 warps per 64 channels)";
+    return failure();
+  }
+  PackedWeightOp pw = getPackedWeightDef(op.getWeight());
+  WeightOnlyWgmmaKernelConfig cfg;
+  static_cast<::qc::WeightOnlyWeightConfig &>(cfg) = weightOf(pw, op.getBias());
+  cfg.tokens = tiling.getBlockM();
+  cfg.warpgroups = tiling.getBlockN() / 64;
+  cfg.stages = tiling.getStages();
+  cfg.prefetch = frag.getPrefetch();
+  reason = cfg.finalize();
+  if (!reason.empty())
+    return failure();
+  return cfg;
+}
+
 std::string weightOnlyFragUnsupported(WeightOnlyMatmulOp op,
                                       FragTilingAttr tiling) {
   std::string reason;
@@ -756,13 +842,15 @@ LaunchAttr gemvLaunch(SymbolRefAttr kernel, const GemvKernelConfig &cfg,
   // SwiGLU: a warp's rows are gate / up pairs, one output channel each.
   int64_t channels = cfg.warpsPerBlock * cfg.rowsPerWarp / (cfg.swiGlu ? 2 : 1);
   return LaunchAttr::get(kernel.getContext(), kernel, cfg.blockSize(), channels,
-                         /*tileM=*/1, mTiles, cfg.hasResidual, 1, cfg.swiGlu);
+                         /*tileM=*/1, mTiles, cfg.hasResidual, 1, cfg.swiGlu,
+                         /*sharedBytes=*/0);
 }
 
 LaunchAttr mmaLaunch(SymbolRefAttr kernel, const MmaTileConfig &tile,
-                     bool residual) {
+                     bool residual, int64_t sharedBytes) {
   return LaunchAttr::get(kernel.getContext(), kernel, tile.blockSize(),
-                         tile.blockN, tile.blockM, {}, residual, 1, false);
+                         tile.blockN, tile.blockM, {}, residual, 1, false,
+                         sharedBytes);
 }
 
 LaunchAttr fragLaunch(SymbolRefAttr kernel,
@@ -770,12 +858,12 @@ LaunchAttr fragLaunch(SymbolRefAttr kernel,
                       ArrayRef<int64_t> mTiles, int64_t splitK) {
   return LaunchAttr::get(kernel.getContext(), kernel, cfg.blockSize(),
                          16 * cfg.nBlocks, /*tileM=*/1, mTiles, cfg.hasResidual,
-                         splitK, false);
+                         splitK, false, /*sharedBytes=*/0);
 }
 
 LaunchAttr rowLaunch(SymbolRefAttr kernel, int64_t threads) {
   return LaunchAttr::get(kernel.getContext(), kernel, threads, 0, 0, {}, false,
-                         1, false);
+                         1, false, /*sharedBytes=*/0);
 }
 
 AttentionLaunchAttr attentionLaunch(SymbolRefAttr kernel,

@@ -25,6 +25,7 @@
 #include "Internal.h"
 
 #include "qc/Runtime/PtxEntries.h"
+#include "qc/Target/TargetTable.h"
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -268,7 +269,8 @@ qcrt_status qcrt::cudaPrepareDevice(const std::string &target,
                 format("%s: GPU module for %s, but %s", what.c_str(),
                        target.c_str(), sticky.message.c_str()));
   std::string have = format("sm_%d%d", ccMajor, ccMinor);
-  if (have != target) {
+  const qc::TargetInfo *t = qc::lookupGpuTarget(target);
+  if (!t || !qc::targetRunsOn(*t, ccMajor, ccMinor)) {
     cudaClearError();
     return fail(QCRT_ERR_TARGET,
                 format("%s: module compiled for %s, but CUDA device '%s' is "

@@ -3,7 +3,9 @@ architecture that quant-compile can build for (its target table,
 `quant-compile --list-targets`).
 
 `resolve_target("auto")` picks the GPU's architecture when a supported CUDA
-GPU is present, else the host. The GPU is found with nvidia-smi (its compute
+GPU is present (the chip's arch-specific target, e.g. sm_90a on a Hopper
+GPU, where the table has one: it comes last among the chip's entries), else
+the host. The GPU is found with nvidia-smi (its compute
 capability, e.g. 9.0 -> sm_90); `$QUANT_GPU_ARCH` overrides the detection
 (`sm_90`, or `none` for no GPU), which tests and machines without
 nvidia-smi use.
@@ -66,6 +68,21 @@ def detect_gpu() -> Optional[str]:
     return "sm_" + caps[0].replace(".", "") if caps else None
 
 
+def _chip_of(target: str) -> Optional[str]:
+    """'sm_90' for the targets of compute capability 9.0 (sm_90, sm_90a)."""
+    for t in target_table():
+        if t["name"] == target and t["gpu"]:
+            return "sm_" + t["compute_capability"].replace(".", "")
+    return None
+
+
+def targets_for_gpu(gpu: str) -> Tuple[str, ...]:
+    """The GPU targets whose modules run on a `gpu` ('sm_90') device, in
+    table order (the arch-specific one last)."""
+    return tuple(t["name"] for t in target_table()
+                 if t["gpu"] and _chip_of(t["name"]) == gpu)
+
+
 def resolve_target(requested: str, gpu: Optional[str] = "detect",
                    run_here: bool = True) -> Tuple[str, str]:
     """(target, note). `requested`: auto or a target of the table. With
@@ -82,16 +99,17 @@ def resolve_target(requested: str, gpu: Optional[str] = "detect",
     if requested == "auto":
         if gpu is None:
             return "host", "no CUDA GPU found: host CPU"
-        if gpu not in gpu_targets():
+        fits = targets_for_gpu(gpu)
+        if not fits:
             return "host", (f"CUDA GPU is {gpu}, quant-compile builds for "
                             f"{', '.join(gpu_targets())} only: host CPU")
-        return gpu, f"CUDA GPU {gpu}"
+        return fits[-1], f"CUDA GPU {gpu}"
     if run_here:
         if gpu is None:
             raise TargetError(f"--target {requested}: no CUDA GPU found on this machine "
                               "(nvidia-smi; set QUANT_GPU_ARCH to override), use --target "
                               "host or auto")
-        if gpu != requested:
+        if _chip_of(requested) != gpu:
             raise TargetError(f"--target {requested}: GPU module for {requested} on an "
                               f"{gpu} device (use --target auto or {gpu})")
     return requested, f"CUDA GPU {requested}"

@@ -407,6 +407,71 @@ struct WeightOnlyFragKernelConfig : WeightOnlyWeightConfig {
   }
 };
 
+/// Configuration of the Hopper large-M variant of the frag family
+/// (sm_90a): the same y[m, n] = sum_k x[m, k] * (q[n, k] - z[n, g]) *
+/// s[n, g] (+ b[n]) (+ r[m, n]) on the same `#qc.layout<mma_frag>` bytes,
+/// through wgmma.
+///
+/// Tiling: the transposed problem y^T = W x^T. Warpgroup j of a CTA owns
+/// output channels [64 j, 64 j + 64) of the CTA's `warpgroups` x 64, warp w
+/// of it the mma_frag channel block of rows [16 w, 16 w + 16): exactly the
+/// rows of the m64nNk16 A fragment that warp holds. A CTA covers `tokens`
+/// rows of x (the wgmma N: 64, 128 or 256); grid (N / (64 warpgroups),
+/// ceil(M / tokens)), block 128 x warpgroups; each CTA walks all of K in
+/// 64-wide steps (one INT4 unit or two INT8 units per warp).
+/// Memory path: weights as in the frag kernel, each lane's 16 bytes of its
+/// warp's unit straight from global memory into registers (ld.global.nc,
+/// `prefetch` steps ahead), never through shared memory; activations: per
+/// step a `tokens` x 128-byte tile of x copied by cp.async.cg into
+/// 128-byte-swizzled shared memory (16-byte chunk c of row r at chunk c ^ (r
+/// % 8), tiles 1024-byte aligned), `stages` deep, zero fill past M and K;
+/// past 48 KiB the stages are dynamic shared memory (the launch records
+/// `shared_bytes`; 1 KiB more, the base aligned at run time).
+/// Instructions: the frag kernel's f16x2 dequantization (HMUL2/HSUB2 on
+/// magic-number halves) produces the wgmma A register fragment directly (an
+/// mma_frag lane's registers {t0r0, t1r0, t0r1, t1r1} are the fragment's a0
+/// .. a3); 4 x wgmma.mma_async.sync.aligned.m64n<tokens>k16.f32.f16.f16 per
+/// step with B from a K-major, 128-byte-swizzle shared-memory descriptor
+/// (start + 32 bytes per k16), one commit group per step. With 4 or more
+/// stages one group stays in flight while the next step's weights are
+/// dequantized (its stage is refilled one step later: stages - 2 steps of
+/// activations in flight); with fewer each group is waited for before the
+/// next step's barrier.
+/// Epilogue: from registers, f32 acc + bias + residual rounded once to f16
+/// (the frag kernel's rounding); each lane stores its channels g and g + 8
+/// of the token columns it holds.
+/// Requirements: N % (64 warpgroups) == 0, K % 8 == 0 and a multiple of the
+/// mma_frag unit, group size a multiple of 16 (or per channel / tensor),
+/// f16 scales, tokens x 128 x stages bytes within 227 KiB.
+struct WeightOnlyWgmmaKernelConfig : WeightOnlyWeightConfig {
+  /// Epilogue: y = r + (x W^T + b), r [M, N] f16 the last argument.
+  bool hasResidual = false;
+  int64_t warpgroups = 2, tokens = 128, stages = 3, prefetch = 1;
+
+  std::string finalize();
+  /// Input channels per mma_frag unit, and units per 64-wide K step.
+  int64_t unitK() const { return 256 / bits; }
+  int64_t unitsPerStep() const { return 64 / unitK(); }
+  int64_t steps() const { return (k + 63) / 64; }
+  int64_t channelsPerCta() const { return 64 * warpgroups; }
+  int64_t blockSize() const { return 128 * warpgroups; }
+  /// f32 accumulators per thread (the m64 x tokens tile over 128 threads).
+  int64_t numAcc() const { return tokens / 2; }
+  /// Bytes of one activation stage (tokens rows of 128 bytes).
+  int64_t stageBytes() const { return tokens * 128; }
+  /// Whether the stages live in dynamic shared memory (past 48 KiB).
+  bool dynamicShared() const {
+    return stages * stageBytes() > kMaxStaticSharedBytes;
+  }
+  /// Shared memory the kernel declares (static) or its launch passes
+  /// (dynamic: 1 KiB of alignment slack more).
+  int64_t sharedBytes() const {
+    return stages * stageBytes() + (dynamicShared() ? 1024 : 0);
+  }
+  /// wgmma groups left in flight at the end of a step (0 or 1).
+  int64_t pendingGroups() const { return stages >= 4 ? 1 : 0; }
+};
+
 /// Configuration of the split-K reduction of the frag family:
 /// y[m, n] = sum_s ws[s, m, n] (+ b[n]) (+ r[m, n]) in f32 in split order,
 /// rounded once to f16. One thread per two channels (f32x2 loads, one f16x2

@@ -118,6 +118,7 @@ struct TilingOptions {
   int64_t fragWarpsK = 0, fragNBlocks = 0, fragStages = 0, fragSplitK = 0,
           fragPrefetch = 0, fragStepUnits = 0;
   llvm::SmallVector<int64_t> fragMTiles;
+  int64_t wgmmaTokens = 0, wgmmaChannels = 0, wgmmaStages = 0;
 };
 
 /// The GEMV tiling from `options` (defaults: 4 warps, 2 rows per warp, 1
@@ -159,6 +160,21 @@ mlir::qc::FragTilingAttr fragTiling(mlir::MLIRContext *ctx,
                                     int64_t k, unsigned bits,
                                     const TilingOptions &options = {});
 
+/// The tiling of the frag family's wgmma variant (its large-M side on
+/// targets with wgmma) for an `n` x `k` weight, or null where the target
+/// has none or N is not a multiple of 64. Defaults (the wgmma-* options
+/// override them): 128 tokens per CTA (block_m), two warpgroups (block_n
+/// 128) where N % 128 == 0, else one, K steps of 64, 4 stages.
+mlir::qc::MmaTilingAttr fragWgmmaTiling(mlir::MLIRContext *ctx,
+                                        const TargetInfo &target, int64_t n,
+                                        int64_t k,
+                                        const TilingOptions &options = {});
+
+/// The cost model's crossover of the frag family: the smallest M in [1,
+/// 8192] at which its wgmma variant is faster than the mma.sync variants,
+/// or 0.
+int64_t fragWgmmaCrossover(const TargetInfo &target, const MatmulShape &shape);
+
 /// `kernel` with every tiling its kind needs filled in from `options` (the
 /// tilings it already carries are kept). `elemBytes` is the tensor-core
 /// side's element size (1 for int8_mma and adaptive, else 2). The frag
@@ -190,6 +206,11 @@ mlir::FailureOr<WeightOnlyFragKernelConfig>
 weightOnlyFragConfig(mlir::qc::WeightOnlyMatmulOp op,
                      mlir::qc::FragTilingAttr tiling, int64_t mTile,
                      std::string &reason);
+/// The config of the frag family's wgmma variant of `op` with `tiling` (its
+/// kernel's mma tiling), or the reason it does not fit.
+mlir::FailureOr<WeightOnlyWgmmaKernelConfig>
+weightOnlyWgmmaConfig(mlir::qc::WeightOnlyMatmulOp op,
+                      mlir::qc::MmaTilingAttr tiling, std::string &reason);
 /// The W8A8 GEMM config for the INT8 `weight` (a qc.packed_weight), the
 /// optional `bias`, result element type `out` and per-token or per-tensor
 /// activation scales, or the reason.
@@ -243,9 +264,11 @@ bool fp16GemmFits(mlir::qc::LinearOp op);
 mlir::qc::LaunchAttr gemvLaunch(mlir::SymbolRefAttr kernel,
                                 const GemvKernelConfig &cfg,
                                 llvm::ArrayRef<int64_t> mTiles);
-/// The launch record of a tensor-core kernel with tiling `tile`.
+/// The launch record of a tensor-core kernel with tiling `tile` (and
+/// `sharedBytes` of dynamic shared memory, 0: none).
 mlir::qc::LaunchAttr mmaLaunch(mlir::SymbolRefAttr kernel,
-                               const MmaTileConfig &tile, bool residual);
+                               const MmaTileConfig &tile, bool residual,
+                               int64_t sharedBytes = 0);
 /// The launch record of a frag family `kernel` (variants `<kernel>_mt<T>`,
 /// with `split_k` > 1 also `<kernel>_reduce`).
 mlir::qc::LaunchAttr fragLaunch(mlir::SymbolRefAttr kernel,

@@ -71,6 +71,9 @@ struct TargetInfo {
   /// Kernel families allowed on this target, comma separated (names of
   /// `#qc.kernel` kinds).
   const char *families;
+  /// Cost model: the dense fp16 throughput (flop/s, times the efficiency
+  /// reached) of the wgmma kernels; 0 where the target has no wgmma.
+  double wgmmaFlops = 0;
 
   /// The nvvm target features string, e.g. "+ptx80".
   std::string ptxFeatures() const {
@@ -159,7 +162,33 @@ inline constexpr TargetInfo kTargets[] = {
      0.35,
      0.74e-6,
      "gemv,mma,int8_mma,fp16_mma,adaptive,gemv_mma,frag"},
+    // The arch-specific Hopper target (PTX `.target sm_90a`): sm_90's
+    // kernels plus the ones that need wgmma (the frag family's large-M
+    // variant). Modules run only on compute capability 9.0; `auto` picks it
+    // there (the arch-specific entry of a chip comes last).
+    {"sm_90a", "NVIDIA Hopper (H100 SXM), arch-specific (wgmma)", true, 9, 0,
+     80,
+     /*cpAsync=*/true,
+     /*ldmatrix=*/true,
+     /*mmaSync=*/true,
+     /*wgmma=*/true,
+     /*tma=*/true,
+     /*fp8=*/true,
+     /*clusters=*/true,
+     /*dependentLaunch=*/true, 132, 48 * 1024, 227 * 1024, 3.08e12, 0.9, 0.56,
+     67e12, 0.75 * 989e12, 0.35, 0.74e-6,
+     "gemv,mma,int8_mma,fp16_mma,adaptive,gemv_mma,frag",
+     // Not yet measured: 60% of the dense fp16 peak.
+     0.6 * 989e12},
 };
+
+/// Whether a module built for `t` runs on a device of compute capability
+/// `major`.`minor` (arch-specific targets such as sm_90a only on their own
+/// chip; the others also need exactly their chip: quant embeds PTX for one
+/// architecture).
+inline bool targetRunsOn(const TargetInfo &t, int major, int minor) {
+  return t.gpu && t.ccMajor == major && t.ccMinor == minor;
+}
 
 /// The target called `name`, or null.
 inline const TargetInfo *lookupTarget(std::string_view name) {

@@ -60,6 +60,7 @@ namespace {
 /// - m_tiles (optional): `kernel` names a family of variants
 ///   `<kernel>_mt<T>`; the launch picks the smallest T >= M (else the
 ///   largest), and an "m" grid dimension is divided by T instead.
+/// - smem (optional): bytes of dynamic shared memory.
 /// Nothing is launched when M = 0 or a "dim" grid extent is 0.
 struct LaunchRecord {
   SymbolRefAttr kernel;
@@ -71,6 +72,8 @@ struct LaunchRecord {
   SmallVector<int64_t> mTiles;
   /// CTAs per thread-block cluster along x (1: a plain launch).
   int64_t cluster = 1;
+  /// Dynamic shared memory in bytes (0: none).
+  int64_t smem = 0;
 
   DictionaryAttr toAttr(MLIRContext *ctx) const {
     Builder b(ctx);
@@ -88,6 +91,8 @@ struct LaunchRecord {
     if (cluster > 1)
       entries.push_back(
           b.getNamedAttr("cluster", b.getI64IntegerAttr(cluster)));
+    if (smem > 0)
+      entries.push_back(b.getNamedAttr("smem", b.getI64IntegerAttr(smem)));
     return b.getDictionaryAttr(entries);
   }
 
@@ -119,6 +124,12 @@ struct LaunchRecord {
       if (!c || c.getInt() < 2 || c.getInt() > ::qc::kMaxFragClusterSplit)
         return failure();
       r.cluster = c.getInt();
+    }
+    if (auto smem = dict.get("smem")) {
+      auto s = dyn_cast<IntegerAttr>(smem);
+      if (!s || s.getInt() <= 0 || s.getInt() > 227 * 1024)
+        return failure();
+      r.smem = s.getInt();
     }
     if (!r.kernel || r.kernel.getNestedReferences().size() != 1 || !block ||
         block.getInt() <= 0 || !n || n.getInt() < 0 || !grid ||
@@ -199,6 +210,7 @@ LaunchRecord matmulRecord(LaunchAttr k, int64_t n) {
   r.grid = {"n", "m"};
   r.gridTile = {k.getTileN(), k.getTileM()};
   r.mTiles.assign(k.getMTiles().begin(), k.getMTiles().end());
+  r.smem = k.getSharedBytes();
   return r;
 }
 
@@ -827,7 +839,9 @@ struct Lowering {
         quant = readLaunch(op, "qc.act_quant_launch", false, false, reason);
       if (failed(gemm) || failed(quant))
         return failure();
-    } else if (kind == KernelKind::GemvMma) {
+    } else if (kind == KernelKind::GemvMma ||
+               (kind == KernelKind::Frag && kernel.getThreshold() > 0)) {
+      // gemv_mma's tensor-core side; the frag family's wgmma variant.
       mma = readLaunch(op, "qc.mma_launch", true, false, reason);
       if (failed(mma))
         return failure();
@@ -861,8 +875,7 @@ struct Lowering {
     ::qc::ResidualAdd residual;
     if (hasResidual(*main) || (succeeded(mma) && hasResidual(*mma))) {
       residual = ::qc::residualAddUser(op.getResult());
-      bool bothSides = kind != KernelKind::GemvMma ||
-                       (hasResidual(*main) && hasResidual(*mma));
+      bool bothSides = failed(mma) || (hasResidual(*main) && hasResidual(*mma));
       if (kind == KernelKind::Adaptive || !bothSides || !residual.add) {
         reason = "the kernel has a residual epilogue, but the matmul is not "
                  "a weight-only gemv/mma followed by its residual add";
@@ -952,7 +965,32 @@ struct Lowering {
           RankedTensorType::get({ShapedType::kDynamic, gemvN}, elem));
       return copy->getResult(0);
     };
-    if (kind == KernelKind::Frag) {
+    if (kind == KernelKind::Frag && succeeded(mma)) {
+      // M < threshold: the mma.sync / dot-path variants; else wgmma.
+      Type outElem = op.getType().getElementType();
+      auto yType = RankedTensorType::get({ShapedType::kDynamic, n}, outElem);
+      Value m = tensor::DimOp::create(b, x, 0);
+      Value small = arith::CmpIOp::create(
+          b, arith::CmpIPredicate::slt, m,
+          arith::ConstantIndexOp::create(b, kernel.getThreshold()));
+      auto branch = scf::IfOp::create(b, TypeRange{yType}, small,
+                                      /*withElseRegion=*/true);
+      ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
+                              branch.thenBlock()->end());
+      Value r = fragMatmul(tb, op, pw, x, *main, residualRows);
+      scf::YieldOp::create(tb,
+                           tensor::CastOp::create(tb, yType, r).getResult());
+      ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
+                              branch.elseBlock()->end());
+      r = weightOnly(eb, op, pw, x, matmulRecord(*mma, n), residualRows);
+      scf::YieldOp::create(eb,
+                           tensor::CastOp::create(eb, yType, r).getResult());
+      y = branch.getResult(0);
+      auto rowsType = RankedTensorType::get(
+          {cast<RankedTensorType>(x.getType()).getShape()[0], n}, outElem);
+      if (rowsType != yType)
+        y = tensor::CastOp::create(b, rowsType, y);
+    } else if (kind == KernelKind::Frag) {
       y = fragMatmul(b, op, pw, x, *main, residualRows);
     } else if (kind == KernelKind::Gemv) {
       y = gemvSide(b);
@@ -1225,11 +1263,16 @@ LogicalResult expandLaunch(func::CallOp call) {
     if (record->cluster > 1)
       cluster = gpu::KernelDim3{
           arith::ConstantIndexOp::create(lb, record->cluster), one, one};
-    gpu::LaunchFuncOp::create(lb, symbol,
-                              gpu::KernelDim3{grid[0], grid[1], grid[2]},
-                              gpu::KernelDim3{blockX, one, one},
-                              /*dynamicSharedMemorySize=*/Value(), args,
-                              /*asyncObject=*/Value(), cluster);
+    gpu::LaunchFuncOp::create(
+        lb, symbol, gpu::KernelDim3{grid[0], grid[1], grid[2]},
+        gpu::KernelDim3{blockX, one, one},
+        /*dynamicSharedMemorySize=*/
+        record->smem > 0
+            ? arith::ConstantIntOp::create(lb, lb.getI32Type(), record->smem)
+                  .getResult()
+            : Value(),
+        args,
+        /*asyncObject=*/Value(), cluster);
   };
   // if (M > 0) { launch } -- with M tiles:
   // if (M > 0) { if (M <= t0) launch t0 else if (M <= t1) ... else tLast }

@@ -257,6 +257,32 @@ struct OutlineGpuKernelsPass
     }
     op->setAttr("qc.launch", ::qc::fragLaunch(kernelRef(gm, family), last,
                                               tiles, tiling.getSplitK()));
+    // The wgmma variant (M >= the kernel's threshold, sm_90a), recorded as
+    // `qc.mma_launch` like gemv_mma's large-M side.
+    if (MmaTilingAttr wt = kernel.getMma()) {
+      std::string reason;
+      FailureOr<::qc::WeightOnlyWgmmaKernelConfig> cfg =
+          ::qc::weightOnlyWgmmaConfig(op, wt, reason);
+      if (succeeded(cfg)) {
+        cfg->hasResidual = residual;
+        reason = cfg->finalize();
+      }
+      if (!reason.empty())
+        return op.emitError("cannot build the frag wgmma kernel for layer '")
+               << op.getLayer() << "': " << reason;
+      OpBuilder b = kernelBuilder(gm);
+      std::string name = family + "_wgmma";
+      ::qc::buildWeightOnlyWgmmaKernel(b, op.getLoc(), name, *cfg);
+      ::qc::MmaTileConfig tile;
+      tile.blockM = cfg->tokens;
+      tile.blockN = cfg->channelsPerCta();
+      tile.warpsM = 1;
+      tile.warpsN = 4 * cfg->warpgroups;
+      op->setAttr(
+          "qc.mma_launch",
+          ::qc::mmaLaunch(kernelRef(gm, name), tile, residual,
+                          cfg->dynamicShared() ? cfg->sharedBytes() : 0));
+    }
     return success();
   }
 

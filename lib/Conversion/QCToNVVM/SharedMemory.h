@@ -22,19 +22,20 @@ namespace qc::detail {
 /// Declares an addrspace(3) array of `count` x `elem` with `align` as an
 /// internal global at the builder's insertion point (inside the gpu.module,
 /// next to the kernel being built), named `base`, or `base_<i>` when that
-/// name is taken; returns the symbol name.
-inline std::string declareSharedArray(mlir::OpBuilder &builder,
-                                      mlir::Location loc, llvm::StringRef base,
-                                      mlir::Type elem, int64_t count,
-                                      int64_t align = 16) {
+/// name is taken; returns the symbol name. External linkage with `count` 0
+/// declares the kernel's dynamic shared memory (sized at launch).
+inline std::string declareSharedArray(
+    mlir::OpBuilder &builder, mlir::Location loc, llvm::StringRef base,
+    mlir::Type elem, int64_t count, int64_t align = 16,
+    mlir::LLVM::Linkage linkage = mlir::LLVM::Linkage::Internal) {
   mlir::Operation *parent = builder.getInsertionBlock()->getParentOp();
   std::string symbol = base.str();
   for (int i = 1; mlir::SymbolTable::lookupSymbolIn(parent, symbol); ++i)
     symbol = (base + "_" + llvm::Twine(i)).str();
-  mlir::LLVM::GlobalOp::create(
-      builder, loc, mlir::LLVM::LLVMArrayType::get(elem, count),
-      /*isConstant=*/false, mlir::LLVM::Linkage::Internal, symbol,
-      mlir::Attribute(), align, /*addrSpace=*/3);
+  mlir::LLVM::GlobalOp::create(builder, loc,
+                               mlir::LLVM::LLVMArrayType::get(elem, count),
+                               /*isConstant=*/false, linkage, symbol,
+                               mlir::Attribute(), align, /*addrSpace=*/3);
   return symbol;
 }
 

@@ -26,6 +26,26 @@
 // PF: cp.async.bulk.prefetch.L2.global
 // PF-NOT: ld.global
 // PF: griddepcontrol.wait
+// sm_90a: the same frag variants plus each layer's wgmma variant (N % 64:
+// g128 and pc8; g32a's N = 256 too), no spills, and no ptxas warning (a
+// wgmma whose registers the compiler cannot keep in place is serialized,
+// with a warning).
+// RUN: quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90a weight-only-kernel=frag},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
+// RUN:   | %python %S/Inputs/extract_ptx.py > %t.sm90a.ptx
+// RUN: %ptxas -arch=sm_90a -v %t.sm90a.ptx -o %t.sm90a.cubin 2> %t.sm90a.log
+// RUN: FileCheck %s --check-prefix=WG < %t.sm90a.log
+// RUN: FileCheck %s --check-prefix=WGPTX < %t.sm90a.ptx
+// RUN: not grep -i warning %t.sm90a.log
+// RUN: grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.sm90a.log | FileCheck %s --check-prefix=SPILLS90A
+// WG-DAG: Compiling entry function 'g128_frag_wgmma' for 'sm_90a'
+// WG-DAG: Compiling entry function 'g32a_frag_wgmma' for 'sm_90a'
+// WG-DAG: Compiling entry function 'pc8_frag_wgmma' for 'sm_90a'
+// SPILLS90A: {{^12$}}
+// WGPTX: .target sm_90a
+// WGPTX: wgmma.fence.sync.aligned;
+// WGPTX: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16
+// WGPTX: wgmma.commit_group.sync.aligned;
+// WGPTX: wgmma.wait_group.sync.aligned 0;
 // RUN: sed 's/sm_90/sm_80/g' %s | quant-opt --pass-pipeline="builtin.module(qc-select-matmul{target=sm_80 weight-only-kernel=frag},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" \
 // RUN:   | %python %S/Inputs/extract_ptx.py > %t.sm80.ptx
 // RUN: %ptxas -arch=sm_80 -v %t.sm80.ptx -o %t.sm80.cubin 2> %t.sm80.log

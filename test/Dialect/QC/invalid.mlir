@@ -162,7 +162,7 @@ func.func @layout_tiles_on_row_major(%d: tensor<2048xi8>, %s: tensor<32x1xf32>) 
 // -----
 
 func.func @kernel_unknown_target(%x: tensor<?x64xf32>, %w: !qc.packed<32x64xi4>) {
-  // expected-error@+1 {{unknown target 'sm_70'; expected host, sm_80 or sm_90}}
+  // expected-error@+1 {{unknown target 'sm_70'; expected host, sm_80, sm_90 or sm_90a}}
   %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<gemv, target = "sm_70">} : tensor<?x64xf32>, !qc.packed<32x64xi4> -> tensor<?x32xf32>
   return
 }
@@ -178,8 +178,24 @@ func.func @kernel_adaptive_without_threshold(%x: tensor<?x64xf32>, %w: !qc.packe
 // -----
 
 func.func @kernel_threshold_not_adaptive(%x: tensor<?x64xf32>, %w: !qc.packed<32x64xi4>) {
-  // expected-error@+1 {{threshold is only allowed with the adaptive and gemv_mma kernels}}
+  // expected-error@+1 {{threshold is only allowed with the adaptive, gemv_mma and frag kernels}}
   %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<gemv, target = "sm_90", threshold = 16>} : tensor<?x64xf32>, !qc.packed<32x64xi4> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @kernel_frag_threshold_without_wgmma_tiling(%x: tensor<?x64xf16>, %w: !qc.packed<64x64xi4>) {
+  // expected-error@+1 {{kernel 'frag' takes a threshold and an mma tiling together (its wgmma variant) or neither}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<frag, target = "sm_90a", threshold = 64>} : tensor<?x64xf16>, !qc.packed<64x64xi4> -> tensor<?x64xf16>
+  return
+}
+
+// -----
+
+func.func @kernel_frag_wgmma_on_sm_90(%x: tensor<?x64xf16>, %w: !qc.packed<64x64xi4>) {
+  // expected-error@+1 {{kernel 'frag' with a wgmma variant needs a target with wgmma (sm_90a), not 'sm_90'}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<frag, target = "sm_90", threshold = 64, mma = #qc.mma_tiling<block_m = 128, block_n = 64, block_k = 64, warps_m = 1, warps_n = 4, stages = 3>>} : tensor<?x64xf16>, !qc.packed<64x64xi4> -> tensor<?x64xf16>
   return
 }
 
@@ -1427,7 +1443,7 @@ func.func @kernel_frag_tiling_on_gemv(%x: tensor<?x64xf16>, %w: !qc.packed<32x64
 // -----
 
 func.func @kernel_mma_tiling_on_frag(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
-  // expected-error@+1 {{kernel 'frag' has no tensor-core side for an mma tiling}}
+  // expected-error@+1 {{kernel 'frag' takes a threshold and an mma tiling together (its wgmma variant) or neither}}
   %0 = qc.wo_matmul %x, %w {layer = "a", kernel = #qc.kernel<frag, target = "sm_90", mma = #qc.mma_tiling<block_m = 128, block_n = 128, block_k = 32, warps_m = 2, warps_n = 4, stages = 2>>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
   return
 }

@@ -1,5 +1,6 @@
 // RUN: quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag" | FileCheck %s --check-prefix=H100 --enable-var-scope
 // RUN: quant-opt %s --qc-select-matmul="target=sm_80 weight-only-kernel=frag" | FileCheck %s --check-prefix=A100
+// RUN: quant-opt %s --qc-select-matmul="target=sm_90a weight-only-kernel=frag" | FileCheck %s --check-prefix=WGMMA
 // RUN: quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag frag-warps-k=2 frag-n-blocks=2 frag-stages=4 frag-split-k=3 frag-prefetch=3 frag-m-tiles=64,16" | FileCheck %s --check-prefix=OPTS
 // RUN: not quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag frag-m-tiles=12" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag frag-prefetch=5" 2>&1 | FileCheck %s --check-prefix=BADPF
@@ -18,6 +19,11 @@
 // H100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 8, prefetch = 1, step_units = 1, m_tiles = [1, 16, 32]>>{{.*}}layer = "big"
 // A100: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_80", frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 7, prefetch = 1, step_units = 1, m_tiles = [1, 16, 32]>>{{.*}}layer = "big"
 // OPTS: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = <warps_k = 2, n_blocks = 2, stages = 4, split_k = 3, prefetch = 3, step_units = 1, m_tiles = [16, 64]>>{{.*}}layer = "big"
+// sm_90a: the frag family's wgmma variant from the cost model's crossover
+// on (threshold), 128 tokens x two warpgroups (128 channels) per CTA; N =
+// 48 is not a multiple of 64 channels: no wgmma variant.
+// WGMMA: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90a", threshold = 33, mma = <block_m = 128, block_n = 128, block_k = 64, warps_m = 1, warps_n = 8, stages = 4>, frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 8, {{.*}}layer = "big"
+// WGMMA: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90a", frag = <{{.*}}layer = "i8"
 // 48 x 512 i8 per channel, f32 scales (constants in the f16 range: rounded
 // to f16 when packed): 48 is not a multiple of 64 channels, so 1 block of
 // 16 (3 tiles); 16 units / 4 warps are 4 steps per CTA, too short a K walk

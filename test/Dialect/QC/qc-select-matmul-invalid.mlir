@@ -3,7 +3,7 @@
 // RUN: echo "" | not quant-opt --qc-select-matmul="min-batch=8 max-batch=4" 2>&1 | FileCheck %s --check-prefix=RANGE
 // RUN: echo "" | not quant-opt --qc-select-matmul="weight-only-kernel=int8" 2>&1 | FileCheck %s --check-prefix=KIND
 
-// TARGET: error: qc-select-matmul: unknown target 'sm_70'; expected host, sm_80 or sm_90
+// TARGET: error: qc-select-matmul: unknown target 'sm_70'; expected host, sm_80, sm_90 or sm_90a
 // RANGE: error: qc-select-matmul: need 1 <= min-batch <= max-batch, got 8 and 4
 // KIND: error: qc-select-matmul: unknown weight-only-kernel 'int8'; expected auto, gemv, mma, gemv_mma or frag
 

@@ -24,7 +24,7 @@ namespace qc {
 struct GpuLoweringPipelineOptions
     : public mlir::PassPipelineOptions<GpuLoweringPipelineOptions> {
   Option<std::string> chip{*this, "chip",
-                           llvm::cl::desc("GPU architecture: sm_80 or sm_90"),
+                           llvm::cl::desc("GPU architecture: sm_80, sm_90 or sm_90a"),
                            llvm::cl::init("sm_90")};
   Option<std::string> format{
       *this, "format",

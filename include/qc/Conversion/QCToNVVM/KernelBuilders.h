@@ -83,6 +83,16 @@ buildWeightOnlyFragKernel(mlir::OpBuilder &builder, mlir::Location loc,
                           llvm::StringRef name,
                           const WeightOnlyFragKernelConfig &cfg);
 
+/// Builds `gpu.func @name(x, w, scales, zeros, bias, y: !llvm.ptr<1>, m: i32
+/// [, r: !llvm.ptr<1>])` (the GEMV kernel's arguments): the frag family's
+/// large-M variant on Hopper, wgmma with the weights as the register A
+/// operand (WeightOnlyWgmmaKernelConfig, sm_90a only). Grid (N / (64 x
+/// warpgroups), ceil(M / tokens)), block 128 x warpgroups.
+mlir::gpu::GPUFuncOp
+buildWeightOnlyWgmmaKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                           llvm::StringRef name,
+                           const WeightOnlyWgmmaKernelConfig &cfg);
+
 /// Builds `gpu.func @name(ws, bias, y: !llvm.ptr<1>, m: i32 [, r:
 /// !llvm.ptr<1>])`: the frag family's split-K reduction
 /// (FragReduceKernelConfig).

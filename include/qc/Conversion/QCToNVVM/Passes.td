@@ -13,7 +13,7 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
   let summary = "Builds the device kernels of GPU-targeted matmuls and their activation quantization";
   let description = [{
     For every `qc.wo_matmul` / `qc.int8_matmul` / `qc.linear` whose `#qc.kernel` targets
-    sm_80 or sm_90, builds the kernel the attribute names, with the tiling
+    sm_80, sm_90 or sm_90a, builds the kernel the attribute names, with the tiling
     it carries (`#qc.gemv_tiling` / `#qc.mma_tiling`, set by
     `qc-select-matmul`; the family's defaults when absent), with the named
     kernel builders (KernelBuilders.h) into a `gpu.module @qc_kernels` carrying

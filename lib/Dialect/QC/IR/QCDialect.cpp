@@ -237,9 +237,13 @@ LogicalResult LaunchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  SymbolRefAttr kernel, int64_t block,
                                  int64_t tileN, int64_t tileM,
                                  ArrayRef<int64_t> mTiles, bool residual,
-                                 int64_t splitK, bool swiglu) {
+                                 int64_t splitK, bool swiglu,
+                                 int64_t sharedBytes) {
   if (kernel.getNestedReferences().size() != 1)
     return emitError() << "launch: the kernel must be @module::@kernel";
+  if (sharedBytes < 0 || sharedBytes > 227 * 1024)
+    return emitError() << "launch: shared_bytes must be in [0, 227 KiB], got "
+                       << sharedBytes;
   if (block < 1 || block > 1024)
     return emitError() << "launch: block must be in [1, 1024], got " << block;
   if (tileN < 0 || tileM < 0 || (tileN == 0) != (tileM == 0))
@@ -321,14 +325,22 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     if (threshold <= 0)
       return emitError() << "kernel '" << stringifyKernelKind(kind)
                          << "' needs a positive threshold";
+  } else if (kind == KernelKind::Frag) {
+    // The wgmma variant: M >= threshold, tiled by the mma tiling.
+    if (threshold < 0 || (threshold > 0) != bool(mma))
+      return emitError() << "kernel 'frag' takes a threshold and an mma "
+                            "tiling together (its wgmma variant) or neither";
+    if (mma && !info->wgmma)
+      return emitError() << "kernel 'frag' with a wgmma variant needs a "
+                            "target with wgmma (sm_90a), not '"
+                         << target << "'";
   } else if (threshold != 0) {
-    return emitError() << "threshold is only allowed with the adaptive and "
-                          "gemv_mma kernels";
+    return emitError() << "threshold is only allowed with the adaptive, "
+                          "gemv_mma and frag kernels";
   }
   bool gemvSide = kind == KernelKind::Gemv || kind == KernelKind::GemvMma ||
                   kind == KernelKind::Adaptive;
-  bool mmaSide = kind != KernelKind::Host && kind != KernelKind::Gemv &&
-                 kind != KernelKind::Frag;
+  bool mmaSide = kind != KernelKind::Host && kind != KernelKind::Gemv;
   if (gemv && !gemvSide)
     return emitError() << "kernel '" << stringifyKernelKind(kind)
                        << "' has no GEMV side for a gemv tiling";

@@ -76,6 +76,9 @@ struct SelectMatmulPass
     o.mmaWarpsM = mmaWarpsM;
     o.mmaWarpsN = mmaWarpsN;
     o.mmaStages = mmaStages;
+    o.wgmmaTokens = wgmmaTokens;
+    o.wgmmaChannels = wgmmaChannels;
+    o.wgmmaStages = wgmmaStages;
     o.fragWarpsK = fragWarpsK;
     o.fragNBlocks = fragNBlocks;
     o.fragStages = fragStages;

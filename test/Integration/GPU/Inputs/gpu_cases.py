@@ -92,7 +92,9 @@ TOL = {
 # name, K, N, scheme, dtype, GPU variants (quant-compile
 # --weight-only-kernel: the forced weight-only kernel; "<kind>_np" adds
 # --gemv-norm-prologue (the up GEMV normalizes its input), "<kind>_sw"
-# --gemv-swiglu-epilogue (names ending in "_gated": a gated MLP), "gemv_mma" compiled
+# --gemv-swiglu-epilogue (names ending in "_gated": a gated MLP), "<kind>_90a"
+# compiles for sm_90a (frag: its wgmma variant serves M >= the
+# threshold), "gemv_mma" compiled
 # with --max-batch 16 so that M = 1, 3 take the GEMV family and M >= 16 the
 # tensor-core kernel, both with the residual epilogue; "auto" for W8A8,
 # fp16 and adaptive programs). K and N are not powers of two where the
@@ -123,14 +125,14 @@ MATRIX = [
     # rounded to f16; split-K for M <= 32, M tiles above): shapes of whole
     # 16 x 64 (INT4) / 16 x 32 (INT8) units for both layers, and one whose
     # down layer (K = 48) falls back to the selector's kind.
-    ("w4g128_k128_n384_f16_frag", 128, 384, "w4g128", "f16", ["frag"]),
-    ("w4g32a_k192_n320_f16", 192, 320, "w4g32a", "f16", ["frag"]),
+    ("w4g128_k128_n384_f16_frag", 128, 384, "w4g128", "f16", ["frag", "frag_90a"]),
+    ("w4g32a_k192_n320_f16", 192, 320, "w4g32a", "f16", ["frag", "frag_90a"]),
     ("w8_k224_n96_f16", 224, 96, "w8", "f16", ["frag"]),
     ("w8t_k64_n48_f16", 64, 48, "w8t", "f16", ["frag"]),
     # K walks of at most 8 steps per CTA (fragSplitK: no split): K = 1024
     # INT4 (4 steps), K = 1024 INT8 (8 steps).
-    ("w4g32_k1024_n160_f16", 1024, 160, "w4g32", "f16", ["frag"]),
-    ("w8_k96_n1024_f16", 96, 1024, "w8", "f16", ["frag"]),
+    ("w4g32_k1024_n160_f16", 1024, 160, "w4g32", "f16", ["frag", "frag_90a"]),
+    ("w8_k96_n1024_f16", 96, 1024, "w8", "f16", ["frag", "frag_90a"]),
     # Gated MLPs (gate and up fused into one 2N-channel matmul): "_sw"
     # compiles with --gemv-swiglu-epilogue (the GEMV writes silu(gate) *
     # up; gemv_mma: the tensor-core side keeps the glue), next to the plain
@@ -143,8 +145,8 @@ MATRIX = [
     # (K = N = 4096 INT4 g128, 2048 INT8 per channel) with the residual in
     # the split's epilogue. (A narrow model width keeps the references of
     # M = 4096 small.)
-    ("w4g128_k256_n4096_f16_fragsplit", 256, 4096, "w4g128", "f16", ["frag"]),
-    ("w8_k128_n2048_f16_fragsplit", 128, 2048, "w8", "f16", ["frag"]),
+    ("w4g128_k256_n4096_f16_fragsplit", 256, 4096, "w4g128", "f16", ["frag", "frag_90a"]),
+    ("w8_k128_n2048_f16_fragsplit", 128, 2048, "w8", "f16", ["frag", "frag_90a"]),
 ]
 
 # Glue kernels: name, kind (rms | ln), K, dtype; every norm program runs M
@@ -253,6 +255,9 @@ def tolerance(scheme, dtype, variant):
     # prologue / SiLU * mul epilogue.
     while variant.endswith(("_np", "_sw")):
         variant = variant[:-3]
+    # <kind>_90a: compiled for sm_90a (the frag family's wgmma variant from
+    # its threshold on).
+    variant = variant.removesuffix("_90a")
     return TOL[(dtype, "mma" if variant == "gemv_mma" else variant)]
 
 

@@ -315,7 +315,9 @@ def QC_LaunchAttr : QC_Attr<"Launch", "launch"> {
     that follows the matmul (an extra last argument). `split_k` > 1 (the
     frag family): `split_k` CTAs per channel tile write f32 partial sums
     [split_k, M, N] and `<kernel>_reduce` adds them (grid x ceil(N / tile_n)
-    * split_k). `swiglu` (a GEMV family): the matmul's 2F output channels are
+    * split_k). `shared_bytes` > 0: the kernel's dynamic shared memory (the
+    launch raises the function's limit past 48 KiB). `swiglu` (a GEMV
+    family): the matmul's 2F output channels are
     the gate [0, F) and up [F, 2F) halves of a gated MLP, and the epilogue
     writes silu(gate) * up, F channels (`tile_n` of them per CTA), in place
     of the glue that followed (EpilogueFusion.h swiGluUser).
@@ -331,11 +333,12 @@ def QC_LaunchAttr : QC_Attr<"Launch", "launch"> {
     QC_OptionalI64ListParameter:$m_tiles,
     DefaultValuedParameter<"bool", "false">:$residual,
     DefaultValuedParameter<"int64_t", "1">:$split_k,
-    DefaultValuedParameter<"bool", "false">:$swiglu
+    DefaultValuedParameter<"bool", "false">:$swiglu,
+    DefaultValuedParameter<"int64_t", "0">:$shared_bytes
   );
   let assemblyFormat =
       "`<` $kernel `,` struct($block, $tile_n, $tile_m, $m_tiles, $residual, "
-      "$split_k, $swiglu) `>`";
+      "$split_k, $swiglu, $shared_bytes) `>`";
   let genVerifyDecl = 1;
 }
 

@@ -348,7 +348,7 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"host\"",
-           "Target: host, sm_80 or sm_90">,
+           "Target: host, sm_80, sm_90 or sm_90a">,
     Option<"minBatch", "min-batch", "int64_t", /*default=*/"1",
            "Smallest expected number of rows M">,
     Option<"maxBatch", "max-batch", "int64_t", /*default=*/"512",
@@ -405,6 +405,14 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
     ListOption<"fragMTiles", "frag-m-tiles", "int64_t",
                "Frag tiling: one variant per M tile of 16, 32 or 64 rows "
                "(default 16,32)">,
+    Option<"wgmmaTokens", "wgmma-tokens", "int64_t", "0",
+           "The frag family's wgmma variant (sm_90a): tokens per CTA, the "
+           "wgmma N (64, 128 or 256; 0: 128)">,
+    Option<"wgmmaChannels", "wgmma-channels", "int64_t", "0",
+           "The wgmma variant: output channels per CTA, 64 per warpgroup (64 "
+           "or 128; 0: 128 where N allows)">,
+    Option<"wgmmaStages", "wgmma-stages", "int64_t", "0",
+           "The wgmma variant: activation stages (0: 4)">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect"];
 }
