@@ -162,10 +162,13 @@ def compile_mma_case(quant_opt, c, out_dir, opts, args):
     with open(os.path.join(out_dir, c["name"] + ".ptx"), "w") as f:
         f.write(unescape_mlir(m.group(1)))
     kernel, block, tile_n, tile_m, _, _ = gemm[0]
+    # Dynamic shared memory (the wgmma fp16 GEMM's stages on sm_90a).
+    smem = re.search(r"@" + kernel + r", [^>]*shared_bytes = (\d+)", res.stdout)
     return dict(c, kernel=kernel, block=block, block_m=tile_m, block_n=tile_n,
                 act_kernel=act[0][0] if act else "-",
                 act_block=act[0][1] if act else 0,
-                args=",".join(args[c["op"] + "_mma"]["args"]))
+                args=",".join(args[c["op"] + "_mma"]["args"]),
+                smem=int(smem.group(1)) if smem else 0)
 
 
 def mma_cases():
@@ -560,7 +563,7 @@ def main():
     json.dump(out + mout, open(os.path.join(args.out, "cases.json"), "w"), indent=1)
     mfields = ["name", "kernel", "act_kernel", "kind", "op", "n", "k", "per_token",
                "static_scale", "per_tensor_w", "scale_f16", "bias", "act_f16",
-               "out_f16", "block", "block_m", "block_n", "act_block", "args"]
+               "out_f16", "block", "block_m", "block_n", "act_block", "args", "smem"]
     with open(os.path.join(args.out, "mma_cases.txt"), "w") as f:
         for c in mout:
             f.write(" ".join(repr(c[k]) if isinstance(c[k], float) else

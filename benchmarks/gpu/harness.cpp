@@ -150,6 +150,8 @@ struct MmaCase {
   long perTensorW, scaleF16, bias, actF16, outF16, block, blockM, blockN,
       actBlock;
   std::string args;
+  /// Dynamic shared memory of the GEMM (the wgmma fp16 kernel's stages).
+  long smem = 0;
 };
 
 /// The kernel parameters in the order of `args` (comma-separated argument
@@ -209,7 +211,8 @@ static void launch(CUfunction fn, unsigned gx, unsigned gy, unsigned block,
 /// runs before each launch (weight rotation).
 template <typename F>
 static double timeLaunches(CUfunction fn, unsigned gx, unsigned gy,
-                           unsigned block, void **params, F before) {
+                           unsigned block, void **params, F before,
+                           unsigned smem = 0) {
   CUevent e0, e1;
   CHECK(cuEventCreate(&e0, 0));
   CHECK(cuEventCreate(&e1, 0));
@@ -219,8 +222,7 @@ static double timeLaunches(CUfunction fn, unsigned gx, unsigned gy,
     CHECK(cuEventRecord(e0, nullptr));
     for (int l = 0; l < launches; ++l) {
       before(rep * launches + l);
-      CHECK(cuLaunchKernel(fn, gx, gy, 1, block, 1, 1, 0, nullptr, params,
-                           nullptr));
+      launch(fn, gx, gy, block, nullptr, params, 1, smem);
     }
     CHECK(cuEventRecord(e1, nullptr));
     CHECK(cuEventSynchronize(e1));
@@ -307,6 +309,8 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
         c.perToken >> c.staticScale >> c.perTensorW >> c.scaleF16 >> c.bias >>
         c.actF16 >> c.outF16 >> c.block >> c.blockM >> c.blockN >> c.actBlock >>
         c.args;
+    if (!(ss >> c.smem))
+      c.smem = 0;
     cases.push_back(c);
   }
   int failures = 0;
@@ -456,8 +460,7 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
                                      {"output", &dY.ptr},
                                      {"rows", &mi}});
       void **params = bound.data();
-      CHECK(cuLaunchKernel(fn, gx, gy, 1, c.block, 1, 1, 0, nullptr, params,
-                           nullptr));
+      launch(fn, gx, gy, c.block, nullptr, params, 1, (unsigned)c.smem);
       CHECK(cuCtxSynchronize());
       std::vector<uint8_t> yRaw(dY.bytes);
       CHECK(cuMemcpyDtoH(yRaw.data(), dY.ptr, dY.bytes));
@@ -513,8 +516,9 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
 
       double us = 0;
       if (c.kind == "time")
-        us = timeLaunches(fn, gx, gy, c.block, params,
-                          [&](int i) { wp = dW[i % copies]->ptr; });
+        us = timeLaunches(
+            fn, gx, gy, c.block, params,
+            [&](int i) { wp = dW[i % copies]->ptr; }, (unsigned)c.smem);
       std::printf("%-26s %5ld %9ld %9ld %9.3f %9.2e %9.1f %s\n", c.name.c_str(),
                   m, qBad, sBad, worst, relL2, us, ok ? "ok" : "FAIL");
       if (c.kind == "time")

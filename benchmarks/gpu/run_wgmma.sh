@@ -8,6 +8,9 @@
 #         the same shapes (torch_baseline.py, same run, same card)
 #   mod/  prepare_module_run.sh folder of the frag programs (variants frag
 #         and frag_90a: whole GPU modules against the host modules)
+#   mma/, mma2/  gen_cases.py --chip sm_90a --gemv none tensor-core cases:
+#         the wgmma fp16 GEMM (correctness + M = 1024 / 4096 timings; mma2: a
+#         tiling variant) and the INT8 GEMM
 # Prints the SASS instruction check (HGMMA present), the case results, a
 # memcheck of a subset and the module matrix; logs to $OUT.
 set -uo pipefail
@@ -28,6 +31,12 @@ echo "kernel cases: rc $?"; grep -E "FAIL|failures|error" "$out/chk.log" | head 
 grep -E "_fw|_f32|womma" "$out/chk.log" | grep -E " (1024|4096) " | head -40
 python3 "$here/torch_baseline.py" "$dir/chk" > "$out/baseline.log" 2>&1
 cat "$out/baseline.log"
+for d in mma mma2; do
+  [ -d "$dir/$d" ] || continue
+  /tmp/qc-harness "$dir/$d" > "$out/$d.log" 2>&1
+  echo "$d cases: rc $?"; grep -E "FAIL|failures" "$out/$d.log" | head
+  grep -E "^MMATIME" "$out/$d.log"
+done
 # memcheck / racecheck on two small wgmma cases.
 mkdir -p /tmp/mc
 grep -E "_fw " "$dir/chk/cases.txt" | grep check | awk 'NR == 1 || NR == 9' > /tmp/mc/cases.txt
@@ -35,7 +44,7 @@ grep -E "_fw " "$dir/chk/cases.txt" | grep check | awk 'NR == 1 || NR == 9' > /t
 for c in $(awk '{print $1}' /tmp/mc/cases.txt); do cp "$dir/chk/$c.ptx" /tmp/mc/; done
 compute-sanitizer --tool memcheck /tmp/qc-harness /tmp/mc > "$out/memcheck.log" 2>&1
 echo "memcheck: rc $?"; grep -E "ERROR SUMMARY" "$out/memcheck.log"
-compute-sanitizer --tool racecheck /tmp/qc-harness /tmp/mc > "$out/racecheck.log" 2>&1
+[ -n "${RACECHECK:-}" ] && compute-sanitizer --tool racecheck /tmp/qc-harness /tmp/mc > "$out/racecheck.log" 2>&1
 echo "racecheck: rc $?"; grep -E "RACECHECK SUMMARY|ERROR SUMMARY" "$out/racecheck.log"
 if [ -d "$dir/mod" ]; then
   (cd "$dir/mod" && PART=matrix OUT="$out/mod" bash module_correctness.sh > /dev/null 2>&1)

@@ -198,7 +198,20 @@ std::string qc::Int8GemmKernelConfig::finalize() {
 std::string qc::Fp16GemmKernelConfig::finalize() {
   if (n <= 0 || k <= 0)
     return "N and K must be positive";
-  return tile.check(k, /*elemBytes=*/2, /*mmaK=*/16);
+  if (!wgmma)
+    return tile.check(k, /*elemBytes=*/2, /*mmaK=*/16);
+  if (k % 8 != 0)
+    return "K must be a multiple of 8 (16-byte rows for cp.async)";
+  if ((tile.blockM != 64 && tile.blockM != 128) || tile.blockK != 64 ||
+      tile.warpsM * 16 != tile.blockM || tile.warpsN != 1)
+    return "the wgmma fp16 tiling needs block_m 64 or 128 (one warpgroup per "
+           "64 rows, warps_m = block_m / 16, warps_n = 1) and block_k 64";
+  if (tile.blockN % 8 != 0 || tile.blockN < 8 || tile.blockN > 256)
+    return "the wgmma fp16 tiling needs block_n a multiple of 8 in [8, 256]";
+  if (tile.stages < 2 ||
+      tile.stages * (tile.blockM + tile.blockN) * 128 + 1024 > 227 * 1024)
+    return "the wgmma fp16 tiling needs 2 or more stages within 227 KiB";
+  return "";
 }
 
 std::string qc::WeightOnlyMmaKernelConfig::finalize() {

@@ -312,6 +312,14 @@ FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target, int64_t n,
                              stepUnits, tiles);
 }
 
+MmaTilingAttr fp16WgmmaTiling(MLIRContext *ctx, const TilingOptions &o) {
+  int64_t blockM = o.wgmmaTokens ? o.wgmmaTokens : 128;
+  return MmaTilingAttr::get(ctx, blockM,
+                            o.wgmmaChannels ? o.wgmmaChannels : 256,
+                            /*blockK=*/64, /*warpsM=*/blockM / 16,
+                            /*warpsN=*/1, o.wgmmaStages ? o.wgmmaStages : 4);
+}
+
 MmaTilingAttr fragWgmmaTiling(MLIRContext *ctx, const TargetInfo &target,
                               int64_t n, int64_t k, const TilingOptions &o) {
   if (!target.wgmma || n % 64 != 0)
@@ -335,8 +343,12 @@ KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
     gemv = gemvTiling(ctx, options);
   bool int8 = kernel.getKind() == KernelKind::Int8Mma ||
               kernel.getKind() == KernelKind::Adaptive;
+  const TargetInfo *targetInfo = lookupTarget(kernel.getTarget());
   if (f.mmaSide && !mma)
-    mma = mmaTiling(ctx, int8 ? 1 : 2, options);
+    mma = kernel.getKind() == KernelKind::Fp16Mma && targetInfo &&
+                  targetInfo->wgmma
+              ? fp16WgmmaTiling(ctx, options)
+              : mmaTiling(ctx, int8 ? 1 : 2, options);
   FragTilingAttr frag = kernel.getFrag();
   if (f.fragSide && !frag && packed) {
     auto t = cast<PackedWeightType>(packed.getType());
@@ -532,7 +544,12 @@ fp16GemmConfig(LinearOp op, MmaTilingAttr tiling, std::string &reason) {
     reason = "the bias must be f16";
     return failure();
   }
-  cfg.tile = tileOf(tiling ? tiling : mmaTiling(op.getContext(), 2));
+  if (KernelAttr kernel = op.getKernelAttr())
+    if (const TargetInfo *target = lookupTarget(kernel.getTarget()))
+      cfg.wgmma = target->wgmma;
+  cfg.tile = tileOf(tiling      ? tiling
+                    : cfg.wgmma ? fp16WgmmaTiling(op.getContext())
+                                : mmaTiling(op.getContext(), 2));
   reason = cfg.finalize();
   if (!reason.empty())
     return failure();

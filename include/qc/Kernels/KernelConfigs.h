@@ -241,11 +241,27 @@ struct Int8GemmKernelConfig {
 /// added in f32 and the result stored as f16 or f32. Same tiling and memory
 /// path as the INT8 kernel (MmaTileConfig, blockK in f16 elements).
 /// Requirements: K % 8 == 0; any N and M.
+///
+/// With `wgmma` (sm_90a; buildFp16WgmmaGemmKernel): a CTA of blockM / 64
+/// warpgroups (warpsM = blockM / 16 warps of 16 rows, warpsN = 1) owns
+/// blockM rows x blockN channels; per 64-wide K step x and w tiles are
+/// copied by cp.async into 128-byte-swizzled stages (`stages` deep, dynamic
+/// shared memory past 48 KiB, zero fill past M, N and K) and each
+/// warpgroup issues 4 wgmma.mma_async m64n<blockN>k16 f32.f16.f16 with both
+/// operands from K-major SW128 descriptors (its 64 rows of the x tile);
+/// one commit group per step, one left in flight from 4 stages on. The
+/// epilogue adds the bias in f32 and stores column pairs from registers.
 struct Fp16GemmKernelConfig {
   int64_t n = 0, k = 0;
   bool hasBias = false;
   bool outF16 = true;
+  bool wgmma = false;
   MmaTileConfig tile{128, 128, 32, 2, 4, 2};
+  /// Dynamic shared memory of the wgmma kernel (0: static or mma.sync).
+  int64_t wgmmaSharedBytes() const {
+    int64_t bytes = tile.stages * (tile.blockM + tile.blockN) * 128;
+    return bytes > kMaxStaticSharedBytes ? bytes + 1024 : 0;
+  }
 
   std::string finalize();
 };
@@ -435,8 +451,11 @@ struct WeightOnlyFragKernelConfig : WeightOnlyWeightConfig {
 /// (start + 32 bytes per k16), one commit group per step. With 4 or more
 /// stages one group stays in flight while the next step's weights are
 /// dequantized (its stage is refilled one step later: stages - 2 steps of
-/// activations in flight); with fewer each group is waited for before the
-/// next step's barrier.
+/// activations in flight), the main loop holding two steps: the in-flight
+/// wgmma reads its register A operand asynchronously, and a one-step loop
+/// would redefine those PTX registers in the next iteration (wrong results
+/// on an H100, 2026-12-07); with fewer stages each group is waited for
+/// before the next step's barrier.
 /// Epilogue: from registers, f32 acc + bias + residual rounded once to f16
 /// (the frag kernel's rounding); each lane stores its channels g and g + 8
 /// of the token columns it holds.

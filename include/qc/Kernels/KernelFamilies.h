@@ -170,6 +170,12 @@ mlir::qc::MmaTilingAttr fragWgmmaTiling(mlir::MLIRContext *ctx,
                                         int64_t k,
                                         const TilingOptions &options = {});
 
+/// The tiling of the fp16 GEMM on targets with wgmma (defaults, overridden
+/// by the wgmma-* options: 128 rows (two warpgroups) x 256 channels, K steps
+/// of 64, 4 stages).
+mlir::qc::MmaTilingAttr fp16WgmmaTiling(mlir::MLIRContext *ctx,
+                                        const TilingOptions &options = {});
+
 /// The cost model's crossover of the frag family: the smallest M in [1,
 /// 8192] at which its wgmma variant is faster than the mma.sync variants,
 /// or 0.

@@ -20,9 +20,12 @@
 #include "qc/Kernels/KernelConfigs.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include <array>
 #include <string>
 #include <utility>
 
@@ -282,6 +285,45 @@ struct FragWeightStream {
                : hd.pair(words[blk * 4 + 2 * s + tile], 8 * r, zSub, sc);
   }
 };
+
+/// Stores one accumulator pair (columns col, col + 1 of `row`), predicated on
+/// the bounds; two columns per store when N is even (then col < N implies
+/// col + 1 < N and the pair is aligned).
+inline void storePair(Emitter &e, Value y, Type outTy, int64_t n, Value row,
+                      Value col, Value m, std::array<Value, 2> vals) {
+  ImplicitLocOpBuilder &b = e.b;
+  int64_t eb = outTy.getIntOrFloatBitWidth() / 8;
+  Value rowOk = e.ult(row, m);
+  for (Value &v : vals)
+    if (outTy != e.f32)
+      v = arith::TruncFOp::create(b, outTy, v);
+  Value idx = e.add(e.mul(row, n), col);
+  if (n % 2 == 0) {
+    Value ok = arith::AndIOp::create(b, rowOk, e.ult(col, n));
+    auto ifOk = scf::IfOp::create(b, ok, false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOk.thenBlock());
+    auto vt = VectorType::get({2}, outTy);
+    Value vec = LLVM::UndefOp::create(b, vt);
+    vec = LLVM::InsertElementOp::create(b, vec, vals[0], e.cst(0));
+    vec = LLVM::InsertElementOp::create(b, vec, vals[1], e.cst(1));
+    LLVM::StoreOp::create(b, vec, e.gep(y, outTy, idx), 2 * eb);
+    return;
+  }
+  for (int64_t d = 0; d < 2; ++d) {
+    Value ok = arith::AndIOp::create(b, rowOk, e.ult(e.add(col, d), n));
+    auto ifOk = scf::IfOp::create(b, ok, false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOk.thenBlock());
+    LLVM::StoreOp::create(b, vals[d], e.gep(y, outTy, e.add(idx, d)), eb);
+  }
+}
+
+/// The fp16 GEMM on Hopper (Fp16GemmKernelConfig::wgmma; WgmmaKernels.cpp):
+/// buildFp16GemmKernel's arguments and launch.
+gpu::GPUFuncOp buildFp16WgmmaGemmKernel(OpBuilder &builder, Location loc,
+                                        StringRef name,
+                                        const ::qc::Fp16GemmKernelConfig &cfg);
 
 } // namespace qc::detail
 

@@ -37,6 +37,7 @@ using qc::detail::declareShared;
 using qc::detail::Emitter;
 using qc::detail::FragWeightStream;
 using qc::detail::HalfDequant;
+using qc::detail::storePair;
 
 /// What the shared main loop needs to know about one GEMM.
 struct MmaGemmSpec {
@@ -371,39 +372,6 @@ struct MmaMainLoop {
   }
 };
 
-/// Stores one accumulator pair (columns col, col + 1 of `row`), predicated on
-/// the bounds; two columns per store when N is even (then col < N implies
-/// col + 1 < N and the pair is aligned).
-void storePair(Emitter &e, Value y, Type outTy, int64_t n, Value row, Value col,
-               Value m, std::array<Value, 2> vals) {
-  ImplicitLocOpBuilder &b = e.b;
-  int64_t eb = outTy.getIntOrFloatBitWidth() / 8;
-  Value rowOk = e.ult(row, m);
-  for (Value &v : vals)
-    if (outTy != e.f32)
-      v = arith::TruncFOp::create(b, outTy, v);
-  Value idx = e.add(e.mul(row, n), col);
-  if (n % 2 == 0) {
-    Value ok = arith::AndIOp::create(b, rowOk, e.ult(col, n));
-    auto ifOk = scf::IfOp::create(b, ok, false);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(ifOk.thenBlock());
-    auto vt = VectorType::get({2}, outTy);
-    Value vec = LLVM::UndefOp::create(b, vt);
-    vec = LLVM::InsertElementOp::create(b, vec, vals[0], e.cst(0));
-    vec = LLVM::InsertElementOp::create(b, vec, vals[1], e.cst(1));
-    LLVM::StoreOp::create(b, vec, e.gep(y, outTy, idx), 2 * eb);
-    return;
-  }
-  for (int64_t d = 0; d < 2; ++d) {
-    Value ok = arith::AndIOp::create(b, rowOk, e.ult(e.add(col, d), n));
-    auto ifOk = scf::IfOp::create(b, ok, false);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(ifOk.thenBlock());
-    LLVM::StoreOp::create(b, vals[d], e.gep(y, outTy, e.add(idx, d)), eb);
-  }
-}
-
 /// The fused epilogue shared by the GEMMs. `rowScale(row)` returns the
 /// activation scale of a (clamped) row or null; `colScale(col)` the weight
 /// scale of a (clamped) column or null. `residual` (or null): an [M, N]
@@ -514,6 +482,8 @@ gpu::GPUFuncOp qc::buildInt8GemmKernel(OpBuilder &builder, Location loc,
 gpu::GPUFuncOp qc::buildFp16GemmKernel(OpBuilder &builder, Location loc,
                                        StringRef name,
                                        const Fp16GemmKernelConfig &cfg) {
+  if (cfg.wgmma)
+    return qc::detail::buildFp16WgmmaGemmKernel(builder, loc, name, cfg);
   std::string smemName =
       declareShared(builder, loc, name, cfg.tile.sharedBytes(2));
   auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);

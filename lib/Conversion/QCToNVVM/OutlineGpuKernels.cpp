@@ -641,7 +641,8 @@ struct OutlineGpuKernelsPass
       std::string name = kernelName(gm, op.getLayer(), "fp16_mma");
       ::qc::buildFp16GemmKernel(b, op.getLoc(), name, *cfg);
       op->setAttr("qc.launch",
-                  ::qc::mmaLaunch(kernelRef(gm, name), cfg->tile, false));
+                  ::qc::mmaLaunch(kernelRef(gm, name), cfg->tile, false,
+                                  cfg->wgmma ? cfg->wgmmaSharedBytes() : 0));
     }
   }
 };

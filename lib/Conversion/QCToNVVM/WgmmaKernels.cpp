@@ -138,6 +138,23 @@ struct WgmmaAtom {
     llvm::copy(out, acc.begin());
   }
 
+  /// acc += A (the 64-row tile at `descA`) x B (the tile at `descB`), both
+  /// K-major in shared memory.
+  void mma(MutableArrayRef<Value> acc, Value descA, Value descB) {
+    int64_t na = acc.size();
+    std::string text = "{\n.reg .pred p;\nsetp.ne.b32 p, $" +
+                       std::to_string(2 * na + 2) +
+                       ", 0;\nwgmma.mma_async.sync.aligned.m64n" +
+                       std::to_string(n) + "k16.f32.f16.f16 {";
+    for (int64_t i = 0; i < na; ++i)
+      text += (i ? ", $" : "$") + std::to_string(i);
+    text += "}, $" + std::to_string(2 * na) + ", $" +
+            std::to_string(2 * na + 1) + ", p, 1, 1, 0, 0;\n}";
+    SmallVector<Value> out = tiedAsm(
+        e.b, text, acc, ValueRange{descA, descB, e.cst(1)}, {"l", "l", "r"});
+    llvm::copy(out, acc.begin());
+  }
+
   /// Closes the wgmmas issued since the last commit into one group.
   void commit() {
     tiedAsm(e.b, "wgmma.commit_group.sync.aligned;", ValueRange{});
@@ -194,17 +211,119 @@ void copySwizzledTile(Emitter &e, Value tid, int64_t threads, Value src,
   }
 }
 
+/// The (channel tile, row tile) of this CTA in the grid (channel tiles x
+/// row tiles), in launch order row tiles first: consecutive CTAs share a
+/// weight tile, which then comes from L2 for all but the first of them
+/// (the weights of a large layer do not fit L2; the activations of a
+/// prefill do).
+std::pair<Value, Value> tileOfCta(Emitter &e) {
+  ImplicitLocOpBuilder &b = e.b;
+  Value bx = e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::x));
+  Value by = e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::y));
+  Value gx = e.toI32(gpu::GridDimOp::create(b, gpu::Dimension::x));
+  Value gy = e.toI32(gpu::GridDimOp::create(b, gpu::Dimension::y));
+  Value id = e.add(e.mul(by, gx), bx);
+  return {arith::DivUIOp::create(b, id, gy), arith::RemUIOp::create(b, id, gy)};
+}
+
+/// Shared memory of a wgmma kernel's stages: static (1024-byte aligned) up
+/// to 48 KiB, else the kernel's dynamic shared memory, whose base is
+/// rounded up to 1024 bytes at run time (the 128-byte swizzle repeats every
+/// 1024 bytes; the launch passes 1 KiB more). The stages' pointer and their
+/// shared-window byte address (for descriptors).
+struct StageMemory {
+  Value ptr, addr;
+};
+
+/// Declares the stages' shared memory next to the kernel being built.
+std::string declareStages(OpBuilder &builder, Location loc, StringRef name,
+                          int64_t stageBytes, bool dynamic) {
+  return qc::detail::declareSharedArray(
+      builder, loc, (name + "_smem").str(), builder.getI8Type(),
+      dynamic ? 0 : stageBytes, /*align=*/1024,
+      dynamic ? LLVM::Linkage::External : LLVM::Linkage::Internal);
+}
+
+StageMemory stageMemory(Emitter &e, StringRef smemName, bool dynamic) {
+  ImplicitLocOpBuilder &b = e.b;
+  Value ptr = LLVM::AddressOfOp::create(b, e.ptr3, smemName);
+  Value addr = arith::TruncIOp::create(b, e.i32,
+                                       LLVM::PtrToIntOp::create(b, e.i64, ptr));
+  if (!dynamic)
+    return {ptr, addr};
+  Value aligned =
+      arith::AndIOp::create(b, e.add(addr, 1023), e.cst(~int64_t(1023)));
+  return {e.byteGep(ptr, arith::SubIOp::create(b, aligned, addr)), aligned};
+}
+
+/// The staged main loop of the wgmma kernels: `steps` K steps, `stages`
+/// shared-memory stages filled by cp.async (`load(step, stage)` issues one
+/// step's copies), `pending` wgmma groups left in flight at the end of a
+/// step (then a stage is refilled one step later: `stages - 1 - pending`
+/// steps of copies in flight ahead of the one multiplied). Per step: wait
+/// for the step's copies, one barrier, the copies `ahead` steps on, then
+/// `body(step, stage, iterArgs)` (which issues and commits the wgmmas and
+/// returns the next iteration's values). Returns the loop's results.
+///
+/// With a group in flight across steps the loop body holds two steps (and
+/// an odd last step follows it): a wgmma reads registers asynchronously,
+/// and one instruction instance per step would redefine the same PTX
+/// registers (the register A operand) in the next iteration while the
+/// previous step's wgmma still reads them; two instances alternate.
+SmallVector<Value> emitStagedLoop(
+    Emitter &e, int64_t steps, int64_t stages, int64_t pending, ValueRange init,
+    function_ref<void(Value, Value)> load,
+    function_ref<SmallVector<Value>(Value, Value, ValueRange)> body) {
+  ImplicitLocOpBuilder &b = e.b;
+  const int64_t ahead = stages - 1 - pending;
+  // Prologue: `ahead` steps in flight (empty groups keep the count
+  // cp.async.wait_group relies on).
+  for (int64_t st = 0; st < ahead; ++st) {
+    if (st < steps)
+      load(e.cst(st), e.cst(st));
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  }
+  Value nSteps = e.cst(steps);
+  // One step: wait for its copies, a barrier, the copies `ahead` steps on,
+  // the body.
+  auto step = [&](Value c, ValueRange iter) {
+    NVVM::CpAsyncWaitGroupOp::create(b, ahead - 1);
+    NVVM::Barrier0Op::create(b);
+    Value next = e.add(c, ahead);
+    auto ifLoad = scf::IfOp::create(b, e.ult(next, nSteps), false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(ifLoad.thenBlock());
+      load(next, e.urem(next, stages));
+    }
+    NVVM::CpAsyncCommitGroupOp::create(b);
+    return body(c, e.urem(c, stages), iter);
+  };
+  const int64_t unroll = pending ? 2 : 1;
+  auto loop = scf::ForOp::create(b, e.cst(0), e.cst(steps / unroll * unroll),
+                                 e.cst(unroll), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value c = loop.getInductionVar();
+    SmallVector<Value> iter(loop.getRegionIterArgs());
+    for (int64_t u = 0; u < unroll; ++u)
+      iter = step(e.add(c, u), iter);
+    scf::YieldOp::create(b, iter);
+  }
+  SmallVector<Value> results(loop.getResults());
+  if (steps % unroll)
+    results = step(e.cst(steps - 1), results);
+  return results;
+}
+
 } // namespace
 
 gpu::GPUFuncOp
 qc::buildWeightOnlyWgmmaKernel(OpBuilder &builder, Location loc, StringRef name,
                                const WeightOnlyWgmmaKernelConfig &cfg) {
-  // Static stages (1024-byte aligned), or an external zero-length array for
-  // the dynamic ones (aligned at run time).
-  std::string smemName = qc::detail::declareSharedArray(
-      builder, loc, (name + "_smem").str(), builder.getI8Type(),
-      cfg.dynamicShared() ? 0 : cfg.sharedBytes(), /*align=*/1024,
-      cfg.dynamicShared() ? LLVM::Linkage::External : LLVM::Linkage::Internal);
+  std::string smemName =
+      declareStages(builder, loc, name, cfg.sharedBytes(), cfg.dynamicShared());
   auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
   SmallVector<Type> argTypes = {
       ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()};
@@ -229,21 +348,12 @@ qc::buildWeightOnlyWgmmaKernel(OpBuilder &builder, Location loc, StringRef name,
   wcfg.stepUnits = cfg.unitsPerStep();
   wcfg.prefetch = cfg.prefetch;
 
-  Value smem = LLVM::AddressOfOp::create(b, e.ptr3, smemName);
-  Value smemAddr = arith::TruncIOp::create(
-      b, e.i32, LLVM::PtrToIntOp::create(b, e.i64, smem));
-  if (cfg.dynamicShared()) {
-    // The 128-byte swizzle repeats every 1024 bytes: round the base up.
-    Value aligned =
-        arith::AndIOp::create(b, e.add(smemAddr, 1023), e.cst(~int64_t(1023)));
-    smem = e.byteGep(smem, arith::SubIOp::create(b, aligned, smemAddr));
-    smemAddr = aligned;
-  }
+  StageMemory sm = stageMemory(e, smemName, cfg.dynamicShared());
   Value tid = e.toI32(gpu::ThreadIdOp::create(b, gpu::Dimension::x));
   Value lane = arith::AndIOp::create(b, tid, e.cst(31));
   Value warp = arith::ShRUIOp::create(b, tid, e.cst(5));
-  Value bx = e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::x));
-  Value m0 = e.mul(e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::y)), T);
+  auto [bx, by] = tileOfCta(e);
+  Value m0 = e.mul(by, T);
   // Warp w's channel block: rows [16 w, 16 w + 16) of the CTA's channels.
   Value block = e.add(e.mul(bx, 4 * cfg.warpgroups), warp);
   Value n0 = e.mul(block, 16);
@@ -251,47 +361,19 @@ qc::buildWeightOnlyWgmmaKernel(OpBuilder &builder, Location loc, StringRef name,
                        /*warpFirst=*/e.cst(0));
 
   WgmmaAtom atom(e, T);
-  const int64_t steps = cfg.steps();
-  // Steps of activations in flight ahead of the one multiplied: a stage is
-  // refilled once the wgmmas reading it are done, which with `pending`
-  // groups left in flight is one step later.
   const int64_t pending = cfg.pendingGroups();
-  const int64_t ahead = cfg.stages - 1 - pending;
-  Value nSteps = e.cst(steps);
   auto loadX = [&](Value c, Value stage) {
     copySwizzledTile(e, tid, threads, x, cfg.k * 2, T, m0, m, e.mul(c, 128),
                      cfg.k * 2,
-                     e.byteGep(smem, e.mul(stage, cfg.stageBytes())));
+                     e.byteGep(sm.ptr, e.mul(stage, cfg.stageBytes())));
   };
-  // Prologue: `ahead` activation steps in flight (empty groups keep the
-  // count cp.async.wait_group relies on).
-  for (int64_t st = 0; st < ahead; ++st) {
-    if (st < steps)
-      loadX(e.cst(st), e.cst(st));
-    NVVM::CpAsyncCommitGroupOp::create(b);
-  }
   SmallVector<Value> init(
       atom.numAcc(), arith::ConstantOp::create(b, e.f32, b.getF32FloatAttr(0)));
   SmallVector<Value> first = wts.prologue();
   init.append(first.begin(), first.end());
-  auto loop = scf::ForOp::create(b, e.cst(0), nSteps, e.cst(1), init);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value c = loop.getInductionVar();
-    SmallVector<Value> acc(loop.getRegionIterArgs().take_front(atom.numAcc()));
-    SmallVector<Value> inFlight(
-        loop.getRegionIterArgs().drop_front(atom.numAcc()));
-    NVVM::CpAsyncWaitGroupOp::create(b, ahead - 1);
-    NVVM::Barrier0Op::create(b);
-    Value next = e.add(c, ahead);
-    auto ifLoad = scf::IfOp::create(b, e.ult(next, nSteps), false);
-    {
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(ifLoad.thenBlock());
-      loadX(next, e.urem(next, cfg.stages));
-    }
-    NVVM::CpAsyncCommitGroupOp::create(b);
+  auto body = [&](Value c, Value stage, ValueRange iter) {
+    SmallVector<Value> acc(iter.take_front(atom.numAcc()));
+    SmallVector<Value> inFlight(iter.drop_front(atom.numAcc()));
     Value u0 = e.mul(c, cfg.unitsPerStep());
     SmallVector<Value> aheadW = wts.loadAhead(u0);
     // The four A fragments of this step: k16 step s is step s % perUnit of
@@ -310,17 +392,18 @@ qc::buildWeightOnlyWgmmaKernel(OpBuilder &builder, Location loc, StringRef name,
       }
     }
     atom.fence(acc, a);
-    Value stageAddr =
-        e.add(smemAddr, e.mul(e.urem(c, cfg.stages), cfg.stageBytes()));
+    Value stageAddr = e.add(sm.addr, e.mul(stage, cfg.stageBytes()));
     for (int64_t s = 0; s < 4; ++s)
       atom.mma(acc, ArrayRef<Value>(a).slice(4 * s, 4),
                atom.descriptor(e.add(stageAddr, 32 * s)));
     atom.commit();
     atom.wait(acc, pending);
     wts.advance(acc, inFlight, aheadW);
-    scf::YieldOp::create(b, acc);
-  }
-  SmallVector<Value> acc(loop.getResults().take_front(atom.numAcc()));
+    return acc;
+  };
+  SmallVector<Value> results =
+      emitStagedLoop(e, cfg.steps(), cfg.stages, pending, init, loadX, body);
+  SmallVector<Value> acc(ArrayRef<Value>(results).take_front(atom.numAcc()));
   if (pending)
     atom.wait(acc, 0);
   NVVM::CpAsyncWaitGroupOp::create(b, 0);
@@ -350,6 +433,96 @@ qc::buildWeightOnlyWgmmaKernel(OpBuilder &builder, Location loc, StringRef name,
                               e.gep(y, e.f16, idx), 2);
       }
     }
+  gpu::ReturnOp::create(b);
+  return func;
+}
+
+gpu::GPUFuncOp
+qc::detail::buildFp16WgmmaGemmKernel(OpBuilder &builder, Location loc,
+                                     StringRef name,
+                                     const Fp16GemmKernelConfig &cfg) {
+  const MmaTileConfig &t = cfg.tile;
+  const int64_t groups = t.blockM / 64, threads = 128 * groups;
+  const int64_t aStage = t.blockM * 128,
+                stageBytes = (t.blockM + t.blockN) * 128;
+  const int64_t stages = t.stages, pending = stages >= 4 ? 1 : 0;
+  const bool dynamic = stages * stageBytes > kMaxStaticSharedBytes;
+  std::string smemName = declareStages(
+      builder, loc, name, stages * stageBytes + (dynamic ? 1024 : 0), dynamic);
+  auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
+  auto func = createKernelFunc(
+      builder, loc, name, {ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
+      threads);
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Emitter e(b);
+  auto args = func.getArguments();
+  Value x = args[0], w = args[1], bias = args[2], y = args[3], m = args[4];
+
+  StageMemory sm = stageMemory(e, smemName, dynamic);
+  Value tid = e.toI32(gpu::ThreadIdOp::create(b, gpu::Dimension::x));
+  Value lane = arith::AndIOp::create(b, tid, e.cst(31));
+  Value warp = arith::ShRUIOp::create(b, tid, e.cst(5));
+  Value wg = arith::ShRUIOp::create(b, tid, e.cst(7));
+  auto [nTile, mTile] = tileOfCta(e);
+  Value n0 = e.mul(nTile, t.blockN);
+  Value m0 = e.mul(mTile, t.blockM);
+  WgmmaAtom atom(e, t.blockN);
+  // Stage s: A rows (x, blockM tokens) then B rows (w, blockN channels),
+  // 128 bytes of K each, both swizzled.
+  auto load = [&](Value c, Value stage) {
+    Value base = e.byteGep(sm.ptr, e.mul(stage, stageBytes));
+    copySwizzledTile(e, tid, threads, x, cfg.k * 2, t.blockM, m0, m,
+                     e.mul(c, 128), cfg.k * 2, base);
+    copySwizzledTile(e, tid, threads, w, cfg.k * 2, t.blockN, n0, e.cst(cfg.n),
+                     e.mul(c, 128), cfg.k * 2, e.byteGep(base, e.cst(aStage)));
+  };
+  SmallVector<Value> init(
+      atom.numAcc(), arith::ConstantOp::create(b, e.f32, b.getF32FloatAttr(0)));
+  auto body = [&](Value c, Value stage, ValueRange iter) {
+    SmallVector<Value> acc(iter.begin(), iter.end());
+    atom.fence(acc, {});
+    // Warpgroup g multiplies rows [64 g, 64 g + 64) of the A tile (eight
+    // 1024-byte row groups).
+    Value aAddr =
+        e.add(e.add(sm.addr, e.mul(stage, stageBytes)), e.mul(wg, 64 * 128));
+    Value bAddr = e.add(e.add(sm.addr, e.mul(stage, stageBytes)), aStage);
+    for (int64_t s = 0; s < 4; ++s)
+      atom.mma(acc, atom.descriptor(e.add(aAddr, 32 * s)),
+               atom.descriptor(e.add(bAddr, 32 * s)));
+    atom.commit();
+    atom.wait(acc, pending);
+    return acc;
+  };
+  SmallVector<Value> acc =
+      emitStagedLoop(e, (cfg.k + 63) / 64, stages, pending, init, load, body);
+  if (pending)
+    atom.wait(acc, 0);
+  NVVM::CpAsyncWaitGroupOp::create(b, 0);
+
+  // Epilogue from registers: lane (g, t) of warp w (of warpgroup wg) holds
+  // rows m0 + 64 wg + 16 (w % 4) + g (+ 8) at columns n0 + 8 j + 2 t (+ 1).
+  Type outTy = cfg.outF16 ? e.f16 : e.f32;
+  Value g = e.udiv(lane, 4), tq = e.urem(lane, 4);
+  Value row0 = e.add(m0, e.add(e.mul(e.urem(warp, 4), 16), e.mul(wg, 64)));
+  Value rows[2] = {e.add(row0, g), e.add(row0, e.add(g, 8))};
+  Value nLast = e.cst(cfg.n - 1);
+  for (int64_t j = 0; j < t.blockN / 8; ++j) {
+    Value col = e.add(n0, e.add(e.mul(tq, 2), 8 * j));
+    std::array<Value, 2> bs;
+    if (cfg.hasBias)
+      for (int64_t d = 0; d < 2; ++d)
+        bs[d] = e.loadF32(bias, outTy, e.umin(e.add(col, d), nLast));
+    for (int64_t h = 0; h < 2; ++h) {
+      std::array<Value, 2> v;
+      for (int64_t d = 0; d < 2; ++d) {
+        v[d] = acc[4 * j + 2 * h + d];
+        if (cfg.hasBias)
+          v[d] = arith::AddFOp::create(b, v[d], bs[d]);
+      }
+      qc::detail::storePair(e, y, outTy, cfg.n, rows[h], col, m, v);
+    }
+  }
   gpu::ReturnOp::create(b);
   return func;
 }
