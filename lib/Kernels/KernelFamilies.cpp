@@ -330,7 +330,7 @@ MmaTilingAttr fragWgmmaTiling(MLIRContext *ctx, const TargetInfo &target,
   return MmaTilingAttr::get(ctx, /*blockM=*/o.wgmmaTokens ? o.wgmmaTokens : 128,
                             blockN, /*blockK=*/64, /*warpsM=*/1,
                             /*warpsN=*/blockN / 16,
-                            /*stages=*/o.wgmmaStages ? o.wgmmaStages : 4);
+                            /*stages=*/o.wgmmaStages ? o.wgmmaStages : 3);
 }
 
 KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,

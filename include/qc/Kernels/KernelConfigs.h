@@ -448,14 +448,14 @@ struct WeightOnlyFragKernelConfig : WeightOnlyWeightConfig {
 /// mma_frag lane's registers {t0r0, t1r0, t0r1, t1r1} are the fragment's a0
 /// .. a3); 4 x wgmma.mma_async.sync.aligned.m64n<tokens>k16.f32.f16.f16 per
 /// step with B from a K-major, 128-byte-swizzle shared-memory descriptor
-/// (start + 32 bytes per k16), one commit group per step. With 4 or more
-/// stages one group stays in flight while the next step's weights are
-/// dequantized (its stage is refilled one step later: stages - 2 steps of
-/// activations in flight), the main loop holding two steps: the in-flight
-/// wgmma reads its register A operand asynchronously, and a one-step loop
-/// would redefine those PTX registers in the next iteration (wrong results
-/// on an H100, 2026-12-07); with fewer stages each group is waited for
-/// before the next step's barrier.
+/// (start + 32 bytes per k16), one commit group per step, waited for before
+/// the next step's barrier (stages - 1 steps of activations in flight).
+/// Keeping a group in flight while the next step's weights are dequantized
+/// does not pay with a register A operand (H100, 2026-12-07, run 6): a
+/// one-step loop redefines the in-flight wgmma's A registers in the next
+/// iteration (wrong results), and with two steps per loop body ptxas
+/// serializes the wgmmas (warning C7513, 81 us against 64 us at 4096 x
+/// 4096, M = 1024).
 /// Epilogue: from registers, f32 acc + bias + residual rounded once to f16
 /// (the frag kernel's rounding); each lane stores its channels g and g + 8
 /// of the token columns it holds.
@@ -487,8 +487,8 @@ struct WeightOnlyWgmmaKernelConfig : WeightOnlyWeightConfig {
   int64_t sharedBytes() const {
     return stages * stageBytes() + (dynamicShared() ? 1024 : 0);
   }
-  /// wgmma groups left in flight at the end of a step (0 or 1).
-  int64_t pendingGroups() const { return stages >= 4 ? 1 : 0; }
+  /// wgmma groups left in flight at the end of a step (register A: none).
+  int64_t pendingGroups() const { return 0; }
 };
 
 /// Configuration of the split-K reduction of the frag family:

@@ -22,7 +22,7 @@
 // sm_90a: the frag family's wgmma variant from the cost model's crossover
 // on (threshold), 128 tokens x two warpgroups (128 channels) per CTA; N =
 // 48 is not a multiple of 64 channels: no wgmma variant.
-// WGMMA: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90a", threshold = 33, mma = <block_m = 128, block_n = 128, block_k = 64, warps_m = 1, warps_n = 8, stages = 4>, frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 8, {{.*}}layer = "big"
+// WGMMA: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90a", threshold = 33, mma = <block_m = 128, block_n = 128, block_k = 64, warps_m = 1, warps_n = 8, stages = 3>, frag = <warps_k = 4, n_blocks = 4, stages = 3, split_k = 8, {{.*}}layer = "big"
 // WGMMA: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90a", frag = <{{.*}}layer = "i8"
 // 48 x 512 i8 per channel, f32 scales (constants in the f16 range: rounded
 // to f16 when packed): 48 is not a multiple of 64 channels, so 1 block of
