@@ -187,12 +187,34 @@ std::string qc::MmaTileConfig::check(int64_t k, int64_t elemBytes, int64_t mmaK,
   return "";
 }
 
+/// The wgmma GEMMs' tiling rules (elements of `elemBytes` bytes).
+static std::string checkWgmmaGemmTile(const qc::MmaTileConfig &tile,
+                                      int64_t elemBytes) {
+  if ((tile.blockM != 64 && tile.blockM != 128) ||
+      tile.blockK * elemBytes != 128 || tile.warpsM * 16 != tile.blockM ||
+      tile.warpsN != 1)
+    return "the wgmma GEMM tiling needs block_m 64 or 128 (one warpgroup per "
+           "64 rows, warps_m = block_m / 16, warps_n = 1) and 128 bytes of K "
+           "per stage (block_k " +
+           std::to_string(128 / elemBytes) + ")";
+  if (tile.blockN % 8 != 0 || tile.blockN < 8 || tile.blockN > 256)
+    return "the wgmma GEMM tiling needs block_n a multiple of 8 in [8, 256]";
+  if (tile.stages < 2 ||
+      tile.stages * (tile.blockM + tile.blockN) * 128 + 1024 > 227 * 1024)
+    return "the wgmma GEMM tiling needs 2 or more stages within 227 KiB";
+  return "";
+}
+
 std::string qc::Int8GemmKernelConfig::finalize() {
   if (n <= 0 || k <= 0)
     return "N and K must be positive";
   if (k >= (int64_t(1) << 17))
     return "K must be below 2^17 (i32 accumulators could overflow)";
-  return tile.check(k, /*elemBytes=*/1, /*mmaK=*/32);
+  if (!wgmma)
+    return tile.check(k, /*elemBytes=*/1, /*mmaK=*/32);
+  if (k % 16 != 0)
+    return "K must be a multiple of 16 (16-byte rows for cp.async)";
+  return checkWgmmaGemmTile(tile, /*elemBytes=*/1);
 }
 
 std::string qc::Fp16GemmKernelConfig::finalize() {
@@ -202,16 +224,7 @@ std::string qc::Fp16GemmKernelConfig::finalize() {
     return tile.check(k, /*elemBytes=*/2, /*mmaK=*/16);
   if (k % 8 != 0)
     return "K must be a multiple of 8 (16-byte rows for cp.async)";
-  if ((tile.blockM != 64 && tile.blockM != 128) || tile.blockK != 64 ||
-      tile.warpsM * 16 != tile.blockM || tile.warpsN != 1)
-    return "the wgmma fp16 tiling needs block_m 64 or 128 (one warpgroup per "
-           "64 rows, warps_m = block_m / 16, warps_n = 1) and block_k 64";
-  if (tile.blockN % 8 != 0 || tile.blockN < 8 || tile.blockN > 256)
-    return "the wgmma fp16 tiling needs block_n a multiple of 8 in [8, 256]";
-  if (tile.stages < 2 ||
-      tile.stages * (tile.blockM + tile.blockN) * 128 + 1024 > 227 * 1024)
-    return "the wgmma fp16 tiling needs 2 or more stages within 227 KiB";
-  return "";
+  return checkWgmmaGemmTile(tile, /*elemBytes=*/2);
 }
 
 std::string qc::WeightOnlyMmaKernelConfig::finalize() {

@@ -312,12 +312,18 @@ FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target, int64_t n,
                              stepUnits, tiles);
 }
 
-MmaTilingAttr fp16WgmmaTiling(MLIRContext *ctx, const TilingOptions &o) {
+MmaTilingAttr wgmmaGemmTiling(MLIRContext *ctx, int64_t elemBytes,
+                              const TilingOptions &o) {
   int64_t blockM = o.wgmmaTokens ? o.wgmmaTokens : 128;
   return MmaTilingAttr::get(ctx, blockM,
                             o.wgmmaChannels ? o.wgmmaChannels : 256,
-                            /*blockK=*/64, /*warpsM=*/blockM / 16,
+                            /*blockK=*/128 / elemBytes, /*warpsM=*/blockM / 16,
                             /*warpsN=*/1, o.wgmmaStages ? o.wgmmaStages : 4);
+}
+
+bool isWgmmaGemmTiling(MmaTilingAttr t, int64_t elemBytes) {
+  return t && t.getWarpsN() == 1 && t.getWarpsM() * 16 == t.getBlockM() &&
+         t.getBlockK() * elemBytes == 128;
 }
 
 MmaTilingAttr fragWgmmaTiling(MLIRContext *ctx, const TargetInfo &target,
@@ -344,11 +350,13 @@ KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
   bool int8 = kernel.getKind() == KernelKind::Int8Mma ||
               kernel.getKind() == KernelKind::Adaptive;
   const TargetInfo *targetInfo = lookupTarget(kernel.getTarget());
+  // wgmma GEMMs on targets with wgmma: fp16 always, INT8 with wgmma-int8.
+  bool wgmma =
+      targetInfo && targetInfo->wgmma &&
+      (kernel.getKind() == KernelKind::Fp16Mma || (int8 && options.wgmmaInt8));
   if (f.mmaSide && !mma)
-    mma = kernel.getKind() == KernelKind::Fp16Mma && targetInfo &&
-                  targetInfo->wgmma
-              ? fp16WgmmaTiling(ctx, options)
-              : mmaTiling(ctx, int8 ? 1 : 2, options);
+    mma = wgmma ? wgmmaGemmTiling(ctx, int8 ? 1 : 2, options)
+                : mmaTiling(ctx, int8 ? 1 : 2, options);
   FragTilingAttr frag = kernel.getFrag();
   if (f.fragSide && !frag && packed) {
     auto t = cast<PackedWeightType>(packed.getType());
@@ -491,6 +499,7 @@ FailureOr<Int8GemmKernelConfig> int8GemmConfig(Value weight, Value bias,
     return failure();
   }
   cfg.tile = tileOf(tiling ? tiling : mmaTiling(weight.getContext(), 1));
+  cfg.wgmma = isWgmmaGemmTiling(tiling, 1);
   reason = cfg.finalize();
   if (!reason.empty())
     return failure();
@@ -546,9 +555,9 @@ fp16GemmConfig(LinearOp op, MmaTilingAttr tiling, std::string &reason) {
   }
   if (KernelAttr kernel = op.getKernelAttr())
     if (const TargetInfo *target = lookupTarget(kernel.getTarget()))
-      cfg.wgmma = target->wgmma;
+      cfg.wgmma = target->wgmma && (!tiling || isWgmmaGemmTiling(tiling, 2));
   cfg.tile = tileOf(tiling      ? tiling
-                    : cfg.wgmma ? fp16WgmmaTiling(op.getContext())
+                    : cfg.wgmma ? wgmmaGemmTiling(op.getContext(), 2)
                                 : mmaTiling(op.getContext(), 2));
   reason = cfg.finalize();
   if (!reason.empty())

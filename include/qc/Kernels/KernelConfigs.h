@@ -229,8 +229,19 @@ struct Int8GemmKernelConfig {
   bool hasBias = false;
   /// Result (and bias) element type f16, else f32.
   bool outF16 = true;
+  /// Hopper (sm_90a; buildInt8WgmmaGemmKernel): the fp16 GEMM's wgmma
+  /// pipeline (Fp16GemmKernelConfig) on s8 tiles, wgmma m64nNk32 s8 x s8 ->
+  /// s32, blockK = 128 elements (the 128 swizzled bytes); the same epilogue.
+  /// Not yet the default (qc-select-matmul `wgmma-int8`): not yet run on a
+  /// GPU.
+  bool wgmma = false;
   MmaTileConfig tile;
 
+  /// Dynamic shared memory of the wgmma kernel (0: static or mma.sync).
+  int64_t wgmmaSharedBytes() const {
+    int64_t bytes = tile.stages * (tile.blockM + tile.blockN) * 128;
+    return bytes > kMaxStaticSharedBytes ? bytes + 1024 : 0;
+  }
   /// Checks the shape and tiling; returns an error message or "".
   std::string finalize();
 };

@@ -119,6 +119,7 @@ struct TilingOptions {
           fragPrefetch = 0, fragStepUnits = 0;
   llvm::SmallVector<int64_t> fragMTiles;
   int64_t wgmmaTokens = 0, wgmmaChannels = 0, wgmmaStages = 0;
+  bool wgmmaInt8 = false;
 };
 
 /// The GEMV tiling from `options` (defaults: 4 warps, 2 rows per warp, 1
@@ -171,11 +172,16 @@ mlir::qc::MmaTilingAttr fragWgmmaTiling(mlir::MLIRContext *ctx,
                                         int64_t k,
                                         const TilingOptions &options = {});
 
-/// The tiling of the fp16 GEMM on targets with wgmma (defaults, overridden
-/// by the wgmma-* options: 128 rows (two warpgroups) x 256 channels, K steps
-/// of 64, 4 stages).
-mlir::qc::MmaTilingAttr fp16WgmmaTiling(mlir::MLIRContext *ctx,
+/// The tiling of the wgmma GEMMs (fp16, and INT8 with `wgmma-int8`) for
+/// elements of `elemBytes` bytes (defaults, overridden by the wgmma-*
+/// options: 128 rows (two warpgroups) x 256 channels, 128 bytes of K per
+/// stage, 4 stages).
+mlir::qc::MmaTilingAttr wgmmaGemmTiling(mlir::MLIRContext *ctx,
+                                        int64_t elemBytes,
                                         const TilingOptions &options = {});
+/// Whether `tiling` is a wgmma GEMM tiling (one warp column, 16 rows per
+/// warp, 128 bytes of K per stage) rather than an mma.sync one.
+bool isWgmmaGemmTiling(mlir::qc::MmaTilingAttr tiling, int64_t elemBytes);
 
 /// The cost model's crossover of the frag family: the smallest M in [1,
 /// 8192] at which its wgmma variant is faster than the mma.sync variants,

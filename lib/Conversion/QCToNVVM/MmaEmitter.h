@@ -324,6 +324,11 @@ inline void storePair(Emitter &e, Value y, Type outTy, int64_t n, Value row,
 gpu::GPUFuncOp buildFp16WgmmaGemmKernel(OpBuilder &builder, Location loc,
                                         StringRef name,
                                         const ::qc::Fp16GemmKernelConfig &cfg);
+/// The W8A8 GEMM on Hopper (Int8GemmKernelConfig::wgmma; WgmmaKernels.cpp):
+/// buildInt8GemmKernel's arguments and launch.
+gpu::GPUFuncOp buildInt8WgmmaGemmKernel(OpBuilder &builder, Location loc,
+                                        StringRef name,
+                                        const ::qc::Int8GemmKernelConfig &cfg);
 
 } // namespace qc::detail
 

@@ -437,6 +437,8 @@ void emitEpilogue(Emitter &e, MmaSyncAtom &atom, const WarpTileOrigin &at,
 gpu::GPUFuncOp qc::buildInt8GemmKernel(OpBuilder &builder, Location loc,
                                        StringRef name,
                                        const Int8GemmKernelConfig &cfg) {
+  if (cfg.wgmma)
+    return qc::detail::buildInt8WgmmaGemmKernel(builder, loc, name, cfg);
   std::string smemName =
       declareShared(builder, loc, name, cfg.tile.sharedBytes(1));
   auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);

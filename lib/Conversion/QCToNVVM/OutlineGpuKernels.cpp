@@ -324,9 +324,14 @@ struct OutlineGpuKernelsPass
     gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
     OpBuilder b = kernelBuilder(gm);
     std::string name = kernelName(gm, layer, "int8_mma");
+    const ::qc::TargetInfo *target = ::qc::lookupTarget(chip);
+    if (cfg->wgmma && !(target && target->wgmma))
+      return op->emitError("cannot build the int8_mma kernel for layer '")
+             << layer << "': its wgmma tiling needs a target with wgmma";
     ::qc::buildInt8GemmKernel(b, op->getLoc(), name, *cfg);
     op->setAttr(attrName,
-                ::qc::mmaLaunch(kernelRef(gm, name), cfg->tile, false));
+                ::qc::mmaLaunch(kernelRef(gm, name), cfg->tile, false,
+                                cfg->wgmma ? cfg->wgmmaSharedBytes() : 0));
     return success();
   }
 

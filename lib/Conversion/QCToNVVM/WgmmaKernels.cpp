@@ -85,8 +85,12 @@ SmallVector<Value> tiedAsm(ImplicitLocOpBuilder &b, StringRef asmText,
 struct WgmmaAtom {
   Emitter &e;
   int64_t n;
+  /// s8 x s8 -> s32 (m64nNk32; the same 32 bytes of K per wgmma), else f16
+  /// x f16 -> f32 (m64nNk16).
+  bool int8;
 
-  WgmmaAtom(Emitter &e, int64_t n) : e(e), n(n) {}
+  WgmmaAtom(Emitter &e, int64_t n, bool int8 = false)
+      : e(e), n(n), int8(int8) {}
 
   int64_t numAcc() const { return n / 2; }
 
@@ -139,17 +143,19 @@ struct WgmmaAtom {
   }
 
   /// acc += A (the 64-row tile at `descA`) x B (the tile at `descB`), both
-  /// K-major in shared memory.
+  /// K-major in shared memory. (Integer wgmma takes no scale or transpose
+  /// immediates.)
   void mma(MutableArrayRef<Value> acc, Value descA, Value descB) {
     int64_t na = acc.size();
-    std::string text = "{\n.reg .pred p;\nsetp.ne.b32 p, $" +
-                       std::to_string(2 * na + 2) +
-                       ", 0;\nwgmma.mma_async.sync.aligned.m64n" +
-                       std::to_string(n) + "k16.f32.f16.f16 {";
+    std::string text =
+        "{\n.reg .pred p;\nsetp.ne.b32 p, $" + std::to_string(2 * na + 2) +
+        ", 0;\nwgmma.mma_async.sync.aligned.m64n" + std::to_string(n) +
+        (int8 ? "k32.s32.s8.s8 {" : "k16.f32.f16.f16 {");
     for (int64_t i = 0; i < na; ++i)
       text += (i ? ", $" : "$") + std::to_string(i);
     text += "}, $" + std::to_string(2 * na) + ", $" +
-            std::to_string(2 * na + 1) + ", p, 1, 1, 0, 0;\n}";
+            std::to_string(2 * na + 1) +
+            (int8 ? ", p;\n}" : ", p, 1, 1, 0, 0;\n}");
     SmallVector<Value> out = tiedAsm(
         e.b, text, acc, ValueRange{descA, descB, e.cst(1)}, {"l", "l", "r"});
     llvm::copy(out, acc.begin());
@@ -437,27 +443,35 @@ qc::buildWeightOnlyWgmmaKernel(OpBuilder &builder, Location loc, StringRef name,
   return func;
 }
 
-gpu::GPUFuncOp
-qc::detail::buildFp16WgmmaGemmKernel(OpBuilder &builder, Location loc,
-                                     StringRef name,
-                                     const Fp16GemmKernelConfig &cfg) {
-  const MmaTileConfig &t = cfg.tile;
+namespace {
+/// What one wgmma GEMM (both operands in shared memory) computes: y[m, n] =
+/// sum_k x[m, k] w[n, k] with `elemBytes`-byte elements (2: f16, f32
+/// accumulators; 1: s8, s32 accumulators), then `epilogue(acc, row, col)`
+/// turns an accumulator into the stored value (bias, scales).
+struct WgmmaGemmSpec {
+  int64_t n, k, elemBytes;
+  const qc::MmaTileConfig &tile;
+  Type outTy;
+};
+
+/// The shared body of the wgmma GEMMs: two operand tiles per 64-byte... 128
+/// bytes of K per stage (x rows then w rows, both 128-byte swizzled), each
+/// warpgroup issuing four m64n<blockN> wgmmas per step on its 64 rows of the
+/// x tile, one group in flight from 4 stages on; then the epilogue from
+/// registers. `value(acc, row, col)` maps an accumulator (f32 or i32) at a
+/// clamped row and column to the stored value.
+void emitWgmmaGemm(Emitter &e, StringRef smemName, const WgmmaGemmSpec &sp,
+                   Value x, Value w, Value y, Value m,
+                   function_ref<Value(Value, Value, Value)> value) {
+  ImplicitLocOpBuilder &b = e.b;
+  const qc::MmaTileConfig &t = sp.tile;
+  const bool int8 = sp.elemBytes == 1;
   const int64_t groups = t.blockM / 64, threads = 128 * groups;
   const int64_t aStage = t.blockM * 128,
                 stageBytes = (t.blockM + t.blockN) * 128;
   const int64_t stages = t.stages, pending = stages >= 4 ? 1 : 0;
-  const bool dynamic = stages * stageBytes > kMaxStaticSharedBytes;
-  std::string smemName = declareStages(
-      builder, loc, name, stages * stageBytes + (dynamic ? 1024 : 0), dynamic);
-  auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
-  auto func = createKernelFunc(
-      builder, loc, name, {ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
-      threads);
-  ImplicitLocOpBuilder b(loc, builder);
-  b.setInsertionPointToStart(&func.getBody().front());
-  Emitter e(b);
-  auto args = func.getArguments();
-  Value x = args[0], w = args[1], bias = args[2], y = args[3], m = args[4];
+  const bool dynamic = stages * stageBytes > qc::kMaxStaticSharedBytes;
+  const int64_t rowBytes = sp.k * sp.elemBytes;
 
   StageMemory sm = stageMemory(e, smemName, dynamic);
   Value tid = e.toI32(gpu::ThreadIdOp::create(b, gpu::Dimension::x));
@@ -467,18 +481,20 @@ qc::detail::buildFp16WgmmaGemmKernel(OpBuilder &builder, Location loc,
   auto [nTile, mTile] = tileOfCta(e);
   Value n0 = e.mul(nTile, t.blockN);
   Value m0 = e.mul(mTile, t.blockM);
-  WgmmaAtom atom(e, t.blockN);
+  WgmmaAtom atom(e, t.blockN, int8);
   // Stage s: A rows (x, blockM tokens) then B rows (w, blockN channels),
   // 128 bytes of K each, both swizzled.
   auto load = [&](Value c, Value stage) {
     Value base = e.byteGep(sm.ptr, e.mul(stage, stageBytes));
-    copySwizzledTile(e, tid, threads, x, cfg.k * 2, t.blockM, m0, m,
-                     e.mul(c, 128), cfg.k * 2, base);
-    copySwizzledTile(e, tid, threads, w, cfg.k * 2, t.blockN, n0, e.cst(cfg.n),
-                     e.mul(c, 128), cfg.k * 2, e.byteGep(base, e.cst(aStage)));
+    copySwizzledTile(e, tid, threads, x, rowBytes, t.blockM, m0, m,
+                     e.mul(c, 128), rowBytes, base);
+    copySwizzledTile(e, tid, threads, w, rowBytes, t.blockN, n0, e.cst(sp.n),
+                     e.mul(c, 128), rowBytes, e.byteGep(base, e.cst(aStage)));
   };
-  SmallVector<Value> init(
-      atom.numAcc(), arith::ConstantOp::create(b, e.f32, b.getF32FloatAttr(0)));
+  Value zero = int8 ? e.cst(0)
+                    : arith::ConstantOp::create(b, e.f32, b.getF32FloatAttr(0))
+                          .getResult();
+  SmallVector<Value> init(atom.numAcc(), zero);
   auto body = [&](Value c, Value stage, ValueRange iter) {
     SmallVector<Value> acc(iter.begin(), iter.end());
     atom.fence(acc, {});
@@ -494,35 +510,104 @@ qc::detail::buildFp16WgmmaGemmKernel(OpBuilder &builder, Location loc,
     atom.wait(acc, pending);
     return acc;
   };
-  SmallVector<Value> acc =
-      emitStagedLoop(e, (cfg.k + 63) / 64, stages, pending, init, load, body);
+  SmallVector<Value> acc = emitStagedLoop(e, (rowBytes + 127) / 128, stages,
+                                          pending, init, load, body);
   if (pending)
     atom.wait(acc, 0);
   NVVM::CpAsyncWaitGroupOp::create(b, 0);
 
   // Epilogue from registers: lane (g, t) of warp w (of warpgroup wg) holds
   // rows m0 + 64 wg + 16 (w % 4) + g (+ 8) at columns n0 + 8 j + 2 t (+ 1).
-  Type outTy = cfg.outF16 ? e.f16 : e.f32;
   Value g = e.udiv(lane, 4), tq = e.urem(lane, 4);
   Value row0 = e.add(m0, e.add(e.mul(e.urem(warp, 4), 16), e.mul(wg, 64)));
   Value rows[2] = {e.add(row0, g), e.add(row0, e.add(g, 8))};
-  Value nLast = e.cst(cfg.n - 1);
+  Value mLast = arith::SubIOp::create(b, m, e.cst(1));
+  Value nLast = e.cst(sp.n - 1);
   for (int64_t j = 0; j < t.blockN / 8; ++j) {
     Value col = e.add(n0, e.add(e.mul(tq, 2), 8 * j));
-    std::array<Value, 2> bs;
-    if (cfg.hasBias)
-      for (int64_t d = 0; d < 2; ++d)
-        bs[d] = e.loadF32(bias, outTy, e.umin(e.add(col, d), nLast));
     for (int64_t h = 0; h < 2; ++h) {
       std::array<Value, 2> v;
-      for (int64_t d = 0; d < 2; ++d) {
-        v[d] = acc[4 * j + 2 * h + d];
-        if (cfg.hasBias)
-          v[d] = arith::AddFOp::create(b, v[d], bs[d]);
-      }
-      qc::detail::storePair(e, y, outTy, cfg.n, rows[h], col, m, v);
+      for (int64_t d = 0; d < 2; ++d)
+        v[d] = value(acc[4 * j + 2 * h + d], e.umin(rows[h], mLast),
+                     e.umin(e.add(col, d), nLast));
+      qc::detail::storePair(e, y, sp.outTy, sp.n, rows[h], col, m, v);
     }
   }
+}
+} // namespace
+
+gpu::GPUFuncOp
+qc::detail::buildFp16WgmmaGemmKernel(OpBuilder &builder, Location loc,
+                                     StringRef name,
+                                     const Fp16GemmKernelConfig &cfg) {
+  const MmaTileConfig &t = cfg.tile;
+  const int64_t stageBytes = (t.blockM + t.blockN) * 128;
+  const bool dynamic = t.stages * stageBytes > kMaxStaticSharedBytes;
+  std::string smemName =
+      declareStages(builder, loc, name,
+                    t.stages * stageBytes + (dynamic ? 1024 : 0), dynamic);
+  auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
+  auto func = createKernelFunc(
+      builder, loc, name, {ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
+      t.blockSize());
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Emitter e(b);
+  auto args = func.getArguments();
+  Value x = args[0], w = args[1], bias = args[2], y = args[3], m = args[4];
+  Type outTy = cfg.outF16 ? e.f16 : e.f32;
+  emitWgmmaGemm(e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, 2, t, outTy}, x, w, y,
+                m, [&](Value acc, Value, Value col) -> Value {
+                  if (!cfg.hasBias)
+                    return acc;
+                  return arith::AddFOp::create(b, acc,
+                                               e.loadF32(bias, outTy, col));
+                });
+  gpu::ReturnOp::create(b);
+  return func;
+}
+
+gpu::GPUFuncOp
+qc::detail::buildInt8WgmmaGemmKernel(OpBuilder &builder, Location loc,
+                                     StringRef name,
+                                     const Int8GemmKernelConfig &cfg) {
+  const MmaTileConfig &t = cfg.tile;
+  const int64_t stageBytes = (t.blockM + t.blockN) * 128;
+  const bool dynamic = t.stages * stageBytes > kMaxStaticSharedBytes;
+  std::string smemName =
+      declareStages(builder, loc, name,
+                    t.stages * stageBytes + (dynamic ? 1024 : 0), dynamic);
+  auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
+  auto func = createKernelFunc(
+      builder, loc, name,
+      {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
+      t.blockSize());
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Emitter e(b);
+  auto args = func.getArguments();
+  Value qx = args[0], sx = args[1], w = args[2], sw = args[3], bias = args[4],
+        y = args[5], m = args[6];
+  Type outTy = cfg.outF16 ? e.f16 : e.f32;
+  Type swTy = cfg.weightScaleF16 ? e.f16 : e.f32;
+  Value sx0 = cfg.perTokenAct ? Value() : e.loadF32(sx, e.f32, e.cst(0));
+  Value sw0 = cfg.perTensorWeight ? e.loadF32(sw, swTy, e.cst(0)) : Value();
+  // The mma.sync kernel's epilogue arithmetic: i32 -> f32 (exact below
+  // 2^24), times the row's then the column's scale, plus the bias.
+  emitWgmmaGemm(
+      e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, 1, t, outTy}, qx, w, y, m,
+      [&](Value acc, Value row, Value col) -> Value {
+        Value v = arith::SIToFPOp::create(b, e.f32, acc);
+        Value rs = sx0 ? sx0 : e.loadF32(sx, e.f32, row);
+        Value cs = sw0 ? sw0 : e.loadF32(sw, swTy, col);
+        if (sx0 && sw0)
+          v = arith::MulFOp::create(b, v, arith::MulFOp::create(b, rs, cs));
+        else
+          v = arith::MulFOp::create(b, arith::MulFOp::create(b, v, rs), cs);
+        if (cfg.hasBias)
+          v = arith::AddFOp::create(b, v, e.loadF32(bias, outTy, col));
+        return v;
+      });
   gpu::ReturnOp::create(b);
   return func;
 }

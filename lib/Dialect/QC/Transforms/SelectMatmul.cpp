@@ -79,6 +79,7 @@ struct SelectMatmulPass
     o.wgmmaTokens = wgmmaTokens;
     o.wgmmaChannels = wgmmaChannels;
     o.wgmmaStages = wgmmaStages;
+    o.wgmmaInt8 = wgmmaInt8;
     o.fragWarpsK = fragWarpsK;
     o.fragNBlocks = fragNBlocks;
     o.fragStages = fragStages;

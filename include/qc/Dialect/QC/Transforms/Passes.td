@@ -412,7 +412,11 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
            "The wgmma variant: output channels per CTA, 64 per warpgroup (64 "
            "or 128; 0: 128 where N allows)">,
     Option<"wgmmaStages", "wgmma-stages", "int64_t", "0",
-           "The wgmma variant: activation stages (0: 4)">,
+           "The wgmma kernels: stages (0: 3 for the weight-only variant, 4 "
+           "for the GEMMs)">,
+    Option<"wgmmaInt8", "wgmma-int8", "bool", "false",
+           "W8A8 layers on the wgmma INT8 GEMM on targets with wgmma (not "
+           "yet run on a GPU: off by default)">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect"];
 }
