@@ -199,8 +199,7 @@ static std::string checkWgmmaGemmTile(const qc::MmaTileConfig &tile,
            std::to_string(128 / elemBytes) + ")";
   if (tile.blockN % 8 != 0 || tile.blockN < 8 || tile.blockN > 256)
     return "the wgmma GEMM tiling needs block_n a multiple of 8 in [8, 256]";
-  if (tile.stages < 2 ||
-      tile.stages * (tile.blockM + tile.blockN) * 128 + 1024 > 227 * 1024)
+  if (tile.stages < 2 || tile.wgmmaSharedBytes() > 227 * 1024)
     return "the wgmma GEMM tiling needs 2 or more stages within 227 KiB";
   return "";
 }

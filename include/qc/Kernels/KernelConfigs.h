@@ -199,6 +199,21 @@ struct MmaTileConfig {
   int64_t sharedBytes(int64_t elemBytes) const {
     return stages * (blockM + blockN) * (blockK * elemBytes + 16);
   }
+  /// The wgmma GEMMs' stages (x and w rows of 128 bytes each): one stage's
+  /// bytes; whether they are dynamic shared memory (past the static limit);
+  /// the bytes the kernel declares (static) or its launch passes (dynamic:
+  /// 1 KiB of alignment slack more); what the launch record passes (0:
+  /// static).
+  int64_t wgmmaStageBytes() const { return (blockM + blockN) * 128; }
+  bool wgmmaDynamicShared() const {
+    return stages * wgmmaStageBytes() > kMaxStaticSharedBytes;
+  }
+  int64_t wgmmaSharedBytes() const {
+    return stages * wgmmaStageBytes() + (wgmmaDynamicShared() ? 1024 : 0);
+  }
+  int64_t wgmmaLaunchSharedBytes() const {
+    return wgmmaDynamicShared() ? wgmmaSharedBytes() : 0;
+  }
   /// Checks the tiling for a K x `elemBytes` row and an mma of K depth
   /// `mmaK`; returns an error message or the empty string. `checkShared`
   /// also checks sharedBytes(elemBytes) against the static limit (the
@@ -237,11 +252,6 @@ struct Int8GemmKernelConfig {
   bool wgmma = false;
   MmaTileConfig tile;
 
-  /// Dynamic shared memory of the wgmma kernel (0: static or mma.sync).
-  int64_t wgmmaSharedBytes() const {
-    int64_t bytes = tile.stages * (tile.blockM + tile.blockN) * 128;
-    return bytes > kMaxStaticSharedBytes ? bytes + 1024 : 0;
-  }
   /// Checks the shape and tiling; returns an error message or "".
   std::string finalize();
 };
@@ -268,11 +278,6 @@ struct Fp16GemmKernelConfig {
   bool outF16 = true;
   bool wgmma = false;
   MmaTileConfig tile{128, 128, 32, 2, 4, 2};
-  /// Dynamic shared memory of the wgmma kernel (0: static or mma.sync).
-  int64_t wgmmaSharedBytes() const {
-    int64_t bytes = tile.stages * (tile.blockM + tile.blockN) * 128;
-    return bytes > kMaxStaticSharedBytes ? bytes + 1024 : 0;
-  }
 
   std::string finalize();
 };
@@ -498,8 +503,6 @@ struct WeightOnlyWgmmaKernelConfig : WeightOnlyWeightConfig {
   int64_t sharedBytes() const {
     return stages * stageBytes() + (dynamicShared() ? 1024 : 0);
   }
-  /// wgmma groups left in flight at the end of a step (register A: none).
-  int64_t pendingGroups() const { return 0; }
 };
 
 /// Configuration of the split-K reduction of the frag family:

@@ -814,6 +814,37 @@ struct Lowering {
     return success();
   }
 
+  /// `small(bb)` for rows M < `threshold` of `x`, else `large(bb)`: one
+  /// scf.if yielding the [?, n] result (`outElem`), cast back to x's row
+  /// count. Null when either side is (it could not be built).
+  Value branchOnRows(ImplicitLocOpBuilder &b, Value x, int64_t threshold,
+                     int64_t n, Type outElem,
+                     function_ref<Value(ImplicitLocOpBuilder &)> small,
+                     function_ref<Value(ImplicitLocOpBuilder &)> large) {
+    auto yType = RankedTensorType::get({ShapedType::kDynamic, n}, outElem);
+    Value m = tensor::DimOp::create(b, x, 0);
+    Value isSmall =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::slt, m,
+                              arith::ConstantIndexOp::create(b, threshold));
+    auto branch = scf::IfOp::create(b, TypeRange{yType}, isSmall,
+                                    /*withElseRegion=*/true);
+    for (auto [block, side] : {std::make_pair(branch.thenBlock(), small),
+                               std::make_pair(branch.elseBlock(), large)}) {
+      ImplicitLocOpBuilder bb(b.getLoc(), block, block->end());
+      Value r = side(bb);
+      if (!r)
+        return Value();
+      scf::YieldOp::create(bb,
+                           tensor::CastOp::create(bb, yType, r).getResult());
+    }
+    Value y = branch.getResult(0);
+    auto rowsType = RankedTensorType::get(
+        {cast<RankedTensorType>(x.getType()).getShape()[0], n}, outElem);
+    if (rowsType != yType)
+      y = tensor::CastOp::create(b, rowsType, y);
+    return y;
+  }
+
   /// qc.wo_matmul: gemv, mma, gemv_mma (M < threshold: gemv; else mma) or
   /// adaptive (M < threshold: gemv; else per-token activation quantization +
   /// INT8 GEMM on the same weight, the host lowering's semantics).
@@ -967,29 +998,15 @@ struct Lowering {
     };
     if (kind == KernelKind::Frag && succeeded(mma)) {
       // M < threshold: the mma.sync / dot-path variants; else wgmma.
-      Type outElem = op.getType().getElementType();
-      auto yType = RankedTensorType::get({ShapedType::kDynamic, n}, outElem);
-      Value m = tensor::DimOp::create(b, x, 0);
-      Value small = arith::CmpIOp::create(
-          b, arith::CmpIPredicate::slt, m,
-          arith::ConstantIndexOp::create(b, kernel.getThreshold()));
-      auto branch = scf::IfOp::create(b, TypeRange{yType}, small,
-                                      /*withElseRegion=*/true);
-      ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
-                              branch.thenBlock()->end());
-      Value r = fragMatmul(tb, op, pw, x, *main, residualRows);
-      scf::YieldOp::create(tb,
-                           tensor::CastOp::create(tb, yType, r).getResult());
-      ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
-                              branch.elseBlock()->end());
-      r = weightOnly(eb, op, pw, x, matmulRecord(*mma, n), residualRows);
-      scf::YieldOp::create(eb,
-                           tensor::CastOp::create(eb, yType, r).getResult());
-      y = branch.getResult(0);
-      auto rowsType = RankedTensorType::get(
-          {cast<RankedTensorType>(x.getType()).getShape()[0], n}, outElem);
-      if (rowsType != yType)
-        y = tensor::CastOp::create(b, rowsType, y);
+      y = branchOnRows(
+          b, x, kernel.getThreshold(), n, op.getType().getElementType(),
+          [&](ImplicitLocOpBuilder &tb) {
+            return fragMatmul(tb, op, pw, x, *main, residualRows);
+          },
+          [&](ImplicitLocOpBuilder &eb) {
+            return weightOnly(eb, op, pw, x, matmulRecord(*mma, n),
+                              residualRows);
+          });
     } else if (kind == KernelKind::Frag) {
       y = fragMatmul(b, op, pw, x, *main, residualRows);
     } else if (kind == KernelKind::Gemv) {
@@ -1003,46 +1020,25 @@ struct Lowering {
     } else {
       // M < threshold: the GEMV family; else the large-M side.
       Type outElem = op.getType().getElementType();
-      auto yType =
-          RankedTensorType::get({ShapedType::kDynamic, gemvN}, outElem);
-      Value m = tensor::DimOp::create(b, x, 0);
-      Value small = arith::CmpIOp::create(
-          b, arith::CmpIPredicate::slt, m,
-          arith::ConstantIndexOp::create(b, kernel.getThreshold()));
-      auto branch = scf::IfOp::create(b, TypeRange{yType}, small,
-                                      /*withElseRegion=*/true);
-      ImplicitLocOpBuilder tb(op.getLoc(), branch.thenBlock(),
-                              branch.thenBlock()->end());
-      Value r = gemvSide(tb);
-      if (!r) {
+      y = branchOnRows(
+          b, x, kernel.getThreshold(), gemvN, outElem, gemvSide,
+          [&](ImplicitLocOpBuilder &eb) -> Value {
+            Value xl = largeSideRows(eb);
+            if (!xl)
+              return Value();
+            if (kind == KernelKind::GemvMma)
+              return afterGlue(eb,
+                               weightOnly(eb, op, pw, xl, matmulRecord(*mma, n),
+                                          residualRows));
+            auto scalesType =
+                RankedTensorType::get({ShapedType::kDynamic}, eb.getF32Type());
+            auto [q, s] = actQuant(eb, op, xl, *quant, scalesType);
+            return int8Gemm(eb, op, q, s, pw, op.getBias(), outElem, *gemm);
+          });
+      if (!y) {
         reason = normReason;
         return failure();
       }
-      scf::YieldOp::create(tb,
-                           tensor::CastOp::create(tb, yType, r).getResult());
-      ImplicitLocOpBuilder eb(op.getLoc(), branch.elseBlock(),
-                              branch.elseBlock()->end());
-      Value xl = largeSideRows(eb);
-      if (!xl) {
-        reason = normReason;
-        return failure();
-      }
-      if (kind == KernelKind::GemvMma) {
-        r = afterGlue(eb, weightOnly(eb, op, pw, xl, matmulRecord(*mma, n),
-                                     residualRows));
-      } else {
-        auto scalesType =
-            RankedTensorType::get({ShapedType::kDynamic}, eb.getF32Type());
-        auto [q, s] = actQuant(eb, op, xl, *quant, scalesType);
-        r = int8Gemm(eb, op, q, s, pw, op.getBias(), outElem, *gemm);
-      }
-      scf::YieldOp::create(eb,
-                           tensor::CastOp::create(eb, yType, r).getResult());
-      y = branch.getResult(0);
-      auto rowsType = RankedTensorType::get(
-          {cast<RankedTensorType>(x.getType()).getShape()[0], gemvN}, outElem);
-      if (rowsType != yType)
-        y = tensor::CastOp::create(b, rowsType, y);
     }
     if (swiGlu.glue) {
       // y is the glue's result (rank 2, as swiGluUser requires).

@@ -329,9 +329,10 @@ struct OutlineGpuKernelsPass
       return op->emitError("cannot build the int8_mma kernel for layer '")
              << layer << "': its wgmma tiling needs a target with wgmma";
     ::qc::buildInt8GemmKernel(b, op->getLoc(), name, *cfg);
-    op->setAttr(attrName,
-                ::qc::mmaLaunch(kernelRef(gm, name), cfg->tile, false,
-                                cfg->wgmma ? cfg->wgmmaSharedBytes() : 0));
+    op->setAttr(
+        attrName,
+        ::qc::mmaLaunch(kernelRef(gm, name), cfg->tile, false,
+                        cfg->wgmma ? cfg->tile.wgmmaLaunchSharedBytes() : 0));
     return success();
   }
 
@@ -645,9 +646,10 @@ struct OutlineGpuKernelsPass
       OpBuilder b = kernelBuilder(gm);
       std::string name = kernelName(gm, op.getLayer(), "fp16_mma");
       ::qc::buildFp16GemmKernel(b, op.getLoc(), name, *cfg);
-      op->setAttr("qc.launch",
-                  ::qc::mmaLaunch(kernelRef(gm, name), cfg->tile, false,
-                                  cfg->wgmma ? cfg->wgmmaSharedBytes() : 0));
+      op->setAttr(
+          "qc.launch",
+          ::qc::mmaLaunch(kernelRef(gm, name), cfg->tile, false,
+                          cfg->wgmma ? cfg->tile.wgmmaLaunchSharedBytes() : 0));
     }
   }
 };

@@ -269,13 +269,10 @@ StageMemory stageMemory(Emitter &e, StringRef smemName, bool dynamic) {
 /// steps of copies in flight ahead of the one multiplied). Per step: wait
 /// for the step's copies, one barrier, the copies `ahead` steps on, then
 /// `body(step, stage, iterArgs)` (which issues and commits the wgmmas and
-/// returns the next iteration's values). Returns the loop's results.
-///
-/// With a group in flight across steps the loop body holds two steps (and
-/// an odd last step follows it): a wgmma reads registers asynchronously,
-/// and one instruction instance per step would redefine the same PTX
-/// registers (the register A operand) in the next iteration while the
-/// previous step's wgmma still reads them; two instances alternate.
+/// returns the next iteration's values). Returns the loop's results. A
+/// group left in flight must not read registers the next step redefines
+/// (a register A operand): only the GEMMs, whose operands are both in
+/// shared memory, leave one (WeightOnlyWgmmaKernelConfig says why).
 SmallVector<Value> emitStagedLoop(
     Emitter &e, int64_t steps, int64_t stages, int64_t pending, ValueRange init,
     function_ref<void(Value, Value)> load,
@@ -290,9 +287,11 @@ SmallVector<Value> emitStagedLoop(
     NVVM::CpAsyncCommitGroupOp::create(b);
   }
   Value nSteps = e.cst(steps);
-  // One step: wait for its copies, a barrier, the copies `ahead` steps on,
-  // the body.
-  auto step = [&](Value c, ValueRange iter) {
+  auto loop = scf::ForOp::create(b, e.cst(0), nSteps, e.cst(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value c = loop.getInductionVar();
     NVVM::CpAsyncWaitGroupOp::create(b, ahead - 1);
     NVVM::Barrier0Op::create(b);
     Value next = e.add(c, ahead);
@@ -303,23 +302,10 @@ SmallVector<Value> emitStagedLoop(
       load(next, e.urem(next, stages));
     }
     NVVM::CpAsyncCommitGroupOp::create(b);
-    return body(c, e.urem(c, stages), iter);
-  };
-  const int64_t unroll = pending ? 2 : 1;
-  auto loop = scf::ForOp::create(b, e.cst(0), e.cst(steps / unroll * unroll),
-                                 e.cst(unroll), init);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value c = loop.getInductionVar();
-    SmallVector<Value> iter(loop.getRegionIterArgs());
-    for (int64_t u = 0; u < unroll; ++u)
-      iter = step(e.add(c, u), iter);
-    scf::YieldOp::create(b, iter);
+    scf::YieldOp::create(b,
+                         body(c, e.urem(c, stages), loop.getRegionIterArgs()));
   }
   SmallVector<Value> results(loop.getResults());
-  if (steps % unroll)
-    results = step(e.cst(steps - 1), results);
   return results;
 }
 
@@ -367,7 +353,6 @@ qc::buildWeightOnlyWgmmaKernel(OpBuilder &builder, Location loc, StringRef name,
                        /*warpFirst=*/e.cst(0));
 
   WgmmaAtom atom(e, T);
-  const int64_t pending = cfg.pendingGroups();
   auto loadX = [&](Value c, Value stage) {
     copySwizzledTile(e, tid, threads, x, cfg.k * 2, T, m0, m, e.mul(c, 128),
                      cfg.k * 2,
@@ -403,15 +388,15 @@ qc::buildWeightOnlyWgmmaKernel(OpBuilder &builder, Location loc, StringRef name,
       atom.mma(acc, ArrayRef<Value>(a).slice(4 * s, 4),
                atom.descriptor(e.add(stageAddr, 32 * s)));
     atom.commit();
-    atom.wait(acc, pending);
+    // Waited for within the step: the next step's dequantization must not
+    // redefine the A registers this group still reads.
+    atom.wait(acc, 0);
     wts.advance(acc, inFlight, aheadW);
     return acc;
   };
-  SmallVector<Value> results =
-      emitStagedLoop(e, cfg.steps(), cfg.stages, pending, init, loadX, body);
+  SmallVector<Value> results = emitStagedLoop(e, cfg.steps(), cfg.stages,
+                                              /*pending=*/0, init, loadX, body);
   SmallVector<Value> acc(ArrayRef<Value>(results).take_front(atom.numAcc()));
-  if (pending)
-    atom.wait(acc, 0);
   NVVM::CpAsyncWaitGroupOp::create(b, 0);
 
   // Epilogue from registers: lane (g, t) of warp w holds channels c0 + g and
@@ -467,10 +452,9 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, const WgmmaGemmSpec &sp,
   const qc::MmaTileConfig &t = sp.tile;
   const bool int8 = sp.elemBytes == 1;
   const int64_t groups = t.blockM / 64, threads = 128 * groups;
-  const int64_t aStage = t.blockM * 128,
-                stageBytes = (t.blockM + t.blockN) * 128;
+  const int64_t aStage = t.blockM * 128, stageBytes = t.wgmmaStageBytes();
   const int64_t stages = t.stages, pending = stages >= 4 ? 1 : 0;
-  const bool dynamic = stages * stageBytes > qc::kMaxStaticSharedBytes;
+  const bool dynamic = t.wgmmaDynamicShared();
   const int64_t rowBytes = sp.k * sp.elemBytes;
 
   StageMemory sm = stageMemory(e, smemName, dynamic);
@@ -534,6 +518,19 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, const WgmmaGemmSpec &sp,
     }
   }
 }
+/// The gpu.func of a wgmma GEMM (`ptrArgs` pointer arguments, then M as
+/// i32) with its stages declared next to it; returns it and the stages'
+/// symbol.
+std::pair<gpu::GPUFuncOp, std::string>
+createWgmmaGemmFunc(OpBuilder &builder, Location loc, StringRef name,
+                    const qc::MmaTileConfig &t, int64_t ptrArgs) {
+  std::string smemName = declareStages(builder, loc, name, t.wgmmaSharedBytes(),
+                                       t.wgmmaDynamicShared());
+  SmallVector<Type> args(ptrArgs,
+                         LLVM::LLVMPointerType::get(builder.getContext(), 1));
+  args.push_back(builder.getI32Type());
+  return {createKernelFunc(builder, loc, name, args, t.blockSize()), smemName};
+}
 } // namespace
 
 gpu::GPUFuncOp
@@ -541,15 +538,7 @@ qc::detail::buildFp16WgmmaGemmKernel(OpBuilder &builder, Location loc,
                                      StringRef name,
                                      const Fp16GemmKernelConfig &cfg) {
   const MmaTileConfig &t = cfg.tile;
-  const int64_t stageBytes = (t.blockM + t.blockN) * 128;
-  const bool dynamic = t.stages * stageBytes > kMaxStaticSharedBytes;
-  std::string smemName =
-      declareStages(builder, loc, name,
-                    t.stages * stageBytes + (dynamic ? 1024 : 0), dynamic);
-  auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
-  auto func = createKernelFunc(
-      builder, loc, name, {ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
-      t.blockSize());
+  auto [func, smemName] = createWgmmaGemmFunc(builder, loc, name, t, 4);
   ImplicitLocOpBuilder b(loc, builder);
   b.setInsertionPointToStart(&func.getBody().front());
   Emitter e(b);
@@ -572,16 +561,7 @@ qc::detail::buildInt8WgmmaGemmKernel(OpBuilder &builder, Location loc,
                                      StringRef name,
                                      const Int8GemmKernelConfig &cfg) {
   const MmaTileConfig &t = cfg.tile;
-  const int64_t stageBytes = (t.blockM + t.blockN) * 128;
-  const bool dynamic = t.stages * stageBytes > kMaxStaticSharedBytes;
-  std::string smemName =
-      declareStages(builder, loc, name,
-                    t.stages * stageBytes + (dynamic ? 1024 : 0), dynamic);
-  auto ptrTy = LLVM::LLVMPointerType::get(builder.getContext(), 1);
-  auto func = createKernelFunc(
-      builder, loc, name,
-      {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, builder.getI32Type()},
-      t.blockSize());
+  auto [func, smemName] = createWgmmaGemmFunc(builder, loc, name, t, 6);
   ImplicitLocOpBuilder b(loc, builder);
   b.setInsertionPointToStart(&func.getBody().front());
   Emitter e(b);

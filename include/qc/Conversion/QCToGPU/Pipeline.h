@@ -23,9 +23,9 @@ namespace qc {
 /// Options of `qc-lower-to-gpu`.
 struct GpuLoweringPipelineOptions
     : public mlir::PassPipelineOptions<GpuLoweringPipelineOptions> {
-  Option<std::string> chip{*this, "chip",
-                           llvm::cl::desc("GPU architecture: sm_80, sm_90 or sm_90a"),
-                           llvm::cl::init("sm_90")};
+  Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("GPU architecture: sm_80, sm_90 or sm_90a"),
+      llvm::cl::init("sm_90")};
   Option<std::string> format{
       *this, "format",
       llvm::cl::desc("Device code format for gpu-module-to-binary: isa "
