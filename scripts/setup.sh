@@ -23,7 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 
-PY_PKGS=(numpy pyyaml)
+PY_PKGS=(numpy pyyaml ml_dtypes)
 py_missing=()
 for p in "${PY_PKGS[@]}"; do
   mod="$p"; [ "$p" = pyyaml ] && mod=yaml

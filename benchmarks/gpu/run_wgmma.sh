@@ -8,9 +8,11 @@
 #         the same shapes (torch_baseline.py, same run, same card)
 #   mod/  prepare_module_run.sh folder of the frag programs (variants frag
 #         and frag_90a: whole GPU modules against the host modules)
-#   mma/, mma2/  gen_cases.py --chip sm_90a --gemv none tensor-core cases:
-#         the wgmma fp16 GEMM (correctness + M = 1024 / 4096 timings; mma2: a
-#         tiling variant) and the INT8 GEMM
+#   mma*/ gen_cases.py --gemv none tensor-core folders: the wgmma fp16 and
+#         INT8 GEMMs (--chip sm_90a: correctness + M = 1024 / 4096 timings;
+#         more folders: tiling variants, or --chip sm_90 mma.sync); without
+#         chk/ the baselines are timed for mma/'s shapes
+# Every folder is optional.
 # Prints the SASS instruction check (HGMMA present), the case results, a
 # memcheck of a subset and the module matrix; logs to $OUT.
 set -uo pipefail
@@ -21,31 +23,55 @@ mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,compute_cap --format=csv,noheader
 date -u
 nvcc -O2 -Xcompiler -fopenmp -o /tmp/qc-harness "$here/harness.cpp" -lcuda || exit 1
-# SASS: the wgmma variant must run on HGMMA (a matrix kernel with only HMMA
-# is on the slower mma.sync path).
-p=$(ls "$dir"/chk/*_fw.ptx | head -1)
-ptxas -arch=sm_90a "$p" -o /tmp/wg.cubin && cuobjdump -sass /tmp/wg.cubin > /tmp/wg.sass
-echo "SASS of $(basename "$p"): HGMMA $(grep -c HGMMA /tmp/wg.sass), HMMA $(grep -c 'HMMA' /tmp/wg.sass)"
-/tmp/qc-harness "$dir/chk" > "$out/chk.log" 2>&1
-echo "kernel cases: rc $?"; grep -E "FAIL|failures|error" "$out/chk.log" | head -20
-grep -E "_fw|_f32|womma" "$out/chk.log" | grep -E " (1024|4096) " | head -40
-python3 "$here/torch_baseline.py" "$dir/chk" > "$out/baseline.log" 2>&1
-cat "$out/baseline.log"
-for d in mma mma2; do
+if [ -d "$dir/chk" ]; then
+  # SASS: the wgmma variant must run on HGMMA (a matrix kernel with only
+  # HMMA is on the slower mma.sync path).
+  p=$(ls "$dir"/chk/*_fw.ptx | head -1)
+  ptxas -arch=sm_90a "$p" -o /tmp/wg.cubin && cuobjdump -sass /tmp/wg.cubin > /tmp/wg.sass
+  echo "SASS of $(basename "$p"): HGMMA $(grep -c HGMMA /tmp/wg.sass), HMMA $(grep -c 'HMMA' /tmp/wg.sass)"
+  /tmp/qc-harness "$dir/chk" > "$out/chk.log" 2>&1
+  echo "kernel cases: rc $?"; grep -E "FAIL|failures|error" "$out/chk.log" | head -20
+  grep -E "_fw|_f32|womma" "$out/chk.log" | grep -E " (1024|4096) " | head -40
+fi
+# cuBLAS fp16 / torch._int_mm of the timing shapes (same run, same card).
+for d in chk mma; do
   [ -d "$dir/$d" ] || continue
-  /tmp/qc-harness "$dir/$d" > "$out/$d.log" 2>&1
-  echo "$d cases: rc $?"; grep -E "FAIL|failures" "$out/$d.log" | head
-  grep -E "^MMATIME" "$out/$d.log"
+  python3 "$here/torch_baseline.py" "$dir/$d" > "$out/baseline.log" 2>&1
+  cat "$out/baseline.log"
+  break
 done
-# memcheck / racecheck on two small wgmma cases.
-mkdir -p /tmp/mc
-grep -E "_fw " "$dir/chk/cases.txt" | grep check | awk 'NR == 1 || NR == 9' > /tmp/mc/cases.txt
+# Tensor-core GEMM folders (gen_cases.py --gemv none): mma* in name order.
+for d in "$dir"/mma*; do
+  [ -d "$d" ] || continue
+  b=$(basename "$d")
+  p=$(ls "$d"/*int8_4096x4096.ptx 2>/dev/null | head -1)
+  if [ -n "$p" ] && grep -q "^.target sm_90a" "$p"; then
+    ptxas -arch=sm_90a "$p" -o /tmp/i8.cubin && cuobjdump -sass /tmp/i8.cubin > /tmp/i8.sass
+    echo "$b SASS of $(basename "$p"): IGMMA $(grep -c 'IGMMA' /tmp/i8.sass), IMMA $(grep -c 'IMMA' /tmp/i8.sass)"
+  fi
+  /tmp/qc-harness "$d" > "$out/$b.log" 2>&1
+  echo "$b cases: rc $?"; grep -E "FAIL|failures" "$out/$b.log" | head
+  grep -E "^MMATIME" "$out/$b.log"
+done
+# memcheck (and racecheck with RACECHECK=1) on small cases: two of the
+# frag wgmma variant (chk), one INT8 and one fp16 wgmma GEMM (mma).
+rm -rf /tmp/mc && mkdir -p /tmp/mc
+: > /tmp/mc/cases.txt
 : > /tmp/mc/mma_cases.txt
-for c in $(awk '{print $1}' /tmp/mc/cases.txt); do cp "$dir/chk/$c.ptx" /tmp/mc/; done
+if [ -d "$dir/chk" ]; then
+  grep -E "_fw " "$dir/chk/cases.txt" | grep check | awk 'NR == 1 || NR == 9' > /tmp/mc/cases.txt
+  for c in $(awk '{print $1}' /tmp/mc/cases.txt); do cp "$dir/chk/$c.ptx" /tmp/mc/; done
+fi
+if [ -d "$dir/mma" ]; then
+  grep -E " (m0_int8_300x448|m5_fp16_77x200)_" "$dir/mma/mma_cases.txt" > /tmp/mc/mma_cases.txt
+  cp "$dir"/mma/m0_int8_300x448.ptx "$dir"/mma/m5_fp16_77x200.ptx /tmp/mc/ 2>/dev/null
+fi
 compute-sanitizer --tool memcheck /tmp/qc-harness /tmp/mc > "$out/memcheck.log" 2>&1
 echo "memcheck: rc $?"; grep -E "ERROR SUMMARY" "$out/memcheck.log"
-[ -n "${RACECHECK:-}" ] && compute-sanitizer --tool racecheck /tmp/qc-harness /tmp/mc > "$out/racecheck.log" 2>&1
-echo "racecheck: rc $?"; grep -E "RACECHECK SUMMARY|ERROR SUMMARY" "$out/racecheck.log"
+if [ -n "${RACECHECK:-}" ]; then
+  timeout 240 compute-sanitizer --tool racecheck /tmp/qc-harness /tmp/mc > "$out/racecheck.log" 2>&1
+  echo "racecheck: rc $?"; grep -E "RACECHECK SUMMARY|ERROR SUMMARY" "$out/racecheck.log"
+fi
 if [ -d "$dir/mod" ]; then
   (cd "$dir/mod" && PART=matrix OUT="$out/mod" bash module_correctness.sh > /dev/null 2>&1)
   rm -f "$out/mod/log.txt"

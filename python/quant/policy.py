@@ -13,7 +13,7 @@ from pathlib import Path
 from .errors import PolicyError
 
 SCHEME_KEYS = {"weight", "granularity", "group_size", "symmetric", "act", "alpha"}
-WEIGHTS = {"i4", "i8", "f16"}
+WEIGHTS = {"i4", "i8", "f16", "f8e4m3"}
 GRANULARITIES = {"per_tensor", "per_channel", "per_group"}
 ACTS = {"none", "static_per_tensor", "dynamic_per_token"}
 

@@ -13,6 +13,7 @@
 
 #include "qc/Conversion/QCToLinalg/QCToLinalg.h"
 #include "qc/Dialect/QC/IR/FragLayout.h"
+#include "qc/Dialect/QC/Utils/Fp8.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -261,7 +262,7 @@ FailureOr<PackedWeightAccess> PackedWeightAccess::get(PackedWeightOp def,
   a.k = def.getResult().getType().getK();
   a.bits = a.scheme.getWeightBits();
   if (a.bits != 4 && a.bits != 8) {
-    reason = "only i4 and i8 packed weights are supported";
+    reason = "only i4, i8 and f8E4M3FN packed weights are supported";
     return failure();
   }
   if (a.chooseVectorWidth(16) == 0) {
@@ -426,7 +427,12 @@ Value PackedWeightAccess::loadDequantized(OpBuilder &b, Location loc, Value row,
   auto f32Vec = VectorType::get({vl}, b.getF32Type());
   Value q = loadQuantized(b, loc, row, k0, vl);
   Value w;
-  if (scheme.getSymmetric()) {
+  if (scheme.isFp8Weight()) {
+    w = ::qc::fp8::emitDecodeE4M3(
+        b, loc,
+        arith::BitcastOp::create(
+            b, loc, VectorType::get({vl}, scheme.getWeight()), q));
+  } else if (scheme.getSymmetric()) {
     w = arith::SIToFPOp::create(b, loc, f32Vec, q);
   } else {
     // Asymmetric: q and z are unsigned values in an i8 bit pattern.

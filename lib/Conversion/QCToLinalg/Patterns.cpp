@@ -12,6 +12,7 @@
 
 #include "Utils.h"
 #include "qc/Conversion/QCToLinalg/QCToLinalg.h"
+#include "qc/Dialect/QC/Utils/Fp8.h"
 #include "qc/Dialect/QC/Utils/Sampling.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -118,30 +119,45 @@ Value buildWeightOnlyKernel(OpBuilder &b, Location loc,
   return buildKernel(b, loc, spec, x, out);
 }
 
-/// The INT8 kernel: y = (sum q_x q_w) * s_x * s_w (+ b), q_x [M, K] i8,
-/// `xScales` [M] (per token) or [1] (per tensor).
+/// The W8A8 kernel: y = (sum q_x q_w) * s_x * s_w (+ b), q_x [M, K] i8 or
+/// f8E4M3FN (the weight's type), `xScales` [M] (per token) or [1] (per
+/// tensor). INT8 multiplies i16-extended codes into i32 accumulators; FP8
+/// multiplies the decoded E4M3 values (exact in f32) into f32 accumulators.
 Value buildInt8Kernel(OpBuilder &b, Location loc, const PackedWeightAccess &w,
                       Value q, Value xScales, bool perToken, Value bias,
                       Type outElem, const KernelOutput &out) {
   int64_t vl = w.chooseVectorWidth(16);
+  bool fp8 = w.scheme.isFp8Weight();
   MatmulKernelSpec spec;
   spec.n = w.n;
   spec.k = w.k;
   spec.vectorWidth = vl;
-  spec.integer = true;
-  spec.loadLhs = [q, vl](OpBuilder &b, Location loc, Value row, Value k0) {
+  spec.integer = !fp8;
+  Type qElem = cast<RankedTensorType>(q.getType()).getElementType();
+  spec.loadLhs = [q, vl, fp8, qElem](OpBuilder &b, Location loc, Value row,
+                                     Value k0) -> Value {
     Value v = vector::TransferReadOp::create(
-        b, loc, VectorType::get({vl}, b.getI8Type()), q, ValueRange{row, k0},
+        b, loc, VectorType::get({vl}, qElem), q, ValueRange{row, k0},
         std::nullopt, ArrayRef<bool>{true});
+    if (fp8)
+      return ::qc::fp8::emitDecodeE4M3(b, loc, v);
     return arith::ExtSIOp::create(b, loc, VectorType::get({vl}, b.getI16Type()),
                                   v)
         .getResult();
   };
-  spec.loadRhs = [w, vl](OpBuilder &b, Location loc, Value n, Value k0) {
-    return w.loadInt16(b, loc, n, k0, vl);
-  };
+  if (fp8) {
+    // Decode each weight panel once for prefill-sized inputs.
+    spec.stageRhsMinRows = 16;
+    spec.loadRhs = [w, vl](OpBuilder &b, Location loc, Value n, Value k0) {
+      return w.loadDequantized(b, loc, n, k0, vl, /*applyScale=*/false);
+    };
+  } else {
+    spec.loadRhs = [w, vl](OpBuilder &b, Location loc, Value n, Value k0) {
+      return w.loadInt16(b, loc, n, k0, vl);
+    };
+  }
   spec.epilogue = [=](OpBuilder &b, Location loc, Value acc, Value m, Value n) {
-    Value v = arith::SIToFPOp::create(b, loc, b.getF32Type(), acc);
+    Value v = fp8 ? acc : arith::SIToFPOp::create(b, loc, b.getF32Type(), acc);
     Value sx = tensor::ExtractOp::create(
         b, loc, xScales, ValueRange{perToken ? m : cIdx(b, loc, 0)});
     v = arith::MulFOp::create(b, loc, v, sx);
@@ -417,7 +433,7 @@ struct WeightOnlyMatmulOpLowering : OpConversionPattern<WeightOnlyMatmulOp> {
                 b, loc, tensor::CastOp::create(b, loc, yType, r).getResult());
           },
           [&](OpBuilder &b, Location loc) {
-            auto [q, s] = quantizeRowsDynamic(b, loc, x);
+            auto [q, s] = quantizeRowsDynamic(b, loc, x, b.getI8Type());
             Value r = callInt8Kernel(b, loc, op, *w, q, s, /*perToken=*/true,
                                      bias, outElem, parallel);
             scf::YieldOp::create(
@@ -843,14 +859,15 @@ struct QuantizeActOpLowering : OpConversionPattern<QuantizeActOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value x = collapseToRows(rewriter, loc, adaptor.getInput());
+    Type elem = op.getOutput().getType().getElementType();
     Value q, s;
     if (op.getMode() == ActMode::DynamicPerToken) {
-      std::tie(q, s) = quantizeRowsDynamic(rewriter, loc, x);
+      std::tie(q, s) = quantizeRowsDynamic(rewriter, loc, x, elem);
       s = expandLeading(rewriter, loc, s, adaptor.getInput(),
                         op.getScales().getType());
     } else {
       Value scale = cF32(rewriter, loc, op.getScale()->convertToDouble());
-      q = quantizeRows(rewriter, loc, x, scale);
+      q = quantizeRows(rewriter, loc, x, scale, elem);
       Value init = tensor::EmptyOp::create(rewriter, loc, ArrayRef<int64_t>{1},
                                            rewriter.getF32Type());
       s = linalg::FillOp::create(rewriter, loc, ValueRange{scale},
@@ -888,7 +905,11 @@ struct DequantizeActOpLowering : OpConversionPattern<DequantizeActOp> {
         rewriter, loc, {q, s}, {idMap(ctx), sMap},
         emptyRows(rewriter, loc, q, k, elem), idMap(ctx), 2, 0,
         [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
-          Value v = arith::SIToFPOp::create(b, loc, b.getF32Type(), a[0]);
+          Value v =
+              isa<Float8E4M3FNType>(a[0].getType())
+                  ? ::qc::fp8::emitDecodeE4M3(b, loc, a[0])
+                  : arith::SIToFPOp::create(b, loc, b.getF32Type(), a[0])
+                        .getResult();
           v = arith::MulFOp::create(b, loc, v, a[1]);
           return castFloat(b, loc, v, elem);
         });

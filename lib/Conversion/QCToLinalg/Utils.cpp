@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Utils.h"
+#include "qc/Dialect/QC/Utils/Fp8.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -180,7 +181,8 @@ Value rowReduce(
       });
 }
 
-Value quantizeRows(OpBuilder &b, Location loc, Value x, Value scale) {
+Value quantizeRows(OpBuilder &b, Location loc, Value x, Value scale,
+                   Type elem) {
   MLIRContext *ctx = b.getContext();
   AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
   AffineMap row = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
@@ -192,14 +194,17 @@ Value quantizeRows(OpBuilder &b, Location loc, Value x, Value scale) {
     maps.push_back(row);
   }
   int64_t k = cast<RankedTensorType>(x.getType()).getShape().back();
-  Value init = emptyRows(b, loc, x, k, b.getI8Type());
+  Value init = emptyRows(b, loc, x, k, elem);
+  bool fp8 = isa<Float8E4M3FNType>(elem);
   return buildGeneric(
       b, loc, inputs, maps, init, id, 2, 0,
       [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
         Value xf = castFloat(b, loc, args[0], b.getF32Type());
         Value s = perToken ? args[1] : scale;
-        Value r = math::RoundEvenOp::create(
-            b, loc, arith::DivFOp::create(b, loc, xf, s));
+        Value v = arith::DivFOp::create(b, loc, xf, s);
+        if (fp8)
+          return ::qc::fp8::emitEncodeE4M3(b, loc, v);
+        Value r = math::RoundEvenOp::create(b, loc, v);
         Value hi = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(127));
         Value lo = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(-127));
         r = arith::MinimumFOp::create(b, loc, r, hi);
@@ -209,7 +214,7 @@ Value quantizeRows(OpBuilder &b, Location loc, Value x, Value scale) {
 }
 
 std::pair<Value, Value> quantizeRowsDynamic(OpBuilder &b, Location loc,
-                                            Value x) {
+                                            Value x, Type elem) {
   MLIRContext *ctx = b.getContext();
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
   Value amax =
@@ -219,19 +224,22 @@ std::pair<Value, Value> quantizeRowsDynamic(OpBuilder &b, Location loc,
                 });
   AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
   Value sInit = emptyRows(b, loc, x, -1, b.getF32Type());
+  float range = isa<Float8E4M3FNType>(elem)
+                    ? static_cast<float>(::qc::fp8::kE4M3Max)
+                    : 127.0f;
   Value scales = buildGeneric(
       b, loc, {amax}, {id1}, sInit, id1, 1, 0,
-      [](OpBuilder &b, Location loc, ValueRange args) -> Value {
+      [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
         Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
         Value one = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1));
-        Value c127 = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(127));
-        Value s = arith::DivFOp::create(b, loc, args[0], c127);
+        Value r = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(range));
+        Value s = arith::DivFOp::create(b, loc, args[0], r);
         // An all-zero row gets s = 1 (its q is all zeros either way).
         Value isZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
                                              args[0], zero);
         return arith::SelectOp::create(b, loc, isZero, one, s);
       });
-  return {quantizeRows(b, loc, x, scales), scales};
+  return {quantizeRows(b, loc, x, scales, elem), scales};
 }
 
 int64_t chooseFloatVectorWidth(int64_t k) {

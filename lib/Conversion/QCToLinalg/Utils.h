@@ -64,16 +64,19 @@ rowReduce(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
               f,
           mlir::ValueRange extraRowInputs = {});
 
-/// Dynamic per-token symmetric INT8 quantization of x [M, K]:
-/// s = max|x_row| / 127 (1 for an all-zero row),
-/// q = clamp(roundeven(x / s), -127, 127). Returns {q [M, K] i8, s [M] f32}.
+/// Dynamic per-token symmetric 8-bit quantization of x [M, K] to `elem`
+/// (i8 or f8E4M3FN): s = max|x_row| / range (127 or 448; 1 for an all-zero
+/// row), q as in quantizeRows. Returns {q [M, K], s [M] f32}.
 std::pair<mlir::Value, mlir::Value>
-quantizeRowsDynamic(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
+quantizeRowsDynamic(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                    mlir::Type elem);
 
-/// q = clamp(roundeven(x / s), -127, 127) with x [M, K] and s a scalar f32
-/// value (per-tensor) or an [M] tensor (per-token).
+/// q = quantize(x / s) with x [M, K] and s a scalar f32 value (per-tensor)
+/// or an [M] tensor (per-token): i8 clamp(roundeven(.), -127, 127), or
+/// f8E4M3FN e4m3(.) (round to nearest even, saturating: qc/Dialect/QC/
+/// Utils/Fp8.h).
 mlir::Value quantizeRows(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
-                         mlir::Value scale);
+                         mlir::Value scale, mlir::Type elem);
 
 /// Picks the largest power-of-two chunk length <= 16 that divides k.
 int64_t chooseFloatVectorWidth(int64_t k);

@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 func.func @scheme_bad_weight_type(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
-  // expected-error@+1 {{unsupported weight type 'i16'; expected i4, i8, f16 or an 8-bit float}}
+  // expected-error@+1 {{unsupported weight type 'i16'; expected i4, i8, f16 or f8E4M3FN}}
   %0 = qc.linear %x, %w {layer = "a", scheme = #qc.scheme<weight = i16>} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
   return
 }
@@ -17,7 +17,7 @@ func.func @scheme_bad_weight_type(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
 // -----
 
 func.func @scheme_bad_weight_type_bf16(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
-  // expected-error@+1 {{unsupported weight type 'bf16'; expected i4, i8, f16 or an 8-bit float}}
+  // expected-error@+1 {{unsupported weight type 'bf16'; expected i4, i8, f16 or f8E4M3FN}}
   %0 = qc.linear %x, %w {layer = "a", scheme = #qc.scheme<weight = bf16>} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
   return
 }
@@ -48,6 +48,22 @@ func.func @scheme_group_size_per_channel(%x: tensor<4x64xf32>, %w: tensor<32x64x
 
 // -----
 
+func.func @scheme_fp8_weight_only(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
+  // expected-error@+1 {{f8E4M3FN weights need FP8 activations (act = dynamic_per_token or static_per_tensor)}}
+  %0 = qc.linear %x, %w {layer = "a", scheme = #qc.scheme<weight = f8E4M3FN, granularity = per_channel>} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @scheme_e5m2(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
+  // expected-error@+1 {{unsupported weight type 'f8E5M2'; expected i4, i8, f16 or f8E4M3FN}}
+  %0 = qc.linear %x, %w {layer = "a", scheme = #qc.scheme<weight = f8E5M2, act = dynamic_per_token>} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
 func.func @scheme_per_group_float(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
   // expected-error@+1 {{per_group granularity needs an integer weight type}}
   %0 = qc.linear %x, %w {layer = "a", scheme = #qc.scheme<weight = f8E4M3FN, granularity = per_group, group_size = 32>} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
@@ -65,7 +81,7 @@ func.func @scheme_asymmetric_float(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) 
 // -----
 
 func.func @scheme_act_needs_i8(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
-  // expected-error@+1 {{INT8 activations need i8 weights (W8A8), got 'i4'}}
+  // expected-error@+1 {{quantized activations need i8 (W8A8) or f8E4M3FN (FP8) weights, got 'i4'}}
   %0 = qc.linear %x, %w {layer = "a", scheme = #qc.scheme<weight = i4, act = dynamic_per_token>} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
   return
 }
@@ -73,7 +89,7 @@ func.func @scheme_act_needs_i8(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
 // -----
 
 func.func @scheme_act_asymmetric(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
-  // expected-error@+1 {{INT8 activations need symmetric per_channel or per_tensor weights}}
+  // expected-error@+1 {{quantized activations need symmetric per_channel or per_tensor weights}}
   %0 = qc.linear %x, %w {layer = "a", scheme = #qc.scheme<weight = i8, symmetric = false, act = static_per_tensor>} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
   return
 }
@@ -81,7 +97,7 @@ func.func @scheme_act_asymmetric(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
 // -----
 
 func.func @scheme_act_per_group(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
-  // expected-error@+1 {{INT8 activations need symmetric per_channel or per_tensor weights}}
+  // expected-error@+1 {{quantized activations need symmetric per_channel or per_tensor weights}}
   %0 = qc.linear %x, %w {layer = "a", scheme = #qc.scheme<weight = i8, granularity = per_group, group_size = 32, act = dynamic_per_token>} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
   return
 }
@@ -89,7 +105,7 @@ func.func @scheme_act_per_group(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
 // -----
 
 func.func @scheme_alpha_without_act(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
-  // expected-error@+1 {{alpha (SmoothQuant) needs INT8 activations}}
+  // expected-error@+1 {{alpha (SmoothQuant) needs quantized activations}}
   %0 = qc.linear %x, %w {layer = "a", scheme = #qc.scheme<weight = i8, alpha = 0.5 : f32>} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
   return
 }
@@ -247,12 +263,12 @@ func.func @packed_zero_dim(%w: !qc.packed<0x4xi8>)
 
 // -----
 
-// expected-error@+1 {{packed weight element type must be i4 or i8, got 'f16'}}
+// expected-error@+1 {{packed weight element type must be i4, i8 or f8E4M3FN, got 'f16'}}
 func.func @packed_float_element(%w: !qc.packed<4x4xf16>)
 
 // -----
 
-// expected-error@+1 {{packed weight element type must be i4 or i8, got 'ui8'}}
+// expected-error@+1 {{packed weight element type must be i4, i8 or f8E4M3FN, got 'ui8'}}
 func.func @packed_unsigned_element(%w: !qc.packed<4x4xui8>)
 
 //===----------------------------------------------------------------------===//
@@ -651,7 +667,7 @@ func.func @linear_result_dynamic_n(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) 
 // -----
 
 func.func @packed_float_scheme(%d: tensor<32x64xi8>, %s: tensor<32x1xf32>) {
-  // expected-error@+1 {{scheme weight type 'f16' is not an integer type; only i4 and i8 weights are packed}}
+  // expected-error@+1 {{scheme weight type 'f16' is not a quantized type; only i4, i8 and f8E4M3FN weights are packed}}
   %0 = qc.packed_weight %d, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = f16>} : tensor<32x64xi8>, tensor<32x1xf32> -> !qc.packed<32x64xi8>
   return
 }
@@ -976,8 +992,24 @@ func.func @wo_matmul_adaptive_asymmetric(%x: tensor<?x64xf32>, %d: tensor<32x64x
 
 // -----
 
+func.func @fp8_matmul_type_mismatch(%q: tensor<?x64xf8E4M3FN>, %s: tensor<?xf32>, %w: !qc.packed<32x64xi8>) {
+  // expected-error@+1 {{input element type 'f8E4M3FN' must match the weight's 'i8' (INT8 x INT8 or FP8 x FP8)}}
+  %0 = qc.int8_matmul %q, %s, %w {layer = "a"} : tensor<?x64xf8E4M3FN>, tensor<?xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @wo_matmul_fp8_weight(%x: tensor<?x64xf32>, %w: !qc.packed<32x64xf8E4M3FN>) {
+  // expected-error@+1 {{an f8E4M3FN weight needs FP8 activations: use qc.int8_matmul}}
+  %0 = qc.wo_matmul %x, %w {layer = "a"} : tensor<?x64xf32>, !qc.packed<32x64xf8E4M3FN> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
 func.func @int8_matmul_int4_weight(%q: tensor<?x64xi8>, %s: tensor<?xf32>, %w: !qc.packed<32x64xi4>) {
-  // expected-error@+1 {{weight must be i8, got 'i4'}}
+  // expected-error@+1 {{weight must be i8 or f8E4M3FN, got 'i4'}}
   %0 = qc.int8_matmul %q, %s, %w {layer = "a"} : tensor<?x64xi8>, tensor<?xf32>, !qc.packed<32x64xi4> -> tensor<?x32xf32>
   return
 }
@@ -1105,7 +1137,7 @@ func.func @packed_bf16_scales(%d: tensor<32x64xi8>, %s: tensor<32x1xbf16>) {
 // -----
 
 func.func @quantize_act_output_type(%x: tensor<?x64xf32>) {
-  // expected-error@+1 {{result #0 must be ranked tensor of 8-bit signless integer values}}
+  // expected-error@+1 {{result #0 must be ranked tensor of 8-bit signless integer or f8E4M3FN type values}}
   %q, %s = qc.quantize_act %x dynamic_per_token : tensor<?x64xf32> -> tensor<?x64xi4>, tensor<?xf32>
   return
 }

@@ -22,8 +22,8 @@ func.func @schemes(%x: tensor<4x64xf16>, %w: tensor<32x64xf16>) {
   %2 = qc.linear %x, %w {layer = "c", scheme = #qc.scheme<weight = i8, act = dynamic_per_token, alpha = 0.8 : f32>} : (tensor<4x64xf16>, tensor<32x64xf16>) -> tensor<4x32xf16>
   // CHECK: #qc.scheme<weight = f16, granularity = per_tensor>
   %3 = qc.linear %x, %w {layer = "d", scheme = #qc.scheme<weight = f16, granularity = per_tensor>} : (tensor<4x64xf16>, tensor<32x64xf16>) -> tensor<4x32xf16>
-  // CHECK: #qc.scheme<weight = f8E4M3FN, granularity = per_tensor>
-  %4 = qc.linear %x, %w {layer = "e", scheme = #qc.scheme<weight = f8E4M3FN, granularity = per_tensor>} : (tensor<4x64xf16>, tensor<32x64xf16>) -> tensor<4x32xf16>
+  // CHECK: #qc.scheme<weight = f8E4M3FN, granularity = per_tensor, act = static_per_tensor>
+  %4 = qc.linear %x, %w {layer = "e", scheme = #qc.scheme<weight = f8E4M3FN, granularity = per_tensor, act = static_per_tensor>} : (tensor<4x64xf16>, tensor<32x64xf16>) -> tensor<4x32xf16>
   return
 }
 
@@ -133,8 +133,8 @@ func.func @rank1_and_static(%x1: tensor<64xf32>, %x3: tensor<2x3x64xbf16>, %w: t
   // A group as wide as K (one group per row).
   // CHECK: #qc.scheme<weight = i4, granularity = per_group, group_size = 64>
   %2 = qc.linear %x3, %wb {layer = "g64", scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 64>} : (tensor<2x3x64xbf16>, tensor<32x64xbf16>) -> tensor<2x3x32xbf16>
-  // CHECK: #qc.scheme<weight = f8E5M2, granularity = per_tensor>
-  %3 = qc.linear %x3, %wb {layer = "f8", scheme = #qc.scheme<weight = f8E5M2, granularity = per_tensor>} : (tensor<2x3x64xbf16>, tensor<32x64xbf16>) -> tensor<2x3x32xbf16>
+  // CHECK: #qc.scheme<weight = f8E4M3FN, act = dynamic_per_token, alpha = 5.000000e-01 : f32>
+  %3 = qc.linear %x3, %wb {layer = "f8", scheme = #qc.scheme<weight = f8E4M3FN, act = dynamic_per_token, alpha = 0.5 : f32>} : (tensor<2x3x64xbf16>, tensor<32x64xbf16>) -> tensor<2x3x32xbf16>
   // CHECK: #qc.scheme<weight = i8, granularity = per_tensor, act = dynamic_per_token, alpha = 0.000000e+00 : f32>
   %4 = qc.linear %x3, %wb {layer = "a0", scheme = #qc.scheme<weight = i8, granularity = per_tensor, act = dynamic_per_token, alpha = 0.0 : f32>} : (tensor<2x3x64xbf16>, tensor<32x64xbf16>) -> tensor<2x3x32xbf16>
   return %0, %1 : tensor<32xf32>, tensor<2x3x32xbf16>

@@ -19,13 +19,13 @@
 // SYNTAX-NOT: error
 // JSON: bad-syntax.json:1:91: error: invalid policy: syntax error:
 // KEY: bad-key.yaml:6:5: error: invalid policy: unknown key 'colour' in rule 1 (expected one of: match, regex, scheme, by_batch)
-// WEIGHT: bad-weight.yaml:3:19: error: invalid policy: unknown weight 'i3' (expected i4, i8 or f16)
+// WEIGHT: bad-weight.yaml:3:19: error: invalid policy: unknown weight 'i3' (expected i4, i8, f16 or f8e4m3)
 // VERSION: bad-version.yaml:2:10: error: invalid policy: unknown version (expected 'version: 1')
 // FORMAT: bad-format.yaml:1:1: error: invalid policy: unknown format (expected 'format: qc-policy')
 // BYBATCH: bad-by-batch.yaml:5:40: error: invalid policy: rule 1: a by_batch scheme must be i8 symmetric per_channel weight-only
 // REGEX: bad-regex.yaml:4:12: error: invalid policy: rule 1: bad regex 'blk([': brackets ([ ]) not balanced
 // BOTH: bad-both.yaml:4:5: error: invalid policy: rule 1 needs exactly one of 'match' (glob) or 'regex'
-// ALPHA: bad-alpha.yaml:3:11: error: invalid policy: invalid scheme: alpha (SmoothQuant) needs INT8 activations
+// ALPHA: bad-alpha.yaml:3:11: error: invalid policy: invalid scheme: alpha (SmoothQuant) needs quantized activations
 // GS: bad-groupsize.yaml:5:14: error: invalid policy: invalid scheme: group_size is only allowed with per_group granularity
 // MISSING: error: cannot open policy file '{{.*}}does-not-exist.yaml'
 // NOPOLICY: error: qc-apply-policy needs policy=<file>

@@ -42,9 +42,8 @@ func.func @truncated_file(%x: tensor<?x4xf32>) -> tensor<?x2xf32> {
 
 // -----
 
-func.func @f8(%x: tensor<?x4xf32>) -> tensor<?x2xf32> {
-  %w = arith.constant dense<1.0> : tensor<2x4xf32>
-  // expected-error @+1 {{layer 'l': weight type 'f8E4M3FN' is not supported by qc-quantize-weights (i4, i8, f16)}}
-  %y = qc.linear %x, %w {layer = "l", scheme = #qc.scheme<weight = f8E4M3FN, granularity = per_tensor>} : (tensor<?x4xf32>, tensor<2x4xf32>) -> tensor<?x2xf32>
+func.func @f8_argument_weight(%x: tensor<?x4xf32>, %w: tensor<2x4xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{layer 'l': the weight is not a constant; qc-quantize-weights needs a constant weight}}
+  %y = qc.linear %x, %w {layer = "l", scheme = #qc.scheme<weight = f8E4M3FN, granularity = per_tensor, act = dynamic_per_token>} : (tensor<?x4xf32>, tensor<2x4xf32>) -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }

@@ -126,12 +126,13 @@ struct PackedWeightAccess {
                                 mlir::Value row, mlir::Value k0,
                                 int64_t vl) const;
 
-  /// (q - z) as vector<vl x f32>, times the scale when `applyScale`.
+  /// (q - z) as vector<vl x f32> (FP8: the decoded E4M3 values), times the
+  /// scale when `applyScale`.
   mlir::Value loadDequantized(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value row, mlir::Value k0, int64_t vl,
                               bool applyScale) const;
 
-  /// q sign-extended to vector<vl x i16> (symmetric schemes only).
+  /// q sign-extended to vector<vl x i16> (symmetric integer schemes only).
   mlir::Value loadInt16(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,
                         mlir::Value k0, int64_t vl) const;
 

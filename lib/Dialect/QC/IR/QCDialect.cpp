@@ -55,16 +55,16 @@ void QCDialect::registerTypes() {
 // SchemeAttr
 //===----------------------------------------------------------------------===//
 
-static bool isF8(Type t) { return isa<Float8E4M3FNType, Float8E5M2Type>(t); }
 
 LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  Type weight, Granularity granularity,
                                  int64_t groupSize, bool symmetric, ActMode act,
                                  FloatAttr alpha) {
   bool isInt = weight.isSignlessInteger(4) || weight.isSignlessInteger(8);
-  if (!isInt && !weight.isF16() && !isF8(weight))
+  bool isFp8 = isa<Float8E4M3FNType>(weight);
+  if (!isInt && !weight.isF16() && !isFp8)
     return emitError() << "unsupported weight type " << weight
-                       << "; expected i4, i8, f16 or an 8-bit float";
+                       << "; expected i4, i8, f16 or f8E4M3FN";
   if (granularity == Granularity::PerGroup) {
     if (groupSize <= 0)
       return emitError() << "per_group granularity needs a positive "
@@ -79,16 +79,21 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!isInt && !symmetric)
     return emitError() << "asymmetric quantization needs an integer weight "
                           "type";
-  if (act != ActMode::None && !weight.isSignlessInteger(8))
-    return emitError() << "INT8 activations need i8 weights (W8A8), got "
+  if (act != ActMode::None && !weight.isSignlessInteger(8) && !isFp8)
+    return emitError() << "quantized activations need i8 (W8A8) or f8E4M3FN "
+                          "(FP8) weights, got "
                        << weight;
   if (act != ActMode::None &&
       (!symmetric || granularity == Granularity::PerGroup))
-    return emitError() << "INT8 activations need symmetric per_channel or "
-                          "per_tensor weights";
+    return emitError() << "quantized activations need symmetric per_channel "
+                          "or per_tensor weights";
+  // The FP8 kernels multiply E4M3 by E4M3: no FP8 weight-only path.
+  if (isFp8 && act == ActMode::None)
+    return emitError() << "f8E4M3FN weights need FP8 activations (act = "
+                          "dynamic_per_token or static_per_tensor)";
   if (alpha) {
     if (act == ActMode::None)
-      return emitError() << "alpha (SmoothQuant) needs INT8 activations";
+      return emitError() << "alpha (SmoothQuant) needs quantized activations";
     double a = alpha.getValueAsDouble();
     if (!(a >= 0.0 && a <= 1.0))
       return emitError() << "alpha must be in [0, 1], got " << a;
@@ -102,6 +107,14 @@ unsigned SchemeAttr::getWeightBits() const {
 
 bool SchemeAttr::isIntegerWeight() const {
   return getWeight().isSignlessInteger();
+}
+
+bool SchemeAttr::isFp8Weight() const {
+  return isa<Float8E4M3FNType>(getWeight());
+}
+
+Type SchemeAttr::getActType() const {
+  return quantizesActivations() ? getWeight() : Type();
 }
 
 int64_t SchemeAttr::getNumGroups(int64_t k) const {
@@ -383,8 +396,10 @@ PackedWeightType::verify(function_ref<InFlightDiagnostic()> emitError,
                          int64_t n, int64_t k, Type elementType) {
   if (n <= 0 || k <= 0)
     return emitError() << "packed weight dimensions must be positive";
-  if (!elementType.isSignlessInteger(4) && !elementType.isSignlessInteger(8))
-    return emitError() << "packed weight element type must be i4 or i8, got "
+  if (!elementType.isSignlessInteger(4) && !elementType.isSignlessInteger(8) &&
+      !isa<Float8E4M3FNType>(elementType))
+    return emitError() << "packed weight element type must be i4, i8 or "
+                          "f8E4M3FN, got "
                        << elementType;
   return success();
 }

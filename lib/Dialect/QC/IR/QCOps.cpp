@@ -314,10 +314,11 @@ LogicalResult PackedWeightOp::verify() {
   SchemeAttr scheme = getScheme();
   PackedWeightType type = getResult().getType();
   int64_t n = type.getN(), k = type.getK();
-  if (!scheme.isIntegerWeight())
+  if (!scheme.isQuantizedWeight())
     return emitOpError("scheme weight type ")
-           << scheme.getWeight() << " is not an integer type; only i4 and i8 "
-           << "weights are packed";
+           << scheme.getWeight()
+           << " is not a quantized type; only i4, i8 and f8E4M3FN weights "
+              "are packed";
   if (scheme.getWeight() != type.getElementType())
     return emitOpError("scheme weight type ")
            << scheme.getWeight() << " does not match the result element type "
@@ -452,6 +453,9 @@ static LogicalResult verifyFusedLayers(Operation *op, ArrayAttr fused,
 
 LogicalResult WeightOnlyMatmulOp::verify() {
   auto w = getWeight().getType();
+  if (isa<Float8E4M3FNType>(w.getElementType()))
+    return emitOpError("an f8E4M3FN weight needs FP8 activations: use "
+                       "qc.int8_matmul");
   if (failed(verifyLinearShapes(*this, getInput().getType(), w.getN(), w.getK(),
                                 getResult().getType(), getBias())))
     return failure();
@@ -489,9 +493,15 @@ LogicalResult WeightOnlyMatmulOp::verify() {
 
 LogicalResult Int8MatmulOp::verify() {
   auto w = getWeight().getType();
-  if (!w.getElementType().isSignlessInteger(8))
-    return emitOpError("weight must be i8, got ") << w.getElementType();
+  if (!w.getElementType().isSignlessInteger(8) &&
+      !isa<Float8E4M3FNType>(w.getElementType()))
+    return emitOpError("weight must be i8 or f8E4M3FN, got ")
+           << w.getElementType();
   auto in = getInput().getType();
+  if (in.getElementType() != w.getElementType())
+    return emitOpError("input element type ")
+           << in.getElementType() << " must match the weight's "
+           << w.getElementType() << " (INT8 x INT8 or FP8 x FP8)";
   if (failed(verifyLinearShapes(*this, in, w.getN(), w.getK(),
                                 getResult().getType(), getBias())))
     return failure();

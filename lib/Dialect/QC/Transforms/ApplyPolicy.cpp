@@ -229,7 +229,7 @@ FailureOr<SchemeAttr> PolicyReader::parseScheme(const PNode &n,
   if (failed(weight))
     return failure();
   if (!*weight)
-    return error(n.loc, "a scheme needs 'weight' (i4, i8 or f16)");
+    return error(n.loc, "a scheme needs 'weight' (i4, i8, f16 or f8e4m3)");
   Type wt;
   StringRef w = (*weight)->value;
   if (w == "i4")
@@ -238,9 +238,11 @@ FailureOr<SchemeAttr> PolicyReader::parseScheme(const PNode &n,
     wt = IntegerType::get(ctx, 8);
   else if (w == "f16")
     wt = Float16Type::get(ctx);
+  else if (w == "f8e4m3")
+    wt = Float8E4M3FNType::get(ctx);
   else
     return error((*weight)->loc,
-                 "unknown weight '" + w + "' (expected i4, i8 or f16)");
+                 "unknown weight '" + w + "' (expected i4, i8, f16 or f8e4m3)");
 
   Granularity gran = Granularity::PerChannel;
   FailureOr<const PNode *> g = scalar("granularity");

@@ -36,7 +36,7 @@ static void copyQCAttrs(Operation *from, Operation *to) {
 namespace {
 
 /// linear(dequantize_act(q, s), dequantize_weight(pw)[, b]) ->
-/// int8_matmul q, s, pw[, b].
+/// int8_matmul q, s, pw[, b], for INT8 or FP8 E4M3 q and pw.
 struct FuseInt8Matmul : OpRewritePattern<LinearOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -49,10 +49,12 @@ struct FuseInt8Matmul : OpRewritePattern<LinearOp> {
     if (!da)
       return rewriter.notifyMatchFailure(op, "input is not dequantized");
     Value pw = dw.getWeight();
-    if (!cast<PackedWeightType>(pw.getType())
-             .getElementType()
-             .isSignlessInteger(8))
-      return rewriter.notifyMatchFailure(op, "weight is not INT8");
+    Type elem = cast<PackedWeightType>(pw.getType()).getElementType();
+    if (!elem.isSignlessInteger(8) && !isa<Float8E4M3FNType>(elem))
+      return rewriter.notifyMatchFailure(op, "weight is not INT8 or FP8");
+    if (da.getInput().getType().getElementType() != elem)
+      return rewriter.notifyMatchFailure(
+          op, "activations and weight are not of one 8-bit type");
     if (PackedWeightOp def = getPackedWeightDef(pw)) {
       SchemeAttr s = def.getScheme();
       if (!s.getSymmetric() || s.getGranularity() == Granularity::PerGroup)
@@ -78,6 +80,9 @@ struct FuseWeightOnlyMatmul : OpRewritePattern<LinearOp> {
     auto dw = op.getWeight().getDefiningOp<DequantizeWeightOp>();
     if (!dw)
       return rewriter.notifyMatchFailure(op, "weight is not dequantized");
+    if (isa<Float8E4M3FNType>(
+            cast<PackedWeightType>(dw.getWeight().getType()).getElementType()))
+      return rewriter.notifyMatchFailure(op, "FP8 weights need FP8 inputs");
     auto mm = rewriter.replaceOpWithNewOp<WeightOnlyMatmulOp>(
         op, op.getType(), op.getInput(), dw.getWeight(), op.getBias(),
         op.getLayerAttr(), KernelAttr(), /*fused_layers=*/ArrayAttr());

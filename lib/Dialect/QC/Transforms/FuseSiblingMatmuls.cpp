@@ -140,8 +140,8 @@ struct Candidate {
     if (!pw)
       return "the weight does not come from qc.packed_weight";
     SchemeAttr s = pw.getScheme();
-    if (!s.isIntegerWeight())
-      return "the weight is not quantized to integers";
+    if (!s.isQuantizedWeight())
+      return "the weight is not quantized";
     if (s.getGranularity() == Granularity::PerTensor)
       return "per_tensor scales cannot be concatenated";
     if (!isConstantWeight(pw.getData()) || !isConstantWeight(pw.getScales()) ||

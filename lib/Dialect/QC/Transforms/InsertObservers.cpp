@@ -58,7 +58,7 @@ struct InsertObserversPass
       symbols.insert(clone, std::next(Block::iterator(f)));
       clone.walk([&](LinearOp op) {
         SchemeAttr s = op.getSchemeAttr();
-        if (s && !s.isIntegerWeight())
+        if (s && !s.isQuantizedWeight())
           return; // f16 layers need no calibration
         OpBuilder b(op);
         auto obs =

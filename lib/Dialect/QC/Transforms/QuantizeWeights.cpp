@@ -13,6 +13,7 @@
 
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Dialect/QC/Transforms/QuantUtils.h"
+#include "qc/Dialect/QC/Utils/Fp8.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -37,8 +38,9 @@ namespace {
 /// Integers and parameters of one quantized N x K weight.
 struct QuantizedWeight {
   int64_t n = 0, k = 0, rows = 0, groups = 0, groupSize = 0;
-  std::vector<int32_t> q;          // N x K
+  std::vector<int32_t> q;          // N x K (FP8: the E4M3 codes, 0..255)
   std::vector<QuantParams> params; // rows x groups
+  bool fp8 = false;                // q holds E4M3 codes, not integers
 
   QuantParams &paramsAt(int64_t row, int64_t col) {
     return params[(rows == 1 ? 0 : row) * groups + col / groupSize];
@@ -87,6 +89,32 @@ QuantizedWeight quantizeRTN(MLIRContext *ctx, SchemeAttr scheme,
   parallelFor(ctx, 0, n, [&](size_t i) {
     for (int64_t c = 0; c < k; ++c)
       r.q[i * k + c] = quantizeValue(w[i * k + c], r.paramsAt(i, c), bits, sym);
+  });
+  return r;
+}
+
+/// FP8 E4M3 quantization (round to nearest even, saturating: fp8.h): one
+/// scale per channel or per tensor, s = f32(max|w| / 448) (1 for an all-zero
+/// range), codes e4m3(f32(w / s)).
+QuantizedWeight quantizeFp8(MLIRContext *ctx, SchemeAttr scheme,
+                            ArrayRef<double> w, int64_t n, int64_t k) {
+  QuantizedWeight r = makeGrid(scheme, n, k);
+  r.fp8 = true;
+  int64_t rowsPerScale = r.rows == 1 ? n : 1;
+  parallelFor(ctx, 0, r.rows, [&](size_t row) {
+    double amax = 0.0;
+    for (int64_t i = row; i < static_cast<int64_t>(row) + rowsPerScale; ++i)
+      for (int64_t c = 0; c < k; ++c)
+        amax = std::max(amax, std::abs(w[i * k + c]));
+    float s = static_cast<float>(amax / ::qc::fp8::kE4M3Max);
+    if (!(s > 0.0f) || std::isinf(s))
+      s = 1.0f;
+    r.params[row].scale = s;
+  });
+  parallelFor(ctx, 0, n, [&](size_t i) {
+    for (int64_t c = 0; c < k; ++c)
+      r.q[i * k + c] = ::qc::fp8::encodeE4M3(
+          static_cast<float>(w[i * k + c] / r.paramsAt(i, c).scale));
   });
   return r;
 }
@@ -399,8 +427,9 @@ static std::vector<double> dequantizeAll(MLIRContext *ctx,
     for (int64_t c = 0; c < r.k; ++c) {
       const QuantParams &p =
           r.params[(r.rows == 1 ? 0 : i) * r.groups + c / r.groupSize];
-      out[i * r.k + c] = static_cast<double>(
-          static_cast<float>(r.q[i * r.k + c] - p.zero) * p.scale);
+      float q = r.fp8 ? ::qc::fp8::decodeE4M3(r.q[i * r.k + c])
+                      : static_cast<float>(r.q[i * r.k + c] - p.zero);
+      out[i * r.k + c] = static_cast<double>(q * p.scale);
     }
   });
   return out;
@@ -456,7 +485,9 @@ LogicalResult QuantizeWeightsPass::insertActQuant(LinearOp op,
   Location loc = op.getLoc();
   Value x = op.getInput();
   auto xt = cast<RankedTensorType>(x.getType());
-  auto qType = RankedTensorType::get(xt.getShape(), b.getI8Type());
+  auto qType = RankedTensorType::get(xt.getShape(), scheme.getActType());
+  // The code range a scale maps max|x| onto: 127 (INT8) or 448 (E4M3).
+  double range = scheme.isFp8Weight() ? ::qc::fp8::kE4M3Max : 127.0;
   RankedTensorType sType;
   FloatAttr scaleAttr;
   if (scheme.getAct() == ActMode::DynamicPerToken) {
@@ -482,7 +513,7 @@ LogicalResult QuantizeWeightsPass::insertActQuant(LinearOp op,
       for (double v : src)
         amax = std::max(amax, v);
     }
-    float s = static_cast<float>(amax / 127.0);
+    float s = static_cast<float>(amax / range);
     if (!(s > 0.0f) || std::isinf(s))
       s = 1.0f;
     scaleAttr = b.getF32FloatAttr(s);
@@ -502,12 +533,30 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
   int64_t n = wt.getDimSize(0), k = wt.getDimSize(1);
   Value w = op.getWeight();
 
+  // FP8: round to nearest per channel / tensor (GPTQ's integer grid does
+  // not apply to E4M3's).
+  if (scheme.isFp8Weight()) {
+    if (!isConstantWeight(w))
+      return op.emitError() << "layer '" << op.getLayer()
+                            << "': the weight is not a constant; "
+                               "qc-quantize-weights needs a constant weight";
+    FailureOr<std::vector<double>> vals =
+        readConstantValues(w, op, "weight of layer '" + op.getLayer() + "'");
+    if (failed(vals))
+      return failure();
+    QuantizedWeight r = quantizeFp8(op.getContext(), scheme, *vals, n, k);
+    if (recordErrors)
+      recordError(op, *vals, dequantizeAll(op.getContext(), r), n, k,
+                  nullptr);
+    return finishQuantized(op, scheme, r, stats);
+  }
+
   if (!scheme.isIntegerWeight()) {
     if (!scheme.getWeight().isF16())
       return op.emitError() << "layer '" << op.getLayer() << "': weight type "
                             << scheme.getWeight()
                             << " is not supported by qc-quantize-weights "
-                               "(i4, i8, f16)";
+                               "(i4, i8, f16, f8E4M3FN)";
     if (wt.getElementType().isF16())
       return success();
     if (!isConstantWeight(w))

@@ -81,18 +81,21 @@ def QC_SchemeAttr : QC_Attr<"Scheme", "scheme"> {
     A quantization scheme for one linear layer:
 
     - `weight`: the stored weight element type: `i4`, `i8`, `f16` (no
-      quantization) or an 8-bit float type (`f8E4M3FN`).
+      quantization) or `f8E4M3FN` (FP8 E4M3: W8A8 with FP8 activations,
+      scale = max|w| / 448 per channel or per tensor).
     - `granularity`: `per_tensor`, `per_channel` (one scale per output
       channel) or `per_group` (one scale per `group_size` consecutive input
       channels of each output channel).
     - `group_size`: the group size; required with `per_group`, forbidden
       otherwise. It must divide K (checked where K is known).
     - `symmetric`: `true` stores no zero point; `false` stores one per scale.
-    - `act`: `none` (weight-only), `static_per_tensor` (INT8 activations with a
-      calibrated scale) or `dynamic_per_token` (INT8 activations, one scale per
-      token computed at run time).
+    - `act`: `none` (weight-only), `static_per_tensor` (8-bit activations
+      with a calibrated scale) or `dynamic_per_token` (8-bit activations, one
+      scale per token computed at run time). The activations take the
+      weight's 8-bit type: INT8 with `i8` weights, E4M3 with `f8E4M3FN`
+      weights (which need quantized activations).
     - `alpha`: the optional SmoothQuant migration strength in [0, 1]; only
-      meaningful with INT8 activations.
+      meaningful with quantized activations.
 
     Example:
 
@@ -100,6 +103,8 @@ def QC_SchemeAttr : QC_Attr<"Scheme", "scheme"> {
     #w4g128 = #qc.scheme<weight = i4, granularity = per_group, group_size = 128>
     #w8a8 = #qc.scheme<weight = i8, granularity = per_channel,
                        act = dynamic_per_token, alpha = 0.5>
+    #fp8 = #qc.scheme<weight = f8E4M3FN, granularity = per_channel,
+                      act = dynamic_per_token>
     ```
   }];
   let parameters = (ins
@@ -119,10 +124,20 @@ def QC_SchemeAttr : QC_Attr<"Scheme", "scheme"> {
     unsigned getWeightBits() const;
     /// True when weights are stored as integers (and carry scales).
     bool isIntegerWeight() const;
-    /// True when activations are quantized to INT8 (W8A8).
+    /// True when weights are FP8 E4M3 (f8E4M3FN) codes with scales.
+    bool isFp8Weight() const;
+    /// True when weights are stored as 8- or 4-bit codes with scales
+    /// (integer or FP8): everything but f16.
+    bool isQuantizedWeight() const {
+      return isIntegerWeight() || isFp8Weight();
+    }
+    /// True when activations are quantized (W8A8: INT8 or FP8).
     bool quantizesActivations() const {
       return getAct() != ::mlir::qc::ActMode::None;
     }
+    /// The element type of quantized activations: i8 (INT8) or f8E4M3FN
+    /// (FP8); null without activation quantization.
+    ::mlir::Type getActType() const;
     /// Number of scale columns for a weight with `k` input channels.
     int64_t getNumGroups(int64_t k) const;
     /// Checks the scheme against a weight of `n` x `k`; on failure returns

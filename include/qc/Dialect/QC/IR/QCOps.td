@@ -20,6 +20,8 @@ class QC_Op<string mnemonic, list<Trait> traits = []>
 
 def QC_FloatTensor : RankedTensorOf<[F16, BF16, F32]>;
 def QC_I8Tensor : RankedTensorOf<[I8]>;
+/// Quantized activations: INT8 codes or FP8 E4M3 values.
+def QC_QuantActTensor : RankedTensorOf<[I8, F8E4M3FN]>;
 
 //===----------------------------------------------------------------------===//
 // Model-level ops
@@ -248,34 +250,44 @@ def QC_SmoothOp : QC_Op<"smooth", [Pure, AllTypesMatch<["input", "result"]>]> {
 }
 
 def QC_QuantizeActOp : QC_Op<"quantize_act", [Pure]> {
-  let summary = "Quantizes activations to INT8 (static per-tensor or dynamic per-token)";
+  let summary = "Quantizes activations to INT8 or FP8 E4M3 (static per-tensor or dynamic per-token)";
   let description = [{
-    Symmetric INT8 quantization q = clamp(round(x / s), -127, 127).
+    Symmetric 8-bit quantization; the output element type says which:
+
+    - `i8`: q = clamp(roundeven(x / s), -127, 127); the scale's range is
+      127.
+    - `f8E4M3FN`: q = e4m3(x / s), rounded to nearest even and saturated to
+      +-448 (NaN stays NaN); the scale's range is 448.
+
+    The scale:
 
     - `static_per_tensor`: s is the calibrated attribute `scale`; `scales`
       has one element.
-    - `dynamic_per_token`: s = max|x_row| / 127 for every row (token);
-      `scales` has the input's leading shape.
+    - `dynamic_per_token`: s = max|x_row| / range for every row (token), 1
+      for a row of zeros; `scales` has the input's leading shape.
 
     Example:
 
     ```mlir
     %q, %s = qc.quantize_act %x dynamic_per_token
         : tensor<?x64xf32> -> tensor<?x64xi8>, tensor<?xf32>
+    %f, %t = qc.quantize_act %x static_per_tensor scale 0.5 : tensor<?x64xf16>
+        -> tensor<?x64xf8E4M3FN>, tensor<1xf32>
     ```
   }];
   let arguments = (ins QC_FloatTensor:$input, QC_ActModeAttr:$mode,
                    OptionalAttr<F32Attr>:$scale);
-  let results = (outs QC_I8Tensor:$output, RankedTensorOf<[F32]>:$scales);
+  let results = (outs QC_QuantActTensor:$output, RankedTensorOf<[F32]>:$scales);
   let assemblyFormat = "$input $mode (`scale` $scale^)? attr-dict `:` type($input) `->` type($output) `,` type($scales)";
   let hasVerifier = 1;
 }
 
 def QC_DequantizeActOp : QC_Op<"dequantize_act", [Pure]> {
-  let summary = "Dequantizes INT8 activations: y = q * scale";
+  let summary = "Dequantizes INT8 or FP8 activations: y = q * scale";
   let description = [{
-    The inverse of `qc.quantize_act`; `scales` has one element (per-tensor)
-    or the input's leading shape (per-token).
+    The inverse of `qc.quantize_act` (`q` INT8 codes or E4M3 values);
+    `scales` has one element (per-tensor) or the input's leading shape
+    (per-token).
 
     Example:
 
@@ -283,7 +295,7 @@ def QC_DequantizeActOp : QC_Op<"dequantize_act", [Pure]> {
     %y = qc.dequantize_act %q, %s : tensor<?x64xi8>, tensor<?xf32> -> tensor<?x64xf32>
     ```
   }];
-  let arguments = (ins QC_I8Tensor:$input, RankedTensorOf<[F32]>:$scales);
+  let arguments = (ins QC_QuantActTensor:$input, RankedTensorOf<[F32]>:$scales);
   let results = (outs QC_FloatTensor:$result);
   let assemblyFormat = "$input `,` $scales attr-dict `:` type($input) `,` type($scales) `->` type($result)";
   let hasVerifier = 1;
@@ -381,13 +393,15 @@ def QC_WeightOnlyMatmulOp : QC_Op<"wo_matmul", [Pure]> {
 }
 
 def QC_Int8MatmulOp : QC_Op<"int8_matmul", [Pure]> {
-  let summary = "INT8 x INT8 matmul with a fused dequantization epilogue";
+  let summary = "W8A8 matmul (INT8 or FP8 E4M3) with a fused dequantization epilogue";
   let description = [{
-    y[m, n] = (sum_k q_x[m, k] * q_w[n, k]) * s_x[m] * s_w[n] (+ b[n]),
-    accumulated in i32. `input_scales` has one element (per-tensor) or the
-    input's leading shape (per-token). The weight must be symmetric INT8 with
-    per-channel or per-tensor scales. The result element type is the output
-    type of the layer. `fused_layers`: as for `qc.wo_matmul`.
+    y[m, n] = (sum_k q_x[m, k] * q_w[n, k]) * s_x[m] * s_w[n] (+ b[n]).
+    INT8 (`i8` input, `i8` weight) accumulates in i32; FP8 (`f8E4M3FN`
+    input and weight) multiplies the E4M3 values and accumulates in f32.
+    `input_scales` has one element (per-tensor) or the input's leading shape
+    (per-token). The weight must be symmetric with per-channel or per-tensor
+    scales, of the input's element type. The result element type is the
+    output type of the layer. `fused_layers`: as for `qc.wo_matmul`.
 
     Example:
 
@@ -396,7 +410,7 @@ def QC_Int8MatmulOp : QC_Op<"int8_matmul", [Pure]> {
         : tensor<?x64xi8>, tensor<?xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf32>
     ```
   }];
-  let arguments = (ins QC_I8Tensor:$input, RankedTensorOf<[F32]>:$input_scales,
+  let arguments = (ins QC_QuantActTensor:$input, RankedTensorOf<[F32]>:$input_scales,
                    QC_PackedWeightType:$weight, Optional<QC_FloatTensor>:$bias,
                    StrAttr:$layer, OptionalAttr<QC_KernelAttr>:$kernel,
                    OptionalAttr<QC_FusedLayerArrayAttr>:$fused_layers);

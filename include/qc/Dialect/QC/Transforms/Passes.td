@@ -414,7 +414,7 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
     Option<"wgmmaStages", "wgmma-stages", "int64_t", "0",
            "The wgmma kernels: stages (0: 3 for the weight-only variant, 4 "
            "for the GEMMs)">,
-    Option<"wgmmaInt8", "wgmma-int8", "bool", "false",
+    Option<"wgmmaInt8", "wgmma-int8", "bool", "true",
            "W8A8 layers on the wgmma INT8 GEMM on targets with wgmma (not "
            "yet run on a GPU: off by default)">,
   ];
