@@ -117,10 +117,12 @@ def selected_kernel(quant_opt, c):
 
 def mma_case_ir(c):
     """IR of a tensor-core case: `int8` is quantize_act + int8_matmul (W8A8),
-    `fp16` an unquantized qc.linear with a fp16_mma kernel."""
+    `fp8` the same on E4M3 activations and weights (sm_90a), `fp16` an
+    unquantized qc.linear with a fp16_mma kernel."""
     n, k = c["n"], c["k"]
     out = "f16" if c["out_f16"] else "f32"
-    kern = f'#qc.kernel<{c["op"]}_mma, target = "{c["chip"]}">'
+    kind = "int8" if c["op"] == "fp8" else c["op"]
+    kern = f'#qc.kernel<{kind}_mma, target = "{c["chip"]}">'
     bias_arg = f", %b: tensor<{n}x{out}>" if c["bias"] else ""
     bias, btype = (", %b", f", tensor<{n}x{out}>") if c["bias"] else ("", "")
     if c["op"] == "fp16":
@@ -138,10 +140,11 @@ def mma_case_ir(c):
     else:
         mode, sxt = f"static_per_tensor scale {c['static_scale']!r}", "tensor<1xf32>"
     amode = "dynamic_per_token" if c["per_token"] else "static_per_tensor"
+    q = "f8E4M3FN" if c["op"] == "fp8" else "i8"
     return f"""func.func @f(%x: tensor<?x{k}x{act}>, %d: tensor<{n * k}xi8>, %s: tensor<{srows}x1x{sty}>{bias_arg}) -> tensor<?x{n}x{out}> {{
-  %q, %sx = qc.quantize_act %x {mode} : tensor<?x{k}x{act}> -> tensor<?x{k}xi8>, {sxt}
-  %pw = qc.packed_weight %d, %s {{layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8, granularity = {gran}, act = {amode}>}} : tensor<{n * k}xi8>, tensor<{srows}x1x{sty}> -> !qc.packed<{n}x{k}xi8>
-  %y = qc.int8_matmul %q, %sx, %pw{bias} {{layer = "{c['name']}", kernel = {kern}}} : tensor<?x{k}xi8>, {sxt}, !qc.packed<{n}x{k}xi8>{btype} -> tensor<?x{n}x{out}>
+  %q, %sx = qc.quantize_act %x {mode} : tensor<?x{k}x{act}> -> tensor<?x{k}x{q}>, {sxt}
+  %pw = qc.packed_weight %d, %s {{layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = {q}, granularity = {gran}, act = {amode}>}} : tensor<{n * k}xi8>, tensor<{srows}x1x{sty}> -> !qc.packed<{n}x{k}x{q}>
+  %y = qc.int8_matmul %q, %sx, %pw{bias} {{layer = "{c['name']}", kernel = {kern}}} : tensor<?x{k}x{q}>, {sxt}, !qc.packed<{n}x{k}x{q}>{btype} -> tensor<?x{n}x{out}>
   return %y : tensor<?x{n}x{out}>
 }}
 """
@@ -154,10 +157,10 @@ def compile_mma_case(quant_opt, c, out_dir, opts, args):
     if res.returncode != 0:
         sys.exit(f"quant-opt failed for {c['name']}:\n{res.stderr}")
     m = re.search(r'assembly = "((?:[^"\\]|\\.)*)"', res.stdout)
-    suffix = "int8_mma" if c["op"] == "int8" else "fp16_mma"
+    suffix = "fp16_mma" if c["op"] == "fp16" else "int8_mma"
     gemm = [l for l in launches(res.stdout) if l[0].endswith(suffix)]
     act = [l for l in launches(res.stdout) if l[0].endswith("_act_quant")]
-    if not (m and gemm) or (c["op"] == "int8" and not act):
+    if not (m and gemm) or (c["op"] != "fp16" and not act):
         sys.exit(f"could not find the kernels in quant-opt output for {c['name']}")
     with open(os.path.join(out_dir, c["name"] + ".ptx"), "w") as f:
         f.write(unescape_mlir(m.group(1)))
@@ -167,11 +170,12 @@ def compile_mma_case(quant_opt, c, out_dir, opts, args):
     return dict(c, kernel=kernel, block=block, block_m=tile_m, block_n=tile_n,
                 act_kernel=act[0][0] if act else "-",
                 act_block=act[0][1] if act else 0,
-                args=",".join(args[c["op"] + "_mma"]["args"]),
+                args=",".join(args[("int8" if c["op"] == "fp8" else c["op"])
+                                   + "_mma"]["args"]),
                 smem=int(smem.group(1)) if smem else 0)
 
 
-def mma_cases():
+def mma_cases(fp8=False):
     """Correctness matrix (odd N, K not a multiple of the block K, every
     scale/bias/output variant) and the Llama timing shapes."""
     cases = []
@@ -192,8 +196,16 @@ def mma_cases():
                   dict(per_token=False, static_scale=0.004, per_tensor_w=True,
                        act_f16=False, out_f16=False)):
         cases.append(dict(base, op="int8", n=200, k=272, kind="check", **extra))
+    # FP8 E4M3 (wgmma only: sm_90a chips).
+    if fp8:
+        for (n, k) in [(300, 448), (77, 208), (1000, 1040)]:
+            cases.append(dict(base, op="fp8", n=n, k=k, bias=(n % 2 == 0),
+                              kind="check"))
+        cases.append(dict(base, op="fp8", n=200, k=272, kind="check",
+                          per_token=False, static_scale=0.004,
+                          per_tensor_w=True, act_f16=False, out_f16=False))
     for (n, k) in [(4096, 4096), (11008, 4096), (8192, 8192), (28672, 8192)]:
-        for op in ("int8", "fp16"):
+        for op in ("int8", "fp16") + (("fp8",) if fp8 else ()):
             cases.append(dict(base, op=op, n=n, k=k, kind="time"))
     return cases
 
@@ -551,11 +563,12 @@ def main():
                                  else c.get(k, 0))
                              for k in fields) + "\n")
     # Tensor-core cases, in their own list (harness.cpp, second part).
-    mcases = [c for c in mma_cases()
+    # FP8 runs on wgmma: its cases only for chips with wgmma (sm_90a).
+    mcases = [c for c in mma_cases(fp8=args.chip.endswith("a"))
               if args.mma == "all" or args.mma == c["kind"]]
     mout = []
     for i, c in enumerate(mcases):
-        q = "pt" if c["op"] == "int8" and not c["per_token"] else ""
+        q = "pt" if c["op"] != "fp16" and not c["per_token"] else ""
         c["name"] = f"{args.tag}m{i}_{c['op']}{q}_{c['n']}x{c['k']}"
         c["chip"] = args.chip
         mout.append(compile_mma_case(args.quant_opt, c, args.out, args.opts,

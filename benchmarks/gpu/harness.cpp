@@ -288,6 +288,45 @@ static double timeGraph(CUfunction fn, unsigned gx, unsigned gy, unsigned block,
   return samples[samples.size() / 2];
 }
 
+/// The value of E4M3 (f8E4M3FN) code `c`: 1 sign, 4 exponent bits (bias 7), 3
+/// mantissa bits, subnormals at exponent 0, S.1111.111 NaN.
+static float e4m3Value(uint8_t c) {
+  int e = (c >> 3) & 15, m = c & 7;
+  float v = (e == 15 && m == 7) ? NAN
+            : e == 0            ? std::ldexp((float)m, -9)
+                                : std::ldexp(1.0f + m / 8.0f, e - 7);
+  return (c & 0x80) ? -v : v;
+}
+
+/// Reference E4M3 rounding, independent of the compiler's bit recipe: the
+/// nearest of the 127 finite non-negative codes (a sorted table searched by
+/// value), ties to the even code (mantissa LSB 0), saturated to 448, the
+/// sign copied.
+static uint8_t e4m3Nearest(float x) {
+  static const std::vector<float> table = [] {
+    std::vector<float> t;
+    for (int c = 0; c <= 0x7e; ++c)
+      t.push_back(e4m3Value((uint8_t)c));
+    return t;
+  }();
+  if (std::isnan(x))
+    return 0x7f;
+  float a = std::fabs(x);
+  uint8_t sign = std::signbit(x) ? 0x80 : 0;
+  if (a >= 448.f)
+    return sign | 0x7e;
+  // Codes increase with value: the first code >= a and the one below it.
+  int hi = (int)(std::lower_bound(table.begin(), table.end(), a) -
+                 table.begin());
+  int best = hi;
+  if (hi > 0) {
+    float dl = a - table[hi - 1], dh = table[hi] - a;
+    if (dl < dh || (dl == dh && ((hi - 1) & 1) == 0))
+      best = hi - 1;
+  }
+  return (uint8_t)(sign | best);
+}
+
 static float readOut(const std::vector<uint8_t> &raw, size_t i, bool f16) {
   if (f16) {
     uint16_t h;
@@ -318,7 +357,8 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
               "q_bad", "s_bad", "max_err/b", "rel_l2", "us");
   std::uniform_real_distribution<float> uni(-1.f, 1.f);
   for (const MmaCase &c : cases) {
-    bool int8 = c.op == "int8";
+    // W8A8: INT8 or FP8 E4M3 codes (act-quant kernel + GEMM); else fp16.
+    bool fp8 = c.op == "fp8", int8 = c.op == "int8" || fp8;
     std::ifstream pf(dir + "/" + c.name + ".ptx");
     std::string ptx((std::istreambuf_iterator<char>(pf)),
                     std::istreambuf_iterator<char>());
@@ -329,7 +369,8 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
     if (int8)
       CHECK(cuModuleGetFunction(&actFn, mod, c.actKernel.c_str()));
 
-    // Weights: INT8 bytes (full range) or f16 in [-1, 1].
+    // Weights: INT8 bytes (full range), E4M3 codes (every finite code) or
+    // f16 in [-1, 1].
     long wElem = int8 ? 1 : 2;
     size_t wBytes = (size_t)c.n * c.k * wElem;
     std::vector<int8_t> wq(int8 ? c.n * c.k : 0);
@@ -337,7 +378,14 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
     std::vector<float> wf(c.n * c.k);
     std::uniform_int_distribution<int> byteDist(-128, 127);
     for (size_t i = 0; i < wf.size(); ++i) {
-      if (int8) {
+      if (fp8) {
+        uint8_t code;
+        do
+          code = (uint8_t)byteDist(rng);
+        while ((code & 0x7f) == 0x7f);
+        wq[i] = (int8_t)code;
+        wf[i] = e4m3Value(code);
+      } else if (int8) {
         wq[i] = (int8_t)byteDist(rng);
         wf[i] = wq[i];
       } else {
@@ -402,7 +450,8 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
       CUdeviceptr wp = dW[0]->ptr;
 
       // CPU activation quantization (the host lowering's convention): float
-      // s = amax / 127 (1 for a zero row), q = clamp(rint(x / s), -127, 127).
+      // s = amax / 127 (1 for a zero row), q = clamp(rint(x / s), -127, 127);
+      // FP8: s = amax / 448, q = the nearest E4M3 code of x / s.
       long sN = c.perToken ? m : 1;
       std::vector<float> sRef(sN);
       std::vector<int8_t> qRef(int8 ? m * c.k : 0);
@@ -416,13 +465,17 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
             float amax = 0.f;
             for (long k = 0; k < c.k; ++k)
               amax = std::max(amax, std::fabs(xF[r * c.k + k]));
-            s = amax == 0.f ? 1.f : amax / 127.f;
+            s = amax == 0.f ? 1.f : amax / (fp8 ? 448.f : 127.f);
             sRef[r] = s;
           } else {
             sRef[0] = s;
           }
           for (long k = 0; k < c.k; ++k) {
             float v = xF[r * c.k + k] / s;
+            if (fp8) {
+              qRef[r * c.k + k] = (int8_t)e4m3Nearest(v);
+              continue;
+            }
             v = std::min(127.f, std::max(-127.f, std::nearbyint(v)));
             qRef[r * c.k + k] = (int8_t)v;
           }
@@ -480,7 +533,25 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
       for (long r : rows)
         for (long n = 0; n < c.n; ++n) {
           double ref, mag;
-          if (int8) {
+          if (fp8) {
+            // Exact products of the decoded codes, summed in double. The
+            // bound: wgmma's FP8 accumulation keeps fewer bits than f32
+            // (about 2^-13 of the running sum's magnitude), plus the
+            // epilogue's roundings.
+            double acc = 0, absAcc = 0;
+            const int8_t *qr = &qRef[r * c.k];
+            for (long k = 0; k < c.k; ++k) {
+              double p = (double)e4m3Value((uint8_t)qr[k]) * wf[n * c.k + k];
+              acc += p;
+              absAcc += std::fabs(p);
+            }
+            double sc =
+                (double)sRef[c.perToken ? r : 0] * swF[c.perTensorW ? 0 : n];
+            ref = acc * sc + (c.bias ? biasF[n] : 0.0);
+            mag = absAcc * sc * 2.5e-4 +
+                  (std::fabs(acc * sc) + (c.bias ? std::fabs(biasF[n]) : 0.0)) *
+                      16.0 / (1 << 24);
+          } else if (int8) {
             int64_t acc = 0;
             const int8_t *qr = &qRef[r * c.k];
             const int8_t *wr = &wq[n * c.k];

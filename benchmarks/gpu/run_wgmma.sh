@@ -54,7 +54,7 @@ for d in "$dir"/mma*; do
   grep -E "^MMATIME" "$out/$b.log"
 done
 # memcheck (and racecheck with RACECHECK=1) on small cases: two of the
-# frag wgmma variant (chk), one INT8 and one fp16 wgmma GEMM (mma).
+# frag wgmma variant (chk), one INT8, one fp16 and one FP8 wgmma GEMM (mma).
 rm -rf /tmp/mc && mkdir -p /tmp/mc
 : > /tmp/mc/cases.txt
 : > /tmp/mc/mma_cases.txt
@@ -63,8 +63,8 @@ if [ -d "$dir/chk" ]; then
   for c in $(awk '{print $1}' /tmp/mc/cases.txt); do cp "$dir/chk/$c.ptx" /tmp/mc/; done
 fi
 if [ -d "$dir/mma" ]; then
-  grep -E " (m0_int8_300x448|m5_fp16_77x200)_" "$dir/mma/mma_cases.txt" > /tmp/mc/mma_cases.txt
-  cp "$dir"/mma/m0_int8_300x448.ptx "$dir"/mma/m5_fp16_77x200.ptx /tmp/mc/ 2>/dev/null
+  grep -E "^(m0_int8_300x448|m5_fp16_77x200|m13_fp8_300x448) " "$dir/mma/mma_cases.txt" > /tmp/mc/mma_cases.txt
+  for c in $(awk '{print $1}' /tmp/mc/mma_cases.txt); do cp "$dir/mma/$c.ptx" /tmp/mc/; done
 fi
 compute-sanitizer --tool memcheck /tmp/qc-harness /tmp/mc > "$out/memcheck.log" 2>&1
 echo "memcheck: rc $?"; grep -E "ERROR SUMMARY" "$out/memcheck.log"

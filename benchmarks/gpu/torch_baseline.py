@@ -3,9 +3,11 @@
 
 Times y = x @ W^T for the (M, N, K) of every timing case with CUDA events,
 weights rotated over enough copies that L2 cannot serve them, median of
-repetitions of 20 launches. Prints `BASE M N K fp16_us int8_us int8_nn_us` (GEMV cases at
+repetitions of 20 launches. Prints `BASE M N K fp16_us int8_us int8_nn_us fp8_us` (GEMV cases at
 M = 1, 16, 64; tensor-core cases at M = 1024, 4096). torch._int_mm computes
-the i32 product only (no scales, no activation quantization).
+the i32 product only (no scales, no activation quantization);
+torch._scaled_mm (fp8_us) the E4M3 product with per-tensor scales and an
+f16 result (nan where the GPU or torch has no FP8 GEMM).
 """
 import json
 import sys
@@ -56,7 +58,7 @@ def main():
             x = torch.randn(m, k, device="cuda", dtype=torch.float16)
             fp16 = time_it(lambda w: x @ w.t(), copies)
             del copies
-            int8 = int8_nn = float("nan")
+            int8 = int8_nn = fp8 = float("nan")
             if m >= 17:  # _int_mm needs M > 16
                 # TN: weights stored N x K (as quant stores them), passed as
                 # the transposed view: cuBLASLt's fast INT8 layout.
@@ -67,7 +69,20 @@ def main():
                 # NN: a contiguous K x N weight (the earlier baseline).
                 int8_nn = time_it(lambda w: torch._int_mm(xq, w.view(k, n)), wq)
                 del wq
-            print(f"BASE {m} {n} {k} {fp16:.2f} {int8:.2f} {int8_nn:.2f}", flush=True)
+                try:
+                    f8 = torch.float8_e4m3fn
+                    wf8 = [torch.randn(n, k, device="cuda").to(f8)
+                           for _ in range(max(2, 240_000_000 // (n * k) + 1))]
+                    xf8 = torch.randn(m, k, device="cuda").to(f8)
+                    one = torch.ones((), device="cuda")
+                    fp8 = time_it(lambda w: torch._scaled_mm(
+                        xf8, w.t(), scale_a=one, scale_b=one,
+                        out_dtype=torch.float16), wf8)
+                    del wf8
+                except Exception as e:  # no FP8 GEMM on this GPU / torch
+                    print(f"# _scaled_mm unavailable: {e}", flush=True)
+            print(f"BASE {m} {n} {k} {fp16:.2f} {int8:.2f} {int8_nn:.2f} {fp8:.2f}",
+                  flush=True)
 
 
 if __name__ == "__main__":

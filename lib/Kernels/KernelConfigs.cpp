@@ -209,6 +209,8 @@ std::string qc::Int8GemmKernelConfig::finalize() {
     return "N and K must be positive";
   if (k >= (int64_t(1) << 17))
     return "K must be below 2^17 (i32 accumulators could overflow)";
+  if (fp8 && !wgmma)
+    return "the FP8 GEMM runs on wgmma only (target sm_90a)";
   if (!wgmma)
     return tile.check(k, /*elemBytes=*/1, /*mmaK=*/32);
   if (k % 16 != 0)

@@ -349,11 +349,15 @@ KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
     gemv = gemvTiling(ctx, options);
   bool int8 = kernel.getKind() == KernelKind::Int8Mma ||
               kernel.getKind() == KernelKind::Adaptive;
+  bool fp8 = int8 && packed &&
+             isa<Float8E4M3FNType>(
+                 cast<PackedWeightType>(packed.getType()).getElementType());
   const TargetInfo *targetInfo = lookupTarget(kernel.getTarget());
-  // wgmma GEMMs on targets with wgmma: fp16 always, INT8 with wgmma-int8.
-  bool wgmma =
-      targetInfo && targetInfo->wgmma &&
-      (kernel.getKind() == KernelKind::Fp16Mma || (int8 && options.wgmmaInt8));
+  // wgmma GEMMs on targets with wgmma: fp16 and FP8 always, INT8 with
+  // wgmma-int8.
+  bool wgmma = targetInfo && targetInfo->wgmma &&
+               (kernel.getKind() == KernelKind::Fp16Mma || fp8 ||
+                (int8 && options.wgmmaInt8));
   if (f.mmaSide && !mma)
     mma = wgmma ? wgmmaGemmTiling(ctx, int8 ? 1 : 2, options)
                 : mmaTiling(ctx, int8 ? 1 : 2, options);
@@ -478,11 +482,12 @@ FailureOr<Int8GemmKernelConfig> int8GemmConfig(Value weight, Value bias,
   SchemeAttr scheme = pw.getScheme();
   if (scheme.getWeightBits() != 8 || !scheme.getSymmetric() ||
       scheme.getGranularity() == Granularity::PerGroup) {
-    reason = "the int8_mma kernel needs symmetric INT8 weights with "
+    reason = "the int8_mma kernel needs symmetric INT8 or FP8 weights with "
              "per_channel or per_tensor scales";
     return failure();
   }
   Int8GemmKernelConfig cfg;
+  cfg.fp8 = scheme.isFp8Weight();
   cfg.n = pw.getResult().getType().getN();
   cfg.k = pw.getResult().getType().getK();
   cfg.perTensorWeight = scheme.getGranularity() == Granularity::PerTensor;
@@ -509,11 +514,12 @@ FailureOr<Int8GemmKernelConfig> int8GemmConfig(Value weight, Value bias,
 /// Derives the activation quantization config for quantizing `input`
 /// (dynamic per token, or static per tensor with `scale`); on failure
 /// returns the reason.
-FailureOr<ActQuantKernelConfig> actQuantConfig(Value input,
+FailureOr<ActQuantKernelConfig> actQuantConfig(Value input, Type outElem,
                                                bool dynamicPerToken,
                                                float scale, int64_t threads,
                                                std::string &reason) {
   ActQuantKernelConfig cfg;
+  cfg.fp8 = isa<Float8E4M3FNType>(outElem);
   auto inTy = cast<RankedTensorType>(input.getType());
   cfg.k = inTy.getRank() ? inTy.getShape().back() : 0;
   cfg.inF16 = inTy.getElementType().isF16();
@@ -534,9 +540,9 @@ FailureOr<ActQuantKernelConfig> actQuantConfig(Value input,
 /// Derives the fp16 GEMM config from an unquantized linear layer.
 FailureOr<Fp16GemmKernelConfig>
 fp16GemmConfig(LinearOp op, MmaTilingAttr tiling, std::string &reason) {
-  if (op.getSchemeAttr() && op.getSchemeAttr().isIntegerWeight()) {
-    reason = "the fp16_mma kernel runs unquantized layers; this one has an "
-             "integer scheme";
+  if (op.getSchemeAttr() && op.getSchemeAttr().isQuantizedWeight()) {
+    reason = "the fp16_mma kernel runs unquantized layers; this one has a "
+             "quantized scheme";
     return failure();
   }
   if (!elemType(op.getInput()).isF16() || !elemType(op.getWeight()).isF16()) {
@@ -837,12 +843,18 @@ std::string weightOnlyMmaUnsupported(WeightOnlyMatmulOp op) {
   return cfg.finalize();
 }
 
-std::string int8GemmUnsupported(Value packed) {
+std::string int8GemmUnsupported(Value packed, const TargetInfo *target) {
   auto t = cast<PackedWeightType>(packed.getType());
   Int8GemmKernelConfig cfg;
   cfg.n = t.getN();
   cfg.k = t.getK();
-  cfg.tile = tileOf(mmaTiling(packed.getContext(), 1));
+  cfg.fp8 = isa<Float8E4M3FNType>(t.getElementType());
+  cfg.wgmma = cfg.fp8 || (target && target->wgmma);
+  if (cfg.fp8 && !(target && target->wgmma))
+    return "FP8 E4M3 matmuls run on wgmma: compile for a target with wgmma "
+           "(sm_90a) or for the host";
+  cfg.tile = tileOf(cfg.wgmma ? wgmmaGemmTiling(packed.getContext(), 1)
+                              : mmaTiling(packed.getContext(), 1));
   return cfg.finalize();
 }
 
@@ -850,7 +862,7 @@ bool fp16GemmFits(LinearOp op) {
   auto f16 = [](Value v) {
     return cast<ShapedType>(v.getType()).getElementType().isF16();
   };
-  if ((op.getSchemeAttr() && op.getSchemeAttr().isIntegerWeight()) ||
+  if ((op.getSchemeAttr() && op.getSchemeAttr().isQuantizedWeight()) ||
       op.getWeight().getDefiningOp<DequantizeWeightOp>() ||
       !f16(op.getInput()) || !f16(op.getWeight()) || !f16(op.getResult()) ||
       (op.getBias() && !f16(op.getBias())))

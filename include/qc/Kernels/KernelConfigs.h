@@ -245,11 +245,14 @@ struct Int8GemmKernelConfig {
   /// Result (and bias) element type f16, else f32.
   bool outF16 = true;
   /// Hopper (sm_90a; buildInt8WgmmaGemmKernel): the fp16 GEMM's wgmma
-  /// pipeline (Fp16GemmKernelConfig) on s8 tiles, wgmma m64nNk32 s8 x s8 ->
-  /// s32, blockK = 128 elements (the 128 swizzled bytes); the same epilogue.
-  /// Not yet the default (qc-select-matmul `wgmma-int8`): not yet run on a
-  /// GPU.
+  /// pipeline (Fp16GemmKernelConfig) on 8-bit tiles, wgmma m64nNk32 s8 x s8
+  /// -> s32 (or e4m3 x e4m3 -> f32 with `fp8`), blockK = 128 elements (the
+  /// 128 swizzled bytes); the same epilogue. INT8 on wgmma is
+  /// qc-select-matmul's `wgmma-int8` (default on).
   bool wgmma = false;
+  /// FP8 E4M3 operands (f32 accumulators; the epilogue skips the i32 ->
+  /// f32 conversion). Needs `wgmma`.
+  bool fp8 = false;
   MmaTileConfig tile;
 
   /// Checks the shape and tiling; returns an error message or "".
@@ -282,8 +285,11 @@ struct Fp16GemmKernelConfig {
   std::string finalize();
 };
 
-/// Configuration of the INT8 activation quantization kernel (the GPU form of
-/// qc.quantize_act), symmetric with q = clamp(roundeven(x / s), -127, 127):
+/// Configuration of the activation quantization kernel (the GPU form of
+/// qc.quantize_act), symmetric INT8 with q = clamp(roundeven(x / s), -127,
+/// 127), or with `fp8` E4M3 with q = e4m3(x / s) (cvt.rn.satfinite: round to
+/// nearest even, saturating to +-448, qc/Dialect/QC/Utils/Fp8.h) and range
+/// 448 in place of 127:
 /// - dynamic per-token: s = max_k |x[m, k]| / 127 per row, s = 1 for an
 ///   all-zero row (the convention of the host lowering, bit for bit: true
 ///   IEEE division, round half to even);
@@ -304,6 +310,8 @@ struct ActQuantKernelConfig {
   float staticScale = 1.0f;
   /// Input element type f16, else f32.
   bool inF16 = true;
+  /// E4M3 codes out (else INT8).
+  bool fp8 = false;
   int64_t threads = 128;
   /// Elements per load; 0 picks the widest of 8/4/2/1 (f16) or 4/2/1 (f32)
   /// that divides K.

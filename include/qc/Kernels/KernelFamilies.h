@@ -235,10 +235,12 @@ int8GemmConfig(mlir::Value weight, mlir::Value bias, mlir::Type out,
 mlir::FailureOr<Fp16GemmKernelConfig>
 fp16GemmConfig(mlir::qc::LinearOp op, mlir::qc::MmaTilingAttr tiling,
                std::string &reason);
-/// The activation quantization config of `input` (dynamic per token, or
-/// static per tensor with `scale`), or the reason.
+/// The activation quantization config of `input` to `outElem` (i8 or
+/// f8E4M3FN; dynamic per token, or static per tensor with `scale`), or the
+/// reason.
 mlir::FailureOr<ActQuantKernelConfig>
-actQuantConfig(mlir::Value input, bool dynamicPerToken, float scale,
+actQuantConfig(mlir::Value input, mlir::Type outElem, bool dynamicPerToken,
+               float scale,
                int64_t threads, std::string &reason);
 /// The row normalization config of a qc.rms_norm / qc.layer_norm, or the
 /// reason.
@@ -264,8 +266,9 @@ std::string weightOnlyFragUnsupported(mlir::qc::WeightOnlyMatmulOp op,
 /// Whether `pw`'s scales are f16, or f32 constants in the normal f16 range
 /// (which qc-pack-weights rounds to f16 when it packs the weight mma_frag).
 bool fragScalesRoundToF16(mlir::qc::PackedWeightOp pw);
-/// Why the INT8 GEMM cannot run the INT8 `packed` weight ("" when it can).
-std::string int8GemmUnsupported(mlir::Value packed);
+/// Why the W8A8 GEMM cannot run the INT8 or FP8 `packed` weight on `target`
+/// ("" when it can). FP8 needs wgmma (sm_90a).
+std::string int8GemmUnsupported(mlir::Value packed, const TargetInfo *target);
 /// Whether the fp16 GEMM runs the unquantized linear `op`.
 bool fp16GemmFits(mlir::qc::LinearOp op);
 

@@ -5,11 +5,12 @@
 //===----------------------------------------------------------------------===//
 //
 // buildActQuantKernel: the GPU form of qc.quantize_act (dynamic per-token or
-// static per-tensor symmetric INT8). See KernelBuilders.h.
+// static per-tensor symmetric INT8 or FP8 E4M3). See KernelBuilders.h.
 //
 //===----------------------------------------------------------------------===//
 
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
+#include "qc/Dialect/QC/Utils/Fp8.h"
 
 #include "SharedMemory.h"
 
@@ -54,6 +55,8 @@ gpu::GPUFuncOp qc::buildActQuantKernel(OpBuilder &builder, Location loc,
   Value x = args[0], q = args[1], scales = args[2];
   Type inTy = cfg.inF16 ? f16 : f32;
   int64_t eb = cfg.inF16 ? 2 : 4;
+  // The code range max|x| maps onto: 127 (INT8) or 448 (E4M3).
+  const float range = cfg.fp8 ? static_cast<float>(fp8::kE4M3Max) : 127.0f;
 
   auto cst = [&](int64_t v) -> Value {
     return arith::ConstantIntOp::create(b, i32, v);
@@ -140,11 +143,12 @@ gpu::GPUFuncOp qc::buildActQuantKernel(OpBuilder &builder, Location loc,
     for (int64_t wi = 1; wi < numWarps; ++wi)
       amax = LLVM::MaxNumOp::create(
           b, amax, LLVM::LoadOp::create(b, f32, gep(smem, f32, cst(wi)), 4));
-    // s = amax / 127 (IEEE division, as the host lowering); 1 for a zero row.
+    // s = amax / range (IEEE division, as the host lowering); 1 for a zero
+    // row.
     Value isZero =
         arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, amax, cstF(0.0f));
     s = arith::SelectOp::create(b, isZero, cstF(1.0f),
-                                arith::DivFOp::create(b, amax, cstF(127.0f)));
+                                arith::DivFOp::create(b, amax, cstF(range)));
     auto ifT0 = scf::IfOp::create(
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, cst(0)),
         false);
@@ -176,12 +180,31 @@ gpu::GPUFuncOp qc::buildActQuantKernel(OpBuilder &builder, Location loc,
     b.setInsertionPointToStart(loop.getBody());
     Value c = loop.getInductionVar();
     SmallVector<Value> qs;
-    for (Value v : loadVec(c)) {
-      Value r = arith::DivFOp::create(b, v, s);
-      r = LLVM::MinNumOp::create(b, r, cstF(127.0f));
-      r = LLVM::MaxNumOp::create(b, r, cstF(-127.0f));
-      r = arith::SubFOp::create(b, arith::AddFOp::create(b, r, magic), magic);
-      qs.push_back(arith::FPToSIOp::create(b, i8, r));
+    SmallVector<Value> xs = loadVec(c);
+    if (cfg.fp8) {
+      // Pairs through cvt.rn.satfinite.e4m3x2.f32 (element 0 of the i8x2
+      // result is the second operand's code); V == 1 converts (v, 0).
+      auto i8x2 = VectorType::get({2}, i8);
+      for (int64_t i = 0; i < V; i += 2) {
+        Value lo = arith::DivFOp::create(b, xs[i], s);
+        Value hi = i + 1 < V ? arith::DivFOp::create(b, xs[i + 1], s).getResult()
+                             : cstF(0.0f);
+        Value pair = NVVM::ConvertF32x2ToF8x2Op::create(
+            b, i8x2, hi, lo, NVVM::FPRoundingMode::RN,
+            NVVM::SaturationMode::SATFINITE, /*relu=*/false,
+            Float8E4M3FNType::get(ctx));
+        qs.push_back(LLVM::ExtractElementOp::create(b, pair, cst(0)));
+        if (i + 1 < V)
+          qs.push_back(LLVM::ExtractElementOp::create(b, pair, cst(1)));
+      }
+    } else {
+      for (Value v : xs) {
+        Value r = arith::DivFOp::create(b, v, s);
+        r = LLVM::MinNumOp::create(b, r, cstF(127.0f));
+        r = LLVM::MaxNumOp::create(b, r, cstF(-127.0f));
+        r = arith::SubFOp::create(b, arith::AddFOp::create(b, r, magic), magic);
+        qs.push_back(arith::FPToSIOp::create(b, i8, r));
+      }
     }
     Value idx =
         arith::AddIOp::create(b, rowBase, arith::ExtUIOp::create(b, i64, c));

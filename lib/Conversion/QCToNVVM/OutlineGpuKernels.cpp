@@ -339,11 +339,11 @@ struct OutlineGpuKernelsPass
   /// Builds the activation quantization kernel of `input` for `op` and
   /// records it under `attrName`.
   LogicalResult buildActQuant(Operation *op, StringRef layer, StringRef chip,
-                              Value input, bool dynamicPerToken, float scale,
-                              StringRef attrName) {
+                              Value input, Type outElem, bool dynamicPerToken,
+                              float scale, StringRef attrName) {
     std::string reason;
     FailureOr<::qc::ActQuantKernelConfig> cfg = ::qc::actQuantConfig(
-        input, dynamicPerToken, scale, actQuantThreads, reason);
+        input, outElem, dynamicPerToken, scale, actQuantThreads, reason);
     if (failed(cfg))
       return op->emitError("cannot build the activation quantization kernel: ")
              << reason;
@@ -602,6 +602,7 @@ struct OutlineGpuKernelsPass
                                /*perToken=*/true, op.getKernelAttr().getMma(),
                                "qc.int8_launch")) ||
           failed(buildActQuant(op, op.getLayer(), chip, op.getInput(),
+                               IntegerType::get(op.getContext(), 8),
                                /*dynamicPerToken=*/true, 1.0f,
                                "qc.act_quant_launch")))
         return signalPassFailure();
@@ -628,6 +629,7 @@ struct OutlineGpuKernelsPass
                         ? op.getScaleAttr().getValueAsDouble()
                         : 1.0f;
       if (failed(buildActQuant(op, where.second, where.first, op.getInput(),
+                               op.getOutput().getType().getElementType(),
                                dynamic, scale, "qc.launch")))
         return signalPassFailure();
     }

@@ -82,15 +82,18 @@ SmallVector<Value> tiedAsm(ImplicitLocOpBuilder &b, StringRef asmText,
 /// along N. The A fragment of warp w is rows [16 w, 16 w + 16) in the
 /// mma.sync m16n8k16 A layout: {(g, 2t), (g + 8, 2t), (g, 2t + 8), (g + 8,
 /// 2t + 8)} as four f16x2 registers.
+/// The operand types of a wgmma: f16 x f16 -> f32 (m64nNk16), s8 x s8 ->
+/// s32 or e4m3 x e4m3 -> f32 (m64nNk32: the same 32 bytes of K per wgmma).
+enum class WgmmaOperands { F16, S8, E4M3 };
+
 struct WgmmaAtom {
   Emitter &e;
   int64_t n;
-  /// s8 x s8 -> s32 (m64nNk32; the same 32 bytes of K per wgmma), else f16
-  /// x f16 -> f32 (m64nNk16).
-  bool int8;
+  WgmmaOperands operands;
 
-  WgmmaAtom(Emitter &e, int64_t n, bool int8 = false)
-      : e(e), n(n), int8(int8) {}
+  WgmmaAtom(Emitter &e, int64_t n,
+            WgmmaOperands operands = WgmmaOperands::F16)
+      : e(e), n(n), operands(operands) {}
 
   int64_t numAcc() const { return n / 2; }
 
@@ -144,18 +147,22 @@ struct WgmmaAtom {
 
   /// acc += A (the 64-row tile at `descA`) x B (the tile at `descB`), both
   /// K-major in shared memory. (Integer wgmma takes no scale or transpose
-  /// immediates.)
+  /// immediates, FP8 no transposes: only K-major operands exist for it.)
   void mma(MutableArrayRef<Value> acc, Value descA, Value descB) {
     int64_t na = acc.size();
+    const char *types = operands == WgmmaOperands::S8     ? "k32.s32.s8.s8 {"
+                        : operands == WgmmaOperands::E4M3 ? "k32.f32.e4m3.e4m3 {"
+                                                          : "k16.f32.f16.f16 {";
+    const char *tail = operands == WgmmaOperands::S8     ? ", p;\n}"
+                       : operands == WgmmaOperands::E4M3 ? ", p, 1, 1;\n}"
+                                                         : ", p, 1, 1, 0, 0;\n}";
     std::string text =
         "{\n.reg .pred p;\nsetp.ne.b32 p, $" + std::to_string(2 * na + 2) +
-        ", 0;\nwgmma.mma_async.sync.aligned.m64n" + std::to_string(n) +
-        (int8 ? "k32.s32.s8.s8 {" : "k16.f32.f16.f16 {");
+        ", 0;\nwgmma.mma_async.sync.aligned.m64n" + std::to_string(n) + types;
     for (int64_t i = 0; i < na; ++i)
       text += (i ? ", $" : "$") + std::to_string(i);
     text += "}, $" + std::to_string(2 * na) + ", $" +
-            std::to_string(2 * na + 1) +
-            (int8 ? ", p;\n}" : ", p, 1, 1, 0, 0;\n}");
+            std::to_string(2 * na + 1) + tail;
     SmallVector<Value> out = tiedAsm(
         e.b, text, acc, ValueRange{descA, descB, e.cst(1)}, {"l", "l", "r"});
     llvm::copy(out, acc.begin());
@@ -430,13 +437,18 @@ qc::buildWeightOnlyWgmmaKernel(OpBuilder &builder, Location loc, StringRef name,
 
 namespace {
 /// What one wgmma GEMM (both operands in shared memory) computes: y[m, n] =
-/// sum_k x[m, k] w[n, k] with `elemBytes`-byte elements (2: f16, f32
-/// accumulators; 1: s8, s32 accumulators), then `epilogue(acc, row, col)`
-/// turns an accumulator into the stored value (bias, scales).
+/// sum_k x[m, k] w[n, k] with `operands` (f16: 2-byte elements, f32
+/// accumulators; s8: 1-byte, s32 accumulators; e4m3: 1-byte, f32
+/// accumulators), then `epilogue(acc, row, col)` turns an accumulator into
+/// the stored value (bias, scales).
 struct WgmmaGemmSpec {
-  int64_t n, k, elemBytes;
+  int64_t n, k;
+  WgmmaOperands operands;
   const qc::MmaTileConfig &tile;
   Type outTy;
+  int64_t elemBytes() const {
+    return operands == WgmmaOperands::F16 ? 2 : 1;
+  }
 };
 
 /// The shared body of the wgmma GEMMs: two operand tiles per 64-byte... 128
@@ -450,12 +462,11 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, const WgmmaGemmSpec &sp,
                    function_ref<Value(Value, Value, Value)> value) {
   ImplicitLocOpBuilder &b = e.b;
   const qc::MmaTileConfig &t = sp.tile;
-  const bool int8 = sp.elemBytes == 1;
   const int64_t groups = t.blockM / 64, threads = 128 * groups;
   const int64_t aStage = t.blockM * 128, stageBytes = t.wgmmaStageBytes();
   const int64_t stages = t.stages, pending = stages >= 4 ? 1 : 0;
   const bool dynamic = t.wgmmaDynamicShared();
-  const int64_t rowBytes = sp.k * sp.elemBytes;
+  const int64_t rowBytes = sp.k * sp.elemBytes();
 
   StageMemory sm = stageMemory(e, smemName, dynamic);
   Value tid = e.toI32(gpu::ThreadIdOp::create(b, gpu::Dimension::x));
@@ -465,7 +476,7 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, const WgmmaGemmSpec &sp,
   auto [nTile, mTile] = tileOfCta(e);
   Value n0 = e.mul(nTile, t.blockN);
   Value m0 = e.mul(mTile, t.blockM);
-  WgmmaAtom atom(e, t.blockN, int8);
+  WgmmaAtom atom(e, t.blockN, sp.operands);
   // Stage s: A rows (x, blockM tokens) then B rows (w, blockN channels),
   // 128 bytes of K each, both swizzled.
   auto load = [&](Value c, Value stage) {
@@ -475,7 +486,8 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, const WgmmaGemmSpec &sp,
     copySwizzledTile(e, tid, threads, w, rowBytes, t.blockN, n0, e.cst(sp.n),
                      e.mul(c, 128), rowBytes, e.byteGep(base, e.cst(aStage)));
   };
-  Value zero = int8 ? e.cst(0)
+  Value zero = sp.operands == WgmmaOperands::S8
+                   ? e.cst(0)
                     : arith::ConstantOp::create(b, e.f32, b.getF32FloatAttr(0))
                           .getResult();
   SmallVector<Value> init(atom.numAcc(), zero);
@@ -545,7 +557,7 @@ qc::detail::buildFp16WgmmaGemmKernel(OpBuilder &builder, Location loc,
   auto args = func.getArguments();
   Value x = args[0], w = args[1], bias = args[2], y = args[3], m = args[4];
   Type outTy = cfg.outF16 ? e.f16 : e.f32;
-  emitWgmmaGemm(e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, 2, t, outTy}, x, w, y,
+  emitWgmmaGemm(e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, WgmmaOperands::F16, t, outTy}, x, w, y,
                 m, [&](Value acc, Value, Value col) -> Value {
                   if (!cfg.hasBias)
                     return acc;
@@ -573,11 +585,15 @@ qc::detail::buildInt8WgmmaGemmKernel(OpBuilder &builder, Location loc,
   Value sx0 = cfg.perTokenAct ? Value() : e.loadF32(sx, e.f32, e.cst(0));
   Value sw0 = cfg.perTensorWeight ? e.loadF32(sw, swTy, e.cst(0)) : Value();
   // The mma.sync kernel's epilogue arithmetic: i32 -> f32 (exact below
-  // 2^24), times the row's then the column's scale, plus the bias.
+  // 2^24; FP8 accumulates in f32), times the row's then the column's scale,
+  // plus the bias.
+  WgmmaOperands operands =
+      cfg.fp8 ? WgmmaOperands::E4M3 : WgmmaOperands::S8;
   emitWgmmaGemm(
-      e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, 1, t, outTy}, qx, w, y, m,
-      [&](Value acc, Value row, Value col) -> Value {
-        Value v = arith::SIToFPOp::create(b, e.f32, acc);
+      e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, operands, t, outTy}, qx, w, y,
+      m, [&](Value acc, Value row, Value col) -> Value {
+        Value v =
+            cfg.fp8 ? acc : arith::SIToFPOp::create(b, e.f32, acc).getResult();
         Value rs = sx0 ? sx0 : e.loadF32(sx, e.f32, row);
         Value cs = sw0 ? sw0 : e.loadF32(sw, swTy, col);
         if (sx0 && sw0)

@@ -166,7 +166,8 @@ struct SelectMatmulPass
             ok = false;
             return;
           }
-          if (std::string why = ::qc::int8GemmUnsupported(wo.getWeight());
+          if (std::string why = ::qc::int8GemmUnsupported(
+                  wo.getWeight(), ::qc::lookupTarget(target));
               gpu && !why.empty()) {
             op->emitError() << "layer '" << wo.getLayer()
                             << "': the batch-adaptive kernel on " << target
@@ -248,20 +249,22 @@ struct SelectMatmulPass
         }
         wo.setKernelAttr(kernel(kind));
       } else if (auto i8 = dyn_cast<Int8MatmulOp>(op)) {
-        // The only GPU INT8 kernel is the tensor-core GEMM.
+        // The only GPU W8A8 kernel is the tensor-core GEMM (INT8, or FP8 on
+        // wgmma).
         KernelKind kind = KernelKind::Host;
         if (gpu) {
-          if (std::string why = ::qc::int8GemmUnsupported(i8.getWeight());
+          if (std::string why = ::qc::int8GemmUnsupported(
+                  i8.getWeight(), ::qc::lookupTarget(target));
               !why.empty()) {
             op->emitError() << "layer '" << i8.getLayer()
-                            << "': no GPU kernel for this INT8 matmul on "
+                            << "': no GPU kernel for this W8A8 matmul on "
                             << target << ": " << why;
             ok = false;
             return;
           }
           kind = KernelKind::Int8Mma;
         }
-        i8.setKernelAttr(kernel(kind));
+        i8.setKernelAttr(kernel(kind, 0, i8.getWeight()));
       } else if (auto lin = dyn_cast<LinearOp>(op)) {
         // Unquantized f16 layers run the fp16 GEMM; others stay glue.
         if (gpu && ::qc::fp16GemmFits(lin))

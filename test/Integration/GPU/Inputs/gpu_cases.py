@@ -30,7 +30,9 @@
 Schemes: w4g128 / w4g64 / w4g32 (int4, per-group, symmetric), w4g32a
 (asymmetric), w8 (int8 per-channel), w8t (int8 per-tensor), w8a8d (W8A8:
 int8 per-channel weights, dynamic per-token activations, SmoothQuant alpha
-0.5), w8a8s (W8A8 with a static per-tensor activation scale), ad8
+0.5), w8a8s (W8A8 with a static per-tensor activation scale), fp8d / fp8s
+(FP8 E4M3 W8A8: per-channel weights with dynamic per-token activations and
+SmoothQuant, per-tensor weights with a static activation scale), ad8
 (batch-adaptive INT8: int8 per-channel weight-only below the threshold
 ADAPTIVE_THRESHOLD, W8A8 from it), fp16 (unquantized f16 layers); multi:
 the multi-layer example test/Dialect/QC/Inputs/block.mlir (q/k/v int4 g16
@@ -56,10 +58,12 @@ SCHEMES = {
     "w8a8d": "#qc.scheme<weight = i8, granularity = per_channel, act = dynamic_per_token, alpha = 0.5>",
     "w8a8s": "#qc.scheme<weight = i8, granularity = per_channel, act = static_per_tensor, alpha = 0.5>",
     "ad8": "#qc.scheme<weight = i8, granularity = per_channel>",
+    "fp8d": "#qc.scheme<weight = f8E4M3FN, granularity = per_channel, act = dynamic_per_token, alpha = 0.5>",
+    "fp8s": "#qc.scheme<weight = f8E4M3FN, granularity = per_tensor, act = static_per_tensor>",
     "fp16": None,
 }
 # W8A8 schemes need calibration statistics (SmoothQuant, static scale).
-NEEDS_STATS = {"w8a8d", "w8a8s"}
+NEEDS_STATS = {"w8a8d", "w8a8s", "fp8d", "fp8s"}
 # ad8: M < threshold runs the weight-only GEMV, M >= threshold the W8A8
 # path (act quant + INT8 GEMM): M in {1, 3} vs M >= 16 below.
 ADAPTIVE_THRESHOLD = 8
@@ -87,6 +91,12 @@ TOL = {
     ("f16", "fp16"): 2e-3,
     ("f32", "w8a8"): 1e-2,
     ("f16", "w8a8"): 1e-2,
+    # FP8: the codes match the host's except where a glue ulp crosses a
+    # rounding boundary (one E4M3 step is 1/8 to 1/16 of the value, so the
+    # output moves by up to s_x * |x_code| / 8 * max|w|); wgmma's FP8 f32
+    # accumulation keeps fewer mantissa bits than the host's f32 adds.
+    ("f32", "fp8"): 2e-2,
+    ("f16", "fp8"): 2e-2,
 }
 
 # name, K, N, scheme, dtype, GPU variants (quant-compile
@@ -118,6 +128,11 @@ MATRIX = [
     ("w8a8s_k96_n80", 96, 80, "w8a8s", "f32", ["auto", "auto_90a"]),
     ("w8a8s_k96_n80_f16", 96, 80, "w8a8s", "f16", ["auto", "auto_90a"]),
     ("fp16_k72_n200_f16", 72, 200, "fp16", "f16", ["auto", "auto_90a"]),
+    # FP8 E4M3 W8A8 runs on wgmma only: sm_90a modules.
+    ("fp8d_k112_n176", 112, 176, "fp8d", "f32", ["auto_90a"]),
+    ("fp8d_k112_n176_f16", 112, 176, "fp8d", "f16", ["auto_90a"]),
+    ("fp8s_k96_n80_f16", 96, 80, "fp8s", "f16", ["auto_90a"]),
+    ("fp8d_k1024_n1536_f16", 1024, 1536, "fp8d", "f16", ["auto_90a"]),
     ("ad8_k80_n208", 80, 208, "ad8", "f32", ["auto", "auto_90a"]),
     ("ad8_k80_n208_f16", 80, 208, "ad8", "f16", ["auto", "auto_90a"]),
     ("multi_block_k32", 32, 64, "multi", "f32", ["auto"]),
@@ -247,6 +262,8 @@ MS = [1, 3, 16, 64, 333, 4096]
 def tolerance(scheme, dtype, variant):
     if scheme in ("w8a8d", "w8a8s", "ad8", "multi"):
         return TOL[(dtype, "w8a8")]
+    if scheme in ("fp8d", "fp8s"):
+        return TOL[(dtype, "fp8")]
     if scheme == "fp16":
         return TOL[(dtype, "fp16")]
     if dtype == "f32":
