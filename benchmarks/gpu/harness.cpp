@@ -425,9 +425,16 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
     dBias.upload(c.outF16 ? (const void *)biasH.data()
                           : (const void *)biasF.data());
 
+    // Timing rows: M = 1024, 4096, or the list in QC_MMA_MS ("128,256,...").
     std::vector<long> ms = c.kind == "time"
                                ? std::vector<long>{1024, 4096}
                                : std::vector<long>{1, 3, 16, 64, 333};
+    if (const char *env = std::getenv("QC_MMA_MS"); env && c.kind == "time") {
+      ms.clear();
+      std::stringstream ls(env);
+      for (std::string v; std::getline(ls, v, ',');)
+        ms.push_back(std::stol(v));
+    }
     for (long m : ms) {
       bool inF16 = int8 ? c.actF16 : true;
       std::vector<float> xF(m * c.k);
@@ -495,8 +502,9 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
         for (long i = 0; i < sN; ++i)
           sBad += std::memcmp(&sDev[i], &sRef[i], 4) != 0;
         if (c.kind == "time")
-          actUs = timeLaunches(actFn, (unsigned)m, 1, c.actBlock, aparams,
-                               [](int) {});
+          actUs = timeGraph(
+              actFn, (unsigned)m, 1, c.actBlock, aparams, 1, [](int) {},
+              [](CUstream) {});
       }
 
       std::vector<void *> bound =
@@ -586,10 +594,12 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
       failures += !ok;
 
       double us = 0;
+      // CUDA-graph timing (as the PyTorch columns of torch_baseline.py).
       if (c.kind == "time")
-        us = timeLaunches(
-            fn, gx, gy, c.block, params,
-            [&](int i) { wp = dW[i % copies]->ptr; }, (unsigned)c.smem);
+        us = timeGraph(
+            fn, gx, gy, c.block, params, copies,
+            [&](int i) { wp = dW[i % copies]->ptr; }, [](CUstream) {}, 1,
+            (unsigned)c.smem);
       std::printf("%-26s %5ld %9ld %9ld %9.3f %9.2e %9.1f %s\n", c.name.c_str(),
                   m, qBad, sBad, worst, relL2, us, ok ? "ok" : "FAIL");
       if (c.kind == "time")

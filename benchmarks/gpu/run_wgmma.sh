@@ -12,7 +12,8 @@
 #         INT8 GEMMs (--chip sm_90a: correctness + M = 1024 / 4096 timings;
 #         more folders: tiling variants, or --chip sm_90 mma.sync); without
 #         chk/ the baselines are timed for mma/'s shapes
-# Every folder is optional.
+# Every folder is optional. MMA_MS=128,256,... sets the M rows of mma/'s
+# timing cases and of the baselines (default 1024,4096).
 # Prints the SASS instruction check (HGMMA present), the case results, a
 # memcheck of a subset and the module matrix; logs to $OUT.
 set -uo pipefail
@@ -36,7 +37,8 @@ fi
 # cuBLAS fp16 / torch._int_mm of the timing shapes (same run, same card).
 for d in chk mma; do
   [ -d "$dir/$d" ] || continue
-  python3 "$here/torch_baseline.py" "$dir/$d" > "$out/baseline.log" 2>&1
+  QC_MMA_MS="${MMA_MS:-1024,4096}" python3 "$here/torch_baseline.py" "$dir/$d" \
+    > "$out/baseline.log" 2>&1
   cat "$out/baseline.log"
   break
 done
@@ -49,7 +51,10 @@ for d in "$dir"/mma*; do
     ptxas -arch=sm_90a "$p" -o /tmp/i8.cubin && cuobjdump -sass /tmp/i8.cubin > /tmp/i8.sass
     echo "$b SASS of $(basename "$p"): IGMMA $(grep -c 'IGMMA' /tmp/i8.sass), IMMA $(grep -c 'IMMA' /tmp/i8.sass)"
   fi
-  /tmp/qc-harness "$d" > "$out/$b.log" 2>&1
+  # MMA_MS: the M sweep of mma/'s timing cases (the baselines use it too).
+  ms=1024,4096
+  [ "$b" = mma ] && ms="${MMA_MS:-1024,4096}"
+  QC_MMA_MS="$ms" /tmp/qc-harness "$d" > "$out/$b.log" 2>&1
   echo "$b cases: rc $?"; grep -E "FAIL|failures" "$out/$b.log" | head
   grep -E "^MMATIME" "$out/$b.log"
 done

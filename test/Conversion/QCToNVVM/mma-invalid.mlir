@@ -56,7 +56,7 @@ func.func @fp16_k_not_8(%x: tensor<?x100xf16>, %w: tensor<32x100xf16>) -> tensor
 // -----
 
 func.func @fp16_quantized_layer(%x: tensor<?x64xf16>, %w: tensor<32x64xf16>) -> tensor<?x32xf16> {
-  // expected-error @+1 {{cannot build the fp16_mma kernel for layer 'g': the fp16_mma kernel runs unquantized layers; this one has an integer scheme}}
+  // expected-error @+1 {{cannot build the fp16_mma kernel for layer 'g': the fp16_mma kernel runs unquantized layers; this one has a quantized scheme}}
   %y = qc.linear %x, %w {layer = "g", scheme = #qc.scheme<weight = i8>, kernel = #qc.kernel<fp16_mma, target = "sm_90">} : (tensor<?x64xf16>, tensor<32x64xf16>) -> tensor<?x32xf16>
   return %y : tensor<?x32xf16>
 }

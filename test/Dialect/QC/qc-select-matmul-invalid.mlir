@@ -19,7 +19,7 @@ func.func @adaptive_int4(%x: tensor<?x4xf32>, %d: tensor<2x4xi8>, %s: tensor<2x1
 // The only GPU INT8 kernel needs K % 16 == 0 (16-byte cp.async rows).
 func.func @int8_k24(%q: tensor<?x24xi8>, %qs: tensor<?xf32>, %d: tensor<8x24xi8>, %s: tensor<8x1xf32>) -> tensor<?x8xf32> {
   %pw = qc.packed_weight %d, %s {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8, act = dynamic_per_token>} : tensor<8x24xi8>, tensor<8x1xf32> -> !qc.packed<8x24xi8>
-  // expected-error @+1 {{layer 'w8a8': no GPU kernel for this INT8 matmul on sm_90: K = 24 gives weight/activation rows that are not a whole number of 16-byte chunks (K must be a multiple of 16)}}
+  // expected-error @+1 {{layer 'w8a8': no GPU kernel for this W8A8 matmul on sm_90: K = 24 gives weight/activation rows that are not a whole number of 16-byte chunks (K must be a multiple of 16)}}
   %y = qc.int8_matmul %q, %qs, %pw {layer = "w8a8"} : tensor<?x24xi8>, tensor<?xf32>, !qc.packed<8x24xi8> -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>
 }

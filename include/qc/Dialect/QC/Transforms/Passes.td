@@ -415,8 +415,8 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
            "The wgmma kernels: stages (0: 3 for the weight-only variant, 4 "
            "for the GEMMs)">,
     Option<"wgmmaInt8", "wgmma-int8", "bool", "true",
-           "W8A8 layers on the wgmma INT8 GEMM on targets with wgmma (not "
-           "yet run on a GPU: off by default)">,
+           "INT8 W8A8 layers on the wgmma INT8 GEMM on targets with wgmma "
+           "(false: the mma.sync GEMM); FP8 layers always use wgmma">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect"];
 }
