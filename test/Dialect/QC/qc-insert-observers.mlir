@@ -13,6 +13,7 @@
 // CHECK: qc.observe %[[N]] {layer = "blk0.q"} : tensor<?x?x4xf32>
 // CHECK-NEXT: qc.linear %[[N]], {{.*}}layer = "blk0.q"
 // CHECK: qc.observe %[[N]] {layer = "blk0.k"} : tensor<?x?x4xf32>
+// FP8 layers need statistics like INT8 ones.
 // CHECK: qc.observe %[[N]] {layer = "blk0.v"} : tensor<?x?x4xf32>
 // CHECK: %[[U:.*]] = qc.linear {{.*}}layer = "blk0.up"
 // CHECK: qc.observe %[[U]] {layer = "blk0.down"}
@@ -32,7 +33,7 @@ func.func @block(%x: tensor<?x?x4xf32>) -> tensor<?x?x4xf32> {
   %n = qc.rms_norm %x, %g : tensor<?x?x4xf32>, tensor<4xf32>
   %q = qc.linear %n, %w {layer = "blk0.q", scheme = #qc.scheme<weight = i8, act = dynamic_per_token>} : (tensor<?x?x4xf32>, tensor<4x4xf32>) -> tensor<?x?x4xf32>
   %k = qc.linear %n, %w {layer = "blk0.k"} : (tensor<?x?x4xf32>, tensor<4x4xf32>) -> tensor<?x?x4xf32>
-  %v = qc.linear %n, %w {layer = "blk0.v"} : (tensor<?x?x4xf32>, tensor<4x4xf32>) -> tensor<?x?x4xf32>
+  %v = qc.linear %n, %w {layer = "blk0.v", scheme = #qc.scheme<weight = f8E4M3FN, act = static_per_tensor>} : (tensor<?x?x4xf32>, tensor<4x4xf32>) -> tensor<?x?x4xf32>
   %up = qc.linear %q, %w {layer = "blk0.up"} : (tensor<?x?x4xf32>, tensor<4x4xf32>) -> tensor<?x?x4xf32>
   %down = qc.linear %up, %w {layer = "blk0.down"} : (tensor<?x?x4xf32>, tensor<4x4xf32>) -> tensor<?x?x4xf32>
   %h = qc.linear %down, %w {layer = "head", scheme = #qc.scheme<weight = f16, granularity = per_tensor>} : (tensor<?x?x4xf32>, tensor<4x4xf32>) -> tensor<?x?x4xf32>
