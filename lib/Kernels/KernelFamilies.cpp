@@ -849,7 +849,7 @@ std::string int8GemmUnsupported(Value packed, const TargetInfo *target) {
   cfg.n = t.getN();
   cfg.k = t.getK();
   cfg.fp8 = isa<Float8E4M3FNType>(t.getElementType());
-  cfg.wgmma = cfg.fp8 || (target && target->wgmma);
+  cfg.wgmma = cfg.fp8; // INT8: the mma.sync GEMM unless wgmma-int8
   if (cfg.fp8 && !(target && target->wgmma))
     return "FP8 E4M3 matmuls run on wgmma: compile for a target with wgmma "
            "(sm_90a) or for the host";

@@ -414,9 +414,10 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
     Option<"wgmmaStages", "wgmma-stages", "int64_t", "0",
            "The wgmma kernels: stages (0: 3 for the weight-only variant, 4 "
            "for the GEMMs)">,
-    Option<"wgmmaInt8", "wgmma-int8", "bool", "true",
+    Option<"wgmmaInt8", "wgmma-int8", "bool", "false",
            "INT8 W8A8 layers on the wgmma INT8 GEMM on targets with wgmma "
-           "(false: the mma.sync GEMM); FP8 layers always use wgmma">,
+           "(opt-in until it has run on a GPU; else the mma.sync GEMM); "
+           "FP8 layers always use wgmma">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect"];
 }
