@@ -316,8 +316,8 @@ static uint8_t e4m3Nearest(float x) {
   if (a >= 448.f)
     return sign | 0x7e;
   // Codes increase with value: the first code >= a and the one below it.
-  int hi = (int)(std::lower_bound(table.begin(), table.end(), a) -
-                 table.begin());
+  int hi =
+      (int)(std::lower_bound(table.begin(), table.end(), a) - table.begin());
   int best = hi;
   if (hi > 0) {
     float dl = a - table[hi - 1], dh = table[hi] - a;

@@ -47,6 +47,7 @@ void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
   sel.minBatch = options.minBatch;
   sel.maxBatch = options.maxBatch;
   sel.weightOnlyKernel = options.weightOnlyKernel;
+  sel.wgmmaInt8 = options.wgmmaInt8;
   pm.addPass(createQCSelectMatmulPass(sel));
   // The frag kernels read their weight in the mma_frag layout: repack the
   // weights selection gave them (nothing else changes).

@@ -82,6 +82,12 @@ static cl::opt<std::string> weightOnlyKernel(
              "gemv, mma, gemv_mma or frag (qc-select-matmul "
              "weight-only-kernel=)"),
     cl::init("auto"), cl::cat(category));
+static cl::opt<bool> wgmmaInt8(
+    "wgmma-int8",
+    cl::desc("Targets with wgmma (sm_90a): INT8 W8A8 layers on the wgmma GEMM "
+             "(qc-select-matmul wgmma-int8; opt-in until it has run on a "
+             "GPU)"),
+    cl::init(false), cl::cat(category));
 static cl::opt<bool> gemvNormPrologue(
     "gemv-norm-prologue",
     cl::desc("GPU targets: the GEMV also normalizes its input where an RMSNorm "
@@ -210,6 +216,7 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
   options.algorithm = algorithm.getValue();
   options.target = targetName.getValue();
   options.weightOnlyKernel = weightOnlyKernel.getValue();
+  options.wgmmaInt8 = wgmmaInt8.getValue();
   if (maxBatch.getNumOccurrences() && maxBatch <= 0) {
     error = "--max-batch must be positive, got " +
             std::to_string(maxBatch.getValue());

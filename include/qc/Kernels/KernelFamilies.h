@@ -240,8 +240,7 @@ fp16GemmConfig(mlir::qc::LinearOp op, mlir::qc::MmaTilingAttr tiling,
 /// reason.
 mlir::FailureOr<ActQuantKernelConfig>
 actQuantConfig(mlir::Value input, mlir::Type outElem, bool dynamicPerToken,
-               float scale,
-               int64_t threads, std::string &reason);
+               float scale, int64_t threads, std::string &reason);
 /// The row normalization config of a qc.rms_norm / qc.layer_norm, or the
 /// reason.
 mlir::FailureOr<RowNormKernelConfig> rowNormConfig(mlir::Operation *op,

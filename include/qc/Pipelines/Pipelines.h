@@ -62,6 +62,12 @@ struct QuantizePipelineOptions
       llvm::cl::desc("Weight-only kernel on GPUs: auto (cost model), gemv, "
                      "mma, gemv_mma or frag"),
       llvm::cl::init("auto")};
+  Option<bool> wgmmaInt8{
+      *this, "wgmma-int8",
+      llvm::cl::desc("INT8 W8A8 layers on the wgmma GEMM on targets with "
+                     "wgmma (qc-select-matmul wgmma-int8; opt-in until it has "
+                     "run on a GPU)"),
+      llvm::cl::init(false)};
   Option<bool> fuseSiblings{
       *this, "fuse-siblings",
       llvm::cl::desc("Fuse quantized matmuls that read the same input (q/k/v, "

@@ -430,8 +430,8 @@ Value PackedWeightAccess::loadDequantized(OpBuilder &b, Location loc, Value row,
   if (scheme.isFp8Weight()) {
     w = ::qc::fp8::emitDecodeE4M3(
         b, loc,
-        arith::BitcastOp::create(
-            b, loc, VectorType::get({vl}, scheme.getWeight()), q));
+        arith::BitcastOp::create(b, loc,
+                                 VectorType::get({vl}, scheme.getWeight()), q));
   } else if (scheme.getSymmetric()) {
     w = arith::SIToFPOp::create(b, loc, f32Vec, q);
   } else {

@@ -905,11 +905,10 @@ struct DequantizeActOpLowering : OpConversionPattern<DequantizeActOp> {
         rewriter, loc, {q, s}, {idMap(ctx), sMap},
         emptyRows(rewriter, loc, q, k, elem), idMap(ctx), 2, 0,
         [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
-          Value v =
-              isa<Float8E4M3FNType>(a[0].getType())
-                  ? ::qc::fp8::emitDecodeE4M3(b, loc, a[0])
-                  : arith::SIToFPOp::create(b, loc, b.getF32Type(), a[0])
-                        .getResult();
+          Value v = isa<Float8E4M3FNType>(a[0].getType())
+                        ? ::qc::fp8::emitDecodeE4M3(b, loc, a[0])
+                        : arith::SIToFPOp::create(b, loc, b.getF32Type(), a[0])
+                              .getResult();
           v = arith::MulFOp::create(b, loc, v, a[1]);
           return castFloat(b, loc, v, elem);
         });

@@ -213,8 +213,8 @@ Value quantizeRows(OpBuilder &b, Location loc, Value x, Value scale,
       });
 }
 
-std::pair<Value, Value> quantizeRowsDynamic(OpBuilder &b, Location loc,
-                                            Value x, Type elem) {
+std::pair<Value, Value> quantizeRowsDynamic(OpBuilder &b, Location loc, Value x,
+                                            Type elem) {
   MLIRContext *ctx = b.getContext();
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
   Value amax =

@@ -67,9 +67,10 @@ rowReduce(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
 /// Dynamic per-token symmetric 8-bit quantization of x [M, K] to `elem`
 /// (i8 or f8E4M3FN): s = max|x_row| / range (127 or 448; 1 for an all-zero
 /// row), q as in quantizeRows. Returns {q [M, K], s [M] f32}.
-std::pair<mlir::Value, mlir::Value>
-quantizeRowsDynamic(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
-                    mlir::Type elem);
+std::pair<mlir::Value, mlir::Value> quantizeRowsDynamic(mlir::OpBuilder &b,
+                                                        mlir::Location loc,
+                                                        mlir::Value x,
+                                                        mlir::Type elem);
 
 /// q = quantize(x / s) with x [M, K] and s a scalar f32 value (per-tensor)
 /// or an [M] tensor (per-token): i8 clamp(roundeven(.), -127, 127), or

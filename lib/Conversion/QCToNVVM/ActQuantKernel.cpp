@@ -187,8 +187,9 @@ gpu::GPUFuncOp qc::buildActQuantKernel(OpBuilder &builder, Location loc,
       auto i8x2 = VectorType::get({2}, i8);
       for (int64_t i = 0; i < V; i += 2) {
         Value lo = arith::DivFOp::create(b, xs[i], s);
-        Value hi = i + 1 < V ? arith::DivFOp::create(b, xs[i + 1], s).getResult()
-                             : cstF(0.0f);
+        Value hi = i + 1 < V
+                       ? arith::DivFOp::create(b, xs[i + 1], s).getResult()
+                       : cstF(0.0f);
         Value pair = NVVM::ConvertF32x2ToF8x2Op::create(
             b, i8x2, hi, lo, NVVM::FPRoundingMode::RN,
             NVVM::SaturationMode::SATFINITE, /*relu=*/false,

@@ -91,8 +91,7 @@ struct WgmmaAtom {
   int64_t n;
   WgmmaOperands operands;
 
-  WgmmaAtom(Emitter &e, int64_t n,
-            WgmmaOperands operands = WgmmaOperands::F16)
+  WgmmaAtom(Emitter &e, int64_t n, WgmmaOperands operands = WgmmaOperands::F16)
       : e(e), n(n), operands(operands) {}
 
   int64_t numAcc() const { return n / 2; }
@@ -150,12 +149,14 @@ struct WgmmaAtom {
   /// immediates, FP8 no transposes: only K-major operands exist for it.)
   void mma(MutableArrayRef<Value> acc, Value descA, Value descB) {
     int64_t na = acc.size();
-    const char *types = operands == WgmmaOperands::S8     ? "k32.s32.s8.s8 {"
-                        : operands == WgmmaOperands::E4M3 ? "k32.f32.e4m3.e4m3 {"
-                                                          : "k16.f32.f16.f16 {";
-    const char *tail = operands == WgmmaOperands::S8     ? ", p;\n}"
-                       : operands == WgmmaOperands::E4M3 ? ", p, 1, 1;\n}"
-                                                         : ", p, 1, 1, 0, 0;\n}";
+    const char *types = operands == WgmmaOperands::S8 ? "k32.s32.s8.s8 {"
+                        : operands == WgmmaOperands::E4M3
+                            ? "k32.f32.e4m3.e4m3 {"
+                            : "k16.f32.f16.f16 {";
+    const char *tail = operands == WgmmaOperands::S8 ? ", p;\n}"
+                       : operands == WgmmaOperands::E4M3
+                           ? ", p, 1, 1;\n}"
+                           : ", p, 1, 1, 0, 0;\n}";
     std::string text =
         "{\n.reg .pred p;\nsetp.ne.b32 p, $" + std::to_string(2 * na + 2) +
         ", 0;\nwgmma.mma_async.sync.aligned.m64n" + std::to_string(n) + types;
@@ -446,9 +447,7 @@ struct WgmmaGemmSpec {
   WgmmaOperands operands;
   const qc::MmaTileConfig &tile;
   Type outTy;
-  int64_t elemBytes() const {
-    return operands == WgmmaOperands::F16 ? 2 : 1;
-  }
+  int64_t elemBytes() const { return operands == WgmmaOperands::F16 ? 2 : 1; }
 };
 
 /// The shared body of the wgmma GEMMs: two operand tiles per 64-byte... 128
@@ -488,8 +487,8 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, const WgmmaGemmSpec &sp,
   };
   Value zero = sp.operands == WgmmaOperands::S8
                    ? e.cst(0)
-                    : arith::ConstantOp::create(b, e.f32, b.getF32FloatAttr(0))
-                          .getResult();
+                   : arith::ConstantOp::create(b, e.f32, b.getF32FloatAttr(0))
+                         .getResult();
   SmallVector<Value> init(atom.numAcc(), zero);
   auto body = [&](Value c, Value stage, ValueRange iter) {
     SmallVector<Value> acc(iter.begin(), iter.end());
@@ -557,13 +556,13 @@ qc::detail::buildFp16WgmmaGemmKernel(OpBuilder &builder, Location loc,
   auto args = func.getArguments();
   Value x = args[0], w = args[1], bias = args[2], y = args[3], m = args[4];
   Type outTy = cfg.outF16 ? e.f16 : e.f32;
-  emitWgmmaGemm(e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, WgmmaOperands::F16, t, outTy}, x, w, y,
-                m, [&](Value acc, Value, Value col) -> Value {
-                  if (!cfg.hasBias)
-                    return acc;
-                  return arith::AddFOp::create(b, acc,
-                                               e.loadF32(bias, outTy, col));
-                });
+  emitWgmmaGemm(
+      e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, WgmmaOperands::F16, t, outTy}, x,
+      w, y, m, [&](Value acc, Value, Value col) -> Value {
+        if (!cfg.hasBias)
+          return acc;
+        return arith::AddFOp::create(b, acc, e.loadF32(bias, outTy, col));
+      });
   gpu::ReturnOp::create(b);
   return func;
 }
@@ -587,11 +586,10 @@ qc::detail::buildInt8WgmmaGemmKernel(OpBuilder &builder, Location loc,
   // The mma.sync kernel's epilogue arithmetic: i32 -> f32 (exact below
   // 2^24; FP8 accumulates in f32), times the row's then the column's scale,
   // plus the bias.
-  WgmmaOperands operands =
-      cfg.fp8 ? WgmmaOperands::E4M3 : WgmmaOperands::S8;
+  WgmmaOperands operands = cfg.fp8 ? WgmmaOperands::E4M3 : WgmmaOperands::S8;
   emitWgmmaGemm(
-      e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, operands, t, outTy}, qx, w, y,
-      m, [&](Value acc, Value row, Value col) -> Value {
+      e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, operands, t, outTy}, qx, w, y, m,
+      [&](Value acc, Value row, Value col) -> Value {
         Value v =
             cfg.fp8 ? acc : arith::SIToFPOp::create(b, e.f32, acc).getResult();
         Value rs = sx0 ? sx0 : e.loadF32(sx, e.f32, row);

@@ -55,7 +55,6 @@ void QCDialect::registerTypes() {
 // SchemeAttr
 //===----------------------------------------------------------------------===//
 
-
 LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  Type weight, Granularity granularity,
                                  int64_t groupSize, bool symmetric, ActMode act,

@@ -546,8 +546,7 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
       return failure();
     QuantizedWeight r = quantizeFp8(op.getContext(), scheme, *vals, n, k);
     if (recordErrors)
-      recordError(op, *vals, dequantizeAll(op.getContext(), r), n, k,
-                  nullptr);
+      recordError(op, *vals, dequantizeAll(op.getContext(), r), n, k, nullptr);
     return finishQuantized(op, scheme, r, stats);
   }
 

@@ -1,4 +1,5 @@
-//===- Fp8.h - FP8 E4M3 encoding and decoding --------------------*- C++ -*-===//
+//===- Fp8.h - FP8 E4M3 encoding and decoding --------------------*- C++
+//-*-===//
 //
 // Part of the quant project.
 //
@@ -99,8 +100,8 @@ inline mlir::Value emitEncodeE4M3(mlir::OpBuilder &b, mlir::Location loc,
   mlir::Type i32 = sameShape(ty, b.getI32Type());
   auto c = [&](uint32_t v) { return i32Splat(b, loc, i32, v); };
   mlir::Value u = BitcastOp::create(b, loc, i32, x);
-  mlir::Value sign = AndIOp::create(
-      b, loc, ShRUIOp::create(b, loc, u, c(24)), c(0x80));
+  mlir::Value sign =
+      AndIOp::create(b, loc, ShRUIOp::create(b, loc, u, c(24)), c(0x80));
   mlir::Value a = AndIOp::create(b, loc, u, c(kF32AbsMask));
   mlir::Value isNan = CmpIOp::create(b, loc, CmpIPredicate::ugt, a, c(kF32Inf));
   mlir::Value isSat =
@@ -108,12 +109,11 @@ inline mlir::Value emitEncodeE4M3(mlir::OpBuilder &b, mlir::Location loc,
   mlir::Value isSub =
       CmpIOp::create(b, loc, CmpIPredicate::ult, a, c(kF32E4M3MinNormal));
   // Normals.
-  mlir::Value lsb = AndIOp::create(b, loc, ShRUIOp::create(b, loc, a, c(20)),
-                                   c(1));
-  mlir::Value r = AddIOp::create(
-      b, loc, AddIOp::create(b, loc, a, c(0x7ffff)), lsb);
-  r = SubIOp::create(b, loc, ShRUIOp::create(b, loc, r, c(20)),
-                     c(120u << 3));
+  mlir::Value lsb =
+      AndIOp::create(b, loc, ShRUIOp::create(b, loc, a, c(20)), c(1));
+  mlir::Value r =
+      AddIOp::create(b, loc, AddIOp::create(b, loc, a, c(0x7ffff)), lsb);
+  r = SubIOp::create(b, loc, ShRUIOp::create(b, loc, r, c(20)), c(120u << 3));
   // Subnormals: round-even(|x| * 512).
   mlir::Value af = BitcastOp::create(b, loc, ty, a);
   mlir::Value c512 = ConstantOp::create(
@@ -122,14 +122,16 @@ inline mlir::Value emitEncodeE4M3(mlir::OpBuilder &b, mlir::Location loc,
           ? mlir::TypedAttr(mlir::DenseElementsAttr::get(
                 mlir::cast<mlir::VectorType>(ty), b.getF32FloatAttr(512.0f)))
           : mlir::TypedAttr(b.getF32FloatAttr(512.0f)));
-  mlir::Value sub = FPToSIOp::create(
-      b, loc, i32,
-      mlir::math::RoundEvenOp::create(b, loc, MulFOp::create(b, loc, af, c512)));
+  mlir::Value sub =
+      FPToSIOp::create(b, loc, i32,
+                       mlir::math::RoundEvenOp::create(
+                           b, loc, MulFOp::create(b, loc, af, c512)));
   mlir::Value code = SelectOp::create(b, loc, isSub, sub, r);
   code = SelectOp::create(b, loc, isSat, c(0x7e), code);
   code = SelectOp::create(b, loc, isNan, c(0x7f), code);
   code = OrIOp::create(b, loc, code, sign);
-  mlir::Value byte = TruncIOp::create(b, loc, sameShape(ty, b.getI8Type()), code);
+  mlir::Value byte =
+      TruncIOp::create(b, loc, sameShape(ty, b.getI8Type()), code);
   return BitcastOp::create(
       b, loc, sameShape(ty, mlir::Float8E4M3FNType::get(b.getContext())), byte);
 }
@@ -145,10 +147,10 @@ inline mlir::Value emitDecodeE4M3(mlir::OpBuilder &b, mlir::Location loc,
   auto c = [&](uint32_t v) { return i32Splat(b, loc, i32, v); };
   mlir::Value byte = BitcastOp::create(b, loc, sameShape(ty, b.getI8Type()), q);
   mlir::Value u = ExtUIOp::create(b, loc, i32, byte);
-  mlir::Value sign = ShLIOp::create(b, loc, AndIOp::create(b, loc, u, c(0x80)),
-                                    c(24));
-  mlir::Value e = AndIOp::create(b, loc, ShRUIOp::create(b, loc, u, c(3)),
-                                 c(15));
+  mlir::Value sign =
+      ShLIOp::create(b, loc, AndIOp::create(b, loc, u, c(0x80)), c(24));
+  mlir::Value e =
+      AndIOp::create(b, loc, ShRUIOp::create(b, loc, u, c(3)), c(15));
   mlir::Value m = AndIOp::create(b, loc, u, c(7));
   // Normals: exponent rebias 7 -> 127, mantissa to the top of f32's.
   mlir::Value normal = OrIOp::create(
@@ -158,9 +160,9 @@ inline mlir::Value emitDecodeE4M3(mlir::OpBuilder &b, mlir::Location loc,
   mlir::Value scale = ConstantOp::create(
       b, loc, f32,
       mlir::isa<mlir::VectorType>(f32)
-          ? mlir::TypedAttr(mlir::DenseElementsAttr::get(
-                mlir::cast<mlir::VectorType>(f32),
-                b.getF32FloatAttr(1.0f / 512.0f)))
+          ? mlir::TypedAttr(
+                mlir::DenseElementsAttr::get(mlir::cast<mlir::VectorType>(f32),
+                                             b.getF32FloatAttr(1.0f / 512.0f)))
           : mlir::TypedAttr(b.getF32FloatAttr(1.0f / 512.0f)));
   mlir::Value subnormal = BitcastOp::create(
       b, loc, i32,
