@@ -40,8 +40,6 @@ for f in "$mat"/*.mlir; do
     # <kind>_90a: for the arch-specific sm_90a (wgmma kernels); the file
     # keeps the .sm_90 label module_correctness.sh looks for.
     case "$kern" in *_90a) kern="${kern%_90a}"; tgt=sm_90a ;; esac
-    # <kind>_wi8_90a: sm_90a with INT8 W8A8 on the wgmma GEMM.
-    case "$kern" in *_wi8) kern="${kern%_wi8}"; extra+=(--wgmma-int8) ;; esac
     # <kind>_sw: the GEMV with the fused SiLU * mul epilogue; <kind>_np:
     # with the fused RMSNorm prologue (gemv_np_sw: both).
     case "$kern" in *_sw) kern="${kern%_sw}"; extra+=(--gemv-swiglu-epilogue) ;; esac

@@ -358,9 +358,15 @@ KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
   bool wgmma = targetInfo && targetInfo->wgmma &&
                (kernel.getKind() == KernelKind::Fp16Mma || fp8 ||
                 (int8 && options.wgmmaInt8));
-  if (f.mmaSide && !mma)
-    mma = wgmma ? wgmmaGemmTiling(ctx, int8 ? 1 : 2, options)
-                : mmaTiling(ctx, int8 ? 1 : 2, options);
+  if (f.mmaSide && !mma) {
+    TilingOptions o = options;
+    // FP8 adds each step's sums into a second set of f32 registers
+    // (promotion): 128 channels per CTA keep both sets in registers.
+    if (fp8 && !o.wgmmaChannels)
+      o.wgmmaChannels = 128;
+    mma = wgmma ? wgmmaGemmTiling(ctx, int8 ? 1 : 2, o)
+                : mmaTiling(ctx, int8 ? 1 : 2, o);
+  }
   FragTilingAttr frag = kernel.getFrag();
   if (f.fragSide && !frag && packed) {
     auto t = cast<PackedWeightType>(packed.getType());
@@ -849,7 +855,7 @@ std::string int8GemmUnsupported(Value packed, const TargetInfo *target) {
   cfg.n = t.getN();
   cfg.k = t.getK();
   cfg.fp8 = isa<Float8E4M3FNType>(t.getElementType());
-  cfg.wgmma = cfg.fp8; // INT8: the mma.sync GEMM unless wgmma-int8
+  cfg.wgmma = cfg.fp8 || (target && target->wgmma);
   if (cfg.fp8 && !(target && target->wgmma))
     return "FP8 E4M3 matmuls run on wgmma: compile for a target with wgmma "
            "(sm_90a) or for the host";

@@ -85,9 +85,9 @@ static cl::opt<std::string> weightOnlyKernel(
 static cl::opt<bool> wgmmaInt8(
     "wgmma-int8",
     cl::desc("Targets with wgmma (sm_90a): INT8 W8A8 layers on the wgmma GEMM "
-             "(qc-select-matmul wgmma-int8; opt-in until it has run on a "
-             "GPU)"),
-    cl::init(false), cl::cat(category));
+             "(default; --wgmma-int8=false: the mma.sync GEMM; "
+             "qc-select-matmul wgmma-int8)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> gemvNormPrologue(
     "gemv-norm-prologue",
     cl::desc("GPU targets: the GEMV also normalizes its input where an RMSNorm "

@@ -119,7 +119,7 @@ struct TilingOptions {
           fragPrefetch = 0, fragStepUnits = 0;
   llvm::SmallVector<int64_t> fragMTiles;
   int64_t wgmmaTokens = 0, wgmmaChannels = 0, wgmmaStages = 0;
-  bool wgmmaInt8 = false;
+  bool wgmmaInt8 = true;
 };
 
 /// The GEMV tiling from `options` (defaults: 4 warps, 2 rows per warp, 1

@@ -65,9 +65,9 @@ struct QuantizePipelineOptions
   Option<bool> wgmmaInt8{
       *this, "wgmma-int8",
       llvm::cl::desc("INT8 W8A8 layers on the wgmma GEMM on targets with "
-                     "wgmma (qc-select-matmul wgmma-int8; opt-in until it has "
-                     "run on a GPU)"),
-      llvm::cl::init(false)};
+                     "wgmma (qc-select-matmul wgmma-int8; false: the mma.sync "
+                     "GEMM)"),
+      llvm::cl::init(true)};
   Option<bool> fuseSiblings{
       *this, "fuse-siblings",
       llvm::cl::desc("Fuse quantized matmuls that read the same input (q/k/v, "

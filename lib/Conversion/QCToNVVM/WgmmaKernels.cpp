@@ -144,10 +144,13 @@ struct WgmmaAtom {
     llvm::copy(out, acc.begin());
   }
 
-  /// acc += A (the 64-row tile at `descA`) x B (the tile at `descB`), both
-  /// K-major in shared memory. (Integer wgmma takes no scale or transpose
-  /// immediates, FP8 no transposes: only K-major operands exist for it.)
-  void mma(MutableArrayRef<Value> acc, Value descA, Value descB) {
+  /// acc = A (the 64-row tile at `descA`) x B (the tile at `descB`) + acc
+  /// (`scaleD` an i32 1, the default) or + 0 (`scaleD` 0: the accumulators'
+  /// old values are ignored), both operands K-major in shared memory.
+  /// (Integer wgmma takes no scale or transpose immediates, FP8 no
+  /// transposes: only K-major operands exist for it.)
+  void mma(MutableArrayRef<Value> acc, Value descA, Value descB,
+           Value scaleD = {}) {
     int64_t na = acc.size();
     const char *types = operands == WgmmaOperands::S8 ? "k32.s32.s8.s8 {"
                         : operands == WgmmaOperands::E4M3
@@ -164,8 +167,9 @@ struct WgmmaAtom {
       text += (i ? ", $" : "$") + std::to_string(i);
     text += "}, $" + std::to_string(2 * na) + ", $" +
             std::to_string(2 * na + 1) + tail;
-    SmallVector<Value> out = tiedAsm(
-        e.b, text, acc, ValueRange{descA, descB, e.cst(1)}, {"l", "l", "r"});
+    SmallVector<Value> out =
+        tiedAsm(e.b, text, acc, ValueRange{descA, descB, scaleD ? scaleD : e.cst(1)},
+                {"l", "l", "r"});
     llvm::copy(out, acc.begin());
   }
 
@@ -447,6 +451,11 @@ struct WgmmaGemmSpec {
   WgmmaOperands operands;
   const qc::MmaTileConfig &tile;
   Type outTy;
+  /// Adds each step's wgmma sums into separate f32 accumulators (FP8: the
+  /// tensor cores accumulate E4M3 products with about 14 significant bits;
+  /// one step = 128 K elements, four wgmmas, is summed there, then promoted).
+  /// Each step's group is waited for.
+  bool promote = false;
   int64_t elemBytes() const { return operands == WgmmaOperands::F16 ? 2 : 1; }
 };
 
@@ -463,7 +472,8 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, const WgmmaGemmSpec &sp,
   const qc::MmaTileConfig &t = sp.tile;
   const int64_t groups = t.blockM / 64, threads = 128 * groups;
   const int64_t aStage = t.blockM * 128, stageBytes = t.wgmmaStageBytes();
-  const int64_t stages = t.stages, pending = stages >= 4 ? 1 : 0;
+  const int64_t stages = t.stages,
+                pending = stages >= 4 && !sp.promote ? 1 : 0;
   const bool dynamic = t.wgmmaDynamicShared();
   const int64_t rowBytes = sp.k * sp.elemBytes();
 
@@ -489,9 +499,11 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, const WgmmaGemmSpec &sp,
                    ? e.cst(0)
                    : arith::ConstantOp::create(b, e.f32, b.getF32FloatAttr(0))
                          .getResult();
-  SmallVector<Value> init(atom.numAcc(), zero);
+  const int64_t na = atom.numAcc();
+  // With promotion: [wgmma accumulators, f32 totals].
+  SmallVector<Value> init(sp.promote ? 2 * na : na, zero);
   auto body = [&](Value c, Value stage, ValueRange iter) {
-    SmallVector<Value> acc(iter.begin(), iter.end());
+    SmallVector<Value> acc(iter.begin(), iter.begin() + na);
     atom.fence(acc, {});
     // Warpgroup g multiplies rows [64 g, 64 g + 64) of the A tile (eight
     // 1024-byte row groups).
@@ -500,15 +512,23 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, const WgmmaGemmSpec &sp,
     Value bAddr = e.add(e.add(sm.addr, e.mul(stage, stageBytes)), aStage);
     for (int64_t s = 0; s < 4; ++s)
       atom.mma(acc, atom.descriptor(e.add(aAddr, 32 * s)),
-               atom.descriptor(e.add(bAddr, 32 * s)));
+               atom.descriptor(e.add(bAddr, 32 * s)),
+               sp.promote && s == 0 ? e.cst(0) : Value());
     atom.commit();
     atom.wait(acc, pending);
-    return acc;
+    if (!sp.promote)
+      return acc;
+    SmallVector<Value> out(acc);
+    for (int64_t i = 0; i < na; ++i)
+      out.push_back(arith::AddFOp::create(b, iter[na + i], acc[i]));
+    return out;
   };
   SmallVector<Value> acc = emitStagedLoop(e, (rowBytes + 127) / 128, stages,
                                           pending, init, load, body);
   if (pending)
     atom.wait(acc, 0);
+  if (sp.promote)
+    acc.erase(acc.begin(), acc.begin() + na);
   NVVM::CpAsyncWaitGroupOp::create(b, 0);
 
   // Epilogue from registers: lane (g, t) of warp w (of warpgroup wg) holds
@@ -588,7 +608,8 @@ qc::detail::buildInt8WgmmaGemmKernel(OpBuilder &builder, Location loc,
   // plus the bias.
   WgmmaOperands operands = cfg.fp8 ? WgmmaOperands::E4M3 : WgmmaOperands::S8;
   emitWgmmaGemm(
-      e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, operands, t, outTy}, qx, w, y, m,
+      e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, operands, t, outTy, cfg.fp8},
+      qx, w, y, m,
       [&](Value acc, Value row, Value col) -> Value {
         Value v =
             cfg.fp8 ? acc : arith::SIToFPOp::create(b, e.f32, acc).getResult();

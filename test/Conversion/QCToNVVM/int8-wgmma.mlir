@@ -1,12 +1,13 @@
 // RUN: quant-opt %s --qc-select-matmul="target=sm_90a wgmma-int8" --qc-outline-gpu-kernels | FileCheck %s --enable-var-scope
 // RUN: quant-opt %s --qc-select-matmul=target=sm_90a | FileCheck %s --check-prefix=DEFAULT
+// RUN: quant-opt %s --qc-select-matmul="target=sm_90a wgmma-int8=false" | FileCheck %s --check-prefix=SYNC
 // RUN: %if ptxas %{ quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90a wgmma-int8},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" | %python %S/Inputs/extract_ptx.py > %t.ptx %}
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.ptx -o %t.cubin 2> %t.log %}
 // RUN: %if ptxas %{ not grep -i warning %t.log %}
 // RUN: %if ptxas %{ grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.log | FileCheck %s --check-prefix=SPILLS %}
 
-// The W8A8 GEMM on wgmma (buildInt8WgmmaGemmKernel; opt-in with
-// wgmma-int8 until it has run on a GPU): the fp16 GEMM's pipeline on s8
+// The W8A8 GEMM on wgmma (buildInt8WgmmaGemmKernel; qc-select-matmul's
+// wgmma-int8, default on for targets with wgmma): the fp16 GEMM's pipeline on s8
 // tiles (128 bytes = 128 K elements per stage), wgmma m64n256k32 s8 x s8 ->
 // s32 with both operands from shared-memory descriptors and no scale or
 // transpose immediates, the mma.sync kernel's epilogue (i32 -> f32 times
@@ -23,8 +24,9 @@
 // CHECK: %[[F:.*]] = arith.sitofp %{{.*}} : i32 to f32
 // CHECK: %[[R:.*]] = arith.mulf %[[F]], %{{.*}} : f32
 // CHECK: arith.mulf %[[R]], %{{.*}} : f32
-// Without wgmma-int8: the mma.sync kernel.
-// DEFAULT: kernel = #qc.kernel<int8_mma, target = "sm_90a", mma = <block_m = 128, block_n = 128, block_k = 64, warps_m = 2, warps_n = 4, stages = 2>>
+// By default the wgmma tiling; wgmma-int8=false: the mma.sync kernel.
+// DEFAULT: kernel = #qc.kernel<int8_mma, target = "sm_90a", mma = <block_m = 128, block_n = 256, block_k = 128, warps_m = 8, warps_n = 1, stages = 4>>
+// SYNC: kernel = #qc.kernel<int8_mma, target = "sm_90a", mma = <block_m = 128, block_n = 128, block_k = 64, warps_m = 2, warps_n = 4, stages = 2>>
 // SPILLS: {{^2$}}
 
 func.func @w8a8(%x: tensor<?x448xf16>, %d: tensor<134400xi8>, %s: tensor<300x1xf32>, %b: tensor<300xf16>) -> tensor<?x300xf16> {

@@ -92,11 +92,12 @@ TOL = {
     ("f32", "w8a8"): 1e-2,
     ("f16", "w8a8"): 1e-2,
     # FP8: the codes match the host's except where a glue ulp crosses a
-    # rounding boundary (one E4M3 step is 1/8 to 1/16 of the value, so the
-    # output moves by up to s_x * |x_code| / 8 * max|w|); wgmma's FP8 f32
-    # accumulation keeps fewer mantissa bits than the host's f32 adds.
-    ("f32", "fp8"): 2e-2,
-    ("f16", "fp8"): 2e-2,
+    # rounding boundary, and one E4M3 step is 1/16 to 1/8 of the value (an
+    # INT8 step 1/127 of the row maximum), so one flipped code moves a row's
+    # outputs by up to s_x * |x| / 8 * max|w|: 2.07e-2 measured on fp8d f32
+    # at M = 333 (run 7); wgmma's FP8 accumulation adds about 3e-4 relative.
+    ("f32", "fp8"): 3e-2,
+    ("f16", "fp8"): 3e-2,
 }
 
 # name, K, N, scheme, dtype, GPU variants (quant-compile
@@ -123,18 +124,18 @@ MATRIX = [
     ("w4g32a_k160_n96_f16", 160, 96, "w4g32a", "f16", ["gemv", "mma", "gemv_np"]),
     ("w8_k208_n144_f16", 208, 144, "w8", "f16", ["gemv", "mma", "gemv_mma"]),
     ("w8t_k80_n48_f16", 80, 48, "w8t", "f16", ["gemv", "mma"]),
-    ("w8a8d_k112_n176", 112, 176, "w8a8d", "f32", ["auto", "auto_90a", "auto_wi8_90a"]),
-    ("w8a8d_k112_n176_f16", 112, 176, "w8a8d", "f16", ["auto", "auto_90a", "auto_wi8_90a"]),
-    ("w8a8s_k96_n80", 96, 80, "w8a8s", "f32", ["auto", "auto_90a", "auto_wi8_90a"]),
-    ("w8a8s_k96_n80_f16", 96, 80, "w8a8s", "f16", ["auto", "auto_90a", "auto_wi8_90a"]),
+    ("w8a8d_k112_n176", 112, 176, "w8a8d", "f32", ["auto", "auto_90a"]),
+    ("w8a8d_k112_n176_f16", 112, 176, "w8a8d", "f16", ["auto", "auto_90a"]),
+    ("w8a8s_k96_n80", 96, 80, "w8a8s", "f32", ["auto", "auto_90a"]),
+    ("w8a8s_k96_n80_f16", 96, 80, "w8a8s", "f16", ["auto", "auto_90a"]),
     ("fp16_k72_n200_f16", 72, 200, "fp16", "f16", ["auto", "auto_90a"]),
     # FP8 E4M3 W8A8 runs on wgmma only: sm_90a modules.
     ("fp8d_k112_n176", 112, 176, "fp8d", "f32", ["auto_90a"]),
     ("fp8d_k112_n176_f16", 112, 176, "fp8d", "f16", ["auto_90a"]),
     ("fp8s_k96_n80_f16", 96, 80, "fp8s", "f16", ["auto_90a"]),
     ("fp8d_k1024_n1536_f16", 1024, 1536, "fp8d", "f16", ["auto_90a"]),
-    ("ad8_k80_n208", 80, 208, "ad8", "f32", ["auto", "auto_90a", "auto_wi8_90a"]),
-    ("ad8_k80_n208_f16", 80, 208, "ad8", "f16", ["auto", "auto_90a", "auto_wi8_90a"]),
+    ("ad8_k80_n208", 80, 208, "ad8", "f32", ["auto", "auto_90a"]),
+    ("ad8_k80_n208_f16", 80, 208, "ad8", "f16", ["auto", "auto_90a"]),
     ("multi_block_k32", 32, 64, "multi", "f32", ["auto"]),
     # The frag kernel (mma_frag weights repacked after selection, scales
     # rounded to f16; split-K for M <= 32, M tiles above): shapes of whole
@@ -274,7 +275,7 @@ def tolerance(scheme, dtype, variant):
         variant = variant[:-3]
     # <kind>_90a: compiled for sm_90a (the frag family's wgmma variant from
     # its threshold on).
-    variant = variant.removesuffix("_90a").removesuffix("_wi8")
+    variant = variant.removesuffix("_90a")
     return TOL[(dtype, "mma" if variant == "gemv_mma" else variant)]
 
 

@@ -414,10 +414,9 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
     Option<"wgmmaStages", "wgmma-stages", "int64_t", "0",
            "The wgmma kernels: stages (0: 3 for the weight-only variant, 4 "
            "for the GEMMs)">,
-    Option<"wgmmaInt8", "wgmma-int8", "bool", "false",
+    Option<"wgmmaInt8", "wgmma-int8", "bool", "true",
            "INT8 W8A8 layers on the wgmma INT8 GEMM on targets with wgmma "
-           "(opt-in until it has run on a GPU; else the mma.sync GEMM); "
-           "FP8 layers always use wgmma">,
+           "(false: the mma.sync GEMM); FP8 layers always use wgmma">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect"];
 }
