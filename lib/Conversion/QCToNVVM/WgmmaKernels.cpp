@@ -608,7 +608,8 @@ qc::detail::buildInt8WgmmaGemmKernel(OpBuilder &builder, Location loc,
   // plus the bias.
   WgmmaOperands operands = cfg.fp8 ? WgmmaOperands::E4M3 : WgmmaOperands::S8;
   emitWgmmaGemm(
-      e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, operands, t, outTy, cfg.fp8},
+      e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, operands, t, outTy,
+                    cfg.fp8Promote()},
       qx, w, y, m,
       [&](Value acc, Value row, Value col) -> Value {
         Value v =

@@ -1,5 +1,6 @@
 // RUN: quant-opt %s --qc-select-matmul=target=sm_90a --qc-outline-gpu-kernels | FileCheck %s --enable-var-scope
 // RUN: not quant-opt %s --qc-select-matmul=target=sm_90 2>&1 | FileCheck %s --check-prefix=SM90
+// RUN: quant-opt %s --qc-select-matmul="target=sm_90a wgmma-channels=256" --qc-outline-gpu-kernels | FileCheck %s --check-prefix=FAST
 // RUN: %if ptxas %{ quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90a},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" | %python %S/Inputs/extract_ptx.py > %t.ptx %}
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.ptx -o %t.cubin 2> %t.log %}
 // RUN: %if ptxas %{ not grep -i warning %t.log %}
@@ -29,6 +30,11 @@
 // CHECK: gpu.func @blk0_o_act_quant(
 // CHECK: arith.constant 4.480000e+02 : f32
 // CHECK: nvvm.convert.f32x2.to.f8x2 {{.*}} {rnd = #nvvm.fp_rnd_mode<rn>, sat = #nvvm.sat_mode<satfinite>} : vector<2xi8>(f8E4M3FN)
+// A 256-wide tiling cannot hold two accumulator sets: the tensor cores
+// accumulate alone (no scale-d 0, one group in flight).
+// FAST: mma = <block_m = 128, block_n = 256, block_k = 128, warps_m = 8, warps_n = 1, stages = 4>
+// FAST: wgmma.mma_async.sync.aligned.m64n256k32.f32.e4m3.e4m3 {$0, {{.*}}, $127}, $256, $257, p, 1, 1;{{.*}}, %c1_i32{{(_[0-9]+)?}} : (f32
+// FAST: "wgmma.wait_group.sync.aligned 1;"
 // PTX: wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3
 // PTX: cvt.rn.satfinite.e4m3x2.f32
 // SM90: error: layer 'blk0.o': no GPU kernel for this W8A8 matmul on sm_90: FP8 E4M3 matmuls run on wgmma: compile for a target with wgmma (sm_90a) or for the host
