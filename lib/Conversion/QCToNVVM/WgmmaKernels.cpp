@@ -167,9 +167,9 @@ struct WgmmaAtom {
       text += (i ? ", $" : "$") + std::to_string(i);
     text += "}, $" + std::to_string(2 * na) + ", $" +
             std::to_string(2 * na + 1) + tail;
-    SmallVector<Value> out =
-        tiedAsm(e.b, text, acc, ValueRange{descA, descB, scaleD ? scaleD : e.cst(1)},
-                {"l", "l", "r"});
+    SmallVector<Value> out = tiedAsm(
+        e.b, text, acc, ValueRange{descA, descB, scaleD ? scaleD : e.cst(1)},
+        {"l", "l", "r"});
     llvm::copy(out, acc.begin());
   }
 
@@ -472,8 +472,7 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, const WgmmaGemmSpec &sp,
   const qc::MmaTileConfig &t = sp.tile;
   const int64_t groups = t.blockM / 64, threads = 128 * groups;
   const int64_t aStage = t.blockM * 128, stageBytes = t.wgmmaStageBytes();
-  const int64_t stages = t.stages,
-                pending = stages >= 4 && !sp.promote ? 1 : 0;
+  const int64_t stages = t.stages, pending = stages >= 4 && !sp.promote ? 1 : 0;
   const bool dynamic = t.wgmmaDynamicShared();
   const int64_t rowBytes = sp.k * sp.elemBytes();
 
@@ -608,10 +607,9 @@ qc::detail::buildInt8WgmmaGemmKernel(OpBuilder &builder, Location loc,
   // plus the bias.
   WgmmaOperands operands = cfg.fp8 ? WgmmaOperands::E4M3 : WgmmaOperands::S8;
   emitWgmmaGemm(
-      e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, operands, t, outTy,
-                    cfg.fp8Promote()},
-      qx, w, y, m,
-      [&](Value acc, Value row, Value col) -> Value {
+      e, smemName,
+      WgmmaGemmSpec{cfg.n, cfg.k, operands, t, outTy, cfg.fp8Promote()}, qx, w,
+      y, m, [&](Value acc, Value row, Value col) -> Value {
         Value v =
             cfg.fp8 ? acc : arith::SIToFPOp::create(b, e.f32, acc).getResult();
         Value rs = sx0 ? sx0 : e.loadF32(sx, e.f32, row);
