@@ -15,6 +15,8 @@ stays fp32 in every row):
              hessian=true -> compiled calibration program -> qcrt stats)
   w8a8       i8 per-channel weights + dynamic per-token i8 activations
   w8a8-sq    same + SmoothQuant (alpha, stats from Emma)
+  fp8        FP8 E4M3 per-channel weights + dynamic per-token E4M3 activations
+  fp8-sq     same + SmoothQuant
   mixed      attention W8A16, MLP W4 g, LM head fp32
 
 Columns: perplexity on Pride and Prejudice (the same non-overlapping windows
@@ -40,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 import quant  # noqa: E402
 from quant import data, reference  # noqa: E402
 
-ROWS = ["fp32", "w8a16", "w4-rtn", "w4-gptq", "w8a8", "w8a8-sq", "mixed"]
+ROWS = ["fp32", "w8a16", "w4-rtn", "w4-gptq", "w8a8", "w8a8-sq", "fp8", "fp8-sq",
+        "mixed"]
 
 
 def scheme_yaml(kind, g, alpha):
@@ -50,6 +53,9 @@ def scheme_yaml(kind, g, alpha):
         "w8a8": "{weight: i8, granularity: per_channel, act: dynamic_per_token}",
         "w8a8sq": f"{{weight: i8, granularity: per_channel, act: dynamic_per_token, "
                   f"alpha: {alpha}}}",
+        "fp8": "{weight: f8e4m3, granularity: per_channel, act: dynamic_per_token}",
+        "fp8sq": f"{{weight: f8e4m3, granularity: per_channel, act: dynamic_per_token, "
+                 f"alpha: {alpha}}}",
     }[kind]
 
 
@@ -58,7 +64,7 @@ def policy_for(row, arch, g, alpha):
     if row == "fp32":
         return None, False, "rtn"
     body = {"w8a16": "w8", "w4-rtn": "w4", "w4-gptq": "w4", "w8a8": "w8a8",
-            "w8a8-sq": "w8a8sq"}
+            "w8a8-sq": "w8a8sq", "fp8": "fp8", "fp8-sq": "fp8sq"}
     if arch == "llama":
         allpat = "blk.*"
         attn, mlp = "blk.*.attn_*", "blk.*.ffn_*"
@@ -75,7 +81,8 @@ def policy_for(row, arch, g, alpha):
                      f'    scheme: {scheme_yaml("w4", g, alpha)}\n')
         return text, False, "rtn"
     text = head + f'  - match: "{allpat}"\n    scheme: {scheme_yaml(body[row], g, alpha)}\n'
-    return text, row in ("w4-gptq", "w8a8-sq"), ("gptq" if row == "w4-gptq" else "rtn")
+    return (text, row in ("w4-gptq", "w8a8-sq", "fp8-sq"),
+            ("gptq" if row == "w4-gptq" else "rtn"))
 
 
 def weight_bytes(prefix):
@@ -179,7 +186,7 @@ def main():
     ev_ids = ev_ids[a.skip_windows * a.window:]
     cal_ids = tok.encode(data.calibration_text()).ids
     stats = None
-    if any(r in rows for r in ("w4-gptq", "w8a8-sq")) and not a.no_smollm2:
+    if any(r in rows for r in ("w4-gptq", "w8a8-sq", "fp8-sq")) and not a.no_smollm2:
         stats = work / f"{smol.stem}.stats.json"
         if stats.exists() and not json.loads(stats.read_text())["layers"]:
             stats.unlink()
@@ -218,7 +225,7 @@ def main():
         sent_ids = [btok.encode(s).ids for s in sents]
         results["minilm_sentences"] = len(sents)
         bstats = None
-        if any(r in rows for r in ("w4-gptq", "w8a8-sq")):
+        if any(r in rows for r in ("w4-gptq", "w8a8-sq", "fp8-sq")):
             bstats = work / "minilm.stats.json"
             if not bstats.exists():
                 csents = sentences(data.calibration_text(), 4 * a.sentences)
