@@ -210,7 +210,8 @@ std::string qc::Int8GemmKernelConfig::finalize() {
   if (k >= (int64_t(1) << 17))
     return "K must be below 2^17 (i32 accumulators could overflow)";
   if (fp8 && !wgmma)
-    return "the FP8 GEMM runs on wgmma only (target sm_90a)";
+    return "FP8 E4M3 matmuls run on wgmma: compile for a target with wgmma "
+           "(sm_90a) or for the host";
   if (!wgmma)
     return tile.check(k, /*elemBytes=*/1, /*mmaK=*/32);
   if (k % 16 != 0)

@@ -855,10 +855,7 @@ std::string int8GemmUnsupported(Value packed, const TargetInfo *target) {
   cfg.n = t.getN();
   cfg.k = t.getK();
   cfg.fp8 = isa<Float8E4M3FNType>(t.getElementType());
-  cfg.wgmma = cfg.fp8 || (target && target->wgmma);
-  if (cfg.fp8 && !(target && target->wgmma))
-    return "FP8 E4M3 matmuls run on wgmma: compile for a target with wgmma "
-           "(sm_90a) or for the host";
+  cfg.wgmma = target && target->wgmma;
   cfg.tile = tileOf(cfg.wgmma ? wgmmaGemmTiling(packed.getContext(), 1)
                               : mmaTiling(packed.getContext(), 1));
   return cfg.finalize();

@@ -224,9 +224,8 @@ std::pair<Value, Value> quantizeRowsDynamic(OpBuilder &b, Location loc, Value x,
                 });
   AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
   Value sInit = emptyRows(b, loc, x, -1, b.getF32Type());
-  float range = isa<Float8E4M3FNType>(elem)
-                    ? static_cast<float>(::qc::fp8::kE4M3Max)
-                    : 127.0f;
+  float range =
+      static_cast<float>(::qc::fp8::actCodeRange(isa<Float8E4M3FNType>(elem)));
   Value scales = buildGeneric(
       b, loc, {amax}, {id1}, sInit, id1, 1, 0,
       [&](OpBuilder &b, Location loc, ValueRange args) -> Value {

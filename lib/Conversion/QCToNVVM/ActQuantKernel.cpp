@@ -55,8 +55,7 @@ gpu::GPUFuncOp qc::buildActQuantKernel(OpBuilder &builder, Location loc,
   Value x = args[0], q = args[1], scales = args[2];
   Type inTy = cfg.inF16 ? f16 : f32;
   int64_t eb = cfg.inF16 ? 2 : 4;
-  // The code range max|x| maps onto: 127 (INT8) or 448 (E4M3).
-  const float range = cfg.fp8 ? static_cast<float>(fp8::kE4M3Max) : 127.0f;
+  const float range = static_cast<float>(fp8::actCodeRange(cfg.fp8));
 
   auto cst = [&](int64_t v) -> Value {
     return arith::ConstantIntOp::create(b, i32, v);

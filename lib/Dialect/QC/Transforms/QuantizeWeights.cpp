@@ -486,8 +486,7 @@ LogicalResult QuantizeWeightsPass::insertActQuant(LinearOp op,
   Value x = op.getInput();
   auto xt = cast<RankedTensorType>(x.getType());
   auto qType = RankedTensorType::get(xt.getShape(), scheme.getActType());
-  // The code range a scale maps max|x| onto: 127 (INT8) or 448 (E4M3).
-  double range = scheme.isFp8Weight() ? ::qc::fp8::kE4M3Max : 127.0;
+  double range = ::qc::fp8::actCodeRange(scheme.isFp8Weight());
   RankedTensorType sType;
   FloatAttr scaleAttr;
   if (scheme.getAct() == ActMode::DynamicPerToken) {

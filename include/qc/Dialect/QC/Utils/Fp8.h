@@ -33,6 +33,10 @@ namespace qc::fp8 {
 /// The largest finite E4M3 value: the range a scale maps max|x| onto.
 constexpr double kE4M3Max = 448.0;
 
+/// The code range an activation scale maps max|x| onto: 448 for E4M3
+/// (`fp8`), 127 for symmetric INT8.
+inline double actCodeRange(bool fp8) { return fp8 ? kE4M3Max : 127.0; }
+
 // The f32 bit patterns the encoder compares against.
 constexpr uint32_t kF32AbsMask = 0x7fffffffu;
 constexpr uint32_t kF32Inf = 0x7f800000u;
