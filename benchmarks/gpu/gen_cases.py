@@ -29,7 +29,7 @@ import sys
 # qc-select-matmul's options, as in quant-compile; outlining only builds.
 PIPELINE = ("builtin.module(qc-select-matmul{{target={chip} {kind}{opts}}},"
             "qc-outline-gpu-kernels,"
-            "gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),"
+            "gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm,qc-gpu-tensor-map-params),"
             "reconcile-unrealized-casts,gpu-module-to-binary{{format=isa}})")
 
 # A kernel's typed launch record (#qc.launch, the kernel family registry's).
@@ -167,11 +167,14 @@ def compile_mma_case(quant_opt, c, out_dir, opts, args):
     kernel, block, tile_n, tile_m, _, _ = gemm[0]
     # Dynamic shared memory (the wgmma fp16 GEMM's stages on sm_90a).
     smem = re.search(r"@" + kernel + r", [^>]*shared_bytes = (\d+)", res.stdout)
+    # The TMA pipeline (wgmma-tma): two tensor-map arguments more.
+    tma = re.search(r"@" + kernel + r", [^>]*tma = true", res.stdout)
+    family = args[("int8" if c["op"] == "fp8" else c["op"]) + "_mma"]
     return dict(c, kernel=kernel, block=block, block_m=tile_m, block_n=tile_n,
                 act_kernel=act[0][0] if act else "-",
                 act_block=act[0][1] if act else 0,
-                args=",".join(args[("int8" if c["op"] == "fp8" else c["op"])
-                                   + "_mma"]["args"]),
+                args=",".join(family["extra"]["tma_args"] if tma
+                              else family["args"]),
                 smem=int(smem.group(1)) if smem else 0)
 
 

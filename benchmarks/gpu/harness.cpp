@@ -28,6 +28,7 @@
 
 // The mma_frag layout (frag family weights): its one definition.
 #include "../../include/qc/Dialect/QC/IR/FragLayout.h"
+#include "../../include/qc/Runtime/TensorMap.h"
 
 #define CHECK(call)                                                            \
   do {                                                                         \
@@ -507,6 +508,24 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
               [](CUstream) {});
       }
 
+      // The TMA pipeline's tensor maps (kernels taking input_map /
+      // weight_map), encoded as qcrt does at launch; the weight's again for
+      // each weight copy of the timing rotation.
+      CUtensorMap xMap = {}, wMap = {};
+      const bool tma = c.args.find("input_map") != std::string::npos;
+      const unsigned eb = int8 ? 1 : 2;
+      auto encodeW = [&](CUdeviceptr p) {
+        CHECK(qcrt::encodeOperandTensorMap(cuTensorMapEncodeTiled, &wMap,
+                                           (const void *)p, c.n, c.k, eb,
+                                           (unsigned)c.blockN));
+      };
+      if (tma) {
+        CHECK(
+            qcrt::encodeOperandTensorMap(cuTensorMapEncodeTiled, &xMap,
+                                         (const void *)(int8 ? dQ.ptr : dX.ptr),
+                                         m, c.k, eb, (unsigned)c.blockM));
+        encodeW(wp);
+      }
       std::vector<void *> bound =
           int8 ? bindParams(c.args, {{"input", &dQ.ptr},
                                      {"input_scales", &dS.ptr},
@@ -514,12 +533,16 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
                                      {"scales", &dSw.ptr},
                                      {"bias", &dBias.ptr},
                                      {"output", &dY.ptr},
-                                     {"rows", &mi}})
+                                     {"rows", &mi},
+                                     {"input_map", &xMap},
+                                     {"weight_map", &wMap}})
                : bindParams(c.args, {{"input", &dX.ptr},
                                      {"weight", &wp},
                                      {"bias", &dBias.ptr},
                                      {"output", &dY.ptr},
-                                     {"rows", &mi}});
+                                     {"rows", &mi},
+                                     {"input_map", &xMap},
+                                     {"weight_map", &wMap}});
       void **params = bound.data();
       launch(fn, gx, gy, c.block, nullptr, params, 1, (unsigned)c.smem);
       CHECK(cuCtxSynchronize());
@@ -599,8 +622,12 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
       if (c.kind == "time")
         us = timeGraph(
             fn, gx, gy, c.block, params, copies,
-            [&](int i) { wp = dW[i % copies]->ptr; }, [](CUstream) {}, 1,
-            (unsigned)c.smem);
+            [&](int i) {
+              wp = dW[i % copies]->ptr;
+              if (tma)
+                encodeW(wp);
+            },
+            [](CUstream) {}, 1, (unsigned)c.smem);
       std::printf("%-26s %5ld %9ld %9ld %9.3f %9.2e %9.1f %s\n", c.name.c_str(),
                   m, qBad, sBad, worst, relL2, us, ok ? "ok" : "FAIL");
       if (c.kind == "time")

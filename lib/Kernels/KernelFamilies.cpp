@@ -65,6 +65,10 @@ const char *kernelArgName(KernelArg arg) {
     return "norm_bias";
   case KernelArg::Workspace:
     return "workspace";
+  case KernelArg::InputMap:
+    return "input_map";
+  case KernelArg::WeightMap:
+    return "weight_map";
   }
   return "?";
 }
@@ -284,7 +288,7 @@ MmaTilingAttr mmaTiling(MLIRContext *ctx, int64_t elemBytes,
   return MmaTilingAttr::get(ctx, pick(o.mmaBlockM, 128), pick(o.mmaBlockN, 128),
                             pick(o.mmaBlockKBytes, 64) / elemBytes,
                             pick(o.mmaWarpsM, 2), pick(o.mmaWarpsN, 4),
-                            pick(o.mmaStages, 2));
+                            pick(o.mmaStages, 2), /*tma=*/false);
 }
 
 FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target, int64_t n,
@@ -315,10 +319,10 @@ FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target, int64_t n,
 MmaTilingAttr wgmmaGemmTiling(MLIRContext *ctx, int64_t elemBytes,
                               const TilingOptions &o) {
   int64_t blockM = o.wgmmaTokens ? o.wgmmaTokens : 128;
-  return MmaTilingAttr::get(ctx, blockM,
-                            o.wgmmaChannels ? o.wgmmaChannels : 256,
-                            /*blockK=*/128 / elemBytes, /*warpsM=*/blockM / 16,
-                            /*warpsN=*/1, o.wgmmaStages ? o.wgmmaStages : 4);
+  return MmaTilingAttr::get(
+      ctx, blockM, o.wgmmaChannels ? o.wgmmaChannels : 256,
+      /*blockK=*/128 / elemBytes, /*warpsM=*/blockM / 16,
+      /*warpsN=*/1, o.wgmmaStages ? o.wgmmaStages : 4, o.wgmmaTma);
 }
 
 bool isWgmmaGemmTiling(MmaTilingAttr t, int64_t elemBytes) {
@@ -336,7 +340,8 @@ MmaTilingAttr fragWgmmaTiling(MLIRContext *ctx, const TargetInfo &target,
   return MmaTilingAttr::get(ctx, /*blockM=*/o.wgmmaTokens ? o.wgmmaTokens : 128,
                             blockN, /*blockK=*/64, /*warpsM=*/1,
                             /*warpsN=*/blockN / 16,
-                            /*stages=*/o.wgmmaStages ? o.wgmmaStages : 3);
+                            /*stages=*/o.wgmmaStages ? o.wgmmaStages : 3,
+                            /*tma=*/false);
 }
 
 KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
@@ -401,6 +406,7 @@ static MmaTileConfig tileOf(MmaTilingAttr t) {
   c.warpsM = t.getWarpsM();
   c.warpsN = t.getWarpsN();
   c.stages = t.getStages();
+  c.tma = t.getTma();
   return c;
 }
 
@@ -884,14 +890,14 @@ LaunchAttr gemvLaunch(SymbolRefAttr kernel, const GemvKernelConfig &cfg,
   int64_t channels = cfg.warpsPerBlock * cfg.rowsPerWarp / (cfg.swiGlu ? 2 : 1);
   return LaunchAttr::get(kernel.getContext(), kernel, cfg.blockSize(), channels,
                          /*tileM=*/1, mTiles, cfg.hasResidual, 1, cfg.swiGlu,
-                         /*sharedBytes=*/0);
+                         /*sharedBytes=*/0, /*tma=*/false);
 }
 
 LaunchAttr mmaLaunch(SymbolRefAttr kernel, const MmaTileConfig &tile,
                      bool residual, int64_t sharedBytes) {
   return LaunchAttr::get(kernel.getContext(), kernel, tile.blockSize(),
                          tile.blockN, tile.blockM, {}, residual, 1, false,
-                         sharedBytes);
+                         sharedBytes, tile.tma);
 }
 
 LaunchAttr fragLaunch(SymbolRefAttr kernel,
@@ -899,12 +905,12 @@ LaunchAttr fragLaunch(SymbolRefAttr kernel,
                       ArrayRef<int64_t> mTiles, int64_t splitK) {
   return LaunchAttr::get(kernel.getContext(), kernel, cfg.blockSize(),
                          16 * cfg.nBlocks, /*tileM=*/1, mTiles, cfg.hasResidual,
-                         splitK, false, /*sharedBytes=*/0);
+                         splitK, false, /*sharedBytes=*/0, /*tma=*/false);
 }
 
 LaunchAttr rowLaunch(SymbolRefAttr kernel, int64_t threads) {
   return LaunchAttr::get(kernel.getContext(), kernel, threads, 0, 0, {}, false,
-                         1, false, /*sharedBytes=*/0);
+                         1, false, /*sharedBytes=*/0, /*tma=*/false);
 }
 
 AttentionLaunchAttr attentionLaunch(SymbolRefAttr kernel,
@@ -943,15 +949,23 @@ SmallVector<KernelArg> fragReduceArgs(bool residual) {
   return args;
 }
 
-SmallVector<KernelArg> int8GemmArgs() {
-  return {KernelArg::Input,  KernelArg::InputScales, KernelArg::Weight,
-          KernelArg::Scales, KernelArg::Bias,        KernelArg::Output,
-          KernelArg::Rows};
+SmallVector<KernelArg> int8GemmArgs(bool tma) {
+  SmallVector<KernelArg> args = {KernelArg::Input,  KernelArg::InputScales,
+                                 KernelArg::Weight, KernelArg::Scales,
+                                 KernelArg::Bias,   KernelArg::Output,
+                                 KernelArg::Rows};
+  if (tma)
+    args.append({KernelArg::InputMap, KernelArg::WeightMap});
+  return args;
 }
 
-SmallVector<KernelArg> fp16GemmArgs() {
-  return {KernelArg::Input, KernelArg::Weight, KernelArg::Bias,
-          KernelArg::Output, KernelArg::Rows};
+SmallVector<KernelArg> fp16GemmArgs(bool tma) {
+  SmallVector<KernelArg> args = {KernelArg::Input, KernelArg::Weight,
+                                 KernelArg::Bias, KernelArg::Output,
+                                 KernelArg::Rows};
+  if (tma)
+    args.append({KernelArg::InputMap, KernelArg::WeightMap});
+  return args;
 }
 
 SmallVector<KernelArg> actQuantArgs() {
@@ -1016,6 +1030,15 @@ void printKernelFamilies(raw_ostream &os, KernelListingFormat format) {
         extra["reduce_args"] = std::move(reduceArgs);
         extra["reduce_block"] = ::qc::FragReduceKernelConfig().threads;
         extra["reduce_tile_n"] = ::qc::FragReduceKernelConfig().tileN();
+      }
+      if (f.kind == KernelKind::Int8Mma || f.kind == KernelKind::Fp16Mma) {
+        // The wgmma GEMMs' TMA pipeline (MmaTileConfig::tma).
+        llvm::json::Array tmaArgs;
+        for (KernelArg a : f.kind == KernelKind::Int8Mma
+                               ? ::qc::int8GemmArgs(/*tma=*/true)
+                               : ::qc::fp16GemmArgs(/*tma=*/true))
+          tmaArgs.push_back(kernelArgName(a));
+        extra["tma_args"] = std::move(tmaArgs);
       }
       families.push_back(llvm::json::Object{
           {"name", stringifyKernelKind(f.kind)},

@@ -25,6 +25,9 @@
 #include "Internal.h"
 
 #include "qc/Runtime/PtxEntries.h"
+#if QCRT_HAVE_CUDA
+#include "qc/Runtime/TensorMap.h"
+#endif
 #include "qc/Target/TargetTable.h"
 #include <cstdio>
 #include <cstdlib>
@@ -741,6 +744,26 @@ QCRT_API void mgpuSetDefaultDevice(int32_t /*device*/) {
   // The device is chosen once per process ($QCRT_CUDA_DEVICE).
 }
 
+/// The TMA tensor map (128 bytes at `map`) of a wgmma GEMM operand
+/// (qc/Runtime/TensorMap.h), encoded on the host before the launch that
+/// passes it by value; zeros and a recorded error when it cannot be made.
+QCRT_API void qcrtEncodeTensorMap(void *map, void *base, int64_t rows,
+                                  int64_t cols, int32_t elemBytes,
+                                  int32_t boxRows) {
+  std::memset(map, 0, sizeof(CUtensorMap));
+  if (failed() || !useContext())
+    return;
+  std::string what =
+      format("tensor map of a [%ld, %ld] x %d-byte operand "
+             "at %p, boxes of %d rows",
+             (long)rows, (long)cols, (int)elemBytes, base, (int)boxRows);
+  check(encodeOperandTensorMap(driver.cuTensorMapEncodeTiled,
+                               static_cast<CUtensorMap *>(map), base,
+                               uint64_t(rows), uint64_t(cols),
+                               unsigned(elemBytes), unsigned(boxRows)),
+        "cuTensorMapEncodeTiled", what.c_str());
+}
+
 } // extern "C"
 
 #else // !QCRT_HAVE_CUDA
@@ -837,6 +860,11 @@ QCRT_API void mgpuMemset16(void *, unsigned short, size_t, CUstream) {
   recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
 }
 QCRT_API void mgpuSetDefaultDevice(int32_t) {}
+QCRT_API void qcrtEncodeTensorMap(void *map, void *, int64_t, int64_t, int32_t,
+                                  int32_t) {
+  std::memset(map, 0, 128);
+  recordError(QCRT_ERR_UNSUPPORTED, kNoCuda);
+}
 } // extern "C"
 
 #endif // QCRT_HAVE_CUDA

@@ -88,6 +88,12 @@ static cl::opt<bool> wgmmaInt8(
              "(default; --wgmma-int8=false: the mma.sync GEMM; "
              "qc-select-matmul wgmma-int8)"),
     cl::init(true), cl::cat(category));
+static cl::opt<bool> wgmmaTma(
+    "wgmma-tma",
+    cl::desc("Targets with wgmma (sm_90a): the wgmma GEMMs on the "
+             "warp-specialized pipeline (a producer warpgroup issuing TMA "
+             "copies, mbarriers per stage; qc-select-matmul wgmma-tma)"),
+    cl::init(false), cl::cat(category));
 static cl::opt<bool> gemvNormPrologue(
     "gemv-norm-prologue",
     cl::desc("GPU targets: the GEMV also normalizes its input where an RMSNorm "
@@ -217,6 +223,7 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
   options.target = targetName.getValue();
   options.weightOnlyKernel = weightOnlyKernel.getValue();
   options.wgmmaInt8 = wgmmaInt8.getValue();
+  options.wgmmaTma = wgmmaTma.getValue();
   if (maxBatch.getNumOccurrences() && maxBatch <= 0) {
     error = "--max-batch must be positive, got " +
             std::to_string(maxBatch.getValue());

@@ -188,8 +188,17 @@ struct MmaTileConfig {
   int64_t warpsM = 2, warpsN = 4;
   /// Shared-memory buffers in the cp.async pipeline (>= 2).
   int64_t stages = 2;
+  /// The wgmma GEMMs' warp-specialized pipeline: a producer warpgroup (one
+  /// thread of it) fills the stages with TMA tensor copies (128-byte
+  /// swizzle, zero fill past the tensor's edges) and signals a "full"
+  /// mbarrier per stage; the warpsM x warpsN consumer warps wait on it,
+  /// issue the wgmmas and release the stage through an "empty" mbarrier.
+  /// The operands reach the kernel as two TMA tensor maps (qc-lower-gpu-
+  /// launches encodes them at launch: KernelArg::InputMap / WeightMap).
+  bool tma = false;
 
-  int64_t blockSize() const { return 32 * warpsM * warpsN; }
+  /// Threads per CTA: the MMA warps, plus the producer warpgroup with `tma`.
+  int64_t blockSize() const { return 32 * warpsM * warpsN + (tma ? 128 : 0); }
   /// Grid for M rows: {ceil(n / blockN), ceil(M / blockM)}.
   std::array<int64_t, 2> grid(int64_t n, int64_t m) const {
     return {(n + blockN - 1) / blockN, (m + blockM - 1) / blockM};

@@ -52,6 +52,8 @@ enum class KernelArg {
   NormWeight,  ///< a norm's weight [K]
   NormBias,    ///< a LayerNorm's bias [K] (null for RMSNorm)
   Workspace,   ///< f32 split-K partial sums [S, M, N] (the frag family)
+  InputMap,    ///< the TMA tensor map of Input (128 bytes by value)
+  WeightMap,   ///< the TMA tensor map of Weight (128 bytes by value)
 };
 
 /// The argument's name (`quant-compile --list-kernels`, the harness).
@@ -120,6 +122,8 @@ struct TilingOptions {
   llvm::SmallVector<int64_t> fragMTiles;
   int64_t wgmmaTokens = 0, wgmmaChannels = 0, wgmmaStages = 0;
   bool wgmmaInt8 = true;
+  /// The wgmma GEMMs' TMA warp-specialized pipeline (MmaTileConfig::tma).
+  bool wgmmaTma = false;
 };
 
 /// The GEMV tiling from `options` (defaults: 4 warps, 2 rows per warp, 1
@@ -304,10 +308,11 @@ llvm::SmallVector<KernelArg> weightOnlyArgs(bool residual, bool norm = false);
 llvm::SmallVector<KernelArg> weightOnlyFragArgs(bool residual);
 /// Arguments of the frag family's split-K reduction.
 llvm::SmallVector<KernelArg> fragReduceArgs(bool residual);
-/// Arguments of the W8A8 GEMM.
-llvm::SmallVector<KernelArg> int8GemmArgs();
-/// Arguments of the fp16 GEMM.
-llvm::SmallVector<KernelArg> fp16GemmArgs();
+/// Arguments of the W8A8 GEMM; `tma` (MmaTileConfig::tma): then the tensor
+/// maps of the input and the weight.
+llvm::SmallVector<KernelArg> int8GemmArgs(bool tma = false);
+/// Arguments of the fp16 GEMM (`tma` as int8GemmArgs).
+llvm::SmallVector<KernelArg> fp16GemmArgs(bool tma = false);
 /// Arguments of the activation quantization kernel.
 llvm::SmallVector<KernelArg> actQuantArgs();
 /// Arguments of the row normalization kernel.

@@ -68,6 +68,11 @@ struct QuantizePipelineOptions
                      "wgmma (qc-select-matmul wgmma-int8; false: the mma.sync "
                      "GEMM)"),
       llvm::cl::init(true)};
+  Option<bool> wgmmaTma{
+      *this, "wgmma-tma",
+      llvm::cl::desc("The wgmma GEMMs on the warp-specialized TMA + mbarrier "
+                     "pipeline (qc-select-matmul wgmma-tma)"),
+      llvm::cl::init(false)};
   Option<bool> fuseSiblings{
       *this, "fuse-siblings",
       llvm::cl::desc("Fuse quantized matmuls that read the same input (q/k/v, "

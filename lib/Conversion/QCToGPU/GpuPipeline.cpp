@@ -24,6 +24,7 @@
 //   qc-gpu-check-host-code      no host access to device buffers left
 //   [qc-gpu-dependent-launch]   kernels wait for their predecessor (sm_90)
 //   nvvm-attach-target, scf/affine lowering, convert-gpu-to-nvvm
+//   qc-gpu-tensor-map-params    TMA tensor maps as grid-constant params
 //   host -> LLVM (memref, func, arith, cf, math, gpu-to-llvm)
 //   gpu-module-to-binary        PTX / cubin / fatbin in gpu.binary ops
 //   qc-gpu-drop-binary-timings  no compile times in them (deterministic)
@@ -106,16 +107,17 @@ void ::qc::buildGpuLoweringPipeline(
   pm.addPass(mlir::qc::createQCGpuCheckHostCode());
   if (::qc::runsDependentLaunch(options))
     pm.addPass(mlir::qc::createQCGpuDependentLaunch());
-  addPipeline(pm, "nvvm-attach-target{chip=" + chip + " features=" + features +
-                      " O=3},lower-affine,convert-scf-to-cf,"
-                      "gpu.module(convert-gpu-to-nvvm),"
-                      "qc-expand-dynamic-reshapes,"
-                      "expand-strided-metadata,lower-affine,"
-                      "convert-math-to-llvm,convert-math-to-libm,"
-                      "finalize-memref-to-llvm,convert-func-to-llvm,"
-                      "convert-arith-to-llvm,convert-index-to-llvm,"
-                      "convert-cf-to-llvm,gpu-to-llvm,"
-                      "reconcile-unrealized-casts");
+  addPipeline(pm,
+              "nvvm-attach-target{chip=" + chip + " features=" + features +
+                  " O=3},lower-affine,convert-scf-to-cf,"
+                  "gpu.module(convert-gpu-to-nvvm,qc-gpu-tensor-map-params),"
+                  "qc-expand-dynamic-reshapes,"
+                  "expand-strided-metadata,lower-affine,"
+                  "convert-math-to-llvm,convert-math-to-libm,"
+                  "finalize-memref-to-llvm,convert-func-to-llvm,"
+                  "convert-arith-to-llvm,convert-index-to-llvm,"
+                  "convert-cf-to-llvm,gpu-to-llvm,"
+                  "reconcile-unrealized-casts");
   std::string binary =
       "gpu-module-to-binary{format=" + options.format.getValue() + "";
   if (!options.toolkit.empty())

@@ -108,6 +108,40 @@ struct LaunchRecord {
     return std::make_pair(i, d);
   }
 
+  /// A TMA tensor-map argument: "tmap:<i>:<rows>:<cols>:<elem bytes>:<box
+  /// rows>" -- the map of call operand i (a row-major [rows, cols] buffer;
+  /// rows "m" or a number), encoded at launch (qcrtEncodeTensorMap).
+  struct TensorMap {
+    unsigned operand;
+    int64_t rows; // -1: M
+    int64_t cols, elemBytes, boxRows;
+  };
+  static std::optional<TensorMap> parseTensorMap(StringRef word,
+                                                 unsigned numOperands) {
+    if (!word.consume_front("tmap:"))
+      return std::nullopt;
+    SmallVector<StringRef> parts;
+    word.split(parts, ':');
+    TensorMap t;
+    if (parts.size() != 5 || parts[0].getAsInteger(10, t.operand) ||
+        t.operand >= numOperands || parts[2].getAsInteger(10, t.cols) ||
+        parts[3].getAsInteger(10, t.elemBytes) ||
+        parts[4].getAsInteger(10, t.boxRows) || t.cols <= 0 ||
+        (t.elemBytes != 1 && t.elemBytes != 2) ||
+        (t.cols * t.elemBytes) % 16 != 0 || t.boxRows < 1 || t.boxRows > 256)
+      return std::nullopt;
+    t.rows = -1;
+    if (parts[1] != "m" && (parts[1].getAsInteger(10, t.rows) || t.rows <= 0))
+      return std::nullopt;
+    return t;
+  }
+  static std::string tensorMapWord(const TensorMap &t) {
+    return ("tmap:" + Twine(t.operand) + ":" +
+            (t.rows < 0 ? std::string("m") : std::to_string(t.rows)) + ":" +
+            Twine(t.cols) + ":" + Twine(t.elemBytes) + ":" + Twine(t.boxRows))
+        .str();
+  }
+
   /// Parses and checks a record for a call with `numOperands` operands.
   static FailureOr<LaunchRecord> fromAttr(DictionaryAttr dict,
                                           unsigned numOperands) {
@@ -155,7 +189,8 @@ struct LaunchRecord {
       auto word = dyn_cast<StringAttr>(a);
       if (!(index && index.getInt() >= 0 && index.getInt() < numOperands) &&
           !(word && (word.getValue() == "null" || word.getValue() == "m" ||
-                     parseDim(word.getValue(), numOperands))))
+                     parseDim(word.getValue(), numOperands) ||
+                     parseTensorMap(word.getValue(), numOperands))))
         return failure();
       r.args.push_back(a);
     }
@@ -353,7 +388,8 @@ void bindArgs(MLIRContext *ctx, ArrayRef<::qc::KernelArg> args,
               SmallVector<Value> &inputs, LaunchRecord &record) {
   SmallVector<std::optional<int64_t>> index(args.size());
   for (auto [i, arg] : llvm::enumerate(args)) {
-    if (arg == ::qc::KernelArg::Rows || llvm::is_contained(outputs, arg))
+    if (arg == ::qc::KernelArg::Rows || arg == ::qc::KernelArg::InputMap ||
+        arg == ::qc::KernelArg::WeightMap || llvm::is_contained(outputs, arg))
       continue;
     if (Value v = inputOf(arg)) {
       index[i] = inputs.size();
@@ -361,10 +397,30 @@ void bindArgs(MLIRContext *ctx, ArrayRef<::qc::KernelArg> args,
     }
   }
   record.args.clear();
+  // The operand of argument `of` and its row-major [rows, K] shape.
+  auto tensorMap = [&](::qc::KernelArg of, int64_t rows, int64_t boxRows) {
+    const auto *at = llvm::find(args, of);
+    assert(at != args.end() && index[at - args.begin()] &&
+           "a tensor map's operand is bound");
+    auto input = cast<ShapedType>(inputOf(::qc::KernelArg::Input).getType());
+    LaunchRecord::TensorMap t;
+    t.operand = *index[at - args.begin()];
+    t.rows = rows;
+    t.cols = input.getShape().back();
+    t.elemBytes = input.getElementTypeBitWidth() / 8;
+    t.boxRows = boxRows;
+    return StringAttr::get(ctx, LaunchRecord::tensorMapWord(t));
+  };
   for (auto [i, arg] : llvm::enumerate(args)) {
     const auto *out = llvm::find(outputs, arg);
     if (arg == ::qc::KernelArg::Rows)
       record.args.push_back(mArg(ctx));
+    else if (arg == ::qc::KernelArg::InputMap)
+      record.args.push_back(
+          tensorMap(::qc::KernelArg::Input, -1, record.gridTile[1]));
+    else if (arg == ::qc::KernelArg::WeightMap)
+      record.args.push_back(
+          tensorMap(::qc::KernelArg::Weight, record.n, record.gridTile[0]));
     else if (out != outputs.end())
       record.args.push_back(
           operand(ctx, inputs.size() + (out - outputs.begin())));
@@ -577,7 +633,8 @@ struct Lowering {
     LaunchRecord record = matmulRecord(kernel, n);
     SmallVector<Value> inputs;
     bindArgs(
-        b.getContext(), ::qc::int8GemmArgs(), {KernelArg::Output},
+        b.getContext(), ::qc::int8GemmArgs(kernel.getTma()),
+        {KernelArg::Output},
         [&](KernelArg arg) -> Value {
           switch (arg) {
           case KernelArg::Input:
@@ -1140,7 +1197,8 @@ struct Lowering {
     Value x = toRows(b, op.getInput());
     SmallVector<Value> inputs;
     bindArgs(
-        b.getContext(), ::qc::fp16GemmArgs(), {KernelArg::Output},
+        b.getContext(), ::qc::fp16GemmArgs(kernel->getTma()),
+        {KernelArg::Output},
         [&](KernelArg arg) -> Value {
           return arg == KernelArg::Input    ? x
                  : arg == KernelArg::Weight ? op.getWeight()
@@ -1171,6 +1229,47 @@ Value devicePointer(ImplicitLocOpBuilder &b, Value buffer) {
   Value asI64 = arith::IndexCastOp::create(b, b.getI64Type(), address);
   return LLVM::IntToPtrOp::create(
       b, LLVM::LLVMPointerType::get(b.getContext(), 1), asI64);
+}
+
+/// The TMA tensor map `t` of the buffer at `pointer` (M rows: `m`, an index)
+/// as a 128-byte value to pass by value: encoded by the runtime
+/// (qcrtEncodeTensorMap, qc/Runtime/TensorMap.h) into a slot allocated once
+/// in the entry block of the function around `anchor`.
+Value encodeTensorMap(ImplicitLocOpBuilder &b, Operation *anchor, Value pointer,
+                      Value m, const LaunchRecord::TensorMap &t) {
+  MLIRContext *ctx = b.getContext();
+  auto mapTy = LLVM::LLVMArrayType::get(b.getI64Type(), 16);
+  auto ptrTy = LLVM::LLVMPointerType::get(ctx);
+  auto i32 = b.getI32Type(), i64 = b.getI64Type();
+  auto module = anchor->getParentOfType<ModuleOp>();
+  StringRef name = "qcrtEncodeTensorMap";
+  auto callee = module.lookupSymbol<LLVM::LLVMFuncOp>(name);
+  if (!callee) {
+    OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+    callee = LLVM::LLVMFuncOp::create(
+        mb, b.getLoc(), name,
+        LLVM::LLVMFunctionType::get(
+            LLVM::LLVMVoidType::get(ctx),
+            {ptrTy, pointer.getType(), i64, i64, i32, i32}));
+  }
+  Value slot;
+  {
+    auto func = anchor->getParentOfType<FunctionOpInterface>();
+    OpBuilder eb = OpBuilder::atBlockBegin(&func.getFunctionBody().front());
+    slot = LLVM::AllocaOp::create(
+        eb, b.getLoc(), ptrTy, mapTy,
+        LLVM::ConstantOp::create(eb, b.getLoc(), i64, eb.getI64IntegerAttr(1)),
+        /*alignment=*/64);
+  }
+  Value rows = t.rows < 0 ? arith::IndexCastOp::create(b, i64, m).getResult()
+                          : arith::ConstantIntOp::create(b, i64, t.rows);
+  LLVM::CallOp::create(
+      b, callee,
+      ValueRange{slot, pointer, rows,
+                 arith::ConstantIntOp::create(b, i64, t.cols),
+                 arith::ConstantIntOp::create(b, i32, t.elemBytes),
+                 arith::ConstantIntOp::create(b, i32, t.boxRows)});
+  return LLVM::LoadOp::create(b, mapTy, slot, /*alignment=*/64);
 }
 
 /// ceil(a / c) for a non-negative index and a positive constant.
@@ -1221,10 +1320,21 @@ LogicalResult expandLaunch(func::CallOp call) {
     return memref::DimOp::create(b, ops[i], d);
   };
   SmallVector<Value> args;
+  // Tensor maps (argument position, map) are encoded inside the M > 0
+  // branch below (a map of an empty tensor cannot be made).
+  SmallVector<std::pair<size_t, LaunchRecord::TensorMap>> maps;
   for (Attribute a : record->args) {
-    if (auto index = dyn_cast<IntegerAttr>(a))
+    std::optional<LaunchRecord::TensorMap> map;
+    if (auto word = dyn_cast<StringAttr>(a))
+      map = LaunchRecord::parseTensorMap(word.getValue(), ops.size());
+    if (auto index = dyn_cast<IntegerAttr>(a)) {
       args.push_back(pointers[index.getInt()]);
-    else if (cast<StringAttr>(a).getValue() == "m")
+    } else if (map) {
+      if (!pointers.count(map->operand))
+        pointers[map->operand] = devicePointer(b, ops[map->operand]);
+      maps.push_back({args.size(), *map});
+      args.push_back(Value());
+    } else if (cast<StringAttr>(a).getValue() == "m")
       args.push_back(m32);
     else if (cast<StringAttr>(a).getValue() == "null")
       args.push_back(null);
@@ -1281,6 +1391,8 @@ LogicalResult expandLaunch(func::CallOp call) {
           arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, dim, zero));
   auto outer = scf::IfOp::create(b, nonEmpty, /*withElseRegion=*/false);
   ImplicitLocOpBuilder ib(call.getLoc(), outer.thenBlock()->getTerminator());
+  for (auto &[position, map] : maps)
+    args[position] = encodeTensorMap(ib, call, pointers[map.operand], m, map);
   if (record->mTiles.empty()) {
     launch(ib, name, 0);
   } else {

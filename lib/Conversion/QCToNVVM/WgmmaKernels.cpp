@@ -321,6 +321,96 @@ SmallVector<Value> emitStagedLoop(
   return results;
 }
 
+/// The TMA tile stager and mbarrier pipeline of the warp-specialized wgmma
+/// GEMMs (MmaTileConfig::tma). Per stage two mbarriers in shared memory:
+/// "full" (one arrival, the producer's arrive.expect_tx, plus the bytes its
+/// TMA copies complete) and "empty" (one arrival per consumer warp, after
+/// the wgmmas that read the stage have completed). Step c uses stage c %
+/// stages in round c / stages; consumers wait for full[s] in parity round &
+/// 1, the producer for empty[s] in the opposite parity (a fresh barrier's
+/// "previous" phase counts as complete, so the first round does not wait).
+struct TmaPipeline {
+  Emitter &e;
+  Value bars; // ptr<3>: full[0, stages) then empty[0, stages), i64 each
+  int64_t stages;
+
+  Value full(Value s) { return e.gep(bars, e.i64, s); }
+  Value empty(Value s) { return e.gep(bars, e.i64, e.add(s, stages)); }
+  Value stageOf(Value c) { return e.urem(c, stages); }
+  Value parityOf(Value c) {
+    return arith::AndIOp::create(e.b, e.udiv(c, stages), e.cst(1));
+  }
+
+  /// Thread 0 initializes the barriers; the fence makes them visible to the
+  /// TMA unit (the async proxy), the barrier to every thread.
+  void init(Value tid, int64_t consumerWarps) {
+    ImplicitLocOpBuilder &b = e.b;
+    auto first = scf::IfOp::create(b, e.ult(tid, 1), false);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(first.thenBlock());
+      for (int64_t s = 0; s < stages; ++s) {
+        NVVM::MBarrierInitOp::create(b, full(e.cst(s)), e.cst(1), Value());
+        NVVM::MBarrierInitOp::create(b, empty(e.cst(s)), e.cst(consumerWarps),
+                                     Value());
+      }
+      NVVM::FenceMbarrierInitOp::create(b);
+    }
+    NVVM::Barrier0Op::create(b);
+  }
+
+  /// Blocks until the phase of `bar` with parity `parity` has completed
+  /// (mbarrier.try_wait.parity in a loop; inline PTX: the NVVM op needs
+  /// convert-nvvm-to-llvm, which the other kernels do not).
+  void wait(Value bar, Value parity) {
+    ImplicitLocOpBuilder &b = e.b;
+    Value addr = arith::TruncIOp::create(
+        b, e.i32, LLVM::PtrToIntOp::create(b, e.i64, bar));
+    LLVM::InlineAsmOp::create(
+        b, Type(), ValueRange{addr, parity},
+        "{\n.reg .pred p;\nwait_again:\n"
+        "mbarrier.try_wait.parity.shared::cta.b64 p, [$0], $1;\n"
+        "@!p bra wait_again;\n}",
+        "r,r", /*has_side_effects=*/true, /*is_align_stack=*/false,
+        LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
+        ArrayAttr());
+  }
+
+  /// The producer's arrival on full[s], announcing `bytes` of TMA copies.
+  void expectBytes(Value s, int64_t bytes) {
+    NVVM::MBarrierArriveExpectTxOp::create(
+        e.b, Type(), full(s), e.cst(bytes),
+        NVVM::MemScopeKindAttr::get(e.b.getContext(), NVVM::MemScopeKind::CTA),
+        e.b.getBoolAttr(false), Value());
+  }
+
+  /// One TMA tensor copy: the box at (column `col` elements, row `row`) of
+  /// the tensor map at `map` (a grid-constant parameter's address) into
+  /// shared memory at `dst`, completing bytes on full[s].
+  /// (The destination is this CTA's shared memory addressed in the cluster
+  /// window, valid without clusters too: the shared::cta form needs PTX 8.6.)
+  void copy(Value dst, Value map, Value col, Value row, Value s) {
+    MLIRContext *ctx = e.b.getContext();
+    Value cluster = LLVM::AddrSpaceCastOp::create(
+        e.b, LLVM::LLVMPointerType::get(ctx, 7), dst);
+    NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+        e.b, cluster, map, ValueRange{col, row}, full(s), ValueRange{}, Value(),
+        Value(), NVVM::TMALoadModeAttr::get(ctx, NVVM::TMALoadMode::TILE),
+        e.b.getBoolAttr(false), NVVM::CTAGroupKindAttr(), Value());
+  }
+
+  /// A consumer warp's release of stage s (lane 0 arrives on empty[s]).
+  void release(Value lane, Value s) {
+    ImplicitLocOpBuilder &b = e.b;
+    auto first = scf::IfOp::create(b, e.ult(lane, 1), false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(first.thenBlock());
+    NVVM::MBarrierArriveOp::create(
+        b, Type(), empty(s), Value(),
+        NVVM::MemScopeKindAttr::get(b.getContext(), NVVM::MemScopeKind::CTA));
+  }
+};
+
 } // namespace
 
 gpu::GPUFuncOp
@@ -459,85 +549,20 @@ struct WgmmaGemmSpec {
   int64_t elemBytes() const { return operands == WgmmaOperands::F16 ? 2 : 1; }
 };
 
-/// The shared body of the wgmma GEMMs: two operand tiles per 64-byte... 128
-/// bytes of K per stage (x rows then w rows, both 128-byte swizzled), each
-/// warpgroup issuing four m64n<blockN> wgmmas per step on its 64 rows of the
-/// x tile, one group in flight from 4 stages on; then the epilogue from
-/// registers. `value(acc, row, col)` maps an accumulator (f32 or i32) at a
-/// clamped row and column to the stored value.
-void emitWgmmaGemm(Emitter &e, StringRef smemName, const WgmmaGemmSpec &sp,
-                   Value x, Value w, Value y, Value m,
-                   function_ref<Value(Value, Value, Value)> value) {
+/// The epilogue of the wgmma GEMMs, from registers: lane (g, t) of warp w
+/// of MMA warpgroup `mmaWg` holds rows m0 + 64 mmaWg + 16 (w % 4) + g (+ 8)
+/// at columns n0 + 8 j + 2 t (+ 1).
+void emitWgmmaEpilogue(Emitter &e, const WgmmaGemmSpec &sp, ArrayRef<Value> acc,
+                       Value mmaWg, Value warp, Value lane, Value m0, Value n0,
+                       Value y, Value m,
+                       function_ref<Value(Value, Value, Value)> value) {
   ImplicitLocOpBuilder &b = e.b;
-  const qc::MmaTileConfig &t = sp.tile;
-  const int64_t groups = t.blockM / 64, threads = 128 * groups;
-  const int64_t aStage = t.blockM * 128, stageBytes = t.wgmmaStageBytes();
-  const int64_t stages = t.stages, pending = stages >= 4 && !sp.promote ? 1 : 0;
-  const bool dynamic = t.wgmmaDynamicShared();
-  const int64_t rowBytes = sp.k * sp.elemBytes();
-
-  StageMemory sm = stageMemory(e, smemName, dynamic);
-  Value tid = e.toI32(gpu::ThreadIdOp::create(b, gpu::Dimension::x));
-  Value lane = arith::AndIOp::create(b, tid, e.cst(31));
-  Value warp = arith::ShRUIOp::create(b, tid, e.cst(5));
-  Value wg = arith::ShRUIOp::create(b, tid, e.cst(7));
-  auto [nTile, mTile] = tileOfCta(e);
-  Value n0 = e.mul(nTile, t.blockN);
-  Value m0 = e.mul(mTile, t.blockM);
-  WgmmaAtom atom(e, t.blockN, sp.operands);
-  // Stage s: A rows (x, blockM tokens) then B rows (w, blockN channels),
-  // 128 bytes of K each, both swizzled.
-  auto load = [&](Value c, Value stage) {
-    Value base = e.byteGep(sm.ptr, e.mul(stage, stageBytes));
-    copySwizzledTile(e, tid, threads, x, rowBytes, t.blockM, m0, m,
-                     e.mul(c, 128), rowBytes, base);
-    copySwizzledTile(e, tid, threads, w, rowBytes, t.blockN, n0, e.cst(sp.n),
-                     e.mul(c, 128), rowBytes, e.byteGep(base, e.cst(aStage)));
-  };
-  Value zero = sp.operands == WgmmaOperands::S8
-                   ? e.cst(0)
-                   : arith::ConstantOp::create(b, e.f32, b.getF32FloatAttr(0))
-                         .getResult();
-  const int64_t na = atom.numAcc();
-  // With promotion: [wgmma accumulators, f32 totals].
-  SmallVector<Value> init(sp.promote ? 2 * na : na, zero);
-  auto body = [&](Value c, Value stage, ValueRange iter) {
-    SmallVector<Value> acc(iter.begin(), iter.begin() + na);
-    atom.fence(acc, {});
-    // Warpgroup g multiplies rows [64 g, 64 g + 64) of the A tile (eight
-    // 1024-byte row groups).
-    Value aAddr =
-        e.add(e.add(sm.addr, e.mul(stage, stageBytes)), e.mul(wg, 64 * 128));
-    Value bAddr = e.add(e.add(sm.addr, e.mul(stage, stageBytes)), aStage);
-    for (int64_t s = 0; s < 4; ++s)
-      atom.mma(acc, atom.descriptor(e.add(aAddr, 32 * s)),
-               atom.descriptor(e.add(bAddr, 32 * s)),
-               sp.promote && s == 0 ? e.cst(0) : Value());
-    atom.commit();
-    atom.wait(acc, pending);
-    if (!sp.promote)
-      return acc;
-    SmallVector<Value> out(acc);
-    for (int64_t i = 0; i < na; ++i)
-      out.push_back(arith::AddFOp::create(b, iter[na + i], acc[i]));
-    return out;
-  };
-  SmallVector<Value> acc = emitStagedLoop(e, (rowBytes + 127) / 128, stages,
-                                          pending, init, load, body);
-  if (pending)
-    atom.wait(acc, 0);
-  if (sp.promote)
-    acc.erase(acc.begin(), acc.begin() + na);
-  NVVM::CpAsyncWaitGroupOp::create(b, 0);
-
-  // Epilogue from registers: lane (g, t) of warp w (of warpgroup wg) holds
-  // rows m0 + 64 wg + 16 (w % 4) + g (+ 8) at columns n0 + 8 j + 2 t (+ 1).
   Value g = e.udiv(lane, 4), tq = e.urem(lane, 4);
-  Value row0 = e.add(m0, e.add(e.mul(e.urem(warp, 4), 16), e.mul(wg, 64)));
+  Value row0 = e.add(m0, e.add(e.mul(e.urem(warp, 4), 16), e.mul(mmaWg, 64)));
   Value rows[2] = {e.add(row0, g), e.add(row0, e.add(g, 8))};
   Value mLast = arith::SubIOp::create(b, m, e.cst(1));
   Value nLast = e.cst(sp.n - 1);
-  for (int64_t j = 0; j < t.blockN / 8; ++j) {
+  for (int64_t j = 0; j < sp.tile.blockN / 8; ++j) {
     Value col = e.add(n0, e.add(e.mul(tq, 2), 8 * j));
     for (int64_t h = 0; h < 2; ++h) {
       std::array<Value, 2> v;
@@ -548,18 +573,212 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, const WgmmaGemmSpec &sp,
     }
   }
 }
-/// The gpu.func of a wgmma GEMM (`ptrArgs` pointer arguments, then M as
-/// i32) with its stages declared next to it; returns it and the stages'
-/// symbol.
-std::pair<gpu::GPUFuncOp, std::string>
-createWgmmaGemmFunc(OpBuilder &builder, Location loc, StringRef name,
-                    const qc::MmaTileConfig &t, int64_t ptrArgs) {
-  std::string smemName = declareStages(builder, loc, name, t.wgmmaSharedBytes(),
-                                       t.wgmmaDynamicShared());
-  SmallVector<Type> args(ptrArgs,
-                         LLVM::LLVMPointerType::get(builder.getContext(), 1));
+
+/// One K step of a wgmma GEMM's MMA warpgroup: four m64n<blockN> wgmmas
+/// over the 128 bytes of K of the stage at shared byte address `stageAddr`
+/// (A rows [64 mmaWg, 64 mmaWg + 64) of the x tile, all of the w tile), one
+/// commit group. With promotion the first starts from zero (scale-d 0).
+void issueWgmmaStep(Emitter &e, WgmmaAtom &atom, const WgmmaGemmSpec &sp,
+                    MutableArrayRef<Value> acc, Value stageAddr, Value mmaWg) {
+  atom.fence(acc, {});
+  Value aAddr = e.add(stageAddr, e.mul(mmaWg, 64 * 128));
+  Value bAddr = e.add(stageAddr, sp.tile.blockM * 128);
+  for (int64_t s = 0; s < 4; ++s)
+    atom.mma(acc, atom.descriptor(e.add(aAddr, 32 * s)),
+             atom.descriptor(e.add(bAddr, 32 * s)),
+             sp.promote && s == 0 ? e.cst(0) : Value());
+  atom.commit();
+}
+
+/// The shared body of the wgmma GEMMs: per stage 128 bytes of K of the x
+/// tile (blockM rows) then of the w tile (blockN rows), both 128-byte
+/// swizzled; each MMA warpgroup multiplies its 64 rows of x by the w tile
+/// (issueWgmmaStep), then the epilogue from registers. `value(acc, row,
+/// col)` maps an accumulator (f32 or i32) at a clamped row and column to the
+/// stored value.
+///
+/// Two pipelines fill the stages:
+/// - cp.async (`tile.tma` false): every thread copies (copySwizzledTile),
+///   one CTA barrier per step (emitStagedLoop), one wgmma group in flight
+///   from 4 stages on.
+/// - TMA, warp-specialized (`tile.tma`): warpgroup 0 is the producer, one
+///   thread of which issues two TMA tensor copies per step (x box blockM x
+///   128 bytes from `mapX`, w box blockN x 128 bytes from `mapW`; rows and
+///   K past the tensor are zero-filled) once the stage is empty; warpgroups
+///   1.. are the MMA warpgroups, which wait for the stage to be full, issue
+///   its wgmmas and, one step later (one group in flight), release it
+///   (TmaPipeline). No CTA barrier in the main loop.
+void emitWgmmaGemm(Emitter &e, StringRef smemName, StringRef barsName,
+                   const WgmmaGemmSpec &sp, Value x, Value w, Value mapX,
+                   Value mapW, Value y, Value m,
+                   function_ref<Value(Value, Value, Value)> value) {
+  ImplicitLocOpBuilder &b = e.b;
+  const qc::MmaTileConfig &t = sp.tile;
+  const int64_t mmaThreads = 128 * (t.blockM / 64);
+  const int64_t aStage = t.blockM * 128, stageBytes = t.wgmmaStageBytes();
+  const int64_t stages = t.stages;
+  const bool dynamic = t.wgmmaDynamicShared();
+  const int64_t rowBytes = sp.k * sp.elemBytes();
+  const int64_t steps = (rowBytes + 127) / 128;
+
+  StageMemory sm = stageMemory(e, smemName, dynamic);
+  Value tid = e.toI32(gpu::ThreadIdOp::create(b, gpu::Dimension::x));
+  Value lane = arith::AndIOp::create(b, tid, e.cst(31));
+  Value warp = arith::ShRUIOp::create(b, tid, e.cst(5));
+  Value wg = arith::ShRUIOp::create(b, tid, e.cst(7));
+  auto [nTile, mTile] = tileOfCta(e);
+  Value n0 = e.mul(nTile, t.blockN);
+  Value m0 = e.mul(mTile, t.blockM);
+  WgmmaAtom atom(e, t.blockN, sp.operands);
+  Value zero = sp.operands == WgmmaOperands::S8
+                   ? e.cst(0)
+                   : arith::ConstantOp::create(b, e.f32, b.getF32FloatAttr(0))
+                         .getResult();
+  const int64_t na = atom.numAcc();
+  // With promotion: [wgmma accumulators, f32 totals].
+  SmallVector<Value> init(sp.promote ? 2 * na : na, zero);
+  auto promoted = [&](ValueRange iter, ArrayRef<Value> acc) {
+    SmallVector<Value> out(acc);
+    for (int64_t i = 0; i < na; ++i)
+      out.push_back(arith::AddFOp::create(b, iter[na + i], acc[i]));
+    return out;
+  };
+
+  if (!t.tma) {
+    const int64_t pending = stages >= 4 && !sp.promote ? 1 : 0;
+    auto load = [&](Value c, Value stage) {
+      Value base = e.byteGep(sm.ptr, e.mul(stage, stageBytes));
+      copySwizzledTile(e, tid, mmaThreads, x, rowBytes, t.blockM, m0, m,
+                       e.mul(c, 128), rowBytes, base);
+      copySwizzledTile(e, tid, mmaThreads, w, rowBytes, t.blockN, n0,
+                       e.cst(sp.n), e.mul(c, 128), rowBytes,
+                       e.byteGep(base, e.cst(aStage)));
+    };
+    auto body = [&](Value c, Value stage, ValueRange iter) {
+      SmallVector<Value> acc(iter.begin(), iter.begin() + na);
+      issueWgmmaStep(e, atom, sp, acc, e.add(sm.addr, e.mul(stage, stageBytes)),
+                     wg);
+      atom.wait(acc, pending);
+      return sp.promote ? promoted(iter, acc) : acc;
+    };
+    SmallVector<Value> acc =
+        emitStagedLoop(e, steps, stages, pending, init, load, body);
+    if (pending)
+      atom.wait(acc, 0);
+    if (sp.promote)
+      acc.erase(acc.begin(), acc.begin() + na);
+    NVVM::CpAsyncWaitGroupOp::create(b, 0);
+    emitWgmmaEpilogue(e, sp, acc, wg, warp, lane, m0, n0, y, m, value);
+    return;
+  }
+
+  TmaPipeline pipe{e, LLVM::AddressOfOp::create(b, e.ptr3, barsName), stages};
+  pipe.init(tid, /*consumerWarps=*/t.blockM / 16);
+  auto isProducer = scf::IfOp::create(b, e.ult(wg, 1), true);
+  {
+    // Producer: thread 0 fills stage c % stages once its consumers have
+    // released it.
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(isProducer.thenBlock());
+    auto first = scf::IfOp::create(b, e.ult(tid, 1), false);
+    b.setInsertionPointToStart(first.thenBlock());
+    auto loop = scf::ForOp::create(b, e.cst(0), e.cst(steps), e.cst(1));
+    b.setInsertionPointToStart(loop.getBody());
+    Value c = loop.getInductionVar();
+    Value s = pipe.stageOf(c);
+    pipe.wait(pipe.empty(s),
+              arith::XOrIOp::create(b, pipe.parityOf(c), e.cst(1)));
+    pipe.expectBytes(s, stageBytes);
+    Value base = e.byteGep(sm.ptr, e.mul(s, stageBytes));
+    Value col = e.mul(c, 128 / sp.elemBytes());
+    pipe.copy(base, mapX, col, m0, s);
+    pipe.copy(e.byteGep(base, e.cst(aStage)), mapW, col, n0, s);
+  }
+  // MMA warpgroups.
+  b.setInsertionPointToStart(isProducer.elseBlock());
+  Value mmaWg = arith::SubIOp::create(b, wg, e.cst(1));
+  auto loop = scf::ForOp::create(b, e.cst(0), e.cst(steps), e.cst(1), init);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value c = loop.getInductionVar();
+    Value s = pipe.stageOf(c);
+    ValueRange iter = loop.getRegionIterArgs();
+    SmallVector<Value> acc(iter.begin(), iter.begin() + na);
+    pipe.wait(pipe.full(s), pipe.parityOf(c));
+    issueWgmmaStep(e, atom, sp, acc, e.add(sm.addr, e.mul(s, stageBytes)),
+                   mmaWg);
+    if (sp.promote) {
+      // The sums are needed now: wait for this step, release its stage.
+      atom.wait(acc, 0);
+      pipe.release(lane, s);
+      scf::YieldOp::create(b, promoted(iter, acc));
+    } else {
+      // One group in flight: the previous step's wgmmas are complete after
+      // this wait, so its stage goes back to the producer.
+      atom.wait(acc, 1);
+      auto notFirst = scf::IfOp::create(b, e.ult(e.cst(0), c), false);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(notFirst.thenBlock());
+        pipe.release(lane, pipe.stageOf(e.add(c, stages - 1)));
+      }
+      scf::YieldOp::create(b, acc);
+    }
+  }
+  SmallVector<Value> acc(loop.getResults());
+  if (!sp.promote)
+    atom.wait(acc, 0);
+  else
+    acc.erase(acc.begin(), acc.begin() + na);
+  emitWgmmaEpilogue(e, sp, acc, mmaWg, warp, lane, m0, n0, y, m, value);
+  b.setInsertionPointAfter(isProducer);
+}
+
+/// The gpu.func of a wgmma GEMM: `ptrArgs` pointer arguments, M as i32,
+/// then with `tile.tma` the tensor maps of x and w (128 bytes each, passed
+/// by value: qc-gpu-tensor-map-params makes them grid constants), with its
+/// stages (and the TMA pipeline's mbarriers) declared next to it.
+struct WgmmaGemmFunc {
+  gpu::GPUFuncOp func;
+  std::string smemName, barsName;
+  /// The tensor maps' addresses (null without TMA).
+  Value mapX, mapW;
+};
+
+WgmmaGemmFunc createWgmmaGemmFunc(OpBuilder &builder, Location loc,
+                                  StringRef name, const qc::MmaTileConfig &t,
+                                  int64_t ptrArgs) {
+  MLIRContext *ctx = builder.getContext();
+  WgmmaGemmFunc f;
+  f.smemName = declareStages(builder, loc, name, t.wgmmaSharedBytes(),
+                             t.wgmmaDynamicShared());
+  SmallVector<Type> args(ptrArgs, LLVM::LLVMPointerType::get(ctx, 1));
   args.push_back(builder.getI32Type());
-  return {createKernelFunc(builder, loc, name, args, t.blockSize()), smemName};
+  auto mapTy = LLVM::LLVMArrayType::get(builder.getI64Type(), 16);
+  if (t.tma) {
+    f.barsName = qc::detail::declareSharedArray(
+        builder, loc, (name + "_bars").str(), builder.getI64Type(),
+        2 * t.stages, /*align=*/8);
+    args.append(2, mapTy);
+  }
+  f.func = createKernelFunc(builder, loc, name, args, t.blockSize());
+  if (t.tma) {
+    f.func->setAttr(
+        "qc.tensor_map_args",
+        builder.getDenseI32ArrayAttr({static_cast<int32_t>(ptrArgs + 1),
+                                      static_cast<int32_t>(ptrArgs + 2)}));
+    OpBuilder::InsertionGuard g(builder);
+    builder.setInsertionPointToStart(&f.func.getBody().front());
+    auto address = [&](Value map) {
+      return UnrealizedConversionCastOp::create(
+                 builder, loc, LLVM::LLVMPointerType::get(ctx), map)
+          .getResult(0);
+    };
+    f.mapX = address(f.func.getArgument(ptrArgs + 1));
+    f.mapW = address(f.func.getArgument(ptrArgs + 2));
+  }
+  return f;
 }
 } // namespace
 
@@ -568,16 +787,18 @@ qc::detail::buildFp16WgmmaGemmKernel(OpBuilder &builder, Location loc,
                                      StringRef name,
                                      const Fp16GemmKernelConfig &cfg) {
   const MmaTileConfig &t = cfg.tile;
-  auto [func, smemName] = createWgmmaGemmFunc(builder, loc, name, t, 4);
+  WgmmaGemmFunc f = createWgmmaGemmFunc(builder, loc, name, t, 4);
+  gpu::GPUFuncOp func = f.func;
   ImplicitLocOpBuilder b(loc, builder);
-  b.setInsertionPointToStart(&func.getBody().front());
+  b.setInsertionPointToEnd(&func.getBody().front());
   Emitter e(b);
   auto args = func.getArguments();
   Value x = args[0], w = args[1], bias = args[2], y = args[3], m = args[4];
   Type outTy = cfg.outF16 ? e.f16 : e.f32;
   emitWgmmaGemm(
-      e, smemName, WgmmaGemmSpec{cfg.n, cfg.k, WgmmaOperands::F16, t, outTy}, x,
-      w, y, m, [&](Value acc, Value, Value col) -> Value {
+      e, f.smemName, f.barsName,
+      WgmmaGemmSpec{cfg.n, cfg.k, WgmmaOperands::F16, t, outTy}, x, w, f.mapX,
+      f.mapW, y, m, [&](Value acc, Value, Value col) -> Value {
         if (!cfg.hasBias)
           return acc;
         return arith::AddFOp::create(b, acc, e.loadF32(bias, outTy, col));
@@ -591,9 +812,10 @@ qc::detail::buildInt8WgmmaGemmKernel(OpBuilder &builder, Location loc,
                                      StringRef name,
                                      const Int8GemmKernelConfig &cfg) {
   const MmaTileConfig &t = cfg.tile;
-  auto [func, smemName] = createWgmmaGemmFunc(builder, loc, name, t, 6);
+  WgmmaGemmFunc f = createWgmmaGemmFunc(builder, loc, name, t, 6);
+  gpu::GPUFuncOp func = f.func;
   ImplicitLocOpBuilder b(loc, builder);
-  b.setInsertionPointToStart(&func.getBody().front());
+  b.setInsertionPointToEnd(&func.getBody().front());
   Emitter e(b);
   auto args = func.getArguments();
   Value qx = args[0], sx = args[1], w = args[2], sw = args[3], bias = args[4],
@@ -607,9 +829,9 @@ qc::detail::buildInt8WgmmaGemmKernel(OpBuilder &builder, Location loc,
   // plus the bias.
   WgmmaOperands operands = cfg.fp8 ? WgmmaOperands::E4M3 : WgmmaOperands::S8;
   emitWgmmaGemm(
-      e, smemName,
+      e, f.smemName, f.barsName,
       WgmmaGemmSpec{cfg.n, cfg.k, operands, t, outTy, cfg.fp8Promote()}, qx, w,
-      y, m, [&](Value acc, Value row, Value col) -> Value {
+      f.mapX, f.mapW, y, m, [&](Value acc, Value row, Value col) -> Value {
         Value v =
             cfg.fp8 ? acc : arith::SIToFPOp::create(b, e.f32, acc).getResult();
         Value rs = sx0 ? sx0 : e.loadF32(sx, e.f32, row);

@@ -277,3 +277,31 @@ func.func private @rank3(%x: tensor<?x?x64xf32>, %d: tensor<2048xi8>, %s: tensor
   %y = qc.int8_matmul %q, %qs, %pw {layer = "q", kernel = #qc.kernel<int8_mma, target = "sm_90">} : tensor<?x?x64xi8>, tensor<?x?xf32>, !qc.packed<32x64xi8> -> tensor<?x?x32xf32>
   return %y : tensor<?x?x32xf32>
 }
+
+// -----
+
+// The wgmma GEMM's TMA pipeline (tma = true): the launch record adds the
+// tensor maps of the input ([M, 64] bytes, boxes of 128 rows) and of the
+// weight ([32, 64], boxes of 256 rows); the launch encodes them into slots
+// allocated in the entry block, inside the M > 0 branch, and passes them
+// by value.
+
+// CHECK-LABEL: func.func @w8a8_tma
+// CHECK: qc.gpu_launch = {args = [0, 1, 2, 3, "null", 4, "m", "tmap:0:m:64:1:128", "tmap:2:32:64:1:256"], block = 384 : i64, {{.*}}kernel = @qc_kernels_sm_90a::@o_int8_mma, n = 32 : i64, smem = 197632 : i64}
+
+// LAUNCH: llvm.func @qcrtEncodeTensorMap(!llvm.ptr, !llvm.ptr<1>, i64, i64, i32, i32)
+// LAUNCH-LABEL: func.func @w8a8_tma
+// LAUNCH-DAG: %[[SLOTW:.*]] = llvm.alloca %{{.*}} x !llvm.array<16 x i64> {alignment = 64 : i64}
+// LAUNCH-DAG: %[[SLOTX:.*]] = llvm.alloca %{{.*}} x !llvm.array<16 x i64> {alignment = 64 : i64}
+// LAUNCH: scf.if
+// LAUNCH: llvm.call @qcrtEncodeTensorMap(%[[SLOTX]], %{{.*}}, %{{.*}}, %[[C64:.*]], %[[C1:.*]], %[[C128:.*]]) : (!llvm.ptr, !llvm.ptr<1>, i64, i64, i32, i32) -> ()
+// LAUNCH: %[[MX:.*]] = llvm.load %[[SLOTX]] {alignment = 64 : i64} : !llvm.ptr -> !llvm.array<16 x i64>
+// LAUNCH: llvm.call @qcrtEncodeTensorMap(%[[SLOTW]], %{{.*}}, %{{.*}}, %[[C64]], %[[C1]], %{{.*}})
+// LAUNCH: %[[MW:.*]] = llvm.load %[[SLOTW]]
+// LAUNCH: gpu.launch_func @qc_kernels_sm_90a::@o_int8_mma {{.*}} args({{.*}} : i32, %[[MX]] : !llvm.array<16 x i64>, %[[MW]] : !llvm.array<16 x i64>)
+func.func @w8a8_tma(%x: tensor<?x64xf16>, %d: tensor<2048xi8>, %s: tensor<32x1xf32>) -> tensor<?x32xf16> {
+  %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8, granularity = per_channel, act = dynamic_per_token>} : tensor<2048xi8>, tensor<32x1xf32> -> !qc.packed<32x64xi8>
+  %q, %qs = qc.quantize_act %x dynamic_per_token : tensor<?x64xf16> -> tensor<?x64xi8>, tensor<?xf32>
+  %y = qc.int8_matmul %q, %qs, %pw {layer = "o", kernel = #qc.kernel<int8_mma, target = "sm_90a", mma = <block_m = 128, block_n = 256, block_k = 128, warps_m = 8, warps_n = 1, stages = 4, tma = true>>} : tensor<?x64xi8>, tensor<?xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf16>
+  return %y : tensor<?x32xf16>
+}

@@ -358,6 +358,36 @@ def QCGpuMergeKernelModules
   let dependentDialects = ["mlir::gpu::GPUDialect"];
 }
 
+def QCGpuTensorMapParams
+    : Pass<"qc-gpu-tensor-map-params", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Makes the TMA tensor-map arguments of kernels grid constants";
+  let description = [{
+    A kernel that issues TMA copies (the warp-specialized wgmma GEMMs,
+    `MmaTileConfig::tma`) takes each tensor map as a 128-byte
+    `!llvm.array<16 x i64>` argument, which the host passes by value, and
+    lists those arguments in `qc.tensor_map_args`; its body reads each map
+    only through `builtin.unrealized_conversion_cast %map to !llvm.ptr` (its
+    address). A TMA instruction needs that address in the parameter space:
+    after `convert-gpu-to-nvvm`, this pass turns each listed argument of the
+    `llvm.func` into a `!llvm.ptr` with `llvm.byval`, `llvm.align = 64` and
+    `nvvm.grid_constant` (PTX `.param .align 64 .b8 p[128]`, addressed in
+    place) and drops the casts. The host side (`gpu.launch_func`) keeps
+    passing the 128 bytes; the driver lays them out the same way.
+
+    Example:
+
+    ```mlir
+    llvm.func @k(%m: !llvm.array<16 x i64>) attributes {qc.tensor_map_args = array<i32: 0>} {
+      %p = builtin.unrealized_conversion_cast %m : !llvm.array<16 x i64> to !llvm.ptr
+      ...
+    // becomes
+    llvm.func @k(%m: !llvm.ptr {llvm.align = 64 : i64, llvm.byval = !llvm.array<16 x i64>, nvvm.grid_constant}) {
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
+}
+
 def QCGpuDropBinaryTimings
     : Pass<"qc-gpu-drop-binary-timings", "mlir::ModuleOp"> {
   let summary = "Removes the compile-time measurements from gpu.binary objects";

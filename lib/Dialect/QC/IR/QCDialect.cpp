@@ -232,12 +232,13 @@ FragTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult
 MmaTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                       int64_t blockM, int64_t blockN, int64_t blockK,
-                      int64_t warpsM, int64_t warpsN, int64_t stages) {
+                      int64_t warpsM, int64_t warpsN, int64_t stages,
+                      bool tma) {
   if (blockM <= 0 || blockN <= 0 || blockK <= 0 || warpsM <= 0 || warpsN <= 0)
     return emitError() << "mma tiling: blocks and warps must be positive";
   if (stages < 2)
     return emitError() << "mma tiling: stages must be at least 2";
-  if (warpsM * warpsN * 32 > 1024)
+  if (warpsM * warpsN * 32 + (tma ? 128 : 0) > 1024)
     return emitError() << "mma tiling: at most 32 warps per CTA";
   if (blockM % (16 * warpsM) || blockN % (16 * warpsN))
     return emitError() << "mma tiling: block_m must be a multiple of 16 x "
@@ -250,7 +251,7 @@ LogicalResult LaunchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  int64_t tileN, int64_t tileM,
                                  ArrayRef<int64_t> mTiles, bool residual,
                                  int64_t splitK, bool swiglu,
-                                 int64_t sharedBytes) {
+                                 int64_t sharedBytes, bool tma) {
   if (kernel.getNestedReferences().size() != 1)
     return emitError() << "launch: the kernel must be @module::@kernel";
   if (sharedBytes < 0 || sharedBytes > 227 * 1024)

@@ -80,6 +80,7 @@ struct SelectMatmulPass
     o.wgmmaChannels = wgmmaChannels;
     o.wgmmaStages = wgmmaStages;
     o.wgmmaInt8 = wgmmaInt8;
+    o.wgmmaTma = wgmmaTma;
     o.fragWarpsK = fragWarpsK;
     o.fragNBlocks = fragNBlocks;
     o.fragStages = fragStages;
@@ -133,7 +134,7 @@ struct SelectMatmulPass
           o.mmaBlockKBytes <= 0 || o.mmaBlockKBytes % 2 ||
           failed(MmaTilingAttr::verifyInvariants(
               diag, o.mmaBlockM, o.mmaBlockN, o.mmaBlockKBytes / 2, o.mmaWarpsM,
-              o.mmaWarpsN, o.mmaStages)) ||
+              o.mmaWarpsN, o.mmaStages, /*tma=*/false)) ||
           failed(FragTilingAttr::verifyInvariants(
               diag, o.fragWarpsK, o.fragNBlocks ? o.fragNBlocks : 1,
               o.fragStages, o.fragSplitK ? o.fragSplitK : 1, o.fragPrefetch,

@@ -223,14 +223,18 @@ def QC_MmaTilingAttr : QC_Attr<"MmaTiling", "mma_tiling"> {
     per step (f16 elements for the fp16 and weight-only kernels, bytes for
     INT8) through a `stages`-deep cp.async pipeline. Chosen by
     `qc-select-matmul` (options `mma-*`), read by `qc-outline-gpu-kernels`,
-    which also checks it against the layer's K.
+    which also checks it against the layer's K. `tma` (the wgmma GEMMs on
+    sm_90a): the stages are filled by TMA tensor copies that a producer
+    warpgroup issues, one more warpgroup than `warps_m` x `warps_n`, with an
+    mbarrier pair per stage (warp-specialized pipeline).
 
     Example: `#qc.mma_tiling<block_m = 128, block_n = 128, block_k = 32,
     warps_m = 2, warps_n = 4, stages = 2>`
   }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$block_n,
                         "int64_t":$block_k, "int64_t":$warps_m,
-                        "int64_t":$warps_n, "int64_t":$stages);
+                        "int64_t":$warps_n, "int64_t":$stages,
+                        DefaultValuedParameter<"bool", "false">:$tma);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }
@@ -335,7 +339,10 @@ def QC_LaunchAttr : QC_Attr<"Launch", "launch"> {
     family): the matmul's 2F output channels are
     the gate [0, F) and up [F, 2F) halves of a gated MLP, and the epilogue
     writes silu(gate) * up, F channels (`tile_n` of them per CTA), in place
-    of the glue that followed (EpilogueFusion.h swiGluUser).
+    of the glue that followed (EpilogueFusion.h swiGluUser). `tma` (the
+    wgmma GEMMs' warp-specialized pipeline): the kernel's last two
+    arguments are the TMA tensor maps of its input and weight, which the
+    launch encodes (qcrtEncodeTensorMap) and passes by value.
 
     Example: `#qc.launch<@qc_kernels_sm_90::@up_gemv, block = 128,
     tile_n = 8, tile_m = 1, m_tiles = [1, 2, 4, 8], residual = true>`
@@ -349,11 +356,12 @@ def QC_LaunchAttr : QC_Attr<"Launch", "launch"> {
     DefaultValuedParameter<"bool", "false">:$residual,
     DefaultValuedParameter<"int64_t", "1">:$split_k,
     DefaultValuedParameter<"bool", "false">:$swiglu,
-    DefaultValuedParameter<"int64_t", "0">:$shared_bytes
+    DefaultValuedParameter<"int64_t", "0">:$shared_bytes,
+    DefaultValuedParameter<"bool", "false">:$tma
   );
   let assemblyFormat =
       "`<` $kernel `,` struct($block, $tile_n, $tile_m, $m_tiles, $residual, "
-      "$split_k, $swiglu, $shared_bytes) `>`";
+      "$split_k, $swiglu, $shared_bytes, $tma) `>`";
   let genVerifyDecl = 1;
 }
 

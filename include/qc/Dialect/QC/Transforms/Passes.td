@@ -417,6 +417,10 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
     Option<"wgmmaInt8", "wgmma-int8", "bool", "true",
            "INT8 W8A8 layers on the wgmma INT8 GEMM on targets with wgmma "
            "(false: the mma.sync GEMM); FP8 layers always use wgmma">,
+    Option<"wgmmaTma", "wgmma-tma", "bool", "false",
+           "The wgmma GEMMs (W8A8 INT8 / FP8, fp16) on the warp-specialized "
+           "pipeline: a producer warpgroup fills the stages with TMA copies, "
+           "mbarriers per stage (false: cp.async by every thread)">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect"];
 }
