@@ -40,6 +40,8 @@ for f in "$mat"/*.mlir; do
     # <kind>_90a: for the arch-specific sm_90a (wgmma kernels); the file
     # keeps the .sm_90 label module_correctness.sh looks for.
     case "$kern" in *_90a) kern="${kern%_90a}"; tgt=sm_90a ;; esac
+    # <kind>_tma: the wgmma GEMMs on the TMA warp-specialized pipeline.
+    case "$kern" in *_tma) kern="${kern%_tma}"; extra+=(--wgmma-tma) ;; esac
     # <kind>_sw: the GEMV with the fused SiLU * mul epilogue; <kind>_np:
     # with the fused RMSNorm prologue (gemv_np_sw: both).
     case "$kern" in *_sw) kern="${kern%_sw}"; extra+=(--gemv-swiglu-epilogue) ;; esac

@@ -54,7 +54,8 @@ for d in "$dir"/mma*; do
   # MMA_MS: the M sweep of mma/'s timing cases (the baselines use it too).
   ms=1024,4096
   [ "$b" = mma ] && ms="${MMA_MS:-1024,4096}"
-  QC_MMA_MS="$ms" /tmp/qc-harness "$d" > "$out/$b.log" 2>&1
+  # (A hung kernel -- a pipeline deadlock -- costs at most 4 minutes.)
+  QC_MMA_MS="$ms" timeout 240 /tmp/qc-harness "$d" > "$out/$b.log" 2>&1
   echo "$b cases: rc $?"; grep -E "FAIL|failures" "$out/$b.log" | head
   grep -E "^MMATIME" "$out/$b.log"
 done
