@@ -549,6 +549,13 @@ struct WgmmaGemmSpec {
   int64_t elemBytes() const { return operands == WgmmaOperands::F16 ? 2 : 1; }
 };
 
+/// Whether a promoted (FP8) TMA GEMM keeps two wgmma accumulator sets
+/// besides its f32 totals (three sets of blockN / 2 registers per thread:
+/// up to 128 channels fit under the raised register limit).
+bool fp8DualAccumulators(const qc::MmaTileConfig &t) {
+  return t.tma && t.blockN <= 128;
+}
+
 /// The epilogue of the wgmma GEMMs, from registers: lane (g, t) of warp w
 /// of MMA warpgroup `mmaWg` holds rows m0 + 64 mmaWg + 16 (w % 4) + g (+ 8)
 /// at columns n0 + 8 j + 2 t (+ 1).
@@ -680,6 +687,9 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, StringRef barsName,
     // released it.
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(isProducer.thenBlock());
+    if (sp.promote && fp8DualAccumulators(t))
+      NVVM::SetMaxRegisterOp::create(b, 40,
+                                     NVVM::SetMaxRegisterAction::decrease);
     auto first = scf::IfOp::create(b, e.ult(tid, 1), false);
     b.setInsertionPointToStart(first.thenBlock());
     auto loop = scf::ForOp::create(b, e.cst(0), e.cst(steps), e.cst(1));
@@ -697,40 +707,113 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, StringRef barsName,
   // MMA warpgroups.
   b.setInsertionPointToStart(isProducer.elseBlock());
   Value mmaWg = arith::SubIOp::create(b, wg, e.cst(1));
-  auto loop = scf::ForOp::create(b, e.cst(0), e.cst(steps), e.cst(1), init);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value c = loop.getInductionVar();
+  // Issues step c's wgmmas into `acc` once its stage is full.
+  auto issue = [&](Value c, MutableArrayRef<Value> acc) {
     Value s = pipe.stageOf(c);
-    ValueRange iter = loop.getRegionIterArgs();
-    SmallVector<Value> acc(iter.begin(), iter.begin() + na);
     pipe.wait(pipe.full(s), pipe.parityOf(c));
     issueWgmmaStep(e, atom, sp, acc, e.add(sm.addr, e.mul(s, stageBytes)),
                    mmaWg);
-    if (sp.promote) {
-      // The sums are needed now: wait for this step, release its stage.
-      atom.wait(acc, 0);
-      pipe.release(lane, s);
-      scf::YieldOp::create(b, promoted(iter, acc));
-    } else {
-      // One group in flight: the previous step's wgmmas are complete after
-      // this wait, so its stage goes back to the producer.
-      atom.wait(acc, 1);
-      auto notFirst = scf::IfOp::create(b, e.ult(e.cst(0), c), false);
-      {
-        OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPointToStart(notFirst.thenBlock());
-        pipe.release(lane, pipe.stageOf(e.add(c, stages - 1)));
-      }
-      scf::YieldOp::create(b, acc);
+  };
+  // Waits until one group is left in flight, passing `a` and `b` through.
+  auto waitOne = [&](MutableArrayRef<Value> a, MutableArrayRef<Value> bb) {
+    SmallVector<Value> both(a.begin(), a.end());
+    both.append(bb.begin(), bb.end());
+    atom.wait(both, 1);
+    llvm::copy(ArrayRef<Value>(both).take_front(a.size()), a.begin());
+    llvm::copy(ArrayRef<Value>(both).drop_front(a.size()), bb.begin());
+  };
+  auto addInto = [&](MutableArrayRef<Value> totals, ArrayRef<Value> acc) {
+    for (int64_t i = 0; i < na; ++i)
+      totals[i] = arith::AddFOp::create(b, totals[i], acc[i]);
+  };
+  // Releases the stage of step `c` (a runtime value) when `c` >= 0 + `from`.
+  auto releaseIf = [&](Value cond, Value c) {
+    auto when = scf::IfOp::create(b, cond, false);
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(when.thenBlock());
+    pipe.release(lane, pipe.stageOf(c));
+  };
+  SmallVector<Value> acc;
+  if (sp.promote && fp8DualAccumulators(t)) {
+    // FP8 promotion with two accumulator sets A and B (steps alternate
+    // between them): while one step's group runs on the tensor cores the
+    // previous one's sums (the other set) are added into the f32 totals,
+    // so a group stays in flight as in the unpromoted loop. Three sets of
+    // blockN / 2 registers: the MMA warpgroups raise their register limit
+    // to 232, the producer lowers its own to 40 (setmaxnreg).
+    NVVM::SetMaxRegisterOp::create(b, 232,
+                                   NVVM::SetMaxRegisterAction::increase);
+    SmallVector<Value> dual(3 * na, zero); // [A, B, totals]
+    auto pairs =
+        scf::ForOp::create(b, e.cst(0), e.cst(steps / 2), e.cst(1), dual);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(pairs.getBody());
+      ValueRange iter = pairs.getRegionIterArgs();
+      SmallVector<Value> a(iter.begin(), iter.begin() + na),
+          bs(iter.begin() + na, iter.begin() + 2 * na),
+          totals(iter.begin() + 2 * na, iter.end());
+      Value c0 = e.mul(pairs.getInductionVar(), 2), c1 = e.add(c0, 1);
+      issue(c0, a);
+      // Step c0 - 1 (set B; zeros before the first) is complete.
+      waitOne(a, bs);
+      addInto(totals, bs);
+      releaseIf(e.ult(e.cst(0), c0), e.add(c0, stages - 1));
+      issue(c1, bs);
+      waitOne(a, bs);
+      addInto(totals, a);
+      pipe.release(lane, pipe.stageOf(c0));
+      SmallVector<Value> out(a);
+      out.append(bs);
+      out.append(totals);
+      scf::YieldOp::create(b, out);
     }
+    ValueRange res = pairs.getResults();
+    SmallVector<Value> a(res.begin(), res.begin() + na),
+        bs(res.begin() + na, res.begin() + 2 * na),
+        totals(res.begin() + 2 * na, res.end());
+    if (steps % 2) {
+      // The last step (set A) after the pairs.
+      issue(e.cst(steps - 1), a);
+      waitOne(a, bs);
+      addInto(totals, bs);
+      if (steps > 1)
+        pipe.release(lane, pipe.stageOf(e.cst(steps - 2)));
+      atom.wait(a, 0);
+      addInto(totals, a);
+    } else {
+      atom.wait(bs, 0);
+      addInto(totals, bs);
+    }
+    acc = totals;
+  } else {
+    auto loop = scf::ForOp::create(b, e.cst(0), e.cst(steps), e.cst(1), init);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value c = loop.getInductionVar();
+      ValueRange iter = loop.getRegionIterArgs();
+      SmallVector<Value> cur(iter.begin(), iter.begin() + na);
+      issue(c, cur);
+      if (sp.promote) {
+        // The sums are needed now: wait for this step, release its stage.
+        atom.wait(cur, 0);
+        pipe.release(lane, pipe.stageOf(c));
+        scf::YieldOp::create(b, promoted(iter, cur));
+      } else {
+        // One group in flight: the previous step's wgmmas are complete
+        // after this wait, so its stage goes back to the producer.
+        atom.wait(cur, 1);
+        releaseIf(e.ult(e.cst(0), c), e.add(c, stages - 1));
+        scf::YieldOp::create(b, cur);
+      }
+    }
+    acc.assign(loop.getResults().begin(), loop.getResults().end());
+    if (!sp.promote)
+      atom.wait(acc, 0);
+    else
+      acc.erase(acc.begin(), acc.begin() + na);
   }
-  SmallVector<Value> acc(loop.getResults());
-  if (!sp.promote)
-    atom.wait(acc, 0);
-  else
-    acc.erase(acc.begin(), acc.begin() + na);
   emitWgmmaEpilogue(e, sp, acc, mmaWg, warp, lane, m0, n0, y, m, value);
   b.setInsertionPointAfter(isProducer);
 }

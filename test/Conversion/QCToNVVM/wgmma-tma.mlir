@@ -54,6 +54,25 @@
 // CHECK: "wgmma.wait_group.sync.aligned 0;"
 // CHECK: gpu.return
 
+// FP8 (promoted, 128 channels): two accumulator sets alternate between
+// steps while the f32 totals take the completed one, a group always in
+// flight; the MMA warpgroups raise their register limit, the producer
+// lowers its own.
+// CHECK: gpu.func @blk1_o_int8_mma(
+// CHECK: nvvm.setmaxregister decrease 40
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK: nvvm.setmaxregister increase 232
+// CHECK: scf.for
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3
+// CHECK: "wgmma.wait_group.sync.aligned 1;"
+// CHECK: arith.addf
+// CHECK: nvvm.mbarrier.arrive
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3
+// CHECK: "wgmma.wait_group.sync.aligned 1;"
+// CHECK: arith.addf
+// CHECK: scf.yield
+// CHECK: gpu.return
+
 // After convert-gpu-to-nvvm the maps are byval grid constants.
 // PARAMS: llvm.func @blk0_o_int8_mma(%{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr {llvm.align = 64 : i64, llvm.byval = !llvm.array<16 x i64>, nvvm.grid_constant}, %{{.*}}: !llvm.ptr {llvm.align = 64 : i64, llvm.byval = !llvm.array<16 x i64>, nvvm.grid_constant})
 // PARAMS-NOT: unrealized_conversion_cast
