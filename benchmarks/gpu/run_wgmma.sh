@@ -78,6 +78,22 @@ if [ -n "${RACECHECK:-}" ]; then
   timeout 240 compute-sanitizer --tool racecheck /tmp/qc-harness /tmp/mc > "$out/racecheck.log" 2>&1
   echo "racecheck: rc $?"; grep -E "RACECHECK SUMMARY|ERROR SUMMARY" "$out/racecheck.log"
 fi
+# The TMA pipeline's kernels (folders mma*_tma*, gen_cases.py --opts
+# wgmma-tma): memcheck and racecheck (mbarrier hand-offs) of one INT8, one
+# fp16 and one FP8 case each.
+for d in "$dir"/mma*_tma*; do
+  [ -f "$d/mma_cases.txt" ] || continue
+  b=$(basename "$d")
+  rm -rf /tmp/mct && mkdir -p /tmp/mct
+  : > /tmp/mct/cases.txt
+  grep -E "^(m0_int8_300x448|m5_fp16_77x200|m13_fp8_300x448) " "$d/mma_cases.txt" > /tmp/mct/mma_cases.txt
+  [ -s /tmp/mct/mma_cases.txt ] || continue
+  for c in $(awk '{print $1}' /tmp/mct/mma_cases.txt); do cp "$d/$c.ptx" /tmp/mct/; done
+  timeout 180 compute-sanitizer --tool memcheck /tmp/qc-harness /tmp/mct > "$out/$b-memcheck.log" 2>&1
+  echo "$b memcheck: rc $?"; grep -E "ERROR SUMMARY" "$out/$b-memcheck.log"
+  timeout 180 compute-sanitizer --tool racecheck /tmp/qc-harness /tmp/mct > "$out/$b-racecheck.log" 2>&1
+  echo "$b racecheck: rc $?"; grep -E "RACECHECK SUMMARY|ERROR SUMMARY" "$out/$b-racecheck.log"
+done
 if [ -d "$dir/mod" ]; then
   (cd "$dir/mod" && PART=matrix OUT="$out/mod" bash module_correctness.sh > /dev/null 2>&1)
   rm -f "$out/mod/log.txt"
