@@ -12,6 +12,7 @@
 #include "qc/Conversion/QCToNVVM/KernelBuilders.h"
 #include "qc/Dialect/QC/Utils/Fp8.h"
 
+#include "ActQuantEmitter.h"
 #include "SharedMemory.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -110,13 +111,8 @@ gpu::GPUFuncOp qc::buildActQuantKernel(OpBuilder &builder, Location loc,
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(loop.getBody());
       Value m = loop.getRegionIterArgs()[0];
-      for (Value v : loadVec(loop.getInductionVar())) {
-        // |v| by clearing the sign bit (convert-gpu-to-nvvm would turn
-        // llvm.fabs into a libdevice call).
-        Value bits = LLVM::BitcastOp::create(b, i32, v);
-        bits = arith::AndIOp::create(b, bits, cst(0x7fffffff));
-        m = LLVM::MaxNumOp::create(b, m, LLVM::BitcastOp::create(b, f32, bits));
-      }
+      for (Value v : loadVec(loop.getInductionVar()))
+        m = LLVM::MaxNumOp::create(b, m, qc::detail::emitAbsF32(b, v));
       scf::YieldOp::create(b, m);
     }
     Value amax = loop.getResult(0);
@@ -142,12 +138,7 @@ gpu::GPUFuncOp qc::buildActQuantKernel(OpBuilder &builder, Location loc,
     for (int64_t wi = 1; wi < numWarps; ++wi)
       amax = LLVM::MaxNumOp::create(
           b, amax, LLVM::LoadOp::create(b, f32, gep(smem, f32, cst(wi)), 4));
-    // s = amax / range (IEEE division, as the host lowering); 1 for a zero
-    // row.
-    Value isZero =
-        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, amax, cstF(0.0f));
-    s = arith::SelectOp::create(b, isZero, cstF(1.0f),
-                                arith::DivFOp::create(b, amax, cstF(range)));
+    s = qc::detail::emitActScale(b, amax, range);
     auto ifT0 = scf::IfOp::create(
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, cst(0)),
         false);
@@ -167,45 +158,13 @@ gpu::GPUFuncOp qc::buildActQuantKernel(OpBuilder &builder, Location loc,
     LLVM::StoreOp::create(b, s, gep(scales, f32, cst(0)), 4);
   }
 
-  // q = clamp(roundeven(x / s), -127, 127), computed as roundeven of the
-  // clamped quotient (the same value: both are monotone and +-127 are
-  // integers). Rounding adds and subtracts 1.5 * 2^23: exact round half to
-  // even for |v| <= 127 under IEEE rounding (no fast-math flags, so nothing
-  // folds it), where llvm.roundeven would become a libdevice call.
-  Value magic = cstF(12582912.0f);
+  // The codes (qc::detail::emitActCodes: the host lowering's rule).
   auto loop = scf::ForOp::create(b, start, cst(cfg.k), step);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(loop.getBody());
     Value c = loop.getInductionVar();
-    SmallVector<Value> qs;
-    SmallVector<Value> xs = loadVec(c);
-    if (cfg.fp8) {
-      // Pairs through cvt.rn.satfinite.e4m3x2.f32 (element 0 of the i8x2
-      // result is the second operand's code); V == 1 converts (v, 0).
-      auto i8x2 = VectorType::get({2}, i8);
-      for (int64_t i = 0; i < V; i += 2) {
-        Value lo = arith::DivFOp::create(b, xs[i], s);
-        Value hi = i + 1 < V
-                       ? arith::DivFOp::create(b, xs[i + 1], s).getResult()
-                       : cstF(0.0f);
-        Value pair = NVVM::ConvertF32x2ToF8x2Op::create(
-            b, i8x2, hi, lo, NVVM::FPRoundingMode::RN,
-            NVVM::SaturationMode::SATFINITE, /*relu=*/false,
-            Float8E4M3FNType::get(ctx));
-        qs.push_back(LLVM::ExtractElementOp::create(b, pair, cst(0)));
-        if (i + 1 < V)
-          qs.push_back(LLVM::ExtractElementOp::create(b, pair, cst(1)));
-      }
-    } else {
-      for (Value v : xs) {
-        Value r = arith::DivFOp::create(b, v, s);
-        r = LLVM::MinNumOp::create(b, r, cstF(127.0f));
-        r = LLVM::MaxNumOp::create(b, r, cstF(-127.0f));
-        r = arith::SubFOp::create(b, arith::AddFOp::create(b, r, magic), magic);
-        qs.push_back(arith::FPToSIOp::create(b, i8, r));
-      }
-    }
+    SmallVector<Value> qs = qc::detail::emitActCodes(b, loadVec(c), s, cfg.fp8);
     Value idx =
         arith::AddIOp::create(b, rowBase, arith::ExtUIOp::create(b, i64, c));
     Value addr = gep(q, i8, idx);
