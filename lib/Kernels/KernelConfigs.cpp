@@ -346,5 +346,7 @@ std::string qc::RowNormKernelConfig::finalize() {
     return "a row of " + std::to_string(k) + " elements needs " +
            std::to_string(slots()) + " vectors per thread (at most " +
            std::to_string(maxSlots) + ")";
+  if (quantize && io == KernelElem::BF16)
+    return "the fused activation quantization takes f16 or f32 rows";
   return "";
 }

@@ -968,6 +968,11 @@ SmallVector<KernelArg> fp16GemmArgs(bool tma) {
   return args;
 }
 
+SmallVector<KernelArg> normActQuantArgs() {
+  return {KernelArg::Input,  KernelArg::NormWeight, KernelArg::NormBias,
+          KernelArg::Output, KernelArg::OutScales,  KernelArg::Rows};
+}
+
 SmallVector<KernelArg> actQuantArgs() {
   return {KernelArg::Input, KernelArg::Output, KernelArg::OutScales,
           KernelArg::Rows};

@@ -26,7 +26,9 @@
 # NUM: qwen2 decode ok
 # NUM: all f16 variants ok
 # IR-LABEL: func.func @forward
-# IR: qc.linear %{{.*}}, %{{.*}} {layer = "blk.0.attn_q"} : (tensor<?x64xf16>, tensor<64x64xf32>) -> tensor<?x64xf16>
+# The bf16 checkpoint's linear weights stay bf16 (the embedding table is
+# converted to the f16 activations).
+# IR: qc.linear %{{.*}}, %{{.*}} {layer = "blk.0.attn_q"} : (tensor<?x64xf16>, tensor<64x64xbf16>) -> tensor<?x64xf16>
 # IR: arith.extf %{{.*}} : f16 to f32
 # IR-LABEL: func.func @decode
 # IR-SAME: %{{.*}}: tensor<2x?x2x32x16xf16>, %{{.*}}: tensor<2x?x2x32x16xf16>) -> (tensor<?x{{[0-9]+}}xf32>, tensor<2x?x2x32x16xf16>, tensor<2x?x2x32x16xf16>)

@@ -51,8 +51,16 @@
 # MISTRAL: qc.linear %{{.*}}, %{{.*}} {layer = "blk.0.attn_q"} : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
 # MISTRAL: qc.linear %{{.*}}, %{{.*}} {layer = "blk.0.attn_output"} : (tensor<?x32xf32>, tensor<64x32xf32>) -> tensor<?x64xf32>
 # TIED: // Imported by quant from tied (llama).
+# TIED: // linear weights and embedding tables in the checkpoint's type: f16
+# TIED-LABEL: func.func @forward
+# TIED: %[[E:.*]] = qc.external_weight "tied.bin" offset 0 : tensor<320x64xf16>
+# TIED: arith.extf %{{.*}} : f16 to f32
+# TIED: qc.external_weight "tied.bin" offset {{[0-9]+}} : tensor<64x64xf16>
+# TIED: qc.linear {{.*}}, %[[E]] {layer = "output"} : (tensor<?x64xf32>, tensor<320x64xf16>) -> tensor<?x320xf32>
 # TIED: func.func @decode(%{{.*}}: tensor<?x?xi64>, %{{.*}}: tensor<?xi64>, %{{.*}}: tensor<2x?x1x32x16xf32>, %{{.*}}: tensor<2x?x1x32x16xf32>) -> (tensor<?x320xf32>, tensor<2x?x1x32x16xf32>, tensor<2x?x1x32x16xf32>)
-# TIED: qc.linear {{.*}} {layer = "output"} : (tensor<?x64xf32>, tensor<320x64xf32>) -> tensor<?x320xf32>
+# The f16 checkpoint's linear weights and embedding table stay f16 in the
+# blob (one copy of the table serves the gather and the tied head).
+# TIED: qc.linear {{.*}} {layer = "output"} : (tensor<?x64xf32>, tensor<320x64xf16>) -> tensor<?x320xf32>
 
 import json
 import os

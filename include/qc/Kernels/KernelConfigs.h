@@ -570,9 +570,24 @@ struct FragReduceKernelConfig {
 /// the warp, then one f32 per warp through shared memory (a barrier) summed
 /// by every thread. LayerNorm reduces twice (sum, then the squared
 /// deviations from registers) into two shared arrays, so one barrier each.
+///
+/// Fused activation quantization (`quantize`; qc-outline-gpu-kernels
+/// `fuse-norm-quant`): the W8A8 layer after the norm quantizes its output
+/// (a qc.quantize_act whose input is the norm's result and its only user).
+/// The kernel then takes (x, w, b, q, scales, M) and, instead of storing
+/// the normalized row, rounds it to `io` in registers, reduces its max |y|
+/// across the CTA (shuffles + one f32 per warp) into the per-token scale
+/// and writes the INT8 / E4M3 codes and the scale -- the values
+/// buildActQuantKernel would compute from the stored row, bit for bit
+/// (ActQuantEmitter.h), without writing and re-reading the row and without
+/// a second launch.
 struct RowNormKernelConfig {
   int64_t k = 0;
   bool layerNorm = false;
+  /// The fused quantization: on, E4M3 codes (else INT8), dynamic per-token
+  /// scales (else the static per-tensor `quantScale`).
+  bool quantize = false, quantFp8 = false, quantDynamic = true;
+  float quantScale = 1.0f;
   float epsilon = 1e-5f;
   /// Element type of x and y, of the weight and of the bias (LayerNorm).
   KernelElem io = KernelElem::F32, weight = KernelElem::F32,

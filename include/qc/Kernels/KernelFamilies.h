@@ -315,6 +315,9 @@ llvm::SmallVector<KernelArg> int8GemmArgs(bool tma = false);
 llvm::SmallVector<KernelArg> fp16GemmArgs(bool tma = false);
 /// Arguments of the activation quantization kernel.
 llvm::SmallVector<KernelArg> actQuantArgs();
+/// Arguments of the row norm kernel with the activation quantization fused
+/// (RowNormKernelConfig::quantize).
+llvm::SmallVector<KernelArg> normActQuantArgs();
 /// Arguments of the row normalization kernel.
 llvm::SmallVector<KernelArg> rowNormArgs();
 

@@ -603,17 +603,26 @@ struct Lowering {
   /// Activation quantization of rows `x` (M x K) (::qc::actQuantArgs); q is
   /// M x K i8, scales `scalesType` (M, or one element for a static scale).
   /// Returns {q, scales}.
+  /// With `fusedNorm` the kernel is a row norm's with the quantization fused
+  /// (::qc::normActQuantArgs): x is the norm's input, `normWeight` and
+  /// `normBias` (null for RMSNorm) its parameters.
   std::pair<Value, Value> actQuant(ImplicitLocOpBuilder &b, Operation *anchor,
                                    Value x, LaunchAttr kernel,
-                                   RankedTensorType scalesType) {
+                                   RankedTensorType scalesType,
+                                   Value normWeight = {}, Value normBias = {},
+                                   bool fusedNorm = false) {
     using ::qc::KernelArg;
     LaunchRecord record = rowRecord(kernel);
     SmallVector<Value> inputs;
     bindArgs(
-        b.getContext(), ::qc::actQuantArgs(),
+        b.getContext(),
+        fusedNorm ? ::qc::normActQuantArgs() : ::qc::actQuantArgs(),
         {KernelArg::Output, KernelArg::OutScales},
         [&](KernelArg arg) -> Value {
-          return arg == KernelArg::Input ? x : Value();
+          return arg == KernelArg::Input        ? x
+                 : arg == KernelArg::NormWeight ? normWeight
+                 : arg == KernelArg::NormBias   ? normBias
+                                                : Value();
         },
         inputs, record);
     auto xType = cast<RankedTensorType>(x.getType());
@@ -1137,18 +1146,42 @@ struct Lowering {
         readLaunch(op, "qc.launch", false, false, reason);
     if (failed(kernel))
       return failure();
+    // With `qc.fused_norm` the kernel is the producing norm's, quantizing
+    // its output (RowNormKernelConfig::quantize): it reads the norm's input.
+    Operation *norm = nullptr;
+    Value normWeight, normBias;
+    if (op->hasAttr("qc.fused_norm")) {
+      norm = op.getInput().getDefiningOp();
+      if (auto rms = dyn_cast_or_null<RMSNormOp>(norm)) {
+        normWeight = rms.getWeight();
+      } else if (auto ln = dyn_cast_or_null<LayerNormOp>(norm)) {
+        normWeight = ln.getWeight();
+        normBias = ln.getBias();
+      } else {
+        reason = "qc.fused_norm needs the input to come from qc.rms_norm or "
+                 "qc.layer_norm";
+        return failure();
+      }
+      if (!norm->hasOneUse()) {
+        reason = "qc.fused_norm needs the norm's result to have no other user";
+        return failure();
+      }
+    }
     ImplicitLocOpBuilder b(op.getLoc(), op);
-    Value x = toRows(b, op.getInput());
+    Value x = toRows(b, norm ? norm->getOperand(0) : op.getInput());
     RankedTensorType scalesType = op.getScales().getType();
     if (op.getMode() == ActMode::DynamicPerToken)
       scalesType = RankedTensorType::get(
           {cast<RankedTensorType>(x.getType()).getShape()[0]}, b.getF32Type());
-    auto [q, s] = actQuant(b, op, x, *kernel, scalesType);
+    auto [q, s] = actQuant(b, op, x, *kernel, scalesType, normWeight, normBias,
+                           norm != nullptr);
     op.getOutput().replaceAllUsesWith(
         fromRows(b, q, op.getInput(), op.getOutput().getType()));
     op.getScales().replaceAllUsesWith(
         fromRows(b, s, op.getInput(), op.getScales().getType()));
     op.erase();
+    if (norm)
+      norm->erase();
     return success();
   }
 

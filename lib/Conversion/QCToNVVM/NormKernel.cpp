@@ -18,7 +18,10 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include "ActQuantEmitter.h"
 #include "mlir/IR/SymbolTable.h"
+#include "qc/Dialect/QC/Utils/Fp8.h"
 
 #include <algorithm>
 #include <cmath>
@@ -37,7 +40,11 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
   auto ptr3 = LLVM::LLVMPointerType::get(ctx, 3);
   const int64_t numWarps = cfg.threads / 32, V = cfg.vecElems,
                 slots = cfg.slots(), vecs = cfg.vecs();
-  const int numReductions = cfg.layerNorm ? 2 : 1;
+  // LayerNorm: sum, squared deviations; RMSNorm: squares; then the fused
+  // quantization's max |y| (dynamic scales).
+  const int sumReductions = cfg.layerNorm ? 2 : 1;
+  const bool maxReduction = cfg.quantize && cfg.quantDynamic;
+  const int numReductions = sumReductions + (maxReduction ? 1 : 0);
   auto typeOf = [&](KernelElem e) { return kernelElemType(builder, e); };
 
   // Shared memory: one f32 per warp and reduction (multi-warp rows only).
@@ -46,7 +53,10 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
     smemName = qc::detail::declareSharedArray(
         builder, loc, (name + "_smem").str(), f32, numReductions * numWarps);
 
-  auto fnType = builder.getFunctionType({ptr1, ptr1, ptr1, ptr1, i32}, {});
+  // (x, w, b, y, M), or with the fused quantization (x, w, b, q, scales, M).
+  SmallVector<Type> argTypes(cfg.quantize ? 5 : 4, ptr1);
+  argTypes.push_back(i32);
+  auto fnType = builder.getFunctionType(argTypes, {});
   auto func = gpu::GPUFuncOp::create(builder, loc, name, fnType);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 builder.getUnitAttr());
@@ -57,6 +67,8 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
   b.setInsertionPointToStart(&func.getBody().front());
   auto args = func.getArguments();
   Value x = args[0], w = args[1], bias = args[2], y = args[3];
+  Value q = cfg.quantize ? args[3] : Value(),
+        scales = cfg.quantize ? args[4] : Value();
 
   auto cst = [&](int64_t v) -> Value {
     return arith::ConstantIntOp::create(b, i32, v);
@@ -151,13 +163,19 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
 
   Value lane = arith::AndIOp::create(b, tid, cst(31));
   Value warp = arith::ShRUIOp::create(b, tid, cst(5));
-  /// Sum of `v` over the CTA (reduction `which` uses its own shared array).
-  auto blockSum = [&](Value v, int which) -> Value {
+  /// Sum (or with `max` the maximum) of `v` over the CTA (reduction
+  /// `which` uses its own shared array).
+  auto blockSum = [&](Value v, int which, bool max = false) -> Value {
+    auto combine = [&](Value l, Value r) -> Value {
+      if (max)
+        return LLVM::MaxNumOp::create(b, l, r);
+      return arith::AddFOp::create(b, l, r);
+    };
     for (int64_t off : {16, 8, 4, 2, 1}) {
       Value other = NVVM::ShflOp::create(
           b, f32, cst(-1), v, cst(off), cst(0x1f),
           NVVM::ShflKindAttr::get(ctx, NVVM::ShflKind::bfly), UnitAttr());
-      v = arith::AddFOp::create(b, v, other);
+      v = combine(v, other);
     }
     if (numWarps == 1)
       return v;
@@ -177,7 +195,7 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
     for (int64_t wi = 0; wi < numWarps; ++wi) {
       Value part = LLVM::LoadOp::create(
           b, f32, gep(smem, f32, cst(which * numWarps + wi)), 4);
-      sum = sum ? arith::AddFOp::create(b, sum, part).getResult() : part;
+      sum = sum ? combine(sum, part) : part;
     }
     return sum;
   };
@@ -218,17 +236,14 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
                         arith::AddFOp::create(b, ms, cstF(cfg.epsilon)));
   }
 
-  // Normalize from registers, apply the weight (and bias), store.
+  // Normalize from registers, apply the weight (and bias), round to the
+  // row type.
   Type ioTy = typeOf(cfg.io);
   int64_t ioBytes = kernelElemBytes(cfg.io);
+  SmallVector<SmallVector<Value>> outs;
   for (Slot &slot : slotsData) {
-    OpBuilder::InsertionGuard g(b);
-    if (slot.valid) {
-      auto ifOp = scf::IfOp::create(b, slot.valid, false);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-    }
     ArrayRef<Value> ws = slot.ws, bs = slot.bs;
-    SmallVector<Value> outs;
+    SmallVector<Value> o;
     for (int64_t i = 0; i < V; ++i) {
       Value v = slot.xs[i];
       if (cfg.layerNorm)
@@ -237,19 +252,82 @@ gpu::GPUFuncOp qc::buildRowNormKernel(OpBuilder &builder, Location loc,
       v = arith::MulFOp::create(b, v, ws[i]);
       if (cfg.layerNorm)
         v = arith::AddFOp::create(b, v, bs[i]);
-      outs.push_back(ioTy == f32 ? v : arith::TruncFOp::create(b, ioTy, v));
+      o.push_back(ioTy == f32 ? v : arith::TruncFOp::create(b, ioTy, v));
+    }
+    outs.push_back(std::move(o));
+  }
+  // The fused quantization: the rounded values as f32 (what the activation
+  // quantization kernel would load), their scale.
+  SmallVector<SmallVector<Value>> rounded;
+  Value s;
+  if (cfg.quantize) {
+    for (auto &o : outs) {
+      SmallVector<Value> r;
+      for (Value v : o)
+        r.push_back(toF32(v));
+      rounded.push_back(std::move(r));
+    }
+    Value zero = cstF(0.0f);
+    Value first =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, cst(0));
+    if (cfg.quantDynamic) {
+      Value m = zero;
+      for (auto [slot, r] : llvm::zip(slotsData, rounded)) {
+        Value part = zero;
+        for (Value v : r)
+          part = LLVM::MaxNumOp::create(b, part, qc::detail::emitAbsF32(b, v));
+        if (slot.valid)
+          part = arith::SelectOp::create(b, slot.valid, part, zero);
+        m = LLVM::MaxNumOp::create(b, m, part);
+      }
+      Value amax = blockSum(m, sumReductions, /*max=*/true);
+      s = qc::detail::emitActScale(
+          b, amax, static_cast<float>(fp8::actCodeRange(cfg.quantFp8)));
+      auto ifT0 = scf::IfOp::create(b, first, false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifT0.thenBlock());
+      LLVM::StoreOp::create(b, s, gep(scales, f32, row), 4);
+    } else {
+      // One scale for all rows: row 0 writes it.
+      s = cstF(cfg.quantScale);
+      Value rowZero =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::eq, row, cst(0));
+      auto ifFirst =
+          scf::IfOp::create(b, arith::AndIOp::create(b, first, rowZero), false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifFirst.thenBlock());
+      LLVM::StoreOp::create(b, s, gep(scales, f32, cst(0)), 4);
+    }
+  }
+  // Store the row (or its codes).
+  Type i8 = builder.getI8Type();
+  for (auto [si, slot] : llvm::enumerate(slotsData)) {
+    OpBuilder::InsertionGuard g(b);
+    if (slot.valid) {
+      auto ifOp = scf::IfOp::create(b, slot.valid, false);
+      b.setInsertionPointToStart(ifOp.thenBlock());
     }
     Value idx = arith::AddIOp::create(b, rowBase,
                                       arith::ExtUIOp::create(b, i64, slot.col));
-    Value addr = gep(y, ioTy, idx);
+    SmallVector<Value> vals = outs[si];
+    Type elemTy = ioTy;
+    int64_t elemBytes = ioBytes;
+    Value base = y;
+    if (cfg.quantize) {
+      vals = qc::detail::emitActCodes(b, rounded[si], s, cfg.quantFp8);
+      elemTy = i8;
+      elemBytes = 1;
+      base = q;
+    }
+    Value addr = gep(base, elemTy, idx);
     if (V == 1) {
-      LLVM::StoreOp::create(b, outs[0], addr, ioBytes);
+      LLVM::StoreOp::create(b, vals[0], addr, elemBytes);
     } else {
-      auto vt = VectorType::get({V}, ioTy);
+      auto vt = VectorType::get({V}, elemTy);
       Value vec = LLVM::UndefOp::create(b, vt);
       for (int64_t i = 0; i < V; ++i)
-        vec = LLVM::InsertElementOp::create(b, vec, outs[i], cst(i));
-      LLVM::StoreOp::create(b, vec, addr, std::min<int64_t>(V * ioBytes, 16));
+        vec = LLVM::InsertElementOp::create(b, vec, vals[i], cst(i));
+      LLVM::StoreOp::create(b, vec, addr, std::min<int64_t>(V * elemBytes, 16));
     }
   }
   gpu::ReturnOp::create(b);

@@ -385,6 +385,57 @@ struct OutlineGpuKernelsPass
     return found;
   }
 
+  /// The norm whose output `qa` quantizes when the two fuse into one
+  /// kernel (`fuse-norm-quant`): a qc.rms_norm / qc.layer_norm whose only
+  /// user is `qa`, every user of `qa` a GPU qc.int8_matmul, f16 or f32 rows.
+  Operation *fusableNorm(QuantizeActOp qa) {
+    if (!fuseNormQuant || !normKernels)
+      return nullptr;
+    Operation *norm = qa.getInput().getDefiningOp();
+    if (!norm || !isa<RMSNormOp, LayerNormOp>(norm) || !norm->hasOneUse())
+      return nullptr;
+    Type elem =
+        cast<RankedTensorType>(qa.getInput().getType()).getElementType();
+    if (!elem.isF16() && !elem.isF32())
+      return nullptr;
+    for (Operation *user : qa->getUsers()) {
+      auto mm = dyn_cast<Int8MatmulOp>(user);
+      if (!mm || !mm.getKernelAttr() ||
+          mm.getKernelAttr().getTarget() == "host")
+        return nullptr;
+    }
+    return norm;
+  }
+
+  /// Builds the row norm kernel of `norm` with the activation quantization
+  /// of `qa` fused (RowNormKernelConfig::quantize), records it on `qa`
+  /// (`qc.launch`, `qc.fused_norm`); false when the kernel cannot take them.
+  bool buildNormActQuant(Operation *norm, QuantizeActOp qa, StringRef chip,
+                         StringRef layer) {
+    std::string reason;
+    FailureOr<::qc::RowNormKernelConfig> cfg =
+        ::qc::rowNormConfig(norm, reason);
+    if (failed(cfg))
+      return false;
+    cfg->quantize = true;
+    cfg->quantFp8 =
+        isa<Float8E4M3FNType>(qa.getOutput().getType().getElementType());
+    cfg->quantDynamic = qa.getMode() == ActMode::DynamicPerToken;
+    cfg->quantScale = !cfg->quantDynamic && qa.getScaleAttr()
+                          ? qa.getScaleAttr().getValueAsDouble()
+                          : 1.0f;
+    if (!cfg->finalize().empty())
+      return false;
+    gpu::GPUModuleOp gm = getOrCreateKernelModule(getOperation(), chip);
+    OpBuilder b = kernelBuilder(gm);
+    std::string name = kernelName(gm, layer, "norm_act_quant");
+    ::qc::buildRowNormKernel(b, norm->getLoc(), name, *cfg);
+    qa->setAttr("qc.launch",
+                ::qc::rowLaunch(kernelRef(gm, name), cfg->threads));
+    qa->setAttr("qc.fused_norm", UnitAttr::get(qa.getContext()));
+    return true;
+  }
+
   /// Builds the row normalization kernel of a qc.rms_norm / qc.layer_norm
   /// for `chip`, or leaves the op to the linalg glue (with a remark) when
   /// the kernel cannot take it.
@@ -504,7 +555,10 @@ struct OutlineGpuKernelsPass
     SmallVector<Operation *> norms;
     if (!gpuChip->empty() && normKernels)
       module.walk([&](Operation *op) {
-        if (isa<RMSNormOp, LayerNormOp>(op))
+        // A norm that its activation quantization fuses is built with it.
+        if (isa<RMSNormOp, LayerNormOp>(op) &&
+            !(op->hasOneUse() && isa<QuantizeActOp>(*op->user_begin()) &&
+              fusableNorm(cast<QuantizeActOp>(*op->user_begin())) == op))
           norms.push_back(op);
       });
     for (Operation *op : norms)
@@ -624,6 +678,13 @@ struct OutlineGpuKernelsPass
         actQuants.insert({qa, {chip, op.getLayer()}});
     }
     for (auto [op, where] : actQuants) {
+      if (Operation *norm = fusableNorm(op)) {
+        if (buildNormActQuant(norm, op, where.first, where.second))
+          continue;
+        // The row kernel cannot take it: the norm alone, then the
+        // quantization.
+        buildRowNorm(norm, *gpuChip);
+      }
       bool dynamic = op.getMode() == ActMode::DynamicPerToken;
       float scale = !dynamic && op.getScaleAttr()
                         ? op.getScaleAttr().getValueAsDouble()

@@ -99,3 +99,27 @@ func.func @external_and_resource(%x: tensor<?x4xf32>, %x2: tensor<?x2xf32>) -> (
     }
   }
 #-}
+
+// -----
+
+// External weights in 16-bit float types (what the importers write for f16
+// and bf16 checkpoints: docs/formats.md) hold the same values as the f32
+// file above (every value is exact in f16 and bf16), so they quantize to
+// the same codes and scales, bit for bit.
+// CHECK-LABEL: func @external_f16_bf16
+// CHECK-NOT: qc.external_weight
+// CHECK-DAG: %[[D16:.*]] = arith.constant dense<{{\[\[}}32, -64, 16, 127], [127, 11, -32, 0]]> : tensor<2x4xi8>
+// CHECK-DAG: %[[S16:.*]] = arith.constant dense<{{\[\[}}0.0157480314], [0.0118110236]]> : tensor<2x1xf32>
+// CHECK: qc.packed_weight %[[D16]], %[[S16]] {{.*}} -> !qc.packed<2x4xi8>
+// CHECK: qc.dequantize_weight %{{.*}} : !qc.packed<2x4xi8> -> tensor<2x4xf16>
+// CHECK: qc.linear %{{.*}}, %{{.*}} {layer = "h", qc.quantized} : (tensor<?x4xf32>, tensor<2x4xf16>) -> tensor<?x2xf32>
+// CHECK: qc.dequantize_weight %{{.*}} : !qc.packed<2x4xi8> -> tensor<2x4xbf16>
+// CHECK: qc.linear %{{.*}}, %{{.*}} {layer = "b", qc.quantized} : (tensor<?x4xf32>, tensor<2x4xbf16>) -> tensor<?x2xf32>
+func.func @external_f16_bf16(%x: tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xf32>) {
+  %h = qc.external_weight "Inputs/ext_weight_2x4_f16.bin" offset 0 : tensor<2x4xf16>
+  %y = qc.linear %x, %h {layer = "h", scheme = #qc.scheme<weight = i8>} : (tensor<?x4xf32>, tensor<2x4xf16>) -> tensor<?x2xf32>
+  %b = qc.external_weight "Inputs/ext_weight_2x4_bf16.bin" offset 0 : tensor<2x4xbf16>
+  %z = qc.linear %x, %b {layer = "b", scheme = #qc.scheme<weight = i8>} : (tensor<?x4xf32>, tensor<2x4xbf16>) -> tensor<?x2xf32>
+  return %y, %z : tensor<?x2xf32>, tensor<?x2xf32>
+}
+

@@ -60,11 +60,13 @@ func.func @shared_norm(%x: tensor<?x4xf32>) -> (tensor<?x1xf32>, tensor<?x1xf32>
 
 // -----
 
-// A function argument gets a qc.smooth at the top of the function.
+// A function argument gets a qc.smooth at the top of the function. The
+// smoothed f16 weight becomes f32 (not rounded back to the storage type).
 // CHECK-LABEL: func @argument
 // CHECK-SAME: (%[[X:.*]]: tensor<?x4xf16>)
 // CHECK: %[[SM:.*]] = qc.smooth %[[X]], %{{.*}} : tensor<?x4xf16>, tensor<4xf32>
-// CHECK: qc.linear %[[SM]]
+// CHECK: %[[W:.*]] = arith.constant dense<{{.*}}> : tensor<1x4xf32>
+// CHECK: qc.linear %[[SM]], %[[W]] {{.*}} : (tensor<?x4xf16>, tensor<1x4xf32>) -> tensor<?x1xf16>
 func.func @argument(%x: tensor<?x4xf16>) -> tensor<?x1xf16> {
   %w = arith.constant dense<[[1.0, 1.0, 1.0, 1.0]]> : tensor<1x4xf16>
   %q = qc.linear %x, %w {layer = "q", scheme = #qc.scheme<weight = i8, act = static_per_tensor>} : (tensor<?x4xf16>, tensor<1x4xf16>) -> tensor<?x1xf16>

@@ -43,12 +43,18 @@ struct SmoothQuantPass
 } // namespace
 
 /// Replaces operand `v` (a constant of float type) with a new dense
-/// constant holding `vals`, created before `user`.
-static void replaceWithConstant(OpOperand &operand, ArrayRef<double> vals) {
+/// constant holding `vals`, created before `user`. With `widen`, a 16-bit
+/// float constant becomes f32 (smoothed linear weights: rounding them back
+/// to f16/bf16 would make their codes depend on the checkpoint's storage
+/// type; qc.linear takes a weight of any float type).
+static void replaceWithConstant(OpOperand &operand, ArrayRef<double> vals,
+                                bool widen = false) {
   Operation *user = operand.getOwner();
   Value old = operand.get();
   OpBuilder b(user);
   auto type = cast<RankedTensorType>(old.getType());
+  if (widen && type.getElementType().getIntOrFloatBitWidth() < 32)
+    type = type.clone(b.getF32Type());
   Value c =
       arith::ConstantOp::create(b, user->getLoc(), makeFloatAttr(type, vals));
   operand.set(c);
@@ -125,7 +131,7 @@ LogicalResult SmoothQuantPass::smoothGroup(Value x, ArrayRef<LinearOp> group,
     LinearOp op = cop;
     for (size_t i = 0; i < vals.size(); ++i)
       vals[i] *= s[i % k];
-    replaceWithConstant(op.getWeightMutable(), vals);
+    replaceWithConstant(op.getWeightMutable(), vals, /*widen=*/true);
     op->setAttr("qc.smooth_factors", sAttr);
     op->setAttr("qc.act_absmax", FloatAttr::get(Float64Type::get(ctx), actMax));
   }
