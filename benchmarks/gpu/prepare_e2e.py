@@ -88,6 +88,9 @@ def main():
     ap.add_argument("--gemv-swiglu-epilogue", action="store_true",
                     help="quant-compile --gemv-swiglu-epilogue for the sm_90 modules (the "
                          "gated MLP's SiLU * mul fused into the gate / up GEMV)")
+    ap.add_argument("--wgmma-tma", action="store_true",
+                    help="quant-compile --wgmma-tma for the sm_90a modules (the wgmma "
+                         "GEMMs on the TMA warp-specialized pipeline)")
     ap.add_argument("--append", action="store_true",
                     help="add the models to DEST's manifest instead of starting anew")
     a = ap.parse_args()
@@ -105,6 +108,8 @@ def main():
         gpu_args.append("--gemv-swiglu-epilogue")
     if a.weight_prefetch:
         gpu_args.append("--weight-prefetch")
+    if a.wgmma_tma:
+        gpu_args.append("--wgmma-tma")
     manifest = []
     if a.append and (dest / "manifest.json").exists():
         manifest = json.loads((dest / "manifest.json").read_text())
