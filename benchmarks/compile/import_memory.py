@@ -6,7 +6,8 @@ heads, vocab 32000; BLOCKS decoder blocks) to DIR one tensor at a time
 (never the whole model in memory), then runs the import twice in child
 processes under /usr/bin/time: `streaming` is `python -m quant import`
 (tensors read when emitted, LazyTensors); `in-memory` loads every tensor
-first (dict(ck.tensors), what the importer did before) and then emits.
+first (as stored: bf16 stays bf16, as the import writes it; what the
+importer did before streaming) and then emits.
 Prints wall time and peak RSS of each; the two IRs must be identical.
 
   usage: python3 benchmarks/compile/import_memory.py DIR [--blocks 4]
@@ -66,11 +67,15 @@ def write_checkpoint(d: Path, blocks: int, seed=0):
 
 EAGER = """
 import sys
+import numpy as np
 from pathlib import Path
 from quant.importers import load_checkpoint
 from quant.model_ir import emit
+from quant.mlir_emit import Stored
 ck = load_checkpoint(sys.argv[1])
-ck.tensors = dict(ck.tensors)  # every tensor read first (the old importer)
+# Every tensor read first (the old importer), in the type the import keeps.
+ck.tensors = {n: Stored(np.array(s.data), s.dtype)
+              for n in list(ck.tensors) for s in [ck.tensors.stored(n)]}
 emit(ck, Path(sys.argv[2]))
 """
 

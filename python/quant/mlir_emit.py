@@ -5,9 +5,13 @@ model ops (qc.linear, qc.rms_norm, qc.layer_norm, qc.external_weight) and the
 upstream glue the host lowering handles (linalg.generic, linalg.fill,
 linalg.batch_matmul, linalg.transpose, tensor.empty/dim/extract/
 extract_slice/insert_slice/expand_shape/collapse_shape, arith, math).
-`WeightBlob` writes every weight, little-endian float32, into ONE binary
-file at 64-byte aligned offsets; the IR references it with
-`qc.external_weight "<file>" offset <o>`.
+`WeightBlob` writes every weight, little-endian, into ONE binary file at
+64-byte aligned offsets, one tensor at a time (a memory-mapped checkpoint
+tensor is copied without being loaded whole); the IR references it with
+`qc.external_weight "<file>" offset <o> : tensor<...x(f32|f16|bf16|i8)>`.
+Linear weights and embedding tables are written in the checkpoint's own
+float type (`Stored`: f16 and bf16 stay 2 bytes a weight); the other
+weights (norms, biases, RoPE tables) are f32.
 
 Values are `Val(name, shape, dtype)`; a dimension is an int (static) or the
 SSA name of an `index` value holding it (dynamic, printed as `?`).
@@ -65,6 +69,59 @@ EMBEDDINGS = ("f32", "int8")
 #: GPU's tensor-core kernels take (W4A16, W8A16, fp16).
 ACTIVATIONS = ("f32", "f16")
 _NP_FLOAT = {"f32": "<f4", "f16": "<f2"}
+#: Blob element type -> numpy dtype of its little-endian bytes (bf16 as
+#: its uint16 bit patterns: numpy has no bfloat16).
+RAW_DTYPES = {"f32": "<f4", "f16": "<f2", "bf16": "<u2", "i8": "i1"}
+#: Bytes per write() when copying a tensor into the blob.
+_CHUNK = 64 << 20
+
+
+@dataclass
+class Stored:
+    """A tensor as its checkpoint stores it: `data` (numpy, possibly a
+    read-only memory map of the checkpoint file; bf16 as uint16 bit
+    patterns) and its element type `dtype` ("f32", "f16" or "bf16")."""
+
+    data: np.ndarray
+    dtype: str
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+
+def as_stored(x) -> Stored:
+    """A weight getter's result as a `Stored`: a Stored as is, a float16
+    array as f16, anything else as f32."""
+    if isinstance(x, Stored):
+        return x
+    a = np.asarray(x)
+    if a.dtype == np.float16:
+        return Stored(a, "f16")
+    return Stored(np.asarray(a, dtype=np.float32), "f32")
+
+
+def bf16_bits_to_f32(bits: np.ndarray) -> np.ndarray:
+    """uint16 bfloat16 bit patterns -> the float32 values (exact)."""
+    return (np.asarray(bits, dtype=np.uint32) << 16).view(np.float32)
+
+
+def widen(s: Stored) -> np.ndarray:
+    """The float32 values of a stored tensor (exact for f16 and bf16)."""
+    if s.dtype == "bf16":
+        return bf16_bits_to_f32(s.data)
+    return np.asarray(s.data, dtype=np.float32)
+
+
+def convert(s: Stored, dtype: str) -> np.ndarray:
+    """`s` as the raw array of blob type `dtype`: the stored data itself when
+    the types agree (no copy of a memory map), else converted through f32
+    (f16 from f32 rounds to nearest even, as numpy's astype)."""
+    if s.dtype == dtype:
+        return s.data
+    if dtype == "bf16":
+        raise ValueError(f"cannot store a {s.dtype} tensor as bf16")
+    return np.asarray(widen(s), dtype=_NP_FLOAT[dtype])
 
 
 def quantize_rows_int8(w: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -79,29 +136,48 @@ def quantize_rows_int8(w: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 
 
 class WeightBlob:
-    """One binary file holding every weight, 64-byte aligned."""
+    """One binary file holding every weight, 64-byte aligned.
+
+    `offsets[key]` = (offset, shape) of what was written under `key`;
+    `source_dtype[name]` = the checkpoint's element type of weight `name`,
+    once it has been read (so that a later function finds its as-stored
+    copy without reading the checkpoint again)."""
 
     def __init__(self, path):
         self.path = Path(path)
         self.tmp = self.path.with_name(self.path.name + ".part")
         self.f = open(self.tmp, "wb")
         self.offsets = {}
+        self.source_dtype = {}
         self.size = 0
 
-    def add(self, key: str, array: np.ndarray) -> int:
+    def add(self, key: str, array: np.ndarray, dtype: str = None) -> int:
+        """Appends `array` (its elements of blob type `dtype`: "f32", "f16",
+        "bf16" as uint16 bits, "i8"; by default from the array's dtype) and
+        returns its offset. The bytes are copied in chunks straight from
+        the array (a memory map is read, never loaded whole)."""
         if key in self.offsets:
             return self.offsets[key][0]
-        a = np.ascontiguousarray(array, dtype="i1" if array.dtype == np.int8 else
-                                 "<f2" if array.dtype == np.float16 else "<f4")
+        if dtype is None:
+            dtype = "i8" if array.dtype == np.int8 else \
+                "f16" if array.dtype == np.float16 else "f32"
+        a = np.ascontiguousarray(array, dtype=RAW_DTYPES[dtype])
         pad = (-self.size) % ALIGN
         if pad:
             self.f.write(b"\0" * pad)
             self.size += pad
         off = self.size
-        self.f.write(a.tobytes())
+        flat = a.reshape(-1).view(np.uint8)
+        for begin in range(0, flat.size, _CHUNK):
+            self.f.write(memoryview(flat[begin:begin + _CHUNK]))
         self.size += a.nbytes
         self.offsets[key] = (off, a.shape)
         return off
+
+    @property
+    def dtypes(self):
+        """The float types the checkpoint's tensors were found in."""
+        return set(self.source_dtype.values())
 
     def close(self):
         self.f.close()
@@ -190,16 +266,31 @@ class FuncBuilder:
 
     # -- weights ---------------------------------------------------------
     def weight(self, key: str, dtype: str = "f32") -> Val:
-        """The weight `key` stored as `dtype` ("f32" or "f16")."""
+        """The weight `key` stored as `dtype` ("f32" or "f16"), or with
+        dtype None as the checkpoint stores it (f32, f16 or bf16: what
+        qc.linear's weight operand and an embedding gather take; f32 in
+        upstream mode). The getter `weights(key)` returns a float32 array
+        or a `Stored`; a tensor is read once, written, and dropped."""
+        src = None
+        if dtype is None and self.upstream:
+            dtype = "f32"
+        elif dtype is None:
+            dtype = self.blob.source_dtype.get(key)
+            if dtype is None:  # not read yet
+                src = as_stored(self.weights(key))
+                self.blob.source_dtype[key] = dtype = src.dtype
         ck = key if dtype == "f32" else f"{key}#{dtype}"
         if ck in self.wcache:
             return self.wcache[ck]
         if ck in self.blob.offsets:  # written by an earlier function: not read again
             off, shape = self.blob.offsets[ck]
         else:
-            arr = np.asarray(self.weights(key), dtype=_NP_FLOAT[dtype])
-            off, shape = self.blob.add(ck, arr), arr.shape
-            del arr
+            if src is None:
+                src = as_stored(self.weights(key))
+                self.blob.source_dtype.setdefault(key, src.dtype)
+            arr = convert(src, dtype)
+            off, shape = self.blob.add(ck, arr, dtype), arr.shape
+            del arr, src
         t = tensor_type(shape, dtype)
         r = self.op(f'qc.external_weight "{self.blob_ref}" offset {off} : {t}', "w")
         v = Val(r, tuple(shape), dtype)
@@ -214,7 +305,7 @@ class FuncBuilder:
         if key + "#q8" in self.blob.offsets:  # written by an earlier function
             parts = [(key + "#q8", None, "i8"), (key + "#scale", None, "f32")]
         else:
-            q, s = quantize_rows_int8(self.weights(key))
+            q, s = quantize_rows_int8(widen(as_stored(self.weights(key))))
             parts = [(key + "#q8", q, "i8"), (key + "#scale", s, "f32")]
         vals = []
         for k, arr, dt in parts:
@@ -228,9 +319,12 @@ class FuncBuilder:
 
     def embedding_lookup(self, key: str, ids: Val) -> Val:
         """Rows `ids` of the embedding table `key` (f32 or int8, see
-        `embedding`), as activations (`act`)."""
+        `embedding`), as activations (`act`). With f32 activations an f32
+        table is kept in the checkpoint's type and its rows widened as they
+        are gathered."""
         if self.embedding == "f32":
-            return self.gather_rows(self.weight(key, self.act), ids)
+            table = self.weight(key, None if self.act == "f32" else self.act)
+            return self.gather_rows(table, ids, self.act)
         q, s = self.weight_int8_rows(key)
         out = self.empty((ids.shape[0], q.shape[1]), self.act)
 
@@ -434,15 +528,21 @@ class FuncBuilder:
         return self.elementwise([a, b],
                                 lambda i, o: self.op(f"arith.addf {i[0]}, {i[1]} : {a.dtype}"))
 
-    def gather_rows(self, table: Val, ids: Val) -> Val:
-        """out[t, e] = table[ids[t], e] (embedding lookup)."""
+    def gather_rows(self, table: Val, ids: Val, dtype: str = None) -> Val:
+        """out[t, e] = table[ids[t], e] (embedding lookup), converted to
+        `dtype` (default: the table's type) with arith.extf/truncf."""
         E = table.shape[1]
-        out = self.empty((ids.shape[0], E), table.dtype)
+        dtype = dtype or table.dtype
+        out = self.empty((ids.shape[0], E), dtype)
 
         def body(i, o):
             row = self.op(f"arith.index_cast {i[0]} : i64 to index")
             col = self.op("linalg.index 1 : index")
-            return self.op(f"tensor.extract {table.name}[{row}, {col}] : {table.type}")
+            v = self.op(f"tensor.extract {table.name}[{row}, {col}] : {table.type}")
+            if table.dtype == dtype:
+                return v
+            op = "extf" if dtype == "f32" else "truncf"
+            return self.op(f"arith.{op} {v} : {table.dtype} to {dtype}")
 
         return self.generic([ids], ["(d0, d1) -> (d0)", "(d0, d1) -> (d0, d1)"], out,
                             ["parallel", "parallel"], body, "emb")

@@ -23,6 +23,10 @@ import numpy as np
 
 _DT = {"f32": np.float32, "f64": np.float64, "f16": np.float16, "i64": np.int64, "i32": np.int32,
        "i8": np.int8, "index": np.int64, "i1": np.bool_}
+#: Element types numpy lacks, held widened: bf16 values as float32 (a
+#: bf16 external weight is decoded from its bit patterns).
+_WIDENED = {"bf16": np.float32}
+_DT.update(_WIDENED)
 
 
 class InterpError(RuntimeError):
@@ -149,7 +153,11 @@ class Module:
         elif op == "qc.external_weight":
             mm = re.match(r'qc.external_weight "([^"]+)" offset (\d+) : (.*)', rhs)
             shape, dt = _parse_type(mm.group(3))
-            env[res] = self._weight(mm.group(1), int(mm.group(2)), shape, dt)
+            bf16 = mm.group(3).strip().endswith("xbf16>")
+            env[res] = self._weight(mm.group(1), int(mm.group(2)), shape,
+                                    np.uint16 if bf16 else dt)
+            if bf16:
+                env[res] = (env[res].astype(np.uint32) << 16).view(np.float32)
         elif op == "tensor.dim":
             mm = re.match(r"tensor.dim (%\w+), (%\w+)", rhs)
             env[res] = V(mm.group(1)).shape[V(mm.group(2))]

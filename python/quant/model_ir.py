@@ -86,6 +86,10 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False,
                   f"// weights: {bin_path.name} (little-endian f32, int8 embedding rows "
                   f"with --embedding int8, f16 embedding rows with --activations f16, "
                   f"64-byte aligned)\n")
+        kept = sorted(blob.dtypes - {"f32"})
+        if kept and not upstream:
+            header += (f"// linear weights and embedding tables in the checkpoint's type: "
+                       f"{', '.join(kept)}\n")
         text = write_module(funcs, header)
         tmp = out.with_name(out.name + ".part")
         tmp.write_text(text)

@@ -26,11 +26,22 @@ class LazyTensors(MutableMapping):
     every weight per token); `read(name)` returns it without keeping it,
     which is what the import does: the weight blob is written one tensor
     at a time, so the import's memory does not grow with the model.
-    Assigning a tensor overrides the file's."""
+    `stored(name)` (a `mlir_emit.Stored`) is the tensor in the file's own
+    float type, memory-mapped where the format allows: the import copies
+    it into the blob without widening it (`raw` loaders; without one, the
+    float32 tensor). Assigning a tensor overrides the file's."""
 
     def __init__(self, loaders: Dict[str, Callable[[], np.ndarray]],
-                 shapes: Dict[str, tuple]):
+                 shapes: Dict[str, tuple], raw: Dict[str, Callable[[], Any]] = None):
         self._loaders, self.shapes, self._kept = dict(loaders), dict(shapes), {}
+        self._raw = dict(raw or {})
+
+    def stored(self, name):
+        """The tensor as the file stores it (a Stored), not kept."""
+        from ..mlir_emit import as_stored
+        if name in self._kept or name not in self._raw:
+            return as_stored(self.read(name))
+        return self._raw[name]()
 
     def read(self, name):
         if name in self._kept:
@@ -49,6 +60,7 @@ class LazyTensors(MutableMapping):
 
     def __delitem__(self, name):
         self._kept.pop(name, None)
+        self._raw.pop(name, None)
         del self._loaders[name]
         del self.shapes[name]
 
@@ -82,6 +94,17 @@ class Checkpoint:
         if isinstance(self.tensors, LazyTensors):
             return self.tensors.read(name)
         return self.tensors[name]
+
+    def stored(self, name: str):
+        """The tensor `name` in the checkpoint's own float type (a
+        `mlir_emit.Stored`: f32, f16, or bf16 bit patterns; memory-mapped
+        where the format allows), not kept; what the import writes."""
+        if name not in self.tensors:
+            raise ModelImportError(f"{self.source}: missing tensor '{name}'")
+        if isinstance(self.tensors, LazyTensors):
+            return self.tensors.stored(name)
+        from ..mlir_emit import as_stored
+        return as_stored(self.tensors[name])
 
     def linear_layers(self):
         """Names (the `layer` attribute) of every linear layer, in order."""

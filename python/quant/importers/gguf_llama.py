@@ -1,7 +1,11 @@
 """Llama-family GGUF importer (SmolLM2, Llama 2/3 layout).
 
-Loading: every tensor is dequantized to float32 with the `gguf` package
-(F32/F16/Q8_0/Q4_0/Q4_1/K-quants: whatever `gguf.quants` supports).
+Loading: F32, F16 and BF16 tensors are read as stored, each through its
+own read-only memory map of the file (the import copies them into the
+weight blob without widening; the reader's map of the whole file is not
+touched, so pages read stay out of the process once a tensor is written);
+quantized tensors (Q8_0/Q4_0/Q4_1/K-quants: whatever `gguf.quants`
+supports) are dequantized to float32 one at a time, also when emitted.
 
 RoPE convention: llama.cpp's converter permutes the rows of attn_q/attn_k so
 that its "normal" RoPE rotates adjacent pairs (x[2i], x[2i+1]). The loader
@@ -140,13 +144,40 @@ def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
     cfg["total_layers"] = n_layers
 
     byname = {t.name: t for t in reader.tensors}
+    from ..mlir_emit import Stored
+    T = gguf.GGMLQuantizationType
+    #: GGML types kept as stored -> their element type.
+    plain = {T.F32: "f32", T.F16: "f16", T.BF16: "bf16"}
+
+    def mapped(t):
+        """The tensor's bytes as its own read-only memory map, of the dtype
+        and shape of `t.data` (one map per tensor: unmapped when dropped)."""
+        if t.n_bytes == 0:
+            return np.zeros(t.data.shape, t.data.dtype)
+        return np.memmap(path, dtype=t.data.dtype, mode="r", offset=t.data_offset,
+                         shape=t.data.shape)
+
+    def raw(name, transform=None):
+        """The tensor as stored (F32/F16/BF16; BF16 as uint16 bits) or
+        dequantized to f32, then `transform`ed (a row permutation: exact in
+        any type)."""
+        t = byname[name]
+        if t.tensor_type not in plain:
+            s = Stored(get(name), "f32")
+        else:
+            a = mapped(t)
+            if t.tensor_type == T.BF16:  # the reader gives BF16 as bytes
+                a = a.view("<u2")
+            s = Stored(a.reshape(tuple(int(d) for d in reversed(t.shape))),
+                       plain[t.tensor_type])
+        return s if transform is None else Stored(transform(s.data), s.dtype)
 
     def get(name):
         t = byname.get(name)
         if t is None:
             raise ModelImportError(f"{path}: missing tensor '{name}'")
         try:
-            w = gguf.quants.dequantize(t.data, t.tensor_type)
+            w = gguf.quants.dequantize(mapped(t), t.tensor_type)
         except NotImplementedError as e:
             raise ModelImportError(
                 f"{path}: tensor '{name}' has unsupported type {t.tensor_type.name}") from e
@@ -164,13 +195,16 @@ def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
                 f"{path}: tensor '{name}' has unsupported type {t.tensor_type.name}") from e
         return tuple(int(s) for s in reversed(t.shape))
 
-    # Read (dequantized to f32) when emitted, one tensor at a time.
-    loaders, shapes = {}, {}
+    # Read when emitted, one tensor at a time: `loaders` dequantized to
+    # f32, `raws` as stored (the q/k row permutation applies to both).
+    loaders, shapes, raws = {}, {}, {}
 
     def add(canon, name, transform=None):
         shapes[canon] = shape_of(name)
         loaders[canon] = (lambda: get(name)) if transform is None else \
             (lambda: transform(get(name)))
+        raws[canon] = (lambda: raw(name)) if transform is None else \
+            (lambda: raw(name, transform))
 
     add("token_embd", "token_embd.weight")
     add("output_norm", "output_norm.weight")
@@ -185,7 +219,7 @@ def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
                 fix = (lambda w, h=heads: unpermute_qk(w, h))
             add(f"blk.{i}.{n}", f"blk.{i}.{n}.weight", fix)
     from . import LazyTensors
-    tensors = LazyTensors(loaders, shapes)
+    tensors = LazyTensors(loaders, shapes, raws)
 
     vocab_rows = tensors.shapes["token_embd"][0]
     cfg["vocab_size"] = vocab_rows

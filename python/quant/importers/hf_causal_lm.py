@@ -1,6 +1,8 @@
 """Hugging Face causal-LM importer: a directory with config.json, the weights
 (model.safetensors, or model.safetensors.index.json + shards; F32, F16 or
-BF16, all widened to float32) and tokenizer.json.
+BF16: linear weights and the embedding table are imported in that type,
+memory-mapped and copied one tensor at a time; norms and biases are widened
+to float32) and tokenizer.json.
 
 Supported (`model_type` / `architectures` of config.json):
 

@@ -234,7 +234,7 @@ def _linear(fb, cfg, h, i, name):
     """qc.linear `blk.i.name` (with its bias when the config has one)."""
     key = f"blk.{i}.{name}"
     b = fb.weight(key + ".bias") if name in cfg.biases else None
-    return fb.linear(h, fb.weight(key), key, b)
+    return fb.linear(h, fb.weight(key, None), key, b)
 
 
 def _mlp(fb, cfg, x, i):
@@ -304,7 +304,7 @@ def _last_rows(fb, x, B, T):
 def _head(fb, cfg, x):
     """Final norm and the LM head; logits in f32 whatever the activations."""
     x = fb.rms_norm(x, fb.weight("output_norm"), cfg.rms_eps)
-    w = fb.weight("token_embd" if cfg.tied_embeddings else "output")
+    w = fb.weight("token_embd" if cfg.tied_embeddings else "output", None)
     return fb.cast(fb.linear(x, w, "output"), "f32")
 
 
@@ -315,7 +315,10 @@ def emit(cfg: LlamaConfig, weights, blob, blob_ref: str, max_seq: int = 512, ups
     returns the list of FuncBuilders. `activations`
     (mlir_emit.ACTIVATIONS) is the element type of the residual stream, the
     matmul inputs and the KV caches; logits are f32.
-    `weights(name)` returns the float32 array of a canonical weight name."""
+    `weights(name)` returns the float32 array of a canonical weight name, or
+    a `mlir_emit.Stored` (the checkpoint's f16/bf16 data): linear weights
+    and the embedding table are written in that type, the rest widened to
+    f32."""
     from ..mlir_emit import FuncBuilder, Val, greedy_function, sample_function, tensor_type
 
     D = cfg.head_dim
@@ -368,4 +371,4 @@ def emit_checkpoint(ck, blob, blob_ref: str, max_seq: int = 512, upstream=False,
             f"{ck.source}: --max-seq {max_seq} is longer than the model's limit of "
             f"{cfg.max_positions} positions ({ck.meta.get('max_positions_why', 'config')}); "
             f"use --max-seq {cfg.max_positions} or less")
-    return emit(cfg, ck.tensor, blob, blob_ref, max_seq, upstream, embedding, activations)
+    return emit(cfg, ck.stored, blob, blob_ref, max_seq, upstream, embedding, activations)

@@ -1,7 +1,9 @@
-"""Reading safetensors checkpoints (one file or a sharded index) into
-float32 numpy arrays, without the `safetensors` package: numpy has no
-bfloat16, so BF16 is widened by hand (the 16 bits become the high half of
-an IEEE float32, which is exact).
+"""Reading safetensors checkpoints (one file or a sharded index) without
+the `safetensors` package: `get` gives a tensor as a float32 array (numpy
+has no bfloat16, so BF16 is widened by hand: the 16 bits become the high
+half of an IEEE float32, which is exact); `raw` gives it as stored, a
+read-only memory map of the file (BF16 as uint16 bit patterns), which is
+what the import copies into the weight blob.
 
 Format (https://github.com/huggingface/safetensors): an 8-byte little-endian
 header length N, N bytes of JSON {name: {"dtype", "shape", "data_offsets":
@@ -25,6 +27,8 @@ from ..errors import ModelImportError
 
 #: safetensors dtype -> (bytes per element, numpy dtype of the raw data).
 DTYPES = {"F32": (4, "<f4"), "F16": (2, "<f2"), "BF16": (2, "<u2")}
+#: safetensors dtype -> MLIR element type of the raw data.
+ELEMENT_TYPES = {"F32": "f32", "F16": "f16", "BF16": "bf16"}
 
 INDEX_NAME = "model.safetensors.index.json"
 SINGLE_NAME = "model.safetensors"
@@ -111,6 +115,19 @@ class SafetensorsFile:
             a = bf16_to_f32(a)
         return np.ascontiguousarray(a.astype(np.float32, copy=False).reshape(shape))
 
+    def raw(self, name):
+        """The tensor as stored (a `mlir_emit.Stored`: a read-only memory map
+        of its bytes, of the raw numpy dtype of DTYPES); checked as `get`."""
+        from ..mlir_emit import Stored
+        self.check(name)
+        dtype, shape, begin, _ = self.entries[name]
+        raw_dtype = DTYPES[dtype][1]
+        if int(np.prod(shape, dtype=np.int64)) == 0:  # mmap cannot map 0 bytes
+            return Stored(np.zeros(shape, raw_dtype), ELEMENT_TYPES[dtype])
+        a = np.memmap(self.path, dtype=raw_dtype, mode="r", offset=self.data_start + begin,
+                      shape=shape)
+        return Stored(a, ELEMENT_TYPES[dtype])
+
 
 class SafetensorsCheckpoint:
     """The tensors of a checkpoint directory: `model.safetensors`, or the
@@ -162,6 +179,12 @@ class SafetensorsCheckpoint:
             raise ModelImportError(f"{self.source}: missing tensor '{name}'")
         return self.where[name].get(name)
 
+    def raw(self, name):
+        """The tensor as stored (SafetensorsFile.raw)."""
+        if name not in self.where:
+            raise ModelImportError(f"{self.source}: missing tensor '{name}'")
+        return self.where[name].raw(name)
+
     def check(self, name):
         """get's checks without reading the data."""
         if name not in self.where:
@@ -170,9 +193,10 @@ class SafetensorsCheckpoint:
 
     def lazy(self, names):
         """LazyTensors of {canonical name: file name}, every tensor checked
-        now and read when asked for."""
+        now and read when asked for (float32, or memory-mapped as stored)."""
         from . import LazyTensors
         for hn in names.values():
             self.check(hn)
         return LazyTensors({n: (lambda hn=hn: self.get(hn)) for n, hn in names.items()},
-                           {n: tuple(self.shape(hn)) for n, hn in names.items()})
+                           {n: tuple(self.shape(hn)) for n, hn in names.items()},
+                           {n: (lambda hn=hn: self.raw(hn)) for n, hn in names.items()})

@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Import and compile time and memory of a Llama-2-7B-shaped model by number
+of decoder blocks (issue 15), extrapolated linearly to the 32 blocks of a 7B.
+
+Writes ONE random-weight f16 Hugging Face checkpoint with the 7B shapes
+(d 4096, FFN 11008, 32 heads, vocab 32000, untied head) and the largest
+block count asked for into DIR, streaming it to disk tensor by tensor in
+chunks (the model is never in memory). Then for each block count N (the
+first N blocks: `python -m quant import --layers N`):
+
+- **import**: `python -m quant import` in a child process under
+  /usr/bin/time (wall, user + system CPU, peak RSS);
+- **compile**: `quant-compile --target host` with W4 g128 RTN on every
+  linear (head included), also under /usr/bin/time.
+
+With `--baseline` each N is also imported the way the importer did before
+tensors kept their type (every tensor widened to f32, still one at a time)
+and compiled from that f32 blob. Every output of an N is deleted before the
+next, and DIR is deleted at the end (unless --keep). Prints a markdown
+table and the least-squares line through the rows, evaluated at 32 blocks.
+
+  usage: python3 benchmarks/compile_scale.py [--dir /work/tmp-scale]
+             [--blocks 1 2 4] [--baseline] [--no-compile] [--keep]
+
+Disk: the checkpoint takes 0.52 GB + 0.40 GB per block, each import's blob
+as much (twice that with --baseline), the .qcw ~0.3 + 0.1 GB per block.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "test/Python/Inputs"))
+
+E, F, V, HEADS = 4096, 11008, 32000, 32
+#: Elements generated and written per step (64 MiB of f32).
+CHUNK = 16 << 20
+
+POLICY = """format: qc-policy
+version: 1
+rules:
+  - match: "*"
+    scheme: {weight: i4, granularity: per_group, group_size: 128}
+"""
+
+#: The importer before 16-bit tensors kept their type: every tensor read
+#: as f32 (LazyTensors without raw loaders), one at a time.
+BASELINE = """
+import sys
+from pathlib import Path
+from quant.importers import load_checkpoint
+from quant.model_ir import emit
+ck = load_checkpoint(sys.argv[1], layers=int(sys.argv[3]))
+ck.tensors._raw.clear()  # stored() falls back to the f32 reader
+emit(ck, Path(sys.argv[2]))
+"""
+
+
+def tensor_shapes(blocks: int) -> dict:
+    """Hugging Face name -> shape, in file order."""
+    shapes = {"model.embed_tokens.weight": (V, E), "model.norm.weight": (E,),
+              "lm_head.weight": (V, E)}
+    for i in range(blocks):
+        p = f"model.layers.{i}."
+        shapes.update({p + "input_layernorm.weight": (E,),
+                       p + "post_attention_layernorm.weight": (E,),
+                       p + "self_attn.q_proj.weight": (E, E),
+                       p + "self_attn.k_proj.weight": (E, E),
+                       p + "self_attn.v_proj.weight": (E, E),
+                       p + "self_attn.o_proj.weight": (E, E),
+                       p + "mlp.gate_proj.weight": (F, E), p + "mlp.up_proj.weight": (F, E),
+                       p + "mlp.down_proj.weight": (E, F)})
+    return shapes
+
+
+def write_checkpoint(d: Path, blocks: int, seed: int = 0):
+    """A random f16 checkpoint: N(0, 0.02) linear weights, N(1, 0.1) norms;
+    each tensor generated and written CHUNK elements at a time."""
+    d.mkdir(parents=True, exist_ok=True)
+    shapes = tensor_shapes(blocks)
+    header, off = {}, 0
+    for n, s in shapes.items():
+        size = int(np.prod(s)) * 2
+        header[n] = {"dtype": "F16", "shape": list(s), "data_offsets": [off, off + size]}
+        off += size
+    header["__metadata__"] = {"format": "pt"}
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((-len(h)) % 8)
+    rng = np.random.default_rng(seed)
+    with open(d / "model.safetensors", "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for n, s in shapes.items():
+            count = int(np.prod(s))
+            for begin in range(0, count, CHUNK):
+                a = rng.standard_normal(min(CHUNK, count - begin), dtype=np.float32)
+                a = a * 0.02 if len(s) == 2 else 1.0 + 0.1 * a
+                f.write(a.astype("<f2").tobytes())
+    cfg = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": E,
+           "intermediate_size": F, "num_attention_heads": HEADS,
+           "num_key_value_heads": HEADS, "num_hidden_layers": blocks, "vocab_size": V,
+           "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False,
+           "hidden_act": "silu", "max_position_embeddings": 4096, "torch_dtype": "float16"}
+    (d / "config.json").write_text(json.dumps(cfg, indent=1))
+    import hf_models
+    hf_models.write_tokenizer(d, "llama")
+
+
+def measure(cmd, env) -> dict:
+    """Runs `cmd` under /usr/bin/time: wall s, CPU s (user + system), peak
+    RSS GiB."""
+    fmt = "QCTIME %e %U %S %M"
+    t0 = time.time()
+    r = subprocess.run(["/usr/bin/time", "-f", fmt] + [str(c) for c in cmd], env=env,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout + r.stderr)
+        raise SystemExit(f"failed ({r.returncode}): {' '.join(map(str, cmd))}")
+    line = [ln for ln in r.stderr.splitlines() if ln.startswith("QCTIME ")][-1]
+    wall, user, sys_, kb = line.split()[1:]
+    return {"wall": float(wall), "cpu": float(user) + float(sys_), "sys": float(sys_),
+            "rss": int(kb) / 2 ** 20, "elapsed": time.time() - t0, "stderr": r.stderr}
+
+
+def fit32(xs, ys):
+    """(value at 32, slope) of the least-squares line through (xs, ys)."""
+    if len(xs) < 2:
+        return float("nan"), float("nan")
+    slope, icpt = np.polyfit(np.asarray(xs, float), np.asarray(ys, float), 1)
+    return icpt + 32 * slope, slope
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", default="/work/tmp-scale")
+    ap.add_argument("--blocks", type=int, nargs="+", default=[1, 2, 4])
+    ap.add_argument("--baseline", action="store_true",
+                    help="also import/compile with every tensor widened to f32 (before)")
+    ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep DIR (the checkpoint)")
+    ap.add_argument("--json", help="also write the rows to this file")
+    a = ap.parse_args()
+
+    base = Path(a.dir)
+    base.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="scale-", dir=base))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    qc = os.environ.get("QUANT_COMPILE", str(ROOT / "build/bin/quant-compile"))
+    rows = []
+    try:
+        ck = work / "llama7b"
+        t0 = time.time()
+        write_checkpoint(ck, max(a.blocks))
+        gb = (ck / "model.safetensors").stat().st_size / 1e9
+        print(f"wrote {ck} ({max(a.blocks)} blocks, f16, {gb:.2f} GB) in "
+              f"{time.time() - t0:.1f} s", flush=True)
+        (work / "policy.yaml").write_text(POLICY)
+        variants = [("f16 kept", None)] + ([("f32 widened (before)", BASELINE)]
+                                           if a.baseline else [])
+        for n in a.blocks:
+            for label, script in variants:
+                out = work / f"out{n}"
+                out.mkdir()
+                mlir = out / "model.mlir"
+                if script is None:
+                    cmd = [sys.executable, "-m", "quant", "import", ck, "-o", mlir,
+                           "--layers", n]
+                else:
+                    cmd = [sys.executable, "-c", script, ck, mlir, n]
+                imp = measure(cmd, env)
+                row = {"blocks": n, "variant": label, "import": imp,
+                       "blob_gb": mlir.with_suffix(".bin").stat().st_size / 1e9}
+                if not a.no_compile:
+                    comp = measure([qc, mlir, "--target", "host", "--policy",
+                                    work / "policy.yaml", "-o", out / "model", "-v"], env)
+                    # quant-compile -v: "quant-compile: <stage> (...) done in X s"
+                    stages = re.findall(r"^quant-compile: (\w+)[^\n]*? done in ([0-9.]+) s",
+                                        comp["stderr"], re.M)
+                    row["compile"] = comp
+                    row["qcw_gb"] = (out / "model.qcw").stat().st_size / 1e9
+                    row["stages"] = stages
+                for k in ("import", "compile"):
+                    if k in row:
+                        row[k].pop("stderr", None)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                shutil.rmtree(out)
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\nLlama-2-7B-shaped, random f16 weights, host; W4 g128 RTN on every linear")
+    print("| blocks | import | wall s | CPU s | peak RSS GiB | blob GB | compile wall s "
+          "| CPU s | peak RSS GiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        c = r.get("compile", {})
+        print(f"| {r['blocks']} | {r['variant']} | {r['import']['wall']:.1f} | "
+              f"{r['import']['cpu']:.1f} | {r['import']['rss']:.2f} | {r['blob_gb']:.2f} | "
+              f"{c.get('wall', float('nan')):.1f} | {c.get('cpu', float('nan')):.1f} | "
+              f"{c.get('rss', float('nan')):.2f} |")
+    for label, _ in variants:
+        rs = [r for r in rows if r["variant"] == label]
+        xs = [r["blocks"] for r in rs]
+        parts = []
+        for key, stage in (("import wall s", ("import", "wall")),
+                           ("import peak RSS GiB", ("import", "rss")),
+                           ("blob GB", ("blob_gb", None)),
+                           ("compile wall s", ("compile", "wall")),
+                           ("compile peak RSS GiB", ("compile", "rss"))):
+            if stage[0] == "compile" and a.no_compile:
+                continue
+            ys = [r[stage[0]] if stage[1] is None else r[stage[0]][stage[1]] for r in rs]
+            v32, slope = fit32(xs, ys)
+            parts.append(f"{key} {v32:.2f} ({slope:+.3f}/block)")
+        print(f"32 blocks, {label} (linear fit): " + "; ".join(parts))
+    if a.json:
+        Path(a.json).write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
