@@ -288,7 +288,8 @@ MmaTilingAttr mmaTiling(MLIRContext *ctx, int64_t elemBytes,
   return MmaTilingAttr::get(ctx, pick(o.mmaBlockM, 128), pick(o.mmaBlockN, 128),
                             pick(o.mmaBlockKBytes, 64) / elemBytes,
                             pick(o.mmaWarpsM, 2), pick(o.mmaWarpsN, 4),
-                            pick(o.mmaStages, 2), /*tma=*/false);
+                            pick(o.mmaStages, 2), /*tma=*/false,
+                            /*persistent=*/false);
 }
 
 FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target, int64_t n,
@@ -319,10 +320,11 @@ FragTilingAttr fragTiling(MLIRContext *ctx, const TargetInfo &target, int64_t n,
 MmaTilingAttr wgmmaGemmTiling(MLIRContext *ctx, int64_t elemBytes,
                               const TilingOptions &o) {
   int64_t blockM = o.wgmmaTokens ? o.wgmmaTokens : 128;
-  return MmaTilingAttr::get(
-      ctx, blockM, o.wgmmaChannels ? o.wgmmaChannels : 256,
-      /*blockK=*/128 / elemBytes, /*warpsM=*/blockM / 16,
-      /*warpsN=*/1, o.wgmmaStages ? o.wgmmaStages : 4, o.wgmmaTma);
+  return MmaTilingAttr::get(ctx, blockM,
+                            o.wgmmaChannels ? o.wgmmaChannels : 256,
+                            /*blockK=*/128 / elemBytes, /*warpsM=*/blockM / 16,
+                            /*warpsN=*/1, o.wgmmaStages ? o.wgmmaStages : 4,
+                            o.wgmmaTma || o.wgmmaPersistent, o.wgmmaPersistent);
 }
 
 bool isWgmmaGemmTiling(MmaTilingAttr t, int64_t elemBytes) {
@@ -341,7 +343,7 @@ MmaTilingAttr fragWgmmaTiling(MLIRContext *ctx, const TargetInfo &target,
                             blockN, /*blockK=*/64, /*warpsM=*/1,
                             /*warpsN=*/blockN / 16,
                             /*stages=*/o.wgmmaStages ? o.wgmmaStages : 3,
-                            /*tma=*/false);
+                            /*tma=*/false, /*persistent=*/false);
 }
 
 KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
@@ -407,6 +409,7 @@ static MmaTileConfig tileOf(MmaTilingAttr t) {
   c.warpsN = t.getWarpsN();
   c.stages = t.getStages();
   c.tma = t.getTma();
+  c.persistent = t.getPersistent();
   return c;
 }
 
@@ -890,14 +893,15 @@ LaunchAttr gemvLaunch(SymbolRefAttr kernel, const GemvKernelConfig &cfg,
   int64_t channels = cfg.warpsPerBlock * cfg.rowsPerWarp / (cfg.swiGlu ? 2 : 1);
   return LaunchAttr::get(kernel.getContext(), kernel, cfg.blockSize(), channels,
                          /*tileM=*/1, mTiles, cfg.hasResidual, 1, cfg.swiGlu,
-                         /*sharedBytes=*/0, /*tma=*/false);
+                         /*sharedBytes=*/0, /*tma=*/false,
+                         /*ctas=*/0);
 }
 
 LaunchAttr mmaLaunch(SymbolRefAttr kernel, const MmaTileConfig &tile,
-                     bool residual, int64_t sharedBytes) {
+                     bool residual, int64_t sharedBytes, int64_t ctas) {
   return LaunchAttr::get(kernel.getContext(), kernel, tile.blockSize(),
                          tile.blockN, tile.blockM, {}, residual, 1, false,
-                         sharedBytes, tile.tma);
+                         sharedBytes, tile.tma, ctas);
 }
 
 LaunchAttr fragLaunch(SymbolRefAttr kernel,
@@ -905,12 +909,14 @@ LaunchAttr fragLaunch(SymbolRefAttr kernel,
                       ArrayRef<int64_t> mTiles, int64_t splitK) {
   return LaunchAttr::get(kernel.getContext(), kernel, cfg.blockSize(),
                          16 * cfg.nBlocks, /*tileM=*/1, mTiles, cfg.hasResidual,
-                         splitK, false, /*sharedBytes=*/0, /*tma=*/false);
+                         splitK, false, /*sharedBytes=*/0, /*tma=*/false,
+                         /*ctas=*/0);
 }
 
 LaunchAttr rowLaunch(SymbolRefAttr kernel, int64_t threads) {
   return LaunchAttr::get(kernel.getContext(), kernel, threads, 0, 0, {}, false,
-                         1, false, /*sharedBytes=*/0, /*tma=*/false);
+                         1, false, /*sharedBytes=*/0, /*tma=*/false,
+                         /*ctas=*/0);
 }
 
 AttentionLaunchAttr attentionLaunch(SymbolRefAttr kernel,

@@ -49,6 +49,7 @@ void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
   sel.weightOnlyKernel = options.weightOnlyKernel;
   sel.wgmmaInt8 = options.wgmmaInt8;
   sel.wgmmaTma = options.wgmmaTma;
+  sel.wgmmaPersistent = options.wgmmaPersistent;
   pm.addPass(createQCSelectMatmulPass(sel));
   // The frag kernels read their weight in the mma_frag layout: repack the
   // weights selection gave them (nothing else changes).

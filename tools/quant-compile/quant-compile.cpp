@@ -94,6 +94,12 @@ static cl::opt<bool> wgmmaTma(
              "warp-specialized pipeline (a producer warpgroup issuing TMA "
              "copies, mbarriers per stage; qc-select-matmul wgmma-tma)"),
     cl::init(false), cl::cat(category));
+static cl::opt<bool> wgmmaPersistent(
+    "wgmma-persistent",
+    cl::desc("Targets with wgmma (sm_90a): the wgmma GEMMs on the TMA "
+             "pipeline with a persistent tile scheduler (one CTA per SM; "
+             "implies --wgmma-tma; qc-select-matmul wgmma-persistent)"),
+    cl::init(false), cl::cat(category));
 static cl::opt<bool> gemvNormPrologue(
     "gemv-norm-prologue",
     cl::desc("GPU targets: the GEMV also normalizes its input where an RMSNorm "
@@ -224,6 +230,7 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
   options.weightOnlyKernel = weightOnlyKernel.getValue();
   options.wgmmaInt8 = wgmmaInt8.getValue();
   options.wgmmaTma = wgmmaTma.getValue();
+  options.wgmmaPersistent = wgmmaPersistent.getValue();
   if (maxBatch.getNumOccurrences() && maxBatch <= 0) {
     error = "--max-batch must be positive, got " +
             std::to_string(maxBatch.getValue());

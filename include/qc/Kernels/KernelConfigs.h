@@ -196,6 +196,10 @@ struct MmaTileConfig {
   /// The operands reach the kernel as two TMA tensor maps (qc-lower-gpu-
   /// launches encodes them at launch: KernelArg::InputMap / WeightMap).
   bool tma = false;
+  /// With `tma`: a persistent grid of one CTA per SM (the launch's `ctas`),
+  /// each CTA walking the output tiles bid, bid + P, ...; its producer fills
+  /// the next tile's stages while its MMA warpgroups run the epilogue.
+  bool persistent = false;
 
   /// Threads per CTA: the MMA warps, plus the producer warpgroup with `tma`.
   int64_t blockSize() const { return 32 * warpsM * warpsN + (tma ? 128 : 0); }

@@ -124,6 +124,8 @@ struct TilingOptions {
   bool wgmmaInt8 = true;
   /// The wgmma GEMMs' TMA warp-specialized pipeline (MmaTileConfig::tma).
   bool wgmmaTma = false;
+  /// ... with the persistent tile scheduler (MmaTileConfig::persistent).
+  bool wgmmaPersistent = false;
 };
 
 /// The GEMV tiling from `options` (defaults: 4 warps, 2 rows per warp, 1
@@ -284,10 +286,11 @@ mlir::qc::LaunchAttr gemvLaunch(mlir::SymbolRefAttr kernel,
                                 const GemvKernelConfig &cfg,
                                 llvm::ArrayRef<int64_t> mTiles);
 /// The launch record of a tensor-core kernel with tiling `tile` (and
-/// `sharedBytes` of dynamic shared memory, 0: none).
+/// `sharedBytes` of dynamic shared memory, 0: none; `ctas` CTAs of a
+/// persistent kernel, 0: one per tile).
 mlir::qc::LaunchAttr mmaLaunch(mlir::SymbolRefAttr kernel,
                                const MmaTileConfig &tile, bool residual,
-                               int64_t sharedBytes = 0);
+                               int64_t sharedBytes = 0, int64_t ctas = 0);
 /// The launch record of a frag family `kernel` (variants `<kernel>_mt<T>`,
 /// with `split_k` > 1 also `<kernel>_reduce`).
 mlir::qc::LaunchAttr fragLaunch(mlir::SymbolRefAttr kernel,

@@ -73,6 +73,11 @@ struct QuantizePipelineOptions
       llvm::cl::desc("The wgmma GEMMs on the warp-specialized TMA + mbarrier "
                      "pipeline (qc-select-matmul wgmma-tma)"),
       llvm::cl::init(false)};
+  Option<bool> wgmmaPersistent{
+      *this, "wgmma-persistent",
+      llvm::cl::desc("The wgmma GEMMs on the TMA pipeline with a persistent "
+                     "tile scheduler (qc-select-matmul wgmma-persistent)"),
+      llvm::cl::init(false)};
   Option<bool> fuseSiblings{
       *this, "fuse-siblings",
       llvm::cl::desc("Fuse quantized matmuls that read the same input (q/k/v, "

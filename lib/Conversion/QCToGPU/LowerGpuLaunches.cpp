@@ -74,6 +74,8 @@ struct LaunchRecord {
   int64_t cluster = 1;
   /// Dynamic shared memory in bytes (0: none).
   int64_t smem = 0;
+  /// A persistent kernel's CTAs (0: the grid from the tiles).
+  int64_t ctas = 0;
 
   DictionaryAttr toAttr(MLIRContext *ctx) const {
     Builder b(ctx);
@@ -93,6 +95,8 @@ struct LaunchRecord {
           b.getNamedAttr("cluster", b.getI64IntegerAttr(cluster)));
     if (smem > 0)
       entries.push_back(b.getNamedAttr("smem", b.getI64IntegerAttr(smem)));
+    if (ctas > 0)
+      entries.push_back(b.getNamedAttr("ctas", b.getI64IntegerAttr(ctas)));
     return b.getDictionaryAttr(entries);
   }
 
@@ -158,6 +162,12 @@ struct LaunchRecord {
       if (!c || c.getInt() < 2 || c.getInt() > ::qc::kMaxFragClusterSplit)
         return failure();
       r.cluster = c.getInt();
+    }
+    if (auto ctas = dict.get("ctas")) {
+      auto c = dyn_cast<IntegerAttr>(ctas);
+      if (!c || c.getInt() <= 0 || c.getInt() > (int64_t(1) << 31) - 1)
+        return failure();
+      r.ctas = c.getInt();
     }
     if (auto smem = dict.get("smem")) {
       auto s = dyn_cast<IntegerAttr>(smem);
@@ -246,6 +256,7 @@ LaunchRecord matmulRecord(LaunchAttr k, int64_t n) {
   r.gridTile = {k.getTileN(), k.getTileM()};
   r.mTiles.assign(k.getMTiles().begin(), k.getMTiles().end());
   r.smem = k.getSharedBytes();
+  r.ctas = k.getCtas();
   return r;
 }
 
@@ -1386,7 +1397,8 @@ LogicalResult expandLaunch(func::CallOp call) {
   // One launch of `kernel`; `mTile` divides an "m" grid dimension.
   auto launch = [&](ImplicitLocOpBuilder &lb, StringRef kernel, int64_t mTile) {
     Value grid[3] = {one, one, one};
-    for (size_t d = 0; d < record->grid.size(); ++d) {
+    // A persistent kernel: `ctas` CTAs walk the tiles themselves.
+    for (size_t d = 0; d < record->grid.size() && !record->ctas; ++d) {
       StringRef extent = record->grid[d];
       if (extent == "n")
         grid[d] = arith::ConstantIndexOp::create(
@@ -1396,6 +1408,8 @@ LogicalResult expandLaunch(func::CallOp call) {
       else if (dims[d])
         grid[d] = ceilDiv(lb, dims[d], record->gridTile[d]);
     }
+    if (record->ctas)
+      grid[0] = arith::ConstantIndexOp::create(lb, record->ctas);
     auto symbol = SymbolRefAttr::get(
         kernelModule, {FlatSymbolRefAttr::get(lb.getContext(), kernel)});
     std::optional<gpu::KernelDim3> cluster;

@@ -332,7 +332,8 @@ struct OutlineGpuKernelsPass
     op->setAttr(
         attrName,
         ::qc::mmaLaunch(kernelRef(gm, name), cfg->tile, false,
-                        cfg->wgmma ? cfg->tile.wgmmaLaunchSharedBytes() : 0));
+                        cfg->wgmma ? cfg->tile.wgmmaLaunchSharedBytes() : 0,
+                        cfg->tile.persistent ? target->smCount : 0));
     return success();
   }
 
@@ -709,10 +710,13 @@ struct OutlineGpuKernelsPass
       OpBuilder b = kernelBuilder(gm);
       std::string name = kernelName(gm, op.getLayer(), "fp16_mma");
       ::qc::buildFp16GemmKernel(b, op.getLoc(), name, *cfg);
-      op->setAttr(
-          "qc.launch",
-          ::qc::mmaLaunch(kernelRef(gm, name), cfg->tile, false,
-                          cfg->wgmma ? cfg->tile.wgmmaLaunchSharedBytes() : 0));
+      const ::qc::TargetInfo *target =
+          ::qc::lookupTarget(op.getKernelAttr().getTarget());
+      op->setAttr("qc.launch",
+                  ::qc::mmaLaunch(
+                      kernelRef(gm, name), cfg->tile, false,
+                      cfg->wgmma ? cfg->tile.wgmmaLaunchSharedBytes() : 0,
+                      cfg->tile.persistent && target ? target->smCount : 0));
     }
   }
 };

@@ -681,140 +681,191 @@ void emitWgmmaGemm(Emitter &e, StringRef smemName, StringRef barsName,
 
   TmaPipeline pipe{e, LLVM::AddressOfOp::create(b, e.ptr3, barsName), stages};
   pipe.init(tid, /*consumerWarps=*/t.blockM / 16);
+  // The tiles of this CTA: its own, or with `persistent` (a grid of P CTAs,
+  // P the target's SM count) tiles bid, bid + P, ... of the ceil(N /
+  // blockN) x ceil(M / blockM) tiles, in tileOfCta's order (row tiles
+  // first). `body(base, m0, n0)` runs per tile, `base` = the CTA's steps
+  // before it (its stage rounds continue across tiles, so the producer
+  // fills the next tile's stages while the MMA warpgroups run the last
+  // tile's epilogue).
+  auto forEachTile = [&](function_ref<void(Value, Value, Value)> body) {
+    if (!t.persistent) {
+      body(e.cst(0), m0, n0);
+      return;
+    }
+    Value mTiles = e.udiv(e.add(m, t.blockM - 1), t.blockM);
+    Value tiles = e.mul(mTiles, (sp.n + t.blockN - 1) / t.blockN);
+    Value bid = e.toI32(gpu::BlockIdOp::create(b, gpu::Dimension::x));
+    Value ctas = e.toI32(gpu::GridDimOp::create(b, gpu::Dimension::x));
+    Value iters = e.select(
+        e.ult(bid, tiles),
+        arith::DivUIOp::create(b,
+                               e.add(arith::SubIOp::create(b, tiles, bid),
+                                     arith::SubIOp::create(b, ctas, e.cst(1))),
+                               ctas),
+        e.cst(0));
+    auto loop = scf::ForOp::create(b, e.cst(0), iters, e.cst(1));
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value i = loop.getInductionVar();
+    Value tile = e.add(bid, e.mul(i, ctas));
+    body(e.mul(i, steps),
+         e.mul(arith::RemUIOp::create(b, tile, mTiles), t.blockM),
+         e.mul(arith::DivUIOp::create(b, tile, mTiles), t.blockN));
+  };
+  const bool dual = sp.promote && fp8DualAccumulators(t);
+  // The MMA warpgroups take the registers the producer does not need: the
+  // FP8 accumulator sets, the persistent loop's state (setmaxnreg; 168 at
+  // launch for 384 threads).
+  const bool moveRegisters = dual || t.persistent;
   auto isProducer = scf::IfOp::create(b, e.ult(wg, 1), true);
   {
-    // Producer: thread 0 fills stage c % stages once its consumers have
-    // released it.
+    // Producer: thread 0 fills stage g % stages (g: the CTA's step count)
+    // once its consumers have released it.
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(isProducer.thenBlock());
-    if (sp.promote && fp8DualAccumulators(t))
+    if (moveRegisters)
       NVVM::SetMaxRegisterOp::create(b, 40,
                                      NVVM::SetMaxRegisterAction::decrease);
     auto first = scf::IfOp::create(b, e.ult(tid, 1), false);
     b.setInsertionPointToStart(first.thenBlock());
-    auto loop = scf::ForOp::create(b, e.cst(0), e.cst(steps), e.cst(1));
-    b.setInsertionPointToStart(loop.getBody());
-    Value c = loop.getInductionVar();
-    Value s = pipe.stageOf(c);
-    pipe.wait(pipe.empty(s),
-              arith::XOrIOp::create(b, pipe.parityOf(c), e.cst(1)));
-    pipe.expectBytes(s, stageBytes);
-    Value base = e.byteGep(sm.ptr, e.mul(s, stageBytes));
-    Value col = e.mul(c, 128 / sp.elemBytes());
-    pipe.copy(base, mapX, col, m0, s);
-    pipe.copy(e.byteGep(base, e.cst(aStage)), mapW, col, n0, s);
+    forEachTile([&](Value base, Value tm0, Value tn0) {
+      auto loop = scf::ForOp::create(b, e.cst(0), e.cst(steps), e.cst(1));
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value c = loop.getInductionVar();
+      Value gs = e.add(base, c);
+      Value s = pipe.stageOf(gs);
+      pipe.wait(pipe.empty(s),
+                arith::XOrIOp::create(b, pipe.parityOf(gs), e.cst(1)));
+      pipe.expectBytes(s, stageBytes);
+      Value dst = e.byteGep(sm.ptr, e.mul(s, stageBytes));
+      Value col = e.mul(c, 128 / sp.elemBytes());
+      pipe.copy(dst, mapX, col, tm0, s);
+      pipe.copy(e.byteGep(dst, e.cst(aStage)), mapW, col, tn0, s);
+    });
   }
   // MMA warpgroups.
   b.setInsertionPointToStart(isProducer.elseBlock());
   Value mmaWg = arith::SubIOp::create(b, wg, e.cst(1));
-  // Issues step c's wgmmas into `acc` once its stage is full.
-  auto issue = [&](Value c, MutableArrayRef<Value> acc) {
-    Value s = pipe.stageOf(c);
-    pipe.wait(pipe.full(s), pipe.parityOf(c));
-    issueWgmmaStep(e, atom, sp, acc, e.add(sm.addr, e.mul(s, stageBytes)),
-                   mmaWg);
-  };
-  // Waits until one group is left in flight, passing `a` and `b` through.
-  auto waitOne = [&](MutableArrayRef<Value> a, MutableArrayRef<Value> bb) {
-    SmallVector<Value> both(a.begin(), a.end());
-    both.append(bb.begin(), bb.end());
-    atom.wait(both, 1);
-    llvm::copy(ArrayRef<Value>(both).take_front(a.size()), a.begin());
-    llvm::copy(ArrayRef<Value>(both).drop_front(a.size()), bb.begin());
-  };
-  auto addInto = [&](MutableArrayRef<Value> totals, ArrayRef<Value> acc) {
-    for (int64_t i = 0; i < na; ++i)
-      totals[i] = arith::AddFOp::create(b, totals[i], acc[i]);
-  };
-  // Releases the stage of step `c` (a runtime value) when `c` >= 0 + `from`.
-  auto releaseIf = [&](Value cond, Value c) {
-    auto when = scf::IfOp::create(b, cond, false);
-    OpBuilder::InsertionGuard g2(b);
-    b.setInsertionPointToStart(when.thenBlock());
-    pipe.release(lane, pipe.stageOf(c));
-  };
-  SmallVector<Value> acc;
-  if (sp.promote && fp8DualAccumulators(t)) {
-    // FP8 promotion with two accumulator sets A and B (steps alternate
-    // between them): while one step's group runs on the tensor cores the
-    // previous one's sums (the other set) are added into the f32 totals,
-    // so a group stays in flight as in the unpromoted loop. Three sets of
-    // blockN / 2 registers: the MMA warpgroups raise their register limit
-    // to 232, the producer lowers its own to 40 (setmaxnreg).
+  if (moveRegisters)
     NVVM::SetMaxRegisterOp::create(b, 232,
                                    NVVM::SetMaxRegisterAction::increase);
-    SmallVector<Value> dual(3 * na, zero); // [A, B, totals]
-    auto pairs =
-        scf::ForOp::create(b, e.cst(0), e.cst(steps / 2), e.cst(1), dual);
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(pairs.getBody());
-      ValueRange iter = pairs.getRegionIterArgs();
-      SmallVector<Value> a(iter.begin(), iter.begin() + na),
-          bs(iter.begin() + na, iter.begin() + 2 * na),
-          totals(iter.begin() + 2 * na, iter.end());
-      Value c0 = e.mul(pairs.getInductionVar(), 2), c1 = e.add(c0, 1);
-      issue(c0, a);
-      // Step c0 - 1 (set B; zeros before the first) is complete.
-      waitOne(a, bs);
-      addInto(totals, bs);
-      releaseIf(e.ult(e.cst(0), c0), e.add(c0, stages - 1));
-      issue(c1, bs);
-      waitOne(a, bs);
-      addInto(totals, a);
-      pipe.release(lane, pipe.stageOf(c0));
-      SmallVector<Value> out(a);
-      out.append(bs);
-      out.append(totals);
-      scf::YieldOp::create(b, out);
-    }
-    ValueRange res = pairs.getResults();
-    SmallVector<Value> a(res.begin(), res.begin() + na),
-        bs(res.begin() + na, res.begin() + 2 * na),
-        totals(res.begin() + 2 * na, res.end());
-    if (steps % 2) {
-      // The last step (set A) after the pairs.
-      issue(e.cst(steps - 1), a);
-      waitOne(a, bs);
-      addInto(totals, bs);
-      if (steps > 1)
-        pipe.release(lane, pipe.stageOf(e.cst(steps - 2)));
-      atom.wait(a, 0);
-      addInto(totals, a);
-    } else {
-      atom.wait(bs, 0);
-      addInto(totals, bs);
-    }
-    acc = totals;
-  } else {
-    auto loop = scf::ForOp::create(b, e.cst(0), e.cst(steps), e.cst(1), init);
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value c = loop.getInductionVar();
-      ValueRange iter = loop.getRegionIterArgs();
-      SmallVector<Value> cur(iter.begin(), iter.begin() + na);
-      issue(c, cur);
-      if (sp.promote) {
-        // The sums are needed now: wait for this step, release its stage.
-        atom.wait(cur, 0);
-        pipe.release(lane, pipe.stageOf(c));
-        scf::YieldOp::create(b, promoted(iter, cur));
+  forEachTile([&](Value base, Value tm0, Value tn0) {
+    // Issues step c's wgmmas into `acc` once its stage is full.
+    auto issue = [&](Value c, MutableArrayRef<Value> acc) {
+      Value gs = e.add(base, c);
+      Value s = pipe.stageOf(gs);
+      pipe.wait(pipe.full(s), pipe.parityOf(gs));
+      issueWgmmaStep(e, atom, sp, acc, e.add(sm.addr, e.mul(s, stageBytes)),
+                     mmaWg);
+    };
+    auto release = [&](Value c) {
+      pipe.release(lane, pipe.stageOf(e.add(base, c)));
+    };
+    // Releases the stage of step c - 1 when c > 0.
+    auto releasePrevious = [&](Value c) {
+      auto when = scf::IfOp::create(b, e.ult(e.cst(0), c), false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(when.thenBlock());
+      release(arith::SubIOp::create(b, c, e.cst(1)));
+    };
+    // Waits until one group is left in flight, passing `a` and `bs` through.
+    auto waitOne = [&](MutableArrayRef<Value> a, MutableArrayRef<Value> bs) {
+      SmallVector<Value> both(a.begin(), a.end());
+      both.append(bs.begin(), bs.end());
+      atom.wait(both, 1);
+      llvm::copy(ArrayRef<Value>(both).take_front(a.size()), a.begin());
+      llvm::copy(ArrayRef<Value>(both).drop_front(a.size()), bs.begin());
+    };
+    auto addInto = [&](MutableArrayRef<Value> totals, ArrayRef<Value> acc) {
+      for (int64_t i = 0; i < na; ++i)
+        totals[i] = arith::AddFOp::create(b, totals[i], acc[i]);
+    };
+    SmallVector<Value> acc;
+    if (dual) {
+      // FP8 promotion with two accumulator sets A and B (steps alternate
+      // between them): while one step's group runs on the tensor cores the
+      // previous one's sums (the other set) are added into the f32 totals,
+      // so a group stays in flight as in the unpromoted loop. Three sets of
+      // blockN / 2 registers: the MMA warpgroups raise their register limit
+      // to 232, the producer lowers its own to 40 (setmaxnreg).
+      SmallVector<Value> sets(3 * na, zero); // [A, B, totals]
+      auto pairs =
+          scf::ForOp::create(b, e.cst(0), e.cst(steps / 2), e.cst(1), sets);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(pairs.getBody());
+        ValueRange iter = pairs.getRegionIterArgs();
+        SmallVector<Value> a(iter.begin(), iter.begin() + na),
+            bs(iter.begin() + na, iter.begin() + 2 * na),
+            totals(iter.begin() + 2 * na, iter.end());
+        Value c0 = e.mul(pairs.getInductionVar(), 2), c1 = e.add(c0, 1);
+        issue(c0, a);
+        // Step c0 - 1 (set B; zeros before the first) is complete.
+        waitOne(a, bs);
+        addInto(totals, bs);
+        releasePrevious(c0);
+        issue(c1, bs);
+        waitOne(a, bs);
+        addInto(totals, a);
+        release(c0);
+        SmallVector<Value> out(a);
+        out.append(bs);
+        out.append(totals);
+        scf::YieldOp::create(b, out);
+      }
+      ValueRange res = pairs.getResults();
+      SmallVector<Value> a(res.begin(), res.begin() + na),
+          bs(res.begin() + na, res.begin() + 2 * na),
+          totals(res.begin() + 2 * na, res.end());
+      if (steps % 2) {
+        // The last step (set A) after the pairs.
+        issue(e.cst(steps - 1), a);
+        waitOne(a, bs);
+        addInto(totals, bs);
+        if (steps > 1)
+          release(e.cst(steps - 2));
+        atom.wait(a, 0);
+        addInto(totals, a);
       } else {
-        // One group in flight: the previous step's wgmmas are complete
-        // after this wait, so its stage goes back to the producer.
-        atom.wait(cur, 1);
-        releaseIf(e.ult(e.cst(0), c), e.add(c, stages - 1));
-        scf::YieldOp::create(b, cur);
+        atom.wait(bs, 0);
+        addInto(totals, bs);
+      }
+      release(e.cst(steps - 1));
+      acc = totals;
+    } else {
+      auto loop = scf::ForOp::create(b, e.cst(0), e.cst(steps), e.cst(1), init);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value c = loop.getInductionVar();
+        ValueRange iter = loop.getRegionIterArgs();
+        SmallVector<Value> cur(iter.begin(), iter.begin() + na);
+        issue(c, cur);
+        if (sp.promote) {
+          // The sums are needed now: wait for this step, release its stage.
+          atom.wait(cur, 0);
+          release(c);
+          scf::YieldOp::create(b, promoted(iter, cur));
+        } else {
+          // One group in flight: the previous step's wgmmas are complete
+          // after this wait, so its stage goes back to the producer.
+          atom.wait(cur, 1);
+          releasePrevious(c);
+          scf::YieldOp::create(b, cur);
+        }
+      }
+      acc.assign(loop.getResults().begin(), loop.getResults().end());
+      if (!sp.promote) {
+        atom.wait(acc, 0);
+        release(e.cst(steps - 1));
+      } else {
+        acc.erase(acc.begin(), acc.begin() + na);
       }
     }
-    acc.assign(loop.getResults().begin(), loop.getResults().end());
-    if (!sp.promote)
-      atom.wait(acc, 0);
-    else
-      acc.erase(acc.begin(), acc.begin() + na);
-  }
-  emitWgmmaEpilogue(e, sp, acc, mmaWg, warp, lane, m0, n0, y, m, value);
+    emitWgmmaEpilogue(e, sp, acc, mmaWg, warp, lane, tm0, tn0, y, m, value);
+  });
   b.setInsertionPointAfter(isProducer);
 }
 

@@ -305,3 +305,21 @@ func.func @w8a8_tma(%x: tensor<?x64xf16>, %d: tensor<2048xi8>, %s: tensor<32x1xf
   %y = qc.int8_matmul %q, %qs, %pw {layer = "o", kernel = #qc.kernel<int8_mma, target = "sm_90a", mma = <block_m = 128, block_n = 256, block_k = 128, warps_m = 8, warps_n = 1, stages = 4, tma = true>>} : tensor<?x64xi8>, tensor<?xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf16>
   return %y : tensor<?x32xf16>
 }
+
+// -----
+
+// A persistent kernel (ctas = 132): the record carries the CTA count and
+// the launch's grid is 132 x 1 whatever M is (each CTA walks the tiles).
+
+// CHECK-LABEL: func.func @w8a8_persistent
+// CHECK: qc.gpu_launch = {args = [0, 1, 2, 3, "null", 4, "m", "tmap:0:m:64:1:128", "tmap:2:32:64:1:256"], block = 384 : i64, ctas = 132 : i64,
+
+// LAUNCH-LABEL: func.func @w8a8_persistent
+// LAUNCH-DAG: %[[C132:.*]] = arith.constant 132 : index
+// LAUNCH: gpu.launch_func @qc_kernels_sm_90a::@o_int8_mma blocks in (%[[C132]], %[[ONE:.*]], %[[ONE]])
+func.func @w8a8_persistent(%x: tensor<?x64xf16>, %d: tensor<2048xi8>, %s: tensor<32x1xf32>) -> tensor<?x32xf16> {
+  %pw = qc.packed_weight %d, %s {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i8, granularity = per_channel, act = dynamic_per_token>} : tensor<2048xi8>, tensor<32x1xf32> -> !qc.packed<32x64xi8>
+  %q, %qs = qc.quantize_act %x dynamic_per_token : tensor<?x64xf16> -> tensor<?x64xi8>, tensor<?xf32>
+  %y = qc.int8_matmul %q, %qs, %pw {layer = "o", kernel = #qc.kernel<int8_mma, target = "sm_90a", mma = <block_m = 128, block_n = 256, block_k = 128, warps_m = 8, warps_n = 1, stages = 4, tma = true, persistent = true>>} : tensor<?x64xi8>, tensor<?xf32>, !qc.packed<32x64xi8> -> tensor<?x32xf16>
+  return %y : tensor<?x32xf16>
+}

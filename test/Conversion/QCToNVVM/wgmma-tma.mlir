@@ -5,6 +5,10 @@
 // RUN: %if ptxas %{ not grep -i warning %t.log %}
 // RUN: %if ptxas %{ grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.log | FileCheck %s --check-prefix=SPILLS %}
 // RUN: %if ptxas %{ FileCheck %s --input-file=%t.ptx --check-prefix=PTX %}
+// RUN: quant-opt %s --qc-select-matmul="target=sm_90a wgmma-persistent" --qc-outline-gpu-kernels | FileCheck %s --check-prefix=PERSIST
+// RUN: %if ptxas %{ quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90a wgmma-persistent},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm,qc-gpu-tensor-map-params),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" | %python %S/Inputs/extract_ptx.py > %t.p.ptx %}
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.p.ptx -o %t.p.cubin 2> %t.p.log %}
+// RUN: %if ptxas %{ grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.p.log | FileCheck %s --check-prefix=SPILLS %}
 
 // The wgmma GEMMs' warp-specialized TMA pipeline (qc-select-matmul
 // wgmma-tma; MmaTileConfig::tma): one producer warpgroup more (384 threads
@@ -77,6 +81,25 @@
 // PARAMS: llvm.func @blk0_o_int8_mma(%{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr {llvm.align = 64 : i64, llvm.byval = !llvm.array<16 x i64>, nvvm.grid_constant}, %{{.*}}: !llvm.ptr {llvm.align = 64 : i64, llvm.byval = !llvm.array<16 x i64>, nvvm.grid_constant})
 // PARAMS-NOT: unrealized_conversion_cast
 // PARAMS-NOT: qc.tensor_map_args
+
+// The persistent tile scheduler (wgmma-persistent, implies the TMA
+// pipeline): 132 CTAs (the target's SMs) whatever M is; each walks the
+// tiles bid, bid + 132, ... (producer and MMA warpgroups alike, their stage
+// rounds continuing across tiles), the registers moved to the MMA
+// warpgroups.
+// PERSIST: qc.int8_matmul {{.*}}stages = 4, tma = true, persistent = true>>
+// PERSIST-SAME: qc.launch = #qc.launch<@qc_kernels_sm_90a::@blk0_o_int8_mma, block = 384, tile_n = 256, tile_m = 128, shared_bytes = 197632, tma = true, ctas = 132>
+// PERSIST: gpu.func @blk0_o_int8_mma(
+// PERSIST: nvvm.setmaxregister decrease 40
+// PERSIST: gpu.grid_dim x
+// PERSIST: scf.for
+// PERSIST: scf.for
+// PERSIST: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// PERSIST: nvvm.setmaxregister increase 232
+// PERSIST: gpu.grid_dim x
+// PERSIST: scf.for
+// PERSIST: scf.for
+// PERSIST: wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8
 
 // PTX: .param .align 64 .b8 blk0_o_int8_mma_param_7[128]
 // PTX: cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes

@@ -1594,6 +1594,22 @@ func.func @mma_tiling_positive(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
 
 // -----
 
+func.func @mma_tiling_persistent(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{mma tiling: persistent needs tma}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.mma_tiling<block_m = 128, block_n = 256, block_k = 128, warps_m = 8, warps_n = 1, stages = 4, persistent = true>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
+func.func @launch_ctas(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
+  // expected-error@+1 {{launch: ctas must be non-negative, got -1}}
+  %0 = qc.wo_matmul %x, %w {layer = "a", qc.launch = #qc.launch<@m::@k, block = 384, tile_n = 256, tile_m = 128, ctas = -1>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  return
+}
+
+// -----
+
 func.func @mma_tiling_stages(%x: tensor<?x64xf16>, %w: !qc.packed<32x64xi4>) {
   // expected-error@+1 {{mma tiling: stages must be at least 2}}
   %0 = qc.wo_matmul %x, %w {layer = "a", qc.tiling = #qc.mma_tiling<block_m = 128, block_n = 128, block_k = 32, warps_m = 2, warps_n = 4, stages = 1>} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>

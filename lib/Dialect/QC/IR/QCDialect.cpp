@@ -232,8 +232,10 @@ FragTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult
 MmaTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                       int64_t blockM, int64_t blockN, int64_t blockK,
-                      int64_t warpsM, int64_t warpsN, int64_t stages,
-                      bool tma) {
+                      int64_t warpsM, int64_t warpsN, int64_t stages, bool tma,
+                      bool persistent) {
+  if (persistent && !tma)
+    return emitError() << "mma tiling: persistent needs tma";
   if (blockM <= 0 || blockN <= 0 || blockK <= 0 || warpsM <= 0 || warpsN <= 0)
     return emitError() << "mma tiling: blocks and warps must be positive";
   if (stages < 2)
@@ -251,7 +253,9 @@ LogicalResult LaunchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  int64_t tileN, int64_t tileM,
                                  ArrayRef<int64_t> mTiles, bool residual,
                                  int64_t splitK, bool swiglu,
-                                 int64_t sharedBytes, bool tma) {
+                                 int64_t sharedBytes, bool tma, int64_t ctas) {
+  if (ctas < 0)
+    return emitError() << "launch: ctas must be non-negative, got " << ctas;
   if (kernel.getNestedReferences().size() != 1)
     return emitError() << "launch: the kernel must be @module::@kernel";
   if (sharedBytes < 0 || sharedBytes > 227 * 1024)

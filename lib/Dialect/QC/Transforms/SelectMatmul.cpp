@@ -81,6 +81,7 @@ struct SelectMatmulPass
     o.wgmmaStages = wgmmaStages;
     o.wgmmaInt8 = wgmmaInt8;
     o.wgmmaTma = wgmmaTma;
+    o.wgmmaPersistent = wgmmaPersistent;
     o.fragWarpsK = fragWarpsK;
     o.fragNBlocks = fragNBlocks;
     o.fragStages = fragStages;
@@ -134,7 +135,8 @@ struct SelectMatmulPass
           o.mmaBlockKBytes <= 0 || o.mmaBlockKBytes % 2 ||
           failed(MmaTilingAttr::verifyInvariants(
               diag, o.mmaBlockM, o.mmaBlockN, o.mmaBlockKBytes / 2, o.mmaWarpsM,
-              o.mmaWarpsN, o.mmaStages, /*tma=*/false)) ||
+              o.mmaWarpsN, o.mmaStages, /*tma=*/false,
+              /*persistent=*/false)) ||
           failed(FragTilingAttr::verifyInvariants(
               diag, o.fragWarpsK, o.fragNBlocks ? o.fragNBlocks : 1,
               o.fragStages, o.fragSplitK ? o.fragSplitK : 1, o.fragPrefetch,

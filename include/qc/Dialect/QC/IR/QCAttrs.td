@@ -226,7 +226,9 @@ def QC_MmaTilingAttr : QC_Attr<"MmaTiling", "mma_tiling"> {
     which also checks it against the layer's K. `tma` (the wgmma GEMMs on
     sm_90a): the stages are filled by TMA tensor copies that a producer
     warpgroup issues, one more warpgroup than `warps_m` x `warps_n`, with an
-    mbarrier pair per stage (warp-specialized pipeline).
+    mbarrier pair per stage (warp-specialized pipeline); `persistent` (with
+    `tma`): one CTA per SM walks the output tiles, its producer filling the
+    next tile's stages during the epilogue.
 
     Example: `#qc.mma_tiling<block_m = 128, block_n = 128, block_k = 32,
     warps_m = 2, warps_n = 4, stages = 2>`
@@ -234,7 +236,8 @@ def QC_MmaTilingAttr : QC_Attr<"MmaTiling", "mma_tiling"> {
   let parameters = (ins "int64_t":$block_m, "int64_t":$block_n,
                         "int64_t":$block_k, "int64_t":$warps_m,
                         "int64_t":$warps_n, "int64_t":$stages,
-                        DefaultValuedParameter<"bool", "false">:$tma);
+                        DefaultValuedParameter<"bool", "false">:$tma,
+                        DefaultValuedParameter<"bool", "false">:$persistent);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }
@@ -342,7 +345,9 @@ def QC_LaunchAttr : QC_Attr<"Launch", "launch"> {
     of the glue that followed (EpilogueFusion.h swiGluUser). `tma` (the
     wgmma GEMMs' warp-specialized pipeline): the kernel's last two
     arguments are the TMA tensor maps of its input and weight, which the
-    launch encodes (qcrtEncodeTensorMap) and passes by value.
+    launch encodes (qcrtEncodeTensorMap) and passes by value. `ctas` > 0 (a
+    persistent kernel): the grid is `ctas` CTAs along x whatever M is, and
+    each walks the tiles itself.
 
     Example: `#qc.launch<@qc_kernels_sm_90::@up_gemv, block = 128,
     tile_n = 8, tile_m = 1, m_tiles = [1, 2, 4, 8], residual = true>`
@@ -357,11 +362,12 @@ def QC_LaunchAttr : QC_Attr<"Launch", "launch"> {
     DefaultValuedParameter<"int64_t", "1">:$split_k,
     DefaultValuedParameter<"bool", "false">:$swiglu,
     DefaultValuedParameter<"int64_t", "0">:$shared_bytes,
-    DefaultValuedParameter<"bool", "false">:$tma
+    DefaultValuedParameter<"bool", "false">:$tma,
+    DefaultValuedParameter<"int64_t", "0">:$ctas
   );
   let assemblyFormat =
       "`<` $kernel `,` struct($block, $tile_n, $tile_m, $m_tiles, $residual, "
-      "$split_k, $swiglu, $shared_bytes, $tma) `>`";
+      "$split_k, $swiglu, $shared_bytes, $tma, $ctas) `>`";
   let genVerifyDecl = 1;
 }
 

@@ -421,6 +421,10 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
            "The wgmma GEMMs (W8A8 INT8 / FP8, fp16) on the warp-specialized "
            "pipeline: a producer warpgroup fills the stages with TMA copies, "
            "mbarriers per stage (false: cp.async by every thread)">,
+    Option<"wgmmaPersistent", "wgmma-persistent", "bool", "false",
+           "The wgmma GEMMs on the TMA pipeline with a persistent tile "
+           "scheduler (one CTA per SM walks the output tiles; implies "
+           "wgmma-tma)">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect"];
 }
