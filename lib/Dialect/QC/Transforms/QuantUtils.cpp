@@ -18,6 +18,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -65,17 +66,22 @@ static float halfToFloat(uint16_t h) {
   return f;
 }
 
-/// Decodes `count` little-endian elements of `elt` from `raw` (the element
-/// type is dispatched once, not per element).
+/// True when decodeRaw reads elements of type `elt`.
+static bool isRawDecodable(Type elt) {
+  return elt.isF32() || elt.isF64() || elt.isF16() || elt.isBF16() ||
+         elt.isSignlessInteger(8);
+}
+
+/// Decodes `count` little-endian elements of `elt` from `raw` into `out`
+/// (the element type is dispatched once, not per element).
 static LogicalResult decodeRaw(ArrayRef<char> raw, Type elt, int64_t count,
-                               std::vector<double> &out, std::string &err) {
+                               double *out, std::string &err) {
   unsigned bytes = elt.getIntOrFloatBitWidth() / 8;
   if (raw.size() < static_cast<size_t>(count) * bytes) {
     err = "has " + std::to_string(raw.size()) + " bytes of data, expected " +
           std::to_string(count * bytes);
     return failure();
   }
-  out.resize(count);
   const char *p = raw.data();
   auto u16 = [&](int64_t i) {
     return uint16_t(uint8_t(p[2 * i]) | (uint16_t(uint8_t(p[2 * i + 1])) << 8));
@@ -87,10 +93,17 @@ static LogicalResult decodeRaw(ArrayRef<char> raw, Type elt, int64_t count,
       out[i] = f;
     }
   } else if (elt.isF64()) {
-    std::memcpy(out.data(), p, count * 8);
+    std::memcpy(out, p, count * 8);
   } else if (elt.isF16()) {
+    // Every half's value, looked up (weights are mostly f16).
+    static const std::vector<float> halves = [] {
+      std::vector<float> t(1 << 16);
+      for (uint32_t h = 0; h < t.size(); ++h)
+        t[h] = halfToFloat(static_cast<uint16_t>(h));
+      return t;
+    }();
     for (int64_t i = 0; i < count; ++i)
-      out[i] = halfToFloat(u16(i));
+      out[i] = halves[u16(i)];
   } else if (elt.isBF16()) {
     for (int64_t i = 0; i < count; ++i) {
       uint32_t bits = uint32_t(u16(i)) << 16;
@@ -106,6 +119,12 @@ static LogicalResult decodeRaw(ArrayRef<char> raw, Type elt, int64_t count,
     return failure();
   }
   return success();
+}
+
+static LogicalResult decodeRaw(ArrayRef<char> raw, Type elt, int64_t count,
+                               std::vector<double> &out, std::string &err) {
+  out.resize(count);
+  return decodeRaw(raw, elt, count, out.data(), err);
 }
 
 FailureOr<std::vector<double>>
@@ -182,6 +201,105 @@ mlir::qc::readConstantValues(Value v, Operation *user, const Twine &what) {
     return out;
   }
   return user->emitError() << what << " is not a compile-time constant";
+}
+
+FailureOr<ConstantSource>
+mlir::qc::locateConstantValues(Value v, Operation *user, const Twine &what) {
+  auto type = cast<RankedTensorType>(v.getType());
+  ConstantSource src;
+  src.elementType = type.getElementType();
+  src.count = type.getNumElements();
+  unsigned bytes = src.elementType.getIntOrFloatBitWidth() / 8;
+  Operation *def = v.getDefiningOp();
+  auto decodeAll = [&]() -> FailureOr<ConstantSource> {
+    FailureOr<std::vector<double>> vals = readConstantValues(v, user, what);
+    if (failed(vals))
+      return failure();
+    src.values = std::move(*vals);
+    return std::move(src);
+  };
+  if (auto c = dyn_cast_or_null<arith::ConstantOp>(def)) {
+    if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+      if (dense.isSplat() || !isRawDecodable(src.elementType) ||
+          dense.getRawData().size() != static_cast<size_t>(src.count) * bytes)
+        return decodeAll();
+      src.memory = dense.getRawData();
+      return std::move(src);
+    }
+    if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+      AsmResourceBlob *blob = res.getRawHandle().getBlob();
+      if (!blob || !isRawDecodable(src.elementType) ||
+          blob->getData().size() < static_cast<size_t>(src.count) * bytes)
+        return decodeAll(); // emits readConstantValues' error
+      src.memory = blob->getData().take_front(src.count * bytes);
+      return std::move(src);
+    }
+  }
+  if (auto ext = dyn_cast_or_null<ExternalWeightOp>(def)) {
+    std::string path = resolveInputRelativePath(ext.getLoc(), ext.getPath());
+    uint64_t size = 0;
+    if (std::error_code ec = llvm::sys::fs::file_size(path, size))
+      return user->emitError() << what << ": cannot open external weight file '"
+                               << path << "': " << ec.message();
+    uint64_t need = static_cast<uint64_t>(src.count) * bytes;
+    uint64_t offset = ext.getOffset();
+    if (offset + need > size)
+      return user->emitError()
+             << what << ": external weight file '" << path << "' has " << size
+             << " bytes, but " << type << " at offset " << offset << " needs "
+             << offset + need;
+    if (!isRawDecodable(src.elementType))
+      return user->emitError() << what << ": external weight file '" << path
+                               << "' has unsupported element type";
+    src.path = std::move(path);
+    src.offset = offset;
+    return std::move(src);
+  }
+  return decodeAll();
+}
+
+LogicalResult ConstantSource::read(int64_t begin, int64_t size, double *out,
+                                   std::string &err) const {
+  if (!memory.empty() || path.empty()) {
+    if (memory.empty()) {
+      std::copy_n(values.begin() + begin, size, out);
+      return success();
+    }
+    unsigned bytes = elementType.getIntOrFloatBitWidth() / 8;
+    return decodeRaw(memory.slice(begin * bytes, size * bytes), elementType,
+                     size, out, err);
+  }
+  // An external file: read the slice into a per-thread buffer (no mapping,
+  // no page faults on fresh memory per weight).
+  unsigned bytes = elementType.getIntOrFloatBitWidth() / 8;
+  static thread_local std::vector<char> buffer;
+  buffer.resize(size * bytes);
+  auto fail = [&](const Twine &msg) {
+    err = ("cannot read external weight file '" + path + "': " + msg).str();
+    return failure();
+  };
+  llvm::Expected<llvm::sys::fs::file_t> file =
+      llvm::sys::fs::openNativeFileForRead(path);
+  if (!file)
+    return fail(llvm::toString(file.takeError()));
+  size_t done = 0;
+  while (done < buffer.size()) {
+    llvm::Expected<size_t> got = llvm::sys::fs::readNativeFileSlice(
+        *file,
+        MutableArrayRef<char>(buffer.data() + done, buffer.size() - done),
+        offset + begin * bytes + done);
+    if (!got || *got == 0) {
+      llvm::sys::fs::closeFile(*file);
+      return fail(got ? "unexpected end of file" : toString(got.takeError()));
+    }
+    done += *got;
+  }
+  llvm::sys::fs::closeFile(*file);
+  if (failed(decodeRaw(buffer, elementType, size, out, err))) {
+    err = "external weight file '" + path + "' " + err;
+    return failure();
+  }
+  return success();
 }
 
 DenseElementsAttr mlir::qc::makeFloatAttr(RankedTensorType type,
@@ -413,15 +531,4 @@ QuantParams mlir::qc::computeQuantParams(double lo, double hi, unsigned bits,
   double z = std::rint(-lo / double(p.scale));
   p.zero = static_cast<int32_t>(std::clamp(z, 0.0, qmax));
   return p;
-}
-
-int32_t mlir::qc::quantizeValue(double w, QuantParams p, unsigned bits,
-                                bool symmetric) {
-  double q = std::rint(w / double(p.scale));
-  if (symmetric) {
-    double qmax = double((1 << (bits - 1)) - 1);
-    return static_cast<int32_t>(std::clamp(q, -qmax, qmax));
-  }
-  double qmax = double((1 << bits) - 1);
-  return static_cast<int32_t>(std::clamp(q + p.zero, 0.0, qmax));
 }

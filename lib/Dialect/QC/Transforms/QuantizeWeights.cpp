@@ -9,6 +9,14 @@
 // round-to-nearest or GPTQ, and inserts activation quantize/dequantize for
 // W8A8 schemes. The arithmetic is specified in docs/passes.md.
 //
+// Round-to-nearest weights (integer and FP8) are quantized on the context's
+// threads: the main thread checks and locates every weight (RtnJob), the row
+// blocks of a wave of weights run in parallel, each writing only its rows,
+// and the main thread then builds the attributes and rewrites the IR in
+// program order, so the output does not depend on the thread count. A weight
+// shared by several linears (@forward and @decode) is read and quantized
+// once. GPTQ and f16 casts run on the main thread, one linear at a time.
+//
 //===----------------------------------------------------------------------===//
 
 #include "qc/Dialect/QC/Transforms/Passes.h"
@@ -21,6 +29,7 @@
 
 #include <cmath>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <tuple>
@@ -77,46 +86,6 @@ void computeAllParams(MLIRContext *ctx, QuantizedWeight &r, ArrayRef<double> w,
           computeQuantParams(lo, hi, bits, symmetric);
     }
   });
-}
-
-/// Round-to-nearest quantization, rows in parallel.
-QuantizedWeight quantizeRTN(MLIRContext *ctx, SchemeAttr scheme,
-                            ArrayRef<double> w, int64_t n, int64_t k) {
-  QuantizedWeight r = makeGrid(scheme, n, k);
-  unsigned bits = scheme.getWeightBits();
-  bool sym = scheme.getSymmetric();
-  computeAllParams(ctx, r, w, bits, sym);
-  parallelFor(ctx, 0, n, [&](size_t i) {
-    for (int64_t c = 0; c < k; ++c)
-      r.q[i * k + c] = quantizeValue(w[i * k + c], r.paramsAt(i, c), bits, sym);
-  });
-  return r;
-}
-
-/// FP8 E4M3 quantization (round to nearest even, saturating: fp8.h): one
-/// scale per channel or per tensor, s = f32(max|w| / 448) (1 for an all-zero
-/// range), codes e4m3(f32(w / s)).
-QuantizedWeight quantizeFp8(MLIRContext *ctx, SchemeAttr scheme,
-                            ArrayRef<double> w, int64_t n, int64_t k) {
-  QuantizedWeight r = makeGrid(scheme, n, k);
-  r.fp8 = true;
-  int64_t rowsPerScale = r.rows == 1 ? n : 1;
-  parallelFor(ctx, 0, r.rows, [&](size_t row) {
-    double amax = 0.0;
-    for (int64_t i = row; i < static_cast<int64_t>(row) + rowsPerScale; ++i)
-      for (int64_t c = 0; c < k; ++c)
-        amax = std::max(amax, std::abs(w[i * k + c]));
-    float s = static_cast<float>(amax / ::qc::fp8::kE4M3Max);
-    if (!(s > 0.0f) || std::isinf(s))
-      s = 1.0f;
-    r.params[row].scale = s;
-  });
-  parallelFor(ctx, 0, n, [&](size_t i) {
-    for (int64_t c = 0; c < k; ++c)
-      r.q[i * k + c] = ::qc::fp8::encodeE4M3(
-          static_cast<float>(w[i * k + c] / r.paramsAt(i, c).scale));
-  });
-  return r;
 }
 
 /// In-place lower Cholesky factor of the SPD matrix `a` (K x K); fails when
@@ -299,39 +268,334 @@ QuantizedWeight quantizeGPTQ(MLIRContext *ctx, SchemeAttr scheme,
   return r;
 }
 
+/// The constants of one quantized weight as qc.packed_weight takes them,
+/// and the errors recorded for it: built once on the main thread and used
+/// by every linear that shares the quantization.
+struct QuantizedAttrs {
+  DenseElementsAttr data, scales, zeros; // zeros: asymmetric schemes only
+  Attribute quantError, outputError;     // null when not recorded
+};
+
+/// The bit pattern of a code in an i8 constant (unsigned codes keep their
+/// bits).
+int8_t toByte(int32_t v) {
+  return static_cast<int8_t>(static_cast<uint8_t>(v & 0xff));
+}
+
+/// Builds the constants of `n` x `k` codes `data` (i8 bit patterns) and the
+/// `rows` x `groups` parameters `params`.
+QuantizedAttrs buildAttrs(MLIRContext *ctx, SchemeAttr scheme, int64_t n,
+                          int64_t k, int64_t rows, int64_t groups,
+                          ArrayRef<int8_t> data, ArrayRef<QuantParams> params) {
+  auto i8 = IntegerType::get(ctx, 8);
+  auto f32 = Float32Type::get(ctx);
+  SmallVector<float> scales;
+  SmallVector<int8_t> zeros;
+  scales.reserve(params.size());
+  zeros.reserve(params.size());
+  for (const QuantParams &p : params) {
+    scales.push_back(p.scale);
+    zeros.push_back(toByte(p.zero));
+  }
+  QuantizedAttrs a;
+  a.data = DenseElementsAttr::get(RankedTensorType::get({n, k}, i8), data);
+  a.scales = DenseElementsAttr::get(RankedTensorType::get({rows, groups}, f32),
+                                    ArrayRef<float>(scales));
+  if (!scheme.getSymmetric())
+    a.zeros = DenseElementsAttr::get(RankedTensorType::get({rows, groups}, i8),
+                                     ArrayRef<int8_t>(zeros));
+  return a;
+}
+
+/// The relative error attribute sqrt(num / den) (0 for a zero `den`).
+FloatAttr errorAttr(MLIRContext *ctx, double num, double den) {
+  return FloatAttr::get(Float64Type::get(ctx),
+                        den > 0.0 ? std::sqrt(std::max(num, 0.0) / den) : 0.0);
+}
+
+/// Round-to-nearest quantization (integer or FP8) of one weight, shared by
+/// the linears in `users`. Its rows go in blocks of about kBlockElements
+/// values, run on the context's threads (mlir::parallelFor, so
+/// --mlir-disable-threading runs them in order on the main thread). The
+/// main thread gathers everything a block reads (the located weight bytes,
+/// the scheme, the Hessian) before, and builds attributes and IR after; a
+/// block reads only its rows and writes only its rows of the results (codes,
+/// parameters, per-row error sums, summed in row order afterwards), so the
+/// output is bit-identical for any number of threads.
+struct RtnJob {
+  static constexpr int64_t kBlockElements = int64_t(1) << 18;
+
+  // Gathered on the main thread.
+  SmallVector<LinearOp> users;
+  SchemeAttr scheme;
+  std::string what; // "weight of layer '<name>'", for read errors
+  ConstantSource source;
+  int64_t n = 0, k = 0, rows = 0, groups = 0, groupSize = 0;
+  int64_t rowsPerBlock = 1, numBlocks = 0;
+  unsigned bits = 0;
+  bool fp8 = false, symmetric = false, perTensor = false, errors = false;
+  /// The mean Hessian (K x K) for the output error, or empty.
+  std::vector<double> hessian;
+
+  // Written by the blocks, each its own part.
+  /// N x K codes (i8 bit patterns), in the pass's code buffer.
+  MutableArrayRef<int8_t> data;
+  std::vector<QuantParams> params; // rows x groups
+  /// Per row: sum (w - what)^2, sum w^2; with a Hessian d^T H d, w^T H w.
+  std::vector<double> errNum, errDen, outNum, outDen;
+  /// Per-tensor schemes, per block and group: min and max (FP8: max |w| in
+  /// blockHi) of the block's values.
+  std::vector<double> blockLo, blockHi;
+  /// Per block: why reading its rows failed, or empty.
+  std::vector<std::string> blockErrors;
+
+  RtnJob(LinearOp op, SchemeAttr scheme, ConstantSource source,
+         std::vector<double> hessian, bool errors)
+      : users({op}), scheme(scheme),
+        what("weight of layer '" + op.getLayer().str() + "'"),
+        source(std::move(source)), hessian(std::move(hessian)) {
+    auto wt = op.getWeight().getType();
+    n = wt.getDimSize(0);
+    k = wt.getDimSize(1);
+    perTensor = scheme.getGranularity() == Granularity::PerTensor;
+    rows = perTensor ? 1 : n;
+    groups = scheme.getNumGroups(k);
+    groupSize = k / groups;
+    bits = scheme.getWeightBits();
+    fp8 = scheme.isFp8Weight();
+    symmetric = scheme.getSymmetric();
+    this->errors = errors;
+    rowsPerBlock =
+        std::max<int64_t>(1, kBlockElements / std::max<int64_t>(k, 1));
+    numBlocks = (n + rowsPerBlock - 1) / rowsPerBlock;
+  }
+
+  int64_t elements() const { return n * k; }
+
+  /// Allocates the results (main thread), the codes in `codes` (N x K).
+  void allocate(MutableArrayRef<int8_t> codes) {
+    data = codes;
+    params.assign(rows * groups, QuantParams());
+    if (errors) {
+      errNum.assign(n, 0.0);
+      errDen.assign(n, 0.0);
+      if (!hessian.empty()) {
+        outNum.assign(n, 0.0);
+        outDen.assign(n, 0.0);
+      }
+    }
+    if (perTensor) {
+      blockLo.assign(numBlocks * groups, INFINITY);
+      blockHi.assign(numBlocks * groups, -INFINITY);
+    }
+    blockErrors.assign(numBlocks, std::string());
+  }
+
+  /// The first read error in block order, or empty.
+  StringRef error() const {
+    for (const std::string &e : blockErrors)
+      if (!e.empty())
+        return e;
+    return "";
+  }
+
+  /// Per-tensor schemes: the range (FP8: max |w|) of block `b`'s values.
+  void rangeOfBlock(int64_t b);
+  /// Per-tensor schemes, main thread, after every rangeOfBlock: the
+  /// parameters from the ranges of all blocks.
+  void reduceRanges();
+  /// Quantizes the rows of block `b` (per-tensor: after reduceRanges).
+  void quantizeBlock(int64_t b);
+
+private:
+  /// Reads the values of block `b` into a per-thread buffer; null (and the
+  /// block's error set) on failure.
+  const double *readBlock(int64_t b, int64_t &r0, int64_t &r1);
+};
+
+const double *RtnJob::readBlock(int64_t b, int64_t &r0, int64_t &r1) {
+  r0 = b * rowsPerBlock;
+  r1 = std::min(n, r0 + rowsPerBlock);
+  static thread_local std::vector<double> values;
+  values.resize((r1 - r0) * k);
+  std::string err;
+  if (failed(source.read(r0 * k, (r1 - r0) * k, values.data(), err))) {
+    blockErrors[b] = std::move(err);
+    return nullptr;
+  }
+  return values.data();
+}
+
+void RtnJob::rangeOfBlock(int64_t b) {
+  int64_t r0, r1;
+  const double *w = readBlock(b, r0, r1);
+  if (!w)
+    return;
+  double *lo = &blockLo[b * groups], *hi = &blockHi[b * groups];
+  for (int64_t i = 0; i < r1 - r0; ++i)
+    for (int64_t c = 0; c < k; ++c) {
+      double v = w[i * k + c];
+      int64_t g = c / groupSize;
+      if (fp8) {
+        hi[g] = std::max(hi[g], std::abs(v));
+      } else {
+        lo[g] = std::min(lo[g], v);
+        hi[g] = std::max(hi[g], v);
+      }
+    }
+}
+
+void RtnJob::reduceRanges() {
+  // Minima and maxima are exact: any block order gives the same values.
+  for (int64_t g = 0; g < groups; ++g) {
+    double lo = INFINITY, hi = fp8 ? 0.0 : -INFINITY;
+    for (int64_t b = 0; b < numBlocks; ++b) {
+      lo = std::min(lo, blockLo[b * groups + g]);
+      hi = std::max(hi, blockHi[b * groups + g]);
+    }
+    if (fp8) {
+      float s = static_cast<float>(hi / ::qc::fp8::kE4M3Max);
+      if (!(s > 0.0f) || std::isinf(s))
+        s = 1.0f;
+      params[g].scale = s;
+    } else {
+      params[g] = computeQuantParams(lo, hi, bits, symmetric);
+    }
+  }
+}
+
+void RtnJob::quantizeBlock(int64_t b) {
+  int64_t r0, r1;
+  const double *w = readBlock(b, r0, r1);
+  if (!w)
+    return;
+  static thread_local std::vector<double> dequantized;
+  if (!hessian.empty())
+    dequantized.resize(k);
+  for (int64_t i = r0; i < r1; ++i) {
+    const double *wr = &w[(i - r0) * k];
+    QuantParams *p = &params[perTensor ? 0 : i * groups];
+    // Per-channel / per-group parameters from the row's range (docs/passes.md).
+    if (!perTensor) {
+      for (int64_t g = 0; g < groups; ++g) {
+        double lo = INFINITY, hi = fp8 ? 0.0 : -INFINITY;
+        for (int64_t c = g * groupSize; c < (g + 1) * groupSize; ++c) {
+          if (fp8) {
+            hi = std::max(hi, std::abs(wr[c]));
+          } else {
+            lo = std::min(lo, wr[c]);
+            hi = std::max(hi, wr[c]);
+          }
+        }
+        if (fp8) {
+          float s = static_cast<float>(hi / ::qc::fp8::kE4M3Max);
+          if (!(s > 0.0f) || std::isinf(s))
+            s = 1.0f;
+          p[g].scale = s;
+        } else {
+          p[g] = computeQuantParams(lo, hi, bits, symmetric);
+        }
+      }
+    }
+    int8_t *out = &data[i * k];
+    double num = 0.0, den = 0.0;
+    for (int64_t g = 0; g < groups; ++g) {
+      const QuantParams pg = p[g];
+      for (int64_t c = g * groupSize; c < (g + 1) * groupSize; ++c) {
+        // The dequantized value in f32, as every consumer computes it.
+        float dq;
+        if (fp8) {
+          uint8_t code =
+              ::qc::fp8::encodeE4M3(static_cast<float>(wr[c] / pg.scale));
+          out[c] = static_cast<int8_t>(code);
+          dq = ::qc::fp8::decodeE4M3(code) * pg.scale;
+        } else {
+          int32_t q = quantizeValue(wr[c], pg, bits, symmetric);
+          out[c] = toByte(q);
+          dq = static_cast<float>(q - pg.zero) * pg.scale;
+        }
+        if (!errors)
+          continue;
+        double d = wr[c] - static_cast<double>(dq);
+        num += d * d;
+        den += wr[c] * wr[c];
+        if (!hessian.empty())
+          dequantized[c] = static_cast<double>(dq);
+      }
+    }
+    if (!errors)
+      continue;
+    errNum[i] = num;
+    errDen[i] = den;
+    if (hessian.empty())
+      continue;
+    // d^T H d and w^T H w of the row (docs/passes.md, qc.output_error).
+    static thread_local std::vector<double> d;
+    d.resize(k);
+    for (int64_t c = 0; c < k; ++c)
+      d[c] = wr[c] - dequantized[c];
+    double a = 0.0, bb = 0.0;
+    for (int64_t r = 0; r < k; ++r) {
+      const double *hr = &hessian[r * k];
+      double hd = 0.0, hw = 0.0;
+      for (int64_t j = 0; j < k; ++j) {
+        hd += hr[j] * d[j];
+        hw += hr[j] * wr[j];
+      }
+      a += d[r] * hd;
+      bb += wr[r] * hw;
+    }
+    outNum[i] = a;
+    outDen[i] = bb;
+  }
+}
+
 struct QuantizeWeightsPass
     : public mlir::qc::impl::QCQuantizeWeightsPassBase<QuantizeWeightsPass> {
   using Base::Base;
 
   void runOnOperation() override;
 
+  /// Quantizes `op` on the main thread: f16 schemes and GPTQ.
   LogicalResult quantizeLinear(LinearOp op, const StatsFile *stats);
+
+  /// Checks and locates the weight of `op` for round-to-nearest (with the
+  /// Hessian for its output error when recorded): everything its RtnJob
+  /// reads. Emits the errors at `op`.
+  FailureOr<std::unique_ptr<RtnJob>> gatherRtnJob(LinearOp op,
+                                                  const StatsFile *stats);
+  /// Runs `jobs` on the context's threads, then materializes their results
+  /// for every user in order on the main thread.
+  LogicalResult runRtnJobs(ArrayRef<std::unique_ptr<RtnJob>> jobs,
+                           const StatsFile *stats);
 
   /// GPTQ factors by Hessian (file, offset) and smoothing factors: layers
   /// that read the same activation share one.
   std::map<std::tuple<std::string, int64_t, const void *>, GptqFactor>
       gptqFactors;
 
-  /// Quantizations shared by linears that read the same weight under the
-  /// same scheme, smoothing factors and layer (the importers' @forward and
-  /// @decode): the first computes, the others reuse the codes and the
-  /// recorded errors. Kept only until the last user is done.
-  struct SharedQuantization {
-    int64_t usersLeft = 0;
-    std::optional<QuantizedWeight> r;
-    Attribute quantError, outputError;
-  };
-  std::map<std::string, SharedQuantization> shared;
+  /// GPTQ quantizations shared by linears that read the same weight under
+  /// the same scheme, smoothing factors and layer (the importers' @forward
+  /// and @decode): the first computes, the others reuse the constants and
+  /// the recorded errors.
+  std::map<std::string, QuantizedAttrs> shared;
+  /// The codes of the RTN jobs of one wave.
+  std::vector<int8_t> codeBuffer;
   /// The sharing key of `op`'s quantization, or "" when its weight has no
   /// stable identity.
   static std::string sharingKey(LinearOp op);
 
+  /// The mean Hessian of `op`'s input for its output error under RTN, read
+  /// when errors are recorded and the statistics have one (else empty).
+  FailureOr<std::vector<double>> rtnHessian(LinearOp op,
+                                            const StatsFile *stats);
+
   LogicalResult insertActQuant(LinearOp op, SchemeAttr scheme,
                                const StatsFile *stats);
-  /// Replaces `op`'s weight with the codes `r`, adds the activation
+  /// Replaces `op`'s weight with the constants `a`, adds the activation
   /// quantization its scheme asks for and marks it quantized.
   LogicalResult finishQuantized(LinearOp op, SchemeAttr scheme,
-                                const QuantizedWeight &r,
+                                const QuantizedAttrs &a,
                                 const StatsFile *stats);
 };
 
@@ -435,38 +699,21 @@ static std::vector<double> dequantizeAll(MLIRContext *ctx,
   return out;
 }
 
-/// Emits the packed_weight + dequantize_weight for `r` before `op` and
-/// makes `op` read it.
+/// Emits the packed_weight + dequantize_weight of the constants `a` before
+/// `op` and makes `op` read it.
 static void materialize(LinearOp op, SchemeAttr scheme,
-                        const QuantizedWeight &r) {
+                        const QuantizedAttrs &a) {
   OpBuilder b(op);
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
-  auto i8 = IntegerType::get(ctx, 8);
-  auto f32 = Float32Type::get(ctx);
-  auto dataType = RankedTensorType::get({r.n, r.k}, i8);
-  auto paramType = RankedTensorType::get({r.rows, r.groups}, f32);
-  auto zeroType = RankedTensorType::get({r.rows, r.groups}, i8);
-
-  // Unsigned (asymmetric) values keep their bit pattern in i8.
-  SmallVector<int8_t> data(r.q.size());
-  for (size_t i = 0; i < r.q.size(); ++i)
-    data[i] = static_cast<int8_t>(static_cast<uint8_t>(r.q[i] & 0xff));
-  SmallVector<float> scales;
-  SmallVector<int8_t> zeros;
-  for (const QuantParams &p : r.params) {
-    scales.push_back(p.scale);
-    zeros.push_back(static_cast<int8_t>(static_cast<uint8_t>(p.zero & 0xff)));
-  }
-  Value dataV = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(dataType, ArrayRef<int8_t>(data)));
-  Value scalesV = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(paramType, ArrayRef<float>(scales)));
+  auto dataType = cast<RankedTensorType>(a.data.getType());
+  int64_t n = dataType.getDimSize(0), k = dataType.getDimSize(1);
+  Value dataV = arith::ConstantOp::create(b, loc, a.data);
+  Value scalesV = arith::ConstantOp::create(b, loc, a.scales);
   Value zerosV;
-  if (!scheme.getSymmetric())
-    zerosV = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(zeroType, ArrayRef<int8_t>(zeros)));
-  auto pwType = PackedWeightType::get(ctx, r.n, r.k, scheme.getWeight());
+  if (a.zeros)
+    zerosV = arith::ConstantOp::create(b, loc, a.zeros);
+  auto pwType = PackedWeightType::get(ctx, n, k, scheme.getWeight());
   auto pw =
       PackedWeightOp::create(b, loc, pwType, dataV, scalesV, zerosV, scheme,
                              LayoutAttr::get(ctx, LayoutKind::Unpacked, 1, 1));
@@ -532,23 +779,6 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
   int64_t n = wt.getDimSize(0), k = wt.getDimSize(1);
   Value w = op.getWeight();
 
-  // FP8: round to nearest per channel / tensor (GPTQ's integer grid does
-  // not apply to E4M3's).
-  if (scheme.isFp8Weight()) {
-    if (!isConstantWeight(w))
-      return op.emitError() << "layer '" << op.getLayer()
-                            << "': the weight is not a constant; "
-                               "qc-quantize-weights needs a constant weight";
-    FailureOr<std::vector<double>> vals =
-        readConstantValues(w, op, "weight of layer '" + op.getLayer() + "'");
-    if (failed(vals))
-      return failure();
-    QuantizedWeight r = quantizeFp8(op.getContext(), scheme, *vals, n, k);
-    if (recordErrors)
-      recordError(op, *vals, dequantizeAll(op.getContext(), r), n, k, nullptr);
-    return finishQuantized(op, scheme, r, stats);
-  }
-
   if (!scheme.isIntegerWeight()) {
     if (!scheme.getWeight().isF16())
       return op.emitError() << "layer '" << op.getLayer() << "': weight type "
@@ -585,22 +815,17 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
     return success();
   }
 
-  // A weight another linear already quantized the same way: its codes.
+  // GPTQ. A weight another linear already quantized the same way: its
+  // constants.
   std::string key = sharingKey(op);
-  auto sharedIt = key.empty() ? shared.end() : shared.find(key);
-  if (sharedIt != shared.end() && sharedIt->second.r) {
-    SharedQuantization &sq = sharedIt->second;
-    if (remarks)
-      op.emitRemark() << "layer '" << op.getLayer()
-                      << "': reuses the quantization of the same weight";
-    if (sq.quantError)
-      op->setAttr("qc.quant_error", sq.quantError);
-    if (sq.outputError)
-      op->setAttr("qc.output_error", sq.outputError);
-    LogicalResult done = finishQuantized(op, scheme, *sq.r, stats);
-    if (--sq.usersLeft <= 0)
-      shared.erase(sharedIt);
-    return done;
+  if (!key.empty()) {
+    auto it = shared.find(key);
+    if (it != shared.end()) {
+      if (remarks)
+        op.emitRemark() << "layer '" << op.getLayer()
+                        << "': reuses the quantization of the same weight";
+      return finishQuantized(op, scheme, it->second, stats);
+    }
   }
 
   if (!isConstantWeight(w)) {
@@ -617,91 +842,202 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
   if (failed(vals))
     return failure();
 
-  QuantizedWeight r;
-  const std::vector<double> *hessian = nullptr;
-  if (algorithm == "gptq") {
-    FailureOr<const LayerStats *> st = stats->lookup(op, op.getLayer(), k);
-    if (failed(st))
+  FailureOr<const LayerStats *> st = stats->lookup(op, op.getLayer(), k);
+  if (failed(st))
+    return failure();
+  auto sf = op->getAttrOfType<DenseElementsAttr>("qc.smooth_factors");
+  auto factorKey = std::make_tuple((*st)->hessianFile, (*st)->hessianOffset,
+                                   sf.getAsOpaquePointer());
+  auto it = gptqFactors.find(factorKey);
+  if (it == gptqFactors.end()) {
+    FailureOr<std::vector<double>> h =
+        stats->readHessian(op, op.getLayer(), **st);
+    if (failed(h))
       return failure();
-    auto sf = op->getAttrOfType<DenseElementsAttr>("qc.smooth_factors");
-    auto key = std::make_tuple((*st)->hessianFile, (*st)->hessianOffset,
-                               sf.getAsOpaquePointer());
-    auto it = gptqFactors.find(key);
-    if (it == gptqFactors.end()) {
-      FailureOr<std::vector<double>> h =
-          stats->readHessian(op, op.getLayer(), **st);
-      if (failed(h))
-        return failure();
-      double tokens = std::max<int64_t>((*st)->tokens, 1);
-      std::vector<double> s(k, 1.0);
-      if (sf) {
-        int64_t i = 0;
-        for (const APFloat &v : sf.getValues<APFloat>())
-          s[i++] = v.convertToDouble();
-      }
-      // Mean Hessian of the (smoothed) input: E[x x^T] / (s_i s_j).
-      for (int64_t a = 0; a < k; ++a)
-        for (int64_t c = 0; c < k; ++c)
-          (*h)[a * k + c] /= tokens * s[a] * s[c];
-      FailureOr<GptqFactor> f = computeGptqFactor(
-          op.getContext(), std::move(*h), k, gptqDamp, gptqActOrder);
-      if (failed(f))
-        return op.emitError()
-               << "GPTQ: the dampened Hessian of layer '" << op.getLayer()
-               << "' is not positive definite; increase "
-                  "gptq-damp";
-      it = gptqFactors.emplace(key, std::move(*f)).first;
+    double tokens = std::max<int64_t>((*st)->tokens, 1);
+    std::vector<double> s(k, 1.0);
+    if (sf) {
+      int64_t i = 0;
+      for (const APFloat &v : sf.getValues<APFloat>())
+        s[i++] = v.convertToDouble();
     }
-    r = quantizeGPTQ(op.getContext(), scheme, *vals, it->second, n, k,
-                     gptqBlockSize, gptqActOrder);
-    hessian = &it->second.h;
-  } else {
-    r = quantizeRTN(op.getContext(), scheme, *vals, n, k);
+    // Mean Hessian of the (smoothed) input: E[x x^T] / (s_i s_j).
+    for (int64_t a = 0; a < k; ++a)
+      for (int64_t c = 0; c < k; ++c)
+        (*h)[a * k + c] /= tokens * s[a] * s[c];
+    FailureOr<GptqFactor> f = computeGptqFactor(op.getContext(), std::move(*h),
+                                                k, gptqDamp, gptqActOrder);
+    if (failed(f))
+      return op.emitError()
+             << "GPTQ: the dampened Hessian of layer '" << op.getLayer()
+             << "' is not positive definite; increase "
+                "gptq-damp";
+    it = gptqFactors.emplace(factorKey, std::move(*f)).first;
   }
-  // RTN with calibration Hessians: the output error is still reported.
-  std::vector<double> rtnHessian;
-  if (recordErrors && !hessian && stats) {
-    auto it = stats->layers.find(op.getLayer());
-    if (it != stats->layers.end() && !it->second.hessianFile.empty() &&
-        it->second.channels == k) {
-      FailureOr<std::vector<double>> h =
-          stats->readHessian(op, op.getLayer(), it->second);
-      if (failed(h))
-        return failure();
-      rtnHessian = std::move(*h);
-      double tokens = std::max<int64_t>(it->second.tokens, 1);
-      std::vector<double> sf(k, 1.0);
-      if (auto a = op->getAttrOfType<DenseElementsAttr>("qc.smooth_factors")) {
-        int64_t i = 0;
-        for (const APFloat &v : a.getValues<APFloat>())
-          sf[i++] = v.convertToDouble();
-      }
-      for (int64_t a = 0; a < k; ++a)
-        for (int64_t c = 0; c < k; ++c)
-          rtnHessian[a * k + c] /= tokens * sf[a] * sf[c];
-      hessian = &rtnHessian;
-    }
-  }
+  QuantizedWeight r = quantizeGPTQ(op.getContext(), scheme, *vals, it->second,
+                                   n, k, gptqBlockSize, gptqActOrder);
   if (recordErrors)
-    recordError(op, *vals, dequantizeAll(op.getContext(), r), n, k, hessian);
-  if (sharedIt != shared.end()) {
-    SharedQuantization &sq = sharedIt->second;
-    if (--sq.usersLeft > 0) {
-      sq.quantError = op->getAttr("qc.quant_error");
-      sq.outputError = op->getAttr("qc.output_error");
-      sq.r = r;
-    } else {
-      shared.erase(sharedIt);
+    recordError(op, *vals, dequantizeAll(op.getContext(), r), n, k,
+                &it->second.h);
+  vals->clear();
+  vals->shrink_to_fit();
+  std::vector<int8_t> data(r.q.size());
+  for (size_t i = 0; i < r.q.size(); ++i)
+    data[i] = toByte(r.q[i]);
+  r.q = {};
+  QuantizedAttrs attrs = buildAttrs(op.getContext(), scheme, n, k, r.rows,
+                                    r.groups, data, r.params);
+  attrs.quantError = op->getAttr("qc.quant_error");
+  attrs.outputError = op->getAttr("qc.output_error");
+  if (!key.empty())
+    shared[key] = attrs;
+  return finishQuantized(op, scheme, attrs, stats);
+}
+
+FailureOr<std::vector<double>>
+QuantizeWeightsPass::rtnHessian(LinearOp op, const StatsFile *stats) {
+  std::vector<double> h;
+  int64_t k = op.getWeight().getType().getDimSize(1);
+  if (!recordErrors || !stats)
+    return h;
+  auto it = stats->layers.find(op.getLayer());
+  if (it == stats->layers.end() || it->second.hessianFile.empty() ||
+      it->second.channels != k)
+    return h;
+  FailureOr<std::vector<double>> read =
+      stats->readHessian(op, op.getLayer(), it->second);
+  if (failed(read))
+    return failure();
+  h = std::move(*read);
+  double tokens = std::max<int64_t>(it->second.tokens, 1);
+  std::vector<double> sf(k, 1.0);
+  if (auto a = op->getAttrOfType<DenseElementsAttr>("qc.smooth_factors")) {
+    int64_t i = 0;
+    for (const APFloat &v : a.getValues<APFloat>())
+      sf[i++] = v.convertToDouble();
+  }
+  for (int64_t a = 0; a < k; ++a)
+    for (int64_t c = 0; c < k; ++c)
+      h[a * k + c] /= tokens * sf[a] * sf[c];
+  return h;
+}
+
+FailureOr<std::unique_ptr<RtnJob>>
+QuantizeWeightsPass::gatherRtnJob(LinearOp op, const StatsFile *stats) {
+  SchemeAttr scheme = op.getSchemeAttr();
+  Value w = op.getWeight();
+  if (!isConstantWeight(w)) {
+    if (isa<BlockArgument>(w) && !scheme.isFp8Weight())
+      return op.emitError() << "layer '" << op.getLayer()
+                            << "': the weight is a function argument; "
+                               "qc-quantize-weights needs a constant weight";
+    return op.emitError() << "layer '" << op.getLayer()
+                          << "': the weight is not a constant; "
+                             "qc-quantize-weights needs a constant weight";
+  }
+  FailureOr<ConstantSource> source =
+      locateConstantValues(w, op, "weight of layer '" + op.getLayer() + "'");
+  if (failed(source))
+    return failure();
+  // RTN with calibration Hessians: the output error is still reported.
+  std::vector<double> hessian;
+  if (!scheme.isFp8Weight()) {
+    FailureOr<std::vector<double>> h = rtnHessian(op, stats);
+    if (failed(h))
+      return failure();
+    hessian = std::move(*h);
+  }
+  return std::make_unique<RtnJob>(op, scheme, std::move(*source),
+                                  std::move(hessian), recordErrors);
+}
+
+LogicalResult
+QuantizeWeightsPass::runRtnJobs(ArrayRef<std::unique_ptr<RtnJob>> jobs,
+                                const StatsFile *stats) {
+  MLIRContext *ctx = &getContext();
+  // The (job, block) pairs of `which` jobs, in job and row order.
+  auto blocksOf = [&](function_ref<bool(const RtnJob &)> which) {
+    std::vector<std::pair<RtnJob *, int64_t>> items;
+    for (const std::unique_ptr<RtnJob> &job : jobs)
+      if (which(*job))
+        for (int64_t b = 0; b < job->numBlocks; ++b)
+          items.emplace_back(job.get(), b);
+    return items;
+  };
+  // The wave's codes in one buffer kept across waves: its pages are
+  // touched once per pass, not once per weight.
+  int64_t total = 0;
+  for (const std::unique_ptr<RtnJob> &job : jobs)
+    total += job->elements();
+  if (static_cast<int64_t>(codeBuffer.size()) < total)
+    codeBuffer.resize(total);
+  int64_t at = 0;
+  for (const std::unique_ptr<RtnJob> &job : jobs) {
+    job->allocate(
+        MutableArrayRef<int8_t>(codeBuffer).slice(at, job->elements()));
+    at += job->elements();
+  }
+  // Per-tensor schemes: the ranges of all blocks before any is quantized.
+  auto ranges = blocksOf([](const RtnJob &j) { return j.perTensor; });
+  parallelForEach(ctx, ranges, [](const std::pair<RtnJob *, int64_t> &item) {
+    item.first->rangeOfBlock(item.second);
+  });
+  for (const std::unique_ptr<RtnJob> &job : jobs)
+    if (job->perTensor && job->error().empty())
+      job->reduceRanges();
+  auto blocks = blocksOf([](const RtnJob &j) { return j.error().empty(); });
+  parallelForEach(ctx, blocks, [](const std::pair<RtnJob *, int64_t> &item) {
+    item.first->quantizeBlock(item.second);
+  });
+
+  // Main thread: attributes and IR, job by job, user by user.
+  bool ok = true;
+  for (const std::unique_ptr<RtnJob> &job : jobs) {
+    if (StringRef err = job->error(); !err.empty()) {
+      for (LinearOp op : job->users)
+        op.emitError() << job->what << ": " << err;
+      ok = false;
+      continue;
+    }
+    QuantizedAttrs attrs =
+        buildAttrs(ctx, job->scheme, job->n, job->k, job->rows, job->groups,
+                   job->data, job->params);
+    job->params = {};
+    if (job->errors) {
+      double num = 0.0, den = 0.0;
+      for (int64_t i = 0; i < job->n; ++i) {
+        num += job->errNum[i];
+        den += job->errDen[i];
+      }
+      attrs.quantError = errorAttr(ctx, num, den);
+      if (!job->hessian.empty()) {
+        double a = 0.0, b = 0.0;
+        for (int64_t i = 0; i < job->n; ++i) {
+          a += job->outNum[i];
+          b += job->outDen[i];
+        }
+        attrs.outputError = errorAttr(ctx, a, b);
+      }
+    }
+    for (auto [i, op] : llvm::enumerate(job->users)) {
+      if (i > 0 && remarks)
+        op.emitRemark() << "layer '" << op.getLayer()
+                        << "': reuses the quantization of the same weight";
+      ok &= succeeded(finishQuantized(op, job->scheme, attrs, stats));
     }
   }
-  return finishQuantized(op, scheme, r, stats);
+  return success(ok);
 }
 
 LogicalResult QuantizeWeightsPass::finishQuantized(LinearOp op,
                                                    SchemeAttr scheme,
-                                                   const QuantizedWeight &r,
+                                                   const QuantizedAttrs &a,
                                                    const StatsFile *stats) {
-  materialize(op, scheme, r);
+  if (a.quantError)
+    op->setAttr("qc.quant_error", a.quantError);
+  if (a.outputError)
+    op->setAttr("qc.output_error", a.outputError);
+  materialize(op, scheme, a);
   if (scheme.quantizesActivations() &&
       failed(insertActQuant(op, scheme, stats)))
     return failure();
@@ -738,35 +1074,80 @@ void QuantizeWeightsPass::runOnOperation() {
       return signalPassFailure();
     stats = std::move(*f);
   }
+  const StatsFile *statsPtr = stats ? &*stats : nullptr;
   SmallVector<LinearOp> linears;
   module.walk([&](LinearOp op) {
     if (op.getSchemeAttr())
       linears.push_back(op);
   });
-  // Linears that share a quantization are processed one after the other,
-  // so the shared codes live only until the group is done (not the whole
-  // pass: @forward's weights would otherwise all wait for @decode).
-  shared.clear();
+  // Linears that share a quantization (integer and FP8 weights) form one
+  // group, in the order of their first linear.
   std::vector<SmallVector<LinearOp>> groups;
   std::map<std::string, size_t> groupOf;
   for (LinearOp op : linears) {
-    std::string key =
-        op.getSchemeAttr().isIntegerWeight() ? sharingKey(op) : std::string();
+    SchemeAttr scheme = op.getSchemeAttr();
+    std::string key = scheme.isIntegerWeight() || scheme.isFp8Weight()
+                          ? sharingKey(op)
+                          : std::string();
     if (key.empty()) {
       groups.push_back({op});
       continue;
     }
-    ++shared[key].usersLeft;
     auto [it, fresh] = groupOf.try_emplace(key, groups.size());
     if (fresh)
       groups.emplace_back();
     groups[it->second].push_back(op);
   }
+
+  // Round to nearest: one job per group, run in waves of about
+  // kWaveElements weight values on the context's threads; a wave's codes
+  // are freed once its attributes are built, so memory beyond the
+  // attributes stays bounded. f16 casts and GPTQ run here, one by one.
+  constexpr int64_t kWaveElements = int64_t(1) << 25;
   bool ok = true;
-  for (auto &group : groups)
-    for (LinearOp op : group)
-      ok &= succeeded(quantizeLinear(op, stats ? &*stats : nullptr));
   shared.clear();
+  std::vector<std::unique_ptr<RtnJob>> wave;
+  int64_t waveElements = 0;
+  auto runWave = [&] {
+    if (!wave.empty())
+      ok &= succeeded(runRtnJobs(wave, statsPtr));
+    wave.clear();
+    waveElements = 0;
+  };
+  for (SmallVector<LinearOp> &group : groups) {
+    SchemeAttr scheme = group.front().getSchemeAttr();
+    bool rtn = scheme.isFp8Weight() ||
+               (scheme.isIntegerWeight() && algorithm == "rtn");
+    if (!rtn) {
+      for (LinearOp op : group)
+        ok &= succeeded(quantizeLinear(op, statsPtr));
+      continue;
+    }
+    // The first linear whose weight reads computes; a linear whose weight
+    // fails reports it, and the next one tries again.
+    std::unique_ptr<RtnJob> job;
+    for (LinearOp op : group) {
+      if (job) {
+        job->users.push_back(op);
+        continue;
+      }
+      FailureOr<std::unique_ptr<RtnJob>> j = gatherRtnJob(op, statsPtr);
+      if (failed(j)) {
+        ok = false;
+        continue;
+      }
+      job = std::move(*j);
+    }
+    if (!job)
+      continue;
+    waveElements += job->elements();
+    wave.push_back(std::move(job));
+    if (waveElements >= kWaveElements)
+      runWave();
+  }
+  runWave();
+  shared.clear();
+  codeBuffer = {};
   if (!ok)
     signalPassFailure();
 }

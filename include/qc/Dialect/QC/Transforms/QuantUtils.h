@@ -19,6 +19,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +39,39 @@ bool isConstantWeight(Value v);
 /// named by the op's location (the input IR), else the working directory.
 FailureOr<std::vector<double>> readConstantValues(Value v, Operation *user,
                                                   const Twine &what);
+
+/// The stored elements of a constant weight (see isConstantWeight), located
+/// and checked on the thread that owns the IR but not decoded, so that
+/// other threads can read them (`read`) without touching the IR: the raw
+/// little-endian bytes of a dense attribute or dense_resource blob (owned by
+/// the context), a slice of a `qc.external_weight` file, or, for constants
+/// without such a form (splats, other element types), every value decoded
+/// up front.
+struct ConstantSource {
+  Type elementType;
+  int64_t count = 0;
+  /// In-memory element bytes, or empty.
+  ArrayRef<char> memory;
+  /// External weight file (resolved path) and the byte offset of element 0,
+  /// or an empty path.
+  std::string path;
+  uint64_t offset = 0;
+  /// All values, when neither `memory` nor `path` is set.
+  std::vector<double> values;
+
+  /// Decodes elements [begin, begin + size) into `out` (f16/bf16/f32
+  /// convert exactly, as readConstantValues). Safe to call from any thread
+  /// while the constant's storage lives; on failure sets `err` to a
+  /// message that completes "<what>: ".
+  LogicalResult read(int64_t begin, int64_t size, double *out,
+                     std::string &err) const;
+};
+
+/// Locates the elements of the constant `v` for ConstantSource::read. Emits
+/// the errors readConstantValues would (missing data, a short or
+/// unreadable external file, an unsupported element type) at `user`.
+FailureOr<ConstantSource> locateConstantValues(Value v, Operation *user,
+                                               const Twine &what);
 
 /// Builds a dense float attribute of `type` (f16, bf16, f32 or f64 element
 /// type) from doubles, rounding to nearest even.
@@ -104,7 +139,17 @@ QuantParams computeQuantParams(double lo, double hi, unsigned bits,
 
 /// Quantizes one value: symmetric clamp(rint(w / s), -qmax, qmax);
 /// asymmetric clamp(rint(w / s) + z, 0, 2^bits - 1). Division in f64.
-int32_t quantizeValue(double w, QuantParams p, unsigned bits, bool symmetric);
+/// Inline: it is the inner loop of weight quantization.
+inline int32_t quantizeValue(double w, QuantParams p, unsigned bits,
+                             bool symmetric) {
+  double q = std::rint(w / double(p.scale));
+  if (symmetric) {
+    double qmax = double((1 << (bits - 1)) - 1);
+    return static_cast<int32_t>(std::clamp(q, -qmax, qmax));
+  }
+  double qmax = double((1 << bits) - 1);
+  return static_cast<int32_t>(std::clamp(q + p.zero, 0.0, qmax));
+}
 
 /// The value a quantized integer stands for: (q - z) * s.
 inline double dequantizeValue(int32_t q, QuantParams p) {
