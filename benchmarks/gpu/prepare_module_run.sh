@@ -42,6 +42,8 @@ for f in "$mat"/*.mlir; do
     case "$kern" in *_90a) kern="${kern%_90a}"; tgt=sm_90a ;; esac
     # <kind>_tma: the wgmma GEMMs on the TMA warp-specialized pipeline.
     case "$kern" in *_tma) kern="${kern%_tma}"; extra+=(--wgmma-tma) ;; esac
+    # <kind>_nq: the norm + activation quantization fused (--fuse-norm-quant).
+    case "$kern" in *_nq) kern="${kern%_nq}"; extra+=(--fuse-norm-quant) ;; esac
     # <kind>_sw: the GEMV with the fused SiLU * mul epilogue; <kind>_np:
     # with the fused RMSNorm prologue (gemv_np_sw: both).
     case "$kern" in *_sw) kern="${kern%_sw}"; extra+=(--gemv-swiglu-epilogue) ;; esac

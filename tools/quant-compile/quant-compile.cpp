@@ -106,6 +106,12 @@ static cl::opt<bool> gemvNormPrologue(
              "feeds only that matmul (one launch instead of two; "
              "qc-outline-gpu-kernels norm-prologue)"),
     cl::init(false), cl::cat(category));
+static cl::opt<bool> fuseNormQuant(
+    "fuse-norm-quant",
+    cl::desc("GPU targets: a norm feeding only the activation quantization "
+             "of W8A8 / FP8 matmuls writes their codes and scales (one "
+             "kernel instead of two; qc-outline-gpu-kernels fuse-norm-quant)"),
+    cl::init(false), cl::cat(category));
 static cl::opt<bool> gemvSwiGluEpilogue(
     "gemv-swiglu-epilogue",
     cl::desc("GPU targets: the GEMV of the fused gate / up projections "
@@ -608,6 +614,7 @@ int main(int argc, char **argv) {
     gpuOptions.format = gpuFormat;
     gpuOptions.toolkit = toolkit;
     gpuOptions.normPrologue = gemvNormPrologue;
+    gpuOptions.fuseNormQuant = fuseNormQuant;
     gpuOptions.swiGluEpilogue = gemvSwiGluEpilogue;
     gpuOptions.weightPrefetch = weightPrefetch;
     gpuOptions.attentionPrefill = attentionPrefill;

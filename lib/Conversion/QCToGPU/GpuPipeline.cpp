@@ -71,6 +71,7 @@ void ::qc::buildGpuLoweringPipeline(
   mlir::qc::QCOutlineGpuKernelsOptions outline;
   outline.chip = chip;
   outline.normPrologue = options.normPrologue;
+  outline.fuseNormQuant = options.fuseNormQuant;
   outline.swiGluEpilogue = options.swiGluEpilogue;
   outline.weightPrefetch = options.weightPrefetch;
   outline.attentionPrefill = options.attentionPrefill;

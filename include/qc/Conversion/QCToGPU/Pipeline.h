@@ -46,6 +46,12 @@ struct GpuLoweringPipelineOptions
                      "where a qc.rms_norm feeds only the matmul "
                      "(qc-outline-gpu-kernels norm-prologue)"),
       llvm::cl::init(false)};
+  Option<bool> fuseNormQuant{
+      *this, "fuse-norm-quant",
+      llvm::cl::desc("A norm feeding only the activation quantization of "
+                     "W8A8 / FP8 matmuls writes their codes and scales "
+                     "(qc-outline-gpu-kernels fuse-norm-quant)"),
+      llvm::cl::init(false)};
   Option<bool> swiGluEpilogue{
       *this, "swiglu-epilogue",
       llvm::cl::desc("GEMV families of the fused gate / up projections write "

@@ -106,7 +106,8 @@ TOL = {
 # --gemv-swiglu-epilogue (names ending in "_gated": a gated MLP), "<kind>_90a"
 # compiles for sm_90a (frag: its wgmma variant serves M >= the
 # threshold), "<kind>_tma_90a" for sm_90a with --wgmma-tma (the wgmma GEMMs'
-# TMA warp-specialized pipeline), "gemv_mma" compiled
+# TMA warp-specialized pipeline), "<kind>_nq" with --fuse-norm-quant (the
+# input norm writes the W8A8 activation codes), "gemv_mma" compiled
 # with --max-batch 16 so that M = 1, 3 take the GEMV family and M >= 16 the
 # tensor-core kernel, both with the residual epilogue; "auto" for W8A8,
 # fp16 and adaptive programs). K and N are not powers of two where the
@@ -126,12 +127,12 @@ MATRIX = [
     ("w8_k208_n144_f16", 208, 144, "w8", "f16", ["gemv", "mma", "gemv_mma"]),
     ("w8t_k80_n48_f16", 80, 48, "w8t", "f16", ["gemv", "mma"]),
     ("w8a8d_k112_n176", 112, 176, "w8a8d", "f32",
-     ["auto", "auto_90a", "auto_tma_90a"]),
+     ["auto", "auto_90a", "auto_tma_90a", "auto_nq"]),
     ("w8a8d_k112_n176_f16", 112, 176, "w8a8d", "f16",
-     ["auto", "auto_90a", "auto_tma_90a"]),
+     ["auto", "auto_90a", "auto_tma_90a", "auto_nq", "auto_nq_90a"]),
     ("w8a8s_k96_n80", 96, 80, "w8a8s", "f32", ["auto", "auto_90a"]),
     ("w8a8s_k96_n80_f16", 96, 80, "w8a8s", "f16",
-     ["auto", "auto_90a", "auto_tma_90a"]),
+     ["auto", "auto_90a", "auto_tma_90a", "auto_nq"]),
     ("w8a8d_k1024_n1536_f16", 1024, 1536, "w8a8d", "f16",
      ["auto_90a", "auto_tma_90a"]),
     ("fp16_k72_n200_f16", 72, 200, "fp16", "f16",
@@ -139,7 +140,7 @@ MATRIX = [
     # FP8 E4M3 W8A8 runs on wgmma only: sm_90a modules.
     ("fp8d_k112_n176", 112, 176, "fp8d", "f32", ["auto_90a"]),
     ("fp8d_k112_n176_f16", 112, 176, "fp8d", "f16",
-     ["auto_90a", "auto_tma_90a"]),
+     ["auto_90a", "auto_tma_90a", "auto_nq_90a"]),
     ("fp8s_k96_n80_f16", 96, 80, "fp8s", "f16", ["auto_90a", "auto_tma_90a"]),
     ("fp8d_k1024_n1536_f16", 1024, 1536, "fp8d", "f16",
      ["auto_90a", "auto_tma_90a"]),
@@ -285,6 +286,7 @@ def tolerance(scheme, dtype, variant):
     # <kind>_90a: compiled for sm_90a (the frag family's wgmma variant from
     # its threshold on).
     variant = variant.removesuffix("_90a").removesuffix("_tma")
+    variant = variant.removesuffix("_nq")
     return TOL[(dtype, "mma" if variant == "gemv_mma" else variant)]
 
 
