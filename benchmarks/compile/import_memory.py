@@ -13,57 +13,11 @@ Prints wall time and peak RSS of each; the two IRs must be identical.
   usage: python3 benchmarks/compile/import_memory.py DIR [--blocks 4]
 """
 import argparse
-import json
 import os
-import struct
-import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "test/Python/Inputs"))
-
-
-def write_checkpoint(d: Path, blocks: int, seed=0):
-    d.mkdir(parents=True, exist_ok=True)
-    E, F, V = 4096, 11008, 32000
-    shapes = {"model.embed_tokens.weight": (V, E), "model.norm.weight": (E,),
-              "lm_head.weight": (V, E)}
-    for i in range(blocks):
-        p = f"model.layers.{i}."
-        shapes.update({p + "input_layernorm.weight": (E,),
-                       p + "post_attention_layernorm.weight": (E,),
-                       p + "self_attn.q_proj.weight": (E, E), p + "self_attn.k_proj.weight": (E, E),
-                       p + "self_attn.v_proj.weight": (E, E), p + "self_attn.o_proj.weight": (E, E),
-                       p + "mlp.gate_proj.weight": (F, E), p + "mlp.up_proj.weight": (F, E),
-                       p + "mlp.down_proj.weight": (E, F)})
-    header, off = {}, 0
-    for n, s in shapes.items():
-        size = int(np.prod(s)) * 2
-        header[n] = {"dtype": "BF16", "shape": list(s), "data_offsets": [off, off + size]}
-        off += size
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((-len(h)) % 8)
-    rng = np.random.default_rng(seed)
-    with open(d / "model.safetensors", "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for n, s in shapes.items():
-            a = rng.standard_normal(s, dtype=np.float32) * (0.02 if len(s) == 2 else 1.0)
-            f.write((a.view(np.uint32) >> 16).astype(np.uint16).tobytes())
-            del a
-    cfg = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": E,
-           "intermediate_size": F, "num_attention_heads": 32, "num_key_value_heads": 32,
-           "num_hidden_layers": blocks, "vocab_size": V, "rms_norm_eps": 1e-5,
-           "rope_theta": 10000.0, "tie_word_embeddings": False, "hidden_act": "silu",
-           "max_position_embeddings": 4096, "torch_dtype": "bfloat16"}
-    (d / "config.json").write_text(json.dumps(cfg, indent=1))
-    import hf_models
-    hf_models.write_tokenizer(d, "llama")
-
+from llama_checkpoint import ROOT, measure, write_checkpoint
 
 EAGER = """
 import sys
@@ -80,13 +34,6 @@ emit(ck, Path(sys.argv[2]))
 """
 
 
-def measure(cmd, env):
-    out = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, env=env, check=True,
-                         capture_output=True, text=True)
-    wall, kb = out.stderr.strip().splitlines()[-1].split()
-    return float(wall), int(kb) / 2 ** 20
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -96,15 +43,15 @@ def main():
     d = Path(a.dir)
     ck_dir = d / f"llama7b-{a.blocks}"
     if not (ck_dir / "model.safetensors").exists():
-        write_checkpoint(ck_dir, a.blocks)
+        write_checkpoint(ck_dir, a.blocks, dtype="BF16")
     env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
     rows = []
     for label, cmd in (
             ("streaming", [sys.executable, "-m", "quant", "import", str(ck_dir),
                            "-o", str(d / "stream.mlir")]),
             ("in-memory", [sys.executable, "-c", EAGER, str(ck_dir), str(d / "eager.mlir")])):
-        wall, gib = measure(cmd, env)
-        rows.append((label, wall, gib))
+        m = measure(cmd, env)
+        rows.append((label, m["wall"], m["rss"]))
     def ir(name):  # the IR with its blob's file name neutral
         return (d / f"{name}.mlir").read_text().replace(f"{name}.bin", "W.bin")
     same = ir("stream") == ir("eager") and \

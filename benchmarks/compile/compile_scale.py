@@ -19,7 +19,7 @@ and compiled from that f32 blob. Every output of an N is deleted before the
 next, and DIR is deleted at the end (unless --keep). Prints a markdown
 table and the least-squares line through the rows, evaluated at 32 blocks.
 
-  usage: python3 benchmarks/compile_scale.py [--dir /work/tmp-scale]
+  usage: python3 benchmarks/compile/compile_scale.py [--dir /work/tmp-scale]
              [--blocks 1 2 4] [--baseline] [--no-compile] [--keep]
 
 Disk: the checkpoint takes 0.52 GB + 0.40 GB per block, each import's blob
@@ -31,8 +31,6 @@ import json
 import os
 import re
 import shutil
-import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,12 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "test/Python/Inputs"))
-
-E, F, V, HEADS = 4096, 11008, 32000, 32
-#: Elements generated and written per step (64 MiB of f32).
-CHUNK = 16 << 20
+from llama_checkpoint import ROOT, measure, write_checkpoint
 
 POLICY = """format: qc-policy
 version: 1
@@ -65,72 +58,6 @@ ck = load_checkpoint(sys.argv[1], layers=int(sys.argv[3]))
 ck.tensors._raw.clear()  # stored() falls back to the f32 reader
 emit(ck, Path(sys.argv[2]))
 """
-
-
-def tensor_shapes(blocks: int) -> dict:
-    """Hugging Face name -> shape, in file order."""
-    shapes = {"model.embed_tokens.weight": (V, E), "model.norm.weight": (E,),
-              "lm_head.weight": (V, E)}
-    for i in range(blocks):
-        p = f"model.layers.{i}."
-        shapes.update({p + "input_layernorm.weight": (E,),
-                       p + "post_attention_layernorm.weight": (E,),
-                       p + "self_attn.q_proj.weight": (E, E),
-                       p + "self_attn.k_proj.weight": (E, E),
-                       p + "self_attn.v_proj.weight": (E, E),
-                       p + "self_attn.o_proj.weight": (E, E),
-                       p + "mlp.gate_proj.weight": (F, E), p + "mlp.up_proj.weight": (F, E),
-                       p + "mlp.down_proj.weight": (E, F)})
-    return shapes
-
-
-def write_checkpoint(d: Path, blocks: int, seed: int = 0):
-    """A random f16 checkpoint: N(0, 0.02) linear weights, N(1, 0.1) norms;
-    each tensor generated and written CHUNK elements at a time."""
-    d.mkdir(parents=True, exist_ok=True)
-    shapes = tensor_shapes(blocks)
-    header, off = {}, 0
-    for n, s in shapes.items():
-        size = int(np.prod(s)) * 2
-        header[n] = {"dtype": "F16", "shape": list(s), "data_offsets": [off, off + size]}
-        off += size
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((-len(h)) % 8)
-    rng = np.random.default_rng(seed)
-    with open(d / "model.safetensors", "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for n, s in shapes.items():
-            count = int(np.prod(s))
-            for begin in range(0, count, CHUNK):
-                a = rng.standard_normal(min(CHUNK, count - begin), dtype=np.float32)
-                a = a * 0.02 if len(s) == 2 else 1.0 + 0.1 * a
-                f.write(a.astype("<f2").tobytes())
-    cfg = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": E,
-           "intermediate_size": F, "num_attention_heads": HEADS,
-           "num_key_value_heads": HEADS, "num_hidden_layers": blocks, "vocab_size": V,
-           "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False,
-           "hidden_act": "silu", "max_position_embeddings": 4096, "torch_dtype": "float16"}
-    (d / "config.json").write_text(json.dumps(cfg, indent=1))
-    import hf_models
-    hf_models.write_tokenizer(d, "llama")
-
-
-def measure(cmd, env) -> dict:
-    """Runs `cmd` under /usr/bin/time: wall s, CPU s (user + system), peak
-    RSS GiB."""
-    fmt = "QCTIME %e %U %S %M"
-    t0 = time.time()
-    r = subprocess.run(["/usr/bin/time", "-f", fmt] + [str(c) for c in cmd], env=env,
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.stderr.write(r.stdout + r.stderr)
-        raise SystemExit(f"failed ({r.returncode}): {' '.join(map(str, cmd))}")
-    line = [ln for ln in r.stderr.splitlines() if ln.startswith("QCTIME ")][-1]
-    wall, user, sys_, kb = line.split()[1:]
-    return {"wall": float(wall), "cpu": float(user) + float(sys_), "sys": float(sys_),
-            "rss": int(kb) / 2 ** 20, "elapsed": time.time() - t0, "stderr": r.stderr}
 
 
 def fit32(xs, ys):
