@@ -127,6 +127,26 @@ static LogicalResult decodeRaw(ArrayRef<char> raw, Type elt, int64_t count,
   return decodeRaw(raw, elt, count, out.data(), err);
 }
 
+/// The path of `ext`'s file once it is known to hold `need` bytes at the
+/// op's offset; else the diagnostic (a missing or a short file) on `user`.
+static FailureOr<std::string> checkExternalWeight(ExternalWeightOp ext,
+                                                  Operation *user,
+                                                  const Twine &what, Type type,
+                                                  uint64_t need) {
+  std::string path = resolveInputRelativePath(ext.getLoc(), ext.getPath());
+  uint64_t size = 0;
+  if (std::error_code ec = llvm::sys::fs::file_size(path, size))
+    return user->emitError() << what << ": cannot open external weight file '"
+                             << path << "': " << ec.message();
+  uint64_t offset = ext.getOffset();
+  if (offset + need > size)
+    return user->emitError()
+           << what << ": external weight file '" << path << "' has " << size
+           << " bytes, but " << type << " at offset " << offset << " needs "
+           << offset + need;
+  return path;
+}
+
 FailureOr<std::vector<double>>
 mlir::qc::readConstantValues(Value v, Operation *user, const Twine &what) {
   auto type = cast<RankedTensorType>(v.getType());
@@ -176,19 +196,14 @@ mlir::qc::readConstantValues(Value v, Operation *user, const Twine &what) {
     }
   }
   if (auto ext = dyn_cast_or_null<ExternalWeightOp>(def)) {
-    std::string path = resolveInputRelativePath(ext.getLoc(), ext.getPath());
-    uint64_t size = 0;
-    if (std::error_code ec = llvm::sys::fs::file_size(path, size))
-      return user->emitError() << what << ": cannot open external weight file '"
-                               << path << "': " << ec.message();
     uint64_t need =
         static_cast<uint64_t>(count) * (elt.getIntOrFloatBitWidth() / 8);
     uint64_t offset = ext.getOffset();
-    if (offset + need > size)
-      return user->emitError()
-             << what << ": external weight file '" << path << "' has " << size
-             << " bytes, but " << type << " at offset " << offset << " needs "
-             << offset + need;
+    FailureOr<std::string> checked =
+        checkExternalWeight(ext, user, what, type, need);
+    if (failed(checked))
+      return failure();
+    std::string path = std::move(*checked);
     auto buf = llvm::MemoryBuffer::getFileSlice(path, need, offset);
     if (!buf)
       return user->emitError() << what << ": cannot read external weight file '"
@@ -236,18 +251,12 @@ mlir::qc::locateConstantValues(Value v, Operation *user, const Twine &what) {
     }
   }
   if (auto ext = dyn_cast_or_null<ExternalWeightOp>(def)) {
-    std::string path = resolveInputRelativePath(ext.getLoc(), ext.getPath());
-    uint64_t size = 0;
-    if (std::error_code ec = llvm::sys::fs::file_size(path, size))
-      return user->emitError() << what << ": cannot open external weight file '"
-                               << path << "': " << ec.message();
-    uint64_t need = static_cast<uint64_t>(src.count) * bytes;
     uint64_t offset = ext.getOffset();
-    if (offset + need > size)
-      return user->emitError()
-             << what << ": external weight file '" << path << "' has " << size
-             << " bytes, but " << type << " at offset " << offset << " needs "
-             << offset + need;
+    FailureOr<std::string> checked = checkExternalWeight(
+        ext, user, what, type, static_cast<uint64_t>(src.count) * bytes);
+    if (failed(checked))
+      return failure();
+    std::string path = std::move(*checked);
     if (!isRawDecodable(src.elementType))
       return user->emitError() << what << ": external weight file '" << path
                                << "' has unsupported element type";

@@ -44,6 +44,29 @@ using namespace mlir::qc;
 
 namespace {
 
+/// d^T H d and w^T H w of one row w of K values and its dequantized
+/// `what`, d = w - what (the sums of qc.output_error, docs/passes.md); `h`
+/// is K x K row-major, `d` scratch (resized to K).
+std::pair<double, double> rowHessianForms(const double *w, const double *what,
+                                          const double *h, int64_t k,
+                                          std::vector<double> &d) {
+  d.resize(k);
+  for (int64_t c = 0; c < k; ++c)
+    d[c] = w[c] - what[c];
+  double a = 0.0, b = 0.0;
+  for (int64_t r = 0; r < k; ++r) {
+    const double *hr = &h[r * k];
+    double hd = 0.0, hw = 0.0;
+    for (int64_t j = 0; j < k; ++j) {
+      hd += hr[j] * d[j];
+      hw += hr[j] * w[j];
+    }
+    a += d[r] * hd;
+    b += w[r] * hw;
+  }
+  return {a, b};
+}
+
 /// Integers and parameters of one quantized N x K weight.
 struct QuantizedWeight {
   int64_t n = 0, k = 0, rows = 0, groups = 0, groupSize = 0;
@@ -531,22 +554,8 @@ void RtnJob::quantizeBlock(int64_t b) {
       continue;
     // d^T H d and w^T H w of the row (docs/passes.md, qc.output_error).
     static thread_local std::vector<double> d;
-    d.resize(k);
-    for (int64_t c = 0; c < k; ++c)
-      d[c] = wr[c] - dequantized[c];
-    double a = 0.0, bb = 0.0;
-    for (int64_t r = 0; r < k; ++r) {
-      const double *hr = &hessian[r * k];
-      double hd = 0.0, hw = 0.0;
-      for (int64_t j = 0; j < k; ++j) {
-        hd += hr[j] * d[j];
-        hw += hr[j] * wr[j];
-      }
-      a += d[r] * hd;
-      bb += wr[r] * hw;
-    }
-    outNum[i] = a;
-    outDen[i] = bb;
+    std::tie(outNum[i], outDen[i]) =
+        rowHessianForms(wr, dequantized.data(), hessian.data(), k, d);
   }
 }
 
@@ -655,23 +664,9 @@ static void recordError(Operation *op, ArrayRef<double> w,
   // Rows are independent: x^T H x per row, in parallel.
   std::vector<double> rowNum(n), rowDen(n);
   parallelFor(ctx, 0, n, [&](size_t row) {
-    const double *wr = &w[row * k], *qr = &what[row * k];
-    std::vector<double> d(k);
-    for (int64_t c = 0; c < k; ++c)
-      d[c] = wr[c] - qr[c];
-    double a = 0.0, b = 0.0;
-    for (int64_t i = 0; i < k; ++i) {
-      const double *hi = &(*h)[i * k];
-      double hd = 0.0, hw = 0.0;
-      for (int64_t j = 0; j < k; ++j) {
-        hd += hi[j] * d[j];
-        hw += hi[j] * wr[j];
-      }
-      a += d[i] * hd;
-      b += wr[i] * hw;
-    }
-    rowNum[row] = a;
-    rowDen[row] = b;
+    std::vector<double> d;
+    std::tie(rowNum[row], rowDen[row]) =
+        rowHessianForms(&w[row * k], &what[row * k], h->data(), k, d);
   });
   double a = 0.0, b = 0.0;
   for (int64_t i = 0; i < n; ++i) {
