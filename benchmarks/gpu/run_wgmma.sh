@@ -59,6 +59,12 @@ for d in "$dir"/mma*; do
   echo "$b cases: rc $?"; grep -E "FAIL|failures" "$out/$b.log" | head
   grep -E "^MMATIME" "$out/$b.log"
 done
+# The sanitizer subset of a gen_cases.py tensor-core folder $1: one INT8,
+# one fp16 and one FP8 check case (their case lines and PTX) into $2.
+pick_mma_cases() {
+  grep -E "^(m0_int8_300x448|m5_fp16_77x200|m13_fp8_300x448) " "$1/mma_cases.txt" > "$2/mma_cases.txt"
+  for c in $(awk '{print $1}' "$2/mma_cases.txt"); do cp "$1/$c.ptx" "$2/"; done
+}
 # memcheck (and racecheck with RACECHECK=1) on small cases: two of the
 # frag wgmma variant (chk), one INT8, one fp16 and one FP8 wgmma GEMM (mma).
 rm -rf /tmp/mc && mkdir -p /tmp/mc
@@ -68,10 +74,7 @@ if [ -d "$dir/chk" ]; then
   grep -E "_fw " "$dir/chk/cases.txt" | grep check | awk 'NR == 1 || NR == 9' > /tmp/mc/cases.txt
   for c in $(awk '{print $1}' /tmp/mc/cases.txt); do cp "$dir/chk/$c.ptx" /tmp/mc/; done
 fi
-if [ -d "$dir/mma" ]; then
-  grep -E "^(m0_int8_300x448|m5_fp16_77x200|m13_fp8_300x448) " "$dir/mma/mma_cases.txt" > /tmp/mc/mma_cases.txt
-  for c in $(awk '{print $1}' /tmp/mc/mma_cases.txt); do cp "$dir/mma/$c.ptx" /tmp/mc/; done
-fi
+[ -d "$dir/mma" ] && pick_mma_cases "$dir/mma" /tmp/mc
 compute-sanitizer --tool memcheck /tmp/qc-harness /tmp/mc > "$out/memcheck.log" 2>&1
 echo "memcheck: rc $?"; grep -E "ERROR SUMMARY" "$out/memcheck.log"
 if [ -n "${RACECHECK:-}" ]; then
@@ -86,9 +89,8 @@ for d in "$dir"/mma*_tma*; do
   b=$(basename "$d")
   rm -rf /tmp/mct && mkdir -p /tmp/mct
   : > /tmp/mct/cases.txt
-  grep -E "^(m0_int8_300x448|m5_fp16_77x200|m13_fp8_300x448) " "$d/mma_cases.txt" > /tmp/mct/mma_cases.txt
+  pick_mma_cases "$d" /tmp/mct
   [ -s /tmp/mct/mma_cases.txt ] || continue
-  for c in $(awk '{print $1}' /tmp/mct/mma_cases.txt); do cp "$d/$c.ptx" /tmp/mct/; done
   timeout 180 compute-sanitizer --tool memcheck /tmp/qc-harness /tmp/mct > "$out/$b-memcheck.log" 2>&1
   echo "$b memcheck: rc $?"; grep -E "ERROR SUMMARY" "$out/$b-memcheck.log"
   timeout 180 compute-sanitizer --tool racecheck /tmp/qc-harness /tmp/mct > "$out/$b-racecheck.log" 2>&1
