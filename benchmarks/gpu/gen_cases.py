@@ -365,7 +365,8 @@ def mma_opts(t):
 
 def small_m_cases(which, tags="", shapes=""):
     """M = 1..256 (harness "times"). `which`: comma-separated subset of gemv,
-    gemv8, mma, frag (W4A16 g128), frag8 (W8A16 per channel) (or all); `tags`:
+    gemv8, mma, frag (W4A16 g128), frag8 (W8A16 per channel), fragw / fragw8
+    (their wgmma variant, sm_90a) (or all); `tags`:
     the variants to build (default: SMALL_M_GEMV_SWEEP and every mma tiling);
     `shapes`: NxK,NxK,... or NxKgG for W4 groups of G (default: the Llama
     7B and 70B linears, groups of 128)."""
@@ -407,6 +408,12 @@ def small_m_cases(which, tags="", shapes=""):
                     cases.append(dict(base, n=n, k=k, bits=bits, group=group,
                                       opts=SMALL_M_FRAG[tag], tag=tag,
                                       kernel_kind="frag"))
+        # The frag family's wgmma variant (sm_90a: what `auto` takes on
+        # Hopper from M = 33), default tiling.
+        for fsel, bits, group in (("fragw", 4, g4), ("fragw8", 8, 0)):
+            if fsel in sel:
+                cases.append(dict(base, n=n, k=k, bits=bits, group=group, opts="",
+                                  tag="fw", kernel_kind="frag_wgmma"))
         if "mma" in sel:
             for tag in mma_tags:
                 t = SMALL_M_MMA[tag]

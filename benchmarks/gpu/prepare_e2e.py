@@ -91,6 +91,9 @@ def main():
     ap.add_argument("--wgmma-tma", action="store_true",
                     help="quant-compile --wgmma-tma for the sm_90a modules (the wgmma "
                          "GEMMs on the TMA warp-specialized pipeline)")
+    ap.add_argument("--compile-arg", action="append", default=[],
+                    help="one more quant-compile option for the GPU modules (repeatable), "
+                         "e.g. --compile-arg=--fuse-norm-quant")
     ap.add_argument("--append", action="store_true",
                     help="add the models to DEST's manifest instead of starting anew")
     a = ap.parse_args()
@@ -110,6 +113,7 @@ def main():
         gpu_args.append("--weight-prefetch")
     if a.wgmma_tma:
         gpu_args.append("--wgmma-tma")
+    gpu_args += a.compile_arg
     manifest = []
     if a.append and (dest / "manifest.json").exists():
         manifest = json.loads((dest / "manifest.json").read_text())
