@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import dlpack
 from .errors import QuantError
 
 MAX_RANK = 8
@@ -23,6 +24,11 @@ _CODES = {np.dtype(v): k for k, v in _DTYPES.items()}
 _INFO_DTYPES = {"f32": np.float32, "f64": np.float64, "f16": np.float16, "i8": np.int8,
                 "i16": np.int16, "i32": np.int32, "i64": np.int64, "u8": np.uint8,
                 "i1": np.bool_}
+
+
+_INFO_CODES = {"f32": 1, "f64": 2, "f16": 3, "bf16": 4, "i8": 5, "i16": 6, "i32": 7,
+               "i64": 8, "u8": 9, "i1": 10}
+_CODE_NAMES = {v: k for k, v in _INFO_CODES.items()}
 
 
 class RuntimeError_(QuantError):
@@ -62,8 +68,10 @@ class DeviceTensor:
     Tensors the runtime allocated are freed when this object goes away;
     graph outputs (owned by the module) are not."""
 
-    def __init__(self, t):
+    def __init__(self, t, stream=None):
         self.t = t
+        # The stream its data was produced on (None: the legacy default).
+        self.stream = stream
 
     @classmethod
     def from_numpy(cls, a):
@@ -96,12 +104,41 @@ class DeviceTensor:
         _check(lib().qcrt_tensor_copy(ctypes.byref(self.t), ctypes.byref(_describe(out))))
         return out
 
+    def __dlpack_device__(self):
+        return (dlpack.KDL_CUDA, _cuda_device())
+
+    def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule over the device memory (no copy): e.g.
+        `torch.from_dlpack(t)`. The consumer's `stream` (DLPack: None or 1
+        the legacy default stream, -1 no synchronization) is ordered after
+        the run that produced this tensor (by waiting for the runtime's
+        device work when the streams differ)."""
+        if copy:
+            raise BufferError("DeviceTensor exports its memory without copies only")
+        if dl_device is not None and tuple(dl_device) != self.__dlpack_device__():
+            raise BufferError(f"DeviceTensor lives on {self.__dlpack_device__()}, "
+                              f"not {tuple(dl_device)}")
+        mine = 1 if self.stream is None else self.stream
+        want = 1 if stream is None else stream
+        if want != -1 and want != mine:
+            synchronize()
+        return dlpack.export_capsule(self, self.t.data, self.t.dtype, self.shape,
+                                     dlpack.KDL_CUDA, _cuda_device())
+
     def free(self):
         if self.t is not None and _lib is not None:
             _lib.qcrt_tensor_free(ctypes.byref(self.t))
         self.t = None
 
     __del__ = free
+
+
+def _cuda_device():
+    """The CUDA device ordinal the runtime opens ($QCRT_CUDA_DEVICE)."""
+    try:
+        return int(os.environ.get("QCRT_CUDA_DEVICE", "0"))
+    except ValueError:
+        return 0
 
 
 def _find_lib():
@@ -402,28 +439,62 @@ class Module:
                 f"got {', '.join(problems)}")
         return a
 
-    def run(self, function, *args):
-        L = lib()
+    def __call__(self, *args, function=None, stream=None):
+        """`run` of `function` (default: the module's first function)."""
+        return self.run(function or self.functions()[0], *args, stream=stream)
+
+    def _arity(self, function, args):
         ni, no = ctypes.c_int32(), ctypes.c_int32()
-        _check(L.qcrt_module_function_arity(self._h, function.encode(),
-                                            ctypes.byref(ni), ctypes.byref(no)))
+        _check(lib().qcrt_module_function_arity(self._h, function.encode(),
+                                                ctypes.byref(ni), ctypes.byref(no)))
         if len(args) != ni.value:
             raise RuntimeError_(f"{function} takes {ni.value} inputs, got {len(args)}")
+        return no.value
+
+    def run(self, function, *args, stream=None):
+        """Runs `function` on numpy arrays or any DLPack tensors (PyTorch,
+        CuPy, JAX, ...), without copying them:
+        - host tensors (numpy, CPU tensors): results are numpy arrays (which
+          export DLPack: `torch.from_dlpack(r)` shares their memory);
+        - CUDA tensors (GPU modules): used in place in device memory on
+          `stream` (a CUstream as int; default: the legacy default stream,
+          the producer's work is ordered before it through DLPack), host
+          arrays among them are copied to the device; results are
+          DeviceTensors (DLPack-capable: `torch.from_dlpack(r)`).
+        In-place arguments (`inplace(function)`) are updated in the caller's
+        tensor, which must be contiguous and of the argument's dtype."""
+        no = self._arity(function, args)
+        if any(_is_cuda(a) for a in args):
+            return self._run_cuda(function, args, no, stream)
+        if stream is not None:
+            raise RuntimeError_(f"{function}: a stream applies to runs on CUDA tensors only")
+        L = lib()
         inplace = self.inplace(function)
         keep = []
+        ins = (_Tensor * max(1, len(args)))()
         for i, a in enumerate(args):
-            if i in inplace:
-                keep.append(self._inplace_arg(function, i, a))
-            else:
-                keep.append(np.require(a, requirements="C"))  # keeps rank 0
-        ins = (_Tensor * max(1, len(keep)))()
-        for t, a in zip(ins, keep):
-            _describe(a, t)
-        outs = (_Tensor * max(1, no.value))()
-        _check(L.qcrt_module_run(self._h, function.encode(), ins, len(keep), outs, no.value))
+            what = f"{function} input {i}"
+            if dlpack.is_dlpack(a):
+                b = _consume(a, what, (dlpack.KDL_CPU, dlpack.KDL_CUDA_HOST))
+                keep.append(b)
+                if i in inplace:
+                    self._check_inplace_dtype(function, i, b.qcrt_dtype)
+                _borrowed_tensor(b, _HOST, ins[i], what)
+                continue
+            a = (self._inplace_arg(function, i, a) if i in inplace
+                 else np.require(a, requirements="C"))  # keeps rank 0
+            keep.append(a)
+            _describe(a, ins[i])
+        outs = (_Tensor * max(1, no))()
+        try:
+            _check(L.qcrt_module_run(self._h, function.encode(), ins, len(args), outs, no))
+        finally:
+            for b in keep:
+                if isinstance(b, dlpack.Borrowed):
+                    b.release()
         result = []
         try:
-            for t in outs[:no.value]:
+            for t in outs[:no]:
                 shape = tuple(t.shape[i] for i in range(t.rank))
                 dt = np.dtype(_DTYPES[t.dtype])
                 n = int(np.prod(shape)) if shape else 1
@@ -431,9 +502,89 @@ class Module:
                 buf = (ctypes.c_char * (n * dt.itemsize)).from_address(t.data) if n else b""
                 result.append(np.frombuffer(buf, dtype=dt).reshape(shape).copy())
         finally:
-            for t in outs[:no.value]:
+            for t in outs[:no]:
                 L.qcrt_tensor_free(ctypes.byref(t))
         return result
+
+    def _check_inplace_dtype(self, function, i, code):
+        sig = self._inplace[function][1][i]
+        want = _INFO_CODES.get(sig["dtype"])
+        if want != code:
+            got = _CODE_NAMES.get(code, str(code))
+            raise RuntimeError_(f"{function}: argument {i} is updated in place and must have "
+                                f"dtype {sig['dtype']}; got {got}")
+
+    def _run_cuda(self, function, args, no, stream):
+        """`run` with CUDA tensors among the inputs (see there)."""
+        if not self.is_gpu:
+            raise RuntimeError_(f"{function}: CUDA tensors given to a host module "
+                                f"({self.prefix}); pass host tensors or compile for a GPU "
+                                f"target")
+        inplace = self.inplace(function)
+        keep = []
+        ins = (_Tensor * max(1, len(args)))()
+        try:
+            for i, a in enumerate(args):
+                what = f"{function} input {i}"
+                if isinstance(a, DeviceTensor):
+                    ins[i] = a.t
+                    continue
+                if _is_cuda(a):
+                    b = _consume(a, what, (dlpack.KDL_CUDA,), stream)
+                    keep.append(b)
+                    if b.device_id != _cuda_device():
+                        raise RuntimeError_(
+                            f"{what}: a tensor on CUDA device {b.device_id}, but the runtime "
+                            f"runs on device {_cuda_device()} ($QCRT_CUDA_DEVICE)")
+                    if i in inplace:
+                        self._check_inplace_dtype(function, i, b.qcrt_dtype)
+                    _borrowed_tensor(b, _CUDA, ins[i], what)
+                    continue
+                if i in inplace:
+                    raise RuntimeError_(f"{function}: argument {i} is updated in place: pass "
+                                        f"it as a CUDA tensor when the others are")
+                if dlpack.is_dlpack(a):
+                    a = np.from_dlpack(a)
+                d = DeviceTensor.from_numpy(np.require(a, requirements="C"))
+                keep.append(d)
+                ins[i] = d.t
+            outs = (_Tensor * max(1, no))()
+            opts = _RunOptions(ctypes.sizeof(_RunOptions), _CUDA,
+                               None if stream is None else int(stream), 0, 0)
+            _check(lib().qcrt_module_run_ex(self._h, function.encode(), ins, len(args), outs,
+                                            no, ctypes.byref(opts)))
+        finally:
+            for b in keep:
+                if isinstance(b, dlpack.Borrowed):
+                    b.release()
+        return [DeviceTensor(outs[k], stream) for k in range(no)]
+
+
+def _is_cuda(a):
+    return dlpack.is_dlpack(a) and dlpack.device_of(a)[0] == dlpack.KDL_CUDA
+
+
+def _consume(a, what, devices, stream=None):
+    """`a`'s memory through DLPack; `devices`: the DLDeviceTypes taken."""
+    d, _ = dlpack.device_of(a)
+    if d not in devices:
+        names = {dlpack.KDL_CPU: "CPU", dlpack.KDL_CUDA: "CUDA",
+                 dlpack.KDL_CUDA_HOST: "CUDA host"}
+        raise RuntimeError_(f"{what}: a tensor on DLPack device type {d} "
+                            f"({names.get(d, 'not CPU or CUDA')}) cannot go here")
+    return dlpack.consume(a, what, stream)
+
+
+def _borrowed_tensor(b, device, t, what):
+    """Fills the qcrt_tensor `t` with the borrowed DLPack view `b`."""
+    if len(b.shape) > MAX_RANK:
+        raise RuntimeError_(f"{what}: rank {len(b.shape)} is more than {MAX_RANK}")
+    t.dtype, t.rank = b.qcrt_dtype, len(b.shape)
+    for i, n in enumerate(b.shape):
+        t.shape[i] = n
+    t.data = b.data or None
+    t.device = device
+    t.owner = None
 
 
 def synchronize():
