@@ -82,15 +82,25 @@ def _as_ir(ir) -> ModelIR:
 def compile(ir, policy=None, stats=None, target="host", algorithm="rtn", out=None,
             extra_args=()):
     """Compiles an imported model with quant-compile; returns the module
-    prefix (prefix.so + prefix.qcw). The policy is checked against the
-    model's layers first."""
+    prefix (prefix.so + prefix.qcw). `policy`: a policy file (YAML/JSON) or
+    the same document as a dict (written beside the module as
+    prefix.policy.json, which quant-compile reads). The policy is checked
+    against the model's layers first."""
     ir = _as_ir(ir)
+    out = Path(out) if out is not None else ir.mlir.with_suffix("")
+    if isinstance(policy, dict):
+        import json as _json
+        from .policy import check_policy
+        check_policy(policy, "policy (dict)")
+        path = Path(str(out) + ".policy.json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, _json.dumps(policy, indent=1))
+        policy = path
     if policy is not None:
         from .policy import check_policy_layers, load_policy
         check_policy_layers(load_policy(policy), ir.layers, str(policy))
     if stats is not None and not Path(stats).exists():
         raise QuantError(f"{stats}: no such statistics file")
-    out = Path(out) if out is not None else ir.mlir.with_suffix("")
     cmd = [find_tool("quant-compile"), ir.mlir, "--target", target, "-o", out,
            "--algorithm", algorithm]
     if policy is not None:
