@@ -85,20 +85,18 @@ def compile(ir, policy=None, stats=None, target="host", algorithm="rtn", out=Non
     prefix (prefix.so + prefix.qcw). `policy`: a policy file (YAML/JSON) or
     the same document as a dict (written beside the module as
     prefix.policy.json, which quant-compile reads). The policy is checked
-    against the model's layers first."""
+    against the model's layers first (quant-compile --check-policy)."""
     ir = _as_ir(ir)
     out = Path(out) if out is not None else ir.mlir.with_suffix("")
     if isinstance(policy, dict):
         import json as _json
-        from .policy import check_policy
-        check_policy(policy, "policy (dict)")
         path = Path(str(out) + ".policy.json")
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, _json.dumps(policy, indent=1))
         policy = path
     if policy is not None:
-        from .policy import check_policy_layers, load_policy
-        check_policy_layers(load_policy(policy), ir.layers, str(policy))
+        from . import policy as _policy
+        _policy.check(policy, ir.mlir)
     if stats is not None and not Path(stats).exists():
         raise QuantError(f"{stats}: no such statistics file")
     cmd = [find_tool("quant-compile"), ir.mlir, "--target", target, "-o", out,

@@ -202,16 +202,12 @@ def compile_key(ir, policy: Path, compiler: str, target: str, algorithm: str,
     return h.hexdigest()
 
 
-def policy_needs_stats(doc) -> bool:
-    """True when some scheme of the policy needs activation statistics:
-    SmoothQuant (`alpha`) or static per-tensor activation scales."""
-    schemes = [doc.get("default")]
-    for r in doc.get("rules", []):
-        schemes.append(r.get("scheme"))
-        if isinstance(r.get("by_batch"), dict):
-            schemes.append(r["by_batch"].get("scheme"))
-    return any(isinstance(s, dict) and ("alpha" in s or s.get("act") == "static_per_tensor")
-               for s in schemes)
+def policy_needs_stats(policy, ir) -> bool:
+    """True when some layer's scheme needs activation statistics: SmoothQuant
+    (`alpha`) or static per-tensor activation scales (the compiler's
+    --check-policy report)."""
+    from . import policy as _policy
+    return _policy.check(policy, ir.mlir)["needs_stats"]
 
 
 def calibrate_cached(ir, windows: int, window: int, hessian: bool, cache: Path,
@@ -254,8 +250,8 @@ def compile_cached(ir, policy: Path, target, algorithm, cache: Path, progress: P
     """Compiles `ir` into cache/modules/<key>/model (reused when the key
     matches); returns (prefix, report dict, compile seconds, cached?)."""
     from . import find_tool
-    from .policy import check_policy_layers, load_policy
-    check_policy_layers(load_policy(policy), ir.layers, str(policy))
+    from . import policy as _policy
+    _policy.check(policy, ir.mlir)
     compiler = find_tool("quant-compile")
     key = compile_key(ir, policy, compiler, target, algorithm, stats)
     d = cache / "modules" / key[:24]
@@ -367,14 +363,13 @@ def run_chat(a) -> int:
     ir = import_cached(a.model, a.layers, a.max_seq, cache, progress, activations)
     if ir.arch != "llama":
         raise QuantError(f"{ir.mlir}: chat needs a Llama-family model, not {ir.arch}")
-    from .policy import load_policy
     stats = None
     if a.calib_windows < 1 or a.calib_window < 2:
         raise QuantError(f"--calib-windows must be at least 1 and --calib-window at least 2 "
                          f"(got {a.calib_windows} and {a.calib_window})")
     if a.calib_window > a.max_seq:
         raise QuantError(f"--calib-window {a.calib_window} is longer than --max-seq {a.max_seq}")
-    if a.algorithm == "gptq" or policy_needs_stats(load_policy(policy)):
+    if a.algorithm == "gptq" or policy_needs_stats(policy, ir):
         stats = calibrate_cached(ir, a.calib_windows, a.calib_window,
                                  hessian=a.algorithm == "gptq", cache=cache,
                                  progress=progress, rebuild=a.rebuild)

@@ -1,113 +1,42 @@
-"""Policy files (docs/formats.md, `qc-policy` version 1): parsing and the
-check that every rule names layers the model has.
+"""Policy files (docs/formats.md, `qc-policy` version 1), as the compiler
+reads them.
 
-The compiler's qc-apply-policy pass applies the policy; this module rejects
-a policy that cannot be meant for the model before compiling anything.
+The schema has one home, the compiler's policy reader (qc-apply-policy):
+`check(policy, mlir)` runs `quant-compile --check-policy` on the model,
+which parses the policy, applies it to every linear layer (a rule that
+matches no layer is an error) and reports the scheme each layer got. This
+package keeps no copy of the schema.
 """
 
-import fnmatch
 import json
-import re
+import subprocess
 from pathlib import Path
 
 from .errors import PolicyError
 
-SCHEME_KEYS = {"weight", "granularity", "group_size", "symmetric", "act", "alpha"}
-WEIGHTS = {"i4", "i8", "f16", "f8e4m3"}
-GRANULARITIES = {"per_tensor", "per_channel", "per_group"}
-ACTS = {"none", "static_per_tensor", "dynamic_per_token"}
 
-
-def load_policy(path) -> dict:
-    p = Path(path)
-    if not p.exists():
+def check(policy, mlir) -> dict:
+    """The compiler's check of the policy file `policy` against the model
+    `mlir`: {"layers": [{"layer", "scheme", "batch_threshold"}],
+    "needs_stats"} (`scheme`: a policy scheme mapping, or "none"). Raises
+    PolicyError with the compiler's message (file:line:col of the policy)."""
+    from . import find_tool
+    p = Path(policy)
+    if not p.is_file():
         raise PolicyError(f"{p}: no such policy file")
-    text = p.read_text()
-    try:
-        if p.suffix == ".json":
-            doc = json.loads(text)
-        else:
-            import yaml
-            doc = yaml.safe_load(text)
-    except Exception as e:
-        raise PolicyError(f"{p}: does not parse ({str(e).splitlines()[0]})") from e
-    check_policy(doc, str(p))
-    return doc
+    r = subprocess.run([find_tool("quant-compile"), str(mlir), "--policy", str(p),
+                        "--check-policy", "-o", "-"], capture_output=True, text=True)
+    if r.returncode != 0:
+        lines = [l for l in r.stderr.splitlines() if ": error: " in l or l.startswith("error:")]
+        msg = lines[0] if lines else (r.stderr.strip().splitlines() or ["failed"])[-1]
+        # "FILE:L:C: error: invalid policy: ..." -> "FILE:L:C: invalid policy: ..."
+        raise PolicyError(msg.replace(": error: ", ": ", 1).replace("quant-compile: ", "", 1))
+    return json.loads(r.stdout)
 
 
-def _check_scheme(s, where):
-    if s == "none":
-        return
-    if not isinstance(s, dict):
-        raise PolicyError(f"{where}: scheme must be a mapping or 'none'")
-    unknown = set(s) - SCHEME_KEYS
-    if unknown:
-        raise PolicyError(f"{where}: unknown scheme field(s) {', '.join(sorted(unknown))}")
-    if "weight" not in s:
-        raise PolicyError(f"{where}: scheme has no 'weight'")
-    if s["weight"] not in WEIGHTS:
-        raise PolicyError(f"{where}: weight '{s['weight']}' is not one of {sorted(WEIGHTS)}")
-    if "granularity" in s and s["granularity"] not in GRANULARITIES:
-        raise PolicyError(f"{where}: granularity '{s['granularity']}' is not one of "
-                          f"{sorted(GRANULARITIES)}")
-    if s.get("granularity") == "per_group" and not isinstance(s.get("group_size"), int):
-        raise PolicyError(f"{where}: per_group needs an integer group_size")
-    if "act" in s and s["act"] not in ACTS:
-        raise PolicyError(f"{where}: act '{s['act']}' is not one of {sorted(ACTS)}")
-
-
-def check_policy(doc, where="policy"):
-    if not isinstance(doc, dict):
-        raise PolicyError(f"{where}: not a mapping")
-    if doc.get("format") != "qc-policy":
-        raise PolicyError(f"{where}: format is '{doc.get('format')}', expected 'qc-policy'")
-    if doc.get("version") != 1:
-        raise PolicyError(f"{where}: unsupported version {doc.get('version')} (expected 1)")
-    if "default" in doc:
-        _check_scheme(doc["default"], f"{where}: default")
-    rules = doc.get("rules", [])
-    if not isinstance(rules, list):
-        raise PolicyError(f"{where}: 'rules' must be a list")
-    for i, r in enumerate(rules):
-        w = f"{where}: rule {i}"
-        if not isinstance(r, dict) or ("match" in r) == ("regex" in r):
-            raise PolicyError(f"{w}: needs exactly one of 'match' or 'regex'")
-        if "regex" in r:
-            try:
-                re.compile(r["regex"])
-            except re.error as e:
-                raise PolicyError(f"{w}: bad regex '{r['regex']}' ({e})") from e
-        if "by_batch" in r:
-            bb = r["by_batch"]
-            if not isinstance(bb, dict) or not isinstance(bb.get("threshold"), int):
-                raise PolicyError(f"{w}: by_batch needs an integer threshold")
-            _check_scheme(bb.get("scheme"), f"{w}: by_batch")
-        elif "scheme" in r:
-            _check_scheme(r["scheme"], w)
-        else:
-            raise PolicyError(f"{w}: needs 'scheme' or 'by_batch'")
-
-
-def rule_matches(rule, layer: str) -> bool:
-    if "match" in rule:
-        return fnmatch.fnmatchcase(layer, rule["match"])
-    return re.fullmatch(rule["regex"], layer) is not None
-
-
-def check_policy_layers(doc, layers, where="policy"):
-    """Every rule must match at least one layer of the model."""
-    for i, r in enumerate(doc.get("rules", [])):
-        if not any(rule_matches(r, l) for l in layers):
-            pat = r.get("match", r.get("regex"))
-            sample = ", ".join(layers[:3])
-            raise PolicyError(
-                f"{where}: rule {i} ('{pat}') matches no layer of the model "
-                f"(layers look like: {sample}, ...)")
-
-
-def resolve(doc, layer):
-    """The scheme (dict, 'none' or a by_batch dict) the policy gives `layer`."""
-    for r in doc.get("rules", []):
-        if rule_matches(r, layer):
-            return r.get("scheme", r.get("by_batch"))
-    return doc.get("default", "none")
+def scheme_of(report: dict, layer: str):
+    """The scheme `check` reported for `layer` (a mapping or "none")."""
+    for entry in report["layers"]:
+        if entry["layer"] == layer:
+            return entry["scheme"]
+    raise KeyError(layer)

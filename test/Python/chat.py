@@ -51,7 +51,7 @@
 # RUN: printf 'format: qc-policy\nversion: 1\nrules:\n  - match: "model.layers.*.mlp.*"\n    scheme: {weight: i8}\n' > %t/bad-policy.yaml
 # RUN: not %python -m quant chat --layers 2 --cache-dir %t/cache --policy %t/bad-policy.yaml 2>&1 \
 # RUN:   | FileCheck %s --check-prefix=POLICY
-# POLICY: quant: error: {{.*}}bad-policy.yaml: rule 0 ('model.layers.*.mlp.*') matches no layer of the model
+# POLICY: quant: error: {{.*}}bad-policy.yaml:4:5: invalid policy: rule 1 ('model.layers.*.mlp.*') matches no layer of the model
 # RUN: not %python -m quant chat --layers 2 --cache-dir %t/cache --policy %t/nope.yaml 2>&1 \
 # RUN:   | FileCheck %s --check-prefix=NOPOLICY
 # NOPOLICY: quant: error: {{.*}}nope.yaml: no such policy file

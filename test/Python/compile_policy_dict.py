@@ -10,7 +10,7 @@
 # CHECK: policy applied: True
 # CHECK: logits equal: True
 # CHECK: policy file: {{.*}}dict.policy.json
-# CHECK: refused: policy (dict): {{.*}}unknown scheme field(s) bitz
+# CHECK: refused: {{.*}}bad.policy.json:{{[0-9]+}}:{{[0-9]+}}: invalid policy: unknown key 'bitz' in scheme
 
 import sys
 from pathlib import Path

@@ -31,33 +31,31 @@
 # RUN: not %python -m quant import %t/nothing.bin -o %t/o7.mlir 2>&1 | FileCheck %s --check-prefix=NOFILE
 # NOFILE: quant: error: {{.*}}nothing.bin: no such file or directory
 
+# The policy checks are the compiler's (quant-compile --check-policy, the
+# one policy reader): Python relays its message.
 # RUN: %python %s %t | FileCheck %s
-# CHECK: policy layers: {{.*}}policy-bad-layer.yaml: rule 1 ('model.layers.*.self_attn.q_proj') matches no layer of the model
-# CHECK: policy parse: {{.*}}policy-broken.yaml: does not parse
-# CHECK: policy ok
+# CHECK: policy layers: {{.*}}policy-bad-layer.yaml:{{[0-9]+}}:{{[0-9]+}}: invalid policy: rule 2 ('model.layers.*.self_attn.q_proj') matches no layer of the model (layers look like: blk.0.attn_q, blk.0.attn_k, blk.0.attn_v, ...)
+# CHECK: policy parse: {{.*}}policy-broken.yaml:{{[0-9]+}}:{{[0-9]+}}: invalid policy: syntax error
+# CHECK: policy missing: {{.*}}no-such.yaml: no such policy file
+# CHECK: policy ok: blk.0.ffn_up {'act': 'none', 'granularity': 'per_channel', 'symmetric': True, 'weight': 'i8'} blk.0.attn_q none needs_stats False
 # RUN: not %python -m quant compile %t/good.mlir --policy %t/policy-bad-layer.yaml -o %t/m 2>&1 | FileCheck %s --check-prefix=CLIPOLICY
-# CLIPOLICY: quant: error: {{.*}}rule 1 ('model.layers.*.self_attn.q_proj') matches no layer
+# CLIPOLICY: quant: error: {{.*}}rule 2 ('model.layers.*.self_attn.q_proj') matches no layer
 
 import sys
 
+from quant import policy
 from quant.errors import PolicyError
-from quant.model_ir import ModelIR
-from quant.policy import check_policy_layers, load_policy, resolve
 
 d = sys.argv[1]
-layers = ModelIR.open(f"{d}/good.mlir").layers
-try:
-    check_policy_layers(load_policy(f"{d}/policy-bad-layer.yaml"), layers,
-                        f"{d}/policy-bad-layer.yaml")
-    print("no error")
-except PolicyError as e:
-    print("policy layers:", e)
-try:
-    load_policy(f"{d}/policy-broken.yaml")
-except PolicyError as e:
-    print("policy parse:", e)
-ok = load_policy(f"{d}/policy-ok.yaml")
-check_policy_layers(ok, layers)
-assert resolve(ok, "blk.0.ffn_up") == {"weight": "i8"}
-assert resolve(ok, "blk.0.attn_q") == "none"
-print("policy ok")
+mlir = f"{d}/good.mlir"
+for label, name in (("policy layers", "policy-bad-layer.yaml"),
+                    ("policy parse", "policy-broken.yaml"),
+                    ("policy missing", "no-such.yaml")):
+    try:
+        policy.check(f"{d}/{name}", mlir)
+        print(label, "no error")
+    except PolicyError as e:
+        print(f"{label}:", e)
+ok = policy.check(f"{d}/policy-ok.yaml", mlir)
+print("policy ok: blk.0.ffn_up", policy.scheme_of(ok, "blk.0.ffn_up"), "blk.0.attn_q",
+      policy.scheme_of(ok, "blk.0.attn_q"), "needs_stats", ok["needs_stats"])

@@ -16,6 +16,7 @@
 #include "qc/Conversion/QCToGPU/Pipeline.h"
 #include "qc/Dialect/QC/Transforms/LayerReport.h"
 #include "qc/Dialect/QC/Transforms/Limits.h"
+#include "qc/Dialect/QC/Transforms/Policy.h"
 #include "qc/InitAll.h"
 #include "qc/Kernels/KernelListing.h"
 #include "qc/Pipelines/Pipelines.h"
@@ -73,6 +74,12 @@ static cl::opt<std::string>
 // `--stats FILE` is taken out of argv before cl parsing: LLVM itself owns
 // a `-stats` flag (pass statistics).
 static std::string statsFile;
+static cl::opt<bool> checkPolicy(
+    "check-policy",
+    cl::desc("Only check --policy against the model (every rule must match "
+             "a layer; the policy reader of qc-apply-policy) and write each "
+             "linear layer's scheme as JSON to -o ('-' = stdout)"),
+    cl::init(false), cl::cat(category));
 static cl::opt<std::string> algorithm("algorithm",
                                       cl::desc("Weight rounding: rtn or gptq"),
                                       cl::init("rtn"), cl::cat(category));
@@ -349,6 +356,35 @@ static std::string headerGuard(llvm::StringRef prefix) {
   return guard + "_H";
 }
 
+/// `--check-policy`: qc-apply-policy (strict) alone, then the scheme each
+/// linear layer got, as JSON: {"policy", "layers": [{"layer", "scheme",
+/// "batch_threshold"}], "needs_stats"} (needs_stats: a scheme with
+/// SmoothQuant or static activation scales needs calibration statistics).
+static int runCheckPolicy(ModuleOp module) {
+#if QC_HAVE_QUANTIZE_PIPELINE
+  if (policyFile.empty())
+    return fail("--check-policy needs --policy FILE");
+  FailureOr<llvm::json::Value> doc = qc::checkPolicy(module, policyFile);
+  if (failed(doc))
+    return 1;
+  std::string text = llvm::formatv("{0:1}", *doc).str() + "\n";
+  if (outputPath == "-") {
+    llvm::outs() << text;
+    return 0;
+  }
+  std::string error;
+  OutputSet outputs;
+  if (!writeText(outputs.add(outputPath), text, error) ||
+      !outputs.commit(error))
+    return fail(error);
+  return 0;
+#else
+  (void)module;
+  return fail("this build has no quantization passes (--check-policy is "
+              "unavailable)");
+#endif
+}
+
 /// `--list-targets[=text|json]`: prints the target table (TargetTable.h).
 static int listTargets(llvm::StringRef format) {
   if (format == "json") {
@@ -535,6 +571,8 @@ int main(int argc, char **argv) {
   // allocates for, a static shape above the maximum tensor size.
   if (failed(qc::checkTensorLimits(*module)))
     return 1;
+  if (checkPolicy)
+    return runCheckPolicy(*module);
 
   Stages stages;
   // 1. Quantize (tensor level).

@@ -14,6 +14,7 @@
 // RUN: not quant-opt %s --qc-apply-policy 2>&1 | FileCheck %s --check-prefix=NOPOLICY
 // RUN: not quant-opt %s --qc-apply-policy=policy=%S/Inputs/policy/group3.yaml 2>&1 | FileCheck %s --check-prefix=FIT
 // RUN: quant-opt %s --qc-apply-policy=policy=%S/Inputs/policy/basic.yaml 2>&1 >/dev/null | FileCheck %s --check-prefix=UNUSED
+// RUN: not quant-opt %s --qc-apply-policy="policy=%S/Inputs/policy/basic.yaml strict=true" 2>&1 >/dev/null | FileCheck %s --check-prefix=STRICT
 
 // SYNTAX: bad-syntax.yaml:5:25: error: invalid policy: syntax error: Unexpected token
 // SYNTAX-NOT: error
@@ -31,6 +32,7 @@
 // NOPOLICY: error: qc-apply-policy needs policy=<file>
 // FIT: error: layer 'blk0.attn.q': the scheme of rule 1 ({{.*}}group3.yaml:4:5) does not fit its 2x4 weight: group_size 3 does not divide K = 4
 // UNUSED: basic.yaml:16:5: warning: rule 5 matched no layer
+// STRICT: basic.yaml:16:5: error: invalid policy: rule 5 ('{{.*}}') matches no layer of the model (layers look like: blk0.attn.q)
 func.func @model(%x: tensor<?x4xf32>) {
   %w = arith.constant dense<1.0> : tensor<2x4xf32>
   %0 = qc.linear %x, %w {layer = "blk0.attn.q"} : (tensor<?x4xf32>, tensor<2x4xf32>) -> tensor<?x2xf32>

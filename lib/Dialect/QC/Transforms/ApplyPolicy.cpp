@@ -12,8 +12,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Dialect/QC/Transforms/Policy.h"
+
+#include "mlir/Pass/PassManager.h"
 
 #include "llvm/Support/GlobPattern.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Regex.h"
 #include "llvm/Support/SourceMgr.h"
@@ -58,7 +62,8 @@ struct PNode {
 /// One rule of the policy.
 struct Rule {
   Location loc;
-  std::string label; // "rule N (file:line:col)"
+  std::string label;   // "rule N (file:line:col)"
+  std::string pattern; // the glob or regex as written
   /// GlobPattern keeps references into its pattern text: own it here, at a
   /// stable address.
   std::shared_ptr<std::string> globText;
@@ -80,6 +85,19 @@ struct Policy {
   SchemeAttr defaultScheme;
   std::string defaultLabel;
 };
+
+/// The weight types a policy names, in one table for both directions.
+Type policyWeightType(MLIRContext *ctx, StringRef name) {
+  if (name == "i4")
+    return IntegerType::get(ctx, 4);
+  if (name == "i8")
+    return IntegerType::get(ctx, 8);
+  if (name == "f16")
+    return Float16Type::get(ctx);
+  if (name == "f8e4m3")
+    return Float8E4M3FNType::get(ctx);
+  return {};
+}
 
 std::string locLabel(Location loc) {
   if (auto f = dyn_cast<FileLineColLoc>(loc))
@@ -230,17 +248,9 @@ FailureOr<SchemeAttr> PolicyReader::parseScheme(const PNode &n,
     return failure();
   if (!*weight)
     return error(n.loc, "a scheme needs 'weight' (i4, i8, f16 or f8e4m3)");
-  Type wt;
   StringRef w = (*weight)->value;
-  if (w == "i4")
-    wt = IntegerType::get(ctx, 4);
-  else if (w == "i8")
-    wt = IntegerType::get(ctx, 8);
-  else if (w == "f16")
-    wt = Float16Type::get(ctx);
-  else if (w == "f8e4m3")
-    wt = Float8E4M3FNType::get(ctx);
-  else
+  Type wt = policyWeightType(ctx, w);
+  if (!wt)
     return error((*weight)->loc,
                  "unknown weight '" + w + "' (expected i4, i8, f16 or f8e4m3)");
 
@@ -323,6 +333,7 @@ LogicalResult PolicyReader::parseRule(const PNode &n, size_t index,
   const PNode *pat = match ? match : regex;
   if (pat->kind != PNode::Scalar)
     return error(pat->loc, what + ": the pattern must be a string");
+  rule.pattern = pat->value;
   if (match) {
     rule.globText = std::make_shared<std::string>(pat->value);
     llvm::Expected<llvm::GlobPattern> g =
@@ -458,6 +469,61 @@ FailureOr<Policy> PolicyReader::read(Location passLoc) {
   return policy;
 }
 
+/// The policy-file spelling of a weight type, the inverse of
+/// policyWeightType; empty for a type a policy cannot name.
+static StringRef policyWeightName(Type weight) {
+  for (StringRef name : {"i4", "i8", "f16", "f8e4m3"})
+    if (policyWeightType(weight.getContext(), name) == weight)
+      return name;
+  return "";
+}
+
+/// `scheme` as a qc-policy scheme mapping ("none" for a null scheme).
+static llvm::json::Value policySchemeJson(SchemeAttr scheme) {
+  if (!scheme)
+    return "none";
+  llvm::json::Object o{
+      {"weight", policyWeightName(scheme.getWeight())},
+      {"granularity", stringifyGranularity(scheme.getGranularity())},
+      {"symmetric", scheme.getSymmetric()},
+      {"act", stringifyActMode(scheme.getAct())}};
+  if (scheme.getGranularity() == Granularity::PerGroup)
+    o["group_size"] = scheme.getGroupSize();
+  if (FloatAttr alpha = scheme.getAlpha())
+    o["alpha"] = alpha.getValueAsDouble();
+  return llvm::json::Value(std::move(o));
+}
+
+namespace qc {
+FailureOr<llvm::json::Value> checkPolicy(ModuleOp module,
+                                         StringRef policyPath) {
+  PassManager pm(module.getContext());
+  QCApplyPolicyPassOptions options;
+  options.policy = policyPath.str();
+  options.strict = true;
+  pm.addPass(createQCApplyPolicyPass(options));
+  if (failed(pm.run(module)))
+    return failure();
+  llvm::json::Array layers;
+  bool needsStats = false;
+  module.walk([&](LinearOp op) {
+    SchemeAttr scheme = op.getSchemeAttr();
+    int64_t threshold = 0;
+    if (auto t = op->getAttrOfType<IntegerAttr>("qc.batch_threshold"))
+      threshold = t.getInt();
+    needsStats |= scheme && (scheme.getAlpha() ||
+                             scheme.getAct() == ActMode::StaticPerTensor);
+    layers.push_back(llvm::json::Object{{"layer", op.getLayer()},
+                                        {"scheme", policySchemeJson(scheme)},
+                                        {"batch_threshold", threshold}});
+  });
+  return llvm::json::Value(llvm::json::Object{{"policy", policyPath},
+                                              {"layers", std::move(layers)},
+                                              {"needs_stats", needsStats}});
+}
+
+} // namespace qc
+
 namespace {
 struct ApplyPolicyPass
     : public mlir::qc::impl::QCApplyPolicyPassBase<ApplyPolicyPass> {
@@ -520,10 +586,31 @@ struct ApplyPolicyPass
             "qc.batch_threshold",
             IntegerAttr::get(IntegerType::get(&getContext(), 64), threshold));
     });
-    for (Rule &r : p->rules)
-      if (r.matched == 0)
-        emitWarning(r.loc) << r.label.substr(0, r.label.find(' ', 5))
-                           << " matched no layer";
+    SmallVector<StringRef> layers;
+    module.walk([&](LinearOp op) { layers.push_back(op.getLayer()); });
+    for (Rule &r : p->rules) {
+      if (r.matched != 0)
+        continue;
+      StringRef what = StringRef(r.label)
+                           .take_until([](char c) { return c == '('; })
+                           .rtrim();
+      if (!strict) {
+        emitWarning(r.loc) << what << " matched no layer";
+        continue;
+      }
+      InFlightDiagnostic d = emitError(r.loc)
+                             << "invalid policy: " << what << " ('" << r.pattern
+                             << "') matches no layer of the model (";
+      if (layers.empty())
+        d << "it has no linear layers)";
+      else
+        d << "layers look like: ";
+      for (size_t i = 0; i < std::min<size_t>(3, layers.size()); ++i)
+        d << (i ? ", " : "") << layers[i];
+      if (!layers.empty())
+        d << (layers.size() > 3 ? ", ...)" : ")");
+      ok = false;
+    }
     if (!ok)
       signalPassFailure();
   }

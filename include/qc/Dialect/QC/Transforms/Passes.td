@@ -26,7 +26,8 @@ def QCApplyPolicyPass : Pass<"qc-apply-policy", "::mlir::ModuleOp"> {
     A `by_batch` rule sets the scheme (INT8 symmetric per-channel weights) and
     `qc.batch_threshold = T : i64`, which `qc-select-matmul` turns into the
     batch-adaptive kernel. Layers no rule matched (without a default) get a
-    remark and keep their scheme; rules that matched no layer get a warning.
+    remark and keep their scheme; rules that matched no layer get a warning
+    (an error with `strict`: the policy cannot be meant for this model).
 
     A malformed policy is one error naming the file, line and column; a rule
     whose scheme does not fit a layer (group size not dividing K) is an error
@@ -45,6 +46,9 @@ def QCApplyPolicyPass : Pass<"qc-apply-policy", "::mlir::ModuleOp"> {
   let options = [
     Option<"policy", "policy", "std::string", /*default=*/"\"\"",
            "Policy file (JSON or YAML, format qc-policy version 1)">,
+    Option<"strict", "strict", "bool", /*default=*/"false",
+           "A rule that matches no layer is an error (naming some layers), "
+           "not a warning (quant-compile --check-policy)">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect"];
 }
