@@ -23,10 +23,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 
-PY_PKGS=(numpy pyyaml ml_dtypes)
+# scikit-build-core: `pip install .` (pyproject.toml; scripts/pip_check.sh).
+PY_PKGS=(numpy pyyaml ml_dtypes scikit-build-core)
 py_missing=()
 for p in "${PY_PKGS[@]}"; do
   mod="$p"; [ "$p" = pyyaml ] && mod=yaml
+  [ "$p" = scikit-build-core ] && mod=scikit_build_core
   python3 -c "import $mod" >/dev/null 2>&1 || py_missing+=("$p")
 done
 if [ ${#py_missing[@]} -gt 0 ]; then

@@ -29,6 +29,9 @@ if command -v clang++ >/dev/null 2>&1; then
   "$root/scripts/fuzz.sh" --build-only --targets "npy qcw module-info"
 fi
 "$root/scripts/build.sh" check-quant
+# `pip install .` into a fresh virtual environment, used from outside the
+# tree (the wheel reuses ./build: seconds).
+"$root/scripts/pip_check.sh"
 if [ "$sanitize" = 1 ]; then
   build="${QC_FUZZ_BUILD_DIR:-$root/build-fuzz}"
   "$root/scripts/fuzz.sh" --build-only

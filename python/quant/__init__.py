@@ -57,11 +57,15 @@ def import_model(path, out=None, layers=None, max_seq=512, embedding="f32",
 
 
 def find_tool(name) -> str:
-    """A quant tool from $QUANT_BUILD_DIR/bin, the source tree's build/bin,
-    or PATH."""
-    for d in (os.environ.get("QUANT_BUILD_DIR"), Path(__file__).resolve().parents[2] / "build"):
-        if d and (Path(d) / "bin" / name).exists():
-            return str(Path(d) / "bin" / name)
+    """A quant tool from $QUANT_BUILD_DIR/bin, the installed package's _bin
+    (`pip install .`), the source tree's build/bin, or PATH."""
+    here = Path(__file__).resolve().parent
+    cands = [here / "_bin" / name, here.parents[1] / "build" / "bin" / name]
+    if os.environ.get("QUANT_BUILD_DIR"):
+        cands.insert(0, Path(os.environ["QUANT_BUILD_DIR"]) / "bin" / name)
+    for p in cands:
+        if p.exists():
+            return str(p)
     found = shutil.which(name)
     if not found:
         raise ToolError(f"cannot find {name} (build the project or set QUANT_BUILD_DIR)")

@@ -145,9 +145,11 @@ def _find_lib():
     cands = []
     if os.environ.get("QCRT_LIB"):
         cands.append(Path(os.environ["QCRT_LIB"]))
-    for d in (os.environ.get("QUANT_BUILD_DIR"), Path(__file__).resolve().parents[2] / "build"):
-        if d:
-            cands.append(Path(d) / "lib" / "libqcrt.so")
+    here = Path(__file__).resolve().parent
+    if os.environ.get("QUANT_BUILD_DIR"):
+        cands.append(Path(os.environ["QUANT_BUILD_DIR"]) / "lib" / "libqcrt.so")
+    cands.append(here / "_lib" / "libqcrt.so")  # the installed package
+    cands.append(here.parents[1] / "build" / "lib" / "libqcrt.so")
     for c in cands:
         if c.exists():
             return c
