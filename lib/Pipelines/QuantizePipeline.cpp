@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// qc-quantize-pipeline: policy -> SmoothQuant -> quantize -> pack -> fuse
-// dequantization -> fuse sibling matmuls -> select -> repack for the frag
+// qc-quantize-pipeline: policy -> SmoothQuant (-> AWQ) -> quantize -> pack ->
+// fuse dequantization -> fuse sibling matmuls -> select -> repack for the frag
 // kernels -> cleanup. Also used by
 // quant-compile, so both tools run the same passes.
 //
@@ -27,6 +27,11 @@ void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
     pm.addPass(createQCApplyPolicyPass({options.policy}));
   if (!options.stats.empty())
     pm.addPass(createQCSmoothQuantPass({options.stats, options.alpha}));
+  if (options.awq) {
+    QCAwqPassOptions awq;
+    awq.stats = options.stats;
+    pm.addPass(createQCAwqPass(awq));
+  }
   QCQuantizeWeightsPassOptions qw;
   qw.algorithm = options.algorithm;
   qw.recordErrors = options.recordErrors;

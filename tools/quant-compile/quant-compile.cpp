@@ -80,6 +80,12 @@ static cl::opt<bool> checkPolicy(
              "a layer; the policy reader of qc-apply-policy) and write each "
              "linear layer's scheme as JSON to -o ('-' = stdout)"),
     cl::init(false), cl::cat(category));
+static cl::opt<bool>
+    awq("awq",
+        cl::desc("AWQ: scale the input channels of weight-only integer "
+                 "layers before rounding, strength searched per layer group "
+                 "on the --stats Hessians (qc-awq; with rtn or gptq)"),
+        cl::init(false), cl::cat(category));
 static cl::opt<std::string> algorithm("algorithm",
                                       cl::desc("Weight rounding: rtn or gptq"),
                                       cl::init("rtn"), cl::cat(category));
@@ -239,6 +245,11 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
   options.policy = policyFile.getValue();
   options.stats = statsFile;
   options.algorithm = algorithm.getValue();
+  if (awq && statsFile.empty()) {
+    error = "--awq needs --stats FILE with Hessians";
+    return failure();
+  }
+  options.awq = awq.getValue();
   options.target = targetName.getValue();
   options.weightOnlyKernel = weightOnlyKernel.getValue();
   options.wgmmaInt8 = wgmmaInt8.getValue();

@@ -32,6 +32,11 @@ struct QuantizePipelineOptions
                             llvm::cl::desc("Calibration statistics file; "
                                            "needed by SmoothQuant, static "
                                            "activation scales and GPTQ")};
+  Option<bool> awq{*this, "awq",
+                   llvm::cl::desc("AWQ scaling of weight-only integer "
+                                  "layers before rounding (qc-awq; needs "
+                                  "stats with Hessians)"),
+                   llvm::cl::init(false)};
   Option<std::string> algorithm{*this, "algorithm",
                                 llvm::cl::desc("Weight rounding: rtn or gptq"),
                                 llvm::cl::init("rtn")};

@@ -127,13 +127,27 @@ LogicalResult SmoothQuantPass::smoothGroup(Value x, ArrayRef<LinearOp> group,
   auto sType = RankedTensorType::get({k}, Float32Type::get(ctx));
   SmallVector<float> sf(s.begin(), s.end());
   auto sAttr = DenseElementsAttr::get(sType, ArrayRef<float>(sf));
+  for (LinearOp op : group) {
+    op->setAttr("qc.smooth_factors", sAttr);
+    op->setAttr("qc.act_absmax", FloatAttr::get(Float64Type::get(ctx), actMax));
+  }
+  return scaleInputChannels(x, group, weights, s);
+}
+
+LogicalResult
+mlir::qc::scaleInputChannels(Value x, ArrayRef<LinearOp> group,
+                             MutableArrayRef<std::vector<double>> weights,
+                             ArrayRef<double> s) {
+  int64_t k = s.size();
+  MLIRContext *ctx = x.getContext();
+  auto sType = RankedTensorType::get({k}, Float32Type::get(ctx));
+  SmallVector<float> sf(s.begin(), s.end());
+  auto sAttr = DenseElementsAttr::get(sType, ArrayRef<float>(sf));
   for (auto [cop, vals] : llvm::zip(group, weights)) {
     LinearOp op = cop;
     for (size_t i = 0; i < vals.size(); ++i)
       vals[i] *= s[i % k];
     replaceWithConstant(op.getWeightMutable(), vals, /*widen=*/true);
-    op->setAttr("qc.smooth_factors", sAttr);
-    op->setAttr("qc.act_absmax", FloatAttr::get(Float64Type::get(ctx), actMax));
   }
 
   // Fold 1/s into a norm that feeds only this group.

@@ -122,6 +122,49 @@ def QCSmoothQuantPass : Pass<"qc-smoothquant", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def QCAwqPass : Pass<"qc-awq", "::mlir::ModuleOp"> {
+  let summary = "Activation-aware weight scaling before weight-only "
+                "quantization (AWQ), strength searched per layer group";
+  let description = [{
+    For every group of `qc.linear`s with a weight-only integer scheme (i4 /
+    i8, no activation quantization) that read the same activation x (q/k/v,
+    gate/up), scales input channel j of their weights by
+    s_j = absmax(x_j)^a / sqrt(max s * min s) (f32; channels never active
+    keep 1) and x by 1/s_j: folded into the RMSNorm / LayerNorm producing x
+    when only the group reads it, else a `qc.smooth` (as qc-smoothquant).
+    The strength a is the one of {0, 1/grid, ..., 1} with the smallest
+    output error of round-to-nearest on the scaled weights, measured with
+    each layer's calibration Hessian H = X^T X on `rows` evenly spaced
+    weight rows: sum d H d^T, d = Q(w * s) / s - w (the error AWQ measures
+    on sample activations). a = 0 (no scaling) is a candidate, so the
+    measured error never grows. Each layer records `qc.awq_alpha` and
+    `qc.awq_loss_ratio` (best error / error without scaling). Composes with
+    both roundings of qc-quantize-weights (RTN, GPTQ).
+
+    Needs statistics with Hessians (`quant-run --calibrate` of a module
+    compiled with hessian observers; `python -m quant calibrate --hessian`).
+
+    Example (`stats=s.json`):
+
+    ```mlir
+    %n = qc.rms_norm %x, %g ...
+    %q = qc.linear %n, %wq {layer = "q", scheme = #qc.scheme<weight = i4,
+           granularity = per_group, group_size = 32>} : ...
+    // becomes: %g / s, %wq * s (f32), {qc.awq_alpha = 0.35 : f64, ...}
+    ```
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", /*default=*/"\"\"",
+           "Calibration statistics with Hessians">,
+    Option<"grid", "grid", "int64_t", /*default=*/"20",
+           "Strengths tried: 0, 1/grid, ..., 1">,
+    Option<"rows", "rows", "int64_t", /*default=*/"256",
+           "Weight rows per layer (evenly spaced) the error is measured on">,
+  ];
+  let dependentDialects = ["::mlir::qc::QCDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def QCQuantizeWeightsPass : Pass<"qc-quantize-weights", "::mlir::ModuleOp"> {
   let summary = "Quantizes constant weights (RTN or GPTQ) and inserts "
                 "activation quantization";

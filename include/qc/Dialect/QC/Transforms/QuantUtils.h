@@ -73,6 +73,16 @@ struct ConstantSource {
 FailureOr<ConstantSource> locateConstantValues(Value v, Operation *user,
                                                const Twine &what);
 
+/// Scales input channel j of the linears in `group` (all reading `x`) by
+/// s[j] and x by 1/s[j], so that their products are unchanged: the weights
+/// (`weights`, their values row-major, updated in place) become f32
+/// constants W * s; 1/s is folded into the RMSNorm / LayerNorm producing
+/// `x` when only the group reads it, else a qc.smooth is inserted. Shared
+/// by qc-smoothquant and qc-awq.
+LogicalResult scaleInputChannels(Value x, ArrayRef<LinearOp> group,
+                                 MutableArrayRef<std::vector<double>> weights,
+                                 ArrayRef<double> s);
+
 /// Builds a dense float attribute of `type` (f16, bf16, f32 or f64 element
 /// type) from doubles, rounding to nearest even.
 DenseElementsAttr makeFloatAttr(RankedTensorType type, ArrayRef<double> vals);
