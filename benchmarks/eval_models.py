@@ -13,6 +13,9 @@ stays fp32 in every row):
   w4-rtn     i4 symmetric per-group g (default 64: 128 does not divide K=576)
   w4-gptq    same grid, GPTQ on the Hessian from Emma (qc-insert-observers
              hessian=true -> compiled calibration program -> qcrt stats)
+  w4-gptq-ao same, act-order (--gptq-act-order)
+  w4-awq     AWQ scaling (--awq, strength searched on the Hessians), RTN
+  w4-awq-gptq AWQ then GPTQ
   w8a8       i8 per-channel weights + dynamic per-token i8 activations
   w8a8-sq    same + SmoothQuant (alpha, stats from Emma)
   fp8        FP8 E4M3 per-channel weights + dynamic per-token E4M3 activations
@@ -42,8 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 import quant  # noqa: E402
 from quant import data, reference  # noqa: E402
 
-ROWS = ["fp32", "w8a16", "w4-rtn", "w4-gptq", "w8a8", "w8a8-sq", "fp8", "fp8-sq",
-        "mixed"]
+ROWS = ["fp32", "w8a16", "w4-rtn", "w4-gptq", "w4-gptq-ao", "w4-awq", "w4-awq-gptq",
+        "w8a8", "w8a8-sq", "fp8", "fp8-sq", "mixed"]
+# quant-compile options of the W4 rows beyond the policy (AWQ, act-order).
+EXTRA_ARGS = {"w4-gptq-ao": ["--gptq-act-order"], "w4-awq": ["--awq"],
+              "w4-awq-gptq": ["--awq"]}
 
 
 def scheme_yaml(kind, g, alpha):
@@ -63,7 +69,8 @@ def policy_for(row, arch, g, alpha):
     """(policy text or None, needs stats, algorithm)."""
     if row == "fp32":
         return None, False, "rtn"
-    body = {"w8a16": "w8", "w4-rtn": "w4", "w4-gptq": "w4", "w8a8": "w8a8",
+    body = {"w8a16": "w8", "w4-rtn": "w4", "w4-gptq": "w4", "w4-gptq-ao": "w4",
+            "w4-awq": "w4", "w4-awq-gptq": "w4", "w8a8": "w8a8",
             "w8a8-sq": "w8a8sq", "fp8": "fp8", "fp8-sq": "fp8sq"}
     if arch == "llama":
         allpat = "blk.*"
@@ -81,8 +88,9 @@ def policy_for(row, arch, g, alpha):
                      f'    scheme: {scheme_yaml("w4", g, alpha)}\n')
         return text, False, "rtn"
     text = head + f'  - match: "{allpat}"\n    scheme: {scheme_yaml(body[row], g, alpha)}\n'
-    return (text, row in ("w4-gptq", "w8a8-sq", "fp8-sq"),
-            ("gptq" if row == "w4-gptq" else "rtn"))
+    return (text, row in ("w4-gptq", "w4-gptq-ao", "w4-awq", "w4-awq-gptq", "w8a8-sq",
+                          "fp8-sq"),
+            ("gptq" if row in ("w4-gptq", "w4-gptq-ao", "w4-awq-gptq") else "rtn"))
 
 
 def weight_bytes(prefix):
@@ -103,7 +111,8 @@ def compile_row(ir, row, work, g, alpha, stats, target="host"):
     c0 = os.times()
     prefix = quant.compile(ir, policy=pol, stats=stats if needs_stats else None,
                            algorithm=algo, target=target,
-                           out=work / f"{ir.mlir.stem}.{row}.{target}")
+                           out=work / f"{ir.mlir.stem}.{row}.{target}",
+                           extra_args=EXTRA_ARGS.get(row, []))
     c1 = os.times()
     wall = time.perf_counter() - t0
     cpu = (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system)
@@ -134,6 +143,8 @@ def main():
     p.add_argument("--group", type=int, default=64)
     p.add_argument("--alpha", type=float, default=0.5)
     p.add_argument("--sentences", type=int, default=32)
+    p.add_argument("--calib-sentences", type=int, default=0,
+                   help="MiniLM calibration sentences (default 4 x --sentences)")
     p.add_argument("--rows", default=",".join(ROWS))
     p.add_argument("--no-minilm", action="store_true")
     p.add_argument("--no-smollm2", action="store_true")
@@ -228,7 +239,8 @@ def main():
         if any(r in rows for r in ("w4-gptq", "w8a8-sq", "fp8-sq")):
             bstats = work / "minilm.stats.json"
             if not bstats.exists():
-                csents = sentences(data.calibration_text(), 4 * a.sentences)
+                csents = sentences(data.calibration_text(),
+                                   a.calib_sentences or 4 * a.sentences)
                 quant.calibrate(bir, [btok.encode(s).ids for s in csents], bstats,
                                 max_windows=len(csents), hessian=True, function="embed")
         ref = None

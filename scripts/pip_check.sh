@@ -3,18 +3,22 @@
 # used from outside the source tree (issue 14; part of scripts/test.sh):
 # python -m quant --help, the tools as console scripts, a module compiled
 # by the installed quant-compile and run by the installed runtime through
-# DLPack, checked against numpy. The wheel is built from the configured
-# ./build (build-dir=build: nothing is compiled twice); scikit-build-core
-# comes from scripts/setup.sh.
+# DLPack, checked against numpy. The wheel is built by scikit-build-core in
+# the configured ./build with the system python3 (so nothing is compiled
+# twice and the build tree keeps a valid configuration), then installed
+# into the fresh environment; scikit-build-core comes from scripts/setup.sh.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${QC_BUILD_DIR:-$root/build}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 -m venv --system-site-packages "$work/venv"
-"$work/venv/bin/python" -m pip install -q --no-build-isolation --no-deps "$root" \
+python3 -m pip wheel -q --no-build-isolation --no-deps "$root" -w "$work/dist" \
   --config-settings=build-dir="$build" > "$work/pip.log" 2>&1 ||
-  { cat "$work/pip.log"; echo "pip_check: pip install failed" >&2; exit 1; }
+  { cat "$work/pip.log"; echo "pip_check: building the wheel failed" >&2; exit 1; }
+python3 -m venv --system-site-packages "$work/venv"
+"$work/venv/bin/python" -m pip install -q --no-deps "$work"/dist/quant-*.whl \
+  > "$work/pip.log" 2>&1 ||
+  { cat "$work/pip.log"; echo "pip_check: installing the wheel failed" >&2; exit 1; }
 cd "$work"  # not the source tree: only the installed package is found
 unset PYTHONPATH QUANT_BUILD_DIR QCRT_LIB
 py="$work/venv/bin/python"

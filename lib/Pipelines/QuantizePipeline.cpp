@@ -34,6 +34,7 @@ void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
   }
   QCQuantizeWeightsPassOptions qw;
   qw.algorithm = options.algorithm;
+  qw.gptqActOrder = options.gptqActOrder;
   qw.recordErrors = options.recordErrors;
   qw.stats = options.stats;
   pm.addPass(createQCQuantizeWeightsPass(qw));

@@ -86,6 +86,12 @@ static cl::opt<bool>
                  "layers before rounding, strength searched per layer group "
                  "on the --stats Hessians (qc-awq; with rtn or gptq)"),
         cl::init(false), cl::cat(category));
+static cl::opt<bool> gptqActOrder(
+    "gptq-act-order",
+    cl::desc("--algorithm gptq: quantize the columns in descending order of "
+             "the Hessian diagonal (act-order, static groups; "
+             "qc-quantize-weights gptq-act-order)"),
+    cl::init(false), cl::cat(category));
 static cl::opt<std::string> algorithm("algorithm",
                                       cl::desc("Weight rounding: rtn or gptq"),
                                       cl::init("rtn"), cl::cat(category));
@@ -250,6 +256,11 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
     return failure();
   }
   options.awq = awq.getValue();
+  if (gptqActOrder && algorithm != "gptq") {
+    error = "--gptq-act-order needs --algorithm gptq";
+    return failure();
+  }
+  options.gptqActOrder = gptqActOrder.getValue();
   options.target = targetName.getValue();
   options.weightOnlyKernel = weightOnlyKernel.getValue();
   options.wgmmaInt8 = wgmmaInt8.getValue();

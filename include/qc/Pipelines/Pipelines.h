@@ -37,6 +37,11 @@ struct QuantizePipelineOptions
                                   "layers before rounding (qc-awq; needs "
                                   "stats with Hessians)"),
                    llvm::cl::init(false)};
+  Option<bool> gptqActOrder{
+      *this, "gptq-act-order",
+      llvm::cl::desc("GPTQ in descending Hessian-diagonal order (static "
+                     "groups: the packed layout stays group-contiguous)"),
+      llvm::cl::init(false)};
   Option<std::string> algorithm{*this, "algorithm",
                                 llvm::cl::desc("Weight rounding: rtn or gptq"),
                                 llvm::cl::init("rtn")};
