@@ -127,10 +127,8 @@ LogicalResult SmoothQuantPass::smoothGroup(Value x, ArrayRef<LinearOp> group,
   auto sType = RankedTensorType::get({k}, Float32Type::get(ctx));
   SmallVector<float> sf(s.begin(), s.end());
   auto sAttr = DenseElementsAttr::get(sType, ArrayRef<float>(sf));
-  for (LinearOp op : group) {
-    op->setAttr("qc.smooth_factors", sAttr);
+  for (LinearOp op : group)
     op->setAttr("qc.act_absmax", FloatAttr::get(Float64Type::get(ctx), actMax));
-  }
   return scaleInputChannels(x, group, weights, s);
 }
 
@@ -148,6 +146,8 @@ mlir::qc::scaleInputChannels(Value x, ArrayRef<LinearOp> group,
     for (size_t i = 0; i < vals.size(); ++i)
       vals[i] *= s[i % k];
     replaceWithConstant(op.getWeightMutable(), vals, /*widen=*/true);
+    // GPTQ and the error report read the input's scaling from here.
+    op->setAttr("qc.smooth_factors", sAttr);
   }
 
   // Fold 1/s into a norm that feeds only this group.

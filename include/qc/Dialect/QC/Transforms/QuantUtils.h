@@ -77,8 +77,9 @@ FailureOr<ConstantSource> locateConstantValues(Value v, Operation *user,
 /// s[j] and x by 1/s[j], so that their products are unchanged: the weights
 /// (`weights`, their values row-major, updated in place) become f32
 /// constants W * s; 1/s is folded into the RMSNorm / LayerNorm producing
-/// `x` when only the group reads it, else a qc.smooth is inserted. Shared
-/// by qc-smoothquant and qc-awq.
+/// `x` when only the group reads it, else a qc.smooth is inserted; each
+/// linear records s as `qc.smooth_factors` (GPTQ's Hessian of the scaled
+/// input). Shared by qc-smoothquant and qc-awq.
 LogicalResult scaleInputChannels(Value x, ArrayRef<LinearOp> group,
                                  MutableArrayRef<std::vector<double>> weights,
                                  ArrayRef<double> s);
