@@ -121,6 +121,21 @@ def cmd_chat(a):
     run_chat(a)
 
 
+def cmd_mixed(a):
+    from . import mixed
+    if (a.bits is None) == (a.bytes is None):
+        raise ValueError("give exactly one of --bits and --bytes")
+    r = mixed.choose(a.ir, budget_bits=a.bits, budget_bytes=a.bytes, stats=a.stats,
+                     algorithm=a.algorithm, out=a.output)
+    for name, v in r["layers"].items():
+        s = v["scheme"]
+        desc = s["weight"] + (f" g{s['group_size']}" if "group_size" in s else "")
+        print(f"{name:40s} {desc:8s} {v['bytes']:>12d} B  loss {v['loss']:.3g}")
+    print(f"total {r['bytes']} weight bytes ({r['bits_per_weight']:.3f} bits per weight; "
+          f"budget {r['budget_bytes']}), predicted loss {r['predicted_loss']:.4g}; "
+          f"wrote {a.output}")
+
+
 def cmd_report(a):
     from .report import load_report, plot_report, report_table
     rep = load_report(a.report)
@@ -229,6 +244,15 @@ def main(argv=None):
     s.add_argument("--show-layers", action="store_true", help="print the per-layer table")
     s.add_argument("--quiet", action="store_true", help="no progress lines")
     s.set_defaults(fn=cmd_chat)
+    s = sub.add_parser("mixed", help="automatic mixed precision: a scheme per layer under "
+                                     "a weight budget, written as a policy file")
+    s.add_argument("ir", help="imported model (.mlir)")
+    s.add_argument("--bits", type=float, help="budget: average bits per weight")
+    s.add_argument("--bytes", type=int, help="budget: total weight bytes of the linears")
+    s.add_argument("--stats", help="calibration statistics with Hessians (recommended)")
+    s.add_argument("--algorithm", default="rtn", choices=["rtn", "gptq"])
+    s.add_argument("-o", "--output", required=True, help="policy file to write")
+    s.set_defaults(fn=cmd_mixed)
     s = sub.add_parser("report", help="print (and plot) a quant-compile --report file")
     s.add_argument("report")
     s.add_argument("--plot", help="write a PNG of bytes and errors per layer (matplotlib)")
