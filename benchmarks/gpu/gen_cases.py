@@ -169,13 +169,17 @@ def compile_mma_case(quant_opt, c, out_dir, opts, args):
     smem = re.search(r"@" + kernel + r", [^>]*shared_bytes = (\d+)", res.stdout)
     # The TMA pipeline (wgmma-tma): two tensor-map arguments more.
     tma = re.search(r"@" + kernel + r", [^>]*tma = true", res.stdout)
+    # The persistent tile scheduler (wgmma-persistent): a grid of `ctas`
+    # CTAs (the SM count), not one per tile.
+    ctas = re.search(r"@" + kernel + r", [^>]*ctas = (\d+)", res.stdout)
     family = args[("int8" if c["op"] == "fp8" else c["op"]) + "_mma"]
     return dict(c, kernel=kernel, block=block, block_m=tile_m, block_n=tile_n,
                 act_kernel=act[0][0] if act else "-",
                 act_block=act[0][1] if act else 0,
                 args=",".join(family["extra"]["tma_args"] if tma
                               else family["args"]),
-                smem=int(smem.group(1)) if smem else 0)
+                smem=int(smem.group(1)) if smem else 0,
+                ctas=int(ctas.group(1)) if ctas else 0)
 
 
 def mma_cases(fp8=False):
@@ -586,7 +590,8 @@ def main():
     json.dump(out + mout, open(os.path.join(args.out, "cases.json"), "w"), indent=1)
     mfields = ["name", "kernel", "act_kernel", "kind", "op", "n", "k", "per_token",
                "static_scale", "per_tensor_w", "scale_f16", "bias", "act_f16",
-               "out_f16", "block", "block_m", "block_n", "act_block", "args", "smem"]
+               "out_f16", "block", "block_m", "block_n", "act_block", "args", "smem",
+               "ctas"]
     with open(os.path.join(args.out, "mma_cases.txt"), "w") as f:
         for c in mout:
             f.write(" ".join(repr(c[k]) if isinstance(c[k], float) else

@@ -153,6 +153,7 @@ struct MmaCase {
   std::string args;
   /// Dynamic shared memory of the GEMM (the wgmma fp16 kernel's stages).
   long smem = 0;
+  long ctas = 0; // persistent: the grid is ctas x 1
 };
 
 /// The kernel parameters in the order of `args` (comma-separated argument
@@ -351,6 +352,9 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
         c.args;
     if (!(ss >> c.smem))
       c.smem = 0;
+    // Persistent kernels: a grid of `ctas` CTAs walking the tiles.
+    if (!(ss >> c.ctas))
+      c.ctas = 0;
     cases.push_back(c);
   }
   int failures = 0;
@@ -455,6 +459,10 @@ static int runMmaCases(const std::string &dir, std::mt19937_64 &rng) {
       int mi = (int)m;
       unsigned gx = (unsigned)((c.n + c.blockN - 1) / c.blockN);
       unsigned gy = (unsigned)((m + c.blockM - 1) / c.blockM);
+      if (c.ctas > 0) {
+        gx = (unsigned)c.ctas;
+        gy = 1;
+      }
       CUdeviceptr wp = dW[0]->ptr;
 
       // CPU activation quantization (the host lowering's convention): float

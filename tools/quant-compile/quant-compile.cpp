@@ -129,8 +129,9 @@ static cl::opt<bool> fuseNormQuant(
     "fuse-norm-quant",
     cl::desc("GPU targets: a norm feeding only the activation quantization "
              "of W8A8 / FP8 matmuls writes their codes and scales (one "
-             "kernel instead of two; qc-outline-gpu-kernels fuse-norm-quant)"),
-    cl::init(false), cl::cat(category));
+             "kernel instead of two; qc-outline-gpu-kernels fuse-norm-quant; "
+             "default on, --fuse-norm-quant=false: two kernels)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> gemvSwiGluEpilogue(
     "gemv-swiglu-epilogue",
     cl::desc("GPU targets: the GEMV of the fused gate / up projections "

@@ -1,5 +1,5 @@
 // RUN: quant-opt %s --qc-outline-gpu-kernels=fuse-norm-quant --split-input-file | FileCheck %s --enable-var-scope
-// RUN: quant-opt %s --qc-outline-gpu-kernels --split-input-file | FileCheck %s --check-prefix=APART
+// RUN: quant-opt %s --qc-outline-gpu-kernels=fuse-norm-quant=false --split-input-file | FileCheck %s --check-prefix=APART
 // RUN: quant-opt %s --qc-outline-gpu-kernels=fuse-norm-quant --qc-lower-gpu-launches --split-input-file | FileCheck %s --check-prefix=LOWER
 // RUN: %if ptxas %{ quant-opt %s --split-input-file --pass-pipeline="builtin.module(qc-outline-gpu-kernels{fuse-norm-quant},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" | %python %S/Inputs/extract_ptx.py > %t.ptx %}
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.ptx -o %t.cubin 2> %t.log %}
@@ -26,8 +26,8 @@
 // CHECK-NOT: gpu.func @{{.*}}_act_quant(
 // CHECK-NOT: gpu.func @rms_norm
 
-// By default (fuse-norm-quant off until checked on a GPU): the norm
-// kernel, then the act_quant kernel.
+// With fuse-norm-quant=false (default on since the H100 module matrix of
+// 2026-12-08): the norm kernel, then the act_quant kernel.
 // APART-LABEL: func.func @fused
 // APART: qc.rms_norm {{.*}}qc.launch = #qc.launch<@qc_kernels_sm_90a::@rms_norm_k448
 // APART: qc.quantize_act {{.*}}qc.launch = #qc.launch<@qc_kernels_sm_90a::@blk0_qkv_act_quant

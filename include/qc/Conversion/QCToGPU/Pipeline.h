@@ -50,8 +50,9 @@ struct GpuLoweringPipelineOptions
       *this, "fuse-norm-quant",
       llvm::cl::desc("A norm feeding only the activation quantization of "
                      "W8A8 / FP8 matmuls writes their codes and scales "
-                     "(qc-outline-gpu-kernels fuse-norm-quant)"),
-      llvm::cl::init(false)};
+                     "(qc-outline-gpu-kernels fuse-norm-quant; default on "
+                     "since the H100 module matrix of 2026-12-08)"),
+      llvm::cl::init(true)};
   Option<bool> swiGluEpilogue{
       *this, "swiglu-epilogue",
       llvm::cl::desc("GEMV families of the fused gate / up projections write "

@@ -121,12 +121,11 @@ def QCOutlineGpuKernels : Pass<"qc-outline-gpu-kernels", "ModuleOp"> {
            "applies (CacheAttentionKernelConfig::usesPrefillKernel) and run "
            "it for queries of more than max_split_t tokens (false: the "
            "partial / combine pair for every T)">,
-    Option<"fuseNormQuant", "fuse-norm-quant", "bool", "false",
+    Option<"fuseNormQuant", "fuse-norm-quant", "bool", "true",
            "A GPU qc.rms_norm / qc.layer_norm whose only user is the "
            "activation quantization of W8A8 matmuls writes the codes and "
            "scales itself (RowNormKernelConfig::quantize; recorded on the "
-           "qc.quantize_act with qc.fused_norm; off until checked on a "
-           "GPU: two kernels)">,
+           "qc.quantize_act with qc.fused_norm; false: two kernels)">,
     Option<"fuseResidual", "fuse-residual", "bool", "true",
            "Fuse a residual add that is the only user of a gemv matmul "
            "into its epilogue (EpilogueFusion.h; false: keep the glue add)">,
