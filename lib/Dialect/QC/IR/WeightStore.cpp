@@ -12,12 +12,14 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Operation.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/xxhash.h"
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <map>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -157,8 +159,34 @@ ElementsAttr WeightStore::store(ShapedType type, ArrayRef<char> bytes,
       /*dataIsMutable=*/false);
   auto attr =
       DenseResourceElementsAttr::get(type, "qc_weight_store", std::move(blob));
-  same.push_back({type, attr, ArrayRef<char>(data, bytes.size())});
+  same.push_back({type, attr, ArrayRef<char>(data, bytes.size()), offset});
   return attr;
+}
+
+void WeightStore::discardUnreferenced(Operation *root) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (fd < 0 || byHash.empty())
+    return;
+  llvm::DenseSet<Attribute> live;
+  root->walk([&](Operation *op) {
+    op->getAttrDictionary().walk(
+        [&](DenseResourceElementsAttr attr) { live.insert(attr); });
+  });
+  for (auto &[hash, entries] : byHash) {
+    llvm::erase_if(entries, [&](const Entry &e) {
+      if (live.contains(e.attr))
+        return false;
+      releaseWeightPages(e.attr);
+      // The file keeps its size; the range reads as zeros from now on.
+      uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+      uint64_t length = (e.data.size() + page - 1) / page * page;
+      if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                      static_cast<off_t>(e.offset),
+                      static_cast<off_t>(length)) == 0)
+        discarded += length;
+      return true; // never handed out again, even if not punched
+    });
+  }
 }
 
 FailureOr<WeightSink> WeightSink::open(Operation *op, StringRef directory,

@@ -404,6 +404,9 @@ struct FuseSiblingMatmulsPass
     }
     if (failedToStore)
       return signalPassFailure();
+    // The members' own bytes are dead once fused.
+    if (sink->store)
+      sink->store->discardUnreferenced(getOperation());
   }
 };
 

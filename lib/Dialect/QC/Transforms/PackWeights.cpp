@@ -429,8 +429,12 @@ struct PackWeightsPass
       if (cst->use_empty())
         cst->erase();
     });
+    packedOnce.clear();
     if (!ok)
-      signalPassFailure();
+      return signalPassFailure();
+    // The unpacked codes (and bytes repacked) are dead now.
+    if (sink.store)
+      sink.store->discardUnreferenced(module);
   }
 };
 } // namespace

@@ -51,8 +51,19 @@ public:
   /// Null, with `error` set, when the file cannot be written or mapped.
   ElementsAttr store(ShapedType type, ArrayRef<char> bytes, std::string &error);
 
+  /// Frees the file space of every stored tensor that no attribute of an
+  /// op under `root` refers to any more (the codes once packed, the members'
+  /// bytes once fused, row_major bytes once repacked), so that the file
+  /// holds about what the .qcw will. Such a tensor must not be used again:
+  /// it reads as zeros. Called by the passes that replace stored tensors,
+  /// at their end; `root` must hold every user of the store (the store
+  /// serves one module at a time).
+  void discardUnreferenced(Operation *root);
+
   /// Bytes in the scratch file, padding included.
   uint64_t fileBytes() const { return end; }
+  /// Bytes freed by discardUnreferenced.
+  uint64_t discardedBytes() const { return discarded; }
   /// Tensors written, and tensors found equal to one already written.
   int64_t numStored() const { return stored; }
   int64_t numShared() const { return sharedHits; }
@@ -62,9 +73,10 @@ private:
     ShapedType type;
     ElementsAttr attr;
     ArrayRef<char> data;
+    uint64_t offset;
   };
   int fd = -1;
-  uint64_t end = 0;
+  uint64_t end = 0, discarded = 0;
   int64_t stored = 0, sharedHits = 0;
   /// Stored tensors by a hash of their bytes.
   llvm::DenseMap<uint64_t, std::vector<Entry>> byHash;
