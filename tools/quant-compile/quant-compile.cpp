@@ -168,6 +168,12 @@ static cl::opt<std::string> weightStoreDir(
     cl::desc("Directory of the weight store's scratch file (default: the "
              "output's directory); the file is unlinked as it is created"),
     cl::value_desc("dir"), cl::init(""), cl::cat(category));
+static cl::opt<bool> recordErrors(
+    "record-errors",
+    cl::desc("Compute each layer's calibration errors for the report "
+             "(quant_error, output_error; default on, ~25% of the RTN "
+             "quantization time; false leaves them null)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<unsigned>
     jobs("jobs",
          cl::desc("Threads for quantization and packing (default: all "
@@ -288,7 +294,7 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
   if (maxBatch > 0)
     options.maxBatch = maxBatch.getValue();
   options.fuseSiblings = fuseSiblings.getValue();
-  options.recordErrors = true; // for the per-layer report
+  options.recordErrors = recordErrors.getValue(); // the per-layer report
   options.weightStore = weightStorePath;
   // Constants below the .qcw threshold stay inline, as they do in memory.
   options.weightStoreMinBytes = weightThreshold.getValue();
