@@ -582,9 +582,11 @@ int main(int argc, char **argv) {
     if (llvm::sys::fs::access(dir, llvm::sys::fs::AccessMode::Write))
       return fail("weight store directory '" + dir + "' is not writable");
     weightStorePath = dir.str().str();
-  } else if (!weightStoreDir.empty() && !weightStore) {
-    return fail("--weight-store-dir needs the weight store (drop "
-                "--weight-store=false)");
+  } else if (!weightStoreDir.empty()) {
+    return fail(weightStore ? "--weight-store-dir is only used with "
+                              "--emit=module"
+                            : "--weight-store-dir needs the weight store "
+                              "(drop --weight-store=false)");
   }
 
   DialectRegistry registry;

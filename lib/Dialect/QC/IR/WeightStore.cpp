@@ -105,10 +105,8 @@ ElementsAttr WeightStore::store(ShapedType type, ArrayRef<char> bytes,
       continue;
     bool equal = std::memcmp(e.data.data(), bytes.data(), bytes.size()) == 0;
     releaseWeightPages(e.attr);
-    if (equal) {
-      ++sharedHits;
+    if (equal)
       return e.attr;
-    }
   }
 
   // Write at the next page boundary (mappings start on pages).
@@ -139,7 +137,6 @@ ElementsAttr WeightStore::store(ShapedType type, ArrayRef<char> bytes,
     return {};
   }
   end = offset + length;
-  ++stored;
   const char *data = static_cast<const char *>(map);
   {
     MappedRanges &m = mappedRanges();
@@ -180,10 +177,10 @@ void WeightStore::discardUnreferenced(Operation *root) {
       // The file keeps its size; the range reads as zeros from now on.
       uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
       uint64_t length = (e.data.size() + page - 1) / page * page;
-      if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                      static_cast<off_t>(e.offset),
-                      static_cast<off_t>(length)) == 0)
-        discarded += length;
+      // (A file system without hole punching keeps the bytes: no error.)
+      (void)::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                        static_cast<off_t>(e.offset),
+                        static_cast<off_t>(length));
       return true; // never handed out again, even if not punched
     });
   }
@@ -224,10 +221,4 @@ void mlir::qc::releaseWeightPages(Attribute attr) {
   // A shared read-only file mapping: the pages are dropped from this
   // process and read back from the file when touched again.
   ::madvise(const_cast<char *>(start), length, MADV_DONTNEED);
-}
-
-bool mlir::qc::isStoredWeight(Attribute attr) {
-  AsmResourceBlob *blob = blobOf(attr);
-  return blob && !blob->getData().empty() &&
-         findMapping(blob->getData().data()).first != nullptr;
 }

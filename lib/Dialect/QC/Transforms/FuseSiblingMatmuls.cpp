@@ -305,11 +305,11 @@ template <typename OpTy> struct FuseSiblingMatmuls : OpRewritePattern<OpTy> {
     // The packed bytes go through the weight store; the small scales, zero
     // points and biases stay inline.
     std::string stored;
-    WeightSink inline_;
+    WeightSink inlineSink;
     ElementsAttr dataAttr = concatConstants(datas, sink, stored);
-    ElementsAttr scaleAttr = concatConstants(scales, inline_, stored);
-    ElementsAttr zeroAttr = concatConstants(zeros, inline_, stored);
-    ElementsAttr biasAttr = concatConstants(biases, inline_, stored);
+    ElementsAttr scaleAttr = concatConstants(scales, inlineSink, stored);
+    ElementsAttr zeroAttr = concatConstants(zeros, inlineSink, stored);
+    ElementsAttr biasAttr = concatConstants(biases, inlineSink, stored);
     if (!stored.empty()) {
       // Not a mismatch: the store failed (a full disk); the pass fails.
       op->emitError() << stored;

@@ -60,14 +60,6 @@ public:
   /// serves one module at a time).
   void discardUnreferenced(Operation *root);
 
-  /// Bytes in the scratch file, padding included.
-  uint64_t fileBytes() const { return end; }
-  /// Bytes freed by discardUnreferenced.
-  uint64_t discardedBytes() const { return discarded; }
-  /// Tensors written, and tensors found equal to one already written.
-  int64_t numStored() const { return stored; }
-  int64_t numShared() const { return sharedHits; }
-
 private:
   struct Entry {
     ShapedType type;
@@ -76,8 +68,8 @@ private:
     uint64_t offset;
   };
   int fd = -1;
-  uint64_t end = 0, discarded = 0;
-  int64_t stored = 0, sharedHits = 0;
+  /// The end of the file's data (the next tensor starts on the next page).
+  uint64_t end = 0;
   /// Stored tensors by a hash of their bytes.
   llvm::DenseMap<uint64_t, std::vector<Entry>> byHash;
   std::mutex mutex;
@@ -106,9 +98,6 @@ struct WeightSink {
 /// is backed by a weight store (its bytes stay in the store and are read
 /// again on the next access); does nothing for any other attribute.
 void releaseWeightPages(Attribute attr);
-
-/// True when `attr` is backed by a weight store.
-bool isStoredWeight(Attribute attr);
 
 } // namespace mlir::qc
 
