@@ -10,8 +10,11 @@ first N blocks: `python -m quant import --layers N`):
 
 - **import**: `python -m quant import` in a child process under
   /usr/bin/time (wall, user + system CPU, peak RSS);
-- **compile**: `quant-compile --target host` with W4 g128 RTN on every
-  linear (head included), also under /usr/bin/time.
+- **compile**: `quant-compile --target T` (each of `--targets`, default
+  host) with W4 g128 RTN on every linear (head included), also under
+  /usr/bin/time; with `--store on off` once with the weight store (the
+  default) and once without (`--weight-store=false`), and the two modules
+  (.so, .h, .qcw) are compared byte for byte (`same module` column).
 
 With `--baseline` each N is also imported the way the importer did before
 tensors kept their type (every tensor widened to f32, still one at a time)
@@ -21,9 +24,12 @@ table and the least-squares line through the rows, evaluated at 32 blocks.
 
   usage: python3 benchmarks/compile/compile_scale.py [--dir /work/tmp-scale]
              [--blocks 1 2 4] [--baseline] [--no-compile] [--keep]
+             [--targets host sm_90] [--store on off] [--jobs N]
 
 Disk: the checkpoint takes 0.52 GB + 0.40 GB per block, each import's blob
-as much (twice that with --baseline), the .qcw ~0.3 + 0.1 GB per block.
+as much (twice that with --baseline), the .qcw ~0.3 + 0.1 GB per block
+(twice with --store on off), the weight store's scratch file up to ~1.5
+bytes per weight while compiling.
 """
 
 import argparse
