@@ -10,8 +10,11 @@ first N blocks: `python -m quant import --layers N`):
 
 - **import**: `python -m quant import` in a child process under
   /usr/bin/time (wall, user + system CPU, peak RSS);
-- **compile**: `quant-compile --target host` with W4 g128 RTN on every
-  linear (head included), also under /usr/bin/time.
+- **compile**: `quant-compile --target T` (each of `--targets`, default
+  host) with W4 g128 RTN on every linear (head included), also under
+  /usr/bin/time; with `--store on off` once with the weight store (the
+  default) and once without (`--weight-store=false`), and the two modules
+  (.so, .h, .qcw) are compared byte for byte (`same module` column).
 
 With `--baseline` each N is also imported the way the importer did before
 tensors kept their type (every tensor widened to f32, still one at a time)
@@ -21,12 +24,16 @@ table and the least-squares line through the rows, evaluated at 32 blocks.
 
   usage: python3 benchmarks/compile/compile_scale.py [--dir /work/tmp-scale]
              [--blocks 1 2 4] [--baseline] [--no-compile] [--keep]
+             [--targets host sm_90] [--store on off] [--jobs N]
 
 Disk: the checkpoint takes 0.52 GB + 0.40 GB per block, each import's blob
-as much (twice that with --baseline), the .qcw ~0.3 + 0.1 GB per block.
+as much (twice that with --baseline), the .qcw ~0.3 + 0.1 GB per block
+(twice with --store on off), the weight store's scratch file up to ~1.5
+bytes per weight while compiling.
 """
 
 import argparse
+import filecmp
 import json
 import os
 import re
@@ -78,6 +85,13 @@ def main():
     ap.add_argument("--no-compile", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep DIR (the checkpoint)")
     ap.add_argument("--json", help="also write the rows to this file")
+    ap.add_argument("--targets", nargs="+", default=["host"],
+                    help="quant-compile --target values (e.g. host sm_90)")
+    ap.add_argument("--store", nargs="+", default=["on"], choices=["on", "off"],
+                    help="compile with the weight store on and/or off "
+                         "(--weight-store=false); with both, the modules are "
+                         "compared byte for byte")
+    ap.add_argument("--jobs", type=int, default=0, help="quant-compile --jobs")
     a = ap.parse_args()
 
     base = Path(a.dir)
@@ -107,39 +121,64 @@ def main():
                 else:
                     cmd = [sys.executable, "-c", script, ck, mlir, n]
                 imp = measure(cmd, env)
-                row = {"blocks": n, "variant": label, "import": imp,
-                       "blob_gb": mlir.with_suffix(".bin").stat().st_size / 1e9}
-                if not a.no_compile:
-                    comp = measure([qc, mlir, "--target", "host", "--policy",
-                                    work / "policy.yaml", "-o", out / "model", "-v"], env)
-                    # quant-compile -v: "quant-compile: <stage> (...) done in X s"
-                    stages = re.findall(r"^quant-compile: (\w+)[^\n]*? done in ([0-9.]+) s",
-                                        comp["stderr"], re.M)
-                    row["compile"] = comp
-                    row["qcw_gb"] = (out / "model.qcw").stat().st_size / 1e9
-                    row["stages"] = stages
-                for k in ("import", "compile"):
-                    if k in row:
-                        row[k].pop("stderr", None)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                base_row = {"blocks": n, "variant": label, "import": imp,
+                            "blob_gb": mlir.with_suffix(".bin").stat().st_size / 1e9}
+                base_row["import"].pop("stderr", None)
+                combos = [(t, st) for t in a.targets for st in a.store]
+                if a.no_compile:
+                    combos = [("host", None)]
+                for target, store in combos:
+                    row = dict(base_row, target=target, store=store)
+                    if store is not None:
+                        dest = out / f"{target}-{store}"
+                        dest.mkdir()
+                        cmd = [qc, mlir, "--target", target, "--policy",
+                               work / "policy.yaml", "-o", dest / "model", "-v"]
+                        if store == "off":
+                            cmd.append("--weight-store=false")
+                        if a.jobs:
+                            cmd.append(f"--jobs={a.jobs}")
+                        comp = measure(cmd, env)
+                        # quant-compile -v: "quant-compile: <stage> (...) done in X s"
+                        stages = re.findall(
+                            r"^quant-compile: (\w+)[^\n]*? done in ([0-9.]+) s",
+                            comp["stderr"], re.M)
+                        comp.pop("stderr", None)
+                        row["compile"] = comp
+                        row["qcw_gb"] = (dest / "model.qcw").stat().st_size / 1e9
+                        row["stages"] = stages
+                        if store == "off" and (out / f"{target}-on").exists():
+                            # The store changes where bytes live, not the module.
+                            row["identical_to_store"] = all(
+                                filecmp.cmp(out / f"{target}-on" / f"model{ext}",
+                                            dest / f"model{ext}", shallow=False)
+                                for ext in (".so", ".qcw", ".h"))
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
                 shutil.rmtree(out)
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\nLlama-2-7B-shaped, random f16 weights, host; W4 g128 RTN on every linear")
-    print("| blocks | import | wall s | CPU s | peak RSS GiB | blob GB | compile wall s "
-          "| CPU s | peak RSS GiB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"\nLlama-2-7B-shaped, random f16 weights; W4 g128 RTN on every linear")
+    print("| blocks | import | wall s | CPU s | peak RSS GiB | blob GB | target | store "
+          "| compile wall s | CPU s | peak RSS GiB | same module |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         c = r.get("compile", {})
+        same = {True: "yes", False: "NO"}.get(r.get("identical_to_store"), "")
         print(f"| {r['blocks']} | {r['variant']} | {r['import']['wall']:.1f} | "
               f"{r['import']['cpu']:.1f} | {r['import']['rss']:.2f} | {r['blob_gb']:.2f} | "
+              f"{r['target']} | {r['store'] or ''} | "
               f"{c.get('wall', float('nan')):.1f} | {c.get('cpu', float('nan')):.1f} | "
-              f"{c.get('rss', float('nan')):.2f} |")
-    for label, _ in variants:
-        rs = [r for r in rows if r["variant"] == label]
+              f"{c.get('rss', float('nan')):.2f} | {same} |")
+    groups = sorted({(label, r["target"], r["store"]) for r in rows
+                     for label, _ in variants if r["variant"] == label},
+                    key=str)
+    for label, target, store in groups:
+        rs = [r for r in rows if (r["variant"], r["target"], r["store"]) ==
+              (label, target, store)]
+        label = f"{label}, {target}, store {store}"
         xs = [r["blocks"] for r in rs]
         parts = []
         for key, stage in (("import wall s", ("import", "wall")),

@@ -37,16 +37,23 @@ void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
   qw.gptqActOrder = options.gptqActOrder;
   qw.recordErrors = options.recordErrors;
   qw.stats = options.stats;
+  qw.weightStore = options.weightStore;
+  qw.weightStoreMinBytes = options.weightStoreMinBytes;
   pm.addPass(createQCQuantizeWeightsPass(qw));
   QCPackWeightsPassOptions pack;
   pack.layout = options.layout;
+  pack.weightStore = options.weightStore;
+  pack.weightStoreMinBytes = options.weightStoreMinBytes;
   pm.addPass(createQCPackWeightsPass(pack));
   pm.addPass(createQCFuseDequantPass());
   if (options.fuseSiblings) {
     // Each INT8 layer quantized its input with its own qc.quantize_act:
     // CSE merges equal ones so that q/k/v int8_matmuls become siblings.
     pm.addPass(mlir::createCSEPass());
-    pm.addPass(createQCFuseSiblingMatmulsPass());
+    QCFuseSiblingMatmulsPassOptions fuse;
+    fuse.weightStore = options.weightStore;
+    fuse.weightStoreMinBytes = options.weightStoreMinBytes;
+    pm.addPass(createQCFuseSiblingMatmulsPass(fuse));
   }
   QCSelectMatmulPassOptions sel;
   sel.target = options.target;
@@ -61,6 +68,8 @@ void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
   // weights selection gave them (nothing else changes).
   QCPackWeightsPassOptions fragPack;
   fragPack.layout = "auto";
+  fragPack.weightStore = options.weightStore;
+  fragPack.weightStoreMinBytes = options.weightStoreMinBytes;
   pm.addPass(createQCPackWeightsPass(fragPack));
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());

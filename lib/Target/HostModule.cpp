@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Target/HostModule.h"
+#include "qc/Dialect/QC/IR/WeightStore.h"
 #include "qc/Runtime/XXHash64.h"
 #include "qc/Runtime/qcrt.h"
 
@@ -54,7 +55,7 @@ uint64_t alignUp(uint64_t v) {
 /// Calls `sink` with the little-endian bytes of a weight, in order: a
 /// dense/resource elements attribute (splats expanded in bounded chunks) or
 /// the slice of an external file.
-bool visitWeightBytes(const qc::WeightEntry &w,
+bool visitWeightBytes(const ::qc::WeightEntry &w,
                       llvm::function_ref<void(const char *, size_t)> sink,
                       std::string &error) {
   if (!w.value) {
@@ -82,7 +83,14 @@ bool visitWeightBytes(const qc::WeightEntry &w,
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
     if (!blob || blob->getData().size() != bytes)
       return fail("dense_resource weight has no data of the expected size");
-    sink(blob->getData().data(), bytes);
+    // In bounded chunks, each released once written: a weight-store
+    // mapping's pages do not accumulate in memory.
+    constexpr uint64_t kChunk = uint64_t(64) << 20;
+    const char *data = blob->getData().data();
+    for (uint64_t at = 0; at < bytes; at += kChunk) {
+      sink(data + at, std::min(kChunk, bytes - at));
+      ::mlir::qc::releaseWeightPages(resource);
+    }
     return true;
   }
   auto dense = dyn_cast<DenseIntOrFPElementsAttr>(value);
@@ -115,7 +123,7 @@ bool visitWeightBytes(const qc::WeightEntry &w,
 
 /// The layout of a .qcw file: each entry's data offset and the file size,
 /// with overflow checks.
-bool weightsLayout(ArrayRef<qc::WeightEntry> weights,
+bool weightsLayout(ArrayRef<::qc::WeightEntry> weights,
                    std::vector<uint64_t> &offsets, uint64_t &tableBytes,
                    uint64_t &fileBytes, std::string &error) {
   uint64_t limit = QCRT_MAX_WEIGHTS_FILE_BYTES;
@@ -125,7 +133,7 @@ bool weightsLayout(ArrayRef<qc::WeightEntry> weights,
     return false;
   };
   tableBytes = 0;
-  for (const qc::WeightEntry &w : weights) {
+  for (const ::qc::WeightEntry &w : weights) {
     tableBytes += kEntryBytes + (w.symbol.size() + 7) / 8 * 8;
     if (tableBytes > limit)
       return tooLarge();
@@ -133,7 +141,7 @@ bool weightsLayout(ArrayRef<qc::WeightEntry> weights,
   offsets.clear();
   uint64_t at = alignUp(kHeaderBytes + tableBytes);
   fileBytes = kHeaderBytes + tableBytes;
-  for (const qc::WeightEntry &w : weights) {
+  for (const ::qc::WeightEntry &w : weights) {
     if (w.bytes > limit || at > limit - w.bytes)
       return tooLarge();
     offsets.push_back(at);
@@ -145,17 +153,17 @@ bool weightsLayout(ArrayRef<qc::WeightEntry> weights,
 
 } // namespace
 
-bool qc::weightsFileBytes(ArrayRef<WeightEntry> weights, uint64_t &bytes,
-                          std::string &error) {
+bool ::qc::weightsFileBytes(ArrayRef<WeightEntry> weights, uint64_t &bytes,
+                            std::string &error) {
   std::vector<uint64_t> offsets;
   uint64_t tableBytes;
   return weightsLayout(weights, offsets, tableBytes, bytes, error);
 }
 
-bool qc::computeWeightChecksums(MutableArrayRef<WeightEntry> weights,
-                                std::string &error) {
+bool ::qc::computeWeightChecksums(MutableArrayRef<WeightEntry> weights,
+                                  std::string &error) {
   for (WeightEntry &w : weights) {
-    qc::XXHash64 hash;
+    ::qc::XXHash64 hash;
     if (!visitWeightBytes(
             w, [&](const char *p, size_t n) { hash.update(p, n); }, error))
       return false;
@@ -169,7 +177,7 @@ namespace {
 class HashStream : public llvm::raw_ostream {
 public:
   HashStream() = default;
-  qc::XXHash64 hash;
+  ::qc::XXHash64 hash;
 
 private:
   uint64_t pos = 0;
@@ -181,9 +189,9 @@ private:
 };
 } // namespace
 
-uint64_t qc::computeModuleIdentity(ModuleOp module, StringRef target,
-                                   StringRef cpu,
-                                   ArrayRef<WeightEntry> weights) {
+uint64_t ::qc::computeModuleIdentity(ModuleOp module, StringRef target,
+                                     StringRef cpu,
+                                     ArrayRef<WeightEntry> weights) {
   // Each top-level op (function, global) hashed on its own and the hashes
   // sorted: the lowering may create globals in a thread-dependent order,
   // which must not change the identity (same input -> same identity).
@@ -195,7 +203,7 @@ uint64_t qc::computeModuleIdentity(ModuleOp module, StringRef target,
     parts.push_back(part.hash.digest());
   }
   llvm::sort(parts);
-  qc::XXHash64 h;
+  ::qc::XXHash64 h;
   for (uint64_t p : parts)
     h.updateU64(p);
   auto str = [&](StringRef s) {
@@ -213,7 +221,7 @@ uint64_t qc::computeModuleIdentity(ModuleOp module, StringRef target,
   return h.digest();
 }
 
-std::string qc::addModuleIdentity(StringRef info, uint64_t identity) {
+std::string(::qc::addModuleIdentity)(StringRef info, uint64_t identity) {
   llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(info);
   if (!parsed) {
     llvm::consumeError(parsed.takeError());
@@ -227,9 +235,9 @@ std::string qc::addModuleIdentity(StringRef info, uint64_t identity) {
   return text;
 }
 
-bool qc::writeWeightsFile(StringRef path, StringRef target,
-                          ArrayRef<WeightEntry> weights, uint64_t identity,
-                          std::string &error) {
+bool ::qc::writeWeightsFile(StringRef path, StringRef target,
+                            ArrayRef<WeightEntry> weights, uint64_t identity,
+                            std::string &error) {
   // Table: per entry u64 offset, u64 bytes, u64 XXH64 checksum, u32 name
   // length, u32 0, name padded to 8 bytes.
   std::vector<uint64_t> offsets;
@@ -284,7 +292,7 @@ bool qc::writeWeightsFile(StringRef path, StringRef target,
   return true;
 }
 
-std::string qc::resolveHostCpu(StringRef cpu) {
+std::string(::qc::resolveHostCpu)(StringRef cpu) {
   if (cpu == "native")
     return llvm::sys::getHostCPUName().str();
   return cpu.str();
@@ -293,7 +301,7 @@ std::string qc::resolveHostCpu(StringRef cpu) {
 /// A TargetMachine for the host triple and the requested CPU (PIC: the code
 /// goes into a shared object).
 static std::unique_ptr<llvm::TargetMachine>
-createHostTargetMachine(const qc::HostCodegenOptions &options,
+createHostTargetMachine(const ::qc::HostCodegenOptions &options,
                         std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
@@ -302,7 +310,7 @@ createHostTargetMachine(const qc::HostCodegenOptions &options,
       llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return nullptr;
-  std::string cpu = qc::resolveHostCpu(options.cpu);
+  std::string cpu = ::qc::resolveHostCpu(options.cpu);
   std::string features;
   if (options.cpu == "native") {
     llvm::SubtargetFeatures f;
@@ -326,8 +334,8 @@ createHostTargetMachine(const qc::HostCodegenOptions &options,
   return machine;
 }
 
-std::vector<std::string> qc::exportedSymbols(ArrayRef<EntryPoint> entryPoints,
-                                             ArrayRef<WeightEntry> weights) {
+std::vector<std::string>(::qc::exportedSymbols)(
+    ArrayRef<EntryPoint> entryPoints, ArrayRef<WeightEntry> weights) {
   std::vector<std::string> symbols = {"qc_module_info"};
   for (const EntryPoint &ep : entryPoints) {
     symbols.push_back("qc_entry_" + ep.name);
@@ -339,7 +347,7 @@ std::vector<std::string> qc::exportedSymbols(ArrayRef<EntryPoint> entryPoints,
 }
 
 static bool optimize(llvm::Module &module, llvm::TargetMachine &machine,
-                     const qc::HostCodegenOptions &options) {
+                     const ::qc::HostCodegenOptions &options) {
   if (!options.exportedSymbols.empty()) {
     llvm::StringSet<> exported;
     for (const std::string &name : options.exportedSymbols)
@@ -388,18 +396,18 @@ static bool optimize(llvm::Module &module, llvm::TargetMachine &machine,
   return true;
 }
 
-bool qc::optimizeForHost(llvm::Module &module,
-                         const HostCodegenOptions &options,
-                         std::string &error) {
+bool ::qc::optimizeForHost(llvm::Module &module,
+                           const HostCodegenOptions &options,
+                           std::string &error) {
   auto machine = createHostTargetMachine(options, error);
   if (!machine)
     return false;
   return optimize(module, *machine, options);
 }
 
-bool qc::emitHostSharedObject(llvm::Module &module, StringRef soPath,
-                              const HostCodegenOptions &options,
-                              std::string &error) {
+bool ::qc::emitHostSharedObject(llvm::Module &module, StringRef soPath,
+                                const HostCodegenOptions &options,
+                                std::string &error) {
   auto machine = createHostTargetMachine(options, error);
   if (!machine || !optimize(module, *machine, options))
     return false;

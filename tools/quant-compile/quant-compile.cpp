@@ -46,12 +46,14 @@
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ThreadPool.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
 #include <optional>
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace mlir;
@@ -174,6 +176,29 @@ static cl::opt<int64_t> weightThreshold(
     "weight-threshold",
     cl::desc("Constants of at least this many bytes go to the .qcw file"),
     cl::init(1024), cl::cat(category));
+static cl::opt<bool> weightStore(
+    "weight-store",
+    cl::desc("--emit=module: quantized and packed weight bytes go to a "
+             "scratch file (the weight store) instead of staying in memory "
+             "until the .qcw is written (default on; "
+             "--weight-store=false keeps them in memory)"),
+    cl::init(true), cl::cat(category));
+static cl::opt<std::string> weightStoreDir(
+    "weight-store-dir",
+    cl::desc("Directory of the weight store's scratch file (default: the "
+             "output's directory); the file is unlinked as it is created"),
+    cl::value_desc("dir"), cl::init(""), cl::cat(category));
+static cl::opt<bool> recordErrors(
+    "record-errors",
+    cl::desc("Compute each layer's calibration errors for the report "
+             "(quant_error, output_error; default on, ~25% of the RTN "
+             "quantization time; false leaves them null)"),
+    cl::init(true), cl::cat(category));
+static cl::opt<unsigned>
+    jobs("jobs",
+         cl::desc("Threads for quantization and packing (default: all "
+                  "cores; 1: no threads)"),
+         cl::init(0), cl::cat(category));
 static cl::opt<std::string>
     hostCpu("cpu",
             cl::desc("Host CPU to compile for: native (default) or an LLVM "
@@ -207,6 +232,9 @@ static cl::opt<bool>
                      "report table to stderr"),
             cl::cat(category));
 
+/// The weight store's directory (empty: no store); set by main.
+static std::string weightStorePath;
+
 /// `-v`: one line per stage on stderr, flushed, so callers can show
 /// progress while a large model compiles.
 class Stages {
@@ -227,10 +255,31 @@ public:
     if (verbose)
       llvm::errs() << "quant-compile: " << current << " done in "
                    << llvm::formatv("{0:f1}", s) << " s\n";
+    // The stage's first word: quantize, lower, translate, optimize.
+    done.emplace_back(llvm::StringRef(current).split(' ').first.str(), s);
     current.clear();
   }
 
+  /// `--report`'s "compile" object: the finished stages with their times,
+  /// the peak resident memory so far, the threads and whether the weight
+  /// store was used.
+  llvm::json::Object report(MLIRContext &ctx) {
+    end();
+    llvm::json::Array list;
+    for (const auto &[name, seconds] : done)
+      list.push_back(llvm::json::Object{{"stage", name}, {"seconds", seconds}});
+    struct rusage usage;
+    ::getrusage(RUSAGE_SELF, &usage);
+    return llvm::json::Object{
+        {"stages", std::move(list)},
+        {"peak_rss_bytes", int64_t(usage.ru_maxrss) * 1024},
+        {"threads",
+         int64_t(ctx.isMultithreadingEnabled() ? ctx.getNumThreads() : 1)},
+        {"weight_store", !weightStorePath.empty()}};
+  }
+
 private:
+  std::vector<std::pair<std::string, double>> done;
   std::string current;
   std::chrono::steady_clock::time_point start;
 };
@@ -275,7 +324,10 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
   if (maxBatch > 0)
     options.maxBatch = maxBatch.getValue();
   options.fuseSiblings = fuseSiblings.getValue();
-  options.recordErrors = true; // for the per-layer report
+  options.recordErrors = recordErrors.getValue(); // the per-layer report
+  options.weightStore = weightStorePath;
+  // Constants below the .qcw threshold stay inline, as they do in memory.
+  options.weightStoreMinBytes = weightThreshold.getValue();
   qc::buildQuantizePipeline(pm, options);
   return success();
 #else
@@ -574,9 +626,40 @@ int main(int argc, char **argv) {
       return fail("output directory '" + dir + "' is not writable");
   }
 
+  // The weight store (--emit=module only: the IR printed by --emit=mlir
+  // keeps its inline constants).
+  if (weightStore && emitKind == Emit::Module) {
+    llvm::SmallString<256> dir(weightStoreDir.getValue());
+    if (dir.empty()) {
+      dir = outputPath.getValue();
+      llvm::sys::path::remove_filename(dir);
+    }
+    if (dir.empty())
+      dir = ".";
+    if (!llvm::sys::fs::is_directory(dir))
+      return fail("weight store directory '" + dir + "' does not exist");
+    if (llvm::sys::fs::access(dir, llvm::sys::fs::AccessMode::Write))
+      return fail("weight store directory '" + dir + "' is not writable");
+    weightStorePath = dir.str().str();
+  } else if (!weightStoreDir.empty()) {
+    return fail(weightStore ? "--weight-store-dir is only used with "
+                              "--emit=module"
+                            : "--weight-store-dir needs the weight store "
+                              "(drop --weight-store=false)");
+  }
+
   DialectRegistry registry;
   qc::registerAllDialects(registry);
-  MLIRContext context(registry);
+  // --jobs: the context's threads (quantization, packing, parallel
+  // passes); the pool outlives the context.
+  std::unique_ptr<llvm::DefaultThreadPool> pool;
+  if (jobs > 1)
+    pool = std::make_unique<llvm::DefaultThreadPool>(
+        llvm::hardware_concurrency(jobs));
+  MLIRContext context(registry, jobs > 0 ? MLIRContext::Threading::DISABLED
+                                         : MLIRContext::Threading::ENABLED);
+  if (pool)
+    context.setThreadPool(*pool);
   context.loadAllAvailableDialects();
   context.printOpOnDiagnostic(false); // one diagnostic, not an op dump
 
@@ -610,10 +693,23 @@ int main(int argc, char **argv) {
   // The per-layer report, written with the other outputs at the end.
   std::vector<qc::LayerReport> layerReports = qc::collectLayerReports(*module);
   OutputSet reportOutputs;
-  if (!reportFile.empty() &&
-      !writeText(reportOutputs.add(reportFile),
-                 qc::layerReportJson(layerReports), errorMessage))
-    return fail(errorMessage);
+  // --report is written last, with the stage times and the peak memory.
+  std::string reportJson = qc::layerReportJson(layerReports);
+  auto writeReport = [&]() -> bool {
+    if (reportFile.empty())
+      return true;
+    llvm::Expected<llvm::json::Value> doc = llvm::json::parse(reportJson);
+    if (!doc) {
+      errorMessage =
+          "internal error: bad report JSON: " + llvm::toString(doc.takeError());
+      return false;
+    }
+    doc->getAsObject()->insert({"compile", stages.report(context)});
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << llvm::formatv("{0:2}", *doc) << "\n";
+    return writeText(reportOutputs.add(reportFile), text, errorMessage);
+  };
   std::string table = qc::layerReportTable(layerReports);
   if (!reportTableFile.empty() &&
       !writeText(reportOutputs.add(reportTableFile), table, errorMessage))
@@ -624,6 +720,8 @@ int main(int argc, char **argv) {
   // --emit=mlir/llvm: the text goes to the output file (or stdout for "-")
   // and is committed together with the report files.
   auto emitText = [&](const std::string &text, OutputSet &reports) -> int {
+    if (!writeReport())
+      return fail(errorMessage);
     if (outputPath == "-") {
       if (!reports.commit(errorMessage))
         return fail(errorMessage);
@@ -769,7 +867,8 @@ int main(int argc, char **argv) {
                             identity, errorMessage) ||
       !qc::emitHostSharedObject(*llvmModule, outputs.add(prefix + ".so"),
                                 codegen, errorMessage) ||
-      !outputs.commit(errorMessage) || !reportOutputs.commit(errorMessage))
+      !writeReport() || !outputs.commit(errorMessage) ||
+      !reportOutputs.commit(errorMessage))
     return fail(errorMessage);
   stages.end();
   return 0;

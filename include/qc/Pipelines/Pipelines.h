@@ -98,6 +98,16 @@ struct QuantizePipelineOptions
       llvm::cl::desc("qc-quantize-weights records per-layer calibration "
                      "errors (qc.quant_error / qc.output_error)"),
       llvm::cl::init(false)};
+  Option<std::string> weightStore{
+      *this, "weight-store",
+      llvm::cl::desc("Directory of the weight store: the codes and packed "
+                     "bytes go to a scratch file there, not into the "
+                     "context (empty: inline constants)"),
+      llvm::cl::init("")};
+  Option<int64_t> weightStoreMinBytes{
+      *this, "weight-store-min-bytes",
+      llvm::cl::desc("Smaller codes and packed bytes stay inline"),
+      llvm::cl::init(0)};
 };
 
 /// Appends the quantization passes to `pm` (a module pass manager).

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Dialect/QC/IR/QC.h"
+#include "qc/Dialect/QC/IR/WeightStore.h"
 #include "qc/Target/TargetTable.h"
 
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
@@ -25,6 +26,7 @@ using namespace mlir::qc;
 #include "qc/Dialect/QC/IR/QCOpsTypes.cpp.inc"
 
 void QCDialect::initialize() {
+  weightStore = std::make_unique<WeightStore>();
   registerAttributes();
   registerTypes();
   addOperations<

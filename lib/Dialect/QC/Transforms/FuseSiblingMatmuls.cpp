@@ -68,7 +68,9 @@ static FailureOr<std::vector<char>> constantBytes(Value v) {
           static_cast<int64_t>(blob->getData().size()) != count * eltBytes)
         return failure();
       ArrayRef<char> raw = blob->getData();
-      return std::vector<char>(raw.begin(), raw.end());
+      std::vector<char> out(raw.begin(), raw.end());
+      releaseWeightPages(res);
+      return out;
     }
     return failure();
   }
@@ -198,9 +200,11 @@ struct Candidate {
 };
 
 /// The row-wise (dim 0) concatenation of the constants `values` as one
-/// attribute: their bytes one after the other (each is row-major); null
-/// when one cannot be read. No IR is created.
-DenseElementsAttr concatConstants(ArrayRef<Value> values) {
+/// attribute (through `sink`): their bytes one after the other (each is
+/// row-major); null when one cannot be read or stored (`stored` then says
+/// why). No IR is created.
+ElementsAttr concatConstants(ArrayRef<Value> values, const WeightSink &sink,
+                             std::string &stored) {
   if (values.empty())
     return {};
   auto first = cast<RankedTensorType>(values.front().getType());
@@ -218,14 +222,17 @@ DenseElementsAttr concatConstants(ArrayRef<Value> values) {
   int64_t eltBytes = type.getElementTypeBitWidth() / 8;
   if (static_cast<int64_t>(bytes.size()) != type.getNumElements() * eltBytes)
     return {};
-  return DenseElementsAttr::getFromRawBuffer(type, bytes);
+  if (!sink.store || static_cast<int64_t>(bytes.size()) < sink.minBytes)
+    return DenseElementsAttr::getFromRawBuffer(type, bytes);
+  ElementsAttr attr = sink.store->store(type, bytes, stored);
+  return attr;
 }
 
 /// Fuses every compatible sibling of the root (same input, same block) into
 /// one matmul over the concatenated output channels.
 template <typename OpTy> struct FuseSiblingMatmuls : OpRewritePattern<OpTy> {
-  FuseSiblingMatmuls(MLIRContext *ctx, int64_t maxN)
-      : OpRewritePattern<OpTy>(ctx), maxN(maxN) {}
+  FuseSiblingMatmuls(MLIRContext *ctx, int64_t maxN, WeightSink sink)
+      : OpRewritePattern<OpTy>(ctx), maxN(maxN), sink(sink) {}
 
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
@@ -295,20 +302,32 @@ template <typename OpTy> struct FuseSiblingMatmuls : OpRewritePattern<OpTy> {
     // and tile_n divides every member's N; scales / zeros (N x G) and biases
     // (N) are row-major.
     PackedWeightOp pw0 = group.front().pw;
-    DenseElementsAttr dataAttr = concatConstants(datas);
-    DenseElementsAttr scaleAttr = concatConstants(scales);
-    DenseElementsAttr zeroAttr = concatConstants(zeros);
-    DenseElementsAttr biasAttr = concatConstants(biases);
+    // The packed bytes go through the weight store; the small scales, zero
+    // points and biases stay inline.
+    std::string stored;
+    WeightSink inlineSink;
+    ElementsAttr dataAttr = concatConstants(datas, sink, stored);
+    ElementsAttr scaleAttr = concatConstants(scales, inlineSink, stored);
+    ElementsAttr zeroAttr = concatConstants(zeros, inlineSink, stored);
+    ElementsAttr biasAttr = concatConstants(biases, inlineSink, stored);
+    if (!stored.empty()) {
+      // Not a mismatch: the store failed (a full disk); the pass fails.
+      op->emitError() << stored;
+      return failure();
+    }
     if (!dataAttr || !scaleAttr || (!zeros.empty() && !zeroAttr) ||
         (!biases.empty() && !biasAttr))
       return rewriter.notifyMatchFailure(op, "cannot read a constant");
-    Value data = arith::ConstantOp::create(rewriter, loc, dataAttr);
-    Value scale = arith::ConstantOp::create(rewriter, loc, scaleAttr);
+    auto constant = [&](ElementsAttr attr) -> Value {
+      return arith::ConstantOp::create(rewriter, loc, cast<TypedAttr>(attr));
+    };
+    Value data = constant(dataAttr);
+    Value scale = constant(scaleAttr);
     Value zero, bias;
     if (zeroAttr)
-      zero = arith::ConstantOp::create(rewriter, loc, zeroAttr);
+      zero = constant(zeroAttr);
     if (biasAttr)
-      bias = arith::ConstantOp::create(rewriter, loc, biasAttr);
+      bias = constant(biasAttr);
     auto pwType0 = pw0.getResult().getType();
     auto pwType =
         PackedWeightType::get(ctx, n, pwType0.getK(), pwType0.getElementType());
@@ -356,29 +375,49 @@ template <typename OpTy> struct FuseSiblingMatmuls : OpRewritePattern<OpTy> {
   }
 
   int64_t maxN;
+  WeightSink sink;
 };
 
 struct FuseSiblingMatmulsPass
     : public mlir::qc::impl::QCFuseSiblingMatmulsPassBase<
           FuseSiblingMatmulsPass> {
   using Base::Base;
+  bool failedToStore = false;
 
   void runOnOperation() override {
+    FailureOr<WeightSink> sink =
+        WeightSink::open(getOperation(), weightStore, weightStoreMinBytes);
+    if (failed(sink))
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
-    populateFuseSiblingMatmulsPatterns(patterns, maxN, int8);
+    populateFuseSiblingMatmulsPatterns(patterns, maxN, int8, *sink);
+    // A store that cannot be written is reported at the op and stops the
+    // pass (the patterns return failure after emitting it).
+    ScopedDiagnosticHandler errors(&getContext(), [&](Diagnostic &d) {
+      if (d.getSeverity() == DiagnosticSeverity::Error)
+        failedToStore = true;
+      return failure(); // still reported
+    });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns)))) {
       getOperation().emitError("qc-fuse-sibling-matmuls did not converge");
       return signalPassFailure();
     }
+    if (failedToStore)
+      return signalPassFailure();
+    // The members' own bytes are dead once fused.
+    if (sink->store)
+      sink->store->discardUnreferenced(getOperation());
   }
 };
 
 } // namespace
 
 void mlir::qc::populateFuseSiblingMatmulsPatterns(RewritePatternSet &patterns,
-                                                  int64_t maxN, bool int8) {
+                                                  int64_t maxN, bool int8,
+                                                  WeightSink sink) {
   patterns.add<FuseSiblingMatmuls<WeightOnlyMatmulOp>>(patterns.getContext(),
-                                                       maxN);
+                                                       maxN, sink);
   if (int8)
-    patterns.add<FuseSiblingMatmuls<Int8MatmulOp>>(patterns.getContext(), maxN);
+    patterns.add<FuseSiblingMatmuls<Int8MatmulOp>>(patterns.getContext(), maxN,
+                                                   sink);
 }

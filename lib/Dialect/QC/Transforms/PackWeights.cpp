@@ -12,6 +12,7 @@
 
 #include "qc/Dialect/QC/IR/FragLayout.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Dialect/QC/Transforms/QuantUtils.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Threading.h"
@@ -257,6 +258,15 @@ struct PackWeightsPass
   /// (KernelBuilders.h) reads row_major bytes, so `auto` keeps row_major.
   bool wantsTiles(PackedWeightOp) const { return layout == "tiled"; }
 
+  /// Where the packed bytes go (the weight-store options).
+  WeightSink sink;
+  /// The packed bytes by (source data, scheme, source layout, target
+  /// layout, N, K).
+  llvm::DenseMap<std::tuple<const void *, const void *, const void *,
+                            const void *, int64_t, int64_t>,
+                 ElementsAttr>
+      packedOnce;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (layout != "row_major" && layout != "tiled" && layout != "auto" &&
@@ -271,6 +281,12 @@ struct PackWeightsPass
                          << int64_t(tileN) << "x" << int64_t(tileK);
       return signalPassFailure();
     }
+    FailureOr<WeightSink> opened =
+        WeightSink::open(module, weightStore, weightStoreMinBytes);
+    if (failed(opened))
+      return signalPassFailure();
+    sink = *opened;
+    packedOnce.clear();
     bool ok = true;
     module.walk([&](PackedWeightOp op) {
       PackedWeightType t = op.getResult().getType();
@@ -313,9 +329,10 @@ struct PackWeightsPass
         return;
       }
       auto cst = op.getData().getDefiningOp<arith::ConstantOp>();
-      auto dense = cst ? dyn_cast<DenseElementsAttr>(cst.getValue())
-                       : DenseElementsAttr();
-      if (!dense) {
+      Attribute source = cst ? cst.getValue() : Attribute();
+      auto dense = dyn_cast_or_null<DenseElementsAttr>(source);
+      std::optional<ArrayRef<char>> raw = rawConstantData(source);
+      if (!dense && !raw) {
         op.emitError() << "qc-pack-weights: the "
                        << (from == LayoutKind::Unpacked ? "unpacked" : "packed")
                        << " data is not a dense constant";
@@ -329,7 +346,10 @@ struct PackWeightsPass
         return;
       }
       SmallVector<int8_t> splat;
-      ArrayRef<int8_t> q = int8Data(dense, splat);
+      ArrayRef<int8_t> q =
+          raw ? ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(raw->data()),
+                                 raw->size())
+              : int8Data(dense, splat);
       ArrayRef<int8_t> packedIn = q;
       bool frag = fragUsers;
       if (!frag && layout == "mma_frag" && !otherGpuUsers) {
@@ -353,19 +373,41 @@ struct PackWeightsPass
                            << " weight; using row_major";
         }
       }
-      std::vector<int8_t> bytes;
-      if (from == LayoutKind::RowMajor &&
-          newLayout.getKind() == LayoutKind::MmaFrag) {
-        // The selection's repack: fields move as they are (no unpacked copy).
-        bytes = rowMajorToFrag(&getContext(), packedIn, n, k, bits);
-      } else {
-        std::vector<int8_t> unpacked;
-        if (from != LayoutKind::Unpacked) {
-          unpacked = unpackBytes(&getContext(), packedIn, n, k, bits,
-                                 op.getScheme().getSymmetric(), op.getLayout());
-          q = unpacked;
+      // The same source packed the same way (the importers' @forward and
+      // @decode share their codes) is packed once.
+      auto key = std::make_tuple(source.getAsOpaquePointer(),
+                                 op.getScheme().getAsOpaquePointer(),
+                                 op.getLayout().getAsOpaquePointer(),
+                                 newLayout.getAsOpaquePointer(), n, k);
+      ElementsAttr packed = packedOnce.lookup(key);
+      if (!packed) {
+        std::vector<int8_t> bytes;
+        if (from == LayoutKind::RowMajor &&
+            newLayout.getKind() == LayoutKind::MmaFrag) {
+          // The selection's repack: fields move as they are (no unpacked
+          // copy).
+          bytes = rowMajorToFrag(&getContext(), packedIn, n, k, bits);
+        } else {
+          std::vector<int8_t> unpacked;
+          if (from != LayoutKind::Unpacked) {
+            unpacked =
+                unpackBytes(&getContext(), packedIn, n, k, bits,
+                            op.getScheme().getSymmetric(), op.getLayout());
+            q = unpacked;
+          }
+          bytes = packBytes(&getContext(), q, n, k, bits, newLayout);
         }
-        bytes = packBytes(&getContext(), q, n, k, bits, newLayout);
+        releaseWeightPages(source);
+        auto type = RankedTensorType::get({static_cast<int64_t>(bytes.size())},
+                                          IntegerType::get(&getContext(), 8));
+        packed = sink.get(op, type,
+                          ArrayRef<char>(reinterpret_cast<char *>(bytes.data()),
+                                         bytes.size()));
+        if (!packed) {
+          ok = false;
+          return;
+        }
+        packedOnce[key] = packed;
       }
       // The frag kernel reads f16 scales: f32 constants are rounded once
       // (to nearest even) here, so the host module computes with the same
@@ -380,18 +422,19 @@ struct PackWeightsPass
         }
       }
       OpBuilder b(op);
-      auto type = RankedTensorType::get({static_cast<int64_t>(bytes.size())},
-                                        b.getI8Type());
-      Value data = arith::ConstantOp::create(
-          b, op.getLoc(),
-          DenseElementsAttr::get(type, ArrayRef<int8_t>(bytes)));
+      Value data =
+          arith::ConstantOp::create(b, op.getLoc(), cast<TypedAttr>(packed));
       op.getDataMutable().assign(data);
       op.setLayoutAttr(newLayout);
       if (cst->use_empty())
         cst->erase();
     });
+    packedOnce.clear();
     if (!ok)
-      signalPassFailure();
+      return signalPassFailure();
+    // The unpacked codes (and bytes repacked) are dead now.
+    if (sink.store)
+      sink.store->discardUnreferenced(module);
   }
 };
 } // namespace

@@ -49,6 +49,18 @@ std::string mlir::qc::resolveInputRelativePath(Location loc, StringRef path) {
   return std::string(full);
 }
 
+std::optional<ArrayRef<char>> mlir::qc::rawConstantData(Attribute attr) {
+  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(attr)) {
+    if (dense.isSplat())
+      return std::nullopt;
+    return dense.getRawData();
+  }
+  if (auto res = dyn_cast_or_null<DenseResourceElementsAttr>(attr))
+    if (AsmResourceBlob *blob = res.getRawHandle().getBlob())
+      return blob->getData();
+  return std::nullopt;
+}
+
 /// The f32 value of the IEEE half `h` (exact: every half is a float).
 static float halfToFloat(uint16_t h) {
   uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f,

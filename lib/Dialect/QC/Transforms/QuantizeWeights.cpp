@@ -295,8 +295,10 @@ QuantizedWeight quantizeGPTQ(MLIRContext *ctx, SchemeAttr scheme,
 /// and the errors recorded for it: built once on the main thread and used
 /// by every linear that shares the quantization.
 struct QuantizedAttrs {
-  DenseElementsAttr data, scales, zeros; // zeros: asymmetric schemes only
-  Attribute quantError, outputError;     // null when not recorded
+  /// The codes: inline, or in the weight store (WeightSink).
+  ElementsAttr data;
+  DenseElementsAttr scales, zeros;   // zeros: asymmetric schemes only
+  Attribute quantError, outputError; // null when not recorded
 };
 
 /// The bit pattern of a code in an i8 constant (unsigned codes keep their
@@ -305,11 +307,13 @@ int8_t toByte(int32_t v) {
   return static_cast<int8_t>(static_cast<uint8_t>(v & 0xff));
 }
 
-/// Builds the constants of `n` x `k` codes `data` (i8 bit patterns) and the
-/// `rows` x `groups` parameters `params`.
+/// Builds the constants of `n` x `k` codes `data` (i8 bit patterns; through
+/// `sink`, errors on `op`: a null `data` then) and the `rows` x `groups`
+/// parameters `params`.
 QuantizedAttrs buildAttrs(MLIRContext *ctx, SchemeAttr scheme, int64_t n,
                           int64_t k, int64_t rows, int64_t groups,
-                          ArrayRef<int8_t> data, ArrayRef<QuantParams> params) {
+                          ArrayRef<int8_t> data, ArrayRef<QuantParams> params,
+                          const WeightSink &sink, Operation *op) {
   auto i8 = IntegerType::get(ctx, 8);
   auto f32 = Float32Type::get(ctx);
   SmallVector<float> scales;
@@ -321,7 +325,9 @@ QuantizedAttrs buildAttrs(MLIRContext *ctx, SchemeAttr scheme, int64_t n,
     zeros.push_back(toByte(p.zero));
   }
   QuantizedAttrs a;
-  a.data = DenseElementsAttr::get(RankedTensorType::get({n, k}, i8), data);
+  a.data = sink.get(
+      op, RankedTensorType::get({n, k}, i8),
+      ArrayRef<char>(reinterpret_cast<const char *>(data.data()), data.size()));
   a.scales = DenseElementsAttr::get(RankedTensorType::get({rows, groups}, f32),
                                     ArrayRef<float>(scales));
   if (!scheme.getSymmetric())
@@ -590,6 +596,8 @@ struct QuantizeWeightsPass
   std::map<std::string, QuantizedAttrs> shared;
   /// The codes of the RTN jobs of one wave.
   std::vector<int8_t> codeBuffer;
+  /// Where the codes go (the weight-store options).
+  WeightSink sink;
   /// The sharing key of `op`'s quantization, or "" when its weight has no
   /// stable identity.
   static std::string sharingKey(LinearOp op);
@@ -701,9 +709,9 @@ static void materialize(LinearOp op, SchemeAttr scheme,
   OpBuilder b(op);
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
-  auto dataType = cast<RankedTensorType>(a.data.getType());
+  ShapedType dataType = a.data.getShapedType();
   int64_t n = dataType.getDimSize(0), k = dataType.getDimSize(1);
-  Value dataV = arith::ConstantOp::create(b, loc, a.data);
+  Value dataV = arith::ConstantOp::create(b, loc, cast<TypedAttr>(a.data));
   Value scalesV = arith::ConstantOp::create(b, loc, a.scales);
   Value zerosV;
   if (a.zeros)
@@ -881,7 +889,9 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
     data[i] = toByte(r.q[i]);
   r.q = {};
   QuantizedAttrs attrs = buildAttrs(op.getContext(), scheme, n, k, r.rows,
-                                    r.groups, data, r.params);
+                                    r.groups, data, r.params, sink, op);
+  if (!attrs.data)
+    return failure();
   attrs.quantError = op->getAttr("qc.quant_error");
   attrs.outputError = op->getAttr("qc.output_error");
   if (!key.empty())
@@ -996,7 +1006,11 @@ QuantizeWeightsPass::runRtnJobs(ArrayRef<std::unique_ptr<RtnJob>> jobs,
     }
     QuantizedAttrs attrs =
         buildAttrs(ctx, job->scheme, job->n, job->k, job->rows, job->groups,
-                   job->data, job->params);
+                   job->data, job->params, sink, job->users.front());
+    if (!attrs.data) {
+      ok = false;
+      continue;
+    }
     job->params = {};
     if (job->errors) {
       double num = 0.0, den = 0.0;
@@ -1062,6 +1076,11 @@ void QuantizeWeightsPass::runOnOperation() {
                      "stats=<file> with Hessians");
     return signalPassFailure();
   }
+  FailureOr<WeightSink> opened =
+      WeightSink::open(module, weightStore, weightStoreMinBytes);
+  if (failed(opened))
+    return signalPassFailure();
+  sink = *opened;
   std::optional<StatsFile> stats;
   if (!this->stats.empty()) {
     FailureOr<StatsFile> f = loadStatsFile(this->stats, module.getLoc());

@@ -22,6 +22,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::qc {
+class WeightStore;
 /// Parses `[a, b, ...]` (i64 list parameters of qc attributes).
 FailureOr<SmallVector<int64_t>> parseI64List(AsmParser &parser);
 /// Prints `values` as `[a, b, ...]`.

@@ -33,6 +33,13 @@ def QC_Dialect : Dialect {
   let extraClassDeclaration = [{
     void registerAttributes();
     void registerTypes();
+    /// The context's weight store (WeightStore.h).
+    ::mlir::qc::WeightStore &getWeightStore() { return *weightStore; }
+
+  private:
+    std::unique_ptr<::mlir::qc::WeightStore> weightStore;
+
+  public:
   }];
 }
 

@@ -13,6 +13,7 @@
 #define QC_DIALECT_QC_TRANSFORMS_PASSES_H
 
 #include "qc/Dialect/QC/IR/QC.h"
+#include "qc/Dialect/QC/IR/WeightStore.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -33,9 +34,11 @@ void populateFuseDequantPatterns(RewritePatternSet &patterns);
 /// Adds the patterns of `qc-fuse-sibling-matmuls`: qc.wo_matmul (and, with
 /// `int8`, qc.int8_matmul) siblings reading the same input become one matmul
 /// over the concatenated output channels plus one tensor.extract_slice per
-/// layer. `maxN` > 0 bounds the fused N.
+/// layer. `maxN` > 0 bounds the fused N. The fused packed bytes go through
+/// `sink` (inline by default, or the weight store).
 void populateFuseSiblingMatmulsPatterns(RewritePatternSet &patterns,
-                                        int64_t maxN = 0, bool int8 = true);
+                                        int64_t maxN = 0, bool int8 = true,
+                                        WeightSink sink = {});
 
 #define GEN_PASS_REGISTRATION
 #include "qc/Dialect/QC/Transforms/Passes.h.inc"

@@ -211,6 +211,13 @@ def QCQuantizeWeightsPass : Pass<"qc-quantize-weights", "::mlir::ModuleOp"> {
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark on every linear that reuses another's "
            "quantization of the same weight">,
+    Option<"weightStore", "weight-store", "std::string", /*default=*/"\"\"",
+           "Directory of the weight store: the codes of at least "
+           "weight-store-min-bytes go to a scratch file there and the IR "
+           "holds dense_resource elements mapped from it (empty: inline "
+           "dense constants)">,
+    Option<"weightStoreMinBytes", "weight-store-min-bytes", "int64_t",
+           /*default=*/"0", "Smaller codes stay inline">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect",
                            "::mlir::arith::ArithDialect"];
@@ -255,6 +262,13 @@ def QCPackWeightsPass : Pass<"qc-pack-weights", "::mlir::ModuleOp"> {
            "Tile rows (output channels) for the tiled layout">,
     Option<"tileK", "tile-k", "int64_t", /*default=*/"64",
            "Tile columns (input channels, even) for the tiled layout">,
+    Option<"weightStore", "weight-store", "std::string", /*default=*/"\"\"",
+           "Directory of the weight store: the packed bytes of at least "
+           "weight-store-min-bytes go to a scratch file there and the IR "
+           "holds dense_resource elements mapped from it (empty: inline "
+           "dense constants)">,
+    Option<"weightStoreMinBytes", "weight-store-min-bytes", "int64_t",
+           /*default=*/"0", "Smaller packed bytes stay inline">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect",
                            "::mlir::arith::ArithDialect"];
@@ -334,6 +348,13 @@ def QCFuseSiblingMatmulsPass
            "exceed it are left out, in program order">,
     Option<"int8", "int8", "bool", /*default=*/"true",
            "Also fuse qc.int8_matmul siblings">,
+    Option<"weightStore", "weight-store", "std::string", /*default=*/"\"\"",
+           "Directory of the weight store: the fused packed bytes of at least "
+           "weight-store-min-bytes go to a scratch file there and the IR "
+           "holds dense_resource elements mapped from it (empty: inline "
+           "dense constants)">,
+    Option<"weightStoreMinBytes", "weight-store-min-bytes", "int64_t",
+           /*default=*/"0", "Smaller fused packed bytes stay inline">,
   ];
   let dependentDialects = ["::mlir::qc::QCDialect",
                            "::mlir::arith::ArithDialect",

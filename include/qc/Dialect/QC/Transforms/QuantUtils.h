@@ -15,6 +15,7 @@
 #define QC_DIALECT_QC_TRANSFORMS_QUANTUTILS_H
 
 #include "qc/Dialect/QC/IR/QC.h"
+#include "qc/Dialect/QC/IR/WeightStore.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/StringMap.h"
@@ -92,6 +93,11 @@ DenseElementsAttr makeFloatAttr(RankedTensorType type, ArrayRef<double> vals);
 /// (the IR file being compiled); absolute paths and unknown locations are
 /// returned unchanged.
 std::string resolveInputRelativePath(Location loc, StringRef path);
+
+/// The raw little-endian storage of the non-splat int/float constant
+/// `attr` (dense or dense_resource), or std::nullopt. Stored weights are
+/// mapped: call releaseWeightPages(attr) once done with the bytes.
+std::optional<ArrayRef<char>> rawConstantData(Attribute attr);
 
 //===----------------------------------------------------------------------===//
 // Calibration statistics (qc-stats version 1)
