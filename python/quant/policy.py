@@ -12,10 +12,12 @@ from pathlib import Path
 
 from .errors import PolicyError
 
-SCHEME_KEYS = {"weight", "granularity", "group_size", "symmetric", "act", "alpha"}
+SCHEME_KEYS = {"weight", "granularity", "group_size", "symmetric", "act", "alpha",
+               "minimum"}
 WEIGHTS = {"i4", "i8", "f16", "f8e4m3"}
 GRANULARITIES = {"per_tensor", "per_channel", "per_group"}
 ACTS = {"none", "static_per_tensor", "dynamic_per_token"}
+MINIMA = {"f16", "f32"}
 
 
 def load_policy(path) -> dict:
@@ -54,6 +56,8 @@ def _check_scheme(s, where):
         raise PolicyError(f"{where}: per_group needs an integer group_size")
     if "act" in s and s["act"] not in ACTS:
         raise PolicyError(f"{where}: act '{s['act']}' is not one of {sorted(ACTS)}")
+    if "minimum" in s and s["minimum"] not in MINIMA:
+        raise PolicyError(f"{where}: minimum '{s['minimum']}' is not one of {sorted(MINIMA)}")
 
 
 def check_policy(doc, where="policy"):

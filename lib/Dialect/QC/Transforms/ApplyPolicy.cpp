@@ -216,7 +216,8 @@ FailureOr<SchemeAttr> PolicyReader::parseScheme(const PNode &n,
                                                      : n.kindName().str()));
   if (failed(checkKeys(
           n,
-          {"weight", "granularity", "group_size", "symmetric", "act", "alpha"},
+          {"weight", "granularity", "group_size", "symmetric", "act", "alpha",
+           "minimum"},
           "scheme")))
     return failure();
   auto scalar = [&](StringRef key) -> FailureOr<const PNode *> {
@@ -299,9 +300,22 @@ FailureOr<SchemeAttr> PolicyReader::parseScheme(const PNode &n,
                    "alpha must be a number, got '" + (*al)->value + "'");
     alpha = FloatAttr::get(Float32Type::get(ctx), d);
   }
+  Type minimum;
+  FailureOr<const PNode *> mn = scalar("minimum");
+  if (failed(mn))
+    return failure();
+  if (*mn) {
+    if ((*mn)->value == "f16")
+      minimum = Float16Type::get(ctx);
+    else if ((*mn)->value == "f32")
+      minimum = Float32Type::get(ctx);
+    else
+      return error((*mn)->loc, "unknown minimum '" + (*mn)->value +
+                                   "' (expected f16 or f32)");
+  }
   SchemeAttr s = SchemeAttr::getChecked(
       [&]() { return emitError(n.loc) << "invalid policy: invalid scheme: "; },
-      ctx, wt, gran, groupSize, symmetric, act, alpha);
+      ctx, wt, gran, groupSize, symmetric, act, alpha, minimum);
   if (!s)
     return failure();
   return s;
