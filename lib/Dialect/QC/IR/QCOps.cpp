@@ -414,7 +414,8 @@ LogicalResult PackedWeightOp::verify() {
     Type zeroType = getZeros().getType().getElementType();
     if (zeroType != scheme.getZeroType())
       return emitOpError("zero points must be ")
-             << scheme.getZeroType() << (scheme.hasFloatMinimum() ? " minima" : " codes")
+             << scheme.getZeroType()
+             << (scheme.hasFloatMinimum() ? " minima" : " codes")
              << " for this scheme, got " << zeroType;
     // Asymmetric weights are unsigned: a zero point is an unsigned
     // `bits`-bit value held in an i8. For i4 that leaves [0, 15]; every i8

@@ -214,11 +214,10 @@ FailureOr<SchemeAttr> PolicyReader::parseScheme(const PNode &n,
                             (allowNone ? " or 'none'" : "") + ", got " +
                             (n.kind == PNode::Scalar ? "'" + n.value + "'"
                                                      : n.kindName().str()));
-  if (failed(checkKeys(
-          n,
-          {"weight", "granularity", "group_size", "symmetric", "act", "alpha",
-           "minimum"},
-          "scheme")))
+  if (failed(checkKeys(n,
+                       {"weight", "granularity", "group_size", "symmetric",
+                        "act", "alpha", "minimum"},
+                       "scheme")))
     return failure();
   auto scalar = [&](StringRef key) -> FailureOr<const PNode *> {
     const PNode *v = lookup(n, key);
