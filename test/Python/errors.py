@@ -34,6 +34,7 @@
 # RUN: %python %s %t | FileCheck %s
 # CHECK: policy layers: {{.*}}policy-bad-layer.yaml: rule 1 ('model.layers.*.self_attn.q_proj') matches no layer of the model
 # CHECK: policy parse: {{.*}}policy-broken.yaml: does not parse
+# CHECK: policy minimum: policy-min: default: minimum 'bf16' is not one of ['f16', 'f32']
 # CHECK: policy ok
 # RUN: not %python -m quant compile %t/good.mlir --policy %t/policy-bad-layer.yaml -o %t/m 2>&1 | FileCheck %s --check-prefix=CLIPOLICY
 # CLIPOLICY: quant: error: {{.*}}rule 1 ('model.layers.*.self_attn.q_proj') matches no layer
@@ -56,6 +57,15 @@ try:
     load_policy(f"{d}/policy-broken.yaml")
 except PolicyError as e:
     print("policy parse:", e)
+from quant.policy import check_policy
+try:
+    check_policy({"format": "qc-policy", "version": 1,
+                  "default": {"weight": "i4", "symmetric": False, "minimum": "bf16"}},
+                 "policy-min")
+except PolicyError as e:
+    print("policy minimum:", e)
+check_policy({"format": "qc-policy", "version": 1,
+              "default": {"weight": "i4", "symmetric": False, "minimum": "f16"}})
 ok = load_policy(f"{d}/policy-ok.yaml")
 check_policy_layers(ok, layers)
 assert resolve(ok, "blk.0.ffn_up") == {"weight": "i8"}
