@@ -87,7 +87,8 @@ MatmulShape matmulShape(Value packed) {
     s.weightBytes +=
         params * (def.getScales().getType().getElementTypeBitWidth() / 8);
     if (def.getZeros())
-      s.weightBytes += params;
+      s.weightBytes +=
+          params * (def.getZeros().getType().getElementTypeBitWidth() / 8);
   } else {
     s.weightBytes += s.n * 4;
   }
@@ -430,6 +431,8 @@ static ::qc::WeightOnlyWeightConfig weightOf(PackedWeightOp pw, Value bias) {
                     ? scheme.getGroupSize()
                     : w.k;
   w.symmetric = scheme.getSymmetric();
+  w.floatMinimum = scheme.hasFloatMinimum();
+  w.minimumF16 = w.floatMinimum && scheme.getMinimum().isF16();
   w.hasBias = static_cast<bool>(bias);
   return w;
 }
