@@ -27,9 +27,18 @@ def cmd_fetch(a):
 def cmd_import(a):
     import quant
     ir = quant.import_model(a.model, a.output, layers=a.layers, max_seq=a.max_seq,
-                            embedding=a.embedding, activations=a.activations)
+                            embedding=a.embedding, activations=a.activations,
+                            quantized=a.quantized)
     print(f"wrote {ir.mlir} (+ {ir.weights.name}, {ir.meta_path.name}): {ir.arch}, "
           f"{len(ir.layers)} linear layers, entry points {', '.join(ir.entry_points)}")
+    kept = ir.config.get("kept_quantized")
+    if kept:
+        by = {}
+        for v in kept.values():
+            by.setdefault((v["scheme"], v["bits_per_weight"]), 0)
+            by[(v["scheme"], v["bits_per_weight"])] += 1
+        for (scheme, bpw), count in sorted(by.items()):
+            print(f"kept quantized: {count} linears {scheme}, {bpw:g} bits/weight")
 
 
 def cmd_compile(a):
@@ -149,6 +158,10 @@ def main(argv=None):
     s.add_argument("-o", "--output", help="output .mlir (weights go to .bin beside it)")
     s.add_argument("--layers", type=int, help="keep only the first N blocks")
     s.add_argument("--max-seq", type=int, default=512, help="decode KV-cache length")
+    s.add_argument("--quantized", default="dequantize", choices=["dequantize", "keep"],
+                   help="GGUF linears stored quantized (Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K): "
+                   "dequantize to f32 (default), or keep their exact grid as packed weights "
+                   "(compile with a policy that says 'keep' for them)")
     s.add_argument("--embedding", default="f32", choices=["f32", "int8"],
                    help="token embedding table storage: f32, or per-row int8 + f32 "
                         "scales dequantized on gather (4x smaller)")

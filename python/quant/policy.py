@@ -37,11 +37,12 @@ def load_policy(path) -> dict:
     return doc
 
 
-def _check_scheme(s, where):
-    if s == "none":
+def _check_scheme(s, where, allow_keep=True):
+    if s == "none" or (s == "keep" and allow_keep):
         return
     if not isinstance(s, dict):
-        raise PolicyError(f"{where}: scheme must be a mapping or 'none'")
+        raise PolicyError(f"{where}: scheme must be a mapping, 'none' or 'keep'"
+                          if allow_keep else f"{where}: scheme must be a mapping")
     unknown = set(s) - SCHEME_KEYS
     if unknown:
         raise PolicyError(f"{where}: unknown scheme field(s) {', '.join(sorted(unknown))}")
@@ -85,7 +86,7 @@ def check_policy(doc, where="policy"):
             bb = r["by_batch"]
             if not isinstance(bb, dict) or not isinstance(bb.get("threshold"), int):
                 raise PolicyError(f"{w}: by_batch needs an integer threshold")
-            _check_scheme(bb.get("scheme"), f"{w}: by_batch")
+            _check_scheme(bb.get("scheme"), f"{w}: by_batch", allow_keep=False)
         elif "scheme" in r:
             _check_scheme(r["scheme"], w)
         else:
@@ -110,7 +111,8 @@ def check_policy_layers(doc, layers, where="policy"):
 
 
 def resolve(doc, layer):
-    """The scheme (dict, 'none' or a by_batch dict) the policy gives `layer`."""
+    """The scheme (dict, 'none', 'keep' or a by_batch dict) the policy gives
+    `layer`."""
     for r in doc.get("rules", []):
         if rule_matches(r, layer):
             return r.get("scheme", r.get("by_batch"))
