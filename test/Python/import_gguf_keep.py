@@ -28,6 +28,16 @@
 # CLI-DAG: kept quantized: 1 linears #qc.scheme<weight = i8, granularity = per_group, group_size = 16>, 10 bits/weight
 # RUN: not %python -m quant import %t/model.gguf --quantized lossless -o %t/bad.mlir 2>&1 | FileCheck %s --check-prefix=BADOPT
 # BADOPT: argument --quantized: invalid choice: 'lossless' (choose from {{'?}}dequantize{{'?}}, {{'?}}keep{{'?}})
+# The compile report gives each kept layer's bits per weight.
+# RUN: quant-compile %t/cli.mlir --policy %t/keep.yaml --target host --report %t/r.json -o %t/k
+# RUN: %python -m quant report %t/r.json | FileCheck %s --check-prefix=REPORT
+# REPORT: layer scheme kernel bytes bits/w vs fp32
+# REPORT: blk.0.attn_q {{.*}}minimum = f32> {{.*}} 6.00
+# REPORT: blk.0.attn_k {{.*}}symmetric = false> {{.*}} 4.75
+# REPORT: blk.0.attn_v {{.*}}group_size = 32> {{.*}} 8.50
+# REPORT: blk.0.attn_output {{.*}}minimum = f16> {{.*}} 5.00
+# REPORT: blk.0.ffn_up {{.*}}group_size = 16> {{.*}} 10.00
+# REPORT: output none none {{[0-9]+}} 32.00 1.000
 # A kept layer under a scheme other than keep: one error naming the layer.
 # RUN: not quant-compile %t/cli.mlir --policy %t/w4.yaml --target host -o %t/bad 2>&1 | FileCheck %s --check-prefix=BADPOL
 # BADPOL: error: layer 'blk.0.attn_q' holds quantized checkpoint weights (#qc.scheme<weight = i4, granularity = per_group, group_size = 32, symmetric = false, minimum = f32>) but the default ({{.*}}w4.yaml:3:{{[0-9]+}}) gives it another scheme (as to 13 more such linears); use 'keep' for them, or import the checkpoint with --quantized dequantize
