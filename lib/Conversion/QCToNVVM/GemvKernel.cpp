@@ -406,15 +406,18 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
                                    : e.add(e.mul(nRow[r], e.cst(numGroups)), g);
         s[r] = e.loadF32(scales, scaleTy, sIdx);
         if (cfg.floatMinimum)
-          minimum[r] = e.loadF32(zeros, cfg.minimumF16 ? e.f16 : e.f32, sIdx);
+          minimum[r] =
+              e.fma(s[r], e.cstF(double(int64_t(1) << (cfg.bits - 1))),
+                    e.loadF32(zeros, cfg.minimumF16 ? e.f16 : e.f32, sIdx));
         else if (!cfg.symmetric)
           zeroByte[r] = arith::ExtUIOp::create(
               b, i32, e.load(e.i8, e.gep(zeros, e.i8, sIdx), 1));
       }
-      // Float minima: sum_k (q s + m) x = s sum_k q x + m sum_k x over the
-      // chunk (one group), so the dot product runs on the unsigned codes
-      // (z = 0) and each m row's activation sum of the chunk (f32) is
-      // multiplied by the row's minimum.
+      // Float minima: with the codes centred like symmetric ones (c = q -
+      // 2^(bits-1), small products for the f16x2 sums), sum_k (q s + m) x =
+      // s sum_k c x + (m + 2^(bits-1) s) sum_k x over the chunk (one
+      // group): the dot product runs on c and each m row's activation sum
+      // of the chunk (f32) is multiplied by the row's shifted minimum.
       SmallVector<Value> xSum(MT);
       auto addMinimum = [&](Value &slot, int64_t i, int64_t r) {
         if (!cfg.floatMinimum)
@@ -478,9 +481,8 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
         // 1024 + u exactly (u < 1024).
         SmallVector<Value> zSub(R);
         for (int64_t r = 0; r < R; ++r) {
-          Value z = cfg.symmetric      ? e.cst(symOffset)
-                    : cfg.floatMinimum ? e.cst(0)
-                                       : zeroByte[r];
+          Value z = cfg.symmetric || cfg.floatMinimum ? e.cst(symOffset)
+                                                      : zeroByte[r];
           Value h = arith::OrIOp::create(b, z, e.cst(0x6400));
           Value both = arith::OrIOp::create(
               b, h, arith::ShLIOp::create(b, h, e.cst(16)));
@@ -549,7 +551,7 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
         SmallVector<Value> zMagic(R);
         for (int64_t r = 0; r < R; ++r) {
           if (cfg.symmetric || cfg.floatMinimum) {
-            zMagic[r] = e.cstF(8388608.0 + (cfg.symmetric ? symOffset : 0));
+            zMagic[r] = e.cstF(8388608.0 + symOffset);
           } else {
             Value z = arith::UIToFPOp::create(b, e.f32, zeroByte[r]);
             zMagic[r] = arith::AddFOp::create(b, z, e.cstF(8388608.0));
