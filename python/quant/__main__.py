@@ -95,7 +95,7 @@ def _compiled_for_eval(a):
     target, note = resolve_target(a.target)
     print(f"target {target} ({note})", file=sys.stderr)
     ir = quant.import_model(a.model, layers=a.layers, max_seq=a.max_seq,
-                            embedding=a.embedding)
+                            embedding=a.embedding, quantized=a.quantized)
     out = ir.mlir.with_name(f"{ir.mlir.stem}.eval-{target}")
     prefix = quant.compile(ir, policy=a.policy, target=target, out=out)
     return quant.load(prefix)
@@ -103,9 +103,9 @@ def _compiled_for_eval(a):
 
 def cmd_eval(a):
     import quant
-    if a.target is None and (a.policy or a.embedding != "f32"):
-        raise quant.QuantError("--policy and --embedding compile the model: give --target "
-                               "(auto or a target of `quant-compile --list-targets`)")
+    if a.target is None and (a.policy or a.embedding != "f32" or a.quantized != "dequantize"):
+        raise quant.QuantError("--policy, --embedding and --quantized compile the model: give "
+                               "--target (auto or a target of `quant-compile --list-targets`)")
     if a.target is not None and not a.model:
         raise quant.QuantError("--target compiles the model: use it with --model, not "
                                "--module (a compiled module has its target already)")
@@ -202,6 +202,10 @@ def main(argv=None):
     ev.add_argument("--policy", help="qc-policy file for --target (default: all fp32)")
     ev.add_argument("--embedding", default="f32", choices=["f32", "int8"],
                     help="token embedding storage for --target (see import)")
+    ev.add_argument("--quantized", default="dequantize", choices=["dequantize", "keep"],
+                    help="for --target: import the checkpoint's quantized linears "
+                    "dequantized or kept in their grid (see import; without --policy the "
+                    "kept layers keep it)")
     ev.add_argument("--max-seq", type=int, default=512, help="decode KV-cache length "
                     "of the compiled model")
     ev.add_argument("--text", default="eval",
