@@ -108,7 +108,7 @@ std::string qc::WeightOnlyWeightConfig::checkWeight(bool readsFloatMinimum) {
     return "weight bits must be 4 or 8";
   if (floatMinimum && !readsFloatMinimum)
     return "float-minimum weights (scheme minimum = f16/f32) are read by the "
-           "gemv kernel only";
+           "gemv and frag kernels only";
   if (n <= 0 || k <= 0)
     return "N and K must be positive";
   if (groupSize == 0 || perTensor)
@@ -257,7 +257,7 @@ std::string qc::WeightOnlyMmaKernelConfig::finalize() {
 }
 
 std::string qc::WeightOnlyFragKernelConfig::finalize() {
-  if (std::string err = checkWeight(); !err.empty())
+  if (std::string err = checkWeight(/*readsFloatMinimum=*/true); !err.empty())
     return err;
   if (groupSize % 16 != 0)
     return "the group size must be a multiple of 16 (one scale per mma K "

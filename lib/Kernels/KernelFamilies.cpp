@@ -384,8 +384,11 @@ KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
                         t.getElementType().getIntOrFloatBitWidth(), options);
   }
   int64_t threshold = kernel.getThreshold();
-  // The frag family's wgmma variant from the cost model's crossover on.
-  if (f.fragSide && !mma && packed)
+  // The frag family's wgmma variant from the cost model's crossover on
+  // (not for float-minimum weights, which it does not read).
+  PackedWeightOp packedDef = packed ? getPackedWeightDef(packed) : nullptr;
+  if (f.fragSide && !mma && packed &&
+      !(packedDef && packedDef.getScheme().hasFloatMinimum()))
     if (const TargetInfo *target = lookupTarget(kernel.getTarget())) {
       auto t = cast<PackedWeightType>(packed.getType());
       int64_t at = fragWgmmaCrossover(*target, matmulShape(packed));

@@ -95,7 +95,8 @@ struct WeightOnlyWeightConfig {
   bool symmetric = true;
   /// Float minima (scheme `minimum`): w = q * s + m with unsigned q and the
   /// minimum m of each scale in the zeros argument, f16 when `minimumF16`,
-  /// else f32. Read by the GEMV family only.
+  /// else f32. Read by the GEMV and frag families (frag: its mma.sync
+  /// kernels; not its wgmma variant).
   bool floatMinimum = false;
   bool minimumF16 = false;
   bool hasBias = false;

@@ -1,22 +1,25 @@
 // RUN: quant-opt %s --qc-select-matmul="target=sm_90" | FileCheck %s --check-prefix=AUTO
-// RUN: quant-opt %s --qc-select-matmul="target=sm_90a min-batch=1024 max-batch=4096" | FileCheck %s --check-prefix=PREFILL
+// RUN: quant-opt %s --qc-select-matmul="target=sm_90a" | FileCheck %s --check-prefix=PREFILL
+// RUN: quant-opt %s --qc-select-matmul="target=sm_90 max-batch=1" | FileCheck %s --check-prefix=GEMV
 // RUN: quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=frag" | FileCheck %s --check-prefix=FRAG
 // RUN: not quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=mma" 2>&1 | FileCheck %s --check-prefix=MMA
 // RUN: not quant-opt %s --qc-select-matmul="target=sm_90 weight-only-kernel=gemv_mma" 2>&1 | FileCheck %s --check-prefix=MMA
 
-// Float-minimum weights (w = q * s + m) are read by the GEMV family only:
-// every other weight-only family refuses them in its config
-// (WeightOnlyWeightConfig::checkWeight), so the cost model never picks one
-// (a 4096 x 4096 W4 layer with integer zero points takes frag over the
-// default range and mma for prefill: "int" below), a forced frag falls back
-// to the selector, and a forced mma is an error naming the layer.
+// Float-minimum weights (w = q * s + m) are read by the GEMV and frag
+// families only (frag's mma.sync kernels, not its wgmma variant): the other
+// weight-only families refuse them in their configs
+// (WeightOnlyWeightConfig::checkWeight), so the cost model chooses between
+// gemv and frag (a 4096 x 4096 W4 layer takes frag over the default range,
+// like one with integer zero points, "int"; on sm_90a without the wgmma
+// variant), and a forced mma is an error naming the layer.
 
 // AUTO: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90"{{.*}}layer = "int"
-// AUTO: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90", gemv = {{.*}}layer = "min"
-// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<{{frag|mma}}, target = "sm_90a"{{.*}}layer = "int"
-// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90a"{{.*}}layer = "min"
-// FRAG: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90"{{.*}}layer = "min"
-// MMA: error: layer 'min': weight-only-kernel={{mma|gemv_mma}}, but float-minimum weights (scheme minimum = f16/f32) are read by the gemv kernel only
+// AUTO: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90", frag = {{.*}}layer = "min"
+// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90a", threshold = {{[0-9]+}}, mma = {{.*}}layer = "int"
+// PREFILL: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90a", frag = {{.*}}layer = "min"
+// FRAG: qc.wo_matmul {{.*}}kernel = #qc.kernel<frag, target = "sm_90"{{.*}}layer = "min"
+// GEMV: qc.wo_matmul {{.*}}kernel = #qc.kernel<gemv, target = "sm_90"{{.*}}layer = "min"
+// MMA: error: layer 'min': weight-only-kernel={{mma|gemv_mma}}, but float-minimum weights (scheme minimum = f16/f32) are read by the gemv and frag kernels only
 func.func @layers(%x: tensor<?x4096xf16>, %d: tensor<4096x4096xi8>, %s: tensor<4096x32xf16>, %z: tensor<4096x32xi8>, %m: tensor<4096x32xf16>)
     -> (tensor<?x4096xf16>, tensor<?x4096xf16>) {
   %pi = qc.packed_weight %d, %s, %z {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 128, symmetric = false>} : tensor<4096x4096xi8>, tensor<4096x32xf16>, tensor<4096x32xi8> -> !qc.packed<4096x4096xi4>

@@ -181,14 +181,16 @@ MATRIX = [
 ]
 
 # Float-minimum programs (issue 13): name, K, N, scheme, dtype, variants as
-# in MATRIX; "auto" must select the GEMV family (the others refuse float
-# minima), "auto_90a" too on sm_90a. Their indices (seeds) come after the
-# glue programs, so MATRIX's and the glue's cases are unchanged.
+# in MATRIX; only the GEMV and frag families read float minima (frag: its
+# mma.sync kernels, also on sm_90a), so "auto" takes one of those. Their
+# indices (seeds) come after the glue programs, so MATRIX's and the glue's
+# cases are unchanged.
 MINIMUM_MATRIX = [
     ("w4g32m_k160_n96", 160, 96, "w4g32m", "f32", ["gemv", "auto"]),
     ("w4g32m_k192_n320_f16", 192, 320, "w4g32m", "f16",
-     ["gemv", "gemv_np", "auto", "auto_90a"]),
-    ("w8g32m_k224_n96_f16", 224, 96, "w8g32m", "f16", ["gemv", "auto"]),
+     ["gemv", "gemv_np", "auto", "auto_90a", "frag", "frag_90a"]),
+    ("w8g32m_k224_n96_f16", 224, 96, "w8g32m", "f16", ["gemv", "auto", "frag"]),
+    ("w4g32m_k1024_n1536_f16", 1024, 1536, "w4g32m", "f16", ["auto", "frag"]),
     ("w4g32m_k256_n192_f16_gated", 256, 192, "w4g32m", "f16",
      ["gemv", "gemv_sw", "gemv_np_sw"]),
 ]
@@ -544,7 +546,8 @@ def gen_matrix(args):
             for j, m in enumerate(ms):
                 cases.write(f"{name} auto {m} {dtype} {GLUE_TOL[dtype]:g} "
                             f"{1000 * i + j}\n")
-        # Float-minimum programs: weight-only, the GEMV's tolerances.
+        # Float-minimum programs: weight-only; the GEMV's tolerances, the
+        # frag's where frag may run (f16 frag and auto variants).
         for i, (name, k, n, scheme, dtype, variants) in enumerate(
                 MINIMUM_MATRIX, start=len(MATRIX) + len(glue)):
             if not keep.search(name):
@@ -556,8 +559,9 @@ def gen_matrix(args):
                         program(k, n, scheme, dtype, 2, seed))
             with open(os.path.join(directory, name + ".flags"), "w") as f:
                 f.write("\n")
-            tol = TOL[(dtype, "gemv")]
             for variant in variants:
+                kind = "gemv" if dtype == "f32" or variant.startswith("gemv") else "frag"
+                tol = TOL[(dtype, kind)]
                 for j, m in enumerate(MS):
                     cases.write(f"{name} {variant} {m} {dtype} {tol:g} "
                                 f"{1000 * i + j}\n")
