@@ -103,9 +103,12 @@ std::string qc::CacheAttentionKernelConfig::prefillUnsupported() const {
   return "";
 }
 
-std::string qc::WeightOnlyWeightConfig::checkWeight() {
+std::string qc::WeightOnlyWeightConfig::checkWeight(bool readsFloatMinimum) {
   if (bits != 4 && bits != 8)
     return "weight bits must be 4 or 8";
+  if (floatMinimum && !readsFloatMinimum)
+    return "float-minimum weights (scheme minimum = f16/f32) are read by the "
+           "gemv and frag kernels only";
   if (n <= 0 || k <= 0)
     return "N and K must be positive";
   if (groupSize == 0 || perTensor)
@@ -116,7 +119,7 @@ std::string qc::WeightOnlyWeightConfig::checkWeight() {
 }
 
 std::string qc::GemvKernelConfig::finalize() {
-  if (std::string err = checkWeight(); !err.empty())
+  if (std::string err = checkWeight(/*readsFloatMinimum=*/true); !err.empty())
     return err;
   if ((k * bits) % 8 != 0)
     return "int4 rows need an even K";
@@ -254,7 +257,7 @@ std::string qc::WeightOnlyMmaKernelConfig::finalize() {
 }
 
 std::string qc::WeightOnlyFragKernelConfig::finalize() {
-  if (std::string err = checkWeight(); !err.empty())
+  if (std::string err = checkWeight(/*readsFloatMinimum=*/true); !err.empty())
     return err;
   if (groupSize % 16 != 0)
     return "the group size must be a multiple of 16 (one scale per mma K "

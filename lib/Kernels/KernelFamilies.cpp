@@ -87,7 +87,8 @@ MatmulShape matmulShape(Value packed) {
     s.weightBytes +=
         params * (def.getScales().getType().getElementTypeBitWidth() / 8);
     if (def.getZeros())
-      s.weightBytes += params;
+      s.weightBytes +=
+          params * (def.getZeros().getType().getElementTypeBitWidth() / 8);
   } else {
     s.weightBytes += s.n * 4;
   }
@@ -383,8 +384,11 @@ KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
                         t.getElementType().getIntOrFloatBitWidth(), options);
   }
   int64_t threshold = kernel.getThreshold();
-  // The frag family's wgmma variant from the cost model's crossover on.
-  if (f.fragSide && !mma && packed)
+  // The frag family's wgmma variant from the cost model's crossover on
+  // (not for float-minimum weights, which it does not read).
+  PackedWeightOp packedDef = packed ? getPackedWeightDef(packed) : nullptr;
+  if (f.fragSide && !mma && packed &&
+      !(packedDef && packedDef.getScheme().hasFloatMinimum()))
     if (const TargetInfo *target = lookupTarget(kernel.getTarget())) {
       auto t = cast<PackedWeightType>(packed.getType());
       int64_t at = fragWgmmaCrossover(*target, matmulShape(packed));
@@ -430,6 +434,8 @@ static ::qc::WeightOnlyWeightConfig weightOf(PackedWeightOp pw, Value bias) {
                     ? scheme.getGroupSize()
                     : w.k;
   w.symmetric = scheme.getSymmetric();
+  w.floatMinimum = scheme.hasFloatMinimum();
+  w.minimumF16 = w.floatMinimum && scheme.getMinimum().isF16();
   w.hasBias = static_cast<bool>(bias);
   return w;
 }

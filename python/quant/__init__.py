@@ -36,7 +36,7 @@ def resolve_model(name_or_path) -> Path:
 
 
 def import_model(path, out=None, layers=None, max_seq=512, embedding="f32",
-                 activations="f32") -> ModelIR:
+                 activations="f32", quantized="dequantize") -> ModelIR:
     """Imports a checkpoint (GGUF Llama, a Hugging Face BERT or
     Llama/Mistral/Qwen2 directory, or a short name)
     into `out` (.mlir, default under the cache) + its weight blob.
@@ -44,16 +44,22 @@ def import_model(path, out=None, layers=None, max_seq=512, embedding="f32",
     f32 scales, dequantized on gather (a tied LM head keeps the f32 table
     unless the policy quantizes it). `activations="f16"` (Llama family)
     emits f16 activations and KV caches (the GPU's tensor-core kernels take
-    f16 inputs; logits stay f32)."""
+    f16 inputs; logits stay f32). `quantized="keep"` keeps the linears a
+    GGUF stores quantized (Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K) in their
+    exact grid as packed weights (compile them with a policy that says
+    `keep` for them); the default "dequantize" imports them as f32."""
+    from .importers import check_quantized
+    check_quantized(quantized)
     src = resolve_model(path)
     if out is None:
         tag = src.stem if src.is_file() else src.name
         tag += f"-L{layers}" if layers else ""
         tag += "-emb8" if embedding == "int8" else ""
         tag += f"-{activations}" if activations != "f32" else ""
+        tag += "-keep" if quantized == "keep" else ""
         out = data.cache_dir() / "ir" / f"{tag}.mlir"
     return _import_model(src, out, layers=layers, max_seq=max_seq, embedding=embedding,
-                         activations=activations)
+                         activations=activations, quantized=quantized)
 
 
 def find_tool(name) -> str:

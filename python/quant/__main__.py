@@ -27,9 +27,18 @@ def cmd_fetch(a):
 def cmd_import(a):
     import quant
     ir = quant.import_model(a.model, a.output, layers=a.layers, max_seq=a.max_seq,
-                            embedding=a.embedding, activations=a.activations)
+                            embedding=a.embedding, activations=a.activations,
+                            quantized=a.quantized)
     print(f"wrote {ir.mlir} (+ {ir.weights.name}, {ir.meta_path.name}): {ir.arch}, "
           f"{len(ir.layers)} linear layers, entry points {', '.join(ir.entry_points)}")
+    kept = ir.config.get("kept_quantized")
+    if kept:
+        by = {}
+        for v in kept.values():
+            by.setdefault((v["scheme"], v["bits_per_weight"]), 0)
+            by[(v["scheme"], v["bits_per_weight"])] += 1
+        for (scheme, bpw), count in sorted(by.items()):
+            print(f"kept quantized: {count} linears {scheme}, {bpw:g} bits/weight")
 
 
 def cmd_compile(a):
@@ -86,7 +95,7 @@ def _compiled_for_eval(a):
     target, note = resolve_target(a.target)
     print(f"target {target} ({note})", file=sys.stderr)
     ir = quant.import_model(a.model, layers=a.layers, max_seq=a.max_seq,
-                            embedding=a.embedding)
+                            embedding=a.embedding, quantized=a.quantized)
     out = ir.mlir.with_name(f"{ir.mlir.stem}.eval-{target}")
     prefix = quant.compile(ir, policy=a.policy, target=target, out=out)
     return quant.load(prefix)
@@ -94,9 +103,9 @@ def _compiled_for_eval(a):
 
 def cmd_eval(a):
     import quant
-    if a.target is None and (a.policy or a.embedding != "f32"):
-        raise quant.QuantError("--policy and --embedding compile the model: give --target "
-                               "(auto or a target of `quant-compile --list-targets`)")
+    if a.target is None and (a.policy or a.embedding != "f32" or a.quantized != "dequantize"):
+        raise quant.QuantError("--policy, --embedding and --quantized compile the model: give "
+                               "--target (auto or a target of `quant-compile --list-targets`)")
     if a.target is not None and not a.model:
         raise quant.QuantError("--target compiles the model: use it with --model, not "
                                "--module (a compiled module has its target already)")
@@ -164,6 +173,10 @@ def main(argv=None):
     s.add_argument("-o", "--output", help="output .mlir (weights go to .bin beside it)")
     s.add_argument("--layers", type=int, help="keep only the first N blocks")
     s.add_argument("--max-seq", type=int, default=512, help="decode KV-cache length")
+    s.add_argument("--quantized", default="dequantize", choices=["dequantize", "keep"],
+                   help="GGUF linears stored quantized (Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K): "
+                   "dequantize to f32 (default), or keep their exact grid as packed weights "
+                   "(compile with a policy that says 'keep' for them)")
     s.add_argument("--embedding", default="f32", choices=["f32", "int8"],
                    help="token embedding table storage: f32, or per-row int8 + f32 "
                         "scales dequantized on gather (4x smaller)")
@@ -204,6 +217,10 @@ def main(argv=None):
     ev.add_argument("--policy", help="qc-policy file for --target (default: all fp32)")
     ev.add_argument("--embedding", default="f32", choices=["f32", "int8"],
                     help="token embedding storage for --target (see import)")
+    ev.add_argument("--quantized", default="dequantize", choices=["dequantize", "keep"],
+                    help="for --target: import the checkpoint's quantized linears "
+                    "dequantized or kept in their grid (see import; without --policy the "
+                    "kept layers keep it)")
     ev.add_argument("--max-seq", type=int, default=512, help="decode KV-cache length "
                     "of the compiled model")
     ev.add_argument("--text", default="eval",

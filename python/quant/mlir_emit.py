@@ -20,7 +20,7 @@ SSA name of an `index` value holding it (dynamic, printed as `?`).
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -90,11 +90,54 @@ class Stored:
         return self.data.shape
 
 
+@dataclass
+class Packed:
+    """A linear weight kept in the checkpoint's quantized grid (import
+    `--quantized keep`, importers/gguf_quants.py): the operands of its
+    `qc.packed_weight` in the `row_major` layout. `data`: int8 bytes (int4:
+    two codes a byte, even k in the low nibble); `scales` [N, G] f16 or
+    f32; `zeros` [N, G] i8 zero points, f16/f32 float minima, or None;
+    `scheme`: the `#qc.scheme` text; `shape` (N, K); `bits` 4 or 8."""
+
+    data: np.ndarray
+    scales: np.ndarray
+    zeros: Optional[np.ndarray]
+    scheme: str
+    shape: Tuple[int, int]
+    bits: int
+
+    @property
+    def bits_per_weight(self) -> float:
+        n, k = self.shape
+        extra = self.scales.nbytes + (0 if self.zeros is None else self.zeros.nbytes)
+        return (self.data.nbytes + extra) * 8 / (n * k)
+
+    def dequantize(self) -> np.ndarray:
+        """The f32 weight, as every qc consumer computes it (docs/dialect.md):
+        (q - z) * s, or q * s + m (two f32 roundings)."""
+        n, k = self.shape
+        u = self.data.view(np.uint8)
+        if self.bits == 4:
+            u = np.stack([u & 0x0F, u >> 4], -1)
+        u = u.reshape(n, k)
+        g = k // self.scales.shape[1]
+        s = np.repeat(self.scales.astype(np.float32), g, axis=1)
+        if self.zeros is None:
+            q = u.view(np.int8) if self.bits == 8 else np.where(u >= 8, u.astype(np.int16) - 16, u)
+            return q.astype(np.float32) * s
+        z = np.repeat(self.zeros, g, axis=1)
+        if z.dtype == np.int8:
+            return (u.astype(np.float32) - z.view(np.uint8).astype(np.float32)) * s
+        return u.astype(np.float32) * s + z.astype(np.float32)
+
+
 def as_stored(x) -> Stored:
     """A weight getter's result as a `Stored`: a Stored as is, a float16
-    array as f16, anything else as f32."""
+    array as f16, a `Packed` dequantized to f32, anything else as f32."""
     if isinstance(x, Stored):
         return x
+    if isinstance(x, Packed):
+        return Stored(x.dequantize(), "f32")
     a = np.asarray(x)
     if a.dtype == np.float16:
         return Stored(a, "f16")
@@ -149,6 +192,9 @@ class WeightBlob:
         self.f = open(self.tmp, "wb")
         self.offsets = {}
         self.source_dtype = {}
+        #: name -> (scheme, (N, K), bits, {part: dtype}) of a `Packed`
+        #: weight written as its parts `name#data`, `#scales`, `#zeros`.
+        self.packed = {}
         self.size = 0
 
     def add(self, key: str, array: np.ndarray, dtype: str = None) -> int:
@@ -208,6 +254,8 @@ class FuncBuilder:
         self.n = 0
         self.consts = {}
         self.wcache = {}
+        #: Values that are checkpoint-quantized weights (packed_weight).
+        self.quantized = set()
         self.result_types: List[str] = []
 
     # -- basics --------------------------------------------------------
@@ -275,9 +323,14 @@ class FuncBuilder:
         if dtype is None and self.upstream:
             dtype = "f32"
         elif dtype is None:
+            if key in self.blob.packed:  # kept quantized by an earlier function
+                return self.packed_weight(key)
             dtype = self.blob.source_dtype.get(key)
             if dtype is None:  # not read yet
-                src = as_stored(self.weights(key))
+                got = self.weights(key)
+                if isinstance(got, Packed):
+                    return self.packed_weight(key, got)
+                src = as_stored(got)
                 self.blob.source_dtype[key] = dtype = src.dtype
         ck = key if dtype == "f32" else f"{key}#{dtype}"
         if ck in self.wcache:
@@ -296,6 +349,41 @@ class FuncBuilder:
         v = Val(r, tuple(shape), dtype)
         self.wcache[ck] = v
         return v
+
+    def packed_weight(self, key: str, p: Packed = None) -> Val:
+        """The checkpoint-quantized weight `key` (`p`, or the parts an
+        earlier function wrote) as `qc.dequantize_weight` of its
+        `qc.packed_weight` (row_major): the form qc-quantize-weights
+        produces, which qc-fuse-dequant turns into a weight-only matmul."""
+        ck = key + "#packed"
+        if ck in self.wcache:
+            return self.wcache[ck]
+        if p is not None:
+            parts = {"data": (p.data, "i8"),
+                     "scales": (p.scales, "f16" if p.scales.dtype == np.float16 else "f32")}
+            if p.zeros is not None:
+                parts["zeros"] = (p.zeros, {np.dtype(np.int8): "i8", np.dtype(np.float16): "f16"}
+                                  .get(p.zeros.dtype, "f32"))
+            for part, (arr, dt) in parts.items():
+                self.blob.add(f"{key}#{part}", arr, dt)
+            self.blob.packed[key] = (p.scheme, p.shape, p.bits,
+                                     {part: dt for part, (_, dt) in parts.items()})
+        scheme, (n, k), bits, dtypes = self.blob.packed[key]
+        ops = []
+        for part, dt in dtypes.items():
+            off, shape = self.blob.offsets[f"{key}#{part}"]
+            t = tensor_type(shape, dt)
+            ops.append(Val(self.op(f'qc.external_weight "{self.blob_ref}" offset {off} : {t}',
+                                   "w"), tuple(shape), dt))
+        pt = f"!qc.packed<{n}x{k}xi{bits}>"
+        pw = self.op(f'qc.packed_weight {", ".join(v.name for v in ops)} '
+                     f'{{layout = #qc.layout<row_major>, scheme = {scheme}}} : '
+                     f'{", ".join(v.type for v in ops)} -> {pt}', "pw")
+        w = Val(self.op(f"qc.dequantize_weight {pw} : {pt} -> {tensor_type((n, k))}", "w"),
+                (n, k), "f32")
+        self.quantized.add(w.name)
+        self.wcache[ck] = w
+        return w
 
     def weight_int8_rows(self, key: str) -> Tuple[Val, Val]:
         """The [V, E] weight `key` as per-row symmetric int8 (q = round(x / s),
@@ -427,7 +515,9 @@ class FuncBuilder:
         shape = tuple(x.shape[:-1]) + (w.shape[0],)
         ops = [x, w] + ([b] if b is not None else [])
         rt = tensor_type(shape, x.dtype)
-        r = self.op(f'qc.linear {", ".join(v.name for v in ops)} {{layer = "{layer}"}} : '
+        # A checkpoint-quantized weight: the linear is quantized already.
+        q = ", qc.quantized" if w.name in self.quantized else ""
+        r = self.op(f'qc.linear {", ".join(v.name for v in ops)} {{layer = "{layer}"{q}}} : '
                     f'({", ".join(v.type for v in ops)}) -> {rt}', "lin")
         return Val(r, shape, x.dtype)
 

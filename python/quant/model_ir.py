@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
+import numpy as np
+
 from .errors import ModelImportError
 from .importers import Checkpoint, load_checkpoint
 from .mlir_emit import ACTIVATIONS, EMBEDDINGS, WeightBlob, write_module
@@ -103,6 +105,15 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False,
         cfg["max_seq"] = max_seq  # KV-cache length of @decode
     cfg["embedding"] = embedding
     cfg["activations"] = activations
+    if blob.packed:
+        # Linears kept in the checkpoint's quantized grid: layer -> scheme
+        # and bits per weight (codes + scales + zero points / minima).
+        cfg["kept_quantized"] = {
+            k: {"scheme": v[0], "bits_per_weight": round(
+                sum(np.prod(blob.offsets[f"{k}#{part}"][1]) * {"i8": 8, "f16": 16, "f32": 32}[dt]
+                    for part, dt in v[3].items() if part != "data")
+                / (v[1][0] * v[1][1]) + v[2], 4).item()}
+            for k, v in blob.packed.items()}
     ir = ModelIR(out, bin_path, ck.arch, [f.name for f in funcs], ck.linear_layers(),
                  cfg, Path(ck.source).resolve())
     write_text_atomic(ir.meta_path, json.dumps(ir.to_json(), indent=1))
@@ -110,9 +121,11 @@ def emit(ck: Checkpoint, out: Path, max_seq: int = 512, upstream: bool = False,
 
 
 def import_model(path, out, layers=None, max_seq: int = 512, embedding: str = "f32",
-                 activations: str = "f32") -> ModelIR:
+                 activations: str = "f32", quantized: str = "dequantize") -> ModelIR:
     """Loads the checkpoint at `path` (a .gguf file or a Hugging Face
     directory) and
-    emits it to `out` (.mlir) + the weight blob beside it."""
-    return emit(load_checkpoint(path, layers=layers), out, max_seq=max_seq,
-                embedding=embedding, activations=activations)
+    emits it to `out` (.mlir) + the weight blob beside it; `quantized`
+    (importers.QUANTIZED): dequantize the checkpoint's quantized linears
+    or keep their grid."""
+    return emit(load_checkpoint(path, layers=layers, quantized=quantized), out,
+                max_seq=max_seq, embedding=embedding, activations=activations)

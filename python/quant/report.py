@@ -55,11 +55,12 @@ def _check_report(doc, p):
 
 
 def report_table(doc) -> str:
-    head = ("layer", "scheme", "kernel", "bytes", "vs fp32", "w err", "out err")
+    head = ("layer", "scheme", "kernel", "bytes", "bits/w", "vs fp32", "w err", "out err")
     rows = []
     fmt = lambda e: "-" if e is None else f"{e:.2e}"
     for L in doc["layers"]:
         rows.append((L["layer"], L["scheme"], L["kernel"], str(L["weight_bytes"]),
+                     f"{L['weight_bytes'] * 32 / L['fp32_bytes']:.2f}",
                      f"{L['weight_bytes'] / L['fp32_bytes']:.3f}", fmt(L["quant_error"]),
                      fmt(L["output_error"])))
     w = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]

@@ -25,8 +25,8 @@
 
 # The Python reader prints the same layers.
 # RUN: %python -m quant report %t/report.json | FileCheck %s --check-prefix=PY
-# PY: l_i8 {{.*}} 6528 {{ *}}0.266
-# PY: l_none {{.*}}none{{ +}}none{{ +}}6144{{ +}}1.000{{ +}}-{{ +}}-
+# PY: l_i8 {{.*}} 6528 8.50 0.266
+# PY: l_none {{.*}}none{{ +}}none{{ +}}6144{{ +}}32.00{{ +}}1.000{{ +}}-{{ +}}-
 # PY: total: 4 layers
 # RUN: %python -m quant report %t/report.json --plot %t/report.png | FileCheck %s --check-prefix=PLOT
 # PLOT: wrote {{.*}}report.png

@@ -93,11 +93,18 @@ struct WeightOnlyWeightConfig {
   /// One scale (and zero point) for the whole tensor.
   bool perTensor = false;
   bool symmetric = true;
+  /// Float minima (scheme `minimum`): w = q * s + m with unsigned q and the
+  /// minimum m of each scale in the zeros argument, f16 when `minimumF16`,
+  /// else f32. Read by the GEMV and frag families (frag: its mma.sync
+  /// kernels; not its wgmma variant).
+  bool floatMinimum = false;
+  bool minimumF16 = false;
   bool hasBias = false;
 
   /// Checks the bits and the shape and sets groupSize to K for per-channel
-  /// and per-tensor scales; returns an error message or "".
-  std::string checkWeight();
+  /// and per-tensor scales; refuses float minima unless the family
+  /// `readsFloatMinimum`. Returns an error message or "".
+  std::string checkWeight(bool readsFloatMinimum = false);
 };
 
 struct GemvKernelConfig : WeightOnlyWeightConfig {
@@ -128,7 +135,8 @@ struct GemvKernelConfig : WeightOnlyWeightConfig {
   KernelElem normWeight = KernelElem::F32;
   /// Activation/result element type: f16 or f32.
   bool actF16 = true;
-  /// Scale element type: f16 or f32 (zero points are i8 bit patterns).
+  /// Scale element type: f16 or f32 (zero points are i8 bit patterns, float
+  /// minima f16 or f32: minimumF16).
   bool scaleF16 = false;
   /// With f16 activations: dequantize two weights at a time straight into
   /// f16x2 (magic number 1024 + u in the mantissa) and multiply-accumulate

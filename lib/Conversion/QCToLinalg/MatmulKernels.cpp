@@ -421,6 +421,17 @@ Value PackedWeightAccess::scaleAt(OpBuilder &b, Location loc, Value row,
   return s;
 }
 
+Value PackedWeightAccess::zeroAt(OpBuilder &b, Location loc, Value row,
+                                 Value col) const {
+  Value r = cIdx(b, loc, 0), c = cIdx(b, loc, 0);
+  if (scheme.getGranularity() != Granularity::PerTensor)
+    r = row;
+  if (scheme.getGranularity() == Granularity::PerGroup)
+    c = arith::DivUIOp::create(b, loc, col,
+                               cIdx(b, loc, scheme.getGroupSize()));
+  return tensor::ExtractOp::create(b, loc, zeros, ValueRange{r, c});
+}
+
 Value PackedWeightAccess::loadDequantized(OpBuilder &b, Location loc, Value row,
                                           Value k0, int64_t vl,
                                           bool applyScale) const {
@@ -434,16 +445,22 @@ Value PackedWeightAccess::loadDequantized(OpBuilder &b, Location loc, Value row,
                                  VectorType::get({vl}, scheme.getWeight()), q));
   } else if (scheme.getSymmetric()) {
     w = arith::SIToFPOp::create(b, loc, f32Vec, q);
+  } else if (scheme.hasFloatMinimum()) {
+    // w = q * s + m: the minimum is added after the scale, so it is applied
+    // here whatever `applyScale` says (rowConstantScale() is false).
+    w = arith::UIToFPOp::create(b, loc, f32Vec, q);
+    w = arith::MulFOp::create(
+        b, loc, w,
+        vector::BroadcastOp::create(b, loc, f32Vec, scaleAt(b, loc, row, k0)));
+    Value m = zeroAt(b, loc, row, k0);
+    if (!m.getType().isF32())
+      m = arith::ExtFOp::create(b, loc, b.getF32Type(), m);
+    return arith::AddFOp::create(
+        b, loc, w, vector::BroadcastOp::create(b, loc, f32Vec, m));
   } else {
     // Asymmetric: q and z are unsigned values in an i8 bit pattern.
     w = arith::UIToFPOp::create(b, loc, f32Vec, q);
-    Value r = cIdx(b, loc, 0), c = cIdx(b, loc, 0);
-    if (scheme.getGranularity() != Granularity::PerTensor)
-      r = row;
-    if (scheme.getGranularity() == Granularity::PerGroup)
-      c = arith::DivUIOp::create(b, loc, k0,
-                                 cIdx(b, loc, scheme.getGroupSize()));
-    Value z = tensor::ExtractOp::create(b, loc, zeros, ValueRange{r, c});
+    Value z = zeroAt(b, loc, row, k0);
     Value zf = arith::UIToFPOp::create(b, loc, b.getF32Type(), z);
     w = arith::SubFOp::create(b, loc, w,
                               vector::BroadcastOp::create(b, loc, f32Vec, zf));

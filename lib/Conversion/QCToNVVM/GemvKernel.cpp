@@ -397,7 +397,7 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
       // scales and zero points, MT activation rows) so they are all in flight
       // before the first use.
       SmallVector<SmallVector<Value>> words(R);
-      SmallVector<Value> s(R), zeroByte(R);
+      SmallVector<Value> s(R), zeroByte(R), minimum(R);
       for (int64_t r = 0; r < R; ++r) {
         Value byteIdx = e.add(e.mul(nRow[r], e.cst(rowBytes)),
                               e.mul(c, e.cst(cfg.vecBytes)));
@@ -405,10 +405,34 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
         Value sIdx = cfg.perTensor ? e.cst(0)
                                    : e.add(e.mul(nRow[r], e.cst(numGroups)), g);
         s[r] = e.loadF32(scales, scaleTy, sIdx);
-        if (!cfg.symmetric)
+        if (cfg.floatMinimum)
+          minimum[r] =
+              e.fma(s[r], e.cstF(double(int64_t(1) << (cfg.bits - 1))),
+                    e.loadF32(zeros, cfg.minimumF16 ? e.f16 : e.f32, sIdx));
+        else if (!cfg.symmetric)
           zeroByte[r] = arith::ExtUIOp::create(
               b, i32, e.load(e.i8, e.gep(zeros, e.i8, sIdx), 1));
       }
+      // Float minima: with the codes centred like symmetric ones (c = q -
+      // 2^(bits-1), small products for the f16x2 sums), sum_k (q s + m) x =
+      // s sum_k c x + (m + 2^(bits-1) s) sum_k x over the chunk (one
+      // group): the dot product runs on c and each m row's activation sum
+      // of the chunk (f32) is multiplied by the row's shifted minimum.
+      SmallVector<Value> xSum(MT);
+      auto addMinimum = [&](Value &slot, int64_t i, int64_t r) {
+        if (!cfg.floatMinimum)
+          return;
+        Value sx = xSum[i];
+        if (valid)
+          sx = arith::SelectOp::create(b, valid, sx, e.cstF(0.0));
+        slot = e.fma(sx, minimum[r], slot);
+      };
+      auto sumOf = [&](ArrayRef<Value> vals) {
+        Value sum = vals[0];
+        for (Value v : vals.drop_front())
+          sum = arith::AddFOp::create(b, sum, v);
+        return sum;
+      };
       // Symmetric (signed) fields are made unsigned by flipping their sign
       // bits (u = q + 2^(bits-1)); the offset is folded into the subtrahend.
       uint32_t signFlip = 0;
@@ -430,12 +454,35 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
                                   e.add(e.mul(actRow[i], e.cst(cfg.k)), kBase),
                                   kValsPerLoad);
         const int64_t piece = std::min<int64_t>(kValsPerLoad, 8);
+        // The chunk's activation sum: its pieces added as f16 vectors (at
+        // most 4, a tree of packed adds), then the lanes in f32.
+        if (cfg.floatMinimum)
+          for (int64_t i = 0; i < MT; ++i) {
+            SmallVector<Value> pieces(xp[i]);
+            while (pieces.size() > 1) {
+              SmallVector<Value> next;
+              for (size_t p = 0; p + 1 < pieces.size(); p += 2)
+                next.push_back(
+                    arith::AddFOp::create(b, pieces[p], pieces[p + 1]));
+              if (pieces.size() % 2)
+                next.push_back(pieces.back());
+              pieces = std::move(next);
+            }
+            SmallVector<Value> vals;
+            for (int64_t v = 0; v < piece; ++v)
+              vals.push_back(arith::ExtFOp::create(
+                  b, e.f32,
+                  LLVM::ExtractElementOp::create(b, pieces[0], e.cst(v))
+                      .getResult()));
+            xSum[i] = sumOf(vals);
+          }
         auto h2 = VectorType::get({2}, e.f16);
         // (1024 + zero) splat: OR-ing u into the f16 mantissa of 1024 gives
         // 1024 + u exactly (u < 1024).
         SmallVector<Value> zSub(R);
         for (int64_t r = 0; r < R; ++r) {
-          Value z = cfg.symmetric ? e.cst(symOffset) : zeroByte[r];
+          Value z = cfg.symmetric || cfg.floatMinimum ? e.cst(symOffset)
+                                                      : zeroByte[r];
           Value h = arith::OrIOp::create(b, z, e.cst(0x6400));
           Value both = arith::OrIOp::create(
               b, h, arith::ShLIOp::create(b, h, e.cst(16)));
@@ -495,6 +542,7 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
                 LLVM::ExtractElementOp::create(b, sum, e.cst(1)).getResult());
             Value dot = arith::AddFOp::create(b, lo, hi);
             accumulate(acc[i * R + r], dot, s[r]);
+            addMinimum(acc[i * R + r], i, r);
           }
         }
       } else {
@@ -502,7 +550,7 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
         // float 2^23 + u exactly; one FSUB of (2^23 + zero) yields u - zero.
         SmallVector<Value> zMagic(R);
         for (int64_t r = 0; r < R; ++r) {
-          if (cfg.symmetric) {
+          if (cfg.symmetric || cfg.floatMinimum) {
             zMagic[r] = e.cstF(8388608.0 + symOffset);
           } else {
             Value z = arith::UIToFPOp::create(b, e.f32, zeroByte[r]);
@@ -514,6 +562,9 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
           xs[i] =
               e.loadActs(actBase, e.add(e.mul(actRow[i], e.cst(cfg.k)), kBase),
                          kValsPerLoad);
+        if (cfg.floatMinimum)
+          for (int64_t i = 0; i < MT; ++i)
+            xSum[i] = sumOf(xs[i]);
         const int64_t perWord =
             std::min<int64_t>(32, cfg.vecBytes * 8) / cfg.bits;
         const uint32_t fieldMask = (1u << cfg.bits) - 1;
@@ -539,8 +590,10 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
                            : e.fma(q, xs[i][v], partial[i]);
             }
           }
-          for (int64_t i = 0; i < MT; ++i)
+          for (int64_t i = 0; i < MT; ++i) {
             accumulate(acc[i * R + r], partial[i], s[r]);
+            addMinimum(acc[i * R + r], i, r);
+          }
         }
       }
     } // chunks of this iteration

@@ -114,11 +114,15 @@ struct HalfDequant {
   Emitter &e;
   unsigned bits;
   bool symmetric;
+  /// Float minima (w = q * s + m; WeightOnlyWeightConfig::floatMinimum),
+  /// stored as f16 (`minimumF16`) or f32 (rounded to f16 here).
+  bool floatMinimum, minimumF16;
   VectorType h2;
 
-  HalfDequant(Emitter &e, unsigned bits, bool symmetric)
-      : e(e), bits(bits), symmetric(symmetric),
-        h2(VectorType::get({2}, e.f16)) {}
+  HalfDequant(Emitter &e, unsigned bits, bool symmetric,
+              bool floatMinimum = false, bool minimumF16 = false)
+      : e(e), bits(bits), symmetric(symmetric), floatMinimum(floatMinimum),
+        minimumF16(minimumF16), h2(VectorType::get({2}, e.f16)) {}
 
   /// f16x2 whose halves are both the 16-bit pattern `h16` (an i32).
   Value splat(Value h16) {
@@ -127,13 +131,24 @@ struct HalfDequant {
     return LLVM::BitcastOp::create(e.b, h2, both);
   }
   /// The (scale, 1024 + zero point) splats at element `idx` of the f16
-  /// `scales` and u8 `zeros`.
+  /// `scales` and u8 `zeros`; with float minima (scale, minimum m) from
+  /// the f16 / f32 `zeros`.
   std::pair<Value, Value> params(Value scales, Value zeros, Value idx) {
     Value sBits = arith::ExtUIOp::create(
         e.b, e.i32,
         LLVM::BitcastOp::create(e.b, e.b.getI16Type(),
                                 e.load(e.f16, e.gep(scales, e.f16, idx), 2)));
     Value sc = splat(sBits);
+    if (floatMinimum) {
+      Value m = minimumF16 ? e.load(e.f16, e.gep(zeros, e.f16, idx), 2)
+                           : arith::TruncFOp::create(
+                                 e.b, e.f16,
+                                 e.load(e.f32, e.gep(zeros, e.f32, idx), 4))
+                                 .getResult();
+      Value mBits = arith::ExtUIOp::create(
+          e.b, e.i32, LLVM::BitcastOp::create(e.b, e.b.getI16Type(), m));
+      return {sc, splat(mBits)};
+    }
     Value z = symmetric
                   ? e.cst(int64_t(1) << (bits - 1))
                   : arith::ExtUIOp::create(
@@ -149,7 +164,9 @@ struct HalfDequant {
     return arith::XOrIOp::create(e.b, word,
                                  e.cst(static_cast<int32_t>(signFlip)));
   }
-  /// The pair at bit `shift` of an unsigned word as f16x2 (q - z) * s.
+  /// The pair at bit `shift` of an unsigned word as f16x2 (q - z) * s
+  /// (`zSub` the 1024 + z splat), or with float minima q * s + m (`zSub`
+  /// the minimum splat: one HFMA2 through `contract`).
   Value pair(Value word, int64_t shift, Value zSub, Value sc) {
     uint32_t pairMask = bits == 4 ? 0x000F000Fu : 0x00FF00FFu;
     Value f = shift
@@ -157,8 +174,15 @@ struct HalfDequant {
                   : word;
     f = arith::AndIOp::create(e.b, f, e.cst(static_cast<int32_t>(pairMask)));
     f = arith::OrIOp::create(e.b, f, e.cst(0x64006400));
-    Value q =
-        arith::SubFOp::create(e.b, LLVM::BitcastOp::create(e.b, h2, f), zSub);
+    Value h = LLVM::BitcastOp::create(e.b, h2, f);
+    if (floatMinimum) {
+      Value q = arith::SubFOp::create(e.b, h, splat(e.cst(0x6400)));
+      Value qs =
+          arith::MulFOp::create(e.b, q, sc, arith::FastMathFlags::contract);
+      return arith::AddFOp::create(e.b, qs, zSub,
+                                   arith::FastMathFlags::contract);
+    }
+    Value q = arith::SubFOp::create(e.b, h, zSub);
     return arith::MulFOp::create(e.b, q, sc);
   }
 };
@@ -183,7 +207,7 @@ struct FragWeightStream {
                    Value n0, Value warpFirst)
       : e(e), cfg(cfg), w(w), scales(scales), zeros(zeros), lane(lane),
         nTile(nTile), n0(n0), g(e.udiv(lane, 4)), warpFirst(warpFirst),
-        hd(e, cfg.bits, cfg.symmetric) {}
+        hd(e, cfg.bits, cfg.symmetric, cfg.floatMinimum, cfg.minimumF16) {}
 
   int64_t stepUnits() const { return cfg.warpsK * cfg.stepUnits; }
   /// Vectors per step in flight (one per unit of the warp's step and
@@ -258,7 +282,8 @@ struct FragWeightStream {
     return true;
   }
   /// Where step `s` of unit `uc` starts a group: the (scale, 1024 + zero
-  /// point) splats [blk * 2 + tile] of the lane's channels at it.
+  /// point or minimum) splats [blk * 2 + tile] of the lane's channels at
+  /// it.
   void paramsAt(Value uc, int64_t s,
                 MutableArrayRef<std::pair<Value, Value>> params) {
     if (!newGroupAt(s))

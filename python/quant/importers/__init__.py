@@ -98,7 +98,9 @@ class Checkpoint:
     def stored(self, name: str):
         """The tensor `name` in the checkpoint's own float type (a
         `mlir_emit.Stored`: f32, f16, or bf16 bit patterns; memory-mapped
-        where the format allows), not kept; what the import writes."""
+        where the format allows), or a quantized linear kept in its grid (a
+        `mlir_emit.Packed`, `--quantized keep`), not kept in memory; what
+        the import writes."""
         if name not in self.tensors:
             raise ModelImportError(f"{self.source}: missing tensor '{name}'")
         if isinstance(self.tensors, LazyTensors):
@@ -127,14 +129,30 @@ def _directory_kind(d: Path) -> str:
                            f"bert, {', '.join(ARCHITECTURES)})")
 
 
-def load_checkpoint(path, layers=None) -> Checkpoint:
-    """Loads a checkpoint; `layers` keeps only the first N blocks."""
+#: What an import does with weights the checkpoint stores quantized (GGUF
+#: Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K linears): "dequantize" them to f32 (the
+#: compiler then quantizes them under the policy), or "keep" their grid as
+#: qc packed weights (importers/gguf_quants.py; compile with policy
+#: `keep`). Float checkpoints are the same under both.
+QUANTIZED = ("dequantize", "keep")
+
+
+def check_quantized(quantized: str):
+    if quantized not in QUANTIZED:
+        raise ModelImportError(f"--quantized {quantized}: expected one of "
+                               f"{', '.join(QUANTIZED)}")
+
+
+def load_checkpoint(path, layers=None, quantized: str = "dequantize") -> Checkpoint:
+    """Loads a checkpoint; `layers` keeps only the first N blocks;
+    `quantized` (QUANTIZED) says what becomes of quantized weights."""
+    check_quantized(quantized)
     p = Path(path)
     if not p.exists():
         raise ModelImportError(f"{p}: no such file or directory")
     if p.is_file() and p.suffix == ".gguf":
         from .gguf_llama import load_gguf
-        return load_gguf(p, layers=layers)
+        return load_gguf(p, layers=layers, keep_quantized=quantized == "keep")
     if p.is_dir() or p.name == "config.json":
         d = p if p.is_dir() else p.parent
         if _directory_kind(d) == "bert":

@@ -5,7 +5,9 @@ own read-only memory map of the file (the import copies them into the
 weight blob without widening; the reader's map of the whole file is not
 touched, so pages read stay out of the process once a tensor is written);
 quantized tensors (Q8_0/Q4_0/Q4_1/K-quants: whatever `gguf.quants`
-supports) are dequantized to float32 one at a time, also when emitted.
+supports) are dequantized to float32 one at a time, also when emitted,
+unless the import keeps them (`--quantized keep`: the block linears of a
+type gguf_quants.py maps onto a qc grid become packed weights).
 
 RoPE convention: llama.cpp's converter permutes the rows of attn_q/attn_k so
 that its "normal" RoPE rotates adjacent pairs (x[2i], x[2i+1]). The loader
@@ -25,6 +27,7 @@ import numpy as np
 
 from ..errors import ModelImportError
 from . import Checkpoint
+from .gguf_quants import KEPT_TYPES, to_packed
 from .llama_graph import BLOCK_LINEARS, BLOCK_NORMS, LlamaConfig
 
 SUPPORTED_ARCHS = ("llama",)
@@ -100,7 +103,22 @@ def _open_reader(path: Path):
         raise ModelImportError(f"{path}: not a readable GGUF file ({e})") from e
 
 
-def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
+def _rows(p, transform):
+    """A `Packed` weight with a row permutation `transform` applied to its
+    codes, scales and zero points (rows stay whole in row_major bytes)."""
+    from ..mlir_emit import Packed
+    n = p.shape[0]
+    return Packed(np.ascontiguousarray(transform(p.data.reshape(n, -1))).reshape(-1),
+                  np.ascontiguousarray(transform(p.scales)),
+                  None if p.zeros is None else np.ascontiguousarray(transform(p.zeros)),
+                  p.scheme, p.shape, p.bits)
+
+
+def load_gguf(path, layers=None, keep_gguf_qk=False, keep_quantized=False) -> Checkpoint:
+    """Reads a Llama-family GGUF. With `keep_quantized`, the block linears
+    stored in a type of gguf_quants.KEPT_TYPES come as `mlir_emit.Packed`
+    (their exact grid) from `Checkpoint.stored`; `Checkpoint.tensor`
+    dequantizes as always."""
     try:
         import gguf
     except ImportError as e:  # pragma: no cover
@@ -157,11 +175,16 @@ def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
         return np.memmap(path, dtype=t.data.dtype, mode="r", offset=t.data_offset,
                          shape=t.data.shape)
 
-    def raw(name, transform=None):
-        """The tensor as stored (F32/F16/BF16; BF16 as uint16 bits) or
-        dequantized to f32, then `transform`ed (a row permutation: exact in
-        any type)."""
+    def raw(name, transform=None, keep=False):
+        """The tensor as stored (F32/F16/BF16; BF16 as uint16 bits), with
+        `keep` a quantized one in its grid (`Packed`), else dequantized to
+        f32, then `transform`ed (a row permutation: exact in any type)."""
         t = byname[name]
+        if keep and t.tensor_type.name in KEPT_TYPES:
+            p = to_packed(mapped(t), t.tensor_type.name,
+                          tuple(int(d) for d in reversed(t.shape)))
+            if p is not None:
+                return p if transform is None else _rows(p, transform)
         if t.tensor_type not in plain:
             s = Stored(get(name), "f32")
         else:
@@ -199,12 +222,11 @@ def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
     # f32, `raws` as stored (the q/k row permutation applies to both).
     loaders, shapes, raws = {}, {}, {}
 
-    def add(canon, name, transform=None):
+    def add(canon, name, transform=None, keep=False):
         shapes[canon] = shape_of(name)
         loaders[canon] = (lambda: get(name)) if transform is None else \
             (lambda: transform(get(name)))
-        raws[canon] = (lambda: raw(name)) if transform is None else \
-            (lambda: raw(name, transform))
+        raws[canon] = (lambda: raw(name, transform, keep))
 
     add("token_embd", "token_embd.weight")
     add("output_norm", "output_norm.weight")
@@ -217,7 +239,8 @@ def load_gguf(path, layers=None, keep_gguf_qk=False) -> Checkpoint:
             if not keep_gguf_qk and n in ("attn_q", "attn_k"):
                 heads = n_head if n == "attn_q" else n_kv
                 fix = (lambda w, h=heads: unpermute_qk(w, h))
-            add(f"blk.{i}.{n}", f"blk.{i}.{n}.weight", fix)
+            add(f"blk.{i}.{n}", f"blk.{i}.{n}.weight", fix,
+                keep=keep_quantized and n in BLOCK_LINEARS)
     from . import LazyTensors
     tensors = LazyTensors(loaders, shapes, raws)
 

@@ -80,6 +80,22 @@ func.func @scheme_asymmetric_float(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) 
 
 // -----
 
+func.func @scheme_minimum_type(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
+  // expected-error@+1 {{minimum must be f16 or f32, got 'bf16'}}
+  %0 = qc.linear %x, %w {layer = "a", scheme = #qc.scheme<weight = i4, symmetric = false, minimum = bf16>} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @scheme_minimum_symmetric(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
+  // expected-error@+1 {{a float minimum needs an asymmetric integer weight (symmetric = false)}}
+  %0 = qc.linear %x, %w {layer = "a", scheme = #qc.scheme<weight = i4, minimum = f16>} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
 func.func @scheme_act_needs_i8(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
   // expected-error@+1 {{quantized activations need i8 (W8A8) or f8E4M3FN (FP8) weights, got 'i4'}}
   %0 = qc.linear %x, %w {layer = "a", scheme = #qc.scheme<weight = i4, act = dynamic_per_token>} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
@@ -827,6 +843,14 @@ func.func @packed_zeros_shape(%d: tensor<1024xi8>, %s: tensor<32x2xf32>, %z: ten
 
 // -----
 
+func.func @packed_minimum_type(%d: tensor<1024xi8>, %s: tensor<32x2xf32>, %z: tensor<32x2xf32>) {
+  // expected-error@+1 {{zero points must be 'f16' minima for this scheme, got 'f32'}}
+  %0 = qc.packed_weight %d, %s, %z {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 32, symmetric = false, minimum = f16>} : tensor<1024xi8>, tensor<32x2xf32>, tensor<32x2xf32> -> !qc.packed<32x64xi4>
+  return
+}
+
+// -----
+
 func.func @packed_int4_zero_point_range(%d: tensor<8xi8>, %s: tensor<2x1xf32>) {
   %z = arith.constant dense<[[3], [16]]> : tensor<2x1xi8>
   // expected-error@+1 {{asymmetric 'i4' zero points must be in [0, 15], got 16}}
@@ -1121,8 +1145,16 @@ func.func @dequantize_weight_to_integer(%w: !qc.packed<32x64xi4>) {
 
 func.func @packed_zeros_element_type(%d: tensor<32x64xi8>, %s: tensor<32x1xf32>, %z: tensor<32x1xf32>) {
   // Zero points are integers (the unsigned bit pattern in i8), never floats.
-  // expected-error@+1 {{operand #2 must be ranked tensor of 8-bit signless integer values}}
+  // expected-error@+1 {{zero points must be 'i8' codes for this scheme, got 'f32'}}
   %0 = qc.packed_weight %d, %s, %z {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8, symmetric = false>} : tensor<32x64xi8>, tensor<32x1xf32>, tensor<32x1xf32> -> !qc.packed<32x64xi8>
+  return
+}
+
+// -----
+
+func.func @packed_zeros_i32(%d: tensor<32x64xi8>, %s: tensor<32x1xf32>, %z: tensor<32x1xi32>) {
+  // expected-error@+1 {{operand #2 must be ranked tensor of 8-bit signless integer or 16-bit float or 32-bit float values}}
+  %0 = qc.packed_weight %d, %s, %z {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8, symmetric = false>} : tensor<32x64xi8>, tensor<32x1xf32>, tensor<32x1xi32> -> !qc.packed<32x64xi8>
   return
 }
 

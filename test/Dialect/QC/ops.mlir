@@ -93,6 +93,19 @@ func.func @weights(%x: tensor<?x64xf32>, %d4: tensor<1024xi8>, %s4: tensor<32x2x
 }
 
 // The frag family: an mma_frag weight, its tiling and a split-K launch.
+// CHECK-LABEL: func @float_minimum
+func.func @float_minimum(%x: tensor<?x64xf16>, %d: tensor<1024xi8>, %s: tensor<32x2xf16>, %m: tensor<32x2xf16>,
+                         %d8: tensor<32x64xi8>, %s8: tensor<32x4xf32>, %m8: tensor<32x4xf32>) -> (tensor<?x32xf16>, tensor<32x64xf32>) {
+  // CHECK: %[[PW:.*]] = qc.packed_weight %{{.*}}, %{{.*}}, %{{.*}} {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 32, symmetric = false, minimum = f16>} : tensor<1024xi8>, tensor<32x2xf16>, tensor<32x2xf16> -> !qc.packed<32x64xi4>
+  %pw = qc.packed_weight %d, %s, %m {layout = #qc.layout<row_major>, scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 32, symmetric = false, minimum = f16>} : tensor<1024xi8>, tensor<32x2xf16>, tensor<32x2xf16> -> !qc.packed<32x64xi4>
+  // CHECK: qc.wo_matmul %{{.*}}, %[[PW]] {layer = "q41"}
+  %y = qc.wo_matmul %x, %pw {layer = "q41"} : tensor<?x64xf16>, !qc.packed<32x64xi4> -> tensor<?x32xf16>
+  // CHECK: qc.packed_weight {{.*}}scheme = #qc.scheme<weight = i8, granularity = per_group, group_size = 16, symmetric = false, minimum = f32>} : tensor<32x64xi8>, tensor<32x4xf32>, tensor<32x4xf32> -> !qc.packed<32x64xi8>
+  %pw8 = qc.packed_weight %d8, %s8, %m8 {layout = #qc.layout<unpacked>, scheme = #qc.scheme<weight = i8, granularity = per_group, group_size = 16, symmetric = false, minimum = f32>} : tensor<32x64xi8>, tensor<32x4xf32>, tensor<32x4xf32> -> !qc.packed<32x64xi8>
+  %w8 = qc.dequantize_weight %pw8 : !qc.packed<32x64xi8> -> tensor<32x64xf32>
+  return %y, %w8 : tensor<?x32xf16>, tensor<32x64xf32>
+}
+
 // CHECK-LABEL: func @frag
 func.func @frag(%x: tensor<?x64xf16>, %d: tensor<1024xi8>, %s: tensor<32x1xf16>) -> tensor<?x32xf16> {
   // CHECK: qc.packed_weight {{.*}}layout = #qc.layout<mma_frag>{{.*}} -> !qc.packed<32x64xi4>

@@ -9,6 +9,8 @@
 // RUN: not quant-opt %s --qc-apply-policy=policy=%S/Inputs/policy/bad-regex.yaml 2>&1 | FileCheck %s --check-prefix=REGEX
 // RUN: not quant-opt %s --qc-apply-policy=policy=%S/Inputs/policy/bad-both.yaml 2>&1 | FileCheck %s --check-prefix=BOTH
 // RUN: not quant-opt %s --qc-apply-policy=policy=%S/Inputs/policy/bad-alpha.yaml 2>&1 | FileCheck %s --check-prefix=ALPHA
+// RUN: not quant-opt %s --qc-apply-policy=policy=%S/Inputs/policy/bad-minimum.yaml 2>&1 | FileCheck %s --check-prefix=MINIMUM
+// RUN: not quant-opt %s --qc-apply-policy=policy=%S/Inputs/policy/bad-minimum-symmetric.yaml 2>&1 | FileCheck %s --check-prefix=MINSYM
 // RUN: not quant-opt %s --qc-apply-policy=policy=%S/Inputs/policy/bad-groupsize.yaml 2>&1 | FileCheck %s --check-prefix=GS
 // RUN: not quant-opt %s --qc-apply-policy=policy=%S/Inputs/policy/does-not-exist.yaml 2>&1 | FileCheck %s --check-prefix=MISSING
 // RUN: not quant-opt %s --qc-apply-policy 2>&1 | FileCheck %s --check-prefix=NOPOLICY
@@ -27,6 +29,8 @@
 // REGEX: bad-regex.yaml:4:12: error: invalid policy: rule 1: bad regex 'blk([': brackets ([ ]) not balanced
 // BOTH: bad-both.yaml:4:5: error: invalid policy: rule 1 needs exactly one of 'match' (glob) or 'regex'
 // ALPHA: bad-alpha.yaml:3:11: error: invalid policy: invalid scheme: alpha (SmoothQuant) needs quantized activations
+// MINIMUM: bad-minimum.yaml:3:50: error: invalid policy: unknown minimum 'bf16' (expected f16 or f32)
+// MINSYM: bad-minimum-symmetric.yaml:3:11: error: invalid policy: invalid scheme: a float minimum needs an asymmetric integer weight (symmetric = false)
 // GS: bad-groupsize.yaml:5:14: error: invalid policy: invalid scheme: group_size is only allowed with per_group granularity
 // MISSING: error: cannot open policy file '{{.*}}does-not-exist.yaml'
 // NOPOLICY: error: qc-apply-policy needs policy=<file>

@@ -1,5 +1,6 @@
 // RUN: quant-opt %s --qc-apply-policy=policy=%S/Inputs/policy/basic.yaml | FileCheck %s
 // RUN: quant-opt %s --qc-apply-policy=policy=%S/Inputs/policy/basic.json | FileCheck %s
+// RUN: quant-opt %s --qc-apply-policy=policy=%S/Inputs/policy/minimum.yaml | FileCheck %s --check-prefix=MIN
 // RUN: quant-opt %s --qc-apply-policy=policy=%S/Inputs/policy/nodefault.yaml 2>&1 | FileCheck %s --check-prefix=NODEF
 
 // Rules in order, first match wins; the default covers the rest.
@@ -14,6 +15,10 @@
 // scheme: none removes an existing scheme.
 // CHECK: qc.linear {{.*}} {layer = "lm_head"} :
 // CHECK: qc.linear {{.*}} {layer = "encoder.0", scheme = #qc.scheme<weight = f16>}
+
+// MIN-LABEL: func @model
+// MIN: {layer = "blk0.attn.q", scheme = #qc.scheme<weight = i4, granularity = per_group, group_size = 2, symmetric = false, minimum = f16>}
+// MIN: {layer = "blk1.attn.k", scheme = #qc.scheme<weight = i8, symmetric = false, minimum = f32>}
 
 // NODEF: remark: layer 'blk1.attn.k' matched no policy rule and the policy has no default; its scheme is left unchanged
 // NODEF: remark: layer 'lm_head' matched no policy rule

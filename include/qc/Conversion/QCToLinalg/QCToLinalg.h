@@ -127,7 +127,8 @@ struct PackedWeightAccess {
                                 int64_t vl) const;
 
   /// (q - z) as vector<vl x f32> (FP8: the decoded E4M3 values), times the
-  /// scale when `applyScale`.
+  /// scale when `applyScale`; float-minimum schemes always give q * s + m
+  /// (their scale cannot move to the epilogue).
   mlir::Value loadDequantized(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value row, mlir::Value k0, int64_t vl,
                               bool applyScale) const;
@@ -136,14 +137,21 @@ struct PackedWeightAccess {
   mlir::Value loadInt16(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,
                         mlir::Value k0, int64_t vl) const;
 
+  /// The zero point (i8 code) or float minimum (f16 / f32, as stored) of
+  /// element (row, col); asymmetric schemes only.
+  mlir::Value zeroAt(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,
+                     mlir::Value col) const;
+
   /// The f32 scale of element (row, col).
   mlir::Value scaleAt(mlir::OpBuilder &b, mlir::Location loc, mlir::Value row,
                       mlir::Value col) const;
 
-  /// True when one scale covers a whole row (per-tensor, per-channel), so
-  /// kernels can apply it once in the epilogue.
+  /// True when one scale covers a whole row (per-tensor, per-channel) and
+  /// nothing is added after scaling (no float minimum), so kernels can apply
+  /// it once in the epilogue.
   bool rowConstantScale() const {
-    return scheme.getGranularity() != mlir::qc::Granularity::PerGroup;
+    return scheme.getGranularity() != mlir::qc::Granularity::PerGroup &&
+           !scheme.hasFloatMinimum();
   }
 };
 

@@ -60,7 +60,7 @@ void QCDialect::registerTypes() {
 LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  Type weight, Granularity granularity,
                                  int64_t groupSize, bool symmetric, ActMode act,
-                                 FloatAttr alpha) {
+                                 FloatAttr alpha, Type minimum) {
   bool isInt = weight.isSignlessInteger(4) || weight.isSignlessInteger(8);
   bool isFp8 = isa<Float8E4M3FNType>(weight);
   if (!isInt && !weight.isF16() && !isFp8)
@@ -92,6 +92,13 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (isFp8 && act == ActMode::None)
     return emitError() << "f8E4M3FN weights need FP8 activations (act = "
                           "dynamic_per_token or static_per_tensor)";
+  if (minimum) {
+    if (!minimum.isF16() && !minimum.isF32())
+      return emitError() << "minimum must be f16 or f32, got " << minimum;
+    if (!isInt || symmetric)
+      return emitError() << "a float minimum needs an asymmetric integer "
+                            "weight (symmetric = false)";
+  }
   if (alpha) {
     if (act == ActMode::None)
       return emitError() << "alpha (SmoothQuant) needs quantized activations";
@@ -112,6 +119,14 @@ bool SchemeAttr::isIntegerWeight() const {
 
 bool SchemeAttr::isFp8Weight() const {
   return isa<Float8E4M3FNType>(getWeight());
+}
+
+Type SchemeAttr::getZeroType() const {
+  if (getSymmetric())
+    return Type();
+  if (Type m = getMinimum())
+    return m;
+  return IntegerType::get(getContext(), 8);
 }
 
 Type SchemeAttr::getActType() const {

@@ -411,12 +411,19 @@ LogicalResult PackedWeightOp::verify() {
       return emitOpError("zero points must have the scales' shape ")
              << shapeStr(scales.getShape()) << ", got "
              << shapeStr(getZeros().getType().getShape());
+    Type zeroType = getZeros().getType().getElementType();
+    if (zeroType != scheme.getZeroType())
+      return emitOpError("zero points must be ")
+             << scheme.getZeroType()
+             << (scheme.hasFloatMinimum() ? " minima" : " codes")
+             << " for this scheme, got " << zeroType;
     // Asymmetric weights are unsigned: a zero point is an unsigned
     // `bits`-bit value held in an i8. For i4 that leaves [0, 15]; every i8
     // bit pattern is a valid unsigned 8-bit zero point. Only constant zero
     // points can be checked here (they are N x G, so this is cheap).
     DenseIntElementsAttr zeros;
-    if (bits < 8 && matchPattern(getZeros(), m_Constant(&zeros))) {
+    if (bits < 8 && !scheme.hasFloatMinimum() &&
+        matchPattern(getZeros(), m_Constant(&zeros))) {
       int64_t maxZero = (int64_t(1) << bits) - 1;
       for (const APInt &z : zeros.getValues<APInt>()) {
         int64_t v = z.getSExtValue();

@@ -70,6 +70,9 @@ struct Rule {
   std::optional<llvm::GlobPattern> glob;
   std::optional<llvm::Regex> regex;
   SchemeAttr scheme; // null = keep in floating point
+  /// `scheme: keep`: the layer stays as imported (a checkpoint-quantized
+  /// weight keeps its grid; a float layer its scheme, if any).
+  bool keep = false;
   int64_t batchThreshold = 0;
   int64_t matched = 0;
 
@@ -83,6 +86,7 @@ struct Policy {
   SmallVector<Rule> rules;
   bool hasDefault = false;
   SchemeAttr defaultScheme;
+  bool defaultKeep = false;
   std::string defaultLabel;
 };
 
@@ -143,7 +147,10 @@ private:
   LogicalResult checkKeys(const PNode &map, ArrayRef<StringRef> allowed,
                           StringRef what);
   FailureOr<int64_t> getInt(const PNode &n, StringRef what);
-  FailureOr<SchemeAttr> parseScheme(const PNode &n, bool allowNone);
+  /// A scheme mapping, or with `allowNone` 'none' (null) and 'keep' (null,
+  /// `*keep` set).
+  FailureOr<SchemeAttr> parseScheme(const PNode &n, bool allowNone,
+                                    bool *keep = nullptr);
   LogicalResult parseRule(const PNode &n, size_t index, Rule &rule);
 };
 
@@ -223,19 +230,23 @@ FailureOr<int64_t> PolicyReader::getInt(const PNode &n, StringRef what) {
   return v;
 }
 
-FailureOr<SchemeAttr> PolicyReader::parseScheme(const PNode &n,
-                                                bool allowNone) {
+FailureOr<SchemeAttr> PolicyReader::parseScheme(const PNode &n, bool allowNone,
+                                                bool *keep) {
   if (n.kind == PNode::Scalar && n.value == "none" && allowNone)
     return SchemeAttr();
+  if (n.kind == PNode::Scalar && n.value == "keep" && allowNone && keep) {
+    *keep = true;
+    return SchemeAttr();
+  }
   if (n.kind != PNode::Map)
     return error(n.loc, Twine("a scheme must be a mapping") +
-                            (allowNone ? " or 'none'" : "") + ", got " +
+                            (allowNone ? ", 'none' or 'keep'" : "") + ", got " +
                             (n.kind == PNode::Scalar ? "'" + n.value + "'"
                                                      : n.kindName().str()));
-  if (failed(checkKeys(
-          n,
-          {"weight", "granularity", "group_size", "symmetric", "act", "alpha"},
-          "scheme")))
+  if (failed(checkKeys(n,
+                       {"weight", "granularity", "group_size", "symmetric",
+                        "act", "alpha", "minimum"},
+                       "scheme")))
     return failure();
   auto scalar = [&](StringRef key) -> FailureOr<const PNode *> {
     const PNode *v = lookup(n, key);
@@ -309,9 +320,22 @@ FailureOr<SchemeAttr> PolicyReader::parseScheme(const PNode &n,
                    "alpha must be a number, got '" + (*al)->value + "'");
     alpha = FloatAttr::get(Float32Type::get(ctx), d);
   }
+  Type minimum;
+  FailureOr<const PNode *> mn = scalar("minimum");
+  if (failed(mn))
+    return failure();
+  if (*mn) {
+    if ((*mn)->value == "f16")
+      minimum = Float16Type::get(ctx);
+    else if ((*mn)->value == "f32")
+      minimum = Float32Type::get(ctx);
+    else
+      return error((*mn)->loc, "unknown minimum '" + (*mn)->value +
+                                   "' (expected f16 or f32)");
+  }
   SchemeAttr s = SchemeAttr::getChecked(
       [&]() { return emitError(n.loc) << "invalid policy: invalid scheme: "; },
-      ctx, wt, gran, groupSize, symmetric, act, alpha);
+      ctx, wt, gran, groupSize, symmetric, act, alpha, minimum);
   if (!s)
     return failure();
   return s;
@@ -353,7 +377,8 @@ LogicalResult PolicyReader::parseRule(const PNode &n, size_t index,
   if (bool(scheme) == bool(byBatch))
     return error(n.loc, what + " needs exactly one of 'scheme' or 'by_batch'");
   if (scheme) {
-    FailureOr<SchemeAttr> s = parseScheme(*scheme, /*allowNone=*/true);
+    FailureOr<SchemeAttr> s =
+        parseScheme(*scheme, /*allowNone=*/true, &rule.keep);
     if (failed(s))
       return failure();
     rule.scheme = *s;
@@ -449,7 +474,8 @@ FailureOr<Policy> PolicyReader::read(Location passLoc) {
                  "unknown version (expected 'version: 1')");
   Policy policy;
   if (const PNode *def = lookup(*root, "default")) {
-    FailureOr<SchemeAttr> s = parseScheme(*def, /*allowNone=*/true);
+    FailureOr<SchemeAttr> s =
+        parseScheme(*def, /*allowNone=*/true, &policy.defaultKeep);
     if (failed(s))
       return failure();
     policy.hasDefault = true;
@@ -491,6 +517,8 @@ static llvm::json::Value policySchemeJson(SchemeAttr scheme) {
     o["group_size"] = scheme.getGroupSize();
   if (FloatAttr alpha = scheme.getAlpha())
     o["alpha"] = alpha.getValueAsDouble();
+  if (Type m = scheme.getMinimum())
+    o["minimum"] = m.isF16() ? "f16" : "f32";
   return llvm::json::Value(std::move(o));
 }
 
@@ -541,6 +569,14 @@ struct ApplyPolicyPass
       return signalPassFailure();
 
     bool ok = true;
+    // Layers holding quantized checkpoint weights (imported with
+    // `--quantized keep`: qc.dequantize_weight of its packed codes) that a
+    // rule other than 'keep' matched: they can only keep their grid
+    // (re-quantizing needs the float weight). One error for all of them.
+    LinearOp firstKept;
+    std::string firstKeptLabel;
+    bool firstKeptNone = false;
+    int64_t numKept = 0;
     module.walk([&](LinearOp op) {
       Rule *rule = nullptr;
       for (Rule &r : p->rules)
@@ -549,20 +585,37 @@ struct ApplyPolicyPass
           break;
         }
       SchemeAttr scheme;
+      bool keep = false;
       int64_t threshold = 0;
       StringRef label;
       if (rule) {
         ++rule->matched;
         scheme = rule->scheme;
+        keep = rule->keep;
         threshold = rule->batchThreshold;
         label = rule->label;
       } else if (p->hasDefault) {
         scheme = p->defaultScheme;
+        keep = p->defaultKeep;
         label = p->defaultLabel;
       } else {
         op.emitRemark() << "layer '" << op.getLayer()
                         << "' matched no policy rule and the policy has no "
                            "default; its scheme is left unchanged";
+        return;
+      }
+      if (keep)
+        return;
+      // A weight the checkpoint stored quantized (imported with
+      // `--quantized keep`: qc.dequantize_weight of its packed codes) can
+      // only keep its grid: re-quantizing needs the float weight.
+      if (op.getWeight().getDefiningOp<DequantizeWeightOp>()) {
+        if (!firstKept) {
+          firstKept = op;
+          firstKeptLabel = label.str();
+          firstKeptNone = !scheme;
+        }
+        ++numKept;
         return;
       }
       op->removeAttr("qc.batch_threshold");
@@ -586,6 +639,23 @@ struct ApplyPolicyPass
             "qc.batch_threshold",
             IntegerAttr::get(IntegerType::get(&getContext(), 64), threshold));
     });
+    if (firstKept) {
+      auto pw = cast<DequantizeWeightOp>(firstKept.getWeight().getDefiningOp())
+                    .getWeight()
+                    .getDefiningOp<PackedWeightOp>();
+      InFlightDiagnostic diag = firstKept.emitError()
+                                << "layer '" << firstKept.getLayer()
+                                << "' holds quantized checkpoint weights";
+      if (pw)
+        diag << " (" << pw.getScheme() << ")";
+      diag << " but " << firstKeptLabel << " gives it "
+           << (firstKeptNone ? "'none'" : "another scheme");
+      if (numKept > 1)
+        diag << " (as to " << numKept - 1 << " more such linears)";
+      diag << "; use 'keep' for them, or import the checkpoint with "
+              "--quantized dequantize";
+      ok = false;
+    }
     SmallVector<StringRef> layers;
     module.walk([&](LinearOp op) { layers.push_back(op.getLayer()); });
     for (Rule &r : p->rules) {

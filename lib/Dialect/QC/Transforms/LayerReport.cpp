@@ -141,18 +141,21 @@ std::string layerReportJson(const std::vector<::qc::LayerReport> &layers) {
   llvm::json::Array arr;
   int64_t total = 0, fp32 = 0;
   for (const ::qc::LayerReport &r : layers) {
-    llvm::json::Object o{{"layer", r.layer},
-                         {"op", r.op},
-                         {"scheme", r.scheme},
-                         {"kernel", r.kernel},
-                         {"n", r.n},
-                         {"k", r.k},
-                         {"data_bytes", r.dataBytes},
-                         {"scale_bytes", r.scaleBytes},
-                         {"zero_bytes", r.zeroBytes},
-                         {"weight_bytes", r.weightBytes()},
-                         {"fp32_bytes", r.n * r.k * 4},
-                         {"fp16_bytes", r.n * r.k * 2}};
+    llvm::json::Object o{
+        {"layer", r.layer},
+        {"op", r.op},
+        {"scheme", r.scheme},
+        {"kernel", r.kernel},
+        {"n", r.n},
+        {"k", r.k},
+        {"data_bytes", r.dataBytes},
+        {"scale_bytes", r.scaleBytes},
+        {"zero_bytes", r.zeroBytes},
+        {"weight_bytes", r.weightBytes()},
+        {"bits_per_weight",
+         r.n * r.k ? double(r.weightBytes()) * 8 / double(r.n * r.k) : 0.0},
+        {"fp32_bytes", r.n * r.k * 4},
+        {"fp16_bytes", r.n * r.k * 2}};
     o["quant_error"] = r.quantError ? llvm::json::Value(*r.quantError)
                                     : llvm::json::Value(nullptr);
     o["output_error"] = r.outputError ? llvm::json::Value(*r.outputError)

@@ -532,8 +532,26 @@ FailureOr<StatsFile> mlir::qc::loadStatsFile(StringRef path, Location loc) {
 //===----------------------------------------------------------------------===//
 
 QuantParams mlir::qc::computeQuantParams(double lo, double hi, unsigned bits,
-                                         bool symmetric) {
+                                         bool symmetric, Type minimum) {
   QuantParams p;
+  if (minimum) {
+    double qmax = double((1 << bits) - 1);
+    p.floatMinimum = true;
+    llvm::APFloat m(lo);
+    bool lost;
+    m.convert(minimum.isF16() ? llvm::APFloat::IEEEhalf()
+                              : llvm::APFloat::IEEEsingle(),
+              llvm::APFloat::rmNearestTiesToEven, &lost);
+    m.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+              &lost);
+    p.minimum = m.convertToFloat();
+    p.scale = hi > double(p.minimum)
+                  ? static_cast<float>((hi - double(p.minimum)) / qmax)
+                  : 1.0f;
+    if (p.scale == 0.0f || std::isinf(p.scale))
+      p.scale = 1.0f;
+    return p;
+  }
   if (symmetric) {
     double qmax = double((1 << (bits - 1)) - 1);
     double amax = std::max(std::fabs(lo), std::fabs(hi));

@@ -95,7 +95,7 @@ QuantizedWeight makeGrid(SchemeAttr scheme, int64_t n, int64_t k) {
 /// Computes the parameters of every group of `w` (N x K) from its min/max,
 /// rows in parallel.
 void computeAllParams(MLIRContext *ctx, QuantizedWeight &r, ArrayRef<double> w,
-                      unsigned bits, bool symmetric) {
+                      unsigned bits, bool symmetric, Type minimum) {
   int64_t rowsPerGroup = r.rows == 1 ? r.n : 1;
   parallelFor(ctx, 0, r.rows, [&](size_t row) {
     for (int64_t g = 0; g < r.groups; ++g) {
@@ -106,7 +106,7 @@ void computeAllParams(MLIRContext *ctx, QuantizedWeight &r, ArrayRef<double> w,
           hi = std::max(hi, w[n * r.k + c]);
         }
       r.params[row * r.groups + g] =
-          computeQuantParams(lo, hi, bits, symmetric);
+          computeQuantParams(lo, hi, bits, symmetric, minimum);
     }
   });
 }
@@ -240,7 +240,7 @@ QuantizedWeight quantizeGPTQ(MLIRContext *ctx, SchemeAttr scheme,
   // (with act-order) per-group "static groups" over the original columns.
   bool dynamicGroups = perGroup && !actOrder;
   if (!dynamicGroups)
-    computeAllParams(ctx, r, w, bits, sym);
+    computeAllParams(ctx, r, w, bits, sym, scheme.getMinimum());
 
   const std::vector<double> &u = f.u;
   parallelFor(ctx, 0, n, [&](size_t row) {
@@ -265,7 +265,7 @@ QuantizedWeight quantizeGPTQ(MLIRContext *ctx, SchemeAttr scheme,
             hi = std::max(hi, v);
           }
           r.params[row * r.groups + col / r.groupSize] =
-              computeQuantParams(lo, hi, bits, sym);
+              computeQuantParams(lo, hi, bits, sym, scheme.getMinimum());
         }
         QuantParams p = r.paramsAt(row, f.perm[col]);
         double wv = wp[col];
@@ -318,11 +318,21 @@ QuantizedAttrs buildAttrs(MLIRContext *ctx, SchemeAttr scheme, int64_t n,
   auto f32 = Float32Type::get(ctx);
   SmallVector<float> scales;
   SmallVector<int8_t> zeros;
+  SmallVector<APFloat> minima;
   scales.reserve(params.size());
   zeros.reserve(params.size());
+  Type minimum = scheme.getMinimum();
   for (const QuantParams &p : params) {
     scales.push_back(p.scale);
     zeros.push_back(toByte(p.zero));
+    if (minimum) {
+      // Exact: computeQuantParams rounded the minimum to its type.
+      APFloat m(p.minimum);
+      bool lost;
+      m.convert(cast<FloatType>(minimum).getFloatSemantics(),
+                APFloat::rmNearestTiesToEven, &lost);
+      minima.push_back(m);
+    }
   }
   QuantizedAttrs a;
   a.data = sink.get(
@@ -330,7 +340,10 @@ QuantizedAttrs buildAttrs(MLIRContext *ctx, SchemeAttr scheme, int64_t n,
       ArrayRef<char>(reinterpret_cast<const char *>(data.data()), data.size()));
   a.scales = DenseElementsAttr::get(RankedTensorType::get({rows, groups}, f32),
                                     ArrayRef<float>(scales));
-  if (!scheme.getSymmetric())
+  if (minimum)
+    a.zeros = DenseElementsAttr::get(
+        RankedTensorType::get({rows, groups}, minimum), minima);
+  else if (!scheme.getSymmetric())
     a.zeros = DenseElementsAttr::get(RankedTensorType::get({rows, groups}, i8),
                                      ArrayRef<int8_t>(zeros));
   return a;
@@ -363,6 +376,8 @@ struct RtnJob {
   int64_t rowsPerBlock = 1, numBlocks = 0;
   unsigned bits = 0;
   bool fp8 = false, symmetric = false, perTensor = false, errors = false;
+  /// The float minimum's type (scheme `minimum`), or null.
+  Type minimum;
   /// The mean Hessian (K x K) for the output error, or empty.
   std::vector<double> hessian;
 
@@ -393,6 +408,7 @@ struct RtnJob {
     bits = scheme.getWeightBits();
     fp8 = scheme.isFp8Weight();
     symmetric = scheme.getSymmetric();
+    minimum = scheme.getMinimum();
     this->errors = errors;
     rowsPerBlock =
         std::max<int64_t>(1, kBlockElements / std::max<int64_t>(k, 1));
@@ -488,7 +504,7 @@ void RtnJob::reduceRanges() {
         s = 1.0f;
       params[g].scale = s;
     } else {
-      params[g] = computeQuantParams(lo, hi, bits, symmetric);
+      params[g] = computeQuantParams(lo, hi, bits, symmetric, minimum);
     }
   }
 }
@@ -522,7 +538,7 @@ void RtnJob::quantizeBlock(int64_t b) {
             s = 1.0f;
           p[g].scale = s;
         } else {
-          p[g] = computeQuantParams(lo, hi, bits, symmetric);
+          p[g] = computeQuantParams(lo, hi, bits, symmetric, minimum);
         }
       }
     }
@@ -541,7 +557,7 @@ void RtnJob::quantizeBlock(int64_t b) {
         } else {
           int32_t q = quantizeValue(wr[c], pg, bits, symmetric);
           out[c] = toByte(q);
-          dq = static_cast<float>(q - pg.zero) * pg.scale;
+          dq = dequantizeF32(q, pg);
         }
         if (!errors)
           continue;
@@ -686,7 +702,7 @@ static void recordError(Operation *op, ArrayRef<double> w,
       FloatAttr::get(f64, b > 0.0 ? std::sqrt(std::max(a, 0.0) / b) : 0.0));
 }
 
-/// The dequantized weight of `r`, (q - z) * s in f32.
+/// The dequantized weight of `r` in f32: (q - z) * s or q * s + m.
 static std::vector<double> dequantizeAll(MLIRContext *ctx,
                                          const QuantizedWeight &r) {
   std::vector<double> out(r.n * r.k);
@@ -694,9 +710,9 @@ static std::vector<double> dequantizeAll(MLIRContext *ctx,
     for (int64_t c = 0; c < r.k; ++c) {
       const QuantParams &p =
           r.params[(r.rows == 1 ? 0 : i) * r.groups + c / r.groupSize];
-      float q = r.fp8 ? ::qc::fp8::decodeE4M3(r.q[i * r.k + c])
-                      : static_cast<float>(r.q[i * r.k + c] - p.zero);
-      out[i * r.k + c] = static_cast<double>(q * p.scale);
+      float v = r.fp8 ? ::qc::fp8::decodeE4M3(r.q[i * r.k + c]) * p.scale
+                      : dequantizeF32(r.q[i * r.k + c], p);
+      out[i * r.k + c] = static_cast<double>(v);
     }
   });
   return out;

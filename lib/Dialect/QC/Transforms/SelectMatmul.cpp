@@ -225,12 +225,14 @@ struct SelectMatmulPass
               wo.setKernelAttr(kernel(KernelKind::GemvMma, at));
               return;
             }
-          } else if (!noMma.empty()) {
-            kind = KernelKind::Gemv;
           } else {
+            // The families that can run the layer: the GEMV always, the
+            // tensor-core ones where their configs accept it (frag can
+            // take weights mma refuses: float minima).
             ::qc::MatmulShape shape = ::qc::matmulShape(wo.getWeight());
-            SmallVector<KernelKind> candidates = {
-                KernelKind::Gemv, KernelKind::Mma, KernelKind::GemvMma};
+            SmallVector<KernelKind> candidates = {KernelKind::Gemv};
+            if (noMma.empty())
+              candidates.append({KernelKind::Mma, KernelKind::GemvMma});
             KernelAttr frag =
                 fragInAuto && ::qc::lookupTarget(target)->allows("frag")
                     ? fragKernel()

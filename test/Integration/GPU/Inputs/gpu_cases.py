@@ -34,7 +34,8 @@ int8 per-channel weights, dynamic per-token activations, SmoothQuant alpha
 (FP8 E4M3 W8A8: per-channel weights with dynamic per-token activations and
 SmoothQuant, per-tensor weights with a static activation scale), ad8
 (batch-adaptive INT8: int8 per-channel weight-only below the threshold
-ADAPTIVE_THRESHOLD, W8A8 from it), fp16 (unquantized f16 layers); multi:
+ADAPTIVE_THRESHOLD, W8A8 from it), fp16 (unquantized f16 layers), w4g32m /
+w8g32m (float minima, f16 / f32: MINIMUM_MATRIX); multi:
 the multi-layer example test/Dialect/QC/Inputs/block.mlir (q/k/v int4 g16
 asymmetric, o W8A8 static, gate/up W8A8 dynamic sharing one activation
 quantization, down batch-adaptive with threshold 16; its policy and
@@ -61,6 +62,10 @@ SCHEMES = {
     "fp8d": "#qc.scheme<weight = f8E4M3FN, granularity = per_channel, act = dynamic_per_token, alpha = 0.5>",
     "fp8s": "#qc.scheme<weight = f8E4M3FN, granularity = per_tensor, act = static_per_tensor>",
     "fp16": None,
+    # Float minima (w = q * s + m): GGUF Q4_1's grid (f16 minima) and an
+    # int8 one with f32 minima; only the GEMV family reads them.
+    "w4g32m": "#qc.scheme<weight = i4, granularity = per_group, group_size = 32, symmetric = false, minimum = f16>",
+    "w8g32m": "#qc.scheme<weight = i8, granularity = per_group, group_size = 32, symmetric = false, minimum = f32>",
 }
 # W8A8 schemes need calibration statistics (SmoothQuant, static scale).
 NEEDS_STATS = {"w8a8d", "w8a8s", "fp8d", "fp8s"}
@@ -173,6 +178,21 @@ MATRIX = [
     # M = 4096 small.)
     ("w4g128_k256_n4096_f16_fragsplit", 256, 4096, "w4g128", "f16", ["frag", "frag_90a"]),
     ("w8_k128_n2048_f16_fragsplit", 128, 2048, "w8", "f16", ["frag", "frag_90a"]),
+]
+
+# Float-minimum programs (issue 13): name, K, N, scheme, dtype, variants as
+# in MATRIX; only the GEMV and frag families read float minima (frag: its
+# mma.sync kernels, also on sm_90a), so "auto" takes one of those. Their
+# indices (seeds) come after the glue programs, so MATRIX's and the glue's
+# cases are unchanged.
+MINIMUM_MATRIX = [
+    ("w4g32m_k160_n96", 160, 96, "w4g32m", "f32", ["gemv", "auto"]),
+    ("w4g32m_k192_n320_f16", 192, 320, "w4g32m", "f16",
+     ["gemv", "gemv_np", "auto", "auto_90a", "frag", "frag_90a"]),
+    ("w8g32m_k224_n96_f16", 224, 96, "w8g32m", "f16", ["gemv", "auto", "frag"]),
+    ("w4g32m_k1024_n1536_f16", 1024, 1536, "w4g32m", "f16", ["auto", "frag"]),
+    ("w4g32m_k256_n192_f16_gated", 256, 192, "w4g32m", "f16",
+     ["gemv", "gemv_sw", "gemv_np_sw"]),
 ]
 
 # Glue kernels: name, kind (rms | ln), K, dtype; every norm program runs M
@@ -526,6 +546,25 @@ def gen_matrix(args):
             for j, m in enumerate(ms):
                 cases.write(f"{name} auto {m} {dtype} {GLUE_TOL[dtype]:g} "
                             f"{1000 * i + j}\n")
+        # Float-minimum programs: weight-only; the GEMV's tolerances, the
+        # frag's where frag may run (f16 frag and auto variants).
+        for i, (name, k, n, scheme, dtype, variants) in enumerate(
+                MINIMUM_MATRIX, start=len(MATRIX) + len(glue)):
+            if not keep.search(name):
+                continue
+            seed = 100 + i
+            with open(os.path.join(directory, name + ".mlir"), "w") as f:
+                f.write(gated_program(k, n, scheme, dtype, seed)
+                        if name.endswith("_gated") else
+                        program(k, n, scheme, dtype, 2, seed))
+            with open(os.path.join(directory, name + ".flags"), "w") as f:
+                f.write("\n")
+            for variant in variants:
+                kind = "gemv" if dtype == "f32" or variant.startswith("gemv") else "frag"
+                tol = TOL[(dtype, kind)]
+                for j, m in enumerate(MS):
+                    cases.write(f"{name} {variant} {m} {dtype} {tol:g} "
+                                f"{1000 * i + j}\n")
 
 
 def compare(args):

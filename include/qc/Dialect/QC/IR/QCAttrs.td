@@ -89,6 +89,11 @@ def QC_SchemeAttr : QC_Attr<"Scheme", "scheme"> {
     - `group_size`: the group size; required with `per_group`, forbidden
       otherwise. It must divide K (checked where K is known).
     - `symmetric`: `true` stores no zero point; `false` stores one per scale.
+    - `minimum`: absent (the default) for integer zero points,
+      w = (q - z) * s with z an unsigned code in an i8 tensor; `f16` or `f32`
+      for a float minimum per scale instead (GGUF Q4_1 / K-quant style):
+      w = q * s + m, with m held in an f16 / f32 tensor shaped like the
+      scales and q unsigned. Needs `symmetric = false` and integer weights.
     - `act`: `none` (weight-only), `static_per_tensor` (8-bit activations
       with a calibrated scale) or `dynamic_per_token` (8-bit activations, one
       scale per token computed at run time). The activations take the
@@ -105,6 +110,8 @@ def QC_SchemeAttr : QC_Attr<"Scheme", "scheme"> {
                        act = dynamic_per_token, alpha = 0.5>
     #fp8 = #qc.scheme<weight = f8E4M3FN, granularity = per_channel,
                       act = dynamic_per_token>
+    #q4_1 = #qc.scheme<weight = i4, granularity = per_group, group_size = 32,
+                       symmetric = false, minimum = f16>
     ```
   }];
   let parameters = (ins
@@ -115,7 +122,8 @@ def QC_SchemeAttr : QC_Attr<"Scheme", "scheme"> {
     DefaultValuedParameter<"bool", "true">:$symmetric,
     DefaultValuedParameter<"::mlir::qc::ActMode",
         "::mlir::qc::ActMode::None">:$act,
-    OptionalParameter<"::mlir::FloatAttr">:$alpha
+    OptionalParameter<"::mlir::FloatAttr">:$alpha,
+    OptionalParameter<"::mlir::Type">:$minimum
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
@@ -131,6 +139,12 @@ def QC_SchemeAttr : QC_Attr<"Scheme", "scheme"> {
     bool isQuantizedWeight() const {
       return isIntegerWeight() || isFp8Weight();
     }
+    /// True when the zero points are float minima (w = q * s + m; the
+    /// `minimum` parameter) rather than integer codes.
+    bool hasFloatMinimum() const { return static_cast<bool>(getMinimum()); }
+    /// The element type of the `zeros` operand of a packed weight: the
+    /// float minimum's type, else i8; null for symmetric schemes.
+    ::mlir::Type getZeroType() const;
     /// True when activations are quantized (W8A8: INT8 or FP8).
     bool quantizesActivations() const {
       return getAct() != ::mlir::qc::ActMode::None;

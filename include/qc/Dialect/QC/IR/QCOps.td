@@ -315,7 +315,9 @@ def QC_PackedWeightOp : QC_Op<"packed_weight", [Pure]> {
     per group; 1 x 1 per tensor) in f32 or f16. Symmetric schemes store
     signed integers and no `zeros`; asymmetric schemes store unsigned
     integers (the bit pattern in i8) and `zeros` shaped like `scales`.
-    The dequantized weight is (q - z) * s.
+    The dequantized weight is (q - z) * s. With a float minimum (scheme
+    `minimum = f16` or `f32`), `zeros` holds the minimum m of each group in
+    that type and the dequantized weight is q * s + m.
 
     Example:
 
@@ -327,7 +329,8 @@ def QC_PackedWeightOp : QC_Op<"packed_weight", [Pure]> {
     ```
   }];
   let arguments = (ins QC_I8Tensor:$data, RankedTensorOf<[F16, F32]>:$scales,
-                   Optional<QC_I8Tensor>:$zeros, QC_SchemeAttr:$scheme,
+                   Optional<RankedTensorOf<[I8, F16, F32]>>:$zeros,
+                   QC_SchemeAttr:$scheme,
                    QC_LayoutAttr:$layout);
   let results = (outs QC_PackedWeightType:$result);
   let assemblyFormat = "$data `,` $scales (`,` $zeros^)? attr-dict `:` type($data) `,` "

@@ -140,25 +140,35 @@ FailureOr<StatsFile> loadStatsFile(StringRef path, Location loc);
 // Scalar quantization arithmetic (docs/passes.md)
 //===----------------------------------------------------------------------===//
 
-/// Scale and zero point of one quantization group.
+/// Scale and zero point (or float minimum) of one quantization group.
 struct QuantParams {
   float scale = 1.0f;
   int32_t zero = 0;
+  /// Float-minimum grids (scheme `minimum`): w = q * s + minimum, `zero`
+  /// unused; `minimum` holds a value of the minimum's type (f16 or f32).
+  bool floatMinimum = false;
+  float minimum = 0.0f;
 };
 
 /// Computes the parameters of a group with minimum `lo` and maximum `hi`:
 /// symmetric: s = f32(max(|lo|, |hi|) / qmax), qmax = 2^(bits-1) - 1, z = 0;
 /// asymmetric: lo' = min(lo, 0), hi' = max(hi, 0), s = f32((hi' - lo') /
-/// (2^bits - 1)), z = clamp(rint(-lo' / s), 0, 2^bits - 1). A zero range
-/// gives s = 1.
+/// (2^bits - 1)), z = clamp(rint(-lo' / s), 0, 2^bits - 1); float minimum
+/// (`minimum` = f16 or f32, asymmetric): m = lo rounded to nearest in
+/// `minimum`, s = f32((hi - m) / (2^bits - 1)). A zero range gives s = 1.
 QuantParams computeQuantParams(double lo, double hi, unsigned bits,
-                               bool symmetric);
+                               bool symmetric, Type minimum = {});
 
 /// Quantizes one value: symmetric clamp(rint(w / s), -qmax, qmax);
-/// asymmetric clamp(rint(w / s) + z, 0, 2^bits - 1). Division in f64.
+/// asymmetric clamp(rint(w / s) + z, 0, 2^bits - 1); float minimum
+/// clamp(rint((w - m) / s), 0, 2^bits - 1). Division in f64.
 /// Inline: it is the inner loop of weight quantization.
 inline int32_t quantizeValue(double w, QuantParams p, unsigned bits,
                              bool symmetric) {
+  if (p.floatMinimum) {
+    double q = std::rint((w - double(p.minimum)) / double(p.scale));
+    return static_cast<int32_t>(std::clamp(q, 0.0, double((1 << bits) - 1)));
+  }
   double q = std::rint(w / double(p.scale));
   if (symmetric) {
     double qmax = double((1 << (bits - 1)) - 1);
@@ -168,8 +178,21 @@ inline int32_t quantizeValue(double w, QuantParams p, unsigned bits,
   return static_cast<int32_t>(std::clamp(q + p.zero, 0.0, qmax));
 }
 
-/// The value a quantized integer stands for: (q - z) * s.
+/// The value an integer code stands for as every consumer computes it in
+/// f32: (q - z) * s, or q * s + m (two roundings, no fused multiply-add).
+inline float dequantizeF32(int32_t q, QuantParams p) {
+  if (p.floatMinimum) {
+    float qs = static_cast<float>(q) * p.scale;
+    return qs + p.minimum;
+  }
+  return static_cast<float>(q - p.zero) * p.scale;
+}
+
+/// The value a quantized integer stands for: (q - z) * s in f64 (float
+/// minimum: its f32 value, dequantizeF32).
 inline double dequantizeValue(int32_t q, QuantParams p) {
+  if (p.floatMinimum)
+    return double(dequantizeF32(q, p));
   return double(q - p.zero) * double(p.scale);
 }
 
