@@ -372,6 +372,8 @@ KernelAttr withTilings(KernelAttr kernel, const TilingOptions &options,
     // (promotion): 128 channels per CTA keep both sets in registers.
     if (fp8 && !o.wgmmaChannels)
       o.wgmmaChannels = 128;
+    if (fp8 && o.wgmmaTmaFp8)
+      o.wgmmaTma = true;
     mma = wgmma ? wgmmaGemmTiling(ctx, int8 ? 1 : 2, o)
                 : mmaTiling(ctx, int8 ? 1 : 2, o);
   }

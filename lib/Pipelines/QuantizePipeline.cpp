@@ -63,6 +63,7 @@ void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
   sel.wgmmaInt8 = options.wgmmaInt8;
   sel.wgmmaTma = options.wgmmaTma;
   sel.wgmmaPersistent = options.wgmmaPersistent;
+  sel.wgmmaTmaFp8 = options.wgmmaTmaFp8;
   pm.addPass(createQCSelectMatmulPass(sel));
   // The frag kernels read their weight in the mma_frag layout: repack the
   // weights selection gave them (nothing else changes).

@@ -115,6 +115,12 @@ static cl::opt<bool> wgmmaTma(
              "warp-specialized pipeline (a producer warpgroup issuing TMA "
              "copies, mbarriers per stage; qc-select-matmul wgmma-tma)"),
     cl::init(false), cl::cat(category));
+static cl::opt<bool> wgmmaTmaFp8(
+    "wgmma-tma-fp8",
+    cl::desc("Targets with wgmma (sm_90a): FP8 GEMMs on the TMA pipeline "
+             "whatever --wgmma-tma says (default on: faster for FP8 on an "
+             "H100; qc-select-matmul wgmma-tma-fp8)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> wgmmaPersistent(
     "wgmma-persistent",
     cl::desc("Targets with wgmma (sm_90a): the wgmma GEMMs on the TMA "
@@ -316,6 +322,7 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
   options.wgmmaInt8 = wgmmaInt8.getValue();
   options.wgmmaTma = wgmmaTma.getValue();
   options.wgmmaPersistent = wgmmaPersistent.getValue();
+  options.wgmmaTmaFp8 = wgmmaTmaFp8.getValue();
   if (maxBatch.getNumOccurrences() && maxBatch <= 0) {
     error = "--max-batch must be positive, got " +
             std::to_string(maxBatch.getValue());

@@ -126,6 +126,9 @@ struct TilingOptions {
   bool wgmmaTma = false;
   /// ... with the persistent tile scheduler (MmaTileConfig::persistent).
   bool wgmmaPersistent = false;
+  /// FP8 GEMMs on the TMA pipeline even without wgmmaTma (run 8: 4-13%
+  /// faster than cp.async, same error; INT8 / fp16 equal within 2%).
+  bool wgmmaTmaFp8 = true;
 };
 
 /// The GEMV tiling from `options` (defaults: 4 warps, 2 rows per warp, 1

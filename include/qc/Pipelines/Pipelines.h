@@ -83,6 +83,11 @@ struct QuantizePipelineOptions
       llvm::cl::desc("The wgmma GEMMs on the warp-specialized TMA + mbarrier "
                      "pipeline (qc-select-matmul wgmma-tma)"),
       llvm::cl::init(false)};
+  Option<bool> wgmmaTmaFp8{
+      *this, "wgmma-tma-fp8",
+      llvm::cl::desc("FP8 GEMMs on the TMA pipeline whatever wgmma-tma says "
+                     "(qc-select-matmul wgmma-tma-fp8)"),
+      llvm::cl::init(true)};
   Option<bool> wgmmaPersistent{
       *this, "wgmma-persistent",
       llvm::cl::desc("The wgmma GEMMs on the TMA pipeline with a persistent "

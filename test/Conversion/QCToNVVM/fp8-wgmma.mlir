@@ -1,11 +1,16 @@
-// RUN: quant-opt %s --qc-select-matmul=target=sm_90a --qc-outline-gpu-kernels | FileCheck %s --enable-var-scope
+// The cp.async form (wgmma-tma-fp8=false; the TMA form: wgmma-tma.mlir).
+// RUN: quant-opt %s --qc-select-matmul="target=sm_90a wgmma-tma-fp8=false" --qc-outline-gpu-kernels | FileCheck %s --enable-var-scope
 // RUN: not quant-opt %s --qc-select-matmul=target=sm_90 2>&1 | FileCheck %s --check-prefix=SM90
-// RUN: quant-opt %s --qc-select-matmul="target=sm_90a wgmma-channels=256" --qc-outline-gpu-kernels | FileCheck %s --check-prefix=FAST
-// RUN: %if ptxas %{ quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90a},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" | %python %S/Inputs/extract_ptx.py > %t.ptx %}
+// RUN: quant-opt %s --qc-select-matmul="target=sm_90a wgmma-channels=256 wgmma-tma-fp8=false" --qc-outline-gpu-kernels | FileCheck %s --check-prefix=FAST
+// RUN: %if ptxas %{ quant-opt %s --pass-pipeline="builtin.module(qc-select-matmul{target=sm_90a wgmma-tma-fp8=false},qc-outline-gpu-kernels,gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})" | %python %S/Inputs/extract_ptx.py > %t.ptx %}
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.ptx -o %t.cubin 2> %t.log %}
 // RUN: %if ptxas %{ not grep -i warning %t.log %}
 // RUN: %if ptxas %{ grep -c "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" %t.log | FileCheck %s --check-prefix=SPILLS %}
 // RUN: %if ptxas %{ FileCheck %s --input-file=%t.ptx --check-prefix=PTX %}
+// By default (wgmma-tma-fp8) the FP8 GEMM takes the TMA pipeline (INT8 and
+// fp16 GEMMs follow wgmma-tma, off by default):
+// RUN: quant-opt %s --qc-select-matmul=target=sm_90a | FileCheck %s --check-prefix=DEFTMA
+// DEFTMA: kernel = #qc.kernel<int8_mma, target = "sm_90a", mma = <block_m = 128, block_n = 128, block_k = 128, warps_m = 8, warps_n = 1, stages = 4, tma = true>>, layer = "blk0.o"
 
 // FP8 E4M3 W8A8 on sm_90a: the activation quantization kernel writes E4M3
 // codes through cvt.rn.satfinite.e4m3x2.f32 (s = max|x| / 448), and the

@@ -82,6 +82,7 @@ struct SelectMatmulPass
     o.wgmmaInt8 = wgmmaInt8;
     o.wgmmaTma = wgmmaTma;
     o.wgmmaPersistent = wgmmaPersistent;
+    o.wgmmaTmaFp8 = wgmmaTmaFp8;
     o.fragWarpsK = fragWarpsK;
     o.fragNBlocks = fragNBlocks;
     o.fragStages = fragStages;

@@ -489,6 +489,10 @@ def QCSelectMatmulPass : Pass<"qc-select-matmul", "::mlir::ModuleOp"> {
            "The wgmma GEMMs (W8A8 INT8 / FP8, fp16) on the warp-specialized "
            "pipeline: a producer warpgroup fills the stages with TMA copies, "
            "mbarriers per stage (false: cp.async by every thread)">,
+    Option<"wgmmaTmaFp8", "wgmma-tma-fp8", "bool", "true",
+           "FP8 GEMMs on the TMA pipeline whatever wgmma-tma says (faster "
+           "than cp.async for FP8 on an H100, equal for INT8 / fp16; false: "
+           "FP8 follows wgmma-tma)">,
     Option<"wgmmaPersistent", "wgmma-persistent", "bool", "false",
            "The wgmma GEMMs on the TMA pipeline with a persistent tile "
            "scheduler (one CTA per SM walks the output tiles; implies "
