@@ -265,22 +265,29 @@ def compile_cached(ir, policy: Path, target, algorithm, cache: Path, progress: P
     d.mkdir(parents=True)
     cmd = [compiler, str(ir.mlir), "--target", target, "-o", str(prefix), "--algorithm",
            algorithm, "--policy", str(policy), "--report", str(d / "report.json"),
-           "--report-table", str(d / "report.txt"), "-v"]
+           "--report-table", str(d / "report.txt"), "--progress=json"]
     if stats is not None:
         cmd += ["--stats", str(stats)]
     progress.say(f"  compile with quant-compile (target {target}, policy {policy.name}, "
                  f"{algorithm})")
     t0 = time.time()
     p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    errors, in_table = [], False
+    # Stage events are JSON lines (quant-compile --progress=json); anything
+    # else on stderr is a diagnostic.
+    errors = []
     for line in p.stderr:
         line = line.rstrip("\n")
-        if line.startswith("quant-compile: ") and line.endswith(" ..."):
-            progress.start(line[len("quant-compile: "):-4])
-        elif line.startswith("quant-compile: ") and " done in " in line:
-            progress.stop()
-        elif line.startswith("layer ") or in_table:
-            in_table = not line.startswith("total:")  # the -v table: in report.txt
+        event = None
+        if line.startswith("{"):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = None
+        if isinstance(event, dict) and event.get("event") == "stage":
+            if event.get("state") == "begin":
+                progress.start(event["stage"])
+            else:
+                progress.stop()
         else:
             errors.append(line)
     rc = p.wait()

@@ -241,15 +241,28 @@ static cl::opt<bool>
 /// The weight store's directory (empty: no store); set by main.
 static std::string weightStorePath;
 
-/// `-v`: one line per stage on stderr, flushed, so callers can show
-/// progress while a large model compiles.
+static cl::opt<std::string> progressFormat(
+    "progress",
+    cl::desc("Stage events on stderr as they happen: text (as -v without "
+             "the layer table) or json (one object per line: {\"event\": "
+             "\"stage\", \"stage\", \"state\": \"begin\"|\"end\", "
+             "\"seconds\"}); tools parse json"),
+    cl::value_desc("text|json"), cl::cat(category));
+
+/// `-v` / `--progress`: one line per stage on stderr, flushed, so callers
+/// can show progress while a large model compiles.
 class Stages {
 public:
   void begin(llvm::StringRef name) {
     end();
     current = name.str();
     start = std::chrono::steady_clock::now();
-    if (verbose)
+    if (progressFormat == "json")
+      llvm::errs() << llvm::json::Value(llvm::json::Object{{"event", "stage"},
+                                                           {"stage", name},
+                                                           {"state", "begin"}})
+                   << "\n";
+    else if (verbose || progressFormat == "text")
       llvm::errs() << "quant-compile: " << name << " ...\n";
   }
   void end() {
@@ -258,7 +271,13 @@ public:
     double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
-    if (verbose)
+    if (progressFormat == "json")
+      llvm::errs() << llvm::json::Value(llvm::json::Object{{"event", "stage"},
+                                                           {"stage", current},
+                                                           {"state", "end"},
+                                                           {"seconds", s}})
+                   << "\n";
+    else if (verbose || progressFormat == "text")
       llvm::errs() << "quant-compile: " << current << " done in "
                    << llvm::formatv("{0:f1}", s) << " s\n";
     // The stage's first word: quantize, lower, translate, optimize.
@@ -598,6 +617,9 @@ int main(int argc, char **argv) {
   if (!qc::lookupTarget(targetName))
     return fail("unknown target '" + targetName + "' (expected " +
                 qc::targetNames() + ")");
+  if (!progressFormat.empty() && progressFormat != "text" &&
+      progressFormat != "json")
+    return fail("--progress=" + progressFormat + ": expected text or json");
   if (algorithm != "rtn" && algorithm != "gptq")
     return fail("unknown --algorithm '" + algorithm +
                 "' (expected rtn or gptq)");
