@@ -36,14 +36,7 @@ def check(name, ok, detail=""):
 def main():
     m = runtime.Module(sys.argv[1])
     rng = np.random.default_rng(int(sys.argv[2]) if len(sys.argv) > 2 else 1234)
-    B, T = 2, 5
-    L, KV, S, D, H = kv_cache.L, kv_cache.KV, kv_cache.S, kv_cache.D, kv_cache.H
-    q = rng.uniform(-1, 1, (B, T, H, D)).astype(np.float32)
-    k = rng.uniform(-1, 1, (B, T, KV, D)).astype(np.float32)
-    v = rng.uniform(-1, 1, (B, T, KV, D)).astype(np.float32)
-    kc = rng.uniform(-1, 1, (L, B, KV, S, D)).astype(np.float32)
-    vc = rng.uniform(-1, 1, (L, B, KV, S, D)).astype(np.float32)
-    pos = np.array([0, 3], np.int64)
+    q, k, v, kc, vc, pos = kv_cache.step_inputs(rng)
     kc0, vc0 = kc.copy(), vc.copy()
     (want,) = m.run("step", q, k, v, kc0, vc0, pos)  # host arrays
     ref = kv_cache.reference(q, kc0, vc0, pos)

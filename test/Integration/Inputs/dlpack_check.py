@@ -55,14 +55,7 @@ def main():
     print(f"seed {seed}", file=sys.stderr)
     rng = np.random.default_rng(seed)
     m = runtime.Module(a.prefix)
-    B, T = 2, 5
-    L, KV, S, D, H = kv_cache.L, kv_cache.KV, kv_cache.S, kv_cache.D, kv_cache.H
-    q = rng.uniform(-1, 1, (B, T, H, D)).astype(np.float32)
-    k = rng.uniform(-1, 1, (B, T, KV, D)).astype(np.float32)
-    v = rng.uniform(-1, 1, (B, T, KV, D)).astype(np.float32)
-    kc = rng.uniform(-1, 1, (L, B, KV, S, D)).astype(np.float32)
-    vc = rng.uniform(-1, 1, (L, B, KV, S, D)).astype(np.float32)
-    pos = np.array([0, 3], np.int64)
+    q, k, v, kc, vc, pos = kv_cache.step_inputs(rng)
 
     # The numpy run (reference path of the binding) on copies.
     kc0, vc0 = kc.copy(), vc.copy()

@@ -44,6 +44,17 @@ func.func @step(%q: {q}, %k: {r}, %v: {r}, %k_cache: {c}, %v_cache: {c},
         f.write(text)
 
 
+def step_inputs(rng, B=2, T=5):
+    """Fresh random f32 q, k, v (B x T tokens), K/V caches and the positions
+    [0, 3] of a B = 2 step (the DLPack checks' inputs)."""
+    q = rng.uniform(-1, 1, (B, T, H, D)).astype(np.float32)
+    k = rng.uniform(-1, 1, (B, T, KV, D)).astype(np.float32)
+    v = rng.uniform(-1, 1, (B, T, KV, D)).astype(np.float32)
+    kc = rng.uniform(-1, 1, (L, B, KV, S, D)).astype(np.float32)
+    vc = rng.uniform(-1, 1, (L, B, KV, S, D)).astype(np.float32)
+    return q, k, v, kc, vc, np.array([0, 3], np.int64)
+
+
 def reference(q, k_cache, v_cache, pos):
     """out[b, t, h] for the (already updated) caches, float64."""
     B, T = q.shape[:2]

@@ -43,8 +43,8 @@ struct AwqLayer {
 };
 
 /// RTN of `w` (n x k, row-major) with an integer `scheme`, dequantized into
-/// `out`: qc-quantize-weights' grid (computeQuantParams over the tensor,
-/// each row, or each group of a row; f32 scales).
+/// `out`: qc-quantize-weights' grid (computeQuantParams, float minimum
+/// included, over the tensor, each row, or each group of a row; f32 scales).
 void fakeQuantize(ArrayRef<double> w, int64_t n, int64_t k, SchemeAttr scheme,
                   std::vector<double> &out) {
   unsigned bits = scheme.getWeight().getIntOrFloatBitWidth();
@@ -62,7 +62,7 @@ void fakeQuantize(ArrayRef<double> w, int64_t n, int64_t k, SchemeAttr scheme,
         lo = std::min(lo, w[i]);
         hi = std::max(hi, w[i]);
       }
-    return computeQuantParams(lo, hi, bits, sym);
+    return computeQuantParams(lo, hi, bits, sym, scheme.getMinimum());
   };
   switch (scheme.getGranularity()) {
   case Granularity::PerTensor:
