@@ -21,6 +21,11 @@ stays fp32 in every row):
   fp8        FP8 E4M3 per-channel weights + dynamic per-token E4M3 activations
   fp8-sq     same + SmoothQuant
   mixed      attention W8A16, MLP W4 g, LM head fp32
+  auto-w4g   automatic mixed precision (quant.mixed, Hessian-measured output
+             errors of every candidate scheme, RTN) at the weight bytes of
+             uniform W4 g (the w4-rtn row's bytes)
+  auto-B     the same at B bits per weight on average (auto-4.5, auto-5,
+             auto-6, any B)
 
 Columns: perplexity on Pride and Prejudice (the same non-overlapping windows
 for every row), mean cosine similarity of MiniLM sentence embeddings
@@ -46,7 +51,8 @@ import quant  # noqa: E402
 from quant import data, reference  # noqa: E402
 
 ROWS = ["fp32", "w8a16", "w4-rtn", "w4-gptq", "w4-gptq-ao", "w4-awq", "w4-awq-gptq",
-        "w8a8", "w8a8-sq", "fp8", "fp8-sq", "mixed"]
+        "w8a8", "w8a8-sq", "fp8", "fp8-sq", "mixed", "auto-w4g", "auto-4.5", "auto-5",
+        "auto-6"]
 # quant-compile options of the W4 rows beyond the policy (AWQ, act-order).
 EXTRA_ARGS = {"w4-gptq-ao": ["--gptq-act-order"], "w4-awq": ["--awq"],
               "w4-awq-gptq": ["--awq"]}
@@ -63,6 +69,26 @@ def scheme_yaml(kind, g, alpha):
         "fp8sq": f"{{weight: f8e4m3, granularity: per_channel, act: dynamic_per_token, "
                  f"alpha: {alpha}}}",
     }[kind]
+
+
+def needs_stats(row):
+    return row in ("w4-gptq", "w4-gptq-ao", "w4-awq", "w4-awq-gptq", "w8a8-sq",
+                   "fp8-sq") or row.startswith("auto-")
+
+
+def auto_policy(ir, row, g, stats, work):
+    """The policy quant.mixed chooses for an auto-* row (see the docstring)."""
+    from quant import mixed
+    allpat = "blk.*" if ir.arch == "llama" else "encoder.layer.*"
+    budget = row[len("auto-"):]
+    kw = ({"budget_scheme": {"weight": "i4", "granularity": "per_group", "group_size": g}}
+          if budget == "w4g" else {"budget_bits": float(budget)})
+    r = mixed.choose(ir, stats=stats, layers=[allpat],
+                     work=work / f"{ir.mlir.stem}.{row}.mixed", **kw)
+    print(f"{row}: {r['bytes']} weight bytes ({r['bits_per_weight']:.3f} bits/weight, "
+          f"budget {r['budget_bytes']}), predicted loss {r['predicted_loss']:.4g}",
+          flush=True)
+    return r["policy"]
 
 
 def policy_for(row, arch, g, alpha):
@@ -88,8 +114,7 @@ def policy_for(row, arch, g, alpha):
                      f'    scheme: {scheme_yaml("w4", g, alpha)}\n')
         return text, False, "rtn"
     text = head + f'  - match: "{allpat}"\n    scheme: {scheme_yaml(body[row], g, alpha)}\n'
-    return (text, row in ("w4-gptq", "w4-gptq-ao", "w4-awq", "w4-awq-gptq", "w8a8-sq",
-                          "fp8-sq"),
+    return (text, needs_stats(row),
             ("gptq" if row in ("w4-gptq", "w4-gptq-ao", "w4-awq-gptq") else "rtn"))
 
 
@@ -102,14 +127,17 @@ def weight_bytes(prefix):
 
 
 def compile_row(ir, row, work, g, alpha, stats, target="host"):
-    text, needs_stats, algo = policy_for(row, ir.arch, g, alpha)
+    if row.startswith("auto-"):
+        text, with_stats, algo = auto_policy(ir, row, g, stats, work), True, "rtn"
+    else:
+        text, with_stats, algo = policy_for(row, ir.arch, g, alpha)
     pol = None
     if text is not None:
         pol = work / f"{ir.mlir.stem}.{row}.yaml"
         pol.write_text(text)
     t0 = time.perf_counter()
     c0 = os.times()
-    prefix = quant.compile(ir, policy=pol, stats=stats if needs_stats else None,
+    prefix = quant.compile(ir, policy=pol, stats=stats if with_stats else None,
                            algorithm=algo, target=target,
                            out=work / f"{ir.mlir.stem}.{row}.{target}",
                            extra_args=EXTRA_ARGS.get(row, []))
@@ -197,7 +225,7 @@ def main():
     ev_ids = ev_ids[a.skip_windows * a.window:]
     cal_ids = tok.encode(data.calibration_text()).ids
     stats = None
-    if any(r in rows for r in ("w4-gptq", "w8a8-sq", "fp8-sq")) and not a.no_smollm2:
+    if any(needs_stats(r) for r in rows) and not a.no_smollm2:
         stats = work / f"{smol.stem}.stats.json"
         if stats.exists() and not json.loads(stats.read_text())["layers"]:
             stats.unlink()
@@ -236,7 +264,7 @@ def main():
         sent_ids = [btok.encode(s).ids for s in sents]
         results["minilm_sentences"] = len(sents)
         bstats = None
-        if any(r in rows for r in ("w4-gptq", "w8a8-sq", "fp8-sq")):
+        if any(needs_stats(r) for r in rows):
             bstats = work / "minilm.stats.json"
             if not bstats.exists():
                 csents = sentences(data.calibration_text(),

@@ -9,6 +9,8 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 APT_PKGS=(cmake ninja-build g++ python3 python3-pip
           llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
           libgtest-dev
+          # GPTQ's blocked linear algebra (BLAS + LAPACK).
+          libopenblas-dev
           # clang with its runtimes: libFuzzer targets, ASan/UBSan/TSan
           # builds (scripts/fuzz.sh, scripts/test.sh; docs/reliability.md).
           clang libclang-rt-dev)

@@ -25,6 +25,15 @@ table and the least-squares line through the rows, evaluated at 32 blocks.
   usage: python3 benchmarks/compile/compile_scale.py [--dir /work/tmp-scale]
              [--blocks 1 2 4] [--baseline] [--no-compile] [--keep]
              [--targets host sm_90] [--store on off] [--jobs N]
+             [--algorithm gptq [--act-order]]
+
+With `--algorithm gptq` the benchmark also writes a statistics file with one
+synthetic Hessian per distinct layer input (q/k/v share the attention
+input's, gate/up the MLP input's; K x K float64: 3 x 0.13 + 0.97 GB per
+block) and compiles with GPTQ on those Hessians (issue 15: "7B GPTQ from
+given statistics"). The Hessians are dense SPD matrices with outlier
+channels (a rank-512 product plus a diagonal); their values do not change
+GPTQ's cost, which is dense in K.
 
 Disk: the checkpoint takes 0.52 GB + 0.40 GB per block, each import's blob
 as much (twice that with --baseline), the .qcw ~0.3 + 0.1 GB per block
@@ -45,7 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
-from llama_checkpoint import ROOT, measure, write_checkpoint
+from llama_checkpoint import E, F, ROOT, measure, write_checkpoint
 
 POLICY = """format: qc-policy
 version: 1
@@ -65,6 +74,40 @@ ck = load_checkpoint(sys.argv[1], layers=int(sys.argv[3]))
 ck.tensors._raw.clear()  # stored() falls back to the f32 reader
 emit(ck, Path(sys.argv[2]))
 """
+
+
+def write_stats(path: Path, blocks: int, seed: int = 0):
+    """Writes `path` (qc-stats, docs/formats.md) and its Hessian blob with one
+    synthetic mean Hessian per distinct input of `blocks` 7B-shaped blocks
+    and of the head, streamed one matrix at a time."""
+    rng = np.random.default_rng(seed)
+    blob = path.with_name(path.name + ".hessian.bin")
+    layers = {}
+
+    def hessian(k):
+        scale = np.where(rng.random(k) < 0.01, 8.0, 1.0)
+        b = rng.standard_normal((k, 512)) * scale[:, None]
+        h = (b @ b.T) / 512.0
+        h[np.diag_indices(k)] += 0.1 * rng.random(k)
+        return h
+
+    with open(blob, "wb") as f:
+        def add(names, k):
+            h = hessian(k)
+            off = f.tell()
+            f.write(np.ascontiguousarray(h, np.float64).tobytes())
+            absmax = np.sqrt(np.diag(h)).tolist()
+            for n in names:
+                layers[n] = {"channels": k, "tokens": 1, "absmax": absmax,
+                             "hessian": {"file": blob.name, "offset": off}}
+        for i in range(blocks):
+            add([f"blk.{i}.attn_q", f"blk.{i}.attn_k", f"blk.{i}.attn_v"], E)
+            add([f"blk.{i}.attn_output"], E)
+            add([f"blk.{i}.ffn_gate", f"blk.{i}.ffn_up"], E)
+            add([f"blk.{i}.ffn_down"], F)
+        add(["output"], E)
+    path.write_text(json.dumps({"format": "qc-stats", "version": 1,
+                                "layers": layers}))
 
 
 def fit32(xs, ys):
@@ -92,6 +135,10 @@ def main():
                          "(--weight-store=false); with both, the modules are "
                          "compared byte for byte")
     ap.add_argument("--jobs", type=int, default=0, help="quant-compile --jobs")
+    ap.add_argument("--algorithm", default="rtn", choices=["rtn", "gptq"],
+                    help="quant-compile --algorithm (gptq: on synthetic Hessians)")
+    ap.add_argument("--act-order", action="store_true",
+                    help="with --algorithm gptq: --gptq-act-order")
     a = ap.parse_args()
 
     base = Path(a.dir)
@@ -108,6 +155,10 @@ def main():
         print(f"wrote {ck} ({max(a.blocks)} blocks, f16, {gb:.2f} GB) in "
               f"{time.time() - t0:.1f} s", flush=True)
         (work / "policy.yaml").write_text(POLICY)
+        if a.algorithm == "gptq":
+            t0 = time.time()
+            write_stats(work / "stats.json", max(a.blocks))
+            print(f"wrote synthetic Hessians in {time.time() - t0:.1f} s", flush=True)
         variants = [("f16 kept", None)] + ([("f32 widened (before)", BASELINE)]
                                            if a.baseline else [])
         for n in a.blocks:
@@ -138,6 +189,10 @@ def main():
                             cmd.append("--weight-store=false")
                         if a.jobs:
                             cmd.append(f"--jobs={a.jobs}")
+                        if a.algorithm == "gptq":
+                            cmd += ["--algorithm", "gptq", "--stats", work / "stats.json"]
+                            if a.act_order:
+                                cmd.append("--gptq-act-order")
                         comp = measure(cmd, env)
                         # quant-compile -v: "quant-compile: <stage> (...) done in X s"
                         stages = re.findall(
@@ -160,7 +215,8 @@ def main():
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\nLlama-2-7B-shaped, random f16 weights; W4 g128 RTN on every linear")
+    algo = "GPTQ" + (" act-order" if a.act_order else "") if a.algorithm == "gptq" else "RTN"
+    print(f"\nLlama-2-7B-shaped, random f16 weights; W4 g128 {algo} on every linear")
     print("| blocks | import | wall s | CPU s | peak RSS GiB | blob GB | target | store "
           "| compile wall s | CPU s | peak RSS GiB | same module |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")

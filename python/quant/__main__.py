@@ -132,10 +132,20 @@ def cmd_chat(a):
 
 def cmd_mixed(a):
     from . import mixed
-    if (a.bits is None) == (a.bytes is None):
-        raise ValueError("give exactly one of --bits and --bytes")
-    r = mixed.choose(a.ir, budget_bits=a.bits, budget_bytes=a.bytes, stats=a.stats,
-                     algorithm=a.algorithm, out=a.output)
+    if sum(x is not None for x in (a.bits, a.bytes, a.like)) != 1:
+        raise ValueError("give exactly one of --bits, --bytes and --like")
+    like = None
+    if a.like is not None:
+        import yaml
+        try:
+            like = yaml.safe_load(a.like)
+        except yaml.YAMLError as e:
+            raise ValueError(f"--like: not a scheme mapping: {a.like!r} ({e})") from None
+        if not isinstance(like, dict) or "weight" not in like:
+            raise ValueError(f"--like: not a scheme mapping with a weight: {a.like!r}")
+    r = mixed.choose(a.ir, budget_bits=a.bits, budget_bytes=a.bytes, budget_scheme=like,
+                     stats=a.stats, algorithm=a.algorithm, out=a.output,
+                     layers=a.layers)
     for name, v in r["layers"].items():
         s = v["scheme"]
         desc = s["weight"] + (f" g{s['group_size']}" if "group_size" in s else "")
@@ -266,6 +276,11 @@ def main(argv=None):
     s.add_argument("ir", help="imported model (.mlir)")
     s.add_argument("--bits", type=float, help="budget: average bits per weight")
     s.add_argument("--bytes", type=int, help="budget: total weight bytes of the linears")
+    s.add_argument("--like", help="budget: the bytes of this scheme on every layer, in the "
+                                  "policy spelling, e.g. '{weight: i4, granularity: "
+                                  "per_group, group_size: 64}'")
+    s.add_argument("--layers", nargs="+", help="glob patterns of the layers to choose for "
+                                               "(default all; others stay as imported)")
     s.add_argument("--stats", help="calibration statistics with Hessians (recommended)")
     s.add_argument("--algorithm", default="rtn", choices=["rtn", "gptq"])
     s.add_argument("-o", "--output", required=True, help="policy file to write")

@@ -109,28 +109,41 @@ def _solve(table, budget):
 
 
 def choose(ir, budget_bits=None, budget_bytes=None, stats=None, candidates=None,
-           algorithm="rtn", out=None, work=None):
+           algorithm="rtn", out=None, work=None, budget_scheme=None, layers=None):
     """Chooses a scheme per linear layer of the imported model `ir` so that
-    the weight bytes stay within `budget_bytes` (or `budget_bits` per weight
-    on average) and the sum of the layers' squared relative output errors
-    is smallest. `stats`: calibration statistics with Hessians (without,
-    the weight error is used). Writes the policy to `out` when given.
-    Returns {"layers": {name: {"scheme", "bytes", "loss"}}, "bytes",
-    "bits_per_weight", "predicted_loss", "policy"}."""
+    the weight bytes stay within the budget and the sum of the layers'
+    squared relative output errors is smallest. The budget is exactly one
+    of `budget_bytes`, `budget_bits` (per weight on average) or
+    `budget_scheme` (a scheme dict: the bytes of that scheme on every
+    layer; it becomes a candidate too). `layers`: glob patterns (fnmatch)
+    of the layers to choose for (default all; the others get no rule and
+    stay as imported). `stats`: calibration statistics with Hessians
+    (without, the weight error is used). Writes the policy to `out` when
+    given. Returns {"layers": {name: {"scheme", "bytes", "loss"}}, "bytes",
+    "bits_per_weight", "predicted_loss", "policy", "budget_bytes"}."""
+    from fnmatch import fnmatchcase
+
     from . import _as_ir
     ir = _as_ir(ir)
-    candidates = candidates or DEFAULT_CANDIDATES
-    if (budget_bits is None) == (budget_bytes is None):
-        raise QuantError("give exactly one of budget_bits and budget_bytes")
+    candidates = list(candidates or DEFAULT_CANDIDATES)
+    if sum(b is not None for b in (budget_bits, budget_bytes, budget_scheme)) != 1:
+        raise QuantError("give exactly one of budget_bits, budget_bytes and budget_scheme")
+    if budget_scheme is not None and budget_scheme not in candidates:
+        candidates.append(dict(budget_scheme))
     if stats is not None and not Path(stats).exists():
         raise QuantError(f"{stats}: no such statistics file")
+    names = [l for l in ir.layers
+             if layers is None or any(fnmatchcase(l, p) for p in layers)]
+    if not names:
+        raise QuantError(f"no layer of {ir.mlir} matches {', '.join(layers)}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(work) if work else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         # Shapes from a scheme every layer takes (i8 per channel).
         probe = _measure(ir, {"weight": "i8", "granularity": "per_channel"},
-                         ir.layers, stats, "rtn", work, "probe")
-        shapes = {l: (e["n"], e["k"]) for l, e in probe.items()}
+                         names, stats, "rtn", work, "probe")
+        # The report lists every linear of the module: keep the chosen ones.
+        shapes = {l: (e["n"], e["k"]) for l, e in probe.items() if l in names}
         table = {l: [] for l in shapes}
         for i, c in enumerate(candidates):
             fit = {l: s for l, s in shapes.items() if _fits(c, s[1])}
@@ -138,11 +151,22 @@ def choose(ir, budget_bits=None, budget_bytes=None, stats=None, candidates=None,
                 continue
             rep = _measure(ir, c, fit, stats, algorithm, work, i)
             for l, e in rep.items():
+                if l not in fit:  # not under this candidate's rule
+                    continue
                 err = next((e[key] for key in ("output_error", "quant_error")
                             if e.get(key) is not None), 0.0)  # none: kept exactly
                 table[l].append((e["weight_bytes"], float(err) ** 2, i))
     weights = sum(n * k for n, k in shapes.values())
-    if budget_bytes is None:
+    if budget_scheme is not None:
+        idx = candidates.index(budget_scheme)
+        budget_bytes = 0
+        for l, opts in table.items():
+            b = [o[0] for o in opts if o[2] == idx]
+            if not b:
+                raise QuantError(f"the budget scheme {_scheme_yaml(budget_scheme)} does not "
+                                 f"fit layer {l} (K = {shapes[l][1]})")
+            budget_bytes += b[0]
+    elif budget_bytes is None:
         budget_bytes = int(budget_bits * weights / 8)
     choice = _solve(table, budget_bytes)
     layers = {l: {"scheme": candidates[o[2]], "bytes": o[0], "loss": o[1]}

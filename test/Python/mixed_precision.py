@@ -7,17 +7,29 @@
 # - the sensitive layer gets a wider scheme than most layers at 4.6 bits;
 # - the written policy compiles, and the compiled module's per-layer report
 #   has the chosen scheme on every layer;
-# - a budget below the narrowest choice is one error.
+# - a budget given as "the bytes of uniform W4 g64" (budget_scheme, CLI
+#   --like) over the blk.* layers equals the bytes a compile of uniform
+#   W4 g64 reports for them, is respected, and leaves the head without a rule;
+# - a budget below the narrowest choice is one error, as is a --like that is
+#   not a scheme mapping.
 # REQUIRES: quant-py, qcrt, qc-host
 # RUN: rm -rf %t && mkdir -p %t
 # RUN: %python %s %t | FileCheck %s
 # RUN: %python -m quant mixed %t/m.mlir --bits 5 --stats %t/stats.json -o %t/cli.yaml | FileCheck %s --check-prefix=CLI
 # RUN: not %python -m quant mixed %t/m.mlir --bits 1 --stats %t/stats.json -o %t/no.yaml 2>&1 | FileCheck %s --check-prefix=LOW
 # RUN: test ! -e %t/no.yaml
+# RUN: %python -m quant mixed %t/m.mlir --like '{weight: i4, granularity: per_group, group_size: 32}' --layers 'blk.*' --stats %t/stats.json -o %t/like.yaml | FileCheck %s --check-prefix=LIKE
+# RUN: not grep -q '"output"' %t/like.yaml
+# RUN: not %python -m quant mixed %t/m.mlir --like 'i4' --stats %t/stats.json -o %t/bad.yaml 2>&1 | FileCheck %s --check-prefix=BADLIKE
+# RUN: test ! -e %t/bad.yaml
+# LIKE: blk.0.attn_q
+# LIKE: total {{[0-9]+}} weight bytes
+# BADLIKE: quant: error: --like: not a scheme mapping with a weight: 'i4'
 # CHECK: budgets respected: True
 # CHECK: loss falls with the budget: True
 # CHECK: sensitive layer wider: True
 # CHECK: compiled schemes match: True
+# CHECK: like-W4g64 budget = uniform W4 g64 bytes: True, respected: True, head free: True
 # CLI: blk.0.attn_v
 # CLI: total {{[0-9]+}} weight bytes ({{[0-9.]+}} bits per weight; budget {{[0-9]+}}), predicted loss
 # LOW: quant: error: the budget of {{[0-9]+}} weight bytes is below the smallest choice
@@ -74,3 +86,17 @@ for l, v in results[5.0]["layers"].items():
            f"group_size = {s['group_size']}" in text)
     ok &= rep[l]["weight_bytes"] == v["bytes"]
 print("compiled schemes match:", ok)
+
+w4g64 = {"weight": "i4", "granularity": "per_group", "group_size": 64}
+like = mixed.choose(ir, budget_scheme=w4g64, layers=["blk.*"], stats=out / "stats.json",
+                    out=out / "like64.yaml")
+(out / "u64.yaml").write_text('format: qc-policy\nversion: 1\nrules:\n'
+                              '  - match: "blk.*"\n'
+                              '    scheme: {weight: i4, granularity: per_group, group_size: 64}\n')
+quant.compile(ir, policy=out / "u64.yaml", out=out / "u64",
+              extra_args=["--report", str(out / "u64.report.json")])
+u64 = sum(e["weight_bytes"] for e in json.loads((out / "u64.report.json").read_text())["layers"]
+          if e["layer"].startswith("blk."))
+print("like-W4g64 budget = uniform W4 g64 bytes:", f"{like['budget_bytes'] == u64},",
+      "respected:", f"{like['bytes'] <= u64},",
+      "head free:", "output" not in like["layers"] and '"output"' not in like["policy"])

@@ -23,6 +23,8 @@
 #include "qc/Dialect/QC/Transforms/QuantUtils.h"
 #include "qc/Dialect/QC/Utils/Fp8.h"
 
+#include "DenseLinearAlgebra.h"
+
 #include "mlir/IR/Builders.h"
 
 #include "mlir/IR/Threading.h"
@@ -111,117 +113,72 @@ void computeAllParams(MLIRContext *ctx, QuantizedWeight &r, ArrayRef<double> w,
   });
 }
 
-/// In-place lower Cholesky factor of the SPD matrix `a` (K x K); fails when
-/// a pivot is not positive. The rows below each pivot are independent and
-/// run in parallel.
-bool cholesky(MLIRContext *ctx, std::vector<double> &a, int64_t k) {
-  for (int64_t j = 0; j < k; ++j) {
-    const double *aj = &a[j * k];
-    double d = aj[j];
-    for (int64_t t = 0; t < j; ++t)
-      d -= aj[t] * aj[t];
-    if (!(d > 0.0))
-      return false;
-    d = std::sqrt(d);
-    a[j * k + j] = d;
-    auto row = [&](size_t i) {
-      double *ai = &a[i * k];
-      double s = ai[j];
-      for (int64_t t = 0; t < j; ++t)
-        s -= ai[t] * aj[t];
-      ai[j] = s / d;
-    };
-    if (k - j > 256)
-      parallelFor(ctx, j + 1, k, row);
-    else
-      for (int64_t i = j + 1; i < k; ++i)
-        row(i);
-  }
-  for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = i + 1; j < k; ++j)
-      a[i * k + j] = 0.0;
-  return true;
-}
-
-/// Returns U, upper triangular with U^T U = H^-1, for SPD `h` (K x K). With
-/// P the reversal permutation and P H P = M M^T (M lower), U = P M^-1 P: one
-/// Cholesky and one triangular inverse.
-bool upperCholeskyOfInverse(MLIRContext *ctx, const std::vector<double> &h,
-                            int64_t k, std::vector<double> &u) {
-  std::vector<double> m(k * k);
-  for (int64_t a = 0; a < k; ++a)
-    for (int64_t b = 0; b < k; ++b)
-      m[a * k + b] = h[(k - 1 - a) * k + (k - 1 - b)];
-  if (!cholesky(ctx, m, k))
-    return false;
-  // X = M^-1, row by row: X[i, :i] = -(sum_t M[i, t] X[t, :]) / M[i, i].
-  std::vector<double> x(k * k, 0.0), acc(k);
-  for (int64_t i = 0; i < k; ++i) {
-    std::fill(acc.begin(), acc.begin() + i, 0.0);
-    for (int64_t t = 0; t < i; ++t) {
-      double c = m[i * k + t];
-      const double *xt = &x[t * k];
-      for (int64_t j = 0; j <= t; ++j)
-        acc[j] += c * xt[j];
-    }
-    double inv = 1.0 / m[i * k + i];
-    for (int64_t j = 0; j < i; ++j)
-      x[i * k + j] = -acc[j] * inv;
-    x[i * k + i] = inv;
-  }
-  u.assign(k * k, 0.0);
-  for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = i; j < k; ++j)
-      u[i * k + j] = x[(k - 1 - i) * k + (k - 1 - j)];
-  return true;
-}
-
 /// What GPTQ derives from one Hessian: shared by all layers reading the
 /// same activation (q/k/v, gate/up).
 struct GptqFactor {
-  std::vector<double> h;     // the mean Hessian (before dampening)
+  std::vector<double> h;     // the mean Hessian (before dampening), kept
+                             // only when errors are recorded
   std::vector<bool> dead;    // channels never active in calibration
   SmallVector<int64_t> perm; // processing order of the columns
   std::vector<double> u;     // upper Cholesky factor of the permuted H^-1
 };
 
 /// Dead channels, act-order permutation, dampening and the factor U of
-/// docs/passes.md for the mean Hessian `h`.
+/// docs/passes.md for the mean Hessian `h`: with P the reversal
+/// permutation and P Hp P = M M^T (M lower, Hp the permuted, dampened
+/// Hessian), U = P M^-1 P is upper triangular with U^T U = Hp^-1: one
+/// Cholesky and one triangular inverse (blocked, DenseLinearAlgebra.h).
+/// Peak memory two K x K matrices besides `h` (kept with `keepHessian`).
 FailureOr<GptqFactor> computeGptqFactor(MLIRContext *ctx, std::vector<double> h,
-                                        int64_t k, double damp, bool actOrder) {
+                                        int64_t k, double damp, bool actOrder,
+                                        bool keepHessian) {
   GptqFactor f;
-  f.h = h;
   f.dead.assign(k, false);
-  for (int64_t j = 0; j < k; ++j)
-    if (h[j * k + j] == 0.0) {
-      h[j * k + j] = 1.0;
+  std::vector<double> diag(k);
+  for (int64_t j = 0; j < k; ++j) {
+    diag[j] = h[j * k + j];
+    if (diag[j] == 0.0) {
+      diag[j] = 1.0;
       f.dead[j] = true;
     }
+  }
   f.perm.resize(k);
   std::iota(f.perm.begin(), f.perm.end(), 0);
   if (actOrder)
-    std::stable_sort(f.perm.begin(), f.perm.end(), [&](int64_t a, int64_t b) {
-      return h[a * k + a] > h[b * k + b];
-    });
-  std::vector<double> hp(k * k);
+    std::stable_sort(f.perm.begin(), f.perm.end(),
+                     [&](int64_t a, int64_t b) { return diag[a] > diag[b]; });
   double meanDiag = 0.0;
-  for (int64_t a = 0; a < k; ++a) {
-    for (int64_t b = 0; b < k; ++b)
-      hp[a * k + b] = h[f.perm[a] * k + f.perm[b]];
-    meanDiag += hp[a * k + a];
-  }
-  meanDiag /= double(k);
   for (int64_t a = 0; a < k; ++a)
-    hp[a * k + a] += damp * meanDiag;
-  if (!upperCholeskyOfInverse(ctx, hp, k, f.u))
+    meanDiag += diag[a];
+  meanDiag /= double(k);
+  // M's input: P Hp P, i.e. element (a, b) = Hp[k-1-a, k-1-b].
+  std::vector<double> m(k * k);
+  parallelFor(ctx, 0, k, [&](size_t a) {
+    int64_t ra = f.perm[k - 1 - a];
+    for (int64_t b = 0; b < k; ++b)
+      m[a * k + b] = h[ra * k + f.perm[k - 1 - b]];
+    m[a * k + a] = diag[ra] + damp * meanDiag;
+  });
+  if (keepHessian)
+    f.h = std::move(h);
+  else
+    h = {};
+  if (!la::choleskyLower(ctx, m.data(), k))
     return failure();
+  f.u.resize(k * k);
+  la::invertLower(ctx, m.data(), f.u.data(), k);
+  m = {};
+  // U = P X P: a half turn of X, in place.
+  std::reverse(f.u.begin(), f.u.end());
   return f;
 }
 
 /// GPTQ (Frantar et al. 2022, reference gptq.py `fasterquant`) on `w0`
-/// (N x K). Rows are independent (the error feedback stays within a row), so
-/// they run in parallel; within a row, columns go in blocks of `blockSize`
-/// with lazy updates of the columns after the block. See docs/passes.md.
+/// (N x K). Columns go in blocks of `blockSize`: inside a block, column by
+/// column with the error fed back to the block's later columns (rows in
+/// parallel: the feedback stays within a row); after the block, one lazy
+/// update of every later column, W[:, i2:] -= E U[i1:i2, i2:] (a GEMM on
+/// all rows). See docs/passes.md.
 QuantizedWeight quantizeGPTQ(MLIRContext *ctx, SchemeAttr scheme,
                              ArrayRef<double> w0, const GptqFactor &f,
                              int64_t n, int64_t k, int64_t blockSize,
@@ -230,25 +187,35 @@ QuantizedWeight quantizeGPTQ(MLIRContext *ctx, SchemeAttr scheme,
   bool sym = scheme.getSymmetric();
   bool perGroup = scheme.getGranularity() == Granularity::PerGroup;
   QuantizedWeight r = makeGrid(scheme, n, k);
-  std::vector<double> w(w0.begin(), w0.end());
-  for (int64_t j = 0; j < k; ++j)
-    if (f.dead[j])
-      for (int64_t i = 0; i < n; ++i)
-        w[i * k + j] = 0.0;
+  blockSize = std::min(blockSize, k);
 
   // Parameters fixed before the error feedback: per-tensor, per-channel and
   // (with act-order) per-group "static groups" over the original columns.
   bool dynamicGroups = perGroup && !actOrder;
-  if (!dynamicGroups)
+  if (!dynamicGroups) {
+    std::vector<double> w(w0.begin(), w0.end());
+    for (int64_t j = 0; j < k; ++j)
+      if (f.dead[j])
+        for (int64_t i = 0; i < n; ++i)
+          w[i * k + j] = 0.0;
     computeAllParams(ctx, r, w, bits, sym, scheme.getMinimum());
+  }
 
-  const std::vector<double> &u = f.u;
+  // The weight in processing order, dead channels zeroed.
+  std::vector<double> wp(n * k);
   parallelFor(ctx, 0, n, [&](size_t row) {
-    std::vector<double> wp(k), err(blockSize);
-    for (int64_t c = 0; c < k; ++c)
-      wp[c] = w[row * k + f.perm[c]];
-    for (int64_t i1 = 0; i1 < k; i1 += blockSize) {
-      int64_t i2 = std::min(i1 + blockSize, k), count = i2 - i1;
+    for (int64_t c = 0; c < k; ++c) {
+      int64_t src = f.perm[c];
+      wp[row * k + c] = f.dead[src] ? 0.0 : w0[row * k + src];
+    }
+  });
+  const std::vector<double> &u = f.u;
+  std::vector<double> err(n * blockSize);
+  for (int64_t i1 = 0; i1 < k; i1 += blockSize) {
+    int64_t i2 = std::min(i1 + blockSize, k), count = i2 - i1;
+    parallelFor(ctx, 0, n, [&](size_t row) {
+      double *w = &wp[row * k];
+      double *e = &err[row * blockSize];
       for (int64_t i = 0; i < count; ++i) {
         int64_t col = i1 + i;
         if (dynamicGroups && col % r.groupSize == 0) {
@@ -257,10 +224,10 @@ QuantizedWeight quantizeGPTQ(MLIRContext *ctx, SchemeAttr scheme,
           // past the block still owe this block's pending updates.
           double lo = INFINITY, hi = -INFINITY;
           for (int64_t c = col; c < col + r.groupSize; ++c) {
-            double v = wp[c];
+            double v = w[c];
             if (c >= i2)
               for (int64_t t = 0; t < i; ++t)
-                v -= err[t] * u[(i1 + t) * k + c];
+                v -= e[t] * u[(i1 + t) * k + c];
             lo = std::min(lo, v);
             hi = std::max(hi, v);
           }
@@ -268,26 +235,20 @@ QuantizedWeight quantizeGPTQ(MLIRContext *ctx, SchemeAttr scheme,
               computeQuantParams(lo, hi, bits, sym, scheme.getMinimum());
         }
         QuantParams p = r.paramsAt(row, f.perm[col]);
-        double wv = wp[col];
+        double wv = w[col];
         int32_t q = quantizeValue(wv, p, bits, sym);
         r.q[row * k + f.perm[col]] = q;
-        double e = (wv - dequantizeValue(q, p)) / u[col * k + col];
-        err[i] = e;
+        double d = (wv - dequantizeValue(q, p)) / u[col * k + col];
+        e[i] = d;
         const double *urow = &u[col * k];
         for (int64_t j = col + 1; j < i2; ++j)
-          wp[j] -= e * urow[j];
+          w[j] -= d * urow[j];
       }
-      // Lazy update of the columns after the block.
-      for (int64_t t = 0; t < count; ++t) {
-        double e = err[t];
-        if (e == 0.0)
-          continue;
-        const double *urow = &u[(i1 + t) * k];
-        for (int64_t c = i2; c < k; ++c)
-          wp[c] -= e * urow[c];
-      }
-    }
-  });
+    });
+    // Lazy update of the columns after the block, all rows at once.
+    la::gemmSubtract(ctx, n, k - i2, count, err.data(), blockSize,
+                     &u[i1 * k + i2], k, &wp[i2], k);
+  }
   return r;
 }
 
@@ -601,9 +562,15 @@ struct QuantizeWeightsPass
                            const StatsFile *stats);
 
   /// GPTQ factors by Hessian (file, offset) and smoothing factors: layers
-  /// that read the same activation share one.
-  std::map<std::tuple<std::string, int64_t, const void *>, GptqFactor>
-      gptqFactors;
+  /// that read the same activation share one. A factor is freed after the
+  /// last linear that may use it (`gptqUsesLeft`), so at most one or two
+  /// K x K factors are alive at a time.
+  using FactorKey = std::tuple<std::string, int64_t, const void *>;
+  std::map<FactorKey, GptqFactor> gptqFactors;
+  std::map<FactorKey, int64_t> gptqUsesLeft;
+  /// The factor `op` would use, when its statistics name a Hessian.
+  static std::optional<FactorKey> gptqFactorKey(LinearOp op,
+                                                const StatsFile *stats);
 
   /// GPTQ quantizations shared by linears that read the same weight under
   /// the same scheme, smoothing factors and layer (the importers' @forward
@@ -865,8 +832,8 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
   if (failed(st))
     return failure();
   auto sf = op->getAttrOfType<DenseElementsAttr>("qc.smooth_factors");
-  auto factorKey = std::make_tuple((*st)->hessianFile, (*st)->hessianOffset,
-                                   sf.getAsOpaquePointer());
+  FactorKey factorKey = std::make_tuple(
+      (*st)->hessianFile, (*st)->hessianOffset, sf.getAsOpaquePointer());
   auto it = gptqFactors.find(factorKey);
   if (it == gptqFactors.end()) {
     FailureOr<std::vector<double>> h =
@@ -884,8 +851,9 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
     for (int64_t a = 0; a < k; ++a)
       for (int64_t c = 0; c < k; ++c)
         (*h)[a * k + c] /= tokens * s[a] * s[c];
-    FailureOr<GptqFactor> f = computeGptqFactor(op.getContext(), std::move(*h),
-                                                k, gptqDamp, gptqActOrder);
+    FailureOr<GptqFactor> f =
+        computeGptqFactor(op.getContext(), std::move(*h), k, gptqDamp,
+                          gptqActOrder, recordErrors);
     if (failed(f))
       return op.emitError()
              << "GPTQ: the dampened Hessian of layer '" << op.getLayer()
@@ -913,6 +881,18 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
   if (!key.empty())
     shared[key] = attrs;
   return finishQuantized(op, scheme, attrs, stats);
+}
+
+std::optional<QuantizeWeightsPass::FactorKey>
+QuantizeWeightsPass::gptqFactorKey(LinearOp op, const StatsFile *stats) {
+  if (!stats)
+    return std::nullopt;
+  auto it = stats->layers.find(op.getLayer());
+  if (it == stats->layers.end() || it->second.hessianFile.empty())
+    return std::nullopt;
+  auto sf = op->getAttrOfType<DenseElementsAttr>("qc.smooth_factors");
+  return std::make_tuple(it->second.hessianFile, it->second.hessianOffset,
+                         sf.getAsOpaquePointer());
 }
 
 FailureOr<std::vector<double>>
@@ -1136,6 +1116,15 @@ void QuantizeWeightsPass::runOnOperation() {
   constexpr int64_t kWaveElements = int64_t(1) << 25;
   bool ok = true;
   shared.clear();
+  gptqUsesLeft.clear();
+  auto isGptq = [&](SchemeAttr scheme) {
+    return scheme.isIntegerWeight() && algorithm == "gptq";
+  };
+  for (SmallVector<LinearOp> &group : groups)
+    if (isGptq(group.front().getSchemeAttr()))
+      for (LinearOp op : group)
+        if (std::optional<FactorKey> key = gptqFactorKey(op, statsPtr))
+          ++gptqUsesLeft[*key];
   std::vector<std::unique_ptr<RtnJob>> wave;
   int64_t waveElements = 0;
   auto runWave = [&] {
@@ -1149,8 +1138,13 @@ void QuantizeWeightsPass::runOnOperation() {
     bool rtn = scheme.isFp8Weight() ||
                (scheme.isIntegerWeight() && algorithm == "rtn");
     if (!rtn) {
-      for (LinearOp op : group)
+      for (LinearOp op : group) {
+        std::optional<FactorKey> key =
+            isGptq(scheme) ? gptqFactorKey(op, statsPtr) : std::nullopt;
         ok &= succeeded(quantizeLinear(op, statsPtr));
+        if (key && --gptqUsesLeft[*key] == 0)
+          gptqFactors.erase(*key);
+      }
       continue;
     }
     // The first linear whose weight reads computes; a linear whose weight
