@@ -113,3 +113,32 @@ void qc::la::gemmSubtract(MLIRContext *ctx, int64_t m, int64_t n,
                 1.0, &c[i0 * ldc], toInt(ldc));
   });
 }
+
+void qc::la::rowQuadraticForms(int64_t rows, int64_t k, const double *x,
+                               const double *h, double *out) {
+  singleThreadedBlas();
+  static thread_local std::vector<double> xh;
+  for (int64_t r0 = 0; r0 < rows; r0 += kTile) {
+    int64_t rb = std::min(kTile, rows - r0);
+    xh.resize(rb * k);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, toInt(rb), toInt(k),
+                toInt(k), 1.0, &x[r0 * k], toInt(k), h, toInt(k), 0.0,
+                xh.data(), toInt(k));
+    for (int64_t i = 0; i < rb; ++i) {
+      const double *xi = &x[(r0 + i) * k], *gi = &xh[i * k];
+      double s = 0.0;
+      for (int64_t j = 0; j < k; ++j)
+        s += xi[j] * gi[j];
+      out[r0 + i] = s;
+    }
+  }
+}
+
+void qc::la::rowQuadraticForms(MLIRContext *ctx, int64_t rows, int64_t k,
+                               const double *x, const double *h, double *out) {
+  int64_t tiles = (rows + kTile - 1) / kTile;
+  parallelFor(ctx, 0, tiles, [&](size_t t) {
+    int64_t r0 = int64_t(t) * kTile;
+    rowQuadraticForms(std::min(kTile, rows - r0), k, &x[r0 * k], h, &out[r0]);
+  });
+}

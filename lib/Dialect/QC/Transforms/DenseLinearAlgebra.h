@@ -48,6 +48,17 @@ void gemmSubtract(MLIRContext *ctx, int64_t m, int64_t n, int64_t nInner,
                   const double *a, int64_t lda, const double *b, int64_t ldb,
                   double *c, int64_t ldc);
 
+/// out[i] = x_i^T H x_i for the `rows` rows x_i of row-major `x` (rows x k)
+/// and the symmetric `h` (k x k), on the calling thread: chunks of kTile
+/// rows, each one dgemm (X_chunk H) and per-row dot products. Used inside
+/// work that is already parallel (a row block of a weight).
+void rowQuadraticForms(int64_t rows, int64_t k, const double *x,
+                       const double *h, double *out);
+
+/// rowQuadraticForms over all `rows`, the chunks on the context's threads.
+void rowQuadraticForms(MLIRContext *ctx, int64_t rows, int64_t k,
+                       const double *x, const double *h, double *out);
+
 } // namespace qc::la
 } // namespace mlir
 

@@ -46,29 +46,6 @@ using namespace mlir::qc;
 
 namespace {
 
-/// d^T H d and w^T H w of one row w of K values and its dequantized
-/// `what`, d = w - what (the sums of qc.output_error, docs/passes.md); `h`
-/// is K x K row-major, `d` scratch (resized to K).
-std::pair<double, double> rowHessianForms(const double *w, const double *what,
-                                          const double *h, int64_t k,
-                                          std::vector<double> &d) {
-  d.resize(k);
-  for (int64_t c = 0; c < k; ++c)
-    d[c] = w[c] - what[c];
-  double a = 0.0, b = 0.0;
-  for (int64_t r = 0; r < k; ++r) {
-    const double *hr = &h[r * k];
-    double hd = 0.0, hw = 0.0;
-    for (int64_t j = 0; j < k; ++j) {
-      hd += hr[j] * d[j];
-      hw += hr[j] * w[j];
-    }
-    a += d[r] * hd;
-    b += w[r] * hw;
-  }
-  return {a, b};
-}
-
 /// Integers and parameters of one quantized N x K weight.
 struct QuantizedWeight {
   int64_t n = 0, k = 0, rows = 0, groups = 0, groupSize = 0;
@@ -475,9 +452,10 @@ void RtnJob::quantizeBlock(int64_t b) {
   const double *w = readBlock(b, r0, r1);
   if (!w)
     return;
-  static thread_local std::vector<double> dequantized;
-  if (!hessian.empty())
-    dequantized.resize(k);
+  // The block's rows of D = W - What, for the output error's d^T H d.
+  static thread_local std::vector<double> diff;
+  if (errors && !hessian.empty())
+    diff.resize((r1 - r0) * k);
   for (int64_t i = r0; i < r1; ++i) {
     const double *wr = &w[(i - r0) * k];
     QuantParams *p = &params[perTensor ? 0 : i * groups];
@@ -526,20 +504,19 @@ void RtnJob::quantizeBlock(int64_t b) {
         num += d * d;
         den += wr[c] * wr[c];
         if (!hessian.empty())
-          dequantized[c] = static_cast<double>(dq);
+          diff[(i - r0) * k + c] = d;
       }
     }
     if (!errors)
       continue;
     errNum[i] = num;
     errDen[i] = den;
-    if (hessian.empty())
-      continue;
-    // d^T H d and w^T H w of the row (docs/passes.md, qc.output_error).
-    static thread_local std::vector<double> d;
-    std::tie(outNum[i], outDen[i]) =
-        rowHessianForms(wr, dequantized.data(), hessian.data(), k, d);
   }
+  if (!errors || hessian.empty())
+    return;
+  // d^T H d and w^T H w of every row (docs/passes.md, qc.output_error).
+  la::rowQuadraticForms(r1 - r0, k, diff.data(), hessian.data(), &outNum[r0]);
+  la::rowQuadraticForms(r1 - r0, k, w, hessian.data(), &outDen[r0]);
 }
 
 struct QuantizeWeightsPass
@@ -652,13 +629,15 @@ static void recordError(Operation *op, ArrayRef<double> w,
               FloatAttr::get(f64, den > 0.0 ? std::sqrt(num / den) : 0.0));
   if (!h)
     return;
-  // Rows are independent: x^T H x per row, in parallel.
+  // Rows are independent: x^T H x per row, row tiles in parallel.
   std::vector<double> rowNum(n), rowDen(n);
-  parallelFor(ctx, 0, n, [&](size_t row) {
-    std::vector<double> d;
-    std::tie(rowNum[row], rowDen[row]) =
-        rowHessianForms(&w[row * k], &what[row * k], h->data(), k, d);
-  });
+  {
+    std::vector<double> d(n * k);
+    for (int64_t i = 0; i < n * k; ++i)
+      d[i] = w[i] - what[i];
+    la::rowQuadraticForms(ctx, n, k, d.data(), h->data(), rowNum.data());
+  }
+  la::rowQuadraticForms(ctx, n, k, w.data(), h->data(), rowDen.data());
   double a = 0.0, b = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     a += rowNum[i];
