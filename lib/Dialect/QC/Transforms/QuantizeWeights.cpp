@@ -46,6 +46,34 @@ using namespace mlir::qc;
 
 namespace {
 
+/// qc.output_error sums its Hessian forms d^T H d and w^T H w (2 K^2 flops
+/// each per row: at K = 11008 twice GPTQ's own work) over all rows up to
+/// this many, else over this many evenly spaced rows (r_j = floor(j N / S)).
+constexpr int64_t kOutputErrorRows = 256;
+
+/// Whether row `i` of `n` is one of the output error's rows.
+bool outputErrorRow(int64_t i, int64_t n) {
+  if (n <= kOutputErrorRows)
+    return true;
+  int64_t j = (i * kOutputErrorRows + n - 1) / n; // ceil(i S / n)
+  return j < kOutputErrorRows && (j * n) / kOutputErrorRows == i;
+}
+
+/// Copies the output error's rows among rows [r0, r1) of `n` from `x`
+/// (rows r0.. at x, K values each) to `out`; returns their global indices.
+SmallVector<int64_t> gatherOutputErrorRows(int64_t r0, int64_t r1, int64_t n,
+                                           int64_t k, const double *x,
+                                           std::vector<double> &out) {
+  SmallVector<int64_t> rows;
+  out.clear();
+  for (int64_t i = r0; i < r1; ++i)
+    if (outputErrorRow(i, n)) {
+      rows.push_back(i);
+      out.insert(out.end(), &x[(i - r0) * k], &x[(i - r0) * k] + k);
+    }
+  return rows;
+}
+
 /// Integers and parameters of one quantized N x K weight.
 struct QuantizedWeight {
   int64_t n = 0, k = 0, rows = 0, groups = 0, groupSize = 0;
@@ -515,8 +543,17 @@ void RtnJob::quantizeBlock(int64_t b) {
   if (!errors || hessian.empty())
     return;
   // d^T H d and w^T H w of every row (docs/passes.md, qc.output_error).
-  la::rowQuadraticForms(r1 - r0, k, diff.data(), hessian.data(), &outNum[r0]);
-  la::rowQuadraticForms(r1 - r0, k, w, hessian.data(), &outDen[r0]);
+  static thread_local std::vector<double> sample;
+  std::vector<double> forms;
+  for (int pass = 0; pass < 2; ++pass) {
+    SmallVector<int64_t> rows = gatherOutputErrorRows(
+        r0, r1, n, k, pass == 0 ? diff.data() : w, sample);
+    forms.resize(rows.size());
+    la::rowQuadraticForms(rows.size(), k, sample.data(), hessian.data(),
+                          forms.data());
+    for (size_t j = 0; j < rows.size(); ++j)
+      (pass == 0 ? outNum : outDen)[rows[j]] = forms[j];
+  }
 }
 
 struct QuantizeWeightsPass
@@ -629,19 +666,19 @@ static void recordError(Operation *op, ArrayRef<double> w,
               FloatAttr::get(f64, den > 0.0 ? std::sqrt(num / den) : 0.0));
   if (!h)
     return;
-  // Rows are independent: x^T H x per row, row tiles in parallel.
-  std::vector<double> rowNum(n), rowDen(n);
-  {
-    std::vector<double> d(n * k);
-    for (int64_t i = 0; i < n * k; ++i)
-      d[i] = w[i] - what[i];
-    la::rowQuadraticForms(ctx, n, k, d.data(), h->data(), rowNum.data());
-  }
-  la::rowQuadraticForms(ctx, n, k, w.data(), h->data(), rowDen.data());
+  // x^T H x for the output error's rows, row tiles in parallel.
+  std::vector<double> d(n * k), sample;
+  for (int64_t i = 0; i < n * k; ++i)
+    d[i] = w[i] - what[i];
   double a = 0.0, b = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    a += rowNum[i];
-    b += rowDen[i];
+  for (int pass = 0; pass < 2; ++pass) {
+    SmallVector<int64_t> rows = gatherOutputErrorRows(
+        0, n, n, k, pass == 0 ? d.data() : w.data(), sample);
+    std::vector<double> forms(rows.size());
+    la::rowQuadraticForms(ctx, rows.size(), k, sample.data(), h->data(),
+                          forms.data());
+    for (double f : forms)
+      (pass == 0 ? a : b) += f;
   }
   op->setAttr(
       "qc.output_error",
