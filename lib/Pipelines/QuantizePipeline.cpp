@@ -35,6 +35,7 @@ void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
   QCQuantizeWeightsPassOptions qw;
   qw.algorithm = options.algorithm;
   qw.gptqActOrder = options.gptqActOrder;
+  qw.gptqPrecision = options.gptqPrecision;
   qw.recordErrors = options.recordErrors;
   qw.stats = options.stats;
   qw.weightStore = options.weightStore;

@@ -42,6 +42,11 @@ struct QuantizePipelineOptions
       llvm::cl::desc("GPTQ in descending Hessian-diagonal order (static "
                      "groups: the packed layout stays group-contiguous)"),
       llvm::cl::init(false)};
+  Option<std::string> gptqPrecision{
+      *this, "gptq-precision",
+      llvm::cl::desc("GPTQ's linear algebra: f64 or f32 (about twice as "
+                     "fast)"),
+      llvm::cl::init("f64")};
   Option<std::string> algorithm{*this, "algorithm",
                                 llvm::cl::desc("Weight rounding: rtn or gptq"),
                                 llvm::cl::init("rtn")};

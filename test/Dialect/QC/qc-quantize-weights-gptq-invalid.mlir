@@ -4,11 +4,13 @@
 // RUN: echo "" | not quant-opt --qc-quantize-weights="algorithm=gptq stats=%S/Inputs/stats-bad-version.json" 2>&1 | FileCheck %s --check-prefix=VERSION
 // RUN: echo "" | not quant-opt --qc-quantize-weights="algorithm=gptq stats=%S/Inputs/stats-bad-absmax.json" 2>&1 | FileCheck %s --check-prefix=ABSMAX
 // RUN: echo "" | not quant-opt --qc-quantize-weights="algorithm=gptq" 2>&1 | FileCheck %s --check-prefix=NOSTATS
+// RUN: echo "" | not quant-opt --qc-quantize-weights="algorithm=gptq stats=%S/Inputs/stats-small.json gptq-precision=f16" 2>&1 | FileCheck %s --check-prefix=PRECISION
 
 // SYNTAX: error: statistics file '{{.*}}stats-bad-syntax.json' is not valid JSON: [1:69, byte=69]: Expected object key
 // VERSION: error: statistics file '{{.*}}stats-bad-version.json': unknown version (expected "version": 1)
 // ABSMAX: error: statistics file '{{.*}}stats-bad-absmax.json': layer 'q': 'absmax' has 3 values, expected channels = 4
 // NOSTATS: error: qc-quantize-weights: algorithm=gptq needs stats=<file> with Hessians
+// PRECISION: error: qc-quantize-weights: unknown gptq-precision 'f16'; expected f64 or f32
 
 // The Hessian of layer q is X^T X of three tokens: GPTQ runs.
 // CHECK-LABEL: func @ok

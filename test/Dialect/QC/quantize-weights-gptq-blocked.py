@@ -2,6 +2,8 @@
 # CHECK: gptq 448x160 block=128 act_order=0: 4 layers match the reference, threads == serial
 # CHECK: gptq 448x160 block=96 act_order=0: 4 layers match the reference, threads == serial
 # CHECK: gptq 448x160 block=128 act_order=1: 4 layers match the reference, threads == serial
+# CHECK: gptq 448x160 block=128 act_order=0 f32: 4 layers match the reference, threads == serial
+# CHECK: gptq 448x160 block=128 act_order=1 f32: 4 layers match the reference, threads == serial
 #
 # GPTQ's blocked linear algebra (lib/Dialect/QC/Transforms/
 # DenseLinearAlgebra.cpp: tiled Cholesky, triangular inverse and lazy-update
@@ -10,7 +12,9 @@
 # size that is not a tile multiple, against the independent unblocked numpy
 # GPTQ; and the output with the context's threads equals the output with
 # threading disabled, byte for byte (the tiling does not depend on the
-# thread count).
+# thread count). With gptq-precision=f32 (float32 factor and updates) the
+# codes may round the other way near boundaries, and such a flip changes
+# the error fed to the rest of its row: a looser bound on differing codes.
 
 import json
 import os
@@ -60,9 +64,10 @@ with open(stats_path, "w") as f:
     json.dump(stats, f)
 ir = "\n".join(lines) + "\n"
 
-for block, act_order in ((128, False), (96, False), (128, True)):
-    args = ["--qc-quantize-weights=algorithm=gptq stats=%s gptq-block-size=%d gptq-act-order=%d gptq-damp=%g"
-            % (stats_path, block, int(act_order), DAMP)]
+for block, act_order, prec in ((128, False, "f64"), (96, False, "f64"), (128, True, "f64"),
+                               (128, False, "f32"), (128, True, "f32")):
+    args = ["--qc-quantize-weights=algorithm=gptq stats=%s gptq-block-size=%d gptq-act-order=%d "
+            "gptq-damp=%g gptq-precision=%s" % (stats_path, block, int(act_order), DAMP, prec)]
     text = qcnum.run_opt(args, ir, workdir)
     serial = qcnum.run_opt(args + ["--mlir-disable-threading"], ir, workdir)
     if text != serial:
@@ -79,15 +84,15 @@ for block, act_order in ((128, False), (96, False), (128, True)):
         # Float64 in a different order (blocked vs unblocked): a code may
         # round the other way where a value sits on a rounding boundary.
         mism = np.mean(got_q != q)
-        if mism > 0.002:
+        if mism > (0.002 if prec == "f64" else 0.02):
             qcnum.fail(seed, "%s block=%d act_order=%d: %.3f%% of integers differ from the reference"
                        % (name, block, act_order, 100 * mism))
-        if np.max(np.abs(got_q - q)) > 1:
+        if prec == "f64" and np.max(np.abs(got_q - q)) > 1:
             qcnum.fail(seed, "%s: an integer differs by more than one step" % name)
         rel = np.max(np.abs(pw["scales"].astype(np.float64) - s) / s)
-        if rel > 1e-6:
+        if rel > (1e-6 if prec == "f64" or not (gran == "per_group" and not act_order) else 0.05):
             qcnum.fail(seed, "%s: scales differ from the reference by %g (relative)" % (name, rel))
-        if not sym and np.mean(got_z != z) > 0.01:
+        if not sym and np.mean(got_z != z) > (0.01 if prec == "f64" else 0.05):
             qcnum.fail(seed, "%s: zero points differ" % name)
-    print("gptq %dx%d block=%d act_order=%d: %d layers match the reference, threads == serial"
-          % (K, N, block, int(act_order), len(layers)))
+    print("gptq %dx%d block=%d act_order=%d%s: %d layers match the reference, threads == serial"
+          % (K, N, block, int(act_order), "" if prec == "f64" else " " + prec, len(layers)))

@@ -13,12 +13,13 @@
 
 #include <algorithm>
 #include <mutex>
-#include <utility>
 #include <vector>
 
 extern "C" {
 // LAPACK (Fortran ABI, provided by OpenBLAS).
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda,
+             int *info);
+void spotrf_(const char *uplo, const int *n, float *a, const int *lda,
              int *info);
 }
 
@@ -36,16 +37,46 @@ void singleThreadedBlas() {
 
 int toInt(int64_t v) { return static_cast<int>(v); }
 
+// The BLAS / LAPACK routine of each element type.
+void potrf(int n, double *a, int lda, int *info) {
+  dpotrf_("U", &n, a, &lda, info);
+}
+void potrf(int n, float *a, int lda, int *info) {
+  spotrf_("U", &n, a, &lda, info);
+}
+void trsm(CBLAS_SIDE side, CBLAS_UPLO uplo, CBLAS_TRANSPOSE trans, int m, int n,
+          const double *a, int lda, double *b, int ldb) {
+  cblas_dtrsm(CblasRowMajor, side, uplo, trans, CblasNonUnit, m, n, 1.0, a, lda,
+              b, ldb);
+}
+void trsm(CBLAS_SIDE side, CBLAS_UPLO uplo, CBLAS_TRANSPOSE trans, int m, int n,
+          const float *a, int lda, float *b, int ldb) {
+  cblas_strsm(CblasRowMajor, side, uplo, trans, CblasNonUnit, m, n, 1.0f, a,
+              lda, b, ldb);
+}
+/// C -= A op(B).
+void gemmSub(CBLAS_TRANSPOSE transB, int m, int n, int k, const double *a,
+             int lda, const double *b, int ldb, double *c, int ldc) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, transB, m, n, k, -1.0, a, lda, b,
+              ldb, 1.0, c, ldc);
+}
+void gemmSub(CBLAS_TRANSPOSE transB, int m, int n, int k, const float *a,
+             int lda, const float *b, int ldb, float *c, int ldc) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, transB, m, n, k, -1.0f, a, lda, b,
+              ldb, 1.0f, c, ldc);
+}
+
 } // namespace
 
-bool qc::la::choleskyLower(MLIRContext *ctx, double *a, int64_t k) {
+template <typename T>
+bool qc::la::choleskyLower(MLIRContext *ctx, T *a, int64_t k) {
   singleThreadedBlas();
   for (int64_t j0 = 0; j0 < k; j0 += kTile) {
     int64_t jb = std::min(kTile, k - j0);
     // The diagonal block, already updated by the panels before it. Seen
     // column-major, a row-major lower triangle is an upper one.
-    int n = toInt(jb), lda = toInt(k), info = 0;
-    dpotrf_("U", &n, &a[j0 * k + j0], &lda, &info);
+    int info = 0;
+    potrf(toInt(jb), &a[j0 * k + j0], toInt(k), &info);
     if (info != 0)
       return false;
     int64_t below = j0 + jb;
@@ -56,61 +87,53 @@ bool qc::la::choleskyLower(MLIRContext *ctx, double *a, int64_t k) {
     parallelFor(ctx, 0, rowTiles, [&](size_t t) {
       int64_t i0 = below + int64_t(t) * kTile;
       int64_t ib = std::min(kTile, k - i0);
-      cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans,
-                  CblasNonUnit, toInt(ib), toInt(jb), 1.0, &a[j0 * k + j0],
-                  toInt(k), &a[i0 * k + j0], toInt(k));
+      trsm(CblasRight, CblasLower, CblasTrans, toInt(ib), toInt(jb),
+           &a[j0 * k + j0], toInt(k), &a[i0 * k + j0], toInt(k));
     });
-    // Trailing lower triangle: A[I, J] -= A[I, panel] A[J, panel]^T for
-    // tile pairs J <= I (diagonal tiles computed whole: they stay
-    // symmetric).
-    std::vector<std::pair<int64_t, int64_t>> tiles;
-    for (int64_t ti = 0; ti < rowTiles; ++ti)
-      for (int64_t tj = 0; tj <= ti; ++tj)
-        tiles.emplace_back(ti, tj);
-    parallelFor(ctx, 0, tiles.size(), [&](size_t t) {
-      int64_t i0 = below + tiles[t].first * kTile;
-      int64_t c0 = below + tiles[t].second * kTile;
-      int64_t ib = std::min(kTile, k - i0), cb = std::min(kTile, k - c0);
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, toInt(ib), toInt(cb),
-                  toInt(jb), -1.0, &a[i0 * k + j0], toInt(k), &a[c0 * k + j0],
-                  toInt(k), 1.0, &a[i0 * k + c0], toInt(k));
+    // Trailing lower triangle, one row tile I at a time:
+    // A[I, below:I_end] -= A[I, panel] A[below:I_end, panel]^T (the part of
+    // the diagonal tile above the diagonal comes along, symmetric).
+    parallelFor(ctx, 0, rowTiles, [&](size_t t) {
+      int64_t i0 = below + int64_t(t) * kTile;
+      int64_t ib = std::min(kTile, k - i0), cols = i0 + ib - below;
+      gemmSub(CblasTrans, toInt(ib), toInt(cols), toInt(jb), &a[i0 * k + j0],
+              toInt(k), &a[below * k + j0], toInt(k), &a[i0 * k + below],
+              toInt(k));
     });
   }
   for (int64_t i = 0; i < k; ++i)
-    std::fill(&a[i * k + i + 1], &a[i * k + k], 0.0);
+    std::fill(&a[i * k + i + 1], &a[i * k + k], T(0));
   return true;
 }
 
-void qc::la::invertLower(MLIRContext *ctx, const double *l, double *x,
-                         int64_t k) {
+template <typename T>
+void qc::la::invertLower(MLIRContext *ctx, const T *l, T *x, int64_t k) {
   singleThreadedBlas();
-  std::fill(x, x + k * k, 0.0);
+  std::fill(x, x + k * k, T(0));
   // Column block J of X: L[J0:, J0:] X[J0:, J] = I[J0:, J] (X is lower
   // triangular, so its rows above J0 are zero in these columns).
   int64_t blocks = (k + kTile - 1) / kTile;
   parallelFor(ctx, 0, blocks, [&](size_t b) {
     int64_t j0 = int64_t(b) * kTile, jb = std::min(kTile, k - j0);
     for (int64_t i = 0; i < jb; ++i)
-      x[(j0 + i) * k + j0 + i] = 1.0;
-    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans,
-                CblasNonUnit, toInt(k - j0), toInt(jb), 1.0, &l[j0 * k + j0],
-                toInt(k), &x[j0 * k + j0], toInt(k));
+      x[(j0 + i) * k + j0 + i] = T(1);
+    trsm(CblasLeft, CblasLower, CblasNoTrans, toInt(k - j0), toInt(jb),
+         &l[j0 * k + j0], toInt(k), &x[j0 * k + j0], toInt(k));
   });
 }
 
+template <typename T>
 void qc::la::gemmSubtract(MLIRContext *ctx, int64_t m, int64_t n,
-                          int64_t nInner, const double *a, int64_t lda,
-                          const double *b, int64_t ldb, double *c,
-                          int64_t ldc) {
+                          int64_t nInner, const T *a, int64_t lda, const T *b,
+                          int64_t ldb, T *c, int64_t ldc) {
   if (m == 0 || n == 0 || nInner == 0)
     return;
   singleThreadedBlas();
   int64_t rowTiles = (m + kTile - 1) / kTile;
   parallelFor(ctx, 0, rowTiles, [&](size_t t) {
     int64_t i0 = int64_t(t) * kTile, ib = std::min(kTile, m - i0);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, toInt(ib), toInt(n),
-                toInt(nInner), -1.0, &a[i0 * lda], toInt(lda), b, toInt(ldb),
-                1.0, &c[i0 * ldc], toInt(ldc));
+    gemmSub(CblasNoTrans, toInt(ib), toInt(n), toInt(nInner), &a[i0 * lda],
+            toInt(lda), b, toInt(ldb), &c[i0 * ldc], toInt(ldc));
   });
 }
 
@@ -142,3 +165,16 @@ void qc::la::rowQuadraticForms(MLIRContext *ctx, int64_t rows, int64_t k,
     rowQuadraticForms(std::min(kTile, rows - r0), k, &x[r0 * k], h, &out[r0]);
   });
 }
+
+namespace mlir::qc::la {
+template bool choleskyLower(MLIRContext *, double *, int64_t);
+template bool choleskyLower(MLIRContext *, float *, int64_t);
+template void invertLower(MLIRContext *, const double *, double *, int64_t);
+template void invertLower(MLIRContext *, const float *, float *, int64_t);
+template void gemmSubtract(MLIRContext *, int64_t, int64_t, int64_t,
+                           const double *, int64_t, const double *, int64_t,
+                           double *, int64_t);
+template void gemmSubtract(MLIRContext *, int64_t, int64_t, int64_t,
+                           const float *, int64_t, const float *, int64_t,
+                           float *, int64_t);
+} // namespace mlir::qc::la

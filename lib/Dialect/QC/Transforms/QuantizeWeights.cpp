@@ -125,8 +125,25 @@ struct GptqFactor {
                              // only when errors are recorded
   std::vector<bool> dead;    // channels never active in calibration
   SmallVector<int64_t> perm; // processing order of the columns
-  std::vector<double> u;     // upper Cholesky factor of the permuted H^-1
+  // The upper Cholesky factor U of the permuted H^-1, in the precision
+  // asked for (gptq-precision): one of the two is filled.
+  std::vector<double> u;
+  std::vector<float> uF32;
 };
+
+/// U of computeGptqFactor in precision T from M's input `m` (consumed).
+template <typename T>
+bool factorInPrecision(MLIRContext *ctx, std::vector<T> &m, int64_t k,
+                       std::vector<T> &u) {
+  if (!la::choleskyLower(ctx, m.data(), k))
+    return false;
+  u.resize(k * k);
+  la::invertLower(ctx, m.data(), u.data(), k);
+  m = {};
+  // U = P X P: a half turn of X, in place.
+  std::reverse(u.begin(), u.end());
+  return true;
+}
 
 /// Dead channels, act-order permutation, dampening and the factor U of
 /// docs/passes.md for the mean Hessian `h`: with P the reversal
@@ -134,9 +151,11 @@ struct GptqFactor {
 /// Hessian), U = P M^-1 P is upper triangular with U^T U = Hp^-1: one
 /// Cholesky and one triangular inverse (blocked, DenseLinearAlgebra.h).
 /// Peak memory two K x K matrices besides `h` (kept with `keepHessian`).
+/// `f32`: the factor (and GPTQ's updates with it) in float32, about twice
+/// as fast as float64 (gptq-precision).
 FailureOr<GptqFactor> computeGptqFactor(MLIRContext *ctx, std::vector<double> h,
                                         int64_t k, double damp, bool actOrder,
-                                        bool keepHessian) {
+                                        bool keepHessian, bool f32) {
   GptqFactor f;
   f.dead.assign(k, false);
   std::vector<double> diag(k);
@@ -157,25 +176,90 @@ FailureOr<GptqFactor> computeGptqFactor(MLIRContext *ctx, std::vector<double> h,
     meanDiag += diag[a];
   meanDiag /= double(k);
   // M's input: P Hp P, i.e. element (a, b) = Hp[k-1-a, k-1-b].
-  std::vector<double> m(k * k);
-  parallelFor(ctx, 0, k, [&](size_t a) {
-    int64_t ra = f.perm[k - 1 - a];
-    for (int64_t b = 0; b < k; ++b)
-      m[a * k + b] = h[ra * k + f.perm[k - 1 - b]];
-    m[a * k + a] = diag[ra] + damp * meanDiag;
-  });
-  if (keepHessian)
-    f.h = std::move(h);
-  else
-    h = {};
-  if (!la::choleskyLower(ctx, m.data(), k))
+  auto fill = [&](auto &m) {
+    m.resize(k * k);
+    parallelFor(ctx, 0, k, [&](size_t a) {
+      int64_t ra = f.perm[k - 1 - a];
+      for (int64_t b = 0; b < k; ++b)
+        m[a * k + b] = h[ra * k + f.perm[k - 1 - b]];
+      m[a * k + a] = diag[ra] + damp * meanDiag;
+    });
+    if (keepHessian)
+      f.h = std::move(h);
+    else
+      h = {};
+  };
+  bool ok;
+  if (f32) {
+    std::vector<float> m;
+    fill(m);
+    ok = factorInPrecision(ctx, m, k, f.uF32);
+  } else {
+    std::vector<double> m;
+    fill(m);
+    ok = factorInPrecision(ctx, m, k, f.u);
+  }
+  if (!ok)
     return failure();
-  f.u.resize(k * k);
-  la::invertLower(ctx, m.data(), f.u.data(), k);
-  m = {};
-  // U = P X P: a half turn of X, in place.
-  std::reverse(f.u.begin(), f.u.end());
   return f;
+}
+
+/// GPTQ's column loop in precision T (the weight, the errors and U): the
+/// codes and, with dynamic groups, the parameters go to `r`.
+template <typename T>
+void gptqColumns(MLIRContext *ctx, SchemeAttr scheme, ArrayRef<double> w0,
+                 const GptqFactor &f, const std::vector<T> &u, int64_t n,
+                 int64_t k, int64_t blockSize, bool dynamicGroups,
+                 QuantizedWeight &r) {
+  unsigned bits = scheme.getWeightBits();
+  bool sym = scheme.getSymmetric();
+  // The weight in processing order, dead channels zeroed.
+  std::vector<T> wp(n * k);
+  parallelFor(ctx, 0, n, [&](size_t row) {
+    for (int64_t c = 0; c < k; ++c) {
+      int64_t src = f.perm[c];
+      wp[row * k + c] = f.dead[src] ? T(0) : T(w0[row * k + src]);
+    }
+  });
+  std::vector<T> err(n * blockSize);
+  for (int64_t i1 = 0; i1 < k; i1 += blockSize) {
+    int64_t i2 = std::min(i1 + blockSize, k), count = i2 - i1;
+    parallelFor(ctx, 0, n, [&](size_t row) {
+      T *w = &wp[row * k];
+      T *e = &err[row * blockSize];
+      for (int64_t i = 0; i < count; ++i) {
+        int64_t col = i1 + i;
+        if (dynamicGroups && col % r.groupSize == 0) {
+          // The group starting here, from the weights as updated by every
+          // column quantized so far: in-block columns are current, columns
+          // past the block still owe this block's pending updates.
+          double lo = INFINITY, hi = -INFINITY;
+          for (int64_t c = col; c < col + r.groupSize; ++c) {
+            double v = w[c];
+            if (c >= i2)
+              for (int64_t t = 0; t < i; ++t)
+                v -= e[t] * u[(i1 + t) * k + c];
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+          }
+          r.params[row * r.groups + col / r.groupSize] =
+              computeQuantParams(lo, hi, bits, sym, scheme.getMinimum());
+        }
+        QuantParams p = r.paramsAt(row, f.perm[col]);
+        double wv = w[col];
+        int32_t q = quantizeValue(wv, p, bits, sym);
+        r.q[row * k + f.perm[col]] = q;
+        T d = T((wv - dequantizeValue(q, p)) / u[col * k + col]);
+        e[i] = d;
+        const T *urow = &u[col * k];
+        for (int64_t j = col + 1; j < i2; ++j)
+          w[j] -= d * urow[j];
+      }
+    });
+    // Lazy update of the columns after the block, all rows at once.
+    la::gemmSubtract(ctx, n, k - i2, count, err.data(), blockSize,
+                     &u[i1 * k + i2], k, &wp[i2], k);
+  }
 }
 
 /// GPTQ (Frantar et al. 2022, reference gptq.py `fasterquant`) on `w0`
@@ -206,57 +290,14 @@ QuantizedWeight quantizeGPTQ(MLIRContext *ctx, SchemeAttr scheme,
     computeAllParams(ctx, r, w, bits, sym, scheme.getMinimum());
   }
 
-  // The weight in processing order, dead channels zeroed.
-  std::vector<double> wp(n * k);
-  parallelFor(ctx, 0, n, [&](size_t row) {
-    for (int64_t c = 0; c < k; ++c) {
-      int64_t src = f.perm[c];
-      wp[row * k + c] = f.dead[src] ? 0.0 : w0[row * k + src];
-    }
-  });
-  const std::vector<double> &u = f.u;
-  std::vector<double> err(n * blockSize);
-  for (int64_t i1 = 0; i1 < k; i1 += blockSize) {
-    int64_t i2 = std::min(i1 + blockSize, k), count = i2 - i1;
-    parallelFor(ctx, 0, n, [&](size_t row) {
-      double *w = &wp[row * k];
-      double *e = &err[row * blockSize];
-      for (int64_t i = 0; i < count; ++i) {
-        int64_t col = i1 + i;
-        if (dynamicGroups && col % r.groupSize == 0) {
-          // The group starting here, from the weights as updated by every
-          // column quantized so far: in-block columns are current, columns
-          // past the block still owe this block's pending updates.
-          double lo = INFINITY, hi = -INFINITY;
-          for (int64_t c = col; c < col + r.groupSize; ++c) {
-            double v = w[c];
-            if (c >= i2)
-              for (int64_t t = 0; t < i; ++t)
-                v -= e[t] * u[(i1 + t) * k + c];
-            lo = std::min(lo, v);
-            hi = std::max(hi, v);
-          }
-          r.params[row * r.groups + col / r.groupSize] =
-              computeQuantParams(lo, hi, bits, sym, scheme.getMinimum());
-        }
-        QuantParams p = r.paramsAt(row, f.perm[col]);
-        double wv = w[col];
-        int32_t q = quantizeValue(wv, p, bits, sym);
-        r.q[row * k + f.perm[col]] = q;
-        double d = (wv - dequantizeValue(q, p)) / u[col * k + col];
-        e[i] = d;
-        const double *urow = &u[col * k];
-        for (int64_t j = col + 1; j < i2; ++j)
-          w[j] -= d * urow[j];
-      }
-    });
-    // Lazy update of the columns after the block, all rows at once.
-    la::gemmSubtract(ctx, n, k - i2, count, err.data(), blockSize,
-                     &u[i1 * k + i2], k, &wp[i2], k);
-  }
+  if (f.uF32.empty())
+    gptqColumns<double>(ctx, scheme, w0, f, f.u, n, k, blockSize, dynamicGroups,
+                        r);
+  else
+    gptqColumns<float>(ctx, scheme, w0, f, f.uF32, n, k, blockSize,
+                       dynamicGroups, r);
   return r;
 }
-
 /// The constants of one quantized weight as qc.packed_weight takes them,
 /// and the errors recorded for it: built once on the main thread and used
 /// by every linear that shares the quantization.
@@ -869,7 +910,7 @@ LogicalResult QuantizeWeightsPass::quantizeLinear(LinearOp op,
         (*h)[a * k + c] /= tokens * s[a] * s[c];
     FailureOr<GptqFactor> f =
         computeGptqFactor(op.getContext(), std::move(*h), k, gptqDamp,
-                          gptqActOrder, recordErrors);
+                          gptqActOrder, recordErrors, gptqPrecision == "f32");
     if (failed(f))
       return op.emitError()
              << "GPTQ: the dampened Hessian of layer '" << op.getLayer()
@@ -1076,6 +1117,11 @@ void QuantizeWeightsPass::runOnOperation() {
   if (algorithm != "rtn" && algorithm != "gptq") {
     module.emitError() << "qc-quantize-weights: unknown algorithm '"
                        << algorithm << "'; expected rtn or gptq";
+    return signalPassFailure();
+  }
+  if (gptqPrecision != "f64" && gptqPrecision != "f32") {
+    module.emitError() << "qc-quantize-weights: unknown gptq-precision '"
+                       << gptqPrecision << "'; expected f64 or f32";
     return signalPassFailure();
   }
   if (gptqBlockSize <= 0 || !(gptqDamp >= 0.0)) {

@@ -205,6 +205,11 @@ def QCQuantizeWeightsPass : Pass<"qc-quantize-weights", "::mlir::ModuleOp"> {
            "GPTQ lazy-update block size (columns)">,
     Option<"gptqActOrder", "gptq-act-order", "bool", /*default=*/"false",
            "GPTQ: quantize columns in order of decreasing diag(H)">,
+    Option<"gptqPrecision", "gptq-precision", "std::string",
+           /*default=*/"\"f64\"",
+           "GPTQ's linear algebra (factor and column updates): f64, or f32 "
+           "(about twice as fast; codes may differ where a value sits on a "
+           "rounding boundary)">,
     Option<"recordErrors", "record-errors", "bool", /*default=*/"false",
            "Record qc.quant_error (and qc.output_error with Hessians) on "
            "each quantized linear, for the per-layer report">,
