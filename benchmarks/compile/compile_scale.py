@@ -139,6 +139,8 @@ def main():
                     help="quant-compile --algorithm (gptq: on synthetic Hessians)")
     ap.add_argument("--act-order", action="store_true",
                     help="with --algorithm gptq: --gptq-act-order")
+    ap.add_argument("--gptq-precision", default="f64", choices=["f64", "f32"],
+                    help="with --algorithm gptq: --gptq-precision")
     a = ap.parse_args()
 
     base = Path(a.dir)
@@ -193,6 +195,7 @@ def main():
                             cmd += ["--algorithm", "gptq", "--stats", work / "stats.json"]
                             if a.act_order:
                                 cmd.append("--gptq-act-order")
+                            cmd += ["--gptq-precision", a.gptq_precision]
                         comp = measure(cmd, env)
                         # quant-compile -v: "quant-compile: <stage> (...) done in X s"
                         stages = re.findall(
@@ -215,7 +218,8 @@ def main():
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
 
-    algo = "GPTQ" + (" act-order" if a.act_order else "") if a.algorithm == "gptq" else "RTN"
+    algo = ("GPTQ" + (" act-order" if a.act_order else "") + f" ({a.gptq_precision})"
+            if a.algorithm == "gptq" else "RTN")
     print(f"\nLlama-2-7B-shaped, random f16 weights; W4 g128 {algo} on every linear")
     print("| blocks | import | wall s | CPU s | peak RSS GiB | blob GB | target | store "
           "| compile wall s | CPU s | peak RSS GiB | same module |")
