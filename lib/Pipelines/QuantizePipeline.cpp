@@ -36,6 +36,8 @@ void qc::buildQuantizePipeline(mlir::OpPassManager &pm,
   qw.algorithm = options.algorithm;
   qw.gptqActOrder = options.gptqActOrder;
   qw.gptqPrecision = options.gptqPrecision;
+  qw.gptqDamp = options.gptqDamp;
+  qw.gptqBlockSize = options.gptqBlockSize;
   qw.recordErrors = options.recordErrors;
   qw.stats = options.stats;
   qw.weightStore = options.weightStore;

@@ -52,6 +52,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cmath>
 #include <optional>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -94,6 +95,15 @@ static cl::opt<bool> gptqActOrder(
              "the Hessian diagonal (act-order, static groups; "
              "qc-quantize-weights gptq-act-order)"),
     cl::init(false), cl::cat(category));
+static cl::opt<double> gptqDamp(
+    "gptq-damp",
+    cl::desc("--algorithm gptq: dampening added to the Hessian's diagonal, "
+             "a fraction of its mean (default 0.01)"),
+    cl::init(0.01), cl::cat(category));
+static cl::opt<int> gptqBlockSize(
+    "gptq-block-size",
+    cl::desc("--algorithm gptq: columns per lazy-update block (default 128)"),
+    cl::init(128), cl::cat(category));
 static cl::opt<std::string> gptqPrecision(
     "gptq-precision",
     cl::desc("--algorithm gptq: the precision of its linear algebra, f64 or "
@@ -351,6 +361,22 @@ static LogicalResult addQuantizePasses(OpPassManager &pm, std::string &error) {
     return failure();
   }
   options.gptqPrecision = gptqPrecision.getValue();
+  if ((gptqDamp.getNumOccurrences() || gptqBlockSize.getNumOccurrences()) &&
+      algorithm != "gptq") {
+    error = "--gptq-damp and --gptq-block-size need --algorithm gptq";
+    return failure();
+  }
+  if (!(gptqDamp >= 0.0) || !std::isfinite(gptqDamp)) {
+    error = "--gptq-damp must be a finite non-negative number";
+    return failure();
+  }
+  if (gptqBlockSize <= 0) {
+    error = "--gptq-block-size must be positive, got " +
+            std::to_string(gptqBlockSize.getValue());
+    return failure();
+  }
+  options.gptqDamp = gptqDamp.getValue();
+  options.gptqBlockSize = gptqBlockSize.getValue();
   options.target = targetName.getValue();
   options.weightOnlyKernel = weightOnlyKernel.getValue();
   options.wgmmaInt8 = wgmmaInt8.getValue();

@@ -42,6 +42,14 @@ struct QuantizePipelineOptions
       llvm::cl::desc("GPTQ in descending Hessian-diagonal order (static "
                      "groups: the packed layout stays group-contiguous)"),
       llvm::cl::init(false)};
+  Option<double> gptqDamp{
+      *this, "gptq-damp",
+      llvm::cl::desc("GPTQ dampening, a fraction of mean(diag H)"),
+      llvm::cl::init(0.01)};
+  Option<int64_t> gptqBlockSize{
+      *this, "gptq-block-size",
+      llvm::cl::desc("GPTQ lazy-update block size (columns)"),
+      llvm::cl::init(128)};
   Option<std::string> gptqPrecision{
       *this, "gptq-precision",
       llvm::cl::desc("GPTQ's linear algebra: f64 or f32 (about twice as "
