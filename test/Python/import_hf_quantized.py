@@ -49,18 +49,31 @@
 # RUN: %python -m quant import %t/gptq4_act_g64 --quantized keep -o %t/cli.mlir | FileCheck %s --check-prefix=CLI
 # CLI: wrote {{.*}}cli.mlir
 # CLI: kept quantized: 8 linears #qc.scheme<weight = i4, granularity = per_group, group_size = 64, symmetric = false>, 4.375 bits/weight
-# RUN: FileCheck %s --check-prefix=IR < %t/cli.mlir
+# Act-order: the linear reads its input gathered by the i32 permutation;
+# q/k/v (and gate/up) of gptq8_act_g128 share one order, so one gather.
+# RUN: %python -m quant import %t/gptq8_act_g128 --quantized keep -o %t/shared.mlir
+# RUN: FileCheck %s --check-prefix=IR --enable-var-scope < %t/shared.mlir
 # IR-LABEL: func.func @forward
-# IR: %[[PERM:.*]] = qc.external_weight "cli.bin" offset {{[0-9]+}} : tensor<256xi32>
+# IR: %[[PERM:.*]] = qc.external_weight "shared.bin" offset {{[0-9]+}} : tensor<256xi32>
 # IR: %[[X:.*]] = linalg.generic {{.*}} ins(%[[PERM]] : tensor<256xi32>)
 # IR: arith.index_cast %{{.*}} : i32 to index
+# IR: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<?x256xf32>
 # IR: qc.linear %[[X]], %{{.*}} {layer = "blk.0.attn_q", qc.quantized}
+# IR-NOT: linalg.generic {{.*}} ins(%{{.*}} : tensor<256xi32>)
 # IR: qc.linear %[[X]], %{{.*}} {layer = "blk.0.attn_k", qc.quantized}
+# IR-NOT: linalg.generic {{.*}} ins(%{{.*}} : tensor<256xi32>)
+# IR: qc.linear %[[X]], %{{.*}} {layer = "blk.0.attn_v", qc.quantized}
+# IR: %[[PERM2:.*]] = qc.external_weight "shared.bin" offset {{[0-9]+}} : tensor<256xi32>
+# IR: %[[X2:.*]] = linalg.generic {{.*}} ins(%[[PERM2]] : tensor<256xi32>)
+# IR: qc.linear %[[X2]], %{{.*}} {layer = "blk.0.attn_output", qc.quantized}
+# IR-LABEL: func.func @decode
+# IR: linalg.generic {{.*}} ins(%{{.*}} : tensor<256xi32>)
+# IR: qc.linear %{{.*}}, %{{.*}} {layer = "blk.0.attn_q", qc.quantized}
 # RUN: %python -m quant import %t/awq_g128 --quantized keep -o %t/awq.mlir | FileCheck %s --check-prefix=AWQ
 # AWQ: kept quantized: 7 linears #qc.scheme<weight = i4, granularity = per_group, group_size = 128, symmetric = false>, 4.1875 bits/weight
 # RUN: %python -m quant import %t/gptq8_asym_chan --quantized keep -o %t/chan.mlir | FileCheck %s --check-prefix=CHAN
-# CHAN-DAG: kept quantized: 6 linears #qc.scheme<weight = i8, symmetric = false>, 8.09375 bits/weight
-# CHAN-DAG: kept quantized: 1 linears #qc.scheme<weight = i8, symmetric = false>, 8.04688 bits/weight
+# CHAN-DAG: kept quantized: 6 linears #qc.scheme<weight = i8, symmetric = false>, 8.0938 bits/weight
+# CHAN-DAG: kept quantized: 1 linears #qc.scheme<weight = i8, symmetric = false>, 8.0469 bits/weight
 # The compile report gives each kept layer's bits per weight.
 # RUN: quant-compile %t/cli.mlir --policy %t/keep.yaml --target host --report %t/r.json -o %t/k
 # RUN: %python -m quant report %t/r.json | FileCheck %s --check-prefix=REPORT
@@ -149,6 +162,7 @@ func.func @dq({args}) -> tensor<{n}x{k}xf32> {{
   %w = qc.dequantize_weight %pw : {pt} -> tensor<{n}x{k}xf32>
   return %w : tensor<{n}x{k}xf32>
 }}"""
+    workdir.mkdir(parents=True, exist_ok=True)
     lib = h.build(src, workdir=str(workdir))
     got = np.asarray(h.call(lib, "dq", [a for _, a in ops], [(2, np.float32)]), np.float32)
     return np.array_equal(got.view(np.uint32), want.astype(np.float32).view(np.uint32))

@@ -111,6 +111,7 @@ def make(variant, out, seed=0):
     else:
         f16("lm_head.weight", rng.normal(size=(V, E)) / np.sqrt(E))
     half, top = 1 << (bits - 1), 1 << bits
+    orders = {}
     for base, (n, k) in shapes.items():
         gs = k if group == -1 else group
         G = k // gs
@@ -119,7 +120,15 @@ def make(variant, out, seed=0):
         s = (rng.uniform(0.5, 1.5, (n, G)) / (half * np.sqrt(k))).astype(np.float16)
         g = np.arange(k) // gs
         if desc_act:
-            perm = rng.permutation(k)
+            # gptq8_act_g128: one order per input, as GPTQ computes it from
+            # the input's Hessian (q/k/v and gate/up share theirs).
+            inputs = {"q_proj": "qkv", "k_proj": "qkv", "v_proj": "qkv", "gate_proj": "gu",
+                      "up_proj": "gu"}
+            key = inputs.get(base.rsplit(".", 1)[1], base) \
+                if variant == "gptq8_act_g128" else base
+            if key not in orders:
+                orders[key] = rng.permutation(k)
+            perm = orders[key]
             g = np.empty(k, np.int64)
             g[perm] = np.arange(k) // gs
         w = (q - z[:, g]) * s.astype(np.float64)[:, g]
