@@ -184,9 +184,10 @@ def main(argv=None):
     s.add_argument("--layers", type=int, help="keep only the first N blocks")
     s.add_argument("--max-seq", type=int, default=512, help="decode KV-cache length")
     s.add_argument("--quantized", default="dequantize", choices=["dequantize", "keep"],
-                   help="GGUF linears stored quantized (Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K): "
-                   "dequantize to f32 (default), or keep their exact grid as packed weights "
-                   "(compile with a policy that says 'keep' for them)")
+                   help="linears stored quantized (GGUF Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K; "
+                   "Hugging Face GPTQ and AWQ): dequantize to f32 (default), or keep their "
+                   "exact grid as packed weights (compile with a policy that says 'keep' for "
+                   "them)")
     s.add_argument("--embedding", default="f32", choices=["f32", "int8"],
                    help="token embedding table storage: f32, or per-row int8 + f32 "
                         "scales dequantized on gather (4x smaller)")

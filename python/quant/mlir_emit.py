@@ -17,6 +17,7 @@ Values are `Val(name, shape, dtype)`; a dimension is an int (static) or the
 SSA name of an `index` value holding it (dynamic, printed as `?`).
 """
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +72,7 @@ ACTIVATIONS = ("f32", "f16")
 _NP_FLOAT = {"f32": "<f4", "f16": "<f2"}
 #: Blob element type -> numpy dtype of its little-endian bytes (bf16 as
 #: its uint16 bit patterns: numpy has no bfloat16).
-RAW_DTYPES = {"f32": "<f4", "f16": "<f2", "bf16": "<u2", "i8": "i1"}
+RAW_DTYPES = {"f32": "<f4", "f16": "<f2", "bf16": "<u2", "i8": "i1", "i32": "<i4"}
 #: Bytes per write() when copying a tensor into the blob.
 _CHUNK = 64 << 20
 
@@ -97,7 +98,12 @@ class Packed:
     `qc.packed_weight` in the `row_major` layout. `data`: int8 bytes (int4:
     two codes a byte, even k in the low nibble); `scales` [N, G] f16 or
     f32; `zeros` [N, G] i8 zero points, f16/f32 float minima, or None;
-    `scheme`: the `#qc.scheme` text; `shape` (N, K); `bits` 4 or 8."""
+    `scheme`: the `#qc.scheme` text; `shape` (N, K); `bits` 4 or 8.
+    `perm` (None, or K int32 column indices): the grid is that of the
+    weight's columns in this order (grid column j is column perm[j] of the
+    weight: a GPTQ act-order checkpoint, importers/hf_quantized.py), so the
+    linear reads its input's columns in the same order: y = x[:, perm]
+    G^T for the grid G."""
 
     data: np.ndarray
     scales: np.ndarray
@@ -105,6 +111,7 @@ class Packed:
     scheme: str
     shape: Tuple[int, int]
     bits: int
+    perm: Optional[np.ndarray] = None
 
     @property
     def bits_per_weight(self) -> float:
@@ -114,7 +121,17 @@ class Packed:
 
     def dequantize(self) -> np.ndarray:
         """The f32 weight, as every qc consumer computes it (docs/dialect.md):
-        (q - z) * s, or q * s + m (two f32 roundings)."""
+        (q - z) * s, or q * s + m (two f32 roundings), its columns in the
+        weight's order (`perm` undone)."""
+        w = self.dequantize_grid()
+        if self.perm is None:
+            return w
+        out = np.empty_like(w)
+        out[:, self.perm] = w
+        return out
+
+    def dequantize_grid(self) -> np.ndarray:
+        """The f32 weight of the grid, columns in grid order (`perm`)."""
         n, k = self.shape
         u = self.data.view(np.uint8)
         if self.bits == 4:
@@ -195,6 +212,9 @@ class WeightBlob:
         #: name -> (scheme, (N, K), bits, {part: dtype}) of a `Packed`
         #: weight written as its parts `name#data`, `#scales`, `#zeros`.
         self.packed = {}
+        #: name -> blob key of the i32 column permutation of a `Packed`
+        #: weight with `perm` (one copy of each distinct permutation).
+        self.perm_key = {}
         self.size = 0
 
     def add(self, key: str, array: np.ndarray, dtype: str = None) -> int:
@@ -256,6 +276,8 @@ class FuncBuilder:
         self.wcache = {}
         #: Values that are checkpoint-quantized weights (packed_weight).
         self.quantized = set()
+        #: Weight value -> the Val of its i32 column permutation (`Packed.perm`).
+        self.perms = {}
         self.result_types: List[str] = []
 
     # -- basics --------------------------------------------------------
@@ -368,6 +390,11 @@ class FuncBuilder:
                 self.blob.add(f"{key}#{part}", arr, dt)
             self.blob.packed[key] = (p.scheme, p.shape, p.bits,
                                      {part: dt for part, (_, dt) in parts.items()})
+            if p.perm is not None:
+                perm = np.ascontiguousarray(p.perm, dtype="<i4")
+                pk = "perm#" + hashlib.sha1(perm.tobytes()).hexdigest()
+                self.blob.add(pk, perm, "i32")
+                self.blob.perm_key[key] = pk
         scheme, (n, k), bits, dtypes = self.blob.packed[key]
         ops = []
         for part, dt in dtypes.items():
@@ -382,8 +409,36 @@ class FuncBuilder:
         w = Val(self.op(f"qc.dequantize_weight {pw} : {pt} -> {tensor_type((n, k))}", "w"),
                 (n, k), "f32")
         self.quantized.add(w.name)
+        if key in self.blob.perm_key:
+            pk = self.blob.perm_key[key]
+            if pk not in self.wcache:
+                off, shape = self.blob.offsets[pk]
+                t = tensor_type(shape, "i32")
+                self.wcache[pk] = Val(self.op(f'qc.external_weight "{self.blob_ref}" offset '
+                                              f'{off} : {t}', "perm"), tuple(shape), "i32")
+            self.perms[w.name] = self.wcache[pk]
         self.wcache[ck] = w
         return w
+
+    def permute_columns(self, x: Val, perm: Val) -> Val:
+        """out[..., j] = x[..., perm[j]] (`perm` i32 [K]): the input of a
+        linear whose packed grid holds the weight's columns in that order
+        (`Packed.perm`); one gather per (input, permutation)."""
+        ck = ("permuted", x.name, perm.name)
+        if ck in self.wcache:
+            return self.wcache[ck]
+        r = len(x.shape)
+        dims = ", ".join(f"d{i}" for i in range(r))
+
+        def body(i, o):
+            col = self.op(f"arith.index_cast {i[0]} : i32 to index")
+            idx = [self.op(f"linalg.index {d} : index") for d in range(r - 1)] + [col]
+            return self.op(f"tensor.extract {x.name}[{', '.join(idx)}] : {x.type}")
+
+        v = self.generic([perm], [f"({dims}) -> (d{r - 1})", f"({dims}) -> ({dims})"],
+                         self.empty(x.shape, x.dtype), ["parallel"] * r, body, "perm")
+        self.wcache[ck] = v
+        return v
 
     def weight_int8_rows(self, key: str) -> Tuple[Val, Val]:
         """The [V, E] weight `key` as per-row symmetric int8 (q = round(x / s),
@@ -512,6 +567,8 @@ class FuncBuilder:
     def linear(self, x: Val, w: Val, layer: str, b: Val = None) -> Val:
         if self.upstream:
             return self._linear_upstream(x, w, b)
+        if w.name in self.perms:  # an act-order grid: its columns permuted
+            x = self.permute_columns(x, self.perms[w.name])
         shape = tuple(x.shape[:-1]) + (w.shape[0],)
         ops = [x, w] + ([b] if b is not None else [])
         rt = tensor_type(shape, x.dtype)

@@ -130,10 +130,11 @@ def _directory_kind(d: Path) -> str:
 
 
 #: What an import does with weights the checkpoint stores quantized (GGUF
-#: Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K linears): "dequantize" them to f32 (the
-#: compiler then quantizes them under the policy), or "keep" their grid as
-#: qc packed weights (importers/gguf_quants.py; compile with policy
-#: `keep`). Float checkpoints are the same under both.
+#: Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K linears; Hugging Face GPTQ and AWQ
+#: linears): "dequantize" them to f32 (the compiler then quantizes them
+#: under the policy), or "keep" their grid as qc packed weights
+#: (importers/gguf_quants.py, importers/hf_quantized.py; compile with
+#: policy `keep`). Float checkpoints are the same under both.
 QUANTIZED = ("dequantize", "keep")
 
 
@@ -159,7 +160,7 @@ def load_checkpoint(path, layers=None, quantized: str = "dequantize") -> Checkpo
             from .safetensors_bert import load_bert
             return load_bert(d, layers=layers)
         from .hf_causal_lm import load_hf
-        return load_hf(d, layers=layers)
+        return load_hf(d, layers=layers, quantized=quantized)
     raise ModelImportError(
         f"{p}: unknown checkpoint format (expected a .gguf file or a Hugging Face "
         f"directory with config.json + safetensors weights)")

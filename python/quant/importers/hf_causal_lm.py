@@ -23,6 +23,12 @@ canonical names (`llama_graph`: `model.layers.0.self_attn.q_proj.weight` ->
 names and the policies are those of the GGUF importer; error messages name
 the checkpoint's own tensor names. HF keeps q/k in the rotate-half layout
 the graph uses: no permutation.
+
+Quantized checkpoints (GPTQ, AWQ: hf_quantized.py) store a linear `P` as
+`P.qweight`, `P.qzeros`, `P.scales` (and GPTQ's `P.g_idx`) instead of
+`P.weight`; such a linear is read as its exact qc grid with `quantized`
+"keep", else dequantized to float32. Linears the quantizer skipped
+(`lm_head`, AWQ's `modules_to_not_convert`) stay float.
 """
 
 import json
@@ -30,7 +36,8 @@ from pathlib import Path
 
 from ..errors import ModelImportError
 from . import Checkpoint
-from .llama_graph import ROPE_TYPES, LlamaConfig
+from . import hf_quantized
+from .llama_graph import BLOCK_LINEARS, ROPE_TYPES, LlamaConfig
 from .safetensors_io import SafetensorsCheckpoint
 
 #: model_type -> the architecture class its config must name.
@@ -208,16 +215,50 @@ def load_tokenizer(directory):
     return tok, meta
 
 
-def load_hf(directory, layers=None) -> Checkpoint:
+def _quantized_linear(st, base, shape, qcfg, keep):
+    """(shape, float32 loader, raw loader) of the packed linear `base` (its
+    HF name without ".weight"): its exact grid (`Packed`) when `keep`, else
+    dequantized."""
+    from ..mlir_emit import Stored
+    n, k = shape
+    hf_quantized.check_linear(st, base, n, k, qcfg)  # headers only, now
+
+    def dequantized():
+        return hf_quantized.dequantize_linear(st, base, n, k, qcfg)
+
+    def raw():
+        if keep:
+            return hf_quantized.load_linear(st, base, n, k, qcfg)
+        return Stored(dequantized(), "f32")
+
+    return shape, dequantized, raw
+
+
+def load_hf(directory, layers=None, quantized: str = "dequantize") -> Checkpoint:
+    """Reads a Hugging Face Llama-family directory; `quantized`
+    (importers.QUANTIZED) says what becomes of GPTQ / AWQ linears."""
     d = Path(directory)
     raw = read_config(d)
     cfg, model_type, window = parse_config(raw, d / "config.json", layers)
+    qcfg = hf_quantized.read_quant_config(d, raw)
     st = SafetensorsCheckpoint(d)
     # Shapes from the headers first: a mismatch is reported before any data
     # is read.
     expect = cfg.expected_shapes()
+    linears = {f"blk.{i}.{n}" for i in range(cfg.n_layers) for n in BLOCK_LINEARS}
+    linears.add("output")
+    packed = {}
     for name, shape in expect.items():
         hn = hf_name(name)
+        base = hn[:-len(".weight")]
+        if name in linears and hf_quantized.is_quantized(st, base):
+            if qcfg is None:
+                raise ModelImportError(
+                    f"{st.where[base + '.qweight'].path}: tensor '{base}.qweight' is a "
+                    f"quantized linear but {d / 'config.json'} has no quantization_config "
+                    "(nor is there a quantize_config.json or quant_config.json)")
+            packed[name] = _quantized_linear(st, base, shape, qcfg, quantized == "keep")
+            continue
         if hn not in st:
             raise ModelImportError(f"{st.source}: missing tensor '{hn}'")
         if tuple(st.shape(hn)) != shape:
@@ -230,10 +271,13 @@ def load_hf(directory, layers=None) -> Checkpoint:
         raise ModelImportError(f"{d / 'tokenizer.json'}: tokenizer has {n_tok} tokens but "
                                f"model.embed_tokens has {cfg.vocab_size} rows")
     # Read when emitted (one tensor at a time), checked now.
-    tensors = st.lazy({name: hf_name(name) for name in expect})
+    tensors = st.lazy({name: hf_name(name) for name in expect if name not in packed}, packed)
     meta.update({"name": raw.get("_name_or_path") or d.name, "format": "hf",
                  "model_type": model_type, "qk_layout": "hf", "dtype": sorted(
-                     {st.where[hf_name(n)].dtype(hf_name(n)) for n in expect})})
+                     {st.where[hf_name(n)].dtype(hf_name(n)) for n in expect
+                      if n not in packed})})
+    if packed:
+        meta["quantization"] = f"{qcfg.describe()} ({len(packed)} linears)"
     if window is not None:
         meta["max_positions_why"] = ("config.json sliding_window: attention beyond the window "
                                      "is not implemented")

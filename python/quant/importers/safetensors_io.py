@@ -27,6 +27,9 @@ from ..errors import ModelImportError
 
 #: safetensors dtype -> (bytes per element, numpy dtype of the raw data).
 DTYPES = {"F32": (4, "<f4"), "F16": (2, "<f2"), "BF16": (2, "<u2")}
+#: The integer dtypes of packed quantized linears (GPTQ / AWQ qweight,
+#: qzeros, g_idx: hf_quantized.py), read only by `array`.
+INT_DTYPES = {"I32": (4, "<i4"), "I64": (8, "<i8")}
 #: safetensors dtype -> MLIR element type of the raw data.
 ELEMENT_TYPES = {"F32": "f32", "F16": "f16", "BF16": "bf16"}
 
@@ -87,14 +90,16 @@ class SafetensorsFile:
     def dtype(self, name):
         return self.entries[name][0]
 
-    def check(self, name):
-        """The checks of `get` without reading the data: dtype, byte count,
-        bounds (a truncated download is reported at load time)."""
+    def check(self, name, dtypes=None):
+        """The checks of `get` without reading the data: dtype (one of
+        `dtypes`, by default the float DTYPES), byte count, bounds (a
+        truncated download is reported at load time)."""
         dtype, shape, begin, end = self.entries[name]
-        if dtype not in DTYPES:
+        allowed = dtypes or tuple(DTYPES)
+        if dtype not in allowed:
             raise ModelImportError(f"{self.path}: tensor '{name}' has unsupported dtype "
-                                   f"{dtype} (supported: {', '.join(DTYPES)})")
-        width = DTYPES[dtype][0]
+                                   f"{dtype} (supported: {', '.join(allowed)})")
+        width = {**DTYPES, **INT_DTYPES}[dtype][0]
         count = int(np.prod(shape, dtype=np.int64))
         if end - begin != count * width or begin < 0:
             raise ModelImportError(f"{self.path}: tensor '{name}' has {end - begin} bytes, "
@@ -114,6 +119,17 @@ class SafetensorsFile:
         if dtype == "BF16":
             a = bf16_to_f32(a)
         return np.ascontiguousarray(a.astype(np.float32, copy=False).reshape(shape))
+
+    def array(self, name) -> np.ndarray:
+        """The tensor as stored, any dtype of DTYPES or INT_DTYPES (BF16 as
+        uint16 bits): a read-only memory map, checked as `get`."""
+        dtype, shape, begin, _ = self.entries[name]
+        self.check(name, tuple(DTYPES) + tuple(INT_DTYPES))
+        raw_dtype = {**DTYPES, **INT_DTYPES}[dtype][1]
+        if int(np.prod(shape, dtype=np.int64)) == 0:
+            return np.zeros(shape, raw_dtype)
+        return np.memmap(self.path, dtype=raw_dtype, mode="r", offset=self.data_start + begin,
+                         shape=shape)
 
     def raw(self, name):
         """The tensor as stored (a `mlir_emit.Stored`: a read-only memory map
@@ -191,12 +207,18 @@ class SafetensorsCheckpoint:
             raise ModelImportError(f"{self.source}: missing tensor '{name}'")
         self.where[name].check(name)
 
-    def lazy(self, names):
+    def lazy(self, names, extra=None):
         """LazyTensors of {canonical name: file name}, every tensor checked
-        now and read when asked for (float32, or memory-mapped as stored)."""
+        now and read when asked for (float32, or memory-mapped as stored);
+        `extra` adds {canonical name: (shape, float32 loader, raw loader)}
+        (the packed linears of a quantized checkpoint)."""
         from . import LazyTensors
         for hn in names.values():
             self.check(hn)
-        return LazyTensors({n: (lambda hn=hn: self.get(hn)) for n, hn in names.items()},
-                           {n: tuple(self.shape(hn)) for n, hn in names.items()},
-                           {n: (lambda hn=hn: self.raw(hn)) for n, hn in names.items()})
+        extra = extra or {}
+        loaders = {n: (lambda hn=hn: self.get(hn)) for n, hn in names.items()}
+        shapes = {n: tuple(self.shape(hn)) for n, hn in names.items()}
+        raws = {n: (lambda hn=hn: self.raw(hn)) for n, hn in names.items()}
+        for n, (shape, load, raw) in extra.items():
+            shapes[n], loaders[n], raws[n] = tuple(shape), load, raw
+        return LazyTensors(loaders, shapes, raws)

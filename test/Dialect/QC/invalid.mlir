@@ -491,6 +491,14 @@ func.func @external_empty_path() {
   return
 }
 
+// -----
+
+func.func @external_i64() {
+  // expected-error@+1 {{result #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float or 8-bit signless integer or 32-bit signless integer values, but got 'tensor<64xi64>'}}
+  %0 = qc.external_weight "w.bin" offset 0 : tensor<64xi64>
+  return
+}
+
 //===----------------------------------------------------------------------===//
 // qc.observe
 //===----------------------------------------------------------------------===//

@@ -252,6 +252,9 @@ func.func @misc_forms(%x: tensor<8xf16>, %xf: tensor<?x64xf16>, %w: !qc.packed<3
   %e = qc.external_weight "/abs/w.bin" offset 0 : tensor<4x8xi8>
   // CHECK: qc.external_weight "w.bin" offset 9223372036854775807 : tensor<16xbf16>
   %f = qc.external_weight "w.bin" offset 9223372036854775807 : tensor<16xbf16>
+  // An act-order column permutation (i32 indices).
+  // CHECK: qc.external_weight "w.bin" offset 64 : tensor<64xi32>
+  %perm = qc.external_weight "w.bin" offset 64 : tensor<64xi32>
   // CHECK: qc.observe %{{.*}} {layer = "x"} : tensor<8xf16>
   qc.observe %x {layer = "x"} : tensor<8xf16>
   // CHECK: qc.observe %{{.*}} {layer = "x", percentile = 1.000000e+02 : f64} : tensor<8xf16>

@@ -187,6 +187,9 @@ def QC_ExternalWeightOp : QC_Op<"external_weight", [Pure]> {
     at byte `offset`. Weights of multi-gigabyte models stay out of the IR
     text: importers write one blob file and reference it. A relative `path`
     is resolved against the directory of the IR file being compiled.
+    Besides float and i8 weights, an i32 tensor holds integer indices (the
+    column permutation of an act-order GPTQ checkpoint's linear, gathered
+    from the activations by a `linalg.generic`).
 
     Example:
 
@@ -195,7 +198,7 @@ def QC_ExternalWeightOp : QC_Op<"external_weight", [Pure]> {
     ```
   }];
   let arguments = (ins StrAttr:$path, I64Attr:$offset);
-  let results = (outs RankedTensorOf<[F16, BF16, F32, I8]>:$result);
+  let results = (outs RankedTensorOf<[F16, BF16, F32, I8, I32]>:$result);
   let assemblyFormat = "$path `offset` $offset attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
