@@ -473,6 +473,7 @@ bool qc::compile(const CompileOptions &options,
   // --emit=mlir/llvm: the text goes to the output file (or the output
   // callback for "-") and is committed together with the report files.
   auto emitText = [&](const std::string &text, OutputSet &reports) -> bool {
+    stages.end(); // every stage that began ends, also before a text output
     if (!writeReport())
       return r.fail(errorMessage);
     if (outputPath == "-") {
