@@ -2,7 +2,8 @@
 # `pip install .` into a fresh virtual environment and the installed package
 # used from outside the source tree (issue 14; part of scripts/test.sh):
 # python -m quant --help, the tools as console scripts, a module compiled
-# by the installed quant-compile and run by the installed runtime through
+# by the installed quant-compile and one by the installed compile library
+# in process (quant.driver), run by the installed runtime through
 # DLPack, checked against numpy. The wheel is built by scikit-build-core in
 # the configured ./build with the system python3 (so nothing is compiled
 # twice and the build tree keeps a valid configuration), then installed
@@ -47,12 +48,19 @@ text = open("lin.mlir").read().replace(
 open("lin2.mlir", "w").write(text)
 import subprocess
 subprocess.run([tool, "lin2.mlir", "-o", "lin"], check=True)
-m = runtime.Module("lin")
+# The same compile in process: the installed compile library (quant.driver).
+from quant import driver
+assert "site-packages" in str(driver.library_path()), driver.library_path()
+events = []
+driver.compile_args(["lin2.mlir", "-o", "lin_inproc"], on_progress=events.append)
+assert events and events[-1]["state"] == "end", events
 assert "site-packages" in str(runtime._find_lib())
 x = rng.uniform(-1, 1, (5, 16)).astype(np.float32)
-(y,) = m(x)
 ref = x.astype(np.float64) @ w.astype(np.float64).T
-err = np.abs(y - ref).max()
-assert err < 1e-5, err
-print(f"pip_check: installed package OK (tools and runtime from site-packages, max |err| {err:.1e})")
+for prefix in ("lin", "lin_inproc"):
+    (y,) = runtime.Module(prefix)(x)
+    err = np.abs(y - ref).max()
+    assert err < 1e-5, (prefix, err)
+print(f"pip_check: installed package OK (tools, runtime and compile library from "
+      f"site-packages, max |err| {err:.1e})")
 PY

@@ -90,12 +90,16 @@ def _as_ir(ir) -> ModelIR:
 
 
 def compile(ir, policy=None, stats=None, target="host", algorithm="rtn", out=None,
-            extra_args=()):
-    """Compiles an imported model with quant-compile; returns the module
+            extra_args=(), progress=None):
+    """Compiles an imported model in this process with the compile library
+    (quant.driver: quant-compile's code and flags); returns the module
     prefix (prefix.so + prefix.qcw). `policy`: a policy file (YAML/JSON) or
     the same document as a dict (written beside the module as
-    prefix.policy.json, which quant-compile reads). The policy is checked
-    against the model's layers first (quant-compile --check-policy)."""
+    prefix.policy.json, which the compiler reads). The policy is checked
+    against the model's layers first (quant-compile --check-policy).
+    `extra_args`: more quant-compile flags. `progress(event)`: each stage
+    event as it happens ({"event": "stage", "stage", "state": "begin" |
+    "end", "seconds"}). Raises ToolError with the compiler's error."""
     ir = _as_ir(ir)
     out = Path(out) if out is not None else ir.mlir.with_suffix("")
     if isinstance(policy, dict):
@@ -109,13 +113,13 @@ def compile(ir, policy=None, stats=None, target="host", algorithm="rtn", out=Non
         _policy.check(policy, ir.mlir)
     if stats is not None and not Path(stats).exists():
         raise QuantError(f"{stats}: no such statistics file")
-    cmd = [find_tool("quant-compile"), ir.mlir, "--target", target, "-o", out,
-           "--algorithm", algorithm]
+    from . import driver
+    args = [ir.mlir, "--target", target, "-o", out, "--algorithm", algorithm]
     if policy is not None:
-        cmd += ["--policy", policy]
+        args += ["--policy", policy]
     if stats is not None:
-        cmd += ["--stats", stats]
-    _run_tool(cmd + list(extra_args))
+        args += ["--stats", stats]
+    driver.compile_args(args + list(extra_args), on_progress=progress)
     # Remember which model the module came from (tokenizer, config).
     write_text_atomic(Path(str(out) + ".quant.json"), ir.meta_path.read_text())
     return out

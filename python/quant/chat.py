@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -190,7 +189,7 @@ def compile_key(ir, policy: Path, compiler: str, target: str, algorithm: str,
                 stats: Path = None) -> str:
     """Hash of everything the compiled module depends on: the IR text, the
     weight blob (size and mtime: a re-import rewrites it), the policy, the
-    calibration statistics, the quant-compile binary and the options."""
+    calibration statistics, the compiler (the compile library) and the options."""
     h = hashlib.sha256()
     h.update(ir.mlir.read_bytes())
     st = ir.weights.stat()
@@ -249,10 +248,10 @@ def compile_cached(ir, policy: Path, target, algorithm, cache: Path, progress: P
                    rebuild=False, stats: Path = None):
     """Compiles `ir` into cache/modules/<key>/model (reused when the key
     matches); returns (prefix, report dict, compile seconds, cached?)."""
-    from . import find_tool
+    from . import driver
     from . import policy as _policy
     _policy.check(policy, ir.mlir)
-    compiler = find_tool("quant-compile")
+    compiler = driver.library_path()
     key = compile_key(ir, policy, compiler, target, algorithm, stats)
     d = cache / "modules" / key[:24]
     prefix = d / "model"
@@ -263,38 +262,29 @@ def compile_cached(ir, policy: Path, target, algorithm, cache: Path, progress: P
         return prefix, json.loads((d / "report.json").read_text()), meta["compile_s"], True
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
-    cmd = [compiler, str(ir.mlir), "--target", target, "-o", str(prefix), "--algorithm",
-           algorithm, "--policy", str(policy), "--report", str(d / "report.json"),
-           "--report-table", str(d / "report.txt"), "--progress=json"]
+    args = [ir.mlir, "--target", target, "-o", prefix, "--algorithm", algorithm,
+            "--policy", policy, "--report", d / "report.json",
+            "--report-table", d / "report.txt"]
     if stats is not None:
-        cmd += ["--stats", str(stats)]
+        args += ["--stats", stats]
     progress.say(f"  compile with quant-compile (target {target}, policy {policy.name}, "
                  f"{algorithm})")
     t0 = time.time()
-    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    # Stage events are JSON lines (quant-compile --progress=json); anything
-    # else on stderr is a diagnostic.
-    errors = []
-    for line in p.stderr:
-        line = line.rstrip("\n")
-        event = None
-        if line.startswith("{"):
-            try:
-                event = json.loads(line)
-            except ValueError:
-                event = None
-        if isinstance(event, dict) and event.get("event") == "stage":
-            if event.get("state") == "begin":
-                progress.start(event["stage"])
-            else:
-                progress.stop()
+
+    def on_stage(event):
+        # The compile library's stage events (the --progress=json schema).
+        if event.get("state") == "begin":
+            progress.start(event["stage"])
         else:
-            errors.append(line)
-    rc = p.wait()
-    progress.stop()
-    if rc != 0:
+            progress.stop()
+
+    try:
+        driver.compile_args(args, on_progress=on_stage)
+    except ToolError:
         shutil.rmtree(d, ignore_errors=True)
-        raise ToolError("quant-compile failed:\n" + "\n".join(errors).strip())
+        raise
+    finally:
+        progress.stop()
     dt = time.time() - t0
     write_text_atomic(Path(str(prefix) + ".quant.json"), ir.meta_path.read_text())
     write_text_atomic(done, json.dumps({"compile_s": dt, "ir": str(ir.mlir), "policy": str(policy),

@@ -19,7 +19,6 @@ as a qc-policy file (one rule per layer) that quant-compile, `chat` and
 """
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -46,21 +45,21 @@ def _fits(scheme, k):
 
 def _measure(ir, scheme, layers, stats, algorithm, work, i):
     """quant-compile's report of `scheme` on `layers` ({name: (n, k)})."""
-    from . import find_tool
+    from . import driver
+    from .errors import ToolError
     pol = work / f"candidate{i}.yaml"
     rules = "".join(f'  - match: "{name}"\n    scheme: {_scheme_yaml(scheme)}\n'
                     for name in layers)
     pol.write_text(f"format: qc-policy\nversion: 1\nrules:\n{rules}")
     rep = work / f"candidate{i}.report.json"
-    cmd = [find_tool("quant-compile"), str(ir.mlir), "--policy", str(pol), "--emit=mlir",
-           "-o", str(work / f"candidate{i}.mlir"), "--report", str(rep),
-           "--algorithm", algorithm]
+    args = [ir.mlir, "--policy", pol, "--emit=mlir", "-o", work / f"candidate{i}.mlir",
+            "--report", rep, "--algorithm", algorithm]
     if stats is not None:
-        cmd += ["--stats", str(stats)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise QuantError(f"measuring scheme {_scheme_yaml(scheme)} failed:\n"
-                         f"{r.stderr.strip()}")
+        args += ["--stats", stats]
+    try:
+        driver.compile_args(args)
+    except ToolError as e:
+        raise QuantError(f"measuring scheme {_scheme_yaml(scheme)} failed: {e}") from None
     return {e["layer"]: e for e in json.loads(rep.read_text())["layers"]}
 
 

@@ -2,14 +2,14 @@
 reads them.
 
 The schema has one home, the compiler's policy reader (qc-apply-policy):
-`check(policy, mlir)` runs `quant-compile --check-policy` on the model,
+`check(policy, mlir)` runs `quant-compile --check-policy` on the model
+(in process, quant.driver),
 which parses the policy, applies it to every linear layer (a rule that
 matches no layer is an error) and reports the scheme each layer got. This
 package keeps no copy of the schema.
 """
 
 import json
-import subprocess
 from pathlib import Path
 
 from .errors import PolicyError
@@ -20,18 +20,17 @@ def check(policy, mlir) -> dict:
     `mlir`: {"layers": [{"layer", "scheme", "batch_threshold"}],
     "needs_stats"} (`scheme`: a policy scheme mapping, or "none"). Raises
     PolicyError with the compiler's message (file:line:col of the policy)."""
-    from . import find_tool
+    from . import driver
+    from .errors import ToolError
     p = Path(policy)
     if not p.is_file():
         raise PolicyError(f"{p}: no such policy file")
-    r = subprocess.run([find_tool("quant-compile"), str(mlir), "--policy", str(p),
-                        "--check-policy", "-o", "-"], capture_output=True, text=True)
-    if r.returncode != 0:
-        lines = [l for l in r.stderr.splitlines() if ": error: " in l or l.startswith("error:")]
-        msg = lines[0] if lines else (r.stderr.strip().splitlines() or ["failed"])[-1]
-        # "FILE:L:C: error: invalid policy: ..." -> "FILE:L:C: invalid policy: ..."
-        raise PolicyError(msg.replace(": error: ", ": ", 1).replace("quant-compile: ", "", 1))
-    return json.loads(r.stdout)
+    try:
+        out = driver.compile_args([mlir, "--policy", p, "--check-policy", "-o", "-"])
+    except ToolError as e:
+        # "FILE:L:C: invalid policy: ..." (the policy reader's location)
+        raise PolicyError(str(e)) from None
+    return json.loads(out)
 
 
 def scheme_of(report: dict, layer: str):

@@ -31,12 +31,12 @@ def target_table() -> list:
     include/qc/Target/TargetTable.h): one dict per target."""
     global _TABLE
     if _TABLE is None:
-        from . import find_tool
-        exe = find_tool("quant-compile")
-        r = subprocess.run([exe, "--list-targets=json"], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise TargetError(f"{exe} --list-targets=json failed: {r.stderr.strip()}")
-        _TABLE = json.loads(r.stdout)
+        from . import driver
+        from .errors import ToolError
+        try:
+            _TABLE = json.loads(driver.compile_args(["--list-targets=json"]))
+        except ToolError as e:
+            raise TargetError(f"--list-targets=json failed: {e}") from None
     return _TABLE
 
 
