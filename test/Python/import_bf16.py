@@ -23,6 +23,7 @@
 # RUN: %python -m quant import %t/llama3 -o %t/cli.mlir --activations bf16 --max-seq 32 | FileCheck %s --check-prefix=CLI
 # RUN: not %python -m quant import %t/llama3 -o %t/bad.mlir --activations f8 2>&1 | FileCheck %s --check-prefix=BAD
 # NUM: llama3 forward ok
+# NUM: llama3 interpreter ok
 # NUM: llama3 decode ok
 # NUM: llama3 wrong cache dtype: {{.*}}dtype float16, expected bf16
 # NUM: llama3 w8a8 ok
@@ -91,6 +92,15 @@ for variant in ("llama3", "llama2"):
     err16 = rel(quant.load(quant.compile(ir16, out=out / variant / "m16")).forward(prompt), want)
     assert err16 < err, (err16, err)
     print(variant, "forward ok", f"(rel err {err:.2e}, f16 {err16:.2e})")
+    if variant == "llama3":
+        # The IR's own semantics (numpy interpreter, bf16 tensors as
+        # ml_dtypes.bfloat16: what calibration runs) agree too.
+        from quant.mlir_interp import Module as Interp
+        il = Interp(out / f"{variant}.mlir").run("forward", np.array(prompt[:8], np.int64))
+        il = il[0] if isinstance(il, (list, tuple)) else il
+        e2 = rel(il, reference.llama_forward(ref, prompt[:8]))
+        assert il.dtype == np.float32 and 1e-4 < e2 < TOL, e2
+        print(variant, "interpreter ok", f"(rel err {e2:.2e})")
 
     seqs = [prompt[:6], prompt[6:12]]
     hd = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]

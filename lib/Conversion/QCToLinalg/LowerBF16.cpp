@@ -1,4 +1,5 @@
-//===- LowerBF16.cpp - qc-host-lower-bf16 ------------------------*- C++ -*-===//
+//===- LowerBF16.cpp - qc-host-lower-bf16 ------------------------*- C++
+//-*-===//
 //
 // Part of the quant project.
 //
@@ -43,8 +44,8 @@ struct QCHostLowerBF16Pass
     ConversionTarget target(*ctx);
     arith::populateEmulateUnsupportedFloatsLegality(target, converter);
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
-    if (failed(applyPartialConversion(getOperation(), target,
-                                      std::move(emulate))))
+    if (failed(
+            applyPartialConversion(getOperation(), target, std::move(emulate))))
       return signalPassFailure();
 
     // 2. bf16 <-> f32 conversions -> integer bit operations.
