@@ -460,11 +460,12 @@ FailureOr<GemvKernelConfig> gemvConfig(WeightOnlyMatmulOp op,
   GemvKernelConfig cfg;
   static_cast<::qc::WeightOnlyWeightConfig &>(cfg) = weightOf(pw, op.getBias());
   Type act = op.getInput().getType().getElementType();
-  if (!act.isF16() && !act.isF32()) {
-    reason = "GPU kernels take f16 or f32 activations";
+  FailureOr<KernelElem> actElem = kernelElemOf(act);
+  if (failed(actElem)) {
+    reason = "the GEMV kernel takes f32, f16 or bf16 activations";
     return failure();
   }
-  cfg.actF16 = act.isF16();
+  cfg.act = *actElem;
   cfg.scaleF16 = pw.getScales().getType().getElementType().isF16();
   if (!tiling)
     tiling = gemvTiling(op.getContext());
@@ -689,8 +690,9 @@ FailureOr<WeightOnlyMmaKernelConfig> weightOnlyMmaConfig(WeightOnlyMatmulOp op,
       gemvConfig(op, GemvTilingAttr(), /*mTile=*/1, reason);
   if (failed(g))
     return failure();
-  if (!g->actF16) {
-    reason = "the mma kernel needs f16 activations";
+  if (g->act != KernelElem::F16) {
+    reason = "the mma kernel needs f16 activations (its dequantization and "
+             "operands are f16; bf16 runs the GEMV)";
     return failure();
   }
   WeightOnlyMmaKernelConfig cfg;

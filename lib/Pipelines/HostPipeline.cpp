@@ -89,6 +89,9 @@ void qc::buildHostLoweringPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  // bf16 arithmetic in f32, bf16 <-> f32 conversions as bit operations
+  // (LLVM's CPU backends would call __truncsfbf2).
+  pm.addPass(qc::createQCHostLowerBF16());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertVectorToLLVMPass());

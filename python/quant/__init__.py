@@ -42,9 +42,10 @@ def import_model(path, out=None, layers=None, max_seq=512, embedding="f32",
     into `out` (.mlir, default under the cache) + its weight blob.
     `embedding="int8"` stores the token embedding table as per-row int8 +
     f32 scales, dequantized on gather (a tied LM head keeps the f32 table
-    unless the policy quantizes it). `activations="f16"` (Llama family)
-    emits f16 activations and KV caches (the GPU's tensor-core kernels take
-    f16 inputs; logits stay f32). `quantized="keep"` keeps the linears a
+    unless the policy quantizes it). `activations="f16"` or `"bf16"` (Llama
+    family) emits 16-bit activations and KV caches (the GPU's tensor-core
+    kernels take 16-bit inputs; f32 accumulation, stores rounded to nearest
+    even; logits stay f32). `quantized="keep"` keeps the linears a
     GGUF stores quantized (Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K) in their
     exact grid as packed weights (compile them with a policy that says
     `keep` for them); the default "dequantize" imports them as f32."""

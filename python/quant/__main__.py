@@ -95,7 +95,8 @@ def _compiled_for_eval(a):
     target, note = resolve_target(a.target)
     print(f"target {target} ({note})", file=sys.stderr)
     ir = quant.import_model(a.model, layers=a.layers, max_seq=a.max_seq,
-                            embedding=a.embedding, quantized=a.quantized)
+                            embedding=a.embedding, activations=a.activations,
+                            quantized=a.quantized)
     out = ir.mlir.with_name(f"{ir.mlir.stem}.eval-{target}")
     prefix = quant.compile(ir, policy=a.policy, target=target, out=out)
     return quant.load(prefix)
@@ -103,8 +104,10 @@ def _compiled_for_eval(a):
 
 def cmd_eval(a):
     import quant
-    if a.target is None and (a.policy or a.embedding != "f32" or a.quantized != "dequantize"):
-        raise quant.QuantError("--policy, --embedding and --quantized compile the model: give "
+    if a.target is None and (a.policy or a.embedding != "f32" or a.quantized != "dequantize"
+                             or a.activations != "f32"):
+        raise quant.QuantError("--policy, --embedding, --activations and --quantized compile "
+                               "the model: give "
                                "--target (auto or a target of `quant-compile --list-targets`)")
     if a.target is not None and not a.model:
         raise quant.QuantError("--target compiles the model: use it with --model, not "
@@ -191,9 +194,10 @@ def main(argv=None):
     s.add_argument("--embedding", default="f32", choices=["f32", "int8"],
                    help="token embedding table storage: f32, or per-row int8 + f32 "
                         "scales dequantized on gather (4x smaller)")
-    s.add_argument("--activations", default="f32", choices=["f32", "f16"],
-                   help="activation and KV-cache element type (Llama family): f16 runs the "
-                        "GPU's tensor-core kernels; logits stay f32")
+    s.add_argument("--activations", default="f32", choices=["f32", "f16", "bf16"],
+                   help="activation and KV-cache element type (Llama family): f16 or bf16 "
+                        "(f32 accumulation, stores rounded to nearest even) run the GPU's "
+                        "tensor-core kernels; logits stay f32")
     s.set_defaults(fn=cmd_import)
     s = sub.add_parser("compile", help="quant-compile an imported model")
     s.add_argument("ir", help="the imported .mlir")
@@ -228,6 +232,8 @@ def main(argv=None):
     ev.add_argument("--policy", help="qc-policy file for --target (default: all fp32)")
     ev.add_argument("--embedding", default="f32", choices=["f32", "int8"],
                     help="token embedding storage for --target (see import)")
+    ev.add_argument("--activations", default="f32", choices=["f32", "f16", "bf16"],
+                    help="activation / KV-cache type for --target (see import)")
     ev.add_argument("--quantized", default="dequantize", choices=["dequantize", "keep"],
                     help="for --target: import the checkpoint's quantized linears "
                     "dequantized or kept in their grid (see import; without --policy the "
@@ -250,7 +256,7 @@ def main(argv=None):
     s.add_argument("--top-k", type=int, default=0,
                    help="sample among the K most likely tokens only (0: all)")
     s.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same text)")
-    s.add_argument("--activations", default="auto", choices=["auto", "f32", "f16"],
+    s.add_argument("--activations", default="auto", choices=["auto", "f32", "f16", "bf16"],
                    help="activation / KV-cache type of the imported model (auto: f16 on a GPU "
                         "target, f32 on the host)")
     s.add_argument("--layers", type=int, help="keep only the first N blocks (quick run)")

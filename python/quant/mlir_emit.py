@@ -63,12 +63,15 @@ def fmt_f32(v: float) -> str:
 
 
 EMBEDDINGS = ("f32", "int8")
-#: Activation element types a model can be emitted with: "f32", or "f16"
-#: (the residual stream, the norms' and matmuls' inputs and outputs and the
-#: KV caches in f16; RoPE, SiLU, softmax and the norms' reductions compute
-#: in f32; the logits are returned in f32). f16 activations are what the
-#: GPU's tensor-core kernels take (W4A16, W8A16, fp16).
-ACTIVATIONS = ("f32", "f16")
+#: Activation element types a model can be emitted with: "f32", "f16" or
+#: "bf16" (the residual stream, the norms' and matmuls' inputs and outputs
+#: and the KV caches in the 16-bit type, every store rounded to nearest
+#: even; RoPE, SiLU, softmax and the norms' reductions compute in f32, the
+#: matmuls accumulate in f32; the logits are returned in f32). 16-bit
+#: activations are what the GPU's tensor-core kernels take (W4A16, W8A16,
+#: fp16/bf16 GEMM); bf16 keeps f32's exponent range (no overflow on large
+#: residuals) at 8 bits of mantissa.
+ACTIVATIONS = ("f32", "f16", "bf16")
 _NP_FLOAT = {"f32": "<f4", "f16": "<f2"}
 #: Blob element type -> numpy dtype of its little-endian bytes (bf16 as
 #: its uint16 bit patterns: numpy has no bfloat16).
@@ -166,6 +169,18 @@ def bf16_bits_to_f32(bits: np.ndarray) -> np.ndarray:
     return (np.asarray(bits, dtype=np.uint32) << 16).view(np.float32)
 
 
+def f32_to_bf16_bits(x: np.ndarray) -> np.ndarray:
+    """float32 values -> uint16 bfloat16 bit patterns, rounded to nearest
+    even (as PyTorch's `.to(torch.bfloat16)` and arith.truncf); NaN stays a
+    quiet NaN."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    r = ((u + np.uint32(0x7FFF) + ((u >> 16) & np.uint32(1))) >> 16).astype(np.uint16)
+    nan = np.isnan(x)
+    if nan.any():
+        r = np.where(nan, ((u >> 16) | np.uint32(0x40)).astype(np.uint16), r)
+    return r
+
+
 def widen(s: Stored) -> np.ndarray:
     """The float32 values of a stored tensor (exact for f16 and bf16)."""
     if s.dtype == "bf16":
@@ -176,11 +191,12 @@ def widen(s: Stored) -> np.ndarray:
 def convert(s: Stored, dtype: str) -> np.ndarray:
     """`s` as the raw array of blob type `dtype`: the stored data itself when
     the types agree (no copy of a memory map), else converted through f32
-    (f16 from f32 rounds to nearest even, as numpy's astype)."""
+    (f16 and bf16 from f32 round to nearest even, as numpy's astype and
+    PyTorch's `.to(torch.bfloat16)`)."""
     if s.dtype == dtype:
         return s.data
     if dtype == "bf16":
-        raise ValueError(f"cannot store a {s.dtype} tensor as bf16")
+        return f32_to_bf16_bits(widen(s))
     return np.asarray(widen(s), dtype=_NP_FLOAT[dtype])
 
 
@@ -336,7 +352,7 @@ class FuncBuilder:
 
     # -- weights ---------------------------------------------------------
     def weight(self, key: str, dtype: str = "f32") -> Val:
-        """The weight `key` stored as `dtype` ("f32" or "f16"), or with
+        """The weight `key` stored as `dtype` ("f32", "f16" or "bf16"), or with
         dtype None as the checkpoint stores it (f32, f16 or bf16: what
         qc.linear's weight operand and an embedding gather take; f32 in
         upstream mode). The getter `weights(key)` returns a float32 array

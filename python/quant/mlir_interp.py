@@ -19,13 +19,15 @@ import math
 import re
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 
 _DT = {"f32": np.float32, "f64": np.float64, "f16": np.float16, "i64": np.int64, "i32": np.int32,
        "i8": np.int8, "index": np.int64, "i1": np.bool_}
-#: Element types numpy lacks, held widened: bf16 values as float32 (a
-#: bf16 external weight is decoded from its bit patterns).
-_WIDENED = {"bf16": np.float32}
+#: Element types numpy lacks, held as ml_dtypes' (bf16: numpy arithmetic
+#: on it computes in f32 and rounds each result to nearest even, the
+#: semantics of the compiled module's bf16 stores).
+_WIDENED = {"bf16": ml_dtypes.bfloat16}
 _DT.update(_WIDENED)
 
 
@@ -157,7 +159,7 @@ class Module:
             env[res] = self._weight(mm.group(1), int(mm.group(2)), shape,
                                     np.uint16 if bf16 else dt)
             if bf16:
-                env[res] = (env[res].astype(np.uint32) << 16).view(np.float32)
+                env[res] = env[res].view(ml_dtypes.bfloat16)
         elif op == "tensor.dim":
             mm = re.match(r"tensor.dim (%\w+), (%\w+)", rhs)
             env[res] = V(mm.group(1)).shape[V(mm.group(2))]

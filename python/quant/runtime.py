@@ -11,19 +11,21 @@ import json
 import os
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 
 from . import dlpack
 from .errors import QuantError
 
 MAX_RANK = 8
-_DTYPES = {1: np.float32, 2: np.float64, 3: np.float16, 5: np.int8, 6: np.int16,
-           7: np.int32, 8: np.int64, 9: np.uint8, 10: np.bool_}
+# bf16 tensors are numpy arrays of ml_dtypes.bfloat16 (numpy has none).
+_DTYPES = {1: np.float32, 2: np.float64, 3: np.float16, 4: ml_dtypes.bfloat16, 5: np.int8,
+           6: np.int16, 7: np.int32, 8: np.int64, 9: np.uint8, 10: np.bool_}
 _CODES = {np.dtype(v): k for k, v in _DTYPES.items()}
-# Module-info dtype names (docs/module-format.md) -> numpy (bf16 has none).
-_INFO_DTYPES = {"f32": np.float32, "f64": np.float64, "f16": np.float16, "i8": np.int8,
-                "i16": np.int16, "i32": np.int32, "i64": np.int64, "u8": np.uint8,
-                "i1": np.bool_}
+# Module-info dtype names (docs/module-format.md) -> numpy.
+_INFO_DTYPES = {"f32": np.float32, "f64": np.float64, "f16": np.float16,
+                "bf16": ml_dtypes.bfloat16, "i8": np.int8, "i16": np.int16, "i32": np.int32,
+                "i64": np.int64, "u8": np.uint8, "i1": np.bool_}
 
 
 _INFO_CODES = {"f32": 1, "f64": 2, "f16": 3, "bf16": 4, "i8": 5, "i16": 6, "i32": 7,

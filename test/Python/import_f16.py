@@ -34,7 +34,7 @@
 # IR-SAME: %{{.*}}: tensor<2x?x2x32x16xf16>, %{{.*}}: tensor<2x?x2x32x16xf16>) -> (tensor<?x{{[0-9]+}}xf32>, tensor<2x?x2x32x16xf16>, tensor<2x?x2x32x16xf16>)
 # IR: qc.cache_write %{{.*}} : tensor<?x?x2x16xf16>, tensor<?xi64> -> tensor<2x?x2x32x16xf16>
 # IR-LABEL: func.func @greedy
-# CLI: quant: error: python -m quant import: argument --activations: invalid choice: 'f64' (choose from 'f32', 'f16')
+# CLI: quant: error: python -m quant import: argument --activations: invalid choice: 'f64' (choose from 'f32', 'f16', 'bf16')
 
 import sys
 from pathlib import Path

@@ -27,7 +27,7 @@
 # RUN: not %python -m quant eval --module %t/x --target host 2>&1 | FileCheck %s --check-prefix=EVALMOD
 # EVALMOD: quant: error: --target compiles the model: use it with --model, not --module
 # RUN: not %python -m quant eval --model smollm2 --policy %t/p.yaml 2>&1 | FileCheck %s --check-prefix=EVALPOL
-# EVALPOL: quant: error: --policy, --embedding and --quantized compile the model: give --target (auto or a target of `quant-compile --list-targets`)
+# EVALPOL: quant: error: --policy, --embedding, --activations and --quantized compile the model: give --target (auto or a target of `quant-compile --list-targets`)
 # RUN: not %python -m quant eval --model smollm2 --quantized keep 2>&1 | FileCheck %s --check-prefix=EVALPOL
 # RUN: not %python -m quant compile %t/x.mlir --target sm_86 2>&1 | FileCheck %s --check-prefix=COMPILE
 # COMPILE: quant: error: --target sm_86: expected one of auto, host, sm_80, sm_90, sm_90a

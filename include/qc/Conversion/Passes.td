@@ -205,6 +205,38 @@ def QCHostApproximateExp : Pass<"qc-host-approximate-exp", "mlir::ModuleOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def QCHostLowerBF16 : Pass<"qc-host-lower-bf16", "mlir::ModuleOp"> {
+  let summary = "Compute bf16 arithmetic in f32 and expand bf16 conversions";
+  let description = [{
+    Run by `qc-lower-to-host` before the conversion to LLVM. LLVM's CPU
+    backends have no bf16 arithmetic and convert f32 to bf16 through a
+    libcall (`__truncsfbf2`) that qcrt cannot resolve, so every bf16 value
+    is handled here, with PyTorch's semantics (bf16 storage, f32 compute,
+    round-to-nearest-even on every store):
+
+    - every `arith` op on bf16 operands (`addf`, `mulf`, `maximumf`,
+      `cmpf`, ...) computes in f32: its operands are widened with
+      `arith.extf` and a bf16 result is rounded back with `arith.truncf`
+      (`populateEmulateUnsupportedFloatsPatterns`);
+    - `arith.extf` bf16 -> f32 becomes a 16-bit shift, `arith.truncf`
+      f32 -> bf16 integer round-to-nearest-even with NaN kept quiet
+      (`populateExpandBFloat16Patterns`).
+
+    Example:
+
+    ```mlir
+    %s = arith.addf %a, %b : bf16
+    // becomes
+    %a32 = arith.extf %a : bf16 to f32   // then: bitcast, shli 16, bitcast
+    %b32 = arith.extf %b : bf16 to f32
+    %s32 = arith.addf %a32, %b32 : f32
+    %s = arith.truncf %s32 : f32 to bf16 // then: + 0x7fff + lsb, shrui 16
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def QCHostParallelizeCalls
     : Pass<"qc-host-parallelize-calls", "mlir::ModuleOp"> {
   let summary = "Run calls of qc.parallel_range functions through qcrt_parallel_for";

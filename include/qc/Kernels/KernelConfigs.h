@@ -133,8 +133,14 @@ struct GemvKernelConfig : WeightOnlyWeightConfig {
   /// y has N/2 channels. Needs an even rowsPerWarp and no residual.
   bool swiGlu = false;
   KernelElem normWeight = KernelElem::F32;
-  /// Activation/result element type: f16 or f32.
-  bool actF16 = true;
+  /// Activation/result element type: f16, bf16 or f32 (f32 accumulation;
+  /// a 16-bit result rounded to nearest even). Packed half math (halfMath,
+  /// the f16x2 magic-number dequant) is f16 only: bf16 takes the fp32 path
+  /// (codes to f32 by the 2^23 magic number, f32 FMAs; a bf16x2 FMA would
+  /// round every partial sum to 8 bits of mantissa).
+  KernelElem act = KernelElem::F16;
+  /// Bytes of one activation.
+  int64_t actBytes() const { return act == KernelElem::F32 ? 4 : 2; }
   /// Scale element type: f16 or f32 (zero points are i8 bit patterns, float
   /// minima f16 or f32: minimumF16).
   bool scaleF16 = false;
@@ -166,7 +172,7 @@ struct GemvKernelConfig : WeightOnlyWeightConfig {
   /// Static shared memory of the norm prologue: the normalized M tile
   /// (activation type) and one partial sum per row and warp.
   int64_t normSharedBytes() const {
-    return mTile * k * (actF16 ? 2 : 4) + mTile * warpsPerBlock * 4;
+    return mTile * k * actBytes() + mTile * warpsPerBlock * 4;
   }
 };
 

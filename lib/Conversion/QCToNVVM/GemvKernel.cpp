@@ -89,24 +89,24 @@ struct GemvEmitter {
   /// Loads `count` activations starting at element `idx` and widens to f32,
   /// using loads of up to 16 bytes.
   SmallVector<Value> loadActs(Value base, Value idx, int64_t count) {
-    Type et = cfg.actF16 ? f16 : f32;
-    int64_t eb = cfg.actF16 ? 2 : 4;
+    Type et = qc::kernelElemType(b, cfg.act);
+    int64_t eb = cfg.actBytes();
     int64_t per = std::min<int64_t>(count, 16 / eb);
     SmallVector<Value> out;
     for (int64_t off = 0; off < count; off += per) {
       Value addr = gep(base, et, add(idx, cst(off)));
       if (per == 1) {
         Value v = load(et, addr, eb);
-        out.push_back(cfg.actF16 ? arith::ExtFOp::create(b, f32, v).getResult()
-                                 : v);
+        out.push_back(eb == 2 ? arith::ExtFOp::create(b, f32, v).getResult()
+                              : v);
         continue;
       }
       auto vt = VectorType::get({per}, et);
       Value v = load(vt, addr, per * eb);
       for (int64_t i = 0; i < per; ++i) {
         Value e = LLVM::ExtractElementOp::create(b, v, cst(i));
-        out.push_back(cfg.actF16 ? arith::ExtFOp::create(b, f32, e).getResult()
-                                 : e);
+        out.push_back(eb == 2 ? arith::ExtFOp::create(b, f32, e).getResult()
+                              : e);
       }
     }
     return out;
@@ -146,8 +146,8 @@ Value emitNormPrologue(ImplicitLocOpBuilder &b, GemvEmitter &e,
   Value xs = LLVM::AddressOfOp::create(b, ptr3, xNormName);
   Value parts = LLVM::AddressOfOp::create(b, ptr3, partName);
   const int64_t MT = cfg.mTile, W = cfg.warpsPerBlock;
-  Type actTy = cfg.actF16 ? e.f16 : e.f32;
-  const int64_t eb = cfg.actF16 ? 2 : 4;
+  Type actTy = qc::kernelElemType(b, cfg.act);
+  const int64_t eb = cfg.actBytes();
   Type gTy = qc::kernelElemType(b, cfg.normWeight);
   const int64_t vec = qc::widestRowVector(
       cfg.k, std::max<int64_t>(eb, qc::kernelElemBytes(cfg.normWeight)));
@@ -238,8 +238,8 @@ Value emitNormPrologue(ImplicitLocOpBuilder &b, GemvEmitter &e,
       for (int64_t el = 0; el < vec; ++el) {
         Value v = arith::DivFOp::create(b, widen(xv[el]), denom[i]);
         v = arith::MulFOp::create(b, v, widen(gv[el]));
-        if (cfg.actF16)
-          v = arith::TruncFOp::create(b, e.f16, v);
+        if (cfg.act != qc::KernelElem::F32)
+          v = arith::TruncFOp::create(b, actTy, v);
         out = vec == 1 ? v
                        : LLVM::InsertElementOp::create(b, out, v, e.cst(el))
                              .getResult();
@@ -271,7 +271,7 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
       return qc::detail::declareSharedArray(builder, loc, (name + suffix).str(),
                                             builder.getI8Type(), bytes);
     };
-    xNormName = declare("_xnorm", cfg.mTile * cfg.k * (cfg.actF16 ? 2 : 4));
+    xNormName = declare("_xnorm", cfg.mTile * cfg.k * cfg.actBytes());
     partName = declare("_xpart", cfg.mTile * cfg.warpsPerBlock * 4);
   }
   auto fnType = builder.getFunctionType(argTypes, {});
@@ -296,7 +296,8 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
   const int64_t numGroups = cfg.k / cfg.groupSize;
   const int64_t R = cfg.rowsPerWarp, MT = cfg.mTile;
   Type scaleTy = cfg.scaleF16 ? e.f16 : e.f32;
-  Type actTy = cfg.actF16 ? e.f16 : e.f32;
+  Type actTy = qc::kernelElemType(b, cfg.act);
+  const bool act16 = cfg.act != qc::KernelElem::F32;
 
   auto toI32 = [&](Value idx) {
     return arith::IndexCastUIOp::create(b, i32, idx).getResult();
@@ -359,7 +360,8 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
   }
 
   // Packed f16 math needs whole 32-bit weight words and f16 activations.
-  const bool useHalf = cfg.halfMath && cfg.actF16 && cfg.vecBytes >= 4;
+  const bool useHalf =
+      cfg.halfMath && cfg.act == qc::KernelElem::F16 && cfg.vecBytes >= 4;
 
   SmallVector<Value> init(MT * R, e.cstF(0.0));
   // Each iteration processes `chunksPerIter` chunks c, c + 32, ... (all in
@@ -625,9 +627,9 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
       Value v = sums[i * R + r];
       if (cfg.hasBias)
         v = arith::AddFOp::create(b, v, e.loadF32(bias, actTy, nRow[r]));
-      if (cfg.actF16)
+      if (act16)
         v = arith::ExtFOp::create(
-            b, e.f32, arith::TruncFOp::create(b, e.f16, v).getResult());
+            b, e.f32, arith::TruncFOp::create(b, actTy, v).getResult());
       return v;
     };
     Value one = e.cstF(1.0);
@@ -648,10 +650,10 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
         Value den = arith::AddFOp::create(
             b, math::ExpOp::create(b, arith::NegFOp::create(b, g)), one);
         Value v = arith::MulFOp::create(b, arith::DivFOp::create(b, g, den), u);
-        if (cfg.actF16)
-          v = arith::TruncFOp::create(b, e.f16, v);
+        if (act16)
+          v = arith::TruncFOp::create(b, actTy, v);
         Value yIdx = e.add(e.mul(mIdx, e.cst(outN)), jIdx);
-        LLVM::StoreOp::create(b, v, e.gep(y, actTy, yIdx), cfg.actF16 ? 2 : 4);
+        LLVM::StoreOp::create(b, v, e.gep(y, actTy, yIdx), cfg.actBytes());
       }
     }
   } else {
@@ -675,19 +677,19 @@ gpu::GPUFuncOp qc::buildWeightOnlyGemvKernel(OpBuilder &builder, Location loc,
         Value v = sums[i * R + r];
         if (bv)
           v = arith::AddFOp::create(b, v, bv);
-        if (cfg.actF16)
-          v = arith::TruncFOp::create(b, e.f16, v);
+        if (act16)
+          v = arith::TruncFOp::create(b, actTy, v);
         Value yIdx = e.add(e.mul(mIdx, e.cst(cfg.n)), nIdx);
         if (residual) {
           // r + y with y already rounded to the activation type: the
           // separate glue add's result, bit for bit.
           Value rv = e.loadF32(residual, actTy, yIdx);
-          Value yv = cfg.actF16 ? arith::ExtFOp::create(b, e.f32, v) : v;
+          Value yv = act16 ? arith::ExtFOp::create(b, e.f32, v) : v;
           v = arith::AddFOp::create(b, rv, yv);
-          if (cfg.actF16)
-            v = arith::TruncFOp::create(b, e.f16, v);
+          if (act16)
+            v = arith::TruncFOp::create(b, actTy, v);
         }
-        LLVM::StoreOp::create(b, v, e.gep(y, actTy, yIdx), cfg.actF16 ? 2 : 4);
+        LLVM::StoreOp::create(b, v, e.gep(y, actTy, yIdx), cfg.actBytes());
       }
     }
   }
