@@ -16,7 +16,6 @@
 # codes may round the other way near boundaries, and such a flip changes
 # the error fed to the rest of its row: a looser bound on differing codes.
 
-import json
 import os
 import sys
 
@@ -36,33 +35,7 @@ x[:, 300] = 0.0  # a dead channel in the third tile
 
 configs = [(4, "per_group", 64, True), (4, "per_group", 32, False),
            (4, "per_channel", 0, False), (8, "per_channel", 0, True)]
-layers = {}
-hess_path = os.path.join(workdir, "stats.json.hessian.bin")
-stats = {"format": "qc-stats", "version": 1, "layers": {}}
-ty = "tensor<%dx%dxf32>" % (N, K)
-with open(hess_path, "wb") as hf:
-    lines = ["func.func @g(%%x: tensor<?x%dxf32>) {" % K]
-    for i, (bits, gran, gs, sym) in enumerate(configs):
-        name = "blk.l%d" % i
-        xi = x * (1.0 + 0.25 * i)
-        w = (rng.standard_normal((N, K)) * 0.05).astype(np.float32).astype(np.float64)
-        off = hf.tell()
-        hf.write(np.ascontiguousarray(xi.T @ xi, np.float64).tobytes())
-        stats["layers"][name] = {"channels": K, "tokens": T,
-                                 "absmax": np.abs(xi).max(0).tolist(),
-                                 "hessian": {"file": os.path.basename(hess_path), "offset": off}}
-        layers[name] = (w, xi, bits, gran, gs, sym)
-        g = ", group_size = %d" % gs if gs else ""
-        scheme = "#qc.scheme<weight = i%d, granularity = %s%s, symmetric = %s>" % (
-            bits, gran, g, "true" if sym else "false")
-        lines.append("  %%w%d = arith.constant %s : %s" % (i, qcnum.hex_dense(w, "f32"), ty))
-        lines.append('  %%y%d = qc.linear %%x, %%w%d {layer = "%s", scheme = %s} : '
-                     "(tensor<?x%dxf32>, %s) -> tensor<?x%dxf32>" % (i, i, name, scheme, K, ty, N))
-    lines += ["  return", "}"]
-stats_path = os.path.join(workdir, "stats.json")
-with open(stats_path, "w") as f:
-    json.dump(stats, f)
-ir = "\n".join(lines) + "\n"
+layers, stats_path, ir = qcnum.gptq_problem(rng, workdir, x, configs, N, 0.25)
 
 for block, act_order, prec in ((128, False, "f64"), (96, False, "f64"), (128, True, "f64"),
                                (128, False, "f32"), (128, True, "f32")):

@@ -8,7 +8,6 @@
 # correlated activations with outlier channels and one dead channel. Also
 # checks that GPTQ's layer output error ||X W^T - X Wq^T|| is below RTN's.
 
-import json
 import os
 import sys
 
@@ -32,34 +31,9 @@ x[:, 5] = 0.0
 configs = [(4, "per_channel", 0, True), (4, "per_group", 32, False),
            (4, "per_group", 64, True), (8, "per_channel", 0, True),
            (4, "per_tensor", 0, False), (8, "per_group", 32, False)]
-layers = {}
-hess_path = os.path.join(workdir, "stats.json.hessian.bin")
-stats = {"format": "qc-stats", "version": 1, "layers": {}}
-with open(hess_path, "wb") as hf:
-    lines = ["func.func @g(%x: tensor<?x128xf32>) {"]
-    for i, (bits, gran, gs, sym) in enumerate(configs):
-        name = "blk.l%d" % i
-        # Each layer sees a differently scaled copy of X, stored at its own
-        # offset in one Hessian file.
-        xi = x * (1.0 + 0.5 * i)
-        w = (rng.standard_normal((N, K)) * 0.05).astype(np.float32).astype(np.float64)
-        off = hf.tell()
-        hf.write(np.ascontiguousarray(xi.T @ xi, np.float64).tobytes())
-        stats["layers"][name] = {"channels": K, "tokens": T,
-                                 "absmax": np.abs(xi).max(0).tolist(),
-                                 "hessian": {"file": os.path.basename(hess_path), "offset": off}}
-        layers[name] = (w, xi, bits, gran, gs, sym)
-        g = ", group_size = %d" % gs if gs else ""
-        scheme = "#qc.scheme<weight = i%d, granularity = %s%s, symmetric = %s>" % (
-            bits, gran, g, "true" if sym else "false")
-        lines.append("  %%w%d = arith.constant %s : tensor<32x128xf32>" % (i, qcnum.hex_dense(w, "f32")))
-        lines.append('  %%y%d = qc.linear %%x, %%w%d {layer = "%s", scheme = %s} : '
-                     "(tensor<?x128xf32>, tensor<32x128xf32>) -> tensor<?x32xf32>" % (i, i, name, scheme))
-    lines += ["  return", "}"]
-stats_path = os.path.join(workdir, "stats.json")
-with open(stats_path, "w") as f:
-    json.dump(stats, f)
-ir = "\n".join(lines) + "\n"
+# Each layer sees a differently scaled copy of X, its Hessian at its own
+# offset in one Hessian file.
+layers, stats_path, ir = qcnum.gptq_problem(rng, workdir, x, configs, N, 0.5)
 
 for block, act_order in ((128, False), (16, False), (128, True)):
     args = ["--qc-quantize-weights=algorithm=gptq stats=%s gptq-block-size=%d gptq-act-order=%d gptq-damp=%g"

@@ -193,6 +193,45 @@ def ref_gptq(w, h, bits, gran, gs, sym, act_order, damp=0.01):
     return q, s, z
 
 
+def gptq_problem(rng, workdir, x, configs, n, scale_step):
+    """Writes a GPTQ test problem into `workdir`: per config (bits,
+    granularity, group size, symmetric) a layer "blk.l<i>" with a random
+    n x K f32 weight that sees x * (1 + scale_step * i), its Hessian X^T X at
+    its own offset of one Hessian file, and stats.json. Returns (layers
+    {name: (w, xi, bits, gran, gs, sym)}, stats path, IR text)."""
+    import json
+    t, k = x.shape
+    layers = {}
+    hess_path = os.path.join(workdir, "stats.json.hessian.bin")
+    stats = {"format": "qc-stats", "version": 1, "layers": {}}
+    ty = "tensor<%dx%dxf32>" % (n, k)
+    with open(hess_path, "wb") as hf:
+        lines = ["func.func @g(%%x: tensor<?x%dxf32>) {" % k]
+        for i, (bits, gran, gs, sym) in enumerate(configs):
+            name = "blk.l%d" % i
+            xi = x * (1.0 + scale_step * i)
+            w = (rng.standard_normal((n, k)) * 0.05).astype(np.float32).astype(np.float64)
+            off = hf.tell()
+            hf.write(np.ascontiguousarray(xi.T @ xi, np.float64).tobytes())
+            stats["layers"][name] = {"channels": k, "tokens": t,
+                                     "absmax": np.abs(xi).max(0).tolist(),
+                                     "hessian": {"file": os.path.basename(hess_path),
+                                                 "offset": off}}
+            layers[name] = (w, xi, bits, gran, gs, sym)
+            g = ", group_size = %d" % gs if gs else ""
+            scheme = "#qc.scheme<weight = i%d, granularity = %s%s, symmetric = %s>" % (
+                bits, gran, g, "true" if sym else "false")
+            lines.append("  %%w%d = arith.constant %s : %s" % (i, hex_dense(w, "f32"), ty))
+            lines.append('  %%y%d = qc.linear %%x, %%w%d {layer = "%s", scheme = %s} : '
+                         "(tensor<?x%dxf32>, %s) -> tensor<?x%dxf32>"
+                         % (i, i, name, scheme, k, ty, n))
+        lines += ["  return", "}"]
+    stats_path = os.path.join(workdir, "stats.json")
+    with open(stats_path, "w") as f:
+        json.dump(stats, f)
+    return layers, stats_path, "\n".join(lines) + "\n"
+
+
 def storage_i8(q):
     """The i8 bit pattern quant stores an integer as (unsigned kept mod 256)."""
     return (np.asarray(q, np.int64) & 0xFF).astype(np.uint8).view(np.int8)
